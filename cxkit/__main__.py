@@ -1,0 +1,3 @@
+from cxkit.cli import main
+
+raise SystemExit(main())

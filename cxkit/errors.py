@@ -1,0 +1,74 @@
+"""Error and warning types that the kit shows to users.
+
+A :class:`CxkitError` is a user error: the CLI prints its message and exits
+non-zero, never a traceback. Anything else that escapes is a bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["CxkitError", "CxkitWarning", "Problem", "ValidationError", "ParamsError"]
+
+
+class CxkitError(Exception):
+    """An error caused by the user's input or settings, with a message meant for them."""
+
+
+class ParamsError(CxkitError):
+    """A parameter file or parameter value is wrong."""
+
+
+class CxkitWarning(UserWarning):
+    """Something in the data deserves a look but does not stop the analysis."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule in one column of one table.
+
+    Parameters
+    ----------
+    table, column : str
+        Where the rule is broken (``column`` may be ``"*"`` for a whole-table rule).
+    rule : str
+        The rule, in words ("duplicate customer_id").
+    count : int
+        How many rows break it.
+    keys : tuple
+        Up to five offending keys (customer ids or raw values) to look at.
+    """
+
+    table: str
+    column: str
+    rule: str
+    count: int = 0
+    keys: tuple = field(default_factory=tuple)
+
+    def __str__(self) -> str:
+        where = self.table if self.column == "*" else f"{self.table}.{self.column}"
+        text = f"{where}: {self.rule}"
+        if self.count:
+            text += f" ({self.count:,} row{'s' if self.count != 1 else ''}"
+            if self.keys:
+                shown = ", ".join(str(k) for k in self.keys)
+                more = ", ..." if self.count > len(self.keys) else ""
+                text += f"; e.g. {shown}{more}"
+            text += ")"
+        return text
+
+
+class ValidationError(CxkitError):
+    """The input data breaks one or more rules of the data contract.
+
+    Attributes
+    ----------
+    problems : list of Problem
+        Every rule that failed, each naming table, column, count and a few keys.
+    """
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        lines = [f"the data breaks {len(self.problems)} rule(s) of the contract:"]
+        lines += [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))

@@ -1,0 +1,333 @@
+"""Load the contract tables into DuckDB, validate them once, and apply the analysis date.
+
+:func:`load` is the one gateway every analysis, notebook and CLI command goes
+through. DuckDB reads and casts the sources (CSV, Parquet, DuckDB files, SQL),
+so large tables are never pulled into pandas just to be checked or joined.
+
+Examples
+--------
+>>> from cxkit.load import load                     # doctest: +SKIP
+>>> data = load("params/demo.yaml")                 # doctest: +SKIP
+>>> data.df("customers").shape                      # doctest: +SKIP
+(20000, 9)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cxkit.contract import CONTRACT
+from cxkit.errors import CxkitWarning, ParamsError, Problem, ValidationError
+from cxkit.params import read_params
+from cxkit.sources import Source
+from cxkit.validate import check_structure, check_values
+
+__all__ = ["CXData", "load"]
+
+_ID_TEXT = "VARCHAR"
+_DATE_COLUMNS = {"customers": ["signup_date", "end_date"], "responses": ["response_date"],
+                 "revenue": ["month"], "contacts": ["date"]}
+
+
+@dataclass
+class CXData:
+    """Validated contract tables held in one DuckDB connection.
+
+    Attributes
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Holds the tables ``customers`` and any of ``responses``, ``revenue``, ``contacts``.
+    mode : {"dated", "snapshot"}
+        ``dated`` when customers have signup dates, ``snapshot`` when only tenure and a churn flag.
+    as_of : datetime.date or None
+        Analysis date; rows dated after it were set aside when loading.
+    segments : tuple of str
+        Text columns of ``customers`` usable as segments (plan, region, extra mapped ones).
+    scores : tuple of str
+        Score columns available (``nps``, ``csat``, ``effort``), from responses or the snapshot.
+    row_counts : dict
+        Rows per table after validation and the as-of cut.
+    sources : dict
+        Table -> :class:`~cxkit.sources.Source`, for fingerprints.
+    min_segment_size : int
+        Segments smaller than this are warned about and flagged in analyses.
+    """
+
+    con: object
+    mode: str
+    as_of: dt.date | None
+    segments: tuple
+    scores: tuple
+    row_counts: dict
+    sources: dict
+    min_segment_size: int = 30
+    columns: dict = field(default_factory=dict)
+
+    @property
+    def tables(self) -> tuple:
+        return tuple(self.row_counts)
+
+    def has(self, table: str, column: str | None = None) -> bool:
+        """Whether a table (and, optionally, one of its columns) is present."""
+        return table in self.columns and (column is None or column in self.columns[table])
+
+    def sql(self, query: str):
+        """Run SQL on the validated tables and return a DuckDB relation."""
+        return self.con.sql(query)
+
+    def df(self, table_or_query: str) -> pd.DataFrame:
+        """A table (or the result of a query) as pandas, text columns as categoricals.
+
+        Goes through Arrow and dictionary-encodes text, which keeps memory low
+        for many repeated values (plan, region, band).
+        """
+        query = table_or_query if " " in table_or_query else f"SELECT * FROM {table_or_query}"
+        return _arrow_to_pandas(self.con.sql(query).arrow())
+
+
+def _arrow_to_pandas(table) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if hasattr(table, "read_all"):
+        table = table.read_all()
+    arrays = [pc.dictionary_encode(col) if pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+              else col for col in table.columns]
+    return pa.Table.from_arrays(arrays, names=table.column_names).to_pandas()
+
+
+def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_size: int | None = None,
+         con=None) -> CXData:
+    """Read, map, validate and date-cut the contract tables named in a params file.
+
+    Parameters
+    ----------
+    params : str, Path or dict
+        A params YAML file, or its content as a dict. Uses the keys ``data``
+        (table -> source spec), ``as_of`` and ``min_segment_size``.
+    base_dir : str or Path, optional
+        Relative paths are resolved against it (default: the YAML file's folder, or the working directory).
+    as_of : str or date, optional
+        Overrides ``params["as_of"]``. Default: the latest date in the data.
+    min_segment_size : int, optional
+        Overrides ``params["min_segment_size"]`` (default 30).
+    con : duckdb.DuckDBPyConnection, optional
+        Connection to load into (default: a new in-memory one).
+
+    Returns
+    -------
+    CXData
+
+    Raises
+    ------
+    ParamsError
+        The params are malformed or a file is missing.
+    ValidationError
+        The data breaks the contract; the message lists every broken rule.
+    """
+    import duckdb
+
+    if isinstance(params, str | Path):
+        params = read_params(params)
+    params = dict(params)
+    base = Path(base_dir or params.get("_base_dir") or ".")
+    spec = params.get("data")
+    if not isinstance(spec, dict) or "customers" not in spec:
+        raise ParamsError("data: give at least data.customers (a path or a source mapping)")
+    unknown = set(spec) - set(CONTRACT)
+    if unknown:
+        raise ParamsError(f"data: unknown table(s) {sorted(unknown)}; tables: {', '.join(CONTRACT)}")
+    sources = {name: Source.from_spec(name, spec[name], base) for name in CONTRACT if spec.get(name)}
+    as_of = _as_date(as_of if as_of is not None else params.get("as_of"), "as_of")
+    min_size = int(min_segment_size if min_segment_size is not None else params.get("min_segment_size", 30))
+
+    con = con or duckdb.connect()
+    for alias, src in {s.attach_alias(): s for s in sources.values() if s.attach_alias()}.items():
+        con.execute(f"ATTACH '{src.path}' AS {alias} (READ_ONLY)")
+    described = {name: _describe(con, src) for name, src in sources.items()}
+    cust_cols = set(described["customers"]) | set(sources["customers"].columns)
+    lower = {c.lower() for c in cust_cols}
+    mode = "dated" if "signup_date" in lower else "snapshot" if {"duration", "churned"} & lower else None
+
+    resolved, problems = {}, []
+    for name, src in sources.items():
+        resolved[name], found = check_structure(name, list(described[name]), src.columns, mode)
+        problems += found
+    if mode == "snapshot" and "responses" in sources:
+        problems.append(Problem("responses", "*", "a responses table needs dated customers (signup_date); "
+                                "snapshot data carries its score on the customers table"))
+    if problems:
+        raise ValidationError(problems)
+
+    id_type = _common_id_type(described, resolved)
+    raw_text: dict[str, set[str]] = {}
+    for name, src in sources.items():
+        raw_text[name] = _build_typed(con, src, resolved[name], described[name], id_type)
+    columns = {name: list(resolved[name]) for name in sources}
+    problems = check_values(con, columns, raw_text, mode)
+    if problems:
+        raise ValidationError(problems)
+
+    if mode == "dated" and as_of is None:
+        as_of = _latest_date(con, columns)
+    counts = _finalise(con, columns, mode, as_of)
+    cust = columns["customers"]
+    segments = tuple([c for c in ("plan", "region") if c in cust]
+                     + [c for c in cust if c not in CONTRACT["customers"].names])
+    score_table = "responses" if "responses" in columns else "customers"
+    scores = tuple(s for s in ("nps", "csat", "effort") if s in columns[score_table])
+    data = CXData(con, mode, as_of, segments, scores, counts, sources, min_size, columns)
+    _warn_small_segments(data)
+    return data
+
+
+def _as_date(value, what: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ParamsError(f"{what}: {value!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _describe(con, src: Source) -> dict[str, str]:
+    alias = src.attach_alias()
+    try:
+        if alias and src.query:
+            con.execute(f"USE {alias}")
+        rows = con.execute(f"DESCRIBE SELECT * FROM {src.from_sql()}").fetchall()
+    except Exception as exc:  # duckdb raises many types; all mean "cannot read this source"
+        first = str(exc).strip().splitlines()[0]
+        raise ParamsError(f"data.{src.table}: cannot read {src.path or 'the query'}: {first}") from None
+    finally:
+        if alias and src.query:
+            con.execute("USE memory")
+    return {r[0]: r[1] for r in rows}
+
+
+def _common_id_type(described, resolved) -> str | None:
+    types = {described[t][resolved[t]["customer_id"]] for t in described}
+    return None if len(types) == 1 else _ID_TEXT
+
+
+def _cast(col, source_expr: str, source_type: str, date_format: str | None) -> str:
+    if col.dtype == "date":
+        if date_format and source_type == "VARCHAR":
+            return f"TRY_STRPTIME(trim({source_expr}), '{date_format}')::DATE"
+        return f"TRY_CAST({source_expr} AS DATE)"
+    if col.dtype == "flag":
+        text = f"lower(trim(CAST({source_expr} AS VARCHAR)))"
+        return (f"CASE WHEN {text} IN ('1', 'true', 't', 'yes', 'y') THEN 1 "
+                f"WHEN {text} IN ('0', 'false', 'f', 'no', 'n') THEN 0 END")
+    if col.dtype in ("int", "float"):
+        return f"TRY_CAST({source_expr} AS DOUBLE)"
+    return f"NULLIF(trim(CAST({source_expr} AS VARCHAR)), '')"
+
+
+def _build_typed(con, src: Source, resolved: dict[str, str], types: dict[str, str],
+                 id_type: str | None) -> set[str]:
+    """Create ``_typed_<table>`` with contract names and types; return the columns kept raw."""
+    spec = CONTRACT[src.table]
+    selects, raw = [], set()
+    for name, source_name in resolved.items():
+        expr = '"' + source_name.replace('"', '""') + '"'
+        if name == "customer_id":
+            selects.append(f"CAST({expr} AS {id_type}) AS customer_id" if id_type else f"{expr} AS customer_id")
+            continue
+        col = spec.column(name) if name in spec.names else None
+        if col is None:  # an extra segment column of customers
+            selects.append(f"NULLIF(trim(CAST({expr} AS VARCHAR)), '') AS \"{name}\"")
+            continue
+        selects.append(f"{_cast(col, expr, types[source_name], src.date_format)} AS {name}")
+        if col.dtype not in ("text", "id") and types[source_name] == "VARCHAR":
+            selects.append(f"NULLIF(trim({expr}), '') AS {name}__raw")
+            raw.add(name)
+    alias = src.attach_alias()
+    if alias and src.query:
+        con.execute(f"USE {alias}")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _typed_{src.table} AS "
+                    f"SELECT {', '.join(selects)} FROM {src.from_sql()}")
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ParamsError(f"data.{src.table}: cannot read {src.path or 'the query'}: {first}") from None
+    finally:
+        if alias and src.query:
+            con.execute("USE memory")
+    return raw
+
+
+def _latest_date(con, columns) -> dt.date:
+    parts = [f"SELECT max({c}) AS d FROM _typed_{t}" for t, cols in _DATE_COLUMNS.items()
+             if t in columns for c in cols if c in columns[t]]
+    return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})").fetchall()[0][0]
+
+
+def _finalise(con, columns: dict[str, list[str]], mode: str, as_of: dt.date | None) -> dict[str, int]:
+    """Create the final tables, setting aside what lies after ``as_of`` (with a warning)."""
+    counts, cut = {}, []
+    for table, cols in columns.items():
+        spec = CONTRACT[table]
+        ordered = [c for c in spec.names if c in cols] + sorted(c for c in cols if c not in spec.names)
+        select = []
+        for c in ordered:
+            quoted = f'"{c}"'
+            if c in spec.names and spec.column(c).dtype in ("int", "flag"):
+                select.append(f"CAST({quoted} AS INTEGER) AS {quoted}")
+            else:
+                select.append(quoted)
+        where = "TRUE"
+        if mode == "dated" and as_of is not None:
+            day = f"DATE '{as_of.isoformat()}'"
+            if table == "customers":
+                where = f"signup_date <= {day}"
+                if "end_date" in cols:
+                    select = [f"CASE WHEN end_date > {day} THEN NULL ELSE end_date END AS end_date"
+                              if s == '"end_date"' else s for s in select]
+                    if "churn_reason" in cols:
+                        select = [f"CASE WHEN end_date > {day} THEN NULL ELSE churn_reason END AS churn_reason"
+                                  if s == '"churn_reason"' else s for s in select]
+                    later = con.execute(f"SELECT count(*) FROM _typed_customers WHERE end_date > {day} "
+                                        f"AND signup_date <= {day}").fetchall()[0][0]
+                    if later:
+                        cut.append(f"{later:,} end dates after as_of treated as still active")
+            else:
+                date_col = _DATE_COLUMNS[table][0]
+                where = f"{date_col} <= {day} AND customer_id IN (SELECT customer_id FROM customers)"
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(select)} "
+                    f"FROM _typed_{table} WHERE {where}")
+        total = con.execute(f"SELECT count(*) FROM _typed_{table}").fetchall()[0][0]
+        counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        if counts[table] < total:
+            cut.append(f"{total - counts[table]:,} {table} rows dated after as_of ignored")
+        con.execute(f"DROP TABLE _typed_{table}")
+    if cut:
+        warnings.warn(f"as_of {as_of}: " + "; ".join(cut), CxkitWarning, stacklevel=3)
+    return counts
+
+
+def _warn_small_segments(data: CXData) -> None:
+    small = []
+    for col in data.segments:
+        rows = data.con.execute(
+            f'SELECT "{col}", count(*) AS n FROM customers GROUP BY 1 HAVING count(*) < {data.min_segment_size} '
+            "ORDER BY n LIMIT 5").fetchall()
+        total = data.con.execute(
+            f'SELECT count(*) FROM (SELECT "{col}" FROM customers GROUP BY 1 '
+            f"HAVING count(*) < {data.min_segment_size})").fetchall()[0][0]
+        if total:
+            shown = ", ".join(f"{v} ({n})" for v, n in rows)
+            small.append(f"customers.{col}: {total} segment(s) under {data.min_segment_size} customers: "
+                         f"{shown}{', ...' if total > len(rows) else ''}")
+    if small:
+        warnings.warn("small segments give unstable estimates and are flagged in reports:\n  "
+                      + "\n  ".join(small), CxkitWarning, stacklevel=3)

@@ -1,0 +1,43 @@
+"""Plain-text summaries for the terminal (``cxkit validate`` and ``cxkit demo``)."""
+
+from __future__ import annotations
+
+from cxkit.frames import answers
+from cxkit.nps import nps_table
+
+__all__ = ["describe_data", "nps_overview"]
+
+
+def describe_data(data) -> str:
+    """What was loaded: mode, analysis date, rows per table, segment and score columns."""
+    lines = [f"data: {data.mode} ({'signup and end dates' if data.mode == 'dated' else 'tenure and churn flag'})"
+             + (f", as of {data.as_of}" if data.as_of else "")]
+    lines += [f"  {table:<10} {n:>12,} rows" for table, n in data.row_counts.items()]
+    lines.append(f"  segments: {', '.join(data.segments) or 'none'}; scores: {', '.join(data.scores) or 'none'}")
+    return "\n".join(lines)
+
+
+def nps_overview(data, alpha: float = 0.05) -> str:
+    """NPS overall and per segment column, from each customer's latest answer."""
+    if "nps" not in data.scores:
+        return "no NPS score in the data"
+    frame = answers(data, "latest")
+    overall = nps_table(frame, alpha=alpha, min_n=data.min_segment_size).iloc[0]
+    level = int(round(100 * (1 - alpha)))
+    lines = [f"NPS (latest answer of {overall.n:,} customers): {overall.nps:+.1f} "
+             f"(SE {overall.se:.1f}; {level}% CI {overall.lower:+.1f} to {overall.upper:+.1f})",
+             "  band        answers   share"]
+    for band, count in (("detractor", overall.detractors), ("passive", overall.passives),
+                        ("promoter", overall.promoters)):
+        lines.append(f"  {band:<10} {count:>8,}  {count / overall.n:6.1%}")
+    for seg in data.segments:
+        table = nps_table(frame, by=seg, alpha=alpha, min_n=data.min_segment_size)
+        lines.append(f"NPS by {seg}:")
+        for row in table.itertuples():
+            value = getattr(row, seg)
+            if row.small:
+                lines.append(f"  {value!s:<12} n={row.n:>6,}  too few answers for a stable NPS")
+            else:
+                lines.append(f"  {value!s:<12} n={row.n:>6,}  NPS {row.nps:+6.1f}  "
+                             f"({level}% CI {row.lower:+.1f} to {row.upper:+.1f})")
+    return "\n".join(lines)

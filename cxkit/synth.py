@@ -1,0 +1,294 @@
+"""Synthetic CX data with known truth, for demos, tests and benchmarks.
+
+Each customer has one latent NPS band that all their survey answers reflect.
+Lifetimes are exponential (a constant monthly hazard), so the hazard after a
+survey answer equals the hazard before it and the band's true hazard ratio is
+recoverable on the landmark clock. The hazard is the product of a baseline and
+hazard ratios for band, plan and region (``truth.json`` lists them all).
+Answers arrive as a Poisson process while the customer is active, at a rate
+calibrated so that about ``response_share`` of customers answer at least once.
+
+Examples
+--------
+>>> from cxkit.synth import generate
+>>> tables, truth = generate(n_customers=2_000, seed=1)
+>>> sorted(tables)
+['contacts', 'customers', 'responses', 'revenue']
+>>> truth["hazard_ratios"]["band"]["detractor"]
+2.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cxkit.contract import DAYS_PER_MONTH
+
+__all__ = ["DEFAULTS", "generate", "write"]
+
+DEFAULTS = {
+    "as_of": "2026-09-30",
+    "years": 3.0,
+    "baseline_hazard_per_month": 0.025,  # passive, Basic, North
+    "band_share": {"detractor": 0.25, "passive": 0.35, "promoter": 0.40},
+    "hazard_ratios": {
+        "band": {"detractor": 2.0, "passive": 1.0, "promoter": 0.6},
+        "plan": {"Basic": 1.0, "Plus": 0.8, "Pro": 0.65},
+        "region": {"North": 1.0, "South": 1.2, "East": 0.85, "West": 1.1},
+    },
+    "plan_share": {"Basic": 0.5, "Plus": 0.3, "Pro": 0.2},
+    "region_share": {"North": 0.3, "South": 0.25, "East": 0.25, "West": 0.2},
+    "monthly_price": {"Basic": 30.0, "Plus": 55.0, "Pro": 90.0},
+    "price_spread": 0.10,  # each customer's price is the plan price x U(1 - s, 1 + s)
+    "response_share": 0.30,
+    "score_probs": {  # probabilities of scores within each band
+        "detractor": {0: 0.03, 1: 0.03, 2: 0.05, 3: 0.07, 4: 0.12, 5: 0.30, 6: 0.40},
+        "passive": {7: 0.5, 8: 0.5},
+        "promoter": {9: 0.55, 10: 0.45},
+    },
+    "csat_probs": {
+        "detractor": [0.25, 0.35, 0.25, 0.10, 0.05],
+        "passive": [0.03, 0.10, 0.37, 0.40, 0.10],
+        "promoter": [0.01, 0.03, 0.11, 0.35, 0.50],
+    },
+    "effort_share": 0.6,  # answers that include the effort question
+    "contacts_per_month": {"detractor": 0.35, "passive": 0.15, "promoter": 0.08},
+    "contact_kinds": {"call": 0.45, "chat": 0.30, "email": 0.15, "complaint": 0.10},
+    "complaint_share_by_band": {"detractor": 0.25, "passive": 0.08, "promoter": 0.03},
+    "contact_cost": {"call": 9.0, "chat": 4.0, "email": 2.5, "complaint": 15.0},
+    "referrals_per_month": {"detractor": 0.001, "passive": 0.006, "promoter": 0.02},
+    "churn_reasons": ["price", "service", "competitor", "product", "moved"],
+    "reason_probs": {
+        "detractor": [0.15, 0.35, 0.25, 0.20, 0.05],
+        "passive": [0.30, 0.15, 0.30, 0.15, 0.10],
+        "promoter": [0.35, 0.05, 0.20, 0.10, 0.30],
+    },
+}
+
+BANDS = ("detractor", "passive", "promoter")
+
+
+def _pick(rng, n: int, shares: dict) -> np.ndarray:
+    keys = list(shares)
+    return rng.choice(len(keys), size=n, p=np.array(list(shares.values())) / sum(shares.values()))
+
+
+def _uniform_points(rng, counts: np.ndarray, spans: np.ndarray):
+    """For each item i, ``counts[i]`` sorted uniform points in [0, spans[i]); returns (owner, point)."""
+    owner = np.repeat(np.arange(len(counts)), counts)
+    points = rng.random(owner.size) * spans[owner]
+    order = np.lexsort((points, owner))
+    return owner[order], points[order]
+
+
+def _calibrate_rate(exposure_months: np.ndarray, share: float) -> float:
+    """Poisson rate per month at which ``share`` of customers answer at least once."""
+    from scipy.optimize import brentq
+
+    sample = exposure_months[: 200_000]
+    return float(brentq(lambda r: np.mean(1 - np.exp(-r * sample)) - share, 1e-6, 10.0))
+
+
+def generate(n_customers: int = 20_000, seed: int = 0, **overrides) -> tuple[dict, dict]:
+    """Generate the four contract tables and the truth behind them.
+
+    Parameters
+    ----------
+    n_customers : int
+        Number of customers.
+    seed : int
+        Seed of the random generator; the same seed gives the same data.
+    **overrides
+        Any key of :data:`DEFAULTS` (e.g. ``as_of="2025-12-31"``, ``response_share=0.5``).
+
+    Returns
+    -------
+    tables : dict of str -> pandas.DataFrame
+        ``customers``, ``responses``, ``revenue``, ``contacts`` in the contract's column names.
+    truth : dict
+        Every generating parameter plus derived expectations (band shares, NPS, churn share).
+    """
+    cfg = {**DEFAULTS, **overrides}
+    unknown = set(overrides) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown synth settings: {sorted(unknown)}")
+    rng = np.random.default_rng(seed)
+    n = int(n_customers)
+    as_of = np.datetime64(cfg["as_of"], "D")
+    window_days = int(round(cfg["years"] * 365.25))
+
+    band = _pick(rng, n, cfg["band_share"])
+    plan = _pick(rng, n, cfg["plan_share"])
+    region = _pick(rng, n, cfg["region_share"])
+    hr = cfg["hazard_ratios"]
+    hazard = (cfg["baseline_hazard_per_month"]
+              * np.array([hr["band"][b] for b in BANDS])[band]
+              * np.array(list(hr["plan"].values()))[plan]
+              * np.array(list(hr["region"].values()))[region])
+
+    signup_offset = rng.integers(0, window_days, size=n)  # days before as_of
+    signup = as_of - signup_offset.astype("timedelta64[D]")
+    life_days = np.ceil(rng.exponential(1.0 / hazard) * DAYS_PER_MONTH).astype(np.int64)
+    churned = life_days <= signup_offset
+    observed_days = np.where(churned, life_days, signup_offset)
+    end = np.where(churned, signup + life_days.astype("timedelta64[D]"), np.datetime64("NaT"))
+
+    price = (np.array(list(cfg["monthly_price"].values()))[plan]
+             * rng.uniform(1 - cfg["price_spread"], 1 + cfg["price_spread"], size=n)).round(2)
+    exposure = observed_days / DAYS_PER_MONTH
+    ref_rate = np.array([cfg["referrals_per_month"][b] for b in BANDS])[band]
+    reason_idx = np.full(n, -1)
+    for b_i, b in enumerate(BANDS):
+        mask = churned & (band == b_i)
+        reason_idx[mask] = rng.choice(len(cfg["churn_reasons"]), size=mask.sum(), p=cfg["reason_probs"][b])
+    reasons = np.array(cfg["churn_reasons"] + [None], dtype=object)[reason_idx]
+
+    customer_id = np.arange(1, n + 1, dtype=np.int64)
+    customers = pd.DataFrame({
+        "customer_id": customer_id,
+        "signup_date": signup,
+        "end_date": end,
+        "plan": pd.Categorical.from_codes(plan, list(cfg["plan_share"])),
+        "region": pd.Categorical.from_codes(region, list(cfg["region_share"])),
+        "churn_reason": reasons,
+        "referrals": rng.poisson(ref_rate * exposure),
+    })
+
+    rate = _calibrate_rate(exposure, cfg["response_share"])
+    responses = _responses(rng, cfg, customer_id, signup, observed_days, band, rate)
+    revenue = _revenue(customer_id, signup, observed_days, price)
+    contacts = _contacts(rng, cfg, customer_id, signup, observed_days, band)
+
+    truth = _truth(cfg, seed, n, rate, window_days)
+    truth["observed"] = {
+        "churned_share": float(churned.mean()),
+        "responding_share": float(responses["customer_id"].nunique() / n),
+        "band_share": {b: float(np.mean(band == i)) for i, b in enumerate(BANDS)},
+    }
+    return {"customers": customers, "responses": responses, "revenue": revenue, "contacts": contacts}, truth
+
+
+def _responses(rng, cfg, customer_id, signup, observed_days, band, rate) -> pd.DataFrame:
+    counts = rng.poisson(rate * observed_days / DAYS_PER_MONTH)
+    owner, when = _uniform_points(rng, counts, observed_days.astype(float))
+    day = signup[owner] + np.floor(when).astype("timedelta64[D]")
+    b = band[owner]
+    nps = np.empty(owner.size, dtype=np.int64)
+    csat = np.empty(owner.size, dtype=np.int64)
+    for i, name in enumerate(BANDS):
+        mask = b == i
+        probs = cfg["score_probs"][name]
+        nps[mask] = rng.choice(list(probs), size=mask.sum(), p=list(probs.values()))
+        csat[mask] = rng.choice(np.arange(1, 6), size=mask.sum(), p=cfg["csat_probs"][name])
+    effort = np.clip(np.rint(1 + 6 * (csat - 1) / 4 + rng.normal(0, 0.8, owner.size)), 1, 7)
+    effort = np.where(rng.random(owner.size) < cfg["effort_share"], effort, np.nan)
+    return pd.DataFrame({"customer_id": customer_id[owner], "response_date": day, "nps": nps,
+                         "csat": csat, "effort": pd.array(effort, dtype="Int64")})
+
+
+def _revenue(customer_id, signup, observed_days, price) -> pd.DataFrame:
+    first = signup.astype("datetime64[M]")
+    last = (signup + observed_days.astype("timedelta64[D]")).astype("datetime64[M]")
+    months = (last - first).astype(np.int64) + 1
+    owner = np.repeat(np.arange(customer_id.size), months)
+    step = np.arange(owner.size) - np.repeat(np.cumsum(months) - months, months)
+    month = (first[owner] + step.astype("timedelta64[M]")).astype("datetime64[D]")
+    return pd.DataFrame({"customer_id": customer_id[owner], "month": month, "amount": price[owner]})
+
+
+def _contacts(rng, cfg, customer_id, signup, observed_days, band) -> pd.DataFrame:
+    rate = np.array([cfg["contacts_per_month"][b] for b in BANDS])[band]
+    counts = rng.poisson(rate * observed_days / DAYS_PER_MONTH)
+    owner, when = _uniform_points(rng, counts, observed_days.astype(float))
+    kinds = list(cfg["contact_kinds"])
+    kind = np.empty(owner.size, dtype=np.int64)
+    for i, name in enumerate(BANDS):
+        mask = band[owner] == i
+        probs = np.array(list(cfg["contact_kinds"].values()))
+        c_share = cfg["complaint_share_by_band"][name]
+        probs = np.append(probs[:-1] / probs[:-1].sum() * (1 - c_share), c_share)
+        kind[mask] = rng.choice(len(kinds), size=mask.sum(), p=probs)
+    cost = np.array([cfg["contact_cost"][k] for k in kinds])[kind]
+    return pd.DataFrame({"customer_id": customer_id[owner],
+                         "date": signup[owner] + np.floor(when).astype("timedelta64[D]"),
+                         "kind": pd.Categorical.from_codes(kind, kinds), "cost": cost})
+
+
+def _truth(cfg, seed, n, rate, window_days) -> dict:
+    hr = cfg["hazard_ratios"]
+    w = window_days / DAYS_PER_MONTH
+    expected_churn = 0.0
+    for b, pb in cfg["band_share"].items():
+        for p, pp in cfg["plan_share"].items():
+            for r, pr in cfg["region_share"].items():
+                lam = cfg["baseline_hazard_per_month"] * hr["band"][b] * hr["plan"][p] * hr["region"][r]
+                # signup uniform over the window: P(churned by as_of) = 1 - (1 - e^{-lam W}) / (lam W)
+                expected_churn += pb * pp * pr * (1 - (1 - np.exp(-lam * w)) / (lam * w))
+    shares = cfg["band_share"]
+    return {
+        "seed": seed,
+        "n_customers": n,
+        "as_of": cfg["as_of"],
+        "time_unit": "month",
+        "settings": {k: v for k, v in cfg.items() if k not in ("score_probs",)},
+        "hazard_ratios": hr,
+        "reference_levels": {"band": "passive", "plan": "Basic", "region": "North"},
+        "band_share": shares,
+        "true_nps": 100 * (shares["promoter"] - shares["detractor"]),
+        "response_rate_per_month": rate,
+        "expected_churned_share": float(expected_churn),
+    }
+
+
+def _to_file(df: pd.DataFrame, path: Path, fmt: str) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if fmt == "parquet":
+        pq.write_table(table, path)
+    else:
+        pacsv.write_csv(table.cast(pa.schema([f.with_type(_csv_type(f.type)) for f in table.schema])), path)
+
+
+def _csv_type(t):
+    import pyarrow as pa
+
+    return pa.string() if pa.types.is_dictionary(t) else t
+
+
+def write(out_dir: str | Path, n_customers: int = 20_000, seed: int = 0, fmt: str = "parquet",
+          **overrides) -> Path:
+    """Generate data and write the tables, ``truth.json`` and a ready ``params.yaml``.
+
+    Returns
+    -------
+    Path
+        The ``params.yaml`` written, ready for ``cxkit validate``.
+    """
+    import yaml
+
+    if fmt not in ("parquet", "csv"):
+        raise ValueError("fmt must be 'parquet' or 'csv'")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables, truth = generate(n_customers, seed, **overrides)
+    for name, df in tables.items():
+        _to_file(df, out / f"{name}.{fmt}", fmt)
+    (out / "truth.json").write_text(json.dumps(truth, indent=2, default=float))
+    params = {
+        "title": f"Synthetic CX data ({n_customers:,} customers, seed {seed})",
+        "as_of": truth["as_of"],
+        "data": {name: f"{name}.{fmt}" for name in tables},
+        "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"),
+    }
+    del params["generated"]  # keep the file reproducible: same seed, same bytes
+    path = out / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path

@@ -1,0 +1,30 @@
+"""README stays in step with the code and the Makefile."""
+
+from __future__ import annotations
+
+import re
+
+from cxkit.contract import contract_markdown
+from tests.conftest import ROOT
+
+
+def test_readme_shows_the_contract_table():
+    assert contract_markdown() in (ROOT / "README.md").read_text()
+
+
+def test_readme_make_targets_exist():
+    readme = (ROOT / "README.md").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    for target in set(re.findall(r"^make ([a-z-]+)", readme, flags=re.M)):
+        assert re.search(rf"^{target}:", makefile, flags=re.M), f"README names 'make {target}', Makefile lacks it"
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_environment_yml_lists_the_dependencies():
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = (ROOT / "environment.yml").read_text()
+    for dep in deps:
+        name = re.split(r"[<>=]", dep)[0]
+        assert name in env, f"environment.yml lacks {name}"

@@ -1,0 +1,216 @@
+"""The validation gateway: every rule with a deliberately broken input, sources and the as-of cut."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+
+import duckdb
+import pandas as pd
+import pytest
+
+from cxkit.errors import CxkitWarning, ParamsError, ValidationError
+from cxkit.load import load
+
+
+def _problems(params, **kw):
+    with pytest.raises(ValidationError) as info:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CxkitWarning)
+            load(params, **kw)
+    return info.value.problems
+
+
+def _only(problems, table, column, rule_part):
+    hits = [p for p in problems if p.table == table and p.column == column and rule_part in p.rule]
+    assert hits, f"no {table}.{column} '{rule_part}' problem in {[str(p) for p in problems]}"
+    return hits[0]
+
+
+def test_clean_data_loads(case):
+    data = load(case())
+    assert data.mode == "dated"
+    assert set(data.tables) == {"customers", "responses", "revenue", "contacts"}
+    assert data.segments == ("plan", "region")
+    assert data.scores == ("nps", "csat", "effort")
+    assert data.row_counts["customers"] == 400
+
+
+def test_missing_required_column(case, small_tables):
+    responses = small_tables[0]["responses"].drop(columns="nps")
+    p = _only(_problems(case(responses=responses)), "responses", "nps", "missing required column")
+    assert "data.responses.columns.nps" in p.rule
+
+
+def test_mapping_names_a_missing_column(case, small_tables):
+    params = case(params={"data": {"customers": {"path": "customers.csv", "columns": {"plan": "tier"}}}})
+    p = _only(_problems(params), "customers", "plan", "names column 'tier'")
+    assert "customer_id" in p.rule  # lists what the file has
+
+
+def test_duplicate_customer_id(case, small_tables):
+    customers = small_tables[0]["customers"].copy()
+    customers.loc[[5, 6, 7], "customer_id"] = [1, 2, 2]
+    p = _only(_problems(case(customers=customers)), "customers", "customer_id", "duplicate")
+    assert p.count == 2 and set(p.keys) == {"1", "2"}
+
+
+@pytest.mark.parametrize("value, rule", [(11, "outside 0-10"), (-1, "outside 0-10"), (7.5, "not an integer")])
+def test_score_rules(case, small_tables, value, rule):
+    responses = small_tables[0]["responses"].copy()
+    responses["nps"] = responses["nps"].astype(float)
+    responses.loc[[0, 3], "nps"] = value
+    p = _only(_problems(case(responses=responses)), "responses", "nps", rule)
+    assert p.count == 2
+    assert str(responses.loc[0, "customer_id"]) in p.keys[0]
+
+
+def test_csat_range(case, small_tables):
+    responses = small_tables[0]["responses"].copy()
+    responses.loc[2, "csat"] = 6
+    assert _only(_problems(case(responses=responses)), "responses", "csat", "outside 1-5").count == 1
+
+
+def test_unparseable_date(case, small_tables):
+    customers = small_tables[0]["customers"].copy()
+    customers["signup_date"] = customers["signup_date"].astype(str)
+    customers.loc[[1, 2, 3], "signup_date"] = ["2025-13-01", "yesterday", "2025-02-30"]
+    p = _only(_problems(case(customers=customers)), "customers", "signup_date", "unparseable date")
+    assert p.count == 3 and "2 (2025-13-01)" in p.keys
+
+
+def test_end_before_signup(case, small_tables):
+    customers = small_tables[0]["customers"].copy()
+    customers.loc[4, "end_date"] = customers.loc[4, "signup_date"] - pd.Timedelta(days=3)
+    p = _only(_problems(case(customers=customers)), "customers", "end_date", "before signup_date")
+    assert p.count == 1 and p.keys[0].startswith("5 (")
+
+
+def test_response_for_unknown_customer(case, small_tables):
+    responses = small_tables[0]["responses"].copy()
+    responses.loc[0, "customer_id"] = 999_999
+    p = _only(_problems(case(responses=responses)), "responses", "customer_id", "unknown customer")
+    assert p.keys == ("999999",)
+
+
+def test_response_after_end(case, small_tables):
+    customers, responses = small_tables[0]["customers"], small_tables[0]["responses"].copy()
+    churned = customers.dropna(subset=["end_date"]).set_index("customer_id")["end_date"]
+    row = responses.index[responses["customer_id"].isin(churned.index)][0]
+    responses.loc[row, "response_date"] = churned[responses.loc[row, "customer_id"]] + pd.Timedelta(days=10)
+    p = _only(_problems(case(responses=responses)), "responses", "response_date", "after the customer's end_date")
+    assert p.count == 1
+
+
+def test_negative_revenue(case, small_tables):
+    revenue = small_tables[0]["revenue"].copy()
+    revenue.loc[[0, 1], "amount"] = -5.0
+    p = _only(_problems(case(revenue=revenue)), "revenue", "amount", "negative revenue")
+    assert p.count == 2
+
+
+def test_empty_table(case, small_tables):
+    contacts = small_tables[0]["contacts"].iloc[:0]
+    _only(_problems(case(contacts=contacts)), "contacts", "*", "empty")
+
+
+def test_errors_are_collected_and_named(case, small_tables):
+    customers = small_tables[0]["customers"].copy()
+    customers.loc[5, "customer_id"] = 1
+    revenue = small_tables[0]["revenue"].copy()
+    revenue.loc[0, "amount"] = -1
+    with pytest.raises(ValidationError) as info:
+        load(case(customers=customers, revenue=revenue))
+    text = str(info.value)
+    assert "customers.customer_id: duplicate customer_id (1 row; e.g. 1)" in text
+    assert "revenue.amount: negative revenue" in text
+
+
+def test_inputs_are_never_modified(case, small_tables):
+    params = case()
+    files = sorted(params.parent.glob("*.csv"))
+    before = [hashlib.sha256(f.read_bytes()).hexdigest() for f in files]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CxkitWarning)
+        load(params, as_of="2025-06-30")
+    assert before == [hashlib.sha256(f.read_bytes()).hexdigest() for f in files]
+
+
+def test_as_of_cuts_later_rows_with_a_warning(case, small_tables):
+    customers = small_tables[0]["customers"]
+    cut = pd.Timestamp("2025-06-30")
+    with pytest.warns(CxkitWarning, match="as_of 2025-06-30"):
+        data = load(case(), as_of="2025-06-30")
+    assert data.row_counts["customers"] == int((customers["signup_date"] <= cut).sum())
+    later_end = data.sql("SELECT count(*) FROM customers WHERE end_date > DATE '2025-06-30'").fetchall()[0][0]
+    assert later_end == 0
+    assert data.sql("SELECT max(response_date) FROM responses").fetchall()[0][0] <= cut.date()
+
+
+def test_small_segments_warn(case, small_tables):
+    customers = small_tables[0]["customers"].copy()
+    customers["region"] = customers["region"].astype(str)
+    customers.loc[:9, "region"] = "Islands"
+    with pytest.warns(CxkitWarning, match=r"customers.region: 1 segment\(s\) under 30 customers: Islands \(10\)"):
+        load(case(customers=customers))
+
+
+def test_parquet_source(case):
+    assert load(case(fmt="parquet")).row_counts["customers"] == 400
+
+
+def test_duckdb_table_and_query_sources(tmp_path, small_tables):
+    tables = small_tables[0]
+    db = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(db))
+    for name, df in tables.items():
+        con.register("df", df)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM df")
+        con.unregister("df")
+    con.close()
+    params = {"as_of": "2026-09-30", "_base_dir": str(tmp_path), "data": {
+        "customers": {"path": "warehouse.duckdb", "table": "customers"},
+        "responses": {"path": "warehouse.duckdb", "query": "SELECT * FROM responses WHERE nps IS NOT NULL"},
+        "revenue": {"query": f"SELECT * FROM read_parquet('{_parquet(tmp_path, tables['revenue'])}')"},
+    }}
+    data = load(params)
+    assert data.row_counts == {"customers": 400, "responses": len(tables["responses"]),
+                               "revenue": len(tables["revenue"])}
+
+
+def _parquet(folder, df):
+    path = folder / "revenue.parquet"
+    df.to_parquet(path)
+    return path
+
+
+def test_missing_file_is_a_params_error(tmp_path):
+    with pytest.raises(ParamsError, match="file not found"):
+        load({"data": {"customers": "nope.csv"}, "_base_dir": str(tmp_path)})
+
+
+def test_snapshot_mode_with_mapping(tmp_path):
+    df = pd.DataFrame({"ID": ["a", "b", "c"], "Tenure": [1, 5, 7], "Left": ["Yes", "No", "No"],
+                       "Score": [2, 5, 4]})
+    df.to_csv(tmp_path / "snap.csv", index=False)
+    params = {"_base_dir": str(tmp_path), "data": {"customers": {"path": "snap.csv", "columns": {
+        "customer_id": "ID", "duration": "Tenure", "churned": "Left", "csat": "Score"}}}}
+    data = load(params)
+    assert data.mode == "snapshot" and data.scores == ("csat",)
+    assert data.df("customers")["churned"].tolist() == [1, 0, 0]
+
+
+def test_snapshot_needs_churn_flag(tmp_path):
+    pd.DataFrame({"customer_id": [1], "duration": [3]}).to_csv(tmp_path / "c.csv", index=False)
+    problems = _problems({"_base_dir": str(tmp_path), "data": {"customers": "c.csv"}})
+    _only(problems, "customers", "churned", "missing required column")
+
+
+def test_telco_loads(telco_path):
+    from cxkit.params import read_params
+    from tests.conftest import ROOT
+
+    data = load(read_params(ROOT / "params" / "telco.yaml"))
+    assert data.mode == "snapshot" and data.row_counts["customers"] == 7043
+    by_score = dict(data.sql("SELECT csat, avg(churned) FROM customers GROUP BY 1").fetchall())
+    assert by_score[1] == 1.0 and by_score[5] == 0.0  # the separation the survival module must survive
