@@ -27,7 +27,7 @@ test: $(STAMP) lint ## run the whole test suite
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff, the linter the code is kept clean with
-	$(BIN)/ruff check cxkit tests benchmarks
+	$(BIN)/ruff check .
 
 lab: $(STAMP) ## start JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks
