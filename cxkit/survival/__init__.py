@@ -6,8 +6,9 @@ reasons (:class:`CumulativeIncidence`), and the clocks that keep comparisons
 free of immortal-time bias (:func:`survival_frame`).
 """
 
+from cxkit.survival.cox import CoxModel
 from cxkit.survival.kaplan_meier import SegmentSurvival
 from cxkit.survival.lifetable import LifeTable
 from cxkit.survival.logrank import StatisticalResult, logrank_test, pairwise_logrank
 
-__all__ = ["SegmentSurvival", "LifeTable", "StatisticalResult", "logrank_test", "pairwise_logrank"]
+__all__ = ["CoxModel", "SegmentSurvival", "LifeTable", "StatisticalResult", "logrank_test", "pairwise_logrank"]
