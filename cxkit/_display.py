@@ -24,13 +24,15 @@ def holm(p_values) -> list[float]:
     --------
     >>> [round(p, 3) for p in holm([0.01, 0.04, 0.03])]
     [0.03, 0.06, 0.06]
+    >>> [round(p, 3) for p in holm([0.01, float("nan"), 0.03])]
+    [0.02, nan, 0.03]
     """
     import numpy as np
 
     p = np.asarray(p_values, dtype=float)
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    out = np.empty(m)
-    out[order] = adjusted
+    out = np.full(p.size, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))  # like R, missing p-values neither count nor change
+    m = ok.size
+    order = ok[np.argsort(p[ok], kind="stable")]
+    out[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
     return out.tolist()

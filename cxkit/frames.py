@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["answers"]
+__all__ = ["answers", "survival_frame", "clock_description", "CLOCKS"]
 
 
 def answers(data, which: str = "latest", score: str = "nps") -> pd.DataFrame:
@@ -41,3 +41,126 @@ def answers(data, which: str = "latest", score: str = "nps") -> pd.DataFrame:
         order = "DESC" if which == "latest" else "ASC"
         query += f" QUALIFY row_number() OVER (PARTITION BY r.customer_id ORDER BY r.response_date {order}) = 1"
     return data.df(query + " ORDER BY r.customer_id, r.response_date")
+
+
+CLOCKS = ("response", "tenure_entry", "tenure")
+
+
+def clock_description(clock: str, which: str = "latest", mode: str = "dated") -> str:
+    """One sentence that says how time is measured, for every summary and report."""
+    if clock == "response":
+        answer = "latest" if which == "latest" else "first"
+        text = (f"months since the customer's {answer} survey answer (landmark clock), in the band of that "
+                "answer")
+        return text + ("; a later answer starts a new spell in its own band" if which == "latest" else "")
+    if clock == "tenure_entry":
+        return ("months since signup, with customers counted from their survey answer on "
+                "(delayed entry, so no one is credited with time before they answered)")
+    if mode == "snapshot":
+        return ("months since signup (tenure clock); the score is a snapshot taken at the end of follow-up, "
+                "so it describes customers as they were then, not before")
+    return ("months since signup (tenure clock); customers had to survive until they answered, so this clock "
+            "flatters respondents (immortal-time bias): prefer the response clock")
+
+
+def survival_frame(data, clock: str = "response", which: str = "latest", score: str | None = None,
+                   segment: str = "band", cuts=None, relation: bool = False):
+    """One row per customer (or per answer spell) ready for survival analysis.
+
+    Parameters
+    ----------
+    data : CXData
+    clock : {"response", "tenure_entry", "tenure"}
+        ``response`` (default): time starts at the survey answer, so nobody is credited with the
+        time they had to survive to answer (immortal-time bias). ``tenure_entry``: time since
+        signup, entering the risk set at the answer (left truncation). ``tenure``: time since
+        signup; the only clock for snapshot data such as Telco.
+    which : {"latest", "first"}
+        ``latest``: every answer starts a spell in its band, which ends at the next answer
+        (censored) or at churn; ``first``: one spell per customer from their first answer.
+    score : str, optional
+        ``nps``, ``csat`` or ``effort`` (default: ``nps`` when present, else the first score).
+    segment : str
+        ``band`` (the score's band), ``score`` (the raw score) or a segment column such as ``plan``.
+    cuts : optional
+        Other band cut points (see :func:`cxkit.nps.band`).
+    relation : bool
+        Return the DuckDB relation instead of a DataFrame (for large data).
+
+    Returns
+    -------
+    DataFrame
+        ``duration, event, segment`` (+ ``entry`` for ``tenure_entry``), the score, the segment
+        columns, ``churn_reason`` (on events) and ``monthly_revenue`` when known. ``attrs`` holds
+        ``clock`` (a sentence), ``time_unit`` and ``entry_col``.
+    """
+    from cxkit.contract import DAYS_PER_MONTH
+    from cxkit.errors import CxkitError, CxkitWarning
+    from cxkit.nps import SCALES, band_sql
+
+    if clock not in CLOCKS:
+        raise CxkitError(f"clock must be one of {', '.join(CLOCKS)}, not {clock!r}")
+    if which not in ("latest", "first"):
+        raise CxkitError("which must be 'latest' or 'first'")
+    score = score or ("nps" if "nps" in data.scores else (data.scores[0] if data.scores else None))
+    if segment in ("band", "score") and score not in data.scores:
+        raise CxkitError(f"no {score or 'score'} column in the data (scores: {', '.join(data.scores) or 'none'})")
+    if segment not in ("band", "score") and segment not in data.segments:
+        raise CxkitError(f"unknown segment {segment!r}; use 'band', 'score' or one of {', '.join(data.segments)}")
+    if data.mode == "snapshot" and clock != "tenure":
+        raise CxkitError("snapshot data (no dates) can only be analysed on the tenure clock: use clock='tenure'")
+
+    scale = SCALES.get(score)
+    if scale is not None and cuts is not None:
+        scale = scale.with_cuts(cuts)
+    seg_expr = {"band": band_sql("s.score", scale) if scale else "NULL",
+                "score": "CAST(s.score AS VARCHAR)"}.get(segment, f'CAST(c."{segment}" AS VARCHAR)')
+    extra = "".join(f', c."{col}"' for col in data.segments)
+    extra += ", c.monthly_revenue" if data.has("customers", "monthly_revenue") else ""
+    reason = "c.churn_reason" if data.has("customers", "churn_reason") else "NULL"
+    dpm = DAYS_PER_MONTH
+
+    if data.mode == "snapshot":
+        sql = (f"SELECT CAST(c.duration AS DOUBLE) AS duration, c.churned AS event, {seg_expr} AS segment, "
+               f"s.score AS score{extra}, CASE WHEN c.churned = 1 THEN coalesce({reason}, 'unknown') END "
+               f"AS churn_reason FROM customers c, LATERAL (SELECT c.{score} AS score) s "
+               f"WHERE c.{score} IS NOT NULL")
+    else:
+        as_of = f"DATE '{data.as_of.isoformat()}'"
+        spells = (f"SELECT customer_id, response_date, {score} AS score, "
+                  "lead(response_date) OVER (PARTITION BY customer_id ORDER BY response_date) AS next_date, "
+                  "row_number() OVER (PARTITION BY customer_id ORDER BY response_date) AS k "
+                  f"FROM responses WHERE {score} IS NOT NULL")
+        if clock == "tenure":
+            order = "DESC" if which == "latest" else "ASC"
+            spells = (f"SELECT customer_id, response_date, {score} AS score, NULL::DATE AS next_date, 1 AS k "
+                      f"FROM responses WHERE {score} IS NOT NULL QUALIFY row_number() OVER "
+                      f"(PARTITION BY customer_id ORDER BY response_date {order}) = 1")
+        end = (f"coalesce(c.end_date, {as_of})" if which == "first" or clock == "tenure"
+               else f"coalesce(s.next_date, c.end_date, {as_of})")
+        event = ("CASE WHEN c.end_date IS NOT NULL THEN 1 ELSE 0 END" if which == "first" or clock == "tenure"
+                 else "CASE WHEN s.next_date IS NULL AND c.end_date IS NOT NULL THEN 1 ELSE 0 END")
+        start = "s.response_date" if clock == "response" else "c.signup_date"
+        entry = (f", date_diff('day', c.signup_date, s.response_date) / {dpm} AS entry"
+                 if clock == "tenure_entry" else "")
+        first_only = "WHERE s.k = 1" if which == "first" and clock != "tenure" else ""
+        inner = (f"SELECT date_diff('day', {start}, {end}) / {dpm} AS duration, {event} AS event, "
+                 f"{seg_expr} AS segment, s.score AS score{entry}{extra}, "
+                 f"CASE WHEN {event} = 1 THEN coalesce({reason}, 'unknown') END AS churn_reason "
+                 f"FROM ({spells}) s JOIN customers c USING (customer_id) {first_only}")
+        keep = "duration > entry" if clock == "tenure_entry" else "(duration > 0 OR event = 1)"
+        sql = f"SELECT * FROM ({inner}) WHERE {keep}"
+    rel = data.sql(sql)
+    description = clock_description(clock, which, data.mode)
+    if clock == "tenure" and data.mode == "dated":
+        import warnings
+
+        warnings.warn("tenure clock on dated data: " + description.split("; ", 1)[1], CxkitWarning, stacklevel=2)
+    if relation:
+        return rel
+    frame = data.df(sql)
+    if segment == "band" and scale is not None:
+        frame["segment"] = pd.Categorical(frame["segment"].astype(str), categories=scale.labels, ordered=True)
+    frame.attrs.update({"clock": description, "time_unit": "month",
+                        "entry_col": "entry" if clock == "tenure_entry" else None})
+    return frame

@@ -6,9 +6,11 @@ reasons (:class:`CumulativeIncidence`), and the clocks that keep comparisons
 free of immortal-time bias (:func:`survival_frame`).
 """
 
+from cxkit.survival.competing import CumulativeIncidence
 from cxkit.survival.cox import CoxModel
 from cxkit.survival.kaplan_meier import SegmentSurvival
 from cxkit.survival.lifetable import LifeTable
 from cxkit.survival.logrank import StatisticalResult, logrank_test, pairwise_logrank
 
-__all__ = ["CoxModel", "SegmentSurvival", "LifeTable", "StatisticalResult", "logrank_test", "pairwise_logrank"]
+__all__ = ["CoxModel", "CumulativeIncidence", "LifeTable", "SegmentSurvival", "StatisticalResult", "logrank_test",
+           "pairwise_logrank"]

@@ -32,15 +32,12 @@ from scipy import stats
 from cxkit._display import html_block
 from cxkit.errors import CxkitError, CxkitWarning
 from cxkit.survival._cox_math import CoxArrays, efron, newton
+from cxkit.survival.lifetable import SqlSource, _q
 from cxkit.survival.logrank import format_p
 
 __all__ = ["CoxModel"]
 
-_DIVERGED = 15.0  # |coef| beyond this after convergence means a monotone likelihood
-
-
-def _q(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
+_DIVERGED = 15.0  # |coef| x the covariate's spread beyond this means a monotone likelihood
 
 
 def _natural(values) -> list[str]:
@@ -187,7 +184,9 @@ class CoxModel:
         self.log_likelihood_, self.log_likelihood_null_ = at_beta["loglik"], null["loglik"]
         self.n_rows_, self.n_events_ = float(w.sum()), float(arrays.deaths.sum())
         self.iterations_, self.converged_ = iterations, converged
-        diverged = [t for t, b in zip(terms, beta, strict=True) if abs(b) > _DIVERGED]
+        spread = np.max(np.abs(arrays.x), axis=0) if len(arrays.x) else np.ones(len(terms))
+        diverged = [t for t, b, sd, sp in zip(terms, beta, se, spread, strict=True)
+                    if abs(b) * sp > _DIVERGED or not np.isfinite(sd)]
         for t in diverged:
             self.not_estimable_[t] = "monotone likelihood: hazard ratio not estimable"
         if diverged or not converged:
@@ -279,26 +278,15 @@ class CoxModel:
 
 def _collapse(df, duration_col, event_col, covariates, entry_col, weights_col):
     """Distinct (covariates, entry, exit, event) rows with their counts, computed in DuckDB."""
-    import duckdb
-
-    con = duckdb.connect()
     needed = [c for c in [duration_col, event_col, entry_col, weights_col, *covariates] if c]
-    if isinstance(df, pd.DataFrame):
-        missing = [c for c in needed if c not in df.columns]
-        if missing:
-            raise CxkitError(f"Cox model: missing column(s) {missing}")
-        con.register("_cox_src", df[list(dict.fromkeys(needed))])
-        rel = "_cox_src"
-    else:
-        rel = f"({df.sql_query()})"
-    types = dict(con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall() and
-                 [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()])
+    src = SqlSource(df, needed, "Cox model")
+    types = {r[0]: r[1] for r in src.rows("DESCRIBE SELECT * FROM _src")}
     kinds = {}
     for col in covariates:
         numeric = re.match(r"(TINY|SMALL|BIG|HUGE|U)?INT|INTEGER|DOUBLE|FLOAT|REAL|DECIMAL", types[col])
         kinds[col] = "numeric" if numeric else "categorical"
-    missing = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {_q(c)} IS NULL)" for c in needed)
-                          + f" FROM {rel}").fetchall()[0]
+    missing = src.rows("SELECT " + ", ".join(f"count(*) FILTER (WHERE {_q(c)} IS NULL)" for c in needed)
+                       + " FROM _src")[0]
     bad = {c: n for c, n in zip(needed, missing, strict=True) if n}
     if bad:
         raise CxkitError("Cox model: missing values in " + ", ".join(f"{c} ({n:,} rows)" for c, n in bad.items()))
@@ -308,8 +296,8 @@ def _collapse(df, duration_col, event_col, covariates, entry_col, weights_col):
     entry = f"CAST({_q(entry_col)} AS DOUBLE)" if entry_col else "0.0"
     query = (f"SELECT {', '.join(cov_sql)}, CAST({_q(duration_col)} AS DOUBLE) AS _stop, "
              f"CAST({_q(event_col)} AS INTEGER) AS _event, {entry} AS _entry, sum({w}) AS _w "
-             f"FROM {rel} GROUP BY ALL")
-    rows = con.execute(query).df()
+             "FROM _src GROUP BY ALL")
+    rows = src.df(query)
     if entry_col and (rows["_entry"] >= rows["_stop"]).any():
         raise CxkitError("Cox model: entry time not before exit time in "
                          f"{int(rows.loc[rows['_entry'] >= rows['_stop'], '_w'].sum()):,} rows")

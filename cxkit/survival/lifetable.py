@@ -23,11 +23,50 @@ import pandas as pd
 
 from cxkit.errors import CxkitError
 
-__all__ = ["LifeTable"]
+__all__ = ["LifeTable", "SqlSource"]
 
 
 def _q(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
+
+
+class SqlSource:
+    """Run SQL over ``_src``: a DataFrame (in a fresh DuckDB) or a relation (on its own connection).
+
+    Parameters
+    ----------
+    source : DataFrame or duckdb.DuckDBPyRelation
+    columns : list of str
+        Columns the SQL needs; a DataFrame missing one raises a clear error.
+    what : str
+        Name of the analysis, for error messages.
+    """
+
+    def __init__(self, source, columns, what: str = "survival data"):
+        self.source = source
+        if isinstance(source, pd.DataFrame):
+            import duckdb
+
+            missing = [c for c in columns if c not in source.columns]
+            if missing:
+                raise CxkitError(f"{what}: missing column(s) {missing}")
+            self._con = duckdb.connect()
+            self._con.register("_src", source[list(dict.fromkeys(columns))])
+        else:
+            missing = [c for c in columns if c not in source.columns]
+            if missing:
+                raise CxkitError(f"{what}: missing column(s) {missing}")
+            self._con = None
+
+    def df(self, sql: str) -> pd.DataFrame:
+        if self._con is not None:
+            return self._con.execute(sql).df()
+        return self.source.query("_src", sql).df()
+
+    def rows(self, sql: str) -> list:
+        if self._con is not None:
+            return self._con.execute(sql).fetchall()
+        return self.source.query("_src", sql).fetchall()
 
 
 @dataclass(frozen=True)
@@ -51,7 +90,7 @@ class LifeTable:
 
     @classmethod
     def from_frame(cls, source, duration_col: str, event_col: str, segment_col: str | None = None,
-                   entry_col: str | None = None, weights_col: str | None = None, con=None) -> LifeTable:
+                   entry_col: str | None = None, weights_col: str | None = None) -> LifeTable:
         """Build the life table from a DataFrame or DuckDB relation, aggregating in DuckDB.
 
         Parameters
@@ -72,32 +111,20 @@ class LifeTable:
         CxkitError
             Negative or missing durations, event flags other than 0/1, entry not before exit.
         """
-        import duckdb
-
-        con = con or duckdb.connect()
-        if isinstance(source, pd.DataFrame):
-            cols = [c for c in (duration_col, event_col, segment_col, entry_col, weights_col) if c]
-            missing = [c for c in cols if c not in source.columns]
-            if missing:
-                raise CxkitError(f"survival data: missing column(s) {missing}")
-            con.register("_lt_src", source[cols])
-            rel = "_lt_src"
-        else:
-            rel = f"({source.sql_query()})"
+        cols = [c for c in (duration_col, event_col, segment_col, entry_col, weights_col) if c]
+        src = SqlSource(source, cols)
         seg = f"CAST({_q(segment_col)} AS VARCHAR)" if segment_col else "'all'"
         w = f"CAST({_q(weights_col)} AS DOUBLE)" if weights_col else "1.0"
         t, e = _q(duration_col), _q(event_col)
-        _check(con, rel, t, e, _q(entry_col) if entry_col else None)
-        exits = con.execute(
+        _check(src, t, e, _q(entry_col) if entry_col else None)
+        exits = src.df(
             f"SELECT {seg} AS segment, CAST({t} AS DOUBLE) AS time, sum({w} * {e}) AS events, "
-            f"sum({w} * (1 - {e})) AS censored FROM {rel} GROUP BY ALL ORDER BY segment, time").df()
+            f"sum({w} * (1 - {e})) AS censored FROM _src GROUP BY ALL ORDER BY segment, time")
         entries = None
         if entry_col:
-            entries = con.execute(
+            entries = src.df(
                 f"SELECT {seg} AS segment, CAST({_q(entry_col)} AS DOUBLE) AS time, sum({w}) AS entered "
-                f"FROM {rel} GROUP BY ALL ORDER BY segment, time").df()
-        if isinstance(source, pd.DataFrame):
-            con.unregister("_lt_src")
+                f"FROM _src GROUP BY ALL ORDER BY segment, time")
         return cls(exits, entries)
 
     def subset(self, segments) -> LifeTable:
@@ -142,13 +169,13 @@ class LifeTable:
         return grid, at_risk, events, censored
 
 
-def _check(con, rel: str, t: str, e: str, entry: str | None) -> None:
+def _check(src: SqlSource, t: str, e: str, entry: str | None) -> None:
     rules = [(f"{t} IS NULL OR isnan(CAST({t} AS DOUBLE))", "missing duration"),
              (f"{t} < 0", "negative duration"),
              (f"{e} IS NULL OR {e} NOT IN (0, 1)", "event flag not 0/1")]
     if entry:
         rules.append((f"{entry} IS NULL OR {entry} >= {t}", "entry time not before exit time"))
-    for cond, what in rules:
-        n = con.execute(f"SELECT count(*) FROM {rel} WHERE {cond}").fetchall()[0][0]
+    counts = src.rows("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for cond, _ in rules) + " FROM _src")[0]
+    for (_, what), n in zip(rules, counts, strict=True):
         if n:
             raise CxkitError(f"survival data: {what} in {n:,} row(s)")

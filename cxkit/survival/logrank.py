@@ -59,6 +59,8 @@ def logrank_test(table, segments=None) -> StatisticalResult:
         return StatisticalResult(np.nan, 0, np.nan)
     _, n, d, _ = table.grid(segments)
     keep = d.sum(axis=1) > 0
+    if not keep.any():  # no events in any compared segment: nothing to test
+        return StatisticalResult(np.nan, k - 1, np.nan)
     n, d = n[keep], d[keep]
     n_tot, d_tot = n.sum(axis=1), d.sum(axis=1)
     expected = n * (d_tot / n_tot)[:, None]

@@ -120,6 +120,16 @@ if (file.exists(telco_path)) {
   km_dump("telco_band", survfit(Surv(time, event) ~ band, data = telco, conf.type = "log-log"), 72)
   tests_dump("telco_band", rep(0, nrow(telco)), telco$time, telco$event, telco$band)
   # satisfied customers have no events: their coefficient is not estimable, so R's fit is made without them
+  # churn reasons as competing risks: Aalen-Johansen cumulative incidence per band
+  telco$cause <- factor(ifelse(telco$event == 1, telco[["Churn Category"]], "censor"),
+                        levels = c("censor", sort(unique(telco[["Churn Category"]][telco$event == 1]))))
+  aj <- survfit(Surv(time, cause) ~ band, data = telco)
+  strata <- rep(sub(".*=", "", names(aj$strata)), aj$strata)
+  states <- aj$states
+  cif <- do.call(rbind, lapply(seq_along(states)[-which(states == "(s0)")], function(j)
+    data.frame(segment = strata, time = aj$time, cause = states[j], incidence = aj$pstate[, j],
+               std_err = aj$std.err[, j])))
+  write.csv(cif, file.path(out, "telco_band_cif.csv"), row.names = FALSE)
   cox_dump("telco_estimable", coxph(Surv(time, event) ~ band + contract,
                                     data = telco[telco$band != "satisfied", ], ties = "efron"))
 }

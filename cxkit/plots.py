@@ -1,0 +1,188 @@
+"""Report-quality plots. Each takes a fitted result and ``ax=None``, returns the Axes, never shows.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from cxkit.survival import SegmentSurvival
+>>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "e": [1, 1, 0, 1, 1, 0], "g": list("aabbab")})
+>>> ax = plot_survival(SegmentSurvival().fit(df, "t", "e", "g"))
+>>> ax.get_ylabel()
+'Share still a customer'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cxkit.theme import apply_theme, colors_for
+
+__all__ = ["plot_survival", "plot_forest", "plot_incidence", "new_axes"]
+
+_MAX_CENSOR_MARKS = 60
+
+
+def new_axes(ax=None, figsize=None):
+    """The given Axes, or new ones in the kit's theme."""
+    import matplotlib.pyplot as plt
+
+    apply_theme()
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def plot_survival(result, ax=None, ci: bool = True, censor_marks: bool = True, medians: bool = True,
+                  at_risk_times=None, logrank: bool = True, title: str | None = None):
+    """Kaplan-Meier curves per segment.
+
+    Draws each segment's curve with its confidence band, censoring marks, a
+    dotted line at each reached median, the number at risk under the x axis and
+    the log-rank p-value on the plot.
+
+    Parameters
+    ----------
+    result : SegmentSurvival
+    ax : matplotlib Axes, optional
+    at_risk_times : sequence, optional
+        Times for the at-risk table (default: about six ticks across the follow-up).
+    """
+    from cxkit.survival.logrank import format_p
+
+    ax = new_axes(ax)
+    colors = colors_for(result.segments_)
+    curves = result.survival_
+    t_max = float(curves["time"].max())
+    for s in result.segments_:
+        c = curves[curves["segment"] == s]
+        t = np.concatenate([[0.0], c["time"].to_numpy()])
+        surv = np.concatenate([[1.0], c["survival"].to_numpy()])
+        color = colors[str(s)]
+        ax.step(t, surv, where="post", color=color, label=str(s))
+        if ci:
+            low = np.concatenate([[1.0], c["lower"].to_numpy()])
+            up = np.concatenate([[1.0], c["upper"].to_numpy()])
+            ax.fill_between(t, low, up, step="post", color=color, alpha=0.15, linewidth=0)
+        if censor_marks:
+            cens = c[c["censored"] > 0]
+            if len(cens) > _MAX_CENSOR_MARKS:
+                cens = cens.iloc[np.linspace(0, len(cens) - 1, _MAX_CENSOR_MARKS).astype(int)]
+            ax.plot(cens["time"], cens["survival"], linestyle="none", marker="|", markersize=6,
+                    color=color, alpha=0.7)
+    if medians:
+        for med in result.median_.itertuples():
+            if np.isfinite(med.median):
+                ax.plot([0, med.median, med.median], [0.5, 0.5, 0], linestyle=":", linewidth=1.2,
+                        color=colors[str(med.segment)])
+    ax.set_xlim(0, t_max * 1.01)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"{result.time_unit.capitalize()}s")
+    ax.set_ylabel("Share still a customer")
+    ax.yaxis.set_major_formatter(_percent())
+    if logrank and len(result.segments_) > 1:
+        ax.text(0.98, 0.96, f"log-rank p {_p_phrase(format_p(result.logrank_.p_value))}", transform=ax.transAxes,
+                ha="right", va="top", fontsize=12)
+    ax.legend(loc="lower left", title=None)
+    if title:
+        ax.set_title(title)
+    _at_risk_rows(ax, result, at_risk_times, colors)
+    return ax
+
+
+def _p_phrase(text: str) -> str:
+    return text if text.startswith("<") else f"= {text}"
+
+
+def _percent():
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(xmax=1.0, decimals=0)
+
+
+def _at_risk_rows(ax, result, times, colors) -> None:
+    if times is None:
+        ticks = [t for t in ax.get_xticks() if 0 <= t <= ax.get_xlim()[1]]
+        times = ticks
+    table = result.at_risk_table(times)
+    ax.annotate("At risk", xy=(0, 0), xycoords="axes fraction", xytext=(-30, -48), textcoords="offset points",
+                ha="right", va="top", fontsize=11, fontweight="bold")
+    for row, s in enumerate(result.segments_):
+        part = table[table["segment"] == s]
+        offset = -66 - 16 * row
+        ax.annotate(str(s), xy=(0, 0), xycoords="axes fraction", xytext=(-30, offset), textcoords="offset points",
+                    ha="right", va="top", fontsize=11, color=colors[str(s)])
+        for r in part.itertuples():
+            ax.annotate(f"{r.at_risk:,.0f}", xy=(r.time, 0), xycoords=("data", "axes fraction"),
+                        xytext=(0, offset), textcoords="offset points", ha="center", va="top", fontsize=11,
+                        color=colors[str(s)])
+
+
+def plot_forest(result, ax=None, title: str | None = None):
+    """Hazard ratios with their intervals on a log scale; reference levels and not-estimable terms labelled.
+
+    Parameters
+    ----------
+    result : CoxModel
+    """
+    ax = new_axes(ax, figsize=(10.0, max(3.0, 0.45 * (len(result.summary) + len(result.reference_)) + 1.2)))
+    rows = []
+    for term, r in result.summary.iterrows():
+        rows.append((term, r["hazard_ratio"], r["lower"], r["upper"], r["note"]))
+    for col, level in result.reference_.items():
+        rows.append((f"{col}[{level}]", 1.0, np.nan, np.nan, "reference"))
+    rows.sort(key=lambda r: (r[0].split("[")[0], r[0]))
+    y = np.arange(len(rows))[::-1]
+    for yi, (_term, hr, low, up, note) in zip(y, rows, strict=True):
+        if note == "reference":
+            ax.plot([1.0], [yi], marker="D", color="#8C8C8C", markersize=6)
+            ax.annotate("reference", (1.0, yi), xytext=(8, 0), textcoords="offset points", va="center",
+                        fontsize=11, color="#666666")
+        elif note:
+            ax.annotate(note, (0.02, yi), xycoords=("axes fraction", "data"), va="center", fontsize=11,
+                        color="#D55E00")
+        else:
+            ax.plot([low, up], [yi, yi], color="#333333", linewidth=2)
+            ax.plot([hr], [yi], marker="s", color="#0072B2", markersize=8)
+    ax.axvline(1.0, color="#999999", linewidth=1, linestyle="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y, [r[0] for r in rows])
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel("Hazard ratio of churn (log scale; < 1 means customers stay longer)")
+    ax.grid(axis="y", visible=False)
+    finite = [v for r in rows for v in r[1:4] if isinstance(v, float) and np.isfinite(v) and v > 0]
+    if finite:
+        ax.set_xlim(min(finite) / 1.3, max(finite) * 1.3)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_incidence(result, ax=None, segment=None, title: str | None = None):
+    """Cumulative incidence of each churn reason, stacked, for one segment (default: the first).
+
+    Parameters
+    ----------
+    result : CumulativeIncidence
+    segment : str, optional
+    """
+    ax = new_axes(ax)
+    segment = segment if segment is not None else result.segments_[0]
+    part = result.incidence_[result.incidence_["segment"] == segment]
+    colors = colors_for(result.causes_)
+    times = np.unique(part["time"])
+    stack = np.zeros(times.size)
+    for cause in result.causes_:
+        c = part[part["cause"] == cause].set_index("time")["incidence"].reindex(times).to_numpy()
+        ax.fill_between(times, stack, stack + c, step="post", color=colors[cause], alpha=0.85, label=cause,
+                        linewidth=0)
+        stack = stack + c
+    ax.set_xlim(0, times.max() if times.size else 1)
+    ax.set_ylim(0, max(0.05, float(stack.max()) * 1.1) if times.size else 1)
+    ax.yaxis.set_major_formatter(_percent())
+    ax.set_xlabel(f"{result.time_unit.capitalize()}s")
+    ax.set_ylabel("Share of customers lost")
+    ax.legend(loc="upper left", title="Reason", ncols=2)
+    ax.set_title(title or f"Churn reasons: {segment}")
+    return ax

@@ -1,0 +1,75 @@
+"""The one report theme: colours per segment and figure defaults, set in this one place.
+
+Colours come from the Okabe-Ito palette (safe for the common forms of colour
+blindness). Score bands keep the same colour in every figure of the kit:
+the unhappy band vermillion, the middle band grey, the happy band blue.
+
+Examples
+--------
+>>> color_for("promoter")
+'#0072B2'
+"""
+
+from __future__ import annotations
+
+__all__ = ["BAND_COLORS", "PALETTE", "color_for", "colors_for", "apply_theme", "FIGSIZE"]
+
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+
+_UNHAPPY, _MIDDLE, _HAPPY = "#D55E00", "#8C8C8C", "#0072B2"
+BAND_COLORS = {
+    "detractor": _UNHAPPY, "passive": _MIDDLE, "promoter": _HAPPY,
+    "dissatisfied": _UNHAPPY, "neutral": _MIDDLE, "satisfied": _HAPPY,
+    "high effort": _UNHAPPY, "neutral effort": _MIDDLE, "low effort": _HAPPY,
+    "everyone": "#000000", "all": "#000000",
+}
+
+#: 16:9, readable when pasted on a slide.
+FIGSIZE = (10.0, 5.625)
+
+RC = {
+    "figure.figsize": FIGSIZE,
+    "figure.dpi": 100,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+    "font.size": 13,
+    "axes.titlesize": 15,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 13,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e6e6e6",
+    "grid.linewidth": 0.8,
+    "legend.frameon": False,
+    "legend.fontsize": 12,
+    "xtick.labelsize": 12,
+    "ytick.labelsize": 12,
+    "lines.linewidth": 2.2,
+    "svg.fonttype": "none",
+    "svg.hashsalt": "cxkit",
+    "font.family": "DejaVu Sans",
+}
+
+
+def color_for(segment, others=None) -> str:
+    """Colour of a segment: fixed for bands, else by its position among ``others``."""
+    name = str(segment)
+    if name in BAND_COLORS:
+        return BAND_COLORS[name]
+    others = [str(o) for o in (others or [name]) if str(o) not in BAND_COLORS]
+    return PALETTE[others.index(name) % len(PALETTE)] if name in others else PALETTE[0]
+
+
+def colors_for(segments) -> dict:
+    """Segment -> colour for a list of segments shown together."""
+    segments = [str(s) for s in segments]
+    return {s: color_for(s, segments) for s in segments}
+
+
+def apply_theme() -> None:
+    """Set the kit's matplotlib defaults (called by every plot function)."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(RC)
