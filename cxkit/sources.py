@@ -55,9 +55,9 @@ class Source:
 
     Examples
     --------
-    >>> s = Source.from_spec("revenue", {"path": "rev.parquet"}, base_dir=Path("/data"))
-    >>> s.kind, str(s.path)
-    ('parquet', '/data/rev.parquet')
+    >>> s = Source("revenue", path=Path("/data/rev.parquet"))
+    >>> s.kind, s.from_sql()
+    ('parquet', "read_parquet('/data/rev.parquet')")
     """
 
     table: str

@@ -12,7 +12,7 @@ Examples
 >>> df = pd.DataFrame({"t": [1, 2, 3, 4], "e": [1, 1, 0, 1], "why": ["price", "service", None, "price"]})
 >>> ci = CumulativeIncidence().fit(df, "t", "e", "why")
 >>> ci.at([4]).set_index("cause")["incidence"].round(3).to_dict()
-{'price': 0.5, 'service': 0.25}
+{'price': 0.75, 'service': 0.25}
 """
 
 from __future__ import annotations

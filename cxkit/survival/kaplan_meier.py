@@ -13,8 +13,8 @@ Examples
 >>> import pandas as pd
 >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "e": [1, 1, 0, 1, 1, 0], "g": list("aabbab")})
 >>> s = SegmentSurvival().fit(df, duration_col="t", event_col="e", segment_col="g")
->>> s.median_["median"].tolist()
-[2.0, 5.0]
+>>> s.median_["median"].tolist()  # b sits at 0.5 from t = 4 to its end: R's rule gives 4
+[2.0, 4.0]
 """
 
 from __future__ import annotations
