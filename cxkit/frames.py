@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["answers", "survival_frame", "clock_description", "CLOCKS"]
+__all__ = ["answers", "survival_frame", "ltv_frame", "clock_description", "CLOCKS"]
 
 
 def answers(data, which: str = "latest", score: str = "nps") -> pd.DataFrame:
@@ -90,7 +90,8 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     Returns
     -------
     DataFrame
-        ``duration, event, segment`` (+ ``entry`` for ``tenure_entry``), the score, the segment
+        ``customer_id`` (and ``start_date`` for dated data), ``duration, event, segment`` (+ ``entry``
+        for ``tenure_entry``), the score, the segment
         columns, ``churn_reason`` (on events) and ``monthly_revenue`` when known. ``attrs`` holds
         ``clock`` (a sentence), ``time_unit`` and ``entry_col``.
     """
@@ -121,7 +122,8 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     dpm = DAYS_PER_MONTH
 
     if data.mode == "snapshot":
-        sql = (f"SELECT CAST(c.duration AS DOUBLE) AS duration, c.churned AS event, {seg_expr} AS segment, "
+        sql = (f"SELECT c.customer_id, CAST(c.duration AS DOUBLE) AS duration, c.churned AS event, "
+               f"{seg_expr} AS segment, "
                f"s.score AS score{extra}, CASE WHEN c.churned = 1 THEN coalesce({reason}, 'unknown') END "
                f"AS churn_reason FROM customers c, LATERAL (SELECT c.{score} AS score) s "
                f"WHERE c.{score} IS NOT NULL")
@@ -144,7 +146,8 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
         entry = (f", date_diff('day', c.signup_date, s.response_date) / {dpm} AS entry"
                  if clock == "tenure_entry" else "")
         first_only = "WHERE s.k = 1" if which == "first" and clock != "tenure" else ""
-        inner = (f"SELECT date_diff('day', {start}, {end}) / {dpm} AS duration, {event} AS event, "
+        inner = (f"SELECT c.customer_id, {start} AS start_date, "
+                 f"date_diff('day', {start}, {end}) / {dpm} AS duration, {event} AS event, "
                  f"{seg_expr} AS segment, s.score AS score{entry}{extra}, "
                  f"CASE WHEN {event} = 1 THEN coalesce({reason}, 'unknown') END AS churn_reason "
                  f"FROM ({spells}) s JOIN customers c USING (customer_id) {first_only}")
@@ -164,3 +167,69 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     frame.attrs.update({"clock": description, "time_unit": "month",
                         "entry_col": "entry" if clock == "tenure_entry" else None})
     return frame
+
+
+def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None) -> pd.DataFrame:
+    """One row per customer from their first answer on, with what they paid and cost after it.
+
+    The clock is the response clock (first answer): lifetime value is the value of a customer
+    from the moment they gave their score.
+
+    Returns
+    -------
+    DataFrame
+        ``duration, event, segment`` plus, counted from the answer on: ``revenue`` (billed),
+        ``billed_months``, ``cost`` (contacts), ``contacts``, ``retention_cost`` (contacts of a
+        kind containing "retention"), ``exposure_months``; and ``referrals`` with ``tenure_months``
+        (whole tenure). Snapshot data: ``revenue`` = ``monthly_revenue`` for one billed month.
+    """
+    from cxkit.contract import DAYS_PER_MONTH
+
+    clock = "tenure" if data.mode == "snapshot" else "response"
+    base = survival_frame(data, clock=clock, which="first", score=score, segment=segment, cuts=cuts, relation=True)
+    name = "_ltv_base"
+    base.create_view(name, replace=True)
+    referrals = "coalesce(c.referrals, 0)" if data.has("customers", "referrals") else "0"
+    if data.mode == "snapshot":
+        revenue = "coalesce(c.monthly_revenue, 0)" if data.has("customers", "monthly_revenue") else "0"
+        sql = (f"SELECT f.duration, f.event, f.segment, {revenue} AS revenue, 1.0 AS billed_months, "
+               "0.0 AS cost, 0 AS contacts, 0.0 AS retention_cost, f.duration AS exposure_months, "
+               f"{referrals} AS referrals, f.duration AS tenure_months "
+               f"FROM {name} f JOIN customers c USING (customer_id)")
+    else:
+        as_of = f"DATE '{data.as_of.isoformat()}'"
+        revenue = ("SELECT r.customer_id, sum(r.amount) AS revenue, count(*) AS billed_months FROM revenue r "
+                   f"JOIN {name} f USING (customer_id) WHERE r.month >= date_trunc('month', f.start_date) "
+                   "GROUP BY 1") if data.has("revenue") else \
+            "SELECT NULL AS customer_id, 0.0 AS revenue, 0 AS billed_months WHERE false"
+        cost = "coalesce(k.cost, 0)" if data.has("contacts", "cost") else "0"
+        contacts = ("SELECT k.customer_id, sum(" + cost + ") AS cost, count(*) AS contacts, "
+                    f"sum(CASE WHEN lower(k.kind) LIKE '%retention%' THEN {cost} ELSE 0 END) AS retention_cost "
+                    f"FROM contacts k JOIN {name} f USING (customer_id) WHERE k.date >= f.start_date GROUP BY 1"
+                    ) if data.has("contacts") else \
+            "SELECT NULL AS customer_id, 0.0 AS cost, 0 AS contacts, 0.0 AS retention_cost WHERE false"
+        sql = (f"SELECT f.duration, f.event, f.segment, coalesce(rv.revenue, 0) AS revenue, "
+               "coalesce(rv.billed_months, 0) AS billed_months, coalesce(ct.cost, 0) AS cost, "
+               "coalesce(ct.contacts, 0) AS contacts, coalesce(ct.retention_cost, 0) AS retention_cost, "
+               f"f.duration AS exposure_months, {referrals} AS referrals, "
+               f"date_diff('day', c.signup_date, coalesce(c.end_date, {as_of})) / {DAYS_PER_MONTH} AS tenure_months "
+               f"FROM {name} f JOIN customers c USING (customer_id) "
+               f"LEFT JOIN ({revenue}) rv USING (customer_id) LEFT JOIN ({contacts}) ct USING (customer_id)")
+    frame = data.df(sql)
+    data.con.execute(f"DROP VIEW {name}")
+    order = survival_frame_order(data, score, segment, cuts)
+    if order:
+        frame["segment"] = pd.Categorical(frame["segment"].astype(str), categories=order, ordered=True)
+    frame.attrs.update({"clock": clock_description(clock, "first", data.mode), "time_unit": "month"})
+    return frame
+
+
+def survival_frame_order(data, score=None, segment="band", cuts=None) -> list[str] | None:
+    """Band labels in order when segments are score bands, else None."""
+    from cxkit.nps import SCALES
+
+    score = score or ("nps" if "nps" in data.scores else (data.scores[0] if data.scores else None))
+    if segment != "band" or score not in SCALES:
+        return None
+    scale = SCALES[score] if cuts is None else SCALES[score].with_cuts(cuts)
+    return scale.labels

@@ -16,7 +16,8 @@ import numpy as np
 
 from cxkit.theme import apply_theme, colors_for
 
-__all__ = ["plot_survival", "plot_forest", "plot_incidence", "new_axes"]
+__all__ = ["plot_survival", "plot_forest", "plot_incidence", "plot_ltv", "plot_ltv_gap", "plot_value_at_stake",
+           "plot_ltv_curves", "new_axes"]
 
 _MAX_CENSOR_MARKS = 60
 
@@ -185,4 +186,131 @@ def plot_incidence(result, ax=None, segment=None, title: str | None = None):
     ax.set_ylabel("Share of customers lost")
     ax.legend(loc="upper left", title="Reason", ncols=2)
     ax.set_title(title or f"Churn reasons: {segment}")
+    return ax
+
+
+def plot_ltv(result, ax=None, title: str | None = None):
+    """Lifetime value per segment with its interval, the extrapolated part hatched.
+
+    Parameters
+    ----------
+    result : SegmentLTV
+    """
+    from matplotlib.ticker import FuncFormatter
+
+    from cxkit.narrative import money
+
+    ax = new_axes(ax)
+    s = result.summary
+    colors = colors_for(s["segment"])
+    x = np.arange(len(s))
+    observed = s["ltv"] * (1 - s["extrapolated_share"])
+    ax.bar(x, observed, color=[colors[str(v)] for v in s["segment"]], width=0.6, label="within the data")
+    ax.bar(x, s["ltv"] - observed, bottom=observed, color=[colors[str(v)] for v in s["segment"]], width=0.6,
+           alpha=0.45, hatch="//", edgecolor="white", label="extrapolated (fitted tail)")
+    ax.errorbar(x, s["ltv"], yerr=[s["ltv"] - s["lower"], s["upper"] - s["ltv"]], fmt="none", ecolor="#222222",
+                capsize=6, linewidth=1.5)
+    for xi, v in zip(x, s["ltv"], strict=True):
+        ax.annotate(money(v, result.currency), (xi, v), xytext=(0, 14), textcoords="offset points", ha="center",
+                    fontsize=12, fontweight="bold")
+    ax.set_xticks(x, s["segment"])
+    ax.set_ylabel(f"Lifetime value per customer ({result.horizon} months)")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, result.currency)))
+    ax.set_ylim(0, max(s["upper"].max(), s["ltv"].max()) * 1.18)
+    ax.grid(axis="x", visible=False)
+    ax.legend(loc="upper left")
+    ax.set_title(title or "Lifetime value per customer, with 95% interval")
+    return ax
+
+
+def plot_ltv_gap(result, a: str = "promoter", b: str = "detractor", ax=None, title: str | None = None):
+    """Waterfall of the LTV gap between two segments: longer life, higher revenue, lower cost."""
+    from matplotlib.ticker import FuncFormatter
+
+    from cxkit.narrative import money
+
+    ax = new_axes(ax)
+    parts = result.gap_parts(a, b)
+    steps = parts[parts["part"] != "total"]
+    total = float(parts.loc[parts["part"] == "total", "value"].iloc[0])
+    bottom = 0.0
+    labels = []
+    for i, row in enumerate(steps.itertuples()):
+        color = "#0072B2" if row.value >= 0 else "#D55E00"
+        ax.bar(i, row.value, bottom=bottom, color=color, width=0.6)
+        ax.annotate(money(row.value, result.currency), (i, bottom + max(row.value, 0)), xytext=(0, 6),
+                    textcoords="offset points", ha="center", fontsize=12)
+        bottom += row.value
+        labels.append(row.part)
+    ax.bar(len(steps), total, color="#333333", width=0.6)
+    ax.annotate(money(total, result.currency), (len(steps), max(total, 0)), xytext=(0, 6), textcoords="offset points",
+                ha="center", fontsize=12, fontweight="bold")
+    ax.axhline(0, color="#999999", linewidth=1)
+    running = np.concatenate([[0.0], np.cumsum(steps["value"].to_numpy()), [total]])
+    span = running.max() - min(running.min(), 0)
+    ax.set_ylim(min(running.min(), 0) - 0.05 * span, running.max() + 0.15 * span)
+    ax.set_xticks(range(len(steps) + 1), [*labels, "total gap"])
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, result.currency)))
+    ax.grid(axis="x", visible=False)
+    ax.set_title(title or f"Why a {a} is worth more than a {b}")
+    return ax
+
+
+def plot_value_at_stake(result, scenarios: dict, ax=None, base_counts=None, title: str | None = None):
+    """Change in the base's lifetime value for each scenario, with its interval.
+
+    Parameters
+    ----------
+    scenarios : dict
+        Label -> (moves, share), e.g. ``{"10% detractors to passive": ({"detractor": "passive"}, 0.1)}``.
+    """
+    from matplotlib.ticker import FuncFormatter
+
+    from cxkit.narrative import money
+
+    ax = new_axes(ax)
+    labels, values, lows, highs = [], [], [], []
+    for label, (moves, share) in scenarios.items():
+        v = result.value_at_stake(moves, share, base_counts)
+        labels.append(label)
+        values.append(v["estimate"])
+        lows.append(v["lower"])
+        highs.append(v["upper"])
+    y = np.arange(len(labels))[::-1]
+    values, lows, highs = map(np.asarray, (values, lows, highs))
+    ax.barh(y, values, color="#0072B2", height=0.55)
+    ax.errorbar(values, y, xerr=[values - lows, highs - values], fmt="none", ecolor="#222222", capsize=5)
+    for yi, v, hi in zip(y, values, highs, strict=True):
+        ax.annotate(money(v, result.currency), (hi, yi), xytext=(8, 0), textcoords="offset points", va="center",
+                    fontsize=12, fontweight="bold")
+    ax.set_yticks(y, labels)
+    ax.set_xlim(min(0, lows.min() * 1.1), highs.max() * 1.25)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, result.currency)))
+    ax.grid(axis="y", visible=False)
+    ax.set_title(title or "Value at stake: lifetime value added to the base")
+    return ax
+
+
+def plot_ltv_curves(result, ax=None, title: str | None = None):
+    """Survival used for LTV per segment: solid within the data, dashed where the fitted tail takes over."""
+    ax = new_axes(ax)
+    curves = result.curves_
+    colors = colors_for(result.segments_)
+    for s in result.segments_:
+        c = curves[curves["segment"] == s]
+        inside = c[~c["extrapolated"]]
+        ax.step(inside["month"], inside["survival"], where="post", color=colors[s], label=s)
+        tail = c[c["month"] >= inside["month"].max()]
+        ax.step(tail["month"], tail["survival"], where="post", color=colors[s], linestyle="--")
+    start = min(result._point["observed_months"])
+    ax.axvspan(start, result.horizon, color="#f2f2f2", zorder=0)
+    ax.annotate("extrapolated\n(fitted tail)", (start, 0.98), xytext=(8, 0), textcoords="offset points", va="top",
+                fontsize=11, color="#555555")
+    ax.set_xlim(0, result.horizon)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(_percent())
+    ax.set_xlabel("Months since the answer")
+    ax.set_ylabel("Share still a customer")
+    ax.legend(loc="lower left")
+    ax.set_title(title or "Survival behind lifetime value")
     return ax

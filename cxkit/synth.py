@@ -165,6 +165,7 @@ def generate(n_customers: int = 20_000, seed: int = 0, **overrides) -> tuple[dic
     contacts = _contacts(rng, cfg, customer_id, signup, observed_days, band)
 
     truth = _truth(cfg, seed, n, rate, window_days)
+    truth["ltv"] = _true_ltv(cfg, responses, customer_id, band, hazard, price)
     truth["observed"] = {
         "churned_share": float(churned.mean()),
         "responding_share": float(responses["customer_id"].nunique() / n),
@@ -217,6 +218,34 @@ def _contacts(rng, cfg, customer_id, signup, observed_days, band) -> pd.DataFram
     return pd.DataFrame({"customer_id": customer_id[owner],
                          "date": signup[owner] + np.floor(when).astype("timedelta64[D]"),
                          "kind": pd.Categorical.from_codes(kind, kinds), "cost": cost})
+
+
+def _cost_per_month(cfg, band_name: str) -> float:
+    """Expected contact cost per month of a band (its contact rate x the mean cost of its contact mix)."""
+    probs = np.array(list(cfg["contact_kinds"].values()))
+    c_share = cfg["complaint_share_by_band"][band_name]
+    probs = np.append(probs[:-1] / probs[:-1].sum() * (1 - c_share), c_share)
+    return float(cfg["contacts_per_month"][band_name] * probs @ np.array(list(cfg["contact_cost"].values())))
+
+
+def _true_ltv(cfg, responses, customer_id, band, hazard, price, horizon=60, discount_rate=0.10) -> dict:
+    """True LTV per band from the first answer on, averaged over the customers who answered.
+
+    Each customer's value is ``sum_{t < horizon} margin_i exp(-hazard_i t) (1 + r) ** (-t / 12)``
+    with ``margin_i`` = their price minus their band's expected contact cost per month.
+    """
+    who = np.unique(responses["customer_id"].to_numpy()) - customer_id[0]
+    q = np.exp(-hazard[who]) * (1 + discount_rate) ** (-1 / 12)
+    discounted_life = (1 - q**horizon) / (1 - q)
+    p = np.exp(-hazard[who])
+    life = (1 - p**horizon) / (1 - p)
+    cost = np.array([_cost_per_month(cfg, b) for b in BANDS])[band[who]]
+    value = (price[who] - cost) * discounted_life
+    b = band[who]
+    return {"horizon_months": horizon, "discount_rate": discount_rate, "clock": "from the first answer",
+            "by_band": {name: float(value[b == i].mean()) for i, name in enumerate(BANDS)},
+            "expected_lifetime_months": {name: float(life[b == i].mean()) for i, name in enumerate(BANDS)},
+            "cost_to_serve_per_month": {name: _cost_per_month(cfg, name) for name in BANDS}}
 
 
 def _truth(cfg, seed, n, rate, window_days) -> dict:

@@ -1,0 +1,88 @@
+"""Plain sentences for executive summaries, built only from computed results.
+
+No number in a sentence is typed by hand: every figure is read from a fitted
+result object and formatted here.
+
+Examples
+--------
+>>> money(1240.4), money(-3_450_000), money(12_345_678, "€")
+('$1,240', '-$3.45M', '€12.3M')
+>>> duration_phrase(25.2)
+'2.1 years'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["money", "duration_phrase", "plural", "ltv_gap_sentence", "value_at_stake_sentence", "percent"]
+
+
+def money(value: float, currency: str = "$") -> str:
+    """Money for people: ``$1,240``, ``$3.45M``, ``$12.3M``, ``$1.2B``."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    if v >= 1e9:
+        text = f"{v / 1e9:.3g}B"
+    elif v >= 1e6:
+        text = f"{v / 1e6:.3g}M"
+    else:
+        text = f"{v:,.0f}"
+    return f"{sign}{currency}{text}"
+
+
+def percent(value: float, digits: int = 0) -> str:
+    """A share as a percentage: ``percent(0.123) == '12%'``."""
+    return f"{100 * value:.{digits}f}%"
+
+
+def duration_phrase(months: float) -> str:
+    """Months as people say them: ``8.4 months`` or ``2.1 years``."""
+    months = abs(months)
+    return f"{months / 12:.1f} years" if months >= 12 else f"{months:.1f} months"
+
+
+def plural(segment: str) -> str:
+    """``promoter`` -> ``Promoters``; other segments -> ``Customers in <segment>``."""
+    known = {"detractor", "passive", "promoter"}
+    if segment in known:
+        return segment.capitalize() + "s"
+    if segment in {"dissatisfied", "neutral", "satisfied"}:
+        return f"{segment.capitalize()} customers"
+    return f"Customers in {segment}"
+
+
+def ltv_gap_sentence(ltv, a: str = "promoter", b: str = "detractor") -> str:
+    """``Promoters stay on average 2.1 years longer and are worth $1,240 more (95% CI ...) than detractors ...``.
+
+    Parameters
+    ----------
+    ltv : SegmentLTV
+    a, b : str
+        Segments compared (``a`` minus ``b``).
+    """
+    g = ltv.gap(a, b)
+    level = int(round(100 * (1 - ltv.alpha)))
+    stay = "longer" if g["lifetime_months"] >= 0 else "less"
+    worth = "more" if g["estimate"] >= 0 else "less"
+    years = ltv.horizon / 12
+    horizon = f"{years:g} years" if ltv.horizon % 12 == 0 else f"{ltv.horizon} months"
+    return (f"{plural(a)} stay on average {duration_phrase(g['lifetime_months'])} {stay} and are worth "
+            f"{money(abs(g['estimate']), ltv.currency)} {worth} ({level}% CI {money(g['lower'], ltv.currency)} to "
+            f"{money(g['upper'], ltv.currency)}) than {plural(b).lower()} over the next {horizon}, "
+            f"discounted at {percent(ltv.discount_rate)} a year.")
+
+
+def value_at_stake_sentence(ltv, moves: dict, share: float = 0.10, base_counts: dict | None = None,
+                            audience: str = "the customer base") -> str:
+    """``Moving 10% of detractors (1,234 customers) to passive is worth $X (95% CI ...) ...``."""
+    v = ltv.value_at_stake(moves, share, base_counts)
+    level = int(round(100 * (1 - ltv.alpha)))
+    pairs = " and ".join(f"{plural(src).lower()} to {dst}" for src, dst in moves.items())
+    verb = "adds" if v["estimate"] >= 0 else "removes"
+    return (f"Moving {percent(share)} of {pairs} ({v['customers_moved']:,.0f} customers) {verb} "
+            f"{money(abs(v['estimate']), ltv.currency)} of lifetime value to {audience} ({level}% CI "
+            f"{money(v['lower'], ltv.currency)} to {money(v['upper'], ltv.currency)}), "
+            f"{money(v['per_customer'], ltv.currency)} per customer moved.")

@@ -1,0 +1,185 @@
+"""Lifetime value: published sBG estimates, DERL, truth recovery, coverage, value at stake, Telco."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import matplotlib
+import numpy as np
+import pytest
+
+from cxkit.errors import CxkitWarning
+from cxkit.frames import ltv_frame
+from cxkit.load import load
+from cxkit.ltv import DiscreteWeibull, SegmentLTV, ShiftedBetaGeometric, discrete_counts
+from cxkit.narrative import ltv_gap_sentence, money, value_at_stake_sentence
+from cxkit.synth import write
+
+matplotlib.use("Agg")
+BANDS = ("detractor", "passive", "promoter")
+
+
+@pytest.mark.parametrize("alive, alpha, beta", [
+    ([1000, 631, 468, 382, 326, 289, 262, 241], 0.704, 1.182),   # Fader & Hardie (2007), Table 1, regular
+    ([1000, 869, 743, 653, 593, 551, 517, 491], 0.668, 3.806),   # high end
+])
+def test_sbg_reproduces_published_estimates(alive, alpha, beta):
+    m = ShiftedBetaGeometric().fit(alive)
+    assert round(m.alpha_, 3) == alpha and round(m.beta_, 3) == beta
+
+
+def test_sbg_retention_and_survival_identities():
+    m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+    a, b = m.alpha_, m.beta_
+    t = np.arange(1, 10)
+    np.testing.assert_allclose(m.retention(t), (b + t - 1) / (a + b + t - 1), rtol=1e-12)
+    np.testing.assert_allclose(m.survival(t), np.cumprod(m.retention(t)), rtol=1e-12)
+
+
+def test_derl_matches_paper_and_direct_sum():
+    m = ShiftedBetaGeometric().fit([1000, 869, 743, 653, 593, 551, 517, 491])
+    assert round(m.derl(discount_rate=0.10, renewals=7), 3) == 7.530
+    n, d = 8, 0.10
+    t = np.arange(n, 3000)
+    direct = np.sum(m.survival(t) / m.survival(n - 1) / (1 + d) ** (t - n))
+    assert m.derl(d, renewals=7) == pytest.approx(direct, rel=1e-10)
+
+
+def test_weibull_recovers_its_parameters():
+    rng = np.random.default_rng(4)
+    t = 30 * rng.weibull(0.7, 50_000)
+    censor = rng.uniform(0, 60, t.size)
+    lost, cens = discrete_counts(np.minimum(t, censor), t <= censor)
+    m = DiscreteWeibull().fit_counts(lost, cens)
+    assert m.shape_ == pytest.approx(0.7, rel=0.03) and m.scale_ == pytest.approx(30, rel=0.03)
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ltv")
+    params = write(folder, n_customers=60_000, seed=8)
+    truth = json.loads((folder / "truth.json").read_text())["ltv"]
+    frame = ltv_frame(load(params))
+    return SegmentLTV(horizon=60, discount_rate=0.10, n_boot=150, seed=0).fit(frame), truth
+
+
+def test_truth_json_matches_the_defaults(fitted):
+    ltv, truth = fitted
+    assert truth["horizon_months"] == ltv.horizon and truth["discount_rate"] == ltv.discount_rate
+
+
+def test_ltv_ordering_and_truth_within_interval(fitted):
+    ltv, truth = fitted
+    s = ltv.summary.set_index("segment")
+    assert s.loc["detractor", "ltv"] < s.loc["passive", "ltv"] < s.loc["promoter", "ltv"]
+    for band in BANDS:
+        assert s.loc[band, "lower"] <= truth["by_band"][band] <= s.loc[band, "upper"], band
+    true_gap = truth["by_band"]["promoter"] - truth["by_band"]["detractor"]
+    g = ltv.gap("promoter", "detractor")
+    assert g["lower"] <= true_gap <= g["upper"]
+    assert (s["extrapolated_share"] > 0).all() and (s["extrapolated_share"] < 0.5).all()
+    assert set(s["tail_model"]) <= {"shifted-beta-geometric", "Weibull"}
+
+
+def test_components_recover_truth(fitted):
+    ltv, truth = fitted
+    c = ltv.components_.set_index("segment")
+    for band in BANDS:
+        assert c.loc[band, "cost_to_serve_per_month"] == pytest.approx(truth["cost_to_serve_per_month"][band],
+                                                                       rel=0.08)
+    assert c.loc["promoter", "referrals_per_year"] > c.loc["detractor", "referrals_per_year"]
+
+
+def test_gap_parts_add_up(fitted):
+    ltv, _ = fitted
+    parts = ltv.gap_parts("promoter", "detractor").set_index("part")["value"]
+    assert parts.drop("total").sum() == pytest.approx(parts["total"])
+    assert parts["total"] == pytest.approx(ltv.gap("promoter", "detractor")["estimate"])
+
+
+def test_value_at_stake(fitted):
+    ltv, _ = fitted
+    base = {"detractor": 10_000, "passive": 20_000, "promoter": 30_000}
+    v = ltv.value_at_stake({"detractor": "passive"}, share=0.10, base_counts=base)
+    per = ltv.gap("passive", "detractor")
+    assert v["customers_moved"] == pytest.approx(1000)
+    assert v["estimate"] == pytest.approx(1000 * per["estimate"])
+    assert v["lower"] == pytest.approx(1000 * per["lower"]) and v["upper"] == pytest.approx(1000 * per["upper"])
+    double = ltv.value_at_stake({"detractor": "passive"}, share=0.20, base_counts=base)
+    assert double["estimate"] == pytest.approx(2 * v["estimate"])
+
+
+def test_same_seed_same_interval(fitted):
+    ltv, _ = fitted
+    frame_ltv = SegmentLTV(n_boot=20, seed=5)
+    a = frame_ltv.fit(_small_frame()).summary
+    b = SegmentLTV(n_boot=20, seed=5).fit(_small_frame()).summary
+    assert a.equals(b)
+
+
+def _small_frame():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 600
+    seg = rng.choice(["a", "b"], n)
+    d = rng.exponential(np.where(seg == "a", 20, 40))
+    c = rng.uniform(0, 30, n)
+    return pd.DataFrame({"duration": np.minimum(d, c), "event": (d <= c).astype(int), "segment": seg,
+                         "revenue": 50.0, "billed_months": 1.0, "cost": 0.0, "exposure_months": 1.0})
+
+
+def test_sentences_are_built_from_results(fitted):
+    ltv, _ = fitted
+    g = ltv.gap("promoter", "detractor")
+    text = ltv_gap_sentence(ltv, "promoter", "detractor")
+    assert text.startswith("Promoters stay on average")
+    assert money(g["estimate"]) in text and money(g["lower"]) in text and money(g["upper"]) in text
+    v = ltv.value_at_stake({"detractor": "passive"}, 0.1)
+    text = value_at_stake_sentence(ltv, {"detractor": "passive"}, 0.1)
+    assert f"{v['customers_moved']:,.0f} customers" in text and money(v["estimate"]) in text
+
+
+def test_coverage_study():
+    """Seeded study: the 95% interval covers the true per-band LTV at about the nominal rate."""
+    import tempfile
+
+    covered = []
+    with tempfile.TemporaryDirectory() as folder:
+        for rep in range(16):
+            params = write(f"{folder}/{rep}", n_customers=5000, seed=1000 + rep)
+            truth = json.loads((params.parent / "truth.json").read_text())["ltv"]["by_band"]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CxkitWarning)
+                s = SegmentLTV(n_boot=60, seed=rep).fit(ltv_frame(load(params))).summary.set_index("segment")
+            covered += [s.loc[b, "lower"] <= truth[b] <= s.loc[b, "upper"] for b in BANDS]
+    rate = np.mean(covered)
+    assert 0.85 <= rate <= 1.0, f"coverage {rate:.2f} over {len(covered)} intervals"
+
+
+def test_telco_ltv_per_satisfaction_band(telco_path):
+    from tests.conftest import ROOT
+
+    frame = ltv_frame(load(ROOT / "params" / "telco.yaml"))
+    ltv = SegmentLTV(n_boot=50).fit(frame)
+    s = ltv.summary.set_index("segment")
+    assert list(s.index) == ["dissatisfied", "neutral", "satisfied"]
+    assert s.loc["dissatisfied", "ltv"] < s.loc["neutral", "ltv"] < s.loc["satisfied", "ltv"]
+    assert np.isfinite(s[["ltv", "lower", "upper"]].to_numpy()).all()
+    assert s.loc["satisfied", "tail_model"] == "none (no churn observed)"  # satisfied customers never churned
+    assert s.loc["satisfied", "expected_lifetime_months"] == pytest.approx(60)
+
+
+def test_ltv_plots(fitted):
+    import matplotlib.pyplot as plt
+
+    from cxkit import plots
+
+    ltv, _ = fitted
+    assert plots.plot_ltv(ltv).get_title(loc="left").startswith("Lifetime value")
+    assert len(plots.plot_ltv_gap(ltv).patches) == 4
+    ax = plots.plot_value_at_stake(ltv, {"10% of detractors to passive": ({"detractor": "passive"}, 0.1)})
+    assert ax.get_yticklabels()[0].get_text() == "10% of detractors to passive"
+    assert plots.plot_ltv_curves(ltv).get_xlim()[1] == ltv.horizon
+    plt.close("all")
