@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint lab clean
+.PHONY: help setup demo test lint lab quarter clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install the kit into it
 
-demo: $(STAMP) ## build the demo data and run the main job on it
+demo: $(STAMP) ## build the demo data and render the demo leadership report (HTML and PDF) into reports/
 	$(BIN)/cxkit demo
 
 test: $(STAMP) lint ## run the whole test suite
@@ -29,8 +29,12 @@ test: $(STAMP) lint ## run the whole test suite
 lint: $(STAMP) ## ruff, the linter the code is kept clean with
 	$(BIN)/ruff check .
 
-lab: $(STAMP) ## start JupyterLab on the notebooks
-	$(BIN)/jupyter lab notebooks
+lab: $(STAMP) ## start JupyterLab on the notebooks, with the kit's environment
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+quarter: $(STAMP) ## render the sample quarter (one report per region, product and care) in one batch
+	$(BIN)/cxkit demo --no-report
+	$(BIN)/cxkit batch params/quarter
 
 clean: ## remove rendered reports and generated demo data
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +

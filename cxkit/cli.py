@@ -15,7 +15,8 @@ from cxkit.errors import CxkitError, CxkitWarning
 
 __all__ = ["main"]
 
-DEMO_DIR = Path("reports/data/demo")
+from cxkit.paths import DEMO_DIR, DEMO_PARAMS  # noqa: E402
+
 DEMO_CUSTOMERS = 20_000
 DEMO_SEED = 0
 
@@ -40,17 +41,60 @@ def _cmd_validate(args) -> int:
 
 def _cmd_demo(args) -> int:
     from cxkit.load import load
+    from cxkit.render import render
     from cxkit.report_text import describe_data, nps_overview
     from cxkit.synth import write
 
-    params = DEMO_DIR / "params.yaml"
-    if not params.exists() or args.rebuild:
-        params = write(DEMO_DIR, n_customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
+    data_params = DEMO_DIR / "params.yaml"
+    if not data_params.exists() or args.rebuild:
+        data_params = write(DEMO_DIR, n_customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
         print(f"generated demo data: {DEMO_CUSTOMERS:,} customers (seed {DEMO_SEED}) in {DEMO_DIR}/")
-    data = load(params)
+    data = load(data_params)
     print(describe_data(data))
     print()
     print(nps_overview(data))
+    if args.no_report:
+        return 0
+    print("\nrendering the demo leadership report ...")
+    result = render(DEMO_PARAMS, args.out, pdf=not args.no_pdf, progress=sys.stderr.isatty())
+    _print_outputs(result)
+    return 0
+
+
+def _print_outputs(result) -> None:
+    for path in result.outputs:
+        print(f"  {path}")
+    print(f"report: {result.run_dir / 'report.html'}  ({sum(result.seconds.values()):.1f} s, run {result.fingerprint})")
+
+
+def _cmd_render(args) -> int:
+    from cxkit.render import render
+
+    result = render(args.params, args.out, pdf=not args.no_pdf, pptx=True if args.pptx else None,
+                    progress=sys.stderr.isatty())
+    _print_outputs(result)
+    return 0
+
+
+def _cmd_batch(args) -> int:
+    from cxkit.render.batch import batch
+
+    items = batch(args.params, args.out, jobs=args.jobs, pdf=not args.no_pdf, pptx=True if args.pptx else None)
+    width = max(len(it.run) for it in items)
+    print(f"{'report':<{width}}  status  seconds  error")
+    for it in items:
+        error = "" if it.ok else it.short_error
+        print(f"{it.run:<{width}}  {'ok' if it.ok else 'FAILED':<6}  {it.seconds:7.1f}  {error}")
+    failed = sum(not it.ok for it in items)
+    print(f"{len(items) - failed} ok, {failed} failed; index: {Path(args.out) / 'index.html'}")
+    return 1 if failed else 0
+
+
+def _cmd_params(args) -> int:
+    from cxkit.nbparams import describe, notebook_parameters
+    from cxkit.render.run import resolve_notebook
+
+    print(describe(notebook_parameters(resolve_notebook(args.notebook))))
     return 0
 
 
@@ -70,9 +114,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-segment-size", type=int, default=None, help="warn about smaller segments")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("demo", help="build the demo data and run the main job on it")
+    p = sub.add_parser("demo", help="build the demo data and render the demo leadership report")
     p.add_argument("--rebuild", action="store_true", help="regenerate the demo data")
+    p.add_argument("--out", default="reports", help="reports folder (default reports)")
+    p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
+    p.add_argument("--no-report", action="store_true", help="only build and summarise the data")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("render", help="render one report from a params file")
+    p.add_argument("params", help="params YAML file")
+    p.add_argument("--out", default="reports", help="reports folder (default reports); the run lands in OUT/<run>")
+    p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
+    p.add_argument("--pptx", action="store_true", help="also write report.pptx")
+    p.set_defaults(func=_cmd_render)
+
+    p = sub.add_parser("batch", help="render many reports in parallel (params files or folders)")
+    p.add_argument("params", nargs="+", help="params YAML files or folders of them")
+    p.add_argument("--out", default="reports", help="reports folder (default reports)")
+    p.add_argument("--jobs", type=int, default=None, help="reports at once (default: cores)")
+    p.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
+    p.add_argument("--pptx", action="store_true", help="also write report.pptx files")
+    p.set_defaults(func=_cmd_batch)
+
+    p = sub.add_parser("params", help="list a notebook's parameters with types, defaults and help")
+    p.add_argument("notebook", help="notebook name or path (e.g. 01-leadership-report)")
+    p.set_defaults(func=_cmd_params)
     return parser
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["answers", "survival_frame", "ltv_frame", "clock_description", "CLOCKS"]
+__all__ = ["answers", "survival_frame", "ltv_frame", "active_base", "clock_description", "CLOCKS"]
 
 
 def answers(data, which: str = "latest", score: str = "nps") -> pd.DataFrame:
@@ -233,3 +233,33 @@ def survival_frame_order(data, score=None, segment="band", cuts=None) -> list[st
         return None
     scale = SCALES[score] if cuts is None else SCALES[score].with_cuts(cuts)
     return scale.labels
+
+
+def active_base(data, score: str | None = None, segment: str = "band", cuts=None) -> tuple[dict, int]:
+    """Active customers at ``as_of`` per segment of their latest answer, and all active customers.
+
+    Returns
+    -------
+    counts : dict
+        Segment -> active customers who answered, in that segment.
+    active : int
+        All active customers, answered or not (to scale a value at stake to the whole base).
+    """
+    from cxkit.nps import SCALES, band_sql
+
+    score = score or ("nps" if "nps" in data.scores else data.scores[0])
+    scale = SCALES[score] if cuts is None else SCALES[score].with_cuts(cuts)
+    seg = band_sql("s.score", scale) if segment == "band" else (
+        "CAST(s.score AS VARCHAR)" if segment == "score" else f'CAST(c."{segment}" AS VARCHAR)')
+    if data.mode == "snapshot":
+        active_sql = "SELECT count(*) FROM customers WHERE churned = 0"
+        sql = (f"SELECT {seg} AS segment, count(*) FROM customers c, LATERAL (SELECT c.{score} AS score) s "
+               f"WHERE c.churned = 0 AND c.{score} IS NOT NULL GROUP BY 1")
+    else:
+        active_sql = "SELECT count(*) FROM customers WHERE end_date IS NULL"
+        latest = (f"SELECT customer_id, {score} AS score FROM responses WHERE {score} IS NOT NULL "
+                  "QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY response_date DESC) = 1")
+        sql = (f"SELECT {seg} AS segment, count(*) FROM ({latest}) s JOIN customers c USING (customer_id) "
+               "WHERE c.end_date IS NULL GROUP BY 1")
+    counts = {str(k): int(v) for k, v in data.sql(sql).fetchall() if k is not None}
+    return counts, int(data.sql(active_sql).fetchall()[0][0])

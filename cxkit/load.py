@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -67,6 +67,7 @@ class CXData:
     sources: dict
     min_segment_size: int = 30
     columns: dict = field(default_factory=dict)
+    slice_by: dict | None = None
 
     @property
     def tables(self) -> tuple:
@@ -75,6 +76,49 @@ class CXData:
     def has(self, table: str, column: str | None = None) -> bool:
         """Whether a table (and, optionally, one of its columns) is present."""
         return table in self.columns and (column is None or column in self.columns[table])
+
+    def subset(self, slice_by: dict | None) -> CXData:
+        """The same data restricted to an audience slice, e.g. ``{"region": "West"}`` or ``{"plan": ["Pro", "Plus"]}``.
+
+        Customers are filtered on their segment columns and every other table follows them. The
+        tables stay in DuckDB (views in a schema of their own), so nothing is copied.
+
+        Raises
+        ------
+        ParamsError
+            An unknown column or a value no customer has, naming the key and the values available.
+        """
+        import hashlib
+        import json
+
+        if not slice_by:
+            return self
+        if not isinstance(slice_by, dict):
+            raise ParamsError("slice_by: expected a mapping such as {region: West}")
+        conditions = []
+        for col, wanted in slice_by.items():
+            if col not in self.segments:
+                raise ParamsError(f"slice_by.{col}: not a segment column (segments: {', '.join(self.segments)})")
+            values = [str(v) for v in (wanted if isinstance(wanted, list) else [wanted])]
+            present = [r[0] for r in self.con.execute(f'SELECT DISTINCT "{col}" FROM customers').fetchall()]
+            missing = [v for v in values if v not in present]
+            if missing:
+                raise ParamsError(f"slice_by.{col}: no customer has {missing}; values: "
+                                  f"{', '.join(sorted(str(p) for p in present if p is not None))}")
+            quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+            conditions.append(f'"{col}" IN ({quoted})')
+        schema = "slice_" + hashlib.sha1(json.dumps(slice_by, sort_keys=True).encode()).hexdigest()[:10]
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        self.con.execute(f"CREATE OR REPLACE VIEW {schema}.customers AS SELECT * FROM main.customers "
+                         f"WHERE {' AND '.join(conditions)}")
+        for table in self.tables:
+            if table != "customers":
+                self.con.execute(f"CREATE OR REPLACE VIEW {schema}.{table} AS SELECT * FROM main.{table} "
+                                 f"WHERE customer_id IN (SELECT customer_id FROM {schema}.customers)")
+        cursor = self.con.cursor()
+        cursor.execute(f"SET search_path = '{schema}'")
+        counts = {t: cursor.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in self.tables}
+        return replace(self, con=cursor, row_counts=counts, slice_by=dict(slice_by))
 
     def sql(self, query: str):
         """Run SQL on the validated tables and return a DuckDB relation."""
@@ -146,7 +190,7 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     as_of = _as_date(as_of if as_of is not None else params.get("as_of"), "as_of")
     min_size = int(min_segment_size if min_segment_size is not None else params.get("min_segment_size", 30))
 
-    con = con or duckdb.connect()
+    con = con or duckdb.connect(config=_duckdb_config())
     for alias, src in {s.attach_alias(): s for s in sources.values() if s.attach_alias()}.items():
         con.execute(f"ATTACH '{src.path}' AS {alias} (READ_ONLY)")
     described = {name: _describe(con, src) for name, src in sources.items()}
@@ -184,6 +228,14 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     data = CXData(con, mode, as_of, segments, scores, counts, sources, min_size, columns)
     _warn_small_segments(data)
     return data
+
+
+def _duckdb_config() -> dict:
+    """``DUCKDB_THREADS`` caps DuckDB's threads (the batch renderer sets it per worker)."""
+    import os
+
+    threads = os.environ.get("DUCKDB_THREADS")
+    return {"threads": int(threads)} if threads else {}
 
 
 def _as_date(value, what: str) -> dt.date | None:

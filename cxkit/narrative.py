@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["money", "duration_phrase", "plural", "ltv_gap_sentence", "value_at_stake_sentence", "percent"]
+__all__ = ["money", "duration_phrase", "plural", "percent", "ltv_gap_sentence", "value_at_stake_sentence",
+           "nps_sentence", "retention_sentence", "hazard_sentence"]
 
 
 def money(value: float, currency: str = "$") -> str:
@@ -86,3 +87,44 @@ def value_at_stake_sentence(ltv, moves: dict, share: float = 0.10, base_counts: 
             f"{money(abs(v['estimate']), ltv.currency)} of lifetime value to {audience} ({level}% CI "
             f"{money(v['lower'], ltv.currency)} to {money(v['upper'], ltv.currency)}), "
             f"{money(v['per_customer'], ltv.currency)} per customer moved.")
+
+
+def join_words(words: list[str]) -> str:
+    """``['plan', 'region', 'offer']`` -> ``'plan, region and offer'``."""
+    words = [str(w) for w in words]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def nps_sentence(row, alpha: float = 0.05, what: str = "NPS") -> str:
+    """``NPS is +23 (95% CI +21 to +25), from the latest answer of 5,929 customers.``"""
+    level = int(round(100 * (1 - alpha)))
+    if row["small"]:
+        return f"Only {row['n']:,} customers answered: too few for a stable {what}."
+    return (f"{what} is {row['nps']:+.0f} ({level}% CI {row['lower']:+.0f} to {row['upper']:+.0f}), "
+            f"from the latest answer of {row['n']:,} customers.")
+
+
+def retention_sentence(km, months: float, low: str, high: str, after: str = "after answering") -> str:
+    """``12 months after answering, 61% of detractors are still customers against 86% of promoters (...)``.
+
+    ``after`` names the clock: ``"after answering"`` or ``"of tenure"``.
+    """
+    from cxkit.survival.logrank import format_p
+
+    at = km.survival_at([months]).set_index("segment")["survival"]
+    p = format_p(km.logrank_.p_value)
+    p_text = f"p {p}" if p.startswith("<") else f"p = {p}"
+    lead = f"{months:g} months {after}" if after.startswith("after") else f"At {months:g} months {after}"
+    return (f"{lead}, {percent(at[low])} of {plural(low).lower()} are still customers against "
+            f"{percent(at[high])} of {plural(high).lower()} (log-rank {p_text}).")
+
+
+def hazard_sentence(cox, segment_col: str, level: str, reference: str, others: list[str]) -> str:
+    """``Detractors churn 2.1 times as fast as passives (95% CI 1.9 to 2.3), allowing for plan and region.``"""
+    row = cox.summary.loc[f"{segment_col}[{level}]"]
+    level_pct = int(round(100 * (1 - cox.alpha)))
+    if row["note"]:
+        return f"{plural(level)}: {row['note']}."
+    allowing = f", allowing for {join_words(others)}" if others else ""
+    return (f"{plural(level)} churn {row['hazard_ratio']:.1f} times as fast as {plural(reference).lower()} "
+            f"({level_pct}% CI {row['lower']:.1f} to {row['upper']:.1f}){allowing}.")

@@ -29,7 +29,7 @@ from cxkit.errors import CxkitError
 from cxkit.ltv.sbg import NoChurnTail, ShiftedBetaGeometric, discrete_counts
 from cxkit.ltv.weibull import DiscreteWeibull
 
-__all__ = ["SegmentLTV"]
+__all__ = ["SegmentLTV", "sensitivity"]
 
 TAILS = {"sbg": ShiftedBetaGeometric, "weibull": DiscreteWeibull}
 
@@ -258,6 +258,15 @@ class SegmentLTV:
                                        "extrapolated": part.months > part.window}))
         return pd.concat(parts, ignore_index=True)
 
+    @property
+    def tails_(self) -> pd.DataFrame:
+        """Per segment: log-likelihood of each tail on the monthly counts, the one used, months observed."""
+        p = self._point
+        return pd.DataFrame({"segment": p.index, "loglik_sbg": p["tail_loglik_sbg"].to_numpy(),
+                             "loglik_weibull": p["tail_loglik_weibull"].to_numpy(),
+                             "tail_used": p["tail_model"].to_numpy(),
+                             "observed_months": p["observed_months"].to_numpy()})
+
     def gap(self, a: str, b: str) -> dict:
         """LTV of segment ``a`` minus segment ``b``, with interval and the difference in expected lifetime."""
         self._check(a, b)
@@ -331,3 +340,23 @@ class SegmentLTV:
         from cxkit.plots import plot_ltv
 
         return plot_ltv(self, ax=ax, **kwargs)
+
+
+def sensitivity(frame: pd.DataFrame, horizons=(24, 36, 60), discount_rates=(0.05, 0.10, 0.15), **fit_kwargs):
+    """Point LTV per segment for each horizon and discount rate (no bootstrap), one row per setting.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"duration": [1.0, 5, 9, 12], "event": [1, 0, 1, 0], "segment": "a", "revenue": 10.0,
+    ...                   "billed_months": 1.0, "cost": 0.0, "exposure_months": 1.0})
+    >>> sensitivity(f, horizons=(12,), discount_rates=(0.0,))["a"].round(2).tolist()  # 10 x (1 + 8 x 0.75 + 3 x 0.375)
+    [81.25]
+    """
+    rows = []
+    for h in horizons:
+        for r in discount_rates:
+            fit = SegmentLTV(horizon=h, discount_rate=r, n_boot=1, min_at_risk=1).fit(frame, **fit_kwargs)
+            rows.append({"horizon_months": h, "discount_rate": r,
+                         **fit._point["ltv"].to_dict()})
+    return pd.DataFrame(rows)

@@ -1,0 +1,140 @@
+"""Render many params files in parallel: one process per report, IPC kernels, failures isolated.
+
+Each report runs in its own process with its own kernel over IPC sockets (no
+TCP ports to collide on). A failed report is recorded with its error and
+failing cell; the others carry on. ``index.html`` links every report.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from cxkit.errors import ParamsError
+
+__all__ = ["BatchItem", "batch", "expand_params", "write_index"]
+
+
+@dataclass
+class BatchItem:
+    """The outcome of one report in a batch."""
+
+    params: str
+    run: str
+    ok: bool
+    seconds: float
+    error: str = ""
+    cell: int | None = None
+
+    @property
+    def short_error(self) -> str:
+        """The error on one line: the lines that say what is wrong, not the file path heading them."""
+        lines = [line.strip(" -") for line in self.error.splitlines() if line.strip()]
+        body = lines[1:] if len(lines) > 1 and lines[0].endswith(":") else lines
+        return "; ".join(line for line in body if not line.startswith("the partial notebook"))[:300]
+
+
+def expand_params(paths) -> list[Path]:
+    """Params files from files and folders (a folder contributes its ``*.yaml``), run names unique."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(list(p.glob("*.yaml")) + list(p.glob("*.yml")))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise ParamsError(f"batch: {p} is neither a params file nor a folder")
+    if not files:
+        raise ParamsError("batch: no params files found")
+    stems = [f.stem for f in files]
+    dupes = sorted({s for s in stems if stems.count(s) > 1})
+    if dupes:
+        raise ParamsError(f"batch: several params files share a run name: {dupes}; rename them or set run_name")
+    return files
+
+
+def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int = 1) -> BatchItem:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DUCKDB_THREADS"):
+        os.environ[var] = str(threads)  # parallel kernels share the cores instead of fighting over them
+    import time
+    import warnings
+
+    from cxkit.errors import CxkitError, CxkitWarning
+    from cxkit.render.execute import NotebookError
+    from cxkit.render.run import render
+
+    start = time.perf_counter()
+    run = Path(path).stem
+    progress = {"position": position, "desc": run[:24], "leave": False} if position else False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CxkitWarning)
+            result = render(path, out_dir, pdf=pdf, pptx=pptx, progress=progress)
+        return BatchItem(path, result.run_dir.name, True, time.perf_counter() - start)
+    except NotebookError as exc:
+        return BatchItem(path, run, False, time.perf_counter() - start, str(exc), exc.cell_index)
+    except CxkitError as exc:
+        return BatchItem(path, run, False, time.perf_counter() - start, str(exc))
+    except Exception as exc:  # a bug in one report must not stop the others
+        return BatchItem(path, run, False, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
+
+
+def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: bool = True,
+          pptx: bool | None = None) -> list[BatchItem]:
+    """Render every params file; returns one :class:`BatchItem` per file, in input order.
+
+    Parameters
+    ----------
+    paths : list of str or Path
+        Params files and folders of them.
+    jobs : int, optional
+        Reports rendered at once (default: the number of cores, at most the number of reports).
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm.auto import tqdm
+
+    files = expand_params(paths)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(files)))
+    tty = sys.stderr.isatty()
+    results: dict[int, BatchItem] = {}
+    overall = tqdm(total=len(files), desc="reports", position=0, disable=not tty, leave=True)
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        futures = {pool.submit(_render_one, str(f), str(out_dir), pdf, pptx, (i % jobs) + 1 if tty else None,
+                               threads): i for i, f in enumerate(files)}
+        for fut in as_completed(futures):
+            results[futures[fut]] = fut.result()
+            overall.update(1)
+    overall.close()
+    items = [results[i] for i in range(len(files))]
+    write_index(items, Path(out_dir))
+    return items
+
+
+def write_index(items: list[BatchItem], out_dir: Path) -> Path:
+    """``out_dir/index.html``: every report with its status, linked; self-contained like the reports."""
+    rows = []
+    for it in items:
+        link = (f"<a href='{html.escape(it.run)}/report.html'>{html.escape(it.run)}</a>" if it.ok
+                else html.escape(it.run))
+        status = "ok" if it.ok else "failed"
+        detail = "" if it.ok else html.escape(it.short_error)
+        rows.append(f"<tr class='{status}'><td>{link}</td><td>{status}</td><td>{it.seconds:.1f} s</td>"
+                    f"<td>{detail}</td></tr>")
+    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+            "content='width=device-width, initial-scale=1'><title>Reports</title><style>"
+            "body{font:15px/1.5 -apple-system,'Segoe UI',Roboto,Arial,sans-serif;margin:24px}"
+            "table{border-collapse:collapse}td,th{padding:6px 12px;border-bottom:1px solid #ddd;text-align:left}"
+            ".failed td{color:#D55E00}</style></head><body><h1>Reports</h1><table><thead><tr><th>report</th>"
+            "<th>status</th><th>time</th><th>error</th></tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table></body></html>")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / ".index.html.tmp"
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, out_dir / "index.html")
+    return out_dir / "index.html"

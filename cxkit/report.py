@@ -1,0 +1,242 @@
+"""Helpers that notebooks call to show results: figures, tables, sentences, headings.
+
+Figures are shown inline as SVG (sharp in HTML and PDF) and, when the renderer
+sets ``CXKIT_FIGURES_DIR``, saved there as PNG (slide resolution) and SVG with
+an index of captions and takeaways for the slides. Text that comes from
+parameters (titles, audience names) is HTML-escaped here.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["figure", "table", "markdown", "heading", "bullets", "figures_dir", "demo_data", "DEMO_DIR",
+           "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes"]
+
+_money = "${:,.0f}".format
+COMPONENT_FORMATS = {"revenue_per_month": "${:,.2f}", "cost_to_serve_per_month": "${:,.2f}",
+                     "contacts_per_month": "{:.3f}", "retention_cost_per_month": "${:,.2f}",
+                     "referrals_per_year": "{:.3f}", "expected_lifetime_months": "{:.1f}"}
+COMPONENT_NAMES = {"segment": "band", "revenue_per_month": "revenue / month",
+                   "cost_to_serve_per_month": "cost to serve / month", "contacts_per_month": "contacts / month",
+                   "retention_cost_per_month": "cost to retain / month", "referrals_per_year": "referrals / year",
+                   "expected_lifetime_months": "expected months as a customer"}
+SCENARIO_FORMATS = {"customers moved": "{:,.0f}", "value added": _money, "lower": _money, "upper": _money,
+                    "per customer moved": _money}
+KM_FORMATS = {"at_start": "{:,.0f}", "events": "{:,.0f}", "censored": "{:,.0f}", "median": "{:.1f}",
+              "median_lower": "{:.1f}", "median_upper": "{:.1f}"}
+RMST_FORMATS = {c: "{:.2f}" for c in ("tau", "rmst", "se", "lower", "upper", "difference")} | {"p_value": "{:.2g}"}
+COX_FORMATS = {c: "{:.3f}" for c in ("coef", "se", "hazard_ratio", "lower", "upper", "z")} | {"p_value": "{:.2g}"}
+LTV_FORMATS = {"customers": "{:,.0f}", "ltv": _money, "lower": _money, "upper": _money,
+               "margin_per_month": "${:,.2f}", "expected_lifetime_months": "{:.1f}",
+               "discounted_lifetime_months": "{:.1f}", "extrapolated_share": "{:.0%}"}
+
+from cxkit.paths import DEMO_DIR  # noqa: E402
+
+DEMO_CUSTOMERS, DEMO_SEED = 20_000, 0
+
+
+def _display(obj) -> None:
+    from IPython.display import display
+
+    display(obj)
+
+
+def figures_dir() -> Path | None:
+    """Where figures are saved, if a renderer asked for it (``CXKIT_FIGURES_DIR``)."""
+    folder = os.environ.get("CXKIT_FIGURES_DIR")
+    return Path(folder) if folder else None
+
+
+def _scoped_svg(svg: str, name: str) -> str:
+    """Inline SVG with ids prefixed by the figure name, so several SVGs can share one page."""
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r'id="([^"]+)"', rf'id="{name}-\1"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{name}-\1)", svg)
+    return re.sub(r'xlink:href="#([^"]+)"', rf'xlink:href="#{name}-\1"', svg)
+
+
+def figure(obj, name: str, caption: str | None = None, takeaway: str | None = None) -> None:
+    """Show a figure inline as SVG; save PNG and SVG when rendering.
+
+    Parameters
+    ----------
+    obj : matplotlib Axes or Figure
+    name : str
+        File name without extension (``churn-by-band``).
+    caption : str, optional
+        Shown under the figure.
+    takeaway : str, optional
+        The one-line message of the figure, used as the slide title.
+    """
+    import matplotlib.pyplot as plt
+
+    fig = obj.figure if hasattr(obj, "figure") and not hasattr(obj, "savefig") else obj
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    folder = figures_dir()
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        fig.savefig(folder / f"{name}.png", dpi=200, bbox_inches="tight", metadata={"Software": None})
+        (folder / f"{name}.svg").write_text(buffer.getvalue(), encoding="utf-8")
+        with open(folder / "index.jsonl", "a", encoding="utf-8") as index:
+            index.write(json.dumps({"name": name, "caption": caption, "takeaway": takeaway}) + "\n")
+    plt.close(fig)
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    from IPython.display import HTML
+
+    _display(HTML(f"<figure class='cx-figure' id='fig-{html.escape(name)}'>"
+                  f"{_scoped_svg(buffer.getvalue(), name)}{cap}</figure>"))
+
+
+def table(frame: pd.DataFrame, formats: dict | None = None, caption: str | None = None,
+          rename: dict | None = None) -> None:
+    """Show a small table, numbers formatted, everything escaped.
+
+    Parameters
+    ----------
+    formats : dict
+        Column -> format spec (``"{:,.0f}"``, ``"{:.1%}"``) or a callable.
+    """
+    shown = frame.copy()
+    for col, fmt in (formats or {}).items():
+        if col in shown:
+            shown[col] = [("–" if pd.isna(v) else (fmt(v) if callable(fmt) else fmt.format(v)))
+                          for v in shown[col]]
+    shown = shown.rename(columns=rename or {})
+    body = shown.to_html(index=False, escape=True, border=0, classes="cx-table", na_rep="–")
+    cap = f"<p class='cx-caption'>{html.escape(caption)}</p>" if caption else ""
+    from IPython.display import HTML
+
+    _display(HTML(f"<div class='cx-table-wrap'>{body}{cap}</div>"))
+
+
+def markdown(text: str) -> None:
+    """Show Markdown built from computed results (numbers come from result objects)."""
+    from IPython.display import Markdown
+
+    _display(Markdown(text))
+
+
+def heading(text: str, level: int = 1, subtitle: str | None = None) -> None:
+    """A heading from parameter text, escaped."""
+    from IPython.display import HTML
+
+    sub = f"<p class='cx-subtitle'>{html.escape(subtitle)}</p>" if subtitle else ""
+    _display(HTML(f"<h{level} class='cx-title'>{html.escape(text)}</h{level}>{sub}"))
+
+
+def bullets(sentences: list[str], css_class: str = "cx-summary") -> None:
+    """Sentences as an escaped bullet list (the executive summary); recorded for the slides when rendering."""
+    from IPython.display import HTML
+
+    folder = figures_dir()
+    if folder is not None and css_class in ("cx-summary", "cx-notes"):
+        folder.mkdir(parents=True, exist_ok=True)
+        name = "summary.json" if css_class == "cx-summary" else "notes.json"
+        earlier = json.loads((folder / name).read_text()) if (folder / name).exists() else []
+        (folder / name).write_text(json.dumps(earlier + list(sentences)))
+
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
+    _display(HTML(f"<ul class='{css_class}'>{items}</ul>"))
+
+
+def demo_data() -> dict:
+    """The built-in demo data's sources (written on first use, seed 0), for notebooks run without data."""
+    from cxkit.synth import write
+
+    params = DEMO_DIR / "params.yaml"
+    if not params.exists():
+        write(DEMO_DIR, n_customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
+    return {name: str(DEMO_DIR / f"{name}.parquet") for name in ("customers", "responses", "revenue", "contacts")}
+
+
+class collect_warnings:  # noqa: N801 - used as a context manager, like warnings.catch_warnings
+    """Collect the kit's warnings as sentences, to show them in the report instead of on stderr.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from cxkit.errors import CxkitWarning
+    >>> with collect_warnings() as notes:
+    ...     warnings.warn("small segment", CxkitWarning)
+    >>> notes
+    ['small segment']
+    """
+
+    def __enter__(self) -> list[str]:
+        import warnings
+
+        from cxkit.errors import CxkitWarning
+
+        self._catcher = warnings.catch_warnings(record=True)
+        self._caught = self._catcher.__enter__()
+        warnings.simplefilter("always", CxkitWarning)
+        self.notes: list[str] = []
+        return self.notes
+
+    def __exit__(self, *exc) -> None:
+        import warnings
+
+        from cxkit.errors import CxkitWarning
+
+        self._catcher.__exit__(*exc)
+        for w in self._caught:
+            if issubclass(w.category, CxkitWarning):
+                self.notes.append(str(w.message))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def subtitle(audience: str, data, slice_by: dict | None = None) -> str:
+    """``Leadership team · data as of 2026-09-30 · region = West``."""
+    parts = [audience]
+    parts.append(f"data as of {data.as_of}" if data.as_of else "snapshot data")
+    if slice_by:
+        parts.append(", ".join(f"{k} = {v if not isinstance(v, list) else ' / '.join(map(str, v))}"
+                               for k, v in slice_by.items()))
+    return " · ".join(parts)
+
+
+def cox_notes(cox) -> None:
+    """The Cox model's caveats in plain words: not-estimable terms and failed proportional-hazards checks."""
+    notes = [f"{term}: {reason}." for term, reason in cox.not_estimable_.items()]
+    notes += [f"{r.message}." for r in cox.ph_test_.itertuples() if r.holds is False]
+    if notes:
+        bullets([n[0].upper() + n[1:] for n in notes], css_class="cx-notes")
+
+
+def data_notes(data, notes: list[str]) -> None:
+    """Rows used per table, the analysis date, and any data warning."""
+    rows = ", ".join(f"{t} {n:,}" for t, n in data.row_counts.items())
+    lines = [f"Rows used: {rows}.", f"Analysis date: {data.as_of or 'none (snapshot data)'}."]
+    lines += [n.replace("\n", " ") for n in dict.fromkeys(notes)]
+    bullets(lines, css_class="cx-notes")
+
+
+def method_notes(analysis, data, notes: list[str]) -> None:
+    """The clock, the models and the data behind the leadership report, in a few sentences."""
+    ltv = analysis.ltv_
+    tails = ", ".join(f"{r.segment}: {r.tail_model} after {r.observed_months} months"
+                      for r in ltv.summary.itertuples())
+    lines = [f"Clock: {analysis.clock_}.",
+             "Churn curves are Kaplan-Meier estimates with 95% log-log intervals; the test across bands is "
+             "the log-rank test.",
+             f"Hazard ratios come from a Cox model with Efron ties, reference band {analysis.mid_}; "
+             f"concordance {analysis.cox_.concordance_:.2f}.",
+             f"Lifetime value counts {ltv.horizon} months of margin (revenue minus contact costs) from the first "
+             f"answer, discounted at {ltv.discount_rate:.0%} a year; beyond the data a fitted tail continues "
+             f"the curve ({tails}).",
+             f"Intervals: {ltv.n_boot} bootstrap replicates over customers (seed {ltv.seed}).",
+             f"The value at stake scales the {sum(analysis.base_counts_.values()) / analysis.scale_to_base_:,.0f} "
+             f"active customers who answered to all {analysis.active_customers_:,} active customers, assuming "
+             "those who did not answer spread over the bands alike."]
+    bullets(lines, css_class="cx-notes")
+    data_notes(data, notes)

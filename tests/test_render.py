@@ -1,0 +1,195 @@
+"""Rendering: executed notebooks, emailable HTML, PDF, slides, manifest, atomic writes, batch."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from cxkit.errors import ParamsError
+from cxkit.render import NotebookError, render
+from cxkit.render.batch import batch
+from cxkit.render.pdf import find_browser
+from cxkit.synth import generate
+from tests.conftest import ROOT
+
+NEEDS_BROWSER = pytest.mark.skipif(find_browser() is None, reason="no Chromium on this machine")
+EVIL_TITLE = "Q3 <script>alert('x')</script> & more"
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory):
+    """2,000 customers with recognisable string ids, so a leaked id would be found in a report."""
+    folder = tmp_path_factory.mktemp("data")
+    tables, _ = generate(2000, seed=7)
+    for name, df in tables.items():
+        df = df.copy()
+        df["customer_id"] = "CUST" + df["customer_id"].astype(str).str.zfill(6)
+        df.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+def _params(folder, data_dir, name="small", **extra):
+    content = {"notebook": "01-leadership-report", "title": EVIL_TITLE, "audience": "Tests",
+               "as_of": "2026-09-30", "n_boot": 30,
+               "data": {t: str(data_dir / f"{t}.parquet") for t in ("customers", "responses", "revenue", "contacts")},
+               **extra}
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, small_data):
+    folder = tmp_path_factory.mktemp("render")
+    return render(_params(folder, small_data), folder / "reports", pdf=find_browser() is not None, pptx=True)
+
+
+def test_outputs_and_manifest(rendered):
+    run = rendered.run_dir
+    for name in ("report.html", "manifest.json", "01-leadership-report.ipynb", "report.pptx"):
+        assert (run / name).exists(), name
+    figures = sorted(p.name for p in (run / "figures").iterdir())
+    assert "churn-by-band.png" in figures and "churn-by-band.svg" in figures
+    assert all(n.endswith((".png", ".svg")) for n in figures)
+    m = json.loads((run / "manifest.json").read_text())
+    assert m["fingerprint"] == rendered.fingerprint and m["as_of"] == "2026-09-30"
+    assert m["row_counts"]["customers"] == 2000 and len(m["inputs"]) == 4
+    assert all(len(i["sha256"]) == 64 for i in m["inputs"])
+    assert {"pandas", "duckdb", "lifelines", "python"} <= set(m["versions"])
+    assert {"execute", "html"} <= set(m["seconds"]) and m["parameters"]["n_boot"] == 30
+    assert len(m["summary"]) == 5
+
+
+def test_html_is_safe_to_email(rendered):
+    page = (rendered.run_dir / "report.html").read_text()
+    assert len(page.encode()) < 3_000_000
+    assert "<script" not in page.lower() and "@import" not in page
+    assert re.findall(r"<link[^>]*>", page) == ['<link rel="icon" href="data:,">']
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "no external fetches"
+    assert "url(http" not in page and "mathjax" not in page.lower() and "require.js" not in page.lower()
+    assert "import cxkit" not in page and "LeadershipAnalysis(" not in page and "In&nbsp;[" not in page
+    assert "injected" not in page.lower() and "n_boot = 30" not in page
+    assert "&lt;script&gt;alert(" in page  # the title, escaped
+    assert "CUST0" not in page, "no customer identifiers in a report"
+    assert "<svg" in page and f"run {rendered.fingerprint}" in page and "Data as of 2026-09-30" in page
+    assert "@media print" in page and "landscape" in page and "counter(page)" in page
+
+
+def test_pdf_pages_and_text(rendered):
+    pdf = rendered.run_dir / "report.pdf"
+    if not pdf.exists():
+        pytest.skip("no PDF engine")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert 4 <= pages <= 20 and "841.92 x 594.96 pts (A4)" in info  # A4 landscape
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "Executive summary" in text and "Lifetime value" in text and f"Page 1 of {pages}" in text
+    assert "import cxkit" not in text
+
+
+@NEEDS_BROWSER
+def test_html_renders_offline_with_zero_requests(rendered):
+    from tests.browser import open_in_browser
+
+    dom, requests = open_in_browser(rendered.run_dir / "report.html")
+    assert requests == [], f"the report fetched {requests}"
+    assert "Executive summary" in dom and "<svg" in dom
+    assert "import cxkit" not in dom
+
+
+def test_slides(rendered):
+    from pptx import Presentation
+
+    deck = Presentation(str(rendered.run_dir / "report.pptx"))
+    titles = [s.shapes.title.text for s in deck.slides if s.shapes.title is not None]
+    assert titles[0] == EVIL_TITLE and titles[1] == "Executive summary" and titles[-1] == "Methods"
+    assert len(deck.slides) >= 7
+
+
+def test_same_params_same_numbers(rendered, tmp_path, small_data):
+    again = render(_params(tmp_path, small_data), tmp_path / "reports", pdf=False)
+    first = json.loads((rendered.run_dir / "manifest.json").read_text())
+    second = json.loads((again.run_dir / "manifest.json").read_text())
+    assert first["summary"] == second["summary"] and first["fingerprint"] == second["fingerprint"]
+
+
+def test_failing_cell_is_named_and_keeps_the_good_report(tmp_path, small_data):
+    good = render(_params(tmp_path, small_data, name="r", n_boot=20), tmp_path / "reports", pdf=False)
+    before = (good.run_dir / "report.html").read_bytes()
+    broken = tmp_path / "r.yaml"
+    broken.write_text(yaml.safe_dump({"notebook": str(ROOT / "tests/data/notebooks/broken.ipynb"),
+                                      "data": {"customers": str(small_data / "customers.parquet")}}))
+    with pytest.raises(NotebookError, match=r"cell 2 \(counting from 0\) failed with ValueError: deliberate") as info:
+        render(broken, tmp_path / "reports", pdf=False)
+    assert info.value.cell_index == 2
+    assert (good.run_dir / "report.html").read_bytes() == before, "a failed run leaves the good report in place"
+    assert (good.run_dir / "failed" / "broken.ipynb").exists(), "the partial notebook is kept"
+    assert str(good.run_dir / "failed" / "broken.ipynb") in str(info.value)
+    assert not list((tmp_path / "reports").glob(".staging-*"))
+
+
+def test_bad_slice_fails_before_running(tmp_path, small_data):
+    with pytest.raises(ParamsError, match=r"slice_by.region: no customer has \['Atlantis'\]"):
+        render(_params(tmp_path, small_data, slice_by={"region": "Atlantis"}), tmp_path / "reports", pdf=False)
+    assert not (tmp_path / "reports").exists() or not list((tmp_path / "reports").rglob("report.html"))
+
+
+def test_batch_isolates_a_broken_report(tmp_path, small_data):
+    folder = tmp_path / "quarter"
+    folder.mkdir()
+    _params(folder, small_data, name="west", slice_by={"region": "West"}, n_boot=20)
+    _params(folder, small_data, name="east", slice_by={"region": "East"}, n_boot=20)
+    (folder / "broken.yaml").write_text(yaml.safe_dump({"notebook": "01-leadership-report", "n_boots": 5}))
+    items = batch([folder], tmp_path / "reports", jobs=2, pdf=False)
+    status = {it.run: it for it in items}
+    assert status["west"].ok and status["east"].ok
+    assert not status["broken"].ok and "n_boots: unknown parameter" in status["broken"].error
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert "west/report.html" in index and "failed" in index
+    west = json.loads((tmp_path / "reports" / "west" / "manifest.json").read_text())
+    assert west["slice_by"] == {"region": "West"} and west["row_counts"]["customers"] < 2000
+
+
+@pytest.mark.parametrize("notebook", ["02-survival-in-depth", "03-lifetime-value-in-depth"])
+def test_analyst_notebooks_render(tmp_path, small_data, notebook):
+    path = tmp_path / f"{notebook}.yaml"
+    extra = {"n_boot": 20} if notebook.startswith("03") else {}
+    path.write_text(yaml.safe_dump({"notebook": notebook, "as_of": "2026-09-30", **extra, "data": {
+        t: str(small_data / f"{t}.parquet") for t in ("customers", "responses", "revenue", "contacts")}}))
+    result = render(path, tmp_path / "reports", pdf=False)
+    page = (result.run_dir / "report.html").read_text()
+    assert "<svg" in page and "import " not in page
+
+
+def test_cli_render_and_batch_exit_codes(tmp_path, small_data, capsys):
+    from cxkit.cli import main
+
+    good = _params(tmp_path, small_data, name="one", n_boot=20)
+    assert main(["render", str(good), "--out", str(tmp_path / "out"), "--no-pdf"]) == 0
+    assert "report.html" in capsys.readouterr().out
+    bad = tmp_path / "two.yaml"
+    bad.write_text("notebook: 01-leadership-report\nn_boot: lots\n")
+    assert main(["batch", str(good), str(bad), "--out", str(tmp_path / "out"), "--no-pdf", "--jobs", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "1 ok, 1 failed" in out and "n_boot: expected int" in out
+
+
+def test_no_staging_left_behind(rendered):
+    assert not list(rendered.run_dir.parent.glob(".staging-*"))
+
+
+@NEEDS_BROWSER
+def test_the_request_check_catches_a_remote_resource(tmp_path):
+    """The browser check itself: a page that loads a CDN script and a relative image is caught."""
+    from tests.browser import open_in_browser
+
+    page = tmp_path / "report.html"
+    page.write_text("<html><head><script src='https://cdn.example.org/require.js'></script></head>"
+                    "<body><img src='figures/x.png'><p>hi</p></body></html>")
+    _, requests = open_in_browser(page)
+    assert any("cdn.example.org" in r for r in requests)
+    assert any("figures/x.png" in r for r in requests)
