@@ -55,8 +55,15 @@ def _cmd_demo(args) -> int:
     print(nps_overview(data))
     if args.no_report:
         return 0
+    from cxkit.render.pdf import pdf_engine_available
+
+    pdf = not args.no_pdf
+    if pdf and not pdf_engine_available():
+        print("warning: no Chromium, Chrome, Edge or WeasyPrint here: rendering HTML only "
+              "(apt-get install chromium for the PDF)", file=sys.stderr)
+        pdf = False
     print("\nrendering the demo leadership report ...")
-    result = render(DEMO_PARAMS, args.out, pdf=not args.no_pdf, progress=sys.stderr.isatty())
+    result = render(DEMO_PARAMS, args.out, pdf=pdf, progress=sys.stderr.isatty())
     _print_outputs(result)
     return 0
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cxkit.errors import CxkitError
 
-__all__ = ["find_browser", "html_to_pdf", "BROWSER_FLAGS"]
+__all__ = ["find_browser", "html_to_pdf", "pdf_engine_available", "BROWSER_FLAGS"]
 
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "microsoft-edge",
              "microsoft-edge-stable", "msedge")
@@ -35,6 +35,17 @@ def find_browser() -> str | None:
         if path:
             return path
     return None
+
+
+def pdf_engine_available() -> bool:
+    """Whether a browser or WeasyPrint can print PDFs here."""
+    if find_browser():
+        return True
+    try:
+        import weasyprint  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def html_to_pdf(html_path: Path, pdf_path: Path, timeout: float = 120) -> str:
