@@ -38,14 +38,21 @@ class LeadershipAnalysis:
         Horizon of the retention sentence (12 = a year after answering).
     n_boot, seed, alpha : int, int, float
         Bootstrap replicates, its seed, 1 - confidence level.
+    period : {"M", "Q"}
+        Period of the customer ledger, the NPS trend and contact rates.
+    focus : {"leadership", "product", "care", "region"}
+        What the executive summary leads with: the whole story, value (product), contacts and cost to
+        serve (care) or this slice against everyone (region).
     """
 
     def __init__(self, score: str | None = None, clock: str = "response", which: str = "latest",
                  horizon_months: int = 60, discount_rate: float = 0.10, share_moved: float = 0.10,
-                 retention_months: float = 12, n_boot: int = 200, seed: int = 0, alpha: float = 0.05):
+                 retention_months: float = 12, n_boot: int = 200, seed: int = 0, alpha: float = 0.05,
+                 period: str = "M", focus: str = "leadership"):
         self.score, self.clock, self.which = score, clock, which
         self.horizon_months, self.discount_rate, self.share_moved = horizon_months, discount_rate, share_moved
         self.retention_months, self.n_boot, self.seed, self.alpha = retention_months, n_boot, seed, alpha
+        self.period, self.focus = period, focus
 
     def fit(self, data) -> LeadershipAnalysis:
         from cxkit.ltv import SegmentLTV
@@ -85,8 +92,63 @@ class LeadershipAnalysis:
         self.ltv_ = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate, alpha=self.alpha,
                                n_boot=self.n_boot, seed=self.seed).fit(
             ltv_frame(data, score=score), base_counts=self.base_counts_)
-        self.ltv_.clock = self.ltv_frame_clock = "value counted from the customer's first answer"
+        self.ltv_.clock = "value counted from the customer's first answer"
+        sizes = self.frame_["segment"].value_counts()
+        self.band_sizes_ = {b: int(sizes.get(b, 0)) for b in self.bands_}
+        self.small_bands_ = {b for b, n in self.band_sizes_.items() if n < data.min_segment_size}
+        self._fit_flows(data)
+        self.slice_table_ = self._slice_comparison(data) if data.parent is not None else None
         return self
+
+    def _fit_flows(self, data) -> None:
+        """Customer ledger, NPS trend and contact rates, for dated data."""
+        from cxkit.contacts import ContactRates
+        from cxkit.ledger import CustomerLedger
+        from cxkit.trends import NPSTrend
+
+        self.ledger_ = self.trend_ = self.contacts_ = None
+        if data.mode != "dated":
+            return
+        self.ledger_ = CustomerLedger(self.period).fit_data(data)
+        if data.has("responses") and self.score_ == "nps":
+            self.trend_ = NPSTrend(self.period, min_n=data.min_segment_size, alpha=self.alpha).fit_data(data)
+        if data.has("contacts"):
+            self.contacts_ = ContactRates(self.period).fit_data(data)
+
+    def _slice_comparison(self, data):
+        """This slice against everyone: NPS, churn a year on, lifetime value per band."""
+        import pandas as pd
+
+        from cxkit.ltv import SegmentLTV
+        from cxkit.survival import SegmentSurvival
+
+        everyone = data.parent
+        frame = survival_frame(everyone, clock=self.clock_kind_, which=self.which, score=self.score_)
+        km = SegmentSurvival(alpha=self.alpha).fit(frame, "duration", "event", "segment",
+                                                   entry_col=frame.attrs["entry_col"])
+        ltv = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate, n_boot=20,
+                         seed=self.seed).fit(ltv_frame(everyone, score=self.score_))
+        months = self.retention_months
+        rows = []
+        if self.nps_ is not None:
+            overall = nps_table(answers(everyone, "latest", self.score_), alpha=self.alpha).iloc[0]
+            rows.append({"measure": "NPS (latest answers)", "this slice": _fmt_nps(self.nps_),
+                         "everyone": _fmt_nps(overall)})
+        here = self.km_.survival_at([months]).set_index("segment")["survival"]
+        there = km.survival_at([months]).set_index("segment")["survival"]
+        mine = self.ltv_.summary.set_index("segment")["ltv"]
+        theirs = ltv.summary.set_index("segment")["ltv"]
+        for band in self.bands_:
+            small = band in self.small_bands_
+            rows.append({"measure": f"{band}s still customers after {months:g} months",
+                         "this slice": "too few" if small else f"{here.get(band, float('nan')):.0%}",
+                         "everyone": f"{there.get(band, float('nan')):.0%}"})
+            rows.append({"measure": f"{band} lifetime value",
+                         "this slice": "too few" if small else f"${mine.get(band, float('nan')):,.0f}",
+                         "everyone": f"${theirs.get(band, float('nan')):,.0f}"})
+        rows.append({"measure": "customers who answered", "this slice": f"{len(self.frame_):,}",
+                     "everyone": f"{len(frame):,}"})
+        return pd.DataFrame(rows)
 
     @property
     def scenarios(self) -> dict:
@@ -98,23 +160,60 @@ class LeadershipAnalysis:
                 for a, b in ((self.low_, self.mid_), (self.mid_, self.high_), (self.low_, self.high_))}
 
     def summary_sentences(self) -> list[str]:
-        """The executive summary: every number read from a fitted result."""
+        """The executive summary, led by what matters to the audience; every number read from a result."""
         from cxkit import narrative as say
 
-        lines = []
-        if self.nps_ is not None:
-            lines.append(say.nps_sentence(self.nps_, self.alpha))
+        parts = self._summary_parts(say)
+        lead = {"product": ["ltv", "stake"], "care": ["contacts", "retention", "ledger"],
+                "region": ["slice", "nps", "retention"]}.get(self.focus, [])
+        standard = ["nps", "trend", "retention", "hazard", "ltv", "stake", "ledger", "contacts", "slice", "small"]
+        order = lead + [k for k in standard if k not in lead]
+        return [parts[k] for k in order if parts.get(k)]
+
+    def _summary_parts(self, say) -> dict:
+        """Each summary sentence by key; a band too small for a stable estimate never gets a number."""
+        low, mid, high = self.low_, self.mid_, self.high_
+        small = self.small_bands_
         after = "after answering" if self.clock_kind_ == "response" else "of tenure"
-        lines.append(say.retention_sentence(self.km_, self.retention_months, self.low_, self.high_, after))
-        lines.append(say.hazard_sentence(self.cox_, "segment", self.low_, self.mid_, self.covariates_))
-        lines.append(say.ltv_gap_sentence(self.ltv_, self.high_, self.low_))
-        movable = [(m, s) for m, s in self.scenarios.values() if self.base_counts_.get(next(iter(m)), 0) > 0]
-        if movable:
-            moves, share = movable[0]
-            lines.append(say.value_at_stake_sentence(self.ltv_, moves, share, audience="the active customer base"))
-        else:
-            lines.append("No active customer sits in a band that could move up: there is no value at stake to show.")
-        return lines
+        parts = {}
+        if self.nps_ is not None:
+            parts["nps"] = say.nps_sentence(self.nps_, self.alpha)
+        if self.trend_ is not None:
+            parts["trend"] = say.trend_sentence(self.trend_)
+        if not {low, high} & small:
+            parts["retention"] = say.retention_sentence(self.km_, self.retention_months, low, high, after)
+            parts["ltv"] = say.ltv_gap_sentence(self.ltv_, high, low)
+        if not {low, mid} & small:
+            parts["hazard"] = say.hazard_sentence(self.cox_, "segment", low, mid, self.covariates_)
+        movable = [(moves, share) for moves, share in self.scenarios.values()
+                   for src, dst in moves.items() if self.base_counts_.get(src, 0) > 0 and not {src, dst} & small]
+        parts["stake"] = (say.value_at_stake_sentence(self.ltv_, *movable[0], audience="the active customer base")
+                          if movable else "No band here has both customers to move and a stable value: "
+                          "there is no value at stake to show.")
+        if self.ledger_ is not None:
+            parts["ledger"] = say.ledger_sentence(self.ledger_, 12 if self.period == "M" else 4)
+        if self.contacts_ is not None and not {low, high} & small:
+            parts["contacts"] = say.contacts_sentence(self.contacts_, low, high)
+        if self.slice_table_ is not None and self.nps_ is not None:
+            row = self.slice_table_.iloc[0]
+            parts["slice"] = f"This slice's NPS is {row['this slice']} against {row['everyone']} for everyone."
+        too_few = sorted(small, key=self.bands_.index)
+        if too_few:
+            parts["small"] = " ".join(say.too_few_sentence(b, self.band_sizes_[b], self.data_.min_segment_size)
+                                      for b in too_few)
+        return parts
+
+    def lost_table(self, by: str = "reason", last: int | None = None):
+        """Customers and monthly revenue lost over the last periods, by churn reason or by band."""
+        if self.ledger_ is None:
+            return None
+        last = last or (12 if self.period == "M" else 4)
+        source = self.ledger_.lost_by_reason_ if by == "reason" else self.ledger_.lost_by_band_
+        recent = source[source["period"].isin(self.ledger_.table["period"].drop_duplicates().tail(last))]
+        out = recent.groupby(by, as_index=False)[["lost", "revenue_out"]].sum().sort_values("revenue_out",
+                                                                                            ascending=False)
+        out["share of lost revenue"] = out["revenue_out"] / out["revenue_out"].sum()
+        return out.rename(columns={"revenue_out": "monthly revenue lost"})
 
     @property
     def band_name_(self) -> str:
@@ -140,3 +239,7 @@ class LeadershipAnalysis:
             rows.append({"scenario": label, "customers moved": v["customers_moved"], "value added": v["estimate"],
                          "lower": v["lower"], "upper": v["upper"], "per customer moved": v["per_customer"]})
         return pd.DataFrame(rows)
+
+
+def _fmt_nps(row) -> str:
+    return "too few answers" if row["small"] else f"{row['nps']:+.0f} ({row['lower']:+.0f} to {row['upper']:+.0f})"

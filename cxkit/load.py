@@ -68,6 +68,7 @@ class CXData:
     min_segment_size: int = 30
     columns: dict = field(default_factory=dict)
     slice_by: dict | None = None
+    parent: CXData | None = None
 
     @property
     def tables(self) -> tuple:
@@ -118,7 +119,7 @@ class CXData:
         cursor = self.con.cursor()
         cursor.execute(f"SET search_path = '{schema}'")
         counts = {t: cursor.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in self.tables}
-        return replace(self, con=cursor, row_counts=counts, slice_by=dict(slice_by))
+        return replace(self, con=cursor, row_counts=counts, slice_by=dict(slice_by), parent=self)
 
     def sql(self, query: str):
         """Run SQL on the validated tables and return a DuckDB relation."""

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["money", "duration_phrase", "plural", "percent", "ltv_gap_sentence", "value_at_stake_sentence",
-           "nps_sentence", "retention_sentence", "hazard_sentence"]
+           "nps_sentence", "retention_sentence", "hazard_sentence", "ledger_sentence", "trend_sentence",
+           "contacts_sentence", "too_few_sentence"]
 
 
 def money(value: float, currency: str = "$") -> str:
@@ -128,3 +129,61 @@ def hazard_sentence(cox, segment_col: str, level: str, reference: str, others: l
     allowing = f", allowing for {join_words(others)}" if others else ""
     return (f"{plural(level)} churn {row['hazard_ratio']:.1f} times as fast as {plural(reference).lower()} "
             f"({level_pct}% CI {row['lower']:.1f} to {row['upper']:.1f}){allowing}.")
+
+
+def ledger_sentence(ledger, last: int = 12, currency: str = "$") -> str:
+    """``Over the last 12 months the base grew from 10,271 to 13,660: 6,570 joined and 3,181 left, ...``."""
+    t = ledger.totals(last)
+    unit = "months" if ledger.period == "M" else "quarters"
+    verb = "grew" if t["end"] >= t["start"] else "shrank"
+    text = (f"Over the last {t['periods']} {unit} the base {verb} from {t['start']:,} to {t['end']:,} customers: "
+            f"{t['new']:,} joined and {t['lost']:,} left, taking {money(t['revenue_out'], currency)} a month of "
+            f"revenue with them against {money(t['revenue_in'], currency)} a month brought in")
+    lost = ledger.lost_by_band_
+    recent = lost[lost["period"].isin(ledger.table["period"].drop_duplicates().tail(last))]
+    answered = recent[recent["band"] != "no answer"]
+    if len(answered) and answered["revenue_out"].sum() > 0:
+        share = answered.groupby("band")["revenue_out"].sum() / answered["revenue_out"].sum()
+        worst = share.idxmax()
+        text += (f"; among those who had answered, {plural(worst).lower()} took {percent(share[worst])} of the "
+                 "lost revenue")
+    return text + "."
+
+
+def trend_sentence(trend) -> str:
+    """``NPS in 2026-09 was +28 (95% CI +19 to +37), 3 points below 2026-08 (p = 0.60): within normal variation.``"""
+    t = trend.table[trend.table["nps"].notna()]
+    if t.empty:
+        return "Too few answers in any period to trend NPS."
+    last = t.iloc[-1]
+    level = int(round(100 * (1 - trend.alpha)))
+    text = f"NPS in {last['period']} was {last['nps']:+.0f} ({level}% CI {last['lower']:+.0f} to {last['upper']:+.0f})"
+    if len(t) > 1 and last["change"] == last["change"]:
+        prev = t.iloc[-2]["period"]
+        word = "above" if last["change"] >= 0 else "below"
+        text += f", {abs(last['change']):.0f} points {word} {prev} (p = {last['change_p']:.2f})"
+    flag = last["flag"]
+    verdict = "within normal variation" if flag == "within normal variation" else f"a real shift ({flag[7:]})"
+    return f"{text}: {verdict}."
+
+
+def contacts_sentence(contacts, low: str = "detractor", high: str = "promoter") -> str:
+    """``Detractors contact care 0.97 times a quarter against 0.24 for promoters, costing $8.34 against $1.54.``"""
+    from cxkit.ledger import PERIODS
+
+    t = contacts.by_band_
+    last = t[t["period"] == t["period"].iloc[-1]].set_index("band")
+    if low not in last.index or high not in last.index:
+        return "Too few answers to compare contacts by band."
+    unit = PERIODS[contacts.period]
+    return (f"In {t['period'].iloc[-1]}, {plural(low).lower()} contacted care "
+            f"{last.loc[low, 'contacts_per_customer']:.2f} times per customer against "
+            f"{last.loc[high, 'contacts_per_customer']:.2f} for {plural(high).lower()}, costing "
+            f"${last.loc[low, 'cost_per_customer']:,.2f} against ${last.loc[high, 'cost_per_customer']:,.2f} "
+            f"per customer in the {unit}.")
+
+
+def too_few_sentence(band: str, n: int, minimum: int) -> str:
+    """The sentence shown instead of a number for a band too small for a stable estimate."""
+    return (f"Too few {plural(band).lower()} here ({n:,}, under {minimum:,}) for a stable estimate: "
+            "their numbers are not shown.")

@@ -54,6 +54,7 @@ VALUE_RULES = {
     "which": (lambda v: v in ("latest", "first"), "latest or first"),
     "score": (lambda v: v in ("nps", "csat", "effort"), "nps, csat or effort"),
     "period": (lambda v: v in ("M", "Q"), "M (months) or Q (quarters)"),
+    "focus": (lambda v: v in ("leadership", "product", "care", "region"), "leadership, product, care or region"),
 }
 
 

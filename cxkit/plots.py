@@ -17,7 +17,7 @@ import numpy as np
 from cxkit.theme import apply_theme, colors_for
 
 __all__ = ["plot_survival", "plot_forest", "plot_incidence", "plot_ltv", "plot_ltv_gap", "plot_value_at_stake",
-           "plot_ltv_curves", "new_axes"]
+           "plot_ltv_curves", "plot_ledger", "plot_trend", "plot_contacts", "new_axes"]
 
 _MAX_CENSOR_MARKS = 60
 
@@ -313,4 +313,90 @@ def plot_ltv_curves(result, ax=None, title: str | None = None):
     ax.set_ylabel("Share still a customer")
     ax.legend(loc="lower left")
     ax.set_title(title or "Survival behind lifetime value")
+    return ax
+
+
+def plot_ledger(result, ax=None, last: int | None = 24, title: str | None = None):
+    """Leaky bucket: customers gained (up) and lost (down) per period, and the base at the end of each.
+
+    Parameters
+    ----------
+    result : CustomerLedger
+    last : int, optional
+        Periods shown (the most recent); default 24.
+    """
+    ax = new_axes(ax)
+    t = result.table if not result.by else result.table.groupby("period", sort=False).sum(numeric_only=True)\
+        .reset_index()
+    t = t.tail(last) if last else t
+    x = np.arange(len(t))
+    ax.bar(x, t["new"], color="#0072B2", width=0.7, label="new customers")
+    ax.bar(x, -t["lost"], color="#D55E00", width=0.7, label="lost customers")
+    ax.axhline(0, color="#666666", linewidth=1)
+    ax.set_ylabel("Customers in / out per period")
+    step = max(1, -(-len(t) // 8))
+    ax.set_xticks(x[::step], t["period"].iloc[::step], rotation=0)
+    base = ax.twinx()
+    base.plot(x, t["end"], color="#333333", linewidth=2, label="customers at end of period")
+    base.set_ylabel("Customers at end of period")
+    base.grid(False)
+    base.spines["right"].set_visible(True)
+    lines = ax.get_legend_handles_labels()
+    more = base.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", ncols=3)
+    ax.set_ylim(-t["lost"].max() * 1.3, t["new"].max() * 1.6)
+    ax.set_title(title or "The leaky bucket: customers in and out")
+    return ax
+
+
+def plot_trend(result, ax=None, title: str | None = None):
+    """NPS per period with its interval, the centre line and control limits; flagged periods marked."""
+    ax = new_axes(ax)
+    t = result.table
+    x = np.arange(len(t))
+    shown = t["nps"].notna()
+    ax.fill_between(x, t["lower_limit"], t["upper_limit"], color="#eeeeee", step="mid", label="normal variation")
+    ax.axhline(t["centre"].iloc[0], color="#999999", linestyle="--", linewidth=1, label="baseline centre")
+    ax.errorbar(x[shown], t.loc[shown, "nps"], yerr=[t.loc[shown, "nps"] - t.loc[shown, "lower"],
+                                                      t.loc[shown, "upper"] - t.loc[shown, "nps"]],
+                fmt="o-", color="#0072B2", ecolor="#9cc3e0", capsize=2, markersize=4, label="NPS with 95% CI")
+    flagged = shown & t["flag"].str.startswith("shift")
+    ax.plot(x[flagged], t.loc[flagged, "nps"], "o", color="#D55E00", markersize=9, fillstyle="none",
+            markeredgewidth=2, label="flagged shift")
+    for xi in x[~shown]:
+        ax.axvspan(xi - 0.5, xi + 0.5, color="#f6f6f6", zorder=0)
+    step = max(1, -(-len(t) // 8))
+    ax.set_xticks(x[::step], t["period"].iloc[::step])
+    ax.set_ylabel("NPS")
+    ax.legend(loc="lower left", ncols=2)
+    ax.set_title(title or f"NPS by period: latest is {result.verdict_}")
+    return ax
+
+
+def plot_contacts(result, ax=None, measure: str = "contacts_per_customer", last: int | None = 24,
+                  title: str | None = None):
+    """Contacts (or ``cost_per_customer``) per customer and period, one line per band."""
+    ax = new_axes(ax)
+    t = result.by_band_
+    periods = list(dict.fromkeys(t["period"]))[-last:] if last else list(dict.fromkeys(t["period"]))
+    t = t[t["period"].isin(periods)]
+    x_of = {p: i for i, p in enumerate(periods)}
+    bands = [b for b in ("detractor", "passive", "promoter", "no answer") if b in set(t["band"])]
+    colors = colors_for(bands)
+    colors["no answer"] = "#bbbbbb"
+    for b in bands:
+        part = t[t["band"] == b]
+        ax.plot([x_of[p] for p in part["period"]], part[measure], marker="o", markersize=3, color=colors[b], label=b)
+    step = max(1, -(-len(periods) // 8))
+    ax.set_xticks(range(0, len(periods), step), periods[::step])
+    if measure == "cost_per_customer":
+        from matplotlib.ticker import FuncFormatter
+
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.2f}"))
+        ax.set_ylabel("Cost to serve per customer")
+    else:
+        ax.set_ylabel("Contacts per customer")
+    ax.legend(loc="upper left", ncols=4)
+    ax.set_title(title or ("Cost to serve per customer, by band" if measure == "cost_per_customer"
+                           else "Contacts per customer, by band"))
     return ax

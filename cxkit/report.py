@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = ["figure", "table", "markdown", "heading", "bullets", "figures_dir", "demo_data", "DEMO_DIR",
-           "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes"]
+           "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes", "section", "lead_section",
+           "customer_math", "nps_over_time", "contacts_section", "takeaway"]
 
 _money = "${:,.0f}".format
 COMPONENT_FORMATS = {"revenue_per_month": "${:,.2f}", "cost_to_serve_per_month": "${:,.2f}",
@@ -240,3 +241,80 @@ def method_notes(analysis, data, notes: list[str]) -> None:
              "those who did not answer spread over the bands alike."]
     bullets(lines, css_class="cx-notes")
     data_notes(data, notes)
+
+
+LOST_FORMATS = {"lost": "{:,.0f}", "monthly revenue lost": "${:,.0f}", "share of lost revenue": "{:.0%}"}
+
+
+def section(title: str, intro: str | None = None, level: int = 2) -> None:
+    """A heading (and a line of explanation) shown only when the section has something to show."""
+    from IPython.display import HTML
+
+    text = f"<p>{html.escape(intro)}</p>" if intro else ""
+    _display(HTML(f"<h{level}>{html.escape(title)}</h{level}>{text}"))
+
+
+def lead_section(analysis) -> None:
+    """What the audience reads first after the summary: its slice, its contacts or its value."""
+    from cxkit import plots
+
+    if analysis.focus == "region" and analysis.slice_table_ is not None:
+        section("This slice against everyone", "The same measures for this audience and for all customers; "
+                "bands too small for a stable estimate show 'too few'.")
+        table(analysis.slice_table_)
+    elif analysis.focus == "care" and analysis.contacts_ is not None:
+        contacts_section(analysis)
+    elif analysis.focus == "product":
+        section("What a better experience is worth", "Lifetime value by band and what moving customers up adds.")
+        figure(plots.plot_ltv_gap(analysis.ltv_, analysis.high_, analysis.low_), "lead-ltv-gap",
+               caption="The gap split into longer life, higher revenue and lower cost to serve; the parts add up.")
+
+
+def customer_math(analysis) -> None:
+    """The ledger: customers in and out, and the revenue lost by reason and band."""
+    if analysis.ledger_ is None:
+        return
+    from cxkit import narrative
+
+    section("Customer math", "Customers and monthly revenue flowing in and out of the base. Revenue is each "
+            "customer's monthly run rate; start + new - lost = end holds in every period.")
+    figure(analysis.ledger_.plot(), "customer-ledger",
+           takeaway=narrative.ledger_sentence(analysis.ledger_, 12 if analysis.period == "M" else 4))
+    window = "last 12 months" if analysis.period == "M" else "last 4 quarters"
+    table(analysis.lost_table("reason"), formats=LOST_FORMATS, caption=f"Lost by churn reason, {window}.")
+    table(analysis.lost_table("band"), formats=LOST_FORMATS,
+          caption=f"Lost by the band of the customer's last answer, {window}.")
+
+
+def nps_over_time(analysis) -> None:
+    """NPS per period with its interval and the verdict: a real shift or normal variation."""
+    if analysis.trend_ is None:
+        return
+    from cxkit import narrative
+
+    trend = analysis.trend_
+    section("NPS over time", "Each period's NPS with its 95% interval. The grey band is normal variation "
+            "around the baseline; a point outside it, or 8 periods in a row on one side, is a real shift.")
+    figure(trend.plot(), "nps-trend", takeaway=narrative.trend_sentence(trend))
+    shown = trend.table.tail(6)[["period", "n", "nps", "lower", "upper", "change", "change_p", "flag", "note"]
+                                + (["response_rate"] if "response_rate" in trend.table else [])]
+    table(shown, formats={"nps": "{:+.1f}", "lower": "{:+.1f}", "upper": "{:+.1f}", "change": "{:+.1f}",
+                          "change_p": "{:.2f}", "response_rate": "{:.1%}"},
+          caption="Latest periods. Periods under the minimum number of answers are suppressed, with the reason.")
+
+
+def contacts_section(analysis) -> None:
+    """Contacts and cost to serve per customer by band over time."""
+    if analysis.contacts_ is None:
+        return
+    from cxkit import narrative
+
+    section("Contacts and cost to serve", "Care contacts (calls, chats, emails, complaints) and their cost per "
+            "customer, by the band of the customer's last answer.")
+    figure(analysis.contacts_.plot(measure="cost_per_customer"), "cost-to-serve",
+           takeaway=narrative.contacts_sentence(analysis.contacts_, analysis.low_, analysis.high_))
+
+
+def takeaway(sentences: list[str], word: str) -> str | None:
+    """The summary sentence that carries ``word``: a figure's one-line takeaway for its slide."""
+    return next((s for s in sentences if word in s), None)

@@ -26,8 +26,9 @@ def package_versions() -> dict:
 
 def run_fingerprint(parameters: dict, inputs: list, versions: dict) -> str:
     """Short hash of what determines the numbers: parameters, input file hashes and package versions."""
-    blob = json.dumps({"parameters": parameters, "inputs": inputs, "versions": versions}, sort_keys=True,
-                      default=str)
+    content = {k: v for k, v in parameters.items() if k != "data"}  # where files live does not change numbers
+    hashes = [{k: v for k, v in i.items() if k != "path"} for i in inputs]
+    blob = json.dumps({"parameters": content, "inputs": hashes, "versions": versions}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

@@ -1,0 +1,79 @@
+"""Contacts and complaints per customer, and cost to serve, per period and NPS band.
+
+A customer's band is that of their last answer (``no answer`` if none), as in
+the ledger; customers per period are the average of the active customers at
+the period's start and end.
+
+Examples
+--------
+>>> from cxkit.contacts import ContactRates   # doctest: +SKIP
+>>> ContactRates("Q").fit_data(data).by_band_.tail(3)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cxkit._display import html_block
+from cxkit.errors import CxkitError
+from cxkit.ledger import PERIODS, CustomerLedger, _label, last_band_sql, period_sql
+
+__all__ = ["ContactRates"]
+
+
+class ContactRates:
+    """Contacts per customer by kind and band, and cost to serve per customer, per period.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``period, band, kind, contacts, cost, customers, contacts_per_customer, cost_per_customer``.
+    by_band_ : DataFrame
+        All kinds together: ``period, band, contacts, cost, customers, contacts_per_customer,
+        cost_per_customer``.
+    """
+
+    def __init__(self, period: str = "M"):
+        if period not in PERIODS:
+            raise CxkitError("period must be 'M' (months) or 'Q' (quarters)")
+        self.period = period
+
+    def fit_data(self, data) -> ContactRates:
+        if data.mode != "dated" or not data.has("contacts"):
+            raise CxkitError("contact rates need dated customers and a contacts table")
+        day = f"DATE '{data.as_of.isoformat()}'"
+        band = last_band_sql(day) if data.has("responses") else \
+            "SELECT NULL AS customer_id, NULL AS band WHERE false"
+        cost = "coalesce(k.cost, 0)" if data.has("contacts", "cost") else "0"
+        counts = data.sql(
+            f"SELECT {period_sql('k.date', self.period)} AS period_start, coalesce(b.band, 'no answer') AS band, "
+            f"k.kind, count(*) AS contacts, sum({cost}) AS cost FROM contacts k "
+            f"LEFT JOIN ({band}) b USING (customer_id) GROUP BY ALL ORDER BY 1, 2, 3").df()
+        ledger = CustomerLedger(self.period, by="band").fit_data(data).table
+        ledger["customers"] = (ledger["start"] + ledger["end"]) / 2
+        active = ledger.set_index(["period", "band"])["customers"]
+        counts.insert(0, "period", [_label(pd.Timestamp(d).date(), self.period) for d in counts["period_start"]])
+        counts["customers"] = active.reindex(pd.MultiIndex.from_frame(counts[["period", "band"]])).to_numpy()
+        counts["contacts_per_customer"] = counts["contacts"] / counts["customers"]
+        counts["cost_per_customer"] = counts["cost"] / counts["customers"]
+        self.table = counts
+        by_band = counts.groupby(["period", "period_start", "band"], as_index=False)[["contacts", "cost"]].sum()
+        by_band["customers"] = active.reindex(pd.MultiIndex.from_frame(by_band[["period", "band"]])).to_numpy()
+        by_band["contacts_per_customer"] = by_band["contacts"] / by_band["customers"]
+        by_band["cost_per_customer"] = by_band["cost"] / by_band["customers"]
+        self.by_band_ = by_band
+        return self
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.by_band_.tail(12)
+
+    def _repr_html_(self) -> str:
+        return html_block(f"Contacts and cost to serve by {PERIODS[self.period]}", self.summary,
+                          ["Per customer active in the period; band of the customer's last answer."], digits=3)
+
+    def plot(self, ax=None, **kwargs):
+        """Contacts (or cost) per customer per period, a line per band (see :func:`cxkit.plots.plot_contacts`)."""
+        from cxkit.plots import plot_contacts
+
+        return plot_contacts(self, ax=ax, **kwargs)

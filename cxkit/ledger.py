@@ -1,0 +1,183 @@
+"""The customer ledger: customers and monthly revenue in and out, per period, band and churn reason.
+
+A customer who signs up in a period is new in it; one whose ``end_date`` falls
+in it is lost in it. ``start`` counts customers active on the period's first
+day (signed up before it, not ended before it), so ``start + new - lost = end``
+holds exactly in every period and every slice. Revenue in and out is each
+customer's monthly run rate (their average monthly bill; ``monthly_revenue``
+when there is no revenue table): what the base gains or loses per month.
+
+Examples
+--------
+>>> import pandas as pd
+>>> c = pd.DataFrame({"customer_id": [1, 2, 3],
+...                   "signup_date": pd.to_datetime(["2026-01-05", "2026-01-20", "2026-02-03"]),
+...                   "end_date": pd.to_datetime([None, "2026-02-10", None])})
+>>> led = CustomerLedger(period="M").fit(c, as_of="2026-02-28")
+>>> led.table[["period", "start", "new", "lost", "end"]].values.tolist()
+[['2026-01', 0, 2, 0, 2], ['2026-02', 2, 1, 1, 2]]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from cxkit._display import html_block
+from cxkit.errors import CxkitError
+
+__all__ = ["CustomerLedger", "period_sql", "last_band_sql", "PERIODS"]
+
+PERIODS = {"M": "month", "Q": "quarter"}
+
+
+def period_sql(column: str, period: str) -> str:
+    """SQL for the first day of the period that contains ``column``."""
+    return f"CAST(date_trunc('{PERIODS[period]}', {column}) AS DATE)"
+
+
+def last_band_sql(day: str) -> str:
+    """Each customer's NPS band from their last answer before leaving (or before ``day``)."""
+    from cxkit.nps import band_sql
+
+    return (f"SELECT r.customer_id, {band_sql('r.nps')} AS band FROM responses r JOIN customers c0 "
+            f"USING (customer_id) WHERE r.nps IS NOT NULL AND r.response_date <= coalesce(c0.end_date, {day}) "
+            "QUALIFY row_number() OVER (PARTITION BY r.customer_id ORDER BY r.response_date DESC) = 1")
+
+
+def _label(start: dt.date, period: str) -> str:
+    return f"{start.year}-{start.month:02d}" if period == "M" else f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+
+
+class CustomerLedger:
+    """Customers and revenue in versus out, per period (and per slice when ``by`` is given).
+
+    Parameters
+    ----------
+    period : {"M", "Q"}
+        Calendar months or quarters.
+    by : str, optional
+        A customers column to split every period by (``region``, ``plan``, ``band``).
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per period (and slice): ``period, period_start, start, new, lost, end, revenue_in,
+        revenue_out, net_revenue``; revenue columns are monthly run rates.
+    lost_by_band_, lost_by_reason_ : DataFrame
+        ``period, band | reason, lost, revenue_out``: who left, by the band of their last answer before
+        leaving (``no answer`` when they never answered) and by churn reason.
+    """
+
+    def __init__(self, period: str = "M", by: str | None = None):
+        if period not in PERIODS:
+            raise CxkitError("period must be 'M' (months) or 'Q' (quarters)")
+        self.period, self.by = period, by
+
+    def fit(self, customers: pd.DataFrame, revenue: pd.DataFrame | None = None, as_of=None,
+            responses: pd.DataFrame | None = None) -> CustomerLedger:
+        """Fit from contract tables as DataFrames (see :meth:`fit_data` for validated data)."""
+        import duckdb
+
+        con = duckdb.connect()
+        con.register("customers", customers)
+        if revenue is not None:
+            con.register("revenue", revenue)
+        if responses is not None:
+            con.register("responses", responses)
+        return self._fit(con, revenue is not None, responses is not None, as_of,
+                         "monthly_revenue" in customers.columns, "churn_reason" in customers.columns)
+
+    def fit_data(self, data) -> CustomerLedger:
+        """Fit from a :class:`~cxkit.load.CXData` (counts computed where the data lives)."""
+        if data.mode != "dated":
+            raise CxkitError("the customer ledger needs dated customers (signup_date and end_date); "
+                             "snapshot data has no dates")
+        return self._fit(data.con, data.has("revenue"), data.has("responses"), data.as_of,
+                         data.has("customers", "monthly_revenue"), data.has("customers", "churn_reason"))
+
+    def _fit(self, con, has_revenue: bool, has_responses: bool, as_of, has_monthly: bool, has_reason: bool):
+        if as_of is None:
+            as_of = con.execute("SELECT max(greatest(signup_date, coalesce(end_date, signup_date))) "
+                                "FROM customers").fetchall()[0][0]
+        as_of = pd.Timestamp(as_of).date()
+        day = f"DATE '{as_of.isoformat()}'"
+        unit = PERIODS[self.period]
+        rate = ("SELECT customer_id, avg(amount) AS run_rate FROM revenue GROUP BY 1" if has_revenue else
+                "SELECT customer_id, monthly_revenue AS run_rate FROM customers" if has_monthly else
+                "SELECT customer_id, 0.0 AS run_rate FROM customers")
+        slice_col = f'CAST(c."{self.by}" AS VARCHAR)' if self.by else "'all'"
+        if self.by == "band":
+            slice_col = "coalesce(b.band, 'no answer')"
+        last_band = last_band_sql(day) if has_responses else "SELECT NULL AS customer_id, NULL AS band WHERE false"
+        reason = "coalesce(c.churn_reason, 'unknown')" if has_reason else "'unknown'"
+        base = (f"SELECT c.customer_id, {slice_col} AS slice, c.signup_date, "
+                f"CASE WHEN c.end_date <= {day} THEN c.end_date END AS end_date, coalesce(rr.run_rate, 0) AS rr, "
+                f"coalesce(b.band, 'no answer') AS band, {reason} AS reason "
+                f"FROM customers c LEFT JOIN ({rate}) rr USING (customer_id) "
+                f"LEFT JOIN ({last_band}) b USING (customer_id) WHERE c.signup_date <= {day}")
+        first = con.execute(f"SELECT min(signup_date) FROM ({base})").fetchall()[0][0]
+        if first is None:
+            raise CxkitError("the customer ledger has no customers to count")
+        periods = (f"SELECT CAST(p AS DATE) AS p0, CAST(p + INTERVAL 1 {unit} - INTERVAL 1 day AS DATE) AS p1 "
+                   f"FROM range({period_sql(repr(first.isoformat()) + '::DATE', self.period)}, "
+                   f"{day} + INTERVAL 1 day, INTERVAL 1 {unit}) t(p)")
+        new = (f"SELECT {period_sql('signup_date', self.period)} AS p0, slice, count(*) AS new, sum(rr) AS revenue_in "
+               "FROM b GROUP BY ALL")
+        lost = (f"SELECT {period_sql('end_date', self.period)} AS p0, slice, count(*) AS lost, sum(rr) AS revenue_out "
+                "FROM b WHERE end_date IS NOT NULL GROUP BY ALL")
+        query = (f"WITH b AS ({base}), periods AS ({periods}), slices AS (SELECT DISTINCT slice FROM b), "
+                 f"n AS ({new}), l AS ({lost}) "
+                 "SELECT p.p0, s.slice, coalesce(n.new, 0) AS new, coalesce(l.lost, 0) AS lost, "
+                 "coalesce(n.revenue_in, 0) AS revenue_in, coalesce(l.revenue_out, 0) AS revenue_out "
+                 "FROM periods p CROSS JOIN slices s LEFT JOIN n ON n.p0 = p.p0 AND n.slice = s.slice "
+                 "LEFT JOIN l ON l.p0 = p.p0 AND l.slice = s.slice ORDER BY s.slice, p.p0")
+        flows = con.execute(query).df()
+        flows["end"] = flows.groupby("slice")["new"].cumsum() - flows.groupby("slice")["lost"].cumsum()
+        flows["start"] = flows["end"] - flows["new"] + flows["lost"]
+        flows["period"] = [_label(d.date() if hasattr(d, "date") else d, self.period) for d in flows["p0"]]
+        flows["net_revenue"] = flows["revenue_in"] - flows["revenue_out"]
+        cols = ["period", "period_start", "start", "new", "lost", "end", "revenue_in", "revenue_out", "net_revenue"]
+        flows = flows.rename(columns={"p0": "period_start"})
+        for c in ("start", "new", "lost", "end"):
+            flows[c] = flows[c].astype("int64")
+        self.table = (flows[(["slice"] if self.by else []) + cols] if self.by else flows[cols]).reset_index(drop=True)
+        if self.by:
+            self.table = self.table.rename(columns={"slice": self.by})
+        breakdown = (f"WITH b AS ({base}) SELECT {period_sql('end_date', self.period)} AS period_start, "
+                     "{key} AS {name}, count(*) AS lost, sum(rr) AS revenue_out FROM b WHERE end_date IS NOT NULL "
+                     "GROUP BY ALL ORDER BY 1, 2")
+        self.lost_by_band_ = self._labelled(con.execute(breakdown.format(key="band", name="band")).df())
+        self.lost_by_reason_ = self._labelled(con.execute(breakdown.format(key="reason", name="reason")).df())
+        self.as_of_ = as_of
+        return self
+
+    def _labelled(self, frame: pd.DataFrame) -> pd.DataFrame:
+        frame.insert(0, "period", [_label(d.date() if hasattr(d, "date") else d, self.period)
+                                   for d in frame["period_start"]])
+        frame["lost"] = frame["lost"].astype("int64")
+        return frame
+
+    def totals(self, last: int | None = None) -> dict:
+        """Sums over the last ``last`` periods (all by default): start, new, lost, end, revenue in and out."""
+        t = self.table if not self.by else self.table.groupby("period", sort=False).sum(numeric_only=True).reset_index()
+        t = t.tail(last) if last else t
+        return {"periods": len(t), "first": t["period"].iloc[0], "last": t["period"].iloc[-1],
+                "start": int(t["start"].iloc[0]), "new": int(t["new"].sum()), "lost": int(t["lost"].sum()),
+                "end": int(t["end"].iloc[-1]), "revenue_in": float(t["revenue_in"].sum()),
+                "revenue_out": float(t["revenue_out"].sum())}
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.table.tail(12)
+
+    def _repr_html_(self) -> str:
+        return html_block(f"Customer ledger by {PERIODS[self.period]}", self.summary,
+                          ["start + new - lost = end in every period; revenue is monthly run rate."], digits=0)
+
+    def plot(self, ax=None, **kwargs):
+        """Leaky bucket: new customers in, lost customers out, and the base (see :func:`cxkit.plots.plot_ledger`)."""
+        from cxkit.plots import plot_ledger
+
+        return plot_ledger(self, ax=ax, **kwargs)

@@ -1,0 +1,185 @@
+"""NPS over time: each period with its interval, the change from the previous one, and a noise verdict.
+
+Control-chart logic on a baseline: the centre line is the pooled NPS of the
+baseline periods (default: the first half of the series, at least 6 periods)
+and each period's limits are ``centre +/- 3 sigma_i`` with
+``sigma_i = 100 sqrt((p + d - (p - d)^2) / n_i)`` from the baseline shares, so
+periods with fewer answers get wider limits. Two rules flag a real shift: one
+point outside the 3-sigma limits (false alarm 0.27% per period under no
+change), or ``run`` (default 8) consecutive periods on one side of the centre.
+Everything else is labelled "within normal variation". Periods with fewer than
+``min_n`` answers are suppressed, with the reason shown.
+
+Examples
+--------
+>>> import pandas as pd, numpy as np
+>>> rng = np.random.default_rng(0)
+>>> days = pd.date_range("2025-01-01", "2026-06-30")
+>>> r = pd.DataFrame({"response_date": rng.choice(days, 6000), "nps": rng.choice(11, 6000)})
+>>> NPSTrend(period="M", min_n=30).fit(r).table["flag"].iloc[-1]
+'within normal variation'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from cxkit._display import html_block
+from cxkit.errors import CxkitError
+from cxkit.ledger import PERIODS, _label, period_sql
+
+__all__ = ["NPSTrend"]
+
+WITHIN = "within normal variation"
+
+
+class NPSTrend:
+    """NPS per period with sampling error, change tests and control-chart flags.
+
+    Parameters
+    ----------
+    period : {"M", "Q"}
+    min_n : int
+        Periods with fewer answers are suppressed.
+    alpha : float
+        1 - confidence level of the intervals and the change test.
+    baseline : int, optional
+        Number of leading periods that set the centre line and limits (default: half, at least 6).
+    run : int
+        Consecutive periods on one side of the centre that count as a shift.
+    sigma : float
+        Width of the control limits in standard errors.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``period, n, nps, se, lower, upper, change, change_se, change_p, flag`` plus ``centre,
+        lower_limit, upper_limit``, ``response_rate`` (when customers are given) and ``note``.
+    verdict_ : str
+        The flag of the latest reported period.
+    false_alarm_rate_ : float
+        Per-period false-alarm rate of the limits rule under no change (two-sided normal tail).
+    """
+
+    def __init__(self, period: str = "M", min_n: int = 30, alpha: float = 0.05, baseline: int | None = None,
+                 run: int = 8, sigma: float = 3.0):
+        if period not in PERIODS:
+            raise CxkitError("period must be 'M' (months) or 'Q' (quarters)")
+        self.period, self.min_n, self.alpha, self.baseline = period, int(min_n), alpha, baseline
+        self.run, self.sigma = int(run), float(sigma)
+        self.false_alarm_rate_ = float(2 * stats.norm.sf(self.sigma))
+
+    def fit(self, responses: pd.DataFrame, customers: pd.DataFrame | None = None, score_col: str = "nps",
+            date_col: str = "response_date") -> NPSTrend:
+        """Fit from answers (one row each); with ``customers``, also the response rate per period."""
+        import duckdb
+
+        con = duckdb.connect()
+        con.register("responses", responses[[date_col, score_col]].rename(
+            columns={date_col: "response_date", score_col: "nps"}))
+        if customers is not None:
+            con.register("customers", customers)
+        return self._fit(con, customers is not None)
+
+    def fit_data(self, data) -> NPSTrend:
+        """Fit from a :class:`~cxkit.load.CXData`."""
+        if not data.has("responses"):
+            raise CxkitError("an NPS trend needs dated survey answers (a responses table)")
+        return self._fit(data.con, True)
+
+    def _fit(self, con, has_customers: bool) -> NPSTrend:
+        p0 = period_sql("response_date", self.period)
+        counts = con.execute(
+            f"SELECT {p0} AS period_start, count(*) AS n, count(*) FILTER (WHERE nps >= 9) AS promoters, "
+            "count(*) FILTER (WHERE nps <= 6) AS detractors FROM responses WHERE nps IS NOT NULL "
+            "GROUP BY 1 ORDER BY 1").df()
+        if counts.empty:
+            raise CxkitError("no answers to trend")
+        t = counts.copy()
+        t.insert(0, "period", [_label(pd.Timestamp(d).date(), self.period) for d in t["period_start"]])
+        n = t["n"].to_numpy(float)
+        p, d = t["promoters"] / n, t["detractors"] / n
+        z = stats.norm.ppf(1 - self.alpha / 2)
+        t["nps"] = 100 * (p - d)
+        t["se"] = 100 * np.sqrt(np.maximum(p + d - (p - d) ** 2, 0) / n)
+        t["lower"], t["upper"] = t["nps"] - z * t["se"], t["nps"] + z * t["se"]
+        small = n < self.min_n
+        t["note"] = np.where(small, [f"suppressed: {int(k)} answers, under {self.min_n}" for k in n], "")
+        for col in ("nps", "se", "lower", "upper"):
+            t.loc[small, col] = np.nan
+        self._changes(t)
+        self._control(t, small)
+        if has_customers:
+            self._response_rate(con, t)
+        shown = t[~small]
+        self.verdict_ = shown["flag"].iloc[-1] if len(shown) else "too few answers"
+        keep = ["period", "period_start", "n", "nps", "se", "lower", "upper", "change", "change_se", "change_p",
+                "flag", "centre", "lower_limit", "upper_limit", "note"]
+        keep += ["response_rate"] if "response_rate" in t else []
+        self.table = t[keep].reset_index(drop=True)
+        return self
+
+    def _changes(self, t: pd.DataFrame) -> None:
+        """Change from the previous reported period, with SE and two-sided p-value."""
+        prev_nps = t["nps"].ffill().shift(1)
+        prev_se = t["se"].ffill().shift(1)
+        t["change"] = t["nps"] - prev_nps
+        t["change_se"] = np.sqrt(t["se"] ** 2 + prev_se**2)
+        t["change_p"] = 2 * stats.norm.sf(np.abs(t["change"] / t["change_se"]))
+
+    def _control(self, t: pd.DataFrame, small: np.ndarray) -> None:
+        ok = np.flatnonzero(~small)
+        k = self.baseline or max(6, len(ok) // 2)
+        base = t.iloc[ok[:k]]
+        n_b = base["n"].sum()
+        p, d = base["promoters"].sum() / n_b, base["detractors"].sum() / n_b
+        centre = 100 * (p - d)
+        sigma_i = 100 * np.sqrt((p + d - (p - d) ** 2) / t["n"].to_numpy(float))
+        t["centre"] = centre
+        t["lower_limit"], t["upper_limit"] = centre - self.sigma * sigma_i, centre + self.sigma * sigma_i
+        t.loc[small, ["lower_limit", "upper_limit"]] = np.nan
+        flags = np.array([WITHIN] * len(t), dtype=object)
+        side = np.sign(t["nps"].to_numpy() - centre)
+        streak, last = 0, 0
+        for i in range(len(t)):
+            if small[i]:
+                flags[i] = "suppressed"
+                continue
+            streak = streak + 1 if side[i] == last and side[i] != 0 else (1 if side[i] != 0 else 0)
+            last = side[i]
+            value = t["nps"].iloc[i]
+            if value > t["upper_limit"].iloc[i]:
+                flags[i] = "shift: above the control limits"
+            elif value < t["lower_limit"].iloc[i]:
+                flags[i] = "shift: below the control limits"
+            elif streak >= self.run:
+                flags[i] = f"shift: {streak} periods in a row {'above' if last > 0 else 'below'} the centre"
+        t["flag"] = flags
+
+    def _response_rate(self, con, t: pd.DataFrame) -> None:
+        """Answers per customer active in the period (average of start and end counts)."""
+        from cxkit.ledger import CustomerLedger
+
+        ledger = CustomerLedger(self.period)._fit(con, False, False, None, False, False).table
+        active = ledger.set_index("period")[["start", "end"]].mean(axis=1)
+        t["response_rate"] = t["n"].to_numpy() / active.reindex(t["period"]).to_numpy()
+        rates = t["response_rate"].to_numpy()
+        if len(rates) >= 6 and np.nanmean(rates[-3:]) < 0.75 * np.nanmean(rates[:-3]):
+            t.loc[t.index[-1], "note"] = (t["note"].iloc[-1] + "; " if t["note"].iloc[-1] else "") + \
+                "response rate falling: fewer customers answer, so NPS speaks for fewer of them"
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.table[["period", "n", "nps", "lower", "upper", "change", "change_p", "flag", "note"]].tail(12)
+
+    def _repr_html_(self) -> str:
+        return html_block(f"NPS by {PERIODS[self.period]}", self.summary,
+                          [f"Latest period: {self.verdict_}."], digits=1)
+
+    def plot(self, ax=None, **kwargs):
+        """NPS per period with its interval, centre line and control limits (see :func:`cxkit.plots.plot_trend`)."""
+        from cxkit.plots import plot_trend
+
+        return plot_trend(self, ax=ax, **kwargs)
