@@ -131,6 +131,10 @@ class NPSTrend:
 
     def _control(self, t: pd.DataFrame, small: np.ndarray) -> None:
         ok = np.flatnonzero(~small)
+        if ok.size == 0:  # every period under min_n: nothing to chart
+            t["centre"] = t["lower_limit"] = t["upper_limit"] = np.nan
+            t["flag"] = "suppressed"
+            return
         k = self.baseline or max(6, len(ok) // 2)
         base = t.iloc[ok[:k]]
         n_b = base["n"].sum()
@@ -162,7 +166,8 @@ class NPSTrend:
         """Answers per customer active in the period (average of start and end counts)."""
         from cxkit.ledger import CustomerLedger
 
-        ledger = CustomerLedger(self.period)._fit(con, False, False, None, False, False).table
+        last_answer = con.execute("SELECT max(response_date) FROM responses").fetchall()[0][0]
+        ledger = CustomerLedger(self.period)._fit(con, False, False, last_answer, False, False).table
         active = ledger.set_index("period")[["start", "end"]].mean(axis=1)
         t["response_rate"] = t["n"].to_numpy() / active.reindex(t["period"]).to_numpy()
         rates = t["response_rate"].to_numpy()

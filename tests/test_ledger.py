@@ -1,0 +1,90 @@
+"""The customer ledger: identities in every period and slice, totals equal to counts from the raw tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxkit.errors import CxkitError
+from cxkit.ledger import CustomerLedger
+from cxkit.synth import generate
+
+AS_OF = pd.Timestamp("2026-09-30")
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return generate(8000, seed=12)[0]
+
+
+@pytest.mark.parametrize("period, by", [("M", None), ("Q", None), ("M", "region"), ("Q", "plan")])
+def test_identities_hold_in_every_period_and_slice(tables, period, by):
+    led = CustomerLedger(period, by=by).fit(tables["customers"], tables["revenue"], as_of=AS_OF)
+    t = led.table
+    assert (t["start"] + t["new"] - t["lost"] == t["end"]).all()
+    groups = t.groupby(by) if by else [(None, t)]
+    for _, part in groups:
+        assert (part["start"].iloc[1:].to_numpy() == part["end"].iloc[:-1].to_numpy()).all()
+        assert part["start"].iloc[0] == 0
+    assert (t[["start", "new", "lost", "end"]] >= 0).all().all()
+
+
+def test_counts_equal_the_raw_tables(tables):
+    c = tables["customers"]
+    led = CustomerLedger("M").fit(c, tables["revenue"], as_of=AS_OF)
+    run_rate = tables["revenue"].groupby("customer_id")["amount"].mean()
+    for row in led.table.sample(8, random_state=1).itertuples():
+        p0 = pd.Timestamp(row.period_start)
+        p1 = p0 + pd.offsets.MonthEnd(0)
+        new = c[(c.signup_date >= p0) & (c.signup_date <= p1)]
+        lost = c[(c.end_date >= p0) & (c.end_date <= p1)]
+        start = c[(c.signup_date < p0) & (c.end_date.isna() | (c.end_date >= p0))]
+        assert (row.new, row.lost, row.start) == (len(new), len(lost), len(start))
+        assert row.revenue_in == pytest.approx(run_rate.reindex(new.customer_id).sum())
+        assert row.revenue_out == pytest.approx(run_rate.reindex(lost.customer_id).sum())
+    assert led.table["end"].iloc[-1] == int(c.end_date.isna().sum())
+    assert led.table["new"].sum() == len(c) and led.table["lost"].sum() == int(c.end_date.notna().sum())
+
+
+def test_quarters_add_up_months(tables):
+    m = CustomerLedger("M").fit(tables["customers"], as_of=AS_OF).table
+    q = CustomerLedger("Q").fit(tables["customers"], as_of=AS_OF).table
+    m["quarter"] = pd.PeriodIndex(pd.to_datetime(m["period_start"]), freq="Q").astype(str).str.replace("Q", "-Q")
+    summed = m.groupby("quarter")[["new", "lost"]].sum()
+    np.testing.assert_array_equal(summed.to_numpy(), q.set_index("period")[["new", "lost"]].to_numpy())
+
+
+def test_breakdowns_add_up(tables):
+    led = CustomerLedger("M").fit(tables["customers"], tables["revenue"], as_of=AS_OF, responses=tables["responses"])
+    lost = led.table.set_index("period")["lost"]
+    for part in (led.lost_by_band_, led.lost_by_reason_):
+        sums = part.groupby("period")["lost"].sum()
+        np.testing.assert_array_equal(sums.to_numpy(), lost.loc[sums.index].to_numpy())
+    assert set(led.lost_by_band_["band"]) <= {"detractor", "passive", "promoter", "no answer"}
+    by_band = led.lost_by_band_.groupby("band")["lost"].sum()
+    assert by_band["detractor"] > 0 and by_band["no answer"] > by_band["promoter"]
+
+
+def test_as_of_cuts_the_ledger(tables):
+    led = CustomerLedger("M").fit(tables["customers"], as_of="2025-12-31")
+    assert led.table["period"].iloc[-1] == "2025-12"
+
+
+def test_snapshot_data_is_refused(telco_path):
+    from cxkit.load import load
+    from tests.conftest import ROOT
+
+    with pytest.raises(CxkitError, match="needs dated customers"):
+        CustomerLedger().fit_data(load(ROOT / "params" / "telco.yaml"))
+
+
+def test_ledger_plot(tables):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = CustomerLedger("M").fit(tables["customers"], as_of=AS_OF).plot()
+    assert ax.get_title().startswith("The leaky bucket") or ax.get_title(loc="left").startswith("The leaky bucket")
+    plt.close("all")

@@ -1,0 +1,78 @@
+"""Audience slices: tables follow the slice, slice vs everyone, small bands suppressed, audience focus."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from cxkit.errors import CxkitWarning, ParamsError
+from cxkit.leadership import LeadershipAnalysis
+from cxkit.load import load
+from cxkit.synth import write
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return load(write(tmp_path_factory.mktemp("slices"), n_customers=6000, seed=31))
+
+
+def test_subset_filters_every_table(data):
+    west = data.subset({"region": "West"})
+    n = west.sql("SELECT count(*) FROM customers").fetchall()[0][0]
+    assert 0 < n < data.row_counts["customers"] and west.row_counts["customers"] == n
+    orphan = west.sql("SELECT count(*) FROM responses WHERE customer_id NOT IN (SELECT customer_id FROM customers)")
+    assert orphan.fetchall()[0][0] == 0
+    assert west.parent is data and data.subset(None) is data
+    two = data.subset({"region": ["West", "East"], "plan": "Pro"})
+    assert two.sql("SELECT DISTINCT plan FROM customers").fetchall() == [("Pro",)]
+
+
+@pytest.mark.parametrize("bad, message", [({"colour": "red"}, "not a segment column"),
+                                          ({"region": "Atlantis"}, r"no customer has \['Atlantis'\]")])
+def test_bad_slices_name_the_key(data, bad, message):
+    with pytest.raises(ParamsError, match=message):
+        data.subset(bad)
+
+
+def test_slice_against_everyone_and_focus(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CxkitWarning)
+        a = LeadershipAnalysis(n_boot=20, focus="region").fit(data.subset({"region": "West"}))
+    table = a.slice_table_.set_index("measure")
+    assert {"this slice", "everyone"} == set(table.columns)
+    assert table.loc["customers who answered", "this slice"] != table.loc["customers who answered", "everyone"]
+    assert a.summary_sentences()[0].startswith("This slice's NPS is")
+
+
+def test_small_bands_are_suppressed_not_shown(data):
+    small = data.subset({"region": "West", "plan": "Pro"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CxkitWarning)
+        a = LeadershipAnalysis(n_boot=20).fit(small)
+    assert a.small_bands_, "a West-and-Pro slice has bands under 30 customers"
+    text = " ".join(a.summary_sentences())
+    for band in a.small_bands_:
+        assert f"Too few {band}s here" in text
+    assert "times as fast as" not in text or not {a.low_, a.mid_} & a.small_bands_
+    assert (a.slice_table_["this slice"] == "too few").any()
+
+
+def test_care_focus_leads_with_contacts(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CxkitWarning)
+        a = LeadershipAnalysis(n_boot=20, focus="care", period="Q").fit(data)
+    first = a.summary_sentences()[0]
+    assert "contacted care" in first and "per customer in the quarter" in first
+
+
+def test_sample_quarter_renders_in_one_batch(tmp_path):
+    """params/quarter: one report per region plus product and care, in one cxkit batch call."""
+    from cxkit.paths import PARAMS_DIR
+    from cxkit.render.batch import batch
+    from cxkit.report import demo_data
+
+    demo_data()
+    items = batch([PARAMS_DIR / "quarter"], tmp_path / "reports", jobs=2, pdf=False)
+    assert len(items) == 6 and all(it.ok for it in items), [it.short_error for it in items if not it.ok]
+    assert (tmp_path / "reports" / "index.html").exists()
