@@ -24,7 +24,7 @@ DEMO_SEED = 0
 def _cmd_synth(args) -> int:
     from cxkit.synth import write
 
-    params = write(args.out, n_customers=args.customers, seed=args.seed, fmt=args.format)
+    params = write(args.out, n_customers=args.customers, seed=args.seed, fmt=args.format, revenue=args.revenue)
     print(f"wrote {args.customers:,} synthetic customers to {params.parent}/ (try: cxkit validate {params})")
     return 0
 
@@ -114,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    p.add_argument("--revenue", choices=["table", "column"], default="table",
+                   help="a monthly revenue table (default) or a monthly_revenue column on customers")
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("validate", help="check a params file's data against the contract")

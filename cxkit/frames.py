@@ -198,10 +198,14 @@ def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None) 
                f"FROM {name} f JOIN customers c USING (customer_id)")
     else:
         as_of = f"DATE '{data.as_of.isoformat()}'"
-        revenue = ("SELECT r.customer_id, sum(r.amount) AS revenue, count(*) AS billed_months FROM revenue r "
-                   f"JOIN {name} f USING (customer_id) WHERE r.month >= date_trunc('month', f.start_date) "
-                   "GROUP BY 1") if data.has("revenue") else \
-            "SELECT NULL AS customer_id, 0.0 AS revenue, 0 AS billed_months WHERE false"
+        if data.has("revenue"):
+            revenue = ("SELECT r.customer_id, sum(r.amount) AS revenue, count(*) AS billed_months FROM revenue r "
+                       f"JOIN {name} f USING (customer_id) WHERE r.month >= date_trunc('month', f.start_date) "
+                       "GROUP BY 1")
+        elif data.has("customers", "monthly_revenue"):  # a run rate instead of a bill per month
+            revenue = "SELECT customer_id, monthly_revenue AS revenue, 1 AS billed_months FROM customers"
+        else:
+            revenue = "SELECT NULL AS customer_id, 0.0 AS revenue, 0 AS billed_months WHERE false"
         cost = "coalesce(k.cost, 0)" if data.has("contacts", "cost") else "0"
         contacts = ("SELECT k.customer_id, sum(" + cost + ") AS cost, count(*) AS contacts, "
                     f"sum(CASE WHEN lower(k.kind) LIKE '%retention%' THEN {cost} ELSE 0 END) AS retention_cost "

@@ -78,9 +78,9 @@ class CustomerLedger:
     def fit(self, customers: pd.DataFrame, revenue: pd.DataFrame | None = None, as_of=None,
             responses: pd.DataFrame | None = None) -> CustomerLedger:
         """Fit from contract tables as DataFrames (see :meth:`fit_data` for validated data)."""
-        import duckdb
+        from cxkit.engine import connect
 
-        con = duckdb.connect()
+        con = connect()
         con.register("customers", customers)
         if revenue is not None:
             con.register("revenue", revenue)

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from cxkit.contract import CONTRACT
+from cxkit.engine import connect
 from cxkit.errors import CxkitWarning, ParamsError, Problem, ValidationError
 from cxkit.params import read_params
 from cxkit.sources import Source
@@ -175,8 +176,6 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     ValidationError
         The data breaks the contract; the message lists every broken rule.
     """
-    import duckdb
-
     if isinstance(params, str | Path):
         params = read_params(params)
     params = dict(params)
@@ -191,7 +190,7 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     as_of = _as_date(as_of if as_of is not None else params.get("as_of"), "as_of")
     min_size = int(min_segment_size if min_segment_size is not None else params.get("min_segment_size", 30))
 
-    con = con or duckdb.connect(config=_duckdb_config())
+    con = con or connect()
     for alias, src in {s.attach_alias(): s for s in sources.values() if s.attach_alias()}.items():
         con.execute(f"ATTACH '{src.path}' AS {alias} (READ_ONLY)")
     described = {name: _describe(con, src) for name, src in sources.items()}
@@ -229,14 +228,6 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     data = CXData(con, mode, as_of, segments, scores, counts, sources, min_size, columns)
     _warn_small_segments(data)
     return data
-
-
-def _duckdb_config() -> dict:
-    """``DUCKDB_THREADS`` caps DuckDB's threads (the batch renderer sets it per worker)."""
-    import os
-
-    threads = os.environ.get("DUCKDB_THREADS")
-    return {"threads": int(threads)} if threads else {}
 
 
 def _as_date(value, what: str) -> dt.date | None:
@@ -307,8 +298,11 @@ def _build_typed(con, src: Source, resolved: dict[str, str], types: dict[str, st
     alias = src.attach_alias()
     if alias and src.query:
         con.execute(f"USE {alias}")
+    # Parquet and DuckDB tables are typed already: a view reads them on demand (nothing copied). Text
+    # sources (CSV) and free SQL are read once into a table, so casts and queries are not repeated.
+    kind = "VIEW" if src.kind == "parquet" or (src.kind == "duckdb" and src.db_table) else "TEMP TABLE"
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _typed_{src.table} AS "
+        con.execute(f"CREATE OR REPLACE {kind} _typed_{src.table} AS "
                     f"SELECT {', '.join(selects)} FROM {src.from_sql()}")
     except Exception as exc:
         first = str(exc).strip().splitlines()[0]
@@ -355,14 +349,15 @@ def _finalise(con, columns: dict[str, list[str]], mode: str, as_of: dt.date | No
                         cut.append(f"{later:,} end dates after as_of treated as still active")
             else:
                 date_col = _DATE_COLUMNS[table][0]
-                where = f"{date_col} <= {day} AND customer_id IN (SELECT customer_id FROM customers)"
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(select)} "
+                where = (f"{date_col} <= {day} AND customer_id IN "
+                         f"(SELECT customer_id FROM _typed_customers WHERE signup_date <= {day})")
+        con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT {', '.join(select)} "
                     f"FROM _typed_{table} WHERE {where}")
-        total = con.execute(f"SELECT count(*) FROM _typed_{table}").fetchall()[0][0]
-        counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        if counts[table] < total:
-            cut.append(f"{total - counts[table]:,} {table} rows dated after as_of ignored")
-        con.execute(f"DROP TABLE _typed_{table}")
+        total, kept = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {where}) FROM _typed_{table}"
+                                  ).fetchall()[0]
+        counts[table] = kept
+        if kept < total:
+            cut.append(f"{total - kept:,} {table} rows dated after as_of ignored")
     if cut:
         warnings.warn(f"as_of {as_of}: " + "; ".join(cut), CxkitWarning, stacklevel=3)
     return counts

@@ -74,9 +74,9 @@ class NPSTrend:
     def fit(self, responses: pd.DataFrame, customers: pd.DataFrame | None = None, score_col: str = "nps",
             date_col: str = "response_date") -> NPSTrend:
         """Fit from answers (one row each); with ``customers``, also the response rate per period."""
-        import duckdb
+        from cxkit.engine import connect
 
-        con = duckdb.connect()
+        con = connect()
         con.register("responses", responses[[date_col, score_col]].rename(
             columns={date_col: "response_date", score_col: "nps"}))
         if customers is not None:

@@ -73,14 +73,27 @@ def _few(names: list[str], n: int = 8) -> str:
     return shown + (", ..." if len(names) > n else "")
 
 
-def _rule(con, table: str, column: str, rule: str, where: str, key: str = "customer_id") -> list[Problem]:
-    rows = con.execute(
-        f"SELECT count(*) OVER () AS n, CAST({key} AS VARCHAR) AS k "
-        f"FROM _typed_{table} WHERE {where} LIMIT {MAX_KEYS}"
-    ).fetchall()
-    if not rows:
-        return []
-    return [Problem(table, column, rule, int(rows[0][0]), tuple(r[1] for r in rows))]
+class _Rules:
+    """Rules of one table, counted in a single scan; keys fetched only for the rules that fail."""
+
+    def __init__(self, table: str):
+        self.table, self.items = table, []
+
+    def add(self, column: str, rule: str, where: str, key: str = "customer_id") -> None:
+        self.items.append((column, rule, where, key))
+
+    def run(self, con) -> list[Problem]:
+        if not self.items:
+            return []
+        counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {w})" for _, _, w, _ in self.items)
+                             + f" FROM _typed_{self.table}").fetchall()[0]
+        problems = []
+        for (column, rule, where, key), n in zip(self.items, counts, strict=True):
+            if n:
+                keys = con.execute(f"SELECT CAST({key} AS VARCHAR) FROM _typed_{self.table} WHERE {where} "
+                                   f"LIMIT {MAX_KEYS}").fetchall()
+                problems.append(Problem(self.table, column, rule, int(n), tuple(k[0] for k in keys)))
+        return problems
 
 
 def _raw_key(column: str) -> str:
@@ -106,13 +119,17 @@ def check_values(con, columns: dict[str, list[str]], raw_text: dict[str, set[str
     """
     problems: list[Problem] = []
     for table, cols in columns.items():
-        n = con.execute(f"SELECT count(*) FROM _typed_{table}").fetchall()[0][0]
+        n = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM _typed_{table} LIMIT 1)").fetchall()[0][0]
         if n == 0:
             problems.append(Problem(table, "*", "the table is empty"))
             continue
-        problems += _rule(con, table, "customer_id", "customer_id is empty", "customer_id IS NULL",
-                          key="'row ' || (rowid + 1)")
-        problems += _column_rules(con, table, cols, raw_text.get(table, set()))
+        rules = _Rules(table)
+        rules.add("customer_id", "customer_id is empty", "customer_id IS NULL", key="'(empty)'")
+        _column_rules(rules, table, cols, raw_text.get(table, set()))
+        if table == "customers" and mode == "dated" and "end_date" in cols:
+            rules.add("end_date", "end_date before signup_date", "end_date < signup_date",
+                      key="format('{} ({} < {})', customer_id, end_date, signup_date)")
+        problems += rules.run(con)
     if "customers" in columns:
         problems += _customer_rules(con, columns["customers"], mode)
     for table in ("responses", "revenue", "contacts"):
@@ -121,33 +138,28 @@ def check_values(con, columns: dict[str, list[str]], raw_text: dict[str, set[str
     return problems
 
 
-def _column_rules(con, table: str, cols: list[str], raw_text: set[str]) -> list[Problem]:
-    problems: list[Problem] = []
+def _column_rules(rules: _Rules, table: str, cols: list[str], raw_text: set[str]) -> None:
     spec = CONTRACT[table]
     for col in spec.columns:
         if col.name not in cols or col.name == "customer_id":
             continue
         if col.name in raw_text:
             what = {"date": "unparseable date", "flag": "not a 0/1 flag"}.get(col.dtype, "not a number")
-            problems += _rule(con, table, col.name, what,
-                              f"{col.name} IS NULL AND {col.name}__raw IS NOT NULL", key=_raw_key(col.name))
+            rules.add(col.name, what, f"{col.name} IS NULL AND {col.name}__raw IS NOT NULL", key=_raw_key(col.name))
         if col.required:
-            problems += _rule(con, table, col.name, f"{col.name} is empty",
-                              f"{col.name} IS NULL" + (f" AND {col.name}__raw IS NULL" if col.name in raw_text else ""))
+            rules.add(col.name, f"{col.name} is empty",
+                      f"{col.name} IS NULL" + (f" AND {col.name}__raw IS NULL" if col.name in raw_text else ""))
+        value_key = f"format('{{}} ({{}})', customer_id, {col.name})"
         if col.dtype == "int":
-            problems += _rule(con, table, col.name, "not an integer",
-                              f"{col.name} <> floor({col.name})", key=f"format('{{}} ({{}})', customer_id, {col.name})")
+            rules.add(col.name, "not an integer", f"{col.name} <> floor({col.name})", key=value_key)
         if col.range is not None:
             low, high = col.range
             if high is None:
                 word = {"amount": "negative revenue"}.get(col.name, f"negative {col.name}")
-                problems += _rule(con, table, col.name, word, f"{col.name} < {low}",
-                                  key=f"format('{{}} ({{}})', customer_id, {col.name})")
+                rules.add(col.name, word, f"{col.name} < {low}", key=value_key)
             elif col.dtype != "flag":
-                problems += _rule(con, table, col.name, f"score outside {low}-{high}",
-                                  f"{col.name} NOT BETWEEN {low} AND {high}",
-                                  key=f"format('{{}} ({{}})', customer_id, {col.name})")
-    return problems
+                rules.add(col.name, f"score outside {low}-{high}", f"{col.name} NOT BETWEEN {low} AND {high}",
+                          key=value_key)
 
 
 def _customer_rules(con, cols: list[str], mode: str) -> list[Problem]:
@@ -160,10 +172,6 @@ def _customer_rules(con, cols: list[str], mode: str) -> list[Problem]:
         problems.append(Problem("customers", "customer_id", "duplicate customer_id", int(dup[0][0]),
                                 tuple(r[1] for r in dup)))
     if mode == "dated":
-        if "end_date" in cols:
-            problems += _rule(con, "customers", "end_date", "end_date before signup_date",
-                              "end_date < signup_date",
-                              key="format('{} ({} < {})', customer_id, end_date, signup_date)")
         for col in ("duration", "churned"):
             if col in cols:
                 problems.append(Problem("customers", col, f"{col} is for snapshot data; with signup_date "
@@ -172,9 +180,10 @@ def _customer_rules(con, cols: list[str], mode: str) -> list[Problem]:
 
 
 def _reference_rules(con, table: str, customer_cols: list[str]) -> list[Problem]:
-    problems = _rule(
-        con, table, "customer_id", "unknown customer (not in customers)",
-        "customer_id IS NOT NULL AND customer_id NOT IN (SELECT customer_id FROM _typed_customers)")
+    unknown = _Rules(table)
+    unknown.add("customer_id", "unknown customer (not in customers)",
+                "customer_id IS NOT NULL AND customer_id NOT IN (SELECT customer_id FROM _typed_customers)")
+    problems = unknown.run(con)
     if table == "responses" and "signup_date" in customer_cols:
         join = "SELECT customer_id, signup_date, end_date FROM _typed_customers"
         if "end_date" not in customer_cols:

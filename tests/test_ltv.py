@@ -183,3 +183,31 @@ def test_ltv_plots(fitted):
     assert ax.get_yticklabels()[0].get_text() == "10% of detractors to passive"
     assert plots.plot_ltv_curves(ltv).get_xlim()[1] == ltv.horizon
     plt.close("all")
+
+
+def test_cell_bootstrap_matches_customer_bootstrap(fitted):
+    """Cells of alike customers give the customer-level point estimates and nearly the same intervals."""
+    ltv, _ = fitted
+    frame = ltv_frame_for(ltv)
+    cells = SegmentLTV(n_boot=150, seed=0, cells_above=1000).fit(frame).summary.set_index("segment")
+    rows = ltv.summary.set_index("segment")
+    np.testing.assert_allclose(cells["ltv"], rows["ltv"], rtol=1e-6)
+    width = rows["upper"] - rows["lower"]
+    assert ((cells["upper"] - cells["lower"]) / width).between(0.75, 1.33).all()
+    assert ((cells["lower"] + cells["upper"]) / 2 - (rows["lower"] + rows["upper"]) / 2).abs().lt(0.25 * width).all()
+
+
+def ltv_frame_for(ltv):
+    """The frame a fitted SegmentLTV was built from, rebuilt from its segments' customer rows."""
+    import pandas as pd
+
+    parts = []
+    for s, part in ltv._segments.items():
+        v = part.values
+        parts.append(pd.DataFrame({"duration": part.d, "event": part.e, "segment": s, "revenue": v["revenue"],
+                                   "billed_months": v["billed"], "cost": v["cost"], "exposure_months": v["exposure"],
+                                   "contacts": v["contacts"], "retention_cost": v["retention_cost"],
+                                   "referrals": v["referrals"], "tenure_months": v["tenure"]}))
+    frame = pd.concat(parts, ignore_index=True)
+    frame["segment"] = pd.Categorical(frame["segment"], categories=ltv.segments_)
+    return frame

@@ -7,7 +7,12 @@ the last month with at least ``min_at_risk`` customers still at risk, and a
 fitted tail (shifted-beta-geometric or Weibull, chosen by likelihood on the same
 monthly counts) continues it beyond. Intervals come from a Poisson bootstrap
 over customers (every customer gets a Poisson(1) weight), vectorised with
-``bincount`` and re-fitting the tail in each replicate.
+``bincount`` and re-fitting the tail in each replicate. A segment with more
+than ``cells_above`` customers is first grouped into cells of customers that
+share exit time, churn flag and revenue-rate bin (20 quantile bins); a cell of k
+customers draws Poisson(k), which is exactly the customer-level Poisson
+bootstrap when the customers of a cell are alike. Point estimates always use
+every customer's own values.
 
 Examples
 --------
@@ -39,29 +44,39 @@ class _Segment:
 
     def __init__(self, frame: pd.DataFrame, cols: dict, owner: SegmentLTV):
         self.owner = owner
-        self.d = frame[cols["duration"]].to_numpy(dtype=float)
-        self.e = frame[cols["event"]].to_numpy(dtype=float)
-        self.values = {k: frame[c].to_numpy(dtype=float) if c in frame else np.zeros(len(frame))
-                       for k, c in cols.items() if k not in ("duration", "event", "segment")}
+        d = frame[cols["duration"]].to_numpy(dtype=float)
+        e = frame[cols["event"]].to_numpy(dtype=float)
+        values = {k: frame[c].to_numpy(dtype=float) if c in frame else np.zeros(len(frame))
+                  for k, c in cols.items() if k not in ("duration", "event", "segment")}
+        billed = values["billed"]
+        values["rev_rate"] = np.divide(values["revenue"], billed, out=np.zeros(d.size), where=billed > 0)
+        values["count"] = np.ones(d.size)
+        self.n = d.size
+        if self.n > owner.cells_above:
+            d, e, values = _cells(d, e, values)
+        self.d, self.e, self.values = d, e, values
+        self.count, self.rev_rate = values["count"], values["rev_rate"]  # rev_rate: sum over the cell
         self.times, self.tidx = np.unique(self.d, return_inverse=True)
-        self.n = len(frame)
         h = owner.horizon
-        months = np.arange(h)
-        at_risk = np.array([(self.d >= t).sum() for t in range(h + 1)])
-        ok = np.flatnonzero(at_risk >= owner.min_at_risk)
+        self.months = np.arange(h)
+        whole = np.minimum(np.floor(self.d), h + 1).astype(int)
+        at_risk = np.cumsum(np.bincount(whole, weights=self.count, minlength=h + 2)[::-1])[::-1]  # duration >= t
+        ok = np.flatnonzero(at_risk[: h + 1] >= owner.min_at_risk)
         self.window = int(min(ok.max(), np.floor(self.d.max()))) if ok.size else 0
-        self.months = months
-        self.month_pos = np.searchsorted(self.times, months, side="right") - 1
-        billed = self.values["billed"]
-        self.rev_rate = np.divide(self.values["revenue"], billed, out=np.zeros(self.n), where=billed > 0)
+        self.month_pos = np.searchsorted(self.times, self.months, side="right") - 1
 
     def km_months(self, w) -> np.ndarray:
+        """Kaplan-Meier at whole months; ``w`` weighs each row (a customer or a cell's total)."""
         ev = np.bincount(self.tidx, weights=w * self.e, minlength=self.times.size)
         out = np.bincount(self.tidx, weights=w, minlength=self.times.size)
         at_risk = w.sum() - np.concatenate([[0.0], np.cumsum(out)[:-1]])
         with np.errstate(divide="ignore", invalid="ignore"):
             s = np.cumprod(np.where(at_risk > 0, 1 - ev / at_risk, 1.0))
         return np.where(self.month_pos >= 0, s[np.maximum(self.month_pos, 0)], 1.0)
+
+    def resample(self, rng) -> np.ndarray:
+        """Poisson bootstrap multipliers per row: a cell of k customers draws Poisson(k), scaled by 1/k."""
+        return rng.poisson(self.count) / self.count
 
     def tail_model(self, kind: str, w, start=None):
         lost, cens = discrete_counts(self.d, self.e, w)
@@ -100,11 +115,12 @@ class _Segment:
         ``LTV = R0 sum d_t S_R(t) - cost sum d_t S(t)`` with ``R0`` the mean revenue per month at
         the start. The reported revenue per month is ``R0 L_R / L``, so ``LTV = (revenue - cost) L``.
         """
-        s = self.curve(w, tail)
+        counts = w * self.count
+        s = self.curve(counts, tail)
         s_rev = self.curve(w * self.rev_rate, revenue_tail) if np.any(w * self.rev_rate > 0) else s
         disc = (1 + self.owner.discount_rate) ** (-self.months / 12)
         rates = self.rates(w)
-        r0 = float(np.sum(w * self.rev_rate) / np.sum(w))
+        r0 = float(np.sum(w * self.rev_rate) / np.sum(counts))
         lifetime, lifetime_rev = float(np.sum(s * disc)), float(np.sum(s_rev * disc))
         cost = rates["cost_to_serve_per_month"]
         ltv = r0 * lifetime_rev - cost * lifetime
@@ -115,6 +131,18 @@ class _Segment:
                 "expected_lifetime_months": float(s.sum()),
                 "extrapolated_share": float(extrapolated / ltv) if ltv else 0.0,
                 "revenue_per_month": revenue, **rates}
+
+
+def _cells(d, e, values, bins: int = 20):
+    """Group customers by exit time, churn flag and revenue-rate quantile bin; sums per cell."""
+    rate = values["rev_rate"]
+    edges = np.unique(np.quantile(rate, np.linspace(0, 1, bins + 1)[1:-1]))
+    rbin = np.searchsorted(edges, rate, side="right")
+    keys = np.stack([d, e, rbin.astype(float)], axis=1)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    sums = {k: np.bincount(inverse, weights=v, minlength=len(uniq)) for k, v in values.items()}
+    return uniq[:, 0], uniq[:, 1], sums
 
 
 class SegmentLTV:
@@ -138,6 +166,8 @@ class SegmentLTV:
         The Kaplan-Meier part ends at the last month with at least this many customers at risk.
     currency : str
         Symbol used in sentences and labels.
+    cells_above : int
+        Segments with more customers are bootstrapped over cells of alike customers.
 
     Attributes
     ----------
@@ -155,12 +185,12 @@ class SegmentLTV:
 
     def __init__(self, horizon: int = 60, discount_rate: float = 0.10, tail: str = "auto", alpha: float = 0.05,
                  n_boot: int = 200, seed: int = 0, min_at_risk: int = 50, currency: str = "$",
-                 clock: str | None = None):
+                 clock: str | None = None, cells_above: int = 50_000):
         if tail not in ("auto", *TAILS):
             raise ValueError("tail must be 'auto', 'sbg' or 'weibull'")
         self.horizon, self.discount_rate, self.tail = int(horizon), float(discount_rate), tail
         self.alpha, self.n_boot, self.seed, self.min_at_risk = alpha, int(n_boot), seed, int(min_at_risk)
-        self.currency, self.clock = currency, clock
+        self.currency, self.clock, self.cells_above = currency, clock, int(cells_above)
 
     def fit(self, df: pd.DataFrame, duration_col: str = "duration", event_col: str = "event",
             segment_col: str = "segment", revenue_col: str = "revenue", billed_col: str = "billed_months",
@@ -194,11 +224,11 @@ class SegmentLTV:
                                                                      for s in self.segments_}).items()}
         rows, self._tails = [], {}
         for s, part in self._segments.items():
-            ones = np.ones(part.n)
-            fits = {k: part.tail_model(k, ones) for k in TAILS}
+            ones = np.ones(part.d.size)
+            fits = {k: part.tail_model(k, part.count) for k in TAILS}
             kind = self.tail if self.tail != "auto" else max(fits, key=lambda k: fits[k].log_likelihood_)
             kind = kind if part.e.any() else "sbg"  # no churn: both tails are NoChurnTail
-            revenue_tail = part.tail_model(kind, part.rev_rate)
+            revenue_tail = part.tail_model(kind, part.rev_rate)  # rows weighted by their revenue per month
             self._tails[s] = (fits[kind], revenue_tail)
             point = part.evaluate(ones, fits[kind], revenue_tail)
             rows.append({"segment": s, "customers": part.n, **point, "observed_months": part.window,
@@ -215,10 +245,10 @@ class SegmentLTV:
         life = {s: np.empty(self.n_boot) for s in self.segments_}
         for b in range(self.n_boot):
             for s, part in self._segments.items():
-                w = rng.poisson(1.0, part.n).astype(float)
+                w = part.resample(rng)
                 tail, revenue_tail = self._tails[s]
                 kind = "weibull" if isinstance(tail, DiscreteWeibull) else "sbg"
-                out = part.evaluate(w, part.tail_model(kind, w, start=tail.params_),
+                out = part.evaluate(w, part.tail_model(kind, w * part.count, start=tail.params_),
                                     part.tail_model(kind, w * part.rev_rate, start=revenue_tail.params_))
                 reps[s][b], life[s][b] = out["ltv"], out["expected_lifetime_months"]
         self.replicates_ = pd.DataFrame(reps)
@@ -253,7 +283,7 @@ class SegmentLTV:
     def curves_(self) -> pd.DataFrame:
         parts = []
         for s, part in self._segments.items():
-            surv = part.curve(np.ones(part.n), self._tails[s][0])
+            surv = part.curve(part.count, self._tails[s][0])
             parts.append(pd.DataFrame({"segment": s, "month": part.months, "survival": surv,
                                        "extrapolated": part.months > part.window}))
         return pd.concat(parts, ignore_index=True)

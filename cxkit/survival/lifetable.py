@@ -45,12 +45,12 @@ class SqlSource:
     def __init__(self, source, columns, what: str = "survival data"):
         self.source = source
         if isinstance(source, pd.DataFrame):
-            import duckdb
-
             missing = [c for c in columns if c not in source.columns]
             if missing:
                 raise CxkitError(f"{what}: missing column(s) {missing}")
-            self._con = duckdb.connect()
+            from cxkit.engine import connect
+
+            self._con = connect()
             self._con.register("_src", source[list(dict.fromkeys(columns))])
         else:
             missing = [c for c in columns if c not in source.columns]
