@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint lab quarter clean
+.PHONY: help setup demo test lint lab quarter bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,12 @@ lab: $(STAMP) ## start JupyterLab on the notebooks, with the kit's environment
 quarter: $(STAMP) ## render the sample quarter (one report per region, product and care) in one batch
 	$(BIN)/cxkit demo --no-report
 	$(BIN)/cxkit batch params/quarter
+
+bench: $(STAMP) ## benchmark at 100k, 1M and 10M customers against pandas + lifelines; writes benchmarks/results.json
+	$(BIN)/python benchmarks/run.py
+
+bench-quick: $(STAMP) ## the benchmark at 100k and 1M customers only (a few minutes)
+	$(BIN)/python benchmarks/run.py --quick
 
 clean: ## remove rendered reports and generated demo data
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -13,5 +13,8 @@ def connect(database: str = ":memory:"):
 
     config = {"threads": int(os.environ["DUCKDB_THREADS"])} if os.environ.get("DUCKDB_THREADS") else {}
     con = duckdb.connect(database, config=config)
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:  # inside Jupyter without ipywidgets DuckDB refuses the setting and shows no bar anyway
+        pass
     return con

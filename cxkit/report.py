@@ -80,12 +80,14 @@ def figure(obj, name: str, caption: str | None = None, takeaway: str | None = No
     import matplotlib.pyplot as plt
 
     fig = obj.figure if hasattr(obj, "figure") and not hasattr(obj, "savefig") else obj
+    # One layout pass for both files: "tight" would draw the figure twice per file.
+    box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(buffer, format="svg", bbox_inches=box, metadata={"Date": None})
     folder = figures_dir()
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
-        fig.savefig(folder / f"{name}.png", dpi=200, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(folder / f"{name}.png", dpi=200, bbox_inches=box, metadata={"Software": None})
         (folder / f"{name}.svg").write_text(buffer.getvalue(), encoding="utf-8")
         with open(folder / "index.jsonl", "a", encoding="utf-8") as index:
             index.write(json.dumps({"name": name, "caption": caption, "takeaway": takeaway}) + "\n")

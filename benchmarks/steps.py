@@ -1,0 +1,278 @@
+"""Benchmark steps: the kit's way and the straightforward way (pandas + lifelines on raw rows).
+
+Each function takes the data folder and returns ``(setup, run)``: ``setup()`` prepares inputs (not timed)
+and ``run(inputs)`` does the timed work and returns a small result used to check that both ways agree.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+warnings.simplefilter("ignore")
+BANDS4 = ["detractor", "passive", "promoter", "no answer"]
+TAU = 24.0
+N_BOOT = 200
+BASELINE_BOOT = 10  # the row-level bootstrap is timed on this many replicates and scaled to N_BOOT
+
+
+def _params(folder: Path) -> Path:
+    return folder / "params.yaml"
+
+
+def _frame_sql() -> str:
+    """Tenure clock for every customer; segment = band of their latest answer, or 'no answer'."""
+    from cxkit.nps import band_sql
+
+    latest = ("SELECT customer_id, nps FROM responses QUALIFY row_number() OVER "
+              "(PARTITION BY customer_id ORDER BY response_date DESC) = 1")
+    return ("SELECT date_diff('day', c.signup_date, coalesce(c.end_date, DATE '2026-09-30')) / (365.25 / 12) "
+            "AS duration, CASE WHEN c.end_date IS NULL THEN 0 ELSE 1 END AS event, "
+            f"coalesce({band_sql('l.nps')}, 'no answer') AS segment, c.plan, c.region "
+            f"FROM customers c LEFT JOIN ({latest}) l USING (customer_id)")
+
+
+def _data(folder):
+    from cxkit.load import load
+
+    return load(_params(folder))
+
+
+def _frame_table(folder):
+    data = _data(folder)
+    data.con.execute(f"CREATE TABLE frame AS {_frame_sql()}")
+    return data
+
+
+def _frame_pandas(folder):
+    data = _frame_table(folder)
+    df = data.df("frame")
+    df["segment"] = df["segment"].astype(str)
+    return df
+
+
+# ---------------------------------------------------------------- load and validate
+def kit_load(folder):
+    def run(_):
+        data = _data(folder)
+        return {"rows": data.row_counts}
+    return (lambda: None), run
+
+
+def base_load(folder):
+    def run(_):
+        t = {n: pd.read_parquet(folder / f"{n}.parquet") for n in ("customers", "responses", "contacts")}
+        c, r = t["customers"], t["responses"]
+        problems = int(c["customer_id"].duplicated().sum())
+        problems += int((c["end_date"] < c["signup_date"]).sum())
+        problems += int((~r["nps"].between(0, 10)).sum() + (~r["customer_id"].isin(c["customer_id"])).sum())
+        ends = r.merge(c[["customer_id", "end_date"]], on="customer_id", how="left")
+        problems += int((ends["response_date"] > ends["end_date"]).sum())
+        problems += int((~t["contacts"]["customer_id"].isin(c["customer_id"])).sum())
+        return {"rows": {n: len(v) for n, v in t.items()}, "problems": problems}
+    return (lambda: None), run
+
+
+# ------------------------------------------------------- Kaplan-Meier, log-rank, RMST
+def scan(folder):
+    def run(data):
+        data.sql("SELECT sum(duration), sum(event), count(segment) FROM frame").fetchall()
+        return {}
+    return (lambda: _frame_table(folder)), run
+
+
+def kit_km(folder):
+    def run(data):
+        from cxkit.survival import SegmentSurvival
+
+        s = SegmentSurvival(order=BANDS4).fit(data.sql("SELECT duration, event, segment FROM frame"),
+                                              "duration", "event", "segment")
+        return {"logrank": s.logrank_.statistic, "rmst": s.rmst(TAU)["rmst"].tolist(),
+                "curves": {k: g.set_index("time")["survival"] for k, g in s.survival_.groupby("segment")}}
+    return (lambda: _frame_table(folder)), run
+
+
+def base_km(folder):
+    def run(df):
+        from lifelines import KaplanMeierFitter
+        from lifelines.statistics import multivariate_logrank_test
+        from lifelines.utils import restricted_mean_survival_time
+
+        curves, rmst = {}, []
+        for seg in BANDS4:
+            rows = df[df["segment"] == seg]
+            km = KaplanMeierFitter().fit(rows["duration"], rows["event"])
+            curves[seg] = km.survival_function_.iloc[:, 0]
+            rmst.append(restricted_mean_survival_time(km, t=TAU))
+        lr = multivariate_logrank_test(df["duration"], df["segment"], df["event"])
+        return {"logrank": lr.test_statistic, "rmst": rmst, "curves": curves}
+    return (lambda: _frame_pandas(folder)), run
+
+
+# ---------------------------------------------------------------------------- Cox
+COVARIATES = ["segment", "plan", "region"]
+REFERENCE = {"segment": "passive", "plan": "Basic", "region": "North"}
+
+
+def kit_cox(folder):
+    def run(data):
+        from cxkit.survival import CoxModel
+
+        fit = CoxModel(reference=REFERENCE).fit(data.sql("SELECT * FROM frame"), "duration", "event", COVARIATES)
+        return {"coef": fit.params_.sort_index()}
+    return (lambda: _frame_table(folder)), run
+
+
+def base_cox(folder):
+    def run(df):
+        from lifelines import CoxPHFitter
+
+        x = pd.get_dummies(df[COVARIATES], dtype=float)
+        x = x.drop(columns=[f"{k}_{v}" for k, v in REFERENCE.items()])
+        x.columns = [c.replace("_", "[", 1) + "]" for c in x.columns]
+        fit = CoxPHFitter().fit(pd.concat([df[["duration", "event"]], x], axis=1), "duration", "event",
+                                fit_options={"precision": 1e-10})
+        return {"coef": fit.params_.sort_index()}
+    return (lambda: _frame_pandas(folder)), run
+
+
+# ---------------------------------------------------------------------- lifetime value
+def kit_ltv(folder):
+    def run(data):
+        from cxkit.frames import ltv_frame
+        from cxkit.ltv import SegmentLTV
+
+        fit = SegmentLTV(n_boot=N_BOOT, seed=0).fit(ltv_frame(data))
+        return {"ltv": fit.summary.set_index("segment")["ltv"]}
+    return (lambda: _data(folder)), run
+
+
+def base_ltv(folder):
+    """Row level: lifelines (weighted) Kaplan-Meier per segment and per bootstrap resample of rows."""
+    def setup():
+        from cxkit.frames import ltv_frame
+
+        return ltv_frame(_data(folder))
+
+    def run(frame):
+        from lifelines import KaplanMeierFitter
+
+        from cxkit.ltv import SegmentLTV
+
+        horizon, months = 60, np.arange(60)
+        disc = 1.1 ** (-months / 12)
+        ltv_kit = SegmentLTV(n_boot=1)  # same tail models: only the survival and margins are recomputed here
+        out = {}
+        rng = np.random.default_rng(0)
+        for seg, rows in frame.groupby("segment", observed=True):
+            ltv_kit.fit(rows.assign(segment=str(seg)))
+            part = ltv_kit._segments[str(seg)]
+            tail, rev_tail = ltv_kit._tails[str(seg)]
+            billed = rows["billed_months"].to_numpy(float)
+            rate = np.divide(rows["revenue"].to_numpy(float), billed, out=np.zeros(len(rows)), where=billed > 0)
+            fixed = (part.window, tail, rev_tail, months, disc, KaplanMeierFitter)
+            out[str(seg)] = _row_level_ltv(rows, rate, *fixed)
+            for _ in range(BASELINE_BOOT):
+                pick = rng.integers(0, len(rows), len(rows))
+                _row_level_ltv(rows.iloc[pick], rate[pick], *fixed)
+        return {"ltv": pd.Series(out).sort_index(), "horizon": horizon}
+    return setup, run
+
+
+def _row_level_ltv(r, rr, w, tail, rev_tail, months, disc, km_fitter):
+    """LTV of one segment from its rows with lifelines' (weighted) Kaplan-Meier and the kit's tails."""
+    s = km_fitter().fit(r["duration"], r["event"]).survival_function_at_times(months).to_numpy()
+    sr = km_fitter().fit(r["duration"], r["event"], weights=rr + 1e-300).survival_function_at_times(months).to_numpy()
+    s[w + 1:] = s[w] * tail.survival(months[w + 1:]) / tail.survival(w)
+    sr[w + 1:] = sr[w] * rev_tail.survival(months[w + 1:]) / rev_tail.survival(w)
+    cost = r["cost"].sum() / r["exposure_months"].sum()
+    return rr.mean() * np.sum(sr * disc) - cost * np.sum(s * disc)
+
+
+# --------------------------------------------------------------------- ledger and trend
+def kit_ledger(folder):
+    def run(data):
+        from cxkit.ledger import CustomerLedger
+
+        return {"table": CustomerLedger("M").fit_data(data).table[["start", "new", "lost", "end"]].to_numpy()}
+    return (lambda: _data(folder)), run
+
+
+def base_ledger(folder):
+    def run(c):
+        as_of = pd.Timestamp("2026-09-30")
+        starts = pd.date_range(c["signup_date"].min().to_period("M").to_timestamp(), as_of, freq="MS")
+        rows = []
+        for p0 in starts:
+            p1 = p0 + pd.offsets.MonthEnd(0)
+            rows.append([((c.signup_date < p0) & (c.end_date.isna() | (c.end_date >= p0))).sum(),
+                         c.signup_date.between(p0, p1).sum(), c.end_date.between(p0, p1).sum(),
+                         ((c.signup_date <= p1) & (c.end_date.isna() | (c.end_date > p1))).sum()])
+        return {"table": np.array(rows)}
+    return (lambda: pd.read_parquet(folder / "customers.parquet")), run
+
+
+def kit_trend(folder):
+    def run(data):
+        from cxkit.trends import NPSTrend
+
+        return {"nps": NPSTrend("M").fit_data(data).table["nps"].to_numpy()}
+    return (lambda: _data(folder)), run
+
+
+def base_trend(folder):
+    def run(r):
+        month = r["response_date"].dt.to_period("M")
+        g = r.assign(p=(r.nps >= 9), d=(r.nps <= 6)).groupby(month)
+        n = g.size()
+        nps = 100 * (g["p"].sum() - g["d"].sum()) / n
+        return {"nps": np.where(n >= 30, nps, np.nan)}
+    return (lambda: pd.read_parquet(folder / "responses.parquet")), run
+
+
+# ------------------------------------------------------------------------ the whole analysis
+def kit_whole(folder):
+    def run(_):
+        from cxkit.leadership import LeadershipAnalysis
+
+        a = LeadershipAnalysis(n_boot=N_BOOT).fit(_data(folder))
+        return {"sentences": len(a.summary_sentences())}
+    return (lambda: None), run
+
+
+STEPS = {
+    "load_validate": (kit_load, base_load),
+    "km_logrank_rmst": (kit_km, base_km),
+    "cox": (kit_cox, base_cox),
+    "ltv_with_intervals": (kit_ltv, base_ltv),
+    "ledger": (kit_ledger, base_ledger),
+    "nps_trend": (kit_trend, base_trend),
+    "whole_analysis": (kit_whole, None),
+}
+#: Every measurable function, the column scan (the yardstick for Kaplan-Meier) included.
+ALL = {**STEPS, "scan": (scan, None)}
+
+
+def agree(step: str, kit: dict, base: dict | None) -> bool | None:
+    """Do the two ways give the same numbers (1e-9 for KM, log-rank, RMST; 1e-6 for Cox)?"""
+    if base is None:
+        return None
+    if step == "load_validate":
+        return kit["rows"] == {k: v for k, v in base["rows"].items()} and base["problems"] == 0
+    if step == "km_logrank_rmst":
+        same_curves = all(np.allclose(kit["curves"][s].to_numpy(), base["curves"][s].loc[kit["curves"][s].index]
+                                      .to_numpy(), atol=1e-9, rtol=0) for s in BANDS4)
+        return bool(same_curves and abs(kit["logrank"] - base["logrank"]) <= 1e-9 * abs(base["logrank"])
+                    and np.allclose(kit["rmst"], base["rmst"], atol=1e-9, rtol=0))
+    if step == "cox":
+        return bool(np.allclose(kit["coef"].to_numpy(), base["coef"].loc[kit["coef"].index].to_numpy(), atol=1e-6))
+    if step == "ltv_with_intervals":
+        return bool(np.allclose(kit["ltv"].sort_index().to_numpy(), base["ltv"].to_numpy(), rtol=1e-6))
+    if step == "ledger":
+        return bool(np.array_equal(kit["table"], base["table"]))
+    if step == "nps_trend":
+        return bool(np.allclose(kit["nps"], base["nps"], equal_nan=True, atol=1e-9))
+    return None
