@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint lab quarter bench bench-quick clean
+.PHONY: help setup demo test lint lab quarter bench bench-quick test-spark clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,8 +24,12 @@ setup: $(STAMP) ## create .venv and install the kit into it
 demo: $(STAMP) ## build the demo data and render the demo leadership report (HTML and PDF) into reports/
 	$(BIN)/cxkit demo
 
-test: $(STAMP) lint ## run the whole test suite
-	$(BIN)/python -m pytest
+test: $(STAMP) lint ## run the whole test suite (Spark tests: make test-spark)
+	$(BIN)/python -m pytest -m "not spark"
+
+test-spark: $(STAMP) ## the warehouse path on Spark in local mode (installs pyspark; needs Java 17)
+	$(BIN)/python -m pip install -q -e '.[spark]'
+	$(BIN)/python -m pytest -m spark tests/test_warehouse.py
 
 lint: $(STAMP) ## ruff, the linter the code is kept clean with
 	$(BIN)/ruff check .

@@ -41,15 +41,24 @@ def _data(folder):
     return load(_params(folder))
 
 
+def _frame_file(folder) -> Path:
+    """The analysis frame (10M rows at the largest size) written once to Parquet: where such a table lives."""
+    path = folder / "frame.parquet"
+    if not path.exists():
+        data = _data(folder)
+        data.con.execute(f"COPY ({_frame_sql()}) TO '{path}' (FORMAT parquet)")
+    return path
+
+
 def _frame_table(folder):
-    data = _data(folder)
-    data.con.execute(f"CREATE TABLE frame AS {_frame_sql()}")
-    return data
+    """A connection and the frame's file; steps read it with ``read_parquet`` (nothing held in memory)."""
+    from cxkit.engine import connect
+
+    return connect(), _frame_file(folder)
 
 
 def _frame_pandas(folder):
-    data = _frame_table(folder)
-    df = data.df("frame")
+    df = pd.read_parquet(_frame_file(folder))
     df["segment"] = df["segment"].astype(str)
     return df
 
@@ -78,17 +87,19 @@ def base_load(folder):
 
 # ------------------------------------------------------- Kaplan-Meier, log-rank, RMST
 def scan(folder):
-    def run(data):
-        data.sql("SELECT sum(duration), sum(event), count(segment) FROM frame").fetchall()
+    def run(inputs):
+        con, path = inputs
+        con.sql(f"SELECT sum(duration), sum(event), count(segment) FROM read_parquet('{path}')").fetchall()
         return {}
     return (lambda: _frame_table(folder)), run
 
 
 def kit_km(folder):
-    def run(data):
+    def run(inputs):
         from cxkit.survival import SegmentSurvival
 
-        s = SegmentSurvival(order=BANDS4).fit(data.sql("SELECT duration, event, segment FROM frame"),
+        con, path = inputs
+        s = SegmentSurvival(order=BANDS4).fit(con.sql(f"SELECT * FROM read_parquet('{path}')"),
                                               "duration", "event", "segment")
         return {"logrank": s.logrank_.statistic, "rmst": s.rmst(TAU)["rmst"].tolist(),
                 "curves": {k: g.set_index("time")["survival"] for k, g in s.survival_.groupby("segment")}}
@@ -118,10 +129,12 @@ REFERENCE = {"segment": "passive", "plan": "Basic", "region": "North"}
 
 
 def kit_cox(folder):
-    def run(data):
+    def run(inputs):
         from cxkit.survival import CoxModel
 
-        fit = CoxModel(reference=REFERENCE).fit(data.sql("SELECT * FROM frame"), "duration", "event", COVARIATES)
+        con, path = inputs
+        fit = CoxModel(reference=REFERENCE).fit(con.sql(f"SELECT * FROM read_parquet('{path}')"), "duration",
+                                                "event", COVARIATES)
         return {"coef": fit.params_.sort_index()}
     return (lambda: _frame_table(folder)), run
 
@@ -217,9 +230,11 @@ def base_ledger(folder):
 
 def kit_trend(folder):
     def run(data):
+        from cxkit.aggregate import nps_counts_sql
         from cxkit.trends import NPSTrend
 
-        return {"nps": NPSTrend("M").fit_data(data).table["nps"].to_numpy()}
+        counts = data.sql(nps_counts_sql("responses", "M")).df()  # like for like: no response rates here
+        return {"nps": NPSTrend("M").fit_counts(counts).table["nps"].to_numpy()}
     return (lambda: _data(folder)), run
 
 

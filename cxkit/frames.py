@@ -195,7 +195,7 @@ def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None) 
         sql = (f"SELECT f.duration, f.event, f.segment, {revenue} AS revenue, 1.0 AS billed_months, "
                "0.0 AS cost, 0 AS contacts, 0.0 AS retention_cost, f.duration AS exposure_months, "
                f"{referrals} AS referrals, f.duration AS tenure_months "
-               f"FROM {name} f JOIN customers c USING (customer_id)")
+               f"FROM {name} f JOIN customers c USING (customer_id) ORDER BY c.customer_id")
     else:
         as_of = f"DATE '{data.as_of.isoformat()}'"
         if data.has("revenue"):
@@ -218,7 +218,8 @@ def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None) 
                f"f.duration AS exposure_months, {referrals} AS referrals, "
                f"date_diff('day', c.signup_date, coalesce(c.end_date, {as_of})) / {DAYS_PER_MONTH} AS tenure_months "
                f"FROM {name} f JOIN customers c USING (customer_id) "
-               f"LEFT JOIN ({revenue}) rv USING (customer_id) LEFT JOIN ({contacts}) ct USING (customer_id)")
+               f"LEFT JOIN ({revenue}) rv USING (customer_id) LEFT JOIN ({contacts}) ct USING (customer_id) "
+               "ORDER BY c.customer_id")  # a fixed order: the same seed then draws the same bootstrap
     frame = data.df(sql)
     data.con.execute(f"DROP VIEW {name}")
     order = survival_frame_order(data, score, segment, cuts)

@@ -111,7 +111,8 @@ class LeadershipAnalysis:
             return
         self.ledger_ = CustomerLedger(self.period).fit_data(data)
         if data.has("responses") and self.score_ == "nps":
-            self.trend_ = NPSTrend(self.period, min_n=data.min_segment_size, alpha=self.alpha).fit_data(data)
+            self.trend_ = NPSTrend(self.period, min_n=data.min_segment_size, alpha=self.alpha).fit_data(
+                data, ledger=self.ledger_)
         if data.has("contacts"):
             self.contacts_ = ContactRates(self.period).fit_data(data)
 

@@ -25,6 +25,7 @@ import datetime as dt
 import pandas as pd
 
 from cxkit._display import html_block
+from cxkit.aggregate import flows_sql
 from cxkit.errors import CxkitError
 
 __all__ = ["CustomerLedger", "period_sql", "last_band_sql", "PERIODS"]
@@ -103,7 +104,6 @@ class CustomerLedger:
                                 "FROM customers").fetchall()[0][0]
         as_of = pd.Timestamp(as_of).date()
         day = f"DATE '{as_of.isoformat()}'"
-        unit = PERIODS[self.period]
         rate = ("SELECT customer_id, avg(amount) AS run_rate FROM revenue GROUP BY 1" if has_revenue else
                 "SELECT customer_id, monthly_revenue AS run_rate FROM customers" if has_monthly else
                 "SELECT customer_id, 0.0 AS run_rate FROM customers")
@@ -117,41 +117,60 @@ class CustomerLedger:
                 f"coalesce(b.band, 'no answer') AS band, {reason} AS reason "
                 f"FROM customers c LEFT JOIN ({rate}) rr USING (customer_id) "
                 f"LEFT JOIN ({last_band}) b USING (customer_id) WHERE c.signup_date <= {day}")
-        first = con.execute(f"SELECT min(signup_date) FROM ({base})").fetchall()[0][0]
-        if first is None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _ledger_base AS {base}")  # joined once, counted four times
+        src = "_ledger_base"
+        new = con.execute(flows_sql(src, "signup_date", self.period, "slice", "rr")).df()
+        if new.empty:
             raise CxkitError("the customer ledger has no customers to count")
-        periods = (f"SELECT CAST(p AS DATE) AS p0, CAST(p + INTERVAL 1 {unit} - INTERVAL 1 day AS DATE) AS p1 "
-                   f"FROM range({period_sql(repr(first.isoformat()) + '::DATE', self.period)}, "
-                   f"{day} + INTERVAL 1 day, INTERVAL 1 {unit}) t(p)")
-        new = (f"SELECT {period_sql('signup_date', self.period)} AS p0, slice, count(*) AS new, sum(rr) AS revenue_in "
-               "FROM b GROUP BY ALL")
-        lost = (f"SELECT {period_sql('end_date', self.period)} AS p0, slice, count(*) AS lost, sum(rr) AS revenue_out "
-                "FROM b WHERE end_date IS NOT NULL GROUP BY ALL")
-        query = (f"WITH b AS ({base}), periods AS ({periods}), slices AS (SELECT DISTINCT slice FROM b), "
-                 f"n AS ({new}), l AS ({lost}) "
-                 "SELECT p.p0, s.slice, coalesce(n.new, 0) AS new, coalesce(l.lost, 0) AS lost, "
-                 "coalesce(n.revenue_in, 0) AS revenue_in, coalesce(l.revenue_out, 0) AS revenue_out "
-                 "FROM periods p CROSS JOIN slices s LEFT JOIN n ON n.p0 = p.p0 AND n.slice = s.slice "
-                 "LEFT JOIN l ON l.p0 = p.p0 AND l.slice = s.slice ORDER BY s.slice, p.p0")
-        flows = con.execute(query).df()
-        flows["end"] = flows.groupby("slice")["new"].cumsum() - flows.groupby("slice")["lost"].cumsum()
-        flows["start"] = flows["end"] - flows["new"] + flows["lost"]
-        flows["period"] = [_label(d.date() if hasattr(d, "date") else d, self.period) for d in flows["p0"]]
-        flows["net_revenue"] = flows["revenue_in"] - flows["revenue_out"]
-        cols = ["period", "period_start", "start", "new", "lost", "end", "revenue_in", "revenue_out", "net_revenue"]
-        flows = flows.rename(columns={"p0": "period_start"})
-        for c in ("start", "new", "lost", "end"):
-            flows[c] = flows[c].astype("int64")
-        self.table = (flows[(["slice"] if self.by else []) + cols] if self.by else flows[cols]).reset_index(drop=True)
-        if self.by:
-            self.table = self.table.rename(columns={"slice": self.by})
-        breakdown = (f"WITH b AS ({base}) SELECT {period_sql('end_date', self.period)} AS period_start, "
-                     "{key} AS {name}, count(*) AS lost, sum(rr) AS revenue_out FROM b WHERE end_date IS NOT NULL "
-                     "GROUP BY ALL ORDER BY 1, 2")
+        lost = con.execute(flows_sql(src, "end_date", self.period, "slice", "rr")).df()
+        self._from_flows(new, lost, as_of)
+        breakdown = (f"SELECT {period_sql('end_date', self.period)} AS period_start, "
+                     "{key} AS {name}, count(*) AS lost, sum(rr) AS revenue_out FROM _ledger_base "
+                     "WHERE end_date IS NOT NULL GROUP BY ALL ORDER BY 1, 2")
         self.lost_by_band_ = self._labelled(con.execute(breakdown.format(key="band", name="band")).df())
         self.lost_by_reason_ = self._labelled(con.execute(breakdown.format(key="reason", name="reason")).df())
+        con.execute("DROP TABLE _ledger_base")
         self.as_of_ = as_of
         return self
+
+    def fit_flows(self, new: pd.DataFrame, lost: pd.DataFrame, as_of) -> CustomerLedger:
+        """Fit from flows counted anywhere: ``period_start, slice, n, amount`` for sign-ups and for leavers.
+
+        See :func:`cxkit.aggregate.flows_sql` and :class:`cxkit.warehouse.Warehouse`.
+        """
+        self._from_flows(new, lost, pd.Timestamp(as_of).date())
+        self.lost_by_band_ = self.lost_by_reason_ = None
+        self.as_of_ = pd.Timestamp(as_of).date()
+        return self
+
+    def _from_flows(self, new: pd.DataFrame, lost: pd.DataFrame, as_of: dt.date) -> None:
+        """Periods from the first sign-up to ``as_of``; start and end from running sums, so the identity holds."""
+        unit = {"M": "MS", "Q": "QS"}[self.period]
+        first = pd.Timestamp(new["period_start"].min())
+        starts = pd.date_range(first, pd.Timestamp(as_of), freq=unit)
+        slices = sorted(set(new["slice"].astype(str)) | set(lost["slice"].astype(str)))
+        grid = pd.MultiIndex.from_product([slices, starts], names=["slice", "period_start"])
+
+        def on_grid(flows, name, amount):
+            f = flows.assign(slice=flows["slice"].astype(str), period_start=pd.to_datetime(flows["period_start"]),
+                             n=flows["n"].astype("int64"), amount=flows["amount"].astype(float))
+            f = f.groupby(["slice", "period_start"])[["n", "amount"]].sum()
+            return f.reindex(grid, fill_value=0).rename(columns={"n": name, "amount": amount})
+
+        flows = pd.concat([on_grid(new, "new", "revenue_in"), on_grid(lost, "lost", "revenue_out")], axis=1)
+        flows = flows.reset_index()
+        flows["end"] = flows.groupby("slice")["new"].cumsum() - flows.groupby("slice")["lost"].cumsum()
+        flows["start"] = flows["end"] - flows["new"] + flows["lost"]
+        flows["period"] = [_label(d.date(), self.period) for d in flows["period_start"]]
+        flows["period_start"] = flows["period_start"].dt.date
+        flows["net_revenue"] = flows["revenue_in"] - flows["revenue_out"]
+        for c in ("start", "new", "lost", "end"):
+            flows[c] = flows[c].astype("int64")
+        cols = ["period", "period_start", "start", "new", "lost", "end", "revenue_in", "revenue_out", "net_revenue"]
+        if self.by:
+            self.table = flows[["slice", *cols]].rename(columns={"slice": self.by}).reset_index(drop=True)
+        else:
+            self.table = flows[cols].reset_index(drop=True)
 
     def _labelled(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame.insert(0, "period", [_label(d.date() if hasattr(d, "date") else d, self.period)

@@ -28,7 +28,7 @@ from scipy import stats
 
 from cxkit._display import html_block
 from cxkit.errors import CxkitError
-from cxkit.ledger import PERIODS, _label, period_sql
+from cxkit.ledger import PERIODS, _label
 
 __all__ = ["NPSTrend"]
 
@@ -83,21 +83,30 @@ class NPSTrend:
             con.register("customers", customers)
         return self._fit(con, customers is not None)
 
-    def fit_data(self, data) -> NPSTrend:
-        """Fit from a :class:`~cxkit.load.CXData`."""
+    def fit_data(self, data, ledger=None) -> NPSTrend:
+        """Fit from a :class:`~cxkit.load.CXData`; a fitted :class:`CustomerLedger` of the same period spares
+        recounting the active customers behind the response rate."""
         if not data.has("responses"):
             raise CxkitError("an NPS trend needs dated survey answers (a responses table)")
-        return self._fit(data.con, True)
+        return self._fit(data.con, True, ledger)
 
-    def _fit(self, con, has_customers: bool) -> NPSTrend:
-        p0 = period_sql("response_date", self.period)
-        counts = con.execute(
-            f"SELECT {p0} AS period_start, count(*) AS n, count(*) FILTER (WHERE nps >= 9) AS promoters, "
-            "count(*) FILTER (WHERE nps <= 6) AS detractors FROM responses WHERE nps IS NOT NULL "
-            "GROUP BY 1 ORDER BY 1").df()
+    def _fit(self, con, has_customers: bool, ledger=None) -> NPSTrend:
+        from cxkit.aggregate import nps_counts_sql
+
+        self.fit_counts(con.execute(nps_counts_sql("responses", self.period)).df())
+        if has_customers:
+            self._response_rate(con, self.table, ledger)
+        return self
+
+    def fit_counts(self, counts: pd.DataFrame) -> NPSTrend:
+        """Fit from counts per period (``period_start, n, promoters, detractors``), counted anywhere.
+
+        See :func:`cxkit.aggregate.nps_counts_sql` and :class:`cxkit.warehouse.Warehouse`.
+        """
         if counts.empty:
             raise CxkitError("no answers to trend")
-        t = counts.copy()
+        t = counts.astype({"n": "int64", "promoters": "int64", "detractors": "int64"})
+        t = t.assign(period_start=pd.to_datetime(t["period_start"])).sort_values("period_start", ignore_index=True)
         t.insert(0, "period", [_label(pd.Timestamp(d).date(), self.period) for d in t["period_start"]])
         n = t["n"].to_numpy(float)
         p, d = t["promoters"] / n, t["detractors"] / n
@@ -111,13 +120,10 @@ class NPSTrend:
             t.loc[small, col] = np.nan
         self._changes(t)
         self._control(t, small)
-        if has_customers:
-            self._response_rate(con, t)
         shown = t[~small]
         self.verdict_ = shown["flag"].iloc[-1] if len(shown) else "too few answers"
         keep = ["period", "period_start", "n", "nps", "se", "lower", "upper", "change", "change_se", "change_p",
                 "flag", "centre", "lower_limit", "upper_limit", "note"]
-        keep += ["response_rate"] if "response_rate" in t else []
         self.table = t[keep].reset_index(drop=True)
         return self
 
@@ -162,12 +168,14 @@ class NPSTrend:
                 flags[i] = f"shift: {streak} periods in a row {'above' if last > 0 else 'below'} the centre"
         t["flag"] = flags
 
-    def _response_rate(self, con, t: pd.DataFrame) -> None:
+    def _response_rate(self, con, t: pd.DataFrame, ledger=None) -> None:
         """Answers per customer active in the period (average of start and end counts)."""
         from cxkit.ledger import CustomerLedger
 
-        last_answer = con.execute("SELECT max(response_date) FROM responses").fetchall()[0][0]
-        ledger = CustomerLedger(self.period)._fit(con, False, False, last_answer, False, False).table
+        if ledger is None or ledger.period != self.period or ledger.by:
+            last_answer = con.execute("SELECT max(response_date) FROM responses").fetchall()[0][0]
+            ledger = CustomerLedger(self.period)._fit(con, False, False, last_answer, False, False)
+        ledger = ledger.table
         active = ledger.set_index("period")[["start", "end"]].mean(axis=1)
         t["response_rate"] = t["n"].to_numpy() / active.reindex(t["period"]).to_numpy()
         rates = t["response_rate"].to_numpy()

@@ -26,5 +26,5 @@ def test_environment_yml_lists_the_dependencies():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     env = (ROOT / "environment.yml").read_text()
     for dep in deps:
-        name = re.split(r"[<>=]", dep)[0]
+        name = re.split(r"[<>=\[]", dep)[0]
         assert name in env, f"environment.yml lacks {name}"

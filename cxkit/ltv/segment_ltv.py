@@ -138,11 +138,11 @@ def _cells(d, e, values, bins: int = 20):
     rate = values["rev_rate"]
     edges = np.unique(np.quantile(rate, np.linspace(0, 1, bins + 1)[1:-1]))
     rbin = np.searchsorted(edges, rate, side="right")
-    keys = np.stack([d, e, rbin.astype(float)], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    sums = {k: np.bincount(inverse, weights=v, minlength=len(uniq)) for k, v in values.items()}
-    return uniq[:, 0], uniq[:, 1], sums
+    times, tidx = np.unique(d, return_inverse=True)
+    key = (tidx.astype(np.int64) * 2 + e.astype(np.int64)) * (bins + 1) + rbin  # one integer per cell
+    cells, inverse = np.unique(key, return_inverse=True)
+    sums = {k: np.bincount(inverse, weights=v, minlength=cells.size) for k, v in values.items()}
+    return times[cells // (bins + 1) // 2], ((cells // (bins + 1)) % 2).astype(float), sums
 
 
 class SegmentLTV:

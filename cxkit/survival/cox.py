@@ -111,10 +111,21 @@ class CoxModel:
         if not covariates:
             raise CxkitError("Cox model: name at least one covariate")
         rows, kinds = _collapse(df, duration_col, event_col, covariates, entry_col, weights_col)
+        return self.fit_patterns(rows, covariates, kinds, entry_col is not None)
+
+    def fit_patterns(self, rows: pd.DataFrame, covariates: list[str], kinds: dict, has_entry: bool = False):
+        """Fit from collapsed rows (``_stop, _event, _entry, _w`` and the covariates), counted anywhere.
+
+        See :func:`cxkit.aggregate.patterns_sql` and :class:`cxkit.warehouse.Warehouse`.
+        """
+        from cxkit.survival.cox import prepare_patterns
+
+        if "_ev_w" not in rows:
+            rows, kinds = prepare_patterns(rows, kinds, has_entry)
         self.not_estimable_, self.reference_ = {}, {}
-        rows = self._drop_separated(rows, covariates, kinds)
-        x, terms, term_cov = self._design(rows, covariates, kinds)
-        self._fit_arrays(x, rows, terms, term_cov, entry_col is not None)
+        rows = self._drop_separated(rows, list(covariates), kinds)
+        x, terms, term_cov = self._design(rows, list(covariates), kinds)
+        self._fit_arrays(x, rows, terms, term_cov, has_entry)
         return self
 
     # ------------------------------------------------------------ preparation
@@ -290,15 +301,18 @@ def _collapse(df, duration_col, event_col, covariates, entry_col, weights_col):
     bad = {c: n for c, n in zip(needed, missing, strict=True) if n}
     if bad:
         raise CxkitError("Cox model: missing values in " + ", ".join(f"{c} ({n:,} rows)" for c, n in bad.items()))
-    w = f"CAST({_q(weights_col)} AS DOUBLE)" if weights_col else "1.0"
-    cov_sql = [f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" if kinds[c] == "categorical" else
-               f"CAST({_q(c)} AS DOUBLE) AS {_q(c)}" for c in covariates]
-    entry = f"CAST({_q(entry_col)} AS DOUBLE)" if entry_col else "0.0"
-    query = (f"SELECT {', '.join(cov_sql)}, CAST({_q(duration_col)} AS DOUBLE) AS _stop, "
-             f"CAST({_q(event_col)} AS INTEGER) AS _event, {entry} AS _entry, sum({w}) AS _w "
-             "FROM _src GROUP BY ALL")
-    rows = src.df(query)
-    if entry_col and (rows["_entry"] >= rows["_stop"]).any():
+    from cxkit.aggregate import patterns_sql
+
+    rows = src.df(patterns_sql("_src", duration_col, event_col, kinds, entry_col, weights_col))
+    return prepare_patterns(rows, kinds, entry_col is not None)
+
+
+def prepare_patterns(rows: pd.DataFrame, kinds: dict, has_entry: bool):
+    """Checks and sorting of collapsed rows, wherever they were counted."""
+    rows = rows.astype({c: float for c in ("_stop", "_entry", "_w")} | {"_event": int}
+                       | {c: float for c, kind in kinds.items() if kind == "numeric"})  # engines differ in types
+    rows = rows.sort_values(list(rows.columns), ignore_index=True)  # the same order from any engine
+    if has_entry and (rows["_entry"] >= rows["_stop"]).any():
         raise CxkitError("Cox model: entry time not before exit time in "
                          f"{int(rows.loc[rows['_entry'] >= rows['_stop'], '_w'].sum()):,} rows")
     rows["_ev_w"] = rows["_w"] * rows["_event"]

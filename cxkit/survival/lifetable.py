@@ -113,18 +113,24 @@ class LifeTable:
         """
         cols = [c for c in (duration_col, event_col, segment_col, entry_col, weights_col) if c]
         src = SqlSource(source, cols)
-        seg = f"CAST({_q(segment_col)} AS VARCHAR)" if segment_col else "'all'"
-        w = f"CAST({_q(weights_col)} AS DOUBLE)" if weights_col else "1.0"
-        t, e = _q(duration_col), _q(event_col)
-        _check(src, t, e, _q(entry_col) if entry_col else None)
-        exits = src.df(
-            f"SELECT {seg} AS segment, CAST({t} AS DOUBLE) AS time, sum({w} * {e}) AS events, "
-            f"sum({w} * (1 - {e})) AS censored FROM _src GROUP BY ALL ORDER BY segment, time")
-        entries = None
+        from cxkit.aggregate import entries_sql, exits_sql
+
+        exits = src.df(exits_sql("_src", duration_col, event_col, segment_col, weights_col))
+        _check(exits)
         if entry_col:
-            entries = src.df(
-                f"SELECT {seg} AS segment, CAST({_q(entry_col)} AS DOUBLE) AS time, sum({w}) AS entered "
-                f"FROM _src GROUP BY ALL ORDER BY segment, time")
+            _check_entry(src, _q(duration_col), _q(entry_col))
+        entries = src.df(entries_sql("_src", entry_col, segment_col, weights_col)) if entry_col else None
+        return cls.from_counts(exits, entries)
+
+    @classmethod
+    def from_counts(cls, exits: pd.DataFrame, entries: pd.DataFrame | None = None) -> LifeTable:
+        """A life table from counts computed elsewhere (``segment, time, events, censored``; entries likewise)."""
+        exits = exits.drop(columns=["bad_events"], errors="ignore").astype(
+            {"segment": str, "time": float, "events": float, "censored": float})  # engines differ in types
+        exits = exits.sort_values(["segment", "time"], ignore_index=True)
+        if entries is not None:
+            entries = entries.astype({"segment": str, "time": float, "entered": float}).sort_values(
+                ["segment", "time"], ignore_index=True)
         return cls(exits, entries)
 
     def subset(self, segments) -> LifeTable:
@@ -169,13 +175,17 @@ class LifeTable:
         return grid, at_risk, events, censored
 
 
-def _check(src: SqlSource, t: str, e: str, entry: str | None) -> None:
-    rules = [(f"{t} IS NULL OR isnan(CAST({t} AS DOUBLE))", "missing duration"),
-             (f"{t} < 0", "negative duration"),
-             (f"{e} IS NULL OR {e} NOT IN (0, 1)", "event flag not 0/1")]
-    if entry:
-        rules.append((f"{entry} IS NULL OR {entry} >= {t}", "entry time not before exit time"))
-    counts = src.rows("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for cond, _ in rules) + " FROM _src")[0]
-    for (_, what), n in zip(rules, counts, strict=True):
-        if n:
-            raise CxkitError(f"survival data: {what} in {n:,} row(s)")
+def _check(exits: pd.DataFrame) -> None:
+    """Input rules, read off the aggregated table (no second pass over the rows)."""
+    rows = exits["events"] + exits["censored"]
+    for what, bad in (("missing duration", exits["time"].isna()), ("negative duration", exits["time"] < 0)):
+        if bad.any():
+            raise CxkitError(f"survival data: {what} in {int(rows[bad].sum()):,} row(s)")
+    if exits["bad_events"].sum():
+        raise CxkitError(f"survival data: event flag not 0/1 in {int(exits['bad_events'].sum()):,} row(s)")
+
+
+def _check_entry(src: SqlSource, t: str, entry: str) -> None:
+    n = src.rows(f"SELECT count(*) FILTER (WHERE {entry} IS NULL OR {entry} >= {t}) FROM _src")[0][0]
+    if n:
+        raise CxkitError(f"survival data: entry time not before exit time in {n:,} row(s)")

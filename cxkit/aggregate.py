@@ -1,0 +1,78 @@
+"""The four aggregations behind the kit's scale, each written once as portable SQL.
+
+Life tables (Kaplan-Meier, log-rank, RMST), covariate-pattern counts (Cox),
+ledger flows and NPS counts are plain ``GROUP BY`` queries over one source.
+The kit runs them in DuckDB; :mod:`cxkit.warehouse` hands the very same SQL
+to any Ibis backend (``dialect="duckdb"``; sqlglot translates it for Spark,
+BigQuery, Snowflake, ...), so only small tables ever come back to Python.
+
+Examples
+--------
+>>> print(nps_counts_sql("responses", "M"))  # doctest: +NORMALIZE_WHITESPACE
+SELECT CAST(date_trunc('month', "response_date") AS DATE) AS period_start, COUNT(*) AS n,
+SUM(CASE WHEN "nps" >= 9 THEN 1 ELSE 0 END) AS promoters, SUM(CASE WHEN "nps" <= 6 THEN 1 ELSE 0 END) AS detractors
+FROM responses WHERE "nps" IS NOT NULL GROUP BY 1
+"""
+
+from __future__ import annotations
+
+__all__ = ["q", "exits_sql", "entries_sql", "patterns_sql", "flows_sql", "nps_counts_sql", "UNITS"]
+
+UNITS = {"M": "month", "Q": "quarter"}
+
+
+def q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _segment(segment: str | None) -> str:
+    return f"CAST({q(segment)} AS VARCHAR)" if segment else "'all'"
+
+
+def _weight(weights: str | None) -> str:
+    return f"CAST({q(weights)} AS DOUBLE)" if weights else "CAST(1 AS DOUBLE)"  # a bare 1.0 is DECIMAL
+
+
+def exits_sql(src: str, duration: str, event: str, segment: str | None = None, weights: str | None = None) -> str:
+    """Life table: events and censorings per segment and exit time."""
+    w, e = _weight(weights), q(event)
+    return (f"SELECT {_segment(segment)} AS segment, CAST({q(duration)} AS DOUBLE) AS time, "
+            f"SUM({w} * {e}) AS events, SUM({w} * (1 - {e})) AS censored, "
+            f"SUM(CASE WHEN {e} IN (0, 1) THEN 0 ELSE 1 END) AS bad_events FROM {src} GROUP BY 1, 2")
+
+
+def entries_sql(src: str, entry: str, segment: str | None = None, weights: str | None = None) -> str:
+    """Delayed entries per segment and entry time."""
+    return (f"SELECT {_segment(segment)} AS segment, CAST({q(entry)} AS DOUBLE) AS time, "
+            f"SUM({_weight(weights)}) AS entered FROM {src} GROUP BY 1, 2")
+
+
+def patterns_sql(src: str, duration: str, event: str, covariates: dict, entry: str | None = None,
+                 weights: str | None = None) -> str:
+    """Distinct (covariates, entry, exit, event) rows with their counts, for an exact Efron Cox fit.
+
+    ``covariates`` maps column -> ``"categorical"`` or ``"numeric"``.
+    """
+    cols = [f"CAST({q(c)} AS VARCHAR) AS {q(c)}" if kind == "categorical" else f"CAST({q(c)} AS DOUBLE) AS {q(c)}"
+            for c, kind in covariates.items()]
+    start = f"CAST({q(entry)} AS DOUBLE)" if entry else "0.0"
+    keys = ", ".join(str(i) for i in range(1, len(cols) + 4))
+    return (f"SELECT {', '.join(cols)}, CAST({q(duration)} AS DOUBLE) AS _stop, CAST({q(event)} AS INTEGER) AS "
+            f"_event, {start} AS _entry, SUM({_weight(weights)}) AS _w FROM {src} GROUP BY {keys}")
+
+
+def flows_sql(src: str, date_col: str, period: str, slice_col: str | None = None, value: str | None = None) -> str:
+    """Customers (and the sum of ``value``) per period of ``date_col`` and slice: new or lost counts."""
+    total = f"SUM(CAST({q(value)} AS DOUBLE))" if value else "0.0"
+    return (f"SELECT CAST(date_trunc('{UNITS[period]}', {q(date_col)}) AS DATE) AS period_start, "
+            f"{_segment(slice_col)} AS slice, COUNT(*) AS n, {total} AS amount FROM {src} "
+            f"WHERE {q(date_col)} IS NOT NULL GROUP BY 1, 2")
+
+
+def nps_counts_sql(src: str, period: str, score: str = "nps", date_col: str = "response_date") -> str:
+    """Answers, promoters and detractors per period."""
+    s = q(score)
+    return (f"SELECT CAST(date_trunc('{UNITS[period]}', {q(date_col)}) AS DATE) AS period_start, COUNT(*) AS n, "
+            f"SUM(CASE WHEN {s} >= 9 THEN 1 ELSE 0 END) AS promoters, "
+            f"SUM(CASE WHEN {s} <= 6 THEN 1 ELSE 0 END) AS detractors FROM {src} WHERE {s} IS NOT NULL GROUP BY 1")
