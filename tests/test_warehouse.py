@@ -77,7 +77,8 @@ def test_duckdb_through_ibis(tables):
 
 
 @pytest.mark.spark
-def test_pyspark_local_mode(tables):
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_pyspark_local_mode(tables):  # py4j, Spark's bridge to Java, leaves sockets to the collector
     pytest.importorskip("pyspark")
     import shutil
 

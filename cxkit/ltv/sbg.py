@@ -94,6 +94,41 @@ class _DiscreteModel:
         self.periods_ = lost.size
         return self
 
+    def refit(self, lost, censored, start, max_iter: int = 30):
+        """Maximum likelihood from a nearby start (a bootstrap replicate): Newton steps on the two log
+        parameters, the Hessian from differences of the analytic gradient; falls back to :meth:`fit_counts`."""
+        lost, cens = np.asarray(lost, dtype=float), np.asarray(censored, dtype=float)
+        x = np.clip(np.log(start), *_LOG_BOUNDS)
+        f, g = self._negloglik(x, lost, cens)
+        for _ in range(max_iter):
+            h = np.empty((2, 2))
+            for j in range(2):
+                step = np.zeros(2)
+                step[j] = 1e-5
+                h[:, j] = (self._negloglik(x + step, lost, cens)[1] - g) / 1e-5
+            h = (h + h.T) / 2
+            try:
+                direction = -np.linalg.solve(h, g)
+            except np.linalg.LinAlgError:
+                break
+            if not np.all(np.isfinite(direction)) or g @ direction >= 0:
+                break
+            t = 1.0
+            while t > 1e-4:
+                x_new = np.clip(x + t * direction, *_LOG_BOUNDS)
+                f_new, g_new = self._negloglik(x_new, lost, cens)
+                if f_new <= f:
+                    break
+                t /= 2
+            else:
+                break
+            done = abs(f - f_new) <= 1e-12 * max(1.0, abs(f)) or np.max(np.abs(x_new - x)) < 1e-9
+            x, f, g = x_new, f_new, g_new
+            if done:
+                self.params_, self.log_likelihood_, self.periods_ = np.exp(x), -float(f), lost.size
+                return self
+        return self.fit_counts(lost, cens, start=np.exp(x))
+
     def survival(self, t):
         """Probability of still being a customer after t whole periods."""
         return self._survival(np.asarray(t, dtype=float), self.params_)

@@ -82,7 +82,9 @@ class _Segment:
         lost, cens = discrete_counts(self.d, self.e, w)
         if lost.sum() <= 0:
             return NoChurnTail()
-        return TAILS[kind]().fit_counts(lost, cens, start=start)
+        if start is not None:  # a bootstrap replicate: a few Newton steps from the full-data fit
+            return TAILS[kind]().refit(lost, cens, start)
+        return TAILS[kind]().fit_counts(lost, cens)
 
     def curve(self, w, tail) -> np.ndarray:
         """S(t) for months 0..horizon-1: KM inside the window, the tail's conditional survival after."""
