@@ -38,7 +38,8 @@ class ContactRates:
             raise CxkitError("period must be 'M' (months) or 'Q' (quarters)")
         self.period = period
 
-    def fit_data(self, data) -> ContactRates:
+    def fit_data(self, data, ledger=None) -> ContactRates:
+        """Fit from validated data; a :class:`CustomerLedger` by band of the same period is reused if given."""
         if data.mode != "dated" or not data.has("contacts"):
             raise CxkitError("contact rates need dated customers and a contacts table")
         day = f"DATE '{data.as_of.isoformat()}'"
@@ -49,7 +50,9 @@ class ContactRates:
             f"SELECT {period_sql('k.date', self.period)} AS period_start, coalesce(b.band, 'no answer') AS band, "
             f"k.kind, count(*) AS contacts, sum({cost}) AS cost FROM contacts k "
             f"LEFT JOIN ({band}) b USING (customer_id) GROUP BY ALL ORDER BY 1, 2, 3").df()
-        ledger = CustomerLedger(self.period, by="band").fit_data(data).table
+        if ledger is None or ledger.by != "band" or ledger.period != self.period:
+            ledger = CustomerLedger(self.period, by="band").fit_data(data)
+        ledger = ledger.table.copy()
         ledger["customers"] = (ledger["start"] + ledger["end"]) / 2
         active = ledger.set_index(["period", "band"])["customers"]
         counts.insert(0, "period", [_label(pd.Timestamp(d).date(), self.period) for d in counts["period_start"]])

@@ -9,7 +9,30 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["answers", "survival_frame", "ltv_frame", "active_base", "clock_description", "CLOCKS"]
+__all__ = ["answers", "nps_counts", "survival_frame", "ltv_frame", "active_base", "clock_description", "CLOCKS"]
+
+
+def nps_counts(data, by: str | None = None, which: str = "latest", score: str = "nps") -> pd.DataFrame:
+    """Detractors, passives and promoters (one answer per customer) per value of ``by``, counted in DuckDB.
+
+    Returns
+    -------
+    DataFrame
+        ``by`` (when given), ``detractors, passives, promoters``; feed it to
+        :func:`cxkit.nps.nps_table_from_counts`.
+    """
+    order = "DESC" if which == "latest" else "ASC"
+    if data.mode == "snapshot":
+        source = f"SELECT customer_id, {score} AS score FROM customers WHERE {score} IS NOT NULL"
+    else:
+        source = (f"SELECT customer_id, {score} AS score FROM responses WHERE {score} IS NOT NULL QUALIFY "
+                  f"row_number() OVER (PARTITION BY customer_id ORDER BY response_date {order}) = 1")
+    group = f'CAST(c."{by}" AS VARCHAR)' if by else "'all'"
+    return data.df(f"SELECT {group} AS {by or 'all_customers'}, "
+                   "count(*) FILTER (WHERE a.score <= 6) AS detractors, "
+                   "count(*) FILTER (WHERE a.score BETWEEN 7 AND 8) AS passives, "
+                   "count(*) FILTER (WHERE a.score >= 9) AS promoters "
+                   f"FROM ({source}) a JOIN customers c USING (customer_id) GROUP BY 1 ORDER BY 1")
 
 
 def answers(data, which: str = "latest", score: str = "nps") -> pd.DataFrame:
@@ -188,7 +211,7 @@ def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None) 
     clock = "tenure" if data.mode == "snapshot" else "response"
     base = survival_frame(data, clock=clock, which="first", score=score, segment=segment, cuts=cuts, relation=True)
     name = "_ltv_base"
-    base.create_view(name, replace=True)
+    data.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {base.sql_query()}")  # computed once, joined thrice
     referrals = "coalesce(c.referrals, 0)" if data.has("customers", "referrals") else "0"
     if data.mode == "snapshot":
         revenue = "coalesce(c.monthly_revenue, 0)" if data.has("customers", "monthly_revenue") else "0"
@@ -221,7 +244,7 @@ def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None) 
                f"LEFT JOIN ({revenue}) rv USING (customer_id) LEFT JOIN ({contacts}) ct USING (customer_id) "
                "ORDER BY c.customer_id")  # a fixed order: the same seed then draws the same bootstrap
     frame = data.df(sql)
-    data.con.execute(f"DROP VIEW {name}")
+    data.con.execute(f"DROP TABLE {name}")
     order = survival_frame_order(data, score, segment, cuts)
     if order:
         frame["segment"] = pd.Categorical(frame["segment"].astype(str), categories=order, ordered=True)

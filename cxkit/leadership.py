@@ -13,8 +13,8 @@ Examples
 
 from __future__ import annotations
 
-from cxkit.frames import active_base, answers, ltv_frame, survival_frame
-from cxkit.nps import SCALES, nps_table
+from cxkit.frames import active_base, clock_description, ltv_frame, nps_counts, survival_frame
+from cxkit.nps import SCALES, nps_table_from_counts
 
 __all__ = ["LeadershipAnalysis"]
 
@@ -64,24 +64,28 @@ class LeadershipAnalysis:
         self.bands_ = SCALES[score].labels
         self.low_, self.mid_, self.high_ = self.bands_
         clock = self.clock_kind_ = "tenure" if data.mode == "snapshot" else self.clock
-        self.frame_ = survival_frame(data, clock=clock, which=self.which, score=score)
-        self.clock_ = self.frame_.attrs["clock"]
-        entry = self.frame_.attrs["entry_col"]
-        self.km_ = SegmentSurvival(alpha=self.alpha, clock=self.clock_).fit(
+        # The frame is computed once into a DuckDB table; every model aggregates over it there.
+        spells = survival_frame(data, clock=clock, which=self.which, score=score, relation=True)
+        data.con.execute(f"CREATE OR REPLACE TEMP TABLE _lead_frame AS {spells.sql_query()}")
+        self.frame_ = data.sql("SELECT * FROM _lead_frame")
+        self.clock_ = clock_description(clock, self.which, data.mode)
+        entry = "entry" if clock == "tenure_entry" else None
+        self.km_ = SegmentSurvival(alpha=self.alpha, clock=self.clock_, order=self.bands_).fit(
             self.frame_, "duration", "event", "segment", entry_col=entry)
-        self.covariates_ = [c for c in data.segments if self.frame_[c].nunique() <= _MAX_LEVELS]
+        levels = data.sql("SELECT " + ", ".join(f'count(DISTINCT "{c}")' for c in data.segments)
+                          + " FROM _lead_frame").fetchall()[0] if data.segments else []
+        self.covariates_ = [c for c, n in zip(data.segments, levels, strict=True) if n <= _MAX_LEVELS]
         self.cox_ = CoxModel(alpha=self.alpha, reference={"segment": self.mid_}, clock=self.clock_).fit(
             self.frame_, "duration", "event", ["segment", *self.covariates_], entry_col=entry)
-        events = self.frame_[self.frame_["event"] == 1]
+        reasons = data.sql("SELECT count(*) FROM _lead_frame WHERE event = 1 AND churn_reason <> 'unknown'")
         self.incidence_ = None
-        if data.has("customers", "churn_reason") and events["churn_reason"].ne("unknown").any():
-            self.incidence_ = CumulativeIncidence(clock=self.clock_).fit(
+        if data.has("customers", "churn_reason") and reasons.fetchall()[0][0]:
+            self.incidence_ = CumulativeIncidence(clock=self.clock_, order=self.bands_).fit(
                 self.frame_, "duration", "event", "churn_reason", "segment", entry_col=entry)
         if score == "nps":
-            latest = answers(data, "latest", score)
-            self.nps_ = nps_table(latest, alpha=self.alpha, min_n=data.min_segment_size).iloc[0]
-            self.nps_by_ = {c: nps_table(latest, by=c, alpha=self.alpha, min_n=data.min_segment_size)
-                            for c in self.covariates_}
+            self.nps_ = nps_table_from_counts(nps_counts(data), alpha=self.alpha, min_n=data.min_segment_size).iloc[0]
+            self.nps_by_ = {c: nps_table_from_counts(nps_counts(data, by=c), by=c, alpha=self.alpha,
+                                                      min_n=data.min_segment_size) for c in self.covariates_}
         else:
             self.nps_, self.nps_by_ = None, {}
         counts, active = active_base(data, score)
@@ -93,8 +97,9 @@ class LeadershipAnalysis:
                                n_boot=self.n_boot, seed=self.seed).fit(
             ltv_frame(data, score=score), base_counts=self.base_counts_)
         self.ltv_.clock = "value counted from the customer's first answer"
-        sizes = self.frame_["segment"].value_counts()
+        sizes = dict(data.sql("SELECT segment, count(*) FROM _lead_frame GROUP BY 1").fetchall())
         self.band_sizes_ = {b: int(sizes.get(b, 0)) for b in self.bands_}
+        self.answered_ = sum(sizes.values())
         self.small_bands_ = {b for b, n in self.band_sizes_.items() if n < data.min_segment_size}
         self._fit_flows(data)
         self.slice_table_ = self._slice_comparison(data) if data.parent is not None else None
@@ -109,12 +114,13 @@ class LeadershipAnalysis:
         self.ledger_ = self.trend_ = self.contacts_ = None
         if data.mode != "dated":
             return
-        self.ledger_ = CustomerLedger(self.period).fit_data(data)
+        # One ledger by band: its slices add up to the whole base, and contact and response rates reuse it.
+        self.ledger_ = CustomerLedger(self.period, by="band").fit_data(data)
         if data.has("responses") and self.score_ == "nps":
             self.trend_ = NPSTrend(self.period, min_n=data.min_segment_size, alpha=self.alpha).fit_data(
                 data, ledger=self.ledger_)
         if data.has("contacts"):
-            self.contacts_ = ContactRates(self.period).fit_data(data)
+            self.contacts_ = ContactRates(self.period).fit_data(data, ledger=self.ledger_)
 
     def _slice_comparison(self, data):
         """This slice against everyone: NPS, churn a year on, lifetime value per band."""
@@ -124,15 +130,15 @@ class LeadershipAnalysis:
         from cxkit.survival import SegmentSurvival
 
         everyone = data.parent
-        frame = survival_frame(everyone, clock=self.clock_kind_, which=self.which, score=self.score_)
-        km = SegmentSurvival(alpha=self.alpha).fit(frame, "duration", "event", "segment",
-                                                   entry_col=frame.attrs["entry_col"])
+        frame = survival_frame(everyone, clock=self.clock_kind_, which=self.which, score=self.score_, relation=True)
+        km = SegmentSurvival(alpha=self.alpha, order=self.bands_).fit(
+            frame, "duration", "event", "segment", entry_col="entry" if self.clock_kind_ == "tenure_entry" else None)
         ltv = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate, n_boot=20,
                          seed=self.seed).fit(ltv_frame(everyone, score=self.score_))
         months = self.retention_months
         rows = []
         if self.nps_ is not None:
-            overall = nps_table(answers(everyone, "latest", self.score_), alpha=self.alpha).iloc[0]
+            overall = nps_table_from_counts(nps_counts(everyone), alpha=self.alpha).iloc[0]
             rows.append({"measure": "NPS (latest answers)", "this slice": _fmt_nps(self.nps_),
                          "everyone": _fmt_nps(overall)})
         here = self.km_.survival_at([months]).set_index("segment")["survival"]
@@ -147,8 +153,9 @@ class LeadershipAnalysis:
             rows.append({"measure": f"{band} lifetime value",
                          "this slice": "too few" if small else f"${mine.get(band, float('nan')):,.0f}",
                          "everyone": f"${theirs.get(band, float('nan')):,.0f}"})
-        rows.append({"measure": "customers who answered", "this slice": f"{len(self.frame_):,}",
-                     "everyone": f"{len(frame):,}"})
+        everyone_n = everyone.sql(f"SELECT count(*) FROM ({frame.sql_query()})").fetchall()[0][0]
+        rows.append({"measure": "customers who answered", "this slice": f"{self.answered_:,}",
+                     "everyone": f"{everyone_n:,}"})
         return pd.DataFrame(rows)
 
     @property

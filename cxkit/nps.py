@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["Scale", "SCALES", "band", "band_sql", "nps_from_counts", "nps_table", "nps_difference"]
+__all__ = ["Scale", "SCALES", "band", "band_sql", "nps_from_counts", "nps_table", "nps_table_from_counts",
+           "nps_difference"]
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,24 @@ def nps_table(frame: pd.DataFrame, by=None, score_col: str = "nps", alpha: float
         rec = dict(zip(keys, idx if isinstance(idx, tuple) else (idx,), strict=True)) if keys else {}
         rec.update(nps_from_counts(int(row.get("detractor", 0)), int(row.get("passive", 0)),
                                    int(row.get("promoter", 0)), alpha, min_n))
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def nps_table_from_counts(counts: pd.DataFrame, by=None, alpha: float = 0.05, min_n: int = 30) -> pd.DataFrame:
+    """:func:`nps_table` from band counts per group (``detractors, passives, promoters`` columns).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"plan": ["A"], "detractors": [20], "passives": [30], "promoters": [50]})
+    >>> float(nps_table_from_counts(c, by="plan")["nps"].iloc[0])
+    30.0
+    """
+    keys = [by] if isinstance(by, str) else list(by or [])
+    rows = []
+    for row in counts.itertuples(index=False):
+        rec = {k: getattr(row, k) for k in keys}
+        rec.update(nps_from_counts(int(row.detractors), int(row.passives), int(row.promoters), alpha, min_n))
         rows.append(rec)
     return pd.DataFrame(rows)
 

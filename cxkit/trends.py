@@ -172,11 +172,11 @@ class NPSTrend:
         """Answers per customer active in the period (average of start and end counts)."""
         from cxkit.ledger import CustomerLedger
 
-        if ledger is None or ledger.period != self.period or ledger.by:
+        if ledger is None or ledger.period != self.period:
             last_answer = con.execute("SELECT max(response_date) FROM responses").fetchall()[0][0]
             ledger = CustomerLedger(self.period)._fit(con, False, False, last_answer, False, False)
-        ledger = ledger.table
-        active = ledger.set_index("period")[["start", "end"]].mean(axis=1)
+        counts = ledger.table.groupby("period", sort=False)[["start", "end"]].sum()  # all slices together
+        active = counts.mean(axis=1)
         t["response_rate"] = t["n"].to_numpy() / active.reindex(t["period"]).to_numpy()
         rates = t["response_rate"].to_numpy()
         if len(rates) >= 6 and np.nanmean(rates[-3:]) < 0.75 * np.nanmean(rates[:-3]):
