@@ -1,0 +1,36 @@
+"""Print benchmarks/results.json as the Markdown table README shows (python benchmarks/table.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def markdown(records: list[dict]) -> str:
+    lines = ["| customers | step | kit s | pandas + lifelines s | speed-up | kit peak MB | baseline peak MB "
+             "| same numbers |", "|---:|---|---:|---:|---:|---:|---:|---|"]
+    for r in records:
+        if r["step"] == "report_render":
+            continue
+        base = r["baseline_seconds"]
+        speed = f"{base / r['kit_seconds']:.1f}x" if base else "-"
+        step = r["step"].replace("_", " ")
+        if r.get("scan_seconds"):
+            step += f" ({r['kit_seconds'] / r['scan_seconds']:.1f}x a scan of its columns)"
+        lines.append(f"| {r['n']:,} | {step} | {r['kit_seconds']:.2f} | {f'{base:.2f}' if base else '-'} | "
+                     f"{speed} | {r['kit_peak_mb']} | {r['baseline_peak_mb'] if r['baseline_peak_mb'] else '-'} | "
+                     f"{'yes' if r['agree'] else ('-' if r['agree'] is None else 'NO')} |")
+    report = next((r for r in records if r["step"] == "report_render"), None)
+    if report:
+        lines.append("")
+        lines.append(f"Demo report render: {report['kit_seconds']:.1f} s against a fixed cost plus compute of "
+                     f"{report['baseline_seconds']:.1f} s (within 1.5x: {'yes' if report['agree'] else 'no'}).")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "results.json"
+    print(markdown(json.loads(path.read_text())))
