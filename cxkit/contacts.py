@@ -16,7 +16,8 @@ import pandas as pd
 
 from cxkit._display import html_block
 from cxkit.errors import CxkitError
-from cxkit.ledger import PERIODS, CustomerLedger, _label, last_band_sql, period_sql
+from cxkit.frames import band_source
+from cxkit.ledger import PERIODS, CustomerLedger, _label, period_sql
 
 __all__ = ["ContactRates"]
 
@@ -42,8 +43,7 @@ class ContactRates:
         """Fit from validated data; a :class:`CustomerLedger` by band of the same period is reused if given."""
         if data.mode != "dated" or not data.has("contacts"):
             raise CxkitError("contact rates need dated customers and a contacts table")
-        day = f"DATE '{data.as_of.isoformat()}'"
-        band = last_band_sql(day) if data.has("responses") else \
+        band = band_source(data) if data.has("responses") and "nps" in data.scores else \
             "SELECT NULL AS customer_id, NULL AS band WHERE false"
         cost = "coalesce(k.cost, 0)" if data.has("contacts", "cost") else "0"
         counts = data.sql(

@@ -9,7 +9,31 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["answers", "nps_counts", "survival_frame", "ltv_frame", "active_base", "clock_description", "CLOCKS"]
+__all__ = ["answers", "latest_answers", "band_source", "nps_counts", "survival_frame", "ltv_frame",
+           "active_base", "clock_description", "CLOCKS"]
+
+
+def latest_answers(data, score: str = "nps") -> str:
+    """A table of each customer's latest answer (``customer_id, score``), computed once per data and score.
+
+    Ledger, contact rates, NPS counts and the active base all need it; with validated data the latest
+    answer is also the last one before the customer left (answers after ``end_date`` are refused).
+    """
+    name = f"_latest_{score}"
+    found = data.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
+                             [name]).fetchall()[0][0]
+    if not found:
+        data.con.execute(f"CREATE TEMP TABLE {name} AS SELECT customer_id, {score} AS score FROM responses "
+                         f"WHERE {score} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY customer_id "
+                         "ORDER BY response_date DESC) = 1")
+    return name
+
+
+def band_source(data, score: str = "nps") -> str:
+    """SQL giving each customer's band of their latest answer (``customer_id, band``)."""
+    from cxkit.nps import band_sql
+
+    return f"SELECT customer_id, {band_sql('score', score)} AS band FROM {latest_answers(data, score)}"
 
 
 def nps_counts(data, by: str | None = None, which: str = "latest", score: str = "nps") -> pd.DataFrame:
@@ -24,6 +48,8 @@ def nps_counts(data, by: str | None = None, which: str = "latest", score: str = 
     order = "DESC" if which == "latest" else "ASC"
     if data.mode == "snapshot":
         source = f"SELECT customer_id, {score} AS score FROM customers WHERE {score} IS NOT NULL"
+    elif which == "latest":
+        source = f"SELECT customer_id, score FROM {latest_answers(data, score)}"
     else:
         source = (f"SELECT customer_id, {score} AS score FROM responses WHERE {score} IS NOT NULL QUALIFY "
                   f"row_number() OVER (PARTITION BY customer_id ORDER BY response_date {order}) = 1")
@@ -285,9 +311,8 @@ def active_base(data, score: str | None = None, segment: str = "band", cuts=None
                f"WHERE c.churned = 0 AND c.{score} IS NOT NULL GROUP BY 1")
     else:
         active_sql = "SELECT count(*) FROM customers WHERE end_date IS NULL"
-        latest = (f"SELECT customer_id, {score} AS score FROM responses WHERE {score} IS NOT NULL "
-                  "QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY response_date DESC) = 1")
-        sql = (f"SELECT {seg} AS segment, count(*) FROM ({latest}) s JOIN customers c USING (customer_id) "
+        sql = (f"SELECT {seg} AS segment, count(*) FROM {latest_answers(data, score)} s "
+               "JOIN customers c USING (customer_id) "
                "WHERE c.end_date IS NULL GROUP BY 1")
     counts = {str(k): int(v) for k, v in data.sql(sql).fetchall() if k is not None}
     return counts, int(data.sql(active_sql).fetchall()[0][0])

@@ -95,10 +95,14 @@ class CustomerLedger:
         if data.mode != "dated":
             raise CxkitError("the customer ledger needs dated customers (signup_date and end_date); "
                              "snapshot data has no dates")
-        return self._fit(data.con, data.has("revenue"), data.has("responses"), data.as_of,
-                         data.has("customers", "monthly_revenue"), data.has("customers", "churn_reason"))
+        from cxkit.frames import band_source
 
-    def _fit(self, con, has_revenue: bool, has_responses: bool, as_of, has_monthly: bool, has_reason: bool):
+        bands = band_source(data) if data.has("responses") and "nps" in data.scores else None
+        return self._fit(data.con, data.has("revenue"), data.has("responses"), data.as_of,
+                         data.has("customers", "monthly_revenue"), data.has("customers", "churn_reason"), bands)
+
+    def _fit(self, con, has_revenue: bool, has_responses: bool, as_of, has_monthly: bool, has_reason: bool,
+             bands: str | None = None):
         if as_of is None:
             as_of = con.execute("SELECT max(greatest(signup_date, coalesce(end_date, signup_date))) "
                                 "FROM customers").fetchall()[0][0]
@@ -110,7 +114,8 @@ class CustomerLedger:
         slice_col = f'CAST(c."{self.by}" AS VARCHAR)' if self.by else "'all'"
         if self.by == "band":
             slice_col = "coalesce(b.band, 'no answer')"
-        last_band = last_band_sql(day) if has_responses else "SELECT NULL AS customer_id, NULL AS band WHERE false"
+        last_band = bands or (last_band_sql(day) if has_responses else
+                              "SELECT NULL AS customer_id, NULL AS band WHERE false")
         reason = "coalesce(c.churn_reason, 'unknown')" if has_reason else "'unknown'"
         base = (f"SELECT c.customer_id, {slice_col} AS slice, c.signup_date, "
                 f"CASE WHEN c.end_date <= {day} THEN c.end_date END AS end_date, coalesce(rr.run_rate, 0) AS rr, "
