@@ -320,7 +320,7 @@ def _latest_date(con, columns) -> dt.date:
 
 
 def _finalise(con, columns: dict[str, list[str]], mode: str, as_of: dt.date | None) -> dict[str, int]:
-    """Create the final tables, setting aside what lies after ``as_of`` (with a warning)."""
+    """Create the final tables as views, setting aside what lies after ``as_of`` (with a warning)."""
     counts, cut = {}, []
     for table, cols in columns.items():
         spec = CONTRACT[table]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cxkit.frames import answers
-from cxkit.nps import nps_table
+from cxkit.frames import nps_counts
+from cxkit.nps import nps_table_from_counts
 
 __all__ = ["describe_data", "nps_overview"]
 
@@ -21,8 +21,7 @@ def nps_overview(data, alpha: float = 0.05) -> str:
     """NPS overall and per segment column, from each customer's latest answer."""
     if "nps" not in data.scores:
         return "no NPS score in the data"
-    frame = answers(data, "latest")
-    overall = nps_table(frame, alpha=alpha, min_n=data.min_segment_size).iloc[0]
+    overall = nps_table_from_counts(nps_counts(data), alpha=alpha, min_n=data.min_segment_size).iloc[0]
     level = int(round(100 * (1 - alpha)))
     lines = [f"NPS (latest answer of {overall.n:,} customers): {overall.nps:+.1f} "
              f"(SE {overall.se:.1f}; {level}% CI {overall.lower:+.1f} to {overall.upper:+.1f})",
@@ -31,7 +30,7 @@ def nps_overview(data, alpha: float = 0.05) -> str:
                         ("promoter", overall.promoters)):
         lines.append(f"  {band:<10} {count:>8,}  {count / overall.n:6.1%}")
     for seg in data.segments:
-        table = nps_table(frame, by=seg, alpha=alpha, min_n=data.min_segment_size)
+        table = nps_table_from_counts(nps_counts(data, by=seg), by=seg, alpha=alpha, min_n=data.min_segment_size)
         lines.append(f"NPS by {seg}:")
         for row in table.itertuples():
             value = getattr(row, seg)

@@ -144,7 +144,7 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
     try:
         with timer("execute"):
             nb = run_notebook(notebook, executed, parameters, figures, progress)
-        slides_meta = {name: _pop_json(figures / name) for name in ("summary.json", "notes.json")}
+        records = _take_records(figures)
         as_of = effective.get("as_of") if data.mode == "dated" else "snapshot"
         footer = f"Data as of {as_of} · run {fingerprint} · cxkit {__version__}"
         title = str(effective.get("title", notebook.stem))
@@ -157,15 +157,11 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
                 engine = html_to_pdf(staging / "report.html", staging / "report.pdf")
         if pptx:
             with timer("pptx"):
-                _restore(figures, slides_meta)
-                write_pptx(figures, staging / "report.pptx", title, footer)
-                for name in ("summary.json", "notes.json"):
-                    (figures / name).unlink(missing_ok=True)
-        (figures / "index.jsonl").unlink(missing_ok=True)
+                write_pptx(figures, staging / "report.pptx", title, footer, **records)
         manifest = {"run": run_name, "fingerprint": fingerprint, "notebook": notebook.name,
                     "params_file": str(Path(params_path).resolve()), "parameters": effective,
                     "as_of": str(data.as_of) if data.as_of else None, "inputs": inputs, "row_counts": data.row_counts,
-                    "slice_by": data.slice_by, "summary": slides_meta["summary.json"],
+                    "slice_by": data.slice_by, "summary": records["summary"],
                     "versions": versions, "pdf_engine": engine if pdf else None,
                     "html_bytes": (staging / "report.html").stat().st_size, "seconds": timer.seconds}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
@@ -191,18 +187,18 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
     return RenderResult(run_dir, outputs, timer.seconds, fingerprint)
 
 
-def _pop_json(path: Path):
-    if not path.exists():
-        return []
-    value = json.loads(path.read_text())
-    path.unlink()
-    return value
+def _take_records(folder: Path) -> dict:
+    """What the notebook recorded beside its figures (summary, notes, figure index), read once and removed
+    so that ``figures/`` holds only the PNG and SVG files."""
+    def take(name, lines=False):
+        path = folder / name
+        if not path.exists():
+            return []
+        text = path.read_text()
+        path.unlink()
+        return [json.loads(line) for line in text.splitlines()] if lines else json.loads(text)
 
-
-def _restore(folder: Path, meta: dict) -> None:
-    for name, value in meta.items():
-        if value:
-            (folder / name).write_text(json.dumps(value))
+    return {"summary": take("summary.json"), "notes": take("notes.json"), "figures": take("index.jsonl", True)}
 
 
 def _publish(staging: Path, run_dir: Path, notebook_name: str) -> list[Path]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 __all__ = ["write_pptx"]
@@ -19,8 +18,10 @@ def _bullets(slide, lines: list[str], size: int = 18) -> None:
         para.font.size = Pt(size)
 
 
-def write_pptx(figures_dir: Path, path: Path, title: str, subtitle: str) -> Path:
-    """Write ``path`` from the figures, summary and notes the notebook recorded in ``figures_dir``."""
+def write_pptx(figures_dir: Path, path: Path, title: str, subtitle: str, summary: list, notes: list,
+               figures: list) -> Path:
+    """Write ``path``: a title slide, the summary, one slide per recorded figure (its PNG in ``figures_dir``,
+    titled with its takeaway), and the method notes."""
     from pptx import Presentation
     from pptx.util import Inches, Pt
 
@@ -29,22 +30,19 @@ def write_pptx(figures_dir: Path, path: Path, title: str, subtitle: str) -> Path
     first = deck.slides.add_slide(deck.slide_layouts[0])
     first.shapes.title.text = title
     first.placeholders[1].text = subtitle
-    summary_file, notes_file = figures_dir / "summary.json", figures_dir / "notes.json"
-    if summary_file.exists():
+    if summary:
         slide = deck.slides.add_slide(deck.slide_layouts[1])
         slide.shapes.title.text = "Executive summary"
-        _bullets(slide, json.loads(summary_file.read_text()), 18)
-    index = figures_dir / "index.jsonl"
-    for line in index.read_text().splitlines() if index.exists() else []:
-        fig = json.loads(line)
+        _bullets(slide, summary, 18)
+    for fig in figures:
         slide = deck.slides.add_slide(deck.slide_layouts[5])
         slide.shapes.title.text = fig.get("takeaway") or fig.get("caption") or fig["name"]
         slide.shapes.title.text_frame.paragraphs[0].font.size = Pt(22)
         slide.shapes.add_picture(str(figures_dir / f"{fig['name']}.png"), Inches(1.2), Inches(1.5),
                                  height=Inches(5.6))
-    if notes_file.exists():
+    if notes:
         slide = deck.slides.add_slide(deck.slide_layouts[1])
         slide.shapes.title.text = "Methods"
-        _bullets(slide, json.loads(notes_file.read_text())[:8], 13)
+        _bullets(slide, notes[:8], 13)
     deck.save(str(path))
     return path

@@ -118,8 +118,6 @@ class CoxModel:
 
         See :func:`cxkit.aggregate.patterns_sql` and :class:`cxkit.warehouse.Warehouse`.
         """
-        from cxkit.survival.cox import prepare_patterns
-
         if "_ev_w" not in rows:
             rows, kinds = prepare_patterns(rows, kinds, has_entry)
         self.not_estimable_, self.reference_ = {}, {}

@@ -43,20 +43,15 @@ class SqlSource:
     """
 
     def __init__(self, source, columns, what: str = "survival data"):
-        self.source = source
+        self.source, self._con = source, None
+        missing = [c for c in columns if c not in source.columns]
+        if missing:
+            raise CxkitError(f"{what}: missing column(s) {missing}")
         if isinstance(source, pd.DataFrame):
-            missing = [c for c in columns if c not in source.columns]
-            if missing:
-                raise CxkitError(f"{what}: missing column(s) {missing}")
             from cxkit.engine import connect
 
             self._con = connect()
             self._con.register("_src", source[list(dict.fromkeys(columns))])
-        else:
-            missing = [c for c in columns if c not in source.columns]
-            if missing:
-                raise CxkitError(f"{what}: missing column(s) {missing}")
-            self._con = None
 
     def df(self, sql: str) -> pd.DataFrame:
         if self._con is not None:
