@@ -62,11 +62,16 @@ def patterns_sql(src: str, duration: str, event: str, covariates: dict, entry: s
             f"_event, {start} AS _entry, SUM({_weight(weights)}) AS _w FROM {src} GROUP BY {keys}")
 
 
-def flows_sql(src: str, date_col: str, period: str, slice_col: str | None = None, value: str | None = None) -> str:
-    """Customers (and the sum of ``value``) per period of ``date_col`` and slice: new or lost counts."""
+def flows_sql(src: str, date_col: str, period: str, slice_col: str | None = None, value: str | None = None,
+              count: str | None = None) -> str:
+    """Customers (and the sum of ``value``) per period of ``date_col`` and slice: new or lost counts.
+
+    ``count`` names a column of customer counts when ``src`` is already grouped (rows = groups of customers).
+    """
     total = f"SUM(CAST({q(value)} AS DOUBLE))" if value else "0.0"
+    n = f"CAST(SUM({q(count)}) AS BIGINT)" if count else "COUNT(*)"
     return (f"SELECT CAST(date_trunc('{UNITS[period]}', {q(date_col)}) AS DATE) AS period_start, "
-            f"{_segment(slice_col)} AS slice, COUNT(*) AS n, {total} AS amount FROM {src} "
+            f"{_segment(slice_col)} AS slice, {n} AS n, {total} AS amount FROM {src} "
             f"WHERE {q(date_col)} IS NOT NULL GROUP BY 1, 2")
 
 

@@ -113,7 +113,7 @@ def clock_description(clock: str, which: str = "latest", mode: str = "dated") ->
 
 
 def survival_frame(data, clock: str = "response", which: str = "latest", score: str | None = None,
-                   segment: str = "band", cuts=None, relation: bool = False):
+                   segment: str = "band", cuts=None, relation: bool = False, carry=()):
     """One row per customer (or per answer spell) ready for survival analysis.
 
     Parameters
@@ -135,6 +135,8 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
         Other band cut points (see :func:`cxkit.nps.band`).
     relation : bool
         Return the DuckDB relation instead of a DataFrame (for large data).
+    carry : sequence of str
+        More ``customers`` columns to keep (``referrals``, ``signup_date``, ...).
 
     Returns
     -------
@@ -167,6 +169,7 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
                 "score": "CAST(s.score AS VARCHAR)"}.get(segment, f'CAST(c."{segment}" AS VARCHAR)')
     extra = "".join(f', c."{col}"' for col in data.segments)
     extra += ", c.monthly_revenue" if data.has("customers", "monthly_revenue") else ""
+    extra += "".join(f', c."{col}"' for col in carry if col not in data.segments and col != "monthly_revenue")
     reason = "c.churn_reason" if data.has("customers", "churn_reason") else "NULL"
     dpm = DAYS_PER_MONTH
 
@@ -218,11 +221,20 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     return frame
 
 
-def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None) -> pd.DataFrame:
+def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None, relation: bool = False):
     """One row per customer from their first answer on, with what they paid and cost after it.
 
     The clock is the response clock (first answer): lifetime value is the value of a customer
     from the moment they gave their score.
+
+    Parameters
+    ----------
+    data : CXData
+    score, segment, cuts
+        As in :func:`survival_frame`.
+    relation : bool
+        Keep the frame in DuckDB (a temp table ``_ltv_frame``) and return a relation on it;
+        :meth:`cxkit.ltv.SegmentLTV.fit` then aggregates it there instead of in pandas.
 
     Returns
     -------
@@ -231,51 +243,65 @@ def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None) 
         ``billed_months``, ``cost`` (contacts), ``contacts``, ``retention_cost`` (contacts of a
         kind containing "retention"), ``exposure_months``; and ``referrals`` with ``tenure_months``
         (whole tenure). Snapshot data: ``revenue`` = ``monthly_revenue`` for one billed month.
+        The relation also has ``customer_id``. Rows are in ``customer_id`` order.
     """
-    from cxkit.contract import DAYS_PER_MONTH
-
-    clock = "tenure" if data.mode == "snapshot" else "response"
-    base = survival_frame(data, clock=clock, which="first", score=score, segment=segment, cuts=cuts, relation=True)
-    name = "_ltv_base"
-    data.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {base.sql_query()}")  # computed once, joined thrice
-    referrals = "coalesce(c.referrals, 0)" if data.has("customers", "referrals") else "0"
-    if data.mode == "snapshot":
-        revenue = "coalesce(c.monthly_revenue, 0)" if data.has("customers", "monthly_revenue") else "0"
-        sql = (f"SELECT f.duration, f.event, f.segment, {revenue} AS revenue, 1.0 AS billed_months, "
-               "0.0 AS cost, 0 AS contacts, 0.0 AS retention_cost, f.duration AS exposure_months, "
-               f"{referrals} AS referrals, f.duration AS tenure_months "
-               f"FROM {name} f JOIN customers c USING (customer_id) ORDER BY c.customer_id")
-    else:
-        as_of = f"DATE '{data.as_of.isoformat()}'"
-        if data.has("revenue"):
-            revenue = ("SELECT r.customer_id, sum(r.amount) AS revenue, count(*) AS billed_months FROM revenue r "
-                       f"JOIN {name} f USING (customer_id) WHERE r.month >= date_trunc('month', f.start_date) "
-                       "GROUP BY 1")
-        elif data.has("customers", "monthly_revenue"):  # a run rate instead of a bill per month
-            revenue = "SELECT customer_id, monthly_revenue AS revenue, 1 AS billed_months FROM customers"
-        else:
-            revenue = "SELECT NULL AS customer_id, 0.0 AS revenue, 0 AS billed_months WHERE false"
-        cost = "coalesce(k.cost, 0)" if data.has("contacts", "cost") else "0"
-        contacts = ("SELECT k.customer_id, sum(" + cost + ") AS cost, count(*) AS contacts, "
-                    f"sum(CASE WHEN lower(k.kind) LIKE '%retention%' THEN {cost} ELSE 0 END) AS retention_cost "
-                    f"FROM contacts k JOIN {name} f USING (customer_id) WHERE k.date >= f.start_date GROUP BY 1"
-                    ) if data.has("contacts") else \
-            "SELECT NULL AS customer_id, 0.0 AS cost, 0 AS contacts, 0.0 AS retention_cost WHERE false"
-        sql = (f"SELECT f.duration, f.event, f.segment, coalesce(rv.revenue, 0) AS revenue, "
-               "coalesce(rv.billed_months, 0) AS billed_months, coalesce(ct.cost, 0) AS cost, "
-               "coalesce(ct.contacts, 0) AS contacts, coalesce(ct.retention_cost, 0) AS retention_cost, "
-               f"f.duration AS exposure_months, {referrals} AS referrals, "
-               f"date_diff('day', c.signup_date, coalesce(c.end_date, {as_of})) / {DAYS_PER_MONTH} AS tenure_months "
-               f"FROM {name} f JOIN customers c USING (customer_id) "
-               f"LEFT JOIN ({revenue}) rv USING (customer_id) LEFT JOIN ({contacts}) ct USING (customer_id) "
-               "ORDER BY c.customer_id")  # a fixed order: the same seed then draws the same bootstrap
-    frame = data.df(sql)
-    data.con.execute(f"DROP TABLE {name}")
+    sql = _ltv_sql(data, score, segment, cuts)
+    if relation:
+        data.con.execute(f"CREATE OR REPLACE TEMP TABLE _ltv_frame AS {sql}")
+        data.con.execute("DROP TABLE _ltv_base")
+        return data.sql("SELECT * FROM _ltv_frame")
+    frame = data.df(sql + " ORDER BY customer_id")  # a fixed order: the same seed then draws the same bootstrap
+    data.con.execute("DROP TABLE _ltv_base")
+    frame = frame.drop(columns="customer_id")
     order = survival_frame_order(data, score, segment, cuts)
     if order:
         frame["segment"] = pd.Categorical(frame["segment"].astype(str), categories=order, ordered=True)
+    clock = "tenure" if data.mode == "snapshot" else "response"
     frame.attrs.update({"clock": clock_description(clock, "first", data.mode), "time_unit": "month"})
     return frame
+
+
+def _ltv_sql(data, score, segment, cuts) -> str:
+    """The LTV frame's query over a temp table ``_ltv_base`` of first-answer spells (created here)."""
+    from cxkit.contract import DAYS_PER_MONTH
+
+    clock = "tenure" if data.mode == "snapshot" else "response"
+    carry = [c for c in ("referrals", "signup_date", "end_date") if data.has("customers", c)]
+    base = survival_frame(data, clock=clock, which="first", score=score, segment=segment, cuts=cuts,
+                          relation=True, carry=carry)
+    name = "_ltv_base"
+    data.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {base.sql_query()}")  # computed once, joined twice
+    referrals = "coalesce(f.referrals, 0)" if "referrals" in carry else "0"
+    monthly = "coalesce(f.monthly_revenue, 0)" if data.has("customers", "monthly_revenue") else "0"
+    if data.mode == "snapshot":
+        return (f"SELECT f.customer_id, f.duration, f.event, f.segment, {monthly} AS revenue, "
+                "1.0 AS billed_months, 0.0 AS cost, 0 AS contacts, 0.0 AS retention_cost, "
+                f"f.duration AS exposure_months, {referrals} AS referrals, f.duration AS tenure_months FROM {name} f")
+    as_of = f"DATE '{data.as_of.isoformat()}'"
+    if data.has("revenue"):
+        revenue = ("SELECT r.customer_id, sum(r.amount) AS revenue, count(*) AS billed_months FROM revenue r "
+                   f"JOIN {name} f USING (customer_id) WHERE r.month >= date_trunc('month', f.start_date) "
+                   "GROUP BY 1")
+        revenue_cols = "coalesce(rv.revenue, 0) AS revenue, coalesce(rv.billed_months, 0) AS billed_months"
+        revenue_join = f"LEFT JOIN ({revenue}) rv USING (customer_id) "
+    else:  # a run rate per customer (or nothing) instead of a bill per month
+        billed = "1" if data.has("customers", "monthly_revenue") else "0"
+        revenue_cols, revenue_join = f"{monthly} AS revenue, {billed} AS billed_months", ""
+    cost = "coalesce(k.cost, 0)" if data.has("contacts", "cost") else "0"
+    if data.has("contacts"):
+        contacts = ("SELECT k.customer_id, sum(" + cost + ") AS cost, count(*) AS contacts, "
+                    f"sum(CASE WHEN lower(k.kind) LIKE '%retention%' THEN {cost} ELSE 0 END) AS retention_cost "
+                    f"FROM contacts k JOIN {name} f USING (customer_id) WHERE k.date >= f.start_date GROUP BY 1")
+        contact_cols = ("coalesce(ct.cost, 0) AS cost, coalesce(ct.contacts, 0) AS contacts, "
+                        "coalesce(ct.retention_cost, 0) AS retention_cost")
+        contact_join = f"LEFT JOIN ({contacts}) ct USING (customer_id) "
+    else:
+        contact_cols, contact_join = "0.0 AS cost, 0 AS contacts, 0.0 AS retention_cost", ""
+    tenure = (f"date_diff('day', f.signup_date, coalesce(f.end_date, {as_of})) / {DAYS_PER_MONTH}"
+              if "end_date" in carry else f"date_diff('day', f.signup_date, {as_of}) / {DAYS_PER_MONTH}")
+    return (f"SELECT f.customer_id, f.duration, f.event, f.segment, {revenue_cols}, {contact_cols}, "
+            f"f.duration AS exposure_months, {referrals} AS referrals, {tenure} AS tenure_months "
+            f"FROM {name} f {revenue_join}{contact_join}")
 
 
 def survival_frame_order(data, score=None, segment="band", cuts=None) -> list[str] | None:

@@ -95,7 +95,8 @@ class LeadershipAnalysis:
         self.active_customers_ = active
         self.ltv_ = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate, alpha=self.alpha,
                                n_boot=self.n_boot, seed=self.seed).fit(
-            ltv_frame(data, score=score), base_counts=self.base_counts_)
+            ltv_frame(data, score=score, relation=True), base_counts=self.base_counts_, order=self.bands_)
+        data.con.execute("DROP TABLE _ltv_frame")
         self.ltv_.clock = "value counted from the customer's first answer"
         sizes = dict(data.sql("SELECT segment, count(*) FROM _lead_frame GROUP BY 1").fetchall())
         self.band_sizes_ = {b: int(sizes.get(b, 0)) for b in self.bands_}
@@ -134,7 +135,8 @@ class LeadershipAnalysis:
         km = SegmentSurvival(alpha=self.alpha, order=self.bands_).fit(
             frame, "duration", "event", "segment", entry_col="entry" if self.clock_kind_ == "tenure_entry" else None)
         ltv = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate, n_boot=20,
-                         seed=self.seed).fit(ltv_frame(everyone, score=self.score_))
+                         seed=self.seed).fit(ltv_frame(everyone, score=self.score_, relation=True), order=self.bands_)
+        everyone.con.execute("DROP TABLE _ltv_frame")
         months = self.retention_months
         rows = []
         if self.nps_ is not None:

@@ -99,42 +99,48 @@ class CustomerLedger:
 
         bands = band_source(data) if data.has("responses") and "nps" in data.scores else None
         return self._fit(data.con, data.has("revenue"), data.has("responses"), data.as_of,
-                         data.has("customers", "monthly_revenue"), data.has("customers", "churn_reason"), bands)
+                         data.has("customers", "monthly_revenue"), data.has("customers", "churn_reason"), bands,
+                         cut=False)  # the gateway's view already holds only customers signed up by as_of
 
     def _fit(self, con, has_revenue: bool, has_responses: bool, as_of, has_monthly: bool, has_reason: bool,
-             bands: str | None = None):
+             bands: str | None = None, cut: bool = True):
         if as_of is None:
             as_of = con.execute("SELECT max(greatest(signup_date, coalesce(end_date, signup_date))) "
                                 "FROM customers").fetchall()[0][0]
         as_of = pd.Timestamp(as_of).date()
         day = f"DATE '{as_of.isoformat()}'"
-        rate = ("SELECT customer_id, avg(amount) AS run_rate FROM revenue GROUP BY 1" if has_revenue else
-                "SELECT customer_id, monthly_revenue AS run_rate FROM customers" if has_monthly else
-                "SELECT customer_id, 0.0 AS run_rate FROM customers")
         slice_col = f'CAST(c."{self.by}" AS VARCHAR)' if self.by else "'all'"
         if self.by == "band":
             slice_col = "coalesce(b.band, 'no answer')"
         last_band = bands or (last_band_sql(day) if has_responses else
                               "SELECT NULL AS customer_id, NULL AS band WHERE false")
         reason = "coalesce(c.churn_reason, 'unknown')" if has_reason else "'unknown'"
-        base = (f"SELECT c.customer_id, {slice_col} AS slice, c.signup_date, "
-                f"CASE WHEN c.end_date <= {day} THEN c.end_date END AS end_date, coalesce(rr.run_rate, 0) AS rr, "
-                f"coalesce(b.band, 'no answer') AS band, {reason} AS reason "
-                f"FROM customers c LEFT JOIN ({rate}) rr USING (customer_id) "
-                f"LEFT JOIN ({last_band}) b USING (customer_id) WHERE c.signup_date <= {day}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _ledger_base AS {base}")  # joined once, counted four times
-        src = "_ledger_base"
-        new = con.execute(flows_sql(src, "signup_date", self.period, "slice", "rr")).df()
+        run_rate, rate_join = ("coalesce(c.monthly_revenue, 0)" if has_monthly else "0.0"), ""
+        if has_revenue:
+            run_rate = "coalesce(rr.run_rate, 0)"
+            rate_join = ("LEFT JOIN (SELECT customer_id, avg(amount) AS run_rate FROM revenue GROUP BY 1) rr "
+                         "USING (customer_id) ")
+        # One pass over the customers into a small cube (customers and run rate per slice, sign-up period,
+        # leaving period, band and reason); the four tables below are sums over it.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _ledger_cube AS SELECT slice, joined, lost_in, band, reason, "
+            "count(*) AS n, sum(rr) AS rr FROM ("
+            f"SELECT {slice_col} AS slice, {period_sql('c.signup_date', self.period)} AS joined, "
+            f"CASE WHEN c.end_date <= {day} THEN {period_sql('c.end_date', self.period)} END AS lost_in, "
+            f"coalesce(b.band, 'no answer') AS band, CASE WHEN c.end_date <= {day} THEN {reason} END AS reason, "
+            f"{run_rate} AS rr FROM customers c {rate_join}LEFT JOIN ({last_band}) b USING (customer_id) "
+            + (f"WHERE c.signup_date <= {day}" if cut else "") + ") GROUP BY ALL")
+        src = "_ledger_cube"
+        new = con.execute(flows_sql(src, "joined", self.period, "slice", "rr", count="n")).df()
         if new.empty:
             raise CxkitError("the customer ledger has no customers to count")
-        lost = con.execute(flows_sql(src, "end_date", self.period, "slice", "rr")).df()
+        lost = con.execute(flows_sql(src, "lost_in", self.period, "slice", "rr", count="n")).df()
         self._from_flows(new, lost, as_of)
-        breakdown = (f"SELECT {period_sql('end_date', self.period)} AS period_start, "
-                     "{key} AS {name}, count(*) AS lost, sum(rr) AS revenue_out FROM _ledger_base "
-                     "WHERE end_date IS NOT NULL GROUP BY ALL ORDER BY 1, 2")
+        breakdown = ("SELECT lost_in AS period_start, {key} AS {name}, CAST(sum(n) AS BIGINT) AS lost, "
+                     "sum(rr) AS revenue_out FROM _ledger_cube WHERE lost_in IS NOT NULL GROUP BY ALL ORDER BY 1, 2")
         self.lost_by_band_ = self._labelled(con.execute(breakdown.format(key="band", name="band")).df())
         self.lost_by_reason_ = self._labelled(con.execute(breakdown.format(key="reason", name="reason")).df())
-        con.execute("DROP TABLE _ledger_base")
+        con.execute("DROP TABLE _ledger_cube")
         self.as_of_ = as_of
         return self
 

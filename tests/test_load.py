@@ -147,6 +147,23 @@ def test_as_of_cuts_later_rows_with_a_warning(case, small_tables):
     assert data.sql("SELECT max(response_date) FROM responses").fetchall()[0][0] <= cut.date()
 
 
+def test_as_of_drops_rows_of_customers_not_yet_signed_up(case, small_tables):
+    """A contact dated before as_of whose customer signed up after it belongs to no customer at as_of."""
+    tables = small_tables[0]
+    late = tables["customers"]["customer_id"].iloc[0]
+    customers = tables["customers"].copy()
+    customers.loc[customers["customer_id"] == late, ["signup_date", "end_date"]] = [pd.Timestamp("2026-01-10"), pd.NaT]
+    contacts = tables["contacts"].copy()
+    early = contacts.iloc[[0]].assign(customer_id=late, date=pd.Timestamp("2025-03-01"))
+    contacts = pd.concat([contacts, early], ignore_index=True)
+    responses = tables["responses"][tables["responses"]["customer_id"] != late]
+    with pytest.warns(CxkitWarning, match="as_of 2025-06-30"):
+        data = load(case(customers=customers, contacts=contacts, responses=responses), as_of="2025-06-30")
+    assert data.sql(f"SELECT count(*) FROM contacts WHERE customer_id = {late}").fetchall()[0][0] == 0
+    kept = contacts[(contacts["date"] <= pd.Timestamp("2025-06-30")) & (contacts["customer_id"] != late)]
+    assert data.row_counts["contacts"] == len(kept)
+
+
 def test_small_segments_warn(case, small_tables):
     customers = small_tables[0]["customers"].copy()
     customers["region"] = customers["region"].astype(str)

@@ -79,55 +79,80 @@ class _DiscreteModel:
         return -float(ll), grad
 
     def fit_counts(self, lost, censored, start=None):
-        """Maximum likelihood on period counts (see :func:`discrete_counts`); returns self."""
+        """Maximum likelihood on period counts (see :func:`discrete_counts`); returns self.
+
+        L-BFGS-B in log parameters, then Newton steps to the optimum (L-BFGS-B can stop early when
+        the two parameters differ in scale by orders of magnitude), Nelder-Mead if Newton cannot settle.
+        """
         lost, cens = np.asarray(lost, dtype=float), np.asarray(censored, dtype=float)
         x0 = np.log(start) if start is not None else np.zeros(2)
         x0 = np.clip(x0, *_LOG_BOUNDS)
         res = optimize.minimize(self._negloglik, x0, args=(lost, cens), jac=True, method="L-BFGS-B",
                                 bounds=[_LOG_BOUNDS] * 2, options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 1000})
-        if not res.success and np.max(np.abs(res.jac)) > 1e-4 * max(1.0, abs(res.fun)):
-            res = optimize.minimize(lambda q: self._negloglik(q, lost, cens)[0], res.x, method="Nelder-Mead",
+        x, f, settled = self._newton(res.x, lost, cens)
+        if not settled:
+            res = optimize.minimize(lambda q: self._negloglik(q, lost, cens)[0], x, method="Nelder-Mead",
                                     bounds=[_LOG_BOUNDS] * 2,
                                     options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
-        self.params_ = np.exp(res.x)
-        self.log_likelihood_ = -float(res.fun)
-        self.periods_ = lost.size
+            x, f = (res.x, res.fun) if res.fun <= f else (x, f)
+        self.params_, self.log_likelihood_, self.periods_ = np.exp(x), -float(f), lost.size
         return self
 
-    def refit(self, lost, censored, start, max_iter: int = 30):
-        """Maximum likelihood from a nearby start (a bootstrap replicate): Newton steps on the two log
-        parameters, the Hessian from differences of the analytic gradient; falls back to :meth:`fit_counts`."""
+    def refit(self, lost, censored, start):
+        """Maximum likelihood from a nearby start (a bootstrap replicate from the full-data fit): Newton
+        steps only (see :meth:`_newton`), :meth:`fit_counts` when they cannot settle."""
         lost, cens = np.asarray(lost, dtype=float), np.asarray(censored, dtype=float)
-        x = np.clip(np.log(start), *_LOG_BOUNDS)
+        x, f, settled = self._newton(np.log(start), lost, cens)
+        if not settled:
+            return self.fit_counts(lost, cens, start=np.exp(x))
+        self.params_, self.log_likelihood_, self.periods_ = np.exp(x), -float(f), lost.size
+        return self
+
+    def _newton(self, x, lost, cens, max_iter: int = 30):
+        """Newton steps on the log parameters from ``x``; returns ``(x, negloglik, settled)``.
+
+        The Hessian comes from differences of the analytic gradient, its eigenvalues taken in absolute
+        value and floored (so a ridge or a saddle still gives a descent step), with a halving line
+        search. It stops when the Newton decrement (the decrease a full step would bring) is below
+        ``1e-10 |loglik|``: with millions of customers the log-likelihood carries rounding noise of
+        that order, so asking for less would stall. A parameter at its bound (an sBG at its geometric
+        limit, a flat ridge) stays there if the gradient keeps pushing it against the bound, the
+        optimality condition of the bounded fit; otherwise this reports not settled.
+        """
+        lo, hi = _LOG_BOUNDS
+        x = np.clip(np.asarray(x, dtype=float), lo, hi)
+        free = np.flatnonzero((x > lo + 1e-6) & (x < hi - 1e-6))
         f, g = self._negloglik(x, lost, cens)
-        for _ in range(max_iter):
-            h = np.empty((2, 2))
-            for j in range(2):
+        converged = free.size == 0
+        for _ in range(max_iter if free.size and np.isfinite(f) else 0):
+            h = np.empty((free.size, free.size))
+            for a, j in enumerate(free):
                 step = np.zeros(2)
                 step[j] = 1e-5
-                h[:, j] = (self._negloglik(x + step, lost, cens)[1] - g) / 1e-5
-            h = (h + h.T) / 2
-            try:
-                direction = -np.linalg.solve(h, g)
-            except np.linalg.LinAlgError:
+                h[:, a] = ((self._negloglik(x + step, lost, cens)[1] - g) / 1e-5)[free]
+            eig, vec = np.linalg.eigh((h + h.T) / 2)
+            eig = np.maximum(np.abs(eig), 1e-10 * max(float(np.abs(eig).max()), 1e-300))
+            step = -(vec @ ((vec.T @ g[free]) / eig))
+            if not np.all(np.isfinite(step)):
                 break
-            if not np.all(np.isfinite(direction)) or g @ direction >= 0:
+            if -g[free] @ step <= 1e-10 * max(1.0, abs(f)):  # the Newton decrement: at the optimum
+                converged = True
                 break
+            direction = np.zeros(2)
+            direction[free] = step
             t = 1.0
             while t > 1e-4:
-                x_new = np.clip(x + t * direction, *_LOG_BOUNDS)
+                x_new = np.clip(x + t * direction, lo, hi)
                 f_new, g_new = self._negloglik(x_new, lost, cens)
                 if f_new <= f:
                     break
                 t /= 2
             else:
                 break
-            done = abs(f - f_new) <= 1e-12 * max(1.0, abs(f)) or np.max(np.abs(x_new - x)) < 1e-9
             x, f, g = x_new, f_new, g_new
-            if done:
-                self.params_, self.log_likelihood_, self.periods_ = np.exp(x), -float(f), lost.size
-                return self
-        return self.fit_counts(lost, cens, start=np.exp(x))
+        tol = 1e-6 * max(1.0, abs(f))
+        pinned = all(g[j] <= tol if x[j] >= hi - 1e-6 else g[j] >= -tol for j in np.setdiff1d([0, 1], free))
+        return x, f, bool(converged and pinned and np.isfinite(f))
 
     def survival(self, t):
         """Probability of still being a customer after t whole periods."""

@@ -31,29 +31,21 @@ import pandas as pd
 
 from cxkit._display import html_block
 from cxkit.errors import CxkitError
-from cxkit.ltv.sbg import NoChurnTail, ShiftedBetaGeometric, discrete_counts
+from cxkit.ltv.sbg import NoChurnTail, ShiftedBetaGeometric
 from cxkit.ltv.weibull import DiscreteWeibull
 
 __all__ = ["SegmentLTV", "sensitivity"]
 
 TAILS = {"sbg": ShiftedBetaGeometric, "weibull": DiscreteWeibull}
+CELL_BINS = 20  # revenue-rate quantile bins of the bootstrap cells
 
 
 class _Segment:
     """Arrays of one segment and the LTV computation for any customer weights."""
 
-    def __init__(self, frame: pd.DataFrame, cols: dict, owner: SegmentLTV):
-        self.owner = owner
-        d = frame[cols["duration"]].to_numpy(dtype=float)
-        e = frame[cols["event"]].to_numpy(dtype=float)
-        values = {k: frame[c].to_numpy(dtype=float) if c in frame else np.zeros(len(frame))
-                  for k, c in cols.items() if k not in ("duration", "event", "segment")}
-        billed = values["billed"]
-        values["rev_rate"] = np.divide(values["revenue"], billed, out=np.zeros(d.size), where=billed > 0)
-        values["count"] = np.ones(d.size)
-        self.n = d.size
-        if self.n > owner.cells_above:
-            d, e, values = _cells(d, e, values)
+    def __init__(self, d, e, values: dict, n: int, owner: SegmentLTV):
+        """``d, e, values``: one row per customer or per cell of alike customers (``values["count"]``)."""
+        self.owner, self.n = owner, int(n)
         self.d, self.e, self.values = d, e, values
         self.count, self.rev_rate = values["count"], values["rev_rate"]  # rev_rate: sum over the cell
         self.times, self.tidx = np.unique(self.d, return_inverse=True)
@@ -64,6 +56,17 @@ class _Segment:
         ok = np.flatnonzero(at_risk[: h + 1] >= owner.min_at_risk)
         self.window = int(min(ok.max(), np.floor(self.d.max()))) if ok.size else 0
         self.month_pos = np.searchsorted(self.times, self.months, side="right") - 1
+        # Period indices of the tail models' counts, computed once (see sbg.discrete_counts).
+        self._churned = self.e.astype(bool)
+        lost_period = np.maximum(np.ceil(self.d[self._churned]), 1).astype(int)
+        self._cens_at = np.floor(self.d[~self._churned]).astype(int)
+        self._t_max = int(max(lost_period.max(initial=0), self._cens_at.max(initial=0)))
+        self._lost_at = lost_period - 1
+
+    def period_counts(self, w):
+        """Churned and censored counts per whole period for row weights ``w``: ``discrete_counts(d, e, w)``."""
+        lost = np.bincount(self._lost_at, weights=w[self._churned], minlength=self._t_max + 1)[: self._t_max]
+        return lost, np.bincount(self._cens_at, weights=w[~self._churned], minlength=self._t_max + 1)
 
     def km_months(self, w) -> np.ndarray:
         """Kaplan-Meier at whole months; ``w`` weighs each row (a customer or a cell's total)."""
@@ -79,7 +82,7 @@ class _Segment:
         return rng.poisson(self.count) / self.count
 
     def tail_model(self, kind: str, w, start=None):
-        lost, cens = discrete_counts(self.d, self.e, w)
+        lost, cens = self.period_counts(w)
         if lost.sum() <= 0:
             return NoChurnTail()
         if start is not None:  # a bootstrap replicate: a few Newton steps from the full-data fit
@@ -135,11 +138,27 @@ class _Segment:
                 "revenue_per_month": revenue, **rates}
 
 
-def _cells(d, e, values, bins: int = 20):
+def _rows(frame: pd.DataFrame, cols: dict):
+    """Durations, churn flags and per-customer values (zeros for absent columns) of one segment."""
+    d = frame[cols["duration"]].to_numpy(dtype=float)
+    e = frame[cols["event"]].to_numpy(dtype=float)
+    values = {k: frame[c].to_numpy(dtype=float) if c in frame else np.zeros(len(frame))
+              for k, c in cols.items() if k not in ("duration", "event", "segment")}
+    billed = values["billed"]
+    values["rev_rate"] = np.divide(values["revenue"], billed, out=np.zeros(d.size), where=billed > 0)
+    values["count"] = np.ones(d.size)
+    return d, e, values
+
+
+def _edges(rate, bins: int = CELL_BINS):
+    """Inner quantile edges of the revenue rate (``bins`` bins, ties merged)."""
+    return np.unique(np.quantile(rate, np.linspace(0, 1, bins + 1)[1:-1]))
+
+
+def _cells(d, e, values, bins: int = CELL_BINS):
     """Group customers by exit time, churn flag and revenue-rate quantile bin; sums per cell."""
     rate = values["rev_rate"]
-    edges = np.unique(np.quantile(rate, np.linspace(0, 1, bins + 1)[1:-1]))
-    rbin = np.searchsorted(edges, rate, side="right")
+    rbin = np.searchsorted(_edges(rate, bins), rate, side="right")
     times, tidx = np.unique(d, return_inverse=True)
     key = (tidx.astype(np.int64) * 2 + e.astype(np.int64)) * (bins + 1) + rbin  # one integer per cell
     cells, inverse = np.unique(key, return_inverse=True)
@@ -202,9 +221,11 @@ class SegmentLTV:
 
         Parameters
         ----------
-        df : DataFrame
+        df : DataFrame or DuckDB relation
             Durations in months since the answer, the churn flag, the segment, and per customer the
             revenue billed and its number of months, the cost to serve and the months it covers.
+            A relation (``ltv_frame(data, relation=True)``) is aggregated in DuckDB: small segments
+            come back one row per customer (in ``customer_id`` order), large ones as cells.
         base_counts : dict, optional
             Customers per segment in the base the value at stake applies to (default: the customers
             in ``df`` per segment).
@@ -212,16 +233,11 @@ class SegmentLTV:
         cols = {"duration": duration_col, "event": event_col, "segment": segment_col, "revenue": revenue_col,
                 "billed": billed_col, "cost": cost_col, "exposure": exposure_col, "contacts": "contacts",
                 "retention_cost": "retention_cost", "referrals": "referrals", "tenure": "tenure_months"}
-        for key in ("duration", "event", "segment"):
-            if cols[key] not in df:
-                raise CxkitError(f"lifetime value: missing column {cols[key]!r}")
-        seg = df[segment_col]
-        if order is None:
-            order = [str(c) for c in seg.cat.categories] if isinstance(seg.dtype, pd.CategoricalDtype) \
-                else sorted(seg.dropna().astype(str).unique())
-        labels = seg.astype(str)
-        self.segments_ = [s for s in order if (labels == s).any()]
-        self._segments = {s: _Segment(df[labels.to_numpy() == s], cols, self) for s in self.segments_}
+        if isinstance(df, pd.DataFrame):
+            self._segments = self._from_frame(df, cols, order)
+        else:
+            self._segments = self._from_relation(df, cols, order)
+        self.segments_ = list(self._segments)
         self.base_counts_ = {s: float(v) for s, v in (base_counts or {s: self._segments[s].n
                                                                      for s in self.segments_}).items()}
         rows, self._tails = [], {}
@@ -240,6 +256,71 @@ class SegmentLTV:
         self._point = pd.DataFrame(rows).set_index("segment")
         self._bootstrap()
         return self
+
+    def _from_frame(self, df: pd.DataFrame, cols: dict, order) -> dict:
+        for key in ("duration", "event", "segment"):
+            if cols[key] not in df:
+                raise CxkitError(f"lifetime value: missing column {cols[key]!r}")
+        seg = df[cols["segment"]]
+        if isinstance(seg.dtype, pd.CategoricalDtype):
+            codes, known = seg.cat.codes.to_numpy(), {str(c): i for i, c in enumerate(seg.cat.categories)}
+            order = order if order is not None else list(known)
+            masks = {s: codes == known[s] for s in order if s in known}
+        else:
+            text = seg.astype(str).to_numpy()
+            order = order if order is not None else sorted(seg.dropna().astype(str).unique())
+            masks = {s: text == s for s in order}
+        d_all, e_all, v_all = _rows(df, cols)
+        out = {}
+        for s, mask in masks.items():
+            if not mask.any():
+                continue
+            d, e, values = d_all[mask], e_all[mask], {k: v[mask] for k, v in v_all.items()}
+            n = d.size
+            if n > self.cells_above:
+                d, e, values = _cells(d, e, values)
+            out[s] = _Segment(d, e, values, n, self)
+        return out
+
+    def _from_relation(self, rel, cols: dict, order) -> dict:
+        """Segments from a DuckDB relation: customers or cells summed where the data lives."""
+        names = set(rel.columns)
+        for key in ("duration", "event", "segment"):
+            if cols[key] not in names:
+                raise CxkitError(f"lifetime value: missing column {cols[key]!r}")
+        keys = [k for k in cols if k not in ("duration", "event", "segment")]
+        expr = {k: f'CAST("{cols[k]}" AS DOUBLE)' if cols[k] in names else "0.0" for k in keys}
+        rate = f"CASE WHEN {expr['billed']} > 0 THEN {expr['revenue']} / {expr['billed']} ELSE 0.0 END"
+        rows = (f'SELECT CAST("{cols["segment"]}" AS VARCHAR) AS _segment, CAST("{cols["duration"]}" AS DOUBLE) '
+                f'AS _d, CAST("{cols["event"]}" AS DOUBLE) AS _e, '
+                + "".join(f"{expr[k]} AS _{k}, " for k in keys) + f"{rate} AS _rev_rate, "
+                + ("customer_id AS _id" if "customer_id" in names else "0 AS _id") + " FROM _ltv_rows")
+        found = dict(rel.query("_ltv_rows", f"SELECT _segment, count(*) FROM ({rows}) "
+                                            "WHERE _segment IS NOT NULL GROUP BY 1").fetchall())
+        order = order if order is not None else sorted(found)
+        value_cols = [*keys, "rev_rate"]
+        out = {}
+        for s in (s for s in order if s in found):
+            n = found[s]
+            where = "_segment = '" + s.replace("'", "''") + "'"
+            if n <= self.cells_above:
+                got = rel.query("_ltv_rows", f"SELECT _d, _e, {', '.join('_' + k for k in value_cols)} "
+                                f"FROM ({rows}) WHERE {where} ORDER BY _id, _d, _e, "
+                                + ", ".join("_" + k for k in value_cols)).fetchnumpy()
+                values = {k: np.asarray(got["_" + k], dtype=float) for k in value_cols}
+                values["count"] = np.ones(n)
+            else:
+                rate = rel.query("_ltv_rows", f"SELECT _rev_rate FROM ({rows}) WHERE {where}").fetchnumpy()
+                edges = _edges(np.asarray(rate["_rev_rate"], dtype=float))  # numpy's quantiles: the same cells
+                bin_sql = " + ".join(f"CAST(_rev_rate >= CAST('{float(e)!r}' AS DOUBLE) AS INTEGER)"
+                                     for e in edges) or "0"
+                got = rel.query("_ltv_rows", f"SELECT _d, _e, {bin_sql} AS _bin, "
+                                + ", ".join(f"sum(_{k}) AS _{k}" for k in value_cols) + ", count(*) AS _count "
+                                f"FROM ({rows}) WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3").fetchnumpy()
+                values = {k: np.asarray(got["_" + k], dtype=float) for k in [*value_cols, "count"]}
+            out[s] = _Segment(np.asarray(got["_d"], dtype=float), np.asarray(got["_e"], dtype=float), values, n,
+                              self)
+        return out
 
     def _bootstrap(self) -> None:
         rng = np.random.default_rng(self.seed)
