@@ -16,7 +16,7 @@ FROM responses WHERE "nps" IS NOT NULL GROUP BY 1
 
 from __future__ import annotations
 
-__all__ = ["q", "exits_sql", "entries_sql", "patterns_sql", "flows_sql", "nps_counts_sql", "UNITS"]
+__all__ = ["q", "exits_sql", "binary_events_sql", "entries_sql", "patterns_sql", "flows_sql", "nps_counts_sql", "UNITS"]
 
 UNITS = {"M": "month", "Q": "quarter"}
 
@@ -34,12 +34,32 @@ def _weight(weights: str | None) -> str:
     return f"CAST({q(weights)} AS DOUBLE)" if weights else "CAST(1 AS DOUBLE)"  # a bare 1.0 is DECIMAL
 
 
-def exits_sql(src: str, duration: str, event: str, segment: str | None = None, weights: str | None = None) -> str:
-    """Life table: events and censorings per segment and exit time."""
-    w, e = _weight(weights), q(event)
+def exits_sql(src: str, duration: str, event: str, segment: str | None = None, weights: str | None = None,
+              check_events: bool = True) -> str:
+    """Life table: events and censorings per segment and exit time.
+
+    With ``check_events``, also per group ``bad_events``: zero exactly when every event flag is 0 or 1
+    (no flag missing, smallest >= 0, largest <= 1 and the sum of e(e - 1) zero, which for e in [0, 1]
+    forces each term to zero). Leave it out when the flags are known to be 0/1 (see
+    :func:`binary_events_sql`).
+    """
+    e = q(event)
+    if weights:
+        w = _weight(weights)
+        events, rows = f"SUM({w} * {e})", f"SUM({w})"
+    else:
+        events, rows = f"SUM({e})", "COUNT(*)"
+    bad = (f"(COUNT(*) - COUNT({e})) + CASE WHEN MIN({e}) < 0 OR MAX({e}) > 1 "
+           f"OR SUM({e} * ({e} - 1)) <> 0 THEN 1 ELSE 0 END") if check_events else "0"
     return (f"SELECT {_segment(segment)} AS segment, CAST({q(duration)} AS DOUBLE) AS time, "
-            f"SUM({w} * {e}) AS events, SUM({w} * (1 - {e})) AS censored, "
-            f"SUM(CASE WHEN {e} IN (0, 1) THEN 0 ELSE 1 END) AS bad_events FROM {src} GROUP BY 1, 2")
+            f"{events} AS events, {rows} - {events} AS censored, {bad} AS bad_events FROM {src} GROUP BY 1, 2")
+
+
+def binary_events_sql(src: str, event: str) -> str:
+    """Smallest and largest event flag and the missing ones: for an integer column, 0 <= min, max <= 1 and
+    none missing prove every flag is 0 or 1 (Parquet files answer it from their statistics)."""
+    e = q(event)
+    return f"SELECT MIN({e}), MAX({e}), COUNT(*) - COUNT({e}) FROM {src}"
 
 
 def entries_sql(src: str, entry: str, segment: str | None = None, weights: str | None = None) -> str:

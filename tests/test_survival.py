@@ -165,6 +165,15 @@ def test_bad_input_is_a_clear_error():
         CoxModel().fit(df, "t", "e", ["nope"])
 
 
+@pytest.mark.parametrize("flags, bad", [([1, 0, 2, 1], 1), ([1, 0.5, 0, 1], 1), ([1, -1, 2, 0], 2),
+                                        ([1, None, 0, 0], 1), ([0.5, 1.5, 1, 0], 2)])
+def test_event_flags_other_than_0_or_1_are_counted(flags, bad):
+    """Caught from each group's min, max and sum of e(e - 1), counted exactly on the error path."""
+    df = pd.DataFrame({"t": [1.0, 1.0, 2.0, 3.0], "e": pd.array(flags, dtype="Float64"), "g": ["a", "a", "a", "b"]})
+    with pytest.raises(CxkitError, match=f"event flag not 0/1 in {bad} row"):
+        SegmentSurvival().fit(df, "t", "e", "g")
+
+
 def test_monotone_likelihood_is_flagged():
     df = pd.DataFrame({"t": np.arange(1, 21, dtype=float), "e": 1, "x": np.arange(20, 0, -1, dtype=float)})
     with pytest.warns(CxkitWarning, match="did not converge to finite estimates"):

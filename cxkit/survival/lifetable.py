@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,10 @@ import pandas as pd
 from cxkit.errors import CxkitError
 
 __all__ = ["LifeTable", "SqlSource"]
+
+
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                  "UBIGINT", "UHUGEINT"}
 
 
 def _q(name: str) -> str:
@@ -62,6 +67,17 @@ class SqlSource:
         if self._con is not None:
             return self._con.execute(sql).fetchall()
         return self.source.query("_src", sql).fetchall()
+
+    def binary(self, column: str) -> bool:
+        """Is ``column`` an integer column holding only 0 and 1? Read off min, max and missing count."""
+        from cxkit.aggregate import binary_events_sql
+
+        rel = self._con.sql("SELECT * FROM _src") if self._con is not None else self.source
+        kind = str(dict(zip(rel.columns, rel.types, strict=True))[column]).upper()
+        if kind not in _INTEGER_TYPES:
+            return False
+        low, high, missing = self.rows(binary_events_sql("_src", column))[0]
+        return low is not None and low >= 0 and high <= 1 and missing == 0
 
 
 @dataclass(frozen=True)
@@ -110,8 +126,9 @@ class LifeTable:
         src = SqlSource(source, cols)
         from cxkit.aggregate import entries_sql, exits_sql
 
-        exits = src.df(exits_sql("_src", duration_col, event_col, segment_col, weights_col))
-        _check(exits)
+        exits = src.df(exits_sql("_src", duration_col, event_col, segment_col, weights_col,
+                                 check_events=not src.binary(event_col)))
+        _check(exits, src, _q(event_col))
         if entry_col:
             _check_entry(src, _q(duration_col), _q(entry_col))
         entries = src.df(entries_sql("_src", entry_col, segment_col, weights_col)) if entry_col else None
@@ -145,39 +162,62 @@ class LifeTable:
             Counts per time and segment; at risk at t means entry < t <= exit.
         """
         segments = list(segments if segments is not None else self.segments)
-        ex = self.exits[self.exits["segment"].isin(segments)]
-        grid = np.unique(ex["time"].to_numpy()) if times is None else np.asarray(times, dtype=float)
+        parts = [self._arrays.get(s) for s in segments]
+        if times is None:
+            found = [p["t"] for p in parts if p is not None]
+            grid = np.unique(np.concatenate(found)) if found else np.empty(0)
+        else:
+            grid = np.asarray(times, dtype=float)
         g = len(segments)
         at_risk = np.zeros((grid.size, g))
         events = np.zeros((grid.size, g))
         censored = np.zeros((grid.size, g))
-        for j, s in enumerate(segments):
-            part = ex[ex["segment"] == s]
-            t = part["time"].to_numpy()
-            d, c = part["events"].to_numpy(), part["censored"].to_numpy()
+        for j, part in enumerate(parts):
+            if part is None:
+                continue
+            t, d, c = part["t"], part["d"], part["c"]
             pos = np.searchsorted(grid, t)
             ok = (pos < grid.size) & (grid[np.minimum(pos, grid.size - 1)] == t)
             np.add.at(events[:, j], pos[ok], d[ok])
             np.add.at(censored[:, j], pos[ok], c[ok])
-            gone = np.concatenate([[0.0], np.cumsum(d + c)])[np.searchsorted(t, grid, side="left")]
-            if self.entries is None:
-                entered = (d + c).sum()
+            gone = part["gone"][np.searchsorted(t, grid, side="left")]
+            if "entry_t" not in part:
+                entered = part["gone"][-1]
             else:
-                en = self.entries[self.entries["segment"] == s]
-                cum = np.concatenate([[0.0], np.cumsum(en["entered"].to_numpy())])
-                entered = cum[np.searchsorted(en["time"].to_numpy(), grid, side="left")]
+                entered = part["entered"][np.searchsorted(part["entry_t"], grid, side="left")]
             at_risk[:, j] = entered - gone
         return grid, at_risk, events, censored
 
+    @cached_property
+    def _arrays(self) -> dict:
+        """Per segment, once: exit times, events, censored, cumulative exits (and entries) as arrays."""
+        out = {}
+        ex = self.exits
+        t, d, c = (ex[k].to_numpy(dtype=float) for k in ("time", "events", "censored"))
+        for s, idx in ex.groupby("segment", sort=False).indices.items():
+            part = {"t": t[idx], "d": d[idx], "c": c[idx]}
+            part["gone"] = np.concatenate([[0.0], np.cumsum(part["d"] + part["c"])])
+            out[s] = part
+        if self.entries is not None:
+            en = self.entries
+            et, entered = en["time"].to_numpy(dtype=float), en["entered"].to_numpy(dtype=float)
+            groups = en.groupby("segment", sort=False).indices
+            for s, part in out.items():
+                idx = groups.get(s, np.array([], dtype=int))
+                part["entry_t"] = et[idx]
+                part["entered"] = np.concatenate([[0.0], np.cumsum(entered[idx])])
+        return out
 
-def _check(exits: pd.DataFrame) -> None:
-    """Input rules, read off the aggregated table (no second pass over the rows)."""
+
+def _check(exits: pd.DataFrame, src: SqlSource, event: str) -> None:
+    """Input rules, read off the aggregated table; the rows at fault are counted only when there are some."""
     rows = exits["events"] + exits["censored"]
     for what, bad in (("missing duration", exits["time"].isna()), ("negative duration", exits["time"] < 0)):
         if bad.any():
             raise CxkitError(f"survival data: {what} in {int(rows[bad].sum()):,} row(s)")
     if exits["bad_events"].sum():
-        raise CxkitError(f"survival data: event flag not 0/1 in {int(exits['bad_events'].sum()):,} row(s)")
+        n = src.rows(f"SELECT count(*) FROM _src WHERE {event} IS NULL OR {event} NOT IN (0, 1)")[0][0]
+        raise CxkitError(f"survival data: event flag not 0/1 in {n:,} row(s)")
 
 
 def _check_entry(src: SqlSource, t: str, entry: str) -> None:
