@@ -158,7 +158,7 @@ def kit_ltv(folder):
         from cxkit.frames import ltv_frame
         from cxkit.ltv import SegmentLTV
 
-        fit = SegmentLTV(n_boot=N_BOOT, seed=0).fit(ltv_frame(data))
+        fit = SegmentLTV(n_boot=N_BOOT, seed=0).fit(ltv_frame(data, relation=True))  # summed in DuckDB
         return {"ltv": fit.summary.set_index("segment")["ltv"]}
     return (lambda: _data(folder)), run
 
