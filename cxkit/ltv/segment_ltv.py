@@ -455,8 +455,11 @@ class SegmentLTV:
         return plot_ltv(self, ax=ax, **kwargs)
 
 
-def sensitivity(frame: pd.DataFrame, horizons=(24, 36, 60), discount_rates=(0.05, 0.10, 0.15), **fit_kwargs):
+def sensitivity(frame, horizons=(24, 36, 60), discount_rates=(0.05, 0.10, 0.15), **fit_kwargs):
     """Point LTV per segment for each horizon and discount rate (no bootstrap), one row per setting.
+
+    ``frame`` is what :meth:`SegmentLTV.fit` takes (a DataFrame or a DuckDB relation); ``fit_kwargs``
+    go to it (``order=`` for the segments' order).
 
     Examples
     --------
