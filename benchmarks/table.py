@@ -19,7 +19,8 @@ def markdown(records: list[dict]) -> str:
         speed = f"{base / r['kit_seconds']:.1f}x" if base else "-"
         step = r["step"].replace("_", " ")
         if r.get("scan_seconds"):
-            step += f" ({r['kit_seconds'] / r['scan_seconds']:.1f}x a scan of its columns)"
+            step += f" ({r['kit_seconds'] / r['scan_seconds']:.1f}x a scan of its columns"
+            step += f", {r['kit_seconds'] / r['read_seconds']:.1f}x reading them out)" if r.get("read_seconds") else ")"
         lines.append(f"| {r['n']:,} | {step} | {r['kit_seconds']:.2f} | {f'{base:.2f}' if base else '-'} | "
                      f"{speed} | {r['kit_peak_mb']} | {r['baseline_peak_mb'] if r['baseline_peak_mb'] else '-'} | "
                      f"{'yes' if r['agree'] else ('-' if r['agree'] is None else 'NO')} |")
