@@ -28,7 +28,7 @@ def _frame_sql() -> str:
     from cxkit.nps import band_sql
 
     latest = ("SELECT customer_id, nps FROM responses QUALIFY row_number() OVER "
-              "(PARTITION BY customer_id ORDER BY response_date DESC) = 1")
+              "(PARTITION BY customer_id ORDER BY response_date DESC, nps ASC) = 1")
     return ("SELECT date_diff('day', c.signup_date, coalesce(c.end_date, DATE '2026-09-30')) / (365.25 / 12) "
             "AS duration, CASE WHEN c.end_date IS NULL THEN 0 ELSE 1 END AS event, "
             f"coalesce({band_sql('l.nps')}, 'no answer') AS segment, c.plan, c.region "
@@ -163,6 +163,42 @@ def base_cox(folder):
     return (lambda: _frame_pandas(folder)), run
 
 
+# ---------------------------------------------------------------------- NPS bands
+def kit_bands(folder):
+    """NPS with its standard error for everyone, per plan and per region (latest answer per customer)."""
+    def run(data):
+        from cxkit.frames import nps_counts
+        from cxkit.nps import nps_table_from_counts
+
+        out = {}
+        for by in (None, "plan", "region"):
+            t = nps_table_from_counts(nps_counts(data, by=by), by=by)
+            key = t[by].astype(str).tolist() if by else ["all"]
+            out[by or "all"] = pd.DataFrame({"nps": t["nps"].to_numpy(), "se": t["se"].to_numpy()}, index=key)
+        return out
+    return (lambda: _data(folder)), run
+
+
+def base_bands(folder):
+    def setup():
+        return (pd.read_parquet(folder / "responses.parquet", columns=["customer_id", "response_date", "nps"]),
+                pd.read_parquet(folder / "customers.parquet", columns=["customer_id", "plan", "region"]))
+
+    def run(inputs):
+        r, c = inputs
+        latest = r.dropna(subset=["nps"]).sort_values(  # same-day answers: the lowest score counts as latest
+            ["customer_id", "response_date", "nps"], ascending=[True, True, False]).drop_duplicates(
+            "customer_id", keep="last").merge(c, on="customer_id")
+        latest["all"] = "all"
+        out = {}
+        for by in ("all", "plan", "region"):
+            g = latest.assign(p=latest.nps >= 9, d=latest.nps <= 6).groupby(latest[by].astype(str))
+            n, p, d = g.size(), g["p"].mean(), g["d"].mean()
+            out[by] = pd.DataFrame({"nps": 100 * (p - d), "se": 100 * np.sqrt((p + d - (p - d) ** 2) / n)})
+        return out
+    return setup, run
+
+
 # ---------------------------------------------------------------------- lifetime value
 def kit_ltv(folder):
     def run(data):
@@ -271,6 +307,7 @@ def kit_whole(folder):
 
 STEPS = {
     "load_validate": (kit_load, base_load),
+    "nps_bands": (kit_bands, base_bands),
     "km_logrank_rmst": (kit_km, base_km),
     "cox": (kit_cox, base_cox),
     "ltv_with_intervals": (kit_ltv, base_ltv),
@@ -288,6 +325,9 @@ def agree(step: str, kit: dict, base: dict | None) -> bool | None:
         return None
     if step == "load_validate":
         return kit["rows"] == {k: v for k, v in base["rows"].items()} and base["problems"] == 0
+    if step == "nps_bands":
+        return all(np.allclose(kit[k].to_numpy(), base[k].loc[kit[k].index].to_numpy(), atol=1e-9, rtol=0)
+                   and len(kit[k]) == len(base[k]) for k in base)
     if step == "km_logrank_rmst":
         same_curves = all(np.allclose(kit["curves"][s].to_numpy(), base["curves"][s].loc[kit["curves"][s].index]
                                       .to_numpy(), atol=1e-9, rtol=0) for s in BANDS4)

@@ -9,8 +9,21 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["answers", "latest_answers", "band_source", "nps_counts", "survival_frame", "ltv_frame",
+__all__ = ["answers", "answer_order", "latest_answers", "band_source", "nps_counts", "survival_frame", "ltv_frame",
            "active_base", "clock_description", "CLOCKS"]
+
+
+def answer_order(score: str = "nps", direction: str = "ASC", alias: str = "") -> str:
+    """``ORDER BY`` terms for a customer's answers in time order.
+
+    Two answers on the same day are ordered by score, highest first, so "latest" and "first" never depend
+    on the order rows happen to be read in: the latest is the lowest score of the last day.
+
+    >>> answer_order("nps", "DESC", "r.")
+    'r.response_date DESC, r.nps ASC'
+    """
+    tie = "DESC" if direction.upper() == "ASC" else "ASC"
+    return f"{alias}response_date {direction}, {alias}{score} {tie}"
 
 
 def latest_answers(data, score: str = "nps") -> str:
@@ -25,7 +38,7 @@ def latest_answers(data, score: str = "nps") -> str:
     if not found:
         data.con.execute(f"CREATE TEMP TABLE {name} AS SELECT customer_id, {score} AS score FROM responses "
                          f"WHERE {score} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY customer_id "
-                         "ORDER BY response_date DESC) = 1")
+                         f"ORDER BY {answer_order(score, 'DESC')}) = 1")
     return name
 
 
@@ -52,7 +65,7 @@ def nps_counts(data, by: str | None = None, which: str = "latest", score: str = 
         source = f"SELECT customer_id, score FROM {latest_answers(data, score)}"
     else:
         source = (f"SELECT customer_id, {score} AS score FROM responses WHERE {score} IS NOT NULL QUALIFY "
-                  f"row_number() OVER (PARTITION BY customer_id ORDER BY response_date {order}) = 1")
+                  f"row_number() OVER (PARTITION BY customer_id ORDER BY {answer_order(score, order)}) = 1")
     group = f'CAST(c."{by}" AS VARCHAR)' if by else "'all'"
     return data.df(f"SELECT {group} AS {by or 'all_customers'}, "
                    "count(*) FILTER (WHERE a.score <= 6) AS detractors, "
@@ -88,7 +101,8 @@ def answers(data, which: str = "latest", score: str = "nps") -> pd.DataFrame:
              f"JOIN customers c USING (customer_id) WHERE r.{score} IS NOT NULL")
     if which != "all":
         order = "DESC" if which == "latest" else "ASC"
-        query += f" QUALIFY row_number() OVER (PARTITION BY r.customer_id ORDER BY r.response_date {order}) = 1"
+        query += (" QUALIFY row_number() OVER (PARTITION BY r.customer_id "
+                  f"ORDER BY {answer_order(score, order, 'r.')}) = 1")
     return data.df(query + " ORDER BY r.customer_id, r.response_date")
 
 
@@ -182,14 +196,14 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     else:
         as_of = f"DATE '{data.as_of.isoformat()}'"
         spells = (f"SELECT customer_id, response_date, {score} AS score, "
-                  "lead(response_date) OVER (PARTITION BY customer_id ORDER BY response_date) AS next_date, "
-                  "row_number() OVER (PARTITION BY customer_id ORDER BY response_date) AS k "
+                  f"lead(response_date) OVER (PARTITION BY customer_id ORDER BY {answer_order(score)}) AS next_date, "
+                  f"row_number() OVER (PARTITION BY customer_id ORDER BY {answer_order(score)}) AS k "
                   f"FROM responses WHERE {score} IS NOT NULL")
         if clock == "tenure":
             order = "DESC" if which == "latest" else "ASC"
             spells = (f"SELECT customer_id, response_date, {score} AS score, NULL::DATE AS next_date, 1 AS k "
                       f"FROM responses WHERE {score} IS NOT NULL QUALIFY row_number() OVER "
-                      f"(PARTITION BY customer_id ORDER BY response_date {order}) = 1")
+                      f"(PARTITION BY customer_id ORDER BY {answer_order(score, order)}) = 1")
         end = (f"coalesce(c.end_date, {as_of})" if which == "first" or clock == "tenure"
                else f"coalesce(s.next_date, c.end_date, {as_of})")
         event = ("CASE WHEN c.end_date IS NOT NULL THEN 1 ELSE 0 END" if which == "first" or clock == "tenure"

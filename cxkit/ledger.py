@@ -40,11 +40,12 @@ def period_sql(column: str, period: str) -> str:
 
 def last_band_sql(day: str) -> str:
     """Each customer's NPS band from their last answer before leaving (or before ``day``)."""
+    from cxkit.frames import answer_order
     from cxkit.nps import band_sql
 
     return (f"SELECT r.customer_id, {band_sql('r.nps')} AS band FROM responses r JOIN customers c0 "
             f"USING (customer_id) WHERE r.nps IS NOT NULL AND r.response_date <= coalesce(c0.end_date, {day}) "
-            "QUALIFY row_number() OVER (PARTITION BY r.customer_id ORDER BY r.response_date DESC) = 1")
+            f"QUALIFY row_number() OVER (PARTITION BY r.customer_id ORDER BY {answer_order('nps', 'DESC', 'r.')}) = 1")
 
 
 def _label(start: dt.date, period: str) -> str:

@@ -28,8 +28,8 @@ def steps(tmp_path_factory):
         sys.modules.pop("steps", None)
 
 
-@pytest.mark.parametrize("step", ["load_validate", "km_logrank_rmst", "cox", "ltv_with_intervals", "ledger",
-                                  "nps_trend"])
+@pytest.mark.parametrize("step", ["load_validate", "nps_bands", "km_logrank_rmst", "cox", "ltv_with_intervals",
+                                  "ledger", "nps_trend"])
 def test_kit_and_straightforward_way_agree(steps, step):
     module, folder = steps
     out = []

@@ -67,3 +67,28 @@ def test_difference_and_p_value():
 
 def test_scales_ranges():
     assert (SCALES["effort"].low, SCALES["effort"].high) == (1, 7)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_same_day_answers_are_ordered_by_score_whatever_the_row_order(case, small_tables, reverse):
+    """Two answers on one day: the lower score is the latest, the higher the first, in every query."""
+    from cxkit.frames import latest_answers, nps_counts, survival_frame
+    from cxkit.load import load
+
+    responses = small_tables[0]["responses"].copy()
+    who = int(responses["customer_id"].value_counts().index[0])  # a customer with several answers
+    mine = responses[responses["customer_id"] == who].sort_values("response_date")
+    first, last = mine["response_date"].iloc[0], mine["response_date"].iloc[-1]
+    twins = mine.iloc[[0, 0, -1, -1]].assign(response_date=[first, first, last, last], nps=[9, 2, 10, 3])
+    rest = responses[responses["customer_id"] != who]
+    rows = pd.concat([rest, twins] if not reverse else [twins.iloc[::-1], rest], ignore_index=True)
+    data = load(case(responses=rows))
+    latest = data.sql(f"SELECT score FROM {latest_answers(data)} WHERE customer_id = {who}").fetchall()
+    assert latest == [(3,)]
+    spells = survival_frame(data, which="first")
+    assert spells.loc[spells["customer_id"].astype(str) == str(who), "score"].tolist() == [9]
+    spells = survival_frame(data, which="latest")
+    mine = spells[spells["customer_id"].astype(str) == str(who)].sort_values("start_date")
+    assert mine["score"].tolist() == [2, 3]  # each day's higher score: a zero-length spell, dropped
+    everyone = nps_counts(data)
+    assert int(everyone[["detractors", "passives", "promoters"]].sum(axis=1).iloc[0]) == rows["customer_id"].nunique()
