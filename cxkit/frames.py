@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["answers", "answer_order", "latest_answers", "band_source", "nps_counts", "survival_frame", "ltv_frame",
-           "active_base", "clock_description", "CLOCKS"]
+__all__ = ["answers", "answer_order", "latest_answers", "band_source", "nps_counts", "nps_counts_by",
+           "survival_frame", "ltv_frame", "active_base", "clock_description", "CLOCKS"]
 
 
 def answer_order(score: str = "nps", direction: str = "ASC", alias: str = "") -> str:
@@ -55,8 +55,19 @@ def nps_counts(data, by: str | None = None, which: str = "latest", score: str = 
     Returns
     -------
     DataFrame
-        ``by`` (when given), ``detractors, passives, promoters``; feed it to
+        ``by`` (or ``all_customers``), ``detractors, passives, promoters``; feed it to
         :func:`cxkit.nps.nps_table_from_counts`.
+    """
+    return nps_counts_by(data, [by] if by else [], which, score)[by]
+
+
+def nps_counts_by(data, columns=(), which: str = "latest", score: str = "nps") -> dict:
+    """:func:`nps_counts` for everyone and per each of ``columns``, in one pass (``GROUPING SETS``).
+
+    Returns
+    -------
+    dict
+        ``None`` -> the counts for everyone; each column -> its counts per value.
     """
     order = "DESC" if which == "latest" else "ASC"
     if data.mode == "snapshot":
@@ -66,12 +77,25 @@ def nps_counts(data, by: str | None = None, which: str = "latest", score: str = 
     else:
         source = (f"SELECT customer_id, {score} AS score FROM responses WHERE {score} IS NOT NULL QUALIFY "
                   f"row_number() OVER (PARTITION BY customer_id ORDER BY {answer_order(score, order)}) = 1")
-    group = f'CAST(c."{by}" AS VARCHAR)' if by else "'all'"
-    return data.df(f"SELECT {group} AS {by or 'all_customers'}, "
-                   "count(*) FILTER (WHERE a.score <= 6) AS detractors, "
-                   "count(*) FILTER (WHERE a.score BETWEEN 7 AND 8) AS passives, "
-                   "count(*) FILTER (WHERE a.score >= 9) AS promoters "
-                   f"FROM ({source}) a JOIN customers c USING (customer_id) GROUP BY 1 ORDER BY 1")
+    columns = list(dict.fromkeys(columns))
+    keys = "".join(f'CAST(c."{col}" AS VARCHAR) AS "{col}", GROUPING(c."{col}") AS "_rolled_{col}", '
+                   for col in columns)
+    sets = ", ".join(["()", *(f'(c."{col}")' for col in columns)])
+    counts = data.df(f"SELECT {keys}"
+                     "count(*) FILTER (WHERE a.score <= 6) AS detractors, "
+                     "count(*) FILTER (WHERE a.score BETWEEN 7 AND 8) AS passives, "
+                     "count(*) FILTER (WHERE a.score >= 9) AS promoters "
+                     f"FROM ({source}) a JOIN customers c USING (customer_id) GROUP BY GROUPING SETS ({sets})")
+    bands = ["detractors", "passives", "promoters"]
+    rolled = counts[[f"_rolled_{col}" for col in columns]].to_numpy() == 1
+    overall = counts[rolled.all(axis=1)] if columns else counts
+    out = {None: pd.DataFrame({"all_customers": ["all"], **{k: [int(overall[k].sum())] for k in bands}})}
+    for j, col in enumerate(columns):
+        mine = rolled.sum(axis=1) == len(columns) - 1
+        part = counts[mine & ~rolled[:, j]][[col, *bands]]
+        part = part.astype({col: "object", **{k: "int64" for k in bands}})
+        out[col] = part.sort_values(col, na_position="last").reset_index(drop=True)
+    return out
 
 
 def answers(data, which: str = "latest", score: str = "nps") -> pd.DataFrame:

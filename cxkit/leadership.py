@@ -13,7 +13,7 @@ Examples
 
 from __future__ import annotations
 
-from cxkit.frames import active_base, clock_description, ltv_frame, nps_counts, survival_frame
+from cxkit.frames import active_base, clock_description, ltv_frame, nps_counts, nps_counts_by, survival_frame
 from cxkit.nps import SCALES, nps_table_from_counts
 
 __all__ = ["LeadershipAnalysis"]
@@ -83,9 +83,10 @@ class LeadershipAnalysis:
             self.incidence_ = CumulativeIncidence(clock=self.clock_, order=self.bands_).fit(
                 self.frame_, "duration", "event", "churn_reason", "segment", entry_col=entry)
         if score == "nps":
-            self.nps_ = nps_table_from_counts(nps_counts(data), alpha=self.alpha, min_n=data.min_segment_size).iloc[0]
-            self.nps_by_ = {c: nps_table_from_counts(nps_counts(data, by=c), by=c, alpha=self.alpha,
-                                                      min_n=data.min_segment_size) for c in self.covariates_}
+            counts = nps_counts_by(data, self.covariates_)  # everyone and each segment column in one pass
+            self.nps_ = nps_table_from_counts(counts[None], alpha=self.alpha, min_n=data.min_segment_size).iloc[0]
+            self.nps_by_ = {c: nps_table_from_counts(counts[c], by=c, alpha=self.alpha, min_n=data.min_segment_size)
+                            for c in self.covariates_}
         else:
             self.nps_, self.nps_by_ = None, {}
         counts, active = active_base(data, score)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cxkit.frames import nps_counts
+from cxkit.frames import nps_counts_by
 from cxkit.nps import nps_table_from_counts
 
 __all__ = ["describe_data", "nps_overview"]
@@ -21,7 +21,8 @@ def nps_overview(data, alpha: float = 0.05) -> str:
     """NPS overall and per segment column, from each customer's latest answer."""
     if "nps" not in data.scores:
         return "no NPS score in the data"
-    overall = nps_table_from_counts(nps_counts(data), alpha=alpha, min_n=data.min_segment_size).iloc[0]
+    counts = nps_counts_by(data, data.segments)  # everyone and each segment column in one pass
+    overall = nps_table_from_counts(counts[None], alpha=alpha, min_n=data.min_segment_size).iloc[0]
     level = int(round(100 * (1 - alpha)))
     lines = [f"NPS (latest answer of {overall.n:,} customers): {overall.nps:+.1f} "
              f"(SE {overall.se:.1f}; {level}% CI {overall.lower:+.1f} to {overall.upper:+.1f})",
@@ -30,7 +31,7 @@ def nps_overview(data, alpha: float = 0.05) -> str:
                         ("promoter", overall.promoters)):
         lines.append(f"  {band:<10} {count:>8,}  {count / overall.n:6.1%}")
     for seg in data.segments:
-        table = nps_table_from_counts(nps_counts(data, by=seg), by=seg, alpha=alpha, min_n=data.min_segment_size)
+        table = nps_table_from_counts(counts[seg], by=seg, alpha=alpha, min_n=data.min_segment_size)
         lines.append(f"NPS by {seg}:")
         for row in table.itertuples():
             value = getattr(row, seg)

@@ -102,6 +102,36 @@ def test_response_after_end(case, small_tables):
     assert p.count == 1
 
 
+def test_response_before_signup_and_all_reference_rules_in_one_join(case, small_tables):
+    customers, responses = small_tables[0]["customers"], small_tables[0]["responses"].copy()
+    signup = customers.set_index("customer_id")["signup_date"]
+    responses.loc[[3, 5], "response_date"] = [signup[responses.loc[i, "customer_id"]] - pd.Timedelta(days=2)
+                                               for i in (3, 5)]
+    responses.loc[7, "customer_id"] = 888_888
+    found = _problems(case(responses=responses))
+    before = _only(found, "responses", "response_date", "before the customer's signup_date")
+    assert before.count == 2 and str(responses.loc[3, "customer_id"]) in before.keys[0]
+    assert _only(found, "responses", "customer_id", "unknown customer").keys == ("888888",)
+
+
+def test_unknown_customers_are_found_when_a_customer_id_is_empty(case, small_tables):
+    """An empty id in customers must not hide unknown ones (SQL's NOT IN with a NULL matches nothing)."""
+    customers = small_tables[0]["customers"].copy()
+    blanked = int(customers.loc[10, "customer_id"])
+    customers["customer_id"] = customers["customer_id"].astype("Int64")
+    customers.loc[10, "customer_id"] = pd.NA
+    contacts, responses = small_tables[0]["contacts"].copy(), small_tables[0]["responses"].copy()
+    contacts.loc[0, "customer_id"] = 777_777
+    responses.loc[0, "customer_id"] = 777_778
+    found = _problems(case(customers=customers, contacts=contacts, responses=responses))
+    assert _only(found, "customers", "customer_id", "customer_id is empty").count == 1
+    for table, stray in ((contacts, 777_777), (responses, 777_778)):
+        name = "contacts" if table is contacts else "responses"
+        p = _only(found, name, "customer_id", "unknown customer")
+        assert p.count == 1 + int((table["customer_id"] == blanked).sum())  # the stray row and the blanked one's
+        assert str(stray) in p.keys
+
+
 def test_negative_revenue(case, small_tables):
     revenue = small_tables[0]["revenue"].copy()
     revenue.loc[[0, 1], "amount"] = -5.0

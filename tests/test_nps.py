@@ -92,3 +92,26 @@ def test_same_day_answers_are_ordered_by_score_whatever_the_row_order(case, smal
     assert mine["score"].tolist() == [2, 3]  # each day's higher score: a zero-length spell, dropped
     everyone = nps_counts(data)
     assert int(everyone[["detractors", "passives", "promoters"]].sum(axis=1).iloc[0]) == rows["customer_id"].nunique()
+
+
+def test_counts_for_several_columns_in_one_pass_equal_counts_one_by_one(case, small_tables):
+    """GROUPING SETS give each column's counts, and everyone's, as pandas counts them from latest answers."""
+    from cxkit.frames import nps_counts, nps_counts_by
+    from cxkit.load import load
+
+    data = load(case())
+    many = nps_counts_by(data, ["plan", "region"])
+    tables = small_tables[0]
+    latest = tables["responses"].dropna(subset=["nps"]).sort_values(
+        ["customer_id", "response_date", "nps"], ascending=[True, True, False]).drop_duplicates(
+        "customer_id", keep="last").merge(tables["customers"], on="customer_id")
+    bands = band(latest["nps"].to_numpy(), "nps")
+    for col in ("plan", "region"):
+        expected = pd.crosstab(latest[col].astype(str), bands)
+        got = many[col].set_index(col)
+        assert got.index.tolist() == sorted(expected.index)
+        for name, column in (("detractor", "detractors"), ("passive", "passives"), ("promoter", "promoters")):
+            assert got[column].tolist() == expected.loc[got.index, name].tolist()
+        pd.testing.assert_frame_equal(got.reset_index(), nps_counts(data, by=col).astype({col: object}))
+    assert many[None][["detractors", "passives", "promoters"]].iloc[0].tolist() == [
+        int((bands == b).sum()) for b in ("detractor", "passive", "promoter")]
