@@ -132,7 +132,7 @@ def check_values(con, columns: dict[str, list[str]], raw_text: dict[str, set[str
         problems += rules.run(con)
     if "customers" in columns:
         problems += _customer_rules(con, columns["customers"], mode)
-    unique = not any(p.table == "customers" and p.column == "customer_id" for p in problems)
+    unique = not any(p.table == "customers" and p.rule == "duplicate customer_id" for p in problems)
     for table in ("responses", "revenue", "contacts"):
         if table in columns:
             problems += _reference_rules(con, table, columns["customers"] if "customers" in columns else [], unique)
@@ -183,47 +183,31 @@ def _customer_rules(con, cols: list[str], mode: str) -> list[Problem]:
 def _reference_rules(con, table: str, customer_cols: list[str], unique: bool = True) -> list[Problem]:
     """Rows naming a customer who is not in customers; answers outside the customer's signup and end dates.
 
-    With unique, non-empty customer ids, responses get all three rules from one join (a left join counts
-    each answer once); otherwise each rule runs on its own (an anti-join, and joins that may repeat rows).
+    A response's three rules share one left join (each answer counted once: when customer ids repeat,
+    which is already an error, the join is to one row per id).
     """
-    dated = table == "responses" and "signup_date" in customer_cols
-    if not (dated and unique):
+    if not (table == "responses" and "signup_date" in customer_cols):
         unknown = _Rules(table)
         unknown.add("customer_id", "unknown customer (not in customers)",
                     "customer_id IS NOT NULL AND customer_id NOT IN "
                     "(SELECT customer_id FROM _typed_customers WHERE customer_id IS NOT NULL)")
-        return unknown.run(con) + (_date_rules(con, table, customer_cols) if dated else [])
-    end = "c.end_date" if "end_date" in customer_cols else "NULL::DATE"
-    rules = {"unknown customer (not in customers)": ("customer_id", "c.customer_id IS NULL", "r.customer_id"),
-             "response after the customer's end_date": ("response_date", f"r.response_date > {end}", None),
-             "response before the customer's signup_date": ("response_date", "r.response_date < c.signup_date", None)}
-    counts = con.execute(
-        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, cond, _ in rules.values())
-        + f" FROM _typed_responses r LEFT JOIN (SELECT customer_id, signup_date, {end.replace('c.', '')} AS end_date "
-        "FROM _typed_customers) c ON r.customer_id = c.customer_id WHERE r.customer_id IS NOT NULL").fetchall()[0]
+        return unknown.run(con)
+    end = "end_date" if "end_date" in customer_cols else "NULL::DATE"
+    customers = (f"SELECT customer_id, signup_date, {end} AS end_date FROM _typed_customers" if unique else
+                 f"SELECT customer_id, min(signup_date) AS signup_date, max({end}) AS end_date "
+                 "FROM _typed_customers WHERE customer_id IS NOT NULL GROUP BY 1")
+    joined = (f"_typed_responses r LEFT JOIN ({customers}) c ON r.customer_id = c.customer_id "
+              "WHERE r.customer_id IS NOT NULL")
+    dated = "format('{} ({})', r.customer_id, r.response_date)"
+    rules = [("customer_id", "unknown customer (not in customers)", "c.customer_id IS NULL", "r.customer_id"),
+             ("response_date", "response after the customer's end_date", "r.response_date > c.end_date", dated),
+             ("response_date", "response before the customer's signup_date", "r.response_date < c.signup_date",
+              dated)]
+    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond, _ in rules)
+                         + f" FROM {joined}").fetchall()[0]
     problems = []
-    for (rule, (column, cond, key)), n in zip(rules.items(), counts, strict=True):
+    for (column, rule, cond, key), n in zip(rules, counts, strict=True):
         if n:
-            key = key or "format('{} ({})', r.customer_id, r.response_date)"
-            keys = con.execute(
-                f"SELECT CAST({key} AS VARCHAR) FROM _typed_responses r LEFT JOIN _typed_customers c "
-                f"ON r.customer_id = c.customer_id WHERE r.customer_id IS NOT NULL AND {cond} LIMIT {MAX_KEYS}"
-            ).fetchall()
+            keys = con.execute(f"SELECT CAST({key} AS VARCHAR) FROM {joined} AND {cond} LIMIT {MAX_KEYS}").fetchall()
             problems.append(Problem(table, column, rule, int(n), tuple(k[0] for k in keys)))
-    return problems
-
-
-def _date_rules(con, table: str, customer_cols: list[str]) -> list[Problem]:
-    problems = []
-    join = "SELECT customer_id, signup_date, end_date FROM _typed_customers"
-    if "end_date" not in customer_cols:
-        join = "SELECT customer_id, signup_date, NULL::DATE AS end_date FROM _typed_customers"
-    for rule, cond in (("response after the customer's end_date", "r.response_date > c.end_date"),
-                       ("response before the customer's signup_date", "r.response_date < c.signup_date")):
-        rows = con.execute(
-            f"SELECT count(*) OVER (), format('{{}} ({{}})', r.customer_id, r.response_date) "
-            f"FROM _typed_responses r JOIN ({join}) c USING (customer_id) WHERE {cond} LIMIT {MAX_KEYS}"
-        ).fetchall()
-        if rows:
-            problems.append(Problem(table, "response_date", rule, int(rows[0][0]), tuple(r[1] for r in rows)))
     return problems

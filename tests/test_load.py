@@ -132,6 +132,19 @@ def test_unknown_customers_are_found_when_a_customer_id_is_empty(case, small_tab
         assert str(stray) in p.keys
 
 
+def test_repeated_customer_ids_do_not_repeat_answers_in_the_counts(case, small_tables):
+    customers, responses = small_tables[0]["customers"], small_tables[0]["responses"].copy()
+    twice = int(responses.loc[3, "customer_id"])
+    customers = pd.concat([customers, customers[customers["customer_id"] == twice]], ignore_index=True)
+    signup = customers.drop_duplicates("customer_id").set_index("customer_id")["signup_date"]
+    responses.loc[3, "response_date"] = signup[twice] - pd.Timedelta(days=2)
+    responses.loc[7, "customer_id"] = 888_888
+    found = _problems(case(customers=customers, responses=responses))
+    assert _only(found, "customers", "customer_id", "duplicate customer_id").keys == (str(twice),)
+    assert _only(found, "responses", "response_date", "before the customer's signup_date").count == 1
+    assert _only(found, "responses", "customer_id", "unknown customer").count == 1
+
+
 def test_negative_revenue(case, small_tables):
     revenue = small_tables[0]["revenue"].copy()
     revenue.loc[[0, 1], "amount"] = -5.0
