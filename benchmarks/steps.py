@@ -25,10 +25,11 @@ def _params(folder: Path) -> Path:
 
 def _frame_sql() -> str:
     """Tenure clock for every customer; segment = band of their latest answer, or 'no answer'."""
+    from cxkit.frames import answer_order
     from cxkit.nps import band_sql
 
     latest = ("SELECT customer_id, nps FROM responses QUALIFY row_number() OVER "
-              "(PARTITION BY customer_id ORDER BY response_date DESC, nps ASC) = 1")
+              f"(PARTITION BY customer_id ORDER BY {answer_order('nps', 'DESC')}) = 1")
     return ("SELECT date_diff('day', c.signup_date, coalesce(c.end_date, DATE '2026-09-30')) / (365.25 / 12) "
             "AS duration, CASE WHEN c.end_date IS NULL THEN 0 ELSE 1 END AS event, "
             f"coalesce({band_sql('l.nps')}, 'no answer') AS segment, c.plan, c.region "

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import optimize
 from scipy import special as sp
 
-__all__ = ["ShiftedBetaGeometric", "NoChurnTail", "discrete_counts"]
+__all__ = ["ShiftedBetaGeometric", "NoChurnTail", "PeriodIndex", "discrete_counts"]
 
 
 def discrete_counts(durations, events, weights=None, periods: int | None = None):
@@ -35,15 +35,31 @@ def discrete_counts(durations, events, weights=None, periods: int | None = None)
     censored : ndarray (T + 1,)
         ``censored[t]`` = customers seen alive after t whole periods and no longer.
     """
-    d = np.asarray(durations, dtype=float)
-    e = np.asarray(events).astype(bool)
-    w = np.ones(d.size) if weights is None else np.asarray(weights, dtype=float)
-    lost_period = np.maximum(np.ceil(d[e]), 1).astype(int)
-    cens_period = np.floor(d[~e]).astype(int)
-    t_max = periods or int(max(lost_period.max(initial=0), cens_period.max(initial=0)))
-    lost = np.bincount(np.minimum(lost_period, t_max + 1) - 1, weights=w[e], minlength=t_max + 1)[:t_max]
-    cens = np.bincount(np.minimum(cens_period, t_max), weights=w[~e], minlength=t_max + 1)[:t_max + 1]
-    return lost, cens
+    return PeriodIndex(durations, events, periods).counts(weights)
+
+
+class PeriodIndex:
+    """Each row's period (see :func:`discrete_counts`), computed once for counts under many weights.
+
+    >>> PeriodIndex([0.5, 2.2, 3.0], [1, 1, 0]).counts()
+    (array([1., 0., 1.]), array([0., 0., 0., 1.]))
+    """
+
+    def __init__(self, durations, events, periods: int | None = None):
+        d = np.asarray(durations, dtype=float)
+        self.churned = np.asarray(events).astype(bool)
+        lost_period = np.maximum(np.ceil(d[self.churned]), 1).astype(int)
+        cens_period = np.floor(d[~self.churned]).astype(int)
+        self.periods = periods or int(max(lost_period.max(initial=0), cens_period.max(initial=0)))
+        self._lost_at = np.minimum(lost_period, self.periods + 1) - 1
+        self._cens_at = np.minimum(cens_period, self.periods)
+
+    def counts(self, weights=None):
+        """``lost, censored`` per period for row weights (default one per row)."""
+        w = np.ones(self.churned.size) if weights is None else np.asarray(weights, dtype=float)
+        t = self.periods
+        lost = np.bincount(self._lost_at, weights=w[self.churned], minlength=t + 1)[:t]
+        return lost, np.bincount(self._cens_at, weights=w[~self.churned], minlength=t + 1)[:t + 1]
 
 
 # Parameters live in [1e-4, 1e6]: an sBG with alpha, beta -> infinity is a geometric (no heterogeneity),

@@ -31,7 +31,7 @@ import pandas as pd
 
 from cxkit._display import html_block
 from cxkit.errors import CxkitError
-from cxkit.ltv.sbg import NoChurnTail, ShiftedBetaGeometric
+from cxkit.ltv.sbg import NoChurnTail, PeriodIndex, ShiftedBetaGeometric
 from cxkit.ltv.weibull import DiscreteWeibull
 
 __all__ = ["SegmentLTV", "sensitivity"]
@@ -56,17 +56,11 @@ class _Segment:
         ok = np.flatnonzero(at_risk[: h + 1] >= owner.min_at_risk)
         self.window = int(min(ok.max(), np.floor(self.d.max()))) if ok.size else 0
         self.month_pos = np.searchsorted(self.times, self.months, side="right") - 1
-        # Period indices of the tail models' counts, computed once (see sbg.discrete_counts).
-        self._churned = self.e.astype(bool)
-        lost_period = np.maximum(np.ceil(self.d[self._churned]), 1).astype(int)
-        self._cens_at = np.floor(self.d[~self._churned]).astype(int)
-        self._t_max = int(max(lost_period.max(initial=0), self._cens_at.max(initial=0)))
-        self._lost_at = lost_period - 1
+        self.periods = PeriodIndex(self.d, self.e)  # the tail models' period counts, indexed once
 
     def period_counts(self, w):
         """Churned and censored counts per whole period for row weights ``w``: ``discrete_counts(d, e, w)``."""
-        lost = np.bincount(self._lost_at, weights=w[self._churned], minlength=self._t_max + 1)[: self._t_max]
-        return lost, np.bincount(self._cens_at, weights=w[~self._churned], minlength=self._t_max + 1)
+        return self.periods.counts(w)
 
     def km_months(self, w) -> np.ndarray:
         """Kaplan-Meier at whole months; ``w`` weighs each row (a customer or a cell's total)."""
