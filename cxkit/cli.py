@@ -30,12 +30,13 @@ def _cmd_synth(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from cxkit.load import load
+    from cxkit.render.preflight import preflight
     from cxkit.report_text import describe_data
 
-    data = load(args.params, min_segment_size=args.min_segment_size)
-    print(describe_data(data))
+    plan = preflight(args.params, args.out, min_segment_size=args.min_segment_size)
+    print(describe_data(plan.data))
     print("ok: the data meets the contract")
+    print(f"ok: the params fit {plan.notebook.stem}; cxkit render would write {plan.run_dir}/")
     return 0
 
 
@@ -118,8 +119,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="a monthly revenue table (default) or a monthly_revenue column on customers")
     p.set_defaults(func=_cmd_synth)
 
-    p = sub.add_parser("validate", help="check a params file's data against the contract")
+    p = sub.add_parser("validate", help="run every check that render runs, without rendering (params, data, "
+                       "slice, output folder)")
     p.add_argument("params", help="params YAML file")
+    p.add_argument("--out", default="reports", help="reports folder render would write to (default reports)")
     p.add_argument("--min-segment-size", type=int, default=None, help="warn about smaller segments")
     p.set_defaults(func=_cmd_validate)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CxkitError", "CxkitWarning", "Problem", "ValidationError", "ParamsError"]
+__all__ = ["CxkitError", "CxkitWarning", "NotEstimable", "Problem", "ValidationError", "ParamsError"]
 
 
 class CxkitError(Exception):
@@ -17,6 +17,13 @@ class CxkitError(Exception):
 
 class ParamsError(CxkitError):
     """A parameter file or parameter value is wrong."""
+
+
+class NotEstimable(CxkitError):
+    """The data cannot support this estimate (no churn to model, a band with no answers, ...).
+
+    Not a mistake in the input: a report shows what it can and says, with this message, what it cannot.
+    """
 
 
 class CxkitWarning(UserWarning):
@@ -44,6 +51,7 @@ class Problem:
     rule: str
     count: int = 0
     keys: tuple = field(default_factory=tuple)
+    more: bool | None = None  # whether there are more offending keys than shown (default: count > len(keys))
 
     def __str__(self) -> str:
         where = self.table if self.column == "*" else f"{self.table}.{self.column}"
@@ -52,7 +60,7 @@ class Problem:
             text += f" ({self.count:,} row{'s' if self.count != 1 else ''}"
             if self.keys:
                 shown = ", ".join(str(k) for k in self.keys)
-                more = ", ..." if self.count > len(self.keys) else ""
+                more = ", ..." if (self.count > len(self.keys) if self.more is None else self.more) else ""
                 text += f"; e.g. {shown}{more}"
             text += ")"
         return text

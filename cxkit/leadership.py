@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+from cxkit.errors import NotEstimable
 from cxkit.frames import active_base, clock_description, ltv_frame, nps_counts, nps_counts_by, survival_frame
 from cxkit.nps import SCALES, nps_table_from_counts
 
@@ -55,6 +56,7 @@ class LeadershipAnalysis:
         self.period, self.focus = period, focus
 
     def fit(self, data) -> LeadershipAnalysis:
+        from cxkit import narrative as say
         from cxkit.ltv import SegmentLTV
         from cxkit.survival import CoxModel, CumulativeIncidence, SegmentSurvival
 
@@ -70,18 +72,34 @@ class LeadershipAnalysis:
         self.frame_ = data.sql("SELECT * FROM _lead_frame")
         self.clock_ = clock_description(clock, self.which, data.mode)
         entry = "entry" if clock == "tenure_entry" else None
+        sizes = dict(data.sql("SELECT segment, count(*) FROM _lead_frame GROUP BY 1").fetchall())
+        self.band_sizes_ = {b: int(sizes.get(b, 0)) for b in self.bands_}
+        self.answered_ = sum(sizes.values())
+        self.small_bands_ = {b for b, n in self.band_sizes_.items() if n < data.min_segment_size}
+        self.events_ = int(data.sql("SELECT coalesce(sum(event), 0) FROM _lead_frame").fetchall()[0][0])
+        self.not_available_ = {}
+        present = [b for b in self.bands_ if self.band_sizes_[b]]
         self.km_ = SegmentSurvival(alpha=self.alpha, clock=self.clock_, order=self.bands_).fit(
             self.frame_, "duration", "event", "segment", entry_col=entry)
         levels = data.sql("SELECT " + ", ".join(f'count(DISTINCT "{c}")' for c in data.segments)
                           + " FROM _lead_frame").fetchall()[0] if data.segments else []
-        self.covariates_ = [c for c, n in zip(data.segments, levels, strict=True) if n <= _MAX_LEVELS]
-        self.cox_ = CoxModel(alpha=self.alpha, reference={"segment": self.mid_}, clock=self.clock_).fit(
-            self.frame_, "duration", "event", ["segment", *self.covariates_], entry_col=entry)
+        # A column with one level here (the slice's own column) explains nothing and is left out.
+        self.covariates_ = [c for c, n in zip(data.segments, levels, strict=True) if 2 <= n <= _MAX_LEVELS]
+        self.reference_ = next((b for b in (self.mid_, self.high_, self.low_) if b in present), self.mid_)
+        self.cox_ = self.incidence_ = self.ltv_ = None
+        if not self.events_:
+            self._unavailable("churn drivers", "lifetime value", reason=say.no_churn_reason(self.answered_))
+        elif len(present) < 2:
+            self._unavailable("churn drivers", reason=say.one_band_reason(present))
+        else:
+            self.cox_ = self._attempt("churn drivers", lambda: CoxModel(
+                alpha=self.alpha, reference={"segment": self.reference_}, clock=self.clock_).fit(
+                self.frame_, "duration", "event", ["segment", *self.covariates_], entry_col=entry))
         reasons = data.sql("SELECT count(*) FROM _lead_frame WHERE event = 1 AND churn_reason <> 'unknown'")
-        self.incidence_ = None
-        if data.has("customers", "churn_reason") and reasons.fetchall()[0][0]:
-            self.incidence_ = CumulativeIncidence(clock=self.clock_, order=self.bands_).fit(
-                self.frame_, "duration", "event", "churn_reason", "segment", entry_col=entry)
+        if data.has("customers", "churn_reason") and self.events_ and reasons.fetchall()[0][0]:
+            self.incidence_ = self._attempt("churn reasons", lambda: CumulativeIncidence(
+                clock=self.clock_, order=self.bands_).fit(self.frame_, "duration", "event", "churn_reason",
+                                                          "segment", entry_col=entry))
         if score == "nps":
             counts = nps_counts_by(data, self.covariates_)  # everyone and each segment column in one pass
             self.nps_ = nps_table_from_counts(counts[None], alpha=self.alpha, min_n=data.min_segment_size).iloc[0]
@@ -94,18 +112,31 @@ class LeadershipAnalysis:
         self.scale_to_base_ = active / answered if answered else 1.0
         self.base_counts_ = {k: v * self.scale_to_base_ for k, v in counts.items()}
         self.active_customers_ = active
-        self.ltv_ = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate, alpha=self.alpha,
-                               n_boot=self.n_boot, seed=self.seed).fit(
-            ltv_frame(data, score=score, relation=True), base_counts=self.base_counts_, order=self.bands_)
-        data.con.execute("DROP TABLE _ltv_frame")
-        self.ltv_.clock = "value counted from the customer's first answer"
-        sizes = dict(data.sql("SELECT segment, count(*) FROM _lead_frame GROUP BY 1").fetchall())
-        self.band_sizes_ = {b: int(sizes.get(b, 0)) for b in self.bands_}
-        self.answered_ = sum(sizes.values())
-        self.small_bands_ = {b for b, n in self.band_sizes_.items() if n < data.min_segment_size}
+        if self.events_:
+            frame = ltv_frame(data, score=score, relation=True)
+            try:
+                self.ltv_ = self._attempt("lifetime value", lambda: SegmentLTV(
+                    horizon=self.horizon_months, discount_rate=self.discount_rate, alpha=self.alpha,
+                    n_boot=self.n_boot, seed=self.seed).fit(frame, base_counts=self.base_counts_, order=self.bands_))
+            finally:
+                data.con.execute("DROP TABLE IF EXISTS _ltv_frame")
+            if self.ltv_ is not None:
+                self.ltv_.clock = "value counted from the customer's first answer"
         self._fit_flows(data)
         self.slice_table_ = self._slice_comparison(data) if data.parent is not None else None
         return self
+
+    def _attempt(self, what: str, fit):
+        """Fit one model; when the data cannot support it, record why (``not_available_``) and return None."""
+        try:
+            return fit()
+        except NotEstimable as exc:
+            self._unavailable(what, reason=str(exc).split(": ", 1)[-1])
+            return None
+
+    def _unavailable(self, *what: str, reason: str) -> None:
+        for w in what:
+            self.not_available_[w] = reason
 
     def _fit_flows(self, data) -> None:
         """Customer ledger, NPS trend and contact rates, for dated data."""
@@ -135,9 +166,14 @@ class LeadershipAnalysis:
         frame = survival_frame(everyone, clock=self.clock_kind_, which=self.which, score=self.score_, relation=True)
         km = SegmentSurvival(alpha=self.alpha, order=self.bands_).fit(
             frame, "duration", "event", "segment", entry_col="entry" if self.clock_kind_ == "tenure_entry" else None)
-        ltv = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate, n_boot=20,
-                         seed=self.seed).fit(ltv_frame(everyone, score=self.score_, relation=True), order=self.bands_)
-        everyone.con.execute("DROP TABLE _ltv_frame")
+        try:
+            ltv = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate, n_boot=20,
+                             seed=self.seed).fit(ltv_frame(everyone, score=self.score_, relation=True),
+                                                 order=self.bands_)
+        except NotEstimable:
+            ltv = None
+        finally:
+            everyone.con.execute("DROP TABLE IF EXISTS _ltv_frame")
         months = self.retention_months
         rows = []
         if self.nps_ is not None:
@@ -145,17 +181,21 @@ class LeadershipAnalysis:
             rows.append({"measure": "NPS (latest answers)", "this slice": _fmt_nps(self.nps_),
                          "everyone": _fmt_nps(overall)})
         here = self.km_.survival_at([months]).set_index("segment")["survival"]
-        there = km.survival_at([months]).set_index("segment")["survival"]
-        mine = self.ltv_.summary.set_index("segment")["ltv"]
-        theirs = ltv.summary.set_index("segment")["ltv"]
+        there = km.survival_at([months]).set_index("segment")["survival"] if km is not None else pd.Series()
+        mine = self.ltv_.summary.set_index("segment")["ltv"] if self.ltv_ is not None else None
+        theirs = ltv.summary.set_index("segment")["ltv"] if ltv is not None else pd.Series()
+
+        def shown(value, fmt, small):
+            return "too few" if small else "not available" if value is None or value != value else fmt.format(value)
+
         for band in self.bands_:
             small = band in self.small_bands_
             rows.append({"measure": f"{band}s still customers after {months:g} months",
-                         "this slice": "too few" if small else f"{here.get(band, float('nan')):.0%}",
-                         "everyone": f"{there.get(band, float('nan')):.0%}"})
+                         "this slice": shown(here.get(band), "{:.0%}", small),
+                         "everyone": shown(there.get(band), "{:.0%}", False)})
             rows.append({"measure": f"{band} lifetime value",
-                         "this slice": "too few" if small else f"${mine.get(band, float('nan')):,.0f}",
-                         "everyone": f"${theirs.get(band, float('nan')):,.0f}"})
+                         "this slice": shown(None if mine is None else mine.get(band), "${:,.0f}", small),
+                         "everyone": shown(theirs.get(band), "${:,.0f}", False)})
         everyone_n = everyone.sql(f"SELECT count(*) FROM ({frame.sql_query()})").fetchall()[0][0]
         rows.append({"measure": "customers who answered", "this slice": f"{self.answered_:,}",
                      "everyone": f"{everyone_n:,}"})
@@ -163,12 +203,25 @@ class LeadershipAnalysis:
 
     @property
     def scenarios(self) -> dict:
-        """Value-at-stake scenarios: the lowest band up one step, the middle band up one step."""
+        """Value-at-stake scenarios: the lowest band up one step, the middle band up one step, low to high.
+
+        Only scenarios that move someone between two bands with a stable lifetime value: a band with no
+        active customers, no value or too few customers never appears in one.
+        """
         from cxkit.narrative import plural
 
         share = self.share_moved
+        valued = set(self.ltv_.segments_) if self.ltv_ is not None else set()
         return {f"{share:.0%} of {plural(a).lower()} to {b}": ({a: b}, share)
-                for a, b in ((self.low_, self.mid_), (self.mid_, self.high_), (self.low_, self.high_))}
+                for a, b in ((self.low_, self.mid_), (self.mid_, self.high_), (self.low_, self.high_))
+                if {a, b} <= valued and not {a, b} & self.small_bands_ and self.base_counts_.get(a, 0) > 0}
+
+    @property
+    def gap_bands_(self) -> tuple | None:
+        """(high band, low band) when both have a stable lifetime value, for the gap figure; else None."""
+        high, low = self.high_, self.low_
+        valued = set(self.ltv_.segments_) if self.ltv_ is not None else set()
+        return (high, low) if {high, low} <= valued and not {high, low} & self.small_bands_ else None
 
     def summary_sentences(self) -> list[str]:
         """The executive summary, led by what matters to the audience; every number read from a result."""
@@ -177,13 +230,14 @@ class LeadershipAnalysis:
         parts = self._summary_parts(say)
         lead = {"product": ["ltv", "stake"], "care": ["contacts", "retention", "ledger"],
                 "region": ["slice", "nps", "retention"]}.get(self.focus, [])
-        standard = ["nps", "trend", "retention", "hazard", "ltv", "stake", "ledger", "contacts", "slice", "small"]
+        standard = ["nps", "trend", "retention", "hazard", "ltv", "stake", "ledger", "contacts", "slice", "small",
+                    "unavailable"]
         order = lead + [k for k in standard if k not in lead]
         return [parts[k] for k in order if parts.get(k)]
 
     def _summary_parts(self, say) -> dict:
         """Each summary sentence by key; a band too small for a stable estimate never gets a number."""
-        low, mid, high = self.low_, self.mid_, self.high_
+        low, high = self.low_, self.high_
         small = self.small_bands_
         after = "after answering" if self.clock_kind_ == "response" else "of tenure"
         parts = {}
@@ -193,14 +247,17 @@ class LeadershipAnalysis:
             parts["trend"] = say.trend_sentence(self.trend_)
         if not {low, high} & small:
             parts["retention"] = say.retention_sentence(self.km_, self.retention_months, low, high, after)
-            parts["ltv"] = say.ltv_gap_sentence(self.ltv_, high, low)
-        if not {low, mid} & small:
-            parts["hazard"] = say.hazard_sentence(self.cox_, "segment", low, mid, self.covariates_)
-        movable = [(moves, share) for moves, share in self.scenarios.values()
-                   for src, dst in moves.items() if self.base_counts_.get(src, 0) > 0 and not {src, dst} & small]
-        parts["stake"] = (say.value_at_stake_sentence(self.ltv_, *movable[0], audience="the active customer base")
-                          if movable else "No band here has both customers to move and a stable value: "
-                          "there is no value at stake to show.")
+            if self.gap_bands_ is not None:
+                parts["ltv"] = say.ltv_gap_sentence(self.ltv_, high, low)
+        ref = self.reference_
+        if self.cox_ is not None and low != ref and not {low, ref} & small:
+            parts["hazard"] = say.hazard_sentence(self.cox_, "segment", low, ref, self.covariates_)
+        if self.ltv_ is not None:
+            movable = list(self.scenarios.values())
+            parts["stake"] = (say.value_at_stake_sentence(self.ltv_, *movable[0], audience="the active customer base")
+                              if movable else "No band here has both customers to move and a stable value: "
+                              "there is no value at stake to show.")
+        parts["unavailable"] = say.unavailable_sentence(self.not_available_)
         if self.ledger_ is not None:
             parts["ledger"] = say.ledger_sentence(self.ledger_, 12 if self.period == "M" else 4)
         if self.contacts_ is not None and not {low, high} & small:
@@ -245,6 +302,8 @@ class LeadershipAnalysis:
         import pandas as pd
 
         rows = []
+        if self.ltv_ is None:
+            return pd.DataFrame(rows)
         for label, (moves, share) in self.scenarios.items():
             v = self.ltv_.value_at_stake(moves, share)
             rows.append({"scenario": label, "customers moved": v["customers_moved"], "value added": v["estimate"],

@@ -26,7 +26,8 @@ from cxkit.engine import connect
 from cxkit.errors import CxkitWarning, ParamsError, Problem, ValidationError
 from cxkit.params import read_params
 from cxkit.sources import Source
-from cxkit.validate import check_structure, check_values
+from cxkit.sql import ident, literal
+from cxkit.validate import check_dates_and_magnitudes, check_structure, check_values
 
 __all__ = ["CXData", "load"]
 
@@ -188,12 +189,16 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
         raise ParamsError(f"data: unknown table(s) {sorted(unknown)}; tables: {', '.join(CONTRACT)}")
     sources = {name: Source.from_spec(name, spec[name], base) for name in CONTRACT if spec.get(name)}
     as_of = _as_date(as_of if as_of is not None else params.get("as_of"), "as_of")
-    min_size = int(min_segment_size if min_segment_size is not None else params.get("min_segment_size", 30))
+    min_size = _as_count(min_segment_size if min_segment_size is not None else params.get("min_segment_size", 30),
+                         "min_segment_size")
 
     con = con or connect()
     for alias, src in {s.attach_alias(): s for s in sources.values() if s.attach_alias()}.items():
-        con.execute(f"ATTACH '{src.path}' AS {alias} (READ_ONLY)")
+        _attach(con, src, alias)
     described = {name: _describe(con, src) for name, src in sources.items()}
+    duplicated = [p for name, src in sources.items() for p in _duplicate_columns(con, src, described[name])]
+    if duplicated:
+        raise ValidationError(duplicated)
     cust_cols = set(described["customers"]) | set(sources["customers"].columns)
     lower = {c.lower() for c in cust_cols}
     mode = "dated" if "signup_date" in lower else "snapshot" if {"duration", "churned"} & lower else None
@@ -213,12 +218,14 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     for name, src in sources.items():
         raw_text[name] = _build_typed(con, src, resolved[name], described[name], id_type)
     columns = {name: list(resolved[name]) for name in sources}
-    problems = check_values(con, columns, raw_text, mode)
+    problems = check_values(con, columns, raw_text, mode, {n: s.date_format for n, s in sources.items()})
     if problems:
         raise ValidationError(problems)
 
+    latest = _latest_date(con, columns) if mode == "dated" else None
     if mode == "dated" and as_of is None:
-        as_of = _latest_date(con, columns)
+        as_of = latest
+    check_dates_and_magnitudes(con, columns, as_of, latest)
     counts = _finalise(con, columns, mode, as_of)
     cust = columns["customers"]
     segments = tuple([c for c in ("plan", "region") if c in cust]
@@ -228,6 +235,51 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     data = CXData(con, mode, as_of, segments, scores, counts, sources, min_size, columns)
     _warn_small_segments(data)
     return data
+
+
+def _as_count(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ParamsError(f"{what}: {value!r} is not a whole number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ParamsError(f"{what}: {value!r} is not a whole number (e.g. 30)") from None
+    if number != int(number) if number == number and abs(number) != float("inf") else True:
+        raise ParamsError(f"{what}: {value!r} is not a whole number (e.g. 30)")
+    if number < 1:
+        raise ParamsError(f"{what}: {value!r} must be at least 1")
+    return int(number)
+
+
+def _attach(con, src: Source, alias: str) -> None:
+    """Attach a DuckDB file read-only; a lock held by another process or a damaged file is a user error."""
+    try:
+        con.execute(f"ATTACH {literal(src.path)} AS {alias} (READ_ONLY)")
+    except Exception as exc:  # duckdb.IOException, SerializationException, ...: all mean "cannot open it"
+        text = str(exc)
+        if "lock" in text.lower():
+            holder = text.split("(PID", 1)[1].split(")", 1)[0].strip() if "(PID" in text else None
+            who = f" (process {holder})" if holder else ""
+            raise ParamsError(f"data.{src.table}: {src.path} is locked by another program{who}; close it there, "
+                              "or copy the file and name the copy") from None
+        first = text.strip().splitlines()[0]
+        raise ParamsError(f"data.{src.table}: cannot open {src.path} as a DuckDB database: {first}") from None
+
+
+def _duplicate_columns(con, src: Source, described: dict[str, str]) -> list[Problem]:
+    """Two columns with the same name (DuckDB would quietly rename the second one of a CSV ``name_1``)."""
+    if src.kind == "csv":
+        try:
+            names = [str(v) for v in con.execute(f"SELECT * FROM {src.csv_sql(header=False)} LIMIT 1").fetchone()]
+        except Exception:  # the sniffer may disagree on a header-less read; the described names then stand
+            names = list(described)
+    else:
+        names = list(described)
+    seen: dict[str, int] = {}
+    for name in names:
+        seen[name.strip().lower()] = seen.get(name.strip().lower(), 0) + 1
+    return [Problem(src.table, name, f"{n} columns are named {name!r}; rename or remove all but one")
+            for name, n in seen.items() if n > 1 and name]
 
 
 def _as_date(value, what: str) -> dt.date | None:
@@ -245,17 +297,30 @@ def _as_date(value, what: str) -> dt.date | None:
 
 def _describe(con, src: Source) -> dict[str, str]:
     alias = src.attach_alias()
+    home = _home(con)
     try:
         if alias and src.query:
             con.execute(f"USE {alias}")
         rows = con.execute(f"DESCRIBE SELECT * FROM {src.from_sql()}").fetchall()
     except Exception as exc:  # duckdb raises many types; all mean "cannot read this source"
-        first = str(exc).strip().splitlines()[0]
-        raise ParamsError(f"data.{src.table}: cannot read {src.path or 'the query'}: {first}") from None
+        raise ParamsError(_read_error(src, exc)) from None
     finally:
         if alias and src.query:
-            con.execute("USE memory")
+            con.execute(f"USE {home}")
     return {r[0]: r[1] for r in rows}
+
+
+def _read_error(src: Source, exc: Exception) -> str:
+    """DuckDB's reason for not reading a source, with its hint where it has one (encoding) kept."""
+    text = str(exc).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    where = f"data.{src.table}: cannot read {src.path or 'the query'}"
+    if "not utf-8 encoded" in text.lower() or "invalid unicode" in text.lower():
+        return (f"{where}: the file is not UTF-8 text; save it as UTF-8, or say its encoding "
+                f"(data.{src.table}.csv.encoding: latin-1 for Windows-1252 / ISO-8859-1 files)")
+    if "sniff" in text.lower():
+        return f"{where}: DuckDB could not make out its columns ({lines[0]}); is it a CSV text file?"
+    return f"{where}: {lines[0] if lines else type(exc).__name__}"
 
 
 def _common_id_type(described, resolved) -> str | None:
@@ -263,53 +328,89 @@ def _common_id_type(described, resolved) -> str | None:
     return None if len(types) == 1 else _ID_TEXT
 
 
-def _cast(col, source_expr: str, source_type: str, date_format: str | None) -> str:
+_TYPED = {
+    "date": ("DATE", "TIMESTAMP"),
+    "int": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+            "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL"),
+    "flag": ("BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"),
+}
+_TYPED["float"] = _TYPED["int"]
+
+
+def _typed_already(dtype: str, source_type: str) -> bool:
+    """The source column already has a type that casts to the contract's without loss or guessing."""
+    return source_type.upper().startswith(_TYPED.get(dtype, ()))
+
+
+def _text(expr: str) -> str:
+    return f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
+
+
+def _cast(col, source_expr: str, source_type: str, src: Source) -> str:
+    """SQL turning one source column into the contract's type; NULL where the value does not parse."""
+    typed = _typed_already(col.dtype, source_type)
     if col.dtype == "date":
-        if date_format and source_type == "VARCHAR":
-            return f"TRY_STRPTIME(trim({source_expr}), '{date_format}')::DATE"
-        return f"TRY_CAST({source_expr} AS DATE)"
+        if typed:
+            return f"CAST({source_expr} AS DATE)"
+        if src.date_format:
+            return f"TRY_STRPTIME({_text(source_expr)}, {literal(src.date_format)})::DATE"
+        return f"TRY_CAST({_text(source_expr)} AS DATE)"
     if col.dtype == "flag":
-        text = f"lower(trim(CAST({source_expr} AS VARCHAR)))"
-        return (f"CASE WHEN {text} IN ('1', 'true', 't', 'yes', 'y') THEN 1 "
-                f"WHEN {text} IN ('0', 'false', 'f', 'no', 'n') THEN 0 END")
+        text = f"lower({_text(source_expr)})"
+        return (f"CASE WHEN {text} IN ('1', '1.0', 'true', 't', 'yes', 'y') THEN 1 "
+                f"WHEN {text} IN ('0', '0.0', 'false', 'f', 'no', 'n') THEN 0 END")
     if col.dtype in ("int", "float"):
-        return f"TRY_CAST({source_expr} AS DOUBLE)"
-    return f"NULLIF(trim(CAST({source_expr} AS VARCHAR)), '')"
+        if typed:
+            return f"CAST({source_expr} AS DOUBLE)"
+        text = f"replace({_text(source_expr)}, ',', '.')" if src.decimal_comma else _text(source_expr)
+        return f"TRY_CAST({text} AS DOUBLE)"
+    return _text(source_expr)
+
+
+def _home(con) -> str:
+    """The catalog the kit's own tables live in (``memory`` for the default connection)."""
+    return con.execute("SELECT current_database()").fetchone()[0]
 
 
 def _build_typed(con, src: Source, resolved: dict[str, str], types: dict[str, str],
                  id_type: str | None) -> set[str]:
-    """Create ``_typed_<table>`` with contract names and types; return the columns kept raw."""
+    """Create ``_typed_<table>`` with contract names and types; return the columns kept raw.
+
+    Every value that is not already of its contract type is kept beside it as text (``<col>__raw``), so a
+    value that fails to parse is reported, never silently empty. Text ids are trimmed in every table.
+    """
     spec = CONTRACT[src.table]
     selects, raw = [], set()
     for name, source_name in resolved.items():
-        expr = '"' + source_name.replace('"', '""') + '"'
+        expr = ident(source_name)
         if name == "customer_id":
-            selects.append(f"CAST({expr} AS {id_type}) AS customer_id" if id_type else f"{expr} AS customer_id")
+            text_id = id_type is not None or types[source_name] == "VARCHAR"
+            selects.append(f"{_text(expr)} AS customer_id" if text_id else f"{expr} AS customer_id")
             continue
         col = spec.column(name) if name in spec.names else None
         if col is None:  # an extra segment column of customers
-            selects.append(f"NULLIF(trim(CAST({expr} AS VARCHAR)), '') AS \"{name}\"")
+            selects.append(f"{_text(expr)} AS {ident(name)}")
             continue
-        selects.append(f"{_cast(col, expr, types[source_name], src.date_format)} AS {name}")
-        if col.dtype not in ("text", "id") and types[source_name] == "VARCHAR":
-            selects.append(f"NULLIF(trim({expr}), '') AS {name}__raw")
+        selects.append(f"{_cast(col, expr, types[source_name], src)} AS {name}")
+        if col.dtype not in ("text", "id") and not _typed_already(col.dtype, types[source_name]):
+            selects.append(f"{_text(expr)} AS {name}__raw")
             raw.add(name)
+    home = _home(con)
     alias = src.attach_alias()
     if alias and src.query:
         con.execute(f"USE {alias}")
     # Parquet and DuckDB tables are typed already: a view reads them on demand (nothing copied). Text
-    # sources (CSV) and free SQL are read once into a table, so casts and queries are not repeated.
-    kind = "VIEW" if src.kind == "parquet" or (src.kind == "duckdb" and src.db_table) else "TEMP TABLE"
+    # sources (CSV) and free SQL are read once into a table, so casts and queries are not repeated. Both
+    # live in the kit's own schema (not TEMP), so that slice views in other schemas resolve them.
+    kind = "VIEW" if src.kind == "parquet" or (src.kind == "duckdb" and src.db_table) else "TABLE"
     try:
-        con.execute(f"CREATE OR REPLACE {kind} _typed_{src.table} AS "
+        con.execute(f"CREATE OR REPLACE {kind} {home}.main._typed_{src.table} AS "
                     f"SELECT {', '.join(selects)} FROM {src.from_sql()}")
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ParamsError(f"data.{src.table}: cannot read {src.path or 'the query'}: {first}") from None
+        raise ParamsError(_read_error(src, exc)) from None
     finally:
         if alias and src.query:
-            con.execute("USE memory")
+            con.execute(f"USE {home}")
     return raw
 
 

@@ -187,3 +187,33 @@ def too_few_sentence(band: str, n: int, minimum: int) -> str:
     """The sentence shown instead of a number for a band too small for a stable estimate."""
     return (f"Too few {plural(band).lower()} here ({n:,}, under {minimum:,}) for a stable estimate: "
             "their numbers are not shown.")
+
+
+def no_churn_reason(answered: int) -> str:
+    """Why churn drivers and lifetime value are not shown when nobody left."""
+    return (f"none of the {answered:,} customers who answered has left, so how long customers stay cannot be "
+            "estimated yet")
+
+
+def one_band_reason(present: list[str]) -> str:
+    """Why hazard ratios between bands are not shown when answers fall in one band (or none)."""
+    if not present:
+        return "no customer answered"
+    return f"every answer is in one band ({plural(present[0]).lower()}), so there is no other band to compare with"
+
+
+def unavailable_sentence(not_available: dict) -> str | None:
+    """``Not available here: churn drivers and lifetime value, because ...`` (one sentence per reason).
+
+    Examples
+    --------
+    >>> unavailable_sentence({"churn drivers": "nobody left", "lifetime value": "nobody left"})
+    'Not available here: churn drivers and lifetime value, because nobody left.'
+    """
+    by_reason: dict[str, list[str]] = {}
+    for what, reason in not_available.items():
+        by_reason.setdefault(reason, []).append(what)
+    if not by_reason:
+        return None
+    return " ".join(f"Not available here: {join_words(whats)}, because {reason.rstrip('.')}."
+                    for reason, whats in by_reason.items())

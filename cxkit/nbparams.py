@@ -112,9 +112,13 @@ def check_params(params: dict, parameters: list[Parameter], where: str = "params
     """
     declared = {p.name: p for p in parameters}
     problems = []
+    import difflib
+
     for key in params:
         if key not in declared and key not in RESERVED:
-            problems.append(f"{key}: unknown parameter (known: {', '.join(sorted(declared))})")
+            close = difflib.get_close_matches(str(key), [*declared, *RESERVED - {"_base_dir"}], n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            problems.append(f"{key}: unknown parameter ({hint}known: {', '.join(sorted(declared))})")
     for p in parameters:
         if p.required and params.get(p.name) is None:
             problems.append(f"{p.name}: missing required parameter ({p.help})")

@@ -19,7 +19,7 @@ import pandas as pd
 
 __all__ = ["figure", "table", "markdown", "heading", "bullets", "figures_dir", "demo_data", "DEMO_DIR",
            "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes", "section", "lead_section",
-           "customer_math", "nps_over_time", "contacts_section", "takeaway"]
+           "customer_math", "nps_over_time", "contacts_section", "takeaway", "not_available"]
 
 _money = "${:,.0f}".format
 COMPONENT_FORMATS = {"revenue_per_month": "${:,.2f}", "cost_to_serve_per_month": "${:,.2f}",
@@ -224,23 +224,39 @@ def data_notes(data, notes: list[str]) -> None:
     bullets(lines, css_class="cx-notes")
 
 
+def not_available(analysis, what: str) -> None:
+    """Say, where a section's figure would be, that it cannot be estimated from this data and why."""
+    from IPython.display import HTML
+
+    from cxkit.narrative import unavailable_sentence
+
+    sentence = unavailable_sentence({what: analysis.not_available_.get(what, "the data cannot support it")})
+    _display(HTML(f"<p class='cx-unavailable'>{html.escape(sentence)}</p>"))
+
+
 def method_notes(analysis, data, notes: list[str]) -> None:
     """The clock, the models and the data behind the leadership report, in a few sentences."""
     ltv = analysis.ltv_
-    tails = ", ".join(f"{r.segment}: {r.tail_model} after {r.observed_months} months"
-                      for r in ltv.summary.itertuples())
     lines = [f"Clock: {analysis.clock_}.",
              "Churn curves are Kaplan-Meier estimates with 95% log-log intervals; the test across bands is "
-             "the log-rank test.",
-             f"Hazard ratios come from a Cox model with Efron ties, reference band {analysis.mid_}; "
-             f"concordance {analysis.cox_.concordance_:.2f}.",
-             f"Lifetime value counts {ltv.horizon} months of margin (revenue minus contact costs) from the first "
-             f"answer, discounted at {ltv.discount_rate:.0%} a year; beyond the data a fitted tail continues "
-             f"the curve ({tails}).",
-             f"Intervals: {ltv.n_boot} bootstrap replicates over customers (seed {ltv.seed}).",
-             f"The value at stake scales the {sum(analysis.base_counts_.values()) / analysis.scale_to_base_:,.0f} "
-             f"active customers who answered to all {analysis.active_customers_:,} active customers, assuming "
-             "those who did not answer spread over the bands alike."]
+             "the log-rank test."]
+    if analysis.cox_ is not None:
+        lines.append(f"Hazard ratios come from a Cox model with Efron ties, reference band {analysis.reference_}; "
+                     f"concordance {analysis.cox_.concordance_:.2f}.")
+    if ltv is not None:
+        tails = ", ".join(f"{r.segment}: {r.tail_model} after {r.observed_months} months"
+                          for r in ltv.summary.itertuples())
+        lines += [f"Lifetime value counts {ltv.horizon} months of margin (revenue minus contact costs) from the "
+                  f"first answer, discounted at {ltv.discount_rate:.0%} a year; beyond the data a fitted tail "
+                  f"continues the curve ({tails}).",
+                  f"Intervals: {ltv.n_boot} bootstrap replicates over customers (seed {ltv.seed}).",
+                  f"The value at stake scales the "
+                  f"{sum(analysis.base_counts_.values()) / analysis.scale_to_base_:,.0f} active customers who "
+                  f"answered to all {analysis.active_customers_:,} active customers, assuming those who did not "
+                  "answer spread over the bands alike."]
+    unavailable = [f"{what[0].upper()}{what[1:]}: not available, because {reason.rstrip('.')}."
+                   for what, reason in analysis.not_available_.items()]
+    lines += unavailable
     bullets(lines, css_class="cx-notes")
     data_notes(data, notes)
 
@@ -266,9 +282,9 @@ def lead_section(analysis) -> None:
         table(analysis.slice_table_)
     elif analysis.focus == "care" and analysis.contacts_ is not None:
         contacts_section(analysis)
-    elif analysis.focus == "product":
+    elif analysis.focus == "product" and analysis.gap_bands_ is not None:
         section("What a better experience is worth", "Lifetime value by band and what moving customers up adds.")
-        figure(plots.plot_ltv_gap(analysis.ltv_, analysis.high_, analysis.low_), "lead-ltv-gap",
+        figure(plots.plot_ltv_gap(analysis.ltv_, *analysis.gap_bands_), "lead-ltv-gap",
                caption="The gap split into longer life, higher revenue and lower cost to serve; the parts add up.")
 
 

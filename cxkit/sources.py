@@ -20,16 +20,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cxkit.errors import ParamsError
+from cxkit.sql import PLAIN_NAME, ident, literal, read_only_select
 
-__all__ = ["Source"]
+__all__ = ["Source", "CSV_OPTIONS"]
 
 _FILE_KINDS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".gz": "csv", ".parquet": "parquet",
                ".pq": "parquet", ".duckdb": "duckdb", ".db": "duckdb"}
 _SPEC_KEYS = {"path", "table", "query", "columns", "date_format", "csv"}
 
+#: CSV options a params file may set (``data.<table>.csv``): name -> (DuckDB read_csv option, check, allowed).
+CSV_OPTIONS = {
+    "delimiter": ("delim", lambda v: isinstance(v, str) and 1 <= len(v) <= 4, "one character such as ';' or '\\t'"),
+    "quote": ("quote", lambda v: isinstance(v, str) and len(v) <= 1, "one character such as '\"'"),
+    "escape": ("escape", lambda v: isinstance(v, str) and len(v) <= 1, "one character"),
+    "decimal_separator": ("decimal_separator", lambda v: v in (".", ","), "'.' or ','"),
+    "encoding": ("encoding", lambda v: str(v).lower().replace("_", "-") in ("utf-8", "utf-16", "latin-1"),
+                 "utf-8, utf-16 or latin-1"),
+    "header": ("header", lambda v: isinstance(v, bool), "true or false"),
+    "skip": ("skip", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1000,
+             "a number of lines to skip before the header"),
+}
+_CSV_ALIASES = {"delim": "delimiter", "sep": "delimiter", "decimal": "decimal_separator"}
+#: First bytes of files that are not text, with what to do instead.
+_MAGIC = {b"PK\x03\x04": "an Excel workbook or a zip archive; export the sheet as CSV (UTF-8)",
+          b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook; export the sheet as CSV (UTF-8)",
+          b"PAR1": "a Parquet file; name it with a .parquet suffix",
+          b"SQLite format 3": "a SQLite database; export the table as CSV or Parquet",
+          b"%PDF": "a PDF document"}
 
-def _quote(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
+
+def _quote(text) -> str:
+    return literal(text)
 
 
 @dataclass(frozen=True)
@@ -88,8 +109,22 @@ class Source:
         columns = spec.get("columns") or {}
         if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
             raise ParamsError(f"data.{table}.columns: expected a mapping of contract name -> source column name")
-        source = cls(table, path, spec.get("query"), spec.get("table"), dict(columns),
-                     spec.get("date_format"), dict(spec.get("csv") or {}))
+        odd = [k for k in columns if not PLAIN_NAME.fullmatch(str(k))]
+        if odd:
+            raise ParamsError(f"data.{table}.columns: {odd[0]!r} is not a plain name; the name on the left is the "
+                              "kit's (letters, digits and _, e.g. internet_type), the one on the right is yours")
+        query = spec.get("query")
+        if query is not None:
+            query = read_only_select(query, f"data.{table}.query")
+        db_table = spec.get("table")
+        if db_table is not None and (not isinstance(db_table, str) or not db_table.strip()):
+            raise ParamsError(f"data.{table}.table: expected a table name")
+        date_format = spec.get("date_format")
+        if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
+            raise ParamsError(f"data.{table}.date_format: {date_format!r} is not a date pattern; "
+                              "write it with % codes, e.g. '%d/%m/%Y' or '%Y%m%d'")
+        source = cls(table, path, query, db_table, dict(columns), date_format,
+                     _csv_options(table, spec.get("csv")))
         source._check()
         return source
 
@@ -101,10 +136,42 @@ class Source:
         return _FILE_KINDS.get(self.path.suffix.lower(), "csv")
 
     def _check(self) -> None:
+        where = f"data.{self.table}"
         if self.kind == "duckdb" and not (self.db_table or self.query):
-            raise ParamsError(f"data.{self.table}: a DuckDB file needs 'table' or 'query'")
-        if self.path is not None and not any(self.path.parent.glob(self.path.name)):
-            raise ParamsError(f"data.{self.table}: file not found: {self.path}")
+            raise ParamsError(f"{where}: a DuckDB file needs 'table' or 'query'")
+        if self.csv and self.kind != "csv":
+            raise ParamsError(f"{where}.csv: CSV options apply to CSV files only, and {self.path or 'a query'} "
+                              "is not one")
+        if self.path is None:
+            return
+        if self.path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+            raise ParamsError(f"{where}: {self.path.name} is a spreadsheet; export the sheet as CSV (UTF-8) "
+                              "or Parquet and name that file")
+        if self.path.is_dir():
+            raise ParamsError(f"{where}: {self.path} is a folder; name a file, or every file in it with a glob "
+                              f"such as {self.path.name}/*.csv")
+        if not self.path.exists() and not any(self.path.parent.glob(self.path.name)):
+            raise ParamsError(f"{where}: file not found: {self.path}")
+        if self.path.is_file():
+            self._check_content(where)
+
+    def _check_content(self, where: str) -> None:
+        """A file that cannot be what its name says: empty, or binary where text is expected."""
+        size = self.path.stat().st_size
+        if size == 0:
+            raise ParamsError(f"{where}: {self.path} is empty (0 bytes)")
+        if self.kind != "csv":
+            return
+        with open(self.path, "rb") as handle:
+            head = handle.read(4096)
+        if self.path.suffix.lower() == ".gz":
+            return
+        for magic, what in _MAGIC.items():
+            if head.startswith(magic):
+                raise ParamsError(f"{where}: {self.path.name} is not a CSV file: it is {what}")
+        if b"\x00" in head and not str(self.csv.get("encoding", "")).lower().startswith("utf-16"):
+            raise ParamsError(f"{where}: {self.path.name} is not a CSV text file (it holds binary bytes); "
+                              "export it as CSV, or set data." + self.table + ".csv.encoding: utf-16")
 
     def attach_alias(self) -> str | None:
         """Alias the DuckDB file is attached under, or None for other kinds."""
@@ -117,14 +184,28 @@ class Source:
         """SQL that selects the raw source (a table function or a subquery)."""
         kind = self.kind
         if kind == "csv":
-            opts = {"header": True, **self.csv, "all_varchar": True}
-            args = ", ".join(f"{k}={_sql_value(v)}" for k, v in opts.items())
-            return f"read_csv({_quote(self.path)}, {args})"
+            return self.csv_sql()
         if kind == "parquet":
             return f"read_parquet({_quote(self.path)})"
         if kind == "duckdb" and self.db_table:
-            return f'{self.attach_alias()}."{self.db_table}"'
+            return f"{self.attach_alias()}.{ident(self.db_table)}"
         return f"({self.query})"
+
+    def csv_sql(self, header: bool | None = None) -> str:
+        """``read_csv(...)`` with the params file's options, every value a literal; text columns only.
+
+        ``header=False`` reads the header line as data, to see the column names exactly as written.
+        """
+        opts = {"header": True} | {CSV_OPTIONS[k][0]: v for k, v in self.csv.items()} | {"all_varchar": True}
+        if header is not None:
+            opts["header"] = header
+        args = ", ".join(f"{k}={_sql_value(v)}" for k, v in opts.items())
+        return f"read_csv({_quote(self.path)}, {args})"
+
+    @property
+    def decimal_comma(self) -> bool:
+        """Numbers in this CSV are written with a decimal comma (``csv: {decimal_separator: ','}``)."""
+        return self.csv.get("decimal_separator") == ","
 
     def fingerprint(self) -> dict:
         """Identify the input for a run manifest: path, size, modified time and SHA-256."""
@@ -137,6 +218,23 @@ class Source:
         stat = self.path.stat()
         return {"table": self.table, "kind": self.kind, "path": str(self.path),
                 "bytes": stat.st_size, "sha256": digest.hexdigest()}
+
+
+def _csv_options(table: str, options) -> dict:
+    """Check ``data.<table>.csv``: known options with allowed values, under their canonical names."""
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise ParamsError(f"data.{table}.csv: expected a mapping such as {{delimiter: ';', decimal_separator: ','}}")
+    checked = {}
+    for key, value in options.items():
+        name = _CSV_ALIASES.get(str(key), str(key))
+        if name not in CSV_OPTIONS:
+            raise ParamsError(f"data.{table}.csv.{key}: unknown CSV option; options: {', '.join(CSV_OPTIONS)}")
+        if not CSV_OPTIONS[name][1](value):
+            raise ParamsError(f"data.{table}.csv.{key}: {value!r} is not allowed; use {CSV_OPTIONS[name][2]}")
+        checked[name] = value
+    return checked
 
 
 def _sql_value(value) -> str:

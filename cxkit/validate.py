@@ -8,12 +8,31 @@ the column, the rule, the number of offending rows and up to five keys.
 
 from __future__ import annotations
 
-from cxkit.contract import CONTRACT
-from cxkit.errors import Problem
+import datetime as dt
+import warnings
+from dataclasses import replace
 
-__all__ = ["check_structure", "check_values", "MAX_KEYS"]
+from cxkit.contract import CONTRACT
+from cxkit.errors import CxkitWarning, Problem
+
+__all__ = ["check_structure", "check_values", "check_dates_and_magnitudes", "suggest_date_format", "MAX_KEYS",
+           "MAX_MAGNITUDE", "EARLIEST_PLAUSIBLE", "DATE_FORMATS"]
 
 MAX_KEYS = 5
+#: Larger amounts, costs, tenures or counts are errors: no real value is this big, and sums of them overflow.
+MAX_MAGNITUDE = 1e12
+#: Earlier dates are warned about: usually placeholders (1900-01-01) or a wrong century.
+EARLIEST_PLAUSIBLE = dt.date(1970, 1, 1)
+#: Values this many times the 99th percentile are warned about (a unit or placeholder error, e.g. cents).
+OUTLIER_FACTOR = 100
+#: Patterns tried on dates that do not parse, to suggest ``date_format``.
+DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y/%m/%d", "%Y%m%d", "%d/%m/%y",
+                "%m/%d/%y", "%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
+                "%m/%d/%Y %H:%M:%S")
+#: Rules that are consequences of a value not parsing: skipped while a date does not parse.
+_DATE_ORDER_RULES = ("end_date before signup_date", "response after the customer's end_date",
+                     "response before the customer's signup_date")
 
 
 def check_structure(table: str, source_columns: list[str], mapping: dict[str, str],
@@ -79,29 +98,36 @@ class _Rules:
     def __init__(self, table: str):
         self.table, self.items = table, []
 
-    def add(self, column: str, rule: str, where: str, key: str = "customer_id") -> None:
-        self.items.append((column, rule, where, key))
+    def add(self, column: str, rule: str, where: str, key: str = "customer_id", distinct: str | None = None) -> None:
+        """A rule; ``distinct`` (an expression) shows the commonest distinct offending values instead of rows."""
+        self.items.append((column, rule, where, key, distinct))
 
     def run(self, con) -> list[Problem]:
         if not self.items:
             return []
-        counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {w})" for _, _, w, _ in self.items)
+        counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {it[2]})" for it in self.items)
                              + f" FROM _typed_{self.table}").fetchall()[0]
         problems = []
-        for (column, rule, where, key), n in zip(self.items, counts, strict=True):
-            if n:
-                keys = con.execute(f"SELECT CAST({key} AS VARCHAR) FROM _typed_{self.table} WHERE {where} "
+        for (column, rule, where, key, distinct), n in zip(self.items, counts, strict=True):
+            if not n:
+                continue
+            if distinct:
+                rows = con.execute(f"SELECT {distinct} AS v, count(*) AS n, CAST(min({key}) AS VARCHAR) "
+                                   f"FROM _typed_{self.table} WHERE {where} GROUP BY 1 ORDER BY n DESC, v "
                                    f"LIMIT {MAX_KEYS}").fetchall()
-                problems.append(Problem(self.table, column, rule, int(n), tuple(k[0] for k in keys)))
+                keys = tuple(f"{v!r} ({m:,} rows, first customer {k})" if m > 1 else f"{v!r} (customer {k})"
+                             for v, m, k in rows)
+                more = len(rows) == MAX_KEYS and sum(r[1] for r in rows) < n
+            else:
+                keys = tuple(k[0] for k in con.execute(f"SELECT CAST({key} AS VARCHAR) FROM _typed_{self.table} "
+                                                       f"WHERE {where} LIMIT {MAX_KEYS}").fetchall())
+                more = None
+            problems.append(Problem(self.table, column, rule, int(n), keys, more))
         return problems
 
 
-def _raw_key(column: str) -> str:
-    return f"format('{{}} ({{}})', customer_id, {column}__raw)"
-
-
 def check_values(con, columns: dict[str, list[str]], raw_text: dict[str, set[str]],
-                 mode: str) -> list[Problem]:
+                 mode: str, date_formats: dict[str, str | None] | None = None) -> list[Problem]:
     """Run every value rule on the typed tables ``_typed_<table>``.
 
     Parameters
@@ -112,11 +138,16 @@ def check_values(con, columns: dict[str, list[str]], raw_text: dict[str, set[str
     raw_text : dict
         Table -> columns whose source was text, kept as ``<col>__raw`` to spot unparseable values.
     mode : {"dated", "snapshot"}
+    date_formats : dict, optional
+        Table -> the ``date_format`` in use, named in the hint when dates do not parse.
 
     Returns
     -------
     list of Problem
+        Root causes first: while a date does not parse, the date-order rules that it would set off
+        (a response "before signup" because day and month are swapped) are not run.
     """
+    date_formats = date_formats or {}
     problems: list[Problem] = []
     for table, cols in columns.items():
         n = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM _typed_{table} LIMIT 1)").fetchall()[0][0]
@@ -125,41 +156,144 @@ def check_values(con, columns: dict[str, list[str]], raw_text: dict[str, set[str
             continue
         rules = _Rules(table)
         rules.add("customer_id", "customer_id is empty", "customer_id IS NULL", key="'(empty)'")
-        _column_rules(rules, table, cols, raw_text.get(table, set()))
+        _column_rules(rules, table, cols, raw_text.get(table, set()), mode)
         if table == "customers" and mode == "dated" and "end_date" in cols:
             rules.add("end_date", "end_date before signup_date", "end_date < signup_date",
                       key="format('{} ({} < {})', customer_id, end_date, signup_date)")
         problems += rules.run(con)
+    problems = [replace(p, rule=f"{p.rule}; {suggest_date_format(con, p.table, p.column, date_formats.get(p.table))}")
+                if p.rule == "unparseable date" else p for p in problems]
     if "customers" in columns:
         problems += _customer_rules(con, columns["customers"], mode)
     unique = not any(p.table == "customers" and p.rule == "duplicate customer_id" for p in problems)
     for table in ("responses", "revenue", "contacts"):
         if table in columns:
             problems += _reference_rules(con, table, columns["customers"] if "customers" in columns else [], unique)
+    if any(p.rule.startswith("unparseable date") for p in problems):
+        problems = [p for p in problems if p.rule not in _DATE_ORDER_RULES]
     return problems
 
 
-def _column_rules(rules: _Rules, table: str, cols: list[str], raw_text: set[str]) -> None:
+def suggest_date_format(con, table: str, column: str, current: str | None = None) -> str:
+    """A hint for dates that do not parse: the ``date_format`` patterns under which every sample parses.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> rows = "VALUES ('31/01/2024'), ('15/02/2024')"
+    >>> _ = con.execute(f"CREATE TABLE _typed_t AS SELECT NULL::DATE AS d, * FROM ({rows}) v(d__raw)")
+    >>> suggest_date_format(con, "t", "d")
+    "set data.t.date_format: '%d/%m/%Y'"
+    """
+    failed = f"{column} IS NULL AND {column}__raw IS NOT NULL"
+    samples = [r[0] for r in con.execute(f"SELECT DISTINCT {column}__raw FROM _typed_{table} "
+                                         f"WHERE {failed} LIMIT 200").fetchall()]
+    if not samples:
+        return "the dates are empty"
+    parsed_rows = con.execute(f"SELECT count(*) FROM _typed_{table} WHERE {column} IS NOT NULL").fetchone()[0]
+    fits = []
+    for fmt in DATE_FORMATS:
+        parsed = con.execute("SELECT count(*) FILTER (WHERE TRY_STRPTIME(v, ?) IS NOT NULL) FROM unnest(?) t(v)",
+                             [fmt, samples]).fetchone()[0]
+        if parsed == len(samples):
+            fits.append(fmt)
+    now = f"with date_format {current!r} " if current else ""
+    if fits and parsed_rows:
+        return (f"{parsed_rows:,} other rows do parse{' ' + now.strip() if now else ' as YYYY-MM-DD'}, these as "
+                f"{fits[0]!r}: the export mixes date formats; write every date the same way")
+    if not fits and parsed_rows:
+        return (f"{parsed_rows:,} other rows parse{' ' + now.strip() if now else ' as YYYY-MM-DD'}; these do not "
+                "look like dates (or name a day that does not exist)")
+    if not fits:
+        return (f"no common pattern parses them {now}(dates are read as YYYY-MM-DD unless "
+                f"data.{table}.date_format says otherwise, e.g. '%d/%m/%Y')")
+    if len(fits) > 1 and {"%d/%m/%Y", "%m/%d/%Y"} <= set(fits):
+        return (f"they read as day/month or month/day; set data.{table}.date_format: '%d/%m/%Y' or "
+                "'%m/%d/%Y', whichever your export uses")
+    return f"{'they do not parse ' + now + 'but ' if current else ''}set data.{table}.date_format: {fits[0]!r}"
+
+
+def check_dates_and_magnitudes(con, columns: dict[str, list[str]], as_of: dt.date | None,
+                               latest: dt.date | None) -> None:
+    """Warn (never stop) about values that are valid but suspicious.
+
+    * dates before :data:`EARLIEST_PLAUSIBLE` (placeholders such as 1900-01-01);
+    * an ``as_of`` more than a year after the latest date in the data (everyone still counts as active
+      until then, so churn looks lower than it is);
+    * amounts, costs, revenue and counts more than :data:`OUTLIER_FACTOR` times their 99th percentile.
+    """
+    found = []
+    for table, cols in columns.items():
+        spec = CONTRACT[table]
+        dates = [c.name for c in spec.columns if c.name in cols and c.dtype == "date"]
+        numbers = [c.name for c in spec.columns if c.name in cols and c.dtype in ("int", "float")
+                   and (c.range is None or c.range[1] is None)]
+        if not dates and not numbers:
+            continue
+        aggs = [f"min({d}), count(*) FILTER (WHERE {d} < DATE '{EARLIEST_PLAUSIBLE}')" for d in dates]
+        aggs += [f"max({n}), approx_quantile({n}, 0.99)" for n in numbers]
+        row = con.execute(f"SELECT {', '.join(aggs)} FROM _typed_{table}").fetchone()
+        for i, d in enumerate(dates):
+            earliest, n = row[2 * i], row[2 * i + 1]
+            if n:
+                found.append(f"{table}.{d}: {n:,} date(s) before {EARLIEST_PLAUSIBLE.year} (earliest {earliest}); "
+                             "placeholders such as 1900-01-01 count as real dates")
+        for i, col in enumerate(numbers):
+            top, p99 = row[2 * len(dates) + 2 * i], row[2 * len(dates) + 2 * i + 1]
+            if top is not None and p99 and p99 > 0 and top > OUTLIER_FACTOR * p99:
+                n = con.execute(f"SELECT count(*) FROM _typed_{table} WHERE {col} > ?", [OUTLIER_FACTOR * p99]
+                                ).fetchone()[0]
+                found.append(f"{table}.{col}: {n:,} value(s) over {OUTLIER_FACTOR} times the 99th percentile "
+                             f"({p99:,.4g}), largest {top:,.6g}; check for placeholders or a unit error (cents?)")
+    if as_of is not None and latest is not None and (as_of - latest).days > 365:
+        found.append(f"as_of {as_of} is {(as_of - latest).days:,} days after the latest date in the data "
+                     f"({latest}); customers without an end date count as active until as_of")
+    if found:
+        warnings.warn("the data passes, but these values look wrong:\n  " + "\n  ".join(found), CxkitWarning,
+                      stacklevel=3)
+
+
+def _required_here(col, table: str, mode: str) -> bool:
+    """Required by the contract, or by the shape of the data (dated: signup_date; snapshot: tenure and flag)."""
+    if col.required:
+        return True
+    return table == "customers" and (col.name == "signup_date" and mode == "dated"
+                                     or col.name in ("duration", "churned") and mode == "snapshot")
+
+
+def _column_rules(rules: _Rules, table: str, cols: list[str], raw_text: set[str], mode: str = "dated") -> None:
     spec = CONTRACT[table]
     for col in spec.columns:
         if col.name not in cols or col.name == "customer_id":
             continue
-        if col.name in raw_text:
+        name = col.name
+        if name in raw_text:
             what = {"date": "unparseable date", "flag": "not a 0/1 flag"}.get(col.dtype, "not a number")
-            rules.add(col.name, what, f"{col.name} IS NULL AND {col.name}__raw IS NOT NULL", key=_raw_key(col.name))
-        if col.required:
-            rules.add(col.name, f"{col.name} is empty",
-                      f"{col.name} IS NULL" + (f" AND {col.name}__raw IS NULL" if col.name in raw_text else ""))
-        value_key = f"format('{{}} ({{}})', customer_id, {col.name})"
+            rules.add(name, what, f"{name} IS NULL AND {name}__raw IS NOT NULL", distinct=f"{name}__raw")
+        if _required_here(col, table, mode):
+            shape = {"signup_date": " (dated data needs every customer's signup date)",
+                     "duration": " (snapshot data needs every customer's tenure)",
+                     "churned": " (snapshot data needs every customer's churn flag)"}.get(name, "")
+            rules.add(name, f"{name} is empty{shape}",
+                      f"{name} IS NULL" + (f" AND {name}__raw IS NULL" if name in raw_text else ""))
+        if col.dtype not in ("int", "float"):
+            continue
+        value_key = f"format('{{}} ({{}})', customer_id, {name})"
+        rules.add(name, "not a finite number (NaN or infinity)", f"NOT isfinite({name})", key=value_key)
+        finite = f"isfinite({name}) AND "
+        if col.range is None or col.range[1] is None:
+            rules.add(name, f"implausibly large (over {MAX_MAGNITUDE:.0e}): a placeholder or a unit error?",
+                      f"{finite}abs({name}) > {MAX_MAGNITUDE}", key=value_key)
         if col.dtype == "int":
-            rules.add(col.name, "not an integer", f"{col.name} <> floor({col.name})", key=value_key)
+            rules.add(name, "not an integer", f"{finite}{name} <> floor({name})", key=value_key)
         if col.range is not None:
             low, high = col.range
             if high is None:
-                word = {"amount": "negative revenue"}.get(col.name, f"negative {col.name}")
-                rules.add(col.name, word, f"{col.name} < {low}", key=value_key)
-            elif col.dtype != "flag":
-                rules.add(col.name, f"score outside {low}-{high}", f"{col.name} NOT BETWEEN {low} AND {high}",
+                word = {"amount": "negative revenue"}.get(name, f"negative {name}")
+                rules.add(name, word, f"{finite}{name} < {low}", key=value_key)
+            else:
+                rules.add(name, f"score outside {low}-{high}", f"{finite}{name} NOT BETWEEN {low} AND {high}",
                           key=value_key)
 
 

@@ -76,7 +76,7 @@ def test_unparseable_date(case, small_tables):
     customers["signup_date"] = customers["signup_date"].astype(str)
     customers.loc[[1, 2, 3], "signup_date"] = ["2025-13-01", "yesterday", "2025-02-30"]
     p = _only(_problems(case(customers=customers)), "customers", "signup_date", "unparseable date")
-    assert p.count == 3 and "2 (2025-13-01)" in p.keys
+    assert p.count == 3 and "'2025-13-01' (customer 2)" in p.keys
 
 
 def test_end_before_signup(case, small_tables):

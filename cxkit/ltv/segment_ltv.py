@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from cxkit._display import html_block
-from cxkit.errors import CxkitError
+from cxkit.errors import CxkitError, NotEstimable
 from cxkit.ltv.sbg import NoChurnTail, PeriodIndex, ShiftedBetaGeometric
 from cxkit.ltv.weibull import DiscreteWeibull
 
@@ -434,7 +434,7 @@ class SegmentLTV:
     def _check(self, *segments) -> None:
         for s in segments:
             if s not in self._point.index:
-                raise CxkitError(f"unknown segment {s!r}; segments: {', '.join(self.segments_)}")
+                raise NotEstimable(f"unknown segment {s!r}; segments: {', '.join(self.segments_)}")
 
     def _repr_html_(self) -> str:
         notes = [f"Lifetime value over {self.horizon} months at {self.discount_rate:.0%} a year, "

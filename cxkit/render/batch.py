@@ -38,7 +38,14 @@ class BatchItem:
 
 
 def expand_params(paths) -> list[Path]:
-    """Params files from files and folders (a folder contributes its ``*.yaml``), run names unique."""
+    """Params files from files and folders (a folder contributes its ``*.yaml``), run names unique.
+
+    Run names (``run_name`` or the file's stem) are read from every file before anything renders, so two
+    files that would write the same report folder are refused up front.
+    """
+    from cxkit.params import read_params
+    from cxkit.render.preflight import run_name_of
+
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -49,10 +56,14 @@ def expand_params(paths) -> list[Path]:
             raise ParamsError(f"batch: {p} is neither a params file nor a folder")
     if not files:
         raise ParamsError("batch: no params files found")
-    stems = [f.stem for f in files]
-    dupes = sorted({s for s in stems if stems.count(s) > 1})
+    runs: dict[str, list[str]] = {}
+    for f in files:
+        runs.setdefault(run_name_of(read_params(f), f), []).append(str(f))
+    dupes = {run: names for run, names in runs.items() if len(names) > 1}
     if dupes:
-        raise ParamsError(f"batch: several params files share a run name: {dupes}; rename them or set run_name")
+        listed = "; ".join(f"{run}: {', '.join(names)}" for run, names in sorted(dupes.items()))
+        raise ParamsError(f"batch: several params files would write the same report folder ({listed}); "
+                          "give each its own run_name")
     return files
 
 
@@ -63,11 +74,16 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
     import warnings
 
     from cxkit.errors import CxkitError, CxkitWarning
+    from cxkit.params import read_params
     from cxkit.render.execute import NotebookError
+    from cxkit.render.preflight import run_name_of
     from cxkit.render.run import render
 
     start = time.perf_counter()
-    run = Path(path).stem
+    try:
+        run = run_name_of(read_params(path), path)
+    except CxkitError:
+        run = Path(path).stem
     progress = {"position": position, "desc": run[:24], "leave": False} if position else False
     try:
         with warnings.catch_warnings():

@@ -15,13 +15,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from cxkit.errors import ParamsError
-
-__all__ = ["render", "RenderResult", "NOTEBOOK_DIR", "resolve_notebook", "prepare"]
+__all__ = ["render", "RenderResult", "NOTEBOOK_DIR", "resolve_notebook"]
 
 from cxkit.paths import NOTEBOOK_DIR  # noqa: E402
+from cxkit.render.preflight import resolve_notebook  # noqa: E402
 
-DEFAULT_NOTEBOOK = "01-leadership-report"
 MAX_HTML_BYTES = 3_000_000
 _OUTPUTS = ("report.html", "report.pdf", "report.pptx", "manifest.json")
 
@@ -34,62 +32,6 @@ class RenderResult:
     outputs: list
     seconds: dict
     fingerprint: str
-
-
-def resolve_notebook(name: str, base_dir: Path | None = None) -> Path:
-    """A notebook by path (relative to the params file) or by name in ``notebooks/``."""
-    candidates = []
-    if base_dir is not None:
-        candidates.append(Path(base_dir) / name)
-    candidates += [Path(name), NOTEBOOK_DIR / name, NOTEBOOK_DIR / f"{name}.ipynb"]
-    for path in candidates:
-        if path.is_file():
-            return path.resolve()
-    known = ", ".join(sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb")))
-    raise ParamsError(f"notebook: {name!r} not found (notebooks: {known})")
-
-
-def _absolute_data(data: dict, base_dir: Path) -> dict:
-    out = {}
-    for table, spec in data.items():
-        spec = {"path": spec} if isinstance(spec, str) else dict(spec)
-        if spec.get("path") and not Path(spec["path"]).expanduser().is_absolute():
-            spec["path"] = str((Path(base_dir) / spec["path"]).resolve())
-        out[table] = spec
-    return out
-
-
-def prepare(params_path) -> tuple:
-    """Read and check a params file before anything runs; validate its data at the gateway.
-
-    Returns
-    -------
-    notebook : Path
-    parameters : dict
-        What the notebook receives (data paths made absolute).
-    effective : dict
-        Every notebook parameter with defaults filled in.
-    data : CXData
-    raw : dict
-        The params file as read.
-    """
-    from cxkit.load import load
-    from cxkit.nbparams import check_params, notebook_parameters
-    from cxkit.params import read_params
-    from cxkit.report import demo_data
-
-    raw = read_params(params_path)
-    base_dir = Path(raw["_base_dir"])
-    notebook = resolve_notebook(raw.get("notebook", DEFAULT_NOTEBOOK), base_dir)
-    declared = notebook_parameters(notebook)
-    parameters = check_params(raw, declared, where=str(params_path))
-    if parameters.get("data"):
-        parameters["data"] = _absolute_data(parameters["data"], base_dir)
-    effective = {p.name: p.default for p in declared} | parameters
-    data = load({"data": effective.get("data") or demo_data(), "as_of": effective.get("as_of"),
-                 "min_segment_size": effective.get("min_segment_size", 30)})
-    data = data.subset(effective.get("slice_by"))
-    return notebook, parameters, effective, data, raw
 
 
 def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx: bool | None = None,
@@ -116,7 +58,7 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
     Raises
     ------
     ParamsError, ValidationError
-        Before anything runs, for bad parameters or data.
+        Before anything runs (:func:`~cxkit.render.preflight.preflight`), for bad parameters or data.
     NotebookError
         A cell failed (named in the message); the partial notebook is kept.
     """
@@ -125,15 +67,16 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
     from cxkit.render.html import notebook_to_html
     from cxkit.render.manifest import Timer, package_versions, run_fingerprint
     from cxkit.render.pdf import html_to_pdf
+    from cxkit.render.preflight import preflight
     from cxkit.render.slides import write_pptx
 
     timer = Timer()
     with timer("check_and_validate"):
-        notebook, parameters, effective, data, raw = prepare(params_path)
+        plan = preflight(params_path, out_dir)
+    notebook, parameters, effective, data, raw = plan.notebook, plan.parameters, plan.effective, plan.data, plan.raw
     pptx = bool(raw.get("pptx", False)) if pptx is None else pptx
-    run_name = str(raw.get("run_name") or Path(params_path).stem)
-    out_dir = Path(out_dir).resolve()
-    run_dir = out_dir / run_name
+    run_name, run_dir = plan.run_name, plan.run_dir
+    out_dir = run_dir.parent
     staging = out_dir / f".staging-{run_name}-{uuid.uuid4().hex[:8]}"
     figures = staging / "figures"
     figures.mkdir(parents=True)

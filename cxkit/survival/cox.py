@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from cxkit._display import html_block
-from cxkit.errors import CxkitError, CxkitWarning
+from cxkit.errors import CxkitError, CxkitWarning, NotEstimable
 from cxkit.survival._cox_math import CoxArrays, efron, newton
 from cxkit.survival.lifetable import SqlSource, _q
 from cxkit.survival.logrank import format_p
@@ -159,7 +159,7 @@ class CoxModel:
             levels = _natural(rows[col].unique())
             ref = str(self.reference.get(col, levels[0]))
             if col in self.reference and ref not in levels:
-                raise CxkitError(f"Cox model: reference level {ref!r} of {col!r} is not in the data "
+                raise NotEstimable(f"Cox model: reference level {ref!r} of {col!r} is not in the data "
                                  f"(levels: {', '.join(levels)})")
             self.reference_[col] = ref
             for lvl in levels:
@@ -177,7 +177,7 @@ class CoxModel:
         arrays = CoxArrays(x - means, w, rows["_stop"].to_numpy(dtype=float), rows["_event"].to_numpy() == 1,
                            rows["_entry"].to_numpy(dtype=float) if has_entry else None)
         if arrays.ev.size == 0:
-            raise CxkitError("Cox model: there are no churn events to model")
+            raise NotEstimable("Cox model: there are no churn events to model")
         beta, at_beta, iterations, converged = newton(arrays, x.shape[1], self.max_iter)
         null = efron(arrays, np.zeros(x.shape[1]), need_information=False)
         try:

@@ -1,0 +1,175 @@
+"""Everything checked before a report runs, in one place: ``cxkit validate`` and ``cxkit render`` both call it.
+
+:func:`preflight` reads the params file (safely, within limits), checks it
+against the notebook's parameters cell, validates the data at the gateway,
+applies the audience slice, checks that the data can carry a report at all, and
+works out where the report will be written, refusing any place outside the
+output folder. Because render runs exactly this before executing anything,
+``cxkit validate`` cannot say "ok" for a params file that ``render`` rejects.
+
+Examples
+--------
+>>> plan = preflight("params/demo.yaml", "reports")              # doctest: +SKIP
+>>> plan.run_dir                                                  # doctest: +SKIP
+PosixPath('/.../reports/demo')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cxkit.errors import ParamsError
+
+__all__ = ["Plan", "preflight", "run_name_of", "run_dir_in", "MIN_CUSTOMERS", "RUN_NAME"]
+
+#: A run name is one plain folder name: letters, digits, ``-``, ``_`` and ``.``, starting with a letter or digit.
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+#: Fewer customers than this (after the slice) cannot carry a report: nothing in it could be estimated.
+MIN_CUSTOMERS = 10
+DEFAULT_NOTEBOOK = "01-leadership-report"
+
+
+@dataclass
+class Plan:
+    """A checked params file: what will run, on which data, and where it will land."""
+
+    params_path: Path
+    notebook: Path
+    parameters: dict  # what the notebook receives (data paths made absolute)
+    effective: dict  # every notebook parameter, defaults filled in
+    data: object  # CXData, sliced
+    raw: dict  # the params file as read
+    run_name: str
+    run_dir: Path
+
+
+def run_name_of(raw: dict, params_path) -> str:
+    """The run's folder name: ``run_name`` from the params file, else the file's stem; a plain name only.
+
+    Examples
+    --------
+    >>> run_name_of({}, "params/quarter/region-west.yaml")
+    'region-west'
+    >>> try:
+    ...     run_name_of({"run_name": "../../escape"}, "x.yaml")
+    ... except Exception as exc:
+    ...     print(exc)
+    run_name: '../../escape' is not a plain name; use letters, digits, '-', '_' and '.' (it names a folder inside --out)
+    """
+    name = raw.get("run_name")
+    if name is None:
+        name = Path(params_path).stem
+        if not RUN_NAME.fullmatch(name) or set(name) == {"."}:
+            raise ParamsError(f"{params_path}: the file name {name!r} cannot name a report folder; "
+                              "rename the file or set run_name (letters, digits, '-', '_' and '.')")
+        return name
+    if not isinstance(name, str) or not RUN_NAME.fullmatch(name) or set(name) == {"."}:
+        raise ParamsError(f"run_name: {name!r} is not a plain name; use letters, digits, '-', '_' and '.' "
+                          "(it names a folder inside --out)")
+    return name
+
+
+def run_dir_in(out_dir, run_name: str) -> Path:
+    """``out_dir/run_name``, resolved, and refused unless it lies inside ``out_dir`` (symlinks followed)."""
+    out = Path(out_dir).expanduser().resolve()
+    run_dir = (out / run_name).resolve()
+    if run_dir.parent != out:
+        raise ParamsError(f"run_name: {run_name!r} would write outside {out}")
+    if out.exists() and not out.is_dir():
+        raise ParamsError(f"--out: {out} is a file, not a folder")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ParamsError(f"run_name: {run_dir} exists and is not a folder")
+    return run_dir
+
+
+def _absolute_data(data: dict, base_dir: Path) -> dict:
+    if not isinstance(data, dict):
+        raise ParamsError("data: expected a mapping of table -> source (see README, 'Params files')")
+    out = {}
+    for table, spec in data.items():
+        spec = {"path": spec} if isinstance(spec, str) else dict(spec) if isinstance(spec, dict) else spec
+        if isinstance(spec, dict) and isinstance(spec.get("path"), str) \
+                and not Path(spec["path"]).expanduser().is_absolute():
+            spec["path"] = str((Path(base_dir) / spec["path"]).resolve())
+        out[table] = spec
+    return out
+
+
+def resolve_notebook(name, base_dir: Path | None = None) -> Path:
+    """A notebook by path (relative to the params file) or by name in ``notebooks/``."""
+    from cxkit.paths import NOTEBOOK_DIR
+
+    if not isinstance(name, str) or not name.strip():
+        raise ParamsError(f"notebook: expected a notebook name, got {name!r}")
+    candidates = []
+    if base_dir is not None:
+        candidates.append(Path(base_dir) / name)
+    candidates += [Path(name), NOTEBOOK_DIR / name, NOTEBOOK_DIR / f"{name}.ipynb"]
+    for path in candidates:
+        if path.is_file() and path.suffix == ".ipynb":
+            return path.resolve()
+    known = ", ".join(sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb")))
+    raise ParamsError(f"notebook: {name!r} not found (notebooks: {known})")
+
+
+def _check_reportable(data, effective: dict) -> None:
+    """What is known before executing and would leave nothing to report: too few customers, no answers."""
+    n = data.row_counts.get("customers", 0)
+    who = f"the slice {data.slice_by}" if data.slice_by else "the data"
+    if n < MIN_CUSTOMERS:
+        raise ParamsError(f"{who} has {n:,} customer{'s' if n != 1 else ''} as of {data.as_of or 'the snapshot'}; "
+                          f"a report needs at least {MIN_CUSTOMERS}")
+    score = effective.get("score", "nps")
+    if score and data.scores and score not in data.scores:
+        raise ParamsError(f"score: {score!r} is not in the data (scores: {', '.join(data.scores)})")
+    if not data.scores:
+        raise ParamsError(f"{who} has no survey score (nps, csat or effort): map one in data.customers.columns "
+                          "or give a responses table")
+    table = "responses" if data.has("responses") else "customers"
+    answered = data.con.execute(f"SELECT count({score}) FROM {table}").fetchone()[0]
+    if answered == 0:
+        when = f" on or before as_of {data.as_of}" if data.as_of and table == "responses" else ""
+        raise ParamsError(f"{who} has no {score} answers{when}: nothing to band customers by")
+
+
+def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = None) -> Plan:
+    """Run every check that ``render`` runs before executing anything; return the :class:`Plan`.
+
+    Parameters
+    ----------
+    params_path : str or Path
+        A params YAML file.
+    out_dir : str or Path
+        The reports folder the run would be written into.
+    min_segment_size : int, optional
+        Overrides the params file's ``min_segment_size``.
+
+    Raises
+    ------
+    ParamsError, ValidationError
+        Naming what is wrong; nothing has been written.
+    """
+    from cxkit.load import load
+    from cxkit.nbparams import check_params, notebook_parameters
+    from cxkit.params import read_params
+    from cxkit.report import demo_data
+
+    raw = read_params(params_path)
+    base_dir = Path(raw["_base_dir"])
+    run_name = run_name_of(raw, params_path)
+    run_dir = run_dir_in(out_dir, run_name)
+    notebook = resolve_notebook(raw.get("notebook", DEFAULT_NOTEBOOK), base_dir)
+    declared = notebook_parameters(notebook)
+    if min_segment_size is not None:
+        raw["min_segment_size"] = min_segment_size
+    parameters = check_params(raw, declared, where=str(params_path))
+    if parameters.get("data"):
+        parameters["data"] = _absolute_data(parameters["data"], base_dir)
+    effective = {p.name: p.default for p in declared} | parameters
+    data = load({"data": effective.get("data") or demo_data(), "as_of": effective.get("as_of"),
+                 "min_segment_size": effective.get("min_segment_size", 30)})
+    data = data.subset(effective.get("slice_by"))
+    _check_reportable(data, effective)
+    return Plan(Path(params_path), notebook, parameters, effective, data, raw, run_name, run_dir)
