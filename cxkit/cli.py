@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
+            print("interrupted: nothing was published; earlier reports are as they were", file=sys.stderr)
             return 130
     _print_warnings(caught)
     return code

@@ -36,7 +36,8 @@ class DiscreteWeibull(_DiscreteModel):
 
     def _survival(self, t, p):
         shape, scale = p
-        return np.exp(-np.power(np.maximum(t, 0) / scale, shape))
+        with np.errstate(over="ignore"):  # (t / scale) ** shape past the float range: survival is 0, its limit
+            return np.exp(-np.power(np.maximum(t, 0) / scale, shape))
 
     def _survival_grad(self, t, p):
         shape, scale = p

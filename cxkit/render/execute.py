@@ -32,6 +32,10 @@ def _ipc_kernel_manager(socket_dir: Path):
 
     jupyter_client names IPC sockets ``<ip>-<n>`` with ``ip`` relative to the working
     directory by default, so two kernels started in the same folder would share them.
+    The kernel's own stdout and stderr (its log lines, such as "KeyboardInterrupt caught in
+    kernel" on every shutdown, or a ZMQ traceback when Ctrl-C stops the run) go to
+    ``socket_dir/kernel.log``, not to the user's terminal: what a cell prints reaches the
+    notebook through the kernel's messages anyway.
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -40,6 +44,17 @@ def _ipc_kernel_manager(socket_dir: Path):
             kwargs.setdefault("transport", "ipc")
             kwargs.setdefault("ip", str(socket_dir / "k"))
             super().__init__(*args, **kwargs)
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            log = open(socket_dir / "kernel.log", "ab")  # noqa: SIM115 - the kernel process holds it open
+            try:
+                kw.setdefault("stdout", log)
+                kw.setdefault("stderr", log)
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                log.close()  # the child has its own descriptor now
+
+        _launch_kernel = _async_launch_kernel
 
     return IPCKernelManager
 

@@ -115,14 +115,19 @@ def resolve_notebook(name, base_dir: Path | None = None) -> Path:
 
 
 def _check_reportable(data, effective: dict) -> None:
-    """What is known before executing and would leave nothing to report: too few customers, no answers."""
+    """What is known before executing and would leave nothing to report: too few customers, no answers.
+
+    The score checks apply to notebooks that band customers by a score (those with a ``score`` parameter).
+    """
     n = data.row_counts.get("customers", 0)
     who = f"the slice {data.slice_by}" if data.slice_by else "the data"
     if n < MIN_CUSTOMERS:
         raise ParamsError(f"{who} has {n:,} customer{'s' if n != 1 else ''} as of {data.as_of or 'the snapshot'}; "
                           f"a report needs at least {MIN_CUSTOMERS}")
-    score = effective.get("score", "nps")
-    if score and data.scores and score not in data.scores:
+    if "score" not in effective:
+        return
+    score = effective["score"] or "nps"
+    if data.scores and score not in data.scores:
         raise ParamsError(f"score: {score!r} is not in the data (scores: {', '.join(data.scores)})")
     if not data.scores:
         raise ParamsError(f"{who} has no survey score (nps, csat or effort): map one in data.customers.columns "

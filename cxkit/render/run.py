@@ -110,7 +110,7 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
         outputs = _publish(staging, run_dir, executed.name)
     except BaseException as exc:
-        if executed.exists():
+        if executed.exists() and not isinstance(exc, KeyboardInterrupt):
             failed = run_dir / "failed"
             failed.mkdir(parents=True, exist_ok=True)
             shutil.copy2(executed, failed / executed.name)

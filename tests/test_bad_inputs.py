@@ -1,0 +1,265 @@
+"""The bad-input corpus (tests/data/bad_inputs.yaml): every case fails or warns exactly as written there.
+
+For every case, besides its own expectations: no traceback, the inputs are byte-identical afterwards,
+nothing is written outside the output folder, a failed case leaves no report, and ``cxkit validate`` and
+``cxkit render`` agree (render's preflight is validate's).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from cxkit.cli import main
+
+CASES = yaml.safe_load((Path(__file__).parent / "data" / "bad_inputs.yaml").read_text(encoding="utf-8"))
+
+
+def _text_tables(tables: dict) -> dict[str, pd.DataFrame]:
+    """The synthetic tables as text, the way an export writes them (dates ISO, blanks empty)."""
+    out = {}
+    for name, df in tables.items():
+        text = pd.DataFrame(index=df.index)
+        for col in df.columns:
+            values = df[col]
+            if pd.api.types.is_datetime64_any_dtype(values):
+                text[col] = values.dt.strftime("%Y-%m-%d")
+            else:
+                text[col] = values.astype(object).where(values.notna(), None).map(
+                    lambda v: None if v is None else str(v))
+        out[name] = text.fillna("")
+    return out
+
+
+def _fill(template: str, current: str) -> str:
+    if template == "{dmy}":
+        return pd.Timestamp(current).strftime("%d/%m/%Y") if current else current
+    if template == "{yyyymmdd}":
+        return pd.Timestamp(current).strftime("%Y%m%d") if current else current
+    if template == "{decimal_comma}":
+        return current.replace(".", ",")
+    return template.replace("{value}", current)
+
+
+def _apply_set(tables: dict, edits: dict | None) -> None:
+    for table, columns in (edits or {}).items():
+        df = tables[table]
+        for col, edit in columns.items():
+            rows = df.index if edit["rows"] == "all" else df.index[edit["rows"]]
+            if col not in df:
+                df[col] = ""
+            df.loc[rows, col] = [_fill(str(edit["value"]), str(v)) for v in df.loc[rows, col]]
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        elif isinstance(value, dict) and isinstance(out.get(key), str):
+            out[key] = _merge({"path": out[key]}, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _store(folder: Path, table: str, kind: str) -> dict | str:
+    """Re-store a table written as CSV as Parquet, a DuckDB file or a query; return its data spec."""
+    csv = folder / f"{table}.csv"
+    con = duckdb.connect()
+    quoted = "'" + csv.as_posix().replace("'", "''") + "'"
+    typed = f"read_csv({quoted}, header=true)"  # DuckDB infers types, as a warehouse export would
+    if kind in ("parquet", "parquet_int_dates"):
+        target = (folder / f"{table}.parquet").as_posix().replace("'", "''")
+        con.execute(f"COPY (SELECT * FROM {typed}) TO '{target}' (FORMAT parquet)")
+        csv.unlink()
+        return f"{table}.parquet"
+    if kind == "duckdb":
+        path = folder / f"{table}.duckdb"
+        con.execute("ATTACH '" + path.as_posix().replace("'", "''") + "' AS w")
+        con.execute(f"CREATE TABLE w.{table} AS SELECT * FROM {typed}")
+        con.execute("DETACH w")
+        csv.unlink()
+        return {"path": path.name, "table": table}
+    if kind == "query":
+        return {"query": f"SELECT * FROM {typed}"}
+    raise ValueError(kind)
+
+
+def _file_edit(folder: Path, table: str, what: str, data: dict, frame: pd.DataFrame) -> None:
+    spec = data[table]
+    path = folder / (spec if isinstance(spec, str) else spec["path"])
+    rng = np.random.default_rng(7)
+    if what == "empty":
+        path.write_bytes(b"")
+    elif what == "folder":
+        sub = folder / f"{table}-export"
+        sub.mkdir()
+        path.rename(sub / path.name)
+        data[table] = sub.name
+    elif what == "xlsx":
+        path.write_bytes(b"PK\x03\x04" + rng.bytes(2000))
+    elif what == "xlsx_name":
+        path.rename(folder / f"{table}.xlsx")
+        data[table] = f"{table}.xlsx"
+    elif what == "binary":
+        path.write_bytes(b"\x00\x01\x02" + rng.bytes(4000))
+    elif what == "parquet":
+        frame.to_parquet(path, index=False)
+    elif what == "header_only":
+        path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    elif what == "missing":
+        path.unlink()
+    elif what == "cp1252":
+        frame = frame.copy()
+        frame.loc[frame.index[:5], "region"] = "Zürich"
+        path.write_bytes(frame.to_csv(index=False).encode("cp1252"))
+    elif what == "semicolons":
+        path.write_text(frame.to_csv(index=False, sep=";"), encoding="utf-8")
+    else:
+        raise ValueError(what)
+
+
+def _params_text(text: str) -> str:
+    if text == "{deep}":
+        return "a: " + "[" * 5000 + "]" * 5000 + "\n"
+    if text == "{large}":
+        return "title: '" + "x" * 1_100_000 + "'\n"
+    return text
+
+
+def _substitute(value, folder: Path):
+    if isinstance(value, str):
+        return value.replace("{dir}", folder.as_posix())
+    if isinstance(value, dict):
+        return {k: _substitute(v, folder) for k, v in value.items()}
+    return value
+
+
+def _build(case: dict, root: Path, small_tables) -> tuple[Path, Path]:
+    """Write the case's data and params file under ``root``; return (params path, data folder)."""
+    folder = root / case.get("folder", "case")
+    folder.mkdir(parents=True)
+    tables = _text_tables(small_tables[0])
+    keep = case.get("keep_customers")
+    if keep:
+        ids = set(tables["customers"]["customer_id"].iloc[:keep])
+        tables = {name: df[df["customer_id"].isin(ids)].reset_index(drop=True) for name, df in tables.items()}
+    for table, cols in (case.get("drop") or {}).items():
+        tables[table] = tables[table].drop(columns=cols)
+    _apply_set(tables, case.get("set"))
+    _apply_set(tables, case.get("more_set"))
+    for table, mapping in (case.get("rename") or {}).items():
+        tables[table] = tables[table].rename(columns=mapping)
+    for table, col in (case.get("duplicate") or {}).items():
+        tables[table] = pd.concat([tables[table], tables[table][[col]]], axis=1)
+    data: dict = {}
+    for name, df in tables.items():
+        df.to_csv(folder / f"{name}.csv", index=False)
+        data[name] = f"{name}.csv"
+    for table, kind in (case.get("format") or {}).items():
+        data[table] = _store(folder, table, kind)
+    for table, what in (case.get("file") or {}).items():
+        _file_edit(folder, table, what, data, tables[table])
+    params = _merge({"as_of": "2026-09-30", "n_boot": 20, "data": data},
+                    _substitute(case.get("params") or {}, folder))
+    path = folder / "params.yaml"
+    if "params_text" in case:
+        path.write_text(_params_text(case["params_text"]), encoding="utf-8")
+    else:
+        path.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    if case.get("batch_duplicate"):
+        batch = folder / "quarter"
+        batch.mkdir()
+        for name in ("east", "west"):
+            (batch / f"{name}.yaml").write_text(yaml.safe_dump(
+                {**params, "run_name": "q3", "data": {k: (folder / v).as_posix() if isinstance(v, str) else v
+                                                      for k, v in data.items()}}), encoding="utf-8")
+    return path, folder
+
+
+def _snapshot(root: Path, skip: Path) -> dict[str, str]:
+    """Every file under ``root`` except under ``skip``, with its SHA-256."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and skip not in p.parents}
+
+
+class _Lock:
+    """Another process holding a DuckDB file open for writing (as a running job or a GUI would)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        code = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+                "time.sleep(120)")
+        self.proc = subprocess.Popen([sys.executable, "-c", code, str(self.path)], stdout=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while self.proc.stdout.readline().strip() != "ready":
+            assert time.monotonic() < deadline, "the locking process did not start"
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+
+
+def _run(argv: list[str], capsys) -> tuple[int, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_corpus_is_large_and_ids_unique():
+    ids = [c["id"] for c in CASES]
+    assert len(ids) >= 60 and len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_bad_input(case, tmp_path, small_tables, capsys):
+    params, folder = _build(case, tmp_path, small_tables)
+    out = tmp_path / "out"
+    before = _snapshot(tmp_path, out)
+    expect = case["expect"]
+    lock = _Lock(folder / f"{case['lock']}.duckdb") if case.get("lock") else None
+    results = {}
+    try:
+        if lock:
+            lock.__enter__()
+        for command in case.get("commands", ["validate", "render"]):
+            if command == "batch":
+                argv = ["batch", str(folder / "quarter"), "--out", str(out), "--no-pdf"]
+            else:
+                argv = [command, str(params), "--out", str(out)] + (["--no-pdf"] if command == "render" else [])
+            results[command] = _run(argv, capsys)
+    finally:
+        if lock:
+            lock.__exit__(None, None, None)
+    for command, (code, text) in results.items():
+        assert code == expect["exit"], f"{command}: exit {code}\n{text}"
+        assert "Traceback" not in text, f"{command} printed a traceback:\n{text}"
+        for part in expect.get("says", []):
+            assert part in text, f"{command}: {part!r} not in:\n{text}"
+        for part in expect.get("not_says", []):
+            assert part not in text, f"{command}: {part!r} should not be in:\n{text}"
+    if {"validate", "render"} <= set(results) and expect["exit"]:
+        errors = {c: [line for line in t.splitlines() if line.startswith(("error", "  -"))] for c, (_, t) in results.items()}
+        assert errors["validate"] == errors["render"], "validate and render disagree"
+    assert _snapshot(tmp_path, out) == before, "an input changed, or a file was written outside the output folder"
+    for path in expect.get("absent", []):
+        assert not (folder / path).exists() and not Path(path).is_absolute() or not Path(path).exists(), path
+    if expect["exit"]:
+        assert not list(out.rglob("report.html")), "a failed run left a report"
