@@ -166,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
+            import logging
+
+            # The kernel's client is torn down mid-cell: nbclient and asyncio would log "Kernel died" and
+            # "Task exception was never retrieved" with tracebacks as the process exits. The user asked to stop.
+            logging.disable(logging.CRITICAL)
             print("interrupted: nothing was published; earlier reports are as they were", file=sys.stderr)
             return 130
     _print_warnings(caught)
@@ -176,3 +181,7 @@ def _print_warnings(caught) -> None:
     for w in caught:
         if issubclass(w.category, CxkitWarning):
             print(f"warning: {w.message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -256,7 +256,8 @@ def test_bad_input(case, tmp_path, small_tables, capsys):
         for part in expect.get("not_says", []):
             assert part not in text, f"{command}: {part!r} should not be in:\n{text}"
     if {"validate", "render"} <= set(results) and expect["exit"]:
-        errors = {c: [line for line in t.splitlines() if line.startswith(("error", "  -"))] for c, (_, t) in results.items()}
+        errors = {c: [line for line in t.splitlines() if line.startswith(("error", "  -"))]
+                  for c, (_, t) in results.items()}
         assert errors["validate"] == errors["render"], "validate and render disagree"
     assert _snapshot(tmp_path, out) == before, "an input changed, or a file was written outside the output folder"
     for path in expect.get("absent", []):
