@@ -88,7 +88,8 @@ class LeadershipAnalysis:
         self.reference_ = next((b for b in (self.mid_, self.high_, self.low_) if b in present), self.mid_)
         self.cox_ = self.incidence_ = self.ltv_ = None
         if not self.events_:
-            self._unavailable("churn drivers", "lifetime value", reason=say.no_churn_reason(self.answered_))
+            respondents = data.sql("SELECT count(DISTINCT customer_id) FROM _lead_frame").fetchall()[0][0]
+            self._unavailable("churn drivers", "lifetime value", reason=say.no_churn_reason(respondents))
         elif len(present) < 2:
             self._unavailable("churn drivers", reason=say.one_band_reason(present))
         else:

@@ -161,7 +161,10 @@ def trend_sentence(trend) -> str:
     if len(t) > 1 and last["change"] == last["change"]:
         prev = t.iloc[-2]["period"]
         word = "above" if last["change"] >= 0 else "below"
-        text += f", {abs(last['change']):.0f} points {word} {prev} (p = {last['change_p']:.2f})"
+        p_value = last["change_p"]
+        tested = f" (p = {p_value:.2f})" if p_value == p_value else ""  # no p when both periods have no spread
+        text += (f", the same as {prev}" if round(abs(last["change"])) == 0 and not tested
+                 else f", {abs(last['change']):.0f} points {word} {prev}{tested}")
     flag = last["flag"]
     verdict = "within normal variation" if flag == "within normal variation" else f"a real shift ({flag[7:]})"
     return f"{text}: {verdict}."
