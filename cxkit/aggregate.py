@@ -16,14 +16,14 @@ FROM responses WHERE "nps" IS NOT NULL GROUP BY 1
 
 from __future__ import annotations
 
+from cxkit.sql import ident
+
 __all__ = ["q", "exits_sql", "binary_events_sql", "entries_sql", "patterns_sql", "flows_sql", "nps_counts_sql", "UNITS"]
 
 UNITS = {"M": "month", "Q": "quarter"}
 
 
-def q(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + str(name).replace('"', '""') + '"'
+q = ident  # a quoted SQL identifier (the kit's one quoting helper, cxkit.sql.ident)
 
 
 def _segment(segment: str | None) -> str:

@@ -167,14 +167,16 @@ class LeadershipAnalysis:
         frame = survival_frame(everyone, clock=self.clock_kind_, which=self.which, score=self.score_, relation=True)
         km = SegmentSurvival(alpha=self.alpha, order=self.bands_).fit(
             frame, "duration", "event", "segment", entry_col="entry" if self.clock_kind_ == "tenure_entry" else None)
-        try:
-            ltv = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate, n_boot=20,
-                             seed=self.seed).fit(ltv_frame(everyone, score=self.score_, relation=True),
-                                                 order=self.bands_)
-        except NotEstimable:
-            ltv = None
-        finally:
-            everyone.con.execute("DROP TABLE IF EXISTS _ltv_frame")
+        ltv = None
+        if everyone.sql(f"SELECT coalesce(sum(event), 0) FROM ({frame.sql_query()})").fetchall()[0][0]:
+            try:  # the same rule as for the slice: no churn at all, no lifetime value
+                ltv = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate, n_boot=20,
+                                 seed=self.seed).fit(ltv_frame(everyone, score=self.score_, relation=True),
+                                                     order=self.bands_)
+            except NotEstimable:
+                pass
+            finally:
+                everyone.con.execute("DROP TABLE IF EXISTS _ltv_frame")
         months = self.retention_months
         rows = []
         if self.nps_ is not None:
@@ -182,9 +184,8 @@ class LeadershipAnalysis:
             rows.append({"measure": "NPS (latest answers)", "this slice": _fmt_nps(self.nps_),
                          "everyone": _fmt_nps(overall)})
         here = self.km_.survival_at([months]).set_index("segment")["survival"]
-        there = km.survival_at([months]).set_index("segment")["survival"] if km is not None else pd.Series()
-        mine = self.ltv_.summary.set_index("segment")["ltv"] if self.ltv_ is not None else None
-        theirs = ltv.summary.set_index("segment")["ltv"] if ltv is not None else pd.Series()
+        there = km.survival_at([months]).set_index("segment")["survival"]
+        mine, theirs = ({} if r is None else r.summary.set_index("segment")["ltv"] for r in (self.ltv_, ltv))
 
         def shown(value, fmt, small):
             return "too few" if small else "not available" if value is None or value != value else fmt.format(value)
@@ -195,7 +196,7 @@ class LeadershipAnalysis:
                          "this slice": shown(here.get(band), "{:.0%}", small),
                          "everyone": shown(there.get(band), "{:.0%}", False)})
             rows.append({"measure": f"{band} lifetime value",
-                         "this slice": shown(None if mine is None else mine.get(band), "${:,.0f}", small),
+                         "this slice": shown(mine.get(band), "${:,.0f}", small),
                          "everyone": shown(theirs.get(band), "${:,.0f}", False)})
         everyone_n = everyone.sql(f"SELECT count(*) FROM ({frame.sql_query()})").fetchall()[0][0]
         rows.append({"measure": "customers who answered", "this slice": f"{self.answered_:,}",

@@ -25,12 +25,12 @@ import datetime as dt
 import pandas as pd
 
 from cxkit._display import html_block
-from cxkit.aggregate import flows_sql
+from cxkit.aggregate import UNITS, flows_sql
 from cxkit.errors import CxkitError
 
 __all__ = ["CustomerLedger", "period_sql", "last_band_sql", "PERIODS"]
 
-PERIODS = {"M": "month", "Q": "quarter"}
+PERIODS = UNITS  # one definition, shared with the aggregation SQL
 
 
 def period_sql(column: str, period: str) -> str:

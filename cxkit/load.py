@@ -103,13 +103,12 @@ class CXData:
             if col not in self.segments:
                 raise ParamsError(f"slice_by.{col}: not a segment column (segments: {', '.join(self.segments)})")
             values = [str(v) for v in (wanted if isinstance(wanted, list) else [wanted])]
-            present = [r[0] for r in self.con.execute(f'SELECT DISTINCT "{col}" FROM customers').fetchall()]
+            present = [r[0] for r in self.con.execute(f"SELECT DISTINCT {ident(col)} FROM customers").fetchall()]
             missing = [v for v in values if v not in present]
             if missing:
                 raise ParamsError(f"slice_by.{col}: no customer has {missing}; values: "
                                   f"{', '.join(sorted(str(p) for p in present if p is not None))}")
-            quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-            conditions.append(f'"{col}" IN ({quoted})')
+            conditions.append(f"{ident(col)} IN ({', '.join(literal(v) for v in values)})")
         schema = "slice_" + hashlib.sha1(json.dumps(slice_by, sort_keys=True).encode()).hexdigest()[:10]
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         self.con.execute(f"CREATE OR REPLACE VIEW {schema}.customers AS SELECT * FROM main.customers "
@@ -238,13 +237,11 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
 
 
 def _as_count(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ParamsError(f"{what}: {value!r} is not a whole number")
     try:
-        number = float(value)
-    except ValueError:
-        raise ParamsError(f"{what}: {value!r} is not a whole number (e.g. 30)") from None
-    if number != int(number) if number == number and abs(number) != float("inf") else True:
+        number = float(value) if not isinstance(value, bool) else float("nan")
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number.is_integer():  # also NaN and infinities
         raise ParamsError(f"{what}: {value!r} is not a whole number (e.g. 30)")
     if number < 1:
         raise ParamsError(f"{what}: {value!r} must be at least 1")

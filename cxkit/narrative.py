@@ -172,13 +172,13 @@ def trend_sentence(trend) -> str:
 
 def contacts_sentence(contacts, low: str = "detractor", high: str = "promoter") -> str:
     """``Detractors contact care 0.97 times a quarter against 0.24 for promoters, costing $8.34 against $1.54.``"""
-    from cxkit.ledger import PERIODS
+    from cxkit.aggregate import UNITS
 
     t = contacts.by_band_
     last = t[t["period"] == t["period"].iloc[-1]].set_index("band")
     if low not in last.index or high not in last.index:
         return "Too few answers to compare contacts by band."
-    unit = PERIODS[contacts.period]
+    unit = UNITS[contacts.period]
     return (f"In {t['period'].iloc[-1]}, {plural(low).lower()} contacted care "
             f"{last.loc[low, 'contacts_per_customer']:.2f} times per customer against "
             f"{last.loc[high, 'contacts_per_customer']:.2f} for {plural(high).lower()}, costing "

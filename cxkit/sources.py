@@ -49,10 +49,6 @@ _MAGIC = {b"PK\x03\x04": "an Excel workbook or a zip archive; export the sheet a
           b"%PDF": "a PDF document"}
 
 
-def _quote(text) -> str:
-    return literal(text)
-
-
 @dataclass(frozen=True)
 class Source:
     """One contract table's source and its column mapping.
@@ -186,7 +182,7 @@ class Source:
         if kind == "csv":
             return self.csv_sql()
         if kind == "parquet":
-            return f"read_parquet({_quote(self.path)})"
+            return f"read_parquet({literal(self.path)})"
         if kind == "duckdb" and self.db_table:
             return f"{self.attach_alias()}.{ident(self.db_table)}"
         return f"({self.query})"
@@ -200,7 +196,7 @@ class Source:
         if header is not None:
             opts["header"] = header
         args = ", ".join(f"{k}={_sql_value(v)}" for k, v in opts.items())
-        return f"read_csv({_quote(self.path)}, {args})"
+        return f"read_csv({literal(self.path)}, {args})"
 
     @property
     def decimal_comma(self) -> bool:
@@ -242,4 +238,4 @@ def _sql_value(value) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    return _quote(value)
+    return literal(value)

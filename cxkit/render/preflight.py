@@ -58,17 +58,14 @@ def run_name_of(raw: dict, params_path) -> str:
     ...     print(exc)
     run_name: '../../escape' is not a plain name; use letters, digits, '-', '_' and '.' (it names a folder inside --out)
     """
-    name = raw.get("run_name")
-    if name is None:
-        name = Path(params_path).stem
-        if not RUN_NAME.fullmatch(name) or set(name) == {"."}:
-            raise ParamsError(f"{params_path}: the file name {name!r} cannot name a report folder; "
-                              "rename the file or set run_name (letters, digits, '-', '_' and '.')")
+    name = raw.get("run_name", Path(params_path).stem)
+    if isinstance(name, str) and RUN_NAME.fullmatch(name):  # starts with a letter or digit: never "." or ".."
         return name
-    if not isinstance(name, str) or not RUN_NAME.fullmatch(name) or set(name) == {"."}:
-        raise ParamsError(f"run_name: {name!r} is not a plain name; use letters, digits, '-', '_' and '.' "
-                          "(it names a folder inside --out)")
-    return name
+    if "run_name" not in raw:
+        raise ParamsError(f"{params_path}: the file name {name!r} cannot name a report folder; "
+                          "rename the file or set run_name (letters, digits, '-', '_' and '.')")
+    raise ParamsError(f"run_name: {name!r} is not a plain name; use letters, digits, '-', '_' and '.' "
+                      "(it names a folder inside --out)")
 
 
 def run_dir_in(out_dir, run_name: str) -> Path:
