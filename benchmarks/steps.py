@@ -173,7 +173,8 @@ def kit_bands(folder):
 
         out = {}
         for by in (None, "plan", "region"):
-            t = nps_table_from_counts(nps_counts(data, by=by), by=by)
+            # like for like: everyone's latest answer (the report's headline counts active customers only)
+            t = nps_table_from_counts(nps_counts(data, by=by, active_only=False, window_months=None), by=by)
             key = t[by].astype(str).tolist() if by else ["all"]
             out[by or "all"] = pd.DataFrame({"nps": t["nps"].to_numpy(), "se": t["se"].to_numpy()}, index=key)
         return out

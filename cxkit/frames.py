@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cxkit.contract import DAYS_PER_MONTH
+
 __all__ = ["answers", "answer_order", "latest_answers", "band_source", "nps_counts", "nps_counts_by",
-           "survival_frame", "ltv_frame", "active_base", "clock_description", "CLOCKS"]
+           "NPS_WINDOW_MONTHS",
+           "survival_frame", "ltv_frame", "active_base", "value_base", "clock_description", "CLOCKS"]
 
 
 def answer_order(score: str = "nps", direction: str = "ASC", alias: str = "") -> str:
@@ -27,7 +30,7 @@ def answer_order(score: str = "nps", direction: str = "ASC", alias: str = "") ->
 
 
 def latest_answers(data, score: str = "nps") -> str:
-    """A table of each customer's latest answer (``customer_id, score``), computed once per data and score.
+    """A table of each customer's latest answer (``customer_id, score, response_date``), once per data and score.
 
     Ledger, contact rates, NPS counts and the active base all need it; with validated data the latest
     answer is also the last one before the customer left (answers after ``end_date`` are refused).
@@ -36,9 +39,9 @@ def latest_answers(data, score: str = "nps") -> str:
     found = data.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
                              [name]).fetchall()[0][0]
     if not found:
-        data.con.execute(f"CREATE TEMP TABLE {name} AS SELECT customer_id, {score} AS score FROM responses "
-                         f"WHERE {score} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY customer_id "
-                         f"ORDER BY {answer_order(score, 'DESC')}) = 1")
+        data.con.execute(f"CREATE TEMP TABLE {name} AS SELECT customer_id, {score} AS score, response_date "
+                         f"FROM responses WHERE {score} IS NOT NULL QUALIFY row_number() OVER "
+                         f"(PARTITION BY customer_id ORDER BY {answer_order(score, 'DESC')}) = 1")
     return name
 
 
@@ -49,8 +52,16 @@ def band_source(data, score: str = "nps") -> str:
     return f"SELECT customer_id, {band_sql('score', score)} AS band FROM {latest_answers(data, score)}"
 
 
-def nps_counts(data, by: str | None = None, which: str = "latest", score: str = "nps") -> pd.DataFrame:
+NPS_WINDOW_MONTHS = 12  # the headline NPS counts answers from the last 12 months (see nps_population)
+
+
+def nps_counts(data, by: str | None = None, which: str = "latest", score: str = "nps",
+               active_only: bool = True, window_months: int | None = NPS_WINDOW_MONTHS) -> pd.DataFrame:
     """Detractors, passives and promoters (one answer per customer) per value of ``by``, counted in DuckDB.
+
+    By default the headline population (:func:`cxkit.narrative.nps_population` says it in words):
+    customers active at ``as_of`` whose latest answer lies in the last ``window_months``.
+    ``active_only=False, window_months=None`` counts everyone who ever answered, churned customers included.
 
     Returns
     -------
@@ -58,10 +69,11 @@ def nps_counts(data, by: str | None = None, which: str = "latest", score: str = 
         ``by`` (or ``all_customers``), ``detractors, passives, promoters``; feed it to
         :func:`cxkit.nps.nps_table_from_counts`.
     """
-    return nps_counts_by(data, [by] if by else [], which, score)[by]
+    return nps_counts_by(data, [by] if by else [], which, score, active_only, window_months)[by]
 
 
-def nps_counts_by(data, columns=(), which: str = "latest", score: str = "nps") -> dict:
+def nps_counts_by(data, columns=(), which: str = "latest", score: str = "nps", active_only: bool = True,
+                  window_months: int | None = NPS_WINDOW_MONTHS) -> dict:
     """:func:`nps_counts` for everyone and per each of ``columns``, in one pass (``GROUPING SETS``).
 
     Returns
@@ -72,11 +84,18 @@ def nps_counts_by(data, columns=(), which: str = "latest", score: str = "nps") -
     order = "DESC" if which == "latest" else "ASC"
     if data.mode == "snapshot":
         source = f"SELECT customer_id, {score} AS score FROM customers WHERE {score} IS NOT NULL"
-    elif which == "latest":
-        source = f"SELECT customer_id, score FROM {latest_answers(data, score)}"
+        keep = "c.churned = 0" if active_only else "TRUE"
     else:
-        source = (f"SELECT customer_id, {score} AS score FROM responses WHERE {score} IS NOT NULL QUALIFY "
-                  f"row_number() OVER (PARTITION BY customer_id ORDER BY {answer_order(score, order)}) = 1")
+        if which == "latest":
+            source = f"SELECT customer_id, score, response_date FROM {latest_answers(data, score)}"
+        else:
+            source = (f"SELECT customer_id, {score} AS score, response_date FROM responses "
+                      f"WHERE {score} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY customer_id "
+                      f"ORDER BY {answer_order(score, order)}) = 1")
+        keep = "c.end_date IS NULL" if active_only else "TRUE"
+        if window_months:
+            days = round(float(window_months) * DAYS_PER_MONTH)
+            keep += f" AND a.response_date > DATE '{data.as_of.isoformat()}' - INTERVAL {days} DAY"
     columns = list(dict.fromkeys(columns))
     keys = "".join(f'CAST(c."{col}" AS VARCHAR) AS "{col}", GROUPING(c."{col}") AS "_rolled_{col}", '
                    for col in columns)
@@ -85,7 +104,8 @@ def nps_counts_by(data, columns=(), which: str = "latest", score: str = "nps") -
                      "count(*) FILTER (WHERE a.score <= 6) AS detractors, "
                      "count(*) FILTER (WHERE a.score BETWEEN 7 AND 8) AS passives, "
                      "count(*) FILTER (WHERE a.score >= 9) AS promoters "
-                     f"FROM ({source}) a JOIN customers c USING (customer_id) GROUP BY GROUPING SETS ({sets})")
+                     f"FROM ({source}) a JOIN customers c USING (customer_id) WHERE {keep} "
+                     f"GROUP BY GROUPING SETS ({sets})")
     bands = ["detractors", "passives", "promoters"]
     rolled = counts[[f"_rolled_{col}" for col in columns]].to_numpy() == 1
     overall = counts[rolled.all(axis=1)] if columns else counts
@@ -291,6 +311,8 @@ def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None, 
     frame = data.df(sql + " ORDER BY customer_id")  # a fixed order: the same seed then draws the same bootstrap
     data.con.execute("DROP TABLE _ltv_base")
     frame = frame.drop(columns="customer_id")
+    if segment == "band":
+        frame.attrs["base_counts"] = value_base(data, score)
     order = survival_frame_order(data, score, segment, cuts)
     if order:
         frame["segment"] = pd.Categorical(frame["segment"].astype(str), categories=order, ordered=True)
@@ -351,6 +373,19 @@ def survival_frame_order(data, score=None, segment="band", cuts=None) -> list[st
         return None
     scale = SCALES[score] if cuts is None else SCALES[score].with_cuts(cuts)
     return scale.labels
+
+
+def value_base(data, score: str | None = None) -> dict:
+    """Active customers per band of their latest answer, scaled up to every active customer.
+
+    The base the value at stake is counted on, in the report and by default in the API
+    (:func:`ltv_frame` carries it in ``attrs["base_counts"]``): those who did not answer are assumed to
+    spread over the bands as those who did.
+    """
+    counts, active = active_base(data, score)
+    answered = sum(counts.values())
+    scale = active / answered if answered else 1.0
+    return {k: v * scale for k, v in counts.items()}
 
 
 def active_base(data, score: str | None = None, segment: str = "band", cuts=None) -> tuple[dict, int]:

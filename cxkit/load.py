@@ -450,7 +450,7 @@ def _finalise(con, columns: dict[str, list[str]], mode: str, as_of: dt.date | No
                     later = con.execute(f"SELECT count(*) FROM _typed_customers WHERE end_date > {day} "
                                         f"AND signup_date <= {day}").fetchall()[0][0]
                     if later:
-                        cut.append(f"{later:,} end dates after as_of treated as still active")
+                        cut.append(f"{later:,} customers who left after it count as still active")
             else:
                 where = f"{_DATE_COLUMNS[table][0]} <= {day}"
                 if later_signups:  # rows of customers who had not signed up by as_of (usually none: then no join)
@@ -462,9 +462,9 @@ def _finalise(con, columns: dict[str, list[str]], mode: str, as_of: dt.date | No
                                   ).fetchall()[0]
         counts[table] = kept
         if kept < total:
-            cut.append(f"{total - kept:,} {table} rows dated after as_of ignored")
+            cut.append(f"{total - kept:,} {table} rows dated after it are set aside")
     if cut:
-        warnings.warn(f"as_of {as_of}: " + "; ".join(cut), CxkitWarning, stacklevel=3)
+        warnings.warn(f"Analysis date (as_of) {as_of}: " + "; ".join(cut), CxkitWarning, stacklevel=3)
     return counts
 
 

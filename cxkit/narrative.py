@@ -6,7 +6,7 @@ result object and formatted here.
 Examples
 --------
 >>> money(1240.4), money(-3_450_000), money(12_345_678, "€")
-('$1,240', '-$3.45M', '€12.3M')
+('$1,240', '−$3.45M', '€12.3M')
 >>> duration_phrase(25.2)
 '2.1 years'
 """
@@ -15,24 +15,102 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["money", "duration_phrase", "plural", "percent", "ltv_gap_sentence", "value_at_stake_sentence",
-           "nps_sentence", "retention_sentence", "hazard_sentence", "ledger_sentence", "trend_sentence",
-           "contacts_sentence", "too_few_sentence"]
+__all__ = ["money", "signed", "p_text", "column_label", "term_label", "nps_population", "duration_phrase", "plural",
+           "percent", "ltv_gap_sentence", "value_at_stake_sentence", "nps_sentence", "retention_sentence",
+           "hazard_sentence", "descriptive_score_sentence", "ledger_sentence", "trend_verdict", "trend_sentence",
+           "contacts_sentence", "too_few_sentence", "MINUS", "NOT_AVAILABLE", "section_intro", "cox_note_lines",
+           "date_line", "glossary", "slice_nps_sentence", "score_name", "points", "descriptive_ltv_sentence"]
 
 
-def money(value: float, currency: str = "$") -> str:
-    """Money for people: ``$1,240``, ``$3.45M``, ``$12.3M``, ``$1.2B``."""
+MINUS = "\u2212"  # a true minus sign: "−$9,737", never "$-9,737"
+NOT_AVAILABLE = "not available"
+
+
+def money(value: float, currency: str = "$", cents: bool = False) -> str:
+    """Money for people: ``$1,240``, ``−$9,737``, ``$3.45M``, ``$1.2B``; ``cents=True``: ``$2.91``."""
     if value is None or not np.isfinite(value):
-        return "n/a"
-    sign = "-" if value < 0 else ""
+        return NOT_AVAILABLE
     v = abs(value)
     if v >= 1e9:
         text = f"{v / 1e9:.3g}B"
     elif v >= 1e6:
         text = f"{v / 1e6:.3g}M"
     else:
-        text = f"{v:,.0f}"
+        text = f"{v:,.2f}" if cents else f"{v:,.0f}"
+    sign = MINUS if value < 0 and text.strip("0.,") else ""
     return f"{sign}{currency}{text}"
+
+
+def signed(value: float, digits: int = 0) -> str:
+    """A signed number with a true minus: ``+23``, ``−3``, ``0``.
+
+    >>> signed(23.4), signed(-2.6), signed(0.2), signed(-1.25, 1)
+    ('+23', '−3', '0', '−1.2')
+    """
+    if value is None or not np.isfinite(value):
+        return NOT_AVAILABLE
+    text = f"{abs(value):.{digits}f}"
+    if not text.strip("0."):
+        return text
+    return ("+" if value > 0 else MINUS) + text
+
+
+def points(value: float) -> str:
+    """NPS points, signed: ``+9 points``, ``−1 point``, ``0 points``."""
+    text = signed(value)
+    return f"{text} point" + ("" if text.lstrip("+" + MINUS) == "1" else "s")
+
+
+def p_text(p: float) -> str:
+    """A p-value as people read it: ``p < 0.001``, ``p = 0.004``, ``p = 0.03``, ``p = 0.59``.
+
+    >>> p_text(1e-9), p_text(0.0042), p_text(0.031), p_text(0.594)
+    ('p < 0.001', 'p = 0.004', 'p = 0.03', 'p = 0.59')
+    """
+    if p is None or not np.isfinite(p):
+        return "p not available"
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def column_label(column: str, band_name: str = "Band") -> str:
+    """A column name as a leader reads it: ``internet_type`` -> ``Internet type``; ``segment`` -> the band.
+
+    >>> column_label("internet_type"), column_label("segment", "NPS band")
+    ('Internet type', 'NPS band')
+    """
+    if column == "segment":
+        return band_name
+    text = str(column).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def term_label(term: str, band_name: str = "Band") -> str:
+    """A model term as a leader reads it: ``plan[Basic]`` -> ``Plan: Basic``; numeric terms by their label.
+
+    >>> term_label("plan[Basic]"), term_label("segment[detractor]", "NPS band"), term_label("tenure_years")
+    ('Plan: Basic', 'NPS band: detractor', 'Tenure years')
+    """
+    if term.endswith("]") and "[" in term:
+        column, level = term[:-1].split("[", 1)
+        return f"{column_label(column, band_name)}: {level}"
+    return column_label(term, band_name)
+
+
+def nps_population(data, window_months: float | None = 12, active_only: bool = True) -> str:
+    """Who an NPS counts, in words; the same definition in the report, the CLI and the API.
+
+    >>> class D: mode, as_of = "dated", "2026-09-30"
+    >>> nps_population(D())
+    'customers active on 2026-09-30 whose latest answer is from the last 12 months'
+    """
+    if data.mode == "snapshot":
+        return "customers still active in the snapshot" if active_only else "every customer in the snapshot"
+    who = f"customers active on {data.as_of}" if active_only else "every customer who ever answered"
+    if window_months:
+        who += f" whose latest answer is from the last {window_months:g} months"
+    return who
 
 
 def percent(value: float, digits: int = 0) -> str:
@@ -56,8 +134,20 @@ def plural(segment: str) -> str:
     return f"Customers in {segment}"
 
 
+def _level(alpha: float) -> int:
+    return int(round(100 * (1 - alpha)))
+
+
+def _excludes(lower: float, upper: float, null: float = 0.0) -> bool:
+    """True when an interval lies wholly on one side of ``null``: only then is a difference claimed."""
+    return bool(np.isfinite(lower) and np.isfinite(upper) and (lower > null or upper < null))
+
+
 def ltv_gap_sentence(ltv, a: str = "promoter", b: str = "detractor") -> str:
     """``Promoters stay on average 2.1 years longer and are worth $1,240 more (95% CI ...) than detractors ...``.
+
+    A difference is claimed only when its interval excludes zero; otherwise the sentence says the data
+    cannot tell the two apart.
 
     Parameters
     ----------
@@ -66,28 +156,39 @@ def ltv_gap_sentence(ltv, a: str = "promoter", b: str = "detractor") -> str:
         Segments compared (``a`` minus ``b``).
     """
     g = ltv.gap(a, b)
-    level = int(round(100 * (1 - ltv.alpha)))
-    stay = "longer" if g["lifetime_months"] >= 0 else "less"
-    worth = "more" if g["estimate"] >= 0 else "less"
+    level = _level(ltv.alpha)
     years = ltv.horizon / 12
     horizon = f"{years:g} years" if ltv.horizon % 12 == 0 else f"{ltv.horizon} months"
+    cur = ltv.currency
+    interval = f"({level}% CI {money(g['lower'], cur)} to {money(g['upper'], cur)})"
+    if not _excludes(g["lower"], g["upper"]):
+        return (f"Over the next {horizon}, the data shows no clear difference in lifetime value between "
+                f"{plural(a).lower()} and {plural(b).lower()}: {money(g['estimate'], cur)} {interval}.")
+    stay = "longer" if g["lifetime_months"] >= 0 else "less"
+    worth = "more" if g["estimate"] >= 0 else "less"
     return (f"{plural(a)} stay on average {duration_phrase(g['lifetime_months'])} {stay} and are worth "
-            f"{money(abs(g['estimate']), ltv.currency)} {worth} ({level}% CI {money(g['lower'], ltv.currency)} to "
-            f"{money(g['upper'], ltv.currency)}) than {plural(b).lower()} over the next {horizon}, "
-            f"discounted at {percent(ltv.discount_rate)} a year.")
+            f"{money(abs(g['estimate']), cur)} {worth} {interval} than {plural(b).lower()} over the next "
+            f"{horizon}, discounted at {percent(ltv.discount_rate)} a year.")
 
 
 def value_at_stake_sentence(ltv, moves: dict, share: float = 0.10, base_counts: dict | None = None,
                             audience: str = "the customer base") -> str:
-    """``Moving 10% of detractors (1,234 customers) to passive is worth $X (95% CI ...) ...``."""
+    """``Moving 10% of detractors (1,234 customers) to passive adds $X (95% CI ...) ...``.
+
+    When the interval includes zero the sentence says the data cannot tell whether the move adds value.
+    """
     v = ltv.value_at_stake(moves, share, base_counts)
-    level = int(round(100 * (1 - ltv.alpha)))
+    level = _level(ltv.alpha)
+    cur = ltv.currency
     pairs = " and ".join(f"{plural(src).lower()} to {dst}" for src, dst in moves.items())
+    lead = f"Moving {percent(share)} of {pairs} ({v['customers_moved']:,.0f} customers)"
+    interval = f"{level}% CI {money(v['lower'], cur)} to {money(v['upper'], cur)}"
+    if not _excludes(v["lower"], v["upper"]):
+        return (f"{lead} shows no clear change in the lifetime value of {audience}: {money(v['estimate'], cur)} "
+                f"({interval}), an interval that includes no change.")
     verb = "adds" if v["estimate"] >= 0 else "removes"
-    return (f"Moving {percent(share)} of {pairs} ({v['customers_moved']:,.0f} customers) {verb} "
-            f"{money(abs(v['estimate']), ltv.currency)} of lifetime value to {audience} ({level}% CI "
-            f"{money(v['lower'], ltv.currency)} to {money(v['upper'], ltv.currency)}), "
-            f"{money(v['per_customer'], ltv.currency)} per customer moved.")
+    return (f"{lead} {verb} {money(abs(v['estimate']), cur)} of lifetime value to {audience} ({interval}), "
+            f"{money(abs(v['per_customer']), cur)} per customer moved.")
 
 
 def join_words(words: list[str]) -> str:
@@ -96,39 +197,118 @@ def join_words(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def nps_sentence(row, alpha: float = 0.05, what: str = "NPS") -> str:
-    """``NPS is +23 (95% CI +21 to +25), from the latest answer of 5,929 customers.``"""
-    level = int(round(100 * (1 - alpha)))
+def nps_sentence(row, alpha: float = 0.05, what: str = "NPS", population: str = "customers") -> str:
+    """``NPS is +33 (95% CI +31 to +35) among the 4,101 customers active on 2026-09-30 whose ...``.
+
+    ``population`` says who was counted (:func:`nps_population`).
+    """
     if row["small"]:
-        return f"Only {row['n']:,} customers answered: too few for a stable {what}."
-    return (f"{what} is {row['nps']:+.0f} ({level}% CI {row['lower']:+.0f} to {row['upper']:+.0f}), "
-            f"from the latest answer of {row['n']:,} customers.")
+        return f"Only {row['n']:,} {population} answered: too few for a stable {what}."
+    return (f"{what} is {signed(row['nps'])} ({_level(alpha)}% CI {signed(row['lower'])} to {signed(row['upper'])}) "
+            f"among the {row['n']:,} {population}.")
+
+
+def slice_nps_sentence(mine, everyone, alpha: float, population: str, difference: dict | None = None) -> str:
+    """This audience's NPS, everyone's, and whether the audience differs from the other customers.
+
+    ``difference`` is :func:`cxkit.nps.nps_difference` of this audience against the rest; a difference is
+    claimed only when its interval excludes zero.
+    """
+    if mine["small"]:
+        return f"Only {mine['n']:,} {population} in this audience answered: too few for a stable NPS."
+    level = _level(alpha)
+    text = (f"This audience's NPS is {signed(mine['nps'])} ({level}% CI {signed(mine['lower'])} to "
+            f"{signed(mine['upper'])}) among its {mine['n']:,} {population}; everyone's is {signed(everyone['nps'])}.")
+    if difference is None:
+        return text
+    gap = (f"{signed(difference['difference'])} points ({level}% CI {signed(difference['lower'])} to "
+           f"{signed(difference['upper'])})")
+    if _excludes(difference["lower"], difference["upper"]):
+        way = "above" if difference["difference"] > 0 else "below"
+        return text + f" It is {way} the other customers' NPS by {gap[1:] if gap[0] in '+' + MINUS else gap}."
+    return text + f" Against the other customers the data shows no clear difference: {gap}."
+
+
+def score_name(score: str) -> str:
+    """``nps`` -> ``NPS``, ``csat`` -> ``satisfaction score``, ``effort`` -> ``effort score``."""
+    names = {"nps": "NPS", "csat": "satisfaction score", "effort": "effort score"}
+    return names.get(score, column_label(score).lower())
 
 
 def retention_sentence(km, months: float, low: str, high: str, after: str = "after answering") -> str:
     """``12 months after answering, 61% of detractors are still customers against 86% of promoters (...)``.
 
-    ``after`` names the clock: ``"after answering"`` or ``"of tenure"``.
+    ``after`` names the clock: ``"after answering"`` or ``"of tenure"``. When the log-rank test cannot
+    tell the bands apart, the sentence says so instead of setting one against the other.
     """
-    from cxkit.survival.logrank import format_p
-
     at = km.survival_at([months]).set_index("segment")["survival"]
-    p = format_p(km.logrank_.p_value)
-    p_text = f"p {p}" if p.startswith("<") else f"p = {p}"
+    p = km.logrank_.p_value
     lead = f"{months:g} months {after}" if after.startswith("after") else f"At {months:g} months {after}"
-    return (f"{lead}, {percent(at[low])} of {plural(low).lower()} are still customers against "
-            f"{percent(at[high])} of {plural(high).lower()} (log-rank {p_text}).")
+    shares = (f"{percent(at[low])} of {plural(low).lower()} are still customers against "
+              f"{percent(at[high])} of {plural(high).lower()}")
+    if not (np.isfinite(p) and p < km.alpha):
+        return f"{lead}, {shares}: no clear difference between the bands (log-rank {p_text(p)})."
+    return f"{lead}, {shares} (log-rank {p_text(p)})."
 
 
 def hazard_sentence(cox, segment_col: str, level: str, reference: str, others: list[str]) -> str:
     """``Detractors churn 2.1 times as fast as passives (95% CI 1.9 to 2.3), allowing for plan and region.``"""
     row = cox.summary.loc[f"{segment_col}[{level}]"]
-    level_pct = int(round(100 * (1 - cox.alpha)))
+    level_pct = _level(cox.alpha)
     if row["note"]:
         return f"{plural(level)}: {row['note']}."
-    allowing = f", allowing for {join_words(others)}" if others else ""
-    return (f"{plural(level)} churn {row['hazard_ratio']:.1f} times as fast as {plural(reference).lower()} "
-            f"({level_pct}% CI {row['lower']:.1f} to {row['upper']:.1f}){allowing}.")
+    allowing = f", allowing for {join_words([column_label(c).lower() for c in others])}" if others else ""
+    interval = f"({level_pct}% CI {row['lower']:.1f} to {row['upper']:.1f})"
+    if not _excludes(row["lower"], row["upper"], 1.0):
+        return (f"The data shows no clear difference in how fast {plural(level).lower()} and "
+                f"{plural(reference).lower()} churn: hazard ratio {row['hazard_ratio']:.1f} {interval}{allowing}.")
+    if row["hazard_ratio"] >= 1:
+        return (f"{plural(level)} churn {row['hazard_ratio']:.1f} times as fast as {plural(reference).lower()} "
+                f"{interval}{allowing}.")
+    return (f"{plural(level)} churn {1 - row['hazard_ratio']:.0%} more slowly than {plural(reference).lower()} "
+            f"(hazard ratio {row['hazard_ratio']:.2f}, {level_pct}% CI {row['lower']:.2f} to {row['upper']:.2f})"
+            f"{allowing}.")
+
+
+def _score_story(snapshot: bool, separates: bool) -> str:
+    if snapshot and separates:
+        return "was taken at the end of follow-up and separates who left almost perfectly"
+    return "was taken at the end of follow-up" if snapshot else "separates who left almost perfectly"
+
+
+def descriptive_score_sentence(score_name: str, churned_share: dict, low: str, high: str, snapshot: bool,
+                               separates: bool = True) -> str:
+    """Why a score that mirrors the outcome is described, not used to predict churn.
+
+    >>> descriptive_score_sentence("satisfaction score", {"dissatisfied": 1.0, "satisfied": 0.0},
+    ...                            "dissatisfied", "satisfied", True)  # doctest: +NORMALIZE_WHITESPACE
+    'The satisfaction score was taken at the end of follow-up and separates who left almost perfectly:
+    100% of dissatisfied customers have left against 0% of satisfied customers. It describes who stayed and
+    who left, not who will leave, so this report does not turn it into churn rates or value to gain.'
+    """
+    return (f"The {score_name} {_score_story(snapshot, separates)}: {percent(churned_share[low])} of "
+            f"{plural(low).lower()} have left against {percent(churned_share[high])} of {plural(high).lower()}. "
+            "It describes who stayed and who left, not who will leave, so this report does not turn it into churn "
+            "rates or value to gain.")
+
+
+def descriptive_reason(snapshot: bool, separates: bool = True) -> str:
+    """Why the value at stake and band hazard ratios are left out for a score that mirrors the outcome."""
+    return f"the score {_score_story(snapshot, separates)}, so moving it says nothing about what customers will do"
+
+
+def descriptive_ltv_sentence(ltv, a: str, b: str) -> str:
+    """The lifetime-value gap told as a description of customers by the score they ended with."""
+    g = ltv.gap(a, b)
+    cur = ltv.currency
+    interval = f"({_level(ltv.alpha)}% CI {money(g['lower'], cur)} to {money(g['upper'], cur)})"
+    horizon = f"{ltv.horizon / 12:g} years" if ltv.horizon % 12 == 0 else f"{ltv.horizon} months"
+    if not _excludes(g["lower"], g["upper"]):
+        return (f"Over their first {horizon}, customers who ended {a} and those who ended {b} show no clear "
+                f"difference in value: {money(g['estimate'], cur)} {interval}.")
+    worth = "more" if g["estimate"] >= 0 else "less"
+    return (f"Customers who ended {a} were worth {money(abs(g['estimate']), cur)} {worth} {interval} over their "
+            f"first {horizon} than those who ended {b}, discounted at {percent(ltv.discount_rate)} a year.")
 
 
 def ledger_sentence(ledger, last: int = 12, currency: str = "$") -> str:
@@ -150,24 +330,56 @@ def ledger_sentence(ledger, last: int = 12, currency: str = "$") -> str:
     return text + "."
 
 
+def trend_verdict(flag: str) -> str:
+    """A control-chart flag in words: ``a real shift up (8 periods in a row above the baseline)``.
+
+    >>> trend_verdict("shift: 8 periods in a row above the centre")
+    'a real shift up (8 periods in a row above the baseline)'
+    >>> trend_verdict("within normal variation")
+    'within normal variation around the baseline'
+    """
+    if flag.startswith("shift"):
+        detail = flag.split(": ", 1)[1].replace("the centre", "the baseline")
+        way = "up" if "above" in detail else "down"
+        return f"a real shift {way} ({detail})"
+    if flag == "within normal variation":
+        return "within normal variation around the baseline"
+    return flag
+
+
 def trend_sentence(trend) -> str:
-    """``NPS in 2026-09 was +28 (95% CI +19 to +37), 3 points below 2026-08 (p = 0.60): within normal variation.``"""
+    """Level, change from the previous period (signal or noise), and the level against the baseline.
+
+    ``NPS of the answers given in 2026-09 was +28 (95% CI +20 to +36). Against 2026-08 it moved −3 points,
+    within sampling noise (p = 0.59). Against its baseline of +25 it is a real shift up (8 periods in a row
+    above the baseline).``
+    Each of the two questions gets its own answer, so neither can be read as the other.
+    """
     t = trend.table[trend.table["nps"].notna()]
     if t.empty:
         return "Too few answers in any period to trend NPS."
     last = t.iloc[-1]
-    level = int(round(100 * (1 - trend.alpha)))
-    text = f"NPS in {last['period']} was {last['nps']:+.0f} ({level}% CI {last['lower']:+.0f} to {last['upper']:+.0f})"
+    level = _level(trend.alpha)
+    text = (f"NPS of the answers given in {last['period']} was {signed(last['nps'])} ({level}% CI "
+            f"{signed(last['lower'])} to {signed(last['upper'])}).")
     if len(t) > 1 and last["change"] == last["change"]:
-        prev = t.iloc[-2]["period"]
-        word = "above" if last["change"] >= 0 else "below"
-        p_value = last["change_p"]
-        tested = f" (p = {p_value:.2f})" if p_value == p_value else ""  # no p when both periods have no spread
-        text += (f", the same as {prev}" if round(abs(last["change"])) == 0 and not tested
-                 else f", {abs(last['change']):.0f} points {word} {prev}{tested}")
+        prev, p = t.iloc[-2]["period"], last["change_p"]
+        if not np.isfinite(p):  # neither period has any spread: nothing to test
+            text += (f" It is the same as {prev}." if round(abs(last["change"])) == 0
+                     else f" It moved {signed(last['change'])} points from {prev}.")
+        elif p < trend.alpha:
+            text += (f" Against {prev} it moved {points(last['change'])}, more than sampling noise "
+                     f"({p_text(p)}).")
+        else:
+            text += (f" Against {prev} it moved {points(last['change'])}, within sampling noise "
+                     f"({p_text(p)}).")
     flag = last["flag"]
-    verdict = "within normal variation" if flag == "within normal variation" else f"a real shift ({flag[7:]})"
-    return f"{text}: {verdict}."
+    centre = last.get("centre", np.nan)
+    if flag.startswith("shift") or flag == "within normal variation":
+        baseline = f"its baseline of {signed(centre)}" if centre == centre else "its baseline"
+        verdict = trend_verdict(flag).replace(" around the baseline", "")
+        text += f" Against {baseline} it is {verdict}."
+    return text
 
 
 def contacts_sentence(contacts, low: str = "detractor", high: str = "promoter") -> str:
@@ -182,8 +394,8 @@ def contacts_sentence(contacts, low: str = "detractor", high: str = "promoter") 
     return (f"In {t['period'].iloc[-1]}, {plural(low).lower()} contacted care "
             f"{last.loc[low, 'contacts_per_customer']:.2f} times per customer against "
             f"{last.loc[high, 'contacts_per_customer']:.2f} for {plural(high).lower()}, costing "
-            f"${last.loc[low, 'cost_per_customer']:,.2f} against ${last.loc[high, 'cost_per_customer']:,.2f} "
-            f"per customer in the {unit}.")
+            f"{money(last.loc[low, 'cost_per_customer'], cents=True)} against "
+            f"{money(last.loc[high, 'cost_per_customer'], cents=True)} per customer in the {unit}.")
 
 
 def too_few_sentence(band: str, n: int, minimum: int) -> str:
@@ -220,3 +432,99 @@ def unavailable_sentence(not_available: dict) -> str | None:
         return None
     return " ".join(f"Not available here: {join_words(whats)}, because {reason.rstrip('.')}."
                     for reason, whats in by_reason.items())
+
+
+def section_intro(section: str, clock: str, mode: str = "dated") -> str:
+    """The line under a section heading, following the clock the report actually uses.
+
+    >>> section_intro("churn", "tenure", "snapshot")[:60]
+    'How long customers stayed from signup, by the band of the sc'
+    """
+    if section == "churn":
+        when = {"response": "after they answer the survey, by the band of their answer",
+                "tenure_entry": "from signup, counted from their survey answer on, by the band of that answer",
+                "tenure": ("from signup, by the band of the score they gave at the end of follow-up"
+                           if mode == "snapshot" else "from signup, by the band of their answer")}[clock]
+        verb = "stayed" if mode == "snapshot" else "stay"
+        return (f"How long customers {verb} {when}. The shaded bands are 95% intervals; the rows under the chart "
+                "count the customers still at risk.")
+    if section == "ltv":
+        start = "from signup" if mode == "snapshot" else "from the moment they first answer"
+        return (f"What a customer is worth {start}: margin per month times the chance they are still a customer, "
+                "discounted. The hatched part comes from the fitted tail beyond the months the data covers.")
+    if section == "stake":
+        return ("What moving customers up one band would add to the lifetime value of the active customer base, "
+                "with 95% intervals.")
+    raise ValueError(f"unknown section {section!r}")
+
+
+def cox_note_lines(cox, band_name: str = "Band") -> list[str]:
+    """The Cox model's caveats in plain words: terms that cannot be estimated, effects that change over time."""
+    lines = [f"{term_label(term, band_name)}: {reason}." for term, reason in cox.not_estimable_.items()]
+    for r in cox.ph_test_.itertuples():
+        if r.holds is False:
+            lines.append(f"The effect of {column_label(r.covariate, band_name).lower()} changes over time "
+                         f"({p_text(r.p_value)}): read its hazard ratio as an average over the follow-up, and look "
+                         "at the curves.")
+    return lines
+
+
+def date_line(data) -> str:
+    """``data as of 2026-09-30``, or for snapshot data ``snapshot data (no dates), report date 2026-09-30``."""
+    if data.mode == "snapshot":
+        return "snapshot data (no dates)" + (f", report date {data.as_of}" if data.as_of else "")
+    return f"data as of {data.as_of}"
+
+
+def glossary(score: str = "nps", window_months: float | None = 12, horizon: int = 60, discount_rate: float = 0.10,
+             alpha: float = 0.05, dated: bool = True, contacts: bool = True) -> dict:
+    """Every measure a report shows, defined: population, time window, which answer, formula.
+
+    The settings fill in the numbers (the window, the horizon, the discount rate), so the glossary says
+    what this report did; measures the report cannot show are left out.
+
+    >>> list(glossary(score="csat", dated=False, contacts=False))[:3]
+    ['Band', 'Active customer', 'Still a customer after N months']
+    """
+    level = int(round(100 * (1 - alpha)))
+    window = f"from the last {window_months:g} months" if window_months else "of any age"
+    terms = {}
+    if score == "nps":
+        terms["NPS (headline)"] = ("Net Promoter Score: the share of promoters (9-10) minus the share of detractors "
+                                   "(0-6), in points from −100 to +100. Counts customers active on the analysis date, "
+                                   f"each by their latest answer if it is {window}.")
+        if dated:
+            terms["NPS of a period"] = ("The same formula over every answer given in that month or quarter, churned "
+                                        "customers included: the voice of the period, not of today's base.")
+    bands = {"nps": "detractor (0-6), passive (7-8), promoter (9-10)",
+             "csat": "dissatisfied (1-2), neutral (3), satisfied (4-5)",
+             "effort": "the effort scale's low, middle and high bands"}
+    terms["Band"] = f"The group of a customer's answer: {bands.get(score, bands['effort'])}."
+    terms["Active customer"] = ("A customer with no end date on or before the analysis date." if dated
+                                else "A customer whose churn flag is 0 in the snapshot.")
+    terms["Still a customer after N months"] = ("Kaplan-Meier estimate of the share who have not left N months "
+                                                + ("after their answer." if dated else "after signup."))
+    terms["Hazard ratio"] = ("How fast one group leaves relative to a reference group at any moment, from a Cox "
+                             "model that allows for the other columns: 2 means twice as fast, 0.5 half as fast.")
+    terms["Lifetime value"] = (f"Revenue minus cost to serve per month, times the chance the customer is still there, "
+                               f"summed over {horizon} months from {'the first answer' if dated else 'signup'} and "
+                               f"discounted at {percent(discount_rate)} a year.")
+    if dated:
+        terms["Value at stake"] = ("The change in the lifetime value of today's active base if a share of one band "
+                                   "moved up a band, scaled from the active customers who answered to all of them.")
+    terms["Cost to serve"] = ("The cost of care contacts per customer per month." if contacts else
+                              "Not available here: the data has no contact costs.")
+    terms["Referrals per year"] = ("Referrals a band's customers made per year of tenure; not available without a "
+                                   "referrals column.")
+    terms["Expected months as a customer"] = (f"The area under the band's survival curve over the {horizon}-month "
+                                              "horizon, the fitted tail included.")
+    if dated:
+        terms["Customer ledger"] = ("Customers at the start of a period, plus those who joined, minus those who "
+                                    "left, equals those at the end; revenue is each customer's monthly run rate.")
+    terms[f"{level}% CI"] = (f"The range that would contain the true value in {level} of 100 repeats of the survey; a "
+                             "difference is only claimed when its interval excludes zero (or 1 for a ratio).")
+    terms["p"] = (f"How surprising the data would be if there were no difference; p < {1 - level / 100:.2f} is read "
+                  "as a real difference.")
+    terms["Not available"] = ("The data does not measure it, or cannot support an estimate; the reason is given. "
+                              "Never 0.")
+    return terms

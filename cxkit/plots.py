@@ -20,6 +20,12 @@ __all__ = ["plot_survival", "plot_forest", "plot_incidence", "plot_ltv", "plot_l
            "plot_ltv_curves", "plot_ledger", "plot_trend", "plot_contacts", "new_axes"]
 
 _MAX_CENSOR_MARKS = 60
+MIN_AT_RISK = 10  # curves stop where fewer customers remain at risk: the last steps of a few are noise
+
+
+def stop_note(min_at_risk: int = MIN_AT_RISK) -> str:
+    """The caption line that says where curves stop."""
+    return f"Curves stop where fewer than {min_at_risk:,} customers remain at risk."
 
 
 def new_axes(ax=None, figsize=None):
@@ -33,7 +39,8 @@ def new_axes(ax=None, figsize=None):
 
 
 def plot_survival(result, ax=None, ci: bool = True, censor_marks: bool = True, medians: bool = True,
-                  at_risk_times=None, logrank: bool = True, title: str | None = None):
+                  at_risk_times=None, logrank: bool = True, title: str | None = None,
+                  min_at_risk: int = MIN_AT_RISK):
     """Kaplan-Meier curves per segment.
 
     Draws each segment's curve with its confidence band, censoring marks, a
@@ -46,13 +53,16 @@ def plot_survival(result, ax=None, ci: bool = True, censor_marks: bool = True, m
     ax : matplotlib Axes, optional
     at_risk_times : sequence, optional
         Times for the at-risk table (default: about six ticks across the follow-up).
+    min_at_risk : int
+        Each curve stops at the last time with at least this many customers at risk (default 10).
     """
-    from cxkit.survival.logrank import format_p
+    from cxkit.narrative import p_text
 
     ax = new_axes(ax)
     colors = colors_for(result.segments_)
     curves = result.survival_
-    t_max = float(curves["time"].max())
+    curves = curves[curves["at_risk"] >= min_at_risk]
+    t_max = float(curves["time"].max()) if len(curves) else 1.0
     for s in result.segments_:
         c = curves[curves["segment"] == s]
         t = np.concatenate([[0.0], c["time"].to_numpy()])
@@ -71,7 +81,7 @@ def plot_survival(result, ax=None, ci: bool = True, censor_marks: bool = True, m
                     color=color, alpha=0.7)
     if medians:
         for med in result.median_.itertuples():
-            if np.isfinite(med.median):
+            if np.isfinite(med.median) and med.median <= t_max:
                 ax.plot([0, med.median, med.median], [0.5, 0.5, 0], linestyle=":", linewidth=1.2,
                         color=colors[str(med.segment)])
     ax.set_xlim(0, t_max * 1.01)
@@ -80,17 +90,13 @@ def plot_survival(result, ax=None, ci: bool = True, censor_marks: bool = True, m
     ax.set_ylabel("Share still a customer")
     ax.yaxis.set_major_formatter(_percent())
     if logrank and len(result.segments_) > 1:
-        ax.text(0.98, 0.96, f"log-rank p {_p_phrase(format_p(result.logrank_.p_value))}", transform=ax.transAxes,
+        ax.text(0.98, 0.96, f"log-rank {p_text(result.logrank_.p_value)}", transform=ax.transAxes,
                 ha="right", va="top", fontsize=12)
     ax.legend(loc="lower left", title=None)
     if title:
         ax.set_title(title)
     _at_risk_rows(ax, result, at_risk_times, colors)
     return ax
-
-
-def _p_phrase(text: str) -> str:
-    return text if text.startswith("<") else f"= {text}"
 
 
 def _percent():
@@ -117,13 +123,19 @@ def _at_risk_rows(ax, result, times, colors) -> None:
                         color=colors[str(s)])
 
 
-def plot_forest(result, ax=None, title: str | None = None):
+def plot_forest(result, ax=None, title: str | None = None, band_name: str = "Band"):
     """Hazard ratios with their intervals on a log scale; reference levels and not-estimable terms labelled.
+
+    Terms are labelled as people read them (``Plan: Basic``), the x axis ticked at round ratios.
 
     Parameters
     ----------
     result : CoxModel
+    band_name : str
+        How the band column (``segment``) is named (``NPS band``).
     """
+    from cxkit.narrative import term_label
+
     ax = new_axes(ax, figsize=(10.0, max(3.0, 0.45 * (len(result.summary) + len(result.reference_)) + 1.2)))
     rows = []
     for term, r in result.summary.iterrows():
@@ -145,32 +157,48 @@ def plot_forest(result, ax=None, title: str | None = None):
             ax.plot([hr], [yi], marker="s", color="#0072B2", markersize=8)
     ax.axvline(1.0, color="#999999", linewidth=1, linestyle="--")
     ax.set_xscale("log")
-    ax.set_yticks(y, [r[0] for r in rows])
+    ax.set_yticks(y, [term_label(r[0], band_name) for r in rows])
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel("Hazard ratio of churn (log scale; < 1 means customers stay longer)")
     ax.grid(axis="y", visible=False)
     finite = [v for r in rows for v in r[1:4] if isinstance(v, float) and np.isfinite(v) and v > 0]
     if finite:
         ax.set_xlim(min(finite) / 1.3, max(finite) * 1.3)
-    from matplotlib.ticker import FuncFormatter
-
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    _ratio_ticks(ax)
     if title:
         ax.set_title(title)
     return ax
 
 
-def plot_incidence(result, ax=None, segment=None, title: str | None = None):
+def _ratio_ticks(ax) -> None:
+    """Round ratios on a log axis (0.25, 0.5, 1, 2, 4, ...), never ``4×10⁻¹``."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    low, high = ax.get_xlim()
+    ladder = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10, 20, 50, 100]
+    ticks = [t for t in ladder if low <= t <= high]
+    if len(ticks) > 7:
+        ticks = [t for t in ticks if t in (0.01, 0.1, 0.25, 0.5, 1, 2, 4, 10, 100)]
+    ax.xaxis.set_major_locator(FixedLocator(ticks or [1]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+
+
+def plot_incidence(result, ax=None, segment=None, title: str | None = None, min_at_risk: int = MIN_AT_RISK):
     """Cumulative incidence of each churn reason, stacked, for one segment (default: the first).
 
     Parameters
     ----------
     result : CumulativeIncidence
     segment : str, optional
+    min_at_risk : int
+        The stack stops at the last time with at least this many customers at risk (default 10).
     """
     ax = new_axes(ax)
     segment = segment if segment is not None else result.segments_[0]
     part = result.incidence_[result.incidence_["segment"] == segment]
+    if "at_risk" in part:
+        part = part[part["at_risk"] >= min_at_risk]
     colors = colors_for(result.causes_)
     times = np.unique(part["time"])
     stack = np.zeros(times.size)
@@ -185,7 +213,9 @@ def plot_incidence(result, ax=None, segment=None, title: str | None = None):
     ax.set_xlabel(f"{result.time_unit.capitalize()}s")
     ax.set_ylabel("Share of customers lost")
     ax.legend(loc="upper left", title="Reason", ncols=2)
-    ax.set_title(title or f"Churn reasons: {segment}")
+    from cxkit.narrative import plural
+
+    ax.set_title(title or f"Why {plural(segment).lower()} leave: share lost to each reason")
     return ax
 
 
@@ -223,15 +253,23 @@ def plot_ltv(result, ax=None, title: str | None = None):
     return ax
 
 
-def plot_ltv_gap(result, a: str = "promoter", b: str = "detractor", ax=None, title: str | None = None):
-    """Waterfall of the LTV gap between two segments: longer life, higher revenue, lower cost."""
+def plot_ltv_gap(result, a: str = "promoter", b: str = "detractor", ax=None, title: str | None = None,
+                 parts: list[str] | None = None):
+    """Waterfall of the LTV gap between two segments: longer life, higher revenue, lower cost.
+
+    ``parts`` keeps only the parts the data measures (``["longer life", "higher revenue"]`` without
+    contact costs); a part left out is zero by construction, so the steps still add up to the total.
+    """
     from matplotlib.ticker import FuncFormatter
 
     from cxkit.narrative import money
 
     ax = new_axes(ax)
-    parts = result.gap_parts(a, b)
-    steps = parts[parts["part"] != "total"]
+    table = result.gap_parts(a, b)
+    steps = table[table["part"] != "total"]
+    if parts is not None:
+        steps = steps[steps["part"].isin(parts)]
+    parts = table
     total = float(parts.loc[parts["part"] == "total", "value"].iloc[0])
     bottom = 0.0
     labels = []
@@ -369,7 +407,9 @@ def plot_trend(result, ax=None, title: str | None = None):
     ax.set_xticks(x[::step], t["period"].iloc[::step])
     ax.set_ylabel("NPS")
     ax.legend(loc="lower left", ncols=2)
-    ax.set_title(title or f"NPS by period: latest is {result.verdict_}")
+    from cxkit.narrative import trend_verdict
+
+    ax.set_title(title or f"NPS by period: latest {trend_verdict(result.verdict_)}")
     return ax
 
 
@@ -392,7 +432,9 @@ def plot_contacts(result, ax=None, measure: str = "contacts_per_customer", last:
     if measure == "cost_per_customer":
         from matplotlib.ticker import FuncFormatter
 
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.2f}"))
+        from cxkit.narrative import money
+
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, cents=True)))
         ax.set_ylabel("Cost to serve per customer")
     else:
         ax.set_ylabel("Contacts per customer")

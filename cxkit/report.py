@@ -19,11 +19,18 @@ import pandas as pd
 
 __all__ = ["figure", "table", "markdown", "heading", "bullets", "figures_dir", "demo_data", "DEMO_DIR",
            "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes", "section", "lead_section",
-           "customer_math", "nps_over_time", "contacts_section", "takeaway", "not_available"]
+           "customer_math", "nps_over_time", "contacts_section", "takeaway", "not_available", "glossary",
+           "gap_caption"]
 
-_money = "${:,.0f}".format
-COMPONENT_FORMATS = {"revenue_per_month": "${:,.2f}", "cost_to_serve_per_month": "${:,.2f}",
-                     "contacts_per_month": "{:.3f}", "retention_cost_per_month": "${:,.2f}",
+from cxkit.narrative import money as _money  # noqa: E402  one money format: "−$9,737", never "$-9,737"
+
+
+def _cents(value: float) -> str:
+    return _money(value, cents=True)
+
+
+COMPONENT_FORMATS = {"revenue_per_month": _cents, "cost_to_serve_per_month": _cents,
+                     "contacts_per_month": "{:.3f}", "retention_cost_per_month": _cents,
                      "referrals_per_year": "{:.3f}", "expected_lifetime_months": "{:.1f}"}
 COMPONENT_NAMES = {"segment": "band", "revenue_per_month": "revenue / month",
                    "cost_to_serve_per_month": "cost to serve / month", "contacts_per_month": "contacts / month",
@@ -35,8 +42,13 @@ KM_FORMATS = {"at_start": "{:,.0f}", "events": "{:,.0f}", "censored": "{:,.0f}",
               "median_lower": "{:.1f}", "median_upper": "{:.1f}"}
 RMST_FORMATS = {c: "{:.2f}" for c in ("tau", "rmst", "se", "lower", "upper", "difference")} | {"p_value": "{:.2g}"}
 COX_FORMATS = {c: "{:.3f}" for c in ("coef", "se", "hazard_ratio", "lower", "upper", "z")} | {"p_value": "{:.2g}"}
+LTV_NAMES = {"segment": "band", "ltv": "lifetime value", "margin_per_month": "margin / month",
+             "expected_lifetime_months": "expected months", "discounted_lifetime_months": "discounted months",
+             "extrapolated_share": "share from the tail", "observed_months": "months in the data", "tail_model": "tail",
+             "horizon_months": "horizon (months)", "loglik_sbg": "log-likelihood, sBG",
+             "loglik_weibull": "log-likelihood, Weibull", "tail_used": "tail used"}
 LTV_FORMATS = {"customers": "{:,.0f}", "ltv": _money, "lower": _money, "upper": _money,
-               "margin_per_month": "${:,.2f}", "expected_lifetime_months": "{:.1f}",
+               "margin_per_month": _cents, "expected_lifetime_months": "{:.1f}",
                "discounted_lifetime_months": "{:.1f}", "extrapolated_share": "{:.0%}"}
 
 from cxkit.paths import DEMO_DIR  # noqa: E402
@@ -100,21 +112,26 @@ def figure(obj, name: str, caption: str | None = None, takeaway: str | None = No
 
 
 def table(frame: pd.DataFrame, formats: dict | None = None, caption: str | None = None,
-          rename: dict | None = None) -> None:
+          rename: dict | None = None, missing: str = "–", text: bool = False) -> None:
     """Show a small table, numbers formatted, everything escaped.
 
     Parameters
     ----------
     formats : dict
         Column -> format spec (``"{:,.0f}"``, ``"{:.1%}"``) or a callable.
+    missing : str
+        What an empty cell shows (``"not available"`` where the data does not measure it).
+    text : bool
+        A table of words (a glossary): every column left-aligned.
     """
     shown = frame.copy()
     for col, fmt in (formats or {}).items():
         if col in shown:
-            shown[col] = [("–" if pd.isna(v) else (fmt(v) if callable(fmt) else fmt.format(v)))
+            shown[col] = [(missing if pd.isna(v) else (fmt(v) if callable(fmt) else fmt.format(v)))
                           for v in shown[col]]
     shown = shown.rename(columns=rename or {})
-    body = shown.to_html(index=False, escape=True, border=0, classes="cx-table", na_rep="–")
+    body = shown.to_html(index=False, escape=True, border=0, classes="cx-table cx-text" if text else "cx-table",
+                         na_rep=missing)
     cap = f"<p class='cx-caption'>{html.escape(caption)}</p>" if caption else ""
     from IPython.display import HTML
 
@@ -199,19 +216,21 @@ class collect_warnings:  # noqa: N801 - used as a context manager, like warnings
 
 
 def subtitle(audience: str, data, slice_by: dict | None = None) -> str:
-    """``Leadership team · data as of 2026-09-30 · region = West``."""
-    parts = [audience]
-    parts.append(f"data as of {data.as_of}" if data.as_of else "snapshot data")
+    """``Leadership team · data as of 2026-09-30 · Region: West``."""
+    from cxkit.narrative import column_label, date_line
+
+    parts = [audience, date_line(data)]
     if slice_by:
-        parts.append(", ".join(f"{k} = {v if not isinstance(v, list) else ' / '.join(map(str, v))}"
+        parts.append(", ".join(f"{column_label(k)}: {v if not isinstance(v, list) else ' / '.join(map(str, v))}"
                                for k, v in slice_by.items()))
     return " · ".join(parts)
 
 
-def cox_notes(cox) -> None:
+def cox_notes(cox, band_name: str = "Band") -> None:
     """The Cox model's caveats in plain words: not-estimable terms and failed proportional-hazards checks."""
-    notes = [f"{term}: {reason}." for term, reason in cox.not_estimable_.items()]
-    notes += [f"{r.message}." for r in cox.ph_test_.itertuples() if r.holds is False]
+    from cxkit.narrative import cox_note_lines
+
+    notes = cox_note_lines(cox, band_name)
     if notes:
         bullets([n[0].upper() + n[1:] for n in notes], css_class="cx-notes")
 
@@ -219,7 +238,9 @@ def cox_notes(cox) -> None:
 def data_notes(data, notes: list[str]) -> None:
     """Rows used per table, the analysis date, and any data warning."""
     rows = ", ".join(f"{t} {n:,}" for t, n in data.row_counts.items())
-    lines = [f"Rows used: {rows}.", f"Analysis date: {data.as_of or 'none (snapshot data)'}."]
+    when = (f"Analysis date: {data.as_of}." if data.mode == "dated"
+            else f"Report date: {data.as_of or 'none'} (snapshot data carries no dates).")
+    lines = [f"Rows used: {rows}.", when]
     lines += [n.replace("\n", " ") for n in dict.fromkeys(notes)]
     bullets(lines, css_class="cx-notes")
 
@@ -237,31 +258,55 @@ def not_available(analysis, what: str) -> None:
 def method_notes(analysis, data, notes: list[str]) -> None:
     """The clock, the models and the data behind the leadership report, in a few sentences."""
     ltv = analysis.ltv_
-    lines = [f"Clock: {analysis.clock_}.",
+    lines = [f"Headline NPS: {analysis.nps_population_}; the NPS of a period counts every answer given in it."
+             if analysis.nps_ is not None else None,
+             f"Clock: {analysis.clock_}.",
              "Churn curves are Kaplan-Meier estimates with 95% log-log intervals; the test across bands is "
              "the log-rank test."]
     if analysis.cox_ is not None:
-        lines.append(f"Hazard ratios come from a Cox model with Efron ties, reference band {analysis.reference_}; "
+        from cxkit.narrative import column_label, join_words
+
+        refs = join_words([f"{column_label(c, analysis.band_name_).lower()} {v}"
+                           for c, v in analysis.cox_.reference_.items()]) if analysis.cox_.reference_ else "none"
+        lines.append(f"Hazard ratios come from a Cox model with Efron ties (reference groups: {refs}); "
                      f"concordance {analysis.cox_.concordance_:.2f}.")
     if ltv is not None:
-        tails = ", ".join(f"{r.segment}: {r.tail_model} after {r.observed_months} months"
+        tails = ", ".join(f"{r.segment}: no churn observed, so no tail" if r.tail_model.startswith("none")
+                          else f"{r.segment}: {r.tail_model} after {r.observed_months} months"
                           for r in ltv.summary.itertuples())
-        lines += [f"Lifetime value counts {ltv.horizon} months of margin (revenue minus contact costs) from the "
-                  f"first answer, discounted at {ltv.discount_rate:.0%} a year; beyond the data a fitted tail "
-                  f"continues the curve ({tails}).",
-                  f"Intervals: {ltv.n_boot} bootstrap replicates over customers (seed {ltv.seed}).",
-                  f"The value at stake scales the "
-                  f"{sum(analysis.base_counts_.values()) / analysis.scale_to_base_:,.0f} active customers who "
-                  f"answered to all {analysis.active_customers_:,} active customers, assuming those who did not "
-                  "answer spread over the bands alike."]
+        margin = ("revenue minus contact costs" if analysis.measured_["cost to serve"]
+                  else "revenue; contact costs are not measured in this data")
+        start = "signup" if data.mode == "snapshot" else "the first answer"
+        lines += [f"Lifetime value counts {ltv.horizon} months of margin ({margin}) from {start}, discounted at "
+                  f"{ltv.discount_rate:.0%} a year; beyond the data a fitted tail continues the curve ({tails}).",
+                  f"Intervals: {ltv.n_boot} bootstrap replicates over customers (seed {ltv.seed})."]
+        if analysis.scenarios:
+            lines.append(f"The value at stake scales the "
+                         f"{sum(analysis.base_counts_.values()) / analysis.scale_to_base_:,.0f} active customers who "
+                         f"answered to all {analysis.active_customers_:,} active customers, assuming those who did "
+                         "not answer spread over the bands alike.")
+    if analysis.descriptive_:
+        lines.append(f"The score separates who left from who stayed with an AUC of {analysis.score_auc_:.2f} "
+                     f"(1 = perfectly){'; it was taken at the end of follow-up' if data.mode == 'snapshot' else ''}.")
     unavailable = [f"{what[0].upper()}{what[1:]}: not available, because {reason.rstrip('.')}."
                    for what, reason in analysis.not_available_.items()]
     lines += unavailable
-    bullets(lines, css_class="cx-notes")
+    bullets([line for line in lines if line], css_class="cx-notes")
     data_notes(data, notes)
 
 
-LOST_FORMATS = {"lost": "{:,.0f}", "monthly revenue lost": "${:,.0f}", "share of lost revenue": "{:.0%}"}
+def glossary(analysis) -> None:
+    """Every measure the report shows: who it counts, over what time, by which answer, by what formula."""
+    from cxkit.narrative import glossary as terms
+
+    ltv = analysis.ltv_
+    words = terms(analysis.score_, analysis.nps_window_months, ltv.horizon if ltv else analysis.horizon_months,
+                  ltv.discount_rate if ltv else analysis.discount_rate, analysis.alpha,
+                  analysis.data_.mode == "dated", analysis.measured_["cost to serve"])
+    table(pd.DataFrame({"term": list(words), "definition": list(words.values())}), text=True)
+
+
+LOST_FORMATS = {"lost": "{:,.0f}", "monthly revenue lost": _money, "share of lost revenue": "{:.0%}"}
 
 
 def section(title: str, intro: str | None = None, level: int = 2) -> None:
@@ -284,8 +329,19 @@ def lead_section(analysis) -> None:
         contacts_section(analysis)
     elif analysis.focus == "product" and analysis.gap_bands_ is not None:
         section("What a better experience is worth", "Lifetime value by band and what moving customers up adds.")
-        figure(plots.plot_ltv_gap(analysis.ltv_, *analysis.gap_bands_), "lead-ltv-gap",
-               caption="The gap split into longer life, higher revenue and lower cost to serve; the parts add up.")
+        figure(plots.plot_ltv_gap(analysis.ltv_, *analysis.gap_bands_, parts=analysis.gap_parts_shown_),
+               "lead-ltv-gap", caption=gap_caption(analysis))
+
+
+def gap_caption(analysis) -> str:
+    """The waterfall's caption: the parts shown, and the one left out when contact costs are not measured."""
+    from cxkit.narrative import join_words
+
+    shown = analysis.gap_parts_shown_
+    text = f"The gap split into {join_words(shown)}; the parts add up."
+    if "lower cost to serve" not in shown:
+        text += " Cost to serve is not available: the data has no contact costs."
+    return text
 
 
 def customer_math(analysis) -> None:
@@ -313,12 +369,21 @@ def nps_over_time(analysis) -> None:
     trend = analysis.trend_
     section("NPS over time", "Each period's NPS with its 95% interval. The grey band is normal variation "
             "around the baseline; a point outside it, or 8 periods in a row on one side, is a real shift.")
-    figure(trend.plot(), "nps-trend", takeaway=narrative.trend_sentence(trend))
+    figure(trend.plot(), "nps-trend", takeaway=narrative.trend_sentence(trend).split(". ")[0] + ".")
+    from cxkit.narrative import p_text, signed, trend_verdict
+
     shown = trend.table.tail(6)[["period", "n", "nps", "lower", "upper", "change", "change_p", "flag", "note"]
-                                + (["response_rate"] if "response_rate" in trend.table else [])]
-    table(shown, formats={"nps": "{:+.1f}", "lower": "{:+.1f}", "upper": "{:+.1f}", "change": "{:+.1f}",
-                          "change_p": "{:.2f}", "response_rate": "{:.1%}"},
-          caption="Latest periods. Periods under the minimum number of answers are suppressed, with the reason.")
+                                + (["response_rate"] if "response_rate" in trend.table else [])].copy()
+    shown["flag"] = [trend_verdict(f) for f in shown["flag"]]
+    def one(v):
+        return signed(v, 1)
+
+    table(shown, formats={"nps": one, "lower": one, "upper": one, "change": one,
+                          "change_p": lambda p: p_text(p)[2:].strip("= "), "response_rate": "{:.1%}"},
+          rename={"n": "answers", "nps": "NPS", "change": "change from previous", "change_p": "p (change)",
+                  "flag": "against the baseline", "response_rate": "response rate"},
+          caption="Latest periods: the NPS of every answer given in the period. Periods under the minimum number "
+                  "of answers are suppressed, with the reason.")
 
 
 def contacts_section(analysis) -> None:

@@ -49,6 +49,28 @@ _MAGIC = {b"PK\x03\x04": "an Excel workbook or a zip archive; export the sheet a
           b"%PDF": "a PDF document"}
 
 
+
+def _exists(path: Path) -> bool:
+    return path.exists() or any(path.parent.glob(path.name)) if path.parent.exists() else path.exists()
+
+
+def resolve_path(path, base_dir) -> tuple[Path, tuple]:
+    """A data path from a params file: absolute as given; a relative one next to the params file, else
+    from the current folder (so ``papermill`` run from the project root finds what ``cxkit render`` finds).
+
+    Returns the path and the places tried (for the "not found" message).
+    """
+    path = Path(str(path)).expanduser()
+    if path.is_absolute():
+        return path, (path,)
+    beside = (Path(base_dir) / path).resolve()
+    here = (Path.cwd() / path).resolve()
+    if _exists(beside) or beside == here:
+        return beside, (beside,)
+    if _exists(here):
+        return here, (here,)
+    return beside, (beside, here)
+
 @dataclass(frozen=True)
 class Source:
     """One contract table's source and its column mapping.
@@ -84,6 +106,7 @@ class Source:
     columns: dict = field(default_factory=dict)
     date_format: str | None = None
     csv: dict = field(default_factory=dict)
+    tried: tuple = field(default=(), compare=False, repr=False)  # where a relative path was looked for
 
     @classmethod
     def from_spec(cls, table: str, spec, base_dir: Path) -> Source:
@@ -97,11 +120,9 @@ class Source:
             raise ParamsError(f"data.{table}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_SPEC_KEYS)}")
         if not spec.get("path") and not spec.get("query"):
             raise ParamsError(f"data.{table}: give a 'path' or a 'query'")
-        path = None
+        path, tried = None, ()
         if spec.get("path"):
-            path = Path(str(spec["path"])).expanduser()
-            if not path.is_absolute():
-                path = (Path(base_dir) / path).resolve()
+            path, tried = resolve_path(spec["path"], base_dir)
         columns = spec.get("columns") or {}
         if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
             raise ParamsError(f"data.{table}.columns: expected a mapping of contract name -> source column name")
@@ -120,7 +141,7 @@ class Source:
             raise ParamsError(f"data.{table}.date_format: {date_format!r} is not a date pattern; "
                               "write it with % codes, e.g. '%d/%m/%Y' or '%Y%m%d'")
         source = cls(table, path, query, db_table, dict(columns), date_format,
-                     _csv_options(table, spec.get("csv")))
+                     _csv_options(table, spec.get("csv")), tried)
         source._check()
         return source
 
@@ -147,7 +168,8 @@ class Source:
             raise ParamsError(f"{where}: {self.path} is a folder; name a file, or every file in it with a glob "
                               f"such as {self.path.name}/*.csv")
         if not self.path.exists() and not any(self.path.parent.glob(self.path.name)):
-            raise ParamsError(f"{where}: file not found: {self.path}")
+            places = " or ".join(str(p) for p in self.tried) if len(self.tried) > 1 else str(self.path)
+            raise ParamsError(f"{where}: file not found: {places}")
         if self.path.is_file():
             self._check_content(where)
 

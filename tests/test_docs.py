@@ -28,3 +28,13 @@ def test_environment_yml_lists_the_dependencies():
     for dep in deps:
         name = re.split(r"[<>=\[]", dep)[0]
         assert name in env, f"environment.yml lacks {name}"
+
+
+def test_readme_glossary_is_the_reports_glossary():
+    """README's glossary is cxkit.narrative.glossary() at its defaults, term for term."""
+    from cxkit.narrative import glossary
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- glossary:start -->(.*)<!-- glossary:end -->", text, re.S).group(1)
+    rows = [line.strip("| ").split(" | ", 1) for line in block.strip().splitlines()[2:]]
+    assert {term: words for term, words in rows} == glossary()

@@ -182,7 +182,7 @@ def test_inputs_are_never_modified(case, small_tables):
 def test_as_of_cuts_later_rows_with_a_warning(case, small_tables):
     customers = small_tables[0]["customers"]
     cut = pd.Timestamp("2025-06-30")
-    with pytest.warns(CxkitWarning, match="as_of 2025-06-30"):
+    with pytest.warns(CxkitWarning, match=r"\(as_of\) 2025-06-30"):
         data = load(case(), as_of="2025-06-30")
     assert data.row_counts["customers"] == int((customers["signup_date"] <= cut).sum())
     later_end = data.sql("SELECT count(*) FROM customers WHERE end_date > DATE '2025-06-30'").fetchall()[0][0]
@@ -200,7 +200,7 @@ def test_as_of_drops_rows_of_customers_not_yet_signed_up(case, small_tables):
     early = contacts.iloc[[0]].assign(customer_id=late, date=pd.Timestamp("2025-03-01"))
     contacts = pd.concat([contacts, early], ignore_index=True)
     responses = tables["responses"][tables["responses"]["customer_id"] != late]
-    with pytest.warns(CxkitWarning, match="as_of 2025-06-30"):
+    with pytest.warns(CxkitWarning, match=r"\(as_of\) 2025-06-30"):
         data = load(case(customers=customers, contacts=contacts, responses=responses), as_of="2025-06-30")
     assert data.sql(f"SELECT count(*) FROM contacts WHERE customer_id = {late}").fetchall()[0][0] == 0
     kept = contacts[(contacts["date"] <= pd.Timestamp("2025-06-30")) & (contacts["customer_id"] != late)]

@@ -90,7 +90,7 @@ def test_same_day_answers_are_ordered_by_score_whatever_the_row_order(case, smal
     spells = survival_frame(data, which="latest")
     mine = spells[spells["customer_id"].astype(str) == str(who)].sort_values("start_date")
     assert mine["score"].tolist() == [2, 3]  # each day's higher score: a zero-length spell, dropped
-    everyone = nps_counts(data)
+    everyone = nps_counts(data, active_only=False, window_months=None)
     assert int(everyone[["detractors", "passives", "promoters"]].sum(axis=1).iloc[0]) == rows["customer_id"].nunique()
 
 
@@ -100,7 +100,7 @@ def test_counts_for_several_columns_in_one_pass_equal_counts_one_by_one(case, sm
     from cxkit.load import load
 
     data = load(case())
-    many = nps_counts_by(data, ["plan", "region"])
+    many = nps_counts_by(data, ["plan", "region"], active_only=False, window_months=None)
     tables = small_tables[0]
     latest = tables["responses"].dropna(subset=["nps"]).sort_values(
         ["customer_id", "response_date", "nps"], ascending=[True, True, False]).drop_duplicates(
@@ -112,6 +112,7 @@ def test_counts_for_several_columns_in_one_pass_equal_counts_one_by_one(case, sm
         assert got.index.tolist() == sorted(expected.index)
         for name, column in (("detractor", "detractors"), ("passive", "passives"), ("promoter", "promoters")):
             assert got[column].tolist() == expected.loc[got.index, name].tolist()
-        pd.testing.assert_frame_equal(got.reset_index(), nps_counts(data, by=col).astype({col: object}))
+        pd.testing.assert_frame_equal(got.reset_index(), nps_counts(data, by=col, active_only=False,
+                                                                    window_months=None).astype({col: object}))
     assert many[None][["detractors", "passives", "promoters"]].iloc[0].tolist() == [
         int((bands == b).sum()) for b in ("detractor", "passive", "promoter")]

@@ -42,7 +42,13 @@ def test_slice_against_everyone_and_focus(data):
     table = a.slice_table_.set_index("measure")
     assert {"this slice", "everyone"} == set(table.columns)
     assert table.loc["customers who answered", "this slice"] != table.loc["customers who answered", "everyone"]
-    assert a.summary_sentences()[0].startswith("This slice's NPS is")
+    first = a.summary_sentences()[0]
+    assert first.startswith("This audience's NPS is") and "everyone's is" in first
+    assert "the other customers" in first  # compared with the rest: two independent groups
+    assert sum("NPS is" in s for s in a.summary_sentences()) == 1  # the slice NPS is stated once
+    assert "region" not in " ".join(a.cox_.summary.index)  # the slice's own column is not a driver
+    west = table.loc["customers who answered", "this slice"].replace(",", "")
+    assert int(west) == a.data_.sql("SELECT count(DISTINCT customer_id) FROM responses").fetchall()[0][0]
 
 
 def test_small_bands_are_suppressed_not_shown(data):

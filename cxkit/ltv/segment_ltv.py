@@ -232,6 +232,8 @@ class SegmentLTV:
         else:
             self._segments = self._from_relation(df, cols, order)
         self.segments_ = list(self._segments)
+        if base_counts is None and isinstance(df, pd.DataFrame):
+            base_counts = df.attrs.get("base_counts")  # ltv_frame's active base: the report's default too
         self.base_counts_ = {s: float(v) for s, v in (base_counts or {s: self._segments[s].n
                                                                      for s in self.segments_}).items()}
         rows, self._tails = [], {}
@@ -453,20 +455,24 @@ def sensitivity(frame, horizons=(24, 36, 60), discount_rates=(0.05, 0.10, 0.15),
     """Point LTV per segment for each horizon and discount rate (no bootstrap), one row per setting.
 
     ``frame`` is what :meth:`SegmentLTV.fit` takes (a DataFrame or a DuckDB relation); ``fit_kwargs``
-    go to it (``order=`` for the segments' order).
+    go to it (``order=`` for the segments' order), except ``min_at_risk``, ``tail`` and ``currency``, which
+    set up each fit as in :class:`SegmentLTV` (the same defaults, so the row at a fit's horizon and rate
+    equals that fit's lifetime values).
 
     Examples
     --------
     >>> import pandas as pd
     >>> f = pd.DataFrame({"duration": [1.0, 5, 9, 12], "event": [1, 0, 1, 0], "segment": "a", "revenue": 10.0,
     ...                   "billed_months": 1.0, "cost": 0.0, "exposure_months": 1.0})
-    >>> sensitivity(f, horizons=(12,), discount_rates=(0.0,))["a"].round(2).tolist()  # 10 x (1 + 8 x 0.75 + 3 x 0.375)
+    >>> # 10 x (1 + 8 x 0.75 + 3 x 0.375), with every month inside the data (min_at_risk=1)
+    >>> sensitivity(f, horizons=(12,), discount_rates=(0.0,), min_at_risk=1)["a"].round(2).tolist()
     [81.25]
     """
+    settings = {k: fit_kwargs.pop(k) for k in ("min_at_risk", "tail", "currency") if k in fit_kwargs}
     rows = []
     for h in horizons:
         for r in discount_rates:
-            fit = SegmentLTV(horizon=h, discount_rate=r, n_boot=1, min_at_risk=1).fit(frame, **fit_kwargs)
+            fit = SegmentLTV(horizon=h, discount_rate=r, n_boot=1, **settings).fit(frame, **fit_kwargs)
             rows.append({"horizon_months": h, "discount_rate": r,
                          **fit._point["ltv"].to_dict()})
     return pd.DataFrame(rows)

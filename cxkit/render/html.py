@@ -10,6 +10,7 @@ own slim page.
 from __future__ import annotations
 
 import html
+import re
 from importlib import resources
 
 __all__ = ["notebook_to_html", "SKIP_TAGS"]
@@ -43,6 +44,37 @@ def _output_html(output) -> str:
     return ""  # plain-text reprs look like code: left out
 
 
+def _is_heading(part: str) -> bool:
+    """A heading with at most a line of text: it must never end a printed page."""
+    return bool(re.match(r"\s*<h[1-4]", part)) and not re.search(r"<(figure|table|svg|img)\b", part)
+
+
+def keep_with_next(parts: list[str]) -> list[str]:
+    """Wrap each heading with what follows it, up to and including its first figure or table.
+
+    The print stylesheet keeps a ``cx-keep`` block on one page, so a heading never sits at the foot
+    of a page with its chart on the next.
+
+    >>> keep_with_next(["<h2>A</h2>", "<p>x</p>", "<figure>f</figure>", "<p>after</p>"])
+    ["<section class='cx-keep'><h2>A</h2>\\n<p>x</p>\\n<figure>f</figure></section>", '<p>after</p>']
+    """
+    out, i = [], 0
+    while i < len(parts):
+        if not _is_heading(parts[i]):
+            out.append(parts[i])
+            i += 1
+            continue
+        block = [parts[i]]
+        i += 1
+        while i < len(parts) and not _is_heading(parts[i]):
+            block.append(parts[i])
+            i += 1
+            if re.search(r"<(figure|table|svg|img)\b", block[-1]):
+                break
+        out.append("<section class='cx-keep'>" + "\n".join(block) + "</section>")
+    return out
+
+
 def notebook_to_html(nb, title: str, footer_text: str, page_size: str = "A4", orientation: str = "landscape",
                      version: str = "") -> str:
     """Render an executed notebook's narrative and outputs as one HTML page.
@@ -70,6 +102,7 @@ def notebook_to_html(nb, title: str, footer_text: str, page_size: str = "A4", or
                 parts.append(_markdown(text))
         elif cell.cell_type == "code" and "remove-output" not in tags:
             parts.extend(p for p in (_output_html(o) for o in cell.get("outputs", [])) if p)
+    parts = keep_with_next(parts)
     css_template = resources.files("cxkit").joinpath("templates/report.css").read_text(encoding="utf-8")
     css_footer = footer_text.replace("\\", "\\\\").replace('"', '\\"')
     css = Template(css_template).render(page_size=page_size, orientation=orientation, footer_text=css_footer)

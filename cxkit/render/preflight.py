@@ -82,14 +82,15 @@ def run_dir_in(out_dir, run_name: str) -> Path:
 
 
 def _absolute_data(data: dict, base_dir: Path) -> dict:
+    from cxkit.sources import resolve_path
+
     if not isinstance(data, dict):
         raise ParamsError("data: expected a mapping of table -> source (see README, 'Params files')")
     out = {}
     for table, spec in data.items():
         spec = {"path": spec} if isinstance(spec, str) else dict(spec) if isinstance(spec, dict) else spec
-        if isinstance(spec, dict) and isinstance(spec.get("path"), str) \
-                and not Path(spec["path"]).expanduser().is_absolute():
-            spec["path"] = str((Path(base_dir) / spec["path"]).resolve())
+        if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+            spec["path"] = str(resolve_path(spec["path"], base_dir)[0])
         out[table] = spec
     return out
 

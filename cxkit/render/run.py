@@ -88,8 +88,10 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
         with timer("execute"):
             nb = run_notebook(notebook, executed, parameters, figures, progress)
         records = _take_records(figures)
-        as_of = effective.get("as_of") if data.mode == "dated" else "snapshot"
-        footer = f"Data as of {as_of} · run {fingerprint} · cxkit {__version__}"
+        from cxkit.narrative import date_line
+
+        when = date_line(data)
+        footer = f"{when[0].upper()}{when[1:]} · run {fingerprint} · cxkit {__version__}"
         title = str(effective.get("title", notebook.stem))
         with timer("html"):
             page = notebook_to_html(nb, title, footer, effective.get("page_size", "A4"),

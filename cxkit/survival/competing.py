@@ -41,7 +41,7 @@ class CumulativeIncidence:
     Attributes
     ----------
     incidence_ : DataFrame
-        ``segment, time, cause, incidence`` at every exit time of each segment.
+        ``segment, time, cause, at_risk, incidence`` at every exit time of each segment.
     causes_ : list of str
         Reasons, most frequent first.
     segments_ : list of str
@@ -73,7 +73,7 @@ class CumulativeIncidence:
                 dc = np.zeros(times.size)
                 part = mine[mine["cause"] == cause]
                 np.add.at(dc, np.searchsorted(times, part["time"].to_numpy()), part["events"].to_numpy())
-                parts.append(pd.DataFrame({"segment": s, "time": times, "cause": cause,
+                parts.append(pd.DataFrame({"segment": s, "time": times, "cause": cause, "at_risk": n,
                                            "incidence": np.cumsum(surv_before * dc / n)}))
         self.incidence_ = pd.concat(parts, ignore_index=True)
         return self

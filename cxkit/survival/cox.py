@@ -249,8 +249,9 @@ class CoxModel:
             stat = float(deaths.sum() * vu[idx] @ np.linalg.solve(v[np.ix_(idx, idx)], vu[idx]) / spread)
             p = float(stats.chi2.sf(stat, idx.size))
             holds = p >= self.alpha
+            shown = "p < 0.001" if p < 0.001 else f"p = {format_p(p)}"
             message = ("proportional hazards hold" if holds else
-                       f"the effect of {cov} changes over time (p = {format_p(p)}): read its hazard ratio "
+                       f"the effect of {cov} changes over time ({shown}): read its hazard ratio "
                        "as an average over the follow-up, and look at the Kaplan-Meier curves")
             rows.append({"covariate": cov, "statistic": stat, "dof": idx.size, "p_value": p, "holds": holds,
                          "message": message})
