@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint lab quarter bench bench-quick test-spark clean
+.PHONY: help setup demo test lint lab quarter bench bench-quick test-spark clean screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,6 +46,13 @@ bench: $(STAMP) ## benchmark at 100k, 1M and 10M customers against pandas + life
 
 bench-quick: $(STAMP) ## the benchmark at 100k and 1M customers only (a few minutes)
 	$(BIN)/python benchmarks/run.py --quick
+
+screenshots: demo ## README's pictures: the first screen of the demo and Telco reports (headless Chromium)
+	$(BIN)/cxkit render params/telco.yaml
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,1500 \
+	  --screenshot=notebooks/images/report-first-page.png file://$(CURDIR)/reports/demo/report.html
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,1100 \
+	  --screenshot=notebooks/images/telco-first-page.png file://$(CURDIR)/reports/telco/report.html
 
 clean: ## remove rendered reports and generated demo data
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cxkit.frames import nps_counts_by
+from cxkit.narrative import nps_population, signed
 from cxkit.nps import nps_table_from_counts
 
 __all__ = ["describe_data", "nps_overview"]
@@ -18,14 +19,15 @@ def describe_data(data) -> str:
 
 
 def nps_overview(data, alpha: float = 0.05) -> str:
-    """NPS overall and per segment column, from each customer's latest answer."""
+    """The headline NPS overall and per segment column (active customers, latest answer in the window)."""
     if "nps" not in data.scores:
         return "no NPS score in the data"
     counts = nps_counts_by(data, data.segments)  # everyone and each segment column in one pass
     overall = nps_table_from_counts(counts[None], alpha=alpha, min_n=data.min_segment_size).iloc[0]
     level = int(round(100 * (1 - alpha)))
-    lines = [f"NPS (latest answer of {overall.n:,} customers): {overall.nps:+.1f} "
-             f"(SE {overall.se:.1f}; {level}% CI {overall.lower:+.1f} to {overall.upper:+.1f})",
+    who = nps_population(data)
+    lines = [f"NPS of the {overall.n:,} {who}: {signed(overall.nps, 1)} "
+             f"(SE {overall.se:.1f}; {level}% CI {signed(overall.lower, 1)} to {signed(overall.upper, 1)})",
              "  band        answers   share"]
     for band, count in (("detractor", overall.detractors), ("passive", overall.passives),
                         ("promoter", overall.promoters)):
@@ -38,6 +40,6 @@ def nps_overview(data, alpha: float = 0.05) -> str:
             if row.small:
                 lines.append(f"  {value!s:<12} n={row.n:>6,}  too few answers for a stable NPS")
             else:
-                lines.append(f"  {value!s:<12} n={row.n:>6,}  NPS {row.nps:+6.1f}  "
-                             f"({level}% CI {row.lower:+.1f} to {row.upper:+.1f})")
+                lines.append(f"  {value!s:<12} n={row.n:>6,}  NPS {signed(row.nps, 1):>6}  "
+                             f"({level}% CI {signed(row.lower, 1)} to {signed(row.upper, 1)})")
     return "\n".join(lines)

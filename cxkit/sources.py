@@ -55,21 +55,21 @@ def _exists(path: Path) -> bool:
 
 
 def resolve_path(path, base_dir) -> tuple[Path, tuple]:
-    """A data path from a params file: absolute as given; a relative one next to the params file, else
-    from the current folder (so ``papermill`` run from the project root finds what ``cxkit render`` finds).
+    """A data path from a params file: absolute as given; a relative one is looked up next to the params
+    file, else from the current folder, else from the project root (where the shipped params files' paths
+    start), so ``papermill`` run from the project root finds what ``cxkit render`` finds.
 
     Returns the path and the places tried (for the "not found" message).
     """
+    from cxkit.paths import ROOT
+
     path = Path(str(path)).expanduser()
     if path.is_absolute():
         return path, (path,)
-    beside = (Path(base_dir) / path).resolve()
-    here = (Path.cwd() / path).resolve()
-    if _exists(beside) or beside == here:
-        return beside, (beside,)
-    if _exists(here):
-        return here, (here,)
-    return beside, (beside, here)
+    places = tuple(dict.fromkeys((Path(folder) / path).resolve() for folder in (base_dir, Path.cwd(), ROOT)))
+    found = next((p for p in places if _exists(p)), None)
+    return (found, (found,)) if found is not None else (places[0], places)
+
 
 @dataclass(frozen=True)
 class Source:

@@ -41,4 +41,5 @@ def test_demo_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "NPS (latest answer of" in out and "promoter" in out
+    assert "customers active on 2026-09-30 whose latest answer is from the last 12 months" in out
+    assert "promoter" in out

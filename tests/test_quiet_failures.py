@@ -37,9 +37,11 @@ def small_params(tmp_path, small_tables):
     return _write(tmp_path / "data", small_tables[0], "small")
 
 
-def test_ctrl_c_during_render_is_quiet_and_publishes_nothing(small_params, tmp_path):
+def test_ctrl_c_during_render_is_quiet_and_publishes_nothing(small_tables, tmp_path):
     out = tmp_path / "reports"
-    proc = subprocess.Popen([*CXKIT, "render", str(small_params), "--out", str(out), "--no-pdf"],
+    # enough bootstrap replicates that the notebook is still running when Ctrl-C comes, on any machine
+    slow = _write(tmp_path / "data", small_tables[0], "small", n_boot=2000)
+    proc = subprocess.Popen([*CXKIT, "render", str(slow), "--out", str(out), "--no-pdf"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while not list(out.glob(".staging-*/*.ipynb")):  # the notebook is executing

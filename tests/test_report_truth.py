@@ -223,3 +223,24 @@ def _page_fill(pdf: Path) -> list[float]:
             rows = np.flatnonzero((body < 200).any(axis=1))
             out.append((rows.max() + 1) / body.shape[0] if rows.size else 0.0)
     return out
+
+
+def test_papermill_cli_runs_a_shipped_params_file_from_the_project_root(tmp_path):
+    """`papermill notebooks/01-leadership-report.ipynb out.ipynb -f params/demo.yaml` works as render does."""
+    import json
+    import sys
+
+    from cxkit.paths import DEMO_DIR
+    from cxkit.synth import write
+
+    if not (DEMO_DIR / "params.yaml").exists():  # what `make demo` writes first
+        write(DEMO_DIR, n_customers=20_000, seed=0)
+    out = tmp_path / "out.ipynb"
+    papermill = Path(sys.executable).parent / "papermill"
+    run = subprocess.run([str(papermill), "notebooks/01-leadership-report.ipynb", str(out), "-f", "params/demo.yaml",
+                          "-p", "n_boot", "20", "--no-progress-bar"], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "unknown parameter" not in run.stderr.lower()
+    cells = json.loads(out.read_text())["cells"]
+    texts = "".join("".join(o.get("data", {}).get("text/html", "")) for c in cells for o in c.get("outputs", []))
+    assert "among the 3,111 customers active on 2026-09-30" in texts
