@@ -80,6 +80,11 @@ class LeadershipAnalysis:
         self.horizon_months, self.discount_rate, self.share_moved = horizon_months, discount_rate, share_moved
         self.retention_months, self.n_boot, self.seed, self.alpha = retention_months, n_boot, seed, alpha
         self.period, self.focus, self.nps_window_months = period, focus, nps_window_months
+        if nps_window_months is not None and not 1 <= nps_window_months <= 120:
+            from cxkit.errors import CxkitError
+
+            raise CxkitError(f"nps_window_months must be 1 to 120 months (None: answers of any age), "
+                             f"not {nps_window_months!r}")
 
     def fit(self, data) -> LeadershipAnalysis:
         from cxkit import narrative as say

@@ -49,6 +49,8 @@ VALUE_RULES = {
     "horizon_months": (lambda v: 1 <= v <= 600, "1 to 600 months"),
     "n_boot": (lambda v: 20 <= v <= 5000, "20 to 5000 replicates"),
     "min_segment_size": (lambda v: v >= 1, "at least 1"),
+    "min_at_risk": (lambda v: v >= 1, "at least 1 customer"),
+    "nps_window_months": (lambda v: 1 <= v <= 120, "1 to 120 months (null: answers of any age)"),
     "alpha": (lambda v: 0 < v < 0.5, "between 0 and 0.5"),
     "clock": (lambda v: v in ("response", "tenure_entry", "tenure"), "response, tenure_entry or tenure"),
     "which": (lambda v: v in ("latest", "first"), "latest or first"),
