@@ -123,8 +123,24 @@ class CoxModel:
         self.not_estimable_, self.reference_ = {}, {}
         rows = self._drop_separated(rows, list(covariates), kinds)
         x, terms, term_cov = self._design(rows, list(covariates), kinds)
+        x, terms, term_cov = self._drop_constant(x, terms, term_cov)
         self._fit_arrays(x, rows, terms, term_cov, has_entry)
         return self
+
+    def _drop_constant(self, x, terms, term_cov):
+        """Columns with one value for every row explain nothing: left out with a warning, as R leaves them NA."""
+        constant = [j for j in range(x.shape[1]) if len(x) and np.ptp(x[:, j]) == 0]
+        if not constant:
+            return x, terms, term_cov
+        names = [terms[j] for j in constant]
+        for name in names:
+            self.not_estimable_[name] = "the same value for every customer: left out of the fit"
+        warnings.warn(f"Cox model: {', '.join(names)} takes one value in every row and is left out of the fit "
+                      "(its hazard ratio is not estimable; R reports NA)", CxkitWarning, stacklevel=3)
+        keep = [j for j in range(x.shape[1]) if j not in constant]
+        if not keep:
+            raise NotEstimable("Cox model: every covariate takes one value in every row; there is nothing to model")
+        return x[:, keep], [terms[j] for j in keep], [term_cov[j] for j in keep]
 
     # ------------------------------------------------------------ preparation
     def _drop_separated(self, rows: pd.DataFrame, covariates, kinds) -> pd.DataFrame:
@@ -229,11 +245,17 @@ class CoxModel:
 
     # --------------------------------------------------------- PH assumption
     def _ph_test(self, term_cov) -> pd.DataFrame:
-        """Grambsch-Therneau test per covariate, time transform 1 - KM(t)."""
+        """Grambsch-Therneau test per covariate, as R's ``cox.zph(transform="km")`` before survival 3.0.
+
+        The time transform is 1 - KM(t-), the left-continuous Kaplan-Meier at each event time; a term
+        of several columns (a categorical covariate) gets the same quadratic form on its block.
+        """
         a, res = self._arrays, self._at_beta
         deaths = a.deaths
         at_risk = a.risk_sums(a.w)
-        g = 1 - np.cumprod(1 - deaths / at_risk)
+        # R's cox.zph(transform="km") (before survival 3.0): 1 minus the left-continuous KM, KM(t-)
+        km = np.cumprod(1 - deaths / at_risk)
+        g = 1 - np.concatenate([[1.0], km[:-1]])
         g_bar = np.sum(deaths * g) / deaths.sum()
         x_events = np.stack([np.bincount(a.k_ev, weights=a.w[a.ev] * a.x[a.ev, j], minlength=a.tau.size)
                              for j in range(a.x.shape[1])], axis=1)
@@ -293,7 +315,8 @@ def _collapse(df, duration_col, event_col, covariates, entry_col, weights_col):
     types = {r[0]: r[1] for r in src.rows("DESCRIBE SELECT * FROM _src")}
     kinds = {}
     for col in covariates:
-        numeric = re.match(r"(TINY|SMALL|BIG|HUGE|U)?INT|INTEGER|DOUBLE|FLOAT|REAL|DECIMAL", types[col])
+        # signed and unsigned integers (UTINYINT, USMALLINT, UBIGINT, ...), floats and decimals are numbers
+        numeric = re.match(r"U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?\b|DOUBLE|FLOAT|REAL|DECIMAL", types[col])
         kinds[col] = "numeric" if numeric else "categorical"
     missing = src.rows("SELECT " + ", ".join(f"count(*) FILTER (WHERE {_q(c)} IS NULL)" for c in needed)
                        + " FROM _src")[0]
@@ -308,8 +331,15 @@ def _collapse(df, duration_col, event_col, covariates, entry_col, weights_col):
 
 def prepare_patterns(rows: pd.DataFrame, kinds: dict, has_entry: bool):
     """Checks and sorting of collapsed rows, wherever they were counted."""
-    rows = rows.astype({c: float for c in ("_stop", "_entry", "_w")} | {"_event": int}
+    rows = rows.astype({c: float for c in ("_stop", "_entry", "_w")} | {"_event": float}
                        | {c: float for c, kind in kinds.items() if kind == "numeric"})  # engines differ in types
+    bad = ~rows["_event"].isin([0.0, 1.0])
+    if bad.any():  # the same rule and message as every other estimator (a 1/2 coding is refused, not guessed)
+        from cxkit.survival.lifetable import event_flag_error
+
+        counts = rows[bad].groupby("_event")["_w"].sum().sort_values(ascending=False)
+        raise event_flag_error({int(v) if float(v).is_integer() else v: c for v, c in counts.items()})
+    rows["_event"] = rows["_event"].astype(int)
     rows = rows.sort_values(list(rows.columns), ignore_index=True)  # the same order from any engine
     if has_entry and (rows["_entry"] >= rows["_stop"]).any():
         raise CxkitError("Cox model: entry time not before exit time in "

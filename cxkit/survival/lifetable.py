@@ -216,8 +216,27 @@ def _check(exits: pd.DataFrame, src: SqlSource, event: str) -> None:
         if bad.any():
             raise CxkitError(f"survival data: {what} in {int(rows[bad].sum()):,} row(s)")
     if exits["bad_events"].sum():
-        n = src.rows(f"SELECT count(*) FROM _src WHERE {event} IS NULL OR {event} NOT IN (0, 1)")[0][0]
-        raise CxkitError(f"survival data: event flag not 0/1 in {n:,} row(s)")
+        rows = src.rows(f"SELECT {event}, count(*) FROM _src WHERE {event} IS NULL OR {event} NOT IN (0, 1) "
+                        "GROUP BY 1 ORDER BY 2 DESC")
+        raise event_flag_error({v: n for v, n in rows})
+
+
+def event_flag_error(bad: dict) -> CxkitError:
+    """The one message every estimator gives for event flags other than 0/1 (value -> rows).
+
+    R's ``Surv`` also reads 1/2 as censored/event; the kit refuses it rather than guess, so a 1 never
+    silently means the opposite of what it means elsewhere.
+
+    >>> print(event_flag_error({2: 165, -1: 3}))  # doctest: +NORMALIZE_WHITESPACE
+    survival data: event flag not 0/1 in 168 row(s) (values 2 (165), -1 (3)); a 1/2 coding (as R's lung
+    data) must be recoded to 0/1 (event = status - 1)
+    """
+    n = int(sum(bad.values()))
+    values = ", ".join(f"{'missing' if v is None or v != v else v} ({int(c):,})" for v, c in list(bad.items())[:5])
+    text = f"survival data: event flag not 0/1 in {n:,} row(s) (values {values})"
+    if 2 in bad:
+        text += "; a 1/2 coding (as R's lung data) must be recoded to 0/1 (event = status - 1)"
+    return CxkitError(text)
 
 
 def _check_entry(src: SqlSource, t: str, entry: str) -> None:

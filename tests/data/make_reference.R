@@ -134,3 +134,104 @@ if (file.exists(telco_path)) {
                                     data = telco[telco$band != "satisfied", ], ties = "efron"))
 }
 cat("written to", out, "\n")
+
+# ---------------------------------------------------------------- parity 2: data sets new to the kit
+# veteran (lung cancer trial), lung (NCCTG, status coded 1/2), mgus2 (competing risks: PCM or death)
+write.csv(survival::veteran, "tests/data/veteran.csv", row.names = FALSE)
+lung_df <- survival::lung
+write.csv(lung_df, "tests/data/lung.csv", row.names = FALSE)
+mgus_df <- survival::mgus2
+write.csv(mgus_df, "tests/data/mgus2.csv", row.names = FALSE)
+
+# cox.zph as survival before 3.0 computed it (transform "km": 1 minus the left-continuous KM, KM(t-)),
+# with one test per term (a term of several columns: the same quadratic form on its block)
+zph_old <- function(fit, terms) {
+  sresid <- resid(fit, "schoenfeld")
+  if (is.null(dim(sresid))) sresid <- matrix(sresid, ncol = 1)
+  ndead <- nrow(sresid)
+  times <- as.numeric(rownames(sresid))
+  y <- fit$y
+  km_fit <- survfit(y ~ 1)
+  t1 <- km_fit$surv[km_fit$n.event > 0]; t2 <- km_fit$n.event[km_fit$n.event > 0]
+  km <- rep(c(1, t1), c(t2, 0))
+  xx <- (1 - km) - mean(1 - km)
+  v <- fit$var
+  u <- c(xx %*% sresid)
+  vu <- c(v %*% u)
+  rows <- lapply(names(terms), function(term) {
+    idx <- terms[[term]]
+    stat <- ndead * as.numeric(t(vu[idx]) %*% solve(v[idx, idx, drop = FALSE]) %*% vu[idx]) / sum(xx^2)
+    data.frame(covariate = term, statistic = stat, dof = length(idx),
+               p_value = pchisq(stat, length(idx), lower.tail = FALSE))
+  })
+  glob <- c(u %*% v %*% u) * ndead / sum(xx^2)
+  rbind(do.call(rbind, rows), data.frame(covariate = "GLOBAL", statistic = glob, dof = length(u),
+                                         p_value = pchisq(glob, length(u), lower.tail = FALSE)))
+}
+zph_dump <- function(name, fit, terms) {
+  write.csv(zph_old(fit, terms), file.path(out, paste0(name, "_zph.csv")), row.names = FALSE)
+  z3 <- cox.zph(fit, transform = "km")$table  # R 3.x: a score test, stated for the record
+  write.csv(data.frame(covariate = rownames(z3), statistic = z3[, "chisq"], dof = z3[, "df"], p_value = z3[, "p"]),
+            file.path(out, paste0(name, "_zph3.csv")), row.names = FALSE)
+}
+
+vet <- survival::veteran
+vet$celltype <- as.character(vet$celltype)
+vet_fit <- coxph(Surv(time, status) ~ trt + celltype + karno + diagtime + age + prior, data = vet, ties = "efron")
+cox_dump("veteran", vet_fit)
+zph_dump("veteran", vet_fit, list(trt = 1, celltype = 2:4, karno = 5, diagtime = 6, age = 7, prior = 8))
+# a constant column: R leaves its coefficient NA and fits the others as without it
+vet$site <- 1
+stopifnot(is.na(coef(coxph(Surv(time, status) ~ karno + site + age, data = vet))[["site"]]))
+cox_dump("veteran_nosite", coxph(Surv(time, status) ~ karno + age, data = vet, ties = "efron"))
+
+mg <- mgus_df[!is.na(mgus_df$hgb), ]
+mg_fit <- coxph(Surv(futime, death) ~ sex + age + hgb, data = mg, ties = "efron")
+cox_dump("mgus2", mg_fit)
+zph_dump("mgus2", mg_fit, list(sex = 1, age = 2, hgb = 3))
+
+# lung: R codes status 1 = censored, 2 = dead; the kit must refuse it. Recoded 0/1, R's fit:
+lung_cc <- lung_df[!is.na(lung_df$ph.ecog), ]
+lung_cc$dead <- lung_cc$status - 1
+lung_cc$sex <- as.character(lung_cc$sex)
+cox_dump("lung", coxph(Surv(time, dead) ~ sex + age + ph.ecog, data = lung_cc, ties = "efron"))
+
+# at risk at chosen times under delayed entry, as summary(survfit, times=) reports it
+hs <- summary(survfit(Surv(start, stop, event) ~ 1, data = heart_df), times = c(0.5, 10, 30.2, 100, 365, 1000))
+write.csv(data.frame(time = hs$time, n_risk = hs$n.risk, surv = hs$surv),
+          file.path(out, "heart_at_risk.csv"), row.names = FALSE)
+
+# churn reasons with intervals: multi-state survfit on mgus2 (PCM before death, or death), by sex
+mg2 <- mgus_df
+mg2$etime <- with(mg2, ifelse(pstat == 0, futime, ptime))
+mg2$cause <- factor(with(mg2, ifelse(pstat == 0, 2 * death, 1)), 0:2, labels = c("censor", "pcm", "death"))
+aj <- survfit(Surv(etime, cause) ~ sex, data = mg2)
+strata <- rep(sub(".*=", "", names(aj$strata)), aj$strata)
+cif <- do.call(rbind, lapply(which(aj$states != "(s0)"), function(j)
+  data.frame(segment = strata, time = aj$time, cause = aj$states[j], incidence = aj$pstate[, j],
+             std_err = aj$std.err[, j], lower = aj$lower[, j], upper = aj$upper[, j])))
+write.csv(cif, file.path(out, "mgus2_cif.csv"), row.names = FALSE)
+
+# stratified Cox and predicted survival for given covariates (survfit on a coxph fit with newdata)
+st_fit <- coxph(Surv(time, status) ~ karno + age + strata(trt), data = vet, ties = "efron")
+cox_dump("veteran_strata", st_fit)
+pred <- survfit(st_fit, newdata = data.frame(karno = 60, age = 60))
+pst <- rep(sub(".*=", "", names(pred$strata)), pred$strata)
+write.csv(data.frame(stratum = pst, time = pred$time, surv = pred$surv, std_err = pred$std.err,
+                     lower = pred$lower, upper = pred$upper),
+          file.path(out, "veteran_strata_predict.csv"), row.names = FALSE)
+lung_fit <- coxph(Surv(time, dead) ~ sex + age + ph.ecog, data = lung_cc, ties = "efron")
+pl <- survfit(lung_fit, newdata = data.frame(sex = c("1", "2"), age = c(60, 70), ph.ecog = c(1, 0)))
+write.csv(data.frame(time = pl$time, surv_1 = pl$surv[, 1], surv_2 = pl$surv[, 2]),
+          file.path(out, "lung_predict.csv"), row.names = FALSE)
+cat("parity 2 written to", out, "\n")
+
+# at risk under delayed entry where entries fall between exits: mgus2 on the age scale
+# (times just before a whole age: customers entering at that age join the risk set of the next exit time;
+# timefix = FALSE so that R, like the kit, never merges exit times that differ in the last bits)
+mg_age <- data.frame(entry = mgus_df$age, exit = round(mgus_df$age + mgus_df$futime / 12, 6), death = mgus_df$death)
+write.csv(mg_age, "tests/data/mgus2_age.csv", row.names = FALSE)
+ms <- summary(survfit(Surv(entry, exit, death) ~ 1, data = mg_age, timefix = FALSE),
+              times = c(50.05, 59.999, 60.31, 69.9999, 70.07, 79.999, 80.55, 90.21))
+write.csv(data.frame(time = ms$time, n_risk = ms$n.risk, surv = ms$surv),
+          file.path(out, "mgus2_age_at_risk.csv"), row.names = FALSE)
