@@ -264,3 +264,31 @@ def test_relation_in_duckdb_gives_the_frame_numbers(tmp_path):
         np.testing.assert_allclose(b.components_.drop(columns="segment"), a.components_.drop(columns="segment"),
                                    rtol=1e-10)
     assert list(b.summary["segment"]) == list(BANDS)
+
+
+def test_sbg_at_its_geometric_limit_settles_by_newton(monkeypatch):
+    """Customers all alike: the sBG's polarisation reaches 0 (a geometric), and every bootstrap replicate
+    settles by Newton steps from the full fit, never by the slow Nelder-Mead fallback (issue 13, item 8)."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    t = rng.geometric(0.04, n) - rng.uniform(0, 1, n)
+    censor = rng.uniform(0, 48, n)
+    d, e = np.minimum(t, censor), t <= censor
+    full = ShiftedBetaGeometric().fit_counts(*discrete_counts(d, e))
+    assert full.polarisation_ < 0.01 and full.mean_churn_ == pytest.approx(0.04, rel=0.1)
+    fallbacks = []
+    original = ShiftedBetaGeometric.fit_counts
+    monkeypatch.setattr(ShiftedBetaGeometric, "fit_counts",
+                        lambda self, *a, **k: fallbacks.append(1) or original(self, *a, **k))
+    for seed in range(40):
+        w = np.random.default_rng(seed).poisson(1.0, n).astype(float)
+        ShiftedBetaGeometric().refit(*discrete_counts(d, e, w), start=full.params_)
+    assert len(fallbacks) <= 2, f"{len(fallbacks)} of 40 replicates fell back to the slow fit"
+
+
+def test_sbg_geometric_model_is_exact_at_zero_polarisation():
+    m = ShiftedBetaGeometric()
+    m.params_, m._q = np.array([0.05, 0.0]), m._to_q([0.05, 0.0])
+    t = np.arange(0, 30)
+    np.testing.assert_allclose(m.survival(t), 0.95 ** t, rtol=1e-12)
+    assert m.alpha_ == np.inf and m.derl(0.10, 3) == pytest.approx(0.95 / (1 - 0.95 / 1.10))

@@ -68,9 +68,26 @@ _LOG_BOUNDS = (np.log(1e-4), np.log(1e6))
 
 
 class _DiscreteModel:
-    """Shared fitting of a two-parameter discrete survival model on period counts."""
+    """Shared fitting of a two-parameter discrete survival model on period counts.
+
+    The fit works in coordinates ``q`` with box bounds ``_bounds`` (default: the log of the parameters);
+    a model may choose others where its likelihood is better shaped (see :class:`ShiftedBetaGeometric`).
+    """
 
     name = "model"
+    _bounds = np.array([_LOG_BOUNDS, _LOG_BOUNDS])
+
+    def _to_q(self, params):
+        return np.log(np.asarray(params, dtype=float))
+
+    def _from_q(self, q):
+        return np.exp(q)
+
+    def _survival_grad_q(self, t, q):
+        """S(t) and dS/dq (len(t) x 2)."""
+        p = np.exp(q)
+        s, ds = self._survival_grad(t, p)
+        return s, ds * p
 
     def _survival(self, t, p):  # pragma: no cover - defined by subclasses
         raise NotImplementedError
@@ -82,14 +99,12 @@ class _DiscreteModel:
     def _negloglik(self, q, lost, cens):
         """Negative log-likelihood and its gradient in log parameters ``q``."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            p = np.exp(q)
             t = np.arange(lost.size + 1)
-            s, ds = self._survival_grad(t, p)
+            s, ds = self._survival_grad_q(t, q)
             prob = np.maximum(s[:-1] - s[1:], 1e-300)
             s_safe = np.maximum(s, 1e-300)
             ll = lost @ np.log(prob) + cens @ np.log(s_safe)
-            grad = (lost / prob) @ (ds[:-1] - ds[1:]) + (cens / s_safe) @ ds
-            grad = -grad * p
+            grad = -((lost / prob) @ (ds[:-1] - ds[1:]) + (cens / s_safe) @ ds)
         if not (np.isfinite(ll) and np.all(np.isfinite(grad))):
             return np.inf, np.zeros(2)  # a step too far: the line search backs off
         return -float(ll), grad
@@ -101,27 +116,32 @@ class _DiscreteModel:
         the two parameters differ in scale by orders of magnitude), Nelder-Mead if Newton cannot settle.
         """
         lost, cens = np.asarray(lost, dtype=float), np.asarray(censored, dtype=float)
-        x0 = np.log(start) if start is not None else np.zeros(2)
-        x0 = np.clip(x0, *_LOG_BOUNDS)
+        bounds = [tuple(b) for b in self._bounds]
+        x0 = self._to_q(start) if start is not None else self._default_q(lost, cens)
+        x0 = np.clip(x0, self._bounds[:, 0], self._bounds[:, 1])
         res = optimize.minimize(self._negloglik, x0, args=(lost, cens), jac=True, method="L-BFGS-B",
-                                bounds=[_LOG_BOUNDS] * 2, options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 1000})
+                                bounds=bounds, options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 1000})
         x, f, settled = self._newton(res.x, lost, cens)
         if not settled:
             res = optimize.minimize(lambda q: self._negloglik(q, lost, cens)[0], x, method="Nelder-Mead",
-                                    bounds=[_LOG_BOUNDS] * 2,
-                                    options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
+                                    bounds=bounds, options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
             x, f = (res.x, res.fun) if res.fun <= f else (x, f)
-        self.params_, self.log_likelihood_, self.periods_ = np.exp(x), -float(f), lost.size
+        self._q, self.log_likelihood_, self.periods_ = x, -float(f), lost.size
+        self.params_ = self._from_q(x)
         return self
+
+    def _default_q(self, lost, cens):
+        return np.zeros(2)
 
     def refit(self, lost, censored, start):
         """Maximum likelihood from a nearby start (a bootstrap replicate from the full-data fit): Newton
         steps only (see :meth:`_newton`), :meth:`fit_counts` when they cannot settle."""
         lost, cens = np.asarray(lost, dtype=float), np.asarray(censored, dtype=float)
-        x, f, settled = self._newton(np.log(start), lost, cens)
+        x, f, settled = self._newton(self._to_q(start), lost, cens)
         if not settled:
-            return self.fit_counts(lost, cens, start=np.exp(x))
-        self.params_, self.log_likelihood_, self.periods_ = np.exp(x), -float(f), lost.size
+            return self.fit_counts(lost, cens, start=self._from_q(x))
+        self._q, self.log_likelihood_, self.periods_ = x, -float(f), lost.size
+        self.params_ = self._from_q(x)
         return self
 
     def _newton(self, x, lost, cens, max_iter: int = 30):
@@ -135,7 +155,7 @@ class _DiscreteModel:
         limit, a flat ridge) stays there if the gradient keeps pushing it against the bound, the
         optimality condition of the bounded fit; otherwise this reports not settled.
         """
-        lo, hi = _LOG_BOUNDS
+        lo, hi = self._bounds[:, 0], self._bounds[:, 1]
         x = np.clip(np.asarray(x, dtype=float), lo, hi)
         free = np.flatnonzero((x > lo + 1e-6) & (x < hi - 1e-6))
         f, g = self._negloglik(x, lost, cens)
@@ -167,12 +187,15 @@ class _DiscreteModel:
                 break
             x, f, g = x_new, f_new, g_new
         tol = 1e-6 * max(1.0, abs(f))
-        pinned = all(g[j] <= tol if x[j] >= hi - 1e-6 else g[j] >= -tol for j in np.setdiff1d([0, 1], free))
+        pinned = all(g[j] <= tol if x[j] >= hi[j] - 1e-6 else g[j] >= -tol for j in np.setdiff1d([0, 1], free))
         return x, f, bool(converged and pinned and np.isfinite(f))
 
     def survival(self, t):
         """Probability of still being a customer after t whole periods."""
         return self._survival(np.asarray(t, dtype=float), self.params_)
+
+    def _survival_q(self, t):
+        return self._survival_grad_q(np.asarray(t, dtype=float), self._q)[0]
 
     def retention(self, t):
         """Share of customers alive after period t - 1 who renew into period t (t >= 1)."""
@@ -183,14 +206,23 @@ class _DiscreteModel:
 class ShiftedBetaGeometric(_DiscreteModel):
     """Shifted-beta-geometric model of period-to-period retention.
 
+    Fitted in Fader & Hardie's mean and polarisation, ``m = alpha / (alpha + beta)`` (the average churn
+    probability) and ``phi = 1 / (alpha + beta + 1)`` (0: every customer alike, a geometric; towards 1:
+    customers either leave at once or stay), not in ``alpha, beta``: at the geometric limit ``alpha`` and
+    ``beta`` run off to infinity along a flat ridge where Newton never settles, while ``phi`` simply
+    reaches its bound 0, where the likelihood is smooth. A fit at ``phi = 0`` is the geometric model.
+
     Attributes
     ----------
     alpha_, beta_ : float
-        Beta-distribution parameters of the per-period churn probability.
+        Beta-distribution parameters of the per-period churn probability (infinite at ``phi = 0``).
+    mean_churn_, polarisation_ : float
+        ``m`` and ``phi``; ``params_`` holds them.
     log_likelihood_ : float
     """
 
     name = "shifted-beta-geometric"
+    _bounds = np.array([[-30.0, 30.0], [0.0, 1 - 1e-9]])  # logit(m), phi
 
     def fit(self, alive):
         """Fit a cohort's survivors at periods 0..T (``alive[0]`` = cohort size)."""
@@ -200,33 +232,79 @@ class ShiftedBetaGeometric(_DiscreteModel):
         cens[-1] = alive[-1]
         return self.fit_counts(lost, cens)
 
+    def _to_q(self, params):
+        m, phi = np.asarray(params, dtype=float)
+        m = min(max(m, 1e-13), 1 - 1e-13)
+        return np.array([np.log(m / (1 - m)), min(max(phi, 0.0), 1 - 1e-9)])
+
+    def _from_q(self, q):
+        return np.array([1 / (1 + np.exp(-q[0])), q[1]])
+
+    def _default_q(self, lost, cens):
+        exposure = np.arange(1, lost.size + 1) @ lost + np.arange(cens.size) @ cens
+        rate = lost.sum() / max(exposure, 1.0)  # the geometric's churn probability
+        return self._to_q([min(max(rate, 1e-6), 0.99), 0.1])
+
+    def _survival_grad_q(self, t, q):
+        """S(t) at whole periods t = 0, 1, ... and its gradient in (logit m, phi), by the product
+        ``S(t) = prod_{i < t} ((1 - m)(1 - phi) + i phi) / ((1 - phi) + i phi)``, exact at phi = 0."""
+        m, phi = self._from_q(q)
+        t = np.asarray(t, dtype=float)
+        i = np.arange(int(t.max()) if t.size else 0, dtype=float)
+        num = (1 - m) * (1 - phi) + i * phi
+        den = (1 - phi) + i * phi
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_terms = np.log(num) - np.log(den)
+            d_m = -(1 - phi) / num
+            d_phi = (i - 1 + m) / num - (i - 1) / den
+        cum = np.concatenate([[0.0], np.cumsum(log_terms)])
+        k = t.astype(int)
+        s = np.exp(cum[k])
+        grad_m = np.concatenate([[0.0], np.cumsum(d_m)])[k] * m * (1 - m)  # chain rule: dm/dlogit = m(1 - m)
+        grad_phi = np.concatenate([[0.0], np.cumsum(d_phi)])[k]
+        return s, np.stack([s * grad_m, s * grad_phi], axis=1)
+
     def _survival(self, t, p):
-        a, b = p
+        m, phi = p
+        t = np.asarray(t, dtype=float)
+        if np.all(t == np.round(t)) and t.size and t.min() >= 0:
+            return self._survival_grad_q(t.ravel(), self._to_q(p))[0].reshape(t.shape)
+        if phi <= 0:
+            return (1 - m) ** t
+        a, b = m * (1 - phi) / phi, (1 - m) * (1 - phi) / phi
         return np.exp(sp.betaln(a, b + t) - sp.betaln(a, b))
 
-    def _survival_grad(self, t, p):
-        a, b = p
-        s = self._survival(t, p)
-        da = s * (sp.digamma(a + b) - sp.digamma(a + b + t))
-        db = s * (sp.digamma(b + t) - sp.digamma(a + b + t) - sp.digamma(b) + sp.digamma(a + b))
-        return s, np.stack([da, db], axis=1)
-
     @property
-    def alpha_(self) -> float:
+    def mean_churn_(self) -> float:
         return float(self.params_[0])
 
     @property
-    def beta_(self) -> float:
+    def polarisation_(self) -> float:
         return float(self.params_[1])
+
+    @property
+    def alpha_(self) -> float:
+        m, phi = self.params_
+        return float(m * (1 - phi) / phi) if phi > 0 else float("inf")
+
+    @property
+    def beta_(self) -> float:
+        m, phi = self.params_
+        return float((1 - m) * (1 - phi) / phi) if phi > 0 else float("inf")
 
     def derl(self, discount_rate: float, renewals: int) -> float:
         """Discounted expected residual lifetime of a customer who has made ``renewals`` renewals.
 
         Fader & Hardie (2010), eq. 6, with n - 1 = ``renewals``:
         ``(b + n - 1) / (a + b + n - 1) * 2F1(1, b + n; a + b + n; 1 / (1 + d))``; it equals the
-        direct sum over t >= n of ``S(t) / S(n - 1) / (1 + d) ** (t - n)``.
+        direct sum over t >= n of ``S(t) / S(n - 1) / (1 + d) ** (t - n)``. At the geometric limit
+        (``phi = 0``) it is ``(1 - m) / (1 - (1 - m) / (1 + d))``.
         """
-        a, b, n, d = self.alpha_, self.beta_, renewals + 1, discount_rate
+        n, d = renewals + 1, discount_rate
+        if self.polarisation_ <= 1e-9:
+            keep = 1 - self.mean_churn_
+            return float(keep / (1 - keep / (1 + d)))
+        a, b = self.alpha_, self.beta_
         return float((b + n - 1) / (a + b + n - 1) * sp.hyp2f1(1, b + n, a + b + n, 1 / (1 + d)))
 
 
