@@ -184,16 +184,23 @@ def _ratio_ticks(ax) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
 
-def plot_incidence(result, ax=None, segment=None, title: str | None = None, min_at_risk: int = MIN_AT_RISK):
-    """Cumulative incidence of each churn reason, stacked, for one segment (default: the first).
+def plot_incidence(result, ax=None, segment=None, title: str | None = None, min_at_risk: int = MIN_AT_RISK,
+                   stacked: bool = False):
+    """Cumulative incidence of each churn reason for one segment (default: the first).
+
+    By default one line per reason with its 95% interval, so "is price really a bigger reason than
+    service?" can be read off (intervals that do not overlap); ``stacked=True`` stacks the reasons up
+    to all churn instead.
 
     Parameters
     ----------
     result : CumulativeIncidence
     segment : str, optional
     min_at_risk : int
-        The stack stops at the last time with at least this many customers at risk (default 10).
+        Curves stop at the last time with at least this many customers at risk (default 10).
     """
+    from cxkit.narrative import plural
+
     ax = new_axes(ax)
     segment = segment if segment is not None else result.segments_[0]
     part = result.incidence_[result.incidence_["segment"] == segment]
@@ -203,19 +210,26 @@ def plot_incidence(result, ax=None, segment=None, title: str | None = None, min_
     times = np.unique(part["time"])
     stack = np.zeros(times.size)
     for cause in result.causes_:
-        c = part[part["cause"] == cause].set_index("time")["incidence"].reindex(times).to_numpy()
-        ax.fill_between(times, stack, stack + c, step="post", color=colors[cause], alpha=0.85, label=cause,
-                        linewidth=0)
-        stack = stack + c
+        c = part[part["cause"] == cause].set_index("time").reindex(times)
+        value = c["incidence"].to_numpy()
+        if stacked:
+            ax.fill_between(times, stack, stack + value, step="post", color=colors[cause], alpha=0.85,
+                            label=cause, linewidth=0)
+        else:
+            ax.step(times, value, where="post", color=colors[cause], label=cause, linewidth=2)
+            if "lower" in c:
+                ax.fill_between(times, c["lower"].fillna(0).to_numpy(), c["upper"].fillna(0).to_numpy(),
+                                step="post", color=colors[cause], alpha=0.15, linewidth=0)
+        stack = np.maximum(stack + value, value) if stacked else np.maximum(stack, c.get("upper", c["incidence"])
+                                                                             .fillna(0).to_numpy())
     ax.set_xlim(0, times.max() if times.size else 1)
     ax.set_ylim(0, max(0.05, float(stack.max()) * 1.1) if times.size else 1)
     ax.yaxis.set_major_formatter(_percent())
     ax.set_xlabel(f"{result.time_unit.capitalize()}s")
     ax.set_ylabel("Share of customers lost")
     ax.legend(loc="upper left", title="Reason", ncols=2)
-    from cxkit.narrative import plural
-
-    ax.set_title(title or f"Why {plural(segment).lower()} leave: share lost to each reason")
+    ax.set_title(title or f"Why {plural(segment).lower()} leave: share lost to each reason"
+                 + ("" if stacked else ", with 95% interval"))
     return ax
 
 

@@ -109,3 +109,39 @@ def test_warnings_do_not_leak():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         CoxModel().fit(_veteran(), "time", "status", ["karno", "age"])
+
+
+def _mgus2_reasons() -> pd.DataFrame:
+    m = pd.read_csv(DATA / "mgus2.csv")
+    m["etime"] = np.where(m["pstat"] == 0, m["futime"], m["ptime"])
+    m["left"] = ((m["pstat"] == 1) | (m["death"] == 1)).astype(int)
+    m["why"] = np.where(m["pstat"] == 1, "pcm", np.where(m["death"] == 1, "death", None))
+    return m
+
+
+def test_churn_reasons_with_standard_errors_and_limits_match_r():
+    fit = CumulativeIncidence().fit(_mgus2_reasons(), "etime", "left", "why", "sex")
+    ref = pd.read_csv(REF / "mgus2_cif.csv")
+    both = fit.incidence_.merge(ref, on=["segment", "time", "cause"], how="outer", suffixes=("", "_r"),
+                                indicator=True)
+    assert (both["_merge"] == "both").all() and len(both) == len(ref)
+    np.testing.assert_allclose(both["incidence"], both["incidence_r"], atol=TOL)
+    np.testing.assert_allclose(both["se"], both["std_err"], atol=TOL)
+    np.testing.assert_allclose(both["lower"], both["lower_r"], atol=TOL)  # NaN where R gives NA (p = 0)
+    np.testing.assert_allclose(both["upper"], both["upper_r"], atol=TOL)
+    at = fit.at([12, 120]).set_index(["segment", "time", "cause"])
+    assert {"incidence", "se", "lower", "upper"} <= set(at.columns)
+    row = both[(both["segment"] == "M") & (both["cause"] == "death") & (both["time"] <= 120)].iloc[-1]
+    assert at.loc[("M", 120.0, "death"), "se"] == pytest.approx(row["std_err"], abs=TOL)
+
+
+def test_churn_reasons_under_delayed_entry_match_r():
+    d = pd.read_csv(DATA / "mgus2_age_cif.csv")
+    d["left"] = (d["cause"] != "censor").astype(int)
+    d["why"] = d["cause"].where(d["left"] == 1)
+    fit = CumulativeIncidence().fit(d, "exit", "left", "why", entry_col="entry")
+    ref = pd.read_csv(REF / "mgus2_age_cif.csv")
+    both = fit.incidence_.merge(ref, on=["time", "cause"], suffixes=("", "_r"))
+    assert len(both) == len(ref)
+    np.testing.assert_allclose(both["incidence"], both["incidence_r"], atol=TOL)
+    np.testing.assert_allclose(both["se"], both["std_err"], atol=TOL)

@@ -152,3 +152,4 @@ def test_cumulative_incidence_telco():
     both = fit.incidence_.merge(ref, on=["segment", "time", "cause"], how="outer", indicator=True)
     assert (both["_merge"] == "both").all()
     np.testing.assert_allclose(both["incidence_x"], both["incidence_y"], atol=TOL)
+    np.testing.assert_allclose(both["se"], both["std_err"], atol=TOL)  # R's infinitesimal jackknife

@@ -6,6 +6,13 @@ incidence ``F_c(t) = sum_{t_k <= t} S(t_k-) d_ck / n_k`` uses the all-cause
 survival ``S`` and sums to ``1 - S`` over reasons. Point estimates equal R's
 ``survfit(Surv(time, factor(cause)) ~ segment)``.
 
+Standard errors are the infinitesimal jackknife of the Aalen-Johansen estimator, as R's multi-state
+``survfit`` computes them: each customer's influence on the state probabilities follows the product
+integral ``p(t) = p(t-) (I + dA(t))``, so ``U_i(t) = U_i(t-) (I + dA(t)) + p(t-) dA_i(t)`` with
+``dA_i`` the customer's influence on the hazards, and ``var p(t) = sum_i U_i(t)**2``. Customers who share
+entry, exit and reason share an influence, so the sum runs over those patterns with their counts.
+Limits are R's default ``conf.type="log"``: ``p exp(+-z se / p)``, capped at 1 (none where p is 0).
+
 Examples
 --------
 >>> import pandas as pd
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from cxkit._display import html_block
 from cxkit.survival.kaplan_meier import _segment_order
@@ -47,47 +55,73 @@ class CumulativeIncidence:
     segments_ : list of str
     """
 
-    def __init__(self, order=None, time_unit: str = "month", clock: str | None = None):
-        self.order, self.time_unit, self.clock = order, time_unit, clock
+    def __init__(self, order=None, time_unit: str = "month", clock: str | None = None, alpha: float = 0.05):
+        self.order, self.time_unit, self.clock, self.alpha = order, time_unit, clock, alpha
 
     def fit(self, df: pd.DataFrame, duration_col: str, event_col: str, cause_col: str,
             segment_col: str | None = None, entry_col: str | None = None) -> CumulativeIncidence:
         """Fit from one row per customer; ``cause_col`` holds the reason for churned rows."""
         table = LifeTable.from_frame(df, duration_col, event_col, segment_col, entry_col)
-        src = SqlSource(df, [c for c in (duration_col, event_col, cause_col, segment_col) if c], "churn reasons")
+        src = SqlSource(df, [c for c in (duration_col, event_col, cause_col, segment_col, entry_col) if c],
+                        "churn reasons")
         seg = f"CAST({_q(segment_col)} AS VARCHAR)" if segment_col else "'all'"
         causes = src.df(
             f"SELECT {seg} AS segment, CAST({_q(duration_col)} AS DOUBLE) AS time, "
             f"coalesce(CAST({_q(cause_col)} AS VARCHAR), 'unknown') AS cause, count(*) AS events "
             f"FROM _src WHERE {_q(event_col)} = 1 GROUP BY ALL")
         self.causes_ = causes.groupby("cause")["events"].sum().sort_values(ascending=False).index.tolist()
+        entry = f"CAST({_q(entry_col)} AS DOUBLE)" if entry_col else "-1.0"
+        patterns = src.df(  # customers alike in entry, exit and reason share their influence
+            f"SELECT {seg} AS segment, {entry} AS entry, CAST({_q(duration_col)} AS DOUBLE) AS time, "
+            f"CASE WHEN {_q(event_col)} = 1 THEN coalesce(CAST({_q(cause_col)} AS VARCHAR), 'unknown') END "
+            f"AS cause, count(*) AS n FROM _src GROUP BY ALL")
         order = self.order or (_segment_order(df[segment_col]) if segment_col else ["all"])
         self.segments_ = [s for s in order if s in table.segments]
         parts = []
+        z = stats.norm.ppf(1 - self.alpha / 2)
         for s in self.segments_:
             times, n, d, _ = table.grid([s])
             n, d = n[:, 0], d[:, 0]
             surv_before = np.concatenate([[1.0], np.cumprod(1 - d / n)])[:-1]
             mine = causes[causes["segment"] == s]
-            for cause in self.causes_:
-                dc = np.zeros(times.size)
+            dc = np.zeros((times.size, len(self.causes_)))
+            for k, cause in enumerate(self.causes_):
                 part = mine[mine["cause"] == cause]
-                np.add.at(dc, np.searchsorted(times, part["time"].to_numpy()), part["events"].to_numpy())
+                np.add.at(dc[:, k], np.searchsorted(times, part["time"].to_numpy()), part["events"].to_numpy())
+            incidence = np.cumsum(surv_before[:, None] * dc / n[:, None], axis=0)
+            se = _influence_se(times, n, d, dc, surv_before, patterns[patterns["segment"] == s], self.causes_)
+            for k, cause in enumerate(self.causes_):
+                p, e = incidence[:, k], se[:, k]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    lower = np.where(p > 0, p * np.exp(-z * e / p), np.nan)
+                    upper = np.where(p > 0, np.minimum(1.0, p * np.exp(z * e / p)), np.nan)
                 parts.append(pd.DataFrame({"segment": s, "time": times, "cause": cause, "at_risk": n,
-                                           "incidence": np.cumsum(surv_before * dc / n)}))
+                                           "incidence": p, "se": e, "lower": lower, "upper": upper}))
         self.incidence_ = pd.concat(parts, ignore_index=True)
         return self
 
     def at(self, times) -> pd.DataFrame:
-        """Cumulative incidence of each reason at chosen times (``segment, time, cause, incidence``)."""
+        """Cumulative incidence of each reason at chosen times, with its standard error and limits.
+
+        Returns
+        -------
+        DataFrame
+            ``segment, time, cause, incidence, se, lower, upper``; NaN past a segment's follow-up.
+        """
         rows = []
+        cols = ("incidence", "se", "lower", "upper")
         for (s, cause), part in self.incidence_.groupby(["segment", "cause"], sort=False):
             t = part["time"].to_numpy()
-            values = part["incidence"].to_numpy()
+            values = {c: part[c].to_numpy() for c in cols}
             for time in np.atleast_1d(times):
                 i = np.searchsorted(t, time, side="right") - 1
-                value = np.nan if time > t[-1] else (0.0 if i < 0 else values[i])
-                rows.append({"segment": s, "time": float(time), "cause": cause, "incidence": value})
+                if time > t[-1]:
+                    shown = dict.fromkeys(cols, np.nan)
+                elif i < 0:
+                    shown = {"incidence": 0.0, "se": 0.0, "lower": np.nan, "upper": np.nan}
+                else:
+                    shown = {c: values[c][i] for c in cols}
+                rows.append({"segment": s, "time": float(time), "cause": cause, **shown})
         return pd.DataFrame(rows)
 
     @property
@@ -106,3 +140,32 @@ class CumulativeIncidence:
         from cxkit.plots import plot_incidence
 
         return plot_incidence(self, ax=ax, **kwargs)
+
+
+def _influence_se(times, at_risk, deaths, by_cause, surv_before, patterns, causes) -> np.ndarray:
+    """Infinitesimal-jackknife standard error of each reason's cumulative incidence at each time.
+
+    ``patterns``: ``entry`` (-1 without delayed entry), ``time``, ``cause`` (None when censored) and
+    ``n``, the customers sharing them. Runs over the grid once, with every pattern's influence at once.
+    """
+    k = len(causes)
+    entry = patterns["entry"].to_numpy(dtype=float)
+    exit_ = patterns["time"].to_numpy(dtype=float)
+    weight = patterns["n"].to_numpy(dtype=float)
+    code = np.array([causes.index(c) if isinstance(c, str) and c in causes else -1 for c in patterns["cause"]])
+    exit_at = np.searchsorted(times, exit_)
+    u_surv = np.zeros(len(patterns))          # influence on S(t), the share still a customer
+    u_inc = np.zeros((len(patterns), k))      # influence on each reason's incidence
+    out = np.zeros((times.size, k))
+    for j, t in enumerate(times):
+        y, hazard, hazards = at_risk[j], deaths[j] / at_risk[j], by_cause[j] / at_risk[j]
+        in_risk = ((entry < t) & (exit_ >= t)).astype(float)
+        leaves = exit_at == j
+        d_hazard = (np.where(leaves & (code >= 0), 1.0, 0.0) - in_risk * hazard) / y
+        d_hazards = -in_risk[:, None] * hazards[None, :] / y
+        rows = np.flatnonzero(leaves & (code >= 0))
+        d_hazards[rows, code[rows]] += 1.0 / y
+        u_inc += u_surv[:, None] * hazards[None, :] + surv_before[j] * d_hazards
+        u_surv = u_surv * (1 - hazard) - surv_before[j] * d_hazard
+        out[j] = np.sqrt(weight @ u_inc ** 2)
+    return out

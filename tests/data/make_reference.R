@@ -235,3 +235,15 @@ ms <- summary(survfit(Surv(entry, exit, death) ~ 1, data = mg_age, timefix = FAL
               times = c(50.05, 59.999, 60.31, 69.9999, 70.07, 79.999, 80.55, 90.21))
 write.csv(data.frame(time = ms$time, n_risk = ms$n.risk, surv = ms$surv),
           file.path(out, "mgus2_age_at_risk.csv"), row.names = FALSE)
+
+# churn reasons under delayed entry: mgus2 on the age scale (entry at diagnosis), PCM or death
+mg_age2 <- data.frame(id = seq_len(nrow(mgus_df)), entry = mgus_df$age,
+                      exit = round(mgus_df$age + ifelse(mgus_df$pstat == 0, mgus_df$futime, mgus_df$ptime) / 12, 6),
+                      cause = factor(with(mgus_df, ifelse(pstat == 0, 2 * death, 1)), 0:2,
+                                     labels = c("censor", "pcm", "death")))
+mg_age2 <- mg_age2[mg_age2$exit > mg_age2$entry, ]
+write.csv(mg_age2, "tests/data/mgus2_age_cif.csv", row.names = FALSE)
+aj2 <- survfit(Surv(entry, exit, cause) ~ 1, data = mg_age2, id = id, timefix = FALSE)
+cif2 <- do.call(rbind, lapply(which(aj2$states != "(s0)"), function(j)
+  data.frame(time = aj2$time, cause = aj2$states[j], incidence = aj2$pstate[, j], std_err = aj2$std.err[, j])))
+write.csv(cif2, file.path(out, "mgus2_age_cif.csv"), row.names = FALSE)
