@@ -145,3 +145,43 @@ def test_churn_reasons_under_delayed_entry_match_r():
     assert len(both) == len(ref)
     np.testing.assert_allclose(both["incidence"], both["incidence_r"], atol=TOL)
     np.testing.assert_allclose(both["se"], both["std_err"], atol=TOL)
+
+
+def test_stratified_cox_matches_r():
+    vet = _veteran()
+    model = CoxModel(strata=["trt"]).fit(vet, "time", "status", ["karno", "age"])
+    _match_cox(model, "veteran_strata")
+    ref = pd.read_csv(REF / "veteran_strata_cox.csv")
+    assert model.concordance_ == pytest.approx(ref["concordance"].iloc[0], rel=TOL)
+    assert model.strata_ == ["1", "2"] and "trt" not in " ".join(model.summary.index)
+    zph = pd.read_csv(REF / "veteran_strata_zph.csv").set_index("covariate")
+    got = model.ph_test_.set_index("covariate").loc[zph.index]
+    np.testing.assert_allclose(got["statistic"], zph["statistic"], rtol=TOL)
+    with pytest.raises(CxkitError, match="both a covariate and a stratum"):
+        CoxModel(strata=["trt"]).fit(vet, "time", "status", ["trt", "age"])
+
+
+def test_predicted_survival_per_stratum_matches_r_survfit_newdata():
+    model = CoxModel(strata="trt").fit(_veteran(), "time", "status", ["karno", "age"])
+    ref = pd.read_csv(REF / "veteran_strata_predict.csv").astype({"stratum": str})
+    profile = pd.DataFrame({"karno": [60], "age": [60]})
+    every = model.predict_survival(profile)  # a curve for each stratum, at its event times
+    assert set(every["stratum"]) == {"1", "2"}
+    for stratum, part in ref.groupby("stratum"):
+        got = model.predict_survival(profile.assign(trt=int(stratum)), times=part["time"])
+        assert set(got["stratum"]) == {stratum}
+        for col, r in (("survival", "surv"), ("se", "std_err"), ("lower", "lower"), ("upper", "upper")):
+            np.testing.assert_allclose(got[col], part[r], atol=TOL, err_msg=col)
+    base = model.baseline_survival_
+    assert list(base.columns) == ["stratum", "time", "cumulative_hazard", "survival"]
+
+
+def test_predicted_survival_for_typical_customers_matches_r():
+    model = CoxModel().fit(_lung(), "time", "dead", ["sex", "age", "ph.ecog"])
+    ref = pd.read_csv(REF / "lung_predict.csv")
+    got = model.predict_survival(pd.DataFrame({"sex": ["1", "2"], "age": [60, 70], "ph.ecog": [1, 0]}),
+                                 times=ref["time"])
+    np.testing.assert_allclose(got.loc[got["row"] == 0, "survival"], ref["surv_1"], atol=TOL)
+    np.testing.assert_allclose(got.loc[got["row"] == 1, "survival"], ref["surv_2"], atol=TOL)
+    with pytest.raises(CxkitError, match="needs a value of 'ph.ecog'"):
+        model.predict_survival(pd.DataFrame({"sex": ["1"], "age": [60]}))

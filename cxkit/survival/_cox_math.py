@@ -92,6 +92,7 @@ def efron(arrays: CoxArrays, beta: np.ndarray, need_information: bool = True) ->
         info = (a.x.T @ (q[:, None] * a.x)
                 - (s1.T @ (a2[:, None] * s1) - cross - cross.T + e1.T @ (g2[:, None] * e1)))
         out["information"] = info
+        out["a2"], out["b2"] = a2, b2  # Efron sums of 1/den^2 and c/den^2: the baseline hazard's variance
     return out
 
 

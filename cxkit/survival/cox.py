@@ -64,6 +64,10 @@ class CoxModel:
         Newton-Raphson iterations allowed.
     clock : str, optional
         How time was measured, stated in the summary notes.
+    strata : list of str, optional
+        Columns whose every combination gets its own baseline hazard (R's ``+ strata(x)``); they get no
+        coefficient. The fit stays exact on collapsed patterns: each stratum's rows are moved to a time
+        range of their own, entering at its start, so risk sets never mix strata.
 
     Attributes
     ----------
@@ -83,11 +87,19 @@ class CoxModel:
         Reference level used for each categorical covariate.
     n_rows_, n_events_ : float
         Subjects and events used in the fit.
+    baseline_survival_ : DataFrame
+        ``stratum, time, cumulative_hazard, survival`` at each event time, for a customer at the mean of
+        every covariate (R's ``survfit(fit)``); ``stratum`` is ``"all"`` without strata.
+    strata_ : list of str
+        The strata, as ``"value"`` (or ``"a, b"`` for several columns), in sorted order.
     """
 
     def __init__(self, alpha: float = 0.05, reference: dict | None = None, max_iter: int = 50,
-                 clock: str | None = None):
+                 clock: str | None = None, strata: list[str] | None = None):
         self.alpha, self.reference, self.max_iter, self.clock = alpha, dict(reference or {}), max_iter, clock
+        if isinstance(strata, str):
+            strata = [strata]
+        self.strata = list(strata or [])
 
     def fit(self, df, duration_col: str, event_col: str, covariates: list[str], entry_col: str | None = None,
             weights_col: str | None = None) -> CoxModel:
@@ -110,7 +122,11 @@ class CoxModel:
         covariates = list(covariates)
         if not covariates:
             raise CxkitError("Cox model: name at least one covariate")
-        rows, kinds = _collapse(df, duration_col, event_col, covariates, entry_col, weights_col)
+        both = set(covariates) & set(self.strata)
+        if both:
+            raise CxkitError(f"Cox model: {sorted(both)} cannot be both a covariate and a stratum")
+        rows, kinds = _collapse(df, duration_col, event_col, [*covariates, *self.strata], entry_col, weights_col,
+                                categorical=self.strata)
         return self.fit_patterns(rows, covariates, kinds, entry_col is not None)
 
     def fit_patterns(self, rows: pd.DataFrame, covariates: list[str], kinds: dict, has_entry: bool = False):
@@ -121,11 +137,30 @@ class CoxModel:
         if "_ev_w" not in rows:
             rows, kinds = prepare_patterns(rows, kinds, has_entry)
         self.not_estimable_, self.reference_ = {}, {}
+        self._kinds, self._has_entry = dict(kinds), has_entry
         rows = self._drop_separated(rows, list(covariates), kinds)
+        rows, has_entry = self._stratify(rows, has_entry)
         x, terms, term_cov = self._design(rows, list(covariates), kinds)
         x, terms, term_cov = self._drop_constant(x, terms, term_cov)
         self._fit_arrays(x, rows, terms, term_cov, has_entry)
+        self._baseline()
         return self
+
+    def _stratify(self, rows: pd.DataFrame, has_entry: bool):
+        """Each stratum's rows moved to a time range of their own, entering at its start (exact)."""
+        self._original = rows[["_stop", "_entry", "_event", "_w"]].copy()
+        if not self.strata:
+            self.strata_, self._span, self._code = ["all"], 0.0, np.zeros(len(rows), dtype=int)
+            return rows, has_entry
+        label = rows[self.strata].astype(str).agg(", ".join, axis=1)
+        self.strata_ = _natural(label.unique())
+        self._code = label.map({v: i for i, v in enumerate(self.strata_)}).to_numpy()
+        self._span = float(max(rows["_stop"].max(), rows["_entry"].max(), 0.0)) + 1.0
+        rows = rows.copy()
+        offset = self._code * self._span
+        rows["_stop"] = rows["_stop"] + offset
+        rows["_entry"] = (rows["_entry"] if has_entry else 0.0) + offset
+        return rows, True
 
     def _drop_constant(self, x, terms, term_cov):
         """Columns with one value for every row explain nothing: left out with a warning, as R leaves them NA."""
@@ -190,6 +225,7 @@ class CoxModel:
     def _fit_arrays(self, x, rows, terms, term_cov, has_entry: bool) -> None:
         w = rows["_w"].to_numpy(dtype=float)
         means = (w @ x) / w.sum()
+        self._means = means
         arrays = CoxArrays(x - means, w, rows["_stop"].to_numpy(dtype=float), rows["_event"].to_numpy() == 1,
                            rows["_entry"].to_numpy(dtype=float) if has_entry else None)
         if arrays.ev.size == 0:
@@ -220,6 +256,106 @@ class CoxModel:
         self.concordance_ = _concordance(arrays, x @ beta)
         self.ph_test_ = self._ph_test(term_cov)
         self._terms, self._term_cov = terms, term_cov
+
+    def _km_before(self, times) -> np.ndarray:
+        """The Kaplan-Meier of every row, strata ignored, just before each of ``times``."""
+        o = self._original
+        stop, w = o["_stop"].to_numpy(), o["_w"].to_numpy()
+        entry = o["_entry"].to_numpy() if self._has_entry else np.full(stop.size, -np.inf)
+        event_times = np.unique(stop[o["_event"].to_numpy() == 1])
+        deaths = np.bincount(np.searchsorted(event_times, stop[o["_event"].to_numpy() == 1]),
+                             weights=w[o["_event"].to_numpy() == 1], minlength=event_times.size)
+        gone = np.concatenate([[0.0], np.cumsum(w[np.argsort(stop)])])[np.searchsorted(np.sort(stop), event_times)]
+        came = np.concatenate([[0.0], np.cumsum(w[np.argsort(entry)])])[np.searchsorted(np.sort(entry), event_times)]
+        km = np.cumprod(1 - deaths / (came - gone))
+        before = np.concatenate([[1.0], km])
+        return before[np.searchsorted(event_times, times, side="left")]
+
+    # ------------------------------------------------------ baseline and curves
+    def _baseline(self) -> None:
+        """Efron's baseline cumulative hazard per stratum, at the mean covariates (R's ``survfit(fit)``)."""
+        a, res = self._arrays, self._at_beta
+        stratum = (np.floor(a.tau / self._span).astype(int) if self._span else np.zeros(a.tau.size, dtype=int))
+        self._tau_stratum = stratum
+        self._tau_time = a.tau - stratum * self._span if self._span else a.tau
+        self._d_gradient = res["s1"] * res["a2"][:, None] - res["e1"] * res["b2"][:, None]
+        rows = []
+        for k, name in enumerate(self.strata_):
+            mine = stratum == k
+            hazard = np.cumsum(res["a1"][mine])
+            rows.append(pd.DataFrame({"stratum": name, "time": self._tau_time[mine], "cumulative_hazard": hazard,
+                                      "survival": np.exp(-hazard)}))
+        self.baseline_survival_ = pd.concat(rows, ignore_index=True)
+
+    def _new_design(self, frame: pd.DataFrame) -> np.ndarray:
+        """The fitted terms' columns for new covariate values, centred at the fit's means."""
+        columns = []
+        for term, col in zip(self._terms, self._term_cov, strict=True):
+            if col not in frame:
+                raise CxkitError(f"Cox model: predict_survival needs a value of {col!r} for each row")
+            if self._kinds.get(col) == "numeric":
+                columns.append(frame[col].to_numpy(dtype=float))
+            else:
+                level = term[len(col) + 1:-1]
+                columns.append((frame[col].astype(str).to_numpy() == level).astype(float))
+        x = np.column_stack(columns) if columns else np.zeros((len(frame), 0))
+        return x - self._means
+
+    def predict_survival(self, covariates: pd.DataFrame, times=None) -> pd.DataFrame:
+        """Survival curves for given covariate values, with standard errors (R's ``survfit(fit, newdata)``).
+
+        Parameters
+        ----------
+        covariates : DataFrame
+            One row per customer profile (``{"plan": ["Basic"], "segment": ["detractor"]}``), every
+            covariate of the model. With strata, a row that names its stratum columns gets that stratum's
+            curve; otherwise every stratum's.
+        times : sequence, optional
+            Times to report (step function); default every event time of the stratum.
+
+        Returns
+        -------
+        DataFrame
+            ``row, stratum, time, cumulative_hazard, survival, se, lower, upper``: ``se`` is the standard
+            error of the cumulative hazard (Efron's variance with the coefficients' uncertainty), and the
+            limits are R's default ``conf.type="log"``.
+        """
+        z_crit = stats.norm.ppf(1 - self.alpha / 2)
+        frame = pd.DataFrame(covariates).reset_index(drop=True)
+        z = self._new_design(frame)
+        beta = self.params_.to_numpy()
+        v = self.variance_matrix_.to_numpy()
+        res = self._at_beta
+        own = all(c in frame for c in self.strata) and bool(self.strata)
+        labels = frame[self.strata].astype(str).agg(", ".join, axis=1) if own else None
+        out = []
+        for i in range(len(frame)):
+            risk = float(np.exp(z[i] @ beta))
+            names = [labels[i]] if own else self.strata_
+            for name in names:
+                if name not in self.strata_:
+                    raise CxkitError(f"Cox model: stratum {name!r} is not in the fit ({', '.join(self.strata_)})")
+                mine = self._tau_stratum == self.strata_.index(name)
+                hazard0 = np.cumsum(res["a1"][mine])
+                grad = z[i][None, :] * hazard0[:, None] - np.cumsum(self._d_gradient[mine], axis=0)
+                var = risk ** 2 * (np.cumsum(res["a2"][mine]) + np.einsum("ij,jk,ik->i", grad, v, grad))
+                t = self._tau_time[mine]
+                curve = pd.DataFrame({"time": t, "cumulative_hazard": risk * hazard0, "se": np.sqrt(var)})
+                if times is not None:
+                    at = np.searchsorted(t, np.asarray(times, dtype=float), side="right") - 1
+                    picked = curve.iloc[np.maximum(at, 0)].reset_index(drop=True)
+                    picked.loc[at < 0, ["cumulative_hazard", "se"]] = 0.0
+                    picked["time"] = np.asarray(times, dtype=float)
+                    curve = picked
+                surv = np.exp(-curve["cumulative_hazard"].to_numpy())
+                curve.insert(0, "stratum", name)
+                curve.insert(0, "row", i)
+                curve["survival"] = surv
+                curve["lower"] = surv * np.exp(-z_crit * curve["se"].to_numpy())
+                curve["upper"] = np.minimum(1.0, surv * np.exp(z_crit * curve["se"].to_numpy()))
+                out.append(curve)
+        cols = ["row", "stratum", "time", "cumulative_hazard", "survival", "se", "lower", "upper"]
+        return pd.concat(out, ignore_index=True)[cols]
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -252,10 +388,9 @@ class CoxModel:
         """
         a, res = self._arrays, self._at_beta
         deaths = a.deaths
-        at_risk = a.risk_sums(a.w)
-        # R's cox.zph(transform="km") (before survival 3.0): 1 minus the left-continuous KM, KM(t-)
-        km = np.cumprod(1 - deaths / at_risk)
-        g = 1 - np.concatenate([[1.0], km[:-1]])
+        # R's cox.zph(transform="km") (before survival 3.0): 1 minus the left-continuous KM, KM(t-), of all
+        # customers on the original time scale (strata ignored, as R does)
+        g = 1 - self._km_before(a.tau - np.floor(a.tau / self._span) * self._span if self._span else a.tau)
         g_bar = np.sum(deaths * g) / deaths.sum()
         x_events = np.stack([np.bincount(a.k_ev, weights=a.w[a.ev] * a.x[a.ev, j], minlength=a.tau.size)
                              for j in range(a.x.shape[1])], axis=1)
@@ -308,8 +443,11 @@ class CoxModel:
                                                   else "")
 
 
-def _collapse(df, duration_col, event_col, covariates, entry_col, weights_col):
-    """Distinct (covariates, entry, exit, event) rows with their counts, computed in DuckDB."""
+def _collapse(df, duration_col, event_col, covariates, entry_col, weights_col, categorical=()):
+    """Distinct (covariates, entry, exit, event) rows with their counts, computed in DuckDB.
+
+    ``categorical``: columns read as categories whatever their type (strata such as a 1/2 treatment code).
+    """
     needed = [c for c in [duration_col, event_col, entry_col, weights_col, *covariates] if c]
     src = SqlSource(df, needed, "Cox model")
     types = {r[0]: r[1] for r in src.rows("DESCRIBE SELECT * FROM _src")}
@@ -317,7 +455,7 @@ def _collapse(df, duration_col, event_col, covariates, entry_col, weights_col):
     for col in covariates:
         # signed and unsigned integers (UTINYINT, USMALLINT, UBIGINT, ...), floats and decimals are numbers
         numeric = re.match(r"U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?\b|DOUBLE|FLOAT|REAL|DECIMAL", types[col])
-        kinds[col] = "numeric" if numeric else "categorical"
+        kinds[col] = "numeric" if numeric and col not in categorical else "categorical"
     missing = src.rows("SELECT " + ", ".join(f"count(*) FILTER (WHERE {_q(c)} IS NULL)" for c in needed)
                        + " FROM _src")[0]
     bad = {c: n for c, n in zip(needed, missing, strict=True) if n}

@@ -154,6 +154,7 @@ zph_old <- function(fit, terms) {
   km_fit <- survfit(y ~ 1)
   t1 <- km_fit$surv[km_fit$n.event > 0]; t2 <- km_fit$n.event[km_fit$n.event > 0]
   km <- rep(c(1, t1), c(t2, 0))
+  if (!is.null(attr(sresid, "strata"))) km <- km[sort.list(sort.list(times))]  # by stratum, then time
   xx <- (1 - km) - mean(1 - km)
   v <- fit$var
   u <- c(xx %*% sresid)
@@ -215,6 +216,7 @@ write.csv(cif, file.path(out, "mgus2_cif.csv"), row.names = FALSE)
 # stratified Cox and predicted survival for given covariates (survfit on a coxph fit with newdata)
 st_fit <- coxph(Surv(time, status) ~ karno + age + strata(trt), data = vet, ties = "efron")
 cox_dump("veteran_strata", st_fit)
+zph_dump("veteran_strata", st_fit, list(karno = 1, age = 2))
 pred <- survfit(st_fit, newdata = data.frame(karno = 60, age = 60))
 pst <- rep(sub(".*=", "", names(pred$strata)), pred$strata)
 write.csv(data.frame(stratum = pst, time = pred$time, surv = pred$surv, std_err = pred$std.err,
