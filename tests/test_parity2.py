@@ -185,3 +185,12 @@ def test_predicted_survival_for_typical_customers_matches_r():
     np.testing.assert_allclose(got.loc[got["row"] == 1, "survival"], ref["surv_2"], atol=TOL)
     with pytest.raises(CxkitError, match="needs a value of 'ph.ecog'"):
         model.predict_survival(pd.DataFrame({"sex": ["1"], "age": [60]}))
+
+
+def test_an_aliased_covariate_is_left_out_as_r_does():
+    vet = _veteran().assign(site=1)
+    vet["karno_twice"] = 2 * vet["karno"]
+    with pytest.warns(CxkitWarning, match="karno_twice is a linear combination"):
+        model = CoxModel().fit(vet, "time", "status", ["karno", "karno_twice", "age"])
+    assert model.summary.loc["karno_twice", "note"].startswith("a combination")
+    _match_cox(model, "veteran_nosite")  # the others as without it

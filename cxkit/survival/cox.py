@@ -163,21 +163,40 @@ class CoxModel:
         return rows, True
 
     def _drop_constant(self, x, terms, term_cov):
-        """Columns with one value for every row explain nothing: left out with a warning, as R leaves them NA."""
+        """Columns that explain nothing are left out with a warning, as R leaves them NA: one value in every
+        row, or (aliased) a linear combination of the columns before them."""
         constant = [j for j in range(x.shape[1]) if len(x) and np.ptp(x[:, j]) == 0]
-        if not constant:
-            return x, terms, term_cov
-        names = [terms[j] for j in constant]
-        for name in names:
-            self.not_estimable_[name] = "the same value for every customer: left out of the fit"
-        warnings.warn(f"Cox model: {', '.join(names)} takes one value in every row and is left out of the fit "
-                      "(its hazard ratio is not estimable; R reports NA)", CxkitWarning, stacklevel=3)
+        for j in constant:
+            self.not_estimable_[terms[j]] = "the same value for every customer: left out of the fit"
+        if constant:
+            warnings.warn(f"Cox model: {', '.join(terms[j] for j in constant)} takes one value in every row and "
+                          "is left out of the fit (its hazard ratio is not estimable; R reports NA)", CxkitWarning,
+                          stacklevel=3)
         keep = [j for j in range(x.shape[1]) if j not in constant]
+        if keep:  # aliased columns, in order, as R's pivoting finds them
+            centred = x[:, keep] - x[:, keep].mean(axis=0)
+            gram = centred.T @ centred
+            scale = np.sqrt(np.maximum(np.diag(gram), 1e-300))
+            gram = gram / np.outer(scale, scale)
+            chosen, aliased = [], []
+            for a, j in enumerate(keep):
+                trial = [*chosen, a]
+                if np.linalg.matrix_rank(gram[np.ix_(trial, trial)], tol=1e-10) == len(trial):
+                    chosen.append(a)
+                else:
+                    aliased.append(j)
+            for j in aliased:
+                self.not_estimable_[terms[j]] = "a combination of the other columns: left out of the fit"
+            if aliased:
+                warnings.warn(f"Cox model: {', '.join(terms[j] for j in aliased)} is a linear combination of "
+                              "other columns and is left out of the fit (R reports NA)", CxkitWarning, stacklevel=3)
+            keep = [keep[a] for a in chosen]
         if not keep:
             raise NotEstimable("Cox model: every covariate takes one value in every row; there is nothing to model")
+        if len(keep) == x.shape[1]:
+            return x, terms, term_cov
         return x[:, keep], [terms[j] for j in keep], [term_cov[j] for j in keep]
 
-    # ------------------------------------------------------------ preparation
     def _drop_separated(self, rows: pd.DataFrame, covariates, kinds) -> pd.DataFrame:
         messages = []
         for col in covariates:

@@ -159,7 +159,9 @@ class SegmentSurvival:
         -------
         DataFrame
             ``segment, time, at_risk, survival, lower, upper``; survival is NaN past a
-            segment's last follow-up time (no estimate there).
+            segment's last follow-up time (no estimate there). ``at_risk`` counts those with
+            entry < t <= exit, which is what R's ``summary(survfit, times=)`` reports, delayed entry
+            included (checked on mgus2's age scale, where customers enter between exit times).
         """
         times = np.atleast_1d(np.asarray(times, dtype=float))
         rows = []
