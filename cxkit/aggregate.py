@@ -10,17 +10,17 @@ Examples
 --------
 >>> print(nps_counts_sql("responses", "M"))  # doctest: +NORMALIZE_WHITESPACE
 SELECT CAST(date_trunc('month', "response_date") AS DATE) AS period_start, COUNT(*) AS n,
-SUM(CASE WHEN "nps" >= 9 THEN 1 ELSE 0 END) AS promoters, SUM(CASE WHEN "nps" <= 6 THEN 1 ELSE 0 END) AS detractors
-FROM responses WHERE "nps" IS NOT NULL GROUP BY 1
+SUM(CASE WHEN "nps" BETWEEN 9 AND 10 THEN 1 ELSE 0 END) AS promoters,
+SUM(CASE WHEN "nps" BETWEEN 0 AND 6 THEN 1 ELSE 0 END) AS detractors FROM responses WHERE "nps" IS NOT NULL GROUP BY 1
 """
 
 from __future__ import annotations
 
+from cxkit.periods import UNITS
 from cxkit.sql import ident
 
 __all__ = ["q", "exits_sql", "binary_events_sql", "entries_sql", "patterns_sql", "flows_sql", "nps_counts_sql", "UNITS"]
 
-UNITS = {"M": "month", "Q": "quarter"}
 
 
 q = ident  # a quoted SQL identifier (the kit's one quoting helper, cxkit.sql.ident)
@@ -99,5 +99,13 @@ def nps_counts_sql(src: str, period: str, score: str = "nps", date_col: str = "r
     """Answers, promoters and detractors per period."""
     s = q(score)
     return (f"SELECT CAST(date_trunc('{UNITS[period]}', {q(date_col)}) AS DATE) AS period_start, COUNT(*) AS n, "
-            f"SUM(CASE WHEN {s} >= 9 THEN 1 ELSE 0 END) AS promoters, "
-            f"SUM(CASE WHEN {s} <= 6 THEN 1 ELSE 0 END) AS detractors FROM {src} WHERE {s} IS NOT NULL GROUP BY 1")
+            f"{_band_sum(s, 'promoter')} AS promoters, {_band_sum(s, 'detractor')} AS detractors "
+            f"FROM {src} WHERE {s} IS NOT NULL GROUP BY 1")
+
+
+def _band_sum(column: str, label: str, scale: str = "nps") -> str:
+    """``SUM(CASE ...)`` of one band, its cut-offs read from :mod:`cxkit.scales` (portable to Spark SQL)."""
+    from cxkit.scales import SCALES
+
+    lo, hi = next((lo, hi) for lo, hi, name in SCALES[scale].cuts if name == label)
+    return f"SUM(CASE WHEN {column} BETWEEN {lo} AND {hi} THEN 1 ELSE 0 END)"

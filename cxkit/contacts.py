@@ -77,6 +77,6 @@ class ContactRates:
 
     def plot(self, ax=None, **kwargs):
         """Contacts (or cost) per customer per period, a line per band (see :func:`cxkit.plots.plot_contacts`)."""
-        from cxkit.plots import plot_contacts
+        from cxkit.drawing import draw
 
-        return plot_contacts(self, ax=ax, **kwargs)
+        return draw("plot_contacts", self, ax=ax, **kwargs)

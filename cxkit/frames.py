@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cxkit.contract import DAYS_PER_MONTH
+from cxkit.scales import band_counts_sql
 
 __all__ = ["answers", "answer_order", "latest_answers", "band_source", "nps_counts", "nps_counts_by",
            "NPS_WINDOW_MONTHS",
@@ -47,7 +48,7 @@ def latest_answers(data, score: str = "nps") -> str:
 
 def band_source(data, score: str = "nps") -> str:
     """SQL giving each customer's band of their latest answer (``customer_id, band``)."""
-    from cxkit.nps import band_sql
+    from cxkit.scales import band_sql
 
     return f"SELECT customer_id, {band_sql('score', score)} AS band FROM {latest_answers(data, score)}"
 
@@ -101,9 +102,7 @@ def nps_counts_by(data, columns=(), which: str = "latest", score: str = "nps", a
                    for col in columns)
     sets = ", ".join(["()", *(f'(c."{col}")' for col in columns)])
     counts = data.df(f"SELECT {keys}"
-                     "count(*) FILTER (WHERE a.score <= 6) AS detractors, "
-                     "count(*) FILTER (WHERE a.score BETWEEN 7 AND 8) AS passives, "
-                     "count(*) FILTER (WHERE a.score >= 9) AS promoters "
+                     f"{band_counts_sql('a.score', 'nps')} "
                      f"FROM ({source}) a JOIN customers c USING (customer_id) WHERE {keep} "
                      f"GROUP BY GROUPING SETS ({sets})")
     bands = ["detractors", "passives", "promoters"]
@@ -150,24 +149,7 @@ def answers(data, which: str = "latest", score: str = "nps") -> pd.DataFrame:
     return data.df(query + " ORDER BY r.customer_id, r.response_date")
 
 
-CLOCKS = ("response", "tenure_entry", "tenure")
-
-
-def clock_description(clock: str, which: str = "latest", mode: str = "dated") -> str:
-    """One sentence that says how time is measured, for every summary and report."""
-    if clock == "response":
-        answer = "latest" if which == "latest" else "first"
-        text = (f"months since the customer's {answer} survey answer (landmark clock), in the band of that "
-                "answer")
-        return text + ("; a later answer starts a new spell in its own band" if which == "latest" else "")
-    if clock == "tenure_entry":
-        return ("months since signup, with customers counted from their survey answer on "
-                "(delayed entry, so no one is credited with time before they answered)")
-    if mode == "snapshot":
-        return ("months since signup (tenure clock); the score is a snapshot taken at the end of follow-up, "
-                "so it describes customers as they were then, not before")
-    return ("months since signup (tenure clock); customers had to survive until they answered, so this clock "
-            "flatters respondents (immortal-time bias): prefer the response clock")
+from cxkit.clock import CLOCKS, clock_description  # noqa: E402,F401  (the clock's home is cxkit.clock)
 
 
 def survival_frame(data, clock: str = "response", which: str = "latest", score: str | None = None,
@@ -206,7 +188,7 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     """
     from cxkit.contract import DAYS_PER_MONTH
     from cxkit.errors import CxkitError, CxkitWarning
-    from cxkit.nps import SCALES, band_sql
+    from cxkit.scales import SCALES, band_sql
 
     if clock not in CLOCKS:
         raise CxkitError(f"clock must be one of {', '.join(CLOCKS)}, not {clock!r}")
@@ -366,7 +348,7 @@ def _ltv_sql(data, score, segment, cuts) -> str:
 
 def survival_frame_order(data, score=None, segment="band", cuts=None) -> list[str] | None:
     """Band labels in order when segments are score bands, else None."""
-    from cxkit.nps import SCALES
+    from cxkit.scales import SCALES
 
     score = score or ("nps" if "nps" in data.scores else (data.scores[0] if data.scores else None))
     if segment != "band" or score not in SCALES:
@@ -398,7 +380,7 @@ def active_base(data, score: str | None = None, segment: str = "band", cuts=None
     active : int
         All active customers, answered or not (to scale a value at stake to the whole base).
     """
-    from cxkit.nps import SCALES, band_sql
+    from cxkit.scales import SCALES, band_sql
 
     score = score or ("nps" if "nps" in data.scores else data.scores[0])
     scale = SCALES[score] if cuts is None else SCALES[score].with_cuts(cuts)

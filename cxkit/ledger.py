@@ -25,12 +25,12 @@ import datetime as dt
 import pandas as pd
 
 from cxkit._display import html_block
-from cxkit.aggregate import UNITS, flows_sql
+from cxkit.aggregate import flows_sql
 from cxkit.errors import CxkitError
+from cxkit.periods import PERIODS, check_period, label_of
 
 __all__ = ["CustomerLedger", "period_sql", "last_band_sql", "PERIODS"]
 
-PERIODS = UNITS  # one definition, shared with the aggregation SQL
 
 
 def period_sql(column: str, period: str) -> str:
@@ -49,7 +49,7 @@ def last_band_sql(day: str) -> str:
 
 
 def _label(start: dt.date, period: str) -> str:
-    return f"{start.year}-{start.month:02d}" if period == "M" else f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return label_of(start, period)
 
 
 class CustomerLedger:
@@ -73,8 +73,7 @@ class CustomerLedger:
     """
 
     def __init__(self, period: str = "M", by: str | None = None):
-        if period not in PERIODS:
-            raise CxkitError("period must be 'M' (months) or 'Q' (quarters)")
+        check_period(period)
         self.period, self.by = period, by
 
     def fit(self, customers: pd.DataFrame, revenue: pd.DataFrame | None = None, as_of=None,
@@ -102,6 +101,11 @@ class CustomerLedger:
         return self._fit(data.con, data.has("revenue"), data.has("responses"), data.as_of,
                          data.has("customers", "monthly_revenue"), data.has("customers", "churn_reason"), bands,
                          cut=False)  # the gateway's view already holds only customers signed up by as_of
+
+    def fit_connection(self, con, as_of=None, *, revenue: bool = False, responses: bool = False,
+                       monthly_revenue: bool = False, churn_reason: bool = False) -> CustomerLedger:
+        """Fit on a DuckDB connection holding ``customers`` (and the tables named by the flags)."""
+        return self._fit(con, revenue, responses, as_of, monthly_revenue, churn_reason)
 
     def _fit(self, con, has_revenue: bool, has_responses: bool, as_of, has_monthly: bool, has_reason: bool,
              bands: str | None = None, cut: bool = True):
@@ -209,6 +213,6 @@ class CustomerLedger:
 
     def plot(self, ax=None, **kwargs):
         """Leaky bucket: new customers in, lost customers out, and the base (see :func:`cxkit.plots.plot_ledger`)."""
-        from cxkit.plots import plot_ledger
+        from cxkit.drawing import draw
 
-        return plot_ledger(self, ax=ax, **kwargs)
+        return draw("plot_ledger", self, ax=ax, **kwargs)

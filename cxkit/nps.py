@@ -18,84 +18,14 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cxkit.scales import SCALES, Scale, _scale, band, band_sql  # noqa: F401  (the cut-offs live in cxkit.scales)
+
 __all__ = ["Scale", "SCALES", "band", "band_sql", "nps_from_counts", "nps_table", "nps_table_from_counts",
            "nps_difference"]
-
-
-@dataclass(frozen=True)
-class Scale:
-    """A score scale and its bands, lowest band first.
-
-    Parameters
-    ----------
-    name : str
-        ``nps``, ``csat`` or ``effort``.
-    low, high : int
-        Valid score range.
-    cuts : tuple of (low, high, label)
-        Inclusive score ranges of each band, covering ``low..high`` without gaps.
-    """
-
-    name: str
-    low: int
-    high: int
-    cuts: tuple
-
-    @property
-    def labels(self) -> list[str]:
-        return [label for _, _, label in self.cuts]
-
-    def with_cuts(self, cuts) -> Scale:
-        """The same scale with other cut points, checked to cover the range exactly once."""
-        cuts = tuple((int(lo), int(hi), str(lab)) for lo, hi, lab in cuts)
-        covered = [s for lo, hi, _ in cuts for s in range(lo, hi + 1)]
-        if sorted(covered) != list(range(self.low, self.high + 1)):
-            raise ValueError(f"{self.name} bands must cover {self.low}-{self.high} once each, got {cuts}")
-        return Scale(self.name, self.low, self.high, cuts)
-
-
-SCALES = {
-    "nps": Scale("nps", 0, 10, ((0, 6, "detractor"), (7, 8, "passive"), (9, 10, "promoter"))),
-    "csat": Scale("csat", 1, 5, ((1, 2, "dissatisfied"), (3, 3, "neutral"), (4, 5, "satisfied"))),
-    "effort": Scale("effort", 1, 7, ((1, 3, "high effort"), (4, 4, "neutral effort"), (5, 7, "low effort"))),
-}
-
-
-def _scale(scale: str | Scale, cuts=None) -> Scale:
-    s = scale if isinstance(scale, Scale) else SCALES[scale]
-    return s.with_cuts(cuts) if cuts is not None else s
-
-
-def band(scores, scale: str | Scale = "nps", cuts=None) -> pd.Series:
-    """Band scores into an ordered categorical (missing scores stay missing).
-
-    Parameters
-    ----------
-    scores : array-like of int
-    scale : str or Scale
-        ``nps`` (0-6 / 7-8 / 9-10), ``csat`` (1-2 / 3 / 4-5) or ``effort`` (1-3 / 4 / 5-7).
-    cuts : sequence of (low, high, label), optional
-        Other cut points for the same scale.
-    """
-    s = _scale(scale, cuts)
-    values = pd.Series(scores)
-    out = pd.Series(pd.Categorical([None] * len(values), categories=s.labels, ordered=True), index=values.index)
-    for lo, hi, label in s.cuts:
-        out[(values >= lo) & (values <= hi)] = label
-    return out
-
-
-def band_sql(column: str, scale: str | Scale = "nps", cuts=None) -> str:
-    """The same banding as a DuckDB ``CASE`` expression, for aggregation in the engine."""
-    s = _scale(scale, cuts)
-    whens = " ".join(f"WHEN {column} BETWEEN {lo} AND {hi} THEN '{label}'" for lo, hi, label in s.cuts)
-    return f"CASE {whens} END"
 
 
 def nps_from_counts(detractors: int, passives: int, promoters: int, alpha: float = 0.05,

@@ -174,7 +174,7 @@ class NPSTrend:
 
         if ledger is None or ledger.period != self.period:
             last_answer = con.execute("SELECT max(response_date) FROM responses").fetchall()[0][0]
-            ledger = CustomerLedger(self.period)._fit(con, False, False, last_answer, False, False)
+            ledger = CustomerLedger(self.period).fit_connection(con, as_of=last_answer)
         counts = ledger.table.groupby("period", sort=False)[["start", "end"]].sum()  # all slices together
         active = counts.mean(axis=1)
         t["response_rate"] = t["n"].to_numpy() / active.reindex(t["period"]).to_numpy()
@@ -193,6 +193,6 @@ class NPSTrend:
 
     def plot(self, ax=None, **kwargs):
         """NPS per period with its interval, centre line and control limits (see :func:`cxkit.plots.plot_trend`)."""
-        from cxkit.plots import plot_trend
+        from cxkit.drawing import draw
 
-        return plot_trend(self, ax=ax, **kwargs)
+        return draw("plot_trend", self, ax=ax, **kwargs)

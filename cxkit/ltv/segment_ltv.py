@@ -446,9 +446,9 @@ class SegmentLTV:
 
     def plot(self, ax=None, **kwargs):
         """LTV per segment with intervals (see :func:`cxkit.plots.plot_ltv`)."""
-        from cxkit.plots import plot_ltv
+        from cxkit.drawing import draw
 
-        return plot_ltv(self, ax=ax, **kwargs)
+        return draw("plot_ltv", self, ax=ax, **kwargs)
 
 
 def sensitivity(frame, horizons=(24, 36, 60), discount_rates=(0.05, 0.10, 0.15), **fit_kwargs):

@@ -137,9 +137,9 @@ class CumulativeIncidence:
 
     def plot(self, ax=None, **kwargs):
         """Stacked cumulative incidence (see :func:`cxkit.plots.plot_incidence`)."""
-        from cxkit.plots import plot_incidence
+        from cxkit.drawing import draw
 
-        return plot_incidence(self, ax=ax, **kwargs)
+        return draw("plot_incidence", self, ax=ax, **kwargs)
 
 
 def _influence_se(times, at_risk, deaths, by_cause, surv_before, patterns, causes) -> np.ndarray:

@@ -453,9 +453,9 @@ class CoxModel:
 
     def plot(self, ax=None, **kwargs):
         """Hazard-ratio forest plot (see :func:`cxkit.plots.plot_forest`)."""
-        from cxkit.plots import plot_forest
+        from cxkit.drawing import draw
 
-        return plot_forest(self, ax=ax, **kwargs)
+        return draw("plot_forest", self, ax=ax, **kwargs)
 
     def __repr__(self) -> str:
         return f"CoxModel(alpha={self.alpha})" + (f" fitted on {self.n_rows_:,.0f} rows" if hasattr(self, "params_")

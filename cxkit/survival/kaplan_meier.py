@@ -265,9 +265,9 @@ class SegmentSurvival:
 
     def plot(self, ax=None, **kwargs):
         """Kaplan-Meier curves (see :func:`cxkit.plots.plot_survival`)."""
-        from cxkit.plots import plot_survival
+        from cxkit.drawing import draw
 
-        return plot_survival(self, ax=ax, **kwargs)
+        return draw("plot_survival", self, ax=ax, **kwargs)
 
     def __repr__(self) -> str:
         fitted = f", segments={self.segments_}, {format_p(self.logrank_.p_value)}" if hasattr(self, "segments_") else ""

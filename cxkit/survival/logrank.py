@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxkit._display import holm, html_block
+from cxkit._display import html_block
+from cxkit.formats import p_value
 
 __all__ = ["StatisticalResult", "logrank_test", "pairwise_logrank"]
 
@@ -35,10 +36,27 @@ class StatisticalResult:
 
 
 def format_p(p: float) -> str:
-    """A p-value for people: ``< 0.001`` rather than ``1e-105``."""
-    if p is None or np.isnan(p):
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    """A p-value for people: ``< 0.001`` rather than ``1e-105`` (see :func:`cxkit.formats.p_value`)."""
+    return p_value(p)
+
+
+def holm(p_values) -> list[float]:
+    """Holm's step-down adjustment of p-values (same as R's ``p.adjust(method='holm')``).
+
+    Examples
+    --------
+    >>> [round(p, 3) for p in holm([0.01, 0.04, 0.03])]
+    [0.03, 0.06, 0.06]
+    >>> [round(p, 3) for p in holm([0.01, float("nan"), 0.03])]
+    [0.02, nan, 0.03]
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.size, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))  # like R, missing p-values neither count nor change
+    m = ok.size
+    order = ok[np.argsort(p[ok], kind="stable")]
+    out[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    return out.tolist()
 
 
 def logrank_test(table, segments=None) -> StatisticalResult:
