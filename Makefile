@@ -31,8 +31,9 @@ test-spark: $(STAMP) ## the warehouse path on Spark in local mode (installs pysp
 	$(BIN)/python -m pip install -q -e '.[spark]'
 	$(BIN)/python -m pytest -m spark tests/test_warehouse.py
 
-lint: $(STAMP) ## ruff, the linter the code is kept clean with
+lint: $(STAMP) ## ruff, and the import contracts that keep the layers one way down (import-linter)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 lab: $(STAMP) ## start JupyterLab on the notebooks, with the kit's environment
 	$(BIN)/jupyter lab --notebook-dir=notebooks

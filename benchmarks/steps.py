@@ -301,9 +301,10 @@ def base_trend(folder):
 def kit_whole(folder):
     def run(_):
         from cxkit.leadership import LeadershipAnalysis
+        from cxkit.narrative import summary
 
         a = LeadershipAnalysis(n_boot=N_BOOT).fit(_data(folder))
-        return {"sentences": len(a.summary_sentences())}
+        return {"sentences": len(summary(a))}
     return (lambda: None), run
 
 

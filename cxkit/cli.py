@@ -15,10 +15,8 @@ from cxkit.errors import CxkitError, CxkitWarning
 
 __all__ = ["main"]
 
+from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED  # noqa: E402
 from cxkit.paths import DEMO_DIR, DEMO_PARAMS  # noqa: E402
-
-DEMO_CUSTOMERS = 20_000
-DEMO_SEED = 0
 
 
 def _cmd_synth(args) -> int:
@@ -98,6 +96,16 @@ def _cmd_batch(args) -> int:
     return 1 if failed else 0
 
 
+def _cmd_rerender(args) -> int:
+    from cxkit.render.pdf import pdf_engine_available
+    from cxkit.render.renditions import rerender
+
+    pdf = not args.no_pdf and pdf_engine_available()
+    for path in rerender(args.run_dir, pdf=pdf, pptx=True if args.pptx else None):
+        print(f"  {path}")
+    return 0
+
+
 def _cmd_params(args) -> int:
     from cxkit.nbparams import describe, notebook_parameters
     from cxkit.render.run import resolve_notebook
@@ -147,6 +155,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
     p.add_argument("--pptx", action="store_true", help="also write report.pptx files")
     p.set_defaults(func=_cmd_batch)
+
+    p = sub.add_parser("rerender", help="rebuild a run's HTML, PDF and slides from its report.json (no kernel)")
+    p.add_argument("run_dir", help="a run folder written by cxkit render (reports/<run>)")
+    p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
+    p.add_argument("--pptx", action="store_true", help="also write report.pptx")
+    p.set_defaults(func=_cmd_rerender)
 
     p = sub.add_parser("params", help="list a notebook's parameters with types, defaults and help")
     p.add_argument("notebook", help="notebook name or path (e.g. 01-leadership-report)")

@@ -173,3 +173,4 @@ def contract_markdown() -> str:
 
 #: Days in the kit's month: durations are measured in days and reported in months of this length.
 DAYS_PER_MONTH = 365.25 / 12
+MIN_SEGMENT_SIZE = 30  # segments with fewer customers (or answers) are flagged, never shown as confident numbers

@@ -13,8 +13,8 @@ from cxkit.contract import DAYS_PER_MONTH
 from cxkit.scales import band_counts_sql
 
 __all__ = ["answers", "answer_order", "latest_answers", "band_source", "nps_counts", "nps_counts_by",
-           "NPS_WINDOW_MONTHS",
-           "survival_frame", "ltv_frame", "active_base", "value_base", "clock_description", "CLOCKS"]
+           "NPS_WINDOW_MONTHS", "survival_frame", "spells_table", "ltv_frame", "drop_ltv_frame", "active_base",
+           "value_base", "clock_description", "CLOCKS"]
 
 
 def answer_order(score: str = "nps", direction: str = "ASC", alias: str = "") -> str:
@@ -259,6 +259,25 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     frame.attrs.update({"clock": description, "time_unit": "month",
                         "entry_col": "entry" if clock == "tenure_entry" else None})
     return frame
+
+
+def spells_table(data, clock: str = "response", which: str = "latest", score: str | None = None):
+    """:func:`survival_frame` computed once into a DuckDB temp table of its own; returns a relation on it.
+
+    Models that each aggregate the same spells read the table instead of recomputing the joins. The
+    table's name is this module's business: query the relation (``rel.query("f", "SELECT ... FROM f")``).
+    """
+    import uuid
+
+    rel = survival_frame(data, clock=clock, which=which, score=score, relation=True)
+    name = f"_spells_{uuid.uuid4().hex[:12]}"
+    data.con.execute(f"CREATE TEMP TABLE {name} AS {rel.sql_query()}")
+    return data.sql(f"SELECT * FROM {name}")
+
+
+def drop_ltv_frame(data) -> None:
+    """Release the temp table :func:`ltv_frame` (``relation=True``) keeps, once its fit is done."""
+    data.con.execute("DROP TABLE IF EXISTS _ltv_frame")
 
 
 def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None, relation: bool = False):

@@ -1,34 +1,52 @@
-"""Everything the leadership report shows, computed in one place.
+"""Everything the leadership report shows, computed in one place: numbers and results, never words.
 
-The notebook sets parameters, calls :meth:`LeadershipAnalysis.fit` and shows
-the attributes; it holds no analysis logic. The same object serves the
-analyst notebooks and the tests.
+The notebook sets parameters, calls :meth:`LeadershipAnalysis.fit` and hands the fitted object to
+:mod:`cxkit.narrative` (the sentences) and :mod:`cxkit.report` (the document); it holds no analysis
+logic. The same object serves the analyst notebooks and the tests.
 
 Examples
 --------
 >>> from cxkit.leadership import LeadershipAnalysis          # doctest: +SKIP
 >>> a = LeadershipAnalysis(n_boot=100).fit(load("params/demo.yaml"))  # doctest: +SKIP
->>> a.summary_sentences()                                     # doctest: +SKIP
+>>> from cxkit import narrative; narrative.summary(a)         # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from cxkit.errors import NotEstimable
+from dataclasses import dataclass, field
+
+from cxkit.clock import clock_description, clock_of, entry_column
+from cxkit.errors import CxkitError, NotEstimable
 from cxkit.frames import (
     NPS_WINDOW_MONTHS,
     active_base,
-    clock_description,
+    drop_ltv_frame,
     ltv_frame,
     nps_counts,
     nps_counts_by,
+    spells_table,
     survival_frame,
     value_base,
 )
-from cxkit.nps import SCALES, nps_table_from_counts
+from cxkit.nps import nps_table_from_counts
+from cxkit.periods import per_year
+from cxkit.scales import SCALES
 
-__all__ = ["LeadershipAnalysis"]
+__all__ = ["LeadershipAnalysis", "Unavailable"]
 
 _MAX_LEVELS = 12  # segment columns with more levels are left out of the Cox model
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Why an estimate is not available: a reason code and the numbers behind it (words: ``cxkit.narrative``).
+
+    Codes: ``no_churn`` (``answered``), ``one_band`` (``present``), ``descriptive`` (``snapshot``,
+    ``separates``, ``no_columns``), ``not_estimable`` (``message``).
+    """
+
+    code: str
+    details: dict = field(default_factory=dict)
 
 
 class LeadershipAnalysis:
@@ -45,29 +63,39 @@ class LeadershipAnalysis:
     share_moved : float
         Share of the lowest band moved up in the value-at-stake scenarios.
     retention_months : float
-        Horizon of the retention sentence (12 = a year after answering).
+        Horizon of the retention numbers (12 = a year after answering).
     n_boot, seed, alpha : int, int, float
         Bootstrap replicates, its seed, 1 - confidence level.
     period : {"M", "Q"}
         Period of the customer ledger, the NPS trend and contact rates.
     focus : {"leadership", "product", "care", "region"}
-        What the executive summary leads with: the whole story, value (product), contacts and cost to
-        serve (care) or this slice against everyone (region).
+        What the report leads with (see :mod:`cxkit.focus`); the analysis itself does not change.
     nps_window_months : float, optional
         The headline NPS counts customers active at ``as_of`` by their latest answer, if that answer is
         from the last ``nps_window_months`` (default 12; None: any age). The same default as
         :func:`cxkit.frames.nps_counts` and ``cxkit validate``.
+    min_segment_size : int, optional
+        Bands with fewer customers are flagged and never given a number (default: the data's setting).
+    slice_n_boot : int
+        Bootstrap replicates of everyone's lifetime value in a slice's comparison (its point values are
+        shown, not its intervals; default 20).
 
     Attributes
     ----------
     nps_ : Series
-        The headline NPS (``nps, se, lower, upper, n, small``); ``nps_population_`` says who it counts.
+        The headline NPS (``nps, se, lower, upper, n, small``).
     descriptive_ : bool
         True when the score mirrors the outcome (a snapshot taken at the end of follow-up, or a score
         whose bands separate who left with an AUC of at least ``SEPARATION_AUC``): the report then
         describes the bands instead of predicting churn or value from them.
     score_auc_ : float
         How well the score separates who left from who stayed (0.5: not at all; 1: perfectly).
+    not_available_ : dict
+        What cannot be estimated from this data -> :class:`Unavailable` (why).
+    scenarios : dict
+        ``(from band, to band) -> (moves, share)`` for the value at stake.
+    slice_comparison_ : DataFrame or None
+        For a slice: ``measure, band, this slice, everyone, small`` in numbers.
     """
 
     SEPARATION_AUC = 0.95
@@ -75,23 +103,27 @@ class LeadershipAnalysis:
     def __init__(self, score: str | None = None, clock: str = "response", which: str = "latest",
                  horizon_months: int = 60, discount_rate: float = 0.10, share_moved: float = 0.10,
                  retention_months: float = 12, n_boot: int = 200, seed: int = 0, alpha: float = 0.05,
-                 period: str = "M", focus: str = "leadership", nps_window_months: float | None = NPS_WINDOW_MONTHS):
+                 period: str = "M", focus: str = "leadership", nps_window_months: float | None = NPS_WINDOW_MONTHS,
+                 min_segment_size: int | None = None, slice_n_boot: int = 20):
         self.score, self.clock, self.which = score, clock, which
         self.horizon_months, self.discount_rate, self.share_moved = horizon_months, discount_rate, share_moved
         self.retention_months, self.n_boot, self.seed, self.alpha = retention_months, n_boot, seed, alpha
         self.period, self.focus, self.nps_window_months = period, focus, nps_window_months
+        self.min_segment_size, self.slice_n_boot = min_segment_size, int(slice_n_boot)
         if nps_window_months is not None and not 1 <= nps_window_months <= 120:
-            from cxkit.errors import CxkitError
-
             raise CxkitError(f"nps_window_months must be 1 to 120 months (None: answers of any age), "
                              f"not {nps_window_months!r}")
+        if min_segment_size is not None and min_segment_size < 1:
+            raise CxkitError(f"min_segment_size must be at least 1, not {min_segment_size!r}")
+        if self.slice_n_boot < 2:
+            raise CxkitError(f"slice_n_boot must be at least 2, not {slice_n_boot!r}")
 
     def fit(self, data) -> LeadershipAnalysis:
-        from cxkit import narrative as say
         from cxkit.ltv import SegmentLTV
         from cxkit.survival import CoxModel, CumulativeIncidence, SegmentSurvival
 
         self.data_ = data
+        self.min_size_ = self.min_segment_size or data.min_segment_size
         # what the data measures; what it does not is "not available", never 0
         self.measured_ = {"cost to serve": data.has("contacts", "cost"), "contacts": data.has("contacts"),
                           "referrals": data.has("customers", "referrals"),
@@ -100,55 +132,53 @@ class LeadershipAnalysis:
         self.score_ = score
         self.bands_ = SCALES[score].labels
         self.low_, self.mid_, self.high_ = self.bands_
-        clock = self.clock_kind_ = "tenure" if data.mode == "snapshot" else self.clock
-        # The frame is computed once into a DuckDB table; every model aggregates over it there.
-        spells = survival_frame(data, clock=clock, which=self.which, score=score, relation=True)
-        data.con.execute(f"CREATE OR REPLACE TEMP TABLE _lead_frame AS {spells.sql_query()}")
-        self.frame_ = data.sql("SELECT * FROM _lead_frame")
+        clock = self.clock_kind_ = clock_of(data.mode, self.clock)
+        # The frame is computed once into a DuckDB table (its name is frames'); every model aggregates over it.
+        self.frame_ = spells_table(data, clock=clock, which=self.which, score=score)
         self.clock_ = clock_description(clock, self.which, data.mode)
-        entry = "entry" if clock == "tenure_entry" else None
-        sizes = dict(data.sql("SELECT segment, count(*) FROM _lead_frame GROUP BY 1").fetchall())
+        entry = entry_column(clock)
+        sizes = dict(self._query("SELECT segment, count(*) FROM f GROUP BY 1"))
         self.band_sizes_ = {b: int(sizes.get(b, 0)) for b in self.bands_}
         self.answer_spells_ = sum(sizes.values())
-        self.answered_ = int(data.sql("SELECT count(DISTINCT customer_id) FROM _lead_frame").fetchall()[0][0])
-        self.small_bands_ = {b for b, n in self.band_sizes_.items() if n < data.min_segment_size}
-        self.events_ = int(data.sql("SELECT coalesce(sum(event), 0) FROM _lead_frame").fetchall()[0][0])
+        self.answered_ = int(self._query("SELECT count(DISTINCT customer_id) FROM f")[0][0])
+        self.small_bands_ = {b for b, n in self.band_sizes_.items() if n < self.min_size_}
+        self.events_ = int(self._query("SELECT coalesce(sum(event), 0) FROM f")[0][0])
         self.not_available_ = {}
         present = [b for b in self.bands_ if self.band_sizes_[b]]
         self.km_ = SegmentSurvival(alpha=self.alpha, clock=self.clock_, order=self.bands_).fit(
             self.frame_, "duration", "event", "segment", entry_col=entry)
-        levels = data.sql("SELECT " + ", ".join(f'count(DISTINCT "{c}")' for c in data.segments)
-                          + " FROM _lead_frame").fetchall()[0] if data.segments else []
+        levels = self._query("SELECT " + ", ".join(f'count(DISTINCT "{c}")' for c in data.segments)
+                             + " FROM f")[0] if data.segments else []
         # A column with one level here (the slice's own column) explains nothing and is left out.
         self.covariates_ = [c for c, n in zip(data.segments, levels, strict=True) if 2 <= n <= _MAX_LEVELS]
         self.reference_ = next((b for b in (self.mid_, self.high_, self.low_) if b in present), self.mid_)
         self.cox_ = self.incidence_ = self.ltv_ = None
         self._fit_separation(data)
+        snapshot = data.mode == "snapshot"
         if not self.events_:
-            self._unavailable("churn drivers", "lifetime value", reason=say.no_churn_reason(self.answered_))
+            self._unavailable("churn drivers", "lifetime value", code="no_churn", answered=self.answered_)
         elif len(present) < 2:
-            self._unavailable("churn drivers", reason=say.one_band_reason(present))
+            self._unavailable("churn drivers", code="one_band", present=present)
         elif self.descriptive_ and not self.covariates_:
-            self._unavailable("churn drivers", reason=say.descriptive_reason(data.mode == "snapshot", self.separates_)
-                              + " and there is no other column to model")
+            self._unavailable("churn drivers", code="descriptive", snapshot=snapshot, separates=self.separates_,
+                              no_columns=True)
         else:  # a score that mirrors the outcome is no driver: the model then weighs the other columns alone
             terms = self.covariates_ if self.descriptive_ else ["segment", *self.covariates_]
             reference = {} if self.descriptive_ else {"segment": self.reference_}
             self.cox_ = self._attempt("churn drivers", lambda: CoxModel(
                 alpha=self.alpha, reference=reference, clock=self.clock_).fit(
                 self.frame_, "duration", "event", terms, entry_col=entry))
-        reasons = data.sql("SELECT count(*) FROM _lead_frame WHERE event = 1 AND churn_reason <> 'unknown'")
-        if data.has("customers", "churn_reason") and self.events_ and reasons.fetchall()[0][0]:
+        reasons = self._query("SELECT count(*) FROM f WHERE event = 1 AND churn_reason <> 'unknown'")[0][0]
+        if data.has("customers", "churn_reason") and self.events_ and reasons:
             self.incidence_ = self._attempt("churn reasons", lambda: CumulativeIncidence(
-                clock=self.clock_, order=self.bands_).fit(self.frame_, "duration", "event", "churn_reason",
-                                                          "segment", entry_col=entry))
-        self.nps_population_ = say.nps_population(data, self.nps_window_months)
+                clock=self.clock_, order=self.bands_, alpha=self.alpha).fit(
+                self.frame_, "duration", "event", "churn_reason", "segment", entry_col=entry))
         if score == "nps":
             # the headline population, for everyone and each segment column in one pass
             counts = nps_counts_by(data, self.covariates_, window_months=self.nps_window_months)
             self.nps_counts_ = counts[None].iloc[0]
-            self.nps_ = nps_table_from_counts(counts[None], alpha=self.alpha, min_n=data.min_segment_size).iloc[0]
-            self.nps_by_ = {c: nps_table_from_counts(counts[c], by=c, alpha=self.alpha, min_n=data.min_segment_size)
+            self.nps_ = nps_table_from_counts(counts[None], alpha=self.alpha, min_n=self.min_size_).iloc[0]
+            self.nps_by_ = {c: nps_table_from_counts(counts[c], by=c, alpha=self.alpha, min_n=self.min_size_)
                             for c in self.covariates_}
         else:
             self.nps_, self.nps_by_ = None, {}
@@ -159,28 +189,31 @@ class LeadershipAnalysis:
         self.active_customers_ = active
         if self.events_:
             frame = ltv_frame(data, score=score, relation=True)
+            clock_note = "value counted from signup" if snapshot else "value counted from the customer's first answer"
             try:
                 self.ltv_ = self._attempt("lifetime value", lambda: SegmentLTV(
                     horizon=self.horizon_months, discount_rate=self.discount_rate, alpha=self.alpha,
-                    n_boot=self.n_boot, seed=self.seed).fit(frame, base_counts=self.base_counts_, order=self.bands_))
+                    n_boot=self.n_boot, seed=self.seed, clock=clock_note).fit(
+                    frame, base_counts=self.base_counts_, order=self.bands_))
             finally:
-                data.con.execute("DROP TABLE IF EXISTS _ltv_frame")
-            if self.ltv_ is not None:
-                self.ltv_.clock = ("value counted from signup" if data.mode == "snapshot"
-                                   else "value counted from the customer's first answer")
+                drop_ltv_frame(data)
         if self.descriptive_ and self.ltv_ is not None:
-            self._unavailable("value at stake", reason=say.descriptive_reason(data.mode == "snapshot", self.separates_))
+            self._unavailable("value at stake", code="descriptive", snapshot=snapshot, separates=self.separates_)
         self._fit_flows(data)
         self.slice_difference_ = self.nps_everyone_ = None
-        self.slice_table_ = self._slice_comparison(data) if data.parent is not None else None
+        self.slice_comparison_ = self._slice_comparison(data) if data.parent is not None else None
         return self
+
+    def _query(self, sql: str) -> list:
+        """Rows of ``sql`` over the spells frame, named ``f`` in the query."""
+        return self.frame_.query("f", sql).fetchall()
 
     def _fit_separation(self, data) -> None:
         """How well the score separates who left (AUC, counted in DuckDB) and the share who left per band."""
         import numpy as np
 
-        rows = data.sql("SELECT score, segment, count(*) FILTER (WHERE event = 1), count(*) FILTER (WHERE event = 0) "
-                        "FROM _lead_frame GROUP BY 1, 2 ORDER BY 1").fetchall()
+        rows = self._query("SELECT score, segment, count(*) FILTER (WHERE event = 1), "
+                           "count(*) FILTER (WHERE event = 0) FROM f GROUP BY 1, 2 ORDER BY 1")
         left = np.array([r[2] for r in rows], dtype=float)
         stayed = np.array([r[3] for r in rows], dtype=float)
         pairs = left.sum() * stayed.sum()
@@ -201,12 +234,12 @@ class LeadershipAnalysis:
         try:
             return fit()
         except NotEstimable as exc:
-            self._unavailable(what, reason=str(exc).split(": ", 1)[-1])
+            self._unavailable(what, code="not_estimable", message=str(exc).split(": ", 1)[-1])
             return None
 
-    def _unavailable(self, *what: str, reason: str) -> None:
+    def _unavailable(self, *what: str, code: str, **details) -> None:
         for w in what:
-            self.not_available_[w] = reason
+            self.not_available_[w] = Unavailable(code, details)
 
     def _fit_flows(self, data) -> None:
         """Customer ledger, NPS trend and contact rates, for dated data."""
@@ -220,13 +253,13 @@ class LeadershipAnalysis:
         # One ledger by band: its slices add up to the whole base, and contact and response rates reuse it.
         self.ledger_ = CustomerLedger(self.period, by="band").fit_data(data)
         if data.has("responses") and self.score_ == "nps":
-            self.trend_ = NPSTrend(self.period, min_n=data.min_segment_size, alpha=self.alpha).fit_data(
+            self.trend_ = NPSTrend(self.period, min_n=self.min_size_, alpha=self.alpha).fit_data(
                 data, ledger=self.ledger_)
         if data.has("contacts"):
             self.contacts_ = ContactRates(self.period).fit_data(data, ledger=self.ledger_)
 
     def _slice_comparison(self, data):
-        """This slice against everyone: NPS, churn a year on, lifetime value per band."""
+        """This slice against everyone, in numbers: NPS, share still a customer, lifetime value per band."""
         import pandas as pd
 
         from cxkit.ltv import SegmentLTV
@@ -234,69 +267,59 @@ class LeadershipAnalysis:
         from cxkit.survival import SegmentSurvival
 
         everyone = data.parent
-        self.slice_difference_ = None
         frame = survival_frame(everyone, clock=self.clock_kind_, which=self.which, score=self.score_, relation=True)
         km = SegmentSurvival(alpha=self.alpha, order=self.bands_).fit(
-            frame, "duration", "event", "segment", entry_col="entry" if self.clock_kind_ == "tenure_entry" else None)
+            frame, "duration", "event", "segment", entry_col=entry_column(self.clock_kind_))
         ltv = None
-        if everyone.sql(f"SELECT coalesce(sum(event), 0) FROM ({frame.sql_query()})").fetchall()[0][0]:
+        if frame.query("f", "SELECT coalesce(sum(event), 0) FROM f").fetchall()[0][0]:
             try:  # the same rule as for the slice: no churn at all, no lifetime value
-                ltv = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate, n_boot=20,
-                                 seed=self.seed).fit(ltv_frame(everyone, score=self.score_, relation=True),
-                                                     order=self.bands_)
+                ltv = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate,
+                                 n_boot=self.slice_n_boot, seed=self.seed).fit(
+                    ltv_frame(everyone, score=self.score_, relation=True), order=self.bands_)
             except NotEstimable:
                 pass
             finally:
-                everyone.con.execute("DROP TABLE IF EXISTS _ltv_frame")
+                drop_ltv_frame(everyone)
         months = self.retention_months
         rows = []
         if self.nps_ is not None:
             counts = nps_counts(everyone, window_months=self.nps_window_months)
-            overall = nps_table_from_counts(counts, alpha=self.alpha, min_n=data.min_segment_size).iloc[0]
+            overall = nps_table_from_counts(counts, alpha=self.alpha, min_n=self.min_size_).iloc[0]
             self.nps_everyone_ = overall
             bands = ["detractors", "passives", "promoters"]
             rest = [int(counts[b].iloc[0]) - int(self.nps_counts_[b]) for b in bands]
             if sum(rest) and not self.nps_["small"]:  # against the other customers: two independent groups
                 self.slice_difference_ = nps_difference(self.nps_, nps_from_counts(*rest, alpha=self.alpha),
                                                         self.alpha)
-            rows.append({"measure": "NPS (headline: active customers, latest answer)",
-                         "this slice": _fmt_nps(self.nps_), "everyone": _fmt_nps(overall)})
+            rows.append({"measure": "nps", "band": None, "this slice": self.nps_["nps"],
+                         "everyone": overall["nps"], "small": bool(self.nps_["small"])})
         here = self.km_.survival_at([months]).set_index("segment")["survival"]
         there = km.survival_at([months]).set_index("segment")["survival"]
         mine, theirs = ({} if r is None else r.summary.set_index("segment")["ltv"] for r in (self.ltv_, ltv))
-
-        from cxkit.narrative import money, percent
-
-        def shown(value, fmt, small):
-            return "too few" if small else "not available" if value is None or value != value else fmt(value)
-
         for band in self.bands_:
             small = band in self.small_bands_
-            rows.append({"measure": f"{band}s still customers after {months:g} months",
-                         "this slice": shown(here.get(band), percent, small),
-                         "everyone": shown(there.get(band), percent, False)})
-            rows.append({"measure": f"{band} lifetime value",
-                         "this slice": shown(mine.get(band), money, small),
-                         "everyone": shown(theirs.get(band), money, False)})
-        everyone_n = everyone.sql(f"SELECT count(DISTINCT customer_id) FROM ({frame.sql_query()})").fetchall()[0][0]
-        rows.append({"measure": "customers who answered", "this slice": f"{self.answered_:,}",
-                     "everyone": f"{everyone_n:,}"})
+            rows.append({"measure": "still a customer", "band": band, "this slice": here.get(band),
+                         "everyone": there.get(band), "small": small})
+            rows.append({"measure": "lifetime value", "band": band, "this slice": mine.get(band),
+                         "everyone": theirs.get(band), "small": small})
+        everyone_n = frame.query("f", "SELECT count(DISTINCT customer_id) FROM f").fetchall()[0][0]
+        rows.append({"measure": "customers who answered", "band": None, "this slice": self.answered_,
+                     "everyone": everyone_n, "small": False})
         return pd.DataFrame(rows)
 
     @property
     def scenarios(self) -> dict:
-        """Value-at-stake scenarios: the lowest band up one step, the middle band up one step, low to high.
+        """Value-at-stake scenarios: ``(from, to) -> ({from: to}, share)``, lowest band up one step, the middle
+        band up one step, low to high.
 
         Only scenarios that move someone between two bands with a stable lifetime value: a band with no
-        active customers, no value or too few customers never appears in one.
+        active customers, no value or too few customers never appears in one; none for a score that mirrors
+        the outcome.
         """
-        from cxkit.narrative import plural
-
-        share = self.share_moved
         if self.descriptive_:
             return {}
         valued = set(self.ltv_.segments_) if self.ltv_ is not None else set()
-        return {f"{share:.0%} of {plural(a).lower()} to {b}": ({a: b}, share)
+        return {(a, b): ({a: b}, self.share_moved)
                 for a, b in ((self.low_, self.mid_), (self.mid_, self.high_), (self.low_, self.high_))
                 if {a, b} <= valued and not {a, b} & self.small_bands_ and self.base_counts_.get(a, 0) > 0}
 
@@ -311,71 +334,16 @@ class LeadershipAnalysis:
     def is_slice_(self) -> bool:
         return self.data_.parent is not None
 
-    def summary_sentences(self) -> list[str]:
-        """The executive summary, led by what matters to the audience; every number read from a result."""
-        from cxkit import narrative as say
-
-        parts = self._summary_parts(say)
-        lead = {"product": ["ltv", "stake"], "care": ["contacts", "retention", "ledger"],
-                "region": ["nps", "retention"]}.get(self.focus, [])
-        standard = ["descriptive", "nps", "trend", "retention", "hazard", "ltv", "stake", "ledger", "contacts",
-                    "small", "unavailable"]
-        order = lead + [k for k in standard if k not in lead]
-        return [parts[k] for k in order if parts.get(k)]
-
-    def summary_parts(self) -> dict:
-        """The summary sentences by key (``nps``, ``trend``, ``retention``, ...), for checks and other renditions."""
-        from cxkit import narrative as say
-
-        return {k: v for k, v in self._summary_parts(say).items() if v}
-
-    def _summary_parts(self, say) -> dict:
-        """Each summary sentence by key; a band too small for a stable estimate never gets a number."""
-        low, high = self.low_, self.high_
-        small = self.small_bands_
-        after = "after answering" if self.clock_kind_ == "response" else "of tenure"
-        parts = {}
-        if self.nps_ is not None:
-            parts["nps"] = say.nps_sentence(self.nps_, self.alpha, population=self.nps_population_)
-            if self.slice_table_ is not None:
-                parts["nps"] = say.slice_nps_sentence(self.nps_, self.nps_everyone_, self.alpha,
-                                                      self.nps_population_, self.slice_difference_)
-        if self.trend_ is not None:
-            parts["trend"] = say.trend_sentence(self.trend_)
-        if self.descriptive_ and not {low, high} & small:
-            parts["descriptive"] = say.descriptive_score_sentence(
-                say.score_name(self.score_), self.churned_share_, low, high, self.data_.mode == "snapshot",
-                self.separates_)
-        if not {low, high} & small and self.events_:
-            if not self.descriptive_:
-                parts["retention"] = say.retention_sentence(self.km_, self.retention_months, low, high, after)
-            if self.gap_bands_ is not None:
-                parts["ltv"] = (say.descriptive_ltv_sentence(self.ltv_, high, low) if self.descriptive_
-                                else say.ltv_gap_sentence(self.ltv_, high, low))
-        ref = self.reference_
-        if self.cox_ is not None and low != ref and not {low, ref} & small and not self.descriptive_:
-            parts["hazard"] = say.hazard_sentence(self.cox_, "segment", low, ref, self.covariates_)
-        if self.ltv_ is not None and not self.descriptive_:
-            movable = list(self.scenarios.values())
-            parts["stake"] = (say.value_at_stake_sentence(self.ltv_, *movable[0], audience="the active customer base")
-                              if movable else "No band here has both customers to move and a stable value: "
-                              "there is no value at stake to show.")
-        parts["unavailable"] = say.unavailable_sentence(self.not_available_)
-        if self.ledger_ is not None:
-            parts["ledger"] = say.ledger_sentence(self.ledger_, 12 if self.period == "M" else 4)
-        if self.contacts_ is not None and not {low, high} & small:
-            parts["contacts"] = say.contacts_sentence(self.contacts_, low, high)
-        too_few = sorted(small, key=self.bands_.index)
-        if too_few:
-            parts["small"] = " ".join(say.too_few_sentence(b, self.band_sizes_[b], self.data_.min_segment_size)
-                                      for b in too_few)
-        return parts
+    @property
+    def year_periods_(self) -> int:
+        """Periods in the last year of the ledger and its tables (12 months or 4 quarters)."""
+        return per_year(self.period)
 
     def lost_table(self, by: str = "reason", last: int | None = None):
         """Customers and monthly revenue lost over the last periods, by churn reason or by band."""
         if self.ledger_ is None:
             return None
-        last = last or (12 if self.period == "M" else 4)
+        last = last or self.year_periods_
         source = self.ledger_.lost_by_reason_ if by == "reason" else self.ledger_.lost_by_band_
         recent = source[source["period"].isin(self.ledger_.table["period"].drop_duplicates().tail(last))]
         out = recent.groupby(by, as_index=False)[["lost", "revenue_out"]].sum().sort_values("revenue_out",
@@ -383,19 +351,12 @@ class LeadershipAnalysis:
         out["share of lost revenue"] = out["revenue_out"] / out["revenue_out"].sum()
         return out.rename(columns={"revenue_out": "monthly revenue lost"})
 
-    @property
-    def band_name_(self) -> str:
-        """``NPS band``, ``CSAT band`` or ``effort band``."""
-        return {"nps": "NPS band", "csat": "CSAT band", "effort": "effort band"}[self.score_]
-
-    def retention_table(self, months=(6, 12, 24)):
-        """Share still a customer at chosen months per band, with intervals and the number at risk."""
+    def retention_at(self, months=(6, 12, 24)):
+        """Share still a customer per band at chosen months: ``segment, time, at_risk, survival, lower, upper``."""
         at = self.km_.survival_at(list(months))
-        at["still a customer"] = [f"{s:.0%} ({lo:.0%}-{hi:.0%})" if s == s else "–"
-                                  for s, lo, hi in zip(at["survival"], at["lower"], at["upper"], strict=True)]
-        wide = at.pivot(index="segment", columns="time", values="still a customer")
-        wide.columns = [f"after {m:g} months" for m in wide.columns]
-        return wide.reindex(self.km_.segments_).reset_index().rename(columns={"segment": self.band_name_})
+        order = {s: i for i, s in enumerate(self.km_.segments_)}
+        return at.sort_values(["segment", "time"], key=lambda c: c.map(order) if c.name == "segment" else c,
+                              ignore_index=True)
 
     UNMEASURED = {"cost_to_serve_per_month": "cost to serve", "contacts_per_month": "contacts",
                   "retention_cost_per_month": "cost to serve", "referrals_per_year": "referrals",
@@ -418,21 +379,15 @@ class LeadershipAnalysis:
         return [p for p in parts if p != "lower cost to serve" or self.measured_["cost to serve"]]
 
     def scenario_table(self):
-        """Each value-at-stake scenario with customers moved, value added and its interval."""
+        """Each value-at-stake scenario: ``from, to, share, customers moved, value added, lower, upper, ...``."""
         import pandas as pd
 
         rows = []
         if self.ltv_ is None:
             return pd.DataFrame(rows)
-        for label, (moves, share) in self.scenarios.items():
+        for (src, dst), (moves, share) in self.scenarios.items():
             v = self.ltv_.value_at_stake(moves, share)
-            rows.append({"scenario": label, "customers moved": v["customers_moved"], "value added": v["estimate"],
-                         "lower": v["lower"], "upper": v["upper"], "per customer moved": v["per_customer"]})
+            rows.append({"from": src, "to": dst, "share": share, "customers moved": v["customers_moved"],
+                         "value added": v["estimate"], "lower": v["lower"], "upper": v["upper"],
+                         "per customer moved": v["per_customer"]})
         return pd.DataFrame(rows)
-
-
-def _fmt_nps(row) -> str:
-    from cxkit.narrative import signed
-
-    return ("too few answers" if row["small"]
-            else f"{signed(row['nps'])} ({signed(row['lower'])} to {signed(row['upper'])})")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cxkit.contract import CONTRACT
+from cxkit.contract import CONTRACT, MIN_SEGMENT_SIZE
 from cxkit.engine import connect
 from cxkit.errors import CxkitWarning, ParamsError, Problem, ValidationError
 from cxkit.params import read_params
@@ -67,7 +67,7 @@ class CXData:
     scores: tuple
     row_counts: dict
     sources: dict
-    min_segment_size: int = 30
+    min_segment_size: int = MIN_SEGMENT_SIZE
     columns: dict = field(default_factory=dict)
     slice_by: dict | None = None
     parent: CXData | None = None
@@ -188,8 +188,9 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
         raise ParamsError(f"data: unknown table(s) {sorted(unknown)}; tables: {', '.join(CONTRACT)}")
     sources = {name: Source.from_spec(name, spec[name], base) for name in CONTRACT if spec.get(name)}
     as_of = _as_date(as_of if as_of is not None else params.get("as_of"), "as_of")
-    min_size = _as_count(min_segment_size if min_segment_size is not None else params.get("min_segment_size", 30),
-                         "min_segment_size")
+    if min_segment_size is None:
+        min_segment_size = params.get("min_segment_size", MIN_SEGMENT_SIZE)
+    min_size = _as_count(min_segment_size, "min_segment_size")
 
     con = con or connect()
     for alias, src in {s.attach_alias(): s for s in sources.values() if s.attach_alias()}.items():

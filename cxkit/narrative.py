@@ -301,7 +301,7 @@ def trend_sentence(trend) -> str:
 
 def contacts_sentence(contacts, low: str = "detractor", high: str = "promoter") -> str:
     """``Detractors contact care 0.97 times a quarter against 0.24 for promoters, costing $8.34 against $1.54.``"""
-    from cxkit.aggregate import UNITS
+    from cxkit.periods import UNITS
 
     t = contacts.by_band_
     last = t[t["period"] == t["period"].iloc[-1]].set_index("band")
@@ -344,7 +344,7 @@ def unavailable_sentence(not_available: dict) -> str | None:
     """
     by_reason: dict[str, list[str]] = {}
     for what, reason in not_available.items():
-        by_reason.setdefault(reason, []).append(what)
+        by_reason.setdefault(reason_text(reason), []).append(what)
     if not by_reason:
         return None
     return " ".join(f"Not available here: {join_words(whats)}, because {reason.rstrip('.')}."
@@ -445,3 +445,168 @@ def glossary(score: str = "nps", window_months: float | None = 12, horizon: int 
     terms["Not available"] = ("The data does not measure it, or cannot support an estimate; the reason is given. "
                               "Never 0.")
     return terms
+
+
+def reason_text(reason) -> str:
+    """Why something is not available, in words, from an analysis' reason code (or a text as it is).
+
+    >>> from cxkit.leadership import Unavailable
+    >>> reason_text(Unavailable("no_churn", {"answered": 1234}))[:40]
+    'none of the 1,234 customers who answered'
+    """
+    if isinstance(reason, str):
+        return reason
+    d = reason.details
+    if reason.code == "no_churn":
+        return no_churn_reason(d["answered"])
+    if reason.code == "one_band":
+        return one_band_reason(d["present"])
+    if reason.code == "descriptive":
+        text = descriptive_reason(d["snapshot"], d["separates"])
+        return text + (" and there is no other column to model" if d.get("no_columns") else "")
+    if reason.code == "not_estimable":
+        return d["message"]
+    raise ValueError(f"unknown reason code {reason.code!r}")
+
+
+def band_name(score: str) -> str:
+    """``NPS band``, ``CSAT band`` or ``effort band``."""
+    return {"nps": "NPS band", "csat": "CSAT band", "effort": "effort band"}.get(score, f"{score} band")
+
+
+def scenario_label(moves: dict, share: float) -> str:
+    """``10% of detractors to passive``."""
+    return " and ".join(f"{percent(share)} of {plural(a).lower()} to {b}" for a, b in moves.items())
+
+
+def scenarios(analysis) -> dict:
+    """The analysis' value-at-stake scenarios labelled for figures and tables: label -> (moves, share)."""
+    return {scenario_label(moves, share): (moves, share) for moves, share in analysis.scenarios.values()}
+
+
+def summary_parts(analysis) -> dict:
+    """Each executive-summary sentence by its stable key (``nps``, ``trend``, ``retention``, ``hazard``,
+    ``ltv``, ``stake``, ``ledger``, ``contacts``, ``descriptive``, ``small``, ``unavailable``).
+
+    A band too small for a stable estimate never gets a number; every number is read from a result.
+    """
+    from cxkit.clock import since
+
+    a = analysis
+    low, high = a.low_, a.high_
+    small = a.small_bands_
+    parts = {}
+    population = nps_population(a.data_, a.nps_window_months)
+    if a.nps_ is not None:
+        parts["nps"] = nps_sentence(a.nps_, a.alpha, population=population)
+        if a.slice_comparison_ is not None and a.nps_everyone_ is not None:
+            parts["nps"] = slice_nps_sentence(a.nps_, a.nps_everyone_, a.alpha, population, a.slice_difference_)
+    if a.trend_ is not None:
+        parts["trend"] = trend_sentence(a.trend_)
+    if a.descriptive_ and not {low, high} & small:
+        parts["descriptive"] = descriptive_score_sentence(score_name(a.score_), a.churned_share_, low, high,
+                                                          a.data_.mode == "snapshot", a.separates_)
+    if not {low, high} & small and a.events_:
+        if not a.descriptive_:
+            parts["retention"] = retention_sentence(a.km_, a.retention_months, low, high, since(a.clock_kind_))
+        if a.gap_bands_ is not None:
+            parts["ltv"] = (descriptive_ltv_sentence(a.ltv_, high, low) if a.descriptive_
+                            else ltv_gap_sentence(a.ltv_, high, low))
+    ref = a.reference_
+    if a.cox_ is not None and low != ref and not {low, ref} & small and not a.descriptive_:
+        parts["hazard"] = hazard_sentence(a.cox_, "segment", low, ref, a.covariates_)
+    if a.ltv_ is not None and not a.descriptive_:
+        movable = list(a.scenarios.values())
+        parts["stake"] = (value_at_stake_sentence(a.ltv_, *movable[0], audience="the active customer base")
+                          if movable else "No band here has both customers to move and a stable value: "
+                          "there is no value at stake to show.")
+    parts["unavailable"] = unavailable_sentence(a.not_available_)
+    if a.ledger_ is not None:
+        parts["ledger"] = ledger_sentence(a.ledger_, a.year_periods_)
+    if a.contacts_ is not None and not {low, high} & small:
+        parts["contacts"] = contacts_sentence(a.contacts_, low, high)
+    too_few = sorted(small, key=a.bands_.index)
+    if too_few:
+        parts["small"] = " ".join(too_few_sentence(b, a.band_sizes_[b], a.min_size_) for b in too_few)
+    return {k: v for k, v in parts.items() if v}
+
+
+def summary(analysis) -> list[str]:
+    """The executive summary, led by what matters to the audience (:mod:`cxkit.focus`)."""
+    from cxkit.focus import summary_order
+
+    parts = summary_parts(analysis)
+    return [parts[k] for k in summary_order(analysis.focus) if k in parts]
+
+
+def method_notes(analysis) -> list[str]:
+    """The clock, the models and the data behind the leadership report, in a few sentences."""
+    a, ltv = analysis, analysis.ltv_
+    data = a.data_
+    lines = []
+    if a.nps_ is not None:
+        lines.append(f"Headline NPS: {nps_population(data, a.nps_window_months)}; the NPS of a period counts "
+                     "every answer given in it.")
+    lines += [f"Clock: {a.clock_}.",
+              "Churn curves are Kaplan-Meier estimates with 95% log-log intervals; the test across bands is "
+              "the log-rank test."]
+    if a.cox_ is not None:
+        refs = join_words([f"{column_label(c, band_name(a.score_)).lower()} {v}"
+                           for c, v in a.cox_.reference_.items()]) if a.cox_.reference_ else "none"
+        lines.append(f"Hazard ratios come from a Cox model with Efron ties (reference groups: {refs}); "
+                     f"concordance {a.cox_.concordance_:.2f}.")
+    if ltv is not None:
+        tails = ", ".join(f"{r.segment}: no churn observed, so no tail" if r.tail_model.startswith("none")
+                          else f"{r.segment}: {r.tail_model} after {r.observed_months} months"
+                          for r in ltv.summary.itertuples())
+        margin = ("revenue minus contact costs" if a.measured_["cost to serve"]
+                  else "revenue; contact costs are not measured in this data")
+        start = "signup" if data.mode == "snapshot" else "the first answer"
+        lines += [f"Lifetime value counts {ltv.horizon} months of margin ({margin}) from {start}, discounted at "
+                  f"{ltv.discount_rate:.0%} a year; beyond the data a fitted tail continues the curve ({tails}).",
+                  f"Intervals: {ltv.n_boot} bootstrap replicates over customers (seed {ltv.seed})."]
+        if a.scenarios:
+            lines.append(f"The value at stake scales the {sum(a.base_counts_.values()) / a.scale_to_base_:,.0f} "
+                         f"active customers who answered to all {a.active_customers_:,} active customers, "
+                         "assuming those who did not answer spread over the bands alike.")
+    if a.descriptive_:
+        lines.append(f"The score separates who left from who stayed with an AUC of {a.score_auc_:.2f} "
+                     f"(1 = perfectly){'; it was taken at the end of follow-up' if data.mode == 'snapshot' else ''}.")
+    lines += [f"{what[0].upper()}{what[1:]}: not available, because {reason_text(reason).rstrip('.')}."
+              for what, reason in a.not_available_.items()]
+    return lines
+
+
+def data_notes(data, warnings: list[str]) -> list[str]:
+    """Rows used per table, the analysis date, and every data warning, once each."""
+    rows = ", ".join(f"{t} {n:,}" for t, n in data.row_counts.items())
+    when = (f"Analysis date: {data.as_of}." if data.mode == "dated"
+            else f"Report date: {data.as_of or 'none'} (snapshot data carries no dates).")
+    return [f"Rows used: {rows}.", when, *(n.replace("\n", " ") for n in dict.fromkeys(warnings))]
+
+
+def gap_caption(shown: list[str]) -> str:
+    """The lifetime-value waterfall's caption: the parts shown, and why cost to serve is left out."""
+    text = f"The gap split into {join_words(shown)}; the parts add up."
+    if "lower cost to serve" not in shown:
+        text += " Cost to serve is not available: the data has no contact costs."
+    return text
+
+
+def takeaways(analysis) -> dict:
+    """Each figure's one-line takeaway (its slide title) by figure name, picked by summary key."""
+    parts = summary_parts(analysis)
+    picks = {"churn-by-band": "retention", "churn-drivers": "hazard", "ltv-by-band": "ltv",
+             "value-at-stake": "stake", "customer-ledger": "ledger", "cost-to-serve": "contacts"}
+    out = {name: parts[key] for name, key in picks.items() if key in parts}
+    if analysis.trend_ is not None:
+        out["nps-trend"] = trend_sentence(analysis.trend_).split(". ")[0] + "."
+    out["churn-reasons"] = f"Why {plural(analysis.low_).lower()} leave"
+    return out
+
+
+def window_phrase(period: str) -> str:
+    """``last 12 months`` or ``last 4 quarters``: the window of the ledger's tables."""
+    from cxkit.periods import per_year, plural_unit
+
+    return f"last {per_year(period)} {plural_unit(period)}"

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cxkit.contract import MIN_SEGMENT_SIZE
 from cxkit.scales import SCALES, Scale, _scale, band, band_sql  # noqa: F401  (the cut-offs live in cxkit.scales)
 
 __all__ = ["Scale", "SCALES", "band", "band_sql", "nps_from_counts", "nps_table", "nps_table_from_counts",
@@ -29,7 +30,7 @@ __all__ = ["Scale", "SCALES", "band", "band_sql", "nps_from_counts", "nps_table"
 
 
 def nps_from_counts(detractors: int, passives: int, promoters: int, alpha: float = 0.05,
-                    min_n: int = 30) -> dict:
+                    min_n: int = MIN_SEGMENT_SIZE) -> dict:
     """NPS, standard error and confidence interval from band counts.
 
     Returns
@@ -52,7 +53,7 @@ def nps_from_counts(detractors: int, passives: int, promoters: int, alpha: float
 
 
 def nps_table(frame: pd.DataFrame, by=None, score_col: str = "nps", alpha: float = 0.05,
-              min_n: int = 30, cuts=None) -> pd.DataFrame:
+              min_n: int = MIN_SEGMENT_SIZE, cuts=None) -> pd.DataFrame:
     """NPS per group with SE, CI and a small-group flag.
 
     Parameters
@@ -88,7 +89,8 @@ def nps_table(frame: pd.DataFrame, by=None, score_col: str = "nps", alpha: float
     return pd.DataFrame(rows)
 
 
-def nps_table_from_counts(counts: pd.DataFrame, by=None, alpha: float = 0.05, min_n: int = 30) -> pd.DataFrame:
+def nps_table_from_counts(counts: pd.DataFrame, by=None, alpha: float = 0.05,
+                          min_n: int = MIN_SEGMENT_SIZE) -> pd.DataFrame:
     """:func:`nps_table` from band counts per group (``detractors, passives, promoters`` columns).
 
     Examples

@@ -1,28 +1,33 @@
-"""Helpers that notebooks call to show results: figures, tables, sentences, headings.
+"""What notebooks call to build the report: blocks of a document, shown as they are made.
 
-Figures are shown inline as SVG (sharp in HTML and PDF) and, when the renderer
-sets ``CXKIT_FIGURES_DIR``, saved there as PNG (slide resolution) and SVG with
-an index of captions and takeaways for the slides. Text that comes from
-parameters (titles, audience names) is HTML-escaped here.
+Every call shows its block in the notebook (HTML) and carries the block itself in the same output
+(:data:`cxkit.document.BLOCK_MIME`); after a run the renderer reads the blocks back into one record
+(``report.json``) and renders HTML, PDF and slides from it. Figures are SVG inline (sharp in HTML and
+PDF); when a renderer asks for it (``CXKIT_PNG_FIGURES``), the output also carries a PNG for slides.
+Text from parameters (titles, audience names) is escaped by the document.
+
+The section helpers (``churn_section``, ``value_section``, ...) are the leadership report's parts;
+notebooks call them in order and keep only narrative.
 """
 
 from __future__ import annotations
 
-import html
+import base64
 import io
-import json
 import os
-import re
-from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["figure", "table", "markdown", "heading", "bullets", "figures_dir", "demo_data", "DEMO_DIR",
-           "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes", "section", "lead_section",
-           "customer_math", "nps_over_time", "contacts_section", "takeaway", "not_available", "glossary",
-           "gap_caption"]
+from cxkit.demo import DEMO_CUSTOMERS, DEMO_DIR, DEMO_SEED, demo_sources  # noqa: F401  (old names kept here)
+from cxkit.document import BLOCK_MIME, block_html
+from cxkit.formats import money as _money
+from cxkit.formats import p_text, percent, signed
 
-from cxkit.narrative import money as _money  # noqa: E402  one money format: "−$9,737", never "$-9,737"
+__all__ = ["figure", "table", "markdown", "heading", "bullets", "sentences", "section", "demo_data", "DEMO_DIR",
+           "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes", "lead_section",
+           "customer_math", "nps_over_time", "contacts_section", "takeaway", "not_available", "glossary",
+           "gap_caption", "load_data", "summary", "churn_section", "drivers_section", "reasons_section",
+           "value_section", "stake_section", "appendix"]
 
 
 def _cents(value: float) -> str:
@@ -50,34 +55,26 @@ LTV_NAMES = {"segment": "band", "ltv": "lifetime value", "margin_per_month": "ma
 LTV_FORMATS = {"customers": "{:,.0f}", "ltv": _money, "lower": _money, "upper": _money,
                "margin_per_month": _cents, "expected_lifetime_months": "{:.1f}",
                "discounted_lifetime_months": "{:.1f}", "extrapolated_share": "{:.0%}"}
-
-from cxkit.paths import DEMO_DIR  # noqa: E402
-
-DEMO_CUSTOMERS, DEMO_SEED = 20_000, 0
+LOST_FORMATS = {"lost": "{:,.0f}", "monthly revenue lost": _money, "share of lost revenue": "{:.0%}"}
 
 
-def _display(obj) -> None:
+# ------------------------------------------------------------------ blocks
+def _show(block: dict, png: bytes | None = None) -> None:
+    """Show a block in the notebook and carry it in the same output, for the renderer."""
     from IPython.display import display
 
-    display(obj)
+    bundle = {"text/html": block_html(block), BLOCK_MIME: block}
+    if png is not None:
+        bundle["image/png"] = base64.b64encode(png).decode("ascii")
+    display(bundle, raw=True)
 
 
-def figures_dir() -> Path | None:
-    """Where figures are saved, if a renderer asked for it (``CXKIT_FIGURES_DIR``)."""
-    folder = os.environ.get("CXKIT_FIGURES_DIR")
-    return Path(folder) if folder else None
+def _wants_png() -> bool:
+    return os.environ.get("CXKIT_PNG_FIGURES") == "1"
 
 
-def _scoped_svg(svg: str, name: str) -> str:
-    """Inline SVG with ids prefixed by the figure name, so several SVGs can share one page."""
-    svg = svg[svg.index("<svg"):]
-    svg = re.sub(r'id="([^"]+)"', rf'id="{name}-\1"', svg)
-    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{name}-\1)", svg)
-    return re.sub(r'xlink:href="#([^"]+)"', rf'xlink:href="#{name}-\1"', svg)
-
-
-def figure(obj, name: str, caption: str | None = None, takeaway: str | None = None) -> None:
-    """Show a figure inline as SVG; save PNG and SVG when rendering.
+def figure(obj, name: str, caption: str | None = None, takeaway: str | None = None, alt: str | None = None) -> None:
+    """A figure, inline as SVG (and as PNG for slides when rendering).
 
     Parameters
     ----------
@@ -87,7 +84,9 @@ def figure(obj, name: str, caption: str | None = None, takeaway: str | None = No
     caption : str, optional
         Shown under the figure.
     takeaway : str, optional
-        The one-line message of the figure, used as the slide title.
+        The one-line message of the figure, used as its slide title.
+    alt : str, optional
+        Text for readers who cannot see the figure (default: its title, or the takeaway).
     """
     import matplotlib.pyplot as plt
 
@@ -96,24 +95,20 @@ def figure(obj, name: str, caption: str | None = None, takeaway: str | None = No
     box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches=box, metadata={"Date": None})
-    folder = figures_dir()
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        fig.savefig(folder / f"{name}.png", dpi=200, bbox_inches=box, metadata={"Software": None})
-        (folder / f"{name}.svg").write_text(buffer.getvalue(), encoding="utf-8")
-        with open(folder / "index.jsonl", "a", encoding="utf-8") as index:
-            index.write(json.dumps({"name": name, "caption": caption, "takeaway": takeaway}) + "\n")
+    png = None
+    if _wants_png():
+        raw = io.BytesIO()
+        fig.savefig(raw, format="png", dpi=200, bbox_inches=box, metadata={"Software": None})
+        png = raw.getvalue()
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     plt.close(fig)
-    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    from IPython.display import HTML
-
-    _display(HTML(f"<figure class='cx-figure' id='fig-{html.escape(name)}'>"
-                  f"{_scoped_svg(buffer.getvalue(), name)}{cap}</figure>"))
+    _show({"type": "figure", "name": name, "svg": buffer.getvalue(), "caption": caption, "takeaway": takeaway,
+           "alt": alt or (titles[0] if titles else takeaway) or name}, png)
 
 
 def table(frame: pd.DataFrame, formats: dict | None = None, caption: str | None = None,
           rename: dict | None = None, missing: str = "–", text: bool = False) -> None:
-    """Show a small table, numbers formatted, everything escaped.
+    """A small table, numbers formatted, everything escaped.
 
     Parameters
     ----------
@@ -130,52 +125,43 @@ def table(frame: pd.DataFrame, formats: dict | None = None, caption: str | None 
             shown[col] = [(missing if pd.isna(v) else (fmt(v) if callable(fmt) else fmt.format(v)))
                           for v in shown[col]]
     shown = shown.rename(columns=rename or {})
-    body = shown.to_html(index=False, escape=True, border=0, classes="cx-table cx-text" if text else "cx-table",
-                         na_rep=missing)
-    cap = f"<p class='cx-caption'>{html.escape(caption)}</p>" if caption else ""
-    from IPython.display import HTML
-
-    _display(HTML(f"<div class='cx-table-wrap'>{body}{cap}</div>"))
+    split = shown.astype(object).where(shown.notna(), None).to_dict("split")
+    rows = [[v.item() if hasattr(v, "item") else v for v in row] for row in split["data"]]
+    _show({"type": "table", "columns": [str(c) for c in split["columns"]], "rows": rows, "caption": caption,
+           "text": text, "missing": missing})
 
 
 def markdown(text: str) -> None:
-    """Show Markdown built from computed results (numbers come from result objects)."""
-    from IPython.display import Markdown
-
-    _display(Markdown(text))
+    """Markdown built from computed results (numbers come from result objects)."""
+    _show({"type": "markdown", "text": text})
 
 
 def heading(text: str, level: int = 1, subtitle: str | None = None) -> None:
-    """A heading from parameter text, escaped."""
-    from IPython.display import HTML
-
-    sub = f"<p class='cx-subtitle'>{html.escape(subtitle)}</p>" if subtitle else ""
-    _display(HTML(f"<h{level} class='cx-title'>{html.escape(text)}</h{level}>{sub}"))
+    """The report's title, from parameter text (escaped), and its subtitle."""
+    _show({"type": "heading", "text": text, "subtitle": subtitle})
 
 
-def bullets(sentences: list[str], css_class: str = "cx-summary") -> None:
-    """Sentences as an escaped bullet list (the executive summary); recorded for the slides when rendering."""
-    from IPython.display import HTML
-
-    folder = figures_dir()
-    if folder is not None and css_class in ("cx-summary", "cx-notes"):
-        folder.mkdir(parents=True, exist_ok=True)
-        name = "summary.json" if css_class == "cx-summary" else "notes.json"
-        earlier = json.loads((folder / name).read_text()) if (folder / name).exists() else []
-        (folder / name).write_text(json.dumps(earlier + list(sentences)))
-
-    items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
-    _display(HTML(f"<ul class='{css_class}'>{items}</ul>"))
+def sentences(items, role: str = "summary") -> None:
+    """Sentences by key (``{"nps": "NPS is ..."}`` or a list of sentences): the summary, notes or a reason."""
+    pairs = list(items.items()) if isinstance(items, dict) else [(None, s) for s in items]
+    if pairs:
+        _show({"type": "sentences", "role": role, "items": [{"key": k, "text": s} for k, s in pairs]})
 
 
+def bullets(items, css_class: str = "cx-summary") -> None:
+    """Sentences as a bullet list: the summary (``cx-summary``) or notes (``cx-notes``)."""
+    sentences(items, role="summary" if css_class == "cx-summary" else "notes")
+
+
+def section(title: str, intro: str | None = None, level: int = 2) -> None:
+    """A heading (and a line of explanation)."""
+    _show({"type": "section", "title": title, "intro": intro, "level": level})
+
+
+# ------------------------------------------------------------ loading
 def demo_data() -> dict:
-    """The built-in demo data's sources (written on first use, seed 0), for notebooks run without data."""
-    from cxkit.synth import write
-
-    params = DEMO_DIR / "params.yaml"
-    if not params.exists():
-        write(DEMO_DIR, n_customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
-    return {name: str(DEMO_DIR / f"{name}.parquet") for name in ("customers", "responses", "revenue", "contacts")}
+    """The built-in demo data's sources (see :func:`cxkit.demo.demo_sources`)."""
+    return demo_sources()
 
 
 class collect_warnings:  # noqa: N801 - used as a context manager, like warnings.catch_warnings
@@ -215,9 +201,30 @@ class collect_warnings:  # noqa: N801 - used as a context manager, like warnings
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+def load_data(data=None, as_of=None, min_segment_size=None, slice_by=None):
+    """The notebooks' load cell in one call: data (default the demo), validated, sliced; warnings kept.
+
+    Returns
+    -------
+    data : CXData
+    notes : list of str
+        The kit's warnings while loading, for the report's data notes.
+    """
+    from cxkit.load import load
+
+    with collect_warnings() as notes:
+        params = {"data": data or demo_sources(), "as_of": as_of}
+        if min_segment_size is not None:
+            params["min_segment_size"] = min_segment_size
+        loaded = load(params).subset(slice_by)
+    return loaded, notes
+
+
+# ------------------------------------------------------------ the leadership report's parts
 def subtitle(audience: str, data, slice_by: dict | None = None) -> str:
     """``Leadership team · data as of 2026-09-30 · Region: West``."""
-    from cxkit.narrative import column_label, date_line
+    from cxkit.formats import column_label
+    from cxkit.narrative import date_line
 
     parts = [audience, date_line(data)]
     if slice_by:
@@ -226,73 +233,45 @@ def subtitle(audience: str, data, slice_by: dict | None = None) -> str:
     return " · ".join(parts)
 
 
+def summary(analysis) -> None:
+    """The executive summary, each sentence under its key, in the audience's order."""
+    from cxkit.focus import summary_order
+    from cxkit.narrative import summary_parts
+
+    parts = summary_parts(analysis)
+    sentences({k: parts[k] for k in summary_order(analysis.focus) if k in parts}, role="summary")
+
+
 def cox_notes(cox, band_name: str = "Band") -> None:
     """The Cox model's caveats in plain words: not-estimable terms and failed proportional-hazards checks."""
     from cxkit.narrative import cox_note_lines
 
     notes = cox_note_lines(cox, band_name)
     if notes:
-        bullets([n[0].upper() + n[1:] for n in notes], css_class="cx-notes")
+        sentences([n[0].upper() + n[1:] for n in notes], role="notes")
 
 
 def data_notes(data, notes: list[str]) -> None:
     """Rows used per table, the analysis date, and any data warning."""
-    rows = ", ".join(f"{t} {n:,}" for t, n in data.row_counts.items())
-    when = (f"Analysis date: {data.as_of}." if data.mode == "dated"
-            else f"Report date: {data.as_of or 'none'} (snapshot data carries no dates).")
-    lines = [f"Rows used: {rows}.", when]
-    lines += [n.replace("\n", " ") for n in dict.fromkeys(notes)]
-    bullets(lines, css_class="cx-notes")
+    from cxkit import narrative
+
+    sentences(narrative.data_notes(data, notes), role="notes")
 
 
 def not_available(analysis, what: str) -> None:
     """Say, where a section's figure would be, that it cannot be estimated from this data and why."""
-    from IPython.display import HTML
-
     from cxkit.narrative import unavailable_sentence
 
-    sentence = unavailable_sentence({what: analysis.not_available_.get(what, "the data cannot support it")})
-    _display(HTML(f"<p class='cx-unavailable'>{html.escape(sentence)}</p>"))
+    reason = analysis.not_available_.get(what, "the data cannot support it")
+    sentences({f"unavailable:{what}": unavailable_sentence({what: reason})}, role="unavailable")
 
 
-def method_notes(analysis, data, notes: list[str]) -> None:
+def method_notes(analysis, data=None, notes: list[str] | None = None) -> None:
     """The clock, the models and the data behind the leadership report, in a few sentences."""
-    ltv = analysis.ltv_
-    lines = [f"Headline NPS: {analysis.nps_population_}; the NPS of a period counts every answer given in it."
-             if analysis.nps_ is not None else None,
-             f"Clock: {analysis.clock_}.",
-             "Churn curves are Kaplan-Meier estimates with 95% log-log intervals; the test across bands is "
-             "the log-rank test."]
-    if analysis.cox_ is not None:
-        from cxkit.narrative import column_label, join_words
+    from cxkit import narrative
 
-        refs = join_words([f"{column_label(c, analysis.band_name_).lower()} {v}"
-                           for c, v in analysis.cox_.reference_.items()]) if analysis.cox_.reference_ else "none"
-        lines.append(f"Hazard ratios come from a Cox model with Efron ties (reference groups: {refs}); "
-                     f"concordance {analysis.cox_.concordance_:.2f}.")
-    if ltv is not None:
-        tails = ", ".join(f"{r.segment}: no churn observed, so no tail" if r.tail_model.startswith("none")
-                          else f"{r.segment}: {r.tail_model} after {r.observed_months} months"
-                          for r in ltv.summary.itertuples())
-        margin = ("revenue minus contact costs" if analysis.measured_["cost to serve"]
-                  else "revenue; contact costs are not measured in this data")
-        start = "signup" if data.mode == "snapshot" else "the first answer"
-        lines += [f"Lifetime value counts {ltv.horizon} months of margin ({margin}) from {start}, discounted at "
-                  f"{ltv.discount_rate:.0%} a year; beyond the data a fitted tail continues the curve ({tails}).",
-                  f"Intervals: {ltv.n_boot} bootstrap replicates over customers (seed {ltv.seed})."]
-        if analysis.scenarios:
-            lines.append(f"The value at stake scales the "
-                         f"{sum(analysis.base_counts_.values()) / analysis.scale_to_base_:,.0f} active customers who "
-                         f"answered to all {analysis.active_customers_:,} active customers, assuming those who did "
-                         "not answer spread over the bands alike.")
-    if analysis.descriptive_:
-        lines.append(f"The score separates who left from who stayed with an AUC of {analysis.score_auc_:.2f} "
-                     f"(1 = perfectly){'; it was taken at the end of follow-up' if data.mode == 'snapshot' else ''}.")
-    unavailable = [f"{what[0].upper()}{what[1:]}: not available, because {reason.rstrip('.')}."
-                   for what, reason in analysis.not_available_.items()]
-    lines += unavailable
-    bullets([line for line in lines if line], css_class="cx-notes")
-    data_notes(data, notes)
+    sentences(narrative.method_notes(analysis) + narrative.data_notes(data or analysis.data_, notes or []),
+              role="notes")
 
 
 def glossary(analysis) -> None:
@@ -306,42 +285,151 @@ def glossary(analysis) -> None:
     table(pd.DataFrame({"term": list(words), "definition": list(words.values())}), text=True)
 
 
-LOST_FORMATS = {"lost": "{:,.0f}", "monthly revenue lost": _money, "share of lost revenue": "{:.0%}"}
+def appendix(analysis, notes: list[str]) -> None:
+    """Method notes and the glossary."""
+    section("Appendix: method notes")
+    method_notes(analysis, analysis.data_, notes)
+    section("Appendix: glossary")
+    glossary(analysis)
 
 
-def section(title: str, intro: str | None = None, level: int = 2) -> None:
-    """A heading (and a line of explanation) shown only when the section has something to show."""
-    from IPython.display import HTML
+def gap_caption(analysis) -> str:
+    """The waterfall's caption: the parts shown, and the one left out when contact costs are not measured."""
+    from cxkit.narrative import gap_caption as caption
 
-    text = f"<p>{html.escape(intro)}</p>" if intro else ""
-    _display(HTML(f"<h{level}>{html.escape(title)}</h{level}>{text}"))
+    return caption(analysis.gap_parts_shown_)
+
+
+def _slice_table(analysis) -> pd.DataFrame:
+    """The slice comparison as the reader sees it: 'too few' for small bands, 'not available' for gaps."""
+    months = analysis.retention_months
+    fmt = {"still a customer": percent, "lifetime value": _money, "customers who answered": "{:,.0f}".format}
+    rows = []
+
+    def nps(row):
+        if row["small"]:
+            return "too few answers"
+        return f"{signed(row['nps'])} ({signed(row['lower'])} to {signed(row['upper'])})"
+
+    def shown(value, kind, small=False):
+        if small:
+            return "too few"
+        return "not available" if value is None or value != value else fmt[kind](value)
+
+    for r in analysis.slice_comparison_.to_dict("records"):
+        if r["measure"] == "nps":
+            rows.append({"measure": "NPS (headline: active customers, latest answer)",
+                         "this slice": nps(analysis.nps_), "everyone": nps(analysis.nps_everyone_)})
+            continue
+        label = {"still a customer": f"{r['band']}s still customers after {months:g} months",
+                 "lifetime value": f"{r['band']} lifetime value"}.get(r["measure"], r["measure"])
+        rows.append({"measure": label, "this slice": shown(r["this slice"], r["measure"], r["small"]),
+                     "everyone": shown(r["everyone"], r["measure"])})
+    return pd.DataFrame(rows)
 
 
 def lead_section(analysis) -> None:
     """What the audience reads first after the summary: its slice, its contacts or its value."""
     from cxkit import plots
+    from cxkit.focus import lead_section as lead
 
-    if analysis.focus == "region" and analysis.slice_table_ is not None:
+    kind = lead(analysis.focus)
+    if kind == "slice" and analysis.slice_comparison_ is not None:
         section("This slice against everyone", "The same measures for this audience and for all customers; "
                 "bands too small for a stable estimate show 'too few'.")
-        table(analysis.slice_table_)
-    elif analysis.focus == "care" and analysis.contacts_ is not None:
+        table(_slice_table(analysis))
+    elif kind == "contacts" and analysis.contacts_ is not None:
         contacts_section(analysis)
-    elif analysis.focus == "product" and analysis.gap_bands_ is not None:
+    elif kind == "value" and analysis.gap_bands_ is not None:
         section("What a better experience is worth", "Lifetime value by band and what moving customers up adds.")
         figure(plots.plot_ltv_gap(analysis.ltv_, *analysis.gap_bands_, parts=analysis.gap_parts_shown_),
                "lead-ltv-gap", caption=gap_caption(analysis))
 
 
-def gap_caption(analysis) -> str:
-    """The waterfall's caption: the parts shown, and the one left out when contact costs are not measured."""
-    from cxkit.narrative import join_words
+def retention_table(analysis, months=(6, 12, 24)) -> pd.DataFrame:
+    """Share still a customer per band at chosen months, with its interval, as the reader sees it."""
+    from cxkit.narrative import band_name
 
-    shown = analysis.gap_parts_shown_
-    text = f"The gap split into {join_words(shown)}; the parts add up."
-    if "lower cost to serve" not in shown:
-        text += " Cost to serve is not available: the data has no contact costs."
-    return text
+    at = analysis.retention_at(months)
+    at["cell"] = [f"{s:.0%} ({lo:.0%}-{hi:.0%})" if s == s else "–"
+                  for s, lo, hi in zip(at["survival"], at["lower"], at["upper"], strict=True)]
+    wide = at.pivot(index="segment", columns="time", values="cell")
+    wide.columns = [f"after {m:g} months" for m in wide.columns]
+    return wide.reindex(analysis.km_.segments_).reset_index().rename(columns={"segment": band_name(analysis.score_)})
+
+
+def churn_section(analysis, min_at_risk: int = 10) -> None:
+    """Churn by band: the curves, their clock, and the share still a customer at 6, 12 and 24 months."""
+    from cxkit import narrative, plots
+
+    section("Churn by band", narrative.section_intro("churn", analysis.clock_kind_, analysis.data_.mode))
+    figure(analysis.km_.plot(title=f"Share still a customer, by {narrative.band_name(analysis.score_)}",
+                             min_at_risk=min_at_risk),
+           "churn-by-band", caption=f"Clock: {analysis.clock_}. {plots.stop_note(min_at_risk)}",
+           takeaway=narrative.takeaways(analysis).get("churn-by-band"))
+    table(retention_table(analysis), caption="Share still a customer with 95% interval.")
+
+
+def drivers_section(analysis) -> None:
+    """What drives churn: the Cox model's hazard ratios and its caveats."""
+    from cxkit import narrative
+
+    section("What drives churn", "Hazard ratios from a Cox model: below 1, customers stay longer than the "
+            "reference group; above 1, they leave sooner. Each is adjusted for the others.", level=3)
+    if analysis.cox_ is None:
+        not_available(analysis, "churn drivers")
+        return
+    band = narrative.band_name(analysis.score_)
+    figure(analysis.cox_.plot(title="Hazard ratios of churn", band_name=band), "churn-drivers",
+           takeaway=narrative.takeaways(analysis).get("churn-drivers"))
+    cox_notes(analysis.cox_, band)
+
+
+def reasons_section(analysis, min_at_risk: int = 10) -> None:
+    """Why the lowest band leaves: each churn reason's cumulative incidence with its interval."""
+    from cxkit import narrative, plots
+
+    if analysis.incidence_ is None:
+        return
+    figure(analysis.incidence_.plot(segment=analysis.low_, min_at_risk=min_at_risk), "churn-reasons",
+           caption="Cumulative incidence of each churn reason with its 95% interval (Aalen-Johansen); where two "
+                   "reasons' intervals do not overlap, one clearly outweighs the other. "
+                   + plots.stop_note(min_at_risk), takeaway=narrative.takeaways(analysis).get("churn-reasons"))
+
+
+def value_section(analysis) -> None:
+    """Lifetime value per band, the gap's parts and the components table."""
+    from cxkit import narrative, plots
+
+    section("Lifetime value", narrative.section_intro("ltv", analysis.clock_kind_, analysis.data_.mode))
+    if analysis.ltv_ is None:
+        not_available(analysis, "lifetime value")
+        return
+    figure(analysis.ltv_.plot(), "ltv-by-band", takeaway=narrative.takeaways(analysis).get("ltv-by-band"))
+    if analysis.gap_bands_ is not None:
+        figure(plots.plot_ltv_gap(analysis.ltv_, *analysis.gap_bands_, parts=analysis.gap_parts_shown_),
+               "ltv-gap", caption=gap_caption(analysis))
+    table(analysis.components_table(), formats=COMPONENT_FORMATS, rename=COMPONENT_NAMES, missing="not available")
+
+
+def stake_section(analysis) -> None:
+    """The value at stake: what moving customers up a band adds, with intervals."""
+    from cxkit import narrative, plots
+
+    if analysis.ltv_ is None:
+        return
+    section("The value at stake", narrative.section_intro("stake", analysis.clock_kind_, analysis.data_.mode))
+    if analysis.scenarios:
+        figure(plots.plot_value_at_stake(analysis.ltv_, narrative.scenarios(analysis)), "value-at-stake",
+               takeaway=narrative.takeaways(analysis).get("value-at-stake"))
+        scenario = analysis.scenario_table()
+        scenario.insert(0, "scenario", [narrative.scenario_label({a: b}, s) for a, b, s in
+                                        zip(scenario["from"], scenario["to"], scenario["share"], strict=True)])
+        table(scenario.drop(columns=["from", "to", "share"]), formats=SCENARIO_FORMATS)
+    elif "value at stake" in analysis.not_available_:
+        not_available(analysis, "value at stake")
+    else:
+        markdown(narrative.summary_parts(analysis).get("stake", ""))
 
 
 def customer_math(analysis) -> None:
@@ -352,9 +440,8 @@ def customer_math(analysis) -> None:
 
     section("Customer math", "Customers and monthly revenue flowing in and out of the base. Revenue is each "
             "customer's monthly run rate; start + new - lost = end holds in every period.")
-    figure(analysis.ledger_.plot(), "customer-ledger",
-           takeaway=narrative.ledger_sentence(analysis.ledger_, 12 if analysis.period == "M" else 4))
-    window = "last 12 months" if analysis.period == "M" else "last 4 quarters"
+    figure(analysis.ledger_.plot(), "customer-ledger", takeaway=narrative.takeaways(analysis).get("customer-ledger"))
+    window = narrative.window_phrase(analysis.period)
     table(analysis.lost_table("reason"), formats=LOST_FORMATS, caption=f"Lost by churn reason, {window}.")
     table(analysis.lost_table("band"), formats=LOST_FORMATS,
           caption=f"Lost by the band of the customer's last answer, {window}.")
@@ -369,12 +456,11 @@ def nps_over_time(analysis) -> None:
     trend = analysis.trend_
     section("NPS over time", "Each period's NPS with its 95% interval. The grey band is normal variation "
             "around the baseline; a point outside it, or 8 periods in a row on one side, is a real shift.")
-    figure(trend.plot(), "nps-trend", takeaway=narrative.trend_sentence(trend).split(". ")[0] + ".")
-    from cxkit.narrative import p_text, signed, trend_verdict
-
+    figure(trend.plot(), "nps-trend", takeaway=narrative.takeaways(analysis).get("nps-trend"))
     shown = trend.table.tail(6)[["period", "n", "nps", "lower", "upper", "change", "change_p", "flag", "note"]
                                 + (["response_rate"] if "response_rate" in trend.table else [])].copy()
-    shown["flag"] = [trend_verdict(f) for f in shown["flag"]]
+    shown["flag"] = [narrative.trend_verdict(f) for f in shown["flag"]]
+
     def one(v):
         return signed(v, 1)
 
@@ -386,18 +472,19 @@ def nps_over_time(analysis) -> None:
                   "of answers are suppressed, with the reason.")
 
 
-def contacts_section(analysis) -> None:
-    """Contacts and cost to serve per customer by band over time."""
-    if analysis.contacts_ is None:
-        return
+def contacts_section(analysis, skip_if_lead: bool = False) -> None:
+    """Contacts and cost to serve per customer by band over time (left out where it already led)."""
     from cxkit import narrative
+    from cxkit.focus import shows
 
+    if analysis.contacts_ is None or (skip_if_lead and not shows(analysis.focus, "contacts")):
+        return
     section("Contacts and cost to serve", "Care contacts (calls, chats, emails, complaints) and their cost per "
             "customer, by the band of the customer's last answer.")
     figure(analysis.contacts_.plot(measure="cost_per_customer"), "cost-to-serve",
-           takeaway=narrative.contacts_sentence(analysis.contacts_, analysis.low_, analysis.high_))
+           takeaway=narrative.takeaways(analysis).get("cost-to-serve"))
 
 
 def takeaway(sentences: list[str], word: str) -> str | None:
-    """The summary sentence that carries ``word``: a figure's one-line takeaway for its slide."""
+    """The summary sentence that carries ``word`` (kept for old notebooks; use ``narrative.takeaways``)."""
     return next((s for s in sentences if word in s), None)

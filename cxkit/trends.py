@@ -27,8 +27,10 @@ import pandas as pd
 from scipy import stats
 
 from cxkit._display import html_block
+from cxkit.contract import MIN_SEGMENT_SIZE
 from cxkit.errors import CxkitError
-from cxkit.ledger import PERIODS, _label
+from cxkit.periods import PERIODS
+from cxkit.periods import label_of as _label
 
 __all__ = ["NPSTrend"]
 
@@ -63,8 +65,8 @@ class NPSTrend:
         Per-period false-alarm rate of the limits rule under no change (two-sided normal tail).
     """
 
-    def __init__(self, period: str = "M", min_n: int = 30, alpha: float = 0.05, baseline: int | None = None,
-                 run: int = 8, sigma: float = 3.0):
+    def __init__(self, period: str = "M", min_n: int = MIN_SEGMENT_SIZE, alpha: float = 0.05,
+                 baseline: int | None = None, run: int = 8, sigma: float = 3.0):
         if period not in PERIODS:
             raise CxkitError("period must be 'M' (months) or 'Q' (quarters)")
         self.period, self.min_n, self.alpha, self.baseline = period, int(min_n), alpha, baseline

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from tests.report_truth import INTERNAL_NAMES, check_parts_add_up, check_summary, numbers
+from tests.report_truth import INTERNAL_NAMES, check_parts_add_up, check_summary, numbers, summary_parts
 
 SHIPPED = [ROOT / "params" / "demo.yaml", ROOT / "params" / "telco.yaml",
            *sorted((ROOT / "params" / "quarter").glob("*.yaml"))]
@@ -94,16 +94,16 @@ def test_summary_numbers_equal_their_results_and_parts_add_up(shipped, name):
     if name not in shipped:
         pytest.skip("the Telco data is not beside the project")
     a = _analysis(shipped[name])
-    assert a.summary_parts(), "an empty summary"
+    assert summary_parts(a), "an empty summary"
     assert check_summary(a) == []
     assert check_parts_add_up(a) == []
 
 
 def test_the_check_catches_a_number_that_is_not_in_the_results(shipped):
     a = _analysis(shipped["demo"])
-    parts = a.summary_parts()
+    parts = summary_parts(a)
     wrong = parts["nps"].replace(numbers(parts["nps"])[0], "+99")
-    a.summary_parts = lambda: {**parts, "nps": wrong}
+    a._planted = {**parts, "nps": wrong}
     assert any(p.startswith("nps:") for p in check_summary(a))
 
 
@@ -244,3 +244,46 @@ def test_papermill_cli_runs_a_shipped_params_file_from_the_project_root(tmp_path
     cells = json.loads(out.read_text())["cells"]
     texts = "".join("".join(o.get("data", {}).get("text/html", "")) for c in cells for o in c.get("outputs", []))
     assert "among the 3,111 customers active on 2026-09-30" in texts
+
+
+def text_rendition(html_path: Path) -> str:
+    """A report as plain text, one visible line each (figure words included), without the run's footer."""
+    lines = (line.strip() for line in _text(html_path).splitlines())
+    return "\n".join(line for line in lines if line and "· run " not in line) + "\n"
+
+
+@pytest.mark.parametrize("name", ["demo", "telco", "quarter-region-west", "quarter-care"])
+def test_the_report_reads_as_it_did_before_the_document_record(rendered, name):
+    """The same numbers and text, word for word, as the report rendered straight from notebook outputs
+    (tests/data/renditions, written before the report became a record; UPDATE_RENDITIONS=1 rewrites them
+    when a change of wording is meant)."""
+    import os
+
+    if name not in rendered:
+        pytest.skip("the Telco data is not beside the project")
+    expected = ROOT / "tests" / "data" / "renditions" / f"{name}.txt"
+    got = text_rendition(rendered[name] / "report.html")
+    if os.environ.get("UPDATE_RENDITIONS") == "1":
+        expected.write_text(got, encoding="utf-8")
+    assert got.splitlines() == expected.read_text(encoding="utf-8").splitlines()
+
+
+def test_rerender_rebuilds_the_renditions_from_the_record_alone(rendered, tmp_path):
+    import json
+    import shutil
+
+    from cxkit.render.renditions import rerender
+
+    run = tmp_path / "run"
+    shutil.copytree(rendered["quarter-care"], run)
+    record = json.loads((run / "report.json").read_text())
+    assert record["version"] == 1 and {b["type"] for b in record["blocks"]} >= {"heading", "sentences", "figure",
+                                                                                   "table", "section"}
+    summary = [i for b in record["blocks"] if b["type"] == "sentences" and b["role"] == "summary" for i in b["items"]]
+    assert summary[0]["key"] == "contacts"  # care leads with contacts, by key
+    before = (run / "report.html").read_text()
+    (run / "report.html").unlink()
+    (run / "01-leadership-report.ipynb").unlink()  # no notebook, no kernel: the record is enough
+    rerender(run, pdf=False, pptx=True)
+    assert (run / "report.html").read_text() == before
+    assert (run / "report.pptx").stat().st_size > 10_000

@@ -13,6 +13,7 @@ import yaml
 from cxkit.errors import CxkitWarning
 from cxkit.leadership import LeadershipAnalysis
 from cxkit.load import load
+from cxkit.narrative import summary
 
 KINDS = ("csv", "parquet", "duckdb", "query")
 
@@ -57,7 +58,7 @@ def _write(folder, tables: dict, kind: str) -> dict:
 
 
 def _numbers(analysis: LeadershipAnalysis) -> dict:
-    out = {"summary": analysis.summary_sentences(), "km": analysis.km_.survival_at([6, 12]).round(12).to_dict(),
+    out = {"summary": summary(analysis), "km": analysis.km_.survival_at([6, 12]).round(12).to_dict(),
            "bands": analysis.band_sizes_}
     if analysis.cox_ is not None:
         out["cox"] = analysis.cox_.summary[["coef", "se"]].round(10).to_dict()

@@ -73,9 +73,11 @@ def _environ(**values):
                 os.environ[k] = v
 
 
-def run_notebook(notebook: Path, output: Path, parameters: dict, figures_dir: Path, progress=False,
-                 timeout: int = 1800):
-    """Execute ``notebook`` into ``output`` with ``parameters``; figures land in ``figures_dir``.
+def run_notebook(notebook: Path, output: Path, parameters: dict, progress=False, timeout: int = 1800):
+    """Execute ``notebook`` into ``output`` with ``parameters``.
+
+    The report's blocks come back in the executed notebook's outputs (:mod:`cxkit.document`); figures
+    carry a PNG for slides (``CXKIT_PNG_FIGURES``).
 
     Parameters
     ----------
@@ -95,7 +97,7 @@ def run_notebook(notebook: Path, output: Path, parameters: dict, figures_dir: Pa
 
     runtime = Path(tempfile.mkdtemp(prefix="cxk-"))  # short: Unix socket paths are limited to ~107 bytes
     try:
-        with _environ(CXKIT_FIGURES_DIR=Path(figures_dir).resolve(), JUPYTER_RUNTIME_DIR=runtime, MPLBACKEND="Agg",
+        with _environ(CXKIT_PNG_FIGURES=1, JUPYTER_RUNTIME_DIR=runtime, MPLBACKEND="Agg",
                       PYDEVD_DISABLE_FILE_VALIDATION=1):
             return pm.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name="python3",
                                        cwd=str(Path(notebook).parent), progress_bar=progress, log_output=False,

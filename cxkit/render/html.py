@@ -1,9 +1,9 @@
-"""Executed notebook -> one self-contained HTML file that is safe to email.
+"""Report record -> one self-contained HTML file that is safe to email.
 
 No code, no prompts, no injected-parameters cell, no scripts and no external
-request of any kind: outputs are our own escaped HTML and inline SVG, images
-are embedded as data URIs, and the stylesheet is inlined. nbconvert's stock
-templates load require.js and MathJax from a CDN, so this exporter writes its
+request of any kind: blocks are rendered by :func:`cxkit.document.block_html`
+(escaped text, inline SVG), and the stylesheet is inlined. nbconvert's stock
+templates load require.js and MathJax from a CDN, so this renderer writes its
 own slim page.
 """
 
@@ -13,37 +13,9 @@ import html
 import re
 from importlib import resources
 
-__all__ = ["notebook_to_html", "SKIP_TAGS"]
+__all__ = ["record_to_html", "notebook_to_html", "keep_with_next", "SKIP_TAGS"]
 
 SKIP_TAGS = {"parameters", "injected-parameters", "remove-cell"}
-_PRIORITY = ("text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown")
-
-
-def _markdown(text: str) -> str:
-    import mistune
-
-    return mistune.create_markdown(escape=False, plugins=["table", "strikethrough"])(text)
-
-
-def _output_html(output) -> str:
-    if output.get("output_type") not in ("display_data", "execute_result"):
-        return ""  # streams (logs, warnings) and errors never reach the report
-    data = output.get("data", {})
-    for mime in _PRIORITY:
-        if mime not in data:
-            continue
-        value = data[mime]
-        value = "".join(value) if isinstance(value, list) else value
-        if mime == "text/html":
-            return value
-        if mime == "image/svg+xml":
-            return f"<figure class='cx-figure'>{value[value.find('<svg'):]}</figure>"
-        if mime in ("image/png", "image/jpeg"):
-            return f"<figure class='cx-figure'><img alt='figure' src='data:{mime};base64,{value.strip()}'></figure>"
-        return _markdown(value)
-    return ""  # plain-text reprs look like code: left out
-
-
 def _is_heading(part: str) -> bool:
     """A heading with at most a line of text: it must never end a printed page."""
     return bool(re.match(r"\s*<h[1-4]", part)) and not re.search(r"<(figure|table|svg|img)\b", part)
@@ -75,37 +47,36 @@ def keep_with_next(parts: list[str]) -> list[str]:
     return out
 
 
-def notebook_to_html(nb, title: str, footer_text: str, page_size: str = "A4", orientation: str = "landscape",
-                     version: str = "") -> str:
-    """Render an executed notebook's narrative and outputs as one HTML page.
+def record_to_html(record: dict) -> str:
+    """Render a report record (figures' SVG included, see :func:`cxkit.document.with_files`) as one page.
 
-    Parameters
-    ----------
-    nb : nbformat.NotebookNode
-    title : str
-        Page title (escaped here).
-    footer_text : str
-        As-of date and run fingerprint, shown at the foot of the page and of every printed page.
-    page_size, orientation : str
-        For the print stylesheet (``@page``).
+    The record's ``meta`` gives the title, the footer (as-of date and run fingerprint, shown at the foot
+    of the page and of every printed page), and the print page size and orientation.
     """
     from jinja2 import Template
 
-    parts = []
-    for cell in nb.cells:
-        tags = set(cell.get("metadata", {}).get("tags", []))
-        if tags & SKIP_TAGS:
-            continue
-        if cell.cell_type == "markdown":
-            text = cell.source.strip()
-            if text and not (text.startswith("<!--") and text.endswith("-->")):
-                parts.append(_markdown(text))
-        elif cell.cell_type == "code" and "remove-output" not in tags:
-            parts.extend(p for p in (_output_html(o) for o in cell.get("outputs", [])) if p)
-    parts = keep_with_next(parts)
+    from cxkit.document import block_html
+
+    meta = record.get("meta", {})
+    parts = keep_with_next([block_html(b) for b in record["blocks"]])
+    footer_text = meta.get("footer", "")
     css_template = resources.files("cxkit").joinpath("templates/report.css").read_text(encoding="utf-8")
     css_footer = footer_text.replace("\\", "\\\\").replace('"', '\\"')
-    css = Template(css_template).render(page_size=page_size, orientation=orientation, footer_text=css_footer)
+    css = Template(css_template).render(page_size=meta.get("page_size", "A4"),
+                                        orientation=meta.get("orientation", "landscape"), footer_text=css_footer)
     page = resources.files("cxkit").joinpath("templates/report.html.j2").read_text(encoding="utf-8")
-    return Template(page).render(title=html.escape(title), css=css, body="\n".join(parts),
-                                 footer_text=html.escape(footer_text), version=html.escape(version))
+    return Template(page).render(title=html.escape(meta.get("title", "")), css=css, body="\n".join(parts),
+                                 footer_text=html.escape(footer_text), version=html.escape(meta.get("version", "")))
+
+
+def notebook_to_html(nb, title: str, footer_text: str, page_size: str = "A4", orientation: str = "landscape",
+                     version: str = "") -> str:
+    """Render an executed notebook's report blocks as one HTML page (see :func:`record_to_html`)."""
+    from cxkit.document import record_from_notebook
+
+    record, files = record_from_notebook(nb, {"title": title, "footer": footer_text, "page_size": page_size,
+                                              "orientation": orientation, "version": version})
+    for block in record["blocks"]:
+        if block["type"] == "figure":
+            block["svg"] = files[block["svg_file"]].decode("utf-8")
+    return record_to_html(record)

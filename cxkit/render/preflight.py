@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from cxkit.contract import MIN_SEGMENT_SIZE
 from cxkit.errors import ParamsError
 
 __all__ = ["Plan", "preflight", "run_name_of", "run_dir_in", "MIN_CUSTOMERS", "RUN_NAME"]
@@ -154,10 +155,10 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
     ParamsError, ValidationError
         Naming what is wrong; nothing has been written.
     """
+    from cxkit.demo import demo_sources
     from cxkit.load import load
     from cxkit.nbparams import check_params, notebook_parameters
     from cxkit.params import read_params
-    from cxkit.report import demo_data
 
     raw = read_params(params_path)
     base_dir = Path(raw["_base_dir"])
@@ -171,8 +172,8 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
     if parameters.get("data"):
         parameters["data"] = _absolute_data(parameters["data"], base_dir)
     effective = {p.name: p.default for p in declared} | parameters
-    data = load({"data": effective.get("data") or demo_data(), "as_of": effective.get("as_of"),
-                 "min_segment_size": effective.get("min_segment_size", 30)})
+    data = load({"data": effective.get("data") or demo_sources(), "as_of": effective.get("as_of"),
+                 "min_segment_size": effective.get("min_segment_size", MIN_SEGMENT_SIZE)})
     data = data.subset(effective.get("slice_by"))
     _check_reportable(data, effective)
     return Plan(Path(params_path), notebook, parameters, effective, data, raw, run_name, run_dir)

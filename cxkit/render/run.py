@@ -21,7 +21,7 @@ from cxkit.paths import NOTEBOOK_DIR  # noqa: E402
 from cxkit.render.preflight import resolve_notebook  # noqa: E402
 
 MAX_HTML_BYTES = 3_000_000
-_OUTPUTS = ("report.html", "report.pdf", "report.pptx", "manifest.json")
+_OUTPUTS = ("report.json", "report.html", "report.pdf", "report.pptx", "manifest.json")
 
 
 @dataclass
@@ -63,12 +63,12 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
         A cell failed (named in the message); the partial notebook is kept.
     """
     from cxkit import __version__
+    from cxkit.document import record_from_notebook, summary_of
+    from cxkit.narrative import date_line
     from cxkit.render.execute import NotebookError, run_notebook
-    from cxkit.render.html import notebook_to_html
     from cxkit.render.manifest import Timer, package_versions, run_fingerprint
-    from cxkit.render.pdf import html_to_pdf
     from cxkit.render.preflight import preflight
-    from cxkit.render.slides import write_pptx
+    from cxkit.render.renditions import write_renditions
 
     timer = Timer()
     with timer("check_and_validate"):
@@ -78,36 +78,30 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
     run_name, run_dir = plan.run_name, plan.run_dir
     out_dir = run_dir.parent
     staging = out_dir / f".staging-{run_name}-{uuid.uuid4().hex[:8]}"
-    figures = staging / "figures"
-    figures.mkdir(parents=True)
+    (staging / "figures").mkdir(parents=True)
     inputs = [src.fingerprint() for src in data.sources.values()]
     versions = package_versions()
     fingerprint = run_fingerprint(effective, inputs, versions)
     executed = staging / notebook.name
     try:
         with timer("execute"):
-            nb = run_notebook(notebook, executed, parameters, figures, progress)
-        records = _take_records(figures)
-        from cxkit.narrative import date_line
-
+            nb = run_notebook(notebook, executed, parameters, progress)
         when = date_line(data)
-        footer = f"{when[0].upper()}{when[1:]} · run {fingerprint} · cxkit {__version__}"
-        title = str(effective.get("title", notebook.stem))
-        with timer("html"):
-            page = notebook_to_html(nb, title, footer, effective.get("page_size", "A4"),
-                                    effective.get("orientation", "landscape"), __version__)
-            (staging / "report.html").write_text(page, encoding="utf-8")
-        if pdf:
-            with timer("pdf"):
-                engine = html_to_pdf(staging / "report.html", staging / "report.pdf")
-        if pptx:
-            with timer("pptx"):
-                write_pptx(figures, staging / "report.pptx", title, footer, **records)
+        meta = {"title": str(effective.get("title", notebook.stem)), "run": run_name, "fingerprint": fingerprint,
+                "notebook": notebook.name, "version": __version__,
+                "footer": f"{when[0].upper()}{when[1:]} · run {fingerprint} · cxkit {__version__}",
+                "page_size": effective.get("page_size", "A4"),
+                "orientation": effective.get("orientation", "landscape")}
+        record, files = record_from_notebook(nb, meta)
+        for name, content in files.items():
+            (staging / name).write_bytes(content)
+        (staging / "report.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+        engine = write_renditions(staging, record, pdf=pdf, pptx=pptx, timer=timer)
         manifest = {"run": run_name, "fingerprint": fingerprint, "notebook": notebook.name,
                     "params_file": str(Path(params_path).resolve()), "parameters": effective,
                     "as_of": str(data.as_of) if data.as_of else None, "inputs": inputs, "row_counts": data.row_counts,
-                    "slice_by": data.slice_by, "summary": records["summary"],
-                    "versions": versions, "pdf_engine": engine if pdf else None,
+                    "slice_by": data.slice_by, "summary": summary_of(record),
+                    "versions": versions, "pdf_engine": engine,
                     "html_bytes": (staging / "report.html").stat().st_size, "seconds": timer.seconds}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
         outputs = _publish(staging, run_dir, executed.name)
@@ -130,20 +124,6 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
         warnings.warn(f"{run_dir / 'report.html'} is {manifest['html_bytes'] / 1e6:.1f} MB, over the 3 MB that mail "
                       "handles well", CxkitWarning, stacklevel=2)
     return RenderResult(run_dir, outputs, timer.seconds, fingerprint)
-
-
-def _take_records(folder: Path) -> dict:
-    """What the notebook recorded beside its figures (summary, notes, figure index), read once and removed
-    so that ``figures/`` holds only the PNG and SVG files."""
-    def take(name, lines=False):
-        path = folder / name
-        if not path.exists():
-            return []
-        text = path.read_text()
-        path.unlink()
-        return [json.loads(line) for line in text.splitlines()] if lines else json.loads(text)
-
-    return {"summary": take("summary.json"), "notes": take("notes.json"), "figures": take("index.jsonl", True)}
 
 
 def _publish(staging: Path, run_dir: Path, notebook_name: str) -> list[Path]:

@@ -1,0 +1,151 @@
+"""The report as a document: blocks, their HTML, and the one record a run writes (``report.json``).
+
+A notebook builds the report through :mod:`cxkit.report` calls; each call shows its block in the
+notebook (HTML) and carries the block itself in the same output, under the MIME type ``BLOCK_MIME``.
+After the run, :func:`record_from_notebook` reads the blocks back in notebook order (markdown cells
+become markdown blocks) into one versioned record; HTML, PDF and slides are renditions of that record
+(:mod:`cxkit.render`), and a new rendition is a new renderer of the same record.
+
+Blocks (plain dicts, JSON-ready):
+
+- ``heading``: ``text``, ``subtitle``
+- ``section``: ``title``, ``intro``, ``level``
+- ``sentences``: ``role`` (``summary``, ``notes`` or ``unavailable``), ``items`` (``key``, ``text``)
+- ``figure``: ``name``, ``svg`` (inline SVG), ``alt``, ``caption``, ``takeaway``; the PNG for slides travels
+  beside it in the output bundle (``image/png``) and lands in ``figures/<name>.png``
+- ``table``: ``columns``, ``rows`` (formatted strings), ``caption``, ``text`` (all left-aligned)
+- ``markdown``: ``text``
+
+Examples
+--------
+>>> block_html({"type": "section", "title": "Churn & value", "intro": "Why <now>", "level": 2})
+'<h2>Churn &amp; value</h2><p>Why &lt;now&gt;</p>'
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+
+__all__ = ["BLOCK_MIME", "RECORD_VERSION", "block_html", "record_from_notebook", "summary_of", "figures_of",
+           "notes_of", "scoped_svg"]
+
+BLOCK_MIME = "application/vnd.cxkit.block+json"
+RECORD_VERSION = 1
+_ESC = html.escape
+
+
+def scoped_svg(svg: str, name: str) -> str:
+    """Inline SVG with ids prefixed by the figure name, so several SVGs can share one page."""
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r'id="([^"]+)"', rf'id="{name}-\1"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{name}-\1)", svg)
+    return re.sub(r'xlink:href="#([^"]+)"', rf'xlink:href="#{name}-\1"', svg)
+
+
+def _table_html(block: dict) -> str:
+    import pandas as pd
+
+    frame = pd.DataFrame(block["rows"], columns=block["columns"])
+    classes = "cx-table cx-text" if block.get("text") else "cx-table"
+    body = frame.to_html(index=False, escape=True, border=0, classes=classes, na_rep=block.get("missing", "–"))
+    cap = f"<p class='cx-caption'>{_ESC(block['caption'])}</p>" if block.get("caption") else ""
+    return f"<div class='cx-table-wrap'>{body}{cap}</div>"
+
+
+def block_html(block: dict) -> str:
+    """One block as HTML, every text escaped; the same HTML in the notebook and in the rendered report."""
+    kind = block["type"]
+    if kind == "heading":
+        sub = f"<p class='cx-subtitle'>{_ESC(block['subtitle'])}</p>" if block.get("subtitle") else ""
+        return f"<h1 class='cx-title'>{_ESC(block['text'])}</h1>{sub}"
+    if kind == "section":
+        level = int(block.get("level", 2))
+        intro = f"<p>{_ESC(block['intro'])}</p>" if block.get("intro") else ""
+        return f"<h{level}>{_ESC(block['title'])}</h{level}>{intro}"
+    if kind == "sentences":
+        css = {"summary": "cx-summary", "notes": "cx-notes"}.get(block["role"], "cx-notes")
+        if block["role"] == "unavailable":
+            return "".join(f"<p class='cx-unavailable'>{_ESC(i['text'])}</p>" for i in block["items"])
+        items = "".join(f"<li>{_ESC(i['text'])}</li>" for i in block["items"])
+        return f"<ul class='{css}'>{items}</ul>"
+    if kind == "figure":
+        cap = f"<figcaption>{_ESC(block['caption'])}</figcaption>" if block.get("caption") else ""
+        return (f"<figure class='cx-figure' id='fig-{_ESC(block['name'])}'>"
+                f"{scoped_svg(block['svg'], block['name'])}{cap}</figure>")
+    if kind == "table":
+        return _table_html(block)
+    if kind == "markdown":
+        import mistune
+
+        return mistune.create_markdown(escape=False, plugins=["table", "strikethrough"])(block["text"])
+    raise ValueError(f"unknown block type {kind!r}")
+
+
+def record_from_notebook(nb, meta: dict | None = None) -> tuple[dict, dict]:
+    """The report record of an executed notebook, and the figure files its blocks carried.
+
+    Returns
+    -------
+    record : dict
+        ``version``, ``meta`` (title, footer, page settings, ...), ``blocks`` in reading order; a
+        figure block names its files (``figures/<name>.svg``, ``.png``) instead of holding them.
+    files : dict
+        Relative path -> bytes, for the renderer to write beside the record.
+    """
+    blocks, files = [], {}
+    skip = {"parameters", "injected-parameters", "remove-cell"}
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & skip:
+            continue
+        if cell.cell_type == "markdown":
+            text = cell.source.strip()
+            if text and not (text.startswith("<!--") and text.endswith("-->")):
+                blocks.append({"type": "markdown", "text": text})
+            continue
+        if cell.cell_type != "code" or "remove-output" in tags:
+            continue
+        for output in cell.get("outputs", []):
+            data = output.get("data", {}) if output.get("output_type") in ("display_data", "execute_result") else {}
+            if BLOCK_MIME not in data:
+                continue  # logs, warnings and plain reprs never reach the report
+            block = dict(data[BLOCK_MIME])
+            if block["type"] == "figure":
+                name = block["name"]
+                files[f"figures/{name}.svg"] = block.pop("svg").encode("utf-8")
+                block["svg_file"] = f"figures/{name}.svg"
+                png = data.get("image/png")
+                if png:
+                    files[f"figures/{name}.png"] = base64.b64decode("".join(png) if isinstance(png, list) else png)
+                    block["png_file"] = f"figures/{name}.png"
+            blocks.append(block)
+    return {"version": RECORD_VERSION, "meta": dict(meta or {}), "blocks": blocks}, files
+
+
+def with_files(record: dict, folder) -> dict:
+    """The record with each figure's SVG read back from ``folder`` (for the HTML renderer)."""
+    from pathlib import Path
+
+    out = dict(record, blocks=[])
+    for block in record["blocks"]:
+        if block["type"] == "figure" and "svg" not in block:
+            block = dict(block, svg=(Path(folder) / block["svg_file"]).read_text(encoding="utf-8"))
+        out["blocks"].append(block)
+    return out
+
+
+def summary_of(record: dict) -> list[str]:
+    """The executive summary's sentences (the first ``summary`` block)."""
+    return [i["text"] for b in record["blocks"] if b["type"] == "sentences" and b["role"] == "summary"
+            for i in b["items"]]
+
+
+def notes_of(record: dict) -> list[str]:
+    return [i["text"] for b in record["blocks"] if b["type"] == "sentences" and b["role"] == "notes"
+            for i in b["items"]]
+
+
+def figures_of(record: dict) -> list[dict]:
+    return [b for b in record["blocks"] if b["type"] == "figure"]
