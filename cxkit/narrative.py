@@ -152,6 +152,13 @@ def score_name(score: str) -> str:
     return names.get(score, column_label(score).lower())
 
 
+def at_time(months: float, phrase: str) -> str:
+    """``12 months after answering`` or ``At 12 months of tenure`` (``phrase`` from :func:`cxkit.clock.since`)."""
+    from cxkit.clock import since
+
+    return f"{months:g} months {phrase}" if phrase == since("response") else f"At {months:g} months {phrase}"
+
+
 def retention_sentence(km, months: float, low: str, high: str, after: str = "after answering") -> str:
     """``12 months after answering, 61% of detractors are still customers against 86% of promoters (...)``.
 
@@ -160,7 +167,7 @@ def retention_sentence(km, months: float, low: str, high: str, after: str = "aft
     """
     at = km.survival_at([months]).set_index("segment")["survival"]
     p = km.logrank_.p_value
-    lead = f"{months:g} months {after}" if after.startswith("after") else f"At {months:g} months {after}"
+    lead = at_time(months, after)
     shares = (f"{percent(at[low])} of {plural(low).lower()} are still customers against "
               f"{percent(at[high])} of {plural(high).lower()}")
     if not (np.isfinite(p) and p < km.alpha):
@@ -231,7 +238,9 @@ def descriptive_ltv_sentence(ltv, a: str, b: str) -> str:
 def ledger_sentence(ledger, last: int = 12, currency: str = "$") -> str:
     """``Over the last 12 months the base grew from 10,271 to 13,660: 6,570 joined and 3,181 left, ...``."""
     t = ledger.totals(last)
-    unit = "months" if ledger.period == "M" else "quarters"
+    from cxkit.periods import plural_unit
+
+    unit = plural_unit(ledger.period)
     verb = "grew" if t["end"] >= t["start"] else "shrank"
     text = (f"Over the last {t['periods']} {unit} the base {verb} from {t['start']:,} to {t['end']:,} customers: "
             f"{t['new']:,} joined and {t['lost']:,} left, taking {money(t['revenue_out'], currency)} a month of "
@@ -372,7 +381,55 @@ def section_intro(section: str, clock: str, mode: str = "dated") -> str:
     if section == "stake":
         return ("What moving customers up one band would add to the lifetime value of the active customer base, "
                 "with 95% intervals.")
+    fixed = {
+        "drivers": ("Hazard ratios from a Cox model: below 1, customers stay longer than the reference group; above "
+                    "1, they leave sooner. Each is adjusted for the others."),
+        "slice": ("The same measures for this audience and for all customers; bands too small for a stable "
+                  "estimate show 'too few'."),
+        "value": "Lifetime value by band and what moving customers up adds.",
+        "ledger": ("Customers and monthly revenue flowing in and out of the base. Revenue is each customer's monthly "
+                   "run rate; start + new - lost = end holds in every period."),
+        "trend": ("Each period's NPS with its 95% interval. The grey band is normal variation around the baseline; a "
+                  "point outside it, or 8 periods in a row on one side, is a real shift."),
+        "contacts": ("Care contacts (calls, chats, emails, complaints) and their cost per customer, by the band of "
+                     "the customer's last answer."),
+    }
+    if section in fixed:
+        return fixed[section]
     raise ValueError(f"unknown section {section!r}")
+
+
+SECTION_TITLES = {"churn": "Churn by band", "drivers": "What drives churn", "ltv": "Lifetime value",
+                  "stake": "The value at stake", "slice": "This slice against everyone",
+                  "value": "What a better experience is worth", "ledger": "Customer math", "trend": "NPS over time",
+                  "contacts": "Contacts and cost to serve", "methods": "Appendix: method notes",
+                  "glossary": "Appendix: glossary"}
+
+
+def caption(key: str, **numbers) -> str:
+    """The line under a figure or table, by key (``retention``, ``lost-reason``, ``lost-band``, ``trend``,
+    ``reasons``, ``clock``)."""
+    if key == "retention":
+        return "Share still a customer with 95% interval."
+    if key == "lost-reason":
+        return f"Lost by churn reason, {window_phrase(numbers['period'])}."
+    if key == "lost-band":
+        return f"Lost by the band of the customer's last answer, {window_phrase(numbers['period'])}."
+    if key == "trend":
+        return ("Latest periods: the NPS of every answer given in the period. Periods under the minimum number of "
+                "answers are suppressed, with the reason.")
+    if key == "reasons":
+        return ("Cumulative incidence of each churn reason with its 95% interval (Aalen-Johansen); where two "
+                "reasons' intervals do not overlap, one clearly outweighs the other. "
+                + stop_note(numbers["min_at_risk"]))
+    if key == "clock":
+        return f"Clock: {numbers['clock']}. {stop_note(numbers['min_at_risk'])}"
+    raise ValueError(f"unknown caption {key!r}")
+
+
+def stop_note(min_at_risk: int) -> str:
+    """Where curves stop."""
+    return f"Curves stop where fewer than {min_at_risk:,} customers remain at risk."
 
 
 def cox_note_lines(cox, band_name: str = "Band") -> list[str]:
@@ -610,3 +667,176 @@ def window_phrase(period: str) -> str:
     from cxkit.periods import per_year, plural_unit
 
     return f"last {per_year(period)} {plural_unit(period)}"
+
+
+# ------------------------------------------------------------ plain text for the terminal (cxkit validate, demo)
+def describe_data(data) -> str:
+    """What was loaded: mode, analysis date, rows per table, segment and score columns."""
+    lines = [f"data: {data.mode} ({'signup and end dates' if data.mode == 'dated' else 'tenure and churn flag'})"
+             + (f", as of {data.as_of}" if data.as_of else "")]
+    lines += [f"  {table:<10} {n:>12,} rows" for table, n in data.row_counts.items()]
+    lines.append(f"  segments: {', '.join(data.segments) or 'none'}; scores: {', '.join(data.scores) or 'none'}")
+    return "\n".join(lines)
+
+
+def nps_overview(data, alpha: float = 0.05) -> str:
+    """The headline NPS overall and per segment column (active customers, latest answer in the window)."""
+    from cxkit.frames import nps_counts_by
+    from cxkit.nps import nps_table_from_counts
+
+    if "nps" not in data.scores:
+        return "no NPS score in the data"
+    counts = nps_counts_by(data, data.segments)  # everyone and each segment column in one pass
+    overall = nps_table_from_counts(counts[None], alpha=alpha, min_n=data.min_segment_size).iloc[0]
+    level = int(round(100 * (1 - alpha)))
+    who = nps_population(data)
+    lines = [f"NPS of the {overall.n:,} {who}: {signed(overall.nps, 1)} "
+             f"(SE {overall.se:.1f}; {level}% CI {signed(overall.lower, 1)} to {signed(overall.upper, 1)})",
+             "  band        answers   share"]
+    for band, count in (("detractor", overall.detractors), ("passive", overall.passives),
+                        ("promoter", overall.promoters)):
+        lines.append(f"  {band:<10} {count:>8,}  {count / overall.n:6.1%}")
+    for seg in data.segments:
+        table = nps_table_from_counts(counts[seg], by=seg, alpha=alpha, min_n=data.min_segment_size)
+        lines.append(f"NPS by {seg}:")
+        for row in table.itertuples():
+            value = getattr(row, seg)
+            if row.small:
+                lines.append(f"  {value!s:<12} n={row.n:>6,}  too few answers for a stable NPS")
+            else:
+                lines.append(f"  {value!s:<12} n={row.n:>6,}  NPS {signed(row.nps, 1):>6}  "
+                             f"({level}% CI {signed(row.lower, 1)} to {signed(row.upper, 1)})")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------ traceable numbers
+def _fact(text: str, value, source: str) -> dict:
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        value = value.item()
+    return {"text": text, "value": value, "source": source}
+
+
+def summary_facts(analysis) -> dict:
+    """Every number each summary sentence may show, with the result and field it was read from.
+
+    ``source`` is a Python expression on the fitted analysis ``a`` (``a.ltv_.gap('promoter', 'detractor')
+    ['estimate']``); ``text`` is the value as the sentence writes it. The record keeps them beside each
+    sentence, so a reader or a test can check that "$809" is that gap and matches its table.
+    """
+    a = analysis
+    low, high = a.low_, a.high_
+    level = int(round(100 * (1 - a.alpha)))
+    settings = [_fact(f"{a.retention_months:g}", a.retention_months, "a.retention_months"),
+                _fact(percent(a.share_moved), a.share_moved, "a.share_moved"),
+                _fact(percent(a.discount_rate), a.discount_rate, "a.discount_rate"),
+                _fact(f"{a.horizon_months / 12:g}", a.horizon_months / 12, "a.horizon_months / 12"),
+                _fact(f"{level}%", level, "round(100 * (1 - a.alpha))")]
+    out = {}
+    if a.nps_ is not None:
+        rows = [("a.nps_", a.nps_)] + ([("a.nps_everyone_", a.nps_everyone_)] if a.nps_everyone_ is not None else [])
+        facts = [_fact(signed(r[f]), r[f], f"{name}['{f}']") for name, r in rows for f in ("nps", "lower", "upper")]
+        facts += [_fact(f"{r['n']:,}", r["n"], f"{name}['n']") for name, r in rows]
+        d = a.slice_difference_
+        if d is not None:
+            src = "a.slice_difference_"
+            facts += [_fact(signed(d[f]), d[f], f"{src}['{f}']") for f in ("difference", "lower", "upper")]
+            facts.append(_fact(f"{abs(d['difference']):.0f}", abs(d["difference"]), f"abs({src}['difference'])"))
+        facts += [_fact(str(a.data_.as_of), str(a.data_.as_of), "str(a.data_.as_of)")]
+        if a.nps_window_months:
+            facts.append(_fact(f"{a.nps_window_months:g}", a.nps_window_months, "a.nps_window_months"))
+        out["nps"] = facts + settings
+    if a.trend_ is not None:
+        t = a.trend_.table[a.trend_.table["nps"].notna()]
+        if len(t):
+            i, src = len(t) - 1, "a.trend_.table[a.trend_.table['nps'].notna()]"
+            last = t.iloc[i]
+            facts = [_fact(str(last["period"]), last["period"], f"{src}['period'].iloc[-1]")]
+            facts += [_fact(signed(last[f]), last[f], f"{src}['{f}'].iloc[-1]") for f in ("nps", "lower", "upper",
+                                                                                         "change", "centre")]
+            facts.append(_fact(p_text(last["change_p"]), last["change_p"], f"{src}['change_p'].iloc[-1]"))
+            if len(t) > 1:
+                facts.append(_fact(str(t.iloc[-2]["period"]), t.iloc[-2]["period"], f"{src}['period'].iloc[-2]"))
+            out["trend"] = facts + settings
+    km = "a.km_.survival_at([a.retention_months]).set_index('segment')['survival']"
+    at = a.km_.survival_at([a.retention_months]).set_index("segment")["survival"]
+    retention = [_fact(percent(at[b]), at[b], f"{km}['{b}']") for b in (low, high) if b in at.index]
+    retention.append(_fact(p_text(a.km_.logrank_.p_value), a.km_.logrank_.p_value, "a.km_.logrank_.p_value"))
+    out["retention"] = retention + [_fact(f"{a.retention_months:g}", a.retention_months, "a.retention_months")]
+    out["descriptive"] = [_fact(percent(a.churned_share_[b]), a.churned_share_[b], f"a.churned_share_['{b}']")
+                          for b in (low, high)]
+    if a.ltv_ is not None and a.gap_bands_ is not None:
+        g = a.ltv_.gap(high, low)
+        src = f"a.ltv_.gap('{high}', '{low}')"
+        out["ltv"] = [_fact(money(g["estimate"]), g["estimate"], f"{src}['estimate']"),
+                      _fact(money(abs(g["estimate"])), abs(g["estimate"]), f"abs({src}['estimate'])"),
+                      _fact(money(g["lower"]), g["lower"], f"{src}['lower']"),
+                      _fact(money(g["upper"]), g["upper"], f"{src}['upper']"),
+                      _fact(duration_phrase(g["lifetime_months"]), g["lifetime_months"],
+                            f"{src}['lifetime_months']")] + settings
+    if a.cox_ is not None and f"segment[{low}]" in a.cox_.summary.index:
+        row = a.cox_.summary.loc[f"segment[{low}]"]
+        src = f"a.cox_.summary.loc['segment[{low}]']"
+        out["hazard"] = [_fact(fmt.format(row[f]), row[f], f"{src}['{f}']")
+                         for f in ("hazard_ratio", "lower", "upper") for fmt in ("{:.1f}", "{:.2f}")]
+        out["hazard"].append(_fact(f"{1 - row['hazard_ratio']:.0%}", 1 - row["hazard_ratio"],
+                                   f"1 - {src}['hazard_ratio']"))
+        out["hazard"] += settings
+    if a.ltv_ is not None and a.scenarios:
+        moves, share = next(iter(a.scenarios.values()))
+        v = a.ltv_.value_at_stake(moves, share)
+        src = f"a.ltv_.value_at_stake({moves!r}, {share!r})"
+        out["stake"] = [_fact(f"{v['customers_moved']:,.0f}", v["customers_moved"], f"{src}['customers_moved']"),
+                        _fact(money(abs(v["estimate"])), abs(v["estimate"]), f"abs({src}['estimate'])"),
+                        _fact(money(v["estimate"]), v["estimate"], f"{src}['estimate']"),
+                        _fact(money(v["lower"]), v["lower"], f"{src}['lower']"),
+                        _fact(money(v["upper"]), v["upper"], f"{src}['upper']"),
+                        _fact(money(abs(v["per_customer"])), abs(v["per_customer"]),
+                              f"abs({src}['per_customer'])")] + settings
+    if a.ledger_ is not None:
+        t = a.ledger_.totals(a.year_periods_)
+        src = "a.ledger_.totals(a.year_periods_)"
+        facts = [_fact(f"{a.year_periods_}", a.year_periods_, "a.year_periods_")]
+        facts += [_fact(f"{t[f]:,}", t[f], f"{src}['{f}']") for f in ("start", "end", "new", "lost")]
+        facts += [_fact(money(t[f]), t[f], f"{src}['{f}']") for f in ("revenue_out", "revenue_in")]
+        band = a.lost_table("band")
+        answered = band[band["band"] != "no answer"].set_index("band")["monthly revenue lost"]
+        for b in answered.index:
+            share = answered[b] / answered.sum()
+            facts.append(_fact(percent(share), share, "(lambda t: t.loc[t['band'] != 'no answer'].set_index('band')"
+                               f"['monthly revenue lost'])(a.lost_table('band')).pipe(lambda s: s['{b}'] / s.sum())"))
+        out["ledger"] = facts
+    if a.contacts_ is not None:
+        t = a.contacts_.by_band_
+        src = "a.contacts_.by_band_[a.contacts_.by_band_['period'] == a.contacts_.by_band_['period'].iloc[-1]]" \
+              ".set_index('band')"
+        last = t[t["period"] == t["period"].iloc[-1]].set_index("band")
+        facts = [_fact(str(t["period"].iloc[-1]), t["period"].iloc[-1], "a.contacts_.by_band_['period'].iloc[-1]")]
+        for b in last.index:
+            facts.append(_fact(f"{last.loc[b, 'contacts_per_customer']:.2f}", last.loc[b, "contacts_per_customer"],
+                               f"{src}.loc['{b}', 'contacts_per_customer']"))
+            facts.append(_fact(money(last.loc[b, "cost_per_customer"], cents=True), last.loc[b, "cost_per_customer"],
+                               f"{src}.loc['{b}', 'cost_per_customer']"))
+        out["contacts"] = facts
+    out["small"] = [_fact(f"{a.band_sizes_[b]:,}", a.band_sizes_[b], f"a.band_sizes_['{b}']") for b in a.small_bands_]
+    out["small"].append(_fact(f"{a.min_size_:,}", a.min_size_, "a.min_size_"))
+    out["unavailable"] = [_fact(f"{a.answered_:,}", a.answered_, "a.answered_")]
+    return out
+
+
+def traced_summary(analysis) -> dict:
+    """The summary by key, each sentence with the facts it shows: ``{key: {"text": ..., "facts": [...]}}``.
+
+    A fact is kept only where its text appears in the sentence.
+    """
+    facts = summary_facts(analysis)
+    out = {}
+    for key, text in summary_parts(analysis).items():
+        seen, kept = set(), []
+        for fact in facts.get(key, []):
+            if fact["text"] in text and fact["text"] not in seen:
+                seen.add(fact["text"])
+                kept.append(fact)
+        out[key] = {"text": text, "facts": kept}
+    return out

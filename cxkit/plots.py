@@ -24,8 +24,10 @@ MIN_AT_RISK = 10  # curves stop where fewer customers remain at risk: the last s
 
 
 def stop_note(min_at_risk: int = MIN_AT_RISK) -> str:
-    """The caption line that says where curves stop."""
-    return f"Curves stop where fewer than {min_at_risk:,} customers remain at risk."
+    """The caption line that says where curves stop (see :func:`cxkit.narrative.stop_note`)."""
+    from cxkit.narrative import stop_note as note
+
+    return note(min_at_risk)
 
 
 def new_axes(ax=None, figsize=None):
@@ -354,7 +356,7 @@ def plot_ltv_curves(result, ax=None, title: str | None = None):
         ax.step(inside["month"], inside["survival"], where="post", color=colors[s], label=s)
         tail = c[c["month"] >= inside["month"].max()]
         ax.step(tail["month"], tail["survival"], where="post", color=colors[s], linestyle="--")
-    start = min(result._point["observed_months"])
+    start = min(result.summary["observed_months"])
     ax.axvspan(start, result.horizon, color="#f2f2f2", zorder=0)
     ax.annotate("extrapolated\n(fitted tail)", (start, 0.98), xytext=(8, 0), textcoords="offset points", va="top",
                 fontsize=11, color="#555555")

@@ -234,12 +234,16 @@ def subtitle(audience: str, data, slice_by: dict | None = None) -> str:
 
 
 def summary(analysis) -> None:
-    """The executive summary, each sentence under its key, in the audience's order."""
+    """The executive summary, each sentence under its key, in the audience's order, with the facts it shows
+    (each number's value and the result it was read from)."""
     from cxkit.focus import summary_order
-    from cxkit.narrative import summary_parts
+    from cxkit.narrative import traced_summary
 
-    parts = summary_parts(analysis)
-    sentences({k: parts[k] for k in summary_order(analysis.focus) if k in parts}, role="summary")
+    parts = traced_summary(analysis)
+    items = [{"key": k, "text": parts[k]["text"], "facts": parts[k]["facts"]}
+             for k in summary_order(analysis.focus) if k in parts]
+    if items:
+        _show({"type": "sentences", "role": "summary", "items": items})
 
 
 def cox_notes(cox, band_name: str = "Band") -> None:
@@ -287,9 +291,11 @@ def glossary(analysis) -> None:
 
 def appendix(analysis, notes: list[str]) -> None:
     """Method notes and the glossary."""
-    section("Appendix: method notes")
+    from cxkit.narrative import SECTION_TITLES
+
+    section(SECTION_TITLES["methods"])
     method_notes(analysis, analysis.data_, notes)
-    section("Appendix: glossary")
+    section(SECTION_TITLES["glossary"])
     glossary(analysis)
 
 
@@ -330,18 +336,17 @@ def _slice_table(analysis) -> pd.DataFrame:
 
 def lead_section(analysis) -> None:
     """What the audience reads first after the summary: its slice, its contacts or its value."""
-    from cxkit import plots
+    from cxkit import narrative, plots
     from cxkit.focus import lead_section as lead
 
     kind = lead(analysis.focus)
     if kind == "slice" and analysis.slice_comparison_ is not None:
-        section("This slice against everyone", "The same measures for this audience and for all customers; "
-                "bands too small for a stable estimate show 'too few'.")
+        section(narrative.SECTION_TITLES["slice"], narrative.section_intro("slice", analysis.clock_kind_))
         table(_slice_table(analysis))
     elif kind == "contacts" and analysis.contacts_ is not None:
         contacts_section(analysis)
     elif kind == "value" and analysis.gap_bands_ is not None:
-        section("What a better experience is worth", "Lifetime value by band and what moving customers up adds.")
+        section(narrative.SECTION_TITLES["value"], narrative.section_intro("value", analysis.clock_kind_))
         figure(plots.plot_ltv_gap(analysis.ltv_, *analysis.gap_bands_, parts=analysis.gap_parts_shown_),
                "lead-ltv-gap", caption=gap_caption(analysis))
 
@@ -360,22 +365,22 @@ def retention_table(analysis, months=(6, 12, 24)) -> pd.DataFrame:
 
 def churn_section(analysis, min_at_risk: int = 10) -> None:
     """Churn by band: the curves, their clock, and the share still a customer at 6, 12 and 24 months."""
-    from cxkit import narrative, plots
+    from cxkit import narrative
 
-    section("Churn by band", narrative.section_intro("churn", analysis.clock_kind_, analysis.data_.mode))
+    section(narrative.SECTION_TITLES["churn"], narrative.section_intro("churn", analysis.clock_kind_,
+                                                                       analysis.data_.mode))
     figure(analysis.km_.plot(title=f"Share still a customer, by {narrative.band_name(analysis.score_)}",
                              min_at_risk=min_at_risk),
-           "churn-by-band", caption=f"Clock: {analysis.clock_}. {plots.stop_note(min_at_risk)}",
+           "churn-by-band", caption=narrative.caption("clock", clock=analysis.clock_, min_at_risk=min_at_risk),
            takeaway=narrative.takeaways(analysis).get("churn-by-band"))
-    table(retention_table(analysis), caption="Share still a customer with 95% interval.")
+    table(retention_table(analysis), caption=narrative.caption("retention"))
 
 
 def drivers_section(analysis) -> None:
     """What drives churn: the Cox model's hazard ratios and its caveats."""
     from cxkit import narrative
 
-    section("What drives churn", "Hazard ratios from a Cox model: below 1, customers stay longer than the "
-            "reference group; above 1, they leave sooner. Each is adjusted for the others.", level=3)
+    section(narrative.SECTION_TITLES["drivers"], narrative.section_intro("drivers", analysis.clock_kind_), level=3)
     if analysis.cox_ is None:
         not_available(analysis, "churn drivers")
         return
@@ -387,21 +392,20 @@ def drivers_section(analysis) -> None:
 
 def reasons_section(analysis, min_at_risk: int = 10) -> None:
     """Why the lowest band leaves: each churn reason's cumulative incidence with its interval."""
-    from cxkit import narrative, plots
+    from cxkit import narrative
 
     if analysis.incidence_ is None:
         return
     figure(analysis.incidence_.plot(segment=analysis.low_, min_at_risk=min_at_risk), "churn-reasons",
-           caption="Cumulative incidence of each churn reason with its 95% interval (Aalen-Johansen); where two "
-                   "reasons' intervals do not overlap, one clearly outweighs the other. "
-                   + plots.stop_note(min_at_risk), takeaway=narrative.takeaways(analysis).get("churn-reasons"))
+           caption=narrative.caption("reasons", min_at_risk=min_at_risk),
+           takeaway=narrative.takeaways(analysis).get("churn-reasons"))
 
 
 def value_section(analysis) -> None:
     """Lifetime value per band, the gap's parts and the components table."""
     from cxkit import narrative, plots
 
-    section("Lifetime value", narrative.section_intro("ltv", analysis.clock_kind_, analysis.data_.mode))
+    section(narrative.SECTION_TITLES["ltv"], narrative.section_intro("ltv", analysis.clock_kind_, analysis.data_.mode))
     if analysis.ltv_ is None:
         not_available(analysis, "lifetime value")
         return
@@ -418,7 +422,7 @@ def stake_section(analysis) -> None:
 
     if analysis.ltv_ is None:
         return
-    section("The value at stake", narrative.section_intro("stake", analysis.clock_kind_, analysis.data_.mode))
+    section(narrative.SECTION_TITLES["stake"], narrative.section_intro("stake", analysis.clock_kind_))
     if analysis.scenarios:
         figure(plots.plot_value_at_stake(analysis.ltv_, narrative.scenarios(analysis)), "value-at-stake",
                takeaway=narrative.takeaways(analysis).get("value-at-stake"))
@@ -438,13 +442,12 @@ def customer_math(analysis) -> None:
         return
     from cxkit import narrative
 
-    section("Customer math", "Customers and monthly revenue flowing in and out of the base. Revenue is each "
-            "customer's monthly run rate; start + new - lost = end holds in every period.")
+    section(narrative.SECTION_TITLES["ledger"], narrative.section_intro("ledger", analysis.clock_kind_))
     figure(analysis.ledger_.plot(), "customer-ledger", takeaway=narrative.takeaways(analysis).get("customer-ledger"))
-    window = narrative.window_phrase(analysis.period)
-    table(analysis.lost_table("reason"), formats=LOST_FORMATS, caption=f"Lost by churn reason, {window}.")
-    table(analysis.lost_table("band"), formats=LOST_FORMATS,
-          caption=f"Lost by the band of the customer's last answer, {window}.")
+    table(analysis.lost_table("reason"), formats=LOST_FORMATS, caption=narrative.caption("lost-reason",
+                                                                                         period=analysis.period))
+    table(analysis.lost_table("band"), formats=LOST_FORMATS, caption=narrative.caption("lost-band",
+                                                                                       period=analysis.period))
 
 
 def nps_over_time(analysis) -> None:
@@ -454,8 +457,7 @@ def nps_over_time(analysis) -> None:
     from cxkit import narrative
 
     trend = analysis.trend_
-    section("NPS over time", "Each period's NPS with its 95% interval. The grey band is normal variation "
-            "around the baseline; a point outside it, or 8 periods in a row on one side, is a real shift.")
+    section(narrative.SECTION_TITLES["trend"], narrative.section_intro("trend", analysis.clock_kind_))
     figure(trend.plot(), "nps-trend", takeaway=narrative.takeaways(analysis).get("nps-trend"))
     shown = trend.table.tail(6)[["period", "n", "nps", "lower", "upper", "change", "change_p", "flag", "note"]
                                 + (["response_rate"] if "response_rate" in trend.table else [])].copy()
@@ -468,8 +470,7 @@ def nps_over_time(analysis) -> None:
                           "change_p": lambda p: p_text(p)[2:].strip("= "), "response_rate": "{:.1%}"},
           rename={"n": "answers", "nps": "NPS", "change": "change from previous", "change_p": "p (change)",
                   "flag": "against the baseline", "response_rate": "response rate"},
-          caption="Latest periods: the NPS of every answer given in the period. Periods under the minimum number "
-                  "of answers are suppressed, with the reason.")
+          caption=narrative.caption("trend"))
 
 
 def contacts_section(analysis, skip_if_lead: bool = False) -> None:
@@ -479,8 +480,7 @@ def contacts_section(analysis, skip_if_lead: bool = False) -> None:
 
     if analysis.contacts_ is None or (skip_if_lead and not shows(analysis.focus, "contacts")):
         return
-    section("Contacts and cost to serve", "Care contacts (calls, chats, emails, complaints) and their cost per "
-            "customer, by the band of the customer's last answer.")
+    section(narrative.SECTION_TITLES["contacts"], narrative.section_intro("contacts", analysis.clock_kind_))
     figure(analysis.contacts_.plot(measure="cost_per_customer"), "cost-to-serve",
            takeaway=narrative.takeaways(analysis).get("cost-to-serve"))
 

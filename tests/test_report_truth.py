@@ -287,3 +287,27 @@ def test_rerender_rebuilds_the_renditions_from_the_record_alone(rendered, tmp_pa
     rerender(run, pdf=False, pptx=True)
     assert (run / "report.html").read_text() == before
     assert (run / "report.pptx").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("name", ["demo", "telco", "quarter-region-west", "quarter-care"])
+def test_every_number_in_the_summary_is_traced_to_its_result(rendered, shipped, name):
+    """The record keeps, beside each summary sentence, the facts it shows; every number of the sentence is
+    one of them, and each fact's source, evaluated on the fitted analysis, gives its value."""
+    import json
+
+    if name not in rendered:
+        pytest.skip("the Telco data is not beside the project")
+    record = json.loads((rendered[name] / "report.json").read_text())
+    items = [i for b in record["blocks"] if b["type"] == "sentences" and b["role"] == "summary" for i in b["items"]]
+    assert items
+    a = _analysis(shipped[name])
+    for item in items:
+        for token in numbers(item["text"]):
+            assert any(token in f["text"] for f in item["facts"]), (item["key"], token, item["text"])
+        for fact in item["facts"]:
+            assert fact["text"] in item["text"]
+            value = eval(fact["source"], {"np": np}, {"a": a})  # noqa: S307 - our own expressions, in a test
+            if isinstance(fact["value"], str):
+                assert str(value) == fact["value"]
+            else:
+                assert float(value) == pytest.approx(fact["value"], rel=1e-9, abs=1e-12), fact
