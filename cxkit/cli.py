@@ -85,11 +85,12 @@ def _cmd_render(args) -> int:
 def _cmd_batch(args) -> int:
     from cxkit.render.batch import batch
 
-    items = batch(args.params, args.out, jobs=args.jobs, pdf=not args.no_pdf, pptx=True if args.pptx else None)
+    items = batch(args.params, args.out, jobs=args.jobs, pdf=not args.no_pdf, pptx=True if args.pptx else None,
+                  send=args.send, resend=args.resend)
     width = max(len(it.run) for it in items)
-    print(f"{'report':<{width}}  status  seconds  error")
+    print(f"{'report':<{width}}  status  seconds  error / email")
     for it in items:
-        error = "" if it.ok else it.short_error
+        error = it.email if it.ok else it.short_error
         print(f"{it.run:<{width}}  {'ok' if it.ok else 'FAILED':<6}  {it.seconds:7.1f}  {error}")
     failed = sum(not it.ok for it in items)
     print(f"{len(items) - failed} ok, {failed} failed; index: {Path(args.out) / 'index.html'}")
@@ -104,6 +105,44 @@ def _cmd_rerender(args) -> int:
     for path in rerender(args.run_dir, pdf=pdf, pptx=True if args.pptx else None):
         print(f"  {path}")
     return 0
+
+
+def _cmd_email(args) -> int:
+    from pathlib import Path
+
+    from cxkit.render.email import build_message
+    from cxkit.render.mail import Mailer, send_report
+
+    run_dir = Path(args.run_dir)
+    if args.send:
+        result = send_report(run_dir, args.to or None, args.cc, Mailer.from_env(), resend=args.resend,
+                             subject=args.subject, attach_html=args.with_html)
+        for address in result.skipped:
+            print(f"  already sent to {address} (use --resend to send again)")
+        for address, reply in result.refused.items():
+            print(f"  refused: {address} ({reply})", file=sys.stderr)
+        if result.accepted:
+            print(f"sent {result.message_id} to {len(result.accepted)} recipient(s)")
+        return 1 if result.refused and not result.accepted else 0
+    import json
+
+    meta = json.loads((run_dir / "report.json").read_text()).get("meta", {}) if (run_dir / "report.json").is_file() \
+        else {}
+    to = args.to or (meta.get("email") or {}).get("to") or ["recipient@example.com"]
+    message = build_message(run_dir, to, args.cc or (meta.get("email") or {}).get("cc"),
+                            sender=Mailer.from_env({"CXKIT_SMTP_HOST": "localhost", **_smtp_env()}).sender,
+                            subject=args.subject, attach_html=args.with_html)
+    target = Path(args.eml) if args.eml else run_dir / "email.eml"
+    target.write_bytes(message.as_bytes())
+    size = len(message.as_bytes())
+    print(f"  {target}  ({size / 1000:.0f} KB; a dry run: open it in any mail client; --send mails it)")
+    return 0
+
+
+def _smtp_env() -> dict:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k.startswith("CXKIT_SMTP_")}
 
 
 def _cmd_params(args) -> int:
@@ -154,6 +193,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None, help="reports at once (default: cores)")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
     p.add_argument("--pptx", action="store_true", help="also write report.pptx files")
+    p.add_argument("--send", action="store_true", help="mail each report with an email: block once it has rendered")
+    p.add_argument("--resend", action="store_true", help="with --send: mail again those who already have it")
     p.set_defaults(func=_cmd_batch)
 
     p = sub.add_parser("rerender", help="rebuild a run's HTML, PDF and slides from its report.json (no kernel)")
@@ -161,6 +202,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     p.add_argument("--pptx", action="store_true", help="also write report.pptx")
     p.set_defaults(func=_cmd_rerender)
+
+    p = sub.add_parser("email", help="the email of a rendered report: an .eml file (dry run) or, with --send, "
+                                     "mailed through CXKIT_SMTP_* settings")
+    p.add_argument("run_dir", help="a run folder written by cxkit render (reports/<run>)")
+    p.add_argument("--to", action="append", default=[], help="recipient (repeat; default the params file's email.to)")
+    p.add_argument("--cc", action="append", default=None, help="copy to (repeat)")
+    p.add_argument("--subject", default=None, help="subject template with {title}, {audience}, {period}, {as_of}")
+    p.add_argument("--eml", default=None, help="where to write the .eml (default RUN_DIR/email.eml)")
+    p.add_argument("--send", action="store_true", help="send it (SMTP settings from CXKIT_SMTP_* variables)")
+    p.add_argument("--resend", action="store_true", help="send again to those who already have this report")
+    p.add_argument("--with-html", action="store_true", help="also attach the full report.html")
+    p.set_defaults(func=_cmd_email)
 
     p = sub.add_parser("params", help="list a notebook's parameters with types, defaults and help")
     p.add_argument("notebook", help="notebook name or path (e.g. 01-leadership-report)")

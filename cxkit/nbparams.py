@@ -30,7 +30,7 @@ from cxkit.errors import ParamsError
 __all__ = ["Parameter", "parse_parameters", "notebook_parameters", "check_params", "RESERVED", "describe"]
 
 #: Keys of a params file that steer the renderer and are not notebook parameters.
-RESERVED = {"notebook", "run_name", "pptx", "_base_dir"}
+RESERVED = {"notebook", "run_name", "pptx", "email", "_base_dir"}
 
 _TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool, "dict": dict, "list": list}
 

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from cxkit.errors import ParamsError
+from cxkit.errors import CxkitError, ParamsError
 
 __all__ = ["BatchItem", "batch", "expand_params", "write_index"]
 
@@ -28,6 +28,7 @@ class BatchItem:
     seconds: float
     error: str = ""
     cell: int | None = None
+    email: str = ""  # what happened to its email: "sent to 2", "refused: ...", "dry run: email.eml", ...
 
     @property
     def short_error(self) -> str:
@@ -99,7 +100,7 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
 
 
 def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: bool = True,
-          pptx: bool | None = None) -> list[BatchItem]:
+          pptx: bool | None = None, send: bool = False, resend: bool = False, mailer=None) -> list[BatchItem]:
     """Render every params file; returns one :class:`BatchItem` per file, in input order.
 
     Parameters
@@ -108,6 +109,11 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
         Params files and folders of them.
     jobs : int, optional
         Reports rendered at once (default: the number of cores, at most the number of reports).
+    send : bool
+        Mail each report with an ``email:`` block to its recipients as soon as it has rendered (SMTP
+        settings from ``CXKIT_SMTP_*``, or ``mailer``); without it, such a report gets ``email.eml``, a dry
+        run. A refused recipient or a failed send never stops the batch; a report already sent to someone
+        is not sent to them again unless ``resend``.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -124,12 +130,44 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
         futures = {pool.submit(_render_one, str(f), str(out_dir), pdf, pptx, (i % jobs) + 1 if tty else None,
                                threads): i for i, f in enumerate(files)}
         for fut in as_completed(futures):
-            results[futures[fut]] = fut.result()
+            item = results[futures[fut]] = fut.result()
+            if item.ok:
+                item.email = _mail_one(Path(out_dir) / item.run, send, resend, mailer)
             overall.update(1)
     overall.close()
     items = [results[i] for i in range(len(files))]
     write_index(items, Path(out_dir))
     return items
+
+
+def _mail_one(run_dir: Path, send: bool, resend: bool, mailer) -> str:
+    """Send (or write the dry-run .eml of) one rendered report with an email block; say what happened."""
+    import json
+
+    from cxkit.render.email import build_message
+    from cxkit.render.mail import Mailer, send_report
+
+    meta = json.loads((run_dir / "report.json").read_text(encoding="utf-8")).get("meta", {})
+    settings = meta.get("email") or {}
+    if not settings.get("to"):
+        return ""
+    try:
+        if not send:
+            sender = (mailer.sender if mailer is not None else os.environ.get("CXKIT_SMTP_FROM", "cxkit@localhost"))
+            message = build_message(run_dir, settings["to"], settings.get("cc"), sender=sender)
+            (run_dir / "email.eml").write_bytes(message.as_bytes())
+            return "dry run: email.eml"
+        result = send_report(run_dir, mailer=mailer or Mailer.from_env(), resend=resend)
+    except CxkitError as exc:
+        return f"not sent: {exc}"
+    parts = []
+    if result.accepted:
+        parts.append(f"sent to {len(result.accepted)}")
+    if result.skipped:
+        parts.append(f"{len(result.skipped)} already had it")
+    if result.refused:
+        parts.append("refused: " + ", ".join(result.refused))
+    return "; ".join(parts)
 
 
 def write_index(items: list[BatchItem], out_dir: Path) -> Path:

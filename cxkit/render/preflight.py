@@ -169,6 +169,10 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
     if min_segment_size is not None:
         raw["min_segment_size"] = min_segment_size
     parameters = check_params(raw, declared, where=str(params_path))
+    from cxkit.render.mail import email_settings
+
+    if raw.get("email") is not None:
+        raw["email"] = email_settings(raw)  # checked addresses and subject template, before anything runs
     if parameters.get("data"):
         parameters["data"] = _absolute_data(parameters["data"], base_dir)
     effective = {p.name: p.default for p in declared} | parameters

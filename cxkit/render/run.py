@@ -65,6 +65,7 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
     from cxkit import __version__
     from cxkit.document import record_from_notebook, summary_of
     from cxkit.narrative import date_line
+    from cxkit.periods import label_of
     from cxkit.render.execute import NotebookError, run_notebook
     from cxkit.render.manifest import Timer, package_versions, run_fingerprint
     from cxkit.render.preflight import preflight
@@ -91,7 +92,10 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
                 "notebook": notebook.name, "version": __version__,
                 "footer": f"{when[0].upper()}{when[1:]} · run {fingerprint} · cxkit {__version__}",
                 "page_size": effective.get("page_size", "A4"),
-                "orientation": effective.get("orientation", "landscape")}
+                "orientation": effective.get("orientation", "landscape"),
+                "audience": effective.get("audience"), "as_of": str(data.as_of) if data.as_of else None,
+                "period_label": label_of(data.as_of, effective.get("period", "M")) if data.as_of else None,
+                "email": raw.get("email")}
         record, files = record_from_notebook(nb, meta)
         for name, content in files.items():
             (staging / name).write_bytes(content)

@@ -1,0 +1,215 @@
+"""The email rendition of a report record: a message that reads in a real inbox.
+
+Mail clients are not browsers: Gmail and Outlook show no inline SVG and Gmail no ``data:`` images, honours
+``<style>`` only in the head and clips HTML over about 102 KB, and corporate gateways distrust ``.html``
+attachments. So the email body is its own rendition of the record (``report.json``), not the web page:
+
+- a 600 px table layout with inline styles (css-inline; one small ``@media`` block stays in the head);
+- the executive summary first, then the key figures as PNG (200 dpi, about 2x at 560 px) with alt text and
+  their one-line takeaways, a "what to do" line where the report has one, and the footer (as-of date and
+  run fingerprint);
+- a plain-text alternative built from the same sentences, never scraped from the HTML;
+- the PDF attached (and the full HTML page when asked);
+- MIME ``mixed[alternative[text, related[html, images]], attachments]``, CRLF line ends, Content-IDs
+  without a domain.
+
+Budgets are checked when the message is built (:func:`check_budget`): the HTML part under 90 KB, no
+``<svg>``, no ``data:`` URI, no script and no remote resource; an oversize or unsupported message fails
+with a message saying what to drop.
+
+Examples
+--------
+>>> check_budget("<table><tr><td>ok</td></tr></table>")
+>>> check_budget("<img src='data:image/png;base64,xx'>")
+Traceback (most recent call last):
+...
+cxkit.render.email.EmailBudgetError: the email's HTML has a data: URI (Gmail shows none): use a CID image part
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from cxkit.errors import CxkitError
+
+__all__ = ["HTML_BUDGET", "MAX_FIGURES", "EmailBudgetError", "build_message", "check_budget", "email_html",
+           "email_text", "subject_for"]
+
+HTML_BUDGET = 90_000  # bytes of the HTML part: Gmail clips messages over about 102 KB
+MAX_FIGURES = 4  # key figures in the body; the PDF carries the rest
+# the figures a leader reads first, when the report has them (shown in the report's order)
+KEY_FIGURES = ("churn-by-band", "ltv-by-band", "lead-ltv-gap", "value-at-stake", "customer-ledger", "cost-to-serve",
+               "nps-trend", "churn-drivers", "churn-reasons", "ltv-gap")
+WIDTH = 600
+_ESC = html.escape
+
+_CSS = """
+body { margin: 0; padding: 0; background: #f3f4f6; }
+.wrap { width: 100%; background: #f3f4f6; }
+.card { width: 600px; max-width: 600px; background: #ffffff; }
+.pad { padding: 20px 24px; font-family: Arial, Helvetica, sans-serif; color: #1b1b1b; font-size: 15px;
+       line-height: 1.5; }
+h1 { font-size: 22px; line-height: 1.25; margin: 0 0 4px 0; font-family: Arial, Helvetica, sans-serif; }
+h2 { font-size: 17px; margin: 0 0 8px 0; font-family: Arial, Helvetica, sans-serif; }
+.sub { color: #5a5a5a; font-size: 13px; margin: 0; }
+ul { margin: 0; padding: 0 0 0 18px; }
+li { margin: 0 0 8px 0; }
+.do { background: #eef6fb; border-left: 4px solid #0072B2; padding: 10px 12px; margin: 0; }
+.take { font-weight: bold; margin: 0 0 8px 0; }
+.cap { color: #5a5a5a; font-size: 12px; margin: 6px 0 0 0; }
+img { display: block; border: 0; width: 100%; max-width: 552px; height: auto; }
+.foot { color: #6b6b6b; font-size: 12px; }
+@media (max-width: 620px) { .card { width: 100% !important; } .pad { padding: 16px 14px !important; } }
+"""
+
+
+class EmailBudgetError(CxkitError):
+    """The message would not read well in mail clients; the text says what to drop."""
+
+
+def check_budget(body: str, budget: int = HTML_BUDGET) -> None:
+    """Raise :class:`EmailBudgetError` when the HTML part breaks a mail client's limits."""
+    size = len(body.encode("utf-8"))
+    if size > budget:
+        raise EmailBudgetError(f"the email's HTML is {size / 1000:.0f} KB, over the {budget / 1000:.0f} KB budget "
+                               "(Gmail clips longer messages): show fewer figures (--figures) or shorter tables")
+    checks = [(r"<svg\b", "inline SVG (Gmail and Outlook show none): use PNG image parts"),
+              (r"data:", "a data: URI (Gmail shows none): use a CID image part"),
+              (r"<script\b", "a script (every client strips it, many flag the message): drop it"),
+              (r"""(?:src|href|background)\s*=\s*["']?\s*(?:https?:)?//""",
+               "a remote resource (blocked by default in most clients): attach it or leave it out"),
+              (r"url\(\s*['\"]?\s*(?:https?:)?//", "a remote resource in CSS: leave it out")]
+    for pattern, what in checks:
+        if re.search(pattern, body, flags=re.IGNORECASE):
+            raise EmailBudgetError(f"the email's HTML has {what}")
+
+
+def _parts(record: dict) -> dict:
+    """What the email shows, read from the record: title, subtitle, summary, action, figures, footer."""
+    from cxkit.document import figures_of
+
+    blocks = record["blocks"]
+    heading = next((b for b in blocks if b["type"] == "heading"), {})
+    summary = [i for b in blocks if b["type"] == "sentences" and b["role"] == "summary" for i in b["items"]]
+    action = next((i["text"] for i in summary if i.get("key") == "stake"), None)
+    shown = [f for f in figures_of(record) if f.get("png_file") and f.get("takeaway")]
+    keep = sorted(shown, key=lambda f: KEY_FIGURES.index(f["name"]) if f["name"] in KEY_FIGURES else 99)
+    keep = {f["name"] for f in keep[:MAX_FIGURES]}
+    figures = [f for f in shown if f["name"] in keep]
+    meta = record.get("meta", {})
+    return {"title": heading.get("text") or meta.get("title", ""), "subtitle": heading.get("subtitle") or "",
+            "summary": [i["text"] for i in summary if i.get("key") != "stake" or not action],
+            "action": action, "figures": figures,
+            "footer": meta.get("footer", "")}
+
+
+def email_html(record: dict, cids: dict, budget: int = HTML_BUDGET) -> str:
+    """The HTML part: 600 px, inline styles, images by Content-ID (``cids``: figure name -> cid)."""
+    import css_inline
+
+    p = _parts(record)
+    rows = [f"<tr><td class='pad'><h1>{_ESC(p['title'])}</h1><p class='sub'>{_ESC(p['subtitle'])}</p></td></tr>",
+            "<tr><td class='pad'><h2>Executive summary</h2><ul>"
+            + "".join(f"<li>{_ESC(s)}</li>" for s in p["summary"]) + "</ul></td></tr>"]
+    if p["action"]:
+        rows.append(f"<tr><td class='pad'><p class='do'><strong>What to do:</strong> {_ESC(p['action'])}</p>"
+                    "</td></tr>")
+    for fig in p["figures"]:
+        cap = f"<p class='cap'>{_ESC(fig['caption'])}</p>" if fig.get("caption") else ""
+        rows.append(f"<tr><td class='pad'><p class='take'>{_ESC(fig['takeaway'])}</p>"
+                    f"<img src='cid:{cids[fig['name']]}' width='552' alt='{_ESC(fig.get('alt') or fig['takeaway'])}'>"
+                    f"{cap}</td></tr>")
+    rows.append(f"<tr><td class='pad foot'>{_ESC(p['footer'])}<br>The full report is attached as a PDF.</td></tr>")
+    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{_ESC(p['title'])}</title><style>{_CSS}</style></head><body>"
+            "<table role='presentation' class='wrap' width='100%' cellpadding='0' cellspacing='0'><tr>"
+            "<td align='center'>"
+            f"<table role='presentation' class='card' width='{WIDTH}' cellpadding='0' cellspacing='0'>"
+            + "".join(rows) + "</table></td></tr></table></body></html>")
+    body = css_inline.CSSInliner(keep_at_rules=True).inline(page)
+    check_budget(body, budget)
+    return body
+
+
+def email_text(record: dict) -> str:
+    """The plain-text part, from the same sentences as the HTML."""
+    p = _parts(record)
+    lines = [p["title"], p["subtitle"], "", "Executive summary", ""]
+    lines += [f"- {s}" for s in p["summary"]]
+    if p["action"]:
+        lines += ["", f"What to do: {p['action']}"]
+    if p["figures"]:
+        lines += ["", "Key figures (in the HTML version and the attached PDF):"]
+        lines += [f"- {f['takeaway']}" for f in p["figures"]]
+    lines += ["", p["footer"], "The full report is attached as a PDF."]
+    return "\n".join(lines) + "\n"
+
+
+def subject_for(record: dict, template: str | None = None) -> str:
+    """The subject from a template with ``{title}``, ``{audience}``, ``{period}`` and ``{as_of}``."""
+    meta = record.get("meta", {})
+    fields = {"title": meta.get("title", ""), "audience": meta.get("audience") or "", "as_of": meta.get("as_of") or "",
+              "period": meta.get("period_label") or meta.get("as_of") or ""}
+    template = template or ("{title}: {audience}, {period}" if fields["audience"] else "{title}, {period}")
+    try:
+        return template.format(**fields).strip(" ,:")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise CxkitError(f"email.subject: {template!r} is not a subject template ({exc}); use {{title}}, "
+                         "{audience}, {period} and {as_of}") from None
+
+
+def build_message(run_dir, to: list[str], cc: list[str] | None = None, sender: str = "cxkit@localhost",
+                  subject: str | None = None, attach_html: bool = False, budget: int = HTML_BUDGET) -> EmailMessage:
+    """The email of a rendered run (its ``report.json``, figures and ``report.pdf``).
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run folder written by ``cxkit render``.
+    to, cc : list of str
+        Recipients.
+    subject : str, optional
+        A subject template (see :func:`subject_for`); default the params file's ``email.subject``.
+    attach_html : bool
+        Also attach the full ``report.html``.
+    """
+    run_dir = Path(run_dir)
+    source = run_dir / "report.json"
+    if not source.is_file():
+        raise CxkitError(f"{run_dir}: no report.json here; email needs a run folder written by cxkit render")
+    record = json.loads(source.read_text(encoding="utf-8"))
+    p = _parts(record)
+    run = record.get("meta", {}).get("fingerprint", "report")
+    cids = {f["name"]: f"fig{i}.{run}.{f['name']}" for i, f in enumerate(p["figures"], start=1)}
+    body = email_html(record, cids, budget)
+    # CRLF line ends; headers up to RFC 5322's 998 characters, so a subject is never folded before its
+    # first word (Python's folder would, and some clients then show a leading space)
+    msg = EmailMessage(policy=SMTP.clone(max_line_length=998))
+    msg["Subject"] = subject_for(record, subject or (record.get("meta", {}).get("email") or {}).get("subject"))
+    msg["From"] = sender
+    msg["To"] = ", ".join(to)
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    msg["Date"] = format_datetime(__import__("datetime").datetime.now().astimezone())
+    msg["Message-ID"] = make_msgid(idstring=run, domain=sender.rsplit("@", 1)[-1].strip(">") or "localhost")
+    msg.set_content(email_text(record))
+    msg.add_alternative(body, subtype="html")
+    html_part = msg.get_payload()[1]
+    for fig in p["figures"]:
+        png = (run_dir / fig["png_file"]).read_bytes()
+        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cids[fig['name']]}>",
+                              filename=f"{fig['name']}.png", disposition="inline")
+    pdf = run_dir / "report.pdf"
+    if pdf.is_file():
+        msg.add_attachment(pdf.read_bytes(), maintype="application", subtype="pdf", filename="report.pdf")
+    if attach_html:
+        msg.add_attachment((run_dir / "report.html").read_bytes(), maintype="text", subtype="html",
+                           filename="report.html")
+    return msg
