@@ -48,12 +48,15 @@ bench: $(STAMP) ## benchmark at 100k, 1M and 10M customers against pandas + life
 bench-quick: $(STAMP) ## the benchmark at 100k and 1M customers only (a few minutes)
 	$(BIN)/python benchmarks/run.py --quick
 
-screenshots: demo ## README's pictures: the first screen of the demo and Telco reports (headless Chromium)
+screenshots: demo ## README's pictures: the demo and Telco reports (Chromium) and the demo email (Thunderbird)
 	$(BIN)/cxkit render params/telco.yaml
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,1500 \
 	  --screenshot=notebooks/images/report-first-page.png file://$(CURDIR)/reports/demo/report.html
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,1100 \
 	  --screenshot=notebooks/images/telco-first-page.png file://$(CURDIR)/reports/telco/report.html
+	$(BIN)/cxkit email reports/demo --to leadership@example.com
+	$(BIN)/python -W ignore -c "from pathlib import Path; from tests.thunderbird import open_eml; \
+	  open_eml(Path('reports/demo/email.eml').resolve(), Path('notebooks/images/demo-email-thunderbird.png'))"
 
 clean: ## remove rendered reports and generated demo data
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +

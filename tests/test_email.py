@@ -255,3 +255,28 @@ def test_unreachable_servers_fail_with_a_plain_message():
         mailer.send(email.message.EmailMessage(), ["a@example.com"])
     assert "password=None" in repr(mailer) and "***" in repr(Mailer("h", 25, "none", password="pw"))
     threading.enumerate()  # no server thread left behind by the failed connection
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_real_mail_client_shows_every_image_and_the_pdf(quarter_runs, tmp_path):
+    """Debian's Thunderbird, headless, opens the .eml: every image has a width and the PDF is attached; a
+    control message whose image points at a missing Content-ID must show a broken image."""
+    from tests import thunderbird
+
+    why = thunderbird.available()
+    if why:
+        pytest.skip(why)
+    out, _, _ = quarter_runs
+    eml = tmp_path / "care.eml"
+    eml.write_bytes(build_message(out / "care", ["care@example.com"], sender="reports@example.com").as_bytes())
+    shown = thunderbird.open_eml(eml)
+    assert len(shown["images"]) >= 2
+    assert all(i["width"] > 0 and i["shown"] > 0 and i["alt"] for i in shown["images"]), shown["images"]
+    assert shown["attachments"] == ["report.pdf"]
+    assert "Executive summary" in shown["text"]
+    broken = tmp_path / "broken.eml"
+    raw = eml.read_bytes()
+    first_cid = re.search(rb"Content-ID: <([^>]+)>", raw).group(1)
+    broken.write_bytes(raw.replace(b"Content-ID: <" + first_cid + b">", b"Content-ID: <elsewhere>"))
+    control = thunderbird.open_eml(broken)
+    assert any(i["width"] == 0 for i in control["images"]), "the broken-CID control must show a broken image"

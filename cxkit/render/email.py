@@ -157,7 +157,7 @@ def subject_for(record: dict, template: str | None = None) -> str:
     meta = record.get("meta", {})
     fields = {"title": meta.get("title", ""), "audience": meta.get("audience") or "", "as_of": meta.get("as_of") or "",
               "period": meta.get("period_label") or meta.get("as_of") or ""}
-    template = template or ("{title}: {audience}, {period}" if fields["audience"] else "{title}, {period}")
+    template = template or ("{title} \u2013 {audience}, {period}" if fields["audience"] else "{title}, {period}")
     try:
         return template.format(**fields).strip(" ,:")
     except (KeyError, IndexError, ValueError) as exc:
