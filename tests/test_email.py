@@ -80,7 +80,7 @@ def quarter_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("quarter")
     write(root / "data", n_customers=20_000, seed=0)
     files = []
-    for path in sorted((ROOT / "params" / "quarter").glob("*.yaml")):
+    for path in [*sorted((ROOT / "params" / "quarter").glob("*.yaml")), ROOT / "params" / "demo.yaml"]:
         raw = yaml.safe_load(path.read_text())
         raw["data"] = {t: str(root / "data" / Path(p).name) for t, p in raw["data"].items()}
         raw["n_boot"] = 20
@@ -91,8 +91,10 @@ def quarter_runs(tmp_path_factory):
     out = root / "out"
     items = batch(files, out, jobs=2, pdf=True)
     assert all(it.ok for it in items), [it.error for it in items if not it.ok]
-    assert all(it.email == "dry run: email.eml" for it in items)  # without --send: a dry run per audience
-    return out, items, files
+    quarter = [it for it in items if it.run != "demo"]
+    assert all(it.email == "dry run: email.eml" for it in quarter)  # without --send: a dry run per audience
+    assert not (out / "demo" / "email.eml").exists()  # no email block, no email
+    return out, quarter, files[:-1]
 
 
 def _parts(message) -> list[str]:
@@ -267,8 +269,10 @@ def test_a_real_mail_client_shows_every_image_and_the_pdf(quarter_runs, tmp_path
     if why:
         pytest.skip(why)
     out, _, _ = quarter_runs
-    eml = tmp_path / "care.eml"
-    eml.write_bytes(build_message(out / "care", ["care@example.com"], sender="reports@example.com").as_bytes())
+    eml = tmp_path / "demo.eml"
+    message = build_message(out / "demo", ["leadership@example.com"], sender="reports@example.com")
+    check_budget(message.get_body(("html",)).get_content())  # the demo email passes the budgets
+    eml.write_bytes(message.as_bytes())
     shown = thunderbird.open_eml(eml)
     assert len(shown["images"]) >= 2
     assert all(i["width"] > 0 and i["shown"] > 0 and i["alt"] for i in shown["images"]), shown["images"]
