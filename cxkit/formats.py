@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["MINUS", "NOT_AVAILABLE", "money", "signed", "points", "p_text", "p_value", "percent", "number",
-           "duration_phrase", "plural", "column_label", "term_label"]
+           "duration_phrase", "horizon_phrase", "plural", "column_label", "term_label"]
 
 MINUS = "\u2212"  # a true minus sign: "−$9,737", never "$-9,737"
 NOT_AVAILABLE = "not available"
@@ -103,6 +103,15 @@ def duration_phrase(months: float) -> str:
     """Months as people say them: ``8.4 months`` or ``2.1 years``."""
     months = abs(months)
     return f"{months / 12:.1f} years" if months >= 12 else f"{months:.1f} months"
+
+
+def horizon_phrase(months: int) -> str:
+    """A whole horizon as people say it: ``5 years``, ``18 months``.
+
+    >>> horizon_phrase(60), horizon_phrase(18)
+    ('5 years', '18 months')
+    """
+    return f"{months / 12:g} years" if months % 12 == 0 else f"{months} months"
 
 
 def plural(segment: str) -> str:

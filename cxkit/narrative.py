@@ -20,6 +20,7 @@ from cxkit.formats import (  # noqa: F401  (formatting lives in cxkit.formats; t
     NOT_AVAILABLE,
     column_label,
     duration_phrase,
+    horizon_phrase,
     money,
     p_text,
     percent,
@@ -74,8 +75,7 @@ def ltv_gap_sentence(ltv, a: str = "promoter", b: str = "detractor") -> str:
     """
     g = ltv.gap(a, b)
     level = _level(ltv.alpha)
-    years = ltv.horizon / 12
-    horizon = f"{years:g} years" if ltv.horizon % 12 == 0 else f"{ltv.horizon} months"
+    horizon = horizon_phrase(ltv.horizon)
     cur = ltv.currency
     interval = f"({level}% CI {money(g['lower'], cur)} to {money(g['upper'], cur)})"
     if not _excludes(g["lower"], g["upper"]):
@@ -226,7 +226,7 @@ def descriptive_ltv_sentence(ltv, a: str, b: str) -> str:
     g = ltv.gap(a, b)
     cur = ltv.currency
     interval = f"({_level(ltv.alpha)}% CI {money(g['lower'], cur)} to {money(g['upper'], cur)})"
-    horizon = f"{ltv.horizon / 12:g} years" if ltv.horizon % 12 == 0 else f"{ltv.horizon} months"
+    horizon = horizon_phrase(ltv.horizon)
     if not _excludes(g["lower"], g["upper"]):
         return (f"Over their first {horizon}, customers who ended {a} and those who ended {b} show no clear "
                 f"difference in value: {money(g['estimate'], cur)} {interval}.")
