@@ -77,7 +77,11 @@ def _cmd_render(args) -> int:
     from cxkit.render import render
 
     result = render(args.params, args.out, pdf=not args.no_pdf, pptx=True if args.pptx else None,
-                    progress=sys.stderr.isatty())
+                    progress=sys.stderr.isatty(), force=args.force)
+    if result.skipped:
+        print(f"unchanged: {result.run_dir / 'report.html'} was made from the same data, parameters and code "
+              "(--force renders it again)")
+        return 0
     _print_outputs(result)
     return 0
 
@@ -86,12 +90,13 @@ def _cmd_batch(args) -> int:
     from cxkit.render.batch import batch
 
     items = batch(args.params, args.out, jobs=args.jobs, pdf=not args.no_pdf, pptx=True if args.pptx else None,
-                  send=args.send, resend=args.resend)
+                  send=args.send, resend=args.resend, force=args.force)
     width = max(len(it.run) for it in items)
     print(f"{'report':<{width}}  status  seconds  error / email")
     for it in items:
         error = it.email if it.ok else it.short_error
-        print(f"{it.run:<{width}}  {'ok' if it.ok else 'FAILED':<6}  {it.seconds:7.1f}  {error}")
+        status = "same" if it.skipped else "ok" if it.ok else "FAILED"
+        print(f"{it.run:<{width}}  {status:<6}  {it.seconds:7.1f}  {error}")
     failed = sum(not it.ok for it in items)
     print(f"{len(items) - failed} ok, {failed} failed; index: {Path(args.out) / 'index.html'}")
     return 1 if failed else 0
@@ -185,6 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports", help="reports folder (default reports); the run lands in OUT/<run>")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     p.add_argument("--pptx", action="store_true", help="also write report.pptx")
+    p.add_argument("--force", action="store_true", help="render even when nothing changed since the last run")
     p.set_defaults(func=_cmd_render)
 
     p = sub.add_parser("batch", help="render many reports in parallel (params files or folders)")
@@ -194,6 +200,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
     p.add_argument("--pptx", action="store_true", help="also write report.pptx files")
     p.add_argument("--send", action="store_true", help="mail each report with an email: block once it has rendered")
+    p.add_argument("--force", action="store_true", help="render every report, even those unchanged since the last run")
     p.add_argument("--resend", action="store_true", help="with --send: mail again those who already have it")
     p.set_defaults(func=_cmd_batch)
 

@@ -155,6 +155,30 @@ def test_batch_isolates_a_broken_report(tmp_path, small_data):
     assert west["slice_by"] == {"region": "West"} and west["row_counts"]["customers"] < 2000
 
 
+def test_a_rerun_renders_only_what_changed(tmp_path, small_data):
+    """Same data, parameters and code: the published report stands (skipped); a changed audience re-renders."""
+    folder = tmp_path / "quarter"
+    folder.mkdir()
+    west = _params(folder, small_data, name="west", slice_by={"region": "West"}, n_boot=20)
+    _params(folder, small_data, name="east", slice_by={"region": "East"}, n_boot=20)
+    out = tmp_path / "reports"
+    first = {it.run: it for it in batch([folder], out, jobs=2, pdf=False)}
+    assert not any(it.skipped for it in first.values())
+    html = (out / "west" / "report.html").stat().st_mtime_ns
+    again = {it.run: it for it in batch([folder], out, jobs=2, pdf=False)}
+    assert all(it.ok and it.skipped for it in again.values())
+    assert (out / "west" / "report.html").stat().st_mtime_ns == html  # not rewritten
+    raw = yaml.safe_load(west.read_text())
+    west.write_text(yaml.safe_dump({**raw, "title": "West, retitled"}))
+    third = {it.run: it for it in batch([folder], out, jobs=2, pdf=False)}
+    assert not third["west"].skipped and third["east"].skipped
+    assert "West, retitled" in (out / "west" / "report.html").read_text()
+    forced = render(west, out, pdf=False, force=True)
+    assert not forced.skipped
+    (out / "east" / "report.html").unlink()  # a missing output is never passed off as done
+    assert not render(folder / "east.yaml", out, pdf=False).skipped
+
+
 @pytest.mark.parametrize("notebook", ["02-survival-in-depth", "03-lifetime-value-in-depth"])
 def test_analyst_notebooks_render(tmp_path, small_data, notebook):
     path = tmp_path / f"{notebook}.yaml"

@@ -29,6 +29,7 @@ class BatchItem:
     error: str = ""
     cell: int | None = None
     email: str = ""  # what happened to its email: "sent to 2", "refused: ...", "dry run: email.eml", ...
+    skipped: bool = False  # unchanged since the published run (same data, parameters and code)
 
     @property
     def short_error(self) -> str:
@@ -68,7 +69,8 @@ def expand_params(paths) -> list[Path]:
     return files
 
 
-def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int = 1) -> BatchItem:
+def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int = 1,
+                force: bool = False) -> BatchItem:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DUCKDB_THREADS"):
         os.environ[var] = str(threads)  # parallel kernels share the cores instead of fighting over them
     import time
@@ -89,8 +91,8 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CxkitWarning)
-            result = render(path, out_dir, pdf=pdf, pptx=pptx, progress=progress)
-        return BatchItem(path, result.run_dir.name, True, time.perf_counter() - start)
+            result = render(path, out_dir, pdf=pdf, pptx=pptx, progress=progress, force=force)
+        return BatchItem(path, result.run_dir.name, True, time.perf_counter() - start, skipped=result.skipped)
     except NotebookError as exc:
         return BatchItem(path, run, False, time.perf_counter() - start, str(exc), exc.cell_index)
     except CxkitError as exc:
@@ -100,7 +102,8 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
 
 
 def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: bool = True,
-          pptx: bool | None = None, send: bool = False, resend: bool = False, mailer=None) -> list[BatchItem]:
+          pptx: bool | None = None, send: bool = False, resend: bool = False, mailer=None,
+          force: bool = False) -> list[BatchItem]:
     """Render every params file; returns one :class:`BatchItem` per file, in input order.
 
     Parameters
@@ -114,6 +117,9 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
         settings from ``CXKIT_SMTP_*``, or ``mailer``); without it, such a report gets ``email.eml``, a dry
         run. A refused recipient or a failed send never stops the batch; a report already sent to someone
         is not sent to them again unless ``resend``.
+    force : bool
+        Render every report; otherwise a report whose published run was made from the same data,
+        parameters and code is skipped (``BatchItem.skipped``), so a rerun re-renders only what changed.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -128,7 +134,7 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         threads = max(1, (os.cpu_count() or 1) // jobs)
         futures = {pool.submit(_render_one, str(f), str(out_dir), pdf, pptx, (i % jobs) + 1 if tty else None,
-                               threads): i for i, f in enumerate(files)}
+                               threads, force): i for i, f in enumerate(files)}
         for fut in as_completed(futures):
             item = results[futures[fut]] = fut.result()
             if item.ok:

@@ -8,7 +8,7 @@ import platform
 import time
 from importlib import metadata
 
-__all__ = ["package_versions", "run_fingerprint", "Timer"]
+__all__ = ["package_versions", "run_fingerprint", "content_hash", "Timer"]
 
 _PACKAGES = ("cxkit", "numpy", "scipy", "pandas", "pyarrow", "duckdb", "lifelines", "matplotlib", "papermill",
              "nbconvert", "python-pptx")
@@ -30,6 +30,23 @@ def run_fingerprint(parameters: dict, inputs: list, versions: dict) -> str:
     hashes = [{k: v for k, v in i.items() if k != "path"} for i in inputs]
     blob = json.dumps({"parameters": content, "inputs": hashes, "versions": versions}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def content_hash(fingerprint: str, notebook, extra: dict | None = None) -> str:
+    """What a finished run was made from, beyond its numbers: the run fingerprint, the notebook, the kit's
+    own code and templates, and ``extra`` (title, email block, renditions asked for). A rerun whose hash
+    matches the published run's has nothing new to show and is skipped.
+    """
+    from pathlib import Path
+
+    digest = hashlib.sha256(fingerprint.encode())
+    digest.update(Path(notebook).read_bytes())
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".css", ".j2") and p.is_file()):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    digest.update(json.dumps(extra or {}, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
 
 
 class Timer:

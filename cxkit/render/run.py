@@ -32,10 +32,11 @@ class RenderResult:
     outputs: list
     seconds: dict
     fingerprint: str
+    skipped: bool = False  # the published run was made from the same data, parameters and code
 
 
 def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx: bool | None = None,
-           progress=False) -> RenderResult:
+           progress=False, force: bool = False) -> RenderResult:
     """Render the report a params file describes into ``out_dir/<run>/``.
 
     Parameters
@@ -50,6 +51,9 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
         Also write ``report.pptx``; default the params file's ``pptx`` key (False).
     progress : bool or dict
         Papermill's progress bar.
+    force : bool
+        Render even when the published run was made from the same data, parameters and code (otherwise
+        such a rerun is skipped: ``RenderResult.skipped``).
 
     Returns
     -------
@@ -67,7 +71,7 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
     from cxkit.narrative import date_line
     from cxkit.periods import label_of
     from cxkit.render.execute import NotebookError, run_notebook
-    from cxkit.render.manifest import Timer, package_versions, run_fingerprint
+    from cxkit.render.manifest import Timer, content_hash, package_versions, run_fingerprint
     from cxkit.render.preflight import preflight
     from cxkit.render.renditions import write_renditions
 
@@ -78,11 +82,16 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
     pptx = bool(raw.get("pptx", False)) if pptx is None else pptx
     run_name, run_dir = plan.run_name, plan.run_dir
     out_dir = run_dir.parent
-    staging = out_dir / f".staging-{run_name}-{uuid.uuid4().hex[:8]}"
-    (staging / "figures").mkdir(parents=True)
     inputs = [src.fingerprint() for src in data.sources.values()]
     versions = package_versions()
     fingerprint = run_fingerprint(effective, inputs, versions)
+    content = content_hash(fingerprint, notebook, {"parameters": effective, "email": raw.get("email"), "pdf": pdf,
+                                                   "pptx": pptx, "run": run_name})
+    if not force and _unchanged(run_dir, content, pdf, pptx):
+        return RenderResult(run_dir, [run_dir / name for name in _OUTPUTS if (run_dir / name).exists()],
+                            dict(timer.seconds), fingerprint, skipped=True)
+    staging = out_dir / f".staging-{run_name}-{uuid.uuid4().hex[:8]}"
+    (staging / "figures").mkdir(parents=True)
     executed = staging / notebook.name
     try:
         with timer("execute"):
@@ -97,11 +106,11 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
                 "period_label": label_of(data.as_of, effective.get("period", "M")) if data.as_of else None,
                 "email": raw.get("email")}
         record, files = record_from_notebook(nb, meta)
-        for name, content in files.items():
-            (staging / name).write_bytes(content)
+        for name, blob in files.items():
+            (staging / name).write_bytes(blob)
         (staging / "report.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
         engine = write_renditions(staging, record, pdf=pdf, pptx=pptx, timer=timer)
-        manifest = {"run": run_name, "fingerprint": fingerprint, "notebook": notebook.name,
+        manifest = {"run": run_name, "fingerprint": fingerprint, "content_hash": content, "notebook": notebook.name,
                     "params_file": str(Path(params_path).resolve()), "parameters": effective,
                     "as_of": str(data.as_of) if data.as_of else None, "inputs": inputs, "row_counts": data.row_counts,
                     "slice_by": data.slice_by, "summary": summary_of(record),
@@ -128,6 +137,16 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
         warnings.warn(f"{run_dir / 'report.html'} is {manifest['html_bytes'] / 1e6:.1f} MB, over the 3 MB that mail "
                       "handles well", CxkitWarning, stacklevel=2)
     return RenderResult(run_dir, outputs, timer.seconds, fingerprint)
+
+
+def _unchanged(run_dir: Path, content: str, pdf: bool, pptx: bool) -> bool:
+    """The published run has this content hash and every output asked for."""
+    try:
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    wanted = ["report.json", "report.html", *(["report.pdf"] if pdf else []), *(["report.pptx"] if pptx else [])]
+    return manifest.get("content_hash") == content and all((run_dir / name).is_file() for name in wanted)
 
 
 def _publish(staging: Path, run_dir: Path, notebook_name: str) -> list[Path]:
