@@ -92,11 +92,11 @@ def _cmd_batch(args) -> int:
     items = batch(args.params, args.out, jobs=args.jobs, pdf=not args.no_pdf, pptx=True if args.pptx else None,
                   send=args.send, resend=args.resend, force=args.force)
     width = max(len(it.run) for it in items)
-    print(f"{'report':<{width}}  status  seconds  error / email")
+    print(f"{'report':<{width}}  status    seconds  error / email / note")
     for it in items:
-        error = it.email if it.ok else it.short_error
-        status = "same" if it.skipped else "ok" if it.ok else "FAILED"
-        print(f"{it.run:<{width}}  {status:<6}  {it.seconds:7.1f}  {error}")
+        error = (it.note or it.email) if it.ok else it.short_error
+        status = "left out" if it.note else "same" if it.skipped else "ok" if it.ok else "FAILED"
+        print(f"{it.run:<{width}}  {status:<8}  {it.seconds:7.1f}  {error}")
     failed = sum(not it.ok for it in items)
     print(f"{len(items) - failed} ok, {failed} failed; index: {Path(args.out) / 'index.html'}")
     return 1 if failed else 0

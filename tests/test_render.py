@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -218,3 +219,44 @@ def test_the_request_check_catches_a_remote_resource(tmp_path):
     _, requests = open_in_browser(page)
     assert any("cdn.example.org" in r for r in requests)
     assert any("figures/x.png" in r for r in requests)
+
+
+def test_audiences_from_the_data_one_report_each_with_the_numbers_of_a_standalone_render(tmp_path, small_data):
+    """A params file with audiences: becomes one report per region (small ones left out with a note), and
+    an audience's report equals rendering that audience alone."""
+    import json
+
+    base = yaml.safe_load(_params(tmp_path, small_data, name="all", n_boot=20).read_text())
+    base.pop("run_name", None)
+    counts = pd.read_parquet(small_data / "customers.parquet")["region"].value_counts()
+    smallest = counts.idxmin()
+    spec = {**base, "title": "{label}: quarter", "audience": "{label} team",
+            "audiences": {"by": "region", "min_customers": int(counts.min()) + 1,
+                          "email": {"to": ["{value}-leads@example.com"]},
+                          "extra": [{"run_name": "care", "focus": "care", "audience": "Care"}]}}
+    path = tmp_path / "quarter.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    out = tmp_path / "reports"
+    items = {it.run: it for it in batch([path], out, jobs=2, pdf=False)}
+    regions = sorted(r for r in counts.index if r != smallest)
+    rendered_runs = {r for r, it in items.items() if it.ok and not it.note}
+    assert {f"region-{r.lower()}" for r in regions} | {"care"} <= rendered_runs
+    assert "under audiences.min_customers" in items[f"region-{smallest.lower()}"].note
+    first = regions[0]
+    record = json.loads((out / f"region-{first.lower()}" / "report.json").read_text())
+    assert record["meta"]["title"] == f"{first}: quarter" and record["meta"]["audience"] == f"{first} team"
+    assert record["meta"]["email"]["to"] == [f"{first.lower()}-leads@example.com"]
+    alone = tmp_path / "alone.yaml"
+    alone.write_text(yaml.safe_dump({**base, "title": f"{first}: quarter", "audience": f"{first} team",
+                                     "slice_by": {"region": first}}))
+    render(alone, tmp_path / "alone", pdf=False)
+    solo = json.loads((tmp_path / "alone" / "alone" / "report.json").read_text())
+
+    def facts(rec):
+        return [(f["source"], f["value"]) for b in rec["blocks"] if b["type"] == "sentences"
+                and b["role"] == "summary" for i in b["items"] for f in i["facts"]]
+
+    assert facts(record) == facts(solo) and facts(record)
+    with pytest.raises(ParamsError, match="audiences.by: 'country' is not a segment column"):
+        path.write_text(yaml.safe_dump({**spec, "audiences": {"by": "country"}}))
+        batch([path], out, pdf=False)

@@ -30,6 +30,7 @@ class BatchItem:
     cell: int | None = None
     email: str = ""  # what happened to its email: "sent to 2", "refused: ...", "dry run: email.eml", ...
     skipped: bool = False  # unchanged since the published run (same data, parameters and code)
+    note: str = ""  # why an audience was left out (too few customers)
 
     @property
     def short_error(self) -> str:
@@ -39,23 +40,35 @@ class BatchItem:
         return "; ".join(line for line in body if not line.startswith("the partial notebook"))[:300]
 
 
-def expand_params(paths) -> list[Path]:
+def expand_params(paths, out_dir: str | Path | None = None, skipped: list | None = None) -> list[Path]:
     """Params files from files and folders (a folder contributes its ``*.yaml``), run names unique.
 
-    Run names (``run_name`` or the file's stem) are read from every file before anything renders, so two
-    files that would write the same report folder are refused up front.
+    A file with an ``audiences:`` block becomes one file per audience (see :mod:`cxkit.render.audiences`;
+    written under ``out_dir``; audiences too small are added to ``skipped``). Run names (``run_name`` or
+    the file's stem) are read from every file before anything renders, so two files that would write the
+    same report folder are refused up front.
     """
     from cxkit.params import read_params
+    from cxkit.render.audiences import expand_audiences
     from cxkit.render.preflight import run_name_of
 
-    files: list[Path] = []
+    listed: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files += sorted(list(p.glob("*.yaml")) + list(p.glob("*.yml")))
+            listed += sorted(list(p.glob("*.yaml")) + list(p.glob("*.yml")))
         elif p.is_file():
-            files.append(p)
+            listed.append(p)
         else:
             raise ParamsError(f"batch: {p} is neither a params file nor a folder")
+    files: list[Path] = []
+    for f in listed:
+        if "audiences" in read_params(f):
+            generated, small = expand_audiences(f, Path(out_dir or "reports"))
+            files += generated
+            if skipped is not None:
+                skipped += small
+        else:
+            files.append(f)
     if not files:
         raise ParamsError("batch: no params files found")
     runs: dict[str, list[str]] = {}
@@ -126,7 +139,8 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
 
     from tqdm.auto import tqdm
 
-    files = expand_params(paths)
+    left_out: list = []
+    files = expand_params(paths, out_dir, left_out)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files)))
     tty = sys.stderr.isatty()
     results: dict[int, BatchItem] = {}
@@ -142,6 +156,7 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
             overall.update(1)
     overall.close()
     items = [results[i] for i in range(len(files))]
+    items += [BatchItem("", s.run, True, 0.0, note=s.note) for s in left_out]
     write_index(items, Path(out_dir))
     return items
 
@@ -180,10 +195,10 @@ def write_index(items: list[BatchItem], out_dir: Path) -> Path:
     """``out_dir/index.html``: every report with its status, linked; self-contained like the reports."""
     rows = []
     for it in items:
-        link = (f"<a href='{html.escape(it.run)}/report.html'>{html.escape(it.run)}</a>" if it.ok
+        link = (f"<a href='{html.escape(it.run)}/report.html'>{html.escape(it.run)}</a>" if it.ok and not it.note
                 else html.escape(it.run))
-        status = "ok" if it.ok else "failed"
-        detail = "" if it.ok else html.escape(it.short_error)
+        status = "left out" if it.note else "ok" if it.ok else "failed"
+        detail = html.escape(it.note) if it.note else "" if it.ok else html.escape(it.short_error)
         rows.append(f"<tr class='{status}'><td>{link}</td><td>{status}</td><td>{it.seconds:.1f} s</td>"
                     f"<td>{detail}</td></tr>")
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "

@@ -1,0 +1,137 @@
+"""Audiences from the data: one params file with an ``audiences:`` block becomes one report per audience.
+
+.. code-block:: yaml
+
+    title: "{label}: customer experience and value, Q3 2026"
+    audience: "{label} leadership"
+    focus: region
+    audiences:
+      by: region                 # a column, a list of columns ([region, plan]) or a hierarchy ("region > plan")
+      min_customers: 200         # smaller audiences are skipped, with a note (default 30)
+      email: {to: ["{value}-leads@example.com"]}
+      extra:                     # audiences named by hand: whole overrides of the file's parameters
+        - {run_name: care, title: "Customer care", audience: "Customer care", focus: care}
+
+Each audience's params are the file's own, with ``slice_by`` set to its values, ``run_name`` from them
+(``region-west``), and ``{label}``, ``{value}``, ``{column}`` filled in ``title``, ``audience`` and the
+email addresses and subject. The values and their customer counts are read from the data once, through
+the validation gateway. The expanded files are written inside the output folder (``.audiences/``), with
+data paths made absolute, so each report renders, checks and fingerprints as if it were its own file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cxkit.errors import ParamsError
+
+__all__ = ["expand_audiences", "Skipped"]
+
+_KEYS = {"by", "min_customers", "email", "extra"}
+
+
+class Skipped:
+    """An audience left out, and why (too few customers)."""
+
+    def __init__(self, run: str, note: str):
+        self.run, self.note = run, note
+
+
+def _levels(by) -> list[list[str]]:
+    """``region`` -> [[region]]; ``[region, plan]`` -> [[region, plan]];
+    ``region > plan`` -> [[region], [region, plan]] (each region, then each plan within it)."""
+    if isinstance(by, str) and ">" in by:
+        cols = [c.strip() for c in by.split(">")]
+        return [cols[: i + 1] for i in range(len(cols))]
+    cols = [by] if isinstance(by, str) else list(by or [])
+    if not cols or not all(isinstance(c, str) and c for c in cols):
+        raise ParamsError("audiences.by: expected a column, a list of columns or a hierarchy such as 'region > plan'")
+    return [cols]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "audience"
+
+
+def _fill(value, fields: dict):
+    if isinstance(value, str):
+        try:
+            return value.format(**fields)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ParamsError(f"audiences: {value!r} is not a template ({exc}); use {{label}}, {{value}}, "
+                              "{column}") from None
+    if isinstance(value, list):
+        return [_fill(v, fields) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, fields) for k, v in value.items()}
+    return value
+
+
+def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skipped]]:
+    """The params files of each audience of ``path`` (written under ``out_dir/.audiences``), and those skipped."""
+    import yaml
+
+    from cxkit.contract import MIN_SEGMENT_SIZE
+    from cxkit.demo import demo_sources
+    from cxkit.load import load
+    from cxkit.params import read_params
+    from cxkit.render.preflight import _absolute_data
+
+    raw = read_params(path)
+    block = raw.pop("audiences")
+    base_dir = Path(raw.pop("_base_dir"))
+    if not isinstance(block, dict):
+        raise ParamsError(f"{path}: audiences: expected a mapping with by (and min_customers, email, extra)")
+    unknown = set(block) - _KEYS
+    if unknown:
+        raise ParamsError(f"{path}: audiences: unknown key(s) {sorted(unknown)}; allowed: {sorted(_KEYS)}")
+    minimum = block.get("min_customers", MIN_SEGMENT_SIZE)
+    if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 1:
+        raise ParamsError(f"{path}: audiences.min_customers: expected a whole number of customers, at least 1")
+    if raw.get("data"):
+        raw["data"] = _absolute_data(raw["data"], base_dir)
+    data = load({"data": raw.get("data") or demo_sources(), "as_of": raw.get("as_of")})
+    folder = Path(out_dir) / ".audiences"
+    folder.mkdir(parents=True, exist_ok=True)
+    files, skipped = [], []
+    for cols in _levels(block.get("by")) if block.get("by") else []:
+        missing = [c for c in cols if c not in data.segments]
+        if missing:
+            raise ParamsError(f"{path}: audiences.by: {missing[0]!r} is not a segment column "
+                              f"(segments: {', '.join(data.segments) or 'none'})")
+        select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in cols)
+        for *values, n in data.sql(f"SELECT {select}, count(*) FROM customers GROUP BY ALL ORDER BY ALL").fetchall():
+            run = "-".join(f"{_slug(c)}-{_slug(v)}" for c, v in zip(cols, values, strict=True))
+            if n < minimum:
+                skipped.append(Skipped(run, f"skipped: {n:,} customers, under audiences.min_customers {minimum:,}"))
+                continue
+            fields = {"label": " / ".join(map(str, values)), "value": "-".join(_slug(v) for v in values),
+                      "column": cols[-1]}
+            params = {k: v for k, v in raw.items() if k not in ("run_name",)}
+            for key in ("title", "audience"):
+                if key in params:
+                    params[key] = _fill(params[key], fields)
+            if block.get("email"):
+                params["email"] = _fill(block["email"], fields)
+            params["slice_by"] = dict(zip(cols, values, strict=True))
+            params["run_name"] = run
+            target = folder / f"{run}.yaml"
+            target.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
+            files.append(target)
+    for i, extra in enumerate(block.get("extra") or []):
+        if not isinstance(extra, dict) or not extra.get("run_name"):
+            raise ParamsError(f"{path}: audiences.extra[{i}]: expected a mapping with a run_name")
+        base = {k: v for k, v in raw.items() if k not in ("run_name", "slice_by")}
+        label = str(extra.get("audience") or extra["run_name"])
+        base = {k: _fill(v, {"label": label, "value": _slug(label), "column": ""}) if k in ("title", "audience")
+                else v for k, v in base.items()}
+        params = base | extra
+        if params.get("slice_by") is None:
+            params.pop("slice_by", None)
+        target = folder / f"{extra['run_name']}.yaml"
+        target.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        files.append(target)
+    if not files:
+        raise ParamsError(f"{path}: audiences: no audience has {minimum:,} customers or more")
+    return files, skipped
