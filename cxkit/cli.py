@@ -90,7 +90,7 @@ def _cmd_batch(args) -> int:
     from cxkit.render.batch import batch
 
     items = batch(args.params, args.out, jobs=args.jobs, pdf=not args.no_pdf, pptx=True if args.pptx else None,
-                  send=args.send, resend=args.resend, force=args.force)
+                  send=args.send, resend=args.resend, force=args.force, shard=_shard(args.shard))
     width = max(len(it.run) for it in items)
     print(f"{'report':<{width}}  status    seconds  error / email / note")
     for it in items:
@@ -100,6 +100,22 @@ def _cmd_batch(args) -> int:
     failed = sum(not it.ok for it in items)
     print(f"{len(items) - failed} ok, {failed} failed; index: {Path(args.out) / 'index.html'}")
     return 1 if failed else 0
+
+
+def _shard(text: str | None):
+    if text is None:
+        return None
+    k, _, n = text.partition("/")
+    if not (k.isdigit() and n.isdigit()) or not 1 <= int(k) <= int(n):
+        raise CxkitError(f"--shard {text!r}: use K/N, for example 2/4 for the second of four machines")
+    return int(k), int(n)
+
+
+def _cmd_index(args) -> int:
+    from cxkit.render.batch import index_of
+
+    print(f"  {index_of(Path(args.out))}")
+    return 0
 
 
 def _cmd_rerender(args) -> int:
@@ -201,8 +217,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pptx", action="store_true", help="also write report.pptx files")
     p.add_argument("--send", action="store_true", help="mail each report with an email: block once it has rendered")
     p.add_argument("--force", action="store_true", help="render every report, even those unchanged since the last run")
+    p.add_argument("--shard", default=None,
+                   help="K/N: render only this machine's share of the reports (stable by run name)")
     p.add_argument("--resend", action="store_true", help="with --send: mail again those who already have it")
     p.set_defaults(func=_cmd_batch)
+
+    p = sub.add_parser("index", help="write OUT/index.html from the run folders there (merge shards of a batch)")
+    p.add_argument("out", help="a reports folder holding run folders")
+    p.set_defaults(func=_cmd_index)
 
     p = sub.add_parser("rerender", help="rebuild a run's HTML, PDF and slides from its report.json (no kernel)")
     p.add_argument("run_dir", help="a run folder written by cxkit render (reports/<run>)")

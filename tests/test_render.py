@@ -260,3 +260,29 @@ def test_audiences_from_the_data_one_report_each_with_the_numbers_of_a_standalon
     with pytest.raises(ParamsError, match="audiences.by: 'country' is not a segment column"):
         path.write_text(yaml.safe_dump({**spec, "audiences": {"by": "country"}}))
         batch([path], out, pdf=False)
+
+
+def test_a_batch_split_over_machines_and_merged(tmp_path, small_data):
+    """--shard K/N renders each report on exactly one of N machines; cxkit index lists the merged folders."""
+    import shutil
+
+    from cxkit.cli import main
+    from cxkit.render.batch import in_shard
+
+    folder = tmp_path / "quarter"
+    folder.mkdir()
+    for region in ("West", "East", "North"):
+        _params(folder, small_data, name=region.lower(), slice_by={"region": region}, n_boot=20)
+    runs = ["west", "east", "north"]
+    assert sorted(r for k in (1, 2) for r in runs if in_shard(r, k, 2)) == sorted(runs)
+    merged = tmp_path / "merged"
+    for k in (1, 2):
+        out = tmp_path / f"machine{k}"
+        done = batch([folder], out, jobs=1, pdf=False, shard=(k, 2))
+        assert {it.run for it in done} == {r for r in runs if in_shard(r, k, 2)}
+        if out.exists():
+            shutil.copytree(out, merged, dirs_exist_ok=True)
+    assert main(["index", str(merged)]) == 0
+    index = (merged / "index.html").read_text()
+    assert all(f"{r}/report.html" in index for r in runs)
+    assert main(["batch", str(folder), "--out", str(tmp_path / "x"), "--shard", "3/2"]) == 1

@@ -116,7 +116,7 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
 
 def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: bool = True,
           pptx: bool | None = None, send: bool = False, resend: bool = False, mailer=None,
-          force: bool = False) -> list[BatchItem]:
+          force: bool = False, shard: tuple[int, int] | None = None) -> list[BatchItem]:
     """Render every params file; returns one :class:`BatchItem` per file, in input order.
 
     Parameters
@@ -133,6 +133,9 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
     force : bool
         Render every report; otherwise a report whose published run was made from the same data,
         parameters and code is skipped (``BatchItem.skipped``), so a rerun re-renders only what changed.
+    shard : (k, n), optional
+        Render only the reports of shard ``k`` of ``n`` (by a stable hash of the run name), to split one
+        batch over ``n`` machines; copy the run folders together and ``cxkit index OUT`` lists them all.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -141,6 +144,11 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
 
     left_out: list = []
     files = expand_params(paths, out_dir, left_out)
+    if shard is not None:
+        files = [f for f in files if in_shard(_run_of(f), *shard)]
+        left_out = [s for s in left_out if in_shard(s.run, *shard)]
+        if not files:
+            return []
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files)))
     tty = sys.stderr.isatty()
     results: dict[int, BatchItem] = {}
@@ -159,6 +167,40 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
     items += [BatchItem("", s.run, True, 0.0, note=s.note) for s in left_out]
     write_index(items, Path(out_dir))
     return items
+
+
+def in_shard(run: str, k: int, n: int) -> bool:
+    """Whether run ``run`` belongs to shard ``k`` of ``n`` (1-based): a stable hash, the same on every machine.
+
+    >>> [in_shard("region-west", k, 3) for k in (1, 2, 3)].count(True)
+    1
+    """
+    import hashlib
+
+    if not 1 <= k <= n:
+        raise ParamsError(f"batch: shard {k}/{n}: use K/N with 1 <= K <= N")
+    return int(hashlib.sha256(run.encode()).hexdigest(), 16) % n == k - 1
+
+
+def _run_of(path: Path) -> str:
+    from cxkit.params import read_params
+    from cxkit.render.preflight import run_name_of
+
+    return run_name_of(read_params(path), path)
+
+
+def index_of(out_dir: Path) -> Path:
+    """``out_dir/index.html`` from the run folders there (after copying several machines' shards together)."""
+    import json
+
+    items = []
+    for manifest in sorted(Path(out_dir).glob("*/manifest.json")):
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        items.append(BatchItem(data.get("params_file", ""), manifest.parent.name, True,
+                               float(sum((data.get("seconds") or {}).values()))))
+    if not items:
+        raise ParamsError(f"{out_dir}: no rendered reports here (no */manifest.json)")
+    return write_index(items, Path(out_dir))
 
 
 def _mail_one(run_dir: Path, send: bool, resend: bool, mailer) -> str:
