@@ -286,3 +286,43 @@ def test_a_batch_split_over_machines_and_merged(tmp_path, small_data):
     index = (merged / "index.html").read_text()
     assert all(f"{r}/report.html" in index for r in runs)
     assert main(["batch", str(folder), "--out", str(tmp_path / "x"), "--shard", "3/2"]) == 1
+
+
+# nbclient leaves its kernel client's sockets to the garbage collector when the kernel is not its own
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_warm_kernel_starts_each_notebook_from_an_empty_namespace(tmp_path):
+    """Batch workers keep one kernel (the kit stays imported); a notebook never sees the last one's names,
+    and a failed notebook takes its kernel down so the next starts clean."""
+    import nbformat
+
+    from cxkit.render.execute import _WARM, run_notebook, shutdown_warm_kernels
+
+    def notebook(name, source):
+        nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                              "display_name": "Python 3"}})
+        nb.cells = [nbformat.v4.new_code_cell("x = 0", metadata={"tags": ["parameters"]}),
+                    nbformat.v4.new_code_cell(source)]
+        path = tmp_path / f"{name}.ipynb"
+        path.write_text(nbformat.writes(nb))
+        return path
+
+    first = notebook("first", "import os\nleak = 1\npid = os.getpid()")
+    second = notebook("second", "import os\nassert 'leak' not in globals(), 'a name leaked'\npid = os.getpid()")
+    broken = notebook("broken", "raise ValueError('broken on purpose')")
+    try:
+        run_notebook(first, tmp_path / "out1.ipynb", {"x": 1}, warm=True)
+        kernel = next(iter(_WARM.values()))[0]
+        run_notebook(second, tmp_path / "out2.ipynb", {"x": 2}, warm=True)
+        assert next(iter(_WARM.values()))[0] is kernel  # the same kernel, reused
+        with pytest.raises(NotebookError, match="broken on purpose"):
+            run_notebook(broken, tmp_path / "out3.ipynb", {}, warm=True)
+        assert not _WARM  # the failed kernel is gone
+        run_notebook(second, tmp_path / "out4.ipynb", {"x": 4}, warm=True)
+    finally:
+        shutdown_warm_kernels()
+        import gc
+        import warnings
+
+        with warnings.catch_warnings():  # collect the client sockets nbclient left behind, here, quietly
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()

@@ -104,7 +104,7 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CxkitWarning)
-            result = render(path, out_dir, pdf=pdf, pptx=pptx, progress=progress, force=force)
+            result = render(path, out_dir, pdf=pdf, pptx=pptx, progress=progress, force=force, warm=True)
         return BatchItem(path, result.run_dir.name, True, time.perf_counter() - start, skipped=result.skipped)
     except NotebookError as exc:
         return BatchItem(path, run, False, time.perf_counter() - start, str(exc), exc.cell_index)

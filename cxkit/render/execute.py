@@ -73,7 +73,71 @@ def _environ(**values):
                 os.environ[k] = v
 
 
-def run_notebook(notebook: Path, output: Path, parameters: dict, progress=False, timeout: int = 1800):
+_WARM: dict = {}  # kernel working folder -> (kernel manager, its socket folder), one per process
+_RESET = "%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt"
+
+
+def _warm_kernel(cwd: Path):
+    """This process's warm kernel for notebooks in ``cwd``: started once, the kit imported by the first
+    notebook and kept; each later notebook starts from an emptied namespace (``%reset -f``)."""
+    import atexit
+    import tempfile
+
+    from jupyter_core.utils import run_sync
+
+    key = str(Path(cwd).resolve())
+    entry = _WARM.get(key)
+    if entry is not None and run_sync(entry[0].is_alive)():
+        return entry[0]
+    runtime = Path(tempfile.mkdtemp(prefix="cxk-"))
+    with _environ(CXKIT_PNG_FIGURES=1, JUPYTER_RUNTIME_DIR=runtime, MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION=1):
+        km = _ipc_kernel_manager(runtime)(kernel_name="python3")
+        run_sync(km.start_kernel)(cwd=key)
+    if not _WARM:
+        atexit.register(shutdown_warm_kernels)
+    _WARM[key] = (km, runtime)
+    return km
+
+
+def _stop(km, runtime: Path) -> None:
+    import shutil
+
+    from jupyter_core.utils import run_sync
+
+    try:
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # noqa: BLE001 - a kernel that already died needs no shutdown
+        pass
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def shutdown_warm_kernels() -> None:
+    """Stop this process's warm kernels and remove their sockets."""
+    while _WARM:
+        _stop(*_WARM.popitem()[1])
+
+
+def _discard_warm(cwd: Path) -> None:
+    """Stop the warm kernel of ``cwd`` (after a failure): the next notebook starts a clean one."""
+    entry = _WARM.pop(str(Path(cwd).resolve()), None)
+    if entry is not None:
+        _stop(*entry)
+
+
+def _reset_warm(km, cwd: Path) -> None:
+    """Empty the warm kernel's namespace (the kit stays imported), through papermill like any notebook."""
+    import nbformat
+    import papermill as pm
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_RESET)],
+                                  metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                           "display_name": "Python 3"}})
+    pm.execute_notebook(nb, None, kernel_name="python3", cwd=str(cwd), progress_bar=False, log_output=False,
+                        km=km)
+
+
+def run_notebook(notebook: Path, output: Path, parameters: dict, progress=False, timeout: int = 1800,
+                 warm: bool = False):
     """Execute ``notebook`` into ``output`` with ``parameters``.
 
     The report's blocks come back in the executed notebook's outputs (:mod:`cxkit.document`); figures
@@ -95,6 +159,8 @@ def run_notebook(notebook: Path, output: Path, parameters: dict, progress=False,
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    if warm:
+        return _run_warm(notebook, output, parameters, progress, timeout)
     runtime = Path(tempfile.mkdtemp(prefix="cxk-"))  # short: Unix socket paths are limited to ~107 bytes
     try:
         with _environ(CXKIT_PNG_FIGURES=1, JUPYTER_RUNTIME_DIR=runtime, MPLBACKEND="Agg",
@@ -109,6 +175,29 @@ def run_notebook(notebook: Path, output: Path, parameters: dict, progress=False,
                             exc.evalue, exc.source, Path(output)) from None
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _run_warm(notebook: Path, output: Path, parameters: dict, progress, timeout: int):
+    """:func:`run_notebook` on this process's warm kernel; a failed notebook takes its kernel down with it,
+    so the next one starts clean."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    cwd = Path(notebook).parent
+    km = _warm_kernel(cwd)
+    try:
+        nb = pm.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name="python3",
+                                 cwd=str(cwd), progress_bar=progress, log_output=False, km=km,
+                                 execution_timeout=timeout, request_save_on_cell_execute=True)
+    except PapermillExecutionError as exc:
+        _discard_warm(cwd)
+        raise NotebookError(Path(notebook).name, _source_index(Path(output), exc.cell_index), exc.ename,
+                            exc.evalue, exc.source, Path(output)) from None
+    except BaseException:
+        _discard_warm(cwd)
+        raise
+    _reset_warm(km, cwd)
+    return nb
 
 
 def _source_index(executed: Path, index: int) -> int:

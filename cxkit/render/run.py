@@ -36,7 +36,7 @@ class RenderResult:
 
 
 def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx: bool | None = None,
-           progress=False, force: bool = False) -> RenderResult:
+           progress=False, force: bool = False, warm: bool = False) -> RenderResult:
     """Render the report a params file describes into ``out_dir/<run>/``.
 
     Parameters
@@ -54,6 +54,9 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
     force : bool
         Render even when the published run was made from the same data, parameters and code (otherwise
         such a rerun is skipped: ``RenderResult.skipped``).
+    warm : bool
+        Execute on this process's warm kernel (kept across renders, its namespace emptied between
+        notebooks) instead of starting one: what a batch worker does.
 
     Returns
     -------
@@ -95,7 +98,7 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
     executed = staging / notebook.name
     try:
         with timer("execute"):
-            nb = run_notebook(notebook, executed, parameters, progress)
+            nb = run_notebook(notebook, executed, parameters, progress, warm=warm)
         when = date_line(data)
         meta = {"title": str(effective.get("title", notebook.stem)), "run": run_name, "fingerprint": fingerprint,
                 "notebook": notebook.name, "version": __version__,
