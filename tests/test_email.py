@@ -216,8 +216,10 @@ def test_the_email_command_writes_a_dry_run_and_refuses_bad_settings(quarter_run
     assert main(["email", str(run), "--to", "vp@example.com", "--eml", str(tmp_path / "west.eml")]) == 0
     message = email.message_from_bytes((tmp_path / "west.eml").read_bytes(), policy=email.policy.default)
     assert message["To"] == "vp@example.com"
-    assert main(["email", str(tmp_path / "nothing")]) == 1
+    assert main(["email", str(tmp_path / "nothing"), "--to", "vp@example.com"]) == 1
     assert "no report.json here" in capsys.readouterr().err
+    assert main(["email", str(run), "--to", "not an address"]) == 1
+    assert "--to: not an email address" in capsys.readouterr().err
     monkeypatch.setenv("CXKIT_SMTP_SECURITY", "tls13")
     monkeypatch.setenv("CXKIT_SMTP_HOST", "mail.example.com")
     assert main(["email", str(run), "--send"]) == 1

@@ -180,6 +180,11 @@ def build_message(run_dir, to: list[str], cc: list[str] | None = None, sender: s
     attach_html : bool
         Also attach the full ``report.html``.
     """
+    from cxkit.render.mail import addresses
+
+    to, cc = addresses(to, "--to"), addresses(cc, "--cc")
+    if not to:
+        raise CxkitError("no recipient: give --to (or an email: {to: [...]} block in the params file)")
     run_dir = Path(run_dir)
     source = run_dir / "report.json"
     if not source.is_file():

@@ -37,6 +37,11 @@ _ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$|^[^@\s<>,;\
 _SECURITY = ("starttls", "ssl", "none")
 
 
+def addresses(value, where: str) -> list[str]:
+    """Checked email addresses from one or a list (``where`` names them in the error)."""
+    return _addresses(value, where)
+
+
 def _addresses(value, where: str) -> list[str]:
     items = [value] if isinstance(value, str) else value or []
     if not isinstance(items, list) or not all(isinstance(a, str) for a in items):
