@@ -36,9 +36,9 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from cxkit.errors import CxkitError
+from cxkit.errors import CxkitError, ParamsError
 
-__all__ = ["HTML_BUDGET", "MAX_FIGURES", "EmailBudgetError", "build_message", "check_budget", "email_html",
+__all__ = ["addresses", "HTML_BUDGET", "MAX_FIGURES", "EmailBudgetError", "build_message", "check_budget", "email_html",
            "email_text", "subject_for"]
 
 HTML_BUDGET = 90_000  # bytes of the HTML part: Gmail clips messages over about 102 KB
@@ -67,6 +67,20 @@ img { display: block; border: 0; width: 100%; max-width: 552px; height: auto; }
 .foot { color: #6b6b6b; font-size: 12px; }
 @media (max-width: 620px) { .card { width: 100% !important; } .pad { padding: 16px 14px !important; } }
 """
+
+
+_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$|^[^@\s<>,;\"]+@localhost$")
+
+
+def addresses(value, where: str) -> list[str]:
+    """Checked email addresses from one or a list (``where`` names them in the error)."""
+    items = [value] if isinstance(value, str) else value or []
+    if not isinstance(items, list) or not all(isinstance(a, str) for a in items):
+        raise ParamsError(f"{where}: expected an address or a list of addresses")
+    bad = [a for a in items if not _ADDRESS.match(a.strip())]
+    if bad:
+        raise ParamsError(f"{where}: not an email address: {', '.join(repr(b) for b in bad[:3])}")
+    return [a.strip() for a in items]
 
 
 class EmailBudgetError(CxkitError):
@@ -180,8 +194,6 @@ def build_message(run_dir, to: list[str], cc: list[str] | None = None, sender: s
     attach_html : bool
         Also attach the full ``report.html``.
     """
-    from cxkit.render.mail import addresses
-
     to, cc = addresses(to, "--to"), addresses(cc, "--cc")
     if not to:
         raise CxkitError("no recipient: give --to (or an email: {to: [...]} block in the params file)")

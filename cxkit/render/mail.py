@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import smtplib
 import ssl
 import time
@@ -29,27 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cxkit.errors import CxkitError, ParamsError
+from cxkit.render.email import addresses as _addresses
 
 __all__ = ["Mailer", "SendResult", "email_settings", "send_report", "SENT_LOG"]
 
 SENT_LOG = "sent.jsonl"
-_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$|^[^@\s<>,;\"]+@localhost$")
 _SECURITY = ("starttls", "ssl", "none")
-
-
-def addresses(value, where: str) -> list[str]:
-    """Checked email addresses from one or a list (``where`` names them in the error)."""
-    return _addresses(value, where)
-
-
-def _addresses(value, where: str) -> list[str]:
-    items = [value] if isinstance(value, str) else value or []
-    if not isinstance(items, list) or not all(isinstance(a, str) for a in items):
-        raise ParamsError(f"{where}: expected an address or a list of addresses")
-    bad = [a for a in items if not _ADDRESS.match(a.strip())]
-    if bad:
-        raise ParamsError(f"{where}: not an email address: {', '.join(repr(b) for b in bad[:3])}")
-    return [a.strip() for a in items]
 
 
 def email_settings(params: dict) -> dict | None:
