@@ -151,19 +151,13 @@ def _cmd_email(args) -> int:
         else {}
     to = args.to or (meta.get("email") or {}).get("to") or ["recipient@example.com"]
     message = build_message(run_dir, to, args.cc or (meta.get("email") or {}).get("cc"),
-                            sender=Mailer.from_env({"CXKIT_SMTP_HOST": "localhost", **_smtp_env()}).sender,
+                            sender=Mailer.sender_from_env(),
                             subject=args.subject, attach_html=args.with_html)
     target = Path(args.eml) if args.eml else run_dir / "email.eml"
     target.write_bytes(message.as_bytes())
     size = len(message.as_bytes())
     print(f"  {target}  ({size / 1000:.0f} KB; a dry run: open it in any mail client; --send mails it)")
     return 0
-
-
-def _smtp_env() -> dict:
-    import os
-
-    return {k: v for k, v in os.environ.items() if k.startswith("CXKIT_SMTP_")}
 
 
 def _cmd_params(args) -> int:

@@ -28,10 +28,11 @@ import base64
 import html
 import re
 
-__all__ = ["BLOCK_MIME", "RECORD_VERSION", "block_html", "record_from_notebook", "summary_of", "figures_of",
-           "notes_of", "scoped_svg"]
+__all__ = ["BLOCK_MIME", "SKIP_TAGS", "RECORD_VERSION", "block_html", "record_from_notebook", "summary_of",
+           "figures_of", "notes_of", "scoped_svg", "with_files"]
 
 BLOCK_MIME = "application/vnd.cxkit.block+json"
+SKIP_TAGS = {"parameters", "injected-parameters", "remove-cell"}  # cells that never reach a reader
 RECORD_VERSION = 1
 _ESC = html.escape
 
@@ -95,10 +96,9 @@ def record_from_notebook(nb, meta: dict | None = None) -> tuple[dict, dict]:
         Relative path -> bytes, for the renderer to write beside the record.
     """
     blocks, files = [], {}
-    skip = {"parameters", "injected-parameters", "remove-cell"}
     for cell in nb.cells:
         tags = set(cell.get("metadata", {}).get("tags", []))
-        if tags & skip:
+        if tags & SKIP_TAGS:
             continue
         if cell.cell_type == "markdown":
             text = cell.source.strip()

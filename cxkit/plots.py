@@ -23,12 +23,6 @@ _MAX_CENSOR_MARKS = 60
 MIN_AT_RISK = 10  # curves stop where fewer customers remain at risk: the last steps of a few are noise
 
 
-def stop_note(min_at_risk: int = MIN_AT_RISK) -> str:
-    """The caption line that says where curves stop (see :func:`cxkit.narrative.stop_note`)."""
-    from cxkit.narrative import stop_note as note
-
-    return note(min_at_risk)
-
 
 def new_axes(ax=None, figsize=None):
     """The given Axes, or new ones in the kit's theme."""

@@ -216,7 +216,7 @@ def _mail_one(run_dir: Path, send: bool, resend: bool, mailer) -> str:
         return ""
     try:
         if not send:
-            sender = (mailer.sender if mailer is not None else os.environ.get("CXKIT_SMTP_FROM", "cxkit@localhost"))
+            sender = mailer.sender if mailer is not None else Mailer.sender_from_env()
             message = build_message(run_dir, settings["to"], settings.get("cc"), sender=sender)
             (run_dir / "email.eml").write_bytes(message.as_bytes())
             return "dry run: email.eml"

@@ -28,6 +28,7 @@ cxkit.render.email.EmailBudgetError: the email's HTML has a data: URI (Gmail sho
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -214,7 +215,7 @@ def build_message(run_dir, to: list[str], cc: list[str] | None = None, sender: s
     msg["To"] = ", ".join(to)
     if cc:
         msg["Cc"] = ", ".join(cc)
-    msg["Date"] = format_datetime(__import__("datetime").datetime.now().astimezone())
+    msg["Date"] = format_datetime(dt.datetime.now().astimezone())
     msg["Message-ID"] = make_msgid(idstring=run, domain=sender.rsplit("@", 1)[-1].strip(">") or "localhost")
     msg.set_content(email_text(record))
     msg.add_alternative(body, subtype="html")

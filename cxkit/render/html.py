@@ -15,7 +15,9 @@ from importlib import resources
 
 __all__ = ["record_to_html", "notebook_to_html", "keep_with_next", "SKIP_TAGS"]
 
-SKIP_TAGS = {"parameters", "injected-parameters", "remove-cell"}
+from cxkit.document import SKIP_TAGS  # noqa: E402  (kept importable here)
+
+
 def _is_heading(part: str) -> bool:
     """A heading with at most a line of text: it must never end a printed page."""
     return bool(re.match(r"\s*<h[1-4]", part)) and not re.search(r"<(figure|table|svg|img)\b", part)

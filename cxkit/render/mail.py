@@ -103,6 +103,12 @@ class Mailer:
         return (f"Mailer(host={self.host!r}, port={self.port}, security={self.security!r}, user={self.user!r}, "
                 f"password={'***' if self._password else None}, sender={self.sender!r})")
 
+    @staticmethod
+    def sender_from_env(environ=None) -> str:
+        """The From address: ``CXKIT_SMTP_FROM``, else ``cxkit@localhost`` (a dry run needs no server)."""
+        env = os.environ if environ is None else environ
+        return env.get("CXKIT_SMTP_FROM", "cxkit@localhost")
+
     @classmethod
     def from_env(cls, environ=None) -> Mailer:
         """Settings from ``CXKIT_SMTP_*`` environment variables."""
@@ -115,7 +121,7 @@ class Mailer:
         if not str(port).isdigit():
             raise CxkitError(f"CXKIT_SMTP_PORT must be a port number, not {port!r}")
         return cls(host, int(port), security, env.get("CXKIT_SMTP_USER") or None,
-                   env.get("CXKIT_SMTP_PASSWORD") or None, env.get("CXKIT_SMTP_FROM", "cxkit@localhost"),
+                   env.get("CXKIT_SMTP_PASSWORD") or None, cls.sender_from_env(env),
                    retries=int(env.get("CXKIT_SMTP_RETRIES", 3)), pause=float(env.get("CXKIT_SMTP_PAUSE", 1.0)))
 
     def _connect(self) -> smtplib.SMTP:
