@@ -280,9 +280,16 @@ def test_a_real_mail_client_shows_every_image_and_the_pdf(quarter_runs, tmp_path
     assert all(i["width"] > 0 and i["shown"] > 0 and i["alt"] for i in shown["images"]), shown["images"]
     assert shown["attachments"] == ["report.pdf"]
     assert "Executive summary" in shown["text"]
+    # The control drops the first image part altogether: a client may heal a mismatched Content-ID from the
+    # parts it has (some Thunderbird versions do), but it cannot show an image that is not in the message.
     broken = tmp_path / "broken.eml"
-    raw = eml.read_bytes()
-    first_cid = re.search(rb"Content-ID: <([^>]+)>", raw).group(1)
-    broken.write_bytes(raw.replace(b"Content-ID: <" + first_cid + b">", b"Content-ID: <elsewhere>"))
+    control_message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    related = next(p for p in control_message.walk() if p.get_content_type() == "multipart/related")
+    parts = related.get_payload()
+    first_image = next(p for p in parts if p.get_content_maintype() == "image")
+    related.set_payload([p for p in parts if p is not first_image])
+    broken.write_bytes(control_message.as_bytes())
     control = thunderbird.open_eml(broken)
-    assert any(i["width"] == 0 for i in control["images"]), "the broken-CID control must show a broken image"
+    assert len(control["images"]) == len(shown["images"]), control["images"]
+    assert any(i["width"] == 0 for i in control["images"]), ("the control without an image part must show a "
+                                                            f"broken image: {control['images']}")

@@ -28,6 +28,7 @@ let am = mb.contentWindow;
 let pane = am.document.getElementById("messagepane");
 if (!pane || !pane.contentDocument || !pane.contentDocument.body) return null;
 let doc = pane.contentDocument;
+if (doc.readyState !== "complete" || doc.documentURI.startsWith("about:")) return null;
 if (!Array.from(doc.images).every(i => i.complete)) return null;
 return {subject: doc.title,
         images: Array.from(doc.images).map(i => ({src: i.src, width: i.naturalWidth,
