@@ -40,7 +40,7 @@ lab: $(STAMP) ## start JupyterLab on the notebooks, with the kit's environment
 
 quarter: $(STAMP) ## render the sample quarter (one report per region, product and care) in one batch
 	$(BIN)/cxkit demo --no-report
-	$(BIN)/cxkit batch params/quarter
+	$(BIN)/cxkit batch params/quarter.yaml
 
 bench: $(STAMP) ## benchmark at 100k, 1M and 10M customers against pandas + lifelines; writes benchmarks/results.json
 	$(BIN)/python benchmarks/run.py

@@ -28,13 +28,35 @@ def _cmd_synth(args) -> int:
 
 
 def _cmd_validate(args) -> int:
+    from cxkit.params import read_params
     from cxkit.render.preflight import preflight
     from cxkit.report_text import describe_data
 
+    if "audiences" in read_params(args.params):
+        return _validate_audiences(args)
     plan = preflight(args.params, args.out, min_segment_size=args.min_segment_size)
     print(describe_data(plan.data))
     print("ok: the data meets the contract")
     print(f"ok: the params fit {plan.notebook.stem}; cxkit render would write {plan.run_dir}/")
+    return 0
+
+
+def _validate_audiences(args) -> int:
+    """Every audience of a params file with ``audiences:``, checked as the batch would render it."""
+    import tempfile
+
+    from cxkit.render.audiences import expand_audiences
+    from cxkit.render.preflight import preflight
+
+    with tempfile.TemporaryDirectory(prefix="cxkit-validate-") as folder:  # nothing left behind
+        files, skipped = expand_audiences(Path(args.params), Path(folder))
+        for path in files:
+            plan = preflight(path, args.out, min_segment_size=args.min_segment_size)
+            print(f"ok: {plan.run_name}: {plan.data.row_counts['customers']:,} customers; "
+                  f"cxkit batch would write {plan.run_dir}/")
+    for item in skipped:
+        print(f"left out: {item.run}: {item.note}")
+    print(f"ok: {len(files)} audience reports from {args.params}")
     return 0
 
 

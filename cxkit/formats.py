@@ -82,6 +82,16 @@ def column_label(column: str, band_name: str = "Band") -> str:
     return text[:1].upper() + text[1:]
 
 
+def slice_label(slice_by: dict) -> str:
+    """An audience slice as a leader reads it.
+
+    >>> slice_label({"region": "West", "plan": ["Basic", "Plus"]})
+    'Region: West, Plan: Basic / Plus'
+    """
+    return ", ".join(f"{column_label(k)}: {' / '.join(map(str, v)) if isinstance(v, list) else v}"
+                     for k, v in slice_by.items())
+
+
 def term_label(term: str, band_name: str = "Band") -> str:
     """A model term as a leader reads it: ``plan[Basic]`` -> ``Plan: Basic``; numeric terms by their label.
 

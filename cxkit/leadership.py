@@ -95,7 +95,10 @@ class LeadershipAnalysis:
     scenarios : dict
         ``(from band, to band) -> (moves, share)`` for the value at stake.
     slice_comparison_ : DataFrame or None
-        For a slice: ``measure, band, this slice, everyone, small`` in numbers.
+        For a slice: ``measure, band, this slice, [parent,] everyone, small`` in numbers (``parent`` for an
+        audience in a hierarchy, such as a team within its region).
+    parent_slice_ : dict or None
+        The parent audience's slice (``{"region": "West"}``) when the data is a slice of a slice.
     """
 
     SEPARATION_AUC = 0.95
@@ -122,17 +125,12 @@ class LeadershipAnalysis:
         from cxkit.ltv import SegmentLTV
         from cxkit.survival import CoxModel, CumulativeIncidence, SegmentSurvival
 
-        self.data_ = data
-        self.min_size_ = self.min_segment_size or data.min_segment_size
+        self.resolve(data)
+        score, clock = self.score_, self.clock_kind_
         # what the data measures; what it does not is "not available", never 0
         self.measured_ = {"cost to serve": data.has("contacts", "cost"), "contacts": data.has("contacts"),
                           "referrals": data.has("customers", "referrals"),
                           "revenue": data.has("revenue") or data.has("customers", "monthly_revenue")}
-        score = self.score or ("nps" if "nps" in data.scores else data.scores[0])
-        self.score_ = score
-        self.bands_ = SCALES[score].labels
-        self.low_, self.mid_, self.high_ = self.bands_
-        clock = self.clock_kind_ = clock_of(data.mode, self.clock)
         # The frame is computed once into a DuckDB table (its name is frames'); every model aggregates over it.
         self.frame_ = spells_table(data, clock=clock, which=self.which, score=score)
         self.clock_ = clock_description(clock, self.which, data.mode)
@@ -200,8 +198,19 @@ class LeadershipAnalysis:
         if self.descriptive_ and self.ltv_ is not None:
             self._unavailable("value at stake", code="descriptive", snapshot=snapshot, separates=self.separates_)
         self._fit_flows(data)
-        self.slice_difference_ = self.nps_everyone_ = None
+        self.slice_difference_ = self.nps_everyone_ = self.nps_parent_ = self.parent_slice_ = None
         self.slice_comparison_ = self._slice_comparison(data) if data.parent is not None else None
+        return self
+
+    def resolve(self, data) -> LeadershipAnalysis:
+        """Settle the settings that depend on the data (score, bands, clock, minimum size); :meth:`fit` starts
+        here, and a batch calls it alone before :meth:`population_numbers`."""
+        self.data_ = data
+        self.min_size_ = self.min_segment_size or data.min_segment_size
+        self.score_ = self.score or ("nps" if "nps" in data.scores else data.scores[0])
+        self.bands_ = SCALES[self.score_].labels
+        self.low_, self.mid_, self.high_ = self.bands_
+        self.clock_kind_ = clock_of(data.mode, self.clock)
         return self
 
     def _query(self, sql: str) -> list:
@@ -258,16 +267,28 @@ class LeadershipAnalysis:
         if data.has("contacts"):
             self.contacts_ = ContactRates(self.period).fit_data(data, ledger=self.ledger_)
 
-    def _slice_comparison(self, data):
-        """This slice against everyone, in numbers: NPS, share still a customer, lifetime value per band."""
-        import pandas as pd
+    def population_key(self, data) -> str:
+        """What a population's reference numbers depend on: its slice and this analysis's settings."""
+        import json
 
+        settings = {"slice": data.slice_by or {}, "score": self.score_, "clock": self.clock_kind_,
+                    "which": self.which, "horizon": self.horizon_months, "discount": self.discount_rate,
+                    "alpha": self.alpha, "seed": self.seed, "n_boot": self.slice_n_boot,
+                    "retention": self.retention_months, "window": self.nps_window_months, "min": self.min_size_}
+        return json.dumps(settings, sort_keys=True, default=str)
+
+    def population_numbers(self, data) -> dict:
+        """A population's numbers a slice is compared with (everyone, or its parent in a hierarchy).
+
+        ``nps_counts`` (headline NPS counts or None), ``still`` (share still a customer per band at
+        ``retention_months``), ``ltv`` (lifetime value per band), ``answered`` (customers who answered).
+        A batch computes them once per population (:class:`cxkit.store.AnalysisStore`); alone, a report
+        computes them here. Needs :meth:`fit`'s resolved settings (``score_``, ``clock_kind_``, ``min_size_``).
+        """
         from cxkit.ltv import SegmentLTV
-        from cxkit.nps import nps_difference, nps_from_counts
         from cxkit.survival import SegmentSurvival
 
-        everyone = data.parent
-        frame = survival_frame(everyone, clock=self.clock_kind_, which=self.which, score=self.score_, relation=True)
+        frame = survival_frame(data, clock=self.clock_kind_, which=self.which, score=self.score_, relation=True)
         km = SegmentSurvival(alpha=self.alpha, order=self.bands_).fit(
             frame, "duration", "event", "segment", entry_col=entry_column(self.clock_kind_))
         ltv = None
@@ -275,36 +296,64 @@ class LeadershipAnalysis:
             try:  # the same rule as for the slice: no churn at all, no lifetime value
                 ltv = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate,
                                  n_boot=self.slice_n_boot, seed=self.seed).fit(
-                    ltv_frame(everyone, score=self.score_, relation=True), order=self.bands_)
+                    ltv_frame(data, score=self.score_, relation=True), order=self.bands_)
             except NotEstimable:
                 pass
             finally:
-                drop_ltv_frame(everyone)
-        months = self.retention_months
+                drop_ltv_frame(data)
+        counts = None
+        if self.score_ == "nps":
+            table = nps_counts(data, window_months=self.nps_window_months)
+            counts = {b: int(table[b].iloc[0]) for b in ("detractors", "passives", "promoters")}
+        still = km.survival_at([self.retention_months]).set_index("segment")["survival"]
+        values = {} if ltv is None else ltv.summary.set_index("segment")["ltv"]
+        return {"nps_counts": counts, "still": {b: float(v) for b, v in still.items()},
+                "ltv": {b: float(v) for b, v in values.items()},
+                "answered": int(frame.query("f", "SELECT count(DISTINCT customer_id) FROM f").fetchall()[0][0])}
+
+    def _population(self, data) -> dict:
+        """The numbers of ``data`` as a population: from the batch's store when it holds them, else computed."""
+        store = getattr(self.data_, "store", None)
+        numbers = store.numbers(self.population_key(data)) if store is not None else None
+        return numbers if numbers is not None else self.population_numbers(data)
+
+    def _slice_comparison(self, data):
+        """This slice against its parent (in a hierarchy) and everyone: NPS, share still a customer, LTV."""
+        import pandas as pd
+
+        from cxkit.nps import nps_difference, nps_from_counts
+
+        everyone = data.parent
+        while everyone.parent is not None:
+            everyone = everyone.parent
+        others = {"everyone": self._population(everyone)}
+        if data.parent is not everyone:
+            others["parent"] = self._population(data.parent)
+        self.parent_slice_ = data.parent.slice_by if "parent" in others else None
+        columns = ["parent", "everyone"] if "parent" in others else ["everyone"]
         rows = []
         if self.nps_ is not None:
-            counts = nps_counts(everyone, window_months=self.nps_window_months)
-            overall = nps_table_from_counts(counts, alpha=self.alpha, min_n=self.min_size_).iloc[0]
-            self.nps_everyone_ = overall
-            bands = ["detractors", "passives", "promoters"]
-            rest = [int(counts[b].iloc[0]) - int(self.nps_counts_[b]) for b in bands]
+            tables = {k: nps_from_counts(*v["nps_counts"].values(), alpha=self.alpha, min_n=self.min_size_)
+                      for k, v in others.items()}
+            self.nps_everyone_ = pd.Series(tables["everyone"])
+            self.nps_parent_ = pd.Series(tables["parent"]) if "parent" in others else None
+            closest = others.get("parent", others["everyone"])["nps_counts"]
+            rest = [closest[b] - int(self.nps_counts_[b]) for b in ("detractors", "passives", "promoters")]
             if sum(rest) and not self.nps_["small"]:  # against the other customers: two independent groups
                 self.slice_difference_ = nps_difference(self.nps_, nps_from_counts(*rest, alpha=self.alpha),
                                                         self.alpha)
             rows.append({"measure": "nps", "band": None, "this slice": self.nps_["nps"],
-                         "everyone": overall["nps"], "small": bool(self.nps_["small"])})
-        here = self.km_.survival_at([months]).set_index("segment")["survival"]
-        there = km.survival_at([months]).set_index("segment")["survival"]
-        mine, theirs = ({} if r is None else r.summary.set_index("segment")["ltv"] for r in (self.ltv_, ltv))
+                         **{c: tables[c]["nps"] for c in columns}, "small": bool(self.nps_["small"])})
+        here = self.km_.survival_at([self.retention_months]).set_index("segment")["survival"]
+        mine = {} if self.ltv_ is None else self.ltv_.summary.set_index("segment")["ltv"]
         for band in self.bands_:
             small = band in self.small_bands_
             rows.append({"measure": "still a customer", "band": band, "this slice": here.get(band),
-                         "everyone": there.get(band), "small": small})
+                         **{c: others[c]["still"].get(band) for c in columns}, "small": small})
             rows.append({"measure": "lifetime value", "band": band, "this slice": mine.get(band),
-                         "everyone": theirs.get(band), "small": small})
-        everyone_n = frame.query("f", "SELECT count(DISTINCT customer_id) FROM f").fetchall()[0][0]
+                         **{c: others[c]["ltv"].get(band) for c in columns}, "small": small})
         rows.append({"measure": "customers who answered", "band": None, "this slice": self.answered_,
-                     "everyone": everyone_n, "small": False})
+                     **{c: others[c]["answered"] for c in columns}, "small": False})
         return pd.DataFrame(rows)
 
     @property

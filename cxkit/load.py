@@ -71,6 +71,7 @@ class CXData:
     columns: dict = field(default_factory=dict)
     slice_by: dict | None = None
     parent: CXData | None = None
+    store: object = None  # the batch's AnalysisStore this data was read from (cxkit.store), if any
 
     @property
     def tables(self) -> tuple:

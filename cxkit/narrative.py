@@ -27,6 +27,7 @@ from cxkit.formats import (  # noqa: F401  (formatting lives in cxkit.formats; t
     plural,
     points,
     signed,
+    slice_label,
     term_label,
 )
 
@@ -125,8 +126,10 @@ def nps_sentence(row, alpha: float = 0.05, what: str = "NPS", population: str = 
             f"among the {row['n']:,} {population}.")
 
 
-def slice_nps_sentence(mine, everyone, alpha: float, population: str, difference: dict | None = None) -> str:
-    """This audience's NPS, everyone's, and whether the audience differs from the other customers.
+def slice_nps_sentence(mine, everyone, alpha: float, population: str, difference: dict | None = None,
+                       parent=None, parent_label: str | None = None) -> str:
+    """This audience's NPS, its parent's (in a hierarchy), everyone's, and whether the audience differs from
+    the other customers (of its parent, when it has one).
 
     ``difference`` is :func:`cxkit.nps.nps_difference` of this audience against the rest; a difference is
     claimed only when its interval excludes zero.
@@ -134,16 +137,21 @@ def slice_nps_sentence(mine, everyone, alpha: float, population: str, difference
     if mine["small"]:
         return f"Only {mine['n']:,} {population} in this audience answered: too few for a stable NPS."
     level = _level(alpha)
+    others = f"everyone's is {signed(everyone['nps'])}"
+    rest = "the other customers"
+    if parent is not None:
+        others = f"{parent_label}'s is {signed(parent['nps'])} and everyone's {signed(everyone['nps'])}"
+        rest = f"the other customers of {parent_label}"
     text = (f"This audience's NPS is {signed(mine['nps'])} ({level}% CI {signed(mine['lower'])} to "
-            f"{signed(mine['upper'])}) among its {mine['n']:,} {population}; everyone's is {signed(everyone['nps'])}.")
+            f"{signed(mine['upper'])}) among its {mine['n']:,} {population}; {others}.")
     if difference is None:
         return text
     gap = (f"{signed(difference['difference'])} points ({level}% CI {signed(difference['lower'])} to "
            f"{signed(difference['upper'])})")
     if _excludes(difference["lower"], difference["upper"]):
         way = "above" if difference["difference"] > 0 else "below"
-        return text + f" It is {way} the other customers' NPS by {gap[1:] if gap[0] in '+' + MINUS else gap}."
-    return text + f" Against the other customers the data shows no clear difference: {gap}."
+        return text + f" It is {way} {rest}' NPS by {gap[1:] if gap[0] in '+' + MINUS else gap}."
+    return text + f" Against {rest} the data shows no clear difference: {gap}."
 
 
 def score_name(score: str) -> str:
@@ -386,6 +394,8 @@ def section_intro(section: str, clock: str, mode: str = "dated") -> str:
                     "1, they leave sooner. Each is adjusted for the others."),
         "slice": ("The same measures for this audience and for all customers; bands too small for a stable "
                   "estimate show 'too few'."),
+        "slice_parent": ("The same measures for this audience, for the audience it belongs to and for all "
+                         "customers; bands too small for a stable estimate show 'too few'."),
         "value": "Lifetime value by band and what moving customers up adds.",
         "ledger": ("Customers and monthly revenue flowing in and out of the base. Revenue is each customer's monthly "
                    "run rate; start + new - lost = end holds in every period."),
@@ -401,6 +411,7 @@ def section_intro(section: str, clock: str, mode: str = "dated") -> str:
 
 SECTION_TITLES = {"churn": "Churn by band", "drivers": "What drives churn", "ltv": "Lifetime value",
                   "stake": "The value at stake", "slice": "This slice against everyone",
+                  "slice_parent": "This slice against its parent and everyone",
                   "value": "What a better experience is worth", "ledger": "Customer math", "trend": "NPS over time",
                   "contacts": "Contacts and cost to serve", "methods": "Appendix: method notes",
                   "glossary": "Appendix: glossary"}
@@ -557,7 +568,9 @@ def summary_parts(analysis) -> dict:
     if a.nps_ is not None:
         parts["nps"] = nps_sentence(a.nps_, a.alpha, population=population)
         if a.slice_comparison_ is not None and a.nps_everyone_ is not None:
-            parts["nps"] = slice_nps_sentence(a.nps_, a.nps_everyone_, a.alpha, population, a.slice_difference_)
+            parent = None if a.parent_slice_ is None else slice_label(a.parent_slice_)
+            parts["nps"] = slice_nps_sentence(a.nps_, a.nps_everyone_, a.alpha, population, a.slice_difference_,
+                                              a.nps_parent_, parent)
     if a.trend_ is not None:
         parts["trend"] = trend_sentence(a.trend_)
     if a.descriptive_ and not {low, high} & small:
@@ -735,7 +748,8 @@ def summary_facts(analysis) -> dict:
                 _fact(f"{level}%", level, "round(100 * (1 - a.alpha))")]
     out = {}
     if a.nps_ is not None:
-        rows = [("a.nps_", a.nps_)] + ([("a.nps_everyone_", a.nps_everyone_)] if a.nps_everyone_ is not None else [])
+        rows = [("a.nps_", a.nps_)] + [(name, r) for name, r in (("a.nps_everyone_", a.nps_everyone_),
+                                                                   ("a.nps_parent_", a.nps_parent_)) if r is not None]
         facts = [_fact(signed(r[f]), r[f], f"{name}['{f}']") for name, r in rows for f in ("nps", "lower", "upper")]
         facts += [_fact(f"{r['n']:,}", r["n"], f"{name}['n']") for name, r in rows]
         d = a.slice_difference_

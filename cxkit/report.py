@@ -21,7 +21,7 @@ import pandas as pd
 from cxkit.demo import DEMO_CUSTOMERS, DEMO_DIR, DEMO_SEED, demo_sources  # noqa: F401  (old names kept here)
 from cxkit.document import BLOCK_MIME, block_html
 from cxkit.formats import money as _money
-from cxkit.formats import p_text, percent, signed
+from cxkit.formats import p_text, percent, signed, slice_label
 
 __all__ = ["figure", "table", "markdown", "heading", "bullets", "sentences", "section", "demo_data", "DEMO_DIR",
            "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes", "lead_section",
@@ -201,8 +201,17 @@ class collect_warnings:  # noqa: N801 - used as a context manager, like warnings
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def load_data(data=None, as_of=None, min_segment_size=None, slice_by=None):
+def load_data(data=None, as_of=None, min_segment_size=None, slice_by=None, parent_slice=None, store=None):
     """The notebooks' load cell in one call: data (default the demo), validated, sliced; warnings kept.
+
+    Parameters
+    ----------
+    parent_slice : dict, optional
+        The audience's parent in a hierarchy (``{"region": "West"}`` for a team in the West): the slice is
+        then compared with its parent as well as with everyone.
+    store : str, optional
+        A batch's analysis store (:class:`cxkit.store.AnalysisStore`, set by ``cxkit batch``): the data was
+        validated once for the whole batch and is read from there.
 
     Returns
     -------
@@ -211,25 +220,29 @@ def load_data(data=None, as_of=None, min_segment_size=None, slice_by=None):
         The kit's warnings while loading, for the report's data notes.
     """
     from cxkit.load import load
+    from cxkit.store import AnalysisStore
 
     with collect_warnings() as notes:
-        params = {"data": data or demo_sources(), "as_of": as_of}
-        if min_segment_size is not None:
-            params["min_segment_size"] = min_segment_size
-        loaded = load(params).subset(slice_by)
+        if store:
+            loaded = AnalysisStore(store).data()
+        else:
+            params = {"data": data or demo_sources(), "as_of": as_of}
+            if min_segment_size is not None:
+                params["min_segment_size"] = min_segment_size
+            loaded = load(params)
+        loaded = loaded.subset(parent_slice).subset(slice_by)
     return loaded, notes
 
 
 # ------------------------------------------------------------ the leadership report's parts
 def subtitle(audience: str, data, slice_by: dict | None = None) -> str:
     """``Leadership team · data as of 2026-09-30 · Region: West``."""
-    from cxkit.formats import column_label
+    from cxkit.formats import slice_label
     from cxkit.narrative import date_line
 
     parts = [audience, date_line(data)]
     if slice_by:
-        parts.append(", ".join(f"{column_label(k)}: {v if not isinstance(v, list) else ' / '.join(map(str, v))}"
-                               for k, v in slice_by.items()))
+        parts.append(slice_label(slice_by))
     return " · ".join(parts)
 
 
@@ -322,15 +335,19 @@ def _slice_table(analysis) -> pd.DataFrame:
             return "too few"
         return "not available" if value is None or value != value else fmt[kind](value)
 
+    parent = analysis.parent_slice_
+    others = {"everyone": "everyone"} if parent is None else {"parent": slice_label(parent), "everyone": "everyone"}
     for r in analysis.slice_comparison_.to_dict("records"):
         if r["measure"] == "nps":
+            results = {"parent": analysis.nps_parent_, "everyone": analysis.nps_everyone_}
             rows.append({"measure": "NPS (headline: active customers, latest answer)",
-                         "this slice": nps(analysis.nps_), "everyone": nps(analysis.nps_everyone_)})
+                         "this slice": nps(analysis.nps_), **{shown_as: nps(results[key])
+                                                              for key, shown_as in others.items()}})
             continue
         label = {"still a customer": f"{r['band']}s still customers after {months:g} months",
                  "lifetime value": f"{r['band']} lifetime value"}.get(r["measure"], r["measure"])
         rows.append({"measure": label, "this slice": shown(r["this slice"], r["measure"], r["small"]),
-                     "everyone": shown(r["everyone"], r["measure"])})
+                     **{shown_as: shown(r[key], r["measure"]) for key, shown_as in others.items()}})
     return pd.DataFrame(rows)
 
 
@@ -341,7 +358,8 @@ def lead_section(analysis) -> None:
 
     kind = lead(analysis.focus)
     if kind == "slice" and analysis.slice_comparison_ is not None:
-        section(narrative.SECTION_TITLES["slice"], narrative.section_intro("slice", analysis.clock_kind_))
+        key = "slice" if analysis.parent_slice_ is None else "slice_parent"
+        section(narrative.SECTION_TITLES[key], narrative.section_intro(key, analysis.clock_kind_))
         table(_slice_table(analysis))
     elif kind == "contacts" and analysis.contacts_ is not None:
         contacts_section(analysis)

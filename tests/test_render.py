@@ -252,11 +252,20 @@ def test_audiences_from_the_data_one_report_each_with_the_numbers_of_a_standalon
     render(alone, tmp_path / "alone", pdf=False)
     solo = json.loads((tmp_path / "alone" / "alone" / "report.json").read_text())
 
-    def facts(rec):
-        return [(f["source"], f["value"]) for b in rec["blocks"] if b["type"] == "sentences"
-                and b["role"] == "summary" for i in b["items"] for f in i["facts"]]
+    def facts(rec):  # a float summed in another order may differ in its 16th digit, never in what is shown
+        return [(f["source"], f"{f['value']:.10g}" if isinstance(f["value"], float) else f["value"])
+                for b in rec["blocks"] if b["type"] == "sentences" and b["role"] == "summary"
+                for i in b["items"] for f in i["facts"]]
+
+    def shown(rec):  # every sentence and table cell the reader sees
+        return [json.dumps({k: v for k, v in b.items() if k not in ("facts", "svg", "png", "file")}, sort_keys=True)
+                for b in rec["blocks"]]
 
     assert facts(record) == facts(solo) and facts(record)
+    assert shown(record) == shown(solo)
+    manifest = json.loads((out / f"region-{first.lower()}" / "manifest.json").read_text())
+    assert manifest["store"] and (out / ".store" / f"{manifest['store']}.duckdb").is_file()  # read from the store
+    assert json.loads((tmp_path / "alone" / "alone" / "manifest.json").read_text())["store"] is None
     with pytest.raises(ParamsError, match="audiences.by: 'country' is not a segment column"):
         path.write_text(yaml.safe_dump({**spec, "audiences": {"by": "country"}}))
         batch([path], out, pdf=False)

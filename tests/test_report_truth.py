@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 import yaml
 
+from cxkit.render.audiences import expand_audiences
 from tests.conftest import ROOT
 from tests.report_truth import INTERNAL_NAMES, check_parts_add_up, check_summary, numbers, summary_parts
 
-SHIPPED = [ROOT / "params" / "demo.yaml", ROOT / "params" / "telco.yaml",
-           *sorted((ROOT / "params" / "quarter").glob("*.yaml"))]
+SHIPPED = [ROOT / "params" / "demo.yaml", ROOT / "params" / "telco.yaml", ROOT / "params" / "quarter.yaml"]
 TELCO = ROOT.parent / "shared" / "data" / "telco" / "telco_customer_churn.csv"
 N_BOOT = 40
 
@@ -44,11 +44,14 @@ def shipped(tmp_path_factory):
             else:
                 spec["path"] = str(TELCO)
         raw["n_boot"] = N_BOOT
-        name = f"{path.parent.name}-{path.stem}" if path.parent.name == "quarter" else path.stem
-        target = root / "params" / f"{name}.yaml"
+        target = root / "params" / path.name
         target.parent.mkdir(exist_ok=True)
         target.write_text(yaml.safe_dump(raw))
-        out[name] = target
+        if "audiences" in raw:  # the sample quarter: one params file per audience, as a batch expands it
+            for audience in expand_audiences(target, root / "expanded")[0]:
+                out[f"{path.stem}-{audience.stem}"] = audience
+        else:
+            out[path.stem] = target
     return out
 
 

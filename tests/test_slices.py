@@ -77,12 +77,12 @@ def test_care_focus_leads_with_contacts(data):
 
 
 def test_sample_quarter_renders_in_one_batch(tmp_path):
-    """params/quarter: one report per region plus product and care, in one cxkit batch call."""
+    """params/quarter.yaml: one report per region plus product and care, from one file in one batch call."""
     from cxkit.paths import PARAMS_DIR
     from cxkit.render.batch import batch
     from cxkit.report import demo_data
 
     demo_data()
-    items = batch([PARAMS_DIR / "quarter"], tmp_path / "reports", jobs=2, pdf=False)
+    items = batch([PARAMS_DIR / "quarter.yaml"], tmp_path / "reports", jobs=2, pdf=False)
     assert len(items) == 6 and all(it.ok for it in items), [it.short_error for it in items if not it.ok]
     assert (tmp_path / "reports" / "index.html").exists()

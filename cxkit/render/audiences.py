@@ -12,10 +12,12 @@
       extra:                     # audiences named by hand: whole overrides of the file's parameters
         - {run_name: care, title: "Customer care", audience: "Customer care", focus: care}
 
-Each audience's params are the file's own, with ``slice_by`` set to its values, ``run_name`` from them
-(``region-west``), and ``{label}``, ``{value}``, ``{column}`` filled in ``title``, ``audience`` and the
-email addresses and subject. The values and their customer counts are read from the data once, through
-the validation gateway. The expanded files are written inside the output folder (``.audiences/``), with
+Each audience's params are the file's own, with ``slice_by`` set to its values (and, below the top of
+a hierarchy, ``parent_slice`` to its parent's, so a team is compared with its region and with everyone),
+``run_name`` from them (``region-west``), and ``{label}``, ``{value}``, ``{column}`` filled in ``title``,
+``audience`` and the email addresses (other fields, such as ``{title}`` in a subject, are kept for later).
+The values and their customer counts are read from the data validated once, into the batch's analysis
+store (:mod:`cxkit.render.stores`). The expanded files are written inside the output folder (``.audiences/``), with
 data paths made absolute, so each report renders, checks and fingerprints as if it were its own file.
 """
 
@@ -54,11 +56,18 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "audience"
 
 
+class _Keep(dict):
+    """Template fields: an audience's own filled in, any other (``{title}`` in an email subject) kept as written."""
+
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
 def _fill(value, fields: dict):
     if isinstance(value, str):
         try:
-            return value.format(**fields)
-        except (KeyError, IndexError, ValueError) as exc:
+            return value.format_map(_Keep(fields))
+        except (IndexError, ValueError, AttributeError) as exc:
             raise ParamsError(f"audiences: {value!r} is not a template ({exc}); use {{label}}, {{value}}, "
                               "{column}") from None
     if isinstance(value, list):
@@ -77,6 +86,7 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
     from cxkit.load import load
     from cxkit.params import read_params
     from cxkit.render.preflight import _absolute_data
+    from cxkit.render.stores import effective_params, open_or_build
 
     raw = read_params(path)
     block = raw.pop("audiences")
@@ -91,10 +101,16 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
         raise ParamsError(f"{path}: audiences.min_customers: expected a whole number of customers, at least 1")
     if raw.get("data"):
         raw["data"] = _absolute_data(raw["data"], base_dir)
-    data = load({"data": raw.get("data") or demo_sources(), "as_of": raw.get("as_of")})
+    plan = effective_params({k: v for k, v in raw.items() if k != "audiences"} | {"_base_dir": str(base_dir)},
+                            str(path))
+    if plan is not None:  # validated once, into the batch's store, which every audience then reads
+        data = open_or_build(plan[1], out_dir).data()
+    else:
+        data = load({"data": raw.get("data") or demo_sources(), "as_of": raw.get("as_of")})
     folder = Path(out_dir) / ".audiences"
     folder.mkdir(parents=True, exist_ok=True)
     files, skipped = [], []
+    hierarchy = isinstance(block.get("by"), str) and ">" in block["by"]
     for cols in _levels(block.get("by")) if block.get("by") else []:
         missing = [c for c in cols if c not in data.segments]
         if missing:
@@ -112,9 +128,11 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
             for key in ("title", "audience"):
                 if key in params:
                     params[key] = _fill(params[key], fields)
-            if block.get("email"):
-                params["email"] = _fill(block["email"], fields)
+            if block.get("email"):  # the audience's recipients over the file's email settings (its subject)
+                params["email"] = {**(params.get("email") or {}), **_fill(block["email"], fields)}
             params["slice_by"] = dict(zip(cols, values, strict=True))
+            if hierarchy and len(cols) > 1:  # a team within its region: compared with the region and everyone
+                params["parent_slice"] = dict(zip(cols[:-1], values[:-1], strict=True))
             params["run_name"] = run
             target = folder / f"{run}.yaml"
             target.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")

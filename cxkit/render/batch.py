@@ -83,7 +83,7 @@ def expand_params(paths, out_dir: str | Path | None = None, skipped: list | None
 
 
 def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int = 1,
-                force: bool = False) -> BatchItem:
+                force: bool = False, store: str | None = None) -> BatchItem:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DUCKDB_THREADS"):
         os.environ[var] = str(threads)  # parallel kernels share the cores instead of fighting over them
     import time
@@ -94,6 +94,7 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
     from cxkit.render.execute import NotebookError
     from cxkit.render.preflight import run_name_of
     from cxkit.render.run import render
+    from cxkit.store import AnalysisStore
 
     start = time.perf_counter()
     try:
@@ -104,7 +105,9 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CxkitWarning)
-            result = render(path, out_dir, pdf=pdf, pptx=pptx, progress=progress, force=force, warm=True)
+            shared = AnalysisStore(store) if store else None
+            result = render(path, out_dir, pdf=pdf, pptx=pptx, progress=progress, force=force, warm=True,
+                            store=shared)
         return BatchItem(path, result.run_dir.name, True, time.perf_counter() - start, skipped=result.skipped)
     except NotebookError as exc:
         return BatchItem(path, run, False, time.perf_counter() - start, str(exc), exc.cell_index)
@@ -142,6 +145,8 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
 
     from tqdm.auto import tqdm
 
+    from cxkit.render.stores import prepare_stores
+
     left_out: list = []
     files = expand_params(paths, out_dir, left_out)
     if shard is not None:
@@ -149,6 +154,7 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
         left_out = [s for s in left_out if in_shard(s.run, *shard)]
         if not files:
             return []
+    stores = {f: str(s.path) for f, s in prepare_stores(files, out_dir).items()}  # validated once, shared
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files)))
     tty = sys.stderr.isatty()
     results: dict[int, BatchItem] = {}
@@ -156,7 +162,7 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         threads = max(1, (os.cpu_count() or 1) // jobs)
         futures = {pool.submit(_render_one, str(f), str(out_dir), pdf, pptx, (i % jobs) + 1 if tty else None,
-                               threads, force): i for i, f in enumerate(files)}
+                               threads, force, stores.get(str(f))): i for i, f in enumerate(files)}
         for fut in as_completed(futures):
             item = results[futures[fut]] = fut.result()
             if item.ok:

@@ -44,6 +44,7 @@ class Plan:
     raw: dict  # the params file as read
     run_name: str
     run_dir: Path
+    store: object = None  # the batch's AnalysisStore the data was read from, if any
 
 
 def run_name_of(raw: dict, params_path) -> str:
@@ -138,7 +139,7 @@ def _check_reportable(data, effective: dict) -> None:
         raise ParamsError(f"{who} has no {score} answers{when}: nothing to band customers by")
 
 
-def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = None) -> Plan:
+def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = None, store=None) -> Plan:
     """Run every check that ``render`` runs before executing anything; return the :class:`Plan`.
 
     Parameters
@@ -149,6 +150,9 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
         The reports folder the run would be written into.
     min_segment_size : int, optional
         Overrides the params file's ``min_segment_size``.
+    store : AnalysisStore, optional
+        A batch's analysis store: when its key matches this file's data, the validated tables are read
+        from it instead of validating the inputs again (``Plan.store``; otherwise None).
 
     Raises
     ------
@@ -161,6 +165,9 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
     from cxkit.params import read_params
 
     raw = read_params(params_path)
+    if "audiences" in raw:
+        raise ParamsError(f"{params_path} describes one report per audience (audiences:): render them with "
+                          f"cxkit batch {params_path}; cxkit validate {params_path} checks every audience")
     base_dir = Path(raw["_base_dir"])
     run_name = run_name_of(raw, params_path)
     run_dir = run_dir_in(out_dir, run_name)
@@ -169,15 +176,23 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
     if min_segment_size is not None:
         raw["min_segment_size"] = min_segment_size
     parameters = check_params(raw, declared, where=str(params_path))
+    if parameters.get("store") is not None:
+        raise ParamsError(f"{params_path}: store: set by cxkit batch for the reports it renders, never in a params "
+                          "file; remove it")
     from cxkit.render.mail import email_settings
+    from cxkit.store import store_key
 
     if raw.get("email") is not None:
         raw["email"] = email_settings(raw)  # checked addresses and subject template, before anything runs
     if parameters.get("data"):
         parameters["data"] = _absolute_data(parameters["data"], base_dir)
     effective = {p.name: p.default for p in declared} | parameters
-    data = load({"data": effective.get("data") or demo_sources(), "as_of": effective.get("as_of"),
-                 "min_segment_size": effective.get("min_segment_size", MIN_SEGMENT_SIZE)})
-    data = data.subset(effective.get("slice_by"))
+    spec = {"data": effective.get("data") or demo_sources(), "as_of": effective.get("as_of"),
+            "min_segment_size": effective.get("min_segment_size", MIN_SEGMENT_SIZE)}
+    if store is not None and "store" in {p.name for p in declared} and store.key == store_key(**spec):
+        data = store.data()  # validated once for the whole batch: the same tables, warnings and fingerprints
+    else:
+        data, store = load(spec), None
+    data = data.subset(effective.get("parent_slice")).subset(effective.get("slice_by"))
     _check_reportable(data, effective)
-    return Plan(Path(params_path), notebook, parameters, effective, data, raw, run_name, run_dir)
+    return Plan(Path(params_path), notebook, parameters, effective, data, raw, run_name, run_dir, store)

@@ -36,7 +36,7 @@ class RenderResult:
 
 
 def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx: bool | None = None,
-           progress=False, force: bool = False, warm: bool = False) -> RenderResult:
+           progress=False, force: bool = False, warm: bool = False, store=None) -> RenderResult:
     """Render the report a params file describes into ``out_dir/<run>/``.
 
     Parameters
@@ -57,6 +57,10 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
     warm : bool
         Execute on this process's warm kernel (kept across renders, its namespace emptied between
         notebooks) instead of starting one: what a batch worker does.
+    store : AnalysisStore, optional
+        A batch's analysis store (:mod:`cxkit.store`): when it holds this file's data, the data is not
+        validated again and the notebook reads it, and the numbers shared across audiences, from the store.
+        The report is the same as without it.
 
     Returns
     -------
@@ -80,7 +84,7 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
 
     timer = Timer()
     with timer("check_and_validate"):
-        plan = preflight(params_path, out_dir)
+        plan = preflight(params_path, out_dir, store=store)
     notebook, parameters, effective, data, raw = plan.notebook, plan.parameters, plan.effective, plan.data, plan.raw
     pptx = bool(raw.get("pptx", False)) if pptx is None else pptx
     run_name, run_dir = plan.run_name, plan.run_dir
@@ -98,7 +102,8 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
     executed = staging / notebook.name
     try:
         with timer("execute"):
-            nb = run_notebook(notebook, executed, parameters, progress, warm=warm)
+            given = parameters if plan.store is None else {**parameters, "store": str(plan.store.path)}
+            nb = run_notebook(notebook, executed, given, progress, warm=warm)
         when = date_line(data)
         meta = {"title": str(effective.get("title", notebook.stem)), "run": run_name, "fingerprint": fingerprint,
                 "notebook": notebook.name, "version": __version__,
@@ -117,6 +122,7 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
                     "params_file": str(Path(params_path).resolve()), "parameters": effective,
                     "as_of": str(data.as_of) if data.as_of else None, "inputs": inputs, "row_counts": data.row_counts,
                     "slice_by": data.slice_by, "summary": summary_of(record),
+                    "store": plan.store.key if plan.store is not None else None,
                     "versions": versions, "pdf_engine": engine,
                     "html_bytes": (staging / "report.html").stat().st_size, "seconds": timer.seconds}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")

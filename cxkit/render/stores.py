@@ -1,0 +1,136 @@
+"""A batch's analysis stores: the data its reports share, validated once, with the shared numbers.
+
+Reports of one batch that read the same data (the audiences of a params file, or a folder of files
+naming the same inputs) share one :class:`cxkit.store.AnalysisStore`: the batch validates the data
+once, writes the store into ``OUT/.store/``, computes once the numbers of every population a report
+is compared with (everyone, and each parent of a hierarchy), and each report reads from it. A store
+whose key already exists (same inputs, as_of, settings and kit) is reused, so a rerun validates nothing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from cxkit.errors import CxkitError
+
+__all__ = ["prepare_stores", "STORE_DIR"]
+
+STORE_DIR = ".store"
+#: The LeadershipAnalysis settings the leadership notebook passes from its parameters. When they drift,
+#: a report's population key no longer matches the store's and the report computes the numbers itself.
+ANALYSIS_SETTINGS = ("score", "clock", "which", "horizon_months", "discount_rate", "share_moved", "n_boot", "seed",
+                     "period", "focus", "nps_window_months")
+
+
+def effective_params(raw: dict, where: str):
+    """``(notebook, effective parameters)`` of a params file's content (read with ``read_params``), data
+    paths absolute and defaults filled in; None when it does not check out (its own render then reports
+    why) or its notebook does not read a store."""
+    from cxkit.contract import MIN_SEGMENT_SIZE
+    from cxkit.demo import demo_sources
+    from cxkit.nbparams import check_params, notebook_parameters
+    from cxkit.render.preflight import DEFAULT_NOTEBOOK, _absolute_data, resolve_notebook
+
+    try:
+        base_dir = Path(raw["_base_dir"])
+        notebook = resolve_notebook(raw.get("notebook", DEFAULT_NOTEBOOK), base_dir)
+        declared = notebook_parameters(notebook)
+        if "store" not in {p.name for p in declared}:
+            return None
+        parameters = check_params(raw, declared, where=where)
+        if parameters.get("data"):
+            parameters["data"] = _absolute_data(parameters["data"], base_dir)
+    except CxkitError:
+        return None
+    effective = {p.name: p.default for p in declared} | parameters
+    effective["data"] = effective.get("data") or demo_sources()
+    effective.setdefault("min_segment_size", MIN_SEGMENT_SIZE)
+    return notebook, effective
+
+
+def key_of(effective: dict) -> str:
+    from cxkit.store import store_key
+
+    return store_key(effective["data"], effective.get("as_of"), effective["min_segment_size"])
+
+
+def open_or_build(effective: dict, out_dir):
+    """The store of ``effective``'s data under ``out_dir``: opened when it exists, else validated and built.
+
+    Raises ``ValidationError`` / ``ParamsError`` for data that fails the gateway (nothing is written).
+    """
+    from cxkit.errors import CxkitWarning
+    from cxkit.load import load
+    from cxkit.store import AnalysisStore
+
+    key = key_of(effective)
+    path = Path(out_dir) / STORE_DIR / f"{key}.duckdb"
+    if path.is_file():
+        return AnalysisStore(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CxkitWarning)
+        data = load({"data": effective["data"], "as_of": effective.get("as_of"),
+                     "min_segment_size": effective["min_segment_size"]})
+    notes = [str(w.message) for w in caught if issubclass(w.category, CxkitWarning)]
+    try:
+        return AnalysisStore.build(data, path.parent, key, notes)
+    finally:
+        data.con.close()
+
+
+def _populations(store, members) -> dict:
+    """Reference numbers of every population the sliced reports are compared with, each computed once."""
+    from cxkit.leadership import LeadershipAnalysis
+    from cxkit.render.preflight import DEFAULT_NOTEBOOK
+
+    numbers, everyone = {}, None
+    for notebook, effective in members:
+        if notebook.stem != DEFAULT_NOTEBOOK or not effective.get("slice_by"):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            everyone = everyone or store.data()
+            analysis = LeadershipAnalysis(**{k: effective[k] for k in ANALYSIS_SETTINGS if k in effective})
+            try:
+                analysis.resolve(everyone)
+                wanted = [everyone] + ([everyone.subset(effective["parent_slice"])] if effective.get("parent_slice")
+                                       else [])
+                for population in wanted:
+                    key = analysis.population_key(population)
+                    if key not in numbers and store.numbers(key) is None:
+                        numbers[key] = analysis.population_numbers(population)
+            except (CxkitError, ValueError, KeyError, IndexError):
+                continue  # the report computes (or reports) it itself
+    return numbers
+
+
+def prepare_stores(files, out_dir) -> dict[str, object]:
+    """One store per data shared by two or more of ``files``; returns ``str(file) -> AnalysisStore``.
+
+    Files whose data fails validation get no store: their reports fail on their own, with the message
+    ``cxkit validate`` gives.
+    """
+    from cxkit.params import read_params
+
+    groups: dict[str, list] = {}
+    for f in files:
+        try:
+            plan = effective_params(read_params(f), str(f))
+            key = key_of(plan[1]) if plan is not None else None
+        except (CxkitError, OSError):
+            continue
+        if key is not None:
+            groups.setdefault(key, []).append((str(f), *plan))
+    stores = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue  # one report gains nothing from a store
+        try:
+            store = open_or_build(members[0][2], out_dir)
+            store.add_numbers(_populations(store, [(nb, eff) for _, nb, eff in members]))
+        except CxkitError:
+            continue
+        for f, _, _ in members:
+            stores[f] = store
+    return stores

@@ -1,0 +1,185 @@
+"""The analysis store of a batch: validated data and the numbers many audiences share, computed once.
+
+A batch renders many audience reports over the same data. Without a store each report validates the
+raw inputs again (twice: before the kernel starts and inside it) and recomputes the population it is
+compared with (everyone, and its parent in a hierarchy). With one, the batch validates the data once,
+writes the validated tables and the warnings their load raised into a DuckDB file inside the output
+folder (``OUT/.store/<key>.duckdb``), and computes each population's reference numbers once
+(:meth:`cxkit.leadership.LeadershipAnalysis.population_numbers`). Every report then opens the store
+read-only, takes its slice of the validated tables, and reads the comparison numbers from it.
+
+The key covers what the validated tables depend on: each input's identity (path, size and modified
+time; or its query), its mapping and read options, ``as_of``, ``min_segment_size`` and the kit's
+version. A changed input makes a new key, so a stale store is never read.
+
+Examples
+--------
+>>> store = AnalysisStore.build(load("params/demo.yaml"), "reports/.store", "k1")  # doctest: +SKIP
+>>> data = store.data().subset({"region": "West"})                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+import warnings
+from pathlib import Path
+
+from cxkit.errors import CxkitWarning
+
+__all__ = ["AnalysisStore", "RecordedSource", "store_key"]
+
+_FORMAT = 1  # bump when the store's layout changes
+
+
+def _identity(source) -> dict:
+    """What a source's validated table depends on, without reading it: its spec and its files' stat."""
+    spec = {"table": source.table, "kind": source.kind, "query": source.query, "db_table": source.db_table,
+            "columns": source.columns, "date_format": source.date_format, "csv": source.csv}
+    if source.path is not None:
+        files = [source.path] if source.path.is_file() else sorted(source.path.parent.glob(source.path.name))
+        spec["files"] = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    return spec
+
+
+def store_key(data: dict, as_of, min_segment_size, base_dir=".") -> str:
+    """The store key of a params file's ``data`` spec: equal keys mean equal validated tables.
+
+    Reads no data (each file's size and modified time stand for its content).
+    """
+    from cxkit import __version__
+    from cxkit.sources import Source
+
+    sources = [_identity(Source.from_spec(t, s, Path(base_dir))) for t, s in sorted(data.items())]
+    text = json.dumps({"format": _FORMAT, "version": __version__, "sources": sources, "as_of": str(as_of),
+                       "min_segment_size": min_segment_size}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class RecordedSource:
+    """An input as the store recorded it: its fingerprint, for run manifests, without reading it again."""
+
+    def __init__(self, fingerprint: dict):
+        self._fingerprint = dict(fingerprint)
+
+    def fingerprint(self) -> dict:
+        return dict(self._fingerprint)
+
+
+class AnalysisStore:
+    """A batch's validated data and shared numbers, in one DuckDB file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The store file (``OUT/.store/<key>.duckdb``).
+
+    Attributes
+    ----------
+    meta_ : dict
+        ``key, mode, as_of, segments, scores, row_counts, columns, min_segment_size, inputs, warnings``.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no analysis store at {self.path}")
+        con = self._connect()
+        try:
+            self.meta_ = json.loads(con.execute("SELECT value FROM cxstore.meta WHERE key = 'meta'").fetchall()[0][0])
+        finally:
+            con.close()
+        self._numbers: dict | None = None
+
+    def __repr__(self) -> str:
+        return f"AnalysisStore({str(self.path)!r}, key={self.meta_['key']!r})"
+
+    @property
+    def key(self) -> str:
+        return self.meta_["key"]
+
+    def _connect(self):
+        from cxkit.engine import connect
+        from cxkit.sql import literal
+
+        con = connect()
+        con.execute(f"ATTACH {literal(str(self.path))} AS cxstore (READ_ONLY)")
+        return con
+
+    @classmethod
+    def build(cls, data, folder, key: str, load_warnings=()) -> AnalysisStore:
+        """Write ``data``'s validated tables (and the warnings loading them raised) to ``folder/<key>.duckdb``.
+
+        Written to a temporary name and renamed, so a reader never sees half a store.
+        """
+        from cxkit.sql import ident, literal
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{key}.duckdb"
+        staging = folder / f".{key}-{uuid.uuid4().hex[:8]}.duckdb"
+        meta = {"key": key, "mode": data.mode, "as_of": data.as_of.isoformat() if data.as_of else None,
+                "segments": list(data.segments), "scores": list(data.scores), "row_counts": data.row_counts,
+                "columns": data.columns, "min_segment_size": data.min_segment_size,
+                "inputs": {t: s.fingerprint() for t, s in data.sources.items()},
+                "warnings": [str(w) for w in load_warnings]}
+        alias = "cxstore_w"
+        data.con.execute(f"ATTACH {literal(str(staging))} AS {alias}")
+        try:
+            for table in data.tables:
+                data.con.execute(f"CREATE TABLE {alias}.{ident(table)} AS SELECT * FROM main.{ident(table)}")
+            data.con.execute(f"CREATE TABLE {alias}.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            data.con.execute(f"INSERT INTO {alias}.meta VALUES ('meta', ?)", [json.dumps(meta, default=str)])
+        finally:
+            data.con.execute(f"DETACH {alias}")
+        os.replace(staging, target)
+        return cls(target)
+
+    @property
+    def numbers_path(self) -> Path:
+        """The populations' numbers, beside the store (``<key>.numbers.json``): the store file itself stays
+        read-only once built, so any number of reports can read it while the batch adds numbers."""
+        return self.path.with_suffix(".numbers.json")
+
+    def add_numbers(self, numbers: dict) -> None:
+        """Record populations' reference numbers (``key -> numbers``); done by the batch before rendering."""
+        merged = {**self._read_numbers(), **numbers}
+        staging = self.path.parent / f".{self.path.stem}-{uuid.uuid4().hex[:8]}.json"
+        staging.write_text(json.dumps(merged), encoding="utf-8")
+        os.replace(staging, self.numbers_path)
+        self._numbers = merged
+
+    def _read_numbers(self) -> dict:
+        try:
+            return json.loads(self.numbers_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def numbers(self, key: str) -> dict | None:
+        """A population's reference numbers, or None when the store does not hold them."""
+        if self._numbers is None:
+            self._numbers = self._read_numbers()
+        return self._numbers.get(key)
+
+    def data(self):
+        """The validated data, read-only from the store: a :class:`~cxkit.load.CXData` that slices as usual.
+
+        The warnings the original load raised are raised again, so a report's data notes are the same.
+        """
+        import datetime as dt
+
+        from cxkit.load import CXData
+        from cxkit.sql import ident
+
+        con = self._connect()
+        m = self.meta_
+        for table in m["row_counts"]:
+            con.execute(f"CREATE VIEW main.{ident(table)} AS SELECT * FROM cxstore.{ident(table)}")
+        for text in m["warnings"]:
+            warnings.warn(text, CxkitWarning, stacklevel=2)
+        return CXData(con, m["mode"], dt.date.fromisoformat(m["as_of"]) if m["as_of"] else None,
+                      tuple(m["segments"]), tuple(m["scores"]), dict(m["row_counts"]),
+                      {t: RecordedSource(f) for t, f in m["inputs"].items()}, m["min_segment_size"],
+                      {t: list(c) for t, c in m["columns"].items()}, store=self)
