@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint lab quarter bench bench-quick test-spark clean screenshots
+.PHONY: help setup demo test lint lab quarter bench bench-quick bench-batch test-spark clean screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,8 +42,12 @@ quarter: $(STAMP) ## render the sample quarter (one report per region, product a
 	$(BIN)/cxkit demo --no-report
 	$(BIN)/cxkit batch params/quarter.yaml
 
-bench: $(STAMP) ## benchmark at 100k, 1M and 10M customers against pandas + lifelines; writes benchmarks/results.json
+bench: $(STAMP) ## benchmark at 100k, 1M and 10M customers against pandas + lifelines, then the audience batch; writes benchmarks/results.json
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/batch.py
+
+bench-batch: $(STAMP) ## the audience-batch rows only: 100 and 1,000 audiences over 1M customers (about half an hour)
+	$(BIN)/python benchmarks/batch.py
 
 bench-quick: $(STAMP) ## the benchmark at 100k and 1M customers only (a few minutes)
 	$(BIN)/python benchmarks/run.py --quick

@@ -186,7 +186,9 @@ def main(argv=None) -> int:
             print(f"{n:>10,}  {step:<20} {kit_s:8.2f} {base_s or float('nan'):8.2f} {speed:>8} {kit_mb:8.0f} "
                   f"{base_mb or float('nan'):8.0f}  {ok}{extra}", flush=True)
     report_costs(records)
-    Path(args.out).write_text(json.dumps(records, indent=2))
+    out = Path(args.out)  # the audience-batch rows (benchmarks/batch.py) are kept as they are
+    kept = [r for r in json.loads(out.read_text()) if str(r["step"]).startswith("batch_")] if out.exists() else []
+    out.write_text(json.dumps(records + kept, indent=2))
     print(f"\nwrote {args.out}")
     return 0
 

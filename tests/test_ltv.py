@@ -292,3 +292,56 @@ def test_sbg_geometric_model_is_exact_at_zero_polarisation():
     t = np.arange(0, 30)
     np.testing.assert_allclose(m.survival(t), 0.95 ** t, rtol=1e-12)
     assert m.alpha_ == np.inf and m.derl(0.10, 3) == pytest.approx(0.95 / (1 - 0.95 / 1.10))
+
+
+@pytest.mark.parametrize("model", ["sbg", "weibull"])
+def test_bootstrap_tails_refitted_together_reach_each_replicate_s_own_optimum(model):
+    """refit_many (every replicate in arrays, projected at the bounds) against one refit per replicate: the
+    same optimum to the fit's tolerance, and no replicate left to the slow path, also at the geometric limit."""
+    from cxkit.ltv.sbg import PeriodIndex, ShiftedBetaGeometric
+    from cxkit.ltv.weibull import DiscreteWeibull
+
+    kind = {"sbg": ShiftedBetaGeometric, "weibull": DiscreteWeibull}[model]
+    rng = np.random.default_rng(3)
+    n = 3000
+    d = np.minimum(rng.weibull(0.7, n) * 20, 40)
+    e = (d < 40).astype(float)
+    d = np.where(e == 0, rng.uniform(0, 40, n), d)
+    periods = PeriodIndex(d, e)
+    full = kind().fit_counts(*periods.counts())
+    counts = [periods.counts(w) for w in rng.poisson(1.0, (120, n)).astype(float)]
+    lost, cens = np.array([c[0] for c in counts]), np.array([c[1] for c in counts])
+    alone = [kind().refit(a, b, full.params_) for a, b in zip(lost, cens, strict=True)]
+    calls = []
+    original = kind.refit
+    kind.refit = lambda self, *a, **k: calls.append(1) or original(self, *a, **k)
+    try:
+        together = kind().refit_many(lost, cens, full.params_)
+    finally:
+        kind.refit = original
+    assert not calls, f"{len(calls)} replicates fell back to the one-by-one fit"
+    months = np.arange(120)
+    for a, b in zip(alone, together, strict=True):
+        assert b.log_likelihood_ >= a.log_likelihood_ - 1e-10 * abs(a.log_likelihood_) * 100
+        assert np.max(np.abs(a.survival(months) - b.survival(months))) < 1e-4
+    if model == "sbg":
+        assert min(m.polarisation_ for m in together) < 1e-6  # some replicates sit at the geometric limit
+
+
+def test_bootstrap_intervals_do_not_depend_on_how_replicates_are_fitted(tmp_path):
+    """The same draws (seed) fitted together or one by one give the same lifetime values and intervals."""
+    from cxkit.ltv import sbg
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CxkitWarning)
+        data = load(write(tmp_path, n_customers=4000, seed=5)).subset({"region": "West"})
+    fast = SegmentLTV(n_boot=60).fit(ltv_frame(data)).summary
+    original = sbg._DiscreteModel.refit_many
+    sbg._DiscreteModel.refit_many = lambda self, lost, cens, start: [type(self)().refit(a, b, start)
+                                                                      for a, b in zip(lost, cens, strict=True)]
+    try:
+        slow = SegmentLTV(n_boot=60).fit(ltv_frame(data)).summary
+    finally:
+        sbg._DiscreteModel.refit_many = original
+    for col in ("ltv", "lower", "upper"):
+        assert np.allclose(fast[col], slow[col], rtol=1e-5), col

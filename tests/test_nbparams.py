@@ -63,10 +63,16 @@ def test_notebooks_are_stored_without_outputs(notebook):
             assert not cell.outputs and cell.execution_count is None, f"{notebook.name} has outputs: strip them"
 
 
-def test_every_shipped_params_file_fits_its_notebook():
+def test_every_shipped_params_file_fits_its_notebook(tmp_path):
+    """Every shipped file, and every audience of a file with audiences: as the batch expands it."""
+    from cxkit.render.audiences import expand_audiences
     from cxkit.render.run import resolve_notebook
+    from cxkit.report import demo_data
 
-    files = sorted(PARAMS_DIR.rglob("*.yaml"))
+    demo_data()
+    files = []
+    for path in sorted(PARAMS_DIR.rglob("*.yaml")):
+        files += expand_audiences(path, tmp_path)[0] if "audiences" in read_params(path) else [path]
     assert len(files) >= 8
     for path in files:
         raw = read_params(path)

@@ -79,10 +79,10 @@ def rendered(shipped, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("reports")
     runs = {"demo": render(shipped["demo"], out, pdf=True).run_dir}
-    rest = [p for name, p in shipped.items() if name != "demo"]
-    for item in batch(rest, out, jobs=2, pdf=False):
+    rest = {str(p): name for name, p in shipped.items() if name != "demo"}
+    for item in batch(list(rest), out, jobs=2, pdf=False):
         assert item.ok, item.error
-        runs[Path(item.params).stem] = out / item.run
+        runs[rest[item.params]] = out / item.run
     return runs
 
 

@@ -190,6 +190,97 @@ class _DiscreteModel:
         pinned = all(g[j] <= tol if x[j] >= hi[j] - 1e-6 else g[j] >= -tol for j in np.setdiff1d([0, 1], free))
         return x, f, bool(converged and pinned and np.isfinite(f))
 
+    # ------------------------------------------------------------ many replicates at once
+    def _survival_grad_q_many(self, t, q):
+        """S(t) (B x len(t)) and dS/dq (B x len(t) x 2) for each row of ``q`` (B x 2)."""
+        p = np.exp(q)
+        s, ds = self._survival_grad_many(t, p)
+        return s, ds * p[:, None, :]
+
+    def _survival_grad_many(self, t, p):  # pragma: no cover - defined by subclasses
+        raise NotImplementedError
+
+    def _negloglik_many(self, q, lost, cens):
+        """:meth:`_negloglik` for each row of ``q`` (B x 2), ``lost`` (B x T) and ``cens`` (B x T + 1)."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            t = np.arange(lost.shape[1] + 1)
+            s, ds = self._survival_grad_q_many(t, q)
+            prob = np.maximum(s[:, :-1] - s[:, 1:], 1e-300)
+            s_safe = np.maximum(s, 1e-300)
+            ll = np.einsum("bt,bt->b", lost, np.log(prob)) + np.einsum("bt,bt->b", cens, np.log(s_safe))
+            grad = -(np.einsum("bt,btk->bk", lost / prob, ds[:, :-1] - ds[:, 1:])
+                     + np.einsum("bt,btk->bk", cens / s_safe, ds))
+        bad = ~(np.isfinite(ll) & np.all(np.isfinite(grad), axis=1))
+        f = -ll
+        f[bad], grad[bad] = np.inf, 0.0
+        return f, grad
+
+    def refit_many(self, lost, censored, start) -> list:
+        """:meth:`refit` for many replicates at once (rows of ``lost`` and ``censored``), from one start.
+
+        The Newton steps of :meth:`_newton` (Hessian from differences of the gradient, absolute
+        eigenvalues, halving line search, the Newton-decrement stop), run on every replicate together in
+        arrays, projected at the bounds: a parameter at its bound whose gradient pushes it outwards stays
+        there (an sBG replicate at its geometric limit), the optimality condition of the bounded fit. A
+        replicate that does not settle so is refitted alone by :meth:`refit`. Tested against one
+        :meth:`refit` per replicate (the same optimum, to the fit's tolerance).
+        """
+        lost, cens = np.atleast_2d(np.asarray(lost, dtype=float)), np.atleast_2d(np.asarray(censored, dtype=float))
+        n, periods = lost.shape
+        lo, hi = self._bounds[:, 0], self._bounds[:, 1]
+        x = np.tile(np.clip(self._to_q(start), lo, hi), (n, 1))
+        f, g = self._negloglik_many(x, lost, cens)
+        active, converged = np.isfinite(f), np.zeros(n, dtype=bool)
+        for _ in range(30):
+            rows = np.flatnonzero(active)
+            if not rows.size:
+                break
+            xr, fr, gr = x[rows], f[rows], g[rows]
+            h = np.empty((rows.size, 2, 2))
+            for j in range(2):
+                step = np.zeros(2)
+                step[j] = 1e-5
+                h[:, :, j] = (self._negloglik_many(xr + step, lost[rows], cens[rows])[1] - gr) / 1e-5
+            # a parameter at its bound whose gradient pushes it outwards stays there (a projected Newton step):
+            # the optimum of the bounded fit, as the scalar path reaches it through L-BFGS-B
+            pinned = ((xr <= lo + 1e-6) & (gr > 0)) | ((xr >= hi - 1e-6) & (gr < 0))
+            gr = np.where(pinned, 0.0, gr)
+            h = np.where(pinned[:, :, None] | pinned[:, None, :], 0.0, h)
+            h[:, 0, 0] = np.where(pinned[:, 0], 1.0, h[:, 0, 0])
+            h[:, 1, 1] = np.where(pinned[:, 1], 1.0, h[:, 1, 1])
+            eig, vec = np.linalg.eigh((h + np.transpose(h, (0, 2, 1))) / 2)
+            eig = np.maximum(np.abs(eig), 1e-10 * np.maximum(np.abs(eig).max(axis=1, keepdims=True), 1e-300))
+            inner = np.einsum("bji,bj->bi", vec, gr) / eig
+            direction = -np.einsum("bij,bj->bi", vec, inner)
+            finite = np.all(np.isfinite(direction), axis=1)
+            done = finite & (-np.einsum("bi,bi->b", gr, direction) <= 1e-10 * np.maximum(1.0, np.abs(fr)))
+            converged[rows[done]] = True
+            active[rows[~finite | done]] = False
+            search = np.flatnonzero(finite & ~done)
+            t = np.ones(search.size)
+            while search.size:
+                r = rows[search]
+                x_new = np.clip(xr[search] + t[:, None] * direction[search], lo, hi)
+                f_new, g_new = self._negloglik_many(x_new, lost[r], cens[r])
+                ok = f_new <= fr[search]
+                x[r[ok]], f[r[ok]], g[r[ok]] = x_new[ok], f_new[ok], g_new[ok]
+                t = t[~ok] / 2
+                search = search[~ok]
+                gave_up = t <= 1e-4
+                active[rows[search[gave_up]]] = False
+                search, t = search[~gave_up], t[~gave_up]
+        settled = converged & np.isfinite(f)
+        models = []
+        for b in range(n):
+            if not settled[b]:
+                models.append(type(self)().refit(lost[b], cens[b], start))
+                continue
+            model = type(self)()
+            model._q, model.log_likelihood_, model.periods_ = x[b], -float(f[b]), periods
+            model.params_ = model._from_q(x[b])
+            models.append(model)
+        return models
+
     def survival(self, t):
         """Probability of still being a customer after t whole periods."""
         return self._survival(np.asarray(t, dtype=float), self.params_)
@@ -263,6 +354,24 @@ class ShiftedBetaGeometric(_DiscreteModel):
         grad_m = np.concatenate([[0.0], np.cumsum(d_m)])[k] * m * (1 - m)  # chain rule: dm/dlogit = m(1 - m)
         grad_phi = np.concatenate([[0.0], np.cumsum(d_phi)])[k]
         return s, np.stack([s * grad_m, s * grad_phi], axis=1)
+
+    def _survival_grad_q_many(self, t, q):
+        """:meth:`_survival_grad_q` for each row of ``q``, at whole periods ``t = 0, 1, ..., T``."""
+        m, phi = 1 / (1 + np.exp(-q[:, :1])), q[:, 1:]
+        t = np.asarray(t, dtype=float)
+        i = np.arange(int(t.max()) if t.size else 0, dtype=float)
+        num = (1 - m) * (1 - phi) + i * phi
+        den = (1 - phi) + i * phi
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_terms = np.log(num) - np.log(den)
+            d_m = -(1 - phi) / num
+            d_phi = (i - 1 + m) / num - (i - 1) / den
+        zero = np.zeros((q.shape[0], 1))
+        k = t.astype(int)
+        s = np.exp(np.concatenate([zero, np.cumsum(log_terms, axis=1)], axis=1)[:, k])
+        grad_m = np.concatenate([zero, np.cumsum(d_m, axis=1)], axis=1)[:, k] * m * (1 - m)
+        grad_phi = np.concatenate([zero, np.cumsum(d_phi, axis=1)], axis=1)[:, k]
+        return s, np.stack([s * grad_m, s * grad_phi], axis=2)
 
     def _survival(self, t, p):
         m, phi = p

@@ -83,6 +83,16 @@ class _Segment:
             return TAILS[kind]().refit(lost, cens, start)
         return TAILS[kind]().fit_counts(lost, cens)
 
+    def tail_models(self, kind: str, weights, start) -> list:
+        """:meth:`tail_model` for each row of ``weights`` (bootstrap replicates), refitted together from
+        ``start``; a replicate without churn gets :class:`NoChurnTail`."""
+        counts = [self.period_counts(w) for w in weights]
+        lost = np.array([c[0] for c in counts])
+        cens = np.array([c[1] for c in counts])
+        churned = lost.sum(axis=1) > 0
+        fitted = iter(TAILS[kind]().refit_many(lost[churned], cens[churned], start) if churned.any() else [])
+        return [next(fitted) if c else NoChurnTail() for c in churned]
+
     def curve(self, w, tail) -> np.ndarray:
         """S(t) for months 0..horizon-1: KM inside the window, the tail's conditional survival after."""
         s = self.km_months(w)
@@ -318,18 +328,28 @@ class SegmentLTV:
                               self)
         return out
 
-    def _bootstrap(self) -> None:
+    def _bootstrap(self, block: int = 50) -> None:
+        """Poisson-bootstrap replicates, drawn in the order replicate by replicate, segment by segment (so
+        a seed gives the same draws however they are processed); the tails of a block of replicates are
+        refitted together (:meth:`~cxkit.ltv.sbg.ShiftedBetaGeometric.refit_many`)."""
         rng = np.random.default_rng(self.seed)
         reps = {s: np.empty(self.n_boot) for s in self.segments_}
         life = {s: np.empty(self.n_boot) for s in self.segments_}
-        for b in range(self.n_boot):
+        for first in range(0, self.n_boot, block):
+            size = min(block, self.n_boot - first)
+            draws = {s: np.empty((size, part.d.size)) for s, part in self._segments.items()}
+            for b in range(size):
+                for s, part in self._segments.items():
+                    draws[s][b] = part.resample(rng)
             for s, part in self._segments.items():
-                w = part.resample(rng)
                 tail, revenue_tail = self._tails[s]
                 kind = "weibull" if isinstance(tail, DiscreteWeibull) else "sbg"
-                out = part.evaluate(w, part.tail_model(kind, w * part.count, start=tail.params_),
-                                    part.tail_model(kind, w * part.rev_rate, start=revenue_tail.params_))
-                reps[s][b], life[s][b] = out["ltv"], out["expected_lifetime_months"]
+                w = draws[s]
+                tails = part.tail_models(kind, w * part.count, tail.params_)
+                revenue_tails = part.tail_models(kind, w * part.rev_rate, revenue_tail.params_)
+                for b in range(size):
+                    out = part.evaluate(w[b], tails[b], revenue_tails[b])
+                    reps[s][first + b], life[s][first + b] = out["ltv"], out["expected_lifetime_months"]
         self.replicates_ = pd.DataFrame(reps)
         self._lifetime_reps = pd.DataFrame(life)
 

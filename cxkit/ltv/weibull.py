@@ -49,6 +49,16 @@ class DiscreteWeibull(_DiscreteModel):
             d_scale = s * z * shape / scale
         return s, np.stack([d_shape, d_scale], axis=1)
 
+    def _survival_grad_many(self, t, p):
+        shape, scale = p[:, :1], p[:, 1:]
+        u = np.maximum(np.asarray(t, dtype=float), 0)[None, :] / scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.power(u, shape)
+            s = np.exp(-z)
+            d_shape = np.where(u > 0, -s * z * np.log(np.where(u > 0, u, 1.0)), 0.0)
+            d_scale = s * z * shape / scale
+        return s, np.stack([d_shape, d_scale], axis=2)
+
     def fit_counts(self, lost, censored, start=None):
         if start is None:
             lost = np.asarray(lost, dtype=float)
