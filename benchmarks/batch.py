@@ -17,8 +17,8 @@ Rows (``step``):
   ``baseline_seconds`` is today's batch (before the store and warm kernels: each report a fresh kernel,
   its own validation and every number computed), two at a time, measured on ``baseline_reports`` of the
   audiences and scaled to all of them.
-* ``kit_peak_mb`` is the peak of the summed resident memory of the batch and all its workers and kernels,
-  sampled every 0.2 s.
+* ``kit_peak_mb`` is the peak of the memory of the batch and all its workers, kernels and browsers
+  (summed proportional set sizes, so shared pages count once), sampled every 0.5 s.
 
 Each report is the full report, HTML and PDF, as ``cxkit batch`` writes it by default.
 """
@@ -72,16 +72,23 @@ def _params(folder: Path, target: Path, by: str) -> Path:
     raw = yaml.safe_load((folder / "params.yaml").read_text())
     spec = {"notebook": "01-leadership-report", "title": "{label}: customer experience and value",
             "audience": "{label}", "as_of": raw["as_of"], "focus": "region", "period": "Q",
-            "data": {t: str(folder / p) for t, p in raw["data"].items()},
+            "data": {**{t: str(folder / p) for t, p in raw["data"].items()},
+                     "customers": {"path": str(folder / raw["data"]["customers"]),
+                                   "columns": {"team": "team", "squad": "squad"}}},
             "audiences": {"by": by, "min_customers": 30}}
     target.write_text(yaml.safe_dump(spec))
     return target
 
 
 class PeakMemory:
-    """The peak of the summed resident memory of this process's children and their children (MB)."""
+    """The peak of the summed memory of a process and everything it started (MB).
 
-    def __init__(self, root_pid: int, every: float = 0.2):
+    Each process counts its proportional set size (PSS: its private pages plus its share of the pages it
+    shares), so libraries and browser pages mapped by many processes are counted once, as the machine
+    holds them; summed resident sizes would count them once per process.
+    """
+
+    def __init__(self, root_pid: int, every: float = 0.5):
         self.root_pid, self.every, self.peak_mb = root_pid, every, 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -95,7 +102,7 @@ class PeakMemory:
             try:
                 for p in [root, *root.children(recursive=True)]:
                     try:
-                        total += p.memory_info().rss
+                        total += p.memory_full_info().pss
                     except psutil.Error:
                         pass
             except psutil.Error:

@@ -120,7 +120,11 @@ def _cmd_batch(args) -> int:
         status = "left out" if it.note else "same" if it.skipped else "ok" if it.ok else "FAILED"
         print(f"{it.run:<{width}}  {status:<8}  {it.seconds:7.1f}  {error}")
     failed = sum(not it.ok for it in items)
-    print(f"{len(items) - failed} ok, {failed} failed; index: {Path(args.out) / 'index.html'}")
+    left = sum(bool(it.note) for it in items)
+    same = sum(it.skipped and not it.note for it in items)
+    counts = [f"{len(items) - failed - left - same} rendered", *([f"{same} unchanged"] if same else []),
+              *([f"{left} left out"] if left else []), f"{failed} failed"]
+    print(f"{', '.join(counts)}; index: {Path(args.out) / 'index.html'}")
     return 1 if failed else 0
 
 

@@ -63,7 +63,7 @@ def test_successful_batch_prints_no_kernel_lines(tmp_path, small_tables):
     result = subprocess.run([*CXKIT, "batch", str(folder), "--out", str(tmp_path / "reports"), "--no-pdf"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 ok, 0 failed" in result.stdout
+    assert "2 rendered, 0 failed" in result.stdout
     assert not any(word in result.stdout + result.stderr for word in NOISE), result.stderr
 
 

@@ -201,7 +201,7 @@ def test_cli_render_and_batch_exit_codes(tmp_path, small_data, capsys):
     bad.write_text("notebook: 01-leadership-report\nn_boot: lots\n")
     assert main(["batch", str(good), str(bad), "--out", str(tmp_path / "out"), "--no-pdf", "--jobs", "2"]) == 1
     out = capsys.readouterr().out
-    assert "1 ok, 1 failed" in out and "n_boot: expected int" in out
+    assert "0 rendered, 1 unchanged, 1 failed" in out and "n_boot: expected int" in out
 
 
 def test_no_staging_left_behind(rendered):

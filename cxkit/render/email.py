@@ -5,7 +5,7 @@ Mail clients are not browsers: Gmail and Outlook show no inline SVG and Gmail no
 attachments. So the email body is its own rendition of the record (``report.json``), not the web page:
 
 - a 600 px table layout with inline styles (css-inline; one small ``@media`` block stays in the head);
-- the executive summary first, then the key figures as PNG (200 dpi, about 2x at 560 px) with alt text and
+- the executive summary first, then the key figures as PNG (130 dpi, 2-2.5x at 552 px) with alt text and
   their one-line takeaways, a "what to do" line where the report has one, and the footer (as-of date and
   run fingerprint);
 - a plain-text alternative built from the same sentences, never scraped from the HTML;

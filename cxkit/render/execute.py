@@ -178,17 +178,20 @@ def run_notebook(notebook: Path, output: Path, parameters: dict, progress=False,
 
 
 def _run_warm(notebook: Path, output: Path, parameters: dict, progress, timeout: int):
-    """:func:`run_notebook` on this process's warm kernel; a failed notebook takes its kernel down with it,
-    so the next one starts clean."""
+    """:func:`run_notebook` through the ``cxkit-warm`` engine; a failed notebook takes its kernel down with
+    it, so the next one starts clean. The notebook is written once at the end (and on a failure, by
+    papermill), not after every cell: a report's notebook carries megabytes of figures."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    from cxkit.render.warm import register
+
     cwd = Path(notebook).parent
-    km = _warm_kernel(cwd)
+    register()
     try:
         nb = pm.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name="python3",
-                                 cwd=str(cwd), progress_bar=progress, log_output=False, km=km,
-                                 execution_timeout=timeout, request_save_on_cell_execute=True)
+                                 cwd=str(cwd), progress_bar=progress, log_output=False, engine_name="cxkit-warm",
+                                 execution_timeout=timeout, request_save_on_cell_execute=False)
     except PapermillExecutionError as exc:
         _discard_warm(cwd)
         raise NotebookError(Path(notebook).name, _source_index(Path(output), exc.cell_index), exc.ename,
@@ -196,7 +199,7 @@ def _run_warm(notebook: Path, output: Path, parameters: dict, progress, timeout:
     except BaseException:
         _discard_warm(cwd)
         raise
-    _reset_warm(km, cwd)
+    _reset_warm(_warm_kernel(cwd), cwd)
     return nb
 
 

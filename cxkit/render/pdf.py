@@ -48,8 +48,11 @@ def pdf_engine_available() -> bool:
     return True
 
 
-def html_to_pdf(html_path: Path, pdf_path: Path, timeout: float = 120) -> str:
+def html_to_pdf(html_path: Path, pdf_path: Path, timeout: float = 120, keep: bool = False) -> str:
     """Print ``html_path`` to ``pdf_path``; returns the engine used (``chromium`` path or ``weasyprint``).
+
+    With ``keep``, a browser is kept open in this process and prints each page in a new tab
+    (:mod:`cxkit.render.printer`: what a batch worker does; the same PDF, about 0.5 s instead of 1.2 s).
 
     Raises
     ------
@@ -58,6 +61,11 @@ def html_to_pdf(html_path: Path, pdf_path: Path, timeout: float = 120) -> str:
     """
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
     browser = find_browser()
+    if browser and keep:
+        from cxkit.render.printer import print_pdf
+
+        print_pdf(browser, html_path, pdf_path, timeout)
+        return browser
     if browser:
         with tempfile.TemporaryDirectory(prefix="cxkit-browser-") as profile:
             cmd = [browser, *BROWSER_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",

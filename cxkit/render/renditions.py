@@ -15,7 +15,8 @@ from pathlib import Path
 __all__ = ["write_renditions", "rerender"]
 
 
-def write_renditions(folder: Path, record: dict, pdf: bool = True, pptx: bool = False, timer=None) -> str | None:
+def write_renditions(folder: Path, record: dict, pdf: bool = True, pptx: bool = False, timer=None,
+                     keep_browser: bool = False) -> str | None:
     """Write ``report.html`` (and ``report.pdf``, ``report.pptx``) into ``folder`` from ``record``.
 
     Returns the PDF engine used (None without a PDF).
@@ -37,7 +38,7 @@ def write_renditions(folder: Path, record: dict, pdf: bool = True, pptx: bool = 
     engine = None
     if pdf:
         with step("pdf"):
-            engine = html_to_pdf(folder / "report.html", folder / "report.pdf")
+            engine = html_to_pdf(folder / "report.html", folder / "report.pdf", keep=keep_browser)
     if pptx:
         with step("pptx"):
             write_pptx(folder / "figures", folder / "report.pptx", meta.get("title", ""), meta.get("footer", ""),

@@ -56,7 +56,8 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
         such a rerun is skipped: ``RenderResult.skipped``).
     warm : bool
         Execute on this process's warm kernel (kept across renders, its namespace emptied between
-        notebooks) instead of starting one: what a batch worker does.
+        notebooks) instead of starting one, and print the PDF with a browser kept open between reports:
+        what a batch worker does.
     store : AnalysisStore, optional
         A batch's analysis store (:mod:`cxkit.store`): when it holds this file's data, the data is not
         validated again and the notebook reads it, and the numbers shared across audiences, from the store.
@@ -117,7 +118,7 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
         for name, blob in files.items():
             (staging / name).write_bytes(blob)
         (staging / "report.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
-        engine = write_renditions(staging, record, pdf=pdf, pptx=pptx, timer=timer)
+        engine = write_renditions(staging, record, pdf=pdf, pptx=pptx, timer=timer, keep_browser=warm)
         manifest = {"run": run_name, "fingerprint": fingerprint, "content_hash": content, "notebook": notebook.name,
                     "params_file": str(Path(params_path).resolve()), "parameters": effective,
                     "as_of": str(data.as_of) if data.as_of else None, "inputs": inputs, "row_counts": data.row_counts,

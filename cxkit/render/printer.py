@@ -1,0 +1,140 @@
+"""A browser kept open to print many reports: what a batch worker uses instead of one browser per PDF.
+
+Starting headless Chromium costs about a second; a batch prints hundreds of reports. :class:`Printer`
+starts the browser once and prints each report in a fresh tab over the DevTools protocol, on
+``--remote-debugging-pipe`` (file descriptors 3 and 4: no port, no extra package). The page is printed
+as ``--print-to-pdf`` prints it: the page size, orientation and margins of the report's ``@page`` rule,
+backgrounds as the print stylesheet asks, no header or footer line. The browser is stopped when the
+process exits (:func:`shutdown_printer`), or after a failure, so the next report starts a new one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from cxkit.errors import CxkitError
+
+__all__ = ["Printer", "print_pdf", "shutdown_printer"]
+
+_PRINTER: list = []
+
+
+class Printer:
+    """One headless browser that prints HTML files to PDF, tab by tab.
+
+    Parameters
+    ----------
+    browser : str
+        Path of a Chrome-family browser (:func:`cxkit.render.pdf.find_browser`).
+    """
+
+    def __init__(self, browser: str):
+        from cxkit.render.pdf import BROWSER_FLAGS
+
+        self.browser = browser
+        self._profile = tempfile.mkdtemp(prefix="cxkit-printer-")
+        to_browser_r, self._to_browser = os.pipe()
+        self._from_browser, from_browser_w = os.pipe()
+
+        def wire():  # the browser reads commands on fd 3 and writes on fd 4
+            read_end, write_end = os.dup(to_browser_r), os.dup(from_browser_w)
+            os.dup2(read_end, 3)
+            os.dup2(write_end, 4)
+
+        self._proc = subprocess.Popen([browser, *BROWSER_FLAGS, f"--user-data-dir={self._profile}",
+                                       "--remote-debugging-pipe", "about:blank"], preexec_fn=wire, close_fds=False,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        os.close(to_browser_r)
+        os.close(from_browser_w)
+        self._buffer, self._next = b"", 0
+
+    def _call(self, method: str, params: dict | None = None, session: str | None = None,
+              timeout: float = 60, until: str | None = None) -> dict:
+        """Send a command; return its result (and, with ``until``, wait for that event of the session too)."""
+        self._next += 1
+        wanted = self._next
+        message = {"id": wanted, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        result, seen = None, until is None
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            ready, _, _ = select.select([self._from_browser], [], [], 0.5)
+            if ready:
+                chunk = os.read(self._from_browser, 1 << 22)
+                if not chunk:
+                    raise CxkitError(f"PDF: {self.browser} closed unexpectedly")
+                self._buffer += chunk
+            *done, self._buffer = self._buffer.split(b"\0")
+            for raw in done:
+                msg = json.loads(raw)
+                if msg.get("id") == wanted:
+                    if "error" in msg:
+                        raise CxkitError(f"PDF: {method} failed: {msg['error'].get('message')}")
+                    result = msg.get("result", {})
+                elif until and msg.get("method") == until and msg.get("sessionId") == session:
+                    seen = True
+            if result is not None and seen:
+                return result
+            if self._proc.poll() is not None:
+                raise CxkitError(f"PDF: {self.browser} exited ({self._proc.returncode})")
+        raise CxkitError(f"PDF: {self.browser} did not answer {method} within {timeout:.0f} s")
+
+    def print(self, html_path: Path, pdf_path: Path, timeout: float = 120) -> None:
+        """Print ``html_path`` to ``pdf_path`` in a new tab, closed afterwards."""
+        target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        try:
+            session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            self._call("Page.enable", session=session)
+            self._call("Page.navigate", {"url": Path(html_path).resolve().as_uri()}, session=session,
+                       timeout=timeout, until="Page.loadEventFired")
+            out = self._call("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": False,
+                                                 "displayHeaderFooter": False, "generateTaggedPDF": True},
+                             session=session, timeout=timeout)
+        finally:
+            self._call("Target.closeTarget", {"targetId": target})
+        Path(pdf_path).write_bytes(base64.b64decode(out["data"]))
+
+    def close(self) -> None:
+        try:
+            os.write(self._to_browser, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
+            self._proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self._proc.kill()
+        finally:
+            for fd in (self._to_browser, self._from_browser):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            shutil.rmtree(self._profile, ignore_errors=True)
+
+
+def print_pdf(browser: str, html_path: Path, pdf_path: Path, timeout: float = 120) -> None:
+    """Print with this process's kept browser (started on first use); a failed print stops it."""
+    import atexit
+
+    if not _PRINTER or _PRINTER[0].browser != browser or _PRINTER[0]._proc.poll() is not None:
+        shutdown_printer()
+        _PRINTER.append(Printer(browser))
+        atexit.register(shutdown_printer)
+    try:
+        _PRINTER[0].print(html_path, pdf_path, timeout)
+    except BaseException:
+        shutdown_printer()
+        raise
+
+
+def shutdown_printer() -> None:
+    """Stop this process's kept browser, if any."""
+    while _PRINTER:
+        _PRINTER.pop().close()
