@@ -123,6 +123,17 @@ class CXData:
         counts = {t: cursor.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in self.tables}
         return replace(self, con=cursor, row_counts=counts, slice_by=dict(slice_by), parent=self)
 
+    def close(self) -> None:
+        """Close the DuckDB connection behind this data and every slice of it (a long-running process, such
+        as a batch worker, would otherwise keep each report's connection and its caches)."""
+        root = self
+        while root.parent is not None:
+            root = root.parent
+        try:
+            root.con.close()
+        except Exception:  # noqa: BLE001 - already closed
+            pass
+
     def sql(self, query: str):
         """Run SQL on the validated tables and return a DuckDB relation."""
         return self.con.sql(query)

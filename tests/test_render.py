@@ -297,7 +297,6 @@ def test_a_batch_split_over_machines_and_merged(tmp_path, small_data):
     assert main(["batch", str(folder), "--out", str(tmp_path / "x"), "--shard", "3/2"]) == 1
 
 
-# nbclient leaves its kernel client's sockets to the garbage collector when the kernel is not its own
 @pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_warm_kernel_starts_each_notebook_from_an_empty_namespace(tmp_path):
     """Batch workers keep one kernel (the kit stays imported); a notebook never sees the last one's names,
@@ -323,6 +322,13 @@ def test_a_warm_kernel_starts_each_notebook_from_an_empty_namespace(tmp_path):
         kernel = next(iter(_WARM.values()))[0]
         run_notebook(second, tmp_path / "out2.ipynb", {"x": 2}, warm=True)
         assert next(iter(_WARM.values()))[0] is kernel  # the same kernel, reused
+        import gc
+
+        from jupyter_client.client import KernelClient
+
+        # no client left listening: an open one would queue every later notebook's outputs (a worker grew
+        # by tens of MB per report before the engine closed them)
+        assert not [c for c in gc.get_objects() if isinstance(c, KernelClient) and c.channels_running]
         with pytest.raises(NotebookError, match="broken on purpose"):
             run_notebook(broken, tmp_path / "out3.ipynb", {}, warm=True)
         assert not _WARM  # the failed kernel is gone

@@ -14,15 +14,12 @@ import tempfile
 from pathlib import Path
 
 from cxkit.errors import CxkitError
+from cxkit.render.printer import BROWSER_FLAGS, print_pdf
 
 __all__ = ["find_browser", "html_to_pdf", "pdf_engine_available", "BROWSER_FLAGS"]
 
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "microsoft-edge",
              "microsoft-edge-stable", "msedge")
-#: Flags for a quiet, offline, throwaway browser (as root it needs --no-sandbox).
-BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars"]
 
 
 def find_browser() -> str | None:
@@ -62,8 +59,6 @@ def html_to_pdf(html_path: Path, pdf_path: Path, timeout: float = 120, keep: boo
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
     browser = find_browser()
     if browser and keep:
-        from cxkit.render.printer import print_pdf
-
         print_pdf(browser, html_path, pdf_path, timeout)
         return browser
     if browser:

@@ -22,7 +22,12 @@ from pathlib import Path
 
 from cxkit.errors import CxkitError
 
-__all__ = ["Printer", "print_pdf", "shutdown_printer"]
+__all__ = ["Printer", "print_pdf", "shutdown_printer", "BROWSER_FLAGS"]
+
+#: Flags for a quiet, offline, throwaway browser (as root it needs --no-sandbox).
+BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars"]
 
 _PRINTER: list = []
 
@@ -37,8 +42,6 @@ class Printer:
     """
 
     def __init__(self, browser: str):
-        from cxkit.render.pdf import BROWSER_FLAGS
-
         self.browser = browser
         self._profile = tempfile.mkdtemp(prefix="cxkit-printer-")
         to_browser_r, self._to_browser = os.pipe()

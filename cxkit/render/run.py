@@ -74,18 +74,28 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
     NotebookError
         A cell failed (named in the message); the partial notebook is kept.
     """
+    from cxkit.render.manifest import Timer
+    from cxkit.render.preflight import preflight
+
+    timer = Timer()
+    with timer("check_and_validate"):
+        plan = preflight(params_path, out_dir, store=store)
+    try:
+        return _render(plan, params_path, timer, pdf, pptx, progress, force, warm)
+    finally:
+        plan.data.close()  # a batch worker renders hundreds of reports: no connection may outlive its report
+
+
+def _render(plan, params_path, timer, pdf, pptx, progress, force, warm) -> RenderResult:
+    """:func:`render` after the preflight."""
     from cxkit import __version__
     from cxkit.document import record_from_notebook, summary_of
     from cxkit.narrative import date_line
     from cxkit.periods import label_of
     from cxkit.render.execute import NotebookError, run_notebook
-    from cxkit.render.manifest import Timer, content_hash, package_versions, run_fingerprint
-    from cxkit.render.preflight import preflight
+    from cxkit.render.manifest import content_hash, package_versions, run_fingerprint
     from cxkit.render.renditions import write_renditions
 
-    timer = Timer()
-    with timer("check_and_validate"):
-        plan = preflight(params_path, out_dir, store=store)
     notebook, parameters, effective, data, raw = plan.notebook, plan.parameters, plan.effective, plan.data, plan.raw
     pptx = bool(raw.get("pptx", False)) if pptx is None else pptx
     run_name, run_dir = plan.run_name, plan.run_dir
