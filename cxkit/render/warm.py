@@ -14,39 +14,62 @@ each) into a queue nobody reads, and a worker grew by tens of MB per report.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
-
-from papermill.engines import NBClientEngine
 
 from cxkit.render.kernels import RESET_SOURCE, warm_kernel
 
 __all__ = ["WarmEngine", "register", "reset_warm"]
 
 
-class WarmEngine(NBClientEngine):
-    """Executes a notebook on this process's warm kernel for the notebook's folder."""
+class WarmEngine:
+    """Executes a notebook on this process's warm kernel for the notebook's folder.
+
+    papermill calls ``execute_notebook`` on a registered engine; this class hands it to a subclass of
+    papermill's ``NBClientEngine`` made on first use, so importing this module (which papermill does
+    itself when it loads its entry points) never imports papermill.
+    """
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
-                                 start_timeout=60, execution_timeout=None, **kwargs):
-        from papermill.clientwrap import PapermillNotebookClient
-        from papermill.log import logger
-        from papermill.utils import merge_kwargs, remove_args
+    def execute_notebook(cls, nb, kernel_name, **kwargs):
+        return _engine().execute_notebook(nb, kernel_name, **kwargs)
 
-        # as NBClientEngine does, with the warm kernel's manager
-        kwargs = remove_args(["input_path"], **kwargs)
-        safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
-        final_kwargs = merge_kwargs(safe_kwargs, timeout=execution_timeout or kwargs.get("timeout"),
-                                    startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
-                                    log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
-        final_kwargs["km"] = warm_kernel(Path(kwargs.get("cwd") or "."))
-        client = PapermillNotebookClient(nb_man, **final_kwargs)
-        try:
-            return client.execute()
-        finally:
-            if getattr(client, "kc", None) is not None:
-                client.kc.stop_channels()
-                client.kc = None
+    @classmethod
+    def nb_kernel_name(cls, nb, name=None):
+        return _engine().nb_kernel_name(nb, name)
+
+    @classmethod
+    def nb_language(cls, nb, language=None):
+        return _engine().nb_language(nb, language)
+
+
+@cache
+def _engine():
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
+
+    class Warm(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
+            # as NBClientEngine does, with the warm kernel's manager
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final_kwargs = merge_kwargs(safe_kwargs, timeout=execution_timeout or kwargs.get("timeout"),
+                                        startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
+                                        log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+            final_kwargs["km"] = warm_kernel(Path(kwargs.get("cwd") or "."))
+            client = PapermillNotebookClient(nb_man, **final_kwargs)
+            try:
+                return client.execute()
+            finally:
+                if getattr(client, "kc", None) is not None:
+                    client.kc.stop_channels()
+                    client.kc = None
+
+    return Warm
 
 
 def register() -> None:
