@@ -140,7 +140,7 @@ def slice_nps_sentence(mine, everyone, alpha: float, population: str, difference
     others = f"everyone's is {signed(everyone['nps'])}"
     rest = "the other customers"
     if parent is not None:
-        others = f"{parent_label}'s is {signed(parent['nps'])} and everyone's {signed(everyone['nps'])}"
+        others = f"for {parent_label} it is {signed(parent['nps'])} and for everyone {signed(everyone['nps'])}"
         rest = f"the other customers of {parent_label}"
     text = (f"This audience's NPS is {signed(mine['nps'])} ({level}% CI {signed(mine['lower'])} to "
             f"{signed(mine['upper'])}) among its {mine['n']:,} {population}; {others}.")

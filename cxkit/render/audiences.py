@@ -120,7 +120,7 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
         for *values, n in data.sql(f"SELECT {select}, count(*) FROM customers GROUP BY ALL ORDER BY ALL").fetchall():
             run = "-".join(f"{_slug(c)}-{_slug(v)}" for c, v in zip(cols, values, strict=True))
             if n < minimum:
-                skipped.append(Skipped(run, f"skipped: {n:,} customers, under audiences.min_customers {minimum:,}"))
+                skipped.append(Skipped(run, f"{n:,} customers, under audiences.min_customers {minimum:,}"))
                 continue
             fields = {"label": " / ".join(map(str, values)), "value": "-".join(_slug(v) for v in values),
                       "column": cols[-1]}
