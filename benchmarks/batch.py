@@ -153,8 +153,9 @@ def _render_cold(path: str, out: str) -> None:
         render(path, out, pdf=True, warm=False, store=None)
 
 
-def batch_records(audiences=(100, 1000), baseline_reports: int = 10, work: Path | None = None) -> list[dict]:
-    """The ``batch_`` rows of ``results.json``."""
+def batch_records(audiences=(100, 1000), baseline_reports: int = 10, work: Path | None = None,
+                  done=lambda records: None) -> list[dict]:
+    """The ``batch_`` rows of ``results.json`` (``done`` is called with the rows so far after each one)."""
     from cxkit.render.audiences import expand_audiences
 
     folder = dataset()
@@ -166,8 +167,9 @@ def batch_records(audiences=(100, 1000), baseline_reports: int = 10, work: Path 
     single, single_mb = _timed(["render", str(files[0]), "--out", str(work / "single")])
     records.append({"n": N, "step": "batch_single", "reports": 1, "kit_seconds": round(single, 2),
                     "per_report_seconds": round(single, 2), "baseline_seconds": None,
-                    "kit_peak_mb": round(single_mb), "agree": None})
+                    "kit_peak_mb": round(single_mb), "baseline_peak_mb": None, "agree": None})
     print(f"one report alone: {single:.1f} s, {single_mb:.0f} MB", flush=True)
+    done(records)
     for k in audiences:
         by = {100: "team", 1000: "squad"}[k]
         params = _params(folder, work / f"{by}.yaml", by)
@@ -188,9 +190,10 @@ def batch_records(audiences=(100, 1000), baseline_reports: int = 10, work: Path 
                "per_report_seconds": round(seconds / len(expanded), 2), "marginal_seconds": round(marginal, 2),
                "baseline_seconds": None if base is None else round(base, 1),
                "baseline_reports": baseline_reports if base is not None else None, "kit_peak_mb": round(peak),
-               "agree": None}
+               "baseline_peak_mb": None, "agree": None}
         records.append(rec)
         print(json.dumps(rec), flush=True)
+        done(records)
     return records
 
 
@@ -199,10 +202,13 @@ def main(argv=None) -> int:
     parser.add_argument("--audiences", type=int, nargs="*", default=[100, 1000], choices=[100, 1000])
     parser.add_argument("--out", default=str(HERE / "results.json"))
     args = parser.parse_args(argv)
-    records = batch_records(args.audiences)
     path = Path(args.out)
     kept = [r for r in json.loads(path.read_text()) if not str(r["step"]).startswith("batch_")] if path.exists() else []
-    path.write_text(json.dumps(kept + records, indent=2))
+
+    def write(records):  # after each row, so a long run keeps what it measured
+        path.write_text(json.dumps(kept + records, indent=2))
+
+    batch_records(args.audiences, done=write)
     print(f"wrote {path}")
     return 0
 

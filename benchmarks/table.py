@@ -13,7 +13,7 @@ def markdown(records: list[dict]) -> str:
     lines = ["| customers | step | kit s | pandas + lifelines s | speed-up | kit peak MB | baseline peak MB "
              "| same numbers |", "|---:|---|---:|---:|---:|---:|---:|---|"]
     for r in records:
-        if r["step"] == "report_render":
+        if r["step"] == "report_render" or r["step"].startswith("batch_"):
             continue
         base = r["baseline_seconds"]
         speed = f"{base / r['kit_seconds']:.1f}x" if base else "-"
@@ -29,6 +29,17 @@ def markdown(records: list[dict]) -> str:
         lines.append("")
         lines.append(f"Demo report render: {report['kit_seconds']:.1f} s against a fixed cost plus compute of "
                      f"{report['baseline_seconds']:.1f} s (within 1.5x: {'yes' if report['agree'] else 'no'}).")
+    batches = [r for r in records if r["step"].startswith("batch_")]
+    if batches:
+        lines += ["", "| audiences | reports | wall time | per report | each report after the first ten "
+                  "| today's batch | peak memory |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in batches:
+            name = "one report alone" if r["step"] == "batch_single" else r["step"].split("_")[1]
+            marginal = f"{r['marginal_seconds']:.1f} s" if r.get("marginal_seconds") is not None else "-"
+            base = r.get("baseline_seconds")
+            today = f"{base:,.0f} s ({base / r['kit_seconds']:.1f}x)" if base else "-"
+            lines.append(f"| {name} | {r['reports']:,} | {r['kit_seconds']:,.0f} s | {r['per_report_seconds']:.1f} s "
+                         f"| {marginal} | {today} | {r['kit_peak_mb']:,} MB |")
     return "\n".join(lines)
 
 
