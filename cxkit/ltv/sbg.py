@@ -338,25 +338,14 @@ class ShiftedBetaGeometric(_DiscreteModel):
 
     def _survival_grad_q(self, t, q):
         """S(t) at whole periods t = 0, 1, ... and its gradient in (logit m, phi), by the product
-        ``S(t) = prod_{i < t} ((1 - m)(1 - phi) + i phi) / ((1 - phi) + i phi)``, exact at phi = 0."""
-        m, phi = self._from_q(q)
-        t = np.asarray(t, dtype=float)
-        i = np.arange(int(t.max()) if t.size else 0, dtype=float)
-        num = (1 - m) * (1 - phi) + i * phi
-        den = (1 - phi) + i * phi
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_terms = np.log(num) - np.log(den)
-            d_m = -(1 - phi) / num
-            d_phi = (i - 1 + m) / num - (i - 1) / den
-        cum = np.concatenate([[0.0], np.cumsum(log_terms)])
-        k = t.astype(int)
-        s = np.exp(cum[k])
-        grad_m = np.concatenate([[0.0], np.cumsum(d_m)])[k] * m * (1 - m)  # chain rule: dm/dlogit = m(1 - m)
-        grad_phi = np.concatenate([[0.0], np.cumsum(d_phi)])[k]
-        return s, np.stack([s * grad_m, s * grad_phi], axis=1)
+        ``S(t) = prod_{i < t} ((1 - m)(1 - phi) + i phi) / ((1 - phi) + i phi)``, exact at phi = 0
+        (:meth:`_survival_grad_q_many` for one row)."""
+        s, ds = self._survival_grad_q_many(t, np.asarray(q, dtype=float)[None, :])
+        return s[0], ds[0]
 
     def _survival_grad_q_many(self, t, q):
-        """:meth:`_survival_grad_q` for each row of ``q``, at whole periods ``t = 0, 1, ..., T``."""
+        """S(t) and its gradient in (logit m, phi) for each row of ``q``, at whole periods ``t = 0, 1, ..., T``
+        (chain rule for logit m: dm/dlogit = m(1 - m))."""
         m, phi = 1 / (1 + np.exp(-q[:, :1])), q[:, 1:]
         t = np.asarray(t, dtype=float)
         i = np.arange(int(t.max()) if t.size else 0, dtype=float)

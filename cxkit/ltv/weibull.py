@@ -40,14 +40,8 @@ class DiscreteWeibull(_DiscreteModel):
             return np.exp(-np.power(np.maximum(t, 0) / scale, shape))
 
     def _survival_grad(self, t, p):
-        shape, scale = p
-        u = np.maximum(t, 0) / scale
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.power(u, shape)
-            s = np.exp(-z)
-            d_shape = np.where(u > 0, -s * z * np.log(np.where(u > 0, u, 1.0)), 0.0)
-            d_scale = s * z * shape / scale
-        return s, np.stack([d_shape, d_scale], axis=1)
+        s, ds = self._survival_grad_many(np.ravel(t), np.asarray(p, dtype=float)[None, :])
+        return s[0], ds[0]
 
     def _survival_grad_many(self, t, p):
         shape, scale = p[:, :1], p[:, 1:]
