@@ -139,6 +139,30 @@ def _check_reportable(data, effective: dict) -> None:
         raise ParamsError(f"{who} has no {score} answers{when}: nothing to band customers by")
 
 
+def checked_parameters(raw: dict, where: str):
+    """``(notebook, declared, parameters, effective)`` of a params file's content: the notebook it names,
+    its declared parameters, the file's parameters checked against them (data paths made absolute) and
+    every parameter with defaults filled in. Raises ``ParamsError`` naming what is wrong."""
+    from cxkit.nbparams import check_params, notebook_parameters
+
+    base_dir = Path(raw["_base_dir"])
+    notebook = resolve_notebook(raw.get("notebook", DEFAULT_NOTEBOOK), base_dir)
+    declared = notebook_parameters(notebook)
+    parameters = check_params(raw, declared, where=where)
+    if parameters.get("data"):
+        parameters["data"] = _absolute_data(parameters["data"], base_dir)
+    return notebook, declared, parameters, {p.name: p.default for p in declared} | parameters
+
+
+def data_spec(effective: dict) -> dict:
+    """What :func:`cxkit.load.load` reads for these parameters (the demo data when none is named); the same
+    dict keys a batch's analysis store (:func:`cxkit.store.store_key`)."""
+    from cxkit.demo import demo_sources
+
+    return {"data": effective.get("data") or demo_sources(), "as_of": effective.get("as_of"),
+            "min_segment_size": effective.get("min_segment_size", MIN_SEGMENT_SIZE)}
+
+
 def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = None, store=None) -> Plan:
     """Run every check that ``render`` runs before executing anything; return the :class:`Plan`.
 
@@ -159,23 +183,18 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
     ParamsError, ValidationError
         Naming what is wrong; nothing has been written.
     """
-    from cxkit.demo import demo_sources
     from cxkit.load import load
-    from cxkit.nbparams import check_params, notebook_parameters
     from cxkit.params import read_params
 
     raw = read_params(params_path)
     if "audiences" in raw:
         raise ParamsError(f"{params_path} describes one report per audience (audiences:): render them with "
                           f"cxkit batch {params_path}; cxkit validate {params_path} checks every audience")
-    base_dir = Path(raw["_base_dir"])
     run_name = run_name_of(raw, params_path)
     run_dir = run_dir_in(out_dir, run_name)
-    notebook = resolve_notebook(raw.get("notebook", DEFAULT_NOTEBOOK), base_dir)
-    declared = notebook_parameters(notebook)
     if min_segment_size is not None:
         raw["min_segment_size"] = min_segment_size
-    parameters = check_params(raw, declared, where=str(params_path))
+    notebook, declared, parameters, effective = checked_parameters(raw, str(params_path))
     if parameters.get("store") is not None:
         raise ParamsError(f"{params_path}: store: set by cxkit batch for the reports it renders, never in a params "
                           "file; remove it")
@@ -184,11 +203,7 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
 
     if raw.get("email") is not None:
         raw["email"] = email_settings(raw)  # checked addresses and subject template, before anything runs
-    if parameters.get("data"):
-        parameters["data"] = _absolute_data(parameters["data"], base_dir)
-    effective = {p.name: p.default for p in declared} | parameters
-    spec = {"data": effective.get("data") or demo_sources(), "as_of": effective.get("as_of"),
-            "min_segment_size": effective.get("min_segment_size", MIN_SEGMENT_SIZE)}
+    spec = data_spec(effective)
     if store is not None and "store" in {p.name for p in declared} and store.key == store_key(**spec):
         data = store.data()  # validated once for the whole batch: the same tables, warnings and fingerprints
     else:

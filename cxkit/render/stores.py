@@ -24,35 +24,23 @@ ANALYSIS_SETTINGS = ("score", "clock", "which", "horizon_months", "discount_rate
 
 
 def effective_params(raw: dict, where: str):
-    """``(notebook, effective parameters)`` of a params file's content (read with ``read_params``), data
-    paths absolute and defaults filled in; None when it does not check out (its own render then reports
-    why) or its notebook does not read a store."""
-    from cxkit.contract import MIN_SEGMENT_SIZE
-    from cxkit.demo import demo_sources
-    from cxkit.nbparams import check_params, notebook_parameters
-    from cxkit.render.preflight import DEFAULT_NOTEBOOK, _absolute_data, resolve_notebook
+    """``(notebook, effective parameters)`` of a params file's content (read with ``read_params``), as the
+    preflight checks them; None when they do not check out (its own render then reports why) or the
+    notebook does not read a store."""
+    from cxkit.render.preflight import checked_parameters
 
     try:
-        base_dir = Path(raw["_base_dir"])
-        notebook = resolve_notebook(raw.get("notebook", DEFAULT_NOTEBOOK), base_dir)
-        declared = notebook_parameters(notebook)
-        if "store" not in {p.name for p in declared}:
-            return None
-        parameters = check_params(raw, declared, where=where)
-        if parameters.get("data"):
-            parameters["data"] = _absolute_data(parameters["data"], base_dir)
+        notebook, declared, _, effective = checked_parameters(raw, where)
     except CxkitError:
         return None
-    effective = {p.name: p.default for p in declared} | parameters
-    effective["data"] = effective.get("data") or demo_sources()
-    effective.setdefault("min_segment_size", MIN_SEGMENT_SIZE)
-    return notebook, effective
+    return (notebook, effective) if "store" in {p.name for p in declared} else None
 
 
 def key_of(effective: dict) -> str:
+    from cxkit.render.preflight import data_spec
     from cxkit.store import store_key
 
-    return store_key(effective["data"], effective.get("as_of"), effective["min_segment_size"])
+    return store_key(**data_spec(effective))
 
 
 def open_or_build(effective: dict, out_dir):
@@ -62,6 +50,7 @@ def open_or_build(effective: dict, out_dir):
     """
     from cxkit.errors import CxkitWarning
     from cxkit.load import load
+    from cxkit.render.preflight import data_spec
     from cxkit.store import AnalysisStore
 
     key = key_of(effective)
@@ -70,8 +59,7 @@ def open_or_build(effective: dict, out_dir):
         return AnalysisStore(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CxkitWarning)
-        data = load({"data": effective["data"], "as_of": effective.get("as_of"),
-                     "min_segment_size": effective["min_segment_size"]})
+        data = load(data_spec(effective))
     notes = [str(w.message) for w in caught if issubclass(w.category, CxkitWarning)]
     try:
         return AnalysisStore.build(data, path.parent, key, notes)
