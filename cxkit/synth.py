@@ -62,6 +62,12 @@ DEFAULTS = {
     "complaint_share_by_band": {"detractor": 0.25, "passive": 0.08, "promoter": 0.03},
     "contact_cost": {"call": 9.0, "chat": 4.0, "email": 2.5, "complaint": 15.0},
     "referrals_per_month": {"detractor": 0.001, "passive": 0.006, "promoter": 0.02},
+    # Planted experience effects (off by default, so the constant-hazard truths above stay exact):
+    "complaint_hazard_ratio": 1.0,  # each complaint in the lagged window multiplies the churn hazard
+    "complaint_window_days": 90,  # a complaint counts for this many days ...
+    "complaint_lag_days": 7,  # ... starting this many days after it was made
+    "contact_score_effects": {},  # kind -> NPS points per contact of that kind in the window before an answer
+    "score_window_days": 90,
     "churn_reasons": ["price", "service", "competitor", "product", "moved"],
     "reason_probs": {
         "detractor": [0.15, 0.35, 0.25, 0.20, 0.05],
@@ -137,7 +143,12 @@ def generate(n_customers: int = 20_000, seed: int = 0, revenue: str = "table", *
 
     signup_offset = rng.integers(0, window_days, size=n)  # days before as_of
     signup = as_of - signup_offset.astype("timedelta64[D]")
-    life_days = np.ceil(rng.exponential(1.0 / hazard) * DAYS_PER_MONTH).astype(np.int64)
+    planted = _planted(cfg)
+    if planted:  # experiences come first: complaints change the hazard, contacts the scores
+        contacts_all = _contact_events(np.random.default_rng([seed, 17]), cfg, band, signup_offset)
+        life_days = _lifetimes(rng.exponential(1.0, size=n), hazard, signup_offset, contacts_all, cfg)
+    else:
+        life_days = np.ceil(rng.exponential(1.0 / hazard) * DAYS_PER_MONTH).astype(np.int64)
     churned = life_days <= signup_offset
     observed_days = np.where(churned, life_days, signup_offset)
     end = np.where(churned, signup + life_days.astype("timedelta64[D]"), np.datetime64("NaT"))
@@ -166,16 +177,28 @@ def generate(n_customers: int = 20_000, seed: int = 0, revenue: str = "table", *
         customers["monthly_revenue"] = price
 
     rate = _calibrate_rate(exposure, cfg["response_share"])
-    responses = _responses(rng, cfg, customer_id, signup, observed_days, band, rate)
+    if planted:
+        owner, day, kind = contacts_all
+        seen = day < observed_days[owner]
+        contacts = (owner[seen], day[seen], kind[seen])
+    else:
+        contacts = None
+    responses = _responses(rng, cfg, customer_id, signup, observed_days, band, rate, contacts)
     tables = {"customers": customers, "responses": responses}
     if revenue == "table":
         tables["revenue"] = _revenue(customer_id, signup, observed_days, price)
     elif revenue != "column":
         raise ValueError("revenue must be 'table' or 'column'")
-    tables["contacts"] = _contacts(rng, cfg, customer_id, signup, observed_days, band)
+    if contacts is None:
+        contacts = _contact_events(rng, cfg, band, observed_days)
+    tables["contacts"] = _contact_frame(cfg, customer_id, signup, contacts)
 
     truth = _truth(cfg, seed, n, rate, window_days)
-    truth["ltv"] = _true_ltv(cfg, responses, customer_id, band, hazard, price)
+    # with a complaint effect the hazard is no longer constant: lifetime value has no closed form
+    hazard_constant = cfg["complaint_hazard_ratio"] == 1.0
+    truth["ltv"] = _true_ltv(cfg, responses, customer_id, band, hazard, price) if hazard_constant else None
+    if not hazard_constant:
+        truth["expected_churned_share"] = None
     truth["observed"] = {
         "churned_share": float(churned.mean()),
         "responding_share": float(responses["customer_id"].nunique() / n),
@@ -184,7 +207,7 @@ def generate(n_customers: int = 20_000, seed: int = 0, revenue: str = "table", *
     return tables, truth
 
 
-def _responses(rng, cfg, customer_id, signup, observed_days, band, rate) -> pd.DataFrame:
+def _responses(rng, cfg, customer_id, signup, observed_days, band, rate, contacts=None) -> pd.DataFrame:
     counts = rng.poisson(rate * observed_days / DAYS_PER_MONTH)
     owner, when = _uniform_points(rng, counts, observed_days.astype(float))
     day = signup[owner] + np.floor(when).astype("timedelta64[D]")
@@ -198,8 +221,83 @@ def _responses(rng, cfg, customer_id, signup, observed_days, band, rate) -> pd.D
         csat[mask] = rng.choice(np.arange(1, 6), size=mask.sum(), p=cfg["csat_probs"][name])
     effort = np.clip(np.rint(1 + 6 * (csat - 1) / 4 + rng.normal(0, 0.8, owner.size)), 1, 7)
     effort = np.where(rng.random(owner.size) < cfg["effort_share"], effort, np.nan)
+    if contacts is not None and any(cfg["contact_score_effects"].values()):
+        shift = _score_shift(cfg, owner, np.floor(when).astype(np.int64), contacts)
+        # stochastic rounding keeps the expected shift exact; the 0-10 scale clips it at the ends
+        step = np.floor(shift) + (rng.random(owner.size) < shift - np.floor(shift))
+        nps = np.clip(nps + step.astype(np.int64), 0, 10)
     return pd.DataFrame({"customer_id": customer_id[owner], "response_date": day, "nps": nps,
                          "csat": csat, "effort": pd.array(effort, dtype="Int64")})
+
+
+def _planted(cfg) -> bool:
+    unknown = set(cfg["contact_score_effects"]) - set(cfg["contact_kinds"])
+    if unknown:
+        raise ValueError(f"contact_score_effects names kinds that are not generated: {sorted(unknown)}")
+    if cfg["complaint_hazard_ratio"] <= 0:
+        raise ValueError("complaint_hazard_ratio must be positive")
+    return cfg["complaint_hazard_ratio"] != 1.0 or any(cfg["contact_score_effects"].values())
+
+
+def _score_shift(cfg, answer_owner, answer_day, contacts) -> np.ndarray:
+    """NPS points added to each answer: the effect of each contact in the window of days before it.
+
+    A contact on day ``c`` counts for an answer on day ``d`` when ``d - window <= c < d`` (whole days since
+    signup), as :func:`cxkit.drivers.driver_frame` counts them.
+    """
+    owner, day, kind = contacts
+    kinds = list(cfg["contact_kinds"])
+    effect = np.array([float(cfg["contact_score_effects"].get(k, 0.0)) for k in kinds])[kind]
+    keep = effect != 0
+    owner, day, effect = owner[keep], day[keep], effect[keep]
+    order = np.lexsort((day, owner))
+    owner, day, effect = owner[order], day[order], effect[order]
+    key = owner.astype(np.float64) * 1e6 + day  # sorted: owners apart by more than any day count
+    cum = np.concatenate([[0.0], np.cumsum(effect)])
+    a_key = answer_owner.astype(np.float64) * 1e6
+    hi = np.searchsorted(key, a_key + answer_day, side="left")
+    lo = np.searchsorted(key, a_key + answer_day - cfg["score_window_days"], side="left")
+    return cum[hi] - cum[lo]
+
+
+def _lifetimes(exp_draws, hazard, span_days, contacts, cfg) -> np.ndarray:
+    """Whole days to churn when each complaint multiplies the hazard while it is in its lagged window.
+
+    A complaint on day ``c`` counts on days ``(c + lag, c + lag + window]``; the hazard is the customer's
+    monthly ``hazard`` x ``complaint_hazard_ratio`` ** (complaints counting). ``exp_draws`` are unit
+    exponential draws, the cumulative hazard at which each customer leaves; customers still there at
+    ``span_days`` get a lifetime beyond it.
+    """
+    owner, day, kind = contacts
+    complaint = kind == list(cfg["contact_kinds"]).index("complaint")
+    owner, day = owner[complaint], day[complaint].astype(float)
+    start = day + cfg["complaint_lag_days"]
+    n = hazard.size
+    t = np.concatenate([np.zeros(n), start, start + cfg["complaint_window_days"], span_days.astype(float)])
+    who = np.concatenate([np.arange(n), owner, owner, np.arange(n)])
+    step = np.concatenate([np.zeros(n), np.ones(owner.size), -np.ones(owner.size), np.zeros(n)])
+    inside = t <= span_days[who]
+    t, who, step = t[inside], who[inside], step[inside]
+    order = np.lexsort((step, t, who))  # at equal times a window closes before the next opens
+    t, who, step = t[order], who[order], step[order]
+    first = np.r_[True, who[1:] != who[:-1]]
+    level = np.cumsum(step)
+    level -= np.maximum.accumulate(np.where(first, level - step, -np.inf))  # running count per customer
+    length = np.r_[np.where(who[1:] == who[:-1], t[1:] - t[:-1], 0.0), 0.0]
+    rate = hazard[who] / DAYS_PER_MONTH * cfg["complaint_hazard_ratio"] ** np.round(level)
+    cum = np.cumsum(rate * length)
+    before = cum - rate * length
+    base = np.maximum.accumulate(np.where(first, before, -np.inf))
+    before -= base
+    after = before + rate * length
+    target = exp_draws[who]
+    hit = (after >= target) & (length > 0)
+    death = np.full(n, np.inf)
+    rows = np.flatnonzero(hit)
+    rows = rows[np.r_[True, who[rows][1:] != who[rows][:-1]]] if rows.size else rows  # first hit per customer
+    death[who[rows]] = t[rows] + (target[rows] - before[rows]) / rate[rows]
+    life = np.where(np.isfinite(death), np.ceil(death), span_days + 1)
+    return np.maximum(life, 1).astype(np.int64)
 
 
 def _revenue(customer_id, signup, observed_days, price) -> pd.DataFrame:
@@ -212,10 +310,11 @@ def _revenue(customer_id, signup, observed_days, price) -> pd.DataFrame:
     return pd.DataFrame({"customer_id": customer_id[owner], "month": month, "amount": price[owner]})
 
 
-def _contacts(rng, cfg, customer_id, signup, observed_days, band) -> pd.DataFrame:
+def _contact_events(rng, cfg, band, span_days):
+    """Contacts of each customer over ``[0, span_days)``: (owner index, whole day since signup, kind index)."""
     rate = np.array([cfg["contacts_per_month"][b] for b in BANDS])[band]
-    counts = rng.poisson(rate * observed_days / DAYS_PER_MONTH)
-    owner, when = _uniform_points(rng, counts, observed_days.astype(float))
+    counts = rng.poisson(rate * span_days / DAYS_PER_MONTH)
+    owner, when = _uniform_points(rng, counts, span_days.astype(float))
     kinds = list(cfg["contact_kinds"])
     kind = np.empty(owner.size, dtype=np.int64)
     for i, name in enumerate(BANDS):
@@ -224,9 +323,15 @@ def _contacts(rng, cfg, customer_id, signup, observed_days, band) -> pd.DataFram
         c_share = cfg["complaint_share_by_band"][name]
         probs = np.append(probs[:-1] / probs[:-1].sum() * (1 - c_share), c_share)
         kind[mask] = rng.choice(len(kinds), size=mask.sum(), p=probs)
+    return owner, np.floor(when).astype(np.int64), kind
+
+
+def _contact_frame(cfg, customer_id, signup, contacts) -> pd.DataFrame:
+    owner, day, kind = contacts
+    kinds = list(cfg["contact_kinds"])
     cost = np.array([cfg["contact_cost"][k] for k in kinds])[kind]
     return pd.DataFrame({"customer_id": customer_id[owner],
-                         "date": signup[owner] + np.floor(when).astype("timedelta64[D]"),
+                         "date": signup[owner] + day.astype("timedelta64[D]"),
                          "kind": pd.Categorical.from_codes(kind, kinds), "cost": cost})
 
 
@@ -276,6 +381,11 @@ def _truth(cfg, seed, n, rate, window_days) -> dict:
         "time_unit": "month",
         "settings": {k: v for k, v in cfg.items() if k not in ("score_probs",)},
         "hazard_ratios": hr,
+        "complaint_hazard_ratio": float(cfg["complaint_hazard_ratio"]),
+        "complaint_window_days": int(cfg["complaint_window_days"]),
+        "complaint_lag_days": int(cfg["complaint_lag_days"]),
+        "contact_score_effects": {k: float(cfg["contact_score_effects"].get(k, 0.0)) for k in cfg["contact_kinds"]},
+        "score_window_days": int(cfg["score_window_days"]),
         "reference_levels": {"band": "passive", "plan": "Basic", "region": "North"},
         "band_share": shares,
         "true_nps": 100 * (shares["promoter"] - shares["detractor"]),

@@ -1,0 +1,138 @@
+"""One row per survey answer with the candidate drivers of its score, built in DuckDB.
+
+For dated data each answer gets the customer's contacts of each kind in the
+``window_days`` before it (``d - window <= contact day < d``), the repeat
+contacts among them (a contact within ``repeat_days`` after the customer's
+previous one), their cost, the customer's segments and tenure at the answer,
+and the answer's own CSAT and effort when asked. Snapshot data (no dates) has
+one row per customer with the snapshot score, segments and tenure.
+
+Examples
+--------
+>>> frame = driver_frame(data, window_days=90)            # doctest: +SKIP
+>>> frame.columns[:6].tolist()                             # doctest: +SKIP
+['customer_id', 'response_date', 'nps', 'detractor', 'tenure_months', 'call_contacts']
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from cxkit.contract import DAYS_PER_MONTH
+from cxkit.errors import CxkitError
+from cxkit.sql import ident, literal
+
+__all__ = ["driver_frame", "contact_kind_columns", "REPEAT_DAYS"]
+
+#: A contact this many days or fewer after the customer's previous contact is a repeat contact.
+REPEAT_DAYS = 7
+
+
+def _column_name(kind: str) -> str:
+    name = re.sub(r"[^0-9a-z]+", "_", str(kind).strip().lower()).strip("_") or "other"
+    return f"{name}_contacts"
+
+
+def contact_kind_columns(data) -> dict:
+    """Contact kind -> driver column name (``call`` -> ``call_contacts``), in the data's order of kinds."""
+    if not data.has("contacts"):
+        return {}
+    kinds = [r[0] for r in data.sql("SELECT DISTINCT CAST(kind AS VARCHAR) FROM contacts "
+                                    "WHERE kind IS NOT NULL ORDER BY 1").fetchall()]
+    out, used = {}, set()
+    for kind in kinds:
+        name = _column_name(kind)
+        while name in used:
+            name = "x_" + name
+        used.add(name)
+        out[kind] = name
+    return out
+
+
+def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, relation: bool = False):
+    """Candidate drivers of each answer's score, one row per answer.
+
+    Parameters
+    ----------
+    data : CXData
+        Validated data (:func:`cxkit.load_data`).
+    window_days : int
+        Contacts in this many days before the answer count as its experiences.
+    repeat_days : int
+        A contact within this many days after the customer's previous contact is a repeat contact.
+    relation : bool
+        Return the DuckDB relation instead of a DataFrame (for large data: :class:`KeyDrivers` aggregates it
+        without bringing rows into Python).
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, response_date, nps, detractor, tenure_months``, the segment columns (plan,
+        region), ``csat`` and ``effort`` when asked, and with a contacts table one ``<kind>_contacts``
+        column per contact kind, ``repeat_contacts`` and ``contact_cost`` (when contacts have a cost).
+        ``attrs["drivers"]`` lists the driver columns, ``attrs["window_days"]`` the window.
+    """
+    window_days, repeat_days = int(window_days), int(repeat_days)
+    if window_days < 1 or repeat_days < 0:
+        raise CxkitError("window_days must be at least 1 and repeat_days at least 0")
+    if "nps" not in data.scores:
+        raise CxkitError("drivers of the score need the NPS question (responses.nps or customers.nps)")
+    segments = [s for s in data.segments if s in ("plan", "region")] or list(data.segments)
+    seg_cols = "".join(f", CAST(c.{ident(s)} AS VARCHAR) AS {ident(s)}" for s in segments)
+    kinds = {}
+    if data.mode != "dated":
+        scores = "".join(f", c.{ident(s)}" for s in ("csat", "effort") if data.has("customers", s))
+        query = (f"SELECT c.customer_id, c.nps, CAST(c.nps <= 6 AS INTEGER) AS detractor, "
+                 f"c.duration AS tenure_months{seg_cols}{scores} FROM customers c WHERE c.nps IS NOT NULL")
+    else:
+        if not data.has("responses"):
+            raise CxkitError("drivers of the score need survey answers (a responses table)")
+        scores = "".join(f", r.{ident(s)}" for s in ("csat", "effort") if data.has("responses", s))
+        contact_cols, contact_join = "", ""
+        if data.has("contacts"):
+            kinds = contact_kind_columns(data)
+            cost = "k.cost" if data.has("contacts", "cost") else "NULL"
+            counts = "".join(f", count(*) FILTER (WHERE k.kind = {literal(kind)}) AS {ident(col)}"
+                             for kind, col in kinds.items())
+            cost_sum = f", coalesce(sum({cost}), 0) AS contact_cost" if data.has("contacts", "cost") else ""
+            contact_cols = "".join(f", coalesce(w.{ident(col)}, 0) AS {ident(col)}" for col in kinds.values())
+            contact_cols += ", coalesce(w.repeat_contacts, 0) AS repeat_contacts"
+            contact_cols += ", coalesce(w.contact_cost, 0) AS contact_cost" if cost_sum else ""
+            contact_join = (
+                "LEFT JOIN (SELECT r.customer_id, r.response_date"
+                f"{counts}, count(*) FILTER (WHERE k.repeat) AS repeat_contacts{cost_sum} "
+                "FROM (SELECT DISTINCT customer_id, response_date FROM responses) r "
+                f"JOIN (SELECT customer_id, date, CAST(kind AS VARCHAR) AS kind, {cost.replace('k.', '')} AS cost, "
+                f"coalesce(date - lag(date) OVER (PARTITION BY customer_id ORDER BY date) <= {repeat_days}, false)"
+                " AS repeat FROM contacts) k "
+                f"ON k.customer_id = r.customer_id AND k.date >= r.response_date - {window_days} "
+                "AND k.date < r.response_date GROUP BY ALL) w "
+                "ON w.customer_id = r.customer_id AND w.response_date = r.response_date ")
+        query = (f"SELECT r.customer_id, r.response_date, r.nps, CAST(r.nps <= 6 AS INTEGER) AS detractor, "
+                 f"date_diff('day', c.signup_date, r.response_date) / {DAYS_PER_MONTH!r} AS tenure_months"
+                 f"{seg_cols}{scores}{contact_cols} FROM responses r JOIN customers c USING (customer_id) "
+                 f"{contact_join}WHERE r.nps IS NOT NULL ORDER BY r.customer_id, r.response_date")
+    rel = data.sql(query)
+    drivers = [c for c in rel.columns if c not in ("customer_id", "response_date", "nps", "detractor")]
+    if relation:
+        return rel
+    frame = rel.df()
+    for s in segments:
+        frame[s] = frame[s].astype("category")
+    frame.attrs.update({"drivers": drivers, "window_days": window_days, "repeat_days": repeat_days,
+                        "contact_kinds": kinds})
+    return frame
+
+
+def frame_drivers(frame) -> list[str]:
+    """The driver columns of a :func:`driver_frame` (its ``attrs``, or every column but keys and outcomes)."""
+    attrs = getattr(frame, "attrs", None) or {}
+    if attrs.get("drivers"):
+        return list(attrs["drivers"])
+    return [c for c in frame.columns if c not in ("customer_id", "response_date", "nps", "detractor")]
+
+
+def is_categorical(series: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)

@@ -1,0 +1,201 @@
+"""Experiences that come before departure: a time-varying Cox model on each customer's contact history.
+
+Each customer's tenure is cut, in DuckDB, into (start, stop] spells at every
+day their count of recent experiences changes: a complaint (or a repeat
+contact, one within 7 days of the previous contact) on day ``c`` counts from
+day ``c + lag_days`` to ``c + lag_days + window_days``. The lag keeps the calls
+customers make while leaving (to cancel, to port a number) from counting as
+causes of leaving. The Cox model on these spells, allowing for plan and region,
+gives the hazard ratio of one more experience in the window.
+
+The revenue that left with these experiences: each customer who left in the
+last ``period_months`` with ``n`` experiences counting had a hazard
+``HR ** n`` times that without them, so a share ``1 - HR ** -n`` of their
+departure is attributable to the experiences (the attributable fraction among
+those who left); summed over leavers with their monthly revenue, with an
+interval from the hazard ratio's sampling distribution.
+
+Examples
+--------
+>>> eh = ExperienceHazards(window_days=90, lag_days=7).fit_data(data)   # doctest: +SKIP
+>>> eh.summary[["experience", "hazard_ratio", "lower", "upper"]]        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cxkit._display import html_block
+from cxkit.contract import DAYS_PER_MONTH
+from cxkit.drivers.frame import REPEAT_DAYS
+from cxkit.errors import CxkitError
+from cxkit.sql import ident, literal
+from cxkit.survival.cox import CoxModel
+
+__all__ = ["ExperienceHazards", "EXPERIENCES"]
+
+#: Experience column -> how it reads.
+EXPERIENCES = {"complaints": "complaint", "repeat_contacts": "repeat contact"}
+
+
+class ExperienceHazards:
+    """Hazard ratio of churn for each recent complaint and repeat contact, and the revenue that left with them.
+
+    Parameters
+    ----------
+    window_days : int
+        An experience counts for this many days ...
+    lag_days : int
+        ... starting this many days after it happened.
+    complaint_kinds : tuple of str
+        Contact kinds that are complaints (matched without regard to case).
+    repeat_days : int
+        A contact within this many days after the previous one is a repeat contact.
+    period_months : int
+        Leavers of the last this many months count for ``revenue_at_risk_``.
+    alpha : float
+        1 - confidence level.
+    n_draws : int
+        Draws of the coefficients for the revenue interval.
+    seed : int
+
+    Attributes
+    ----------
+    summary : DataFrame
+        ``experience, hazard_ratio, lower, upper, p_value`` (per experience counting in the window).
+    revenue_at_risk_ : DataFrame
+        ``experience, leavers, leavers_with, departures, departures_lower, departures_upper,
+        monthly_revenue, lower, upper``: leavers of the period, those with the experience counting when
+        they left, the departures attributable to it and the monthly revenue that left with them.
+    cox_ : CoxModel
+        The fitted model (with plan and region).
+    spells_ : int
+        (start, stop] rows the model was fitted on.
+    """
+
+    def __init__(self, window_days: int = 90, lag_days: int = 7, complaint_kinds=("complaint",),
+                 repeat_days: int = REPEAT_DAYS, period_months: int = 12, alpha: float = 0.05,
+                 n_draws: int = 2000, seed: int = 0):
+        if int(window_days) < 1 or int(lag_days) < 0 or int(period_months) < 1:
+            raise CxkitError("window_days and period_months must be at least 1 and lag_days at least 0")
+        if isinstance(complaint_kinds, str):
+            complaint_kinds = (complaint_kinds,)
+        self.window_days, self.lag_days, self.repeat_days = int(window_days), int(lag_days), int(repeat_days)
+        self.complaint_kinds, self.period_months = tuple(complaint_kinds), int(period_months)
+        self.alpha, self.n_draws, self.seed = alpha, int(n_draws), seed
+
+    def fit_data(self, data) -> ExperienceHazards:
+        """Fit from validated dated data with a contacts table."""
+        if data.mode != "dated" or not data.has("contacts"):
+            raise CxkitError("experiences before departure need dated customers and a contacts table")
+        kinds = ", ".join(literal(k.lower()) for k in self.complaint_kinds) or "NULL"
+        has_complaints = data.sql(f"SELECT count(*) FROM contacts WHERE lower(CAST(kind AS VARCHAR)) IN ({kinds})"
+                                  ).fetchone()[0] > 0
+        experiences = (["complaints"] if has_complaints else []) + ["repeat_contacts"]
+        adjust = [s for s in ("plan", "region") if s in data.segments]
+        spells = data.sql(self._spells_sql(data, kinds, experiences, adjust)).df()
+        if spells.empty or spells["event"].sum() == 0:
+            raise CxkitError("no customer left: there is no departure to relate experiences to")
+        for col in adjust:
+            spells[col] = spells[col].astype("category")
+        self.cox_ = CoxModel(alpha=self.alpha, clock="tenure (months since signup)").fit(
+            spells, "stop", "event", experiences + adjust, entry_col="start")
+        s = self.cox_.summary
+        self.summary = pd.DataFrame([{"experience": e, "hazard_ratio": s.loc[e, "hazard_ratio"],
+                                      "lower": s.loc[e, "lower"], "upper": s.loc[e, "upper"],
+                                      "p_value": s.loc[e, "p_value"]} for e in experiences if e in s.index])
+        self.spells_, self.experiences_, self.adjusted_for_ = len(spells), experiences, adjust
+        self.as_of_ = data.as_of
+        self.revenue_at_risk_ = self._revenue(data, spells, experiences)
+        return self
+
+    def _spells_sql(self, data, kinds, experiences, adjust) -> str:
+        as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
+        flags = {"complaints": f"CAST(lower(CAST(k.kind AS VARCHAR)) IN ({kinds}) AS INTEGER)",
+                 "repeat_contacts": f"CAST(coalesce(k.date - lag(k.date) OVER (PARTITION BY k.customer_id "
+                                    f"ORDER BY k.date) <= {self.repeat_days}, false) AS INTEGER)"}
+        ev = ", ".join(f"{flags[e]} AS {e}" for e in experiences)
+        ups = ", ".join(f"{e}" for e in experiences)
+        downs = ", ".join(f"-{e}" for e in experiences)
+        zeros = ", ".join(f"0 AS {e}" for e in experiences)
+        sums = ", ".join(f"sum({e}) AS {e}" for e in experiences)
+        levels = ", ".join(f"CAST(sum({e}) OVER w AS INTEGER) AS {e}" for e in experiences)
+        adj = "".join(f", CAST(c.{ident(a)} AS VARCHAR) AS {ident(a)}" for a in adjust)
+        adj_out = "".join(f", p.{ident(a)}" for a in adjust)
+        end = f"CASE WHEN c.end_date <= {as_of} THEN c.end_date END"
+        return f"""
+WITH people AS (
+  SELECT c.customer_id, c.signup_date, date_diff('day', c.signup_date, coalesce({end}, {as_of})) AS total,
+         CAST({end} IS NOT NULL AS INTEGER) AS churned, {end} AS end_date{adj}
+  FROM customers c WHERE c.signup_date <= {as_of}),
+ev AS (
+  SELECT k.customer_id, date_diff('day', p.signup_date, k.date) AS day, {ev}
+  FROM contacts k JOIN people p USING (customer_id)),
+steps AS (
+  SELECT customer_id, day + {self.lag_days} AS t, {ups} FROM ev
+  UNION ALL SELECT customer_id, day + {self.lag_days + self.window_days} AS t, {downs} FROM ev
+  UNION ALL SELECT customer_id, 0 AS t, {zeros} FROM people),
+points AS (
+  SELECT s.customer_id, s.t, {sums} FROM steps s JOIN people p USING (customer_id)
+  WHERE s.t >= 0 AND s.t < p.total GROUP BY ALL),
+spells AS (
+  SELECT customer_id, t AS start_day, lead(t) OVER (PARTITION BY customer_id ORDER BY t) AS next_day, {levels}
+  FROM points WINDOW w AS (PARTITION BY customer_id ORDER BY t ROWS UNBOUNDED PRECEDING))
+SELECT s.customer_id, s.start_day / {DAYS_PER_MONTH!r} AS start,
+       coalesce(s.next_day, p.total) / {DAYS_PER_MONTH!r} AS stop,
+       CASE WHEN s.next_day IS NULL THEN p.churned ELSE 0 END AS event, p.end_date,
+       {", ".join(f"s.{e}" for e in experiences)}{adj_out}
+FROM spells s JOIN people p USING (customer_id) ORDER BY s.customer_id, s.start_day"""
+
+    def _revenue(self, data, spells, experiences) -> pd.DataFrame:
+        as_of = pd.Timestamp(data.as_of)
+        first = (as_of - pd.DateOffset(months=self.period_months)).date()
+        left = spells[(spells["event"] == 1) & (pd.to_datetime(spells["end_date"]) > pd.Timestamp(first))]
+        rate = _run_rates(data, left["customer_id"])
+        revenue = left["customer_id"].map(rate).fillna(0.0).to_numpy()
+        levels = left[experiences].to_numpy(dtype=float)
+        beta = self.cox_.params_[experiences].to_numpy()
+        cov = self.cox_.variance_matrix_.loc[experiences, experiences].to_numpy()
+        draws = np.random.default_rng(self.seed).multivariate_normal(beta, cov, size=self.n_draws)
+        q = [100 * self.alpha / 2, 100 * (1 - self.alpha / 2)]
+        rows = []
+        for label, cols in [*((e, [i]) for i, e in enumerate(experiences)), ("all", list(range(len(experiences))))]:
+            if label == "all" and len(experiences) == 1:
+                continue
+
+            def share(b, cols=cols):
+                return 1 - np.exp(-(levels[:, cols] @ b[cols]))
+
+            point = share(beta)
+            sims = np.array([share(b) for b in draws])
+            dep, money = sims.sum(axis=1), sims @ revenue
+            rows.append({"experience": label, "leavers": len(left),
+                         "leavers_with": int((levels[:, cols].sum(axis=1) > 0).sum()),
+                         "departures": float(point.sum()), "departures_lower": float(np.percentile(dep, q[0])),
+                         "departures_upper": float(np.percentile(dep, q[1])),
+                         "monthly_revenue": float(point @ revenue), "lower": float(np.percentile(money, q[0])),
+                         "upper": float(np.percentile(money, q[1])), "revenue_left": float(revenue.sum())})
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        notes = [f"Time-varying Cox on {self.spells_:,} (start, stop] spells; an experience counts from "
+                 f"{self.lag_days} to {self.lag_days + self.window_days} days after it; allowing for "
+                 f"{', '.join(self.adjusted_for_) or 'nothing else'}. Associations, not proof of cause."]
+        return html_block("Experiences before departure", self.summary, notes, digits=3) + \
+            html_block("Revenue that left with them", self.revenue_at_risk_, [], digits=2)
+
+    def __repr__(self) -> str:
+        return f"ExperienceHazards(window_days={self.window_days}, lag_days={self.lag_days})"
+
+
+def _run_rates(data, customer_ids) -> pd.Series:
+    """Monthly revenue of each customer: the mean billed month, or ``monthly_revenue`` without a revenue table."""
+    if data.has("revenue"):
+        q = "SELECT customer_id, avg(amount) AS rate FROM revenue GROUP BY 1"
+    elif data.has("customers", "monthly_revenue"):
+        q = "SELECT customer_id, monthly_revenue AS rate FROM customers"
+    else:
+        return pd.Series(np.nan, index=pd.Index(customer_ids))
+    rates = data.sql(q).df().set_index("customer_id")["rate"]
+    return rates

@@ -1,0 +1,268 @@
+"""Key drivers: which experiences and traits go with a customer's score, ranked by relative importance.
+
+Examples
+--------
+>>> from cxkit.drivers import KeyDrivers, driver_frame          # doctest: +SKIP
+>>> kd = KeyDrivers(outcome="nps", n_boot=200).fit(driver_frame(data))   # doctest: +SKIP
+>>> kd.importance_[["driver", "share", "lower", "upper"]]       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from cxkit._display import html_block
+from cxkit.drivers.design import collapse
+from cxkit.drivers.frame import frame_drivers, is_categorical
+from cxkit.drivers.importance import linear_importance, logistic_importance
+from cxkit.drivers.weights import MAX_DOMINANCE_DRIVERS
+from cxkit.errors import CxkitError, CxkitWarning
+
+__all__ = ["KeyDrivers"]
+
+OUTCOMES = {"nps": "NPS score (0-10)", "detractor": "being a detractor (0-6)"}
+METHODS = ("relative_weights", "dominance")
+
+
+class KeyDrivers:
+    """Relative importance of candidate drivers for the score (linear) or for being a detractor (logistic).
+
+    Parameters
+    ----------
+    outcome : {"nps", "detractor"}
+        ``nps``: the 0-10 score, linear model, R². ``detractor``: a 0-6 answer, logistic model,
+        McKelvey-Zavoina R².
+    method : {"relative_weights", "dominance"}
+        Johnson's relative weights (any number of drivers) or general dominance, the Shapley value of R²
+        (every subset of drivers: at most 15).
+    n_boot : int
+        Bootstrap replicates of the answers for the intervals (0: none).
+    seed : int
+        Seed of the bootstrap.
+    alpha : float
+        1 - confidence level of the intervals.
+
+    Attributes
+    ----------
+    importance_ : DataFrame
+        One row per driver, most important first: ``driver, weight`` (share of the outcome's variance it
+        accounts for), ``share`` (of the model's R²), ``lower, upper`` (bootstrap percentile interval of
+        the weight), ``sign`` (``+``: more of the driver goes with a higher outcome; ``-``; ``by level``
+        for a categorical driver), ``n`` (answers), ``distinguishable`` (False when the driver's effect
+        in the full model cannot be told from no effect at the interval's level).
+    coefficients_ : DataFrame
+        Full model, one row per design column: ``term, coef, lower, upper`` (NPS points, or log-odds of
+        being a detractor, per unit of the driver; a dummy against ``reference_``).
+    r_squared_ : dict
+        ``value, lower, upper``.
+    n_ : int
+        Answers used (those with every driver filled in).
+    reference_ : dict
+        Reference level of each categorical driver.
+    notes_ : list of str
+        Drivers left out and why.
+    """
+
+    def __init__(self, outcome: str = "nps", method: str = "relative_weights", n_boot: int = 200, seed: int = 0,
+                 alpha: float = 0.05):
+        if outcome not in OUTCOMES:
+            raise CxkitError(f"outcome must be one of {', '.join(OUTCOMES)}")
+        if method not in METHODS:
+            raise CxkitError(f"method must be one of {', '.join(METHODS)}")
+        if int(n_boot) < 0 or not 0 < alpha < 1:
+            raise CxkitError("n_boot must be 0 or more and alpha between 0 and 1")
+        self.outcome, self.method, self.n_boot, self.seed, self.alpha = outcome, method, int(n_boot), seed, alpha
+
+    def fit(self, frame, drivers: list[str] | None = None) -> KeyDrivers:
+        """Fit on a :func:`~cxkit.drivers.driver_frame` (a DataFrame or its DuckDB relation).
+
+        Parameters
+        ----------
+        frame : DataFrame or duckdb.DuckDBPyRelation
+            One row per answer with the outcome columns ``nps`` / ``detractor`` and the drivers.
+        drivers : list of str, optional
+            Driver columns; by default every driver of the frame that is filled in for every answer and
+            varies (a contact cost that is the sum of the kinds' counts times fixed costs is left out).
+        """
+        self.notes_ = []
+        explicit = drivers is not None
+        drivers = self._choose(frame, drivers)
+        categorical = self._categorical(frame, drivers)
+        pat = collapse(frame, self.outcome, drivers, categorical)
+        pat = self._drop_dependent(pat, frame, categorical, explicit)
+        if self.method == "dominance" and len(pat.drivers) > MAX_DOMINANCE_DRIVERS:
+            raise CxkitError(f"dominance fits every subset of the drivers; {len(pat.drivers)} given, at most "
+                             f"{MAX_DOMINANCE_DRIVERS}: pass fewer drivers or use relative weights")
+        one = linear_importance if self.outcome == "nps" else logistic_importance
+        weights, r2, coef = one(pat.y, pat.x, pat.counts, pat.groups, self.method)
+        boot_w, boot_r2, boot_c = self._bootstrap(pat, one)
+        self.n_, self.reference_, self.patterns_ = pat.n, pat.reference, len(pat.counts)
+        self._tables(pat, weights, r2, coef, boot_w, boot_r2, boot_c)
+        return self
+
+    def _choose(self, frame, drivers):
+        columns = list(frame.columns)
+        if drivers is not None:
+            drivers = list(drivers)
+            unknown = [d for d in drivers if d not in columns]
+            if unknown or not drivers:
+                raise CxkitError(f"the driver frame has no column {', '.join(unknown)}" if unknown
+                                 else "name at least one driver")
+            if self.outcome in drivers or {"nps", "detractor"} & set(drivers):
+                raise CxkitError("the outcome (nps, detractor) cannot be one of its own drivers")
+            return drivers
+        chosen = []
+        for d in frame_drivers(frame):
+            if d not in columns:
+                continue
+            filled, distinct = _filled_and_distinct(frame, d)
+            if filled < 1.0:
+                self.notes_.append(f"{d} left out: asked in {filled:.0%} of the answers (pass it to use those "
+                                   "answers only)")
+            elif distinct < 2:
+                self.notes_.append(f"{d} left out: the same for every answer")
+            else:
+                chosen.append(d)
+        if not chosen:
+            raise CxkitError("no candidate driver varies across the answers")
+        return chosen
+
+    @staticmethod
+    def _categorical(frame, drivers) -> set:
+        if isinstance(frame, pd.DataFrame):
+            return {d for d in drivers if is_categorical(frame[d])}
+        types = dict(zip(frame.columns, frame.types, strict=True))
+        return {d for d in drivers if str(types[d]) in ("VARCHAR", "BOOLEAN") or str(types[d]).startswith("ENUM")}
+
+    def _drop_dependent(self, pat, frame, categorical, explicit: bool):
+        """Leave out drivers that are sums of others (contact cost = counts x fixed costs), naming them."""
+        while True:
+            x = pat.x - (pat.counts @ pat.x) / pat.counts.sum()
+            rank = np.linalg.matrix_rank(x * np.sqrt(pat.counts)[:, None]) if x.size else 0
+            if rank == x.shape[1]:
+                return pat
+            if explicit:
+                raise CxkitError("the drivers are linearly dependent (one is a sum of others, e.g. contact cost "
+                                 "with fixed costs per kind): leave one out")
+            for j in reversed(range(len(pat.drivers))):
+                keep = [i for i in range(len(pat.drivers)) if i != j]
+                cols = [c for i in keep for c in pat.groups[i]]
+                sub = x[:, cols] * np.sqrt(pat.counts)[:, None]
+                if np.linalg.matrix_rank(sub) == len(cols) and len(cols) == rank:
+                    name = pat.drivers[j]
+                    self.notes_.append(f"{name} left out: it is fixed by the other drivers (a sum of them)")
+                    warnings.warn(f"{name} is fixed by the other drivers and was left out", CxkitWarning,
+                                  stacklevel=3)
+                    drivers = [d for d in pat.drivers if d != name]
+                    return self._drop_dependent(collapse(frame, self.outcome, drivers, categorical), frame,
+                                                categorical, explicit)
+            raise CxkitError("the drivers are linearly dependent: pass a list of drivers without the duplicates")
+
+    def _bootstrap(self, pat, one):
+        if self.n_boot == 0:
+            return None, None, None
+        rng = np.random.default_rng(self.seed)
+        probs = pat.counts / pat.counts.sum()
+        ws, r2s, cs = [], [], []
+        for _ in range(self.n_boot):
+            w = rng.multinomial(pat.n, probs).astype(float)
+            keep = w > 0
+            try:
+                weights, r2, coef = one(pat.y[keep], pat.x[keep], w[keep], pat.groups, self.method)
+            except CxkitError:
+                continue  # a replicate where a rare driver does not vary or separates: skipped, counted below
+            ws.append(weights), r2s.append(r2), cs.append(coef)
+        if len(ws) < 0.9 * self.n_boot:
+            self.notes_.append(f"only {len(ws)} of {self.n_boot} bootstrap replicates could be fitted: intervals "
+                               "are rough")
+        return np.array(ws), np.array(r2s), np.array(cs)
+
+    def _tables(self, pat, weights, r2, coef, boot_w, boot_r2, boot_c):
+        lo_q, hi_q = 100 * self.alpha / 2, 100 * (1 - self.alpha / 2)
+
+        def interval(samples, j=None):
+            if samples is None or len(samples) == 0:
+                return np.nan, np.nan
+            s = samples if j is None else samples[:, j]
+            return float(np.percentile(s, lo_q)), float(np.percentile(s, hi_q))
+
+        terms = []
+        for j, name in enumerate(pat.columns):
+            lo, hi = interval(boot_c, j)
+            terms.append({"term": name, "coef": float(coef[j]), "lower": lo, "upper": hi})
+        self.coefficients_ = pd.DataFrame(terms)
+        rows = []
+        for i, driver in enumerate(pat.drivers):
+            lo, hi = interval(boot_w, i)
+            cols = pat.groups[i]
+            if driver in pat.reference:
+                sign = "by level"
+            else:
+                sign = "+" if coef[cols[0]] > 0 else "-"
+                if self.outcome == "detractor":
+                    sign = "-" if sign == "+" else "+"  # more of it, more detractors: a lower score
+            rows.append({"driver": driver, "weight": float(weights[i]), "share": float(weights[i] / r2) if r2 else
+                         np.nan, "lower": lo, "upper": hi, "sign": sign, "n": pat.n,
+                         "distinguishable": self._distinguishable(coef[cols], None if boot_c is None else
+                                                                  boot_c[:, cols])})
+        self.importance_ = pd.DataFrame(rows).sort_values("weight", ascending=False, ignore_index=True)
+        lo, hi = interval(boot_r2)
+        self.r_squared_ = {"value": float(r2), "lower": lo, "upper": hi}
+
+    def _distinguishable(self, coef, samples):
+        """Whether the driver's full-model effect differs from none: its interval (one column) or a Wald test
+        with the bootstrap covariance (a categorical driver's dummies together)."""
+        if samples is None or len(samples) < 20:
+            return None
+        from scipy import stats
+
+        if len(coef) == 1:
+            lo, hi = np.percentile(samples[:, 0], [100 * self.alpha / 2, 100 * (1 - self.alpha / 2)])
+            return bool(lo > 0 or hi < 0)
+        cov = np.cov(samples, rowvar=False)
+        try:
+            stat = float(coef @ np.linalg.solve(cov, coef))
+        except np.linalg.LinAlgError:
+            return None
+        return bool(stats.chi2.sf(stat, len(coef)) < self.alpha)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """``importance_`` (one row per driver)."""
+        return self.importance_
+
+    def _notes(self) -> list[str]:
+        r2 = self.r_squared_
+        notes = [f"{self.n_:,} answers; outcome {OUTCOMES[self.outcome]}; "
+                 f"{'relative weights' if self.method == 'relative_weights' else 'general dominance'}; "
+                 f"R² {r2['value']:.3f}" + (f" (95% CI {r2['lower']:.3f} to {r2['upper']:.3f})"
+                                            if np.isfinite(r2["lower"]) else "") + "."]
+        notes += ["Associations in these answers, not proof of cause."]
+        return notes + list(self.notes_)
+
+    def _repr_html_(self) -> str:
+        return html_block("Key drivers", self.importance_, self._notes(), digits=3)
+
+    def plot(self, ax=None, **kwargs):
+        """Bar chart of each driver's share of R² with its interval (see :func:`cxkit.plots.plot_drivers`)."""
+        from cxkit.drawing import draw
+
+        return draw("plot_drivers", self, ax=ax, **kwargs)
+
+    def __repr__(self) -> str:
+        fitted = f" fitted on {self.n_:,} answers" if hasattr(self, "n_") else ""
+        return f"KeyDrivers(outcome={self.outcome!r}, method={self.method!r}){fitted}"
+
+
+def _filled_and_distinct(frame, column):
+    if isinstance(frame, pd.DataFrame):
+        s = frame[column]
+        return (float(s.notna().mean()) if len(s) else 0.0), int(s.nunique())
+    from cxkit.sql import ident
+
+    total, filled, distinct = frame.aggregate(f"count(*), count({ident(column)}), "
+                                              f"count(DISTINCT {ident(column)})").fetchone()
+    return (filled / total if total else 0.0), int(distinct)
