@@ -10,7 +10,8 @@ Blocks (plain dicts, JSON-ready):
 
 - ``heading``: ``text``, ``subtitle``
 - ``section``: ``title``, ``intro``, ``level``
-- ``sentences``: ``role`` (``summary``, ``notes`` or ``unavailable``), ``items`` (``key``, ``text``)
+- ``sentences``: ``role`` (``summary``, ``findings`` (a section's sentences), ``notes`` or ``unavailable``),
+  ``items`` (``key``, ``text``)
 - ``figure``: ``name``, ``svg`` (inline SVG), ``alt``, ``caption``, ``takeaway``; the PNG for slides travels
   beside it in the output bundle (``image/png``) and lands in ``figures/<name>.png``
 - ``table``: ``columns``, ``rows`` (formatted strings), ``caption``, ``text`` (all left-aligned)
@@ -66,7 +67,7 @@ def block_html(block: dict) -> str:
         intro = f"<p>{_ESC(block['intro'])}</p>" if block.get("intro") else ""
         return f"<h{level}>{_ESC(block['title'])}</h{level}>{intro}"
     if kind == "sentences":
-        css = {"summary": "cx-summary", "notes": "cx-notes"}.get(block["role"], "cx-notes")
+        css = {"summary": "cx-summary", "notes": "cx-notes", "findings": "cx-findings"}.get(block["role"], "cx-notes")
         if block["role"] == "unavailable":
             return "".join(f"<p class='cx-unavailable'>{_ESC(i['text'])}</p>" for i in block["items"])
         items = "".join(f"<li>{_ESC(i['text'])}</li>" for i in block["items"])

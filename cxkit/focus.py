@@ -5,8 +5,8 @@ and leaves out a section the lead already showed; the analysis is the same for e
 
 Examples
 --------
->>> summary_order("care")[:3], lead_section("care"), shows("care", "contacts")
-(['contacts', 'retention', 'ledger'], 'contacts', False)
+>>> summary_order("care")[:3], lead_section("care"), shows("care", "why"), shows("care", "contacts")
+(['why', 'contacts', 'retention'], 'why', False, True)
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from __future__ import annotations
 __all__ = ["FOCI", "summary_order", "lead_section", "shows"]
 
 FOCI = ("leadership", "product", "care", "region")
-_STANDARD = ["descriptive", "nps", "trend", "retention", "hazard", "ltv", "stake", "ledger", "contacts", "small",
+_STANDARD = ["descriptive", "nps", "trend", "retention", "hazard", "ltv", "stake", "ledger", "contacts", "why", "small",
              "unavailable"]
-_LEAD = {"leadership": [], "product": ["ltv", "stake"], "care": ["contacts", "retention", "ledger"],
+_LEAD = {"leadership": [], "product": ["ltv", "stake"], "care": ["why", "contacts", "retention", "ledger"],
          "region": ["nps", "retention"]}
-_LEAD_SECTION = {"leadership": None, "product": "value", "care": "contacts", "region": "slice"}
+_LEAD_SECTION = {"leadership": None, "product": "value", "care": "why", "region": "slice"}
 
 
 def summary_order(focus: str) -> list[str]:
@@ -28,10 +28,10 @@ def summary_order(focus: str) -> list[str]:
 
 
 def lead_section(focus: str) -> str | None:
-    """The section shown right after the summary: ``slice``, ``contacts``, ``value`` or none."""
+    """The section shown right after the summary: ``slice``, ``why``, ``value`` or none."""
     return _LEAD_SECTION[focus]
 
 
 def shows(focus: str, section: str) -> bool:
     """Whether the body shows ``section`` (not when it already led the report)."""
-    return not (section == "contacts" and _LEAD_SECTION[focus] == "contacts")
+    return section != _LEAD_SECTION[focus]

@@ -13,10 +13,11 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 from cxkit.clock import clock_description, clock_of, entry_column
-from cxkit.errors import CxkitError, NotEstimable
+from cxkit.errors import CxkitError, CxkitWarning, NotEstimable
 from cxkit.frames import (
     NPS_WINDOW_MONTHS,
     active_base,
@@ -79,6 +80,9 @@ class LeadershipAnalysis:
     slice_n_boot : int
         Bootstrap replicates of everyone's lifetime value in a slice's comparison (its point values are
         shown, not its intervals; default 20).
+    window_days, lag_days : int
+        Contacts in the ``window_days`` before an answer are its experiences (drivers of the score); an
+        experience counts towards churn from ``lag_days`` to ``lag_days + window_days`` after it.
 
     Attributes
     ----------
@@ -99,6 +103,13 @@ class LeadershipAnalysis:
         audience in a hierarchy, such as a team within its region).
     parent_slice_ : dict or None
         The parent audience's slice (``{"region": "West"}``) when the data is a slice of a slice.
+    key_drivers_, touchpoints_, experiences_, departures_ : result or None
+        What goes with dissatisfaction and departure (:mod:`cxkit.drivers`): relative importance for the
+        NPS score, NPS points lost to each experience, churn hazard per recent complaint or repeat contact,
+        and the last answers and contacts of those who left. None where the data cannot say (``why_missing_``).
+    why_missing_ : dict
+        Which of those is not available -> reason code (``no_nps``, ``no_contacts``, ``snapshot``,
+        ``no_departures``, ``not_estimable``).
     """
 
     SEPARATION_AUC = 0.95
@@ -107,12 +118,17 @@ class LeadershipAnalysis:
                  horizon_months: int = 60, discount_rate: float = 0.10, share_moved: float = 0.10,
                  retention_months: float = 12, n_boot: int = 200, seed: int = 0, alpha: float = 0.05,
                  period: str = "M", focus: str = "leadership", nps_window_months: float | None = NPS_WINDOW_MONTHS,
-                 min_segment_size: int | None = None, slice_n_boot: int = 20):
+                 min_segment_size: int | None = None, slice_n_boot: int = 20, window_days: int = 90,
+                 lag_days: int = 7):
         self.score, self.clock, self.which = score, clock, which
         self.horizon_months, self.discount_rate, self.share_moved = horizon_months, discount_rate, share_moved
         self.retention_months, self.n_boot, self.seed, self.alpha = retention_months, n_boot, seed, alpha
         self.period, self.focus, self.nps_window_months = period, focus, nps_window_months
         self.min_segment_size, self.slice_n_boot = min_segment_size, int(slice_n_boot)
+        self.window_days, self.lag_days = int(window_days), int(lag_days)
+        if self.window_days < 1 or self.lag_days < 0:
+            raise CxkitError(f"window_days must be at least 1 and lag_days at least 0, not {window_days!r} and "
+                             f"{lag_days!r}")
         if nps_window_months is not None and not 1 <= nps_window_months <= 120:
             raise CxkitError(f"nps_window_months must be 1 to 120 months (None: answers of any age), "
                              f"not {nps_window_months!r}")
@@ -198,6 +214,7 @@ class LeadershipAnalysis:
         if self.descriptive_ and self.ltv_ is not None:
             self._unavailable("value at stake", code="descriptive", snapshot=snapshot, separates=self.separates_)
         self._fit_flows(data)
+        self._fit_why(data)
         self.slice_difference_ = self.nps_everyone_ = self.nps_parent_ = self.parent_slice_ = None
         self.slice_comparison_ = self._slice_comparison(data) if data.parent is not None else None
         return self
@@ -266,6 +283,49 @@ class LeadershipAnalysis:
                 data, ledger=self.ledger_)
         if data.has("contacts"):
             self.contacts_ = ContactRates(self.period).fit_data(data, ledger=self.ledger_)
+
+    def _fit_why(self, data) -> None:
+        """What goes with dissatisfaction (key drivers, touchpoints) and departure (experiences, leavers' story)."""
+        from cxkit.drivers import DepartureStory, ExperienceHazards, KeyDrivers, TouchpointImpact, driver_frame
+
+        self.key_drivers_ = self.touchpoints_ = self.experiences_ = self.departures_ = None
+        self.why_missing_ = {}
+        if self.score_ != "nps" or "nps" not in data.scores:
+            self.why_missing_["drivers of the score"] = "no_nps"
+        else:
+            frame = driver_frame(data, window_days=self.window_days)
+            if len(frame) >= self.min_size_:
+                with warnings.catch_warnings():  # a driver left out is named in its notes_, in words by narrative
+                    warnings.simplefilter("ignore", CxkitWarning)
+                    self.key_drivers_ = self._why_attempt("drivers of the score", lambda: KeyDrivers(
+                        outcome="nps", n_boot=self.n_boot, seed=self.seed, alpha=self.alpha).fit(frame))
+            else:
+                self.why_missing_["drivers of the score"] = "too_few"
+            experiences = [c for c in frame.columns if c.endswith("_contacts") and c != "repeat_contacts"]
+            experiences += ["repeat_contacts"] if "repeat_contacts" in frame.columns else []
+            if experiences:
+                self.touchpoints_ = TouchpointImpact(alpha=self.alpha, min_answers=self.min_size_).fit(
+                    frame, experiences)
+        if data.mode != "dated":
+            self.why_missing_["experiences before departure"] = "snapshot"
+        elif not data.has("contacts"):
+            self.why_missing_["experiences before departure"] = "no_contacts"
+        elif not self.events_:
+            self.why_missing_["experiences before departure"] = "no_departures"
+        else:
+            self.experiences_ = self._why_attempt("experiences before departure", lambda: ExperienceHazards(
+                window_days=self.window_days, lag_days=self.lag_days, period_months=12, alpha=self.alpha,
+                seed=self.seed).fit_data(data))
+        if data.mode == "dated" and data.as_of is not None:
+            story = DepartureStory(period_months=12, window_days=self.window_days).fit_data(data)
+            self.departures_ = story if len(story.customers_) else None
+
+    def _why_attempt(self, what: str, fit):
+        try:
+            return fit()
+        except CxkitError:
+            self.why_missing_[what] = "not_estimable"
+            return None
 
     def population_key(self, data) -> str:
         """What a population's reference numbers depend on: its slice and this analysis's settings."""

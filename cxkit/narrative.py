@@ -403,6 +403,9 @@ def section_intro(section: str, clock: str, mode: str = "dated") -> str:
                   "point outside it, or 8 periods in a row on one side, is a real shift."),
         "contacts": ("Care contacts (calls, chats, emails, complaints) and their cost per customer, by the band of "
                      "the customer's last answer."),
+        "why": ("What goes with low scores and with leaving, from the answers and the contact history. These are "
+                "associations in this data, not proof of cause: customers who are unhappy for other reasons may "
+                "also complain more."),
     }
     if section in fixed:
         return fixed[section]
@@ -413,7 +416,8 @@ SECTION_TITLES = {"churn": "Churn by band", "drivers": "What drives churn", "ltv
                   "stake": "The value at stake", "slice": "This slice against everyone",
                   "slice_parent": "This slice against its parent and everyone",
                   "value": "What a better experience is worth", "ledger": "Customer math", "trend": "NPS over time",
-                  "contacts": "Contacts and cost to serve", "methods": "Appendix: method notes",
+                  "contacts": "Contacts and cost to serve", "why": "What drives dissatisfaction and departure",
+                  "methods": "Appendix: method notes",
                   "glossary": "Appendix: glossary"}
 
 
@@ -435,6 +439,14 @@ def caption(key: str, **numbers) -> str:
                 + stop_note(numbers["min_at_risk"]))
     if key == "clock":
         return f"Clock: {numbers['clock']}. {stop_note(numbers['min_at_risk'])}"
+    if key == "drivers":
+        return (f"Johnson's relative weights from a linear model of the NPS score on {numbers['n']:,} answers; bars "
+                "are each driver's share of what the drivers explain together, whiskers 95% bootstrap intervals. "
+                "Arrows: whether more of the driver goes with higher or lower scores.")
+    if key == "departures":
+        return (f"Customers who left in the last {numbers['months']} months, by churn reason: their last answer "
+                "before leaving and their contacts in the days before they left. Detractor shares are of those "
+                "who had answered.")
     raise ValueError(f"unknown caption {key!r}")
 
 
@@ -595,6 +607,9 @@ def summary_parts(analysis) -> dict:
         parts["ledger"] = ledger_sentence(a.ledger_, a.year_periods_)
     if a.contacts_ is not None and not {low, high} & small:
         parts["contacts"] = contacts_sentence(a.contacts_, low, high)
+    why = _why_summary(a)
+    if why:
+        parts["why"] = why
     too_few = sorted(small, key=a.bands_.index)
     if too_few:
         parts["small"] = " ".join(too_few_sentence(b, a.band_sizes_[b], a.min_size_) for b in too_few)
@@ -639,6 +654,18 @@ def method_notes(analysis) -> list[str]:
             lines.append(f"The value at stake scales the {sum(a.base_counts_.values()) / a.scale_to_base_:,.0f} "
                          f"active customers who answered to all {a.active_customers_:,} active customers, "
                          "assuming those who did not answer spread over the bands alike.")
+    if getattr(a, "key_drivers_", None) is not None:
+        kd = a.key_drivers_
+        lines.append(f"Drivers of the score: Johnson's relative weights from a linear model of the NPS score on "
+                     f"{kd.n_:,} answers with their contacts in the {a.window_days} days before; intervals from "
+                     f"{kd.n_boot} bootstrap replicates of the answers; a driver counts as distinguishable from no "
+                     "effect when its coefficient's interval excludes zero.")
+    if getattr(a, "experiences_", None) is not None:
+        eh = a.experiences_
+        lines.append(f"Experiences before departure: a Cox model with time-varying counts of complaints and repeat "
+                     f"contacts (a contact within 7 days of the previous one), each counting from {eh.lag_days} to "
+                     f"{eh.lag_days + eh.window_days} days after it, on the tenure clock; the revenue that went with "
+                     "them is each leaver's monthly revenue times the share of their hazard due to the experiences.")
     if a.descriptive_:
         lines.append(f"The score separates who left from who stayed with an AUC of {a.score_auc_:.2f} "
                      f"(1 = perfectly){'; it was taken at the end of follow-up' if data.mode == 'snapshot' else ''}.")
@@ -833,6 +860,18 @@ def summary_facts(analysis) -> dict:
             facts.append(_fact(money(last.loc[b, "cost_per_customer"], cents=True), last.loc[b, "cost_per_customer"],
                                f"{src}.loc['{b}', 'cost_per_customer']"))
         out["contacts"] = facts
+    if getattr(a, "experiences_", None) is not None:
+        s = a.experiences_.summary.set_index("experience")
+        if "complaints" in s.index:
+            src = "a.experiences_.summary.set_index('experience').loc['complaints']"
+            r = s.loc["complaints"]
+            out["why"] = [_fact(f"{r[f]:.2f}", r[f], f"{src}['{f}']") for f in ("hazard_ratio", "lower", "upper")]
+            out["why"] += [_fact(f"{1 / r[f]:.2f}", 1 / r[f], f"1 / {src}['{f}']") for f in ("hazard_ratio", "lower",
+                                                                                          "upper")]
+            out["why"] += [_fact(f"{a.experiences_.window_days}", a.experiences_.window_days,
+                                 "a.experiences_.window_days"),
+                           _fact(f"{a.experiences_.lag_days}", a.experiences_.lag_days, "a.experiences_.lag_days"),
+                           _fact(f"{level}%", level, "round(100 * (1 - a.alpha))")]
     out["small"] = [_fact(f"{a.band_sizes_[b]:,}", a.band_sizes_[b], f"a.band_sizes_['{b}']") for b in a.small_bands_]
     out["small"].append(_fact(f"{a.min_size_:,}", a.min_size_, "a.min_size_"))
     out["unavailable"] = [_fact(f"{a.answered_:,}", a.answered_, "a.answered_")]
@@ -854,3 +893,196 @@ def traced_summary(analysis) -> dict:
                 kept.append(fact)
         out[key] = {"text": text, "facts": kept}
     return out
+
+
+# ------------------------------------------------------------ why: drivers of the score and of departure
+_KIND_PLURALS = {"call": "calls", "chat": "chats", "email": "emails", "complaint": "complaints"}
+WHY_MISSING = {"no_nps": "the data has no NPS answers", "too_few": "too few answers for a stable estimate",
+               "snapshot": "snapshot data has no contact history or departure dates",
+               "no_contacts": "the data has no contacts table", "no_departures": "no customer left",
+               "not_estimable": "the model cannot be estimated from this data"}
+
+
+def driver_label(name: str, window_days: int = 90) -> str:
+    """A driver column in words: ``complaint_contacts`` -> ``complaints in the 90 days before``.
+
+    >>> driver_label("repeat_contacts")
+    'repeat contacts in the 90 days before'
+    """
+    if name.endswith("_contacts"):
+        kind = name[: -len("_contacts")]
+        words = ({"repeat": "repeat contacts"}.get(kind) or _KIND_PLURALS.get(kind)
+                 or f"{kind.replace('_', ' ')} contacts")
+        return f"{words} in the {window_days} days before"
+    fixed = {"contact_cost": f"cost of contacts in the {window_days} days before", "tenure_months": "tenure",
+             "csat": "CSAT", "effort": "effort score"}
+    return fixed.get(name, name.replace("_", " "))
+
+
+def experience_label(name: str) -> str:
+    """``complaints`` -> ``complaint``; ``repeat_contacts`` -> ``repeat contact`` (one of them)."""
+    return {"complaints": "complaint", "repeat_contacts": "repeat contact"}.get(name, name.replace("_", " "))
+
+
+def _shown_drivers(kd, top: int = 3):
+    rows = kd.importance_
+    return rows[rows["distinguishable"].fillna(False).astype(bool)].head(top)
+
+
+def key_drivers_sentence(kd, window_days: int = 90) -> str | None:
+    """``The drivers measured account for 37% of the differences in NPS answers. Of that, CSAT accounts for 76%
+    (higher scores with higher CSAT), ...``; None when no driver can be told from no effect."""
+    shown = _shown_drivers(kd)
+    if shown.empty:
+        return None
+    parts = []
+    for r in shown.itertuples():
+        label = driver_label(r.driver, window_days)
+        noun = label.split(" in the ")[0]
+        if r.sign == "by level":
+            direction = f"scores differ by {noun}"
+        else:
+            more = "longer" if r.driver == "tenure_months" else ("higher" if noun in ("CSAT", "effort score")
+                                                                 else "more")
+            direction = f"{'higher' if r.sign == '+' else 'lower'} scores with {more} {noun}"
+        verb = "accounts for " if not parts else "for "
+        parts.append(f"{label} {verb}{percent(r.share)} ({direction})")
+    return (f"The drivers measured account for {percent(kd.r_squared_['value'])} of the differences in NPS answers. "
+            f"Of that, {join_words(parts)}.")
+
+
+def _one(name: str) -> str:
+    """``call_contacts`` -> ``a call``; ``repeat_contacts`` -> ``a repeat contact``."""
+    kind = name[: -len("_contacts")] if name.endswith("_contacts") else name
+    word = {"repeat": "repeat contact"}.get(kind, kind.replace("_", " "))
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
+def drivers_takeaway(kd, window_days: int = 90) -> str | None:
+    """The key-driver figure's one line: ``What goes with the score: CSAT, complaints and calls``."""
+    shown = _shown_drivers(kd)
+    if shown.empty:
+        return None
+    names = [driver_label(d, window_days).split(" in the ")[0] for d in shown["driver"]]
+    return f"What goes with the NPS score: {join_words(names)}"
+
+
+def not_distinguishable_sentence(kd, window_days: int = 90) -> str | None:
+    """``Repeat contacts, plan and region are not distinguishable from no effect.``"""
+    rows = kd.importance_
+    flat = rows[rows["distinguishable"].eq(False)]["driver"].tolist()
+    if not flat:
+        return None
+    words = join_words([driver_label(d, window_days) for d in flat])
+    verb = "is" if len(flat) == 1 else "are"
+    return f"{words[0].upper()}{words[1:]} {verb} not distinguishable from no effect on the score."
+
+
+def touchpoint_sentence(touchpoints, window_days: int = 90) -> str | None:
+    """The experience that costs the most NPS points, where its interval excludes zero."""
+    rows = touchpoints.summary
+    rows = rows[~rows["small"] & (rows["lower"] > 0)]
+    if rows.empty:
+        return None
+    r = rows.iloc[0]
+    level = int(round(100 * (1 - touchpoints.alpha)))
+    what = f"{_one(r['experience'])} in the {window_days} days before"
+    return (f"Answers given after {what} score an NPS of {signed(r['nps_with'])} against "
+            f"{signed(r['nps_without'])} for the other answers; without those answers NPS would read "
+            f"{r['points_lost']:.1f} points higher ({level}% CI {r['lower']:.1f} to {r['upper']:.1f}).")
+
+
+def experience_hazard_sentence(eh, name: str = "complaints") -> str | None:
+    """``Each complaint in the 90 days before goes with a 1.46 times higher monthly churn hazard (95% CI ...)``."""
+    s = eh.summary.set_index("experience")
+    if name not in s.index:
+        return None
+    r = s.loc[name]
+    level = int(round(100 * (1 - eh.alpha)))
+    what = experience_label(name)
+    window = (f"in a customer's previous {eh.window_days} days (counted from {eh.lag_days} days after it, so calls "
+              "made while leaving do not count)")
+    adjust = f", allowing for {join_words(eh.adjusted_for_)}" if eh.adjusted_for_ else ""
+    ci = f"{level}% CI {r['lower']:.2f} to {r['upper']:.2f}"
+    if not _excludes(r["lower"], r["upper"], 1.0):
+        return (f"Customers' churn is not distinguishable between those with and without a recent {what} "
+                f"(hazard ratio {r['hazard_ratio']:.2f} per {what}, {ci}).")
+    if r["hazard_ratio"] > 1:
+        ratio, more = f"{r['hazard_ratio']:.2f}", "higher"
+    else:
+        ratio, more = f"{1 / r['hazard_ratio']:.2f}", "lower"
+        ci = f"{level}% CI {1 / r['upper']:.2f} to {1 / r['lower']:.2f}"
+    return f"Each {what} {window} goes with a {ratio} times {more} monthly churn hazard ({ci}){adjust}."
+
+
+def experience_revenue_sentence(eh, name: str = "complaints") -> str | None:
+    """The monthly revenue that left with the extra churn of an experience, where its ratio is above 1 and
+    distinguishable from no effect."""
+    s = eh.summary.set_index("experience")
+    if name not in s.index or not s.loc[name, "lower"] > 1:
+        return None
+    r = eh.revenue_at_risk_.set_index("experience").loc[name]
+    level = int(round(100 * (1 - eh.alpha)))
+    return (f"Of the {money(r['revenue_left'])} a month of revenue that left in the last {eh.period_months} months, "
+            f"{money(r['monthly_revenue'])} a month ({level}% CI {money(r['lower'])} to {money(r['upper'])}) went with "
+            f"the extra churn that came with {name.replace('_', ' ')}.")
+
+
+def departures_sentence(story, min_leavers: int = 30) -> str | None:
+    """Which churn reason's leavers had complained most in their last days, against which least, where the
+    difference's interval excludes zero."""
+    if not story.measured_["contacts"]:
+        return None
+    rows = story.summary[(story.summary["reason"] != "all") & (story.summary["reason"] != "unknown")
+                         & (story.summary["leavers"] >= min_leavers)]
+    if len(rows) < 2:
+        return None
+    most, least = rows.loc[rows["with_complaint"].idxmax()], rows.loc[rows["with_complaint"].idxmin()]
+    d = story.difference(most["reason"], least["reason"], "with_complaint")
+    if not _excludes(d["lower"], d["upper"]):
+        return None
+    text = (f"Of the customers who left in the last {story.period_months} months, {percent(most['with_complaint'])} "
+            f"of those whose churn reason was {most['reason']} had complained in their last {story.window_days} days, "
+            f"against {percent(least['with_complaint'])} of those whose reason was {least['reason']}")
+    if story.measured_["answers"] and most["answered"] > 0:
+        text += (f"; {percent(most['last_band_detractor'])} of the former who had answered were detractors at "
+                 "their last answer")
+    return text + "."
+
+
+def why_parts(analysis) -> dict:
+    """The section's sentences by key (``drivers``, ``touchpoint``, ``hazard``, ``revenue``, ``story``); drivers
+    that cannot be told from no effect are drawn hollow in the figure (:func:`not_distinguishable_sentence`)."""
+    a = analysis
+    parts = {}
+    if a.key_drivers_ is not None:
+        parts["drivers"] = key_drivers_sentence(a.key_drivers_, a.window_days)
+    if a.touchpoints_ is not None:
+        parts["touchpoint"] = touchpoint_sentence(a.touchpoints_, a.window_days)
+    if a.experiences_ is not None:
+        parts["hazard"] = experience_hazard_sentence(a.experiences_, "complaints") or \
+            experience_hazard_sentence(a.experiences_, "repeat_contacts")
+        parts["revenue"] = experience_revenue_sentence(a.experiences_, "complaints")
+    if a.departures_ is not None:
+        parts["story"] = departures_sentence(a.departures_, a.min_size_)
+    return {k: v for k, v in parts.items() if v}
+
+
+def _why_summary(analysis) -> str | None:
+    """The summary's line on departure: the complaint hazard ratio, where it can be told from no effect."""
+    eh = getattr(analysis, "experiences_", None)
+    if eh is None:
+        return None
+    s = eh.summary.set_index("experience")
+    if "complaints" not in s.index or not _excludes(s.loc["complaints", "lower"], s.loc["complaints", "upper"], 1.0):
+        return None
+    return experience_hazard_sentence(eh, "complaints")
+
+
+def why_missing_sentence(analysis) -> str | None:
+    """``Not available here: experiences before departure, because the data has no contacts table.``"""
+    missing = analysis.why_missing_
+    if not missing:
+        return None
+    return " ".join(f"{what[0].upper()}{what[1:]}: not available, because {WHY_MISSING[code]}."
+                    for what, code in missing.items())

@@ -17,7 +17,7 @@ import numpy as np
 from cxkit.theme import apply_theme, colors_for
 
 __all__ = ["plot_survival", "plot_forest", "plot_incidence", "plot_ltv", "plot_ltv_gap", "plot_value_at_stake",
-           "plot_ltv_curves", "plot_ledger", "plot_trend", "plot_contacts", "new_axes"]
+           "plot_ltv_curves", "plot_ledger", "plot_trend", "plot_contacts", "plot_drivers", "new_axes"]
 
 _MAX_CENSOR_MARKS = 60
 MIN_AT_RISK = 10  # curves stop where fewer customers remain at risk: the last steps of a few are noise
@@ -451,4 +451,40 @@ def plot_contacts(result, ax=None, measure: str = "contacts_per_customer", last:
     ax.legend(loc="upper left", ncols=4)
     ax.set_title(title or ("Cost to serve per customer, by band" if measure == "cost_per_customer"
                            else "Contacts per customer, by band"))
+    return ax
+
+
+def plot_drivers(result, ax=None, title: str | None = None, window_days: int | None = None):
+    """Key drivers: each driver's share of the explained differences in scores, with its 95% interval.
+
+    Drivers not distinguishable from no effect are drawn hollow; the label says whether more of the driver
+    goes with higher or lower scores.
+    """
+    from cxkit.narrative import driver_label
+
+    window = window_days or 90
+    rows = result.importance_.iloc[::-1]
+    ax = new_axes(ax, figsize=(9, 0.32 * len(rows) + 1.3))
+    ax.set_axisbelow(True)
+    r2 = result.r_squared_["value"]
+    y = np.arange(len(rows))
+    solid = rows["distinguishable"].fillna(False).astype(bool).to_numpy()
+    color = "#2f6f9f"
+    ax.barh(y[solid], rows["share"].to_numpy()[solid], color=color, height=0.6)
+    ax.barh(y[~solid], rows["share"].to_numpy()[~solid], color="white", edgecolor=color, hatch="///", height=0.6)
+    if r2 > 0 and rows["lower"].notna().all():
+        lo, hi = rows["lower"].to_numpy() / r2, rows["upper"].to_numpy() / r2
+        share = rows["share"].to_numpy()
+        ax.errorbar(share, y, xerr=[np.maximum(share - lo, 0), np.maximum(hi - share, 0)], fmt="none",
+                    ecolor="#333333", capsize=3, lw=1)
+    arrows = {"+": " (↑ higher scores)", "-": " (↓ lower scores)", "by level": ""}
+    labels = [driver_label(d, window)[0].upper() + driver_label(d, window)[1:] + (arrows.get(s, "") if shown else "")
+              for d, s, shown in zip(rows["driver"], rows["sign"], solid, strict=True)]
+    ax.set_yticks(y, labels)
+    ax.xaxis.set_major_formatter(_percent())
+    ax.set_xlabel(f"Share of the differences in scores the drivers explain (R² {r2:.2f})")
+    ax.set_xlim(0, min(1.0, max(0.05, float(np.nanmax(rows["share"])) * 1.15,
+                                float(np.nanmax(rows["upper"] / r2)) * 1.05 if r2 > 0 and rows["upper"].notna().all()
+                                else 0)))
+    ax.set_title(title or "What goes with the NPS score (hollow: not distinguishable from no effect)")
     return ax

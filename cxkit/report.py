@@ -27,7 +27,7 @@ __all__ = ["figure", "table", "markdown", "heading", "bullets", "sentences", "se
            "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes", "lead_section",
            "customer_math", "nps_over_time", "contacts_section", "takeaway", "not_available", "glossary",
            "gap_caption", "load_data", "summary", "churn_section", "drivers_section", "reasons_section",
-           "value_section", "stake_section", "appendix"]
+           "value_section", "stake_section", "appendix", "why_section", "departures_table"]
 
 
 def _cents(value: float) -> str:
@@ -368,6 +368,8 @@ def lead_section(analysis) -> None:
         table(_slice_table(analysis))
     elif kind == "contacts" and analysis.contacts_ is not None:
         contacts_section(analysis)
+    elif kind == "why":
+        why_section(analysis)
     elif kind == "value" and analysis.gap_bands_ is not None:
         section(narrative.SECTION_TITLES["value"], narrative.section_intro("value", analysis.clock_kind_))
         figure(plots.plot_ltv_gap(analysis.ltv_, *analysis.gap_bands_, parts=analysis.gap_parts_shown_),
@@ -506,6 +508,51 @@ def contacts_section(analysis, skip_if_lead: bool = False) -> None:
     section(narrative.SECTION_TITLES["contacts"], narrative.section_intro("contacts", analysis.clock_kind_))
     figure(analysis.contacts_.plot(measure="cost_per_customer"), "cost-to-serve",
            takeaway=narrative.takeaways(analysis).get("cost-to-serve"))
+
+
+DEPARTURE_FORMATS = {"leavers": "{:,.0f}", "answered": "{:.0%}", "last_band_detractor": "{:.0%}",
+                     "with_complaint": "{:.0%}", "contacts_per_leaver": "{:.2f}", "monthly_revenue": _money}
+DEPARTURE_NAMES = {"reason": "churn reason", "leavers": "customers who left", "answered": "had answered",
+                   "last_band_detractor": "detractors at last answer",
+                   "with_complaint": "complained in the last {w} days",
+                   "contacts_per_leaver": "contacts each, last {w} days", "monthly_revenue": "monthly revenue lost"}
+
+
+def departures_table(analysis) -> pd.DataFrame | None:
+    """Those who left in the last 12 months by churn reason: last answer and last contacts, as the reader sees it."""
+    story = analysis.departures_
+    if story is None:
+        return None
+    names = {k: v.format(w=story.window_days) for k, v in DEPARTURE_NAMES.items()}
+    columns = [c for c in names if c in story.summary.columns]
+    return story.summary[columns].rename(columns=names)
+
+
+def why_section(analysis, skip_if_lead: bool = False) -> None:
+    """What goes with low scores and with leaving: key drivers, touchpoints, experiences before departure and the
+    departing customers' story (left out where it already led the report)."""
+    from cxkit import narrative
+    from cxkit.focus import shows
+
+    if skip_if_lead and not shows(analysis.focus, "why"):
+        return
+    parts = narrative.why_parts(analysis)
+    nothing = not parts and analysis.key_drivers_ is None and analysis.departures_ is None
+    section(narrative.SECTION_TITLES["why"], None if nothing else narrative.section_intro("why", analysis.clock_kind_))
+    if parts:
+        sentences(parts, role="findings")
+    story = departures_table(analysis)
+    if story is not None:
+        names = {k: v.format(w=analysis.departures_.window_days) for k, v in DEPARTURE_NAMES.items()}
+        table(story, formats={names[k]: v for k, v in DEPARTURE_FORMATS.items()}, missing="not available",
+              caption=narrative.caption("departures", months=analysis.departures_.period_months))
+    if analysis.key_drivers_ is not None and not analysis.key_drivers_.importance_.empty:
+        figure(analysis.key_drivers_.plot(window_days=analysis.window_days), "key-drivers",
+               takeaway=narrative.drivers_takeaway(analysis.key_drivers_, analysis.window_days),
+               caption=narrative.caption("drivers", n=analysis.key_drivers_.n_))
+    missing = narrative.why_missing_sentence(analysis)
+    if missing:
+        sentences([missing], role="unavailable")
 
 
 def takeaway(sentences: list[str], word: str) -> str | None:

@@ -92,6 +92,12 @@ def expected_tokens(a, key: str) -> set[str]:
         return _tokens(*(f"{a.band_sizes_[b]:,}" for b in a.small_bands_), f"{a.data_.min_segment_size:,}")
     if key == "unavailable":
         return _tokens(*(say.reason_text(r) for r in a.not_available_.values()), f"{a.answered_:,}")
+    if key == "why":
+        eh = a.experiences_
+        r = eh.summary.set_index("experience").loc["complaints"]
+        values = [r["hazard_ratio"], r["lower"], r["upper"]]
+        return _tokens(*(f"{v:.2f}" for v in values), *(f"{1 / v:.2f}" for v in values), f"{eh.window_days}",
+                       f"{eh.lag_days}") | settings
     raise KeyError(key)
 
 

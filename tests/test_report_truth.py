@@ -283,7 +283,7 @@ def test_rerender_rebuilds_the_renditions_from_the_record_alone(rendered, tmp_pa
     assert record["version"] == 1 and {b["type"] for b in record["blocks"]} >= {"heading", "sentences", "figure",
                                                                                    "table", "section"}
     summary = [i for b in record["blocks"] if b["type"] == "sentences" and b["role"] == "summary" for i in b["items"]]
-    assert summary[0]["key"] == "contacts"  # care leads with contacts, by key
+    assert summary[0]["key"] == "why"  # care leads with what drives dissatisfaction and departure, by key
     before = (run / "report.html").read_text()
     (run / "report.html").unlink()
     (run / "01-leadership-report.ipynb").unlink()  # no notebook, no kernel: the record is enough

@@ -121,6 +121,24 @@ class DepartureStory:
         body = out[out["reason"] != "all"].sort_values("leavers", ascending=False)
         return pd.concat([body, out[out["reason"] == "all"]], ignore_index=True)
 
+    def difference(self, a: str, b: str, column: str = "with_complaint", alpha: float = 0.05) -> dict:
+        """Difference of a share (``with_complaint``, ``with_contact``) between the leavers of reasons ``a`` and
+        ``b``: ``difference, lower, upper`` (normal approximation for two independent proportions)."""
+        from scipy import stats
+
+        flags = {"with_complaint": self.customers_.get("complaints"), "with_contact": self.customers_.get("contacts")}
+        if flags.get(column) is None:
+            raise CxkitError(f"no share {column!r} here (needs a contacts table)")
+        has = flags[column] > 0
+        groups = [has[self.customers_["reason"] == r] for r in (a, b)]
+        if any(len(g) == 0 for g in groups):
+            raise CxkitError(f"no leavers with reason {a!r} or {b!r}")
+        p = [float(g.mean()) for g in groups]
+        se = float(sum(pi * (1 - pi) / len(g) for pi, g in zip(p, groups, strict=True)) ** 0.5)
+        z = stats.norm.ppf(1 - alpha / 2)
+        diff = p[0] - p[1]
+        return {"difference": diff, "lower": diff - z * se, "upper": diff + z * se}
+
     def _repr_html_(self) -> str:
         return html_block("Customers who left: last answer and last contacts", self.summary,
                           [f"{len(self.customers_):,} customers left in the {self.period_months} months to "

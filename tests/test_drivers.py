@@ -1,0 +1,248 @@
+"""Drivers of the score and experiences before departure: published values, R, and planted synthetic truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxkit.drivers import DepartureStory, ExperienceHazards, KeyDrivers, TouchpointImpact, driver_frame
+from cxkit.drivers.weights import dominance_by_size, general_dominance, r_squared, relative_weights
+from cxkit.errors import CxkitError
+from cxkit.load import load
+from cxkit.synth import write
+
+from .conftest import ROOT
+
+REF = ROOT / "tests" / "data" / "r_reference"
+AZEN_BUDESCU = np.array([[1.0, 0.6, 0.3, 0.4, 0.5], [0.6, 1.0, 0.8, 0.1, 0.3], [0.3, 0.8, 1.0, 0.1, 0.1],
+                         [0.4, 0.1, 0.1, 1.0, 0.5], [0.5, 0.3, 0.1, 0.5, 1.0]])
+# Azen & Budescu (2003), Table 2: mean added R² of x1..x4 by the number of other predictors in the model.
+PUBLISHED_BY_SIZE = np.array([[0.360, 0.090, 0.160, 0.250], [0.300, 0.074, 0.095, 0.152],
+                              [0.263, 0.069, 0.063, 0.073], [0.246, 0.071, 0.061, 0.010]])
+EQUAL_CONTACTS = {"contacts_per_month": {"detractor": 0.3, "passive": 0.3, "promoter": 0.3},
+                  "complaint_share_by_band": {"detractor": 0.2, "passive": 0.2, "promoter": 0.2}}
+
+
+def test_dominance_matches_azen_and_budescu_2003():
+    assert dominance_by_size(AZEN_BUDESCU) == pytest.approx(PUBLISHED_BY_SIZE, abs=0.002)
+    general = general_dominance(AZEN_BUDESCU)
+    assert general == pytest.approx(PUBLISHED_BY_SIZE.mean(axis=0), abs=0.002)
+    assert general.sum() == pytest.approx(r_squared(AZEN_BUDESCU), abs=1e-12)
+
+
+def test_relative_weights_match_r_on_the_azen_budescu_matrix_and_sum_to_r_squared():
+    ref = pd.read_csv(REF / "drivers_azen_budescu_rw.csv")
+    weights = relative_weights(AZEN_BUDESCU)
+    assert weights == pytest.approx(ref["relative_weight"].to_numpy(), abs=1e-10)
+    assert weights.sum() == pytest.approx(r_squared(AZEN_BUDESCU), abs=1e-12)
+    # the two methods rank alike and agree to within 0.003 here, as Johnson (2000) reports in general
+    assert weights == pytest.approx(general_dominance(AZEN_BUDESCU), abs=0.003)
+
+
+@pytest.fixture(scope="module")
+def answers():
+    return pd.read_csv(ROOT / "tests" / "data" / "drivers_answers.csv")
+
+
+DRIVERS = ["csat", "complaint_contacts", "call_contacts", "chat_contacts", "tenure_months", "plan"]
+
+
+@pytest.mark.parametrize("outcome,method,column", [("nps", "relative_weights", "linear_rw"),
+                                                   ("nps", "dominance", "linear_dominance"),
+                                                   ("detractor", "relative_weights", "logistic_rw")])
+def test_weights_match_r_on_answers(answers, outcome, method, column):
+    ref = pd.read_csv(REF / "drivers_answers_weights.csv").set_index("driver")
+    kd = KeyDrivers(outcome=outcome, method=method, n_boot=0).fit(answers, DRIVERS)
+    got = kd.importance_.set_index("driver")["weight"]
+    assert got.reindex(ref.index).to_numpy() == pytest.approx(ref[column].to_numpy(), abs=1e-8)
+    r2 = pd.read_csv(REF / "drivers_answers_r2.csv").iloc[0]
+    expected = r2["linear_r2"] if outcome == "nps" else r2["logistic_r2_mz"]
+    assert kd.r_squared_["value"] == pytest.approx(expected, abs=1e-8)
+    assert got.sum() == pytest.approx(expected, abs=1e-8)  # the weights split R² exactly
+
+
+def test_coefficients_match_lm_and_glm(answers):
+    ref = pd.read_csv(REF / "drivers_answers_coef.csv")
+    ref["term"] = ref["term"].str.replace(r"^plan_(\w+)$", r"plan[\1]", regex=True)
+    ref = ref.set_index("term")
+    for outcome, column in (("nps", "linear_coef"), ("detractor", "logistic_coef")):
+        coef = KeyDrivers(outcome=outcome, n_boot=0).fit(answers, DRIVERS).coefficients_.set_index("term")["coef"]
+        assert coef.reindex(ref.index).to_numpy() == pytest.approx(ref[column].to_numpy(), abs=1e-6)
+
+
+def test_bootstrap_intervals_signs_and_marks(answers):
+    kd = KeyDrivers(n_boot=100, seed=1).fit(answers, DRIVERS)
+    imp = kd.importance_.set_index("driver")
+    assert list(kd.importance_.columns[:7]) == ["driver", "weight", "share", "lower", "upper", "sign", "n"]
+    assert (imp["lower"] <= imp["weight"]).all() and (imp["weight"] <= imp["upper"]).all()
+    assert imp.loc["complaint_contacts", "sign"] == "-" and imp.loc["csat", "sign"] == "+"
+    assert imp.loc["plan", "sign"] == "by level"
+    assert bool(imp.loc["complaint_contacts", "distinguishable"]) is True
+    assert bool(imp.loc["chat_contacts", "distinguishable"]) is False  # planted effect 0
+    assert imp["share"].sum() == pytest.approx(1.0)
+    assert (imp["n"] == len(answers)).all()
+    again = KeyDrivers(n_boot=100, seed=1).fit(answers, DRIVERS).importance_
+    pd.testing.assert_frame_equal(kd.importance_, again)  # same seed, same intervals
+
+
+def test_patterns_equal_rows(answers):
+    """Collapsing answers into patterns with counts gives the weights of the rows themselves."""
+    doubled = pd.concat([answers, answers], ignore_index=True)
+    a = KeyDrivers(n_boot=0).fit(answers, DRIVERS).importance_.set_index("driver")["weight"]
+    b = KeyDrivers(n_boot=0).fit(doubled, DRIVERS).importance_.set_index("driver")["weight"]
+    assert a.to_numpy() == pytest.approx(b.reindex(a.index).to_numpy(), abs=1e-12)
+
+
+def test_settings_and_inputs_are_checked(answers):
+    with pytest.raises(CxkitError, match="outcome"):
+        KeyDrivers(outcome="churn")
+    with pytest.raises(CxkitError, match="method"):
+        KeyDrivers(method="shapley-ish")
+    with pytest.raises(CxkitError, match="no column"):
+        KeyDrivers(n_boot=0).fit(answers, ["csat", "nope"])
+    with pytest.raises(CxkitError, match="own drivers"):
+        KeyDrivers(n_boot=0).fit(answers, ["csat", "nps"])
+    wide = answers.copy()
+    for i in range(16):
+        wide[f"d{i}"] = np.random.default_rng(i).normal(size=len(wide))
+    with pytest.raises(CxkitError, match="at most 15"):
+        KeyDrivers(method="dominance", n_boot=0).fit(wide, [f"d{i}" for i in range(16)])
+    wide["twice_csat"] = 2 * wide["csat"]
+    with pytest.raises(CxkitError, match="linearly dependent"):
+        KeyDrivers(n_boot=0).fit(wide, ["csat", "twice_csat"])
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """Score effects planted: each complaint in the 90 days before an answer -2 points, each call -0.5;
+    contact rates equal across bands so that contacts are not a stand-in for the customer's disposition."""
+    out = tmp_path_factory.mktemp("planted")
+    params = write(out, n_customers=20_000, seed=2, contact_score_effects={"complaint": -2.0, "call": -0.5},
+                   **EQUAL_CONTACTS)
+    return load(params), pd.read_json(out / "truth.json", typ="series")
+
+
+def test_planted_score_effects_are_recovered_within_their_intervals(planted):
+    data, truth = planted
+    effects = truth["contact_score_effects"]
+    assert effects == {"call": -0.5, "chat": 0.0, "email": 0.0, "complaint": -2.0}
+    frame = driver_frame(data, window_days=truth["score_window_days"])
+    kd = KeyDrivers(n_boot=200, seed=0).fit(frame, ["call_contacts", "chat_contacts", "email_contacts",
+                                                    "complaint_contacts", "plan", "region", "tenure_months"])
+    coef = kd.coefficients_.set_index("term")
+    for kind, effect in effects.items():
+        row = coef.loc[f"{kind}_contacts"]
+        assert row["lower"] <= effect <= row["upper"], (kind, row.to_dict())
+    top = kd.importance_.iloc[0]
+    assert top["driver"] == "complaint_contacts" and top["distinguishable"]
+
+
+def test_planted_complaint_hazard_ratio_is_recovered(tmp_path):
+    """Each complaint counting (7 to 97 days after it) multiplies the hazard by 1.6. Bands are given the same
+    hazard here: an unmeasured spread of hazards pulls a Cox ratio towards 1 (README, limits)."""
+    flat = {"band": {"detractor": 1.0, "passive": 1.0, "promoter": 1.0},
+            "plan": {"Basic": 1.0, "Plus": 0.8, "Pro": 0.65},
+            "region": {"North": 1.0, "South": 1.2, "East": 0.85, "West": 1.1}}
+    params = write(tmp_path, n_customers=20_000, seed=5, complaint_hazard_ratio=1.6, hazard_ratios=flat,
+                   **EQUAL_CONTACTS)
+    truth = pd.read_json(tmp_path / "truth.json", typ="series")
+    assert truth["complaint_hazard_ratio"] == 1.6 and truth["expected_churned_share"] is None
+    eh = ExperienceHazards(window_days=truth["complaint_window_days"], lag_days=truth["complaint_lag_days"]
+                           ).fit_data(load(params))
+    s = eh.summary.set_index("experience")
+    assert list(eh.summary.columns) == ["experience", "hazard_ratio", "lower", "upper", "p_value"]
+    assert s.loc["complaints", "lower"] <= 1.6 <= s.loc["complaints", "upper"]
+    assert s.loc["repeat_contacts", "lower"] <= 1.0 <= s.loc["repeat_contacts", "upper"]  # none planted
+    risk = eh.revenue_at_risk_.set_index("experience").loc["complaints"]
+    assert 0 < risk["lower"] <= risk["monthly_revenue"] <= risk["upper"] < risk["revenue_left"]
+    assert risk["leavers_with"] <= risk["leavers"]
+
+
+def test_default_synth_plants_nothing_and_keeps_its_truths(small_tables):
+    tables, truth = small_tables
+    assert truth["complaint_hazard_ratio"] == 1.0
+    assert set(truth["contact_score_effects"].values()) == {0.0}
+    assert truth["ltv"] is not None and truth["expected_churned_share"] is not None
+
+
+def test_driver_frame_counts_contacts_in_the_window_before_each_answer(small_tables, case):
+    from cxkit.load import load as load_params
+
+    tables, _ = small_tables
+    data = load_params(case(fmt="parquet"))
+    frame = driver_frame(data, window_days=60)
+    r, k = tables["responses"], tables["contacts"].copy()
+    k["kind"] = k["kind"].astype(str)
+    k = k.sort_values(["customer_id", "date"])
+    k["repeat"] = k.groupby("customer_id")["date"].diff().dt.days.le(7)
+    merged = r.merge(k, on="customer_id")
+    merged = merged[(merged["date"] >= merged["response_date"] - pd.Timedelta(days=60))
+                    & (merged["date"] < merged["response_date"])]
+    expected = merged.groupby(["customer_id", "response_date"]).agg(
+        calls=("kind", lambda s: (s == "call").sum()), complaints=("kind", lambda s: (s == "complaint").sum()),
+        repeats=("repeat", "sum"), cost=("cost", "sum"))
+    got = frame.drop_duplicates(["customer_id", "response_date"]).set_index(["customer_id", "response_date"])
+    got.index = got.index.set_levels(pd.to_datetime(got.index.levels[1]), level=1)
+    expected = expected.reindex(got.index).fillna(0)
+    assert (got["call_contacts"] == expected["calls"]).all()
+    assert (got["complaint_contacts"] == expected["complaints"]).all()
+    assert (got["repeat_contacts"] == expected["repeats"]).all()
+    assert got["contact_cost"].to_numpy() == pytest.approx(expected["cost"].to_numpy())
+    assert len(frame) == len(r)
+    assert frame.attrs["window_days"] == 60 and "plan" in frame.attrs["drivers"]
+
+
+def test_touchpoint_points_lost_is_the_nps_without_those_answers_minus_all():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"nps": rng.integers(0, 11, 4000), "complaint_contacts": rng.poisson(0.2, 4000)})
+    frame.loc[frame["complaint_contacts"] > 0, "nps"] = rng.integers(0, 8, (frame["complaint_contacts"] > 0).sum())
+
+    def nps(s):
+        return 100 * ((s >= 9).mean() - (s <= 6).mean())
+
+    t = TouchpointImpact().fit(frame, ["complaint_contacts"]).summary.iloc[0]
+    had = frame["complaint_contacts"] > 0
+    assert t["points_lost"] == pytest.approx(nps(frame.loc[~had, "nps"]) - nps(frame["nps"]))
+    assert t["nps_with"] == pytest.approx(nps(frame.loc[had, "nps"]))
+    # the delta-method interval agrees with a bootstrap of the answers
+    boots = []
+    for b in range(400):
+        s = frame.sample(len(frame), replace=True, random_state=b)
+        h = s["complaint_contacts"] > 0
+        boots.append(nps(s.loc[~h, "nps"]) - nps(s["nps"]))
+    se = (t["upper"] - t["lower"]) / (2 * 1.959964)
+    assert se == pytest.approx(np.std(boots), rel=0.15)
+
+
+def test_departure_story_matches_the_tables(small_tables, case):
+    from cxkit.load import load as load_params
+
+    tables, _ = small_tables
+    data = load_params(case(fmt="parquet"))
+    story = DepartureStory(period_months=12, window_days=90).fit_data(data)
+    c = tables["customers"]
+    as_of = pd.Timestamp("2026-09-30")
+    gone = c[(c["end_date"] <= as_of) & (c["end_date"] > as_of - pd.DateOffset(months=12))]
+    assert len(story.customers_) == len(gone)
+    allrow = story.summary.set_index("reason").loc["all"]
+    assert allrow["leavers"] == len(gone)
+    k = tables["contacts"].merge(gone[["customer_id", "end_date"]], on="customer_id")
+    k = k[(k["date"] <= k["end_date"]) & (k["date"] > k["end_date"] - pd.Timedelta(days=90))]
+    assert allrow["with_complaint"] == pytest.approx(k.loc[k["kind"] == "complaint", "customer_id"].nunique()
+                                                     / len(gone))
+    r = tables["responses"].merge(gone[["customer_id", "end_date"]], on="customer_id")
+    r = r[r["response_date"] <= r["end_date"]].sort_values("response_date").groupby("customer_id").tail(1)
+    assert allrow["answered"] == pytest.approx(len(r) / len(gone))
+    assert allrow["last_band_detractor"] == pytest.approx((r["nps"] <= 6).mean())
+    assert story.summary["reason"].iloc[-1] == "all"
+
+
+def test_experiences_need_contacts(small_tables, case):
+    from cxkit.load import load as load_params
+
+    data = load_params(case(fmt="parquet", drop=("contacts",)))
+    with pytest.raises(CxkitError, match="contacts table"):
+        ExperienceHazards().fit_data(data)
+    with pytest.raises(CxkitError, match="lag_days"):
+        ExperienceHazards(lag_days=-1)
