@@ -22,7 +22,25 @@ from cxkit.paths import DEMO_DIR, DEMO_PARAMS  # noqa: E402
 def _cmd_synth(args) -> int:
     from cxkit.synth import write
 
-    params = write(args.out, n_customers=args.customers, seed=args.seed, fmt=args.format, revenue=args.revenue)
+    effects = {}
+    for item in args.score_effect or []:
+        kind, sep, value = item.partition("=")
+        try:
+            effects[kind.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not kind.strip():
+            print(f"error: --score-effect takes KIND=POINTS (e.g. complaint=-2), not {item!r}", file=sys.stderr)
+            return 2
+    if args.complaint_hazard_ratio <= 0:
+        print("error: --complaint-hazard-ratio must be positive", file=sys.stderr)
+        return 2
+    try:
+        params = write(args.out, n_customers=args.customers, seed=args.seed, fmt=args.format, revenue=args.revenue,
+                       complaint_hazard_ratio=args.complaint_hazard_ratio, contact_score_effects=effects)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(f"wrote {args.customers:,} synthetic customers to {params.parent}/ (try: cxkit validate {params})")
     return 0
 
@@ -205,6 +223,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     p.add_argument("--revenue", choices=["table", "column"], default="table",
                    help="a monthly revenue table (default) or a monthly_revenue column on customers")
+    p.add_argument("--complaint-hazard-ratio", type=float, default=1.0, metavar="RATIO",
+                   help="plant an effect: each complaint in the last 90 days (from 7 days after it) multiplies the "
+                        "churn hazard by RATIO (default 1: none)")
+    p.add_argument("--score-effect", action="append", metavar="KIND=POINTS",
+                   help="plant an effect: each contact of KIND in the 90 days before an answer moves its NPS score "
+                        "by POINTS (repeatable, e.g. --score-effect complaint=-2)")
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("validate", help="run every check that render runs, without rendering (params, data, "

@@ -27,7 +27,8 @@ __all__ = ["figure", "table", "markdown", "heading", "bullets", "sentences", "se
            "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes", "lead_section",
            "customer_math", "nps_over_time", "contacts_section", "takeaway", "not_available", "glossary",
            "gap_caption", "load_data", "summary", "churn_section", "drivers_section", "reasons_section",
-           "value_section", "stake_section", "appendix", "why_section", "departures_table"]
+           "value_section", "stake_section", "appendix", "why_section", "departures_table", "DRIVER_FORMATS",
+           "DRIVER_NAMES", "TOUCHPOINT_FORMATS", "TOUCHPOINT_NAMES", "RISK_FORMATS", "STORY_FORMATS"]
 
 
 def _cents(value: float) -> str:
@@ -516,6 +517,23 @@ DEPARTURE_NAMES = {"reason": "churn reason", "leavers": "customers who left", "a
                    "last_band_detractor": "detractors at last answer",
                    "with_complaint": "complained in the last {w} days",
                    "contacts_per_leaver": "contacts each, last {w} days", "monthly_revenue": "monthly revenue lost"}
+
+
+DRIVER_FORMATS = {"weight": "{:.4f}", "share": "{:.1%}", "lower": "{:.4f}", "upper": "{:.4f}", "n": "{:,.0f}"}
+DRIVER_NAMES = {"weight": "weight (R² share of variance)", "share": "share of explained", "lower": "weight lower",
+                "upper": "weight upper", "n": "answers", "distinguishable": "distinguishable from no effect"}
+TOUCHPOINT_FORMATS = {"answers_with": "{:,.0f}", "share_with": "{:.1%}", "nps_with": "{:+.1f}",
+                      "nps_without": "{:+.1f}", "difference": "{:+.1f}", "difference_lower": "{:+.1f}",
+                      "difference_upper": "{:+.1f}", "points_lost": "{:.1f}", "lower": "{:.1f}", "upper": "{:.1f}",
+                      "p_value": "{:.2g}"}
+TOUCHPOINT_NAMES = {"answers_with": "answers after it", "share_with": "share of answers", "nps_with": "NPS after it",
+                    "nps_without": "NPS of the others", "points_lost": "NPS points lost"}
+RISK_FORMATS = {"departures": "{:,.1f}", "departures_lower": "{:,.1f}", "departures_upper": "{:,.1f}",
+                "monthly_revenue": _money, "lower": _money, "upper": _money, "revenue_left": _money}
+STORY_FORMATS = {"share": "{:.0%}", "answered": "{:.0%}", "last_band_detractor": "{:.0%}",
+                 "last_band_passive": "{:.0%}", "last_band_promoter": "{:.0%}", "median_days_since_answer": "{:,.0f}",
+                 "with_contact": "{:.0%}", "with_complaint": "{:.0%}", "contacts_per_leaver": "{:.2f}",
+                 "monthly_revenue": _money}
 
 
 def departures_table(analysis) -> pd.DataFrame | None:

@@ -180,10 +180,10 @@ def test_a_rerun_renders_only_what_changed(tmp_path, small_data):
     assert not render(folder / "east.yaml", out, pdf=False).skipped
 
 
-@pytest.mark.parametrize("notebook", ["02-survival-in-depth", "03-lifetime-value-in-depth"])
+@pytest.mark.parametrize("notebook", ["02-survival-in-depth", "03-lifetime-value-in-depth", "04-drivers"])
 def test_analyst_notebooks_render(tmp_path, small_data, notebook):
     path = tmp_path / f"{notebook}.yaml"
-    extra = {"n_boot": 20} if notebook.startswith("03") else {}
+    extra = {"n_boot": 20} if notebook.startswith(("03", "04")) else {}
     path.write_text(yaml.safe_dump({"notebook": notebook, "as_of": "2026-09-30", **extra, "data": {
         t: str(small_data / f"{t}.parquet") for t in ("customers", "responses", "revenue", "contacts")}}))
     result = render(path, tmp_path / "reports", pdf=False)
