@@ -1022,6 +1022,8 @@ def experience_revenue_sentence(eh, name: str = "complaints") -> str | None:
     if name not in s.index or not s.loc[name, "lower"] > 1:
         return None
     r = eh.revenue_at_risk_.set_index("experience").loc[name]
+    if not np.isfinite(r["monthly_revenue"]):
+        return None
     level = int(round(100 * (1 - eh.alpha)))
     return (f"Of the {money(r['revenue_left'])} a month of revenue that left in the last {eh.period_months} months, "
             f"{money(r['monthly_revenue'])} a month ({level}% CI {money(r['lower'])} to {money(r['upper'])}) went with "

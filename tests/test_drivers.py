@@ -246,3 +246,28 @@ def test_experiences_need_contacts(small_tables, case):
         ExperienceHazards().fit_data(data)
     with pytest.raises(CxkitError, match="lag_days"):
         ExperienceHazards(lag_days=-1)
+
+
+def test_risk_set_counts_give_the_fit_on_every_spell(small_tables, case):
+    """The Cox model on each event day's risk-set counts per pattern equals the model on the raw spells."""
+    from cxkit.load import load as load_params
+    from cxkit.survival.cox import CoxModel
+
+    data = load_params(case(fmt="parquet"))
+    eh = ExperienceHazards().fit_data(data)
+    kinds = "'complaint'"
+    sql = eh._spells_sql(data, kinds, eh.experiences_, eh.adjusted_for_)
+    spells = data.sql(sql).df()
+    for col in eh.adjusted_for_:
+        spells[col] = spells[col].astype("category")
+    direct = CoxModel().fit(spells, "stop", "event", eh.experiences_ + eh.adjusted_for_, entry_col="start")
+    assert eh.spells_ == len(spells)
+    got, want = eh.cox_.summary, direct.summary
+    assert got["coef"].to_numpy() == pytest.approx(want.loc[got.index, "coef"].to_numpy(), abs=1e-9)
+    assert got["se"].to_numpy() == pytest.approx(want.loc[got.index, "se"].to_numpy(), abs=1e-9)
+    # each leaver's experiences on the day they left, counted without spells, are those of their last spell
+    last = spells[spells["event"] == 1].set_index("customer_id")[eh.experiences_].sort_index()
+    leavers = data.sql(eh._leavers_sql(data, kinds, eh.experiences_)).df().set_index("customer_id")
+    assert (leavers.loc[last.index, eh.experiences_].to_numpy() == last.to_numpy()).all()
+    assert len(leavers) == len(last)
+

@@ -47,6 +47,18 @@ class Patterns:
     def n(self) -> int:
         return int(self.counts.sum())
 
+    def without(self, j: int) -> Patterns:
+        """The same answers without driver ``j`` (patterns that now coincide stay apart: the sums are the same)."""
+        keep = [i for i in range(len(self.drivers)) if i != j]
+        cols = [c for i in keep for c in self.groups[i]]
+        groups, at = [], 0
+        for i in keep:
+            groups.append(list(range(at, at + len(self.groups[i]))))
+            at += len(self.groups[i])
+        reference = {k: v for k, v in self.reference.items() if k != self.drivers[j]}
+        return Patterns(self.y, self.x[:, cols], self.counts, [self.drivers[i] for i in keep], groups,
+                        [self.columns[c] for c in cols], reference)
+
 
 def _relation(frame):
     if isinstance(frame, duckdb.DuckDBPyRelation):

@@ -69,7 +69,8 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
     Returns
     -------
     DataFrame
-        ``customer_id, response_date, nps, detractor, tenure_months``, the segment columns (plan,
+        ``customer_id, response_date, nps, detractor, tenure_months`` (whole months completed at the answer,
+        so that answers collapse into few patterns), the segment columns (plan,
         region), ``csat`` and ``effort`` when asked, and with a contacts table one ``<kind>_contacts``
         column per contact kind, ``repeat_contacts`` and ``contact_cost`` (when contacts have a cost).
         ``attrs["drivers"]`` lists the driver columns, ``attrs["window_days"]`` the window.
@@ -85,7 +86,8 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
     if data.mode != "dated":
         scores = "".join(f", c.{ident(s)}" for s in ("csat", "effort") if data.has("customers", s))
         query = (f"SELECT c.customer_id, c.nps, CAST(c.nps <= 6 AS INTEGER) AS detractor, "
-                 f"c.duration AS tenure_months{seg_cols}{scores} FROM customers c WHERE c.nps IS NOT NULL")
+                 f"CAST(floor(c.duration) AS INTEGER) AS tenure_months{seg_cols}{scores} FROM customers c "
+                 "WHERE c.nps IS NOT NULL")
     else:
         if not data.has("responses"):
             raise CxkitError("drivers of the score need survey answers (a responses table)")
@@ -111,7 +113,8 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
                 "AND k.date < r.response_date GROUP BY ALL) w "
                 "ON w.customer_id = r.customer_id AND w.response_date = r.response_date ")
         query = (f"SELECT r.customer_id, r.response_date, r.nps, CAST(r.nps <= 6 AS INTEGER) AS detractor, "
-                 f"date_diff('day', c.signup_date, r.response_date) / {DAYS_PER_MONTH!r} AS tenure_months"
+                 f"CAST(floor(date_diff('day', c.signup_date, r.response_date) / {DAYS_PER_MONTH!r}) AS INTEGER) "
+                 "AS tenure_months"
                  f"{seg_cols}{scores}{contact_cols} FROM responses r JOIN customers c USING (customer_id) "
                  f"{contact_join}WHERE r.nps IS NOT NULL ORDER BY r.customer_id, r.response_date")
     rel = data.sql(query)

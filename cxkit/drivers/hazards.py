@@ -94,35 +94,73 @@ class ExperienceHazards:
                                   ).fetchone()[0] > 0
         experiences = (["complaints"] if has_complaints else []) + ["repeat_contacts"]
         adjust = [s for s in ("plan", "region") if s in data.segments]
-        spells = data.sql(self._spells_sql(data, kinds, experiences, adjust)).df()
-        if spells.empty or spells["event"].sum() == 0:
+        spells_sql = self._spells_sql(data, kinds, experiences, adjust)
+        counts = data.sql(self._risk_sets_sql(spells_sql, experiences, adjust)).df()
+        if counts.empty or counts["events"].sum() == 0:
             raise CxkitError("no customer left: there is no departure to relate experiences to")
+        rows = _counting_rows(counts, experiences + adjust)
         for col in adjust:
-            spells[col] = spells[col].astype("category")
+            rows[col] = rows[col].astype("category")
         self.cox_ = CoxModel(alpha=self.alpha, clock="tenure (months since signup)").fit(
-            spells, "stop", "event", experiences + adjust, entry_col="start")
+            rows, "stop", "event", experiences + adjust, entry_col="start", weights_col="n")
         s = self.cox_.summary
         self.summary = pd.DataFrame([{"experience": e, "hazard_ratio": s.loc[e, "hazard_ratio"],
                                       "lower": s.loc[e, "lower"], "upper": s.loc[e, "upper"],
                                       "p_value": s.loc[e, "p_value"]} for e in experiences if e in s.index])
-        self.spells_, self.experiences_, self.adjusted_for_ = len(spells), experiences, adjust
+        self.spells_ = int(counts["spells"].iloc[0])
+        self.risk_cells_ = len(counts)
+        self.experiences_, self.adjusted_for_ = experiences, adjust
         self.as_of_ = data.as_of
-        self.revenue_at_risk_ = self._revenue(data, spells, experiences)
+        leavers = data.sql(self._leavers_sql(data, kinds, experiences)).df()
+        self.revenue_at_risk_ = self._revenue(data, leavers, experiences)
         return self
 
-    def _spells_sql(self, data, kinds, experiences, adjust) -> str:
+    def _risk_sets_sql(self, spells_sql: str, experiences, adjust) -> str:
+        """Each event day's risk set as counts per covariate pattern: ``pattern, day, at_risk, events``.
+
+        The Cox partial likelihood only reads the risk sets at event times, and with whole-number counts of
+        experiences and categorical adjusters everyone at risk on a day is one of a few patterns; so the fit
+        on these counts equals the fit on every (start, stop] spell (tested), without the spells leaving DuckDB.
+        """
+        pattern = ", ".join([*experiences, *(ident(a) for a in adjust)])
+        return f"""
+WITH sp AS ({spells_sql}),
+moves AS (
+  SELECT {pattern}, start_day AS d, count(*) AS enter, 0 AS leave, 0 AS events FROM sp GROUP BY ALL
+  UNION ALL SELECT {pattern}, stop_day AS d, 0 AS enter, count(*) AS leave, sum(event) AS events FROM sp GROUP BY ALL),
+daily AS (SELECT {pattern}, d, sum(enter) AS enter, sum(leave) AS leave, sum(events) AS events FROM moves GROUP BY ALL),
+event_days AS (SELECT DISTINCT d FROM daily WHERE events > 0),
+days AS (SELECT DISTINCT d FROM daily),
+patterns AS (SELECT DISTINCT {pattern} FROM daily),
+grid AS (
+  SELECT p.*, days.d, coalesce(x.enter, 0) AS enter, coalesce(x.leave, 0) AS leave, coalesce(x.events, 0) AS events
+  FROM patterns p CROSS JOIN days LEFT JOIN daily x USING ({pattern}, d)),
+running AS (
+  SELECT *, sum(enter) OVER w - enter - (sum(leave) OVER w - leave) AS at_risk FROM grid
+  WINDOW w AS (PARTITION BY {pattern} ORDER BY d ROWS UNBOUNDED PRECEDING))
+SELECT {pattern}, d AS day, CAST(at_risk AS BIGINT) AS at_risk, CAST(events AS BIGINT) AS events,
+       (SELECT CAST(sum(enter) AS BIGINT) FROM daily) AS spells
+FROM running WHERE at_risk > 0 AND d IN (SELECT d FROM event_days) ORDER BY ALL"""
+
+    def _leavers_sql(self, data, kinds, experiences) -> str:
+        """Each leaver's count of experiences counting on the day they left (their last spell's, without the
+        spells: an experience on day ``c`` counts when ``c + lag < leaving day <= c + lag + window``)."""
+        lag, window = self.lag_days, self.window_days
+        counts = ", ".join(f"coalesce(sum(e.{x}) FILTER (WHERE e.day + {lag} < p.total AND "
+                           f"e.day + {lag + window} >= p.total), 0) AS {x}" for x in experiences)
+        return (self._base_ctes(data, kinds, experiences, []).rstrip().rstrip(",")
+                + f"\nSELECT p.customer_id, p.end_date, {counts} "
+                "FROM people p LEFT JOIN ev e USING (customer_id) WHERE p.churned = 1 AND p.total > 0 GROUP BY ALL")
+
+    def _base_ctes(self, data, kinds, experiences, adjust) -> str:
+        """``people`` (days observed, churned, end date, adjusters) and ``ev`` (each contact's day since signup
+        and its experience flags)."""
         as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
         flags = {"complaints": f"CAST(lower(CAST(k.kind AS VARCHAR)) IN ({kinds}) AS INTEGER)",
                  "repeat_contacts": f"CAST(coalesce(k.date - lag(k.date) OVER (PARTITION BY k.customer_id "
                                     f"ORDER BY k.date) <= {self.repeat_days}, false) AS INTEGER)"}
         ev = ", ".join(f"{flags[e]} AS {e}" for e in experiences)
-        ups = ", ".join(f"{e}" for e in experiences)
-        downs = ", ".join(f"-{e}" for e in experiences)
-        zeros = ", ".join(f"0 AS {e}" for e in experiences)
-        sums = ", ".join(f"sum({e}) AS {e}" for e in experiences)
-        levels = ", ".join(f"CAST(sum({e}) OVER w AS INTEGER) AS {e}" for e in experiences)
         adj = "".join(f", CAST(c.{ident(a)} AS VARCHAR) AS {ident(a)}" for a in adjust)
-        adj_out = "".join(f", p.{ident(a)}" for a in adjust)
         end = f"CASE WHEN c.end_date <= {as_of} THEN c.end_date END"
         return f"""
 WITH people AS (
@@ -132,7 +170,16 @@ WITH people AS (
 ev AS (
   SELECT k.customer_id, date_diff('day', p.signup_date, k.date) AS day, {ev}
   FROM contacts k JOIN people p USING (customer_id)),
-steps AS (
+"""
+
+    def _spells_sql(self, data, kinds, experiences, adjust) -> str:
+        ups = ", ".join(f"{e}" for e in experiences)
+        downs = ", ".join(f"-{e}" for e in experiences)
+        zeros = ", ".join(f"0 AS {e}" for e in experiences)
+        sums = ", ".join(f"sum({e}) AS {e}" for e in experiences)
+        levels = ", ".join(f"CAST(sum({e}) OVER w AS INTEGER) AS {e}" for e in experiences)
+        adj_out = "".join(f", p.{ident(a)}" for a in adjust)
+        return self._base_ctes(data, kinds, experiences, adjust) + f"""steps AS (
   SELECT customer_id, day + {self.lag_days} AS t, {ups} FROM ev
   UNION ALL SELECT customer_id, day + {self.lag_days + self.window_days} AS t, {downs} FROM ev
   UNION ALL SELECT customer_id, 0 AS t, {zeros} FROM people),
@@ -142,19 +189,23 @@ points AS (
 spells AS (
   SELECT customer_id, t AS start_day, lead(t) OVER (PARTITION BY customer_id ORDER BY t) AS next_day, {levels}
   FROM points WINDOW w AS (PARTITION BY customer_id ORDER BY t ROWS UNBOUNDED PRECEDING))
-SELECT s.customer_id, s.start_day / {DAYS_PER_MONTH!r} AS start,
-       coalesce(s.next_day, p.total) / {DAYS_PER_MONTH!r} AS stop,
+SELECT s.customer_id, s.start_day, coalesce(s.next_day, p.total) AS stop_day,
+       s.start_day / {DAYS_PER_MONTH!r} AS start, coalesce(s.next_day, p.total) / {DAYS_PER_MONTH!r} AS stop,
        CASE WHEN s.next_day IS NULL THEN p.churned ELSE 0 END AS event, p.end_date,
        {", ".join(f"s.{e}" for e in experiences)}{adj_out}
-FROM spells s JOIN people p USING (customer_id) ORDER BY s.customer_id, s.start_day"""
+FROM spells s JOIN people p USING (customer_id)"""
 
-    def _revenue(self, data, spells, experiences) -> pd.DataFrame:
+    def _revenue(self, data, leavers, experiences) -> pd.DataFrame:
         as_of = pd.Timestamp(data.as_of)
         first = (as_of - pd.DateOffset(months=self.period_months)).date()
-        left = spells[(spells["event"] == 1) & (pd.to_datetime(spells["end_date"]) > pd.Timestamp(first))]
+        left = leavers[pd.to_datetime(leavers["end_date"]) > pd.Timestamp(first)]
         rate = _run_rates(data, left["customer_id"])
-        revenue = left["customer_id"].map(rate).fillna(0.0).to_numpy()
-        levels = left[experiences].to_numpy(dtype=float)
+        measured = bool(rate.notna().any())
+        left = left.assign(revenue=left["customer_id"].map(rate).fillna(0.0).to_numpy(), one=1)
+        # leavers differ only by their counts of experiences: sum them per pattern (a few rows, not thousands)
+        groups = left.groupby(experiences, as_index=False)[["one", "revenue"]].sum()
+        levels = groups[experiences].to_numpy(dtype=float)
+        people, revenue = groups["one"].to_numpy(dtype=float), groups["revenue"].to_numpy(dtype=float)
         beta = self.cox_.params_[experiences].to_numpy()
         cov = self.cox_.variance_matrix_.loc[experiences, experiences].to_numpy()
         draws = np.random.default_rng(self.seed).multivariate_normal(beta, cov, size=self.n_draws)
@@ -163,20 +214,19 @@ FROM spells s JOIN people p USING (customer_id) ORDER BY s.customer_id, s.start_
         for label, cols in [*((e, [i]) for i, e in enumerate(experiences)), ("all", list(range(len(experiences))))]:
             if label == "all" and len(experiences) == 1:
                 continue
-
-            def share(b, cols=cols):
-                return 1 - np.exp(-(levels[:, cols] @ b[cols]))
-
-            point = share(beta)
-            sims = np.array([share(b) for b in draws])
-            dep, money = sims.sum(axis=1), sims @ revenue
-            rows.append({"experience": label, "leavers": len(left),
-                         "leavers_with": int((levels[:, cols].sum(axis=1) > 0).sum()),
-                         "departures": float(point.sum()), "departures_lower": float(np.percentile(dep, q[0])),
+            point = 1 - np.exp(-(levels[:, cols] @ beta[cols]))
+            sims = 1 - np.exp(-(levels[:, cols] @ draws[:, cols].T))  # patterns x draws
+            dep, money = people @ sims, revenue @ sims
+            rows.append({"experience": label, "leavers": int(people.sum()),
+                         "leavers_with": int(people[levels[:, cols].sum(axis=1) > 0].sum()),
+                         "departures": float(point @ people), "departures_lower": float(np.percentile(dep, q[0])),
                          "departures_upper": float(np.percentile(dep, q[1])),
                          "monthly_revenue": float(point @ revenue), "lower": float(np.percentile(money, q[0])),
                          "upper": float(np.percentile(money, q[1])), "revenue_left": float(revenue.sum())})
-        return pd.DataFrame(rows)
+        out = pd.DataFrame(rows)
+        if not measured:  # no revenue in the data: not available, never $0
+            out[["monthly_revenue", "lower", "upper", "revenue_left"]] = np.nan
+        return out
 
     def _repr_html_(self) -> str:
         notes = [f"Time-varying Cox on {self.spells_:,} (start, stop] spells; an experience counts from "
@@ -189,13 +239,34 @@ FROM spells s JOIN people p USING (customer_id) ORDER BY s.customer_id, s.start_
         return f"ExperienceHazards(window_days={self.window_days}, lag_days={self.lag_days})"
 
 
+def _counting_rows(counts: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
+    """Risk-set counts as weighted (start, stop] rows: on each event day, the events of a pattern and the rest of
+    its risk set, entering half a day before (any entry after the previous event day gives the same risk sets)."""
+    day = counts["day"].to_numpy(dtype=float)
+    base = counts[covariates].reset_index(drop=True)
+    out = []
+    for event, n in ((1, counts["events"].to_numpy()), (0, (counts["at_risk"] - counts["events"]).to_numpy())):
+        part = base.copy()
+        part["start"], part["stop"] = (day - 0.5) / DAYS_PER_MONTH, day / DAYS_PER_MONTH
+        part["event"], part["n"] = event, n
+        out.append(part[n > 0])
+    return pd.concat(out, ignore_index=True)
+
+
 def _run_rates(data, customer_ids) -> pd.Series:
-    """Monthly revenue of each customer: the mean billed month, or ``monthly_revenue`` without a revenue table."""
+    """Monthly revenue of the given customers: their mean billed month, or ``monthly_revenue`` without a revenue
+    table; NaN for all when the data measures no revenue."""
+    ids = pd.DataFrame({"customer_id": pd.Series(customer_ids).drop_duplicates().to_numpy()})
     if data.has("revenue"):
-        q = "SELECT customer_id, avg(amount) AS rate FROM revenue GROUP BY 1"
+        q = ("SELECT r.customer_id, avg(r.amount) AS rate FROM revenue r "
+             "WHERE r.customer_id IN (SELECT customer_id FROM _rate_ids) GROUP BY 1")
     elif data.has("customers", "monthly_revenue"):
-        q = "SELECT customer_id, monthly_revenue AS rate FROM customers"
+        q = ("SELECT customer_id, monthly_revenue AS rate FROM customers "
+             "WHERE customer_id IN (SELECT customer_id FROM _rate_ids)")
     else:
-        return pd.Series(np.nan, index=pd.Index(customer_ids))
-    rates = data.sql(q).df().set_index("customer_id")["rate"]
-    return rates
+        return pd.Series(np.nan, index=pd.Index(ids["customer_id"]), dtype=float)
+    data.con.register("_rate_ids", ids)
+    try:
+        return data.sql(q).df().set_index("customer_id")["rate"]
+    finally:
+        data.con.unregister("_rate_ids")

@@ -115,10 +115,10 @@ class KeyDrivers:
                 raise CxkitError("the outcome (nps, detractor) cannot be one of its own drivers")
             return drivers
         chosen = []
-        for d in frame_drivers(frame):
-            if d not in columns:
-                continue
-            filled, distinct = _filled_and_distinct(frame, d)
+        candidates = [d for d in frame_drivers(frame) if d in columns]
+        stats = _filled_and_distinct(frame, candidates)
+        for d in candidates:
+            filled, distinct = stats[d]
             if filled < 1.0:
                 self.notes_.append(f"{d} left out: asked in {filled:.0%} of the answers (pass it to use those "
                                    "answers only)")
@@ -156,9 +156,7 @@ class KeyDrivers:
                     self.notes_.append(f"{name} left out: it is fixed by the other drivers (a sum of them)")
                     warnings.warn(f"{name} is fixed by the other drivers and was left out", CxkitWarning,
                                   stacklevel=3)
-                    drivers = [d for d in pat.drivers if d != name]
-                    return self._drop_dependent(collapse(frame, self.outcome, drivers, categorical), frame,
-                                                categorical, explicit)
+                    return self._drop_dependent(pat.without(j), frame, categorical, explicit)
             raise CxkitError("the drivers are linearly dependent: pass a list of drivers without the duplicates")
 
     def _bootstrap(self, pat, one):
@@ -257,12 +255,16 @@ class KeyDrivers:
         return f"KeyDrivers(outcome={self.outcome!r}, method={self.method!r}){fitted}"
 
 
-def _filled_and_distinct(frame, column):
+def _filled_and_distinct(frame, columns) -> dict:
+    """Column -> (share of rows filled in, distinct values), in one pass over a DuckDB relation."""
     if isinstance(frame, pd.DataFrame):
-        s = frame[column]
-        return (float(s.notna().mean()) if len(s) else 0.0), int(s.nunique())
+        n = len(frame)
+        return {c: ((float(frame[c].notna().mean()) if n else 0.0), int(frame[c].nunique())) for c in columns}
     from cxkit.sql import ident
 
-    total, filled, distinct = frame.aggregate(f"count(*), count({ident(column)}), "
-                                              f"count(DISTINCT {ident(column)})").fetchone()
-    return (filled / total if total else 0.0), int(distinct)
+    if not columns:
+        return {}
+    parts = ", ".join(f"count({ident(c)}), count(DISTINCT {ident(c)})" for c in columns)
+    row = frame.aggregate(f"count(*), {parts}").fetchone()
+    total = row[0]
+    return {c: ((row[1 + 2 * i] / total if total else 0.0), int(row[2 + 2 * i])) for i, c in enumerate(columns)}
