@@ -148,9 +148,12 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="100k and 1M only")
     parser.add_argument("--sizes", type=int, nargs="*", help="customer counts to run")
     parser.add_argument("--out", default=str(HERE / "results.json"))
+    parser.add_argument("--steps", nargs="*", help="run only these steps; the other rows of results.json are kept")
     args = parser.parse_args(argv)
     sizes = args.sizes or (QUICK if args.quick else FULL)
-    from steps import STEPS, agree
+    from steps import BASELINE_MAX, STEPS, agree
+
+    chosen = {k: v for k, v in STEPS.items() if not args.steps or k in args.steps}
 
     records = []
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -161,14 +164,16 @@ def main(argv=None) -> int:
     for n in sizes:
         folder = dataset(n)
         scan_s, read_s = _median_seconds("scan", folder), _median_seconds("read", folder)
-        for step, (_, base_fn) in STEPS.items():
+        for step, (_, base_fn) in chosen.items():
+            if n > BASELINE_MAX.get(step, n):
+                base_fn = None
             kit_s, kit_mb, kit_out = measure(step, 0, folder)
             if step == "km_logrank_rmst":  # a fraction of a second: the median of repeats, like the scan
                 kit_s = _median_seconds(step, folder, first=kit_s)
             base_s = base_mb = base_out = None
             if base_fn is not None:
                 base_s, base_mb, base_out = measure(step, 1, folder)
-                if step == "ltv_with_intervals":  # timed on BASELINE_BOOT replicates: scale to N_BOOT
+                if step in ("ltv_with_intervals", "key_drivers"):  # timed on BASELINE_BOOT replicates: scale
                     from steps import BASELINE_BOOT, N_BOOT
 
                     base_s *= (N_BOOT + 1) / (BASELINE_BOOT + 1)
@@ -185,9 +190,12 @@ def main(argv=None) -> int:
                      if step == "km_logrank_rmst" else "")
             print(f"{n:>10,}  {step:<20} {kit_s:8.2f} {base_s or float('nan'):8.2f} {speed:>8} {kit_mb:8.0f} "
                   f"{base_mb or float('nan'):8.0f}  {ok}{extra}", flush=True)
-    report_costs(records)
-    out = Path(args.out)  # the audience-batch rows (benchmarks/batch.py) are kept as they are
-    kept = [r for r in json.loads(out.read_text()) if str(r["step"]).startswith("batch_")] if out.exists() else []
+    if not args.steps:
+        report_costs(records)
+    out = Path(args.out)  # the audience-batch rows (benchmarks/batch.py) and steps not run now are kept as they are
+    ran = {(r["n"], r["step"]) for r in records}
+    kept = [r for r in json.loads(out.read_text()) if str(r["step"]).startswith("batch_")
+            or (args.steps and (r.get("n"), r["step"]) not in ran)] if out.exists() else []
     out.write_text(json.dumps(records + kept, indent=2))
     print(f"\nwrote {args.out}")
     return 0

@@ -308,6 +308,116 @@ def kit_whole(folder):
     return (lambda: None), run
 
 
+# ------------------------------------------------------------------------ drivers
+DRIVER_COLUMNS = ["tenure_months", "plan", "region", "csat", "call_contacts", "chat_contacts", "complaint_contacts",
+                  "email_contacts", "repeat_contacts"]
+
+
+def kit_drivers(folder):
+    def run(_):
+        from cxkit.drivers import KeyDrivers, driver_frame
+
+        kd = KeyDrivers(n_boot=N_BOOT).fit(driver_frame(_data(folder), relation=True), DRIVER_COLUMNS)
+        return {"weights": kd.importance_.set_index("driver")["weight"], "patterns": kd.patterns_}
+    return (lambda: None), run
+
+
+def base_drivers(folder):
+    """pandas: each answer's contacts in the 90 days before, then Johnson's weights on the rows, with a
+    row bootstrap (timed on BASELINE_BOOT replicates and scaled to N_BOOT)."""
+    def run(_):
+        c = pd.read_parquet(folder / "customers.parquet", columns=["customer_id", "signup_date", "plan", "region"])
+        r = pd.read_parquet(folder / "responses.parquet", columns=["customer_id", "response_date", "nps", "csat"])
+        k = pd.read_parquet(folder / "contacts.parquet", columns=["customer_id", "date", "kind"])
+        k["kind"] = k["kind"].astype(str)
+        k = k.sort_values(["customer_id", "date"])
+        k["repeat"] = k.groupby("customer_id")["date"].diff().dt.days.le(7)
+        keys = r[["customer_id", "response_date"]].drop_duplicates()
+        m = keys.merge(k, on="customer_id")
+        m = m[(m["date"] >= m["response_date"] - pd.Timedelta(days=90)) & (m["date"] < m["response_date"])]
+        counts = pd.crosstab([m["customer_id"], m["response_date"]], m["kind"])
+        counts.columns = [f"{x}_contacts" for x in counts.columns]
+        counts["repeat_contacts"] = m.groupby(["customer_id", "response_date"])["repeat"].sum()
+        f = r.merge(c, on="customer_id").merge(counts.reset_index(), on=["customer_id", "response_date"], how="left")
+        f = f.fillna({col: 0 for col in counts.columns})
+        f["tenure_months"] = np.floor((f["response_date"] - f["signup_date"]).dt.days / (365.25 / 12))
+        levels = {}
+        for col in ("plan", "region"):
+            ref = f[col].value_counts().idxmax()
+            levels[col] = [v for v in sorted(f[col].astype(str).unique()) if v != ref]
+        cols, groups = [], []
+        for d in DRIVER_COLUMNS:
+            if d in levels:
+                names = [f"{d}={v}" for v in levels[d]]
+                for v in levels[d]:
+                    f[f"{d}={v}"] = (f[d].astype(str) == v).astype(float)
+            else:
+                names = [d]
+            groups.append(list(range(len(cols), len(cols) + len(names))))
+            cols += names
+        data = f[["nps", *cols]].to_numpy(dtype=float)
+
+        def weights(rows):
+            corr = np.corrcoef(rows, rowvar=False)
+            lam, q = np.linalg.eigh(corr[1:, 1:])
+            half = q @ np.diag(np.sqrt(lam)) @ q.T
+            beta = q @ np.diag(1 / np.sqrt(lam)) @ q.T @ corr[1:, 0]
+            raw = (half**2) @ (beta**2)
+            return np.array([raw[g].sum() for g in groups])
+
+        point = weights(data)
+        rng = np.random.default_rng(0)
+        for _ in range(BASELINE_BOOT):
+            weights(data[rng.integers(0, len(data), len(data))])
+        return {"weights": pd.Series(point, index=DRIVER_COLUMNS)}
+    return (lambda: None), run
+
+
+def kit_experiences(folder):
+    def run(_):
+        from cxkit.drivers import ExperienceHazards
+
+        eh = ExperienceHazards().fit_data(_data(folder))
+        return {"hr": eh.cox_.params_, "spells": eh.spells_}
+    return (lambda: None), run
+
+
+def base_experiences(folder):
+    """lifelines: (start, stop] rows with lifelines' own add_covariate_to_timeline, then CoxTimeVaryingFitter."""
+    def run(_):
+        from lifelines import CoxTimeVaryingFitter
+        from lifelines.utils import add_covariate_to_timeline
+
+        as_of = pd.Timestamp("2026-09-30")
+        c = pd.read_parquet(folder / "customers.parquet", columns=["customer_id", "signup_date", "end_date", "plan",
+                                                                    "region"])
+        k = pd.read_parquet(folder / "contacts.parquet", columns=["customer_id", "date", "kind"])
+        c["event"] = c["end_date"].notna().astype(int)
+        c["duration"] = ((c["end_date"].fillna(as_of) - c["signup_date"]).dt.days).astype(float)
+        c = c[c["duration"] > 0]
+        base = pd.get_dummies(c[["customer_id", "duration", "event", "plan", "region"]], columns=["plan", "region"],
+                              drop_first=True, dtype=float)
+        base["start"], base["stop"] = 0.0, base.pop("duration")
+        k = k.merge(c[["customer_id", "signup_date"]], on="customer_id")
+        k = k.sort_values(["customer_id", "date"])
+        day = (k["date"] - k["signup_date"]).dt.days.astype(float)
+        k["complaints"] = (k["kind"].astype(str) == "complaint").astype(float)
+        k["repeat_contacts"] = k.groupby("customer_id")["date"].diff().dt.days.le(7).astype(float)
+        up = pd.DataFrame({"customer_id": k["customer_id"], "time": day + 7, "complaints": k["complaints"],
+                           "repeat_contacts": k["repeat_contacts"]})
+        down = up.assign(time=day + 97, complaints=-up["complaints"], repeat_contacts=-up["repeat_contacts"])
+        cv = pd.concat([up, down]).groupby(["customer_id", "time"], as_index=False).sum()
+        long = add_covariate_to_timeline(base, cv, "customer_id", "time", "event", cumulative_sum=True)
+        long = long.rename(columns={"cumsum_complaints": "complaints", "cumsum_repeat_contacts": "repeat_contacts"})
+        long = long.fillna({"complaints": 0, "repeat_contacts": 0})
+        long["event"] = long["event"].astype(int)
+        long["start"], long["stop"] = long["start"] / (365.25 / 12), long["stop"] / (365.25 / 12)
+        ctv = CoxTimeVaryingFitter().fit(long, id_col="customer_id", event_col="event", start_col="start",
+                                         stop_col="stop")
+        return {"hr": ctv.params_}
+    return (lambda: None), run
+
+
 STEPS = {
     "load_validate": (kit_load, base_load),
     "nps_bands": (kit_bands, base_bands),
@@ -317,7 +427,11 @@ STEPS = {
     "ledger": (kit_ledger, base_ledger),
     "nps_trend": (kit_trend, base_trend),
     "whole_analysis": (kit_whole, None),
+    "key_drivers": (kit_drivers, base_drivers),
+    "experience_hazards": (kit_experiences, base_experiences),
 }
+#: Baselines too slow to run beyond this many customers (their time is left out there, not guessed).
+BASELINE_MAX = {"experience_hazards": 100_000}
 #: Every measurable function, the column scan and read (yardsticks for Kaplan-Meier) included.
 ALL = {**STEPS, "scan": (scan, None), "read": (read, None)}
 
@@ -344,4 +458,10 @@ def agree(step: str, kit: dict, base: dict | None) -> bool | None:
         return bool(np.array_equal(kit["table"], base["table"]))
     if step == "nps_trend":
         return bool(np.allclose(kit["nps"], base["nps"], equal_nan=True, atol=1e-9))
+    if step == "key_drivers":
+        return bool(np.allclose(kit["weights"].loc[base["weights"].index].to_numpy(), base["weights"].to_numpy(),
+                                atol=1e-8))
+    if step == "experience_hazards":
+        terms = ["complaints", "repeat_contacts"]
+        return bool(np.allclose(kit["hr"].loc[terms].to_numpy(), base["hr"].loc[terms].to_numpy(), atol=1e-6))
     return None
