@@ -518,6 +518,18 @@ def glossary(score: str = "nps", window_months: float | None = 12, horizon: int 
     if dated:
         terms["Customer ledger"] = ("Customers at the start of a period, plus those who joined, minus those who "
                                     "left, equals those at the end; revenue is each customer's monthly run rate.")
+    if score == "nps":
+        terms["Share of what the drivers explain"] = (
+            "Johnson's relative weight of a driver divided by the R² of all drivers together: the part of the "
+            "differences in NPS answers that goes with that driver. An association, not proof of cause.")
+        if dated and contacts:
+            terms["NPS points lost to an experience"] = (
+                "How much higher NPS would read without the answers given after that experience (a contact of that "
+                "kind in the days before the answer).")
+    if dated and contacts:
+        terms["Hazard ratio per complaint"] = (
+            "How much faster customers leave, at any moment, for each complaint they made in the previous window "
+            "(counted from a few days after it), from a Cox model allowing for plan and region.")
     terms[f"{level}% CI"] = (f"The range that would contain the true value in {level} of 100 repeats of the survey; a "
                              "difference is only claimed when its interval excludes zero (or 1 for a ratio).")
     terms["p"] = (f"How surprising the data would be if there were no difference; p < {1 - level / 100:.2f} is read "

@@ -57,6 +57,9 @@ VALUE_RULES = {
     "score": (lambda v: v in ("nps", "csat", "effort"), "nps, csat or effort"),
     "period": (lambda v: v in ("M", "Q"), "M (months) or Q (quarters)"),
     "focus": (lambda v: v in ("leadership", "product", "care", "region"), "leadership, product, care or region"),
+    "window_days": (lambda v: 1 <= v <= 730, "1 to 730 days"),
+    "lag_days": (lambda v: 0 <= v <= 365, "0 to 365 days"),
+    "period_months": (lambda v: 1 <= v <= 120, "1 to 120 months"),
 }
 
 

@@ -271,3 +271,34 @@ def test_risk_set_counts_give_the_fit_on_every_spell(small_tables, case):
     assert (leavers.loc[last.index, eh.experiences_].to_numpy() == last.to_numpy()).all()
     assert len(leavers) == len(last)
 
+
+
+def test_cli_synth_plants_effects_and_refuses_bad_ones(tmp_path, capsys):
+    import json
+
+    from cxkit.cli import main
+
+    out = tmp_path / "planted"
+    assert main(["synth", "--customers", "300", "--out", str(out), "--complaint-hazard-ratio", "1.5",
+                 "--score-effect", "complaint=-2", "--score-effect", "call=-0.5"]) == 0
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["complaint_hazard_ratio"] == 1.5
+    assert truth["contact_score_effects"]["complaint"] == -2.0 and truth["contact_score_effects"]["call"] == -0.5
+    capsys.readouterr()
+    for bad, message in ((["--score-effect", "complaint"], "KIND=POINTS"), (["--score-effect", "gripe=-1"], "gripe"),
+                         (["--complaint-hazard-ratio", "0"], "positive")):
+        assert main(["synth", "--customers", "50", "--out", str(tmp_path / "bad"), *bad]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("notebook", ["01-leadership-report", "04-drivers"])
+def test_driver_settings_are_checked_before_any_kernel_starts(notebook):
+    from cxkit.errors import CxkitError as Error
+    from cxkit.nbparams import check_params, notebook_parameters
+
+    parameters = notebook_parameters(ROOT / "notebooks" / f"{notebook}.ipynb")
+    for bad in ({"window_days": 0}, {"lag_days": -1}):
+        with pytest.raises(Error, match=list(bad)[0]):
+            check_params(bad, parameters)
+    assert check_params({"window_days": 30, "lag_days": 0}, parameters)["window_days"] == 30
