@@ -108,7 +108,7 @@ class LeadershipAnalysis:
         NPS score, NPS points lost to each experience, churn hazard per recent complaint or repeat contact,
         and the last answers and contacts of those who left. None where the data cannot say (``why_missing_``).
     why_missing_ : dict
-        Which of those is not available -> reason code (``no_nps``, ``no_contacts``, ``snapshot``,
+        Which of those is not available -> reason code (``no_nps``, ``other_score``, ``no_contacts``, ``snapshot``,
         ``no_departures``, ``not_estimable``).
     """
 
@@ -287,25 +287,31 @@ class LeadershipAnalysis:
     def _fit_why(self, data) -> None:
         """What goes with dissatisfaction (key drivers, touchpoints) and departure (experiences, leavers' story)."""
         from cxkit.drivers import DepartureStory, ExperienceHazards, KeyDrivers, TouchpointImpact, driver_frame
+        from cxkit.drivers.frame import drop_answers_table
 
         self.key_drivers_ = self.touchpoints_ = self.experiences_ = self.departures_ = None
         self.why_missing_ = {}
-        if self.score_ != "nps" or "nps" not in data.scores:
+        if "nps" not in data.scores:
             self.why_missing_["drivers of the score"] = "no_nps"
+        elif self.score_ != "nps":
+            self.why_missing_["drivers of the score"] = "other_score"
         else:
-            frame = driver_frame(data, window_days=self.window_days)
-            if len(frame) >= self.min_size_:
-                with warnings.catch_warnings():  # a driver left out is named in its notes_, in words by narrative
-                    warnings.simplefilter("ignore", CxkitWarning)
-                    self.key_drivers_ = self._why_attempt("drivers of the score", lambda: KeyDrivers(
-                        outcome="nps", n_boot=self.n_boot, seed=self.seed, alpha=self.alpha).fit(frame))
-            else:
-                self.why_missing_["drivers of the score"] = "too_few"
-            experiences = [c for c in frame.columns if c.endswith("_contacts") and c != "repeat_contacts"]
-            experiences += ["repeat_contacts"] if "repeat_contacts" in frame.columns else []
-            if experiences:
-                self.touchpoints_ = TouchpointImpact(alpha=self.alpha, min_answers=self.min_size_).fit(
-                    frame, experiences)
+            frame = driver_frame(data, window_days=self.window_days, relation="table")  # read twice, built once
+            try:
+                if frame.aggregate("count(*)").fetchone()[0] >= self.min_size_:
+                    with warnings.catch_warnings():  # a driver left out is named in notes_, in words by narrative
+                        warnings.simplefilter("ignore", CxkitWarning)
+                        self.key_drivers_ = self._why_attempt("drivers of the score", lambda: KeyDrivers(
+                            outcome="nps", n_boot=self.n_boot, seed=self.seed, alpha=self.alpha).fit(frame))
+                else:
+                    self.why_missing_["drivers of the score"] = "too_few"
+                experiences = [c for c in frame.columns if c.endswith("_contacts") and c != "repeat_contacts"]
+                experiences += ["repeat_contacts"] if "repeat_contacts" in frame.columns else []
+                if experiences:
+                    self.touchpoints_ = TouchpointImpact(alpha=self.alpha, min_answers=self.min_size_).fit(
+                        frame, experiences)
+            finally:
+                drop_answers_table(data)
         if data.mode != "dated":
             self.why_missing_["experiences before departure"] = "snapshot"
         elif not data.has("contacts"):

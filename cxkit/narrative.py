@@ -909,7 +909,8 @@ def traced_summary(analysis) -> dict:
 
 # ------------------------------------------------------------ why: drivers of the score and of departure
 _KIND_PLURALS = {"call": "calls", "chat": "chats", "email": "emails", "complaint": "complaints"}
-WHY_MISSING = {"no_nps": "the data has no NPS answers", "too_few": "too few answers for a stable estimate",
+WHY_MISSING = {"no_nps": "the data has no NPS answers", "other_score": "this report's bands come from another score",
+               "too_few": "too few answers for a stable estimate",
                "snapshot": "snapshot data has no contact history or departure dates",
                "no_contacts": "the data has no contacts table", "no_departures": "no customer left",
                "not_estimable": "the model cannot be estimated from this data"}

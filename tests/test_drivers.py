@@ -302,3 +302,23 @@ def test_driver_settings_are_checked_before_any_kernel_starts(notebook):
         with pytest.raises(Error, match=list(bad)[0]):
             check_params(bad, parameters)
     assert check_params({"window_days": 30, "lag_days": 0}, parameters)["window_days"] == 30
+
+
+def test_touchpoints_and_key_drivers_agree_on_a_frame_and_its_relation(small_tables, case):
+    from cxkit.drivers.frame import drop_answers_table
+    from cxkit.load import load as load_params
+
+    data = load_params(case(fmt="parquet"))
+    frame = driver_frame(data)
+    rel = driver_frame(data, relation="table")
+    try:
+        exps = ["complaint_contacts", "call_contacts"]
+        a, b = TouchpointImpact().fit(frame, exps).summary, TouchpointImpact().fit(rel, exps).summary
+        pd.testing.assert_frame_equal(a, b)
+        drivers = ["csat", "call_contacts", "complaint_contacts", "plan"]
+        ka = KeyDrivers(n_boot=30).fit(frame, drivers).importance_
+        kb = KeyDrivers(n_boot=30).fit(rel, drivers).importance_
+        pd.testing.assert_frame_equal(ka, kb)
+    finally:
+        drop_answers_table(data)
+    assert not data.sql("SELECT * FROM duckdb_tables() WHERE table_name = '_driver_answers'").fetchall()

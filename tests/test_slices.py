@@ -68,12 +68,19 @@ def test_small_bands_are_suppressed_not_shown(data):
     assert (_slice_table(a)["this slice"] == "too few").any()
 
 
-def test_care_focus_leads_with_contacts(data):
+def test_care_focus_leads_with_complaints_then_contacts(data):
+    from cxkit.narrative import summary_parts
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CxkitWarning)
         a = LeadershipAnalysis(n_boot=20, focus="care", period="Q").fit(data)
-    first = summary(a)[0]
-    assert "contacted care" in first and "per customer in the quarter" in first
+    parts, lines = summary_parts(a), summary(a)
+    contacts = lines.index(parts["contacts"])
+    assert "contacted care" in lines[contacts] and "per customer in the quarter" in lines[contacts]
+    if "why" in parts:  # what goes with leaving comes first, where the data can tell it from no effect
+        assert lines[0] == parts["why"] and "complaint" in lines[0] and contacts == 1
+    else:
+        assert contacts == 0
 
 
 def test_sample_quarter_renders_in_one_batch(tmp_path):

@@ -105,15 +105,19 @@ def collapse(frame, outcome: str, drivers: list[str], categorical: set) -> Patte
     return Patterns(y, x, counts["_n"].to_numpy(dtype=float), list(drivers), groups, names, reference)
 
 
-def weighted_corr(y: np.ndarray, x: np.ndarray, w: np.ndarray):
-    """Correlation matrix of ``[y, x]`` under frequency weights ``w``, with the means and standard deviations."""
-    data = np.column_stack([y, x])
+def weighted_corr(y: np.ndarray, x: np.ndarray, w: np.ndarray, stacked: np.ndarray | None = None):
+    """Correlation matrix of ``[y, x]`` under frequency weights ``w``, with the means and standard deviations.
+
+    ``stacked`` (``[y, x]`` as one array) saves re-stacking in a bootstrap. The weighted cross-products are one
+    matrix product over the patterns; the means are taken out afterwards.
+    """
+    data = np.column_stack([y, x]) if stacked is None else stacked
     total = w.sum()
     mean = w @ data / total
-    centred = data - mean
-    cov = (centred * w[:, None]).T @ centred / (total - 1)
-    sd = np.sqrt(np.diag(cov))
-    if np.any(sd <= 0):
+    cross = data.T @ (data * w[:, None])
+    cov = (cross - total * np.outer(mean, mean)) / (total - 1)
+    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    if np.any(sd <= 1e-12 * np.maximum(np.abs(mean), 1.0)):
         return None, mean, sd
     return cov / np.outer(sd, sd), mean, sd
 

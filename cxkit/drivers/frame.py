@@ -24,10 +24,16 @@ from cxkit.contract import DAYS_PER_MONTH
 from cxkit.errors import CxkitError
 from cxkit.sql import ident, literal
 
-__all__ = ["driver_frame", "contact_kind_columns", "REPEAT_DAYS"]
+__all__ = ["driver_frame", "contact_kind_columns", "drop_answers_table", "REPEAT_DAYS"]
 
 #: A contact this many days or fewer after the customer's previous contact is a repeat contact.
 REPEAT_DAYS = 7
+ANSWERS_TABLE = "_driver_answers"  # the temporary table of driver_frame(relation="table"), this module's own
+
+
+def drop_answers_table(data) -> None:
+    """Drop the temporary table :func:`driver_frame` made with ``relation="table"``."""
+    data.con.execute(f"DROP TABLE IF EXISTS {ANSWERS_TABLE}")
 
 
 def _column_name(kind: str) -> str:
@@ -62,9 +68,10 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
         Contacts in this many days before the answer count as its experiences.
     repeat_days : int
         A contact within this many days after the customer's previous contact is a repeat contact.
-    relation : bool
+    relation : bool or "table"
         Return the DuckDB relation instead of a DataFrame (for large data: :class:`KeyDrivers` aggregates it
-        without bringing rows into Python).
+        without bringing rows into Python); ``"table"`` computes it once into a temporary table first, for
+        several readers (drop it with :func:`drop_answers_table`).
 
     Returns
     -------
@@ -119,6 +126,9 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
                  f"{contact_join}WHERE r.nps IS NOT NULL ORDER BY r.customer_id, r.response_date")
     rel = data.sql(query)
     drivers = [c for c in rel.columns if c not in ("customer_id", "response_date", "nps", "detractor")]
+    if relation == "table":  # computed once into this module's temporary table, for several readers
+        data.con.execute(f"CREATE OR REPLACE TEMP TABLE {ANSWERS_TABLE} AS {query}")
+        return data.sql(f"SELECT * FROM {ANSWERS_TABLE}")
     if relation:
         return rel
     frame = rel.df()

@@ -124,7 +124,7 @@ class ExperienceHazards:
         """
         pattern = ", ".join([*experiences, *(ident(a) for a in adjust)])
         return f"""
-WITH sp AS ({spells_sql}),
+WITH sp AS MATERIALIZED ({spells_sql}),
 moves AS (
   SELECT {pattern}, start_day AS d, count(*) AS enter, 0 AS leave, 0 AS events FROM sp GROUP BY ALL
   UNION ALL SELECT {pattern}, stop_day AS d, 0 AS enter, count(*) AS leave, sum(event) AS events FROM sp GROUP BY ALL),
@@ -179,10 +179,13 @@ ev AS (
         sums = ", ".join(f"sum({e}) AS {e}" for e in experiences)
         levels = ", ".join(f"CAST(sum({e}) OVER w AS INTEGER) AS {e}" for e in experiences)
         adj_out = "".join(f", p.{ident(a)}" for a in adjust)
-        return self._base_ctes(data, kinds, experiences, adjust) + f"""steps AS (
-  SELECT customer_id, day + {self.lag_days} AS t, {ups} FROM ev
-  UNION ALL SELECT customer_id, day + {self.lag_days + self.window_days} AS t, {downs} FROM ev
-  UNION ALL SELECT customer_id, 0 AS t, {zeros} FROM people),
+        any_flag = " OR ".join(f"{e} <> 0" for e in experiences)
+        # only contacts that are experiences move a level: the others would split spells without changing them
+        return self._base_ctes(data, kinds, experiences, adjust) + f"""exp AS (SELECT * FROM ev WHERE {any_flag}),
+steps AS (
+  SELECT customer_id, day + {self.lag_days} AS t, {ups} FROM exp
+  UNION ALL SELECT customer_id, day + {self.lag_days + self.window_days} AS t, {downs} FROM exp
+  UNION ALL SELECT customer_id, 0 AS t, {zeros} FROM people WHERE customer_id IN (SELECT customer_id FROM exp)),
 points AS (
   SELECT s.customer_id, s.t, {sums} FROM steps s JOIN people p USING (customer_id)
   WHERE s.t >= 0 AND s.t < p.total GROUP BY ALL),
@@ -193,7 +196,11 @@ SELECT s.customer_id, s.start_day, coalesce(s.next_day, p.total) AS stop_day,
        s.start_day / {DAYS_PER_MONTH!r} AS start, coalesce(s.next_day, p.total) / {DAYS_PER_MONTH!r} AS stop,
        CASE WHEN s.next_day IS NULL THEN p.churned ELSE 0 END AS event, p.end_date,
        {", ".join(f"s.{e}" for e in experiences)}{adj_out}
-FROM spells s JOIN people p USING (customer_id)"""
+FROM spells s JOIN people p USING (customer_id)
+UNION ALL  -- customers without an experience: one spell at level 0, no window needed
+SELECT p.customer_id, 0 AS start_day, p.total AS stop_day, 0.0 AS start, p.total / {DAYS_PER_MONTH!r} AS stop,
+       p.churned AS event, p.end_date, {", ".join(f"0 AS {e}" for e in experiences)}{adj_out}
+FROM people p WHERE p.total > 0 AND p.customer_id NOT IN (SELECT customer_id FROM exp)"""
 
     def _revenue(self, data, leavers, experiences) -> pd.DataFrame:
         as_of = pd.Timestamp(data.as_of)

@@ -27,9 +27,9 @@ __all__ = ["linear_importance", "logistic_importance"]
 _LOGISTIC_VARIANCE = np.pi**2 / 3
 
 
-def linear_importance(y, x, w, groups, method: str):
+def linear_importance(y, x, w, groups, method: str, stacked=None):
     """Raw weights, R² and unstandardised coefficients (outcome units per driver unit) of the linear model."""
-    corr, _, sd = weighted_corr(y, x, w)
+    corr, _, sd = weighted_corr(y, x, w, stacked)
     if corr is None:
         raise CxkitError("a driver (or the outcome) does not vary in these answers")
     weights = relative_weights(corr, groups) if method == "relative_weights" else general_dominance(corr, groups)
@@ -45,9 +45,9 @@ def _mz_r2(x, y, w, start=None):
     return var / (var + _LOGISTIC_VARIANCE), beta
 
 
-def logistic_importance(y, x, w, groups, method: str):
+def logistic_importance(y, x, w, groups, method: str, stacked=None):
     """Raw weights, McKelvey-Zavoina R² and log-odds coefficients of the detractor (logistic) model."""
-    corr, mean, sd = weighted_corr(y, x, w)
+    corr, mean, sd = weighted_corr(y, x, w, stacked)
     if corr is None:
         raise CxkitError("a driver (or the outcome) does not vary in these answers")
     std = (x - mean[1:]) / sd[1:]

@@ -164,12 +164,12 @@ class KeyDrivers:
             return None, None, None
         rng = np.random.default_rng(self.seed)
         probs = pat.counts / pat.counts.sum()
+        stacked = np.column_stack([pat.y, pat.x])
         ws, r2s, cs = [], [], []
         for _ in range(self.n_boot):
-            w = rng.multinomial(pat.n, probs).astype(float)
-            keep = w > 0
+            w = rng.multinomial(pat.n, probs).astype(float)  # a resample of the answers, as counts per pattern
             try:
-                weights, r2, coef = one(pat.y[keep], pat.x[keep], w[keep], pat.groups, self.method)
+                weights, r2, coef = one(pat.y, pat.x, w, pat.groups, self.method, stacked)
             except CxkitError:
                 continue  # a replicate where a rare driver does not vary or separates: skipped, counted below
             ws.append(weights), r2s.append(r2), cs.append(coef)

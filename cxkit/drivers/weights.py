@@ -16,7 +16,7 @@ Examples
 >>> import numpy as np
 >>> r = np.array([[1.0, 0.6, 0.3, 0.4, 0.5], [0.6, 1.0, 0.8, 0.1, 0.3], [0.3, 0.8, 1.0, 0.1, 0.1],
 ...               [0.4, 0.1, 0.1, 1.0, 0.5], [0.5, 0.3, 0.1, 0.5, 1.0]])
->>> [round(v, 3) for v in general_dominance(r)]
+>>> [round(float(v), 3) for v in general_dominance(r)]
 [0.292, 0.076, 0.095, 0.121]
 """
 
