@@ -29,7 +29,7 @@ def steps(tmp_path_factory):
 
 
 @pytest.mark.parametrize("step", ["load_validate", "nps_bands", "km_logrank_rmst", "cox", "ltv_with_intervals",
-                                  "ledger", "nps_trend"])
+                                  "ledger", "nps_trend", "key_drivers", "experience_hazards"])
 def test_kit_and_straightforward_way_agree(steps, step):
     module, folder = steps
     out = []
