@@ -322,3 +322,11 @@ def test_touchpoints_and_key_drivers_agree_on_a_frame_and_its_relation(small_tab
     finally:
         drop_answers_table(data)
     assert not data.sql("SELECT * FROM duckdb_tables() WHERE table_name = '_driver_answers'").fetchall()
+
+
+def test_an_audience_is_not_adjusted_for_its_own_column(small_tables, case):
+    from cxkit.load import load as load_params
+
+    data = load_params(case(fmt="parquet")).subset({"region": "West"})
+    eh = ExperienceHazards().fit_data(data)
+    assert eh.adjusted_for_ == ["plan"] and "region" not in " ".join(eh.cox_.summary.index)

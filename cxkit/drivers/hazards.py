@@ -35,6 +35,8 @@ from cxkit.survival.cox import CoxModel
 
 __all__ = ["ExperienceHazards", "EXPERIENCES"]
 
+_MAX_LEVELS = 12  # adjusters with more levels are left out, as in the leadership report's Cox model
+
 #: Experience column -> how it reads.
 EXPERIENCES = {"complaints": "complaint", "repeat_contacts": "repeat contact"}
 
@@ -94,6 +96,10 @@ class ExperienceHazards:
                                   ).fetchone()[0] > 0
         experiences = (["complaints"] if has_complaints else []) + ["repeat_contacts"]
         adjust = [s for s in ("plan", "region") if s in data.segments]
+        if adjust:  # a column with one value here (an audience's own region) explains nothing and is left out
+            levels = data.sql("SELECT " + ", ".join(f"count(DISTINCT {ident(a)})" for a in adjust)
+                              + " FROM customers").fetchone()
+            adjust = [a for a, n in zip(adjust, levels, strict=True) if 2 <= n <= _MAX_LEVELS]
         spells_sql = self._spells_sql(data, kinds, experiences, adjust)
         counts = data.sql(self._risk_sets_sql(spells_sql, experiences, adjust)).df()
         if counts.empty or counts["events"].sum() == 0:
