@@ -37,17 +37,31 @@ def small_params(tmp_path, small_tables):
     return _write(tmp_path / "data", small_tables[0], "small")
 
 
+def _executing(out) -> bool:
+    """Whether the staged notebook has at least one executed cell (it is saved after each cell)."""
+    import json
+
+    for path in out.glob(".staging-*/*.ipynb"):
+        try:
+            cells = json.loads(path.read_text())["cells"]
+        except (ValueError, OSError):  # being written
+            continue
+        if any(c.get("execution_count") for c in cells if c["cell_type"] == "code"):
+            return True
+    return False
+
+
 def test_ctrl_c_during_render_is_quiet_and_publishes_nothing(small_tables, tmp_path):
     out = tmp_path / "reports"
     # enough bootstrap replicates that the notebook is still running when Ctrl-C comes, on any machine
-    slow = _write(tmp_path / "data", small_tables[0], "small", n_boot=2000)
+    slow = _write(tmp_path / "data", small_tables[0], "small", n_boot=5000)
     proc = subprocess.Popen([*CXKIT, "render", str(slow), "--out", str(out), "--no-pdf"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
-    while not list(out.glob(".staging-*/*.ipynb")):  # the notebook is executing
+    while not _executing(out):  # the notebook's first cells have run: the kernel is working
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.1)
-    time.sleep(1.0)
+        time.sleep(0.05)
+    time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130
