@@ -55,8 +55,10 @@ def test_ctrl_c_during_render_is_quiet_and_publishes_nothing(small_tables, tmp_p
     out = tmp_path / "reports"
     # enough bootstrap replicates that the notebook is still running when Ctrl-C comes, on any machine
     slow = _write(tmp_path / "data", small_tables[0], "small", n_boot=5000)
+    # a terminal's Ctrl-C reaches a process whose SIGINT is at its default, whatever this test process inherited
     proc = subprocess.Popen([*CXKIT, "render", str(slow), "--out", str(out), "--no-pdf"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not _executing(out):  # the notebook's first cells have run: the kernel is working
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -64,7 +66,7 @@ def test_ctrl_c_during_render_is_quiet_and_publishes_nothing(small_tables, tmp_p
     time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, (stdout[-1500:], stderr[-1500:])
     assert "interrupted: nothing was published" in stderr
     assert not any(word in stdout + stderr for word in NOISE), stderr
     assert not list(out.rglob("report.html")) and not list(out.glob(".staging-*")), "half-written output left"
