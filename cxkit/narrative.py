@@ -666,16 +666,17 @@ def method_notes(analysis) -> list[str]:
             lines.append(f"The value at stake scales the {sum(a.base_counts_.values()) / a.scale_to_base_:,.0f} "
                          f"active customers who answered to all {a.active_customers_:,} active customers, "
                          "assuming those who did not answer spread over the bands alike.")
-    if getattr(a, "key_drivers_", None) is not None:
+    if a.key_drivers_ is not None:
         kd = a.key_drivers_
         lines.append(f"Drivers of the score: Johnson's relative weights from a linear model of the NPS score on "
                      f"{kd.n_:,} answers with their contacts in the {a.window_days} days before; intervals from "
                      f"{kd.n_boot} bootstrap replicates of the answers; a driver counts as distinguishable from no "
                      "effect when its coefficient's interval excludes zero.")
-    if getattr(a, "experiences_", None) is not None:
+    if a.experiences_ is not None:
         eh = a.experiences_
         lines.append(f"Experiences before departure: a Cox model with time-varying counts of complaints and repeat "
-                     f"contacts (a contact within 7 days of the previous one), each counting from {eh.lag_days} to "
+                     f"contacts (a contact within {eh.repeat_days} days of the previous one), each counting from "
+                     f"{eh.lag_days} to "
                      f"{eh.lag_days + eh.window_days} days after it, on the tenure clock; the revenue that went with "
                      "them is each leaver's monthly revenue times the share of their hazard due to the experiences.")
     if a.descriptive_:
@@ -872,7 +873,7 @@ def summary_facts(analysis) -> dict:
             facts.append(_fact(money(last.loc[b, "cost_per_customer"], cents=True), last.loc[b, "cost_per_customer"],
                                f"{src}.loc['{b}', 'cost_per_customer']"))
         out["contacts"] = facts
-    if getattr(a, "experiences_", None) is not None:
+    if a.experiences_ is not None:
         s = a.experiences_.summary.set_index("experience")
         if "complaints" in s.index:
             src = "a.experiences_.summary.set_index('experience').loc['complaints']"
@@ -1085,7 +1086,7 @@ def why_parts(analysis) -> dict:
 
 def _why_summary(analysis) -> str | None:
     """The summary's line on departure: the complaint hazard ratio, where it can be told from no effect."""
-    eh = getattr(analysis, "experiences_", None)
+    eh = analysis.experiences_
     if eh is None:
         return None
     s = eh.summary.set_index("experience")
