@@ -163,3 +163,11 @@ def test_a_params_file_cannot_name_a_store(params_file, tmp_path, capsys):
 
         path.write_text(yaml.safe_dump({**spec, "store": None, "audiences": {"by": "region"}}))
         preflight(path)
+
+
+def test_run_names_do_not_repeat_a_column_its_values_already_name():
+    from cxkit.render.audiences import _run_part
+
+    assert _run_part("region", "West") == "region-west"
+    assert _run_part("team", "team-082") == "team-082" and _run_part("team", "Team 82") == "team-82"
+    assert _run_part("plan", "Planet") == "plan-planet"  # a value that merely starts with the same letters

@@ -56,6 +56,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "audience"
 
 
+def _run_part(column: str, value) -> str:
+    """``region``, ``West`` -> ``region-west``; a value that already names its column (``team-082``) stays as it is,
+    not ``team-team-082``."""
+    col, val = _slug(column), _slug(value)
+    return val if val == col or val.startswith(col + "-") else f"{col}-{val}"
+
+
 class _Keep(dict):
     """Template fields: an audience's own filled in, any other (``{title}`` in an email subject) kept as written."""
 
@@ -118,7 +125,7 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
                               f"(segments: {', '.join(data.segments) or 'none'})")
         select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in cols)
         for *values, n in data.sql(f"SELECT {select}, count(*) FROM customers GROUP BY ALL ORDER BY ALL").fetchall():
-            run = "-".join(f"{_slug(c)}-{_slug(v)}" for c, v in zip(cols, values, strict=True))
+            run = "-".join(_run_part(c, v) for c, v in zip(cols, values, strict=True))
             if n < minimum:
                 skipped.append(Skipped(run, f"{n:,} customers, under audiences.min_customers {minimum:,}"))
                 continue
