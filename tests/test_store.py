@@ -171,3 +171,22 @@ def test_run_names_do_not_repeat_a_column_its_values_already_name():
     assert _run_part("region", "West") == "region-west"
     assert _run_part("team", "team-082") == "team-082" and _run_part("team", "Team 82") == "team-82"
     assert _run_part("plan", "Planet") == "plan-planet"  # a value that merely starts with the same letters
+
+
+def test_stores_no_batch_used_for_a_week_are_pruned(tmp_path):
+    import time
+
+    from cxkit.render.stores import STORE_DIR, prune_stores
+
+    folder = tmp_path / STORE_DIR
+    folder.mkdir()
+    old, fresh, used = (folder / f"{k}.duckdb" for k in ("old", "fresh", "used"))
+    for path in (old, fresh, used):
+        path.write_bytes(b"x")
+    (folder / "old.numbers.json").write_text("{}")
+    week = time.time() - 8 * 86400
+    for path in (old, used):
+        os.utime(path, (week, week))
+    gone = prune_stores(tmp_path, {str(used)})
+    assert sorted(p.name for p in gone) == ["old.duckdb", "old.numbers.json"]
+    assert fresh.exists() and used.exists() and time.time() - used.stat().st_mtime < 60  # used: touched

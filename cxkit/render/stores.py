@@ -14,9 +14,10 @@ from pathlib import Path
 
 from cxkit.errors import CxkitError
 
-__all__ = ["prepare_stores", "STORE_DIR"]
+__all__ = ["prepare_stores", "prune_stores", "STORE_DIR", "STORE_KEEP_DAYS"]
 
 STORE_DIR = ".store"
+STORE_KEEP_DAYS = 7  # a store no batch has used for this long is deleted (it is rebuilt from the data if needed)
 #: The LeadershipAnalysis settings the leadership notebook passes from its parameters. When they drift,
 #: a report's population key no longer matches the store's and the report computes the numbers itself.
 ANALYSIS_SETTINGS = ("score", "clock", "which", "horizon_months", "discount_rate", "share_moved", "n_boot", "seed",
@@ -121,4 +122,33 @@ def prepare_stores(files, out_dir) -> dict[str, object]:
             continue
         for f, _, _ in members:
             stores[f] = store
+    prune_stores(out_dir, {str(s.path) for s in stores.values()})
     return stores
+
+
+def prune_stores(out_dir, used=(), keep_days: float = STORE_KEEP_DAYS) -> list[Path]:
+    """Delete stores under ``out_dir`` that this batch did not use and no batch opened for ``keep_days``.
+
+    A store is rebuilt from the data whenever it is missing, so pruning only costs a later batch with the same
+    data its validation; the stores ``used`` now are touched, so their age counts from today. Returns the
+    files deleted.
+    """
+    import os
+    import time
+
+    folder = Path(out_dir) / STORE_DIR
+    if not folder.is_dir():
+        return []
+    now = time.time()
+    used = {str(Path(u)) for u in used}
+    gone = []
+    for path in folder.glob("*.duckdb"):
+        if str(path) in used:
+            os.utime(path)
+            continue
+        if now - path.stat().st_mtime > keep_days * 86400:
+            for part in (path, path.with_suffix(".numbers.json"), path.with_name(path.name + ".wal")):
+                if part.exists():
+                    part.unlink()
+                    gone.append(part)
+    return gone
