@@ -327,6 +327,8 @@ class LeadershipAnalysis:
             self.departures_ = story if len(story.customers_) else None
 
     def _why_attempt(self, what: str, fit):
+        """As :meth:`_attempt` for the drivers section: a model the data cannot support is recorded in
+        ``why_missing_`` (its own "not available" line), not in ``not_available_`` (the summary's)."""
         try:
             return fit()
         except CxkitError:

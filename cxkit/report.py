@@ -27,7 +27,7 @@ __all__ = ["figure", "table", "markdown", "heading", "bullets", "sentences", "se
            "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes", "lead_section",
            "customer_math", "nps_over_time", "contacts_section", "takeaway", "not_available", "glossary",
            "gap_caption", "load_data", "summary", "churn_section", "drivers_section", "reasons_section",
-           "value_section", "stake_section", "appendix", "why_section", "departures_table", "DRIVER_FORMATS",
+           "value_section", "stake_section", "appendix", "why_section", "departure_names", "DRIVER_FORMATS",
            "DRIVER_NAMES", "TOUCHPOINT_FORMATS", "TOUCHPOINT_NAMES", "RISK_FORMATS", "STORY_FORMATS"]
 
 
@@ -536,14 +536,9 @@ STORY_FORMATS = {"share": "{:.0%}", "answered": "{:.0%}", "last_band_detractor":
                  "monthly_revenue": _money}
 
 
-def departures_table(analysis) -> pd.DataFrame | None:
-    """Those who left in the last 12 months by churn reason: last answer and last contacts, as the reader sees it."""
-    story = analysis.departures_
-    if story is None:
-        return None
-    names = {k: v.format(w=story.window_days) for k, v in DEPARTURE_NAMES.items()}
-    columns = [c for c in names if c in story.summary.columns]
-    return story.summary[columns].rename(columns=names)
+def departure_names(window_days: int) -> dict:
+    """The leavers-by-reason table's column names as the reader sees them."""
+    return {k: v.format(w=window_days) for k, v in DEPARTURE_NAMES.items()}
 
 
 def why_section(analysis, skip_if_lead: bool = False) -> None:
@@ -559,11 +554,11 @@ def why_section(analysis, skip_if_lead: bool = False) -> None:
     section(narrative.SECTION_TITLES["why"], None if nothing else narrative.section_intro("why", analysis.clock_kind_))
     if parts:
         sentences(parts, role="findings")
-    story = departures_table(analysis)
-    if story is not None:
-        names = {k: v.format(w=analysis.departures_.window_days) for k, v in DEPARTURE_NAMES.items()}
-        table(story, formats={names[k]: v for k, v in DEPARTURE_FORMATS.items()}, missing="not available",
-              caption=narrative.caption("departures", months=analysis.departures_.period_months))
+    story = analysis.departures_
+    if story is not None:  # those who left by churn reason: their last answer and last contacts
+        table(story.summary[[c for c in DEPARTURE_NAMES if c in story.summary.columns]], formats=DEPARTURE_FORMATS,
+              rename=departure_names(story.window_days), missing="not available",
+              caption=narrative.caption("departures", months=story.period_months))
     if analysis.key_drivers_ is not None and not analysis.key_drivers_.importance_.empty:
         figure(analysis.key_drivers_.plot(window_days=analysis.window_days), "key-drivers",
                takeaway=narrative.drivers_takeaway(analysis.key_drivers_, analysis.window_days),

@@ -255,8 +255,7 @@ def test_risk_set_counts_give_the_fit_on_every_spell(small_tables, case):
 
     data = load_params(case(fmt="parquet"))
     eh = ExperienceHazards().fit_data(data)
-    kinds = "'complaint'"
-    sql = eh._spells_sql(data, kinds, eh.experiences_, eh.adjusted_for_)
+    sql = eh._spells_sql(data, eh.experiences_, eh.adjusted_for_)
     spells = data.sql(sql).df()
     for col in eh.adjusted_for_:
         spells[col] = spells[col].astype("category")
@@ -267,7 +266,7 @@ def test_risk_set_counts_give_the_fit_on_every_spell(small_tables, case):
     assert got["se"].to_numpy() == pytest.approx(want.loc[got.index, "se"].to_numpy(), abs=1e-9)
     # each leaver's experiences on the day they left, counted without spells, are those of their last spell
     last = spells[spells["event"] == 1].set_index("customer_id")[eh.experiences_].sort_index()
-    leavers = data.sql(eh._leavers_sql(data, kinds, eh.experiences_)).df().set_index("customer_id")
+    leavers = data.sql(eh._leavers_sql(data, eh.experiences_)).df().set_index("customer_id")
     assert (leavers.loc[last.index, eh.experiences_].to_numpy() == last.to_numpy()).all()
     assert len(leavers) == len(last)
 

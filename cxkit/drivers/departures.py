@@ -17,8 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cxkit._display import html_block
-from cxkit.drivers.frame import contact_kind_columns
-from cxkit.drivers.hazards import _run_rates
+from cxkit.drivers.frame import contact_kind_columns, is_complaint_sql, kind_counts_sql, monthly_revenue
 from cxkit.errors import CxkitError
 from cxkit.sql import ident, literal
 
@@ -78,19 +77,17 @@ class DepartureStory:
                       "WHERE r.response_date <= g.end_date AND r.nps IS NOT NULL GROUP BY 1) a USING (customer_id) ")
         kinds = contact_kind_columns(data)
         if kinds:
-            complaints = ", ".join(literal(k.lower()) for k in self.complaint_kinds) or "NULL"
-            per_kind = "".join(f", count(*) FILTER (WHERE CAST(k.kind AS VARCHAR) = {literal(kind)}) AS {ident(col)}"
-                               for kind, col in kinds.items())
+            per_kind = kind_counts_sql(kinds)
             query += (", coalesce(k.contacts, 0) AS contacts, coalesce(k.complaints, 0) AS complaints, "
                       "k.last_contact_kind" + "".join(f", coalesce(k.{ident(c)}, 0) AS {ident(c)}"
                                                       for c in kinds.values()))
             joins += (f"LEFT JOIN (SELECT k.customer_id, count(*) AS contacts, count(*) FILTER (WHERE "
-                      f"lower(CAST(k.kind AS VARCHAR)) IN ({complaints})) AS complaints, "
+                      f"{is_complaint_sql(self.complaint_kinds)}) AS complaints, "
                       f"arg_max(CAST(k.kind AS VARCHAR), k.date) AS last_contact_kind{per_kind} "
                       f"FROM contacts k JOIN gone g USING (customer_id) WHERE k.date <= g.end_date "
                       f"AND k.date > g.end_date - {self.window_days} GROUP BY 1) k USING (customer_id) ")
         frame = data.sql(f"{query} FROM gone g {joins}ORDER BY g.end_date, g.customer_id").df()
-        rates = _run_rates(data, frame["customer_id"])
+        rates = monthly_revenue(data, frame["customer_id"])
         frame["monthly_revenue"] = frame["customer_id"].map(rates)
         self.customers_, self.as_of_ = frame, data.as_of
         self.measured_ = {"answers": has_answers, "contacts": bool(kinds)}

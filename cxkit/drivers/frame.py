@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from cxkit.contract import DAYS_PER_MONTH
 from cxkit.errors import CxkitError
 from cxkit.sql import ident, literal
 
-__all__ = ["driver_frame", "contact_kind_columns", "drop_answers_table", "REPEAT_DAYS"]
+__all__ = ["driver_frame", "contact_kind_columns", "drop_answers_table", "kind_counts_sql", "is_complaint_sql",
+           "monthly_revenue", "REPEAT_DAYS"]
 
 #: A contact this many days or fewer after the customer's previous contact is a repeat contact.
 REPEAT_DAYS = 7
@@ -34,6 +36,18 @@ ANSWERS_TABLE = "_driver_answers"  # the temporary table of driver_frame(relatio
 def drop_answers_table(data) -> None:
     """Drop the temporary table :func:`driver_frame` made with ``relation="table"``."""
     data.con.execute(f"DROP TABLE IF EXISTS {ANSWERS_TABLE}")
+
+
+def kind_counts_sql(kinds: dict, alias: str = "k") -> str:
+    """``, count(*) FILTER (WHERE k.kind = 'call') AS call_contacts, ...`` for :func:`contact_kind_columns`."""
+    return "".join(f", count(*) FILTER (WHERE CAST({alias}.kind AS VARCHAR) = {literal(kind)}) AS {ident(col)}"
+                   for kind, col in kinds.items())
+
+
+def is_complaint_sql(complaint_kinds, column: str = "k.kind") -> str:
+    """Whether a contact's kind is one of ``complaint_kinds`` (compared without regard to case), as SQL."""
+    kinds = ", ".join(literal(str(k).lower()) for k in complaint_kinds) or "NULL"
+    return f"lower(CAST({column} AS VARCHAR)) IN ({kinds})"
 
 
 def _column_name(kind: str) -> str:
@@ -102,10 +116,9 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
         contact_cols, contact_join = "", ""
         if data.has("contacts"):
             kinds = contact_kind_columns(data)
-            cost = "k.cost" if data.has("contacts", "cost") else "NULL"
-            counts = "".join(f", count(*) FILTER (WHERE k.kind = {literal(kind)}) AS {ident(col)}"
-                             for kind, col in kinds.items())
-            cost_sum = f", coalesce(sum({cost}), 0) AS contact_cost" if data.has("contacts", "cost") else ""
+            has_cost = data.has("contacts", "cost")
+            counts, cost = kind_counts_sql(kinds), "cost" if has_cost else "NULL"
+            cost_sum = ", coalesce(sum(k.cost), 0) AS contact_cost" if has_cost else ""
             contact_cols = "".join(f", coalesce(w.{ident(col)}, 0) AS {ident(col)}" for col in kinds.values())
             contact_cols += ", coalesce(w.repeat_contacts, 0) AS repeat_contacts"
             contact_cols += ", coalesce(w.contact_cost, 0) AS contact_cost" if cost_sum else ""
@@ -113,7 +126,7 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
                 "LEFT JOIN (SELECT r.customer_id, r.response_date"
                 f"{counts}, count(*) FILTER (WHERE k.repeat) AS repeat_contacts{cost_sum} "
                 "FROM (SELECT DISTINCT customer_id, response_date FROM responses) r "
-                f"JOIN (SELECT customer_id, date, CAST(kind AS VARCHAR) AS kind, {cost.replace('k.', '')} AS cost, "
+                f"JOIN (SELECT customer_id, date, CAST(kind AS VARCHAR) AS kind, {cost} AS cost, "
                 f"coalesce(date - lag(date) OVER (PARTITION BY customer_id ORDER BY date) <= {repeat_days}, false)"
                 " AS repeat FROM contacts) k "
                 f"ON k.customer_id = r.customer_id AND k.date >= r.response_date - {window_days} "
@@ -149,3 +162,22 @@ def frame_drivers(frame) -> list[str]:
 
 def is_categorical(series: pd.Series) -> bool:
     return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+
+
+def monthly_revenue(data, customer_ids) -> pd.Series:
+    """Monthly revenue of the given customers: their mean billed month, or ``monthly_revenue`` without a revenue
+    table; NaN for all when the data measures no revenue."""
+    ids = pd.DataFrame({"customer_id": pd.Series(customer_ids).drop_duplicates().to_numpy()})
+    if data.has("revenue"):
+        q = ("SELECT r.customer_id, avg(r.amount) AS rate FROM revenue r "
+             "WHERE r.customer_id IN (SELECT customer_id FROM _rate_ids) GROUP BY 1")
+    elif data.has("customers", "monthly_revenue"):
+        q = ("SELECT customer_id, monthly_revenue AS rate FROM customers "
+             "WHERE customer_id IN (SELECT customer_id FROM _rate_ids)")
+    else:
+        return pd.Series(np.nan, index=pd.Index(ids["customer_id"]), dtype=float)
+    data.con.register("_rate_ids", ids)
+    try:
+        return data.sql(q).df().set_index("customer_id")["rate"]
+    finally:
+        data.con.unregister("_rate_ids")

@@ -28,7 +28,7 @@ import pandas as pd
 
 from cxkit._display import html_block
 from cxkit.contract import DAYS_PER_MONTH
-from cxkit.drivers.frame import REPEAT_DAYS
+from cxkit.drivers.frame import REPEAT_DAYS, is_complaint_sql, monthly_revenue
 from cxkit.errors import CxkitError
 from cxkit.sql import ident, literal
 from cxkit.survival.cox import CoxModel
@@ -91,16 +91,15 @@ class ExperienceHazards:
         """Fit from validated dated data with a contacts table."""
         if data.mode != "dated" or not data.has("contacts"):
             raise CxkitError("experiences before departure need dated customers and a contacts table")
-        kinds = ", ".join(literal(k.lower()) for k in self.complaint_kinds) or "NULL"
-        has_complaints = data.sql(f"SELECT count(*) FROM contacts WHERE lower(CAST(kind AS VARCHAR)) IN ({kinds})"
-                                  ).fetchone()[0] > 0
+        complaint = is_complaint_sql(self.complaint_kinds, "kind")
+        has_complaints = data.sql(f"SELECT count(*) FROM contacts WHERE {complaint}").fetchone()[0] > 0
         experiences = (["complaints"] if has_complaints else []) + ["repeat_contacts"]
         adjust = [s for s in ("plan", "region") if s in data.segments]
         if adjust:  # a column with one value here (an audience's own region) explains nothing and is left out
             levels = data.sql("SELECT " + ", ".join(f"count(DISTINCT {ident(a)})" for a in adjust)
                               + " FROM customers").fetchone()
             adjust = [a for a, n in zip(adjust, levels, strict=True) if 2 <= n <= _MAX_LEVELS]
-        spells_sql = self._spells_sql(data, kinds, experiences, adjust)
+        spells_sql = self._spells_sql(data, experiences, adjust)
         counts = data.sql(self._risk_sets_sql(spells_sql, experiences, adjust)).df()
         if counts.empty or counts["events"].sum() == 0:
             raise CxkitError("no customer left: there is no departure to relate experiences to")
@@ -117,7 +116,7 @@ class ExperienceHazards:
         self.risk_cells_ = len(counts)
         self.experiences_, self.adjusted_for_ = experiences, adjust
         self.as_of_ = data.as_of
-        leavers = data.sql(self._leavers_sql(data, kinds, experiences)).df()
+        leavers = data.sql(self._leavers_sql(data, experiences)).df()
         self.revenue_at_risk_ = self._revenue(data, leavers, experiences)
         return self
 
@@ -148,21 +147,21 @@ SELECT {pattern}, d AS day, CAST(at_risk AS BIGINT) AS at_risk, CAST(events AS B
        (SELECT CAST(sum(enter) AS BIGINT) FROM daily) AS spells
 FROM running WHERE at_risk > 0 AND d IN (SELECT d FROM event_days) ORDER BY ALL"""
 
-    def _leavers_sql(self, data, kinds, experiences) -> str:
+    def _leavers_sql(self, data, experiences) -> str:
         """Each leaver's count of experiences counting on the day they left (their last spell's, without the
         spells: an experience on day ``c`` counts when ``c + lag < leaving day <= c + lag + window``)."""
         lag, window = self.lag_days, self.window_days
         counts = ", ".join(f"coalesce(sum(e.{x}) FILTER (WHERE e.day + {lag} < p.total AND "
                            f"e.day + {lag + window} >= p.total), 0) AS {x}" for x in experiences)
-        return (self._base_ctes(data, kinds, experiences, []).rstrip().rstrip(",")
+        return (self._base_ctes(data, experiences, []).rstrip().rstrip(",")
                 + f"\nSELECT p.customer_id, p.end_date, {counts} "
                 "FROM people p LEFT JOIN ev e USING (customer_id) WHERE p.churned = 1 AND p.total > 0 GROUP BY ALL")
 
-    def _base_ctes(self, data, kinds, experiences, adjust) -> str:
+    def _base_ctes(self, data, experiences, adjust) -> str:
         """``people`` (days observed, churned, end date, adjusters) and ``ev`` (each contact's day since signup
         and its experience flags)."""
         as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
-        flags = {"complaints": f"CAST(lower(CAST(k.kind AS VARCHAR)) IN ({kinds}) AS INTEGER)",
+        flags = {"complaints": f"CAST({is_complaint_sql(self.complaint_kinds)} AS INTEGER)",
                  "repeat_contacts": f"CAST(coalesce(k.date - lag(k.date) OVER (PARTITION BY k.customer_id "
                                     f"ORDER BY k.date) <= {self.repeat_days}, false) AS INTEGER)"}
         ev = ", ".join(f"{flags[e]} AS {e}" for e in experiences)
@@ -178,7 +177,7 @@ ev AS (
   FROM contacts k JOIN people p USING (customer_id)),
 """
 
-    def _spells_sql(self, data, kinds, experiences, adjust) -> str:
+    def _spells_sql(self, data, experiences, adjust) -> str:
         ups = ", ".join(f"{e}" for e in experiences)
         downs = ", ".join(f"-{e}" for e in experiences)
         zeros = ", ".join(f"0 AS {e}" for e in experiences)
@@ -187,7 +186,7 @@ ev AS (
         adj_out = "".join(f", p.{ident(a)}" for a in adjust)
         any_flag = " OR ".join(f"{e} <> 0" for e in experiences)
         # only contacts that are experiences move a level: the others would split spells without changing them
-        return self._base_ctes(data, kinds, experiences, adjust) + f"""exp AS (SELECT * FROM ev WHERE {any_flag}),
+        return self._base_ctes(data, experiences, adjust) + f"""exp AS (SELECT * FROM ev WHERE {any_flag}),
 steps AS (
   SELECT customer_id, day + {self.lag_days} AS t, {ups} FROM exp
   UNION ALL SELECT customer_id, day + {self.lag_days + self.window_days} AS t, {downs} FROM exp
@@ -212,7 +211,7 @@ FROM people p WHERE p.total > 0 AND p.customer_id NOT IN (SELECT customer_id FRO
         as_of = pd.Timestamp(data.as_of)
         first = (as_of - pd.DateOffset(months=self.period_months)).date()
         left = leavers[pd.to_datetime(leavers["end_date"]) > pd.Timestamp(first)]
-        rate = _run_rates(data, left["customer_id"])
+        rate = monthly_revenue(data, left["customer_id"])
         measured = bool(rate.notna().any())
         left = left.assign(revenue=left["customer_id"].map(rate).fillna(0.0).to_numpy(), one=1)
         # leavers differ only by their counts of experiences: sum them per pattern (a few rows, not thousands)
@@ -265,21 +264,3 @@ def _counting_rows(counts: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
         out.append(part[n > 0])
     return pd.concat(out, ignore_index=True)
 
-
-def _run_rates(data, customer_ids) -> pd.Series:
-    """Monthly revenue of the given customers: their mean billed month, or ``monthly_revenue`` without a revenue
-    table; NaN for all when the data measures no revenue."""
-    ids = pd.DataFrame({"customer_id": pd.Series(customer_ids).drop_duplicates().to_numpy()})
-    if data.has("revenue"):
-        q = ("SELECT r.customer_id, avg(r.amount) AS rate FROM revenue r "
-             "WHERE r.customer_id IN (SELECT customer_id FROM _rate_ids) GROUP BY 1")
-    elif data.has("customers", "monthly_revenue"):
-        q = ("SELECT customer_id, monthly_revenue AS rate FROM customers "
-             "WHERE customer_id IN (SELECT customer_id FROM _rate_ids)")
-    else:
-        return pd.Series(np.nan, index=pd.Index(ids["customer_id"]), dtype=float)
-    data.con.register("_rate_ids", ids)
-    try:
-        return data.sql(q).df().set_index("customer_id")["rate"]
-    finally:
-        data.con.unregister("_rate_ids")

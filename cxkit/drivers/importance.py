@@ -13,13 +13,10 @@ McKelvey-Zavoina R² over subsets of drivers.
 
 from __future__ import annotations
 
-from itertools import combinations
-from math import comb
-
 import numpy as np
 
 from cxkit.drivers.design import logistic_fit, weighted_corr
-from cxkit.drivers.weights import MAX_DOMINANCE_DRIVERS, general_dominance, relative_weights
+from cxkit.drivers.weights import added_by_size, carry_back, correlation_roots, general_dominance, relative_weights
 from cxkit.errors import CxkitError
 
 __all__ = ["linear_importance", "logistic_importance"]
@@ -55,33 +52,15 @@ def logistic_importance(y, x, w, groups, method: str, stacked=None):
     coef = beta[1:] / sd[1:]
     if method == "dominance":
         return _logistic_dominance(std, y, w, groups), r2, coef
-    rxx = corr[1:, 1:]
-    lam, q = np.linalg.eigh(rxx)
-    if lam.min() <= 1e-10 * max(lam.max(), 1.0):
-        raise CxkitError("the drivers are linearly dependent (one is a sum of others): leave one out")
-    z = std @ (q @ np.diag(1 / np.sqrt(lam)) @ q.T)  # orthogonal counterparts, unit variance
+    half, inverse_half = correlation_roots(corr[1:, 1:])
+    z = std @ inverse_half  # orthogonal counterparts, unit variance
     zr2, zbeta = _mz_r2(z, y, w)
     eta = z @ zbeta[1:]
     sd_eta = np.sqrt(w @ (eta - w @ eta / w.sum()) ** 2 / (w.sum() - 1))
-    b_std = zbeta[1:] * np.sqrt(zr2) / sd_eta
-    half = q @ np.diag(np.sqrt(lam)) @ q.T
-    raw = (half**2) @ (b_std**2)
-    return np.array([raw[g].sum() for g in groups]), zr2, coef
+    return carry_back(half, zbeta[1:] * np.sqrt(zr2) / sd_eta, groups), zr2, coef
 
 
 def _logistic_dominance(std, y, w, groups):
-    p = len(groups)
-    if p > MAX_DOMINANCE_DRIVERS:
-        raise CxkitError(f"dominance needs every subset of the drivers (2^{p} models); use at most "
-                         f"{MAX_DOMINANCE_DRIVERS} drivers or relative weights")
-    r2 = {(): 0.0}
-    for size in range(1, p + 1):
-        for subset in combinations(range(p), size):
-            cols = [c for g in subset for c in groups[g]]
-            r2[subset] = _mz_r2(std[:, cols], y, w)[0]
-    out = np.zeros(p)
-    for j in range(p):
-        others = [g for g in range(p) if g != j]
-        out[j] = np.mean([sum(r2[tuple(sorted((*s, j)))] - r2[s] for s in combinations(others, size))
-                          / comb(p - 1, size) for size in range(p)])
-    return out
+    """General dominance of the McKelvey-Zavoina R²: a logistic fit per subset of drivers."""
+    return added_by_size(lambda subset: _mz_r2(std[:, [c for g in subset for c in groups[g]]], y, w)[0],
+                         len(groups)).mean(axis=0)

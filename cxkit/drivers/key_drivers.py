@@ -18,7 +18,6 @@ from cxkit._display import html_block
 from cxkit.drivers.design import collapse
 from cxkit.drivers.frame import frame_drivers, is_categorical
 from cxkit.drivers.importance import linear_importance, logistic_importance
-from cxkit.drivers.weights import MAX_DOMINANCE_DRIVERS
 from cxkit.errors import CxkitError, CxkitWarning
 
 __all__ = ["KeyDrivers"]
@@ -92,10 +91,7 @@ class KeyDrivers:
         drivers = self._choose(frame, drivers)
         categorical = self._categorical(frame, drivers)
         pat = collapse(frame, self.outcome, drivers, categorical)
-        pat = self._drop_dependent(pat, frame, categorical, explicit)
-        if self.method == "dominance" and len(pat.drivers) > MAX_DOMINANCE_DRIVERS:
-            raise CxkitError(f"dominance fits every subset of the drivers; {len(pat.drivers)} given, at most "
-                             f"{MAX_DOMINANCE_DRIVERS}: pass fewer drivers or use relative weights")
+        pat = self._drop_dependent(pat, explicit)
         one = linear_importance if self.outcome == "nps" else logistic_importance
         weights, r2, coef = one(pat.y, pat.x, pat.counts, pat.groups, self.method)
         boot_w, boot_r2, boot_c = self._bootstrap(pat, one)
@@ -137,27 +133,27 @@ class KeyDrivers:
         types = dict(zip(frame.columns, frame.types, strict=True))
         return {d for d in drivers if str(types[d]) in ("VARCHAR", "BOOLEAN") or str(types[d]).startswith("ENUM")}
 
-    def _drop_dependent(self, pat, frame, categorical, explicit: bool):
+    def _drop_dependent(self, pat, explicit: bool):
         """Leave out drivers that are sums of others (contact cost = counts x fixed costs), naming them."""
         while True:
-            x = pat.x - (pat.counts @ pat.x) / pat.counts.sum()
-            rank = np.linalg.matrix_rank(x * np.sqrt(pat.counts)[:, None]) if x.size else 0
+            root_w = np.sqrt(pat.counts)[:, None]
+            x = (pat.x - (pat.counts @ pat.x) / pat.counts.sum()) * root_w
+            rank = np.linalg.matrix_rank(x) if x.size else 0
             if rank == x.shape[1]:
                 return pat
             if explicit:
                 raise CxkitError("the drivers are linearly dependent (one is a sum of others, e.g. contact cost "
                                  "with fixed costs per kind): leave one out")
-            for j in reversed(range(len(pat.drivers))):
-                keep = [i for i in range(len(pat.drivers)) if i != j]
-                cols = [c for i in keep for c in pat.groups[i]]
-                sub = x[:, cols] * np.sqrt(pat.counts)[:, None]
-                if np.linalg.matrix_rank(sub) == len(cols) and len(cols) == rank:
-                    name = pat.drivers[j]
-                    self.notes_.append(f"{name} left out: it is fixed by the other drivers (a sum of them)")
-                    warnings.warn(f"{name} is fixed by the other drivers and was left out", CxkitWarning,
-                                  stacklevel=3)
-                    return self._drop_dependent(pat.without(j), frame, categorical, explicit)
-            raise CxkitError("the drivers are linearly dependent: pass a list of drivers without the duplicates")
+            # the last driver whose removal leaves independent columns (cost, listed after the counts, goes first)
+            j = next((j for j in reversed(range(len(pat.drivers)))
+                      if len(cols := [c for i, g in enumerate(pat.groups) if i != j for c in g]) == rank
+                      and np.linalg.matrix_rank(x[:, cols]) == rank), None)
+            if j is None:
+                raise CxkitError("the drivers are linearly dependent: pass a list of drivers without the duplicates")
+            name = pat.drivers[j]
+            self.notes_.append(f"{name} left out: it is fixed by the other drivers (a sum of them)")
+            warnings.warn(f"{name} is fixed by the other drivers and was left out", CxkitWarning, stacklevel=3)
+            pat = pat.without(j)
 
     def _bootstrap(self, pat, one):
         if self.n_boot == 0:
@@ -179,13 +175,10 @@ class KeyDrivers:
         return np.array(ws), np.array(r2s), np.array(cs)
 
     def _tables(self, pat, weights, r2, coef, boot_w, boot_r2, boot_c):
-        lo_q, hi_q = 100 * self.alpha / 2, 100 * (1 - self.alpha / 2)
-
         def interval(samples, j=None):
             if samples is None or len(samples) == 0:
                 return np.nan, np.nan
-            s = samples if j is None else samples[:, j]
-            return float(np.percentile(s, lo_q)), float(np.percentile(s, hi_q))
+            return self._percentiles(samples if j is None else samples[:, j])
 
         terms = []
         for j, name in enumerate(pat.columns):
@@ -210,6 +203,11 @@ class KeyDrivers:
         lo, hi = interval(boot_r2)
         self.r_squared_ = {"value": float(r2), "lower": lo, "upper": hi}
 
+    def _percentiles(self, samples) -> tuple[float, float]:
+        """The bootstrap percentile interval at this model's level."""
+        lo, hi = np.percentile(samples, [100 * self.alpha / 2, 100 * (1 - self.alpha / 2)])
+        return float(lo), float(hi)
+
     def _distinguishable(self, coef, samples):
         """Whether the driver's full-model effect differs from none: its interval (one column) or a Wald test
         with the bootstrap covariance (a categorical driver's dummies together)."""
@@ -218,7 +216,7 @@ class KeyDrivers:
         from scipy import stats
 
         if len(coef) == 1:
-            lo, hi = np.percentile(samples[:, 0], [100 * self.alpha / 2, 100 * (1 - self.alpha / 2)])
+            lo, hi = self._percentiles(samples[:, 0])
             return bool(lo > 0 or hi < 0)
         cov = np.cov(samples, rowvar=False)
         try:
@@ -236,7 +234,8 @@ class KeyDrivers:
         r2 = self.r_squared_
         notes = [f"{self.n_:,} answers; outcome {OUTCOMES[self.outcome]}; "
                  f"{'relative weights' if self.method == 'relative_weights' else 'general dominance'}; "
-                 f"R² {r2['value']:.3f}" + (f" (95% CI {r2['lower']:.3f} to {r2['upper']:.3f})"
+                 f"R² {r2['value']:.3f}" + (f" ({round(100 * (1 - self.alpha))}% CI {r2['lower']:.3f} to "
+                                            f"{r2['upper']:.3f})"
                                             if np.isfinite(r2["lower"]) else "") + "."]
         notes += ["Associations in these answers, not proof of cause."]
         return notes + list(self.notes_)

@@ -29,7 +29,8 @@ import numpy as np
 
 from cxkit.errors import CxkitError
 
-__all__ = ["relative_weights", "general_dominance", "dominance_by_size", "r_squared", "MAX_DOMINANCE_DRIVERS"]
+__all__ = ["relative_weights", "general_dominance", "dominance_by_size", "added_by_size", "correlation_roots",
+           "carry_back", "r_squared", "MAX_DOMINANCE_DRIVERS"]
 
 #: Dominance fits every subset of drivers (2^p models); beyond this many drivers use relative weights.
 MAX_DOMINANCE_DRIVERS = 15
@@ -52,6 +53,21 @@ def r_squared(corr: np.ndarray, columns=None) -> float:
     return float(r @ np.linalg.solve(sub, r))
 
 
+def correlation_roots(rxx: np.ndarray):
+    """``(Rxx^{1/2}, Rxx^{-1/2})`` of the drivers' correlation matrix: the first carries the drivers onto their
+    orthogonal counterparts (Johnson's Λ*), the second makes those counterparts. Raises for dependent drivers."""
+    lam, q = np.linalg.eigh(rxx)
+    if lam.min() <= 1e-10 * max(lam.max(), 1.0):
+        raise CxkitError("the drivers are linearly dependent (one is a sum of others): leave one out")
+    return q @ np.diag(np.sqrt(lam)) @ q.T, q @ np.diag(1 / np.sqrt(lam)) @ q.T
+
+
+def carry_back(half: np.ndarray, beta: np.ndarray, groups) -> np.ndarray:
+    """Raw weights of each driver from the standardised coefficients ``beta`` of its orthogonal counterparts."""
+    raw = (half**2) @ (beta**2)
+    return np.array([raw[g].sum() for g in groups])
+
+
 def relative_weights(corr: np.ndarray, groups=None) -> np.ndarray:
     """Johnson's relative weights of each driver (a group of columns) from the full correlation matrix.
 
@@ -68,40 +84,44 @@ def relative_weights(corr: np.ndarray, groups=None) -> np.ndarray:
         One raw weight per driver; they sum to the model's R².
     """
     rxx, rxy, groups = _split(corr, groups)
-    lam, q = np.linalg.eigh(rxx)
-    if lam.min() <= 1e-10 * max(lam.max(), 1.0):
-        raise CxkitError("the drivers are linearly dependent (one is a sum of others): leave one out")
-    half = q @ np.diag(np.sqrt(lam)) @ q.T  # Λ*: drivers on their orthogonal counterparts
-    beta = q @ np.diag(1 / np.sqrt(lam)) @ q.T @ rxy  # outcome on the orthogonal counterparts
-    raw = (half**2) @ (beta**2)
-    return np.array([raw[g].sum() for g in groups])
+    half, inverse_half = correlation_roots(rxx)
+    return carry_back(half, inverse_half @ rxy, groups)  # the outcome on the orthogonal counterparts
 
 
-def dominance_by_size(corr: np.ndarray, groups=None) -> np.ndarray:
-    """Average added R² of each driver by the number of other drivers already in the model.
+def added_by_size(fit_of, p: int) -> np.ndarray:
+    """Mean added fit of each of ``p`` drivers by the number of other drivers already in the model.
 
-    Returns an array ``(p, p)``: row ``k`` holds, for each driver, the mean R² it adds to the models of
-    ``k`` other drivers (Azen & Budescu's conditional dominance table).
+    ``fit_of(subset)`` gives the fit (R²) of the model with the drivers in ``subset`` (a sorted tuple of
+    indices); it is called once per subset, 2^p - 1 times. Row ``k`` of the result holds, for each driver, the
+    mean fit it adds to the models of ``k`` other drivers (Azen & Budescu's conditional dominance table).
     """
-    rxx, rxy, groups = _split(corr, groups)
-    p = len(groups)
     if p > MAX_DOMINANCE_DRIVERS:
         raise CxkitError(f"dominance needs every subset of the drivers (2^{p} models); use at most "
                          f"{MAX_DOMINANCE_DRIVERS} drivers or relative weights")
-    r2 = {(): 0.0}
-    full = np.zeros((p, p))
+    fits = {(): 0.0}
     for size in range(1, p + 1):
         for subset in combinations(range(p), size):
-            cols = [c for g in subset for c in groups[g]]
-            sub = rxx[np.ix_(cols, cols)]
-            r = rxy[cols]
-            r2[subset] = float(r @ np.linalg.lstsq(sub, r, rcond=None)[0])
+            fits[subset] = fit_of(subset)
+    table = np.zeros((p, p))
     for j in range(p):
         others = [g for g in range(p) if g != j]
         for size in range(p):
-            gains = [r2[tuple(sorted((*s, j)))] - r2[s] for s in combinations(others, size)]
-            full[size, j] = float(np.sum(gains)) / comb(p - 1, size)
-    return full
+            gains = [fits[tuple(sorted((*s, j)))] - fits[s] for s in combinations(others, size)]
+            table[size, j] = float(np.sum(gains)) / comb(p - 1, size)
+    return table
+
+
+def dominance_by_size(corr: np.ndarray, groups=None) -> np.ndarray:
+    """Average added R² of each driver by the number of other drivers already in the model (``(p, p)``; see
+    :func:`added_by_size`), the R² of each subset read from the correlation matrix."""
+    rxx, rxy, groups = _split(corr, groups)
+
+    def r2(subset):
+        cols = [c for g in subset for c in groups[g]]
+        r = rxy[cols]
+        return float(r @ np.linalg.lstsq(rxx[np.ix_(cols, cols)], r, rcond=None)[0])
+
+    return added_by_size(r2, len(groups))
 
 
 def general_dominance(corr: np.ndarray, groups=None) -> np.ndarray:
