@@ -29,7 +29,11 @@ from cxkit.sources import Source
 from cxkit.sql import ident, literal
 from cxkit.validate import check_dates_and_magnitudes, check_structure, check_values
 
-__all__ = ["CXData", "load"]
+__all__ = ["CXData", "load", "SLICE_COPY_ROWS"]
+
+#: A slice of a batch's analysis store with at most this many rows (all tables together) is copied into
+#: memory (a few tens of MB at most); a larger one stays a filtered view of the store.
+SLICE_COPY_ROWS = 2_000_000
 
 _ID_TEXT = "VARCHAR"
 _DATE_COLUMNS = {"customers": ["signup_date", "end_date"], "responses": ["response_date"],
@@ -85,7 +89,9 @@ class CXData:
         """The same data restricted to an audience slice, e.g. ``{"region": "West"}`` or ``{"plan": ["Pro", "Plus"]}``.
 
         Customers are filtered on their segment columns and every other table follows them. The
-        tables stay in DuckDB (views in a schema of their own), so nothing is copied.
+        tables stay in DuckDB (views in a schema of their own), so nothing is copied; except that a small
+        slice of a batch's analysis store (at most :data:`SLICE_COPY_ROWS` rows in all) is copied into
+        memory once, so the report's many queries read its rows instead of filtering the whole store again.
 
         Raises
         ------
@@ -121,6 +127,10 @@ class CXData:
         cursor = self.con.cursor()
         cursor.execute(f"SET search_path = '{schema}'")
         counts = {t: cursor.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in self.tables}
+        if self.store is not None and sum(counts.values()) <= SLICE_COPY_ROWS:
+            for table in ("customers", *(t for t in self.tables if t != "customers")):  # customers first: the
+                self.con.execute(f"CREATE OR REPLACE TABLE {schema}.{table}_rows AS FROM {schema}.{table}")  # others
+                self.con.execute(f"CREATE OR REPLACE VIEW {schema}.{table} AS FROM {schema}.{table}_rows")  # follow it
         return replace(self, con=cursor, row_counts=counts, slice_by=dict(slice_by), parent=self)
 
     def close(self) -> None:

@@ -3,7 +3,8 @@
 Every call shows its block in the notebook (HTML) and carries the block itself in the same output
 (:data:`cxkit.document.BLOCK_MIME`); after a run the renderer reads the blocks back into one record
 (``report.json``) and renders HTML, PDF and slides from it. Figures are SVG inline (sharp in HTML and
-PDF); when a renderer asks for it (``CXKIT_PNG_FIGURES``), the output also carries a PNG for slides.
+PDF); the renderer draws PNGs for email and slides from the SVG (:mod:`cxkit.render.raster`), or, with
+no browser to do that, asks the kernel for them here (``CXKIT_PNG_FIGURES``).
 Text from parameters (titles, audience names) is escaped by the document.
 
 The section helpers (``churn_section``, ``value_section``, ...) are the leadership report's parts;
@@ -22,6 +23,7 @@ from cxkit.demo import DEMO_CUSTOMERS, DEMO_DIR, DEMO_SEED, demo_sources  # noqa
 from cxkit.document import BLOCK_MIME, block_html
 from cxkit.formats import money as _money
 from cxkit.formats import p_text, percent, signed, slice_label
+from cxkit.theme import PNG_DPI
 
 __all__ = ["figure", "table", "markdown", "heading", "bullets", "sentences", "section", "demo_data", "DEMO_DIR",
            "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes", "lead_section",
@@ -70,17 +72,14 @@ def _show(block: dict, png: bytes | None = None) -> None:
     display(bundle, raw=True)
 
 
-#: PNG figures (email, slides): the report's figures are 8-10 inches wide, so 130 dpi gives 1,100-1,400 px, at
-#: least twice the 552 px an email shows them at; rasterising at 200 dpi cost a report about a second more.
-PNG_DPI = 130
-
-
 def _wants_png() -> bool:
+    """Whether figures carry a PNG drawn by matplotlib: only where no browser can draw one from the SVG
+    later (:mod:`cxkit.render.raster`), since a PNG costs a report about a second."""
     return os.environ.get("CXKIT_PNG_FIGURES") == "1"
 
 
 def figure(obj, name: str, caption: str | None = None, takeaway: str | None = None, alt: str | None = None) -> None:
-    """A figure, inline as SVG (and as PNG for slides when rendering).
+    """A figure, inline as SVG (and as PNG when the renderer asks for it: ``CXKIT_PNG_FIGURES``).
 
     Parameters
     ----------

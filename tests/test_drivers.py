@@ -254,7 +254,8 @@ def test_risk_set_counts_give_the_fit_on_every_spell(small_tables, case):
     from cxkit.survival.cox import CoxModel
 
     data = load_params(case(fmt="parquet"))
-    eh = ExperienceHazards().fit_data(data)
+    eh = ExperienceHazards(direct_max_rows=0).fit_data(data)  # the counts, as for millions of customers
+    assert eh.risk_cells_ > 0
     sql = eh._spells_sql(data, eh.experiences_, eh.adjusted_for_)
     spells = data.sql(sql).df()
     for col in eh.adjusted_for_:
@@ -264,6 +265,11 @@ def test_risk_set_counts_give_the_fit_on_every_spell(small_tables, case):
     got, want = eh.cox_.summary, direct.summary
     assert got["coef"].to_numpy() == pytest.approx(want.loc[got.index, "coef"].to_numpy(), abs=1e-9)
     assert got["se"].to_numpy() == pytest.approx(want.loc[got.index, "se"].to_numpy(), abs=1e-9)
+    small = ExperienceHazards().fit_data(data)  # a few thousand customers: fitted on the spells themselves
+    assert small.risk_cells_ is None and small.spells_ == len(spells)
+    assert small.cox_.summary["coef"].to_numpy() == pytest.approx(got["coef"].to_numpy(), abs=1e-9)
+    assert small.revenue_at_risk_["monthly_revenue"].to_numpy() == pytest.approx(
+        eh.revenue_at_risk_["monthly_revenue"].to_numpy(), rel=1e-9)
     # each leaver's experiences on the day they left, counted without spells, are those of their last spell
     last = spells[spells["event"] == 1].set_index("customer_id")[eh.experiences_].sort_index()
     leavers = data.sql(eh._leavers_sql(data, eh.experiences_)).df().set_index("customer_id")

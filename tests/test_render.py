@@ -326,12 +326,15 @@ def test_a_warm_kernel_starts_each_notebook_from_an_empty_namespace(tmp_path):
 
         from jupyter_client.client import KernelClient
 
-        # no client left listening: an open one would queue every later notebook's outputs (a worker grew
-        # by tens of MB per report before the engine closed them)
-        assert not [c for c in gc.get_objects() if isinstance(c, KernelClient) and c.channels_running]
+        # one client listening, the kernel's kept one that runs every notebook: a second one left open
+        # would queue every later notebook's outputs (a worker grew by tens of MB per report that way)
+        from cxkit.render.kernels import _CLIENTS
+
+        listening = [c for c in gc.get_objects() if isinstance(c, KernelClient) and c.channels_running]
+        assert listening == list(_CLIENTS.values()) and len(listening) == 1
         with pytest.raises(NotebookError, match="broken on purpose"):
             run_notebook(broken, tmp_path / "out3.ipynb", {}, warm=True)
-        assert not _WARM  # the failed kernel is gone
+        assert not _WARM and not _CLIENTS  # the failed kernel is gone, and its client
         run_notebook(second, tmp_path / "out4.ipynb", {"x": 4}, warm=True)
     finally:
         shutdown_warm_kernels()
@@ -341,3 +344,51 @@ def test_a_warm_kernel_starts_each_notebook_from_an_empty_namespace(tmp_path):
         with warnings.catch_warnings():  # collect the client sockets nbclient left behind, here, quietly
             warnings.simplefilter("ignore", ResourceWarning)
             gc.collect()
+
+
+@NEEDS_BROWSER
+def test_png_figures_are_drawn_from_the_svg_only_when_email_or_slides_need_them(tmp_path, small_data):
+    """A run keeps SVG only (a PNG cost every report about a second); slides and email get PNGs drawn from
+    the SVG by the browser, at 130 dpi, the first time they need them."""
+    import struct
+
+    from cxkit.document import figures_of
+    from cxkit.render.raster import figure_pngs
+    from cxkit.render.renditions import rerender
+
+    run = render(_params(tmp_path, small_data), tmp_path / "reports", pdf=False).run_dir
+    assert not list((run / "figures").glob("*.png")) and list((run / "figures").glob("*.svg"))
+    record = json.loads((run / "report.json").read_text())
+    drawn = figure_pngs(run, figures_of(record))
+    assert len(drawn) == len(figures_of(record)) >= 8
+    for fig in drawn:
+        png = (run / fig["png_file"]).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", png[16:24])
+        svg = (run / fig["svg_file"]).read_text()
+        points = [float(v) for v in re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups()]
+        assert abs(width - points[0] / 72 * 130) <= 2 and abs(height - points[1] / 72 * 130) <= 2
+        assert len(set(png[100:4000])) > 50  # drawn, not a blank page
+    stamp = (run / drawn[0]["png_file"]).stat().st_mtime_ns
+    figure_pngs(run, figures_of(record))  # drawn once, then reused
+    assert (run / drawn[0]["png_file"]).stat().st_mtime_ns == stamp
+    for png in (run / "figures").glob("*.png"):
+        png.unlink()
+    written = rerender(run, pdf=False, pptx=True)  # slides of a run without PNGs
+    assert run / "report.pptx" in written and len(list((run / "figures").glob("*.png"))) == len(drawn)
+
+
+def test_without_a_browser_the_kernel_draws_the_pngs(tmp_path, small_data, monkeypatch):
+    from cxkit.document import figures_of
+    from cxkit.errors import CxkitError
+    from cxkit.render.raster import figure_pngs, kernel_png_flag
+
+    monkeypatch.setenv("CXKIT_BROWSER", str(tmp_path / "no-such-browser"))
+    assert kernel_png_flag() == "1"
+    run = render(_params(tmp_path, small_data), tmp_path / "reports", pdf=False).run_dir
+    record = json.loads((run / "report.json").read_text())
+    assert all(f.get("png_file") for f in figures_of(record))
+    assert len(list((run / "figures").glob("*.png"))) == len(figures_of(record))
+    (run / "figures" / "churn-by-band.png").unlink()
+    with pytest.raises(CxkitError, match="no browser is here to draw them"):
+        figure_pngs(run, figures_of(record))

@@ -61,6 +61,11 @@ class ExperienceHazards:
     n_draws : int
         Draws of the coefficients for the revenue interval.
     seed : int
+    direct_max_rows : int
+        When the data can hold at most this many spells (customers plus twice the contacts), the model is
+        fitted on the spells themselves; beyond, on each event day's risk-set counts per covariate pattern,
+        computed in DuckDB. Both give the same fit (tested); the spells are faster for an audience of a few
+        thousand customers, the counts for millions.
 
     Attributes
     ----------
@@ -73,12 +78,14 @@ class ExperienceHazards:
     cox_ : CoxModel
         The fitted model (with plan and region).
     spells_ : int
-        (start, stop] rows the model was fitted on.
+        (start, stop] spells of the data (the rows of the model, or what its risk-set counts stand for).
+    risk_cells_ : int or None
+        Rows of risk-set counts the model was fitted on (None when it was fitted on the spells).
     """
 
     def __init__(self, window_days: int = 90, lag_days: int = 7, complaint_kinds=("complaint",),
                  repeat_days: int = REPEAT_DAYS, period_months: int = 12, alpha: float = 0.05,
-                 n_draws: int = 2000, seed: int = 0):
+                 n_draws: int = 2000, seed: int = 0, direct_max_rows: int = 100_000):
         if int(window_days) < 1 or int(lag_days) < 0 or int(period_months) < 1:
             raise CxkitError("window_days and period_months must be at least 1 and lag_days at least 0")
         if isinstance(complaint_kinds, str):
@@ -86,6 +93,7 @@ class ExperienceHazards:
         self.window_days, self.lag_days, self.repeat_days = int(window_days), int(lag_days), int(repeat_days)
         self.complaint_kinds, self.period_months = tuple(complaint_kinds), int(period_months)
         self.alpha, self.n_draws, self.seed = alpha, int(n_draws), seed
+        self.direct_max_rows = int(direct_max_rows)
 
     def fit_data(self, data) -> ExperienceHazards:
         """Fit from validated dated data with a contacts table."""
@@ -100,20 +108,25 @@ class ExperienceHazards:
                               + " FROM customers").fetchone()
             adjust = [a for a, n in zip(adjust, levels, strict=True) if 2 <= n <= _MAX_LEVELS]
         spells_sql = self._spells_sql(data, experiences, adjust)
-        counts = data.sql(self._risk_sets_sql(spells_sql, experiences, adjust)).df()
-        if counts.empty or counts["events"].sum() == 0:
+        covariates = experiences + adjust
+        if data.row_counts["customers"] + 2 * data.row_counts["contacts"] <= self.direct_max_rows:
+            rows, weights = data.sql(spells_sql).df(), None
+            self.spells_, self.risk_cells_ = len(rows), None
+        else:
+            counts = data.sql(self._risk_sets_sql(spells_sql, experiences, adjust)).df()
+            rows, weights = (_counting_rows(counts, covariates) if not counts.empty else counts), "n"
+            self.spells_ = int(counts["spells"].iloc[0]) if not counts.empty else 0
+            self.risk_cells_ = len(counts)
+        if rows.empty or rows["event"].sum() == 0:
             raise CxkitError("no customer left: there is no departure to relate experiences to")
-        rows = _counting_rows(counts, experiences + adjust)
         for col in adjust:
             rows[col] = rows[col].astype("category")
         self.cox_ = CoxModel(alpha=self.alpha, clock="tenure (months since signup)").fit(
-            rows, "stop", "event", experiences + adjust, entry_col="start", weights_col="n")
+            rows, "stop", "event", covariates, entry_col="start", weights_col=weights)
         s = self.cox_.summary
         self.summary = pd.DataFrame([{"experience": e, "hazard_ratio": s.loc[e, "hazard_ratio"],
                                       "lower": s.loc[e, "lower"], "upper": s.loc[e, "upper"],
                                       "p_value": s.loc[e, "p_value"]} for e in experiences if e in s.index])
-        self.spells_ = int(counts["spells"].iloc[0])
-        self.risk_cells_ = len(counts)
         self.experiences_, self.adjusted_for_ = experiences, adjust
         self.as_of_ = data.as_of
         leavers = data.sql(self._leavers_sql(data, experiences)).df()

@@ -343,21 +343,24 @@ class ShiftedBetaGeometric(_DiscreteModel):
         s, ds = self._survival_grad_q_many(t, np.asarray(q, dtype=float)[None, :])
         return s[0], ds[0]
 
-    def _survival_grad_q_many(self, t, q):
+    def _survival_grad_q_many(self, t, q, grad: bool = True):
         """S(t) and its gradient in (logit m, phi) for each row of ``q``, at whole periods ``t = 0, 1, ..., T``
-        (chain rule for logit m: dm/dlogit = m(1 - m))."""
+        (chain rule for logit m: dm/dlogit = m(1 - m)); S(t) alone without ``grad``."""
         m, phi = 1 / (1 + np.exp(-q[:, :1])), q[:, 1:]
         t = np.asarray(t, dtype=float)
         i = np.arange(int(t.max()) if t.size else 0, dtype=float)
         num = (1 - m) * (1 - phi) + i * phi
         den = (1 - phi) + i * phi
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_terms = np.log(num) - np.log(den)
-            d_m = -(1 - phi) / num
-            d_phi = (i - 1 + m) / num - (i - 1) / den
         zero = np.zeros((q.shape[0], 1))
         k = t.astype(int)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_terms = np.log(num) - np.log(den)
         s = np.exp(np.concatenate([zero, np.cumsum(log_terms, axis=1)], axis=1)[:, k])
+        if not grad:
+            return s
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d_m = -(1 - phi) / num
+            d_phi = (i - 1 + m) / num - (i - 1) / den
         grad_m = np.concatenate([zero, np.cumsum(d_m, axis=1)], axis=1)[:, k] * m * (1 - m)
         grad_phi = np.concatenate([zero, np.cumsum(d_phi, axis=1)], axis=1)[:, k]
         return s, np.stack([s * grad_m, s * grad_phi], axis=2)
@@ -366,7 +369,7 @@ class ShiftedBetaGeometric(_DiscreteModel):
         m, phi = p
         t = np.asarray(t, dtype=float)
         if np.all(t == np.round(t)) and t.size and t.min() >= 0:
-            return self._survival_grad_q(t.ravel(), self._to_q(p))[0].reshape(t.shape)
+            return self._survival_grad_q_many(t.ravel(), self._to_q(p)[None, :], grad=False)[0].reshape(t.shape)
         if phi <= 0:
             return (1 - m) ** t
         a, b = m * (1 - phi) / phi, (1 - m) * (1 - phi) / phi

@@ -71,6 +71,48 @@ class _Segment:
             s = np.cumprod(np.where(at_risk > 0, 1 - ev / at_risk, 1.0))
         return np.where(self.month_pos >= 0, s[np.maximum(self.month_pos, 0)], 1.0)
 
+    def km_months_many(self, w) -> np.ndarray:
+        """:meth:`km_months` for each row of ``w`` (replicates x rows), in one pass."""
+        b, size = w.shape[0], self.times.size
+        flat = (self.tidx[None, :] + size * np.arange(b)[:, None]).ravel()
+        ev = np.bincount(flat, weights=(w * self.e).ravel(), minlength=b * size).reshape(b, size)
+        out = np.bincount(flat, weights=w.ravel(), minlength=b * size).reshape(b, size)
+        at_risk = w.sum(axis=1)[:, None] - np.concatenate([np.zeros((b, 1)), np.cumsum(out, axis=1)[:, :-1]], axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.cumprod(np.where(at_risk > 0, 1 - ev / at_risk, 1.0), axis=1)
+        return np.where(self.month_pos >= 0, s[:, np.maximum(self.month_pos, 0)], 1.0)
+
+    def curves(self, w, tails) -> np.ndarray:
+        """:meth:`curve` for each row of ``w`` with its tail in ``tails``: replicates x months."""
+        s = self.km_months_many(w)
+        t = self.months
+        beyond = t > self.window
+        if beyond.any():
+            base = s[:, min(self.window, s.shape[1] - 1)]
+            at = np.append(t[beyond], self.window).astype(float)
+            tail = np.array([m.survival(at) for m in tails])  # one call per replicate, not two per curve
+            s = s.copy()
+            s[:, beyond] = base[:, None] * tail[:, :-1] / tail[:, -1:]
+        return s
+
+    def evaluate_many(self, w, tails, revenue_tails) -> tuple[np.ndarray, np.ndarray]:
+        """LTV and expected lifetime for each row of ``w`` (replicates): :meth:`evaluate` row by row, at once."""
+        counts = w * self.count
+        s = self.curves(counts, tails)
+        paid = w * self.rev_rate
+        has_revenue = (paid > 0).any(axis=1)
+        s_rev = s.copy()
+        if has_revenue.any():
+            s_rev[has_revenue] = self.curves(paid[has_revenue], [r for r, h in zip(revenue_tails, has_revenue,
+                                                                                    strict=True) if h])
+        disc = (1 + self.owner.discount_rate) ** (-self.months / 12)
+        v = self.values
+        exposure = (w * v["exposure"]).sum(axis=1)
+        cost = np.divide((w * v["cost"]).sum(axis=1), exposure, out=np.zeros(w.shape[0]), where=exposure > 0)
+        r0 = paid.sum(axis=1) / counts.sum(axis=1)
+        ltv = r0 * (s_rev @ disc) - cost * (s @ disc)
+        return ltv, s.sum(axis=1)
+
     def resample(self, rng) -> np.ndarray:
         """Poisson bootstrap multipliers per row: a cell of k customers draws Poisson(k), scaled by 1/k."""
         return rng.poisson(self.count) / self.count
@@ -347,9 +389,8 @@ class SegmentLTV:
                 w = draws[s]
                 tails = part.tail_models(kind, w * part.count, tail.params_)
                 revenue_tails = part.tail_models(kind, w * part.rev_rate, revenue_tail.params_)
-                for b in range(size):
-                    out = part.evaluate(w[b], tails[b], revenue_tails[b])
-                    reps[s][first + b], life[s][first + b] = out["ltv"], out["expected_lifetime_months"]
+                reps[s][first:first + size], life[s][first:first + size] = part.evaluate_many(w, tails,
+                                                                                             revenue_tails)
         self.replicates_ = pd.DataFrame(reps)
         self._lifetime_reps = pd.DataFrame(life)
 

@@ -145,6 +145,7 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
 
     from tqdm.auto import tqdm
 
+    from cxkit.render.printer import shutdown_printer
     from cxkit.render.stores import prepare_stores
 
     left_out: list = []
@@ -169,6 +170,7 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
                 item.email = _mail_one(Path(out_dir) / item.run, send, resend, mailer)
             overall.update(1)
     overall.close()
+    shutdown_printer()  # the browser that drew the mailed reports' figures
     items = [results[i] for i in range(len(files))]
     items += [BatchItem("", s.run, True, 0.0, note=s.note) for s in left_out]
     write_index(items, Path(out_dir))
@@ -223,10 +225,10 @@ def _mail_one(run_dir: Path, send: bool, resend: bool, mailer) -> str:
     try:
         if not send:
             sender = mailer.sender if mailer is not None else Mailer.sender_from_env()
-            message = build_message(run_dir, settings["to"], settings.get("cc"), sender=sender)
+            message = build_message(run_dir, settings["to"], settings.get("cc"), sender=sender, keep_browser=True)
             (run_dir / "email.eml").write_bytes(message.as_bytes())
             return "dry run: email.eml"
-        result = send_report(run_dir, mailer=mailer or Mailer.from_env(), resend=resend)
+        result = send_report(run_dir, mailer=mailer or Mailer.from_env(), resend=resend, keep_browser=True)
     except CxkitError as exc:
         return f"not sent: {exc}"
     parts = []

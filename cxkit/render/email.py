@@ -113,7 +113,7 @@ def _parts(record: dict) -> dict:
     heading = next((b for b in blocks if b["type"] == "heading"), {})
     summary = [i for b in blocks if b["type"] == "sentences" and b["role"] == "summary" for i in b["items"]]
     action = next((i["text"] for i in summary if i.get("key") == "stake"), None)
-    shown = [f for f in figures_of(record) if f.get("png_file") and f.get("takeaway")]
+    shown = [f for f in figures_of(record) if f.get("takeaway")]
     keep = sorted(shown, key=lambda f: KEY_FIGURES.index(f["name"]) if f["name"] in KEY_FIGURES else 99)
     keep = {f["name"] for f in keep[:MAX_FIGURES]}
     figures = [f for f in shown if f["name"] in keep]
@@ -181,8 +181,11 @@ def subject_for(record: dict, template: str | None = None) -> str:
 
 
 def build_message(run_dir, to: list[str], cc: list[str] | None = None, sender: str = "cxkit@localhost",
-                  subject: str | None = None, attach_html: bool = False, budget: int = HTML_BUDGET) -> EmailMessage:
+                  subject: str | None = None, attach_html: bool = False, budget: int = HTML_BUDGET,
+                  keep_browser: bool = False) -> EmailMessage:
     """The email of a rendered run (its ``report.json``, figures and ``report.pdf``).
+
+    The figures' PNGs are drawn from their SVG the first time a run is mailed (:mod:`cxkit.render.raster`).
 
     Parameters
     ----------
@@ -194,7 +197,11 @@ def build_message(run_dir, to: list[str], cc: list[str] | None = None, sender: s
         A subject template (see :func:`subject_for`); default the params file's ``email.subject``.
     attach_html : bool
         Also attach the full ``report.html``.
+    keep_browser : bool
+        Draw missing PNGs with this process's kept browser (a batch mailing many reports).
     """
+    from cxkit.render.raster import figure_pngs
+
     to, cc = addresses(to, "--to"), addresses(cc, "--cc")
     if not to:
         raise CxkitError("no recipient: give --to (or an email: {to: [...]} block in the params file)")
@@ -220,7 +227,7 @@ def build_message(run_dir, to: list[str], cc: list[str] | None = None, sender: s
     msg.set_content(email_text(record))
     msg.add_alternative(body, subtype="html")
     html_part = msg.get_payload()[1]
-    for fig in p["figures"]:
+    for fig in figure_pngs(run_dir, p["figures"], keep=keep_browser):
         png = (run_dir / fig["png_file"]).read_bytes()
         html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cids[fig['name']]}>",
                               filename=f"{fig['name']}.png", disposition="inline")

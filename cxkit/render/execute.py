@@ -38,7 +38,7 @@ def run_notebook(notebook: Path, output: Path, parameters: dict, progress=False,
     """Execute ``notebook`` into ``output`` with ``parameters``.
 
     The report's blocks come back in the executed notebook's outputs (:mod:`cxkit.document`); figures
-    carry a PNG for slides (``CXKIT_PNG_FIGURES``).
+    carry a PNG only where no browser can draw one later (:func:`cxkit.render.raster.kernel_png_flag`).
 
     Parameters
     ----------
@@ -56,11 +56,13 @@ def run_notebook(notebook: Path, output: Path, parameters: dict, progress=False,
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    from cxkit.render.raster import kernel_png_flag
+
     if warm:
         return _run_warm(notebook, output, parameters, progress, timeout)
     runtime = Path(tempfile.mkdtemp(prefix="cxk-"))  # short: Unix socket paths are limited to ~107 bytes
     try:
-        with _environ(CXKIT_PNG_FIGURES=1, JUPYTER_RUNTIME_DIR=runtime, MPLBACKEND="Agg",
+        with _environ(CXKIT_PNG_FIGURES=kernel_png_flag(), JUPYTER_RUNTIME_DIR=runtime, MPLBACKEND="Agg",
                       PYDEVD_DISABLE_FILE_VALIDATION=1):
             return pm.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name="python3",
                                        cwd=str(Path(notebook).parent), progress_bar=progress, log_output=False,
@@ -96,7 +98,10 @@ def _run_warm(notebook: Path, output: Path, parameters: dict, progress, timeout:
     except BaseException:
         discard_warm(cwd)
         raise
-    reset_warm(cwd)
+    try:
+        reset_warm(cwd)
+    except RuntimeError:
+        pass  # the kernel that could not be emptied was stopped; the next notebook starts a clean one
     return nb
 
 

@@ -206,8 +206,11 @@ def _record(run_dir: Path, result: SendResult, fingerprint: str) -> None:
 
 
 def send_report(run_dir, to: list[str] | None = None, cc: list[str] | None = None, mailer: Mailer | None = None,
-                resend: bool = False, subject: str | None = None, attach_html: bool = False) -> SendResult:
+                resend: bool = False, subject: str | None = None, attach_html: bool = False,
+                keep_browser: bool = False) -> SendResult:
     """Email a rendered run to ``to`` and ``cc`` (default: its params file's ``email:`` block).
+
+    ``keep_browser``: draw missing figure PNGs with this process's kept browser (a batch).
 
     Recipients who already received this very report (same fingerprint, in ``sent.jsonl``) are skipped
     unless ``resend``.
@@ -230,7 +233,7 @@ def send_report(run_dir, to: list[str] | None = None, cc: list[str] | None = Non
     if not to_now and not cc_now:
         return SendResult(message_id="", skipped=skipped)
     message = build_message(run_dir, to_now or cc_now, cc_now if to_now else [], sender=mailer.sender,
-                            subject=subject, attach_html=attach_html)
+                            subject=subject, attach_html=attach_html, keep_browser=keep_browser)
     result = mailer.send(message, to_now + cc_now)
     result.skipped = skipped
     _record(run_dir, result, fingerprint)

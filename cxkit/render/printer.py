@@ -1,4 +1,5 @@
-"""A browser kept open to print many reports: what a batch worker uses instead of one browser per PDF.
+"""A browser kept open to print many reports (and draw their figures as PNG): what a batch worker uses
+instead of one browser per PDF.
 
 Starting headless Chromium costs about a second; a batch prints hundreds of reports. :class:`Printer`
 starts the browser once and prints each report in a fresh tab over the DevTools protocol, on
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from cxkit.errors import CxkitError
 
-__all__ = ["Printer", "print_pdf", "shutdown_printer", "BROWSER_FLAGS"]
+__all__ = ["Printer", "print_pdf", "snapshot_svgs", "shutdown_printer", "BROWSER_FLAGS"]
 
 #: Flags for a quiet, offline, throwaway browser (as root it needs --no-sandbox).
 BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -30,6 +31,7 @@ BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars"]
 
 _PRINTER: list = []
+_SIZE_JS = "(() => { const r = document.documentElement.getBoundingClientRect(); return [r.width, r.height]; })()"
 
 
 class Printer:
@@ -107,6 +109,38 @@ class Printer:
             self._call("Target.closeTarget", {"targetId": target})
         Path(pdf_path).write_bytes(base64.b64decode(out["data"]))
 
+    def snapshot(self, pairs, dpi: float, timeout: float = 60) -> None:
+        """Draw each SVG file of ``pairs`` (``(svg_path, png_path)``) as a PNG at ``dpi``, in one tab.
+
+        The browser lays the SVG out at its own size (points as CSS points) with the fonts the HTML and PDF
+        use, so the picture is the one the report shows; ``dpi / 96`` device pixels per CSS pixel.
+        """
+        import math
+
+        target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        try:
+            session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            self._call("Page.enable", session=session)
+            for svg_path, png_path in pairs:
+                self._call("Page.navigate", {"url": Path(svg_path).resolve().as_uri()}, session=session,
+                           timeout=timeout, until="Page.loadEventFired")
+                size = self._call("Runtime.evaluate", {"expression": _SIZE_JS, "returnByValue": True},
+                                  session=session)["result"].get("value")
+                if not size or min(size) <= 0:
+                    raise CxkitError(f"PNG: {svg_path} is not a drawable SVG")
+                self._call("Emulation.setDeviceMetricsOverride",
+                           {"width": math.ceil(size[0]), "height": math.ceil(size[1]), "deviceScaleFactor": dpi / 96,
+                            "mobile": False}, session=session)
+                out = self._call("Page.captureScreenshot",
+                                 {"format": "png", "captureBeyondViewport": True,
+                                  "clip": {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1}},
+                                 session=session, timeout=timeout)
+                staging = Path(png_path).with_name(f".{Path(png_path).name}.tmp")
+                staging.write_bytes(base64.b64decode(out["data"]))
+                os.replace(staging, png_path)
+        finally:
+            self._call("Target.closeTarget", {"targetId": target})
+
     def close(self) -> None:
         try:
             os.write(self._to_browser, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
@@ -122,16 +156,37 @@ class Printer:
             shutil.rmtree(self._profile, ignore_errors=True)
 
 
-def print_pdf(browser: str, html_path: Path, pdf_path: Path, timeout: float = 120) -> None:
-    """Print with this process's kept browser (started on first use); a failed print stops it."""
+def _kept(browser: str) -> Printer:
+    """This process's kept browser, started on first use (or again after it stopped)."""
     import atexit
 
     if not _PRINTER or _PRINTER[0].browser != browser or _PRINTER[0]._proc.poll() is not None:
         shutdown_printer()
         _PRINTER.append(Printer(browser))
         atexit.register(shutdown_printer)
+    return _PRINTER[0]
+
+
+def print_pdf(browser: str, html_path: Path, pdf_path: Path, timeout: float = 120) -> None:
+    """Print with this process's kept browser (started on first use); a failed print stops it."""
     try:
-        _PRINTER[0].print(html_path, pdf_path, timeout)
+        _kept(browser).print(html_path, pdf_path, timeout)
+    except BaseException:
+        shutdown_printer()
+        raise
+
+
+def snapshot_svgs(browser: str, pairs, dpi: float, keep: bool = False) -> None:
+    """:meth:`Printer.snapshot` with this process's kept browser (``keep``) or one started for the call."""
+    if not keep:
+        printer = Printer(browser)
+        try:
+            printer.snapshot(pairs, dpi)
+        finally:
+            printer.close()
+        return
+    try:
+        _kept(browser).snapshot(pairs, dpi)
     except BaseException:
         shutdown_printer()
         raise

@@ -24,6 +24,7 @@ def write_renditions(folder: Path, record: dict, pdf: bool = True, pptx: bool = 
     from cxkit.document import figures_of, notes_of, summary_of, with_files
     from cxkit.render.html import record_to_html
     from cxkit.render.pdf import html_to_pdf
+    from cxkit.render.raster import figure_pngs
     from cxkit.render.slides import write_pptx
 
     folder = Path(folder)
@@ -43,7 +44,7 @@ def write_renditions(folder: Path, record: dict, pdf: bool = True, pptx: bool = 
         with step("pptx"):
             write_pptx(folder / "figures", folder / "report.pptx", meta.get("title", ""), meta.get("footer", ""),
                        summary=summary_of(record), notes=notes_of(record),
-                       figures=[f for f in figures_of(record) if f.get("png_file")])
+                       figures=figure_pngs(folder, figures_of(record), keep=keep_browser))
     return engine
 
 
