@@ -29,7 +29,7 @@ test: $(STAMP) lint ## run the whole test suite (Spark tests: make test-spark)
 
 test-spark: $(STAMP) ## the warehouse path on Spark in local mode (installs pyspark; needs Java 17)
 	$(BIN)/python -m pip install -q -e '.[spark]'
-	$(BIN)/python -m pytest -m spark tests/test_warehouse.py
+	$(BIN)/python -m pytest -m spark tests/test_warehouse.py tests/test_ibis_source.py
 
 lint: $(STAMP) ## ruff, and the import contracts that keep the layers one way down (import-linter)
 	$(BIN)/ruff check .

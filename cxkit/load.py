@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,7 +26,7 @@ from cxkit.contract import CONTRACT, MIN_SEGMENT_SIZE
 from cxkit.engine import connect
 from cxkit.errors import CxkitWarning, ParamsError, Problem, ValidationError
 from cxkit.params import read_params
-from cxkit.sources import Source
+from cxkit.sources import RecordedSource, Source
 from cxkit.sql import ident, literal
 from cxkit.validate import check_dates_and_magnitudes, check_structure, check_values
 
@@ -217,6 +218,7 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     con = con or connect()
     for alias, src in {s.attach_alias(): s for s in sources.values() if s.attach_alias()}.items():
         _attach(con, src, alias)
+    fetched = {name: fetch_ibis(con, src) for name, src in sources.items() if src.kind == "ibis"}
     described = {name: _describe(con, src) for name, src in sources.items()}
     duplicated = [p for name, src in sources.items() for p in _duplicate_columns(con, src, described[name])]
     if duplicated:
@@ -254,9 +256,64 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
                      + [c for c in cust if c not in CONTRACT["customers"].names])
     score_table = "responses" if "responses" in columns else "customers"
     scores = tuple(s for s in ("nps", "csat", "effort") if s in columns[score_table])
-    data = CXData(con, mode, as_of, segments, scores, counts, sources, min_size, columns)
+    for name in fetched:  # the rows read from a backend are in the typed table now
+        con.execute(f"DROP TABLE IF EXISTS {ident(sources[name].fetched_name())}")
+    recorded = {name: RecordedSource(fetched[name]) if name in fetched else src for name, src in sources.items()}
+    data = CXData(con, mode, as_of, segments, scores, counts, recorded, min_size, columns)
     _warn_small_segments(data)
     return data
+
+
+_BACKENDS: dict = {}  # Ibis connection URL -> backend, one per process (a Spark session is costly to start)
+
+
+def fetch_ibis(con, src: Source) -> dict:
+    """Read an Ibis source's table or query into ``con`` (as ``src.fetched_name()``), once; its fingerprint
+    with what was read: rows and a content hash (order-independent, computed in DuckDB).
+
+    Raises
+    ------
+    ParamsError
+        Ibis or the backend's driver is missing, the backend cannot be reached, or the table or query
+        cannot be read; the message names the table and the backend, never the URL's secrets.
+    """
+    where = f"data.{src.table}"
+    what = f"{src.backend_name} table {src.db_table}" if src.db_table else f"the query on {src.backend_name}"
+    try:
+        import ibis
+    except ImportError:
+        raise ParamsError(f"{where}.ibis: reading from {src.backend_name} needs Ibis: pip install "
+                          f"'ibis-framework[{src.backend_name}]'") from None
+    try:
+        backend = _BACKENDS.get(src.ibis)
+        if backend is None:
+            backend = _BACKENDS[src.ibis] = ibis.connect(src.ibis)
+        if src.query:
+            expr = backend.sql(src.query, dialect="duckdb")
+        else:
+            *database, name = src.db_table.split(".")
+            expr = backend.table(name, database=tuple(database) if len(database) > 1 else
+                                 (database[0] if database else None))
+        arrow = expr.to_pyarrow()
+    except ImportError:
+        raise ParamsError(f"{where}.ibis: the {src.backend_name} backend needs a driver that is not installed "
+                          f"here: pip install 'ibis-framework[{src.backend_name}]'") from None
+    except Exception as exc:  # each backend raises its own types; all mean "cannot read it"
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise ParamsError(f"{where}: cannot read {what}: {first}") from None
+    view = f"cx_arrow_{src.table}"
+    con.register(view, arrow)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {ident(src.fetched_name())} AS SELECT * FROM {ident(view)}")
+    finally:
+        con.unregister(view)
+    names = [c[0] for c in con.execute(f"DESCRIBE {ident(src.fetched_name())}").fetchall()]
+    row = ", ".join(ident(n) for n in names)
+    rows, xor, total = con.execute(
+        f"SELECT count(*), bit_xor(hash({row})), sum(CAST(hash({row}) AS HUGEINT)) "
+        f"FROM {ident(src.fetched_name())}").fetchone()
+    digest = hashlib.sha256(f"{names}|{rows}|{xor}|{total}".encode()).hexdigest()
+    return {**src.fingerprint(), "rows": int(rows), "content_hash": digest}
 
 
 def _as_count(value, what: str) -> int:

@@ -1,4 +1,5 @@
-"""Where a contract table comes from: a CSV or Parquet file, a DuckDB table, or a SQL query.
+"""Where a contract table comes from: a CSV or Parquet file, a DuckDB table, a SQL query, or a table or
+query in any Ibis backend (Spark, Postgres, BigQuery, Snowflake, another DuckDB, ...).
 
 A :class:`Source` only knows how to name its data to DuckDB; reading, casting
 and checking happen in :mod:`cxkit.load` and :mod:`cxkit.validate`.
@@ -10,6 +11,12 @@ Source specs, as written in a params file (paths are relative to that file)::
     revenue:   {path: warehouse.duckdb, table: monthly_revenue}
     contacts:  {path: warehouse.duckdb, query: "SELECT * FROM calls WHERE kind <> 'spam'"}
     customers: {query: "SELECT * FROM read_parquet('s3-mirror/customers/*.parquet')"}
+    customers: {ibis: "pyspark://", table: crm.customers}
+    contacts:  {ibis: "postgres://cx@warehouse/crm", query: "SELECT * FROM calls WHERE kind <> 'spam'"}
+
+An Ibis source is read once, into the DuckDB connection the gateway validates (:func:`cxkit.load.load`);
+its ``query`` is written in DuckDB's SQL and translated for the backend by Ibis (sqlglot). A URL must not
+hold a password: the backend takes it from its own settings or environment.
 """
 
 from __future__ import annotations
@@ -22,11 +29,11 @@ from pathlib import Path
 from cxkit.errors import ParamsError
 from cxkit.sql import PLAIN_NAME, ident, literal, read_only_select
 
-__all__ = ["Source", "CSV_OPTIONS"]
+__all__ = ["Source", "RecordedSource", "CSV_OPTIONS"]
 
 _FILE_KINDS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".gz": "csv", ".parquet": "parquet",
                ".pq": "parquet", ".duckdb": "duckdb", ".db": "duckdb"}
-_SPEC_KEYS = {"path", "table", "query", "columns", "date_format", "csv"}
+_SPEC_KEYS = {"path", "table", "query", "columns", "date_format", "csv", "ibis"}
 
 #: CSV options a params file may set (``data.<table>.csv``): name -> (DuckDB read_csv option, check, allowed).
 CSV_OPTIONS = {
@@ -91,6 +98,9 @@ class Source:
         strptime format for text dates that are not ISO (``"%d/%m/%Y"``).
     csv : dict
         Extra options for DuckDB's ``read_csv`` (``delim``, ``quote``, ...).
+    ibis : str, optional
+        An Ibis connection URL (``pyspark://``, ``duckdb:///lake.duckdb``, ``postgres://user@host/db``): the
+        ``db_table`` (``schema.table``) or ``query`` is read from that backend.
 
     Examples
     --------
@@ -107,6 +117,7 @@ class Source:
     date_format: str | None = None
     csv: dict = field(default_factory=dict)
     tried: tuple = field(default=(), compare=False, repr=False)  # where a relative path was looked for
+    ibis: str | None = None
 
     @classmethod
     def from_spec(cls, table: str, spec, base_dir: Path) -> Source:
@@ -118,7 +129,9 @@ class Source:
         unknown = set(spec) - _SPEC_KEYS
         if unknown:
             raise ParamsError(f"data.{table}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_SPEC_KEYS)}")
-        if not spec.get("path") and not spec.get("query"):
+        if spec.get("ibis") is not None:
+            _check_ibis(table, spec)
+        elif not spec.get("path") and not spec.get("query"):
             raise ParamsError(f"data.{table}: give a 'path' or a 'query'")
         path, tried = None, ()
         if spec.get("path"):
@@ -141,13 +154,15 @@ class Source:
             raise ParamsError(f"data.{table}.date_format: {date_format!r} is not a date pattern; "
                               "write it with % codes, e.g. '%d/%m/%Y' or '%Y%m%d'")
         source = cls(table, path, query, db_table, dict(columns), date_format,
-                     _csv_options(table, spec.get("csv")), tried)
+                     _csv_options(table, spec.get("csv")), tried, spec.get("ibis"))
         source._check()
         return source
 
     @property
     def kind(self) -> str:
-        """``csv``, ``parquet``, ``duckdb`` or ``query``."""
+        """``csv``, ``parquet``, ``duckdb``, ``query`` or ``ibis``."""
+        if self.ibis is not None:
+            return "ibis"
         if self.path is None:
             return "query"
         return _FILE_KINDS.get(self.path.suffix.lower(), "csv")
@@ -207,7 +222,18 @@ class Source:
             return f"read_parquet({literal(self.path)})"
         if kind == "duckdb" and self.db_table:
             return f"{self.attach_alias()}.{ident(self.db_table)}"
+        if kind == "ibis":
+            return ident(self.fetched_name())
         return f"({self.query})"
+
+    def fetched_name(self) -> str:
+        """The DuckDB table an Ibis source's rows are read into (:func:`cxkit.load.load`)."""
+        return f"cx_fetched_{self.table}"
+
+    @property
+    def backend_name(self) -> str | None:
+        """An Ibis source's backend (the URL's scheme: ``pyspark``, ``duckdb``, ``postgres``, ...)."""
+        return self.ibis.split("://", 1)[0] if self.ibis else None
 
     def csv_sql(self, header: bool | None = None) -> str:
         """``read_csv(...)`` with the params file's options, every value a literal; text columns only.
@@ -226,7 +252,14 @@ class Source:
         return self.csv.get("decimal_separator") == ","
 
     def fingerprint(self) -> dict:
-        """Identify the input for a run manifest: path, size, modified time and SHA-256."""
+        """Identify the input for a run manifest: path, size, modified time and SHA-256.
+
+        An Ibis source is identified by its backend and table or query here; what was read from it (row
+        count and content hash) is added when it is read (:func:`cxkit.load.load`).
+        """
+        if self.kind == "ibis":
+            return {"table": self.table, "kind": "ibis", "backend": self.backend_name,
+                    "source": self.db_table or self.query}
         if self.path is None or not self.path.is_file():
             return {"table": self.table, "kind": self.kind, "query": self.query}
         digest = hashlib.sha256()
@@ -236,6 +269,41 @@ class Source:
         stat = self.path.stat()
         return {"table": self.table, "kind": self.kind, "path": str(self.path),
                 "bytes": stat.st_size, "sha256": digest.hexdigest()}
+
+
+class RecordedSource:
+    """An input as it was recorded when read (an analysis store's inputs, or rows fetched from an Ibis
+    backend): its fingerprint, for run manifests, without reading it again."""
+
+    def __init__(self, fingerprint: dict):
+        self._fingerprint = dict(fingerprint)
+
+    def fingerprint(self) -> dict:
+        return dict(self._fingerprint)
+
+
+def _check_ibis(table: str, spec: dict) -> None:
+    """An Ibis source: a URL without a password, and exactly one of ``table`` and ``query``."""
+    from urllib.parse import urlsplit
+
+    where = f"data.{table}.ibis"
+    url = spec["ibis"]
+    if not isinstance(url, str) or not re.fullmatch(r"[a-z][a-z0-9+.-]*://\S*", url.strip()):
+        raise ParamsError(f"{where}: {url!r} is not an Ibis connection URL such as 'pyspark://', "
+                          "'duckdb:///data/lake.duckdb' or 'postgres://user@host/db'")
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    if password or re.search(r"(?i)(password|passwd|pwd|secret|token)=", url):
+        raise ParamsError(f"{where}: the URL holds a password; a params file is no place for one: give it to the "
+                          "backend through its own settings or environment (for Postgres, PGPASSWORD or ~/.pgpass)")
+    for key in ("path", "csv"):
+        if spec.get(key):
+            raise ParamsError(f"data.{table}.{key}: an Ibis source reads from its backend; drop '{key}'")
+    if bool(spec.get("table")) == bool(spec.get("query")):
+        raise ParamsError(f"data.{table}: an Ibis source needs exactly one of 'table' (e.g. crm.customers) and "
+                          "'query'")
 
 
 def _csv_options(table: str, options) -> dict:

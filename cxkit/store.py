@@ -28,16 +28,32 @@ import warnings
 from pathlib import Path
 
 from cxkit.errors import CxkitWarning
+from cxkit.sources import RecordedSource
 
-__all__ = ["AnalysisStore", "RecordedSource", "store_key"]
+__all__ = ["AnalysisStore", "RecordedSource", "store_key", "VOLATILE_SUFFIX"]
 
 _FORMAT = 1  # bump when the store's layout changes
+
+
+#: Tables read from an Ibis backend have no cheap identity (no file to stat): a store of such data is keyed
+#: by the batch that built it (``CXKIT_BATCH_ID``, set by :func:`cxkit.render.batch.batch` and inherited by
+#: its workers), so every batch reads the backend afresh, and the store is deleted as soon as a batch does
+#: not use it (:func:`cxkit.render.stores.prune_stores`).
+BATCH_ID_VARIABLE = "CXKIT_BATCH_ID"
+VOLATILE_SUFFIX = "-w"
+
+
+def batch_id() -> str:
+    """This batch's id (made on first use, so the workers started afterwards inherit it)."""
+    return os.environ.setdefault(BATCH_ID_VARIABLE, uuid.uuid4().hex)
 
 
 def _identity(source) -> dict:
     """What a source's validated table depends on, without reading it: its spec and its files' stat."""
     spec = {"table": source.table, "kind": source.kind, "query": source.query, "db_table": source.db_table,
             "columns": source.columns, "date_format": source.date_format, "csv": source.csv}
+    if source.kind == "ibis":
+        spec.update(ibis=source.ibis, batch=batch_id())
     if source.path is not None:
         files = [source.path] if source.path.is_file() else sorted(source.path.parent.glob(source.path.name))
         spec["files"] = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
@@ -55,17 +71,8 @@ def store_key(data: dict, as_of, min_segment_size, base_dir=".") -> str:
     sources = [_identity(Source.from_spec(t, s, Path(base_dir))) for t, s in sorted(data.items())]
     text = json.dumps({"format": _FORMAT, "version": __version__, "sources": sources, "as_of": str(as_of),
                        "min_segment_size": min_segment_size}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-class RecordedSource:
-    """An input as the store recorded it: its fingerprint, for run manifests, without reading it again."""
-
-    def __init__(self, fingerprint: dict):
-        self._fingerprint = dict(fingerprint)
-
-    def fingerprint(self) -> dict:
-        return dict(self._fingerprint)
+    volatile = any(s["kind"] == "ibis" for s in sources)
+    return hashlib.sha256(text.encode()).hexdigest()[:16] + (VOLATILE_SUFFIX if volatile else "")
 
 
 class AnalysisStore:

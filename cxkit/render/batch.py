@@ -141,13 +141,16 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
         batch over ``n`` machines; copy the run folders together and ``cxkit index OUT`` lists them all.
     """
     import multiprocessing
+    import uuid
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from tqdm.auto import tqdm
 
     from cxkit.render.printer import shutdown_printer
     from cxkit.render.stores import prepare_stores
+    from cxkit.store import BATCH_ID_VARIABLE
 
+    os.environ[BATCH_ID_VARIABLE] = uuid.uuid4().hex  # data read from a warehouse is read afresh by each batch
     left_out: list = []
     files = expand_params(paths, out_dir, left_out)
     if shard is not None:

@@ -130,11 +130,14 @@ def prune_stores(out_dir, used=(), keep_days: float = STORE_KEEP_DAYS) -> list[P
     """Delete stores under ``out_dir`` that this batch did not use and no batch opened for ``keep_days``.
 
     A store is rebuilt from the data whenever it is missing, so pruning only costs a later batch with the same
-    data its validation; the stores ``used`` now are touched, so their age counts from today. Returns the
-    files deleted.
+    data its validation; the stores ``used`` now are touched, so their age counts from today. A store of data
+    read from an Ibis backend is never reused by another batch (:data:`cxkit.store.VOLATILE_SUFFIX`), so it
+    goes as soon as a batch does not use it. Returns the files deleted.
     """
     import os
     import time
+
+    from cxkit.store import VOLATILE_SUFFIX
 
     folder = Path(out_dir) / STORE_DIR
     if not folder.is_dir():
@@ -146,7 +149,7 @@ def prune_stores(out_dir, used=(), keep_days: float = STORE_KEEP_DAYS) -> list[P
         if str(path) in used:
             os.utime(path)
             continue
-        if now - path.stat().st_mtime > keep_days * 86400:
+        if path.stem.endswith(VOLATILE_SUFFIX) or now - path.stat().st_mtime > keep_days * 86400:
             for part in (path, path.with_suffix(".numbers.json"), path.with_name(path.name + ".wal")):
                 if part.exists():
                     part.unlink()
