@@ -90,7 +90,7 @@ class AnalysisStore:
     """
 
     def __init__(self, path):
-        self.path = Path(path)
+        self.path = Path(path).resolve()  # the kernel runs in the notebooks' folder: a relative path would miss
         if not self.path.is_file():
             raise FileNotFoundError(f"no analysis store at {self.path}")
         con = self._connect()

@@ -271,6 +271,18 @@ def test_audiences_from_the_data_one_report_each_with_the_numbers_of_a_standalon
         batch([path], out, pdf=False)
 
 
+def test_a_batch_into_a_relative_folder_finds_its_store(tmp_path, small_data, monkeypatch):
+    """``cxkit batch params/quarter.yaml`` writes to ``reports`` (relative); the kernels, which run in the
+    notebooks' folder, must still find the batch's analysis store there."""
+    for region in ("West", "East"):
+        _params(tmp_path, small_data, name=region.lower(), slice_by={"region": region}, n_boot=20)
+    monkeypatch.chdir(tmp_path)
+    items = batch([tmp_path / "west.yaml", tmp_path / "east.yaml"], "reports", jobs=2, pdf=False)
+    assert [it.ok for it in items] == [True, True], [it.short_error for it in items]
+    manifest = json.loads((tmp_path / "reports" / "west" / "manifest.json").read_text())
+    assert manifest["store"]  # read from the batch's store
+
+
 def test_a_batch_split_over_machines_and_merged(tmp_path, small_data):
     """--shard K/N renders each report on exactly one of N machines; cxkit index lists the merged folders."""
     import shutil
