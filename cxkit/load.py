@@ -86,13 +86,14 @@ class CXData:
         """Whether a table (and, optionally, one of its columns) is present."""
         return table in self.columns and (column is None or column in self.columns[table])
 
-    def subset(self, slice_by: dict | None) -> CXData:
+    def subset(self, slice_by: dict | None, copy: bool | None = None) -> CXData:
         """The same data restricted to an audience slice, e.g. ``{"region": "West"}`` or ``{"plan": ["Pro", "Plus"]}``.
 
         Customers are filtered on their segment columns and every other table follows them. The
         tables stay in DuckDB (views in a schema of their own), so nothing is copied; except that a small
         slice of a batch's analysis store (at most :data:`SLICE_COPY_ROWS` rows in all) is copied into
         memory once, so the report's many queries read its rows instead of filtering the whole store again.
+        ``copy=False`` never copies (a slice only checked, or only sliced further); ``True`` always does.
 
         Raises
         ------
@@ -128,7 +129,7 @@ class CXData:
         cursor = self.con.cursor()
         cursor.execute(f"SET search_path = '{schema}'")
         counts = {t: cursor.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in self.tables}
-        if self.store is not None and sum(counts.values()) <= SLICE_COPY_ROWS:
+        if copy if copy is not None else self.store is not None and sum(counts.values()) <= SLICE_COPY_ROWS:
             for table in ("customers", *(t for t in self.tables if t != "customers")):  # customers first: the
                 self.con.execute(f"CREATE OR REPLACE TABLE {schema}.{table}_rows AS FROM {schema}.{table}")  # others
                 self.con.execute(f"CREATE OR REPLACE VIEW {schema}.{table} AS FROM {schema}.{table}_rows")  # follow it
@@ -264,9 +265,6 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     return data
 
 
-_BACKENDS: dict = {}  # Ibis connection URL -> backend, one per process (a Spark session is costly to start)
-
-
 def fetch_ibis(con, src: Source) -> dict:
     """Read an Ibis source's table or query into ``con`` (as ``src.fetched_name()``), once; its fingerprint
     with what was read: rows and a content hash (order-independent, computed in DuckDB).
@@ -285,9 +283,7 @@ def fetch_ibis(con, src: Source) -> dict:
         raise ParamsError(f"{where}.ibis: reading from {src.backend_name} needs Ibis: pip install "
                           f"'ibis-framework[{src.backend_name}]'") from None
     try:
-        backend = _BACKENDS.get(src.ibis)
-        if backend is None:
-            backend = _BACKENDS[src.ibis] = ibis.connect(src.ibis)
+        backend = ibis.connect(src.ibis)  # never closed here: for Spark, that would stop the process's session
         if src.query:
             expr = backend.sql(src.query, dialect="duckdb")
         else:

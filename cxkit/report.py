@@ -235,7 +235,7 @@ def load_data(data=None, as_of=None, min_segment_size=None, slice_by=None, paren
             if min_segment_size is not None:
                 params["min_segment_size"] = min_segment_size
             loaded = load(params)
-        loaded = loaded.subset(parent_slice).subset(slice_by)
+        loaded = loaded.subset(parent_slice, copy=False if slice_by else None).subset(slice_by)
     return loaded, notes
 
 

@@ -59,3 +59,22 @@ def telco_path():
 
 def frame(**cols) -> pd.DataFrame:
     return pd.DataFrame(cols)
+
+
+@pytest.fixture
+def spark():
+    """A Spark session in local mode (``make test-spark``): skipped without pyspark or Java; stopped after."""
+    import shutil
+
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java")
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("cxkit-test")
+               .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "4").getOrCreate())
+    try:
+        yield session
+    finally:
+        session.stop()

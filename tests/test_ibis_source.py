@@ -127,21 +127,8 @@ def test_an_unreadable_ibis_source_names_the_table_and_backend(files, tmp_path, 
 
 @pytest.mark.spark
 @pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
-def test_a_batch_from_spark_reports_what_the_files_give(tmp_path, files):
+def test_a_batch_from_spark_reports_what_the_files_give(tmp_path, files, spark):
     """The audiences' reports from Spark tables (local mode) equal those from the same rows in files."""
-    pytest.importorskip("pyspark")
-    import shutil
-
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java")
-    from pyspark.sql import SparkSession
-
-    spark = (SparkSession.builder.master("local[2]").appName("cxkit-test")
-             .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
-             .config("spark.sql.shuffle.partitions", "4").getOrCreate())
-    try:
-        for name in TABLES:  # the session ibis.connect("pyspark://") finds is this one
-            spark.read.parquet(str(files / f"{name}.parquet")).createOrReplaceTempView(name)
-        _same_report_from_backend(tmp_path, files, "pyspark")
-    finally:
-        spark.stop()
+    for name in TABLES:  # the session ibis.connect("pyspark://") finds is this one
+        spark.read.parquet(str(files / f"{name}.parquet")).createOrReplaceTempView(name)
+    _same_report_from_backend(tmp_path, files, "pyspark")

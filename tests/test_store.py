@@ -70,6 +70,24 @@ def test_an_audience_read_from_the_store_says_what_it_says_alone(store):
     assert shared.slice_comparison_.equals(alone.slice_comparison_)
 
 
+def test_a_small_slice_of_the_store_is_copied_once_into_memory(store):
+    """An audience's report queries its slice many times: from a store, the slice's rows are copied once
+    (tables, not views over the whole store); ``copy=False`` (the preflight's check) copies nothing."""
+    built, _ = store
+
+    def copied(data):
+        return sorted(r[0] for r in data.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name LIKE 'slice_%'").fetchall())
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CxkitWarning)
+        checked = built.data().subset({"region": "East"}, copy=False)
+        east = built.data().subset({"region": "East"})
+    assert copied(checked) == []
+    assert copied(east) == sorted(f"{t}_rows" for t in east.tables)
+    assert {t: east.sql(f"SELECT count(*) FROM {t}").fetchone()[0] for t in east.tables} == east.row_counts
+
+
 def test_a_team_is_compared_with_its_region_and_everyone(store):
     built, data = store
     region = data.subset({"region": "North"})

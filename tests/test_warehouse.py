@@ -78,25 +78,12 @@ def test_duckdb_through_ibis(tables):
 
 @pytest.mark.spark
 @pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
-def test_pyspark_local_mode(tables):  # py4j, Spark's bridge to Java, leaves sockets to the collector
-    pytest.importorskip("pyspark")
-    import shutil
-
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java")
-    from pyspark.sql import SparkSession
-
-    spark = (SparkSession.builder.master("local[2]").appName("cxkit-test")
-             .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
-             .config("spark.sql.shuffle.partitions", "4").getOrCreate())
-    try:
-        backend = ibis.pyspark.connect(spark)
-        for name, df in tables.items():
-            sdf = spark.createDataFrame(df)
-            for col in ("signup_date", "end_date", "response_date"):
-                if col in df:
-                    sdf = sdf.withColumn(col, sdf[col].cast("date"))
-            sdf.createOrReplaceTempView(name)
-        _check_same(Warehouse(backend), tables)
-    finally:
-        spark.stop()
+def test_pyspark_local_mode(tables, spark):  # py4j, Spark's bridge to Java, leaves sockets to the collector
+    backend = ibis.pyspark.connect(spark)
+    for name, df in tables.items():
+        sdf = spark.createDataFrame(df)
+        for col in ("signup_date", "end_date", "response_date"):
+            if col in df:
+                sdf = sdf.withColumn(col, sdf[col].cast("date"))
+        sdf.createOrReplaceTempView(name)
+    _check_same(Warehouse(backend), tables)

@@ -208,6 +208,6 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
         data = store.data()  # validated once for the whole batch: the same tables, warnings and fingerprints
     else:
         data, store = load(spec), None
-    data = data.subset(effective.get("parent_slice")).subset(effective.get("slice_by"))
+    data = data.subset(effective.get("parent_slice"), copy=False).subset(effective.get("slice_by"), copy=False)
     _check_reportable(data, effective)
     return Plan(Path(params_path), notebook, parameters, effective, data, raw, run_name, run_dir, store)
