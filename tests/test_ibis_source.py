@@ -16,13 +16,14 @@ from cxkit.synth import generate
 
 pytest.importorskip("ibis")
 TABLES = ("customers", "responses", "revenue", "contacts")
+CUSTOMERS = 1500
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """Parquet files, and the same tables in a DuckDB 'warehouse' (schema crm) read through Ibis."""
     folder = tmp_path_factory.mktemp("ibis-data")
-    tables, _ = generate(1500, seed=23)
+    tables, _ = generate(CUSTOMERS, seed=23)
     lake = duckdb.connect(str(folder / "lake.duckdb"))
     lake.execute("CREATE SCHEMA crm")
     for name in TABLES:
@@ -66,7 +67,7 @@ def _same_report_from_backend(tmp_path, files, backend: str) -> dict:
         assert _shown(by_backend / it.run) == _shown(by_files / it.run), it.run
     manifest = json.loads((by_backend / items[0].run / "manifest.json").read_text())
     inputs = {i["table"]: i for i in manifest["inputs"]}
-    assert inputs["customers"]["kind"] == "ibis" and inputs["customers"]["rows"] == 1500
+    assert inputs["customers"]["kind"] == "ibis" and inputs["customers"]["rows"] == CUSTOMERS
     assert len(inputs["customers"]["content_hash"]) == 64 and "://" not in json.dumps(manifest["inputs"])
     assert manifest["store"].endswith("-w")  # read from the backend once, into this batch's store
     return {"out": by_backend, "items": items, "path": tmp_path / f"{backend}.yaml", "manifest": manifest}

@@ -361,12 +361,13 @@ def test_a_warm_kernel_starts_each_notebook_from_an_empty_namespace(tmp_path):
 @NEEDS_BROWSER
 def test_png_figures_are_drawn_from_the_svg_only_when_email_or_slides_need_them(tmp_path, small_data):
     """A run keeps SVG only (a PNG cost every report about a second); slides and email get PNGs drawn from
-    the SVG by the browser, at 130 dpi, the first time they need them."""
+    the SVG by the browser, at the theme's PNG_DPI, the first time they need them."""
     import struct
 
     from cxkit.document import figures_of
     from cxkit.render.raster import figure_pngs
     from cxkit.render.renditions import rerender
+    from cxkit.theme import PNG_DPI
 
     run = render(_params(tmp_path, small_data), tmp_path / "reports", pdf=False).run_dir
     assert not list((run / "figures").glob("*.png")) and list((run / "figures").glob("*.svg"))
@@ -379,7 +380,7 @@ def test_png_figures_are_drawn_from_the_svg_only_when_email_or_slides_need_them(
         width, height = struct.unpack(">II", png[16:24])
         svg = (run / fig["svg_file"]).read_text()
         points = [float(v) for v in re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups()]
-        assert abs(width - points[0] / 72 * 130) <= 2 and abs(height - points[1] / 72 * 130) <= 2
+        assert abs(width - points[0] / 72 * PNG_DPI) <= 2 and abs(height - points[1] / 72 * PNG_DPI) <= 2
         assert len(set(png[100:4000])) > 50  # drawn, not a blank page
     stamp = (run / drawn[0]["png_file"]).stat().st_mtime_ns
     figure_pngs(run, figures_of(record))  # drawn once, then reused

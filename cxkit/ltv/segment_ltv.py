@@ -63,16 +63,8 @@ class _Segment:
         return self.periods.counts(w)
 
     def km_months(self, w) -> np.ndarray:
-        """Kaplan-Meier at whole months; ``w`` weighs each row (a customer or a cell's total)."""
-        ev = np.bincount(self.tidx, weights=w * self.e, minlength=self.times.size)
-        out = np.bincount(self.tidx, weights=w, minlength=self.times.size)
-        at_risk = w.sum() - np.concatenate([[0.0], np.cumsum(out)[:-1]])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s = np.cumprod(np.where(at_risk > 0, 1 - ev / at_risk, 1.0))
-        return np.where(self.month_pos >= 0, s[np.maximum(self.month_pos, 0)], 1.0)
-
-    def km_months_many(self, w) -> np.ndarray:
-        """:meth:`km_months` for each row of ``w`` (replicates x rows), in one pass."""
+        """Kaplan-Meier at whole months for each row of ``w`` (replicates x rows, each weighing a customer or a
+        cell's total), in one pass."""
         b, size = w.shape[0], self.times.size
         flat = (self.tidx[None, :] + size * np.arange(b)[:, None]).ravel()
         ev = np.bincount(flat, weights=(w * self.e).ravel(), minlength=b * size).reshape(b, size)
@@ -83,8 +75,8 @@ class _Segment:
         return np.where(self.month_pos >= 0, s[:, np.maximum(self.month_pos, 0)], 1.0)
 
     def curves(self, w, tails) -> np.ndarray:
-        """:meth:`curve` for each row of ``w`` with its tail in ``tails``: replicates x months."""
-        s = self.km_months_many(w)
+        """:meth:`curve` for each row of ``w`` with its tail in ``tails``: replicates x months, in one pass."""
+        s = self.km_months(w)
         t = self.months
         beyond = t > self.window
         if beyond.any():
@@ -137,14 +129,7 @@ class _Segment:
 
     def curve(self, w, tail) -> np.ndarray:
         """S(t) for months 0..horizon-1: KM inside the window, the tail's conditional survival after."""
-        s = self.km_months(w)
-        t = self.months
-        beyond = t > self.window
-        if beyond.any():
-            base = s[min(self.window, len(s) - 1)]
-            s = s.copy()
-            s[beyond] = base * tail.survival(t[beyond]) / tail.survival(self.window)
-        return s
+        return self.curves(np.asarray(w, dtype=float)[None, :], [tail])[0]
 
     def rates(self, w) -> dict:
         v = self.values

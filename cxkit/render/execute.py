@@ -14,6 +14,7 @@ from cxkit.render.kernels import (  # noqa: F401  (the warm kernels' old home; t
     _environ,
     _ipc_kernel_manager,
     discard_warm,
+    reset_namespace,
     shutdown_warm_kernels,
     warm_kernel,
 )
@@ -83,7 +84,7 @@ def _run_warm(notebook: Path, output: Path, parameters: dict, progress, timeout:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from cxkit.render.warm import register, reset_warm
+    from cxkit.render.warm import register
 
     cwd = Path(notebook).parent
     register()
@@ -98,10 +99,7 @@ def _run_warm(notebook: Path, output: Path, parameters: dict, progress, timeout:
     except BaseException:
         discard_warm(cwd)
         raise
-    try:
-        reset_warm(cwd)
-    except RuntimeError:
-        pass  # the kernel that could not be emptied was stopped; the next notebook starts a clean one
+    reset_namespace(cwd)  # a kernel that cannot be emptied is stopped: the next notebook starts a clean one
     return nb
 
 

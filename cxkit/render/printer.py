@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from cxkit.errors import CxkitError
@@ -94,19 +95,28 @@ class Printer:
                 raise CxkitError(f"PDF: {self.browser} exited ({self._proc.returncode})")
         raise CxkitError(f"PDF: {self.browser} did not answer {method} within {timeout:.0f} s")
 
-    def print(self, html_path: Path, pdf_path: Path, timeout: float = 120) -> None:
-        """Print ``html_path`` to ``pdf_path`` in a new tab, closed afterwards."""
+    @contextmanager
+    def _tab(self):
+        """A new tab's session (page events on), closed afterwards."""
         target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
         try:
             session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
             self._call("Page.enable", session=session)
-            self._call("Page.navigate", {"url": Path(html_path).resolve().as_uri()}, session=session,
-                       timeout=timeout, until="Page.loadEventFired")
+            yield session
+        finally:
+            self._call("Target.closeTarget", {"targetId": target})
+
+    def _open(self, session: str, path, timeout: float) -> None:
+        self._call("Page.navigate", {"url": Path(path).resolve().as_uri()}, session=session, timeout=timeout,
+                   until="Page.loadEventFired")
+
+    def print(self, html_path: Path, pdf_path: Path, timeout: float = 120) -> None:
+        """Print ``html_path`` to ``pdf_path`` in a new tab, closed afterwards."""
+        with self._tab() as session:
+            self._open(session, html_path, timeout)
             out = self._call("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": False,
                                                  "displayHeaderFooter": False, "generateTaggedPDF": True},
                              session=session, timeout=timeout)
-        finally:
-            self._call("Target.closeTarget", {"targetId": target})
         Path(pdf_path).write_bytes(base64.b64decode(out["data"]))
 
     def snapshot(self, pairs, dpi: float, timeout: float = 60) -> None:
@@ -117,13 +127,9 @@ class Printer:
         """
         import math
 
-        target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        try:
-            session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-            self._call("Page.enable", session=session)
+        with self._tab() as session:
             for svg_path, png_path in pairs:
-                self._call("Page.navigate", {"url": Path(svg_path).resolve().as_uri()}, session=session,
-                           timeout=timeout, until="Page.loadEventFired")
+                self._open(session, svg_path, timeout)
                 size = self._call("Runtime.evaluate", {"expression": _SIZE_JS, "returnByValue": True},
                                   session=session)["result"].get("value")
                 if not size or min(size) <= 0:
@@ -138,8 +144,6 @@ class Printer:
                 staging = Path(png_path).with_name(f".{Path(png_path).name}.tmp")
                 staging.write_bytes(base64.b64decode(out["data"]))
                 os.replace(staging, png_path)
-        finally:
-            self._call("Target.closeTarget", {"targetId": target})
 
     def close(self) -> None:
         try:

@@ -3,7 +3,7 @@
 A batch worker renders many reports one after another. Starting a kernel and importing the kit costs
 seconds per report; this engine runs each notebook on the worker's one kernel instead (started on first
 use by :func:`cxkit.render.kernels.warm_kernel`, its namespace emptied after every notebook by
-:func:`reset_warm`, stopped when the worker exits). It is registered through papermill's
+:func:`cxkit.render.kernels.reset_namespace`, stopped when the worker exits). It is registered through papermill's
 ``papermill.engine`` entry point (pyproject), so ``papermill --engine cxkit-warm in.ipynb out.ipynb``
 finds it too, and by :func:`register` for a kit run from its source.
 
@@ -19,9 +19,9 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from cxkit.render.kernels import reset_namespace, warm_client, warm_kernel
+from cxkit.render.kernels import warm_client, warm_kernel
 
-__all__ = ["WarmEngine", "register", "reset_warm"]
+__all__ = ["WarmEngine", "register"]
 
 
 class WarmEngine:
@@ -80,8 +80,3 @@ def register() -> None:
 
     if "cxkit-warm" not in papermill_engines._engines:
         papermill_engines.register("cxkit-warm", WarmEngine)
-
-
-def reset_warm(cwd: Path) -> None:
-    """Empty the warm kernel's namespace (the kit stays imported), on its kept client."""
-    reset_namespace(cwd)
