@@ -24,6 +24,26 @@ MIN_AT_RISK = 10  # curves stop where fewer customers remain at risk: the last s
 
 
 
+def _drawn_steps(*columns) -> np.ndarray:
+    """Which points of a post-step curve (and its band) change what is drawn: the first, the last and each
+    where any of ``columns`` moves. A time with only censoring repeats the values before it, so leaving it
+    out draws the same picture with fewer points (a shorter SVG, a faster figure and PDF).
+
+    >>> _drawn_steps(np.array([1.0, 0.9, 0.9, 0.9, 0.8, 0.8])).tolist()
+    [True, True, False, False, True, True]
+    """
+    n = len(columns[0])
+    keep = np.zeros(n, dtype=bool)
+    if n:
+        keep[[0, -1]] = True
+        for values in columns:
+            values = np.asarray(values, dtype=float)
+            moved = values[1:] != values[:-1]
+            moved &= ~(np.isnan(values[1:]) & np.isnan(values[:-1]))
+            keep[1:] |= moved
+    return keep
+
+
 def new_axes(ax=None, figsize=None):
     """The given Axes, or new ones in the kit's theme."""
     import matplotlib.pyplot as plt
@@ -63,11 +83,13 @@ def plot_survival(result, ax=None, ci: bool = True, censor_marks: bool = True, m
         c = curves[curves["segment"] == s]
         t = np.concatenate([[0.0], c["time"].to_numpy()])
         surv = np.concatenate([[1.0], c["survival"].to_numpy()])
+        low = np.concatenate([[1.0], c["lower"].to_numpy()])
+        up = np.concatenate([[1.0], c["upper"].to_numpy()])
+        drawn = _drawn_steps(surv, low, up) if ci else _drawn_steps(surv)
+        t, surv, low, up = t[drawn], surv[drawn], low[drawn], up[drawn]
         color = colors[str(s)]
         ax.step(t, surv, where="post", color=color, label=str(s))
         if ci:
-            low = np.concatenate([[1.0], c["lower"].to_numpy()])
-            up = np.concatenate([[1.0], c["upper"].to_numpy()])
             ax.fill_between(t, low, up, step="post", color=color, alpha=0.15, linewidth=0)
         if censor_marks:
             cens = c[c["censored"] > 0]
@@ -204,6 +226,10 @@ def plot_incidence(result, ax=None, segment=None, title: str | None = None, min_
         part = part[part["at_risk"] >= min_at_risk]
     colors = colors_for(result.causes_)
     times = np.unique(part["time"])
+    shown = [v for v in ("incidence", "lower", "upper") if v in part]
+    drawn = _drawn_steps(*(part[part["cause"] == cause].set_index("time")[v].reindex(times).to_numpy()
+                           for cause in result.causes_ for v in shown))
+    times = times[drawn]
     stack = np.zeros(times.size)
     for cause in result.causes_:
         c = part[part["cause"] == cause].set_index("time").reindex(times)
