@@ -166,6 +166,24 @@ def test_a_hierarchy_expands_with_each_audience_s_parent(params_file, tmp_path):
     assert open_or_build(plan[1], tmp_path / "out").path.parent == tmp_path / "out" / ".store"
 
 
+@pytest.mark.parametrize("audiences, message", [
+    ({"by": "region > "}, "a level is empty"),
+    ({"by": "region > country"}, "'country' is not a segment column"),
+    ({"by": "region", "extra": [{"run_name": "region-west", "audience": "Care"}]},
+     "would both render into 'region-west'"),
+])
+def test_a_mistake_in_the_audiences_writes_no_audience(params_file, tmp_path, audiences, message):
+    """Every level and run name is checked before any audience's params file is written."""
+    raw = yaml.safe_load(params_file.read_text())
+    spec = {"notebook": "01-leadership-report", "title": "{label}", "as_of": raw["as_of"],
+            "data": {t: str(params_file.parent / p) for t, p in raw["data"].items()}, "audiences": audiences}
+    path = tmp_path / "teams.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ParamsError, match=message):
+        expand_audiences(path, tmp_path / "out")
+    assert not list((tmp_path / "out").glob(".audiences/*"))
+
+
 def test_a_params_file_cannot_name_a_store(params_file, tmp_path, capsys):
     from cxkit.cli import main
 

@@ -43,13 +43,12 @@ class Skipped:
 def _levels(by) -> list[list[str]]:
     """``region`` -> [[region]]; ``[region, plan]`` -> [[region, plan]];
     ``region > plan`` -> [[region], [region, plan]] (each region, then each plan within it)."""
-    if isinstance(by, str) and ">" in by:
-        cols = [c.strip() for c in by.split(">")]
-        return [cols[: i + 1] for i in range(len(cols))]
-    cols = [by] if isinstance(by, str) else list(by or [])
+    hierarchy = isinstance(by, str) and ">" in by
+    cols = [c.strip() for c in by.split(">")] if hierarchy else [by] if isinstance(by, str) else list(by or [])
     if not cols or not all(isinstance(c, str) and c for c in cols):
-        raise ParamsError("audiences.by: expected a column, a list of columns or a hierarchy such as 'region > plan'")
-    return [cols]
+        raise ParamsError("audiences.by: expected a column, a list of columns or a hierarchy such as 'region > plan'"
+                          + (f", not {by!r} (a level is empty)" if hierarchy else ""))
+    return [cols[: i + 1] for i in range(len(cols))] if hierarchy else [cols]
 
 
 def _slug(text: str) -> str:
@@ -84,6 +83,17 @@ def _fill(value, fields: dict):
     return value
 
 
+def _plan(planned: dict, run: str, params: dict, path) -> None:
+    """Add an audience's params under its run name; two audiences may not share one folder."""
+    if run in planned:
+        def who(p):
+            return p.get("slice_by") or p.get("audience") or run
+        raise ParamsError(f"{path}: audiences: {who(planned[run])} and {who(params)} would both render into "
+                          f"{run!r}; give one of them another run_name (or values that differ in more than case "
+                          "and punctuation)")
+    planned[run] = params
+
+
 def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skipped]]:
     """The params files of each audience of ``path`` (written under ``out_dir/.audiences``), and those skipped."""
     import yaml
@@ -114,15 +124,14 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
         data = open_or_build(plan[1], out_dir).data()
     else:
         data = load({"data": raw.get("data") or demo_sources(), "as_of": raw.get("as_of")})
-    folder = Path(out_dir) / ".audiences"
-    folder.mkdir(parents=True, exist_ok=True)
-    files, skipped = [], []
+    levels = _levels(block.get("by")) if block.get("by") else []
+    missing = [c for cols in levels for c in cols if c not in data.segments]
+    if missing:  # every level checked before any audience is written
+        raise ParamsError(f"{path}: audiences.by: {missing[0]!r} is not a segment column "
+                          f"(segments: {', '.join(data.segments) or 'none'})")
+    planned, skipped = {}, []  # run file -> params, written once every audience checks out
     hierarchy = isinstance(block.get("by"), str) and ">" in block["by"]
-    for cols in _levels(block.get("by")) if block.get("by") else []:
-        missing = [c for c in cols if c not in data.segments]
-        if missing:
-            raise ParamsError(f"{path}: audiences.by: {missing[0]!r} is not a segment column "
-                              f"(segments: {', '.join(data.segments) or 'none'})")
+    for cols in levels:
         select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in cols)
         for *values, n in data.sql(f"SELECT {select}, count(*) FROM customers GROUP BY ALL ORDER BY ALL").fetchall():
             run = "-".join(_run_part(c, v) for c, v in zip(cols, values, strict=True))
@@ -141,9 +150,7 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
             if hierarchy and len(cols) > 1:  # a team within its region: compared with the region and everyone
                 params["parent_slice"] = dict(zip(cols[:-1], values[:-1], strict=True))
             params["run_name"] = run
-            target = folder / f"{run}.yaml"
-            target.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
-            files.append(target)
+            _plan(planned, run, params, path)
     for i, extra in enumerate(block.get("extra") or []):
         if not isinstance(extra, dict) or not extra.get("run_name"):
             raise ParamsError(f"{path}: audiences.extra[{i}]: expected a mapping with a run_name")
@@ -154,9 +161,14 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
         params = base | extra
         if params.get("slice_by") is None:
             params.pop("slice_by", None)
-        target = folder / f"{extra['run_name']}.yaml"
+        _plan(planned, str(extra["run_name"]), params, path)
+    if not planned:
+        raise ParamsError(f"{path}: audiences: no audience has {minimum:,} customers or more")
+    folder = Path(out_dir) / ".audiences"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for run, params in planned.items():
+        target = folder / f"{run}.yaml"
         target.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
         files.append(target)
-    if not files:
-        raise ParamsError(f"{path}: audiences: no audience has {minimum:,} customers or more")
     return files, skipped
