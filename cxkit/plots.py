@@ -83,14 +83,13 @@ def plot_survival(result, ax=None, ci: bool = True, censor_marks: bool = True, m
         c = curves[curves["segment"] == s]
         t = np.concatenate([[0.0], c["time"].to_numpy()])
         surv = np.concatenate([[1.0], c["survival"].to_numpy()])
-        low = np.concatenate([[1.0], c["lower"].to_numpy()])
-        up = np.concatenate([[1.0], c["upper"].to_numpy()])
-        drawn = _drawn_steps(surv, low, up) if ci else _drawn_steps(surv)
-        t, surv, low, up = t[drawn], surv[drawn], low[drawn], up[drawn]
+        band = [np.concatenate([[1.0], c[v].to_numpy()]) for v in ("lower", "upper")] if ci else []
+        drawn = _drawn_steps(surv, *band)
+        t, surv, band = t[drawn], surv[drawn], [b[drawn] for b in band]
         color = colors[str(s)]
         ax.step(t, surv, where="post", color=color, label=str(s))
-        if ci:
-            ax.fill_between(t, low, up, step="post", color=color, alpha=0.15, linewidth=0)
+        if band:
+            ax.fill_between(t, *band, step="post", color=color, alpha=0.15, linewidth=0)
         if censor_marks:
             cens = c[c["censored"] > 0]
             if len(cens) > _MAX_CENSOR_MARKS:
@@ -227,9 +226,9 @@ def plot_incidence(result, ax=None, segment=None, title: str | None = None, min_
     colors = colors_for(result.causes_)
     times = np.unique(part["time"])
     shown = [v for v in ("incidence", "lower", "upper") if v in part]
-    drawn = _drawn_steps(*(part[part["cause"] == cause].set_index("time")[v].reindex(times).to_numpy()
-                           for cause in result.causes_ for v in shown))
-    times = times[drawn]
+    if len(result.causes_):
+        times = times[_drawn_steps(*(part[part["cause"] == cause].set_index("time")[v].reindex(times).to_numpy()
+                                     for cause in result.causes_ for v in shown))]
     stack = np.zeros(times.size)
     for cause in result.causes_:
         c = part[part["cause"] == cause].set_index("time").reindex(times)
