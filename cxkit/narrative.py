@@ -34,8 +34,9 @@ from cxkit.formats import (  # noqa: F401  (formatting lives in cxkit.formats; t
 __all__ = ["money", "signed", "p_text", "column_label", "term_label", "nps_population", "duration_phrase", "plural",
            "percent", "ltv_gap_sentence", "value_at_stake_sentence", "nps_sentence", "retention_sentence",
            "hazard_sentence", "descriptive_score_sentence", "ledger_sentence", "trend_verdict", "trend_sentence",
-           "contacts_sentence", "too_few_sentence", "MINUS", "NOT_AVAILABLE", "section_intro", "cox_note_lines",
-           "date_line", "glossary", "slice_nps_sentence", "score_name", "points", "descriptive_ltv_sentence"]
+           "trend_title", "contacts_sentence", "too_few_sentence", "MINUS", "NOT_AVAILABLE", "section_intro",
+           "cox_note_lines", "date_line", "glossary", "slice_nps_sentence", "score_name", "points",
+           "descriptive_ltv_sentence"]
 
 
 def nps_population(data, window_months: float | None = 12, active_only: bool = True) -> str:
@@ -262,6 +263,19 @@ def ledger_sentence(ledger, last: int = 12, currency: str = "$") -> str:
         text += (f"; among those who had answered, {plural(worst).lower()} took {percent(share[worst])} of the "
                  "lost revenue")
     return text + "."
+
+
+def trend_title(flag: str) -> str:
+    """The trend chart's title: what the latest period is against the baseline, short enough to sit over
+    the chart (the rule that flagged it is in the table beside it).
+
+    >>> trend_title("shift: 8 periods in a row above the centre")
+    'NPS by period: the latest is a real shift up'
+    >>> trend_title("within normal variation")
+    'NPS by period: the latest is within normal variation'
+    """
+    verdict = trend_verdict(flag).split(" (")[0].replace(" around the baseline", "")
+    return f"NPS by period: the latest is {verdict}"
 
 
 def trend_verdict(flag: str) -> str:

@@ -442,9 +442,9 @@ def plot_trend(result, ax=None, title: str | None = None):
     ax.set_xticks(x[::step], t["period"].iloc[::step])
     ax.set_ylabel("NPS")
     ax.legend(loc="lower left", ncols=2)
-    from cxkit.narrative import trend_verdict
+    from cxkit.narrative import trend_title
 
-    ax.set_title(title or f"NPS by period: latest {trend_verdict(result.verdict_)}")
+    ax.set_title(title or trend_title(result.verdict_))
     return ax
 
 
