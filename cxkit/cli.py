@@ -129,14 +129,21 @@ def _cmd_render(args) -> int:
 def _cmd_batch(args) -> int:
     from cxkit.render.batch import batch
 
+    def logged(item, done: int, total: int) -> None:  # a scheduled batch's log: a line as each report ends
+        print(f"[{done}/{total}] {item.run}  {_status(item)}  {item.seconds:.1f} s", file=sys.stderr, flush=True)
+
     items = batch(args.params, args.out, jobs=args.jobs, pdf=not args.no_pdf, pptx=True if args.pptx else None,
-                  send=args.send, resend=args.resend, force=args.force, shard=_shard(args.shard))
+                  send=args.send, resend=args.resend, force=args.force, shard=_shard(args.shard),
+                  on_done=None if sys.stderr.isatty() else logged)  # a terminal shows a progress bar instead
+    if not items:  # a machine's share of a split batch can be empty: nothing to do is not a failure
+        print(f"shard {args.shard} holds none of this batch's reports: nothing rendered" if args.shard
+              else "no report to render")
+        return 0
     width = max(len(it.run) for it in items)
     print(f"{'report':<{width}}  status    seconds  error / email / note")
     for it in items:
         error = (it.note or it.email) if it.ok else it.short_error
-        status = "left out" if it.note else "same" if it.skipped else "ok" if it.ok else "FAILED"
-        print(f"{it.run:<{width}}  {status:<8}  {it.seconds:7.1f}  {error}")
+        print(f"{it.run:<{width}}  {_status(it):<8}  {it.seconds:7.1f}  {error}")
     failed = sum(not it.ok for it in items)
     left = sum(bool(it.note) for it in items)
     same = sum(it.skipped and not it.note for it in items)
@@ -144,6 +151,10 @@ def _cmd_batch(args) -> int:
               *([f"{left} left out"] if left else []), f"{failed} failed"]
     print(f"{', '.join(counts)}; index: {Path(args.out) / 'index.html'}")
     return 1 if failed else 0
+
+
+def _status(item) -> str:
+    return "left out" if item.note else "same" if item.skipped else "ok" if item.ok else "FAILED"
 
 
 def _shard(text: str | None):

@@ -283,8 +283,10 @@ def test_a_batch_into_a_relative_folder_finds_its_store(tmp_path, small_data, mo
     assert manifest["store"]  # read from the batch's store
 
 
-def test_a_batch_split_over_machines_and_merged(tmp_path, small_data):
-    """--shard K/N renders each report on exactly one of N machines; cxkit index lists the merged folders."""
+def test_a_batch_split_over_machines_and_merged(tmp_path, small_data, capsys):
+    """--shard K/N renders each report on exactly one of N machines, logging a line as each report ends
+    (no terminal here, so no progress bar); a machine whose share is empty says so; cxkit index lists the
+    merged folders."""
     import shutil
 
     from cxkit.cli import main
@@ -299,14 +301,21 @@ def test_a_batch_split_over_machines_and_merged(tmp_path, small_data):
     merged = tmp_path / "merged"
     for k in (1, 2):
         out = tmp_path / f"machine{k}"
-        done = batch([folder], out, jobs=1, pdf=False, shard=(k, 2))
-        assert {it.run for it in done} == {r for r in runs if in_shard(r, k, 2)}
+        mine = {r for r in runs if in_shard(r, k, 2)}
+        assert main(["batch", str(folder), "--out", str(out), "--jobs", "1", "--no-pdf", "--shard", f"{k}/2"]) == 0
+        logged = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[")]
+        assert len(logged) == len(mine) and {line.split()[1] for line in logged} == mine, logged
+        assert logged[-1].startswith(f"[{len(mine)}/{len(mine)}]") if mine else True
         if out.exists():
             shutil.copytree(out, merged, dirs_exist_ok=True)
     assert main(["index", str(merged)]) == 0
     index = (merged / "index.html").read_text()
     assert all(f"{r}/report.html" in index for r in runs)
     assert main(["batch", str(folder), "--out", str(tmp_path / "x"), "--shard", "3/2"]) == 1
+    empty = next(k for k in range(1, 9) if not any(in_shard(r, k, 8) for r in runs))
+    assert main(["batch", str(folder), "--out", str(tmp_path / "y"), "--shard", f"{empty}/8"]) == 0
+    said = capsys.readouterr()
+    assert f"shard {empty}/8 holds none of this batch's reports" in said.out and "Traceback" not in said.err
 
 
 @pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")

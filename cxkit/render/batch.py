@@ -119,7 +119,7 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
 
 def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: bool = True,
           pptx: bool | None = None, send: bool = False, resend: bool = False, mailer=None,
-          force: bool = False, shard: tuple[int, int] | None = None) -> list[BatchItem]:
+          force: bool = False, shard: tuple[int, int] | None = None, on_done=None) -> list[BatchItem]:
     """Render every params file; returns one :class:`BatchItem` per file, in input order.
 
     Parameters
@@ -139,6 +139,9 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
     shard : (k, n), optional
         Render only the reports of shard ``k`` of ``n`` (by a stable hash of the run name), to split one
         batch over ``n`` machines; copy the run folders together and ``cxkit index OUT`` lists them all.
+    on_done : callable, optional
+        Called as ``on_done(item, done, total)`` as each report finishes (after its mail), in the order
+        they finish: how ``cxkit batch`` logs its progress where no terminal shows a progress bar.
     """
     import multiprocessing
     import uuid
@@ -172,6 +175,8 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
             if item.ok:
                 item.email = _mail_one(Path(out_dir) / item.run, send, resend, mailer)
             overall.update(1)
+            if on_done is not None:
+                on_done(item, len(results), len(files))
     overall.close()
     shutdown_printer()  # the browser that drew the mailed reports' figures
     items = [results[i] for i in range(len(files))]
