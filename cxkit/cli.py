@@ -223,12 +223,23 @@ def _cmd_params(args) -> int:
     return 0
 
 
+def _at_least_one(text: str) -> int:
+    """A count on the command line (customers, jobs): a whole number of at least 1, or a usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxkit", description="Tie what customers say to what they do, in money.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("synth", help="write synthetic CX data with known truth")
-    p.add_argument("--customers", type=int, default=20_000, help="number of customers (default 20000)")
+    p.add_argument("--customers", type=_at_least_one, default=20_000, help="number of customers (default 20000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
@@ -267,7 +278,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("batch", help="render many reports in parallel (params files or folders)")
     p.add_argument("params", nargs="+", help="params YAML files or folders of them")
     p.add_argument("--out", default="reports", help="reports folder (default reports)")
-    p.add_argument("--jobs", type=int, default=None, help="reports at once (default: cores)")
+    p.add_argument("--jobs", type=_at_least_one, default=None, help="reports at once (default: cores)")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
     p.add_argument("--pptx", action="store_true", help="also write report.pptx files")
     p.add_argument("--send", action="store_true", help="mail each report with an email: block once it has rendered")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from cxkit.cli import main
 
@@ -23,6 +24,18 @@ def test_validate_bad_data_exits_non_zero_without_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "customers.customer_id: duplicate customer_id" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["synth", "--customers", "0"], ["synth", "--customers", "-5"],
+                                  ["synth", "--customers", "ten"], ["batch", "params.yaml", "--jobs", "0"]])
+def test_a_count_below_one_is_a_usage_error(tmp_path, capsys, argv):
+    """Customers and jobs are whole numbers of at least 1 (0 customers ended in a solver's message, -5 in
+    numpy's, and --jobs -1 ran one job silently)."""
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--out", str(tmp_path)])
+    assert stop.value.code == 2
+    assert "expected a whole number of at least 1" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 def test_missing_params_file(tmp_path, capsys):
