@@ -265,6 +265,15 @@ def ledger_sentence(ledger, last: int = 12, currency: str = "$") -> str:
     return text + "."
 
 
+def _verdict(flag: str) -> tuple[str, str]:
+    """A control-chart flag as (what, the rule that found it): ``("a real shift up", "8 periods in a row above
+    the baseline")``; a flag without a rule, such as ``within normal variation``, has none."""
+    if flag.startswith("shift"):
+        rule = flag.split(": ", 1)[1].replace("the centre", "the baseline")
+        return f"a real shift {'up' if 'above' in rule else 'down'}", rule
+    return flag, ""
+
+
 def trend_title(flag: str) -> str:
     """The trend chart's title: what the latest period is against the baseline, short enough to sit over
     the chart (the rule that flagged it is in the table beside it).
@@ -274,8 +283,7 @@ def trend_title(flag: str) -> str:
     >>> trend_title("within normal variation")
     'NPS by period: the latest is within normal variation'
     """
-    verdict = trend_verdict(flag).split(" (")[0].replace(" around the baseline", "")
-    return f"NPS by period: the latest is {verdict}"
+    return f"NPS by period: the latest is {_verdict(flag)[0]}"
 
 
 def trend_verdict(flag: str) -> str:
@@ -286,13 +294,10 @@ def trend_verdict(flag: str) -> str:
     >>> trend_verdict("within normal variation")
     'within normal variation around the baseline'
     """
-    if flag.startswith("shift"):
-        detail = flag.split(": ", 1)[1].replace("the centre", "the baseline")
-        way = "up" if "above" in detail else "down"
-        return f"a real shift {way} ({detail})"
-    if flag == "within normal variation":
-        return "within normal variation around the baseline"
-    return flag
+    what, rule = _verdict(flag)
+    if rule:
+        return f"{what} ({rule})"
+    return f"{what} around the baseline" if flag == "within normal variation" else what
 
 
 def trend_sentence(trend) -> str:
@@ -325,8 +330,8 @@ def trend_sentence(trend) -> str:
     centre = last.get("centre", np.nan)
     if flag.startswith("shift") or flag == "within normal variation":
         baseline = f"its baseline of {signed(centre)}" if centre == centre else "its baseline"
-        verdict = trend_verdict(flag).replace(" around the baseline", "")
-        text += f" Against {baseline} it is {verdict}."
+        what, rule = _verdict(flag)
+        text += f" Against {baseline} it is {what}{f' ({rule})' if rule else ''}."
     return text
 
 

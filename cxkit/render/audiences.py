@@ -86,9 +86,8 @@ def _fill(value, fields: dict):
 def _plan(planned: dict, run: str, params: dict, path) -> None:
     """Add an audience's params under its run name; two audiences may not share one folder."""
     if run in planned:
-        def who(p):
-            return p.get("slice_by") or p.get("audience") or run
-        raise ParamsError(f"{path}: audiences: {who(planned[run])} and {who(params)} would both render into "
+        first, second = (p.get("slice_by") or p.get("audience") or run for p in (planned[run], params))
+        raise ParamsError(f"{path}: audiences: {first} and {second} would both render into "
                           f"{run!r}; give one of them another run_name (or values that differ in more than case "
                           "and punctuation)")
     planned[run] = params
