@@ -318,6 +318,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 bad input or settings, 2 usage)."""
+    from cxkit.render.process import skip_unused_imports
+
+    skip_unused_imports()
     args = _parser().parse_args(argv)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CxkitWarning)

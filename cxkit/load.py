@@ -128,12 +128,24 @@ class CXData:
                                  f"WHERE customer_id IN (SELECT customer_id FROM {schema}.customers)")
         cursor = self.con.cursor()
         cursor.execute(f"SET search_path = '{schema}'")
+        if copy if copy is not None else self.store is not None and self._slice_rows(cursor) <= SLICE_COPY_ROWS:
+            self._copy_slice(schema)  # then the counts below read the copies, not the whole store again
         counts = {t: cursor.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in self.tables}
-        if copy if copy is not None else self.store is not None and sum(counts.values()) <= SLICE_COPY_ROWS:
-            for table in ("customers", *(t for t in self.tables if t != "customers")):  # customers first: the
-                self.con.execute(f"CREATE OR REPLACE TABLE {schema}.{table}_rows AS FROM {schema}.{table}")  # others
-                self.con.execute(f"CREATE OR REPLACE VIEW {schema}.{table} AS FROM {schema}.{table}_rows")  # follow it
         return replace(self, con=cursor, row_counts=counts, slice_by=dict(slice_by), parent=self)
+
+    def _slice_rows(self, cursor) -> float:
+        """A slice's rows in all tables, estimated from its customers (counted) and this data's rows per
+        customer: enough to decide whether to copy it, without a pass over the other tables."""
+        customers = cursor.execute("SELECT count(*) FROM customers").fetchall()[0][0]
+        per_customer = sum(self.row_counts.values()) / max(self.row_counts.get("customers", 0), 1)
+        return customers * per_customer
+
+    def _copy_slice(self, schema: str) -> None:
+        """Copy a slice's rows into memory (``<table>_rows``) and point its views at them: customers first, so
+        the other tables follow the copied customers instead of filtering the whole store's again."""
+        for table in ("customers", *(t for t in self.tables if t != "customers")):
+            self.con.execute(f"CREATE OR REPLACE TABLE {schema}.{table}_rows AS FROM {schema}.{table}")
+            self.con.execute(f"CREATE OR REPLACE VIEW {schema}.{table} AS FROM {schema}.{table}_rows")
 
     def close(self) -> None:
         """Close the DuckDB connection behind this data and every slice of it (a long-running process, such

@@ -320,8 +320,9 @@ def test_a_batch_split_over_machines_and_merged(tmp_path, small_data, capsys):
 
 @pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_warm_kernel_starts_each_notebook_from_an_empty_namespace(tmp_path):
-    """Batch workers keep one kernel (the kit stays imported); a notebook never sees the last one's names,
-    and a failed notebook takes its kernel down so the next starts clean."""
+    """Batch workers keep one kernel (the kit stays imported); a notebook never sees the last one's names or
+    garbage (what survives a reset is frozen out of later collections, after the collection), and a failed
+    notebook takes its kernel down so the next starts clean."""
     import nbformat
 
     from cxkit.render.execute import _WARM, run_notebook, shutdown_warm_kernels
@@ -335,12 +336,18 @@ def test_a_warm_kernel_starts_each_notebook_from_an_empty_namespace(tmp_path):
         path.write_text(nbformat.writes(nb))
         return path
 
-    first = notebook("first", "import os\nleak = 1\npid = os.getpid()")
+    # a cycle only a garbage collection frees, watched from builtins (which a reset keeps)
+    first = notebook("first", "import builtins, os, weakref\nleak = 1\npid = os.getpid()\n"
+                              "class Cycle: pass\nc = Cycle()\nc.me = c\nbuiltins._cx_probe = weakref.ref(c)")
     second = notebook("second", "import os\nassert 'leak' not in globals(), 'a name leaked'\npid = os.getpid()")
+    probe = notebook("probe", "import builtins, gc\n"
+                              "assert builtins._cx_probe() is None, 'garbage outlived the reset'\n"
+                              "assert gc.get_freeze_count() > 0, 'the imported stack is walked by every collection'")
     broken = notebook("broken", "raise ValueError('broken on purpose')")
     try:
         run_notebook(first, tmp_path / "out1.ipynb", {"x": 1}, warm=True)
         kernel = next(iter(_WARM.values()))[0]
+        run_notebook(probe, tmp_path / "probe.ipynb", {}, warm=True)
         run_notebook(second, tmp_path / "out2.ipynb", {"x": 2}, warm=True)
         assert next(iter(_WARM.values()))[0] is kernel  # the same kernel, reused
         import gc
@@ -414,3 +421,41 @@ def test_without_a_browser_the_kernel_draws_the_pngs(tmp_path, small_data, monke
     (run / "figures" / "churn-by-band.png").unlink()
     with pytest.raises(CxkitError, match="no browser is here to draw them"):
         figure_pngs(run, figures_of(record))
+
+
+def test_the_command_imports_nbformat_without_compiling_an_unused_grammar():
+    """jsonschema, under nbformat, compiles rfc3987-syntax's Lark grammar on import (1.2 s a process) for IRI
+    checks nbformat never makes; the kit's processes go without it, and notebooks are still validated."""
+    import sys
+
+    code = ("import sys\nfrom cxkit.render.process import skip_unused_imports\nskip_unused_imports()\n"
+            "import nbformat\nnbformat.validate(nbformat.read('notebooks/01-leadership-report.ipynb', as_version=4))\n"
+            "bad = nbformat.v4.new_notebook()\nbad.cells = [{'cell_type': 'nonsense', 'source': ''}]\n"
+            "try:\n    nbformat.validate(bad)\nexcept nbformat.ValidationError:\n    print('caught')\n"
+            "print('lark' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["caught", "False"]
+
+
+@NEEDS_BROWSER
+def test_the_kept_printer_prints_each_file_as_it_is_now(tmp_path):
+    """One tab prints every report of a worker: each PDF is its own file's, even a file changed since."""
+    from cxkit.render.printer import Printer
+
+    def page(word):
+        return f"<!doctype html><html><body><h1>{word}</h1></body></html>"
+
+    first, second = tmp_path / "first.html", tmp_path / "second.html"
+    first.write_text(page("alpha"))
+    second.write_text(page("bravo"))
+    printer = Printer(find_browser())
+    try:
+        printer.print(first, tmp_path / "1.pdf")
+        printer.print(second, tmp_path / "2.pdf")
+        first.write_text(page("charlie"))
+        printer.print(first, tmp_path / "3.pdf")
+    finally:
+        printer.close()
+    texts = [subprocess.run(["pdftotext", str(tmp_path / f"{k}.pdf"), "-"], capture_output=True, text=True).stdout
+             for k in (1, 2, 3)]
+    assert [t.split() for t in texts] == [["alpha"], ["bravo"], ["charlie"]]

@@ -86,6 +86,9 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
                 force: bool = False, store: str | None = None) -> BatchItem:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DUCKDB_THREADS"):
         os.environ[var] = str(threads)  # parallel kernels share the cores instead of fighting over them
+    from cxkit.render.process import skip_unused_imports
+
+    skip_unused_imports()
     import time
     import warnings
 

@@ -62,7 +62,12 @@ def _environ(**values):
 
 _WARM: dict = {}  # kernel working folder -> (kernel manager, its socket folder), one per process
 _CLIENTS: dict = {}  # kernel working folder -> the one client that talks to that warm kernel
-RESET_SOURCE = "%reset -f\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt"
+#: Empties the namespace between notebooks. ``%reset -f`` runs two full garbage collections, which walk every
+#: object of the imported stack (0.2 s a report); freezing what survives a reset (the modules and their
+#: caches), after its collections, takes those objects out of later ones, so the next resets only walk
+#: the last report's objects.
+RESET_SOURCE = ("import matplotlib.pyplot as _plt\n_plt.close('all')\n%reset -f\n"
+                "import gc as _gc\n_gc.freeze()\ndel _gc")
 
 
 def warm_kernel(cwd: Path):
