@@ -23,6 +23,7 @@ import datetime as dt
 import io
 import tokenize
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cxkit.errors import ParamsError
@@ -97,14 +98,28 @@ def parse_parameters(source: str) -> list[Parameter]:
 
 
 def notebook_parameters(notebook: str | Path) -> list[Parameter]:
-    """The parameters declared in a notebook's cell tagged ``parameters``."""
+    """The parameters declared in a notebook's cell tagged ``parameters``.
+
+    Read once per version of the file (its path, size and modified time) in a process: a batch worker checks
+    every report's params against the same notebook. Each call gets its own copy of the defaults.
+    """
+    import copy
+    from dataclasses import replace
+
+    stat = Path(notebook).stat()
+    declared = _declared(str(Path(notebook).resolve()), stat.st_size, stat.st_mtime_ns)
+    return [replace(p, default=copy.deepcopy(p.default)) for p in declared]
+
+
+@lru_cache(maxsize=16)
+def _declared(path: str, size: int, mtime_ns: int) -> tuple[Parameter, ...]:
     import nbformat
 
-    nb = nbformat.read(str(notebook), as_version=4)
+    nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            return parse_parameters(cell.source)
-    raise ParamsError(f"{notebook}: no code cell is tagged 'parameters'")
+            return tuple(parse_parameters(cell.source))
+    raise ParamsError(f"{path}: no code cell is tagged 'parameters'")
 
 
 def check_params(params: dict, parameters: list[Parameter], where: str = "params") -> dict:

@@ -93,3 +93,27 @@ def test_cli_render_refuses_unknown_keys(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "titel: unknown parameter" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("report.*"))
+
+
+def test_a_notebook_is_read_again_when_it_changes_and_defaults_are_never_shared(tmp_path):
+    """A worker reads each notebook's parameters once; an edited notebook is read again, and a caller that
+    changes a default in place does not change the next caller's."""
+    import os
+
+    import nbformat
+
+    def write(source):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(source, metadata={"tags": ["parameters"]})]
+        path.write_text(nbformat.writes(nb))
+
+    path = tmp_path / "report.ipynb"
+    write('title: str = "one"  # title\nslice_by: dict = {"region": "West"}  # slice')
+    first = {p.name: p.default for p in notebook_parameters(path)}
+    first["slice_by"]["region"] = "changed in place"
+    again = {p.name: p.default for p in notebook_parameters(path)}
+    assert again == {"title": "one", "slice_by": {"region": "West"}}
+    stat = path.stat()
+    write('title: str = "two"  # title\nslice_by: dict = {"region": "West"}  # slice')
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # even within the clock's resolution
+    assert {p.name: p.default for p in notebook_parameters(path)}["title"] == "two"

@@ -11,6 +11,7 @@ import html
 import os
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cxkit.errors import CxkitError, ParamsError
@@ -82,6 +83,14 @@ def expand_params(paths, out_dir: str | Path | None = None, skipped: list | None
     return files
 
 
+@lru_cache(maxsize=4)
+def _opened_store(path: str):
+    """A worker's analysis store, opened once for all the reports it renders from it."""
+    from cxkit.store import AnalysisStore
+
+    return AnalysisStore(path)
+
+
 def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int = 1,
                 force: bool = False, store: str | None = None) -> BatchItem:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DUCKDB_THREADS"):
@@ -97,7 +106,6 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
     from cxkit.render.execute import NotebookError
     from cxkit.render.preflight import run_name_of
     from cxkit.render.run import render
-    from cxkit.store import AnalysisStore
 
     start = time.perf_counter()
     try:
@@ -108,7 +116,7 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CxkitWarning)
-            shared = AnalysisStore(store) if store else None
+            shared = _opened_store(store) if store else None
             result = render(path, out_dir, pdf=pdf, pptx=pptx, progress=progress, force=force, warm=True,
                             store=shared)
         return BatchItem(path, result.run_dir.name, True, time.perf_counter() - start, skipped=result.skipped)

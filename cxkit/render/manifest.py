@@ -6,6 +6,7 @@ import hashlib
 import json
 import platform
 import time
+from functools import cache
 from importlib import metadata
 
 __all__ = ["package_versions", "run_fingerprint", "content_hash", "Timer"]
@@ -15,6 +16,12 @@ _PACKAGES = ("cxkit", "numpy", "scipy", "pandas", "pyarrow", "duckdb", "lifeline
 
 
 def package_versions() -> dict:
+    """The versions of Python and the packages behind the numbers (read once per process)."""
+    return dict(_versions())
+
+
+@cache
+def _versions() -> dict:
     out = {"python": platform.python_version()}
     for name in _PACKAGES:
         try:
