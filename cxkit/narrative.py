@@ -1076,13 +1076,32 @@ def departures_sentence(story, min_leavers: int = 30) -> str | None:
     d = story.difference(most["reason"], least["reason"], "with_complaint")
     if not _excludes(d["lower"], d["upper"]):
         return None
+    tied_most, tied_least = _as_many(story, rows, most, least), _as_many(story, rows, least, most)
     text = (f"Of the customers who left in the last {story.period_months} months, {percent(most['with_complaint'])} "
-            f"of those whose churn reason was {most['reason']} had complained in their last {story.window_days} days, "
-            f"against {percent(least['with_complaint'])} of those whose reason was {least['reason']}")
+            f"of those whose churn reason was {most['reason']}{tied_most} had complained in their last "
+            f"{story.window_days} days, against {percent(least['with_complaint'])} of those whose reason was "
+            f"{least['reason']}{tied_least}")
     if story.measured_["answers"] and most["answered"] > 0:
-        text += (f"; {percent(most['last_band_detractor'])} of the former who had answered were detractors at "
-                 "their last answer")
+        who = f"the {most['reason']} leavers" if tied_most else "the former"
+        text += (f"; {percent(most['last_band_detractor'])} of {who} who had answered were detractors at their "
+                 "last answer")
     return text + "."
+
+
+def _as_many(story, rows, row, other) -> str:
+    """`` or service``: the other reasons whose share of leavers who complained reads as ``row``'s once rounded
+    and differs from ``other``'s as ``row``'s does (a reader who sees two equal shares would ask why the sentence
+    names one). Shares that round alike have a joint share that rounds the same, so the percentage holds for
+    each reason and for them together."""
+    same = []
+    for _, r in rows.iterrows():
+        if r["reason"] in (row["reason"], other["reason"]) or percent(r["with_complaint"]) != percent(
+                row["with_complaint"]):
+            continue
+        d = story.difference(r["reason"], other["reason"], "with_complaint")
+        if _excludes(d["lower"], d["upper"]):
+            same.append(r["reason"])
+    return "".join(f" or {r}" for r in same)
 
 
 def why_parts(analysis) -> dict:

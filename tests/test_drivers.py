@@ -335,3 +335,27 @@ def test_an_audience_is_not_adjusted_for_its_own_column(small_tables, case):
     data = load_params(case(fmt="parquet")).subset({"region": "West"})
     eh = ExperienceHazards().fit_data(data)
     assert eh.adjusted_for_ == ["plan"] and "region" not in " ".join(eh.cox_.summary.index)
+
+
+def _story(shares: dict, n: int = 400):
+    """A departure story whose leavers complained in the given share per churn reason (``n`` leavers each)."""
+    story = DepartureStory(period_months=12, window_days=90)
+    rows = [{"reason": r, "complaints": int(i < round(share * n))} for r, share in shares.items() for i in range(n)]
+    story.customers_ = pd.DataFrame(rows)
+    per = story.customers_.groupby("reason")["complaints"].agg(leavers="size", with_complaint="mean").reset_index()
+    per["answered"], per["last_band_detractor"] = 0.5, 0.4
+    story.summary = per
+    story.measured_ = {"contacts": True, "answers": True}
+    return story
+
+
+def test_the_leavers_sentence_names_every_reason_that_reads_the_same():
+    """Two reasons at 12% once rounded, each clearly above price: naming one alone would make a reader ask why."""
+    from cxkit.narrative import departures_sentence
+
+    tied = departures_sentence(_story({"product": 0.1225, "service": 0.1175, "price": 0.03}))
+    assert ("12% of those whose churn reason was product or service had "
+            "complained in their last 90 days, against 3% of those whose reason was price; 40% of the product "
+            "leavers who had answered") in tied
+    apart = departures_sentence(_story({"product": 0.1225, "service": 0.08, "price": 0.03}))
+    assert " or " not in apart.split(";")[0] and "; 40% of the former who had answered" in apart
