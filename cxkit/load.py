@@ -142,7 +142,7 @@ class CXData:
 
     def _copy_slice(self, schema: str) -> None:
         """Copy a slice's rows into memory (``<table>_rows``) and point its views at them: customers first, so
-        the other tables follow the copied customers instead of filtering the whole store's again."""
+        the other tables are filtered against the slice's copied customers, not the whole store's."""
         for table in ("customers", *(t for t in self.tables if t != "customers")):
             self.con.execute(f"CREATE OR REPLACE TABLE {schema}.{table}_rows AS FROM {schema}.{table}")
             self.con.execute(f"CREATE OR REPLACE VIEW {schema}.{table} AS FROM {schema}.{table}_rows")

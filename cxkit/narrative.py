@@ -1076,7 +1076,7 @@ def departures_sentence(story, min_leavers: int = 30) -> str | None:
     d = story.difference(most["reason"], least["reason"], "with_complaint")
     if not _excludes(d["lower"], d["upper"]):
         return None
-    tied_most, tied_least = _as_many(story, rows, most, least), _as_many(story, rows, least, most)
+    tied_most, tied_least = _reading_alike(story, rows, most, least), _reading_alike(story, rows, least, most)
     text = (f"Of the customers who left in the last {story.period_months} months, {percent(most['with_complaint'])} "
             f"of those whose churn reason was {most['reason']}{tied_most} had complained in their last "
             f"{story.window_days} days, against {percent(least['with_complaint'])} of those whose reason was "
@@ -1088,7 +1088,7 @@ def departures_sentence(story, min_leavers: int = 30) -> str | None:
     return text + "."
 
 
-def _as_many(story, rows, row, other) -> str:
+def _reading_alike(story, rows, row, other) -> str:
     """`` or service``: the other reasons whose share of leavers who complained reads as ``row``'s once rounded
     and differs from ``other``'s as ``row``'s does (a reader who sees two equal shares would ask why the sentence
     names one). Shares that round alike have a joint share that rounds the same, so the percentage holds for
