@@ -18,7 +18,8 @@ Rows (``step``):
   its own validation and every number computed), two at a time, measured on ``baseline_reports`` of the
   audiences and scaled to all of them.
 * ``kit_peak_mb`` is the peak of the memory of the batch and all its workers, kernels and browsers
-  (summed proportional set sizes, so shared pages count once), sampled every 0.5 s.
+  (summed proportional set sizes, so shared pages count once), sampled every 2 s (every 0.5 s for one report
+  alone, whose peak is brief).
 
 Each report is the full report, HTML and PDF, as ``cxkit batch`` writes it by default.
 """
