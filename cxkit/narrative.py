@@ -432,8 +432,8 @@ def section_intro(section: str, clock: str, mode: str = "dated") -> str:
 
 
 SECTION_TITLES = {"churn": "Churn by band", "drivers": "What drives churn", "ltv": "Lifetime value",
-                  "stake": "The value at stake", "slice": "This slice against everyone",
-                  "slice_parent": "This slice against its parent and everyone",
+                  "stake": "The value at stake", "slice": "This audience against everyone",
+                  "slice_parent": "This audience against its parent and everyone",
                   "value": "What a better experience is worth", "ledger": "Customer math", "trend": "NPS over time",
                   "contacts": "Contacts and cost to serve", "why": "What drives dissatisfaction and departure",
                   "methods": "Appendix: method notes",

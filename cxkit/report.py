@@ -346,12 +346,12 @@ def _slice_table(analysis) -> pd.DataFrame:
         if r["measure"] == "nps":
             results = {"parent": analysis.nps_parent_, "everyone": analysis.nps_everyone_}
             rows.append({"measure": "NPS (headline: active customers, latest answer)",
-                         "this slice": nps(analysis.nps_), **{shown_as: nps(results[key])
+                         "this audience": nps(analysis.nps_), **{shown_as: nps(results[key])
                                                               for key, shown_as in others.items()}})
             continue
         label = {"still a customer": f"{r['band']}s still customers after {months:g} months",
                  "lifetime value": f"{r['band']} lifetime value"}.get(r["measure"], r["measure"])
-        rows.append({"measure": label, "this slice": shown(r["this slice"], r["measure"], r["small"]),
+        rows.append({"measure": label, "this audience": shown(r["this slice"], r["measure"], r["small"]),
                      **{shown_as: shown(r[key], r["measure"]) for key, shown_as in others.items()}})
     return pd.DataFrame(rows)
 

@@ -65,7 +65,7 @@ def test_small_bands_are_suppressed_not_shown(data):
     assert a.slice_comparison_["small"].any()
     from cxkit.report import _slice_table
 
-    assert (_slice_table(a)["this slice"] == "too few").any()
+    assert (_slice_table(a)["this audience"] == "too few").any()
 
 
 def test_care_focus_leads_with_complaints_then_contacts(data):

@@ -111,7 +111,7 @@ def test_a_team_is_compared_with_its_region_and_everyone(store):
     assert "for Region: North it is" in text and "for everyone" in text
     from cxkit.report import _slice_table
 
-    assert list(_slice_table(a).columns) == ["measure", "this slice", "Region: North", "everyone"]
+    assert list(_slice_table(a).columns) == ["measure", "this audience", "Region: North", "everyone"]
 
 
 def test_population_numbers_come_from_the_store_when_it_has_them(store, monkeypatch):
