@@ -120,11 +120,13 @@ class CXData:
             conditions.append(f"{ident(col)} IN ({', '.join(literal(v) for v in values)})")
         schema = "slice_" + hashlib.sha1(json.dumps(slice_by, sort_keys=True).encode()).hexdigest()[:10]
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        self.con.execute(f"CREATE OR REPLACE VIEW {schema}.customers AS SELECT * FROM main.customers "
-                         f"WHERE {' AND '.join(conditions)}")
+        where = " AND ".join(conditions)
+        sources = self._sources(where)
+        self.con.execute(f"CREATE OR REPLACE VIEW {schema}.customers AS SELECT * FROM {sources['customers']} "
+                         f"WHERE {where}")
         for table in self.tables:
             if table != "customers":
-                self.con.execute(f"CREATE OR REPLACE VIEW {schema}.{table} AS SELECT * FROM main.{table} "
+                self.con.execute(f"CREATE OR REPLACE VIEW {schema}.{table} AS SELECT * FROM {sources[table]} "
                                  f"WHERE customer_id IN (SELECT customer_id FROM {schema}.customers)")
         cursor = self.con.cursor()
         cursor.execute(f"SET search_path = '{schema}'")
@@ -132,6 +134,13 @@ class CXData:
             self._copy_slice(schema)  # then the counts below read the copies, not the whole store again
         counts = {t: cursor.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in self.tables}
         return replace(self, con=cursor, row_counts=counts, slice_by=dict(slice_by), parent=self)
+
+    def _sources(self, where: str) -> dict[str, str]:
+        """Where a slice's rows of each table are read from: the stretch of a batch's store that its customers
+        occupy (:meth:`cxkit.store.AnalysisStore.slice_sources`), or the whole tables."""
+        # a slice's conditions are whole (a team's name its region too), so they apply to the whole store
+        sources = self.store.slice_sources(self.con, where) if self.store is not None else None
+        return sources or {table: f"main.{table}" for table in self.tables}
 
     def _slice_rows(self, cursor) -> float:
         """A slice's rows in all tables, estimated from its customers (counted) and this data's rows per

@@ -32,7 +32,9 @@ from cxkit.sources import RecordedSource
 
 __all__ = ["AnalysisStore", "RecordedSource", "store_key", "VOLATILE_SUFFIX"]
 
-_FORMAT = 1  # bump when the store's layout changes
+_FORMAT = 2  # bump when the store's layout changes (2: rows in audience order, with POSITION)
+#: The hidden column of a store's tables: the place of the row's customer in the store's audience order.
+POSITION = "__cxkit_position"
 
 
 #: Tables read from an Ibis backend have no cheap identity (no file to stat): a store of such data is keyed
@@ -116,10 +118,14 @@ class AnalysisStore:
         return con
 
     @classmethod
-    def build(cls, data, folder, key: str, load_warnings=()) -> AnalysisStore:
+    def build(cls, data, folder, key: str, load_warnings=(), cluster_by=()) -> AnalysisStore:
         """Write ``data``'s validated tables (and the warnings loading them raised) to ``folder/<key>.duckdb``.
 
-        Written to a temporary name and renamed, so a reader never sees half a store.
+        The rows are stored in audience order: customers sorted by ``cluster_by`` (the columns the batch's
+        audiences are cut by; then by id), and every other table by its customer's place in that order
+        (:data:`POSITION`, a column the store's readers never see). An audience's rows are then one stretch
+        of each table, which DuckDB finds from its row groups' ranges instead of reading every row
+        (:meth:`slice_source`). Written to a temporary name and renamed, so a reader never sees half a store.
         """
         from cxkit.sql import ident, literal
 
@@ -127,22 +133,54 @@ class AnalysisStore:
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{key}.duckdb"
         staging = folder / f".{key}-{uuid.uuid4().hex[:8]}.duckdb"
+        cluster_by = [c for c in cluster_by if c in data.columns.get("customers", ())]
         meta = {"key": key, "mode": data.mode, "as_of": data.as_of.isoformat() if data.as_of else None,
                 "segments": list(data.segments), "scores": list(data.scores), "row_counts": data.row_counts,
                 "columns": data.columns, "min_segment_size": data.min_segment_size,
                 "inputs": {t: s.fingerprint() for t, s in data.sources.items()},
-                "warnings": [str(w) for w in load_warnings]}
-        alias = "cxstore_w"
+                "warnings": [str(w) for w in load_warnings], "cluster_by": cluster_by}
+        alias, pos = "cxstore_w", ident(POSITION)
+        order = ", ".join([*(f"{ident(c)} NULLS LAST" for c in cluster_by), "customer_id"])
         data.con.execute(f"ATTACH {literal(str(staging))} AS {alias}")
         try:
-            for table in data.tables:
-                data.con.execute(f"CREATE TABLE {alias}.{ident(table)} AS SELECT * FROM main.{ident(table)}")
+            if cluster_by:
+                data.con.execute(f"CREATE TABLE {alias}.customers AS SELECT *, row_number() OVER (ORDER BY {order}) "
+                                 f"AS {pos} FROM main.customers ORDER BY {pos}")
+            for table in (t for t in data.tables if t != "customers" or not cluster_by):
+                if not cluster_by:  # no audiences to keep together: the rows as they came
+                    data.con.execute(f"CREATE TABLE {alias}.{ident(table)} AS SELECT * FROM main.{ident(table)}")
+                    continue
+                columns = ", ".join(f"t.{ident(c)}" for c in data.columns[table])
+                data.con.execute(f"CREATE TABLE {alias}.{ident(table)} AS SELECT {columns}, c.{pos} "
+                                 f"FROM main.{ident(table)} AS t LEFT JOIN {alias}.customers AS c USING (customer_id) "
+                                 f"ORDER BY c.{pos} NULLS LAST, {columns}")
             data.con.execute(f"CREATE TABLE {alias}.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
             data.con.execute(f"INSERT INTO {alias}.meta VALUES ('meta', ?)", [json.dumps(meta, default=str)])
         finally:
             data.con.execute(f"DETACH {alias}")
         os.replace(staging, target)
         return cls(target)
+
+    @property
+    def cluster_by(self) -> list:
+        """The customer columns the store's rows are ordered by (the audiences' columns when it was built)."""
+        return list(self.meta_.get("cluster_by", []))
+
+    def slice_sources(self, con, where: str) -> dict[str, str] | None:
+        """Table -> SQL for its rows in the stretch of the store that the customers matching ``where`` (a
+        condition on customer columns) occupy, on a connection from :meth:`data`. DuckDB then skips every row
+        group outside the stretch; the caller still filters the rows (by ``where``, or by customer id).
+        None for a store in no audience order (``cluster_by`` empty): a slice then reads the whole tables.
+        """
+        from cxkit.sql import ident
+
+        if not self.cluster_by:
+            return None
+        pos = ident(POSITION)
+        low, high = con.execute(f"SELECT min({pos}), max({pos}) FROM cxstore.customers WHERE {where}").fetchall()[0]
+        stretch = f"{pos} BETWEEN {int(low)} AND {int(high)}" if low is not None else "FALSE"
+        return {table: f"(SELECT {', '.join(ident(c) for c in columns)} FROM cxstore.{ident(table)} WHERE {stretch})"
+                for table, columns in self.meta_["columns"].items()}
 
     @property
     def numbers_path(self) -> Path:
@@ -183,7 +221,8 @@ class AnalysisStore:
         con = self._connect()
         m = self.meta_
         for table in m["row_counts"]:
-            con.execute(f"CREATE VIEW main.{ident(table)} AS SELECT * FROM cxstore.{ident(table)}")
+            columns = ", ".join(ident(c) for c in m["columns"][table])
+            con.execute(f"CREATE VIEW main.{ident(table)} AS SELECT {columns} FROM cxstore.{ident(table)}")
         for text in m["warnings"]:
             warnings.warn(text, CxkitWarning, stacklevel=2)
         return CXData(con, m["mode"], dt.date.fromisoformat(m["as_of"]) if m["as_of"] else None,

@@ -35,7 +35,8 @@ def store(params_file, tmp_path_factory):
         warnings.simplefilter("ignore", CxkitWarning)
         data = load({"data": data_spec, "as_of": raw["as_of"]})
     folder = tmp_path_factory.mktemp("stores")
-    built = AnalysisStore.build(data, folder, "k", ["a load warning, kept for the report's notes"])
+    built = AnalysisStore.build(data, folder, "k", ["a load warning, kept for the report's notes"],
+                                cluster_by=["region", "plan"])
     return built, data
 
 
@@ -60,14 +61,82 @@ def test_the_store_holds_the_validated_tables_and_repeats_the_load_warnings(stor
         assert again.sql(query).fetchall() == data.sql(query).fetchall()
 
 
-def test_an_audience_read_from_the_store_says_what_it_says_alone(store):
+@pytest.mark.parametrize("slice_by", [{"region": "East"}, {"region": "East", "plan": "Pro"},
+                                      {"plan": "Basic"}, {"region": ["North", "West"]}])
+def test_an_audience_read_from_the_store_says_what_it_says_alone(store, slice_by):
+    """In the store's audience order (by region, then plan) or across it (a plan, two regions)."""
     built, data = store
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CxkitWarning)
-        from_store = built.data().subset({"region": "East"})
-    alone, shared = _fit(data.subset({"region": "East"})), _fit(from_store)
+        from_store = built.data().subset(slice_by)
+    alone, shared = _fit(data.subset(slice_by)), _fit(from_store)
     assert summary(shared) == summary(alone)
     assert shared.slice_comparison_.equals(alone.slice_comparison_)
+    for table in data.tables:
+        query = f"SELECT * FROM {table} ORDER BY ALL"
+        assert from_store.sql(query).fetchall() == data.subset(slice_by).sql(query).fetchall()
+
+
+def test_each_audience_is_one_stretch_of_the_store(store):
+    """Rows are stored in the audiences' order, so an audience's rows of every table lie together and a
+    slice reads only that stretch (DuckDB skips the row groups outside it); the position column stays
+    hidden from the kit."""
+    from cxkit.store import POSITION
+
+    built, data = store
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CxkitWarning)
+        everyone = built.data()
+    assert POSITION not in [r[0] for r in everyone.sql("DESCRIBE customers").fetchall()]
+    for table in data.tables:  # each stored table is in position order
+        positions = [r[0] for r in everyone.con.execute(
+            f"SELECT {POSITION} FROM cxstore.{table} ORDER BY rowid").fetchall()]
+        assert positions == sorted(positions, key=lambda p: (p is None, p))
+    for region, plan in everyone.sql("SELECT DISTINCT region, plan FROM customers").fetchall():
+        for where in (f"region = '{region}'", f"region = '{region}' AND plan = '{plan}'"):
+            sources = built.slice_sources(everyone.con, where)
+            low, high, n = everyone.con.execute(
+                f"SELECT min({POSITION}), max({POSITION}), count(*) FROM cxstore.customers WHERE {where}").fetchone()
+            assert high - low + 1 == n  # its customers, and no one else, in one stretch
+            sliced = data.subset(dict(r.split(" = ") for r in where.replace("'", "").split(" AND ")))
+            for table in data.tables:  # the stretch of each table holds exactly the audience's rows
+                assert everyone.sql(f"SELECT count(*) FROM {sources[table]}").fetchone()[0] == sliced.row_counts[table]
+
+
+def test_a_store_in_another_order_is_rewritten_without_validating_again(params_file, tmp_path, monkeypatch):
+    import cxkit.load
+
+    raw = yaml.safe_load(params_file.read_text())
+    plan = effective_params({"notebook": "01-leadership-report", "as_of": raw["as_of"], "slice_by": {"region": "West"},
+                             "data": {t: str(params_file.parent / p) for t, p in raw["data"].items()},
+                             "_base_dir": str(tmp_path)}, "p")
+    first = open_or_build(plan[1], tmp_path, ["region"])
+    assert first.cluster_by == ["region"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CxkitWarning)
+        before = first.data()
+    rows = {t: before.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in before.tables}
+    before.close()
+
+    def no_validation(*args, **kwargs):
+        raise AssertionError("validated the data again")
+
+    monkeypatch.setattr(cxkit.load, "load", no_validation)
+    assert open_or_build(plan[1], tmp_path, ["region"]).cluster_by == ["region"]  # opened as it is
+    assert open_or_build(plan[1], tmp_path).cluster_by == ["region"]  # no order asked for: any will do
+    again = open_or_build(plan[1], tmp_path, ["plan", "region"])
+    assert again.path == first.path and again.cluster_by == ["plan", "region"]
+    assert again.meta_["warnings"] == first.meta_["warnings"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CxkitWarning)
+        after = again.data()
+    assert {t: after.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in after.tables} == rows
+    plain = open_or_build(plan[1], tmp_path, [])  # no audiences: the rows as they came, read whole
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CxkitWarning)
+        west = plain.data().subset({"region": "West"})
+    assert plain.cluster_by == [] and plain.slice_sources(west.con, "region = 'West'") is None
+    assert west.row_counts == after.subset({"region": "West"}).row_counts
 
 
 def test_a_small_slice_of_the_store_is_copied_once_into_memory(store):

@@ -102,7 +102,7 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
     from cxkit.load import load
     from cxkit.params import read_params
     from cxkit.render.preflight import _absolute_data
-    from cxkit.render.stores import effective_params, open_or_build
+    from cxkit.render.stores import cluster_columns, effective_params, open_or_build
 
     raw = read_params(path)
     block = raw.pop("audiences")
@@ -119,11 +119,14 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
         raw["data"] = _absolute_data(raw["data"], base_dir)
     plan = effective_params({k: v for k, v in raw.items() if k != "audiences"} | {"_base_dir": str(base_dir)},
                             str(path))
-    if plan is not None:  # validated once, into the batch's store, which every audience then reads
-        data = open_or_build(plan[1], out_dir).data()
+    levels = _levels(block.get("by")) if block.get("by") else []
+    if plan is not None:  # validated once, into the batch's store (in the audiences' order), which they all read
+        extras = [e["slice_by"] for e in block.get("extra") or [] if isinstance(e, dict)
+                  and isinstance(e.get("slice_by"), dict)]
+        order = cluster_columns([*(dict.fromkeys(cols) for cols in levels), *extras])
+        data = open_or_build(plan[1], out_dir, order).data()
     else:
         data = load({"data": raw.get("data") or demo_sources(), "as_of": raw.get("as_of")})
-    levels = _levels(block.get("by")) if block.get("by") else []
     missing = [c for cols in levels for c in cols if c not in data.segments]
     if missing:  # every level checked before any audience is written
         raise ParamsError(f"{path}: audiences.by: {missing[0]!r} is not a segment column "

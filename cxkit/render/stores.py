@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cxkit.errors import CxkitError
 
-__all__ = ["prepare_stores", "prune_stores", "STORE_DIR", "STORE_KEEP_DAYS"]
+__all__ = ["prepare_stores", "prune_stores", "cluster_columns", "STORE_DIR", "STORE_KEEP_DAYS"]
 
 STORE_DIR = ".store"
 STORE_KEEP_DAYS = 7  # a store no batch has used for this long is deleted (it is rebuilt from the data if needed)
@@ -44,8 +44,12 @@ def key_of(effective: dict) -> str:
     return store_key(**data_spec(effective))
 
 
-def open_or_build(effective: dict, out_dir):
+def open_or_build(effective: dict, out_dir, cluster_by=None):
     """The store of ``effective``'s data under ``out_dir``: opened when it exists, else validated and built.
+
+    ``cluster_by``: the customer columns the batch's audiences are cut by, which the store's rows are ordered
+    by (:meth:`cxkit.store.AnalysisStore.build`); a store ordered otherwise is rewritten in that order from
+    itself (nothing is validated again). None: any order.
 
     Raises ``ValidationError`` / ``ParamsError`` for data that fails the gateway (nothing is written).
     """
@@ -57,15 +61,32 @@ def open_or_build(effective: dict, out_dir):
     key = key_of(effective)
     path = Path(out_dir) / STORE_DIR / f"{key}.duckdb"
     if path.is_file():
-        return AnalysisStore(path)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CxkitWarning)
-        data = load(data_spec(effective))
-    notes = [str(w.message) for w in caught if issubclass(w.category, CxkitWarning)]
+        store = AnalysisStore(path)
+        if cluster_by is None or store.cluster_by == list(cluster_by):
+            return store
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CxkitWarning)  # the load's warnings, kept in the store's record
+            data = store.data()
+        notes = store.meta_["warnings"]
+    else:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CxkitWarning)
+            data = load(data_spec(effective))
+        notes = [str(w.message) for w in caught if issubclass(w.category, CxkitWarning)]
     try:
-        return AnalysisStore.build(data, path.parent, key, notes)
+        return AnalysisStore.build(data, path.parent, key, notes, cluster_by or ())
     finally:
         data.con.close()
+
+
+def cluster_columns(slices) -> list:
+    """The columns to order a store by for audiences cut by ``slices`` (their ``slice_by`` mappings): those
+    most audiences use first (a hierarchy's top level), then in the order they are named."""
+    counts: dict = {}
+    for slice_by in slices:
+        for column in slice_by or {}:
+            counts[column] = counts.get(column, 0) + 1
+    return sorted(counts, key=lambda c: -counts[c])  # stable: ties keep the order they were first named in
 
 
 def _populations(store, members) -> dict:
@@ -116,7 +137,8 @@ def prepare_stores(files, out_dir) -> dict[str, object]:
         if len(members) < 2:
             continue  # one report gains nothing from a store
         try:
-            store = open_or_build(members[0][2], out_dir)
+            store = open_or_build(members[0][2], out_dir,
+                                  cluster_columns(eff.get("slice_by") for _, _, eff in members))
             store.add_numbers(_populations(store, [(nb, eff) for _, nb, eff in members]))
         except CxkitError:
             continue
