@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -263,6 +264,16 @@ def test_audiences_from_the_data_one_report_each_with_the_numbers_of_a_standalon
 
     assert facts(record) == facts(solo) and facts(record)
     assert shown(record) == shown(solo)
+    index = (out / "index.html").read_text()  # whom each report is for and what it says first, read from it
+    headline = json.loads((out / f"region-{first.lower()}" / "manifest.json").read_text())["summary"][0]
+    assert html.escape(headline) in index and f"{first}: quarter" in index and f"{first} team" in index
+    run = record["meta"]["run"]
+    assert f"{run}/report.html'>HTML" in index and f"{run}/report.pdf" not in index  # no PDF asked for
+    assert (f"{run}/email.eml'>email" in index) == (out / run / "email.eml").is_file()
+    customers = json.loads((out / f"region-{first.lower()}" / "manifest.json").read_text())["row_counts"]
+    assert f"{customers['customers']:,}" in index
+    assert f"left out: {html.escape(items[f'region-{smallest.lower()}'].note)}" in index
+    assert "1 audience left out" in index
     manifest = json.loads((out / f"region-{first.lower()}" / "manifest.json").read_text())
     assert manifest["store"] and (out / ".store" / f"{manifest['store']}.duckdb").is_file()  # read from the store
     assert json.loads((tmp_path / "alone" / "alone" / "manifest.json").read_text())["store"] is None

@@ -2,12 +2,11 @@
 
 Each report runs in its own process with its own kernel over IPC sockets (no
 TCP ports to collide on). A failed report is recorded with its error and
-failing cell; the others carry on. ``index.html`` links every report.
+failing cell; the others carry on. ``index.html`` lists every report (:mod:`cxkit.render.index`).
 """
 
 from __future__ import annotations
 
-import html
 import os
 import sys
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from cxkit.errors import CxkitError, ParamsError
+from cxkit.render.index import write_index
 
 __all__ = ["BatchItem", "batch", "expand_params", "write_index"]
 
@@ -258,27 +258,3 @@ def _mail_one(run_dir: Path, send: bool, resend: bool, mailer) -> str:
     if result.refused:
         parts.append("refused: " + ", ".join(result.refused))
     return "; ".join(parts)
-
-
-def write_index(items: list[BatchItem], out_dir: Path) -> Path:
-    """``out_dir/index.html``: every report with its status, linked; self-contained like the reports."""
-    rows = []
-    for it in items:
-        link = (f"<a href='{html.escape(it.run)}/report.html'>{html.escape(it.run)}</a>" if it.ok and not it.note
-                else html.escape(it.run))
-        status = "left out" if it.note else "ok" if it.ok else "failed"
-        detail = html.escape(it.note) if it.note else "" if it.ok else html.escape(it.short_error)
-        rows.append(f"<tr class='{status}'><td>{link}</td><td>{status}</td><td>{it.seconds:.1f} s</td>"
-                    f"<td>{detail}</td></tr>")
-    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
-            "content='width=device-width, initial-scale=1'><title>Reports</title><style>"
-            "body{font:15px/1.5 -apple-system,'Segoe UI',Roboto,Arial,sans-serif;margin:24px}"
-            "table{border-collapse:collapse}td,th{padding:6px 12px;border-bottom:1px solid #ddd;text-align:left}"
-            ".failed td{color:#D55E00}</style></head><body><h1>Reports</h1><table><thead><tr><th>report</th>"
-            "<th>status</th><th>time</th><th>error</th></tr></thead><tbody>" + "".join(rows)
-            + "</tbody></table></body></html>")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / ".index.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out_dir / "index.html")
-    return out_dir / "index.html"
