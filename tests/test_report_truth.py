@@ -211,6 +211,34 @@ def test_pdf_keeps_headings_with_what_follows_and_leaves_no_page_mostly_empty(re
     assert all(f >= 0.5 for f in fill[:-1]), fill
 
 
+def test_a_summary_too_long_for_the_title_page_goes_on_over_the_next(rendered, tmp_path):
+    """A small audience's summary can run longer than the title page holds: the page keeps the title with
+    the summary's first sentences and the rest goes on over the next page, a whole sentence at a time (kept
+    whole, the summary moved to page 2 and left the title alone on page 1)."""
+    import json
+    import shutil
+
+    from cxkit.render.renditions import rerender
+
+    run = tmp_path / "long"
+    shutil.copytree(rendered["demo"], run)
+    record = json.loads((run / "report.json").read_text())
+    summary = next(b for b in record["blocks"] if b["type"] == "sentences" and b["role"] == "summary")
+    first, last = summary["items"][0]["text"], "This sentence stands for the last of a long summary."
+    summary["items"] = summary["items"] + summary["items"][:4] + [{**summary["items"][0], "text": last, "facts": []}]
+    (run / "report.json").write_text(json.dumps(record))
+    rerender(run, pdf=True, pptx=False)
+
+    def page(k):
+        return " ".join(subprocess.run(["pdftotext", "-f", str(k), "-l", str(k), str(run / "report.pdf"), "-"],
+                                       capture_output=True, text=True, check=True).stdout.split())
+
+    assert record["meta"]["title"] in page(1) and "Executive summary" in page(1)
+    assert " ".join(first.split()) in page(1)
+    assert last in page(2)
+    assert _page_fill(run / "report.pdf")[0] > 0.8  # the title page is full, not the title alone
+
+
 def _page_fill(pdf: Path) -> list[float]:
     """How far down each page its content reaches (1 = the bottom margin)."""
     import tempfile

@@ -27,10 +27,13 @@ def keep_with_next(parts: list[str]) -> list[str]:
     """Wrap each heading with what follows it, up to and including its first figure or table.
 
     The print stylesheet keeps a ``cx-keep`` block on one page, so a heading never sits at the foot
-    of a page with its chart on the next.
+    of a page with its chart on the next. The executive summary (``cx-flow``) keeps its heading with its
+    first sentence, and the rest may go on over the next page.
 
     >>> keep_with_next(["<h2>A</h2>", "<p>x</p>", "<figure>f</figure>", "<p>after</p>"])
     ["<section class='cx-keep'><h2>A</h2>\\n<p>x</p>\\n<figure>f</figure></section>", '<p>after</p>']
+    >>> keep_with_next(["<h2>Summary</h2>", "<ul class='cx-summary'><li>a</li></ul>"])
+    ["<section class='cx-flow'><h2>Summary</h2>\\n<ul class='cx-summary'><li>a</li></ul></section>"]
     """
     out, i = [], 0
     while i < len(parts):
@@ -45,7 +48,10 @@ def keep_with_next(parts: list[str]) -> list[str]:
             i += 1
             if re.search(r"<(figure|table|svg|img)\b", block[-1]):
                 break
-        out.append("<section class='cx-keep'>" + "\n".join(block) + "</section>")
+        # the executive summary may go on over the next page, a sentence at a time: kept whole, a summary a
+        # little too long for the title page would leave the title alone on it
+        flows = any("class='cx-summary'" in part for part in block)
+        out.append(f"<section class='{'cx-flow' if flows else 'cx-keep'}'>" + "\n".join(block) + "</section>")
     return out
 
 
