@@ -207,6 +207,8 @@ def test_pdf_keeps_headings_with_what_follows_and_leaves_no_page_mostly_empty(re
                 and "· run " not in line]
         assert body, f"page {page} is empty"
         assert body[-1] not in headings, f"page {page} ends with the heading {body[-1]!r}"
+        broken = [line for line in body if re.match(r"^20\d\d-(\s|$)", line)]  # a period split at its hyphen
+        assert broken == [], f"page {page}: {broken}"
     fill = _page_fill(pdf)
     assert all(f >= 0.5 for f in fill[:-1]), fill
 
