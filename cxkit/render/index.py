@@ -78,7 +78,8 @@ def write_index(items, out_dir: Path) -> Path:
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
             f"content='width=device-width, initial-scale=1'><title>Reports</title><style>{_STYLE}</style></head>"
             f"<body><h1>Reports</h1><p class='counts'>{counts}</p><table><thead><tr><th>report</th><th>for</th>"
-            "<th>customers in its data</th><th>what it says first</th><th>files</th><th>this run</th></tr></thead><tbody>"
+            "<th>customers in its data</th><th>what it says first</th><th>files</th><th>this run</th></tr>"
+            "</thead><tbody>"
             + "".join(_row(it, out_dir) for it in items) + "</tbody></table></body></html>")
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / ".index.html.tmp"
