@@ -655,6 +655,16 @@ def summary(analysis) -> list[str]:
     return [parts[k] for k in summary_order(analysis.focus) if k in parts]
 
 
+def _in_sentence(label: str) -> str:
+    """A label as it reads inside a sentence: ``Plan`` -> ``plan``, while ``NPS band`` keeps its acronym.
+
+    >>> _in_sentence("Plan"), _in_sentence("NPS band"), _in_sentence("Internet type")
+    ('plan', 'NPS band', 'internet type')
+    """
+    first = label.split(" ", 1)[0]
+    return label if len(first) > 1 and first.isupper() else label[:1].lower() + label[1:]
+
+
 def method_notes(analysis) -> list[str]:
     """The clock, the models and the data behind the leadership report, in a few sentences."""
     a, ltv = analysis, analysis.ltv_
@@ -667,12 +677,14 @@ def method_notes(analysis) -> list[str]:
               "Churn curves are Kaplan-Meier estimates with 95% log-log intervals; the test across bands is "
               "the log-rank test."]
     if a.cox_ is not None:
-        refs = join_words([f"{column_label(c, band_name(a.score_)).lower()} {v}"
+        refs = join_words([f"{_in_sentence(column_label(c, band_name(a.score_)))} {v}"
                            for c, v in a.cox_.reference_.items()]) if a.cox_.reference_ else "none"
         lines.append(f"Hazard ratios come from a Cox model with Efron ties (reference groups: {refs}); "
                      f"concordance {a.cox_.concordance_:.2f}.")
     if ltv is not None:
-        tails = ", ".join(f"{r.segment}: no churn observed, so no tail" if r.tail_model.startswith("none")
+        tails = "; ".join(f"{r.segment}: no churn observed, so no tail" if r.tail_model.startswith("none")
+                          else f"{r.segment}: {r.tail_model} from the start, with fewer than {ltv.min_at_risk} "
+                               "customers to follow" if r.observed_months == 0
                           else f"{r.segment}: {r.tail_model} after {r.observed_months} months"
                           for r in ltv.summary.itertuples())
         margin = ("revenue minus contact costs" if a.measured_["cost to serve"]

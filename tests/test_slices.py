@@ -66,6 +66,11 @@ def test_small_bands_are_suppressed_not_shown(data):
     from cxkit.report import _slice_table
 
     assert (_slice_table(a)["this audience"] == "too few").any()
+    from cxkit.narrative import method_notes
+
+    notes = " ".join(method_notes(a))  # no band here has 50 customers to follow: its value is the fitted tail's
+    assert (a.ltv_.summary["observed_months"] == 0).any() and "after 0 months" not in notes
+    assert "from the start, with fewer than 50 customers to follow;" in notes
 
 
 def test_care_focus_leads_with_complaints_then_contacts(data):
