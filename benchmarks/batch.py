@@ -210,7 +210,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(HERE / "results.json"))
     args = parser.parse_args(argv)
     path = Path(args.out)
-    kept = [r for r in json.loads(path.read_text()) if not str(r["step"]).startswith("batch_")] if path.exists() else []
+    measured = {"batch_single", *(f"batch_{k}_audiences" for k in args.audiences)}  # the rows this run rewrites
+    kept = [r for r in json.loads(path.read_text()) if r["step"] not in measured] if path.exists() else []
 
     def write(records):  # after each row, so a long run keeps what it measured
         path.write_text(json.dumps(kept + records, indent=2))
