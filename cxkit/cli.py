@@ -132,9 +132,15 @@ def _cmd_batch(args) -> int:
     def logged(item, done: int, total: int) -> None:  # a scheduled batch's log: a line as each report ends
         print(f"[{done}/{total}] {item.run}  {_status(item)}  {item.seconds:.1f} s", file=sys.stderr, flush=True)
 
+    def prepared(reports: int, stores: int, seconds: float) -> None:
+        shared = f", from data validated once ({seconds:.1f} s)" if stores else ""
+        print(f"{reports} report{'s' * (reports != 1)} to render{shared}", file=sys.stderr, flush=True)
+
+    print("reading the params and validating the data...", file=sys.stderr, flush=True)
     items = batch(args.params, args.out, jobs=args.jobs, pdf=not args.no_pdf, pptx=True if args.pptx else None,
                   send=args.send, resend=args.resend, force=args.force, shard=_shard(args.shard),
-                  on_done=None if sys.stderr.isatty() else logged)  # a terminal shows a progress bar instead
+                  on_done=None if sys.stderr.isatty() else logged,  # a terminal shows a progress bar instead
+                  on_prepared=prepared)
     if not items:  # a machine's share of a split batch can be empty: nothing to do is not a failure
         print(f"shard {args.shard} holds none of this batch's reports: nothing rendered" if args.shard
               else "no report to render")

@@ -314,8 +314,12 @@ def test_a_batch_split_over_machines_and_merged(tmp_path, small_data, capsys):
         out = tmp_path / f"machine{k}"
         mine = {r for r in runs if in_shard(r, k, 2)}
         assert main(["batch", str(folder), "--out", str(out), "--jobs", "1", "--no-pdf", "--shard", f"{k}/2"]) == 0
-        logged = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[")]
+        err = capsys.readouterr().err
+        logged = [line for line in err.splitlines() if line.startswith("[")]
         assert len(logged) == len(mine) and {line.split()[1] for line in logged} == mine, logged
+        assert err.startswith("reading the params and validating the data...\n")  # before the long wait
+        assert not mine or f"\n{len(mine)} report{'s' * (len(mine) != 1)} to render" in err
+        assert ("from data validated once" in err) == (len(mine) > 1)  # a store only for data shared
         assert logged[-1].startswith(f"[{len(mine)}/{len(mine)}]") if mine else True
         if out.exists():
             shutil.copytree(out, merged, dirs_exist_ok=True)
