@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cxkit.theme import apply_theme, colors_for
+from cxkit.theme import KM_FIGSIZE, apply_theme, colors_for
 
 __all__ = ["plot_survival", "plot_forest", "plot_incidence", "plot_ltv", "plot_ltv_gap", "plot_value_at_stake",
            "plot_ltv_curves", "plot_ledger", "plot_trend", "plot_contacts", "plot_drivers", "new_axes"]
@@ -74,7 +74,7 @@ def plot_survival(result, ax=None, ci: bool = True, censor_marks: bool = True, m
     """
     from cxkit.narrative import p_text
 
-    ax = new_axes(ax)
+    ax = new_axes(ax, figsize=KM_FIGSIZE)  # 16:9 with the rows under it printed its numbers at 5 points
     colors = colors_for(result.segments_)
     curves = result.survival_
     curves = curves[curves["at_risk"] >= min_at_risk]
@@ -133,10 +133,10 @@ def _at_risk_rows(ax, result, times, colors) -> None:
         part = table[table["segment"] == s]
         offset = -66 - 16 * row
         ax.annotate(str(s), xy=(0, 0), xycoords="axes fraction", xytext=(-30, offset), textcoords="offset points",
-                    ha="right", va="top", fontsize=11, color=colors[str(s)])
+                    ha="right", va="top", fontsize=12, color=colors[str(s)])
         for r in part.itertuples():
             ax.annotate(f"{r.at_risk:,.0f}", xy=(r.time, 0), xycoords=("data", "axes fraction"),
-                        xytext=(0, offset), textcoords="offset points", ha="center", va="top", fontsize=11,
+                        xytext=(0, offset), textcoords="offset points", ha="center", va="top", fontsize=12,
                         color=colors[str(s)])
 
 

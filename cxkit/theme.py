@@ -26,6 +26,9 @@ BAND_COLORS = {
 
 #: 16:9, readable when pasted on a slide.
 FIGSIZE = (10.0, 5.625)
+#: Survival curves with their at-risk rows below: the rows add about 1.5 inches, so the plot is lower and the
+#: whole stays near 16:9 (printed figures are scaled to one height).
+KM_FIGSIZE = (10.0, 4.4)
 
 #: PNG figures (email, slides): the report's figures are 8-10 inches wide, so 130 dpi gives 1,100-1,400 px, at
 #: least twice the 552 px an email shows them at; 200 dpi cost about a second more per report.
