@@ -127,10 +127,12 @@ def _cmd_render(args) -> int:
 
 
 def _cmd_batch(args) -> int:
+    from collections import Counter
+
     from cxkit.render.batch import batch
 
     def logged(item, done: int, total: int) -> None:  # a scheduled batch's log: a line as each report ends
-        print(f"[{done}/{total}] {item.run}  {_status(item)}  {item.seconds:.1f} s", file=sys.stderr, flush=True)
+        print(f"[{done}/{total}] {item.run}  {item.status}  {item.seconds:.1f} s", file=sys.stderr, flush=True)
 
     def prepared(reports: int, stores: int, seconds: float) -> None:
         shared = f", from data validated once ({seconds:.1f} s)" if stores else ""
@@ -146,21 +148,16 @@ def _cmd_batch(args) -> int:
               else "no report to render")
         return 0
     width = max(len(it.run) for it in items)
-    print(f"{'report':<{width}}  status    seconds  error / email / note")
+    print(f"{'report':<{width}}  status     seconds  error / email / note")
     for it in items:
         error = (it.note or it.email) if it.ok else it.short_error
-        print(f"{it.run:<{width}}  {_status(it):<8}  {it.seconds:7.1f}  {error}")
-    failed = sum(not it.ok for it in items)
-    left = sum(bool(it.note) for it in items)
-    same = sum(it.skipped and not it.note for it in items)
-    counts = [f"{len(items) - failed - left - same} rendered", *([f"{same} unchanged"] if same else []),
-              *([f"{left} left out"] if left else []), f"{failed} failed"]
+        print(f"{it.run:<{width}}  {it.status:<9}  {it.seconds:7.1f}  {error}")
+    tally = Counter(it.status for it in items)
+    counts = [f"{tally['rendered']} rendered", *(f"{tally[s]} {s}" for s in ("unchanged", "left out") if tally[s]),
+              f"{tally['failed']} failed"]
     print(f"{', '.join(counts)}; index: {Path(args.out) / 'index.html'}")
-    return 1 if failed else 0
+    return 1 if tally["failed"] else 0
 
-
-def _status(item) -> str:
-    return "left out" if item.note else "same" if item.skipped else "ok" if item.ok else "FAILED"
 
 
 def _shard(text: str | None):

@@ -169,6 +169,8 @@ def test_a_rerun_renders_only_what_changed(tmp_path, small_data):
     html = (out / "west" / "report.html").stat().st_mtime_ns
     again = {it.run: it for it in batch([folder], out, jobs=2, pdf=False)}
     assert all(it.ok and it.skipped for it in again.values())
+    assert {it.status for it in again.values()} == {"unchanged"} and first["west"].status == "rendered"
+    assert "unchanged," in (out / "index.html").read_text()  # the index says the command's word
     assert (out / "west" / "report.html").stat().st_mtime_ns == html  # not rewritten
     raw = yaml.safe_load(west.read_text())
     west.write_text(yaml.safe_dump({**raw, "title": "West, retitled"}))

@@ -34,6 +34,12 @@ class BatchItem:
     note: str = ""  # why an audience was left out (too few customers)
 
     @property
+    def status(self) -> str:
+        """``rendered``, ``unchanged`` (skipped: the published run is current), ``left out`` or ``failed``: the
+        word the command's table, its log and the index all show."""
+        return "left out" if self.note else "failed" if not self.ok else "unchanged" if self.skipped else "rendered"
+
+    @property
     def short_error(self) -> str:
         """The error on one line: the lines that say what is wrong, not the file path heading them."""
         lines = [line.strip(" -") for line in self.error.splitlines() if line.strip()]

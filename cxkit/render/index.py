@@ -40,24 +40,23 @@ def _row(item, out_dir: Path) -> str:
     from cxkit.formats import number
 
     esc = html.escape
-    if item.note or not item.ok:
-        status = "left out" if item.note else "failed"
+    if item.status in ("left out", "failed"):
         why = esc(item.note or item.short_error)
-        return (f"<tr class='{status.replace(' ', '-')}'><td>{esc(item.run)}</td><td></td><td></td>"
-                f"<td class='headline'>{status}: {why}</td><td></td><td class='num'>{item.seconds:.1f} s</td></tr>")
+        return (f"<tr class='{item.status.replace(' ', '-')}'><td>{esc(item.run)}</td><td></td><td></td>"
+                f"<td class='headline'>{item.status}: {why}</td><td></td>"
+                f"<td class='num'>{item.seconds:.1f} s</td></tr>")
     run_dir = out_dir / item.run
     manifest = _manifest(run_dir)
     parameters = manifest.get("parameters") or {}
     title = parameters.get("title") or item.run
     customers = (manifest.get("row_counts") or {}).get("customers")
     summary = manifest.get("summary") or []
-    status = "unchanged" if item.skipped else "rendered"
     return (f"<tr><td><a href='{esc(item.run)}/report.html'>{esc(str(title))}</a><br><small>{esc(item.run)}"
             f"</small></td><td>{esc(str(parameters.get('audience') or ''))}</td>"
             f"<td class='num'>{number(customers, 0) if isinstance(customers, int) else 'not available'}</td>"
             f"<td class='headline'>{esc(summary[0]) if summary else ''}</td>"
             f"<td class='files'>{_files(run_dir, item.run)}</td>"
-            f"<td class='num'>{status}, {item.seconds:.1f} s</td></tr>")
+            f"<td class='num'>{item.status}, {item.seconds:.1f} s</td></tr>")
 
 
 def write_index(items, out_dir: Path) -> Path:
