@@ -475,6 +475,19 @@ def customer_math(analysis) -> None:
                                                                                        period=analysis.period))
 
 
+def _trend_table(trend) -> pd.DataFrame:
+    """The last six periods of an :class:`~cxkit.trends.NPSTrend` as the report shows them: the verdict in
+    words, and the ``note`` column only where a period shown has one (a suppressed period's reason)."""
+    from cxkit.narrative import trend_verdict
+
+    shown = trend.table.tail(6)[["period", "n", "nps", "lower", "upper", "change", "change_p", "flag", "note"]
+                                + (["response_rate"] if "response_rate" in trend.table else [])].copy()
+    shown["flag"] = [trend_verdict(f) for f in shown["flag"]]
+    if not shown["note"].fillna("").astype(str).str.strip().any():
+        shown = shown.drop(columns="note")  # an empty column says nothing
+    return shown
+
+
 def nps_over_time(analysis) -> None:
     """NPS per period with its interval and the verdict: a real shift or normal variation."""
     if analysis.trend_ is None:
@@ -484,14 +497,11 @@ def nps_over_time(analysis) -> None:
     trend = analysis.trend_
     section(narrative.SECTION_TITLES["trend"], narrative.section_intro("trend", analysis.clock_kind_))
     figure(trend.plot(), "nps-trend", takeaway=narrative.takeaways(analysis).get("nps-trend"))
-    shown = trend.table.tail(6)[["period", "n", "nps", "lower", "upper", "change", "change_p", "flag", "note"]
-                                + (["response_rate"] if "response_rate" in trend.table else [])].copy()
-    shown["flag"] = [narrative.trend_verdict(f) for f in shown["flag"]]
 
     def one(v):
         return signed(v, 1)
 
-    table(shown, formats={"nps": one, "lower": one, "upper": one, "change": one,
+    table(_trend_table(trend), formats={"nps": one, "lower": one, "upper": one, "change": one,
                           "change_p": lambda p: p_text(p)[2:].strip("= "), "response_rate": "{:.1%}"},
           rename={"n": "answers", "nps": "NPS", "change": "change from previous", "change_p": "p (change)",
                   "flag": "against the baseline", "response_rate": "response rate"},

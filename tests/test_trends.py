@@ -42,6 +42,11 @@ def test_small_periods_are_suppressed_with_the_reason():
     t = NPSTrend("M", min_n=30).fit(r).table
     row = t[t["period"] == "2024-06"].iloc[0]
     assert np.isnan(row["nps"]) and row["flag"] == "suppressed" and "12 answers, under 30" in row["note"]
+    from cxkit.report import _trend_table
+
+    shown = _trend_table(NPSTrend("M", min_n=30).fit(r[r.response_date < MONTHS[8]]))  # June among the last six
+    assert "12 answers, under 30" in " ".join(shown["note"])
+    assert "note" not in _trend_table(NPSTrend("M", min_n=30).fit(_series(rng)))  # nothing to note: no column
 
 
 def test_false_alarm_rate_under_no_change():
