@@ -121,11 +121,12 @@ class AnalysisStore:
     def build(cls, data, folder, key: str, load_warnings=(), cluster_by=()) -> AnalysisStore:
         """Write ``data``'s validated tables (and the warnings loading them raised) to ``folder/<key>.duckdb``.
 
-        The rows are stored in audience order: customers sorted by ``cluster_by`` (the columns the batch's
-        audiences are cut by; then by id), and every other table by its customer's place in that order
-        (:data:`POSITION`, a column the store's readers never see). An audience's rows are then one stretch
-        of each table, which DuckDB finds from its row groups' ranges instead of reading every row
-        (:meth:`slice_source`). Written to a temporary name and renamed, so a reader never sees half a store.
+        With ``cluster_by`` (the columns the batch's audiences are cut by), the rows are stored in audience
+        order: customers sorted by those columns (then by id), and every other table by its customer's place
+        in that order (:data:`POSITION`, a column the store's readers never see). An audience's rows are then
+        one stretch of each table, which DuckDB finds from its row groups' ranges instead of reading every row
+        (:meth:`slice_sources`). Without, the rows stay as they came. Written to a temporary name and renamed,
+        so a reader never sees half a store.
         """
         from cxkit.sql import ident, literal
 
@@ -143,17 +144,17 @@ class AnalysisStore:
         order = ", ".join([*(f"{ident(c)} NULLS LAST" for c in cluster_by), "customer_id"])
         data.con.execute(f"ATTACH {literal(str(staging))} AS {alias}")
         try:
-            if cluster_by:
+            if not cluster_by:  # no audiences to keep together: the rows as they came
+                for table in data.tables:
+                    data.con.execute(f"CREATE TABLE {alias}.{ident(table)} AS SELECT * FROM main.{ident(table)}")
+            else:
                 data.con.execute(f"CREATE TABLE {alias}.customers AS SELECT *, row_number() OVER (ORDER BY {order}) "
                                  f"AS {pos} FROM main.customers ORDER BY {pos}")
-            for table in (t for t in data.tables if t != "customers" or not cluster_by):
-                if not cluster_by:  # no audiences to keep together: the rows as they came
-                    data.con.execute(f"CREATE TABLE {alias}.{ident(table)} AS SELECT * FROM main.{ident(table)}")
-                    continue
-                columns = ", ".join(f"t.{ident(c)}" for c in data.columns[table])
-                data.con.execute(f"CREATE TABLE {alias}.{ident(table)} AS SELECT {columns}, c.{pos} "
-                                 f"FROM main.{ident(table)} AS t LEFT JOIN {alias}.customers AS c USING (customer_id) "
-                                 f"ORDER BY c.{pos} NULLS LAST, {columns}")
+                for table in (t for t in data.tables if t != "customers"):
+                    columns = ", ".join(f"t.{ident(c)}" for c in data.columns[table])
+                    data.con.execute(f"CREATE TABLE {alias}.{ident(table)} AS SELECT {columns}, c.{pos} "
+                                     f"FROM main.{ident(table)} AS t LEFT JOIN {alias}.customers AS c "
+                                     f"USING (customer_id) ORDER BY c.{pos} NULLS LAST, {columns}")
             data.con.execute(f"CREATE TABLE {alias}.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
             data.con.execute(f"INSERT INTO {alias}.meta VALUES ('meta', ?)", [json.dumps(meta, default=str)])
         finally:

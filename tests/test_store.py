@@ -93,12 +93,13 @@ def test_each_audience_is_one_stretch_of_the_store(store):
             f"SELECT {POSITION} FROM cxstore.{table} ORDER BY rowid").fetchall()]
         assert positions == sorted(positions, key=lambda p: (p is None, p))
     for region, plan in everyone.sql("SELECT DISTINCT region, plan FROM customers").fetchall():
-        for where in (f"region = '{region}'", f"region = '{region}' AND plan = '{plan}'"):
+        for slice_by in ({"region": region}, {"region": region, "plan": plan}):
+            where = " AND ".join(f"{column} = '{value}'" for column, value in slice_by.items())
             sources = built.slice_sources(everyone.con, where)
             low, high, n = everyone.con.execute(
                 f"SELECT min({POSITION}), max({POSITION}), count(*) FROM cxstore.customers WHERE {where}").fetchone()
             assert high - low + 1 == n  # its customers, and no one else, in one stretch
-            sliced = data.subset(dict(r.split(" = ") for r in where.replace("'", "").split(" AND ")))
+            sliced = data.subset(slice_by)
             for table in data.tables:  # the stretch of each table holds exactly the audience's rows
                 assert everyone.sql(f"SELECT count(*) FROM {sources[table]}").fetchone()[0] == sliced.row_counts[table]
 

@@ -82,11 +82,10 @@ def open_or_build(effective: dict, out_dir, cluster_by=None):
 def cluster_columns(slices) -> list:
     """The columns to order a store by for audiences cut by ``slices`` (their ``slice_by`` mappings): those
     most audiences use first (a hierarchy's top level), then in the order they are named."""
-    counts: dict = {}
-    for slice_by in slices:
-        for column in slice_by or {}:
-            counts[column] = counts.get(column, 0) + 1
-    return sorted(counts, key=lambda c: -counts[c])  # stable: ties keep the order they were first named in
+    from collections import Counter
+
+    counts = Counter(column for slice_by in slices for column in slice_by or {})
+    return [column for column, _ in counts.most_common()]  # ties keep the order they were first named in
 
 
 def _populations(store, members) -> dict:
