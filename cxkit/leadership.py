@@ -321,7 +321,7 @@ class LeadershipAnalysis:
         else:
             self.experiences_ = self._why_attempt("experiences before departure", lambda: ExperienceHazards(
                 window_days=self.window_days, lag_days=self.lag_days, period_months=12, alpha=self.alpha,
-                seed=self.seed).fit_data(data))
+                seed=self.seed, prior_score=self.score_).fit_data(data))
         if data.mode == "dated" and data.as_of is not None:
             story = DepartureStory(period_months=12, window_days=self.window_days).fit_data(data)
             self.departures_ = story if len(story.customers_) else None

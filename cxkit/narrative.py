@@ -705,11 +705,23 @@ def method_notes(analysis) -> list[str]:
                      "effect when its coefficient's interval excludes zero.")
     if a.experiences_ is not None:
         eh = a.experiences_
+        prior = getattr(eh, "prior_score_", None)
+        allowing = join_words([*eh.adjusted_for_] + ([f"the band of the customer's latest {score_name(prior)} answer "
+                                                      "before the window"] if prior else []))
         lines.append(f"Experiences before departure: a Cox model with time-varying counts of complaints and repeat "
                      f"contacts (a contact within {eh.repeat_days} days of the previous one), each counting from "
-                     f"{eh.lag_days} to "
-                     f"{eh.lag_days + eh.window_days} days after it, on the tenure clock; the revenue that went with "
-                     "them is each leaver's monthly revenue times the share of their hazard due to the experiences.")
+                     f"{eh.lag_days} to {eh.lag_days + eh.window_days} days after it, on the tenure clock, allowing "
+                     f"for {allowing or 'nothing else'}."
+                     + (" It is fitted on the time after each customer's first answer, so it compares customers who "
+                        "gave the same score; the answer before the window is used because an answer given after "
+                        "the complaint would hide an effect that runs through the score. Only what was measured is "
+                        "allowed for: this is an association, not proof of cause." if prior else
+                        " What customers said before is not allowed for ("
+                        + PRIOR_MISSING[getattr(eh, "prior_missing_", None) or "no_answers"]
+                        + "), so the ratio mixes the experience with who complains: an association, not proof of "
+                        "cause.")
+                     + " The revenue that went with them is each leaver's monthly revenue times the share of their "
+                     "hazard that goes with the experiences under that model.")
     if a.descriptive_:
         lines.append(f"The score separates who left from who stayed with an AUC of {a.score_auc_:.2f} "
                      f"(1 = perfectly){'; it was taken at the end of follow-up' if data.mode == 'snapshot' else ''}.")
@@ -1037,8 +1049,15 @@ def touchpoint_sentence(touchpoints, window_days: int = 90) -> str | None:
             f"{r['points_lost']:.1f} points higher ({level}% CI {r['lower']:.1f} to {r['upper']:.1f}).")
 
 
+PRIOR_MISSING = {"no_answers": "no earlier answers to allow for",
+                 "too_few": "too few departures after an answer to allow for it"}
+
+
 def experience_hazard_sentence(eh, name: str = "complaints") -> str | None:
-    """``Each complaint in the 90 days before goes with a 1.46 times higher monthly churn hazard (95% CI ...)``."""
+    """``Among customers who gave the same score before, each complaint in a customer's previous 90 days ...
+    goes with a 1.46 times higher monthly churn hazard (95% CI ...)``, from the model that allows for the
+    earlier answer (:class:`~cxkit.drivers.ExperienceHazards`); without earlier answers, the sentence says the
+    ratio does not allow for them."""
     s = eh.summary.set_index("experience")
     if name not in s.index:
         return None
@@ -1047,17 +1066,43 @@ def experience_hazard_sentence(eh, name: str = "complaints") -> str | None:
     what = experience_label(name)
     window = (f"in a customer's previous {eh.window_days} days (counted from {eh.lag_days} days after it, so calls "
               "made while leaving do not count)")
-    adjust = f", allowing for {join_words(eh.adjusted_for_)}" if eh.adjusted_for_ else ""
+    prior = getattr(eh, "prior_score_", None)
+    among = "Among customers who gave the same score before, e" if prior else "E"
+    others = join_words(eh.adjusted_for_)
+    if prior:
+        adjust = f", allowing also for {others}" if others else ""
+    else:
+        why = PRIOR_MISSING[getattr(eh, "prior_missing_", None) or "no_answers"]
+        adjust = (f", allowing for {others} but not for what customers said before ({why})" if others
+                  else f", not allowing for what customers said before ({why})")
     ci = f"{level}% CI {r['lower']:.2f} to {r['upper']:.2f}"
     if not _excludes(r["lower"], r["upper"], 1.0):
-        return (f"Customers' churn is not distinguishable between those with and without a recent {what} "
-                f"(hazard ratio {r['hazard_ratio']:.2f} per {what}, {ci}).")
+        who = "among customers who gave the same score before " if prior else ""
+        return (f"Customers' churn is not distinguishable between those with and without a recent {what}, "
+                f"{who}(hazard ratio {r['hazard_ratio']:.2f} per {what}, {ci}).")
     if r["hazard_ratio"] > 1:
         ratio, more = f"{r['hazard_ratio']:.2f}", "higher"
     else:
         ratio, more = f"{1 / r['hazard_ratio']:.2f}", "lower"
         ci = f"{level}% CI {1 / r['upper']:.2f} to {1 / r['lower']:.2f}"
-    return f"Each {what} {window} goes with a {ratio} times {more} monthly churn hazard ({ci}){adjust}."
+    return f"{among}ach {what} {window} goes with a {ratio} times {more} monthly churn hazard ({ci}){adjust}."
+
+
+def experience_unadjusted_sentence(eh, name: str = "complaints") -> str | None:
+    """For comparison: the same ratio when the model does not know what the customer said before.
+
+    ``Not allowing for the earlier score, the ratio reads 1.59 (95% CI 1.47 to 1.71): unhappy customers both
+    complain more and leave sooner, so that figure mixes the two.``
+    """
+    prior = getattr(eh, "prior_score_", None)
+    s, u = eh.summary.set_index("experience"), eh.unadjusted_.set_index("experience")
+    if not prior or name not in s.index or name not in u.index:
+        return None
+    r = u.loc[name]
+    level = int(round(100 * (1 - eh.alpha)))
+    return (f"Not allowing for the earlier {score_name(prior)}, the ratio per {experience_label(name)} reads "
+            f"{r['hazard_ratio']:.2f} ({level}% CI {r['lower']:.2f} to {r['upper']:.2f}): unhappy customers both "
+            "complain more and leave sooner, so that figure mixes the experience with who the customer already was.")
 
 
 def experience_revenue_sentence(eh, name: str = "complaints") -> str | None:
@@ -1117,7 +1162,8 @@ def _reading_alike(story, rows, row, other) -> str:
 
 
 def why_parts(analysis) -> dict:
-    """The section's sentences by key (``drivers``, ``touchpoint``, ``hazard``, ``revenue``, ``story``); drivers
+    """The section's sentences by key (``drivers``, ``touchpoint``, ``hazard``, ``unadjusted``, ``revenue``,
+    ``story``); drivers
     that cannot be told from no effect are drawn hollow in the figure (:func:`not_distinguishable_sentence`)."""
     a = analysis
     parts = {}
@@ -1128,6 +1174,7 @@ def why_parts(analysis) -> dict:
     if a.experiences_ is not None:
         parts["hazard"] = experience_hazard_sentence(a.experiences_, "complaints") or \
             experience_hazard_sentence(a.experiences_, "repeat_contacts")
+        parts["unadjusted"] = experience_unadjusted_sentence(a.experiences_, "complaints")
         parts["revenue"] = experience_revenue_sentence(a.experiences_, "complaints")
     if a.departures_ is not None:
         parts["story"] = departures_sentence(a.departures_, a.min_size_)
@@ -1141,6 +1188,8 @@ def _why_summary(analysis) -> str | None:
         return None
     s = eh.summary.set_index("experience")
     if "complaints" not in s.index or not _excludes(s.loc["complaints", "lower"], s.loc["complaints", "upper"], 1.0):
+        return None
+    if not getattr(eh, "prior_score_", None):  # a ratio mixing the complaint with who complains stays in its section
         return None
     return experience_hazard_sentence(eh, "complaints")
 

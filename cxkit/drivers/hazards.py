@@ -8,6 +8,16 @@ customers make while leaving (to cancel, to port a number) from counting as
 causes of leaving. The Cox model on these spells, allowing for plan and region,
 gives the hazard ratio of one more experience in the window.
 
+Unhappy customers both complain more and leave sooner, so a complaint's ratio
+on its own mixes the two. The model therefore also allows for what the customer
+told us *before* the window: the band of their latest answer given before any
+experience that counts on a day (an answer on day ``a`` describes the days from
+``a + lag_days + window_days`` on). It is fitted on the time after each
+customer's first answer, so every comparison is among customers who gave the
+same score. An answer given after the complaint is not used: it would hide an
+effect that runs through the score (the complaint sours the customer, who then
+leaves). The fit allowing for plan and region only is kept as ``unadjusted_``.
+
 The revenue that left with these experiences: each customer who left in the
 last ``period_months`` with ``n`` experiences counting had a hazard
 ``HR ** n`` times that without them, so a share ``1 - HR ** -n`` of their
@@ -23,6 +33,8 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -30,12 +42,14 @@ from cxkit._display import html_block
 from cxkit.contract import DAYS_PER_MONTH
 from cxkit.drivers.frame import REPEAT_DAYS, is_complaint_sql, monthly_revenue
 from cxkit.errors import CxkitError
+from cxkit.scales import SCALES, band_sql
 from cxkit.sql import ident, literal
 from cxkit.survival.cox import CoxModel
 
 __all__ = ["ExperienceHazards", "EXPERIENCES"]
 
 _MAX_LEVELS = 12  # adjusters with more levels are left out, as in the leadership report's Cox model
+PRIOR = "earlier_band"  # the band of the customer's latest answer before the window, a column of the model
 
 #: Experience column -> how it reads.
 EXPERIENCES = {"complaints": "complaint", "repeat_contacts": "repeat contact"}
@@ -61,6 +75,9 @@ class ExperienceHazards:
     n_draws : int
         Draws of the coefficients for the revenue interval.
     seed : int
+    prior_score : str or None
+        The score (``nps``, ``csat`` or ``effort``) whose band before the window the model allows for; None
+        allows for plan and region only. A score the data does not have is left out (``prior_score_`` None).
     direct_max_rows : int
         When the data can hold at most this many spells (customers plus twice the contacts), the model is
         fitted on the spells themselves; beyond, on each event day's risk-set counts per covariate pattern,
@@ -85,7 +102,8 @@ class ExperienceHazards:
 
     def __init__(self, window_days: int = 90, lag_days: int = 7, complaint_kinds=("complaint",),
                  repeat_days: int = REPEAT_DAYS, period_months: int = 12, alpha: float = 0.05,
-                 n_draws: int = 2000, seed: int = 0, direct_max_rows: int = 100_000):
+                 n_draws: int = 2000, seed: int = 0, prior_score: str | None = "nps",
+                 direct_max_rows: int = 100_000):
         if int(window_days) < 1 or int(lag_days) < 0 or int(period_months) < 1:
             raise CxkitError("window_days and period_months must be at least 1 and lag_days at least 0")
         if isinstance(complaint_kinds, str):
@@ -94,6 +112,9 @@ class ExperienceHazards:
         self.complaint_kinds, self.period_months = tuple(complaint_kinds), int(period_months)
         self.alpha, self.n_draws, self.seed = alpha, int(n_draws), seed
         self.direct_max_rows = int(direct_max_rows)
+        if prior_score is not None and prior_score not in SCALES:
+            raise CxkitError(f"prior_score must be one of {', '.join(SCALES)} or None, not {prior_score!r}")
+        self.prior_score = prior_score
 
     def fit_data(self, data) -> ExperienceHazards:
         """Fit from validated dated data with a contacts table."""
@@ -107,31 +128,58 @@ class ExperienceHazards:
             levels = data.sql("SELECT " + ", ".join(f"count(DISTINCT {ident(a)})" for a in adjust)
                               + " FROM customers").fetchone()
             adjust = [a for a, n in zip(adjust, levels, strict=True) if 2 <= n <= _MAX_LEVELS]
-        spells_sql = self._spells_sql(data, experiences, adjust)
         covariates = experiences + adjust
-        if data.row_counts["customers"] + 2 * data.row_counts["contacts"] <= self.direct_max_rows:
-            rows, weights = data.sql(spells_sql).df(), None
-            self.spells_, self.risk_cells_ = len(rows), None
-        else:
-            counts = data.sql(self._risk_sets_sql(spells_sql, experiences, adjust)).df()
-            rows, weights = (_counting_rows(counts, covariates) if not counts.empty else counts), "n"
-            self.spells_ = int(counts["spells"].iloc[0]) if not counts.empty else 0
-            self.risk_cells_ = len(counts)
-        if rows.empty or rows["event"].sum() == 0:
-            raise CxkitError("no customer left: there is no departure to relate experiences to")
-        for col in adjust:
-            rows[col] = rows[col].astype("category")
-        self.cox_ = CoxModel(alpha=self.alpha, clock="tenure (months since signup)").fit(
-            rows, "stop", "event", covariates, entry_col="start", weights_col=weights)
-        s = self.cox_.summary
-        self.summary = pd.DataFrame([{"experience": e, "hazard_ratio": s.loc[e, "hazard_ratio"],
-                                      "lower": s.loc[e, "lower"], "upper": s.loc[e, "upper"],
-                                      "p_value": s.loc[e, "p_value"]} for e in experiences if e in s.index])
+        self.unadjusted_cox_, self.spells_, self.risk_cells_ = self._fit_model(
+            data, self._spells_sql(data, experiences, adjust), covariates, adjust)
+        self.unadjusted_ = self._table(self.unadjusted_cox_, experiences)
+        prior = self.prior_score if self.prior_score and data.has("responses", self.prior_score) else None
+        self.prior_score_, self.prior_spells_, self.prior_cells_ = None, 0, None
+        self.prior_missing_ = "no_answers" if prior is None else None
+        self.cox_ = self.unadjusted_cox_
+        if prior is not None:
+            try:
+                with warnings.catch_warnings():  # a ratio the adjusted data cannot pin down: the model is not used
+                    warnings.simplefilter("error")
+                    self.cox_, self.prior_spells_, self.prior_cells_ = self._fit_model(
+                        data, self._spells_sql(data, experiences, adjust, prior), [*covariates, PRIOR],
+                        [*adjust, PRIOR], reference={PRIOR: SCALES[prior].labels[1]})
+                self.prior_score_ = prior
+            except (CxkitError, Warning):  # too few departures after a first answer: said so in words
+                self.prior_missing_ = "too_few"
+        self.summary = self._table(self.cox_, experiences)
         self.experiences_, self.adjusted_for_ = experiences, adjust
         self.as_of_ = data.as_of
         leavers = data.sql(self._leavers_sql(data, experiences)).df()
         self.revenue_at_risk_ = self._revenue(data, leavers, experiences)
         return self
+
+    def _fit_model(self, data, spells_sql: str, covariates: list[str], categorical: list[str],
+                   reference: dict | None = None):
+        """The Cox model on the spells of ``spells_sql``: on the spells themselves for a small data set, else on
+        each event day's risk-set counts (the same fit). Returns (model, spells, risk cells or None)."""
+        if data.row_counts["customers"] + 2 * data.row_counts["contacts"] <= self.direct_max_rows:
+            rows, weights = data.sql(spells_sql).df(), None
+            spells, cells = len(rows), None
+        else:
+            experiences = [c for c in covariates if c not in categorical]
+            counts = data.sql(self._risk_sets_sql(spells_sql, experiences, categorical)).df()
+            rows, weights = (_counting_rows(counts, covariates) if not counts.empty else counts), "n"
+            spells = int(counts["spells"].iloc[0]) if not counts.empty else 0
+            cells = len(counts)
+        if rows.empty or rows["event"].sum() == 0:
+            raise CxkitError("no customer left: there is no departure to relate experiences to")
+        for col in categorical:
+            rows[col] = rows[col].astype("category")
+        model = CoxModel(alpha=self.alpha, clock="tenure (months since signup)", reference=reference).fit(
+            rows, "stop", "event", covariates, entry_col="start", weights_col=weights)
+        return model, spells, cells
+
+    @staticmethod
+    def _table(cox, experiences) -> pd.DataFrame:
+        s = cox.summary
+        return pd.DataFrame([{"experience": e, "hazard_ratio": s.loc[e, "hazard_ratio"], "lower": s.loc[e, "lower"],
+                              "upper": s.loc[e, "upper"], "p_value": s.loc[e, "p_value"]}
+                             for e in experiences if e in s.index])
 
     def _risk_sets_sql(self, spells_sql: str, experiences, adjust) -> str:
         """Each event day's risk set as counts per covariate pattern: ``pattern, day, at_risk, events``.
@@ -190,7 +238,15 @@ ev AS (
   FROM contacts k JOIN people p USING (customer_id)),
 """
 
-    def _spells_sql(self, data, experiences, adjust) -> str:
+    def _spells_sql(self, data, experiences, adjust, prior: str | None = None) -> str:
+        """Each customer's tenure cut into (start, stop] spells at every day a count of experiences changes.
+
+        With ``prior`` (a score column), also at every day the band of the customer's latest answer before the
+        window changes (an answer on day ``a`` counts from ``a + lag + window``), that band as ``earlier_band``,
+        and only the spells after the first answer so counted.
+        """
+        if prior is not None:
+            return self._prior_spells_sql(data, experiences, adjust, prior)
         ups = ", ".join(f"{e}" for e in experiences)
         downs = ", ".join(f"-{e}" for e in experiences)
         zeros = ", ".join(f"0 AS {e}" for e in experiences)
@@ -219,6 +275,40 @@ UNION ALL  -- customers without an experience: one spell at level 0, no window n
 SELECT p.customer_id, 0 AS start_day, p.total AS stop_day, 0.0 AS start, p.total / {DAYS_PER_MONTH!r} AS stop,
        p.churned AS event, p.end_date, {", ".join(f"0 AS {e}" for e in experiences)}{adj_out}
 FROM people p WHERE p.total > 0 AND p.customer_id NOT IN (SELECT customer_id FROM exp)"""
+
+    def _prior_spells_sql(self, data, experiences, adjust, prior: str) -> str:
+        """:meth:`_spells_sql` with the earlier answer's band, from the first answer that counts on."""
+        ups = ", ".join(f"{e}" for e in experiences)
+        downs = ", ".join(f"-{e}" for e in experiences)
+        zeros = ", ".join(f"0 AS {e}" for e in experiences)
+        sums = ", ".join(f"sum({e}) AS {e}" for e in experiences)
+        levels = ", ".join(f"CAST(sum({e}) OVER w AS INTEGER) AS {e}" for e in experiences)
+        adj_out = "".join(f", p.{ident(a)}" for a in adjust)
+        any_flag = " OR ".join(f"{e} <> 0" for e in experiences)
+        shift = self.lag_days + self.window_days
+        band = band_sql(f"r.{ident(prior)}", prior)
+        return self._base_ctes(data, experiences, adjust) + f"""ans AS (
+  SELECT r.customer_id, date_diff('day', p.signup_date, r.response_date) + {shift} AS t,
+         max(r.response_date) AS answered, arg_max({band}, r.response_date) AS band
+  FROM responses r JOIN people p USING (customer_id) WHERE r.{ident(prior)} IS NOT NULL GROUP BY ALL),
+exp AS (SELECT * FROM ev WHERE ({any_flag}) AND customer_id IN (SELECT customer_id FROM ans)),
+steps AS (
+  SELECT customer_id, day + {self.lag_days} AS t, {ups}, NULL AS band FROM exp
+  UNION ALL SELECT customer_id, day + {shift} AS t, {downs}, NULL AS band FROM exp
+  UNION ALL SELECT customer_id, t, {zeros}, band FROM ans
+  UNION ALL SELECT DISTINCT customer_id, 0 AS t, {zeros}, NULL AS band FROM ans),
+points AS (
+  SELECT s.customer_id, s.t, {sums}, max(s.band) AS band FROM steps s JOIN people p USING (customer_id)
+  WHERE s.t >= 0 AND s.t < p.total GROUP BY ALL),
+spells AS (
+  SELECT customer_id, t AS start_day, lead(t) OVER (PARTITION BY customer_id ORDER BY t) AS next_day, {levels},
+         last_value(band IGNORE NULLS) OVER w AS {PRIOR}
+  FROM points WINDOW w AS (PARTITION BY customer_id ORDER BY t ROWS UNBOUNDED PRECEDING))
+SELECT s.customer_id, s.start_day, coalesce(s.next_day, p.total) AS stop_day,
+       s.start_day / {DAYS_PER_MONTH!r} AS start, coalesce(s.next_day, p.total) / {DAYS_PER_MONTH!r} AS stop,
+       CASE WHEN s.next_day IS NULL THEN p.churned ELSE 0 END AS event, p.end_date,
+       {", ".join(f"s.{e}" for e in experiences)}{adj_out}, s.{PRIOR}
+FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
 
     def _revenue(self, data, leavers, experiences) -> pd.DataFrame:
         as_of = pd.Timestamp(data.as_of)
