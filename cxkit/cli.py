@@ -20,7 +20,7 @@ from cxkit.paths import DEMO_DIR, DEMO_PARAMS  # noqa: E402
 
 
 def _cmd_synth(args) -> int:
-    from cxkit.synth import write
+    from cxkit.synth import WORLDS, write
 
     effects = {}
     for item in args.score_effect or []:
@@ -36,12 +36,17 @@ def _cmd_synth(args) -> int:
         print("error: --complaint-hazard-ratio must be positive", file=sys.stderr)
         return 2
     try:
+        planted = {"complaint_hazard_ratio": args.complaint_hazard_ratio} if args.complaint_hazard_ratio != 1.0 else {}
+        if effects:
+            planted["contact_score_effects"] = effects
         params = write(args.out, n_customers=args.customers, seed=args.seed, fmt=args.format, revenue=args.revenue,
-                       complaint_hazard_ratio=args.complaint_hazard_ratio, contact_score_effects=effects)
+                       world=args.world, **planted)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"wrote {args.customers:,} synthetic customers to {params.parent}/ (try: cxkit validate {params})")
+    if args.world != "default":
+        print(f"world {args.world}: {WORLDS[args.world][0]} (truth.json holds it)")
     return 0
 
 
@@ -237,6 +242,12 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _worlds() -> list[str]:
+    from cxkit.synth import WORLDS
+
+    return list(WORLDS)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxkit", description="Tie what customers say to what they do, in money.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -254,6 +265,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--score-effect", action="append", metavar="KIND=POINTS",
                    help="plant an effect: each contact of KIND in the 90 days before an answer moves its NPS score "
                         "by POINTS (repeatable, e.g. --score-effect complaint=-2)")
+    p.add_argument("--world", choices=_worlds(), default="default",
+                   help="a world with one planted truth, for checking the report's claims: " + ", ".join(_worlds()))
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("validate", help="run every check that render runs, without rendering (params, data, "

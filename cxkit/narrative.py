@@ -300,12 +300,23 @@ def trend_verdict(flag: str) -> str:
     return f"{what} around the baseline" if flag == "within normal variation" else what
 
 
+def mix_words(adjusted_for: list[str]) -> str:
+    """What the adjusted NPS holds fixed, in words: ``tenure, plan and region``.
+
+    >>> mix_words(["tenure", "plan", "region"]), mix_words(["tenure", "internet_type"])
+    ('tenure, plan and region', 'tenure and internet type')
+    """
+    return join_words([_in_sentence(column_label(c)) if c != "tenure" else "tenure" for c in adjusted_for])
+
+
 def trend_sentence(trend) -> str:
-    """Level, change from the previous period (signal or noise), and the level against the baseline.
+    """Level, change from the previous period (signal or noise), and the level against the baseline at one
+    mix of customers (what changed in what customers say, not in who is left to say it).
 
     ``NPS of the answers given in 2026-09 was +28 (95% CI +20 to +36). Against 2026-08 it moved −3 points,
-    within sampling noise (p = 0.59). Against its baseline of +25 it is a real shift up (8 periods in a row
-    above the baseline).``
+    within sampling noise (p = 0.59). Held to one mix of tenure, plan and region, it is within normal
+    variation around its baseline of +24; the NPS as answered reads higher than before only because of who is
+    answering now, not because the same kinds of customers answer differently.``
     Each of the two questions gets its own answer, so neither can be read as the other.
     """
     t = trend.table[trend.table["nps"].notna()]
@@ -328,10 +339,21 @@ def trend_sentence(trend) -> str:
                      f"({p_text(p)}).")
     flag = last["flag"]
     centre = last.get("centre", np.nan)
+    adjusted_for = getattr(trend, "adjusted_for_", [])
     if flag.startswith("shift") or flag == "within normal variation":
         baseline = f"its baseline of {signed(centre)}" if centre == centre else "its baseline"
         what, rule = _verdict(flag)
-        text += f" Against {baseline} it is {what}{f' ({rule})' if rule else ''}."
+        held = f"Held to one mix of {mix_words(adjusted_for)}, it" if adjusted_for else "Against its baseline it"
+        where = f" against {baseline}" if what.startswith("a real") else f" around {baseline}"
+        text += f" {held} is {what}{where}{f' ({rule})' if rule else ''}"
+        raw = str(last.get("raw_flag", ""))
+        if adjusted_for and raw.startswith("shift") and not flag.startswith("shift"):
+            direction = "higher" if "above" in raw else "lower"
+            text += (f"; the NPS as answered reads {direction} than before only because of who is answering now, "
+                     "not because the same kinds of customers answer differently")
+        elif adjusted_for and flag.startswith("shift"):
+            text += ": the same kinds of customers are answering differently"
+        text += "."
     return text
 
 
@@ -418,8 +440,9 @@ def section_intro(section: str, clock: str, mode: str = "dated") -> str:
         "value": "Lifetime value by band and what moving customers up adds.",
         "ledger": ("Customers and monthly revenue flowing in and out of the base. Revenue is each customer's monthly "
                    "run rate; start + new - lost = end holds in every period."),
-        "trend": ("Each period's NPS with its 95% interval. The grey band is normal variation around the baseline; a "
-                  "point outside it, or 8 periods in a row on one side, is a real shift."),
+        "trend": ("Each period's NPS at one fixed mix of customers, with its 95% interval, and as answered (grey). "
+                  "The shaded band is normal variation around the baseline; a point outside it, or three months "
+                  "together beyond it, is a real shift in what the same kinds of customers say."),
         "contacts": ("Care contacts (calls, chats, emails, complaints) and their cost per customer, by the band of "
                      "the customer's last answer."),
         "why": ("What goes with low scores and with leaving, from the answers and the contact history. These are "
@@ -450,8 +473,14 @@ def caption(key: str, **numbers) -> str:
     if key == "lost-band":
         return f"Lost by the band of the customer's last answer, {window_phrase(numbers['period'])}."
     if key == "trend":
-        return ("Latest periods: the NPS of every answer given in the period. Periods under the minimum number of "
-                "answers are suppressed, with the reason.")
+        text = "Latest periods: the NPS of every answer given in the period."
+        held = numbers.get("adjusted_for") or []
+        if held:
+            text += (f" At a fixed mix: the NPS those answers would give at the mix of {mix_words(held)} of all "
+                     "answers, so that a change in who answers (detractors leave sooner, new customers join) is not "
+                     "read as a change in what they say; 'of which who answered' is the part of the change that "
+                     "comes from the mix.")
+        return text + " Periods under the minimum number of answers are suppressed, with the reason."
     if key == "reasons":
         return ("Cumulative incidence of each churn reason with its 95% interval (Aalen-Johansen); where two "
                 "reasons' intervals do not overlap, one clearly outweighs the other. "
@@ -673,6 +702,14 @@ def method_notes(analysis) -> list[str]:
     if a.nps_ is not None:
         lines.append(f"Headline NPS: {nps_population(data, a.nps_window_months)}; the NPS of a period counts "
                      "every answer given in it.")
+    if a.trend_ is not None and getattr(a.trend_, "adjusted_for_", []):
+        lines.append(f"NPS over time at a fixed mix: a linear model of each answer (+100 promoter, 0 passive, "
+                     f"−100 detractor) on its period, the customer's tenure band at the answer and "
+                     f"{mix_words(a.trend_.adjusted_for_[1:]) or 'no segment'}, read at the mix of all answers; "
+                     "a change splits into the same mix answering differently and a different mix answering. The "
+                     "verdict reads that series against the baseline (the first half of the periods), with limits "
+                     f"widened {a.trend_.overdispersion_:.2f} times for spread beyond sampling (Laney's p' chart) and "
+                     "for the baseline's own error. Only the mix of what is measured is held fixed.")
     lines += [f"Clock: {a.clock_}.",
               "Churn curves are Kaplan-Meier estimates with 95% log-log intervals; the test across bands is "
               "the log-rank test."]

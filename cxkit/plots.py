@@ -423,18 +423,24 @@ def plot_ledger(result, ax=None, last: int | None = 24, title: str | None = None
 
 
 def plot_trend(result, ax=None, title: str | None = None):
-    """NPS per period with its interval, the centre line and control limits; flagged periods marked."""
+    """NPS per period at a fixed mix with its interval (as answered in grey when the two differ), the centre line
+    and control limits; flagged periods marked."""
     ax = new_axes(ax)
     t = result.table
     x = np.arange(len(t))
     shown = t["nps"].notna()
+    adjusted = bool(getattr(result, "adjusted_for_", []))
+    y, lo, hi = ((t["adjusted"], t["adjusted_lower"], t["adjusted_upper"]) if adjusted
+                 else (t["nps"], t["lower"], t["upper"]))
     ax.fill_between(x, t["lower_limit"], t["upper_limit"], color="#eeeeee", step="mid", label="normal variation")
     ax.axhline(t["centre"].iloc[0], color="#999999", linestyle="--", linewidth=1, label="baseline centre")
-    ax.errorbar(x[shown], t.loc[shown, "nps"], yerr=[t.loc[shown, "nps"] - t.loc[shown, "lower"],
-                                                      t.loc[shown, "upper"] - t.loc[shown, "nps"]],
-                fmt="o-", color="#0072B2", ecolor="#9cc3e0", capsize=2, markersize=4, label="NPS with 95% CI")
+    if adjusted:
+        ax.plot(x[shown], t.loc[shown, "nps"], "-", color="#999999", linewidth=1.2, label="NPS as answered")
+    ax.errorbar(x[shown], y[shown], yerr=[y[shown] - lo[shown], hi[shown] - y[shown]],
+                fmt="o-", color="#0072B2", ecolor="#9cc3e0", capsize=2, markersize=4,
+                label="NPS at a fixed mix, 95% CI" if adjusted else "NPS with 95% CI")
     flagged = shown & t["flag"].str.startswith("shift")
-    ax.plot(x[flagged], t.loc[flagged, "nps"], "o", color="#D55E00", markersize=9, fillstyle="none",
+    ax.plot(x[flagged], y[flagged], "o", color="#D55E00", markersize=9, fillstyle="none",
             markeredgewidth=2, label="flagged shift")
     for xi in x[~shown]:
         ax.axvspan(xi - 0.5, xi + 0.5, color="#f6f6f6", zorder=0)

@@ -480,7 +480,8 @@ def _trend_table(trend) -> pd.DataFrame:
     words, and the ``note`` column only where a period shown has one (a suppressed period's reason)."""
     from cxkit.narrative import trend_verdict
 
-    shown = trend.table.tail(6)[["period", "n", "nps", "lower", "upper", "change", "change_p", "flag", "note"]
+    adjusted = ["mix_change", "adjusted"] if getattr(trend, "adjusted_for_", []) else []
+    shown = trend.table.tail(6)[["period", "n", "nps", "change", "change_p", *adjusted, "flag", "note"]
                                 + (["response_rate"] if "response_rate" in trend.table else [])].copy()
     shown["flag"] = [trend_verdict(f) for f in shown["flag"]]
     if not shown["note"].fillna("").astype(str).str.strip().any():
@@ -501,11 +502,12 @@ def nps_over_time(analysis) -> None:
     def one(v):
         return signed(v, 1)
 
-    table(_trend_table(trend), formats={"nps": one, "lower": one, "upper": one, "change": one,
-                          "change_p": lambda p: p_text(p)[2:].strip("= "), "response_rate": "{:.1%}"},
-          rename={"n": "answers", "nps": "NPS", "change": "change from previous", "change_p": "p (change)",
-                  "flag": "against the baseline", "response_rate": "response rate"},
-          caption=narrative.caption("trend"))
+    table(_trend_table(trend), formats={"nps": one, "change": one, "mix_change": one, "adjusted": one,
+                                        "change_p": lambda p: p_text(p)[2:].strip("= "), "response_rate": "{:.1%}"},
+          rename={"n": "answers", "nps": "NPS as answered", "change": "change from previous",
+                  "change_p": "p (change)", "mix_change": "of which who answered", "adjusted": "NPS at a fixed mix",
+                  "flag": "at a fixed mix, against the baseline", "response_rate": "response rate"},
+          caption=narrative.caption("trend", adjusted_for=getattr(trend, "adjusted_for_", [])))
 
 
 def contacts_section(analysis, skip_if_lead: bool = False) -> None:

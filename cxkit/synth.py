@@ -29,7 +29,7 @@ import pandas as pd
 
 from cxkit.contract import DAYS_PER_MONTH
 
-__all__ = ["DEFAULTS", "generate", "write"]
+__all__ = ["DEFAULTS", "WORLDS", "generate", "write"]
 
 DEFAULTS = {
     "as_of": "2026-09-30",
@@ -68,6 +68,9 @@ DEFAULTS = {
     "complaint_lag_days": 7,  # ... starting this many days after it was made
     "contact_score_effects": {},  # kind -> NPS points per contact of that kind in the window before an answer
     "score_window_days": 90,
+    # Planted changes over time (off by default):
+    "signup_growth_per_year": 0.0,  # signups per day grow by this share a year (0.5: each year 50% more)
+    "score_shift": None,  # {"from": "2026-07-01", "points": -10}: answers from that day move NPS by POINTS on average
     "churn_reasons": ["price", "service", "competitor", "product", "moved"],
     "reason_probs": {
         "detractor": [0.15, 0.35, 0.25, 0.20, 0.05],
@@ -77,6 +80,29 @@ DEFAULTS = {
 }
 
 BANDS = ("detractor", "passive", "promoter")
+
+#: Worlds with one planted truth each, for testing the claims a report makes (``cxkit synth --world NAME``):
+#: name -> (what is true there, the settings that make it so). Every world keeps the defaults' survivorship:
+#: detractors leave twice as fast as passives and complain more often.
+WORLDS = {
+    "default": ("the defaults: no complaint effect, attitudes that never change, every band churns", {}),
+    "complaint-effect": ("each complaint counting (7 to 97 days after it) multiplies the churn hazard by 1.8",
+                         {"complaint_hazard_ratio": 1.8}),
+    "composition-only": ("attitudes never change; the base grows 60% a year and detractors leave sooner, so the "
+                         "NPS of those answering drifts with who is left",
+                         {"signup_growth_per_year": 0.6}),
+    "nps-drop": ("answers in the last quarter (from 2026-07-01) read 10 NPS points lower: a planted drop",
+                 {"score_shift": {"from": "2026-07-01", "points": -10.0}, "response_share": 0.6}),
+    "band-without-churn": ("no promoter ever leaves: their survival beyond the data is not identified",
+                           {"hazard_ratios": {"band": {"detractor": 2.0, "passive": 1.0, "promoter": 1e-9},
+                                              "plan": {"Basic": 1.0, "Plus": 0.8, "Pro": 0.65},
+                                              "region": {"North": 1.0, "South": 1.0, "East": 1.0, "West": 1.0}}}),
+    "audience-retention": ("customers in the West churn 1.8 times as fast in every band, with the same NPS; "
+                           "the other regions alike",
+                           {"hazard_ratios": {"band": {"detractor": 2.0, "passive": 1.0, "promoter": 0.6},
+                                              "plan": {"Basic": 1.0, "Plus": 0.8, "Pro": 0.65},
+                                              "region": {"North": 1.0, "South": 1.0, "East": 1.0, "West": 1.8}}}),
+}
 
 
 def _pick(rng, n: int, shares: dict) -> np.ndarray:
@@ -92,6 +118,18 @@ def _uniform_points(rng, counts: np.ndarray, spans: np.ndarray):
     return owner[order], points[order]
 
 
+def _signup_offsets(rng, n: int, window_days: int, growth: float) -> np.ndarray:
+    """Days before ``as_of`` of each signup: uniform without growth, else a density growing by ``growth`` a year
+    (inverse of its distribution function)."""
+    if growth == 0:
+        return rng.integers(0, window_days, size=n)
+    if growth <= -1:
+        raise ValueError("signup_growth_per_year must be above -1")
+    r = np.log1p(growth) / 365.25  # per day, from the window's start
+    since_start = np.log1p(rng.random(n) * np.expm1(r * window_days)) / r
+    return np.clip(window_days - 1 - np.floor(since_start), 0, window_days - 1).astype(np.int64)
+
+
 def _calibrate_rate(exposure_months: np.ndarray, share: float) -> float:
     """Poisson rate per month at which ``share`` of customers answer at least once."""
     from scipy.optimize import brentq
@@ -100,7 +138,8 @@ def _calibrate_rate(exposure_months: np.ndarray, share: float) -> float:
     return float(brentq(lambda r: np.mean(1 - np.exp(-r * sample)) - share, 1e-6, 10.0))
 
 
-def generate(n_customers: int = 20_000, seed: int = 0, revenue: str = "table", **overrides) -> tuple[dict, dict]:
+def generate(n_customers: int = 20_000, seed: int = 0, revenue: str = "table", world: str = "default",
+             **overrides) -> tuple[dict, dict]:
     """Generate the four contract tables and the truth behind them.
 
     Parameters
@@ -113,6 +152,8 @@ def generate(n_customers: int = 20_000, seed: int = 0, revenue: str = "table", *
         ``table``: a revenue table with one row per customer and billed month; ``column``: each
         customer's monthly price as ``customers.monthly_revenue`` and no revenue table (about 15 times
         fewer rows, for benchmarks at tens of millions of customers).
+    world : str
+        One of :data:`WORLDS`: settings that plant one truth (overrides still apply on top).
     **overrides
         Any key of :data:`DEFAULTS` (e.g. ``as_of="2025-12-31"``, ``response_share=0.5``).
 
@@ -123,7 +164,9 @@ def generate(n_customers: int = 20_000, seed: int = 0, revenue: str = "table", *
     truth : dict
         Every generating parameter plus derived expectations (band shares, NPS, churn share).
     """
-    cfg = {**DEFAULTS, **overrides}
+    if world not in WORLDS:
+        raise ValueError(f"unknown world {world!r}; worlds: {', '.join(WORLDS)}")
+    cfg = {**DEFAULTS, **WORLDS[world][1], **overrides}
     unknown = set(overrides) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown synth settings: {sorted(unknown)}")
@@ -141,7 +184,7 @@ def generate(n_customers: int = 20_000, seed: int = 0, revenue: str = "table", *
               * np.array(list(hr["plan"].values()))[plan]
               * np.array(list(hr["region"].values()))[region])
 
-    signup_offset = rng.integers(0, window_days, size=n)  # days before as_of
+    signup_offset = _signup_offsets(rng, n, window_days, cfg["signup_growth_per_year"])  # days before as_of
     signup = as_of - signup_offset.astype("timedelta64[D]")
     planted = _planted(cfg)
     if planted:  # experiences come first: complaints change the hazard, contacts the scores
@@ -194,6 +237,9 @@ def generate(n_customers: int = 20_000, seed: int = 0, revenue: str = "table", *
     tables["contacts"] = _contact_frame(cfg, customer_id, signup, contacts)
 
     truth = _truth(cfg, seed, n, rate, window_days)
+    truth["world"] = {"name": world, "what": WORLDS[world][0]}
+    truth["score_shift"] = cfg["score_shift"]
+    truth["signup_growth_per_year"] = float(cfg["signup_growth_per_year"])
     # with a complaint effect the hazard is no longer constant: lifetime value has no closed form
     hazard_constant = cfg["complaint_hazard_ratio"] == 1.0
     truth["ltv"] = _true_ltv(cfg, responses, customer_id, band, hazard, price) if hazard_constant else None
@@ -221,6 +267,8 @@ def _responses(rng, cfg, customer_id, signup, observed_days, band, rate, contact
         csat[mask] = rng.choice(np.arange(1, 6), size=mask.sum(), p=cfg["csat_probs"][name])
     effort = np.clip(np.rint(1 + 6 * (csat - 1) / 4 + rng.normal(0, 0.8, owner.size)), 1, 7)
     effort = np.where(rng.random(owner.size) < cfg["effort_share"], effort, np.nan)
+    if cfg["score_shift"]:
+        nps = _shift_scores(rng, cfg, nps, day)
     if contacts is not None and any(cfg["contact_score_effects"].values()):
         shift = _score_shift(cfg, owner, np.floor(when).astype(np.int64), contacts)
         # stochastic rounding keeps the expected shift exact; the 0-10 scale clips it at the ends
@@ -228,6 +276,29 @@ def _responses(rng, cfg, customer_id, signup, observed_days, band, rate, contact
         nps = np.clip(nps + step.astype(np.int64), 0, 10)
     return pd.DataFrame({"customer_id": customer_id[owner], "response_date": day, "nps": nps,
                          "csat": csat, "effort": pd.array(effort, dtype="Int64")})
+
+
+def _shift_scores(rng, cfg, nps: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Answers from ``score_shift["from"]`` on: each moves one band (down for a negative shift) with the
+    probability that moves their NPS by ``points`` on average; a moved answer takes a score drawn as its new
+    band's. The customers and their hazards are unchanged: only what they say changes."""
+    shift = cfg["score_shift"]
+    points = float(shift["points"])
+    after = day >= np.datetime64(shift["from"], "D")
+    bands = np.select([nps <= 6, nps <= 8], [0, 1], 2)
+    step = -1 if points < 0 else 1
+    movable = after & (bands != (0 if step < 0 else 2))
+    share = movable.sum() / max(after.sum(), 1)
+    # a move is worth 100 NPS points to the answer: q * share * 100 = |points|
+    q = min(1.0, abs(points) / (100 * share)) if share else 0.0
+    move = movable & (rng.random(nps.size) < q)
+    out = nps.copy()
+    for b in range(len(BANDS)):
+        mask = move & (bands == b)
+        target = BANDS[b + step]
+        probs = cfg["score_probs"][target]
+        out[mask] = rng.choice(list(probs), size=mask.sum(), p=list(probs.values()))
+    return out
 
 
 def _planted(cfg) -> bool:
@@ -413,7 +484,7 @@ def _csv_type(t):
 
 
 def write(out_dir: str | Path, n_customers: int = 20_000, seed: int = 0, fmt: str = "parquet",
-          revenue: str = "table", **overrides) -> Path:
+          revenue: str = "table", world: str = "default", **overrides) -> Path:
     """Generate data and write the tables, ``truth.json`` and a ready ``params.yaml``.
 
     Returns
@@ -427,7 +498,7 @@ def write(out_dir: str | Path, n_customers: int = 20_000, seed: int = 0, fmt: st
         raise ValueError("fmt must be 'parquet' or 'csv'")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tables, truth = generate(n_customers, seed, revenue=revenue, **overrides)
+    tables, truth = generate(n_customers, seed, revenue=revenue, world=world, **overrides)
     for name, df in tables.items():
         _to_file(df, out / f"{name}.{fmt}", fmt)
     (out / "truth.json").write_text(json.dumps(truth, indent=2, default=float))

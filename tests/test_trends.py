@@ -50,13 +50,15 @@ def test_small_periods_are_suppressed_with_the_reason():
 
 
 def test_false_alarm_rate_under_no_change():
-    """No true change: points beyond the 3-sigma limits at about the nominal 0.27%, change tests at 5%."""
+    """No true change: points beyond the 3-sigma limits at about the nominal 0.27%, three months together beyond
+    theirs about as often (their mean is tested; a month flagged alone is not counted again), change tests at 5%."""
     rng = np.random.default_rng(2024)
-    outside = monitored = significant = changes = 0
+    outside = together = monitored = significant = changes = 0
     for _ in range(250):
         t = NPSTrend("M", baseline=12).fit(_series(rng)).table
         after = t.iloc[12:]
-        outside += after["flag"].str.contains("control limits").sum()
+        outside += after["flag"].str.match(r"shift: (above|below) the control limits").sum()
+        together += after["flag"].str.startswith("shift: three months together").sum()
         monitored += len(after)
         significant += (t["change_p"] < 0.05).sum()
         changes += t["change_p"].notna().sum()
@@ -64,6 +66,7 @@ def test_false_alarm_rate_under_no_change():
     nominal = NPSTrend().false_alarm_rate_
     assert nominal == pytest.approx(0.0027, abs=1e-4)
     assert 0.0005 <= rate <= 0.007, f"false-alarm rate {rate:.4f} against nominal {nominal:.4f}"
+    assert together / monitored <= 0.007, f"three-month false-alarm rate {together / monitored:.4f}"
     assert 0.035 <= significant / changes <= 0.065
 
 
