@@ -14,10 +14,10 @@ from __future__ import annotations
 __all__ = ["FOCI", "summary_order", "lead_section", "shows"]
 
 FOCI = ("leadership", "product", "care", "region")
-_STANDARD = ["descriptive", "nps", "trend", "retention", "hazard", "ltv", "stake", "ledger", "contacts", "why", "small",
-             "unavailable"]
+_STANDARD = ["descriptive", "nps", "audience", "trend", "retention", "hazard", "ltv", "stake", "ledger", "contacts",
+             "why", "small", "unavailable"]
 _LEAD = {"leadership": [], "product": ["ltv", "stake"], "care": ["why", "contacts", "retention", "ledger"],
-         "region": ["nps", "retention"]}
+         "region": ["nps", "audience", "retention"]}
 _LEAD_SECTION = {"leadership": None, "product": "value", "care": "why", "region": "slice"}
 
 

@@ -101,6 +101,9 @@ class LeadershipAnalysis:
     slice_comparison_ : DataFrame or None
         For a slice: ``measure, band, this slice, [parent,] everyone, small`` in numbers (``parent`` for an
         audience in a hierarchy, such as a team within its region).
+    audience_ : AudienceDifferences or None
+        For an audience: how it differs from the other customers of its population (NPS, churn hazard in the
+        same band, retention by band), with intervals and Holm's correction (:mod:`cxkit.audience`).
     parent_slice_ : dict or None
         The parent audience's slice (``{"region": "West"}``) when the data is a slice of a slice.
     key_drivers_, touchpoints_, experiences_, departures_ : result or None
@@ -216,6 +219,7 @@ class LeadershipAnalysis:
         self._fit_flows(data)
         self._fit_why(data)
         self.slice_difference_ = self.nps_everyone_ = self.nps_parent_ = self.parent_slice_ = None
+        self.audience_ = None
         self.slice_comparison_ = self._slice_comparison(data) if data.parent is not None else None
         return self
 
@@ -408,8 +412,8 @@ class LeadershipAnalysis:
             closest = others.get("parent", others["everyone"])["nps_counts"]
             rest = [closest[b] - int(self.nps_counts_[b]) for b in ("detractors", "passives", "promoters")]
             if sum(rest) and not self.nps_["small"]:  # against the other customers: two independent groups
-                self.slice_difference_ = nps_difference(self.nps_, nps_from_counts(*rest, alpha=self.alpha),
-                                                        self.alpha)
+                others_nps = nps_from_counts(*rest, alpha=self.alpha)
+                self.slice_difference_ = nps_difference(self.nps_, others_nps, self.alpha)
             rows.append({"measure": "nps", "band": None, "this slice": self.nps_["nps"],
                          **{c: tables[c]["nps"] for c in columns}, "small": bool(self.nps_["small"])})
         here = self.km_.survival_at([self.retention_months]).set_index("segment")["survival"]
@@ -422,7 +426,19 @@ class LeadershipAnalysis:
                          **{c: others[c]["ltv"].get(band) for c in columns}, "small": small})
         rows.append({"measure": "customers who answered", "band": None, "this slice": self.answered_,
                      **{c: others[c]["answered"] for c in columns}, "small": False})
+        self._fit_audience(data, (self.nps_, others_nps) if self.slice_difference_ is not None else None)
         return pd.DataFrame(rows)
+
+    def _fit_audience(self, data, nps) -> None:
+        """The audience against the other customers of its population, every measure with an interval."""
+        from cxkit.audience import AudienceDifferences
+
+        try:
+            self.audience_ = AudienceDifferences(alpha=self.alpha, retention_months=self.retention_months,
+                                                 score=self.score_, clock=self.clock_kind_,
+                                                 min_size=self.min_size_).fit(data.parent, data.slice_by, nps=nps)
+        except (NotEstimable, CxkitError):
+            self.audience_ = None
 
     @property
     def scenarios(self) -> dict:

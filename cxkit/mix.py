@@ -37,10 +37,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["standardise", "TENURE_BANDS"]
+__all__ = ["standardise", "tenure_band_sql", "TENURE_BANDS"]
 
 #: Tenure at the answer (months since signup): band edges; the last band is open.
 TENURE_BANDS = (0, 3, 6, 12, 24, 36, 60)
+
+
+def tenure_band_sql(signup: str = "c.signup_date", at: str = "r.response_date") -> str:
+    """The tenure band at an answer as SQL (``'0-3'``, ``'3-6'``, ..., ``'60+'`` months since signup).
+
+    >>> tenure_band_sql()[:70]
+    "CASE WHEN date_diff('day', c.signup_date, r.response_date) / 30.4375 < "
+    """
+    months = f"date_diff('day', {signup}, {at}) / 30.4375"
+    edges = TENURE_BANDS
+    whens = " ".join(f"WHEN {months} < {hi} THEN '{lo}-{hi}'" for lo, hi in zip(edges[:-1], edges[1:], strict=True))
+    return f"CASE {whens} ELSE '{edges[-1]}+' END"
 
 
 def _dummies(values: pd.Series) -> np.ndarray:
@@ -104,6 +116,7 @@ def standardise(cells: pd.DataFrame, covariates: list[str], period_col: str = "p
                         "adjusted": adjusted, "adjusted_se": se, "mix": mean_xg - pooled @ gamma})
     out["within_change"] = out["adjusted"].diff()
     out["mix_change"] = out["mix"].diff()
+    out.attrs["cov"] = contrast @ cov @ contrast.T  # of the adjusted values, period by period
     return out
 
 

@@ -33,7 +33,8 @@ from cxkit.formats import (  # noqa: F401  (formatting lives in cxkit.formats; t
 
 __all__ = ["money", "signed", "p_text", "column_label", "term_label", "nps_population", "duration_phrase", "plural",
            "percent", "ltv_gap_sentence", "value_at_stake_sentence", "nps_sentence", "retention_sentence",
-           "hazard_sentence", "descriptive_score_sentence", "ledger_sentence", "trend_verdict", "trend_sentence",
+           "hazard_sentence", "descriptive_score_sentence", "audience_sentence", "ledger_sentence", "trend_verdict",
+           "trend_sentence",
            "trend_title", "contacts_sentence", "too_few_sentence", "MINUS", "NOT_AVAILABLE", "section_intro",
            "cox_note_lines", "date_line", "glossary", "slice_nps_sentence", "score_name", "points",
            "descriptive_ltv_sentence"]
@@ -113,6 +114,8 @@ def value_at_stake_sentence(ltv, moves: dict, share: float = 0.10, base_counts: 
 def join_words(words: list[str]) -> str:
     """``['plan', 'region', 'offer']`` -> ``'plan, region and offer'``."""
     words = [str(w) for w in words]
+    if not words:
+        return ""
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
@@ -128,12 +131,15 @@ def nps_sentence(row, alpha: float = 0.05, what: str = "NPS", population: str = 
 
 
 def slice_nps_sentence(mine, everyone, alpha: float, population: str, difference: dict | None = None,
-                       parent=None, parent_label: str | None = None) -> str:
+                       parent=None, parent_label: str | None = None, holds: bool | None = None,
+                       leaves_faster: bool = False) -> str:
     """This audience's NPS, its parent's (in a hierarchy), everyone's, and whether the audience differs from
     the other customers (of its parent, when it has one).
 
     ``difference`` is :func:`cxkit.nps.nps_difference` of this audience against the rest; a difference is
-    claimed only when its interval excludes zero.
+    claimed only when its interval excludes zero and (``holds``, when given) it holds among the audience's
+    comparisons under Holm's correction. ``leaves_faster``: the audience's customers leave faster than others in
+    the same band (a difference that holds), so a higher NPS is partly who is left to answer, and is said so.
     """
     if mine["small"]:
         return f"Only {mine['n']:,} {population} in this audience answered: too few for a stable NPS."
@@ -149,10 +155,65 @@ def slice_nps_sentence(mine, everyone, alpha: float, population: str, difference
         return text
     gap = (f"{signed(difference['difference'])} points ({level}% CI {signed(difference['lower'])} to "
            f"{signed(difference['upper'])})")
-    if _excludes(difference["lower"], difference["upper"]):
+    if _excludes(difference["lower"], difference["upper"]) and holds is not False:
         way = "above" if difference["difference"] > 0 else "below"
-        return text + f" It is {way} {rest}' NPS by {gap[1:] if gap[0] in '+' + MINUS else gap}."
+        text += f" It is {way} {rest}' NPS by {gap[1:] if gap[0] in '+' + MINUS else gap}"
+        if difference["difference"] > 0 and leaves_faster:
+            text += (", but its customers leave faster, so fewer of its unhappy customers remain to answer: a "
+                     "higher NPS here need not mean happier customers")
+        return text + "."
     return text + f" Against {rest} the data shows no clear difference: {gap}."
+
+
+def audience_row_label(row, diff) -> str:
+    """A row of :class:`~cxkit.audience.AudienceDifferences` as the report's table names it."""
+    if row["measure"] == "churn hazard":
+        return "churn hazard, same band"
+    if row["measure"] == "nps":
+        return "NPS (headline)"
+    return f"{plural(row['band']).lower()} still customers after {diff.retention_months:g} months"
+
+
+def audience_sentence(diff, parent_label: str | None = None) -> str | None:
+    """How an audience differs from the other customers in churn and retention, only where the difference holds
+    under Holm's correction (:class:`~cxkit.audience.AudienceDifferences`); None when it has nothing to say.
+
+    ``Its customers leave 1.84 times as fast as other customers with the same NPS band and plan (95% CI 1.64
+    to 2.07); 12 months after answering, 47% of its detractors are still customers against 60% of the other
+    detractors.``
+    """
+    if diff is None:
+        return None
+    s = diff.summary
+    level = _level(diff.alpha)
+    rest = f"other customers of {parent_label}" if parent_label else "other customers"
+    held = s[s["holds"] & (s["measure"] != "nps")]
+    tested = s[s["measure"] != "nps"]
+    if tested.empty:
+        return None
+    if held.empty:
+        return (f"In churn and in retention by band this audience is not distinguishable from the {rest} "
+                f"(no difference holds at {level}% confidence, corrected for the {len(s)} comparisons).")
+    parts = []
+    hazard = held[held["measure"] == "churn hazard"]
+    if len(hazard):
+        r = hazard.iloc[0]
+        same = join_words([f"{band_name(diff.score_)}"] + [_in_sentence(column_label(c)) for c in diff.adjusted_for_])
+        ci = f"{level}% CI {r['lower']:.2f} to {r['upper']:.2f}"
+        if r["difference"] >= 1:
+            parts.append(f"Its customers leave {r['difference']:.2f} times as fast as {rest} with the same {same} "
+                         f"({ci})")
+        else:
+            parts.append(f"Its customers leave at {r['difference']:.2f} times the rate of {rest} with the same "
+                         f"{same} ({ci})")
+    bands = held[held["measure"] == "still a customer"]
+    if len(bands):
+        shares = join_words([f"{percent(r['audience'])} of its {plural(r['band']).lower()} are still customers "
+                             f"against {percent(r['others'])} of the other {plural(r['band']).lower()}"
+                             for _, r in bands.iterrows()])
+        parts.append(f"{at_time(diff.retention_months, 'after answering')}, {shares}")
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "."
 
 
 def score_name(score: str) -> str:
@@ -432,11 +493,14 @@ def section_intro(section: str, clock: str, mode: str = "dated") -> str:
                 "with 95% intervals.")
     fixed = {
         "drivers": ("Hazard ratios from a Cox model: below 1, customers stay longer than the reference group; above "
-                    "1, they leave sooner. Each is adjusted for the others."),
-        "slice": ("The same measures for this audience and for all customers; bands too small for a stable "
-                  "estimate show 'too few'."),
-        "slice_parent": ("The same measures for this audience, for the audience it belongs to and for all "
-                         "customers; bands too small for a stable estimate show 'too few'."),
+                    "1, they leave sooner, among customers alike in the other columns. These are associations, not "
+                    "levers: a row allowing for the others is not what changing that one thing would do."),
+        "slice": ("First how this audience differs from the other customers, each difference with its interval; "
+                  "then the same measures for this audience and for all customers (bands too small for a stable "
+                  "estimate show 'too few')."),
+        "slice_parent": ("First how this audience differs from the other customers of the audience it belongs to, "
+                         "each difference with its interval; then the same measures for this audience, for that "
+                         "audience and for all customers (bands too small for a stable estimate show 'too few')."),
         "value": "Lifetime value by band and what moving customers up adds.",
         "ledger": ("Customers and monthly revenue flowing in and out of the base. Revenue is each customer's monthly "
                    "run rate; start + new - lost = end holds in every period."),
@@ -454,11 +518,11 @@ def section_intro(section: str, clock: str, mode: str = "dated") -> str:
     raise ValueError(f"unknown section {section!r}")
 
 
-SECTION_TITLES = {"churn": "Churn by band", "drivers": "What drives churn", "ltv": "Lifetime value",
-                  "stake": "The value at stake", "slice": "This audience against everyone",
-                  "slice_parent": "This audience against its parent and everyone",
+SECTION_TITLES = {"churn": "Churn by band", "drivers": "What goes with churn", "ltv": "Lifetime value",
+                  "stake": "The value at stake", "slice": "This audience against the other customers",
+                  "slice_parent": "This audience against the rest of its parent",
                   "value": "What a better experience is worth", "ledger": "Customer math", "trend": "NPS over time",
-                  "contacts": "Contacts and cost to serve", "why": "What drives dissatisfaction and departure",
+                  "contacts": "Contacts and cost to serve", "why": "What goes with dissatisfaction and departure",
                   "methods": "Appendix: method notes",
                   "glossary": "Appendix: glossary"}
 
@@ -481,6 +545,12 @@ def caption(key: str, **numbers) -> str:
                      "read as a change in what they say; 'of which who answered' is the part of the change that "
                      "comes from the mix.")
         return text + " Periods under the minimum number of answers are suppressed, with the reason."
+    if key == "audience":
+        return ("This audience against the other customers of its population, each customer counted once from their "
+                f"first answer. Churn hazard: how many times as fast its customers leave as others with the same "
+                f"{join_words([_in_sentence(c) for c in numbers['adjusted_for']])} (Cox model). A difference holds "
+                "where it survives the correction for the number of comparisons (Holm, with the bands' retention "
+                "tested only where churn differs); a difference that does not hold is not claimed.")
     if key == "reasons":
         return ("Cumulative incidence of each churn reason with its 95% interval (Aalen-Johansen); where two "
                 "reasons' intervals do not overlap, one clearly outweighs the other. "
@@ -641,8 +711,18 @@ def summary_parts(analysis) -> dict:
         parts["nps"] = nps_sentence(a.nps_, a.alpha, population=population)
         if a.slice_comparison_ is not None and a.nps_everyone_ is not None:
             parent = None if a.parent_slice_ is None else slice_label(a.parent_slice_)
+            holds, faster = None, False
+            if a.audience_ is not None:
+                s = a.audience_.summary
+                nps_row = s[s["measure"] == "nps"]
+                holds = bool(nps_row["holds"].iloc[0]) if len(nps_row) else None
+                hazard = s[(s["measure"] == "churn hazard") & s["holds"]]
+                faster = bool(len(hazard)) and float(hazard["difference"].iloc[0]) > 1
             parts["nps"] = slice_nps_sentence(a.nps_, a.nps_everyone_, a.alpha, population, a.slice_difference_,
-                                              a.nps_parent_, parent)
+                                              a.nps_parent_, parent, holds=holds, leaves_faster=faster)
+    if a.is_slice_ and a.audience_ is not None:
+        parent = None if a.parent_slice_ is None else slice_label(a.parent_slice_)
+        parts["audience"] = audience_sentence(a.audience_, parent)
     if a.trend_ is not None:
         parts["trend"] = trend_sentence(a.trend_)
     if a.descriptive_ and not {low, high} & small:
@@ -704,8 +784,8 @@ def method_notes(analysis) -> list[str]:
                      "every answer given in it.")
     if a.trend_ is not None and getattr(a.trend_, "adjusted_for_", []):
         lines.append(f"NPS over time at a fixed mix: a linear model of each answer (+100 promoter, 0 passive, "
-                     f"−100 detractor) on its period, the customer's tenure band at the answer and "
-                     f"{mix_words(a.trend_.adjusted_for_[1:]) or 'no segment'}, read at the mix of all answers; "
+                     f"−100 detractor) on its period and {mix_words(a.trend_.adjusted_for_)} (tenure as its band "
+                     "at the answer), read at the mix of all answers; "
                      "a change splits into the same mix answering differently and a different mix answering. The "
                      "verdict reads that series against the baseline (the first half of the periods), with limits "
                      f"widened {a.trend_.overdispersion_:.2f} times for spread beyond sampling (Laney's p' chart) and "
@@ -965,6 +1045,17 @@ def summary_facts(analysis) -> dict:
                                  "a.experiences_.window_days"),
                            _fact(f"{a.experiences_.lag_days}", a.experiences_.lag_days, "a.experiences_.lag_days"),
                            _fact(f"{level}%", level, "round(100 * (1 - a.alpha))")]
+    if a.audience_ is not None:
+        src = "a.audience_.summary"
+        facts = []
+        for i, r in a.audience_.summary.iterrows():
+            if r["measure"] == "churn hazard":
+                facts += [_fact(f"{r[f]:.2f}", r[f], f"{src}.loc[{i}, '{f}']")
+                          for f in ("difference", "lower", "upper")]
+            elif r["measure"] == "still a customer":
+                facts += [_fact(percent(r[f]), r[f], f"{src}.loc[{i}, '{f}']") for f in ("audience", "others")]
+        facts.append(_fact(f"{len(a.audience_.summary)}", len(a.audience_.summary), f"len({src})"))
+        out["audience"] = facts + settings
     out["small"] = [_fact(f"{a.band_sizes_[b]:,}", a.band_sizes_[b], f"a.band_sizes_['{b}']") for b in a.small_bands_]
     out["small"].append(_fact(f"{a.min_size_:,}", a.min_size_, "a.min_size_"))
     out["unavailable"] = [_fact(f"{a.answered_:,}", a.answered_, "a.answered_")]

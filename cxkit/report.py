@@ -356,17 +356,45 @@ def _slice_table(analysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _audience_table(analysis) -> pd.DataFrame:
+    """The audience against the other customers, each difference with its interval and whether it holds."""
+    from cxkit.narrative import audience_row_label
+
+    diff = analysis.audience_
+    rows = []
+    for r in diff.summary.to_dict("records"):
+        if r["measure"] == "churn hazard":
+            mine = others = "·"
+            gap = f"{r['difference']:.2f} times ({r['lower']:.2f} to {r['upper']:.2f})"
+        elif r["measure"] == "nps":
+            mine, others = signed(r["audience"]), signed(r["others"])
+            gap = f"{signed(r['difference'])} points ({signed(r['lower'])} to {signed(r['upper'])})"
+        else:
+            mine, others = percent(r["audience"]), percent(r["others"])
+            gap = (f"{signed(100 * r['difference'])} points ({signed(100 * r['lower'])} to "
+                   f"{signed(100 * r['upper'])})")
+        rows.append({"measure": audience_row_label(r, diff), "this audience": mine, "other customers": others,
+                     "difference (95% CI)": gap, "holds": "yes" if r["holds"] else "no"})
+    return pd.DataFrame(rows)
+
+
 def lead_section(analysis) -> None:
-    """What the audience reads first after the summary: its slice, its contacts or its value."""
+    """What the audience reads first after the summary: for an audience, how it differs from the other customers
+    (always) and its slice against everyone; then its contacts or its value by focus."""
     from cxkit import narrative, plots
     from cxkit.focus import lead_section as lead
 
     kind = lead(analysis.focus)
-    if kind == "slice" and analysis.slice_comparison_ is not None:
+    if analysis.slice_comparison_ is not None:
         key = "slice" if analysis.parent_slice_ is None else "slice_parent"
         section(narrative.SECTION_TITLES[key], narrative.section_intro(key, analysis.clock_kind_))
+        if analysis.audience_ is not None:
+            table(_audience_table(analysis), caption=narrative.caption("audience", adjusted_for=[
+                narrative.band_name(analysis.score_), *analysis.audience_.adjusted_for_]))
         table(_slice_table(analysis))
-    elif kind == "contacts" and analysis.contacts_ is not None:
+    if kind == "slice":
+        return
+    if kind == "contacts" and analysis.contacts_ is not None:
         contacts_section(analysis)
     elif kind == "why":
         why_section(analysis)
@@ -402,7 +430,7 @@ def churn_section(analysis, min_at_risk: int = 10) -> None:
 
 
 def drivers_section(analysis) -> None:
-    """What drives churn: the Cox model's hazard ratios and its caveats."""
+    """What goes with churn: the Cox model's hazard ratios and its caveats."""
     from cxkit import narrative
 
     section(narrative.SECTION_TITLES["drivers"], narrative.section_intro("drivers", analysis.clock_kind_), level=3)

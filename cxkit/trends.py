@@ -125,7 +125,7 @@ class NPSTrend:
     def _mix_cells(self, data):
         """Answers per period, tenure band and segment (the cells of :func:`cxkit.mix.standardise`), counted in
         DuckDB; segment columns with one level (an audience's own) or more than a dozen are left out."""
-        from cxkit.mix import TENURE_BANDS
+        from cxkit.mix import tenure_band_sql
         from cxkit.scales import band_counts_sql
         from cxkit.sql import ident
 
@@ -136,10 +136,7 @@ class NPSTrend:
             levels = data.sql("SELECT " + ", ".join(f"count(DISTINCT {ident(c)})" for c in segments)
                               + " FROM customers").fetchone()
             segments = [c for c, k in zip(segments, levels, strict=True) if 2 <= k <= 12]
-        months = "date_diff('day', c.signup_date, r.response_date) / 30.4375"
-        edges = TENURE_BANDS
-        whens = " ".join(f"WHEN {months} < {hi} THEN '{lo}-{hi}'" for lo, hi in zip(edges[:-1], edges[1:], strict=True))
-        tenure = f"CASE {whens} ELSE '{edges[-1]}+' END"
+        tenure = tenure_band_sql()
         cols = "".join(f", CAST(c.{ident(s)} AS VARCHAR) AS {ident(s)}" for s in segments)
         sql = (f"SELECT CAST(date_trunc('{PERIODS[self.period]}', r.response_date) AS DATE) AS period_start, "
                f"{tenure} AS tenure{cols}, count(*) AS n, {band_counts_sql('r.nps')} "

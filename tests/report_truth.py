@@ -92,6 +92,13 @@ def expected_tokens(a, key: str) -> set[str]:
         return _tokens(*(f"{a.band_sizes_[b]:,}" for b in a.small_bands_), f"{a.data_.min_segment_size:,}")
     if key == "unavailable":
         return _tokens(*(say.reason_text(r) for r in a.not_available_.values()), f"{a.answered_:,}")
+    if key == "audience":
+        rows = a.audience_.summary
+        hazard = rows[rows["measure"] == "churn hazard"]
+        bands = rows[rows["measure"] == "still a customer"]
+        return _tokens(*(f"{v:.2f}" for v in hazard[["difference", "lower", "upper"]].to_numpy().ravel()),
+                       *(say.percent(v) for v in bands[["audience", "others"]].to_numpy().ravel()),
+                       f"{len(rows)}") | settings
     if key == "why":
         eh = a.experiences_
         r = eh.summary.set_index("experience").loc["complaints"]

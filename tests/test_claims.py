@@ -96,3 +96,36 @@ def test_a_planted_drop_in_the_last_quarter_is_found(tmp_path_factory):
     sentences = _verdicts(tmp_path_factory, "nps-drop", range(5))
     found = [s for s in sentences if "a real shift down" in s and "answering differently" in s]
     assert len(found) >= 4, sentences
+
+
+def _audience_world(tmp_path_factory, west: float, seed: int = 1):
+    ratios = {**WORLDS["audience-retention"][1]["hazard_ratios"]}
+    ratios["region"] = {**ratios["region"], "West": west}
+    folder = tmp_path_factory.mktemp(f"audience-{west}")
+    data = load(write(folder, n_customers=20_000, seed=seed, world="audience-retention", hazard_ratios=ratios))
+    return data, json.loads((folder / "truth.json").read_text())
+
+
+def test_an_audience_that_churns_faster_with_the_same_nps_is_told_so(tmp_path_factory):
+    """The West churns 1.8 times as fast in every band; its answers are drawn as everyone's. Its report says it
+    leaves faster in the same band (the interval covering 1.8), that fewer of its detractors stay, and that its
+    higher NPS is who is left to answer, not happier customers."""
+    data, truth = _audience_world(tmp_path_factory, 1.8)
+    a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"}))
+    hazard = a.audience_.summary.set_index("measure").loc["churn hazard"]
+    assert hazard["holds"] and hazard["lower"] <= truth["hazard_ratios"]["region"]["West"] <= hazard["upper"]
+    parts = narrative.summary_parts(a)
+    assert parts["audience"].startswith(f"Its customers leave {hazard['difference']:.2f} times as fast")
+    assert "of its detractors are still customers against" in parts["audience"]
+    if "above the other customers' NPS" in parts["nps"]:
+        assert "need not mean happier customers" in parts["nps"]
+
+
+def test_an_audience_like_the_others_is_said_to_be_like_them(tmp_path_factory):
+    """Every region alike: no region's report claims a difference in churn or retention."""
+    data, _ = _audience_world(tmp_path_factory, 1.0)
+    for region in ("West", "North"):
+        a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": region}))
+        assert not a.audience_.summary.loc[a.audience_.summary["measure"] != "nps", "holds"].any(), region
+        assert narrative.summary_parts(a)["audience"].startswith("In churn and in retention by band this audience "
+                                                                 "is not distinguishable")
