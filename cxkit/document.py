@@ -16,6 +16,8 @@ Blocks (plain dicts, JSON-ready):
   beside it in the output bundle (``image/png``) and lands in ``figures/<name>.png``
 - ``table``: ``columns``, ``rows`` (formatted strings), ``caption``, ``text`` (all left-aligned)
 - ``markdown``: ``text``
+- ``brief``: page one for a leader (:func:`cxkit.brief.brief`): ``headline``, ``tiles``, ``findings``, ``actions``
+  (each an item with ``text`` and its traced ``facts``), ``nps_definition``
 
 Examples
 --------
@@ -29,7 +31,7 @@ import base64
 import html
 import re
 
-__all__ = ["BLOCK_MIME", "SKIP_TAGS", "RECORD_VERSION", "block_html", "record_from_notebook", "summary_of",
+__all__ = ["BLOCK_MIME", "SKIP_TAGS", "RECORD_VERSION", "block_html", "record_from_notebook", "summary_of", "brief_of",
            "figures_of", "notes_of", "scoped_svg", "with_files"]
 
 BLOCK_MIME = "application/vnd.cxkit.block+json"
@@ -78,11 +80,41 @@ def block_html(block: dict) -> str:
                 f"{scoped_svg(block['svg'], block['name'])}{cap}</figure>")
     if kind == "table":
         return _table_html(block)
+    if kind == "brief":
+        return _brief_html(block)
     if kind == "markdown":
         import mistune
 
         return mistune.create_markdown(escape=False, plugins=["table", "strikethrough"])(block["text"])
     raise ValueError(f"unknown block type {kind!r}")
+
+
+def _brief_html(block: dict) -> str:
+    """The leader brief: headline, tiles, findings, ranked actions (tables and plain blocks, no script)."""
+    parts = [f"<section class='cx-brief'><p class='cx-headline'>{_ESC(block['headline']['text'])}</p>"]
+    if block.get("tiles"):
+        tiles = "".join(f"<div class='cx-tile'><div class='cx-tile-value'>{_ESC(t['text'])}</div>"
+                        f"<div class='cx-tile-label'>{_ESC(t['label'])}</div>"
+                        f"<div class='cx-tile-change'>{_ESC(t.get('change', ''))}</div></div>" for t in block["tiles"])
+        parts.append(f"<div class='cx-tiles'>{tiles}</div>")
+    if block.get("findings"):
+        items = "".join(f"<li>{_ESC(f['text'])}</li>" for f in block["findings"])
+        parts.append(f"<h3>What we see, and why it matters</h3><ol class='cx-brief-findings'>{items}</ol>")
+    if block.get("actions"):
+        rows = "".join(f"<tr><td class='cx-rank'>{a['rank']}</td><td><strong>{_ESC(a['text'])}</strong><br>"
+                       f"<span class='cx-assume'>Assuming {_ESC(a['assumption'])}.</span></td>"
+                       f"<td>{_ESC(a['value'])}</td><td>{_ESC(a.get('owner') or 'to assign')}</td></tr>"
+                       for a in block["actions"])
+        parts.append("<h3>What to do</h3><table class='cx-actions'><thead><tr><th>#</th><th>Action</th>"
+                     f"<th>Value</th><th>Owner</th></tr></thead><tbody>{rows}</tbody></table>")
+    if block.get("nps_definition"):
+        parts.append(f"<p class='cx-definition'>{_ESC(block['nps_definition'])}</p>")
+    return "".join(parts) + "</section>"
+
+
+def brief_of(record: dict) -> dict | None:
+    """The leader brief of a record (its ``brief`` block), or None for a record without one."""
+    return next((b for b in record["blocks"] if b["type"] == "brief"), None)
 
 
 def record_from_notebook(nb, meta: dict | None = None) -> tuple[dict, dict]:

@@ -251,6 +251,13 @@ def subtitle(audience: str, data, slice_by: dict | None = None) -> str:
     return " · ".join(parts)
 
 
+def brief(analysis, owners: dict | None = None) -> None:
+    """Page one: the leader brief (headline, tiles, findings, ranked actions with owners), every number traced."""
+    from cxkit.brief import brief as leader_brief
+
+    _show({"type": "brief", **leader_brief(analysis, owners)})
+
+
 def summary(analysis) -> None:
     """The executive summary, each sentence under its key, in the audience's order, with the facts it shows
     (each number's value and the result it was read from)."""

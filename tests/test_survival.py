@@ -149,7 +149,7 @@ def test_telco_end_to_end_with_separation_warning(telco_path):
     assert km.median_.set_index("segment").loc["satisfied", "median"] != km.median_.set_index("segment").loc[
         "satisfied", "median"]  # NaN: never reaches one half
     with pytest.warns(CxkitWarning, match="separation"):
-        cox = CoxModel(clock=f.attrs["clock"]).fit(f, "duration", "event", ["segment", "plan"])
+        cox = CoxModel(clock=f.attrs["clock"]).fit(f, "duration", "event", ["segment", "contract"])
     assert cox.summary.loc["segment[satisfied]", "note"].startswith("no events")
     assert np.isfinite(cox.summary.drop("segment[satisfied]")["hazard_ratio"]).all()
     assert "not estimable" in cox._repr_html_()

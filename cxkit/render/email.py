@@ -59,8 +59,14 @@ body { margin: 0; padding: 0; background: #f3f4f6; }
 h1 { font-size: 22px; line-height: 1.25; margin: 0 0 4px 0; font-family: Arial, Helvetica, sans-serif; }
 h2 { font-size: 17px; margin: 0 0 8px 0; font-family: Arial, Helvetica, sans-serif; }
 .sub { color: #5a5a5a; font-size: 13px; margin: 0; }
-ul { margin: 0; padding: 0 0 0 18px; }
+ul, ol { margin: 0; padding: 0 0 0 18px; }
 li { margin: 0 0 8px 0; }
+.head { font-size: 17px; font-weight: bold; line-height: 1.4; margin: 0; }
+.tile { border-top: 4px solid #0072B2; padding: 8px 8px 10px 0; vertical-align: top; font-family: Arial, Helvetica,
+        sans-serif; }
+.big { font-size: 22px; font-weight: bold; margin: 0; }
+.lab { font-size: 13px; margin: 0; }
+.chg { font-size: 12px; color: #5a5a5a; margin: 0; }
 .do { background: #eef6fb; border-left: 4px solid #0072B2; padding: 10px 12px; margin: 0; }
 .take { font-weight: bold; margin: 0 0 8px 0; }
 .cap { color: #5a5a5a; font-size: 12px; margin: 6px 0 0 0; }
@@ -118,10 +124,54 @@ def _parts(record: dict) -> dict:
     keep = {f["name"] for f in keep[:MAX_FIGURES]}
     figures = [f for f in shown if f["name"] in keep]
     meta = record.get("meta", {})
+    from cxkit.document import brief_of
+
+    brief = brief_of(record)
+    if brief is not None:  # the brief leads (headline, tiles, findings, ranked actions); the summary is in the PDF
+        return {"title": heading.get("text") or meta.get("title", ""), "subtitle": heading.get("subtitle") or "",
+                "brief": brief, "summary": [], "action": None, "figures": figures, "footer": meta.get("footer", "")}
     return {"title": heading.get("text") or meta.get("title", ""), "subtitle": heading.get("subtitle") or "",
             "summary": [i["text"] for i in summary if i.get("key") != "stake" or not action],
-            "action": action, "figures": figures,
+            "action": action, "figures": figures, "brief": None,
             "footer": meta.get("footer", "")}
+
+
+def _brief_rows(brief: dict) -> list[str]:
+    """The brief as email rows: the headline, the tiles two by two, the findings, the ranked actions."""
+    rows = [f"<tr><td class='pad'><p class='head'>{_ESC(brief['headline']['text'])}</p></td></tr>"]
+    tiles = brief.get("tiles") or []
+    if tiles:
+        cells = [f"<td class='tile' width='50%'><p class='big'>{_ESC(t['text'])}</p><p class='lab'>{_ESC(t['label'])}"
+                 f"</p><p class='chg'>{_ESC(t.get('change', ''))}</p></td>" for t in tiles]
+        pairs = "".join("<tr>" + "".join(cells[i:i + 2]) + "</tr>" for i in range(0, len(cells), 2))
+        rows.append("<tr><td class='pad'><table role='presentation' width='100%' cellpadding='0' cellspacing='0'>"
+                    f"{pairs}</table></td></tr>")
+    if brief.get("findings"):
+        rows.append("<tr><td class='pad'><h2>What we see, and why it matters</h2><ol>"
+                    + "".join(f"<li>{_ESC(f['text'])}</li>" for f in brief["findings"]) + "</ol></td></tr>")
+    if brief.get("actions"):
+        rows.append("<tr><td class='pad'><h2>What to do</h2><ol>"
+                    + "".join(f"<li><strong>{_ESC(a['text'])}</strong> {_ESC(a['value'])}. Assuming "
+                              f"{_ESC(a['assumption'])}. Owner: {_ESC(a.get('owner') or 'to assign')}.</li>"
+                              for a in brief["actions"]) + "</ol></td></tr>")
+    if brief.get("nps_definition"):
+        rows.append(f"<tr><td class='pad'><p class='cap'>{_ESC(brief['nps_definition'])}</p></td></tr>")
+    return rows
+
+
+def _brief_text(brief: dict) -> list[str]:
+    lines = [brief["headline"]["text"], ""]
+    lines += [f"- {t['text']}: {t['label']} ({t.get('change', '')})" for t in brief.get("tiles") or []]
+    if brief.get("findings"):
+        lines += ["", "What we see, and why it matters", ""]
+        lines += [f"{k}. {f['text']}" for k, f in enumerate(brief["findings"], 1)]
+    if brief.get("actions"):
+        lines += ["", "What to do", ""]
+        lines += [f"{a['rank']}. {a['text']} {a['value']}. Assuming {a['assumption']}. Owner: "
+                  f"{a.get('owner') or 'to assign'}." for a in brief["actions"]]
+    if brief.get("nps_definition"):
+        lines += ["", brief["nps_definition"]]
+    return lines
 
 
 def email_html(record: dict, cids: dict, budget: int = HTML_BUDGET) -> str:
@@ -129,9 +179,12 @@ def email_html(record: dict, cids: dict, budget: int = HTML_BUDGET) -> str:
     import css_inline
 
     p = _parts(record)
-    rows = [f"<tr><td class='pad'><h1>{_ESC(p['title'])}</h1><p class='sub'>{_ESC(p['subtitle'])}</p></td></tr>",
-            "<tr><td class='pad'><h2>Executive summary</h2><ul>"
-            + "".join(f"<li>{_ESC(s)}</li>" for s in p["summary"]) + "</ul></td></tr>"]
+    rows = [f"<tr><td class='pad'><h1>{_ESC(p['title'])}</h1><p class='sub'>{_ESC(p['subtitle'])}</p></td></tr>"]
+    if p["brief"] is not None:
+        rows += _brief_rows(p["brief"])
+    else:
+        rows.append("<tr><td class='pad'><h2>Executive summary</h2><ul>"
+                    + "".join(f"<li>{_ESC(s)}</li>" for s in p["summary"]) + "</ul></td></tr>")
     if p["action"]:
         rows.append(f"<tr><td class='pad'><p class='do'><strong>What to do:</strong> {_ESC(p['action'])}</p>"
                     "</td></tr>")
@@ -156,8 +209,11 @@ def email_html(record: dict, cids: dict, budget: int = HTML_BUDGET) -> str:
 def email_text(record: dict) -> str:
     """The plain-text part, from the same sentences as the HTML."""
     p = _parts(record)
-    lines = [p["title"], p["subtitle"], "", "Executive summary", ""]
-    lines += [f"- {s}" for s in p["summary"]]
+    lines = [p["title"], p["subtitle"], ""]
+    if p["brief"] is not None:
+        lines += _brief_text(p["brief"])
+    else:
+        lines += ["Executive summary", ""] + [f"- {s}" for s in p["summary"]]
     if p["action"]:
         lines += ["", f"What to do: {p['action']}"]
     if p["figures"]:

@@ -50,7 +50,7 @@ def _row(item, out_dir: Path) -> str:
     parameters = manifest.get("parameters") or {}
     title = parameters.get("title") or item.run
     customers = (manifest.get("row_counts") or {}).get("customers")
-    summary = manifest.get("summary") or []
+    summary = [manifest["headline"]] if manifest.get("headline") else manifest.get("summary") or []
     return (f"<tr><td><a href='{esc(item.run)}/report.html'>{esc(str(title))}</a><br><small>{esc(item.run)}"
             f"</small></td><td>{esc(str(parameters.get('audience') or ''))}</td>"
             f"<td class='num'>{number(customers, 0) if isinstance(customers, int) else 'not available'}</td>"

@@ -89,7 +89,7 @@ def render(params_path, out_dir: str | Path = "reports", pdf: bool = True, pptx:
 def _render(plan, params_path, timer, pdf, pptx, progress, force, warm) -> RenderResult:
     """:func:`render` after the preflight."""
     from cxkit import __version__
-    from cxkit.document import record_from_notebook, summary_of
+    from cxkit.document import brief_of, record_from_notebook, summary_of
     from cxkit.narrative import date_line
     from cxkit.periods import label_of
     from cxkit.render.execute import NotebookError, run_notebook
@@ -133,6 +133,7 @@ def _render(plan, params_path, timer, pdf, pptx, progress, force, warm) -> Rende
                     "params_file": str(Path(params_path).resolve()), "parameters": effective,
                     "as_of": str(data.as_of) if data.as_of else None, "inputs": inputs, "row_counts": data.row_counts,
                     "slice_by": data.slice_by, "summary": summary_of(record),
+                    "headline": (brief_of(record) or {}).get("headline", {}).get("text"),
                     "store": plan.store.key if plan.store is not None else None,
                     "versions": versions, "pdf_engine": engine,
                     "html_bytes": (staging / "report.html").stat().st_size, "seconds": timer.seconds}

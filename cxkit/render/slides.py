@@ -19,7 +19,7 @@ def _bullets(slide, lines: list[str], size: int = 18) -> None:
 
 
 def write_pptx(figures_dir: Path, path: Path, title: str, subtitle: str, summary: list, notes: list,
-               figures: list) -> Path:
+               figures: list, brief: dict | None = None) -> Path:
     """Write ``path``: a title slide, the summary, one slide per recorded figure (its PNG in ``figures_dir``,
     titled with its takeaway), and the method notes."""
     from pptx import Presentation
@@ -30,6 +30,12 @@ def write_pptx(figures_dir: Path, path: Path, title: str, subtitle: str, summary
     first = deck.slides.add_slide(deck.slide_layouts[0])
     first.shapes.title.text = title
     first.placeholders[1].text = subtitle
+    if brief is not None:
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = "What changed, and what to do"
+        _bullets(slide, [brief["headline"]["text"], *(f"{a['rank']}. {a['text']} {a['value']} (owner: "
+                                                      f"{a.get('owner') or 'to assign'})" for a in brief["actions"])],
+                 16)
     if summary:
         slide = deck.slides.add_slide(deck.slide_layouts[1])
         slide.shapes.title.text = "Executive summary"

@@ -1,0 +1,410 @@
+"""Page one as a leader brief: what changed, why it matters in money, and what to do (words, on top of
+:mod:`cxkit.narrative`).
+
+A leader reads the brief in a minute: a headline (the one finding that matters most, with its money), three or
+four tiles (a number, a label, its change), three findings ("what we see" and "why it matters"), and a short
+ranked list of actions, each with its value, its assumption in plain words and its owner. Intervals, p-values
+and model names stay in the sections; every number here is a traced fact (``text``, ``value``, ``source`` on
+the fitted analysis ``a``), as in the summary.
+
+Findings are associations: "detractors leave sooner" says who leaves, not that a detractor's score makes them
+leave; actions are worded as scenarios ("if 10% of detractors behaved like passives").
+
+Examples
+--------
+>>> b = brief(analysis, owners={"care": "VP Customer Care"})     # doctest: +SKIP
+>>> b["headline"]["text"]                                          # doctest: +SKIP
+'Detractors took 38% of the revenue that left in the last 12 months: $56,545 a month.'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cxkit.formats import column_label, money, percent, signed, slice_label
+from cxkit.narrative import _fact, _in_sentence, band_name, join_words, plural, score_name
+
+__all__ = ["brief", "segment_strength"]
+
+
+def _item(text: str, facts: list[dict], **more) -> dict:
+    """A piece of the brief with the facts its text shows (a fact is kept only where its text appears)."""
+    seen, kept = set(), []
+    for f in facts:
+        if f["text"] in text and f["text"] not in seen:
+            seen.add(f["text"])
+            kept.append(f)
+    return {"text": text, "facts": kept, **more}
+
+
+def _band_revenue_lost(a) -> dict | None:
+    """Monthly revenue lost in the last year by the band of the leaver's last answer (answered bands only)."""
+    if a.ledger_ is None:
+        return None
+    t = a.lost_table("band")
+    answered = t[t["band"] != "no answer"].set_index("band")["monthly revenue lost"]
+    return None if answered.empty or answered.sum() <= 0 else answered
+
+
+def segment_strength(a, rank: int = 0):
+    """The segment columns ranked by how much their levels differ in churn, from the report's Cox model; the
+    ``rank``-th (0: the strongest) as ``column, level, reference, term, hazard_ratio, lower, upper``: its level
+    furthest from its reference among those whose interval excludes 1. None when fewer columns have one.
+    (Association: among customers alike in the model's other columns.)"""
+    cox = a.cox_
+    if cox is None:
+        return None
+    s = cox.summary
+    best = []
+    for column in a.covariates_:
+        rows = s[[str(i).startswith(f"{column}[") for i in s.index]]
+        top = None
+        for term, r in rows.iterrows():
+            if not (r["lower"] > 1 or r["upper"] < 1) or not np.isfinite(r["hazard_ratio"]):
+                continue
+            strength = abs(np.log(r["hazard_ratio"]))
+            if top is None or strength > top[0]:
+                top = (strength, column, str(term)[len(column) + 1:-1], term, r)
+        if top is not None:
+            best.append(top)
+    best.sort(key=lambda x: -x[0])
+    if len(best) <= rank:
+        return None
+    _, column, level, term, r = best[rank]
+    return {"column": column, "level": level, "reference": cox.reference_.get(column), "term": term,
+            "hazard_ratio": float(r["hazard_ratio"]), "lower": float(r["lower"]), "upper": float(r["upper"])}
+
+
+# ------------------------------------------------------------------ the pieces
+def _tiles(a) -> list[dict]:
+    tiles = []
+    if a.nps_ is not None and not a.nps_["small"]:
+        facts = [_fact(signed(a.nps_["nps"]), a.nps_["nps"], "a.nps_['nps']"),
+                 _fact(f"{a.nps_['n']:,}", a.nps_["n"], "a.nps_['n']")]
+        change = ""
+        if a.trend_ is not None:
+            flag = str(a.trend_.verdict_)
+            change = ("a real shift " + ("up" if "above" in flag else "down") if flag.startswith("shift")
+                      else "steady: within normal variation" if flag.startswith("within") else "")
+        tiles.append(_item(signed(a.nps_["nps"]), facts, label=f"NPS of {a.nps_['n']:,} active customers",
+                           change=change))
+    elif a.nps_ is None:
+        share = a.base_counts_.get(a.high_, 0) / max(sum(a.base_counts_.values()), 1)
+        facts = [_fact(percent(share), share, f"a.base_counts_['{a.high_}'] / sum(a.base_counts_.values())")]
+        tiles.append(_item(percent(share), facts, label=f"{plural(a.high_).lower()} among those who answered",
+                           change=score_name(a.score_)))
+    if a.ledger_ is not None:
+        t = a.ledger_.totals(a.year_periods_)
+        src = "a.ledger_.totals(a.year_periods_)"
+        net = t["end"] - t["start"]
+        facts = [_fact(f"{t['end']:,}", t["end"], f"{src}['end']"),
+                 _fact(f"{abs(net):,}", abs(net), f"abs({src}['end'] - {src}['start'])"),
+                 _fact(f"{t['new']:,}", t["new"], f"{src}['new']"),
+                 _fact(f"{t['lost']:,}", t["lost"], f"{src}['lost']")]
+        tiles.append(_item(f"{t['end']:,}", facts, label="customers today",
+                           change=f"{'+' if net >= 0 else '−'}{abs(net):,} in a year: {t['new']:,} joined, "
+                                  f"{t['lost']:,} left"))
+        facts = [_fact(money(t["revenue_out"]), t["revenue_out"], f"{src}['revenue_out']"),
+                 _fact(money(t["revenue_in"]), t["revenue_in"], f"{src}['revenue_in']")]
+        tiles.append(_item(money(t["revenue_out"]), facts, label="monthly revenue that left in a year",
+                           change=f"against {money(t['revenue_in'])} a month that joined"))
+    elif a.events_:  # a snapshot: who answered and the share who had left by then
+        share = a.events_ / max(a.answer_spells_, 1)
+        facts = [_fact(f"{a.answered_:,}", a.answered_, "a.answered_"),
+                 _fact(percent(share), share, "a.events_ / a.answer_spells_")]
+        tiles.append(_item(f"{a.answered_:,}", facts, label="customers who answered", change="in this snapshot"))
+        tiles.append(_item(percent(share), facts, label="of them had left", change="by the snapshot"))
+    stake = _stake(a)
+    if stake is not None:
+        v, moves, share, src = stake
+        (low, mid), = moves.items()
+        facts = [_fact(money(v["estimate"]), v["estimate"], f"{src}['estimate']"),
+                 _fact(money(v["lower"]), v["lower"], f"{src}['lower']"),
+                 _fact(money(v["upper"]), v["upper"], f"{src}['upper']"),
+                 _fact(percent(share), share, "a.share_moved")]
+        tiles.append(_item(money(v["estimate"]), facts, label=f"value at stake: {percent(share)} of "
+                           f"{plural(low).lower()} behaving like {plural(mid).lower()}",
+                           change=f"range {money(v['lower'])} to {money(v['upper'])}"))
+    return tiles[:4]
+
+
+def _stake(a):
+    """The first value-at-stake scenario when its interval excludes no change: (result, moves, share, source)."""
+    if a.ltv_ is None or not a.scenarios or a.descriptive_:
+        return None
+    moves, share = next(iter(a.scenarios.values()))
+    v = a.ltv_.value_at_stake(moves, share)
+    if not (v["lower"] > 0 or v["upper"] < 0) or not v.get("identified", True):
+        return None
+    return v, moves, share, f"a.ltv_.value_at_stake({moves!r}, {share!r})"
+
+
+def _findings(a) -> list[dict]:
+    """Candidate findings in the order a leader needs them: the audience's own story, what separates churn most,
+    who leaves, where the lost revenue went, what care costs."""
+    out = []
+    low, high = a.low_, a.high_
+    if a.audience_ is not None:
+        held = a.audience_.held_
+        hazard = held[held["measure"] == "churn hazard"]
+        if len(hazard):
+            r = hazard.iloc[0]
+            i = int(hazard.index[0])
+            src = f"a.audience_.summary.loc[{i}]"
+            facts = [_fact(f"{r['difference']:.1f}", r["difference"], f"{src}['difference']")]
+            lost = _audience_lost(a)
+            matters = ("so it loses customers, and their revenue, faster than the rest" if lost is None
+                       else f"it lost {money(lost[0])} a month of revenue with leavers in a year")
+            if lost is not None:
+                facts.append(_fact(money(lost[0]), lost[0], lost[1]))
+            who = "faster" if r["difference"] > 1 else "more slowly"
+            out.append(_item(f"This audience's customers leave {who} than other customers with the same "
+                             f"{band_name(a.score_)}: {r['difference']:.1f} times the rate. Why it matters: "
+                             f"{matters}.", facts, key="audience"))
+        elif len(held):
+            out.append(_item("This audience differs from the other customers (see its section).", [], key="audience"))
+        else:
+            out.append(_item("This audience is like the other customers in NPS, churn and retention: no difference "
+                             "holds once the comparisons are counted.", [], key="audience"))
+    if a.descriptive_ and a.events_ and not {low, high} & a.small_bands_:
+        c_low, c_high = a.churned_share_[low], a.churned_share_[high]
+        facts = [_fact(percent(c_low), c_low, f"a.churned_share_['{low}']"),
+                 _fact(percent(c_high), c_high, f"a.churned_share_['{high}']")]
+        out.append(_item(f"{percent(c_low)} of {plural(low).lower()} had left against {percent(c_high)} of "
+                         f"{plural(high).lower()}. Why it matters: the score was given as customers were leaving, so "
+                         "it tells who left rather than who will.", facts, key="descriptive"))
+    if not a.descriptive_ and a.events_ and not {low, high} & a.small_bands_:
+        km = "a.km_.survival_at([a.retention_months]).set_index('segment')['survival']"
+        at = a.km_.survival_at([a.retention_months]).set_index("segment")["survival"]
+        if low in at.index and high in at.index and a.km_.logrank_.p_value < a.alpha:
+            facts = [_fact(percent(at[low]), at[low], f"{km}['{low}']"), _fact(percent(at[high]), at[high],
+                                                                                 f"{km}['{high}']")]
+            matters = _gap_words(a, facts)
+            out.append(_item(f"{plural(low)} leave sooner: {percent(at[low])} are still customers a year after "
+                             f"answering, against {percent(at[high])} of {plural(high).lower()}. Why it matters: "
+                             f"{matters}.", facts, key="retention"))
+    lost = _band_revenue_lost(a)
+    if lost is not None and low in lost.index:
+        share = lost[low] / lost.sum()
+        src = ("(lambda t: t.loc[t['band'] != 'no answer'].set_index('band')['monthly revenue lost'])"
+               "(a.lost_table('band'))")
+        facts = [_fact(percent(share), share, f"{src}.pipe(lambda s: s['{low}'] / s.sum())"),
+                 _fact(money(lost[low]), lost[low], f"{src}['{low}']")]
+        out.append(_item(f"Of the customers who had answered and left in the last year, {plural(low).lower()} took "
+                         f"{percent(share)} of the revenue. Why it matters: {money(lost[low])} a month of revenue "
+                         f"left with them.", facts, key="lost"))
+    if a.contacts_ is not None and not {low, high} & a.small_bands_:
+        t = a.contacts_.by_band_
+        last = t[t["period"] == t["period"].iloc[-1]].set_index("band")
+        if {low, high} <= set(last.index) and last.loc[high, "contacts_per_customer"] > 0:
+            src = ("a.contacts_.by_band_[a.contacts_.by_band_['period'] == a.contacts_.by_band_['period'].iloc[-1]]"
+                   ".set_index('band')")
+            times = last.loc[low, "contacts_per_customer"] / last.loc[high, "contacts_per_customer"]
+            c_low, c_high = last.loc[low, "cost_per_customer"], last.loc[high, "cost_per_customer"]
+            facts = [_fact(f"{times:.1f}", times, f"{src}.loc['{low}', 'contacts_per_customer'] / "
+                                                  f"{src}.loc['{high}', 'contacts_per_customer']")]
+            if np.isfinite(c_low) and np.isfinite(c_high):
+                facts += [_fact(money(c_low, cents=True), c_low, f"{src}.loc['{low}', 'cost_per_customer']"),
+                          _fact(money(c_high, cents=True), c_high, f"{src}.loc['{high}', 'cost_per_customer']")]
+                matters = (f"each costs {money(c_low, cents=True)} a {_unit(a)} to serve against "
+                           f"{money(c_high, cents=True)}")
+            else:
+                matters = "contact costs are not available in this data"
+            out.append(_item(f"{plural(low)} contact care {times:.1f} times as often as {plural(high).lower()}. Why "
+                             f"it matters: {matters}.", facts, key="contacts"))
+    for rank in (0, 1):
+        strength = segment_strength(a, rank)
+        if strength is None or (a.audience_ is not None and strength["column"] in a.audience_.slice_by_):
+            continue
+        src = f"segment_strength(a, {rank})"
+        ratio = strength["hazard_ratio"]
+        facts = [_fact(f"{ratio:.2f}", ratio, f"{src}['hazard_ratio']")]
+        col = _in_sentence(column_label(strength["column"]))
+        alike = [_in_sentence(column_label(c)) for c in a.covariates_ if c != strength["column"]]
+        alike_words = f", among customers alike in {join_words(alike)}" if alike else ""
+        lead = (f"Of the customer columns, {col} goes with churn most" if rank == 0
+                else f"Next comes {col}")
+        matters = (f"who leaves is told by {col} more than by any other column here" if rank == 0
+                   else f"{col} is the next place to look for who will leave")
+        out.append(_item(f"{lead}: {strength['level']} customers leave at {ratio:.2f} times the rate of "
+                         f"{strength['reference']} customers{alike_words}. Why it matters: {matters}.", facts,
+                         key="segment" if rank == 0 else "segment2"))
+    return out
+
+
+def _value_finding(a) -> dict | None:
+    """What keeping a customer is worth: the lifetime value gap between the bands, where it is identified."""
+    facts = []
+    words = _gap_words(a, facts)
+    if not facts:
+        return None
+    return _item(f"{words[0].upper()}{words[1:]}. Why it matters: every {a.low_} kept longer, or won round, is "
+                 "worth that difference in money (the value section gives its interval).", facts, key="value")
+
+
+def _unit(a) -> str:
+    from cxkit.periods import UNITS
+
+    return UNITS[a.period]
+
+
+def _gap_words(a, facts: list[dict]) -> str:
+    """Why retention matters, in money: the lifetime value gap where it is identified, else plain words."""
+    if a.gap_bands_ is None:
+        return "a customer who stays keeps paying"
+    high, low = a.gap_bands_
+    g = a.ltv_.gap(high, low)
+    if not (g["lower"] > 0 or g["upper"] < 0) or not g.get("identified", True):
+        return "a customer who stays keeps paying; how much more each band is worth is in the value section"
+    src = f"a.ltv_.gap('{high}', '{low}')"
+    facts.append(_fact(money(abs(g["estimate"])), abs(g["estimate"]), f"abs({src}['estimate'])"))
+    years = f"{a.horizon_months / 12:g}"
+    facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
+    more = "more" if g["estimate"] >= 0 else "less"
+    return (f"each {high} is worth {money(abs(g['estimate']))} {more} than each {low} over {years} years, as "
+            "customers behave today")
+
+
+def _audience_lost(a):
+    """The audience's monthly revenue lost in the last year and its source, or None."""
+    if a.ledger_ is None:
+        return None
+    t = a.ledger_.totals(a.year_periods_)
+    return t["revenue_out"], "a.ledger_.totals(a.year_periods_)['revenue_out']"
+
+
+def _actions(a, owners: dict) -> list[dict]:
+    """Ranked actions the analysis supports, each with its value, assumption and owner."""
+    out = []
+    stake = _stake(a)
+    if stake is not None:
+        v, moves, share, src = stake
+        (low, mid), = moves.items()
+        facts = [_fact(money(v["estimate"]), v["estimate"], f"{src}['estimate']"),
+                 _fact(money(v["lower"]), v["lower"], f"{src}['lower']"),
+                 _fact(money(v["upper"]), v["upper"], f"{src}['upper']"),
+                 _fact(f"{v['customers_moved']:,.0f}", v["customers_moved"], f"{src}['customers_moved']"),
+                 _fact(percent(share), share, "a.share_moved")]
+        out.append(_item(f"Win back {plural(low).lower()}: call back the unhappy and fix what they report.", facts,
+                         value=f"{money(v['estimate'])} of lifetime value ({money(v['lower'])} to "
+                               f"{money(v['upper'])})",
+                         assumption=f"if {percent(share)} of {plural(low).lower()} ({v['customers_moved']:,.0f} "
+                                    f"customers) came to behave like {plural(mid).lower()}: staying and spending as "
+                                    f"{plural(mid).lower()} do today",
+                         owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake"))
+    eh = a.experiences_
+    if eh is not None and getattr(eh, "prior_score_", None) and "complaints" in set(eh.summary["experience"]):
+        row = eh.summary.set_index("experience").loc["complaints"]
+        money_row = eh.revenue_at_risk_.set_index("experience").loc["complaints"]
+        if row["lower"] > 1 and np.isfinite(money_row["monthly_revenue"]):
+            src = "a.experiences_.revenue_at_risk_.set_index('experience').loc['complaints']"
+            facts = [_fact(money(money_row[f]), money_row[f], f"{src}['{f}']")
+                     for f in ("monthly_revenue", "lower", "upper")]
+            out.append(_item("Resolve complaints at the first contact.", facts,
+                             value=f"{money(money_row['monthly_revenue'])} a month of revenue went with the extra "
+                                   f"churn after complaints ({money(money_row['lower'])} to "
+                                   f"{money(money_row['upper'])})",
+                             assumption="among customers who gave the same score before: an association, so fewer "
+                                        "complaints need not win all of it back",
+                             owner=owners.get("care", ""), amount=float(money_row["monthly_revenue"]) * 12,
+                             key="complaints"))
+    if a.ledger_ is not None:
+        reasons = a.lost_table("reason")
+        reasons = reasons[~reasons["reason"].isin(["unknown", "no reason"])]
+        if len(reasons) and reasons["monthly revenue lost"].iloc[0] > 0:
+            r = reasons.iloc[0]
+            src = "a.lost_table('reason').set_index('reason')"
+            facts = [_fact(money(r["monthly revenue lost"]), r["monthly revenue lost"],
+                           f"{src}.loc['{r['reason']}', 'monthly revenue lost']"),
+                     _fact(percent(r["share of lost revenue"]), r["share of lost revenue"],
+                           f"{src}.loc['{r['reason']}', 'share of lost revenue']")]
+            out.append(_item(f"Work on the churn reason that costs most: {r['reason']}.", facts,
+                             value=f"{money(r['monthly revenue lost'])} a month of revenue left with it in a year "
+                                   f"({percent(r['share of lost revenue'])} of what left)",
+                             assumption="what left, not what can be won back: part of it would have left anyway",
+                             owner=owners.get(str(r["reason"]), owners.get("product", "")),
+                             amount=float(r["monthly revenue lost"]) * 12, key="reason"))
+    if a.audience_ is not None and len(a.audience_.held_) and a.ledger_ is not None:
+        lost = _audience_lost(a)
+        facts = [_fact(money(lost[0]), lost[0], lost[1])]
+        out.append(_item(f"Find out why {slice_label(a.data_.slice_by)} differs from the other customers.", facts,
+                         value=f"{money(lost[0])} a month of revenue left this audience in a year",
+                         assumption="a difference that holds in the data; its cause is not known from it",
+                         owner=owners.get("region", owners.get(next(iter(a.data_.slice_by)), "")),
+                         amount=float(lost[0]) * 12, key="audience"))
+    order = {"audience": 0, "stake": 1, "complaints": 2, "reason": 3}  # by how directly the analysis supports it
+    out.sort(key=lambda x: order[x["key"]])
+    for rank, action in enumerate(out, 1):
+        action["rank"] = rank
+    return out[:4]
+
+
+def _headline(a, findings: list[dict]) -> dict:
+    """The one finding that matters most: an audience's own difference, a real shift in what customers say, or the
+    year's lost customers and revenue with who leaves soonest; else the strongest finding."""
+    keyed = {f["key"]: f for f in findings}
+    if "audience" in keyed and a.audience_ is not None and len(a.audience_.held_):
+        return keyed["audience"]
+    lost = _lost_words(a)
+    if a.trend_ is not None and str(a.trend_.verdict_).startswith("shift"):
+        up = "above" in str(a.trend_.verdict_)
+        text = (f"What customers say has changed: held to one mix of customers, NPS is a real shift "
+                f"{'up' if up else 'down'} against its baseline")
+        return _item(text + (f", while {lost[0]}." if lost else "."), lost[1] if lost else [], key="trend")
+    retention = keyed.get("retention")
+    if lost and retention:
+        see = retention["text"].split(". Why it matters")[0]
+        return _item(f"{lost[0][0].upper()}{lost[0][1:]}; {see[0].lower()}{see[1:]}.", lost[1] + retention["facts"],
+                     key="headline", uses="retention")
+    for key in ("segment", "retention", "lost", "contacts", "descriptive"):
+        if key in keyed:
+            return keyed[key]
+    return _item("Too little in this data for a headline: see the sections.", [], key="none")
+
+
+def _lost_words(a):
+    """``in the last year 3,181 customers left, taking $148,803 a month of revenue`` and its facts, or None."""
+    if a.ledger_ is None:
+        return None
+    t = a.ledger_.totals(a.year_periods_)
+    src = "a.ledger_.totals(a.year_periods_)"
+    facts = [_fact(f"{t['lost']:,}", t["lost"], f"{src}['lost']"),
+             _fact(money(t["revenue_out"]), t["revenue_out"], f"{src}['revenue_out']")]
+    return (f"in the last year {t['lost']:,} customers left, taking {money(t['revenue_out'])} a month of revenue",
+            facts)
+
+
+def brief(analysis, owners: dict | None = None) -> dict:
+    """The leader brief of a fitted :class:`~cxkit.leadership.LeadershipAnalysis`.
+
+    Returns
+    -------
+    dict
+        ``headline`` (an item: ``text``, ``facts``), ``tiles`` (items with ``label`` and ``change``; the item's
+        text is the number), ``findings`` (three items, "what we see. Why it matters: ..."), ``actions`` (ranked
+        items with ``value``, ``assumption``, ``owner``, ``rank``), ``nps_definition`` (the one NPS figure's
+        definition, once).
+    """
+    from cxkit.narrative import nps_population
+
+    a = analysis
+    owners = {str(k).lower(): str(v) for k, v in (owners or {}).items()}
+    findings = _findings(a)
+    headline = _headline(a, findings)
+    used = {headline.get("key"), headline.pop("uses", None)}
+    rest = [f for f in findings if f["key"] not in used]
+    if "retention" in used:  # the headline told who leaves; the finding keeps what it is worth
+        value = _value_finding(a)
+        rest = ([value] if value else []) + rest
+    first = {"care": ["contacts", "lost"], "product": ["value", "segment"]}.get(a.focus, [])
+    order = ["audience", "value", "retention", "segment", "lost", "contacts", "segment2", "descriptive"]
+    rest.sort(key=lambda f: (f["key"] not in first, first.index(f["key"]) if f["key"] in first else 0,
+                             order.index(f["key"]) if f["key"] in order else 99))
+    rest = rest[:3]
+    actions = _actions(a, owners)
+    for action in actions:
+        action.pop("amount", None)
+    definition = (f"NPS here is that of the {nps_population(a.data_, a.nps_window_months)}."
+                  if a.nps_ is not None else "")
+    return {"headline": headline, "tiles": _tiles(a), "findings": rest, "actions": actions,
+            "nps_definition": definition}
