@@ -241,9 +241,8 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
     if on_prepared is not None:
         on_prepared(len(files), len(set(stores.values())), time.perf_counter() - started, len(failed))
     total = len(files) + len(failed)
-    for done, item in enumerate(failed, 1):
-        if on_done is not None:
-            on_done(item, done, total)
+    for done, item in enumerate(failed if on_done is not None else [], 1):  # known first, so logged first
+        on_done(item, done, total)
     results: dict[int, BatchItem] = {}
     if files:
         jobs = max(1, min(jobs or os.cpu_count() or 1, len(files)))
