@@ -137,17 +137,19 @@ def _cmd_batch(args) -> int:
     from cxkit.render.batch import batch
 
     def logged(item, done: int, total: int) -> None:  # a scheduled batch's log: a line as each report ends
-        print(f"[{done}/{total}] {item.run}  {item.status}  {item.seconds:.1f} s", file=sys.stderr, flush=True)
+        why = f"  {item.short_error}" if item.status == "failed" else ""
+        print(f"[{done}/{total}] {item.run}  {item.status}  {item.seconds:.1f} s{why}", file=sys.stderr, flush=True)
 
-    def prepared(reports: int, stores: int, seconds: float) -> None:
+    def prepared(reports: int, stores: int, seconds: float, failed: int) -> None:
         shared = f", from data validated once ({seconds:.1f} s)" if stores else ""
-        print(f"{reports} report{'s' * (reports != 1)} to render{shared}", file=sys.stderr, flush=True)
+        broken = f"; {failed} failed before rendering" if failed else ""
+        print(f"{reports} report{'s' * (reports != 1)} to render{shared}{broken}", file=sys.stderr, flush=True)
 
     print("reading the params and validating the data...", file=sys.stderr, flush=True)
     items = batch(args.params, args.out, jobs=args.jobs, pdf=not args.no_pdf, pptx=True if args.pptx else None,
                   send=args.send, resend=args.resend, force=args.force, shard=_shard(args.shard),
                   on_done=None if sys.stderr.isatty() else logged,  # a terminal shows a progress bar instead
-                  on_prepared=prepared)
+                  on_prepared=prepared, strict=args.strict)
     if not items:  # a machine's share of a split batch can be empty: nothing to do is not a failure
         print(f"shard {args.shard} holds none of this batch's reports: nothing rendered" if args.shard
               else "no report to render")
@@ -302,6 +304,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", default=None,
                    help="K/N: render only this machine's share of the reports (stable by run name)")
     p.add_argument("--resend", action="store_true", help="with --send: mail again those who already have it")
+    p.add_argument("--strict", action="store_true",
+                   help="render nothing unless every report passes cxkit validate's checks (default: a report whose "
+                        "params or data are wrong fails alone and the others render)")
     p.set_defaults(func=_cmd_batch)
 
     p = sub.add_parser("index", help="write OUT/index.html from the run folders there (merge shards of a batch)")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CxkitError", "CxkitWarning", "NotEstimable", "Problem", "ValidationError", "ParamsError"]
+__all__ = ["CxkitError", "CxkitWarning", "NotEstimable", "Problem", "ValidationError", "ParamsError",
+           "RunFolderConflict"]
 
 
 class CxkitError(Exception):
@@ -17,6 +18,14 @@ class CxkitError(Exception):
 
 class ParamsError(CxkitError):
     """A parameter file or parameter value is wrong."""
+
+
+class RunFolderConflict(ParamsError):
+    """Two reports of one batch would write the same report folder.
+
+    The plan itself is ambiguous (which report should the folder hold?), so ``cxkit batch`` refuses the whole
+    batch before anything is written, where a single broken params file only fails its own report.
+    """
 
 
 class NotEstimable(CxkitError):

@@ -157,6 +157,86 @@ def test_batch_isolates_a_broken_report(tmp_path, small_data):
     assert west["slice_by"] == {"region": "West"} and west["row_counts"]["customers"] < 2000
 
 
+def _duplicated_ids(data_dir, folder):
+    """A copy of the small data whose customers table repeats three ids: it fails validation."""
+    import shutil
+
+    folder.mkdir()
+    customers = pd.read_parquet(data_dir / "customers.parquet")
+    pd.concat([customers, customers.head(3)]).to_parquet(folder / "customers.parquet", index=False)
+    for table in ("responses", "revenue", "contacts"):
+        shutil.copy(data_dir / f"{table}.parquet", folder / f"{table}.parquet")
+    return folder
+
+
+def test_a_batch_keeps_going_past_broken_params_files(tmp_path, small_data, capsys):
+    """One typo must not cost every leader their report (issue 34): a file that is not YAML, one with an
+    unknown parameter and one whose data fails validation each fail alone, saying what `cxkit render` says,
+    in the table, the log and the index; the others render and the batch exits 1. With --strict, nothing
+    renders and the refusal names all three."""
+    from cxkit.cli import main
+    from cxkit.render.batch import BatchItem
+
+    folder = tmp_path / "quarter"
+    folder.mkdir()
+    _params(folder, small_data, name="west", slice_by={"region": "West"}, n_boot=20)
+    _params(folder, small_data, name="east", slice_by={"region": "East"}, n_boot=20)
+    (folder / "broken.yaml").write_text('title: "Q3 for West\naudience: [West\n')
+    _params(folder, small_data, name="typo", n_boots=20)
+    _params(folder, _duplicated_ids(small_data, tmp_path / "bad"), name="dupes", n_boot=20)
+    said = {}  # what cxkit render says of each broken file, on the batch's one line
+    for run in ("broken", "typo", "dupes"):
+        assert main(["render", str(folder / f"{run}.yaml"), "--out", str(tmp_path / "alone"), "--no-pdf"]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and "Traceback" not in err
+        said[run] = BatchItem("", run, False, 0.0, err.removeprefix("error: ")).short_error
+    assert "not valid YAML at line 3" in said["broken"] and "n_boots: unknown parameter" in said["typo"]
+    assert "duplicate customer_id" in said["dupes"]
+
+    strict = tmp_path / "strict"
+    assert main(["batch", str(folder), "--out", str(strict), "--no-pdf", "--strict"]) == 1
+    err = capsys.readouterr().err
+    assert "3 of 5 reports would fail, so none was rendered" in err and "Traceback" not in err
+    assert all(f"  - {run}: {text}" in err for run, text in said.items()), err
+    assert not list(strict.glob("*/report.html")) and not (strict / "index.html").exists()
+
+    out = tmp_path / "reports"
+    assert main(["batch", str(folder), "--out", str(out), "--no-pdf", "--jobs", "2"]) == 1
+    printed = capsys.readouterr()
+    assert (out / "west" / "report.html").is_file() and (out / "east" / "report.html").is_file()
+    assert "2 rendered, 3 failed" in printed.out and "Traceback" not in printed.err
+    for run, text in said.items():
+        assert re.search(rf"^{run} +failed +\d+\.\d  {re.escape(text)}$", printed.out, re.M), printed.out
+    log = [line for line in printed.err.splitlines() if line.startswith("[")]
+    assert re.search(r"^3 reports to render.*; 2 failed before rendering$", printed.err, re.M)  # dupes: own data
+    assert {line.split()[1] for line in log[:2]} == {"broken", "typo"} and len(log) == 5  # known before any renders
+    assert all(re.search(rf"^\[\d/5\] {run}  failed  \d+\.\d s  {re.escape(text)}$", printed.err, re.M)
+               for run, text in said.items()), printed.err
+    index = (out / "index.html").read_text()
+    assert "2 reports, 3 failed" in index and "west/report.html" in index
+    assert all(f"failed: {html.escape(text)}" in index for text in said.values())
+
+
+def test_data_that_fails_validation_fails_only_its_reports_validated_once(tmp_path, small_data, monkeypatch):
+    """Two reports on one source that fails validation: the batch validates it once and fails both with
+    its message, before rendering; a report on good data is not held back."""
+    import cxkit.load
+
+    folder = tmp_path / "quarter"
+    folder.mkdir()
+    bad = _duplicated_ids(small_data, tmp_path / "bad")
+    _params(folder, bad, name="bad-west", slice_by={"region": "West"}, n_boot=20)
+    _params(folder, bad, name="bad-east", slice_by={"region": "East"}, n_boot=20)
+    loads, load = [], cxkit.load.load
+    monkeypatch.setattr(cxkit.load, "load", lambda *a, **k: loads.append(1) or load(*a, **k))
+    prepared = []
+    items = batch([folder], tmp_path / "reports", jobs=1, pdf=False,
+                  on_prepared=lambda *args: prepared.append(args))
+    assert [(it.run, it.status) for it in items] == [("bad-east", "failed"), ("bad-west", "failed")]
+    assert items[0].error == items[1].error and "duplicate customer_id (3 rows" in items[0].error
+    assert len(loads) == 1 and prepared[0][0] == 0 and prepared[0][3] == 2  # none went on to render
+
+
 def test_a_rerun_renders_only_what_changed(tmp_path, small_data):
     """Same data, parameters and code: the published report stands (skipped); a changed audience re-renders."""
     folder = tmp_path / "quarter"
@@ -279,9 +359,11 @@ def test_audiences_from_the_data_one_report_each_with_the_numbers_of_a_standalon
     manifest = json.loads((out / f"region-{first.lower()}" / "manifest.json").read_text())
     assert manifest["store"] and (out / ".store" / f"{manifest['store']}.duckdb").is_file()  # read from the store
     assert json.loads((tmp_path / "alone" / "alone" / "manifest.json").read_text())["store"] is None
+    path.write_text(yaml.safe_dump({**spec, "audiences": {"by": "country"}}))
+    (item,) = batch([path], out, pdf=False)  # a mistake in the file fails its row; it would not stop other files
+    assert item.status == "failed" and "audiences.by: 'country' is not a segment column" in item.error
     with pytest.raises(ParamsError, match="audiences.by: 'country' is not a segment column"):
-        path.write_text(yaml.safe_dump({**spec, "audiences": {"by": "country"}}))
-        batch([path], out, pdf=False)
+        batch([path], out, pdf=False, strict=True)
 
 
 def test_a_batch_into_a_relative_folder_finds_its_store(tmp_path, small_data, monkeypatch):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cxkit.errors import ParamsError
+from cxkit.errors import ParamsError, RunFolderConflict
 
 __all__ = ["expand_audiences", "Skipped"]
 
@@ -87,9 +87,9 @@ def _plan(planned: dict, run: str, params: dict, path) -> None:
     """Add an audience's params under its run name; two audiences may not share one folder."""
     if run in planned:
         first, second = (p.get("slice_by") or p.get("audience") or run for p in (planned[run], params))
-        raise ParamsError(f"{path}: audiences: {first} and {second} would both render into "
-                          f"{run!r}; give one of them another run_name (or values that differ in more than case "
-                          "and punctuation)")
+        raise RunFolderConflict(f"{path}: audiences: {first} and {second} would both render into "
+                                f"{run!r}; give one of them another run_name (or values that differ in more than "
+                                "case and punctuation)")
     planned[run] = params
 
 
@@ -101,7 +101,7 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
     from cxkit.demo import demo_sources
     from cxkit.load import load
     from cxkit.params import read_params
-    from cxkit.render.preflight import _absolute_data
+    from cxkit.render.preflight import _absolute_data, checked_parameters
     from cxkit.render.stores import cluster_columns, effective_params, open_or_build
 
     raw = read_params(path)
@@ -117,8 +117,9 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
         raise ParamsError(f"{path}: audiences.min_customers: expected a whole number of customers, at least 1")
     if raw.get("data"):
         raw["data"] = _absolute_data(raw["data"], base_dir)
-    plan = effective_params({k: v for k, v in raw.items() if k != "audiences"} | {"_base_dir": str(base_dir)},
-                            str(path))
+    shared = raw | {"_base_dir": str(base_dir)}
+    checked_parameters(shared, str(path))  # a file that does not fit its notebook fails before its data is read
+    plan = effective_params(shared, str(path))
     levels = _levels(block.get("by")) if block.get("by") else []
     if plan is not None:  # validated once, into the batch's store (in the audiences' order), which they all read
         extras = [e["slice_by"] for e in block.get("extra") or [] if isinstance(e, dict)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from cxkit.errors import CxkitError, ParamsError
+from cxkit.errors import CxkitError, ParamsError, RunFolderConflict
 from cxkit.render.index import write_index
 
 __all__ = ["BatchItem", "batch", "expand_params", "write_index"]
@@ -41,23 +41,32 @@ class BatchItem:
 
     @property
     def short_error(self) -> str:
-        """The error on one line: the lines that say what is wrong, not the file path heading them."""
+        """The error on one line: the lines that say what is wrong, not the file path heading them; over 300
+        characters, cut at a word with `` ...``."""
         lines = [line.strip(" -") for line in self.error.splitlines() if line.strip()]
         body = lines[1:] if len(lines) > 1 and lines[0].endswith(":") else lines
-        return "; ".join(line for line in body if not line.startswith("the partial notebook"))[:300]
+        text = "; ".join(line for line in body if not line.startswith("the partial notebook"))
+        if len(text) <= 300:
+            return text
+        cut = text.rfind(" ", 200, 296)
+        return text[: cut if cut > 0 else 296].rstrip(",;") + " ..."
 
 
-def expand_params(paths, out_dir: str | Path | None = None, skipped: list | None = None) -> list[Path]:
+def expand_params(paths, out_dir: str | Path | None = None, skipped: list | None = None,
+                  failed: list | None = None) -> list[Path]:
     """Params files from files and folders (a folder contributes its ``*.yaml``), run names unique.
 
     A file with an ``audiences:`` block becomes one file per audience (see :mod:`cxkit.render.audiences`;
-    written under ``out_dir``; audiences too small are added to ``skipped``). Run names (``run_name`` or
-    the file's stem) are read from every file before anything renders, so two files that would write the
-    same report folder are refused up front.
+    written under ``out_dir``; audiences too small are added to ``skipped``). Every file is read and its
+    parameters checked against its notebook before anything renders. A file that cannot be read, whose
+    audiences cannot be drawn from its data, or whose parameters do not fit its notebook is added to
+    ``failed`` as a failed :class:`BatchItem` with the message ``cxkit render`` gives, and left out of the
+    list; without ``failed``, the first such error is raised. Two files that would write the same report
+    folder are always refused (:class:`~cxkit.errors.RunFolderConflict`): the plan itself is ambiguous.
     """
     from cxkit.params import read_params
     from cxkit.render.audiences import expand_audiences
-    from cxkit.render.preflight import run_name_of
+    from cxkit.render.preflight import checked_parameters, run_name_of
 
     listed: list[Path] = []
     for p in map(Path, paths):
@@ -67,25 +76,47 @@ def expand_params(paths, out_dir: str | Path | None = None, skipped: list | None
             listed.append(p)
         else:
             raise ParamsError(f"batch: {p} is neither a params file nor a folder")
-    files: list[Path] = []
-    for f in listed:
-        if "audiences" in read_params(f):
-            generated, small = expand_audiences(f, Path(out_dir or "reports"))
-            files += generated
-            if skipped is not None:
-                skipped += small
-        else:
-            files.append(f)
-    if not files:
+    if not listed:
         raise ParamsError("batch: no params files found")
-    runs: dict[str, list[str]] = {}
-    for f in files:
-        runs.setdefault(run_name_of(read_params(f), f), []).append(str(f))
+    runs: dict[str, list[str]] = {}  # run folder -> the files that would write it, failing or not
+    files: list[Path] = []
+
+    def refused(path: Path, exc: CxkitError, run: str | None = None) -> None:
+        if failed is None or isinstance(exc, RunFolderConflict):
+            raise exc
+        failed.append(BatchItem(str(path), run or Path(path).stem, False, 0.0, str(exc)))
+
+    for f in listed:
+        try:
+            raw = read_params(f)
+            if "audiences" in raw:
+                generated, small = expand_audiences(f, Path(out_dir or "reports"))
+                if skipped is not None:
+                    skipped += small
+            else:
+                generated = [f]
+        except CxkitError as exc:
+            refused(f, exc)
+            continue
+        for g in generated:
+            try:
+                own = raw if g == f else read_params(g)
+                run = run_name_of(own, g)
+            except CxkitError as exc:
+                refused(g, exc)
+                continue
+            runs.setdefault(run, []).append(str(g))
+            try:
+                checked_parameters(own, str(g))  # its parameters against its notebook's, as its preflight does
+            except CxkitError as exc:
+                refused(g, exc, run)
+                continue
+            files.append(g)
     dupes = {run: names for run, names in runs.items() if len(names) > 1}
     if dupes:
         listed = "; ".join(f"{run}: {', '.join(names)}" for run, names in sorted(dupes.items()))
-        raise ParamsError(f"batch: several params files would write the same report folder ({listed}); "
-                          "give each its own run_name")
+        raise RunFolderConflict(f"batch: several params files would write the same report folder ({listed}); "
+                                "give each its own run_name")
     return files
 
 
@@ -137,13 +168,22 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
 def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: bool = True,
           pptx: bool | None = None, send: bool = False, resend: bool = False, mailer=None,
           force: bool = False, shard: tuple[int, int] | None = None, on_done=None,
-          on_prepared=None) -> list[BatchItem]:
-    """Render every params file; returns one :class:`BatchItem` per file, in input order.
+          on_prepared=None, strict: bool = False) -> list[BatchItem]:
+    """Render every params file; returns one :class:`BatchItem` per report: those rendered (or failed while
+    rendering) in input order, then those that failed before rendering, then the audiences left out.
+
+    A report whose params file cannot be read, whose parameters do not fit its notebook, or whose data (shared
+    with other reports, validated once) fails validation fails alone, with the message ``cxkit render`` gives
+    (its :attr:`BatchItem.error`); the others render. Two reports that would write one report folder refuse
+    the whole batch (:class:`~cxkit.errors.RunFolderConflict`) before any renders.
 
     Parameters
     ----------
     paths : list of str or Path
         Params files and folders of them.
+    strict : bool
+        Render nothing unless every report passes the checks ``cxkit validate`` makes (each report's preflight,
+        its data included): otherwise raise ``ParamsError`` naming every report that does not, and why.
     jobs : int, optional
         Reports rendered at once (default: the number of cores, at most the number of reports).
     send : bool
@@ -159,11 +199,12 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
         batch over ``n`` machines; copy the run folders together and ``cxkit index OUT`` lists them all.
     on_done : callable, optional
         Called as ``on_done(item, done, total)`` as each report finishes (after its mail), in the order
-        they finish: how ``cxkit batch`` logs its progress where no terminal shows a progress bar.
+        they finish (those that failed before rendering first): how ``cxkit batch`` logs its progress where
+        no terminal shows a progress bar.
     on_prepared : callable, optional
-        Called as ``on_prepared(reports, stores, seconds)`` once the reports are known and the data they share
-        validated into ``stores`` analysis stores, before any report renders (over millions of customers that
-        takes a minute, which ``cxkit batch`` then accounts for).
+        Called as ``on_prepared(reports, stores, seconds, failed)`` once the reports are known and the data they
+        share validated into ``stores`` analysis stores, before any report renders (over millions of customers
+        that takes a minute, which ``cxkit batch`` then accounts for); ``failed`` reports failed already.
     """
     import multiprocessing
     import time
@@ -179,36 +220,81 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
     started = time.perf_counter()
     os.environ[BATCH_ID_VARIABLE] = uuid.uuid4().hex  # data read from a warehouse is read afresh by each batch
     left_out: list = []
-    files = expand_params(paths, out_dir, left_out)
+    failed: list[BatchItem] = []  # reports that failed before rendering, with the message cxkit render gives
+    files = expand_params(paths, out_dir, left_out, failed)
     if shard is not None:
         files = [f for f in files if in_shard(_run_of(f), *shard)]
         left_out = [s for s in left_out if in_shard(s.run, *shard)]
-        if not files:
+        failed = [it for it in failed if in_shard(it.run, *shard)]
+        if not files and not failed:
             return []
-    stores = {f: str(s.path) for f, s in prepare_stores(files, out_dir).items()}  # validated once, shared
+    bad_data: dict[str, str] = {}
+    shared = prepare_stores(files, out_dir, bad_data)  # validated once, shared
+    failed += [BatchItem(str(f), _run_of(f), False, 0.0, bad_data[str(f)]) for f in files if str(f) in bad_data]
+    files = [f for f in files if str(f) not in bad_data]
+    if strict:
+        reports = len(files) + len(failed)
+        failed += _preflight_failures(files, out_dir, shared)
+        if failed:
+            raise ParamsError(_refusal(failed, reports))
+    stores = {f: str(s.path) for f, s in shared.items()}
     if on_prepared is not None:
-        on_prepared(len(files), len(set(stores.values())), time.perf_counter() - started)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(files)))
-    tty = sys.stderr.isatty()
+        on_prepared(len(files), len(set(stores.values())), time.perf_counter() - started, len(failed))
+    total = len(files) + len(failed)
+    for done, item in enumerate(failed if on_done is not None else [], 1):  # known first, so logged first
+        on_done(item, done, total)
     results: dict[int, BatchItem] = {}
-    overall = tqdm(total=len(files), desc="reports", position=0, disable=not tty, leave=True)
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        threads = max(1, (os.cpu_count() or 1) // jobs)
-        futures = {pool.submit(_render_one, str(f), str(out_dir), pdf, pptx, (i % jobs) + 1 if tty else None,
-                               threads, force, stores.get(str(f))): i for i, f in enumerate(files)}
-        for fut in as_completed(futures):
-            item = results[futures[fut]] = fut.result()
-            if item.ok:
-                item.email = _mail_one(Path(out_dir) / item.run, send, resend, mailer)
-            overall.update(1)
-            if on_done is not None:
-                on_done(item, len(results), len(files))
-    overall.close()
-    shutdown_printer()  # the browser that drew the mailed reports' figures
-    items = [results[i] for i in range(len(files))]
+    if files:
+        jobs = max(1, min(jobs or os.cpu_count() or 1, len(files)))
+        tty = sys.stderr.isatty()
+        overall = tqdm(total=len(files), desc="reports", position=0, disable=not tty, leave=True)
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            threads = max(1, (os.cpu_count() or 1) // jobs)
+            futures = {pool.submit(_render_one, str(f), str(out_dir), pdf, pptx, (i % jobs) + 1 if tty else None,
+                                   threads, force, stores.get(str(f))): i for i, f in enumerate(files)}
+            for fut in as_completed(futures):
+                item = results[futures[fut]] = fut.result()
+                if item.ok:
+                    item.email = _mail_one(Path(out_dir) / item.run, send, resend, mailer)
+                overall.update(1)
+                if on_done is not None:
+                    on_done(item, len(failed) + len(results), total)
+        overall.close()
+        shutdown_printer()  # the browser that drew the mailed reports' figures
+    items = [results[i] for i in range(len(files))] + failed
     items += [BatchItem("", s.run, True, 0.0, note=s.note) for s in left_out]
     write_index(items, Path(out_dir))
     return items
+
+
+def _preflight_failures(files, out_dir, stores: dict) -> list[BatchItem]:
+    """Each report's preflight (what ``cxkit validate`` checks: its data, its slice, its folder), run before
+    any report renders; the reports that fail it, with why. A report reads its data from its batch store
+    when it has one, so only data no other report shares is validated here (and again as it renders)."""
+    import time
+    import warnings
+
+    from cxkit.errors import CxkitWarning
+    from cxkit.render.preflight import preflight
+
+    failures = []
+    for f in files:
+        start = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CxkitWarning)  # each report's render says them, as ever
+                plan = preflight(f, out_dir, store=stores.get(str(f)))
+            plan.data.con.close()
+        except CxkitError as exc:
+            failures.append(BatchItem(str(f), _run_of(f), False, time.perf_counter() - start, str(exc)))
+    return failures
+
+
+def _refusal(failed: list[BatchItem], total: int) -> str:
+    """Why a strict batch renders nothing: every report that would fail, on one line each."""
+    lines = [f"  - {it.run}: {it.short_error}" for it in failed]
+    return (f"batch --strict: {len(failed)} of {total} reports would fail, so none was rendered:\n"
+            + "\n".join(lines))
 
 
 def in_shard(run: str, k: int, n: int) -> bool:

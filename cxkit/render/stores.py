@@ -114,11 +114,12 @@ def _populations(store, members) -> dict:
     return numbers
 
 
-def prepare_stores(files, out_dir) -> dict[str, object]:
+def prepare_stores(files, out_dir, failed: dict | None = None) -> dict[str, object]:
     """One store per data shared by two or more of ``files``; returns ``str(file) -> AnalysisStore``.
 
-    Files whose data fails validation get no store: their reports fail on their own, with the message
-    ``cxkit validate`` gives.
+    Files whose data fails validation get no store. Each of them is added to ``failed`` (``str(file) ->``
+    the message ``cxkit validate`` gives), so the batch fails their reports without validating the same data
+    again in each; without ``failed``, their reports fail on their own as they render.
     """
     from cxkit.params import read_params
 
@@ -138,6 +139,11 @@ def prepare_stores(files, out_dir) -> dict[str, object]:
         try:
             store = open_or_build(members[0][2], out_dir,
                                   cluster_columns(eff.get("slice_by") for _, _, eff in members))
+        except CxkitError as exc:  # the data fails validation: so does every report on it, with this message
+            if failed is not None:
+                failed.update((f, str(exc)) for f, _, _ in members)
+            continue
+        try:
             store.add_numbers(_populations(store, [(nb, eff) for _, nb, eff in members]))
         except CxkitError:
             continue
