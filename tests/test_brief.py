@@ -1,0 +1,86 @@
+"""Page one as a leader brief: a headline with its money, tiles, three findings and ranked actions with owners,
+every number traced to the result it came from."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from cxkit.brief import brief, segment_strength
+from cxkit.leadership import LeadershipAnalysis
+from cxkit.load import load
+from cxkit.synth import WORLDS, write
+from tests.report_truth import numbers
+
+OWNERS = {"care": "VP Customer Care", "product": "Chief Product Officer"}
+
+
+def _pieces(b: dict) -> list[dict]:
+    return [b["headline"], *b["tiles"], *b["findings"], *b["actions"]]
+
+
+def _check_traced(a, b: dict) -> None:
+    """Every number a piece shows is one of its facts, and every fact's source gives its value."""
+    for piece in _pieces(b):
+        texts = [piece["text"], piece.get("label", ""), piece.get("change", ""), piece.get("value", ""),
+                 piece.get("assumption", "")]
+        shown = {t for text in texts for t in numbers(text)}
+        traced = {t for f in piece["facts"] for t in numbers(f["text"])}
+        untraced = shown - traced - {"12", "5", "95%", "1"}  # "a year", "over 5 years": the settings' words
+        assert not untraced, (untraced, piece)
+        for f in piece["facts"]:
+            got = eval(f["source"], {"a": a, "segment_strength": segment_strength})  # noqa: S307 - our own sources
+            assert math.isclose(float(got), float(f["value"]), rel_tol=1e-9, abs_tol=1e-12), f
+
+
+@pytest.fixture(scope="module")
+def demo(demo_params):
+    return LeadershipAnalysis(n_boot=40).fit(load(demo_params))
+
+
+def test_the_demo_brief_has_a_headline_tiles_findings_and_ranked_actions(demo):
+    b = brief(demo, OWNERS)
+    assert "customers left, taking $" in b["headline"]["text"] and "a month of revenue" in b["headline"]["text"]
+    assert 3 <= len(b["tiles"]) <= 4 and len(b["findings"]) == 3
+    assert [x["rank"] for x in b["actions"]] == list(range(1, len(b["actions"]) + 1)) and b["actions"]
+    assert b["actions"][0]["owner"] == "VP Customer Care"  # the scenario on detractors goes to care
+    assert all(x["assumption"] and x["value"] for x in b["actions"])
+    assert sum("NPS" in t["label"] for t in b["tiles"]) == 1  # one NPS figure on the page, defined once
+    assert b["nps_definition"].startswith("NPS here is that of the customers active on")
+    assert any("plan goes with churn most" in f["text"] for f in b["findings"])
+    _check_traced(demo, b)
+
+
+def test_without_owners_an_action_is_to_assign(demo):
+    assert {x["owner"] for x in brief(demo)["actions"]} == {""}
+
+
+def test_an_audience_brief_leads_with_its_own_difference(tmp_path):
+    """The West churns 1.8 times as fast in every band with the same answers: its brief leads with that."""
+    params = write(tmp_path, n_customers=20_000, seed=1, world="audience-retention")
+    data = load(params)
+    a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"}))
+    b = brief(a, OWNERS)
+    assert b["headline"]["key"] == "audience"
+    assert b["headline"]["text"].startswith("This audience's customers leave faster than other customers with the "
+                                            "same NPS band")
+    _check_traced(a, b)
+    alike = {**WORLDS["audience-retention"][1]["hazard_ratios"]}
+    alike["region"] = dict.fromkeys(alike["region"], 1.0)
+    data = load(write(tmp_path / "alike", n_customers=20_000, seed=1, world="audience-retention",
+                      hazard_ratios=alike))
+    b = brief(LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"})), OWNERS)
+    assert b["headline"]["key"] != "audience"
+    assert any(f["text"].startswith("This audience is like the other customers") for f in b["findings"])
+
+
+def test_the_telco_brief_names_contract_type(telco_path):
+    from tests.conftest import ROOT
+
+    a = LeadershipAnalysis(n_boot=20).fit(load(ROOT / "params" / "telco.yaml"))
+    b = brief(a)
+    words = " ".join(p["text"] for p in [b["headline"], *b["findings"]])
+    assert "contract goes with churn most" in words and "Two Year customers leave at" in words
+    assert "offer" in words
+    _check_traced(a, b)
