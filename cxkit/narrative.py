@@ -64,11 +64,71 @@ def _excludes(lower: float, upper: float, null: float = 0.0) -> bool:
     return bool(np.isfinite(lower) and np.isfinite(upper) and (lower > null or upper < null))
 
 
+def _member(segment: str) -> str:
+    """``promoter`` -> ``promoter``, ``satisfied`` -> ``satisfied customer``, ``Pro`` -> ``customer in Pro``."""
+    name = plural(segment)
+    return name[:-1].lower() if name.endswith("s") and not name.startswith("Customers in") else (
+        f"customer in {segment}")
+
+
+def _assumption(key: str) -> str:
+    """How fast a band would leave beyond its data under one of :class:`SegmentLTV`'s tail assumptions."""
+    if key.startswith("like:"):
+        return f"as fast as {plural(key[5:]).lower()}"
+    return {"no_exit": "not at all", "bound": "at the fastest steady rate their data allows",
+            "own": "at the rate fitted to their data"}[key]
+
+
+def _why_unidentified(ltv, band: str) -> str:
+    row = ltv.summary.set_index("segment").loc[band]
+    if row["unidentified_reason"] == "no_churn":
+        return f"no {_member(band)} has left yet"
+    return f"too few {plural(band).lower()} were followed to see how fast they leave"
+
+
+def _between(low: float, high: float, cur: str) -> str:
+    """``between $887 and $1,424 more``, ``between $20 and $90 less``, or a range across zero, told as such."""
+    if low >= 0:
+        return f"between {money(low, cur)} and {money(high, cur)} more"
+    if high <= 0:
+        return f"between {money(-high, cur)} and {money(-low, cur)} less"
+    return f"anywhere from {money(-low, cur)} less to {money(high, cur)} more"
+
+
+def _tail_range_text(ltv, bands: list[str]) -> str:
+    """``how fast promoters would leave (from as fast as detractors to not at all)``, for each band."""
+    s = ltv.summary.set_index("segment")
+    return join_words([f"how fast {plural(x).lower()} would leave (from {_assumption(s.loc[x, 'tail_low_assumption'])}"
+                       f" to {_assumption(s.loc[x, 'tail_high_assumption'])})" for x in bands])
+
+
+def _unidentified_gap_sentence(ltv, g: dict, a: str, b: str, lead: str) -> str:
+    """The gap told as a part the data covers, with its interval, and a part beyond it that rests on an
+    assumption, with the range of that assumption and no interval of its own."""
+    cur, level = ltv.currency, _level(ltv.alpha)
+    observed = (f"({level}% CI {money(g['observed_lower'], cur)} to {money(g['observed_upper'], cur)})")
+    if _excludes(g["observed_lower"], g["observed_upper"]):
+        worth = "more" if g["observed_estimate"] >= 0 else "less"
+        first = (f"{lead} {money(abs(g['observed_estimate']), cur)} {worth} per customer than "
+                 f"{plural(b).lower()} {observed}")
+    else:
+        first = (f"{lead} no clear difference from {plural(b).lower()}: {money(g['observed_estimate'], cur)} "
+                 f"{observed}")
+    why = join_words([_why_unidentified(ltv, x) for x in g["unidentified"]])
+    return (f"Over the first {g['observed_months']} months, which the data covers, {first}. "
+            f"{why[0].upper()}{why[1:]}, so what comes after is an assumption: over {horizon_phrase(ltv.horizon)}, "
+            f"discounted at {percent(ltv.discount_rate)} a year, {plural(a).lower()} are worth "
+            f"{_between(g['lower'], g['upper'], cur)} than {plural(b).lower()}, depending on "
+            f"{_tail_range_text(ltv, g['unidentified'])}.")
+
+
 def ltv_gap_sentence(ltv, a: str = "promoter", b: str = "detractor") -> str:
     """``Promoters stay on average 2.1 years longer and are worth $1,240 more (95% CI ...) than detractors ...``.
 
     A difference is claimed only when its interval excludes zero; otherwise the sentence says the data
-    cannot tell the two apart.
+    cannot tell the two apart. When either band's survival beyond the data is not identified (nobody in it
+    left, or too few were followed), the sentence gives the gap over the months the data covers with its
+    interval, and beyond them only the range under the tail assumptions, never a tight interval.
 
     Parameters
     ----------
@@ -77,6 +137,8 @@ def ltv_gap_sentence(ltv, a: str = "promoter", b: str = "detractor") -> str:
         Segments compared (``a`` minus ``b``).
     """
     g = ltv.gap(a, b)
+    if not g["identified"]:
+        return _unidentified_gap_sentence(ltv, g, a, b, f"{plural(a).lower()} brought")
     level = _level(ltv.alpha)
     horizon = horizon_phrase(ltv.horizon)
     cur = ltv.currency
@@ -100,6 +162,20 @@ def value_at_stake_sentence(ltv, moves: dict, share: float = 0.10, base_counts: 
     v = ltv.value_at_stake(moves, share, base_counts)
     level = _level(ltv.alpha)
     cur = ltv.currency
+    if not v["identified"]:
+        like = " and ".join(f"{plural(src).lower()} behaved like {plural(dst).lower()}" for src, dst in moves.items())
+        lo, hi = v["lower"], v["upper"]
+        change = (f"grow by between {money(lo, cur)} and {money(hi, cur)}" if lo >= 0 else
+                  f"shrink by between {money(-hi, cur)} and {money(-lo, cur)}" if hi <= 0 else
+                  f"change by anywhere from {money(lo, cur)} to {money(hi, cur)}")
+        s = ltv.summary.set_index("segment")
+        how = join_words([f"how fast {plural(x).lower()} would leave after their first "
+                          f"{int(s.loc[x, 'observed_months']) + 1} months (from "
+                          f"{_assumption(s.loc[x, 'tail_low_assumption'])} to "
+                          f"{_assumption(s.loc[x, 'tail_high_assumption'])})" for x in v["unidentified"]])
+        why = join_words([_why_unidentified(ltv, x) for x in v["unidentified"]])
+        return (f"If {percent(share)} of {like} ({v['customers_moved']:,.0f} customers), the lifetime value of "
+                f"{audience} would {change}, depending on {how}: {why}, so that is an assumption.")
     pairs = " and ".join(f"{plural(src).lower()} to {dst}" for src, dst in moves.items())
     lead = f"Moving {percent(share)} of {pairs} ({v['customers_moved']:,.0f} customers)"
     interval = f"{level}% CI {money(v['lower'], cur)} to {money(v['upper'], cur)}"
@@ -294,6 +370,8 @@ def descriptive_reason(snapshot: bool, separates: bool = True) -> str:
 def descriptive_ltv_sentence(ltv, a: str, b: str) -> str:
     """The lifetime-value gap told as a description of customers by the score they ended with."""
     g = ltv.gap(a, b)
+    if not g["identified"]:
+        return _unidentified_gap_sentence(ltv, g, a, b, f"customers who ended {a} brought")
     cur = ltv.currency
     interval = f"({_level(ltv.alpha)}% CI {money(g['lower'], cur)} to {money(g['upper'], cur)})"
     horizon = horizon_phrase(ltv.horizon)
@@ -799,17 +877,22 @@ def method_notes(analysis) -> list[str]:
         lines.append(f"Hazard ratios come from a Cox model with Efron ties (reference groups: {refs}); "
                      f"concordance {a.cox_.concordance_:.2f}.")
     if ltv is not None:
-        tails = "; ".join(f"{r.segment}: no churn observed, so no tail" if r.tail_model.startswith("none")
-                          else f"{r.segment}: {r.tail_model} from the start, with fewer than {ltv.min_at_risk} "
-                               "customers to follow" if r.observed_months == 0
-                          else f"{r.segment}: {r.tail_model} after {r.observed_months} months"
-                          for r in ltv.summary.itertuples())
+        tails = "; ".join(_tail_note(ltv, r) for r in ltv.summary.itertuples())
         margin = ("revenue minus contact costs" if a.measured_["cost to serve"]
                   else "revenue; contact costs are not measured in this data")
         start = "signup" if data.mode == "snapshot" else "the first answer"
+        covered = (ltv.summary["observed_months"] >= ltv.horizon - 1).all()
+        beyond = (f"the data covers all {ltv.horizon} months of every band, so no tail is needed" if covered
+                  else f"beyond the data a fitted tail continues the curve ({tails})")
         lines += [f"Lifetime value counts {ltv.horizon} months of margin ({margin}) from {start}, discounted at "
-                  f"{ltv.discount_rate:.0%} a year; beyond the data a fitted tail continues the curve ({tails}).",
+                  f"{ltv.discount_rate:.0%} a year; {beyond}.",
                   f"Intervals: {ltv.n_boot} bootstrap replicates over customers (seed {ltv.seed})."]
+        if ltv.unidentified():
+            lines.append("Where a band's tail is an assumption, its value beyond the data and every gap resting on "
+                         "it are given as a range, not an interval: from the fastest to the slowest leaving the "
+                         "data allows (each other band's tail from the same month on, a steady rate at the exact "
+                         "Poisson upper bound on the band's own churn, nobody leaving), widened by the bootstrap "
+                         "interval.")
         if a.scenarios:
             lines.append(f"The value at stake scales the {sum(a.base_counts_.values()) / a.scale_to_base_:,.0f} "
                          f"active customers who answered to all {a.active_customers_:,} active customers, "
@@ -847,12 +930,42 @@ def method_notes(analysis) -> list[str]:
     return lines
 
 
+def _tail_note(ltv, r) -> str:
+    """One band's survival in the method notes: what the data covers and what continues it."""
+    covered = int(r.observed_months) + 1
+    if covered >= ltv.horizon:
+        return f"{r.segment}: the data covers all {ltv.horizon} months"
+    if r.unidentified_reason == "no_churn":
+        return (f"{r.segment}: nobody left in the {covered} months the data covers, so no tail can be fitted "
+                f"and its value beyond is an assumption, from {_assumption(r.tail_low_assumption)} to "
+                f"{_assumption(r.tail_high_assumption)}")
+    if r.unidentified_reason == "few_at_risk":
+        return (f"{r.segment}: fewer than {ltv.min_at_risk} customers to follow, so its whole curve is an "
+                f"assumption, from {_assumption(r.tail_low_assumption)} to {_assumption(r.tail_high_assumption)}")
+    return f"{r.segment}: the data for {covered} months, then {r.tail_model}"
+
+
 def data_notes(data, warnings: list[str]) -> list[str]:
     """Rows used per table, the analysis date, and every data warning, once each."""
     rows = ", ".join(f"{t} {n:,}" for t, n in data.row_counts.items())
     when = (f"Analysis date: {data.as_of}." if data.mode == "dated"
             else f"Report date: {data.as_of or 'none'} (snapshot data carries no dates).")
     return [f"Rows used: {rows}.", when, *(n.replace("\n", " ") for n in dict.fromkeys(warnings))]
+
+
+def stake_caption(ltv, scenarios: dict) -> str | None:
+    """The value-at-stake table's note when a scenario rests on a band whose tail is an assumption."""
+    bands = [b for b in ltv.unidentified() if any(b in (src, dst) for moves, _ in scenarios.values()
+                                                   for src, dst in moves.items())]
+    if not bands:
+        return None
+    who = join_words([plural(b).lower() for b in bands])
+    s = ltv.summary.set_index("segment")
+    point = join_words([f"no {_member(b)} leaves later either" if s.loc[b, "unidentified_reason"] == "no_churn"
+                        else f"{plural(b).lower()} leave as their fitted tail says" for b in bands])
+    return (f"Scenarios that involve {who} rest on an assumption about how fast they would leave beyond the data: "
+            f"there, lower and upper give the range under that assumption, not a 95% interval, and the value "
+            f"added assumes {point}.")
 
 
 def gap_caption(shown: list[str]) -> str:
@@ -931,6 +1044,26 @@ def _fact(text: str, value, source: str) -> dict:
     return {"text": text, "value": value, "source": source}
 
 
+def _range_facts(result: dict, src: str) -> list[dict]:
+    """A gap's or value at stake's range ends as sentences write them (either sign) and, for a gap, its part
+    inside the data."""
+    facts = [_fact(money(abs(result[f])), abs(result[f]), f"abs({src}['{f}'])") for f in ("lower", "upper")]
+    if "observed_estimate" in result:
+        facts += [_fact(money(result[f]), result[f], f"{src}['{f}']")
+                  for f in ("observed_estimate", "observed_lower", "observed_upper")]
+        facts += [_fact(money(abs(result["observed_estimate"])), abs(result["observed_estimate"]),
+                        f"abs({src}['observed_estimate'])"),
+                  _fact(f"{result['observed_months']}", result["observed_months"], f"{src}['observed_months']")]
+    return facts
+
+
+def _observed_facts(a, bands) -> list[dict]:
+    """Months the data covers for each band whose tail is an assumption."""
+    s = a.ltv_.summary.set_index("segment")
+    return [_fact(f"{int(s.loc[b, 'observed_months']) + 1}", int(s.loc[b, "observed_months"]) + 1,
+                  f"a.ltv_.summary.set_index('segment').loc['{b}', 'observed_months'] + 1") for b in bands]
+
+
 def summary_facts(analysis) -> dict:
     """Every number each summary sentence may show, with the result and field it was read from.
 
@@ -988,7 +1121,8 @@ def summary_facts(analysis) -> dict:
                       _fact(money(g["lower"]), g["lower"], f"{src}['lower']"),
                       _fact(money(g["upper"]), g["upper"], f"{src}['upper']"),
                       _fact(duration_phrase(g["lifetime_months"]), g["lifetime_months"],
-                            f"{src}['lifetime_months']")] + settings
+                            f"{src}['lifetime_months']")]
+        out["ltv"] += _range_facts(g, src) + _observed_facts(a, g["unidentified"]) + settings
     if a.cox_ is not None and f"segment[{low}]" in a.cox_.summary.index:
         row = a.cox_.summary.loc[f"segment[{low}]"]
         src = f"a.cox_.summary.loc['segment[{low}]']"
@@ -1007,7 +1141,8 @@ def summary_facts(analysis) -> dict:
                         _fact(money(v["lower"]), v["lower"], f"{src}['lower']"),
                         _fact(money(v["upper"]), v["upper"], f"{src}['upper']"),
                         _fact(money(abs(v["per_customer"])), abs(v["per_customer"]),
-                              f"abs({src}['per_customer'])")] + settings
+                              f"abs({src}['per_customer'])")]
+        out["stake"] += _range_facts(v, src) + _observed_facts(a, v["unidentified"]) + settings
     if a.ledger_ is not None:
         t = a.ledger_.totals(a.year_periods_)
         src = "a.ledger_.totals(a.year_periods_)"

@@ -254,8 +254,18 @@ def plot_incidence(result, ax=None, segment=None, title: str | None = None, min_
     return ax
 
 
+def _range_label(low: float, high: float, currency: str) -> str:
+    """``$1,929 to $2,391``, its dollar signs kept from matplotlib's mathtext."""
+    from cxkit.narrative import money
+
+    return f"{money(low, currency)} to {money(high, currency)}".replace("$", r"\$")
+
+
 def plot_ltv(result, ax=None, title: str | None = None):
     """Lifetime value per segment with its interval, the extrapolated part hatched.
+
+    A segment whose survival beyond the data is an assumption (``summary['identified']`` false) shows the
+    range under its tail assumptions as a dashed bar, labelled with both ends instead of one value.
 
     Parameters
     ----------
@@ -273,11 +283,18 @@ def plot_ltv(result, ax=None, title: str | None = None):
     ax.bar(x, observed, color=[colors[str(v)] for v in s["segment"]], width=0.6, label="within the data")
     ax.bar(x, s["ltv"] - observed, bottom=observed, color=[colors[str(v)] for v in s["segment"]], width=0.6,
            alpha=0.45, hatch="//", edgecolor="white", label="extrapolated (fitted tail)")
-    ax.errorbar(x, s["ltv"], yerr=[s["ltv"] - s["lower"], s["upper"] - s["ltv"]], fmt="none", ecolor="#222222",
-                capsize=6, linewidth=1.5)
-    for xi, v in zip(x, s["ltv"], strict=True):
-        ax.annotate(money(v, result.currency), (xi, v), xytext=(0, 14), textcoords="offset points", ha="center",
-                    fontsize=12, fontweight="bold")
+    known = s["identified"].to_numpy(dtype=bool)
+    for keep, style in ((known, "-"), (~known, "--")):
+        if keep.any():
+            bars = ax.errorbar(x[keep], s["ltv"][keep], yerr=[(s["ltv"] - s["lower"])[keep],
+                                                              (s["upper"] - s["ltv"])[keep]],
+                               fmt="none", ecolor="#222222", capsize=6, linewidth=1.5,
+                               label=None if style == "-" else "range: the tail is an assumption")
+            bars[-1][0].set_linestyle(style)
+    for xi, v, lo, hi, ok in zip(x, s["ltv"], s["lower"], s["upper"], known, strict=True):
+        text = money(v, result.currency) if ok else _range_label(lo, hi, result.currency)
+        ax.annotate(text, (xi, max(v, hi) if not ok else v), xytext=(0, 14), textcoords="offset points",
+                    ha="center", fontsize=12, fontweight="bold")
     ax.set_xticks(x, s["segment"])
     ax.set_ylabel(f"Lifetime value per customer ({result.horizon} months)")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, result.currency)))
@@ -342,22 +359,29 @@ def plot_value_at_stake(result, scenarios: dict, ax=None, base_counts=None, titl
     from cxkit.narrative import money
 
     ax = new_axes(ax)
-    labels, values, lows, highs = [], [], [], []
+    labels, values, lows, highs, known = [], [], [], [], []
     for label, (moves, share) in scenarios.items():
         v = result.value_at_stake(moves, share, base_counts)
         labels.append(label)
         values.append(v["estimate"])
         lows.append(v["lower"])
         highs.append(v["upper"])
+        known.append(v["identified"])
     y = np.arange(len(labels))[::-1]
-    values, lows, highs = map(np.asarray, (values, lows, highs))
-    ax.barh(y, values, color="#0072B2", height=0.55)
-    ax.errorbar(values, y, xerr=[values - lows, highs - values], fmt="none", ecolor="#222222", capsize=5)
-    for yi, v, hi in zip(y, values, highs, strict=True):
-        ax.annotate(money(v, result.currency), (hi, yi), xytext=(8, 0), textcoords="offset points", va="center",
+    values, lows, highs, known = map(np.asarray, (values, lows, highs, known))
+    ax.barh(y[known], values[known], color="#0072B2", height=0.55)
+    if (~known).any():  # resting on an assumed tail: the range only, no bar at one value
+        ax.barh(y[~known], (highs - lows)[~known], left=lows[~known], color="#0072B2", alpha=0.35, hatch="//",
+                edgecolor="white", height=0.55, label="range: rests on an assumed tail")
+        ax.legend(loc="lower right")
+    ax.errorbar(values[known], y[known], xerr=[(values - lows)[known], (highs - values)[known]], fmt="none",
+                ecolor="#222222", capsize=5)
+    for yi, v, lo, hi, ok in zip(y, values, lows, highs, known, strict=True):
+        text = money(v, result.currency) if ok else _range_label(lo, hi, result.currency)
+        ax.annotate(text, (hi, yi), xytext=(8, 0), textcoords="offset points", va="center",
                     fontsize=12, fontweight="bold")
     ax.set_yticks(y, labels)
-    ax.set_xlim(min(0, lows.min() * 1.1), highs.max() * 1.25)
+    ax.set_xlim(min(0, lows.min() * 1.1), highs.max() * (1.25 if known.all() else 1.6))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, result.currency)))
     ax.grid(axis="y", visible=False)
     ax.set_title(title or "Value at stake: lifetime value added to the base")

@@ -489,7 +489,8 @@ def stake_section(analysis) -> None:
         scenario = analysis.scenario_table()
         scenario.insert(0, "scenario", [narrative.scenario_label({a: b}, s) for a, b, s in
                                         zip(scenario["from"], scenario["to"], scenario["share"], strict=True)])
-        table(scenario.drop(columns=["from", "to", "share"]), formats=SCENARIO_FORMATS)
+        table(scenario.drop(columns=["from", "to", "share"]), formats=SCENARIO_FORMATS,
+              caption=narrative.stake_caption(analysis.ltv_, analysis.scenarios))
     elif "value at stake" in analysis.not_available_:
         not_available(analysis, "value at stake")
     else:

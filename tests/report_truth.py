@@ -67,13 +67,18 @@ def expected_tokens(a, key: str) -> set[str]:
                        f"{1 - row['hazard_ratio']:.0%}") | settings
     if key == "ltv":
         g = a.ltv_.gap(a.high_, a.low_)
+        observed = _tokens(*(say.money(g[f]) for f in ("observed_estimate", "observed_lower", "observed_upper")),
+                           say.money(abs(g["observed_estimate"])), f"{g['observed_months']}")
         return _tokens(say.money(g["estimate"]), say.money(abs(g["estimate"])), say.money(g["lower"]),
-                       say.money(g["upper"]), say.duration_phrase(g["lifetime_months"])) | settings
+                       say.money(g["upper"]), say.money(abs(g["lower"])), say.money(abs(g["upper"])),
+                       say.duration_phrase(g["lifetime_months"])) | observed | _months_observed(a, g) | settings
     if key == "stake":
         row = a.scenario_table().iloc[0]
+        v = a.ltv_.value_at_stake({row["from"]: row["to"]}, row["share"])
         return _tokens(f"{row['customers moved']:,.0f}", say.money(row["value added"]),
                        say.money(abs(row["value added"])), say.money(row["lower"]), say.money(row["upper"]),
-                       say.money(abs(row["per customer moved"]))) | settings
+                       say.money(abs(row["lower"])), say.money(abs(row["upper"])),
+                       say.money(abs(row["per customer moved"]))) | _months_observed(a, v) | settings
     if key == "ledger":
         periods = 12 if a.period == "M" else 4
         t = a.ledger_.totals(periods)
@@ -106,6 +111,12 @@ def expected_tokens(a, key: str) -> set[str]:
         return _tokens(*(f"{v:.2f}" for v in values), *(f"{1 / v:.2f}" for v in values), f"{eh.window_days}",
                        f"{eh.lag_days}") | settings
     raise KeyError(key)
+
+
+def _months_observed(a, result: dict) -> set[str]:
+    """The months the data covers for each band of a gap or value at stake whose tail is an assumption."""
+    s = a.ltv_.summary.set_index("segment")
+    return _tokens(*(f"{int(s.loc[b, 'observed_months']) + 1}" for b in result["unidentified"]))
 
 
 def summary_parts(a) -> dict:

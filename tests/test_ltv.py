@@ -169,6 +169,8 @@ def test_telco_ltv_per_satisfaction_band(telco_path):
     assert np.isfinite(s[["ltv", "lower", "upper"]].to_numpy()).all()
     assert s.loc["satisfied", "tail_model"] == "none (no churn observed)"  # satisfied customers never churned
     assert s.loc["satisfied", "expected_lifetime_months"] == pytest.approx(60)
+    assert s["identified"].all()  # 72 months of tenure cover the 5-year horizon: nothing is extrapolated
+    assert (s["ltv_extrapolated"].abs() < 1e-9).all()
 
 
 def test_ltv_plots(fitted):
@@ -364,3 +366,93 @@ def test_bootstrap_intervals_do_not_depend_on_how_replicates_are_fitted(tmp_path
         sbg._DiscreteModel.refit_many = original
     for col in ("ltv", "lower", "upper"):
         assert np.allclose(fast[col], slow[col], rtol=1e-5), col
+
+
+# ------------------------------------------------------------------ issue 26.3: only what the data identifies
+def _world(folder, **overrides):
+    """A synthetic world (20,000 customers, seed 1) fitted as the leadership report fits it, with its truth."""
+    from cxkit.leadership import LeadershipAnalysis
+
+    params = write(folder, n_customers=20_000, seed=1, **overrides)
+    truth = json.loads((params.parent / "truth.json").read_text())["ltv"]["by_band"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CxkitWarning)
+        return LeadershipAnalysis(n_boot=100, seed=0).fit(load(params)), truth
+
+
+@pytest.fixture(scope="module")
+def loyal_promoters(tmp_path_factory):
+    """No promoter leaves within the data (their hazard is a millionth of the passives')."""
+    from cxkit.synth import DEFAULTS
+
+    bands = {"detractor": 2.0, "passive": 1.0, "promoter": 1e-6}
+    return _world(tmp_path_factory.mktemp("loyal"), hazard_ratios={**DEFAULTS["hazard_ratios"], "band": bands})
+
+
+def test_a_band_nobody_left_is_split_into_the_observed_part_and_an_assumed_range(loyal_promoters):
+    a, truth = loyal_promoters
+    s = a.ltv_.summary.set_index("segment")
+    assert not s.loc["promoter", "identified"] and s.loc["promoter", "unidentified_reason"] == "no_churn"
+    assert s.loc[["detractor", "passive"], "identified"].all()
+    assert s.loc["promoter", "ltv_observed"] + s.loc["promoter", "ltv_extrapolated"] == pytest.approx(
+        s.loc["promoter", "ltv"])
+    assert s.loc["promoter", "tail_low"] < s.loc["promoter", "ltv_extrapolated"] <= s.loc["promoter", "tail_high"]
+    assert s.loc["promoter", "tail_low_assumption"] == "like:detractor"  # the fastest leaving seen elsewhere
+    assert s.loc["promoter", "lower"] <= truth["promoter"] <= s.loc["promoter", "upper"]
+    g = a.ltv_.gap("promoter", "detractor")
+    true_gap = truth["promoter"] - truth["detractor"]
+    assert not g["identified"] and g["unidentified"] == ["promoter"]
+    assert g["lower"] <= true_gap <= g["upper"]
+    # the bootstrap under "nobody ever leaves" is tight; the range is what the data can say
+    assert g["upper"] - g["lower"] > 2.5 * (g["model_upper"] - g["model_lower"])
+    assert g["observed_lower"] < g["observed_estimate"] < g["observed_upper"]
+
+
+def test_the_report_flags_the_assumed_tail_and_gives_no_tight_interval_for_it(loyal_promoters):
+    from cxkit.narrative import summary_parts
+    from tests.report_truth import check_summary
+
+    a, truth = loyal_promoters
+    g = a.ltv_.gap("promoter", "detractor")
+    text = summary_parts(a)["ltv"]
+    assert "No promoter has left yet" in text and "assumption" in text
+    assert f"between {money(g['lower'])} and {money(g['upper'])} more" in text
+    assert text.count("CI") == 1  # the one interval is the part inside the data
+    assert f"(95% CI {money(g['observed_lower'])} to {money(g['observed_upper'])})" in text
+    assert money(g["model_lower"]) not in text and f"first {g['observed_months']} months" in text
+    assert check_summary(a) == []
+    v = a.ltv_.value_at_stake({"passive": "promoter"}, 0.10)
+    base = a.ltv_.base_counts_["passive"] * 0.10
+    assert v["lower"] <= base * (truth["promoter"] - truth["passive"]) <= v["upper"] and not v["identified"]
+    stake = value_at_stake_sentence(a.ltv_, {"passive": "promoter"}, 0.10)
+    assert stake.startswith("If 10% of passives behaved like promoters") and "CI" not in stake
+    assert "assumption" in stake and money(v["lower"]) in stake and money(v["upper"]) in stake
+    notes = " ".join(__import__("cxkit.narrative", fromlist=["x"]).method_notes(a))
+    assert "promoter: nobody left in the" in notes and "no churn observed, so no tail" not in notes
+
+
+def test_where_every_band_churns_the_gap_reads_as_before_and_covers_the_truth(tmp_path):
+    from cxkit.narrative import summary_parts
+
+    a, truth = _world(tmp_path)
+    assert a.ltv_.summary["identified"].all() and not a.ltv_.unidentified()
+    g = a.ltv_.gap("promoter", "detractor")
+    assert g["identified"] and (g["lower"], g["upper"]) == (g["model_lower"], g["model_upper"])
+    assert g["lower"] <= truth["promoter"] - truth["detractor"] <= g["upper"]
+    text = summary_parts(a)["ltv"]
+    assert text.startswith("Promoters stay on average") and "assumption" not in text
+    assert f"(95% CI {money(g['lower'])} to {money(g['upper'])})" in text
+
+
+def test_a_tiny_band_with_churn_rests_wholly_on_its_tail():
+    import pandas as pd
+
+    frame = _small_frame()
+    rng = np.random.default_rng(1)
+    tiny = pd.DataFrame({"duration": rng.exponential(10, 30), "event": 1, "segment": "c", "revenue": 50.0,
+                         "billed_months": 1.0, "cost": 0.0, "exposure_months": 1.0})
+    ltv = SegmentLTV(n_boot=30, seed=0).fit(pd.concat([frame, tiny], ignore_index=True))
+    s = ltv.summary.set_index("segment")
+    assert s.loc["c", "unidentified_reason"] == "few_at_risk" and s.loc["c", "observed_months"] == 0
+    assert s.loc["c", "lower"] <= s.loc["c", "model_lower"] and s.loc["c", "upper"] >= s.loc["c", "model_upper"]
+    assert s.loc["c", "tail_high_assumption"] == "no_exit"

@@ -70,7 +70,7 @@ def test_small_bands_are_suppressed_not_shown(data):
 
     notes = " ".join(method_notes(a))  # no band here has 50 customers to follow: its value is the fitted tail's
     assert (a.ltv_.summary["observed_months"] == 0).any() and "after 0 months" not in notes
-    assert f"from the start, with fewer than {a.ltv_.min_at_risk} customers to follow;" in notes
+    assert f"fewer than {a.ltv_.min_at_risk} customers to follow, so its whole curve is an assumption" in notes
 
 
 def test_care_focus_leads_with_complaints_then_contacts(data):

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import optimize
 from scipy import special as sp
 
-__all__ = ["ShiftedBetaGeometric", "NoChurnTail", "PeriodIndex", "discrete_counts"]
+__all__ = ["ShiftedBetaGeometric", "NoChurnTail", "ConstantHazardTail", "PeriodIndex", "discrete_counts"]
 
 
 def discrete_counts(durations, events, weights=None, periods: int | None = None):
@@ -418,3 +418,38 @@ class NoChurnTail:
 
     def survival(self, t):
         return np.ones_like(np.asarray(t, dtype=float))
+
+
+class ConstantHazardTail:
+    """A tail that loses the same share every period: ``S(t) = exp(-rate t)``, an assumption, not a fit.
+
+    Used to bound what a segment with no churn (or almost none) may be worth beyond its data: ``rate`` is
+    the exact Poisson upper bound on its hazard (:func:`poisson_upper_rate`).
+
+    >>> ConstantHazardTail(0.1).survival([0, 10]).round(4).tolist()
+    [1.0, 0.3679]
+    """
+
+    name = "constant hazard (assumed)"
+    log_likelihood_ = 0.0
+
+    def __init__(self, rate: float):
+        self.rate = float(rate)
+        self.params_ = np.array([self.rate, 1.0])
+
+    def survival(self, t):
+        return np.exp(-self.rate * np.asarray(t, dtype=float))
+
+
+def poisson_upper_rate(events: float, exposure: float, alpha: float = 0.05) -> float:
+    """Exact (Garwood) upper ``1 - alpha / 2`` bound on a rate from ``events`` over ``exposure``.
+
+    With no events it is ``-log(alpha / 2) / exposure`` (3.69 / exposure at 95%; the one-sided 95% bound
+    is the "rule of three", 3.0 / exposure): the fastest constant hazard the data does not rule out.
+
+    >>> round(poisson_upper_rate(0, 1000.0), 5), round(poisson_upper_rate(4, 1000.0), 5)
+    (0.00369, 0.01024)
+    """
+    from scipy.stats import chi2
+
+    return float(chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2 / exposure) if exposure > 0 else float("inf")

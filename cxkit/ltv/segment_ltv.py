@@ -31,7 +31,7 @@ import pandas as pd
 
 from cxkit._display import html_block
 from cxkit.errors import CxkitError, NotEstimable
-from cxkit.ltv.sbg import NoChurnTail, PeriodIndex, ShiftedBetaGeometric
+from cxkit.ltv.sbg import ConstantHazardTail, NoChurnTail, PeriodIndex, ShiftedBetaGeometric, poisson_upper_rate
 from cxkit.ltv.weibull import DiscreteWeibull
 
 __all__ = ["SegmentLTV", "sensitivity"]
@@ -57,6 +57,32 @@ class _Segment:
         self.window = int(min(ok.max(), np.floor(self.d.max()))) if ok.size else 0
         self.month_pos = np.searchsorted(self.times, self.months, side="right") - 1
         self.periods = PeriodIndex(self.d, self.e)  # the tail models' period counts, indexed once
+
+    @property
+    def extrapolates(self) -> bool:
+        """True when the horizon runs past the months the Kaplan-Meier curve covers."""
+        return self.window < self.owner.horizon - 1
+
+    @property
+    def events(self) -> float:
+        return float(np.sum(self.e * self.count))
+
+    @property
+    def exposure(self) -> float:
+        """Months followed, summed over the segment's customers."""
+        return float(np.sum(self.d * self.count))
+
+    def unidentified_reason(self) -> str | None:
+        """Why the segment's survival beyond its data is not identified: ``no_churn`` (nobody left, so
+        no hazard to carry on), ``few_at_risk`` (fewer than ``min_at_risk`` customers from the start, so
+        the whole curve is a tail), or None (identified, or nothing beyond the data within the horizon)."""
+        if not self.extrapolates:
+            return None
+        if self.events <= 0:
+            return "no_churn"
+        if self.window == 0:
+            return "few_at_risk"
+        return None
 
     def period_counts(self, w):
         """Churned and censored counts per whole period for row weights ``w``: ``discrete_counts(d, e, w)``."""
@@ -87,8 +113,11 @@ class _Segment:
             s[:, beyond] = base[:, None] * tail[:, :-1] / tail[:, -1:]
         return s
 
-    def evaluate_many(self, w, tails, revenue_tails) -> tuple[np.ndarray, np.ndarray]:
-        """LTV and expected lifetime for each row of ``w`` (replicates): :meth:`evaluate` row by row, at once."""
+    def evaluate_many(self, w, tails, revenue_tails, by_month: bool = False) -> tuple:
+        """LTV and expected lifetime for each row of ``w`` (replicates): :meth:`evaluate` row by row, at once.
+
+        With ``by_month`` also the value accumulated up to and including each month (replicates x months),
+        from which the part inside the data is read."""
         counts = w * self.count
         s = self.curves(counts, tails)
         paid = w * self.rev_rate
@@ -103,6 +132,9 @@ class _Segment:
         cost = np.divide((w * v["cost"]).sum(axis=1), exposure, out=np.zeros(w.shape[0]), where=exposure > 0)
         r0 = paid.sum(axis=1) / counts.sum(axis=1)
         ltv = r0 * (s_rev @ disc) - cost * (s @ disc)
+        if by_month:
+            cum = np.cumsum(r0[:, None] * s_rev * disc - cost[:, None] * s * disc, axis=1)
+            return ltv, s.sum(axis=1), cum
         return ltv, s.sum(axis=1)
 
     def resample(self, rng) -> np.ndarray:
@@ -287,8 +319,47 @@ class SegmentLTV:
                          "tail_loglik_sbg": fits["sbg"].log_likelihood_,
                          "tail_loglik_weibull": fits["weibull"].log_likelihood_})
         self._point = pd.DataFrame(rows).set_index("segment")
+        self._identify()
         self._bootstrap()
         return self
+
+    def _identify(self) -> None:
+        """Split each LTV into the part inside the data and the part beyond it; for a segment whose survival
+        beyond the data is not identified, find the tails that give its lowest and highest value.
+
+        The candidates: nobody leaves beyond the data (``no_exit``), the segment's own fitted tail (``own``,
+        when it has churn), each other churning segment's tail from the same month on (``like:<segment>``),
+        and a constant hazard at the exact Poisson upper bound on its own churn rate (``bound``).
+        """
+        p = self._point
+        self._cum, self._scenarios = {}, {}
+        cols = {k: [] for k in ("identified", "unidentified_reason", "ltv_observed", "ltv_extrapolated", "tail_low",
+                                "tail_high", "tail_low_assumption", "tail_high_assumption")}
+        for s, part in self._segments.items():
+            ones = np.ones(part.d.size)
+            tail, revenue_tail = self._tails[s]
+            self._cum[s] = part.evaluate_many(ones[None, :], [tail], [revenue_tail], by_month=True)[2][0]
+            reason = part.unidentified_reason()
+            observed = float(self._cum[s][min(part.window, self.horizon - 1)])
+            beyond = float(p.loc[s, "ltv"]) - observed
+            low = high = None
+            low_value = high_value = beyond
+            if reason is not None:
+                bound = ConstantHazardTail(poisson_upper_rate(part.events, part.exposure, self.alpha))
+                options = {"no_exit": (NoChurnTail(), NoChurnTail()), "bound": (bound, bound)}
+                if part.events > 0:
+                    options["own"] = (tail, revenue_tail)
+                options |= {f"like:{o}": (self._tails[o][0],) * 2 for o, other in self._segments.items()
+                            if o != s and other.events > 0}
+                value = {k: part.evaluate(ones, *pair)["ltv"] for k, pair in options.items()}
+                low, high = min(value, key=value.get), max(value, key=value.get)
+                self._scenarios[s] = {"low": (low, options[low]), "high": (high, options[high])}
+                low_value, high_value = value[low] - observed, value[high] - observed
+            for k, v in zip(cols, (reason is None, reason, observed, beyond, low_value, high_value, low, high),
+                            strict=True):
+                cols[k].append(v)
+        for k, v in cols.items():
+            p[k] = pd.Series(v, index=p.index, dtype=bool if k == "identified" else None)
 
     def _from_frame(self, df: pd.DataFrame, cols: dict, order) -> dict:
         for key in ("duration", "event", "segment"):
@@ -362,6 +433,8 @@ class SegmentLTV:
         rng = np.random.default_rng(self.seed)
         reps = {s: np.empty(self.n_boot) for s in self.segments_}
         life = {s: np.empty(self.n_boot) for s in self.segments_}
+        cums = {s: np.empty((self.n_boot, self.horizon)) for s in self.segments_}
+        ranges = {s: {side: np.empty(self.n_boot) for side in ("low", "high")} for s in self._scenarios}
         for first in range(0, self.n_boot, block):
             size = min(block, self.n_boot - first)
             draws = {s: np.empty((size, part.d.size)) for s, part in self._segments.items()}
@@ -374,25 +447,52 @@ class SegmentLTV:
                 w = draws[s]
                 tails = part.tail_models(kind, w * part.count, tail.params_)
                 revenue_tails = part.tail_models(kind, w * part.rev_rate, revenue_tail.params_)
-                reps[s][first:first + size], life[s][first:first + size] = part.evaluate_many(w, tails,
-                                                                                             revenue_tails)
+                block_of = slice(first, first + size)
+                reps[s][block_of], life[s][block_of], cums[s][block_of] = part.evaluate_many(
+                    w, tails, revenue_tails, by_month=True)
+                for side, (name, (t_side, r_side)) in self._scenarios.get(s, {}).items():
+                    ranges[s][side][block_of] = (reps[s][block_of] if name == "own" else
+                                                 part.evaluate_many(w, [t_side] * size, [r_side] * size)[0])
         self.replicates_ = pd.DataFrame(reps)
         self._lifetime_reps = pd.DataFrame(life)
+        self._cum_reps = cums
+        self._range_reps = ranges
 
     def _interval(self, values) -> tuple[float, float]:
         lo, hi = np.quantile(values, [self.alpha / 2, 1 - self.alpha / 2])
         return float(lo), float(hi)
 
+    def _range(self, s: str) -> tuple[np.ndarray, np.ndarray]:
+        """Replicates of a segment's LTV under its lowest and highest tail (its own replicates when its
+        survival beyond the data is identified)."""
+        if s in self._range_reps:
+            return self._range_reps[s]["low"], self._range_reps[s]["high"]
+        return self.replicates_[s].to_numpy(), self.replicates_[s].to_numpy()
+
+    def _spread(self, low, high, model) -> tuple[float, float]:
+        """The lower end of ``low``'s interval and the upper end of ``high``'s, and never inside ``model``'s
+        (the replicates under the fitted tails): an interval widened by the range of tail assumptions."""
+        model_lo, model_hi = self._interval(model)
+        return min(self._interval(low)[0], model_lo), max(self._interval(high)[1], model_hi)
+
     @property
     def summary(self) -> pd.DataFrame:
         """One row per segment: LTV with its interval, margin, lifetimes and the tail used."""
         out = self._point.reset_index()
-        bounds = [self._interval(self.replicates_[s]) for s in out["segment"]]
+        bounds = [self._spread(*self._range(s), self.replicates_[s]) for s in out["segment"]]
         out.insert(3, "lower", [b[0] for b in bounds])
         out.insert(4, "upper", [b[1] for b in bounds])
+        model = [self._interval(self.replicates_[s]) for s in out["segment"]]
+        out["model_lower"], out["model_upper"] = [b[0] for b in model], [b[1] for b in model]
+        observed = [self._interval(self._cum_reps[s][:, min(w, self.horizon - 1)])
+                    for s, w in zip(out["segment"], out["observed_months"], strict=True)]
+        out["observed_lower"], out["observed_upper"] = [b[0] for b in observed], [b[1] for b in observed]
         out["horizon_months"] = self.horizon
         keep = ["segment", "customers", "ltv", "lower", "upper", "margin_per_month", "expected_lifetime_months",
-                "discounted_lifetime_months", "extrapolated_share", "observed_months", "tail_model", "horizon_months"]
+                "discounted_lifetime_months", "extrapolated_share", "observed_months", "tail_model", "horizon_months",
+                "identified", "unidentified_reason", "ltv_observed", "observed_lower", "observed_upper",
+                "ltv_extrapolated", "tail_low", "tail_high", "tail_low_assumption", "tail_high_assumption",
+                "model_lower", "model_upper"]
         return out[keep]
 
     @property
@@ -420,17 +520,49 @@ class SegmentLTV:
         return pd.DataFrame({"segment": p.index, "loglik_sbg": p["tail_loglik_sbg"].to_numpy(),
                              "loglik_weibull": p["tail_loglik_weibull"].to_numpy(),
                              "tail_used": p["tail_model"].to_numpy(),
-                             "observed_months": p["observed_months"].to_numpy()})
+                             "observed_months": p["observed_months"].to_numpy(),
+                             "identified": p["identified"].to_numpy(),
+                             "unidentified_reason": p["unidentified_reason"].to_numpy(),
+                             "tail_low_assumption": p["tail_low_assumption"].to_numpy(),
+                             "tail_high_assumption": p["tail_high_assumption"].to_numpy()})
+
+    def unidentified(self, *segments) -> list[str]:
+        """Those of ``segments`` (default: all) whose survival beyond the data, within the horizon, is not
+        identified (see ``summary['unidentified_reason']``)."""
+        p = self._point
+        return [s for s in (segments or self.segments_) if not p.loc[s, "identified"]]
 
     def gap(self, a: str, b: str) -> dict:
-        """LTV of segment ``a`` minus segment ``b``, with interval and the difference in expected lifetime."""
+        """LTV of segment ``a`` minus segment ``b``, with interval and the difference in expected lifetime.
+
+        Returns
+        -------
+        dict
+            ``estimate`` (under each segment's own tail); ``lower, upper``: the bootstrap interval when both
+            segments' survival is identified over the horizon, else the range under the tail assumptions
+            (the lower end of the interval under the least favourable assumption to the upper end under the
+            most favourable; see ``summary``'s ``tail_low_assumption``); ``model_lower, model_upper``: the
+            bootstrap interval under the fitted tails alone; ``identified`` and ``unidentified`` (the
+            segments resting on an assumed tail); ``observed_months, observed_estimate, observed_lower,
+            observed_upper``: the gap over the first months both segments' curves cover (Kaplan-Meier
+            only); ``lifetime_months, lifetime_lower, lifetime_upper``.
+        """
         self._check(a, b)
         diffs = self.replicates_[a] - self.replicates_[b]
-        lo, hi = self._interval(diffs)
+        model_lo, model_hi = self._interval(diffs)
+        unidentified = self.unidentified(a, b)
+        (low_a, high_a), (low_b, high_b) = self._range(a), self._range(b)
+        lo, hi = self._spread(low_a - high_b, high_a - low_b, diffs) if unidentified else (model_lo, model_hi)
         p = self._point
         life = p.loc[a, "expected_lifetime_months"] - p.loc[b, "expected_lifetime_months"]
         life_lo, life_hi = self._interval(self._lifetime_reps[a] - self._lifetime_reps[b])
+        last = int(min(p.loc[a, "observed_months"], p.loc[b, "observed_months"], self.horizon - 1))
+        obs_lo, obs_hi = self._interval(self._cum_reps[a][:, last] - self._cum_reps[b][:, last])
         return {"estimate": float(p.loc[a, "ltv"] - p.loc[b, "ltv"]), "lower": lo, "upper": hi,
+                "model_lower": model_lo, "model_upper": model_hi, "identified": not unidentified,
+                "unidentified": unidentified, "observed_months": last + 1,
+                "observed_estimate": float(self._cum[a][last] - self._cum[b][last]),
+                "observed_lower": obs_lo, "observed_upper": obs_hi,
                 "lifetime_months": float(life), "lifetime_lower": life_lo, "lifetime_upper": life_hi}
 
     def gap_parts(self, a: str, b: str) -> pd.DataFrame:
@@ -464,10 +596,13 @@ class SegmentLTV:
         Returns
         -------
         dict
-            ``estimate, lower, upper, customers_moved, per_customer``.
+            ``estimate, lower, upper, customers_moved, per_customer``; ``identified`` and ``unidentified``
+            as in :meth:`gap`: when a segment involved rests on an assumed tail, ``lower, upper`` are the
+            range under the tail assumptions and ``model_lower, model_upper`` the bootstrap interval under
+            the fitted tails alone.
         """
         counts = base_counts or self.base_counts_
-        total = np.zeros(self.n_boot)
+        total, low, high = np.zeros(self.n_boot), np.zeros(self.n_boot), np.zeros(self.n_boot)
         estimate = moved = 0.0
         for src, dst in moves.items():
             self._check(src, dst)
@@ -475,9 +610,15 @@ class SegmentLTV:
             moved += n
             estimate += n * (self._point.loc[dst, "ltv"] - self._point.loc[src, "ltv"])
             total += n * (self.replicates_[dst] - self.replicates_[src]).to_numpy()
-        lo, hi = self._interval(total)
-        return {"estimate": float(estimate), "lower": lo, "upper": hi, "customers_moved": moved,
-                "per_customer": float(estimate / moved) if moved else np.nan}
+            (low_src, high_src), (low_dst, high_dst) = self._range(src), self._range(dst)
+            low += n * (low_dst - high_src)
+            high += n * (high_dst - low_src)
+        model_lo, model_hi = self._interval(total)
+        unidentified = self.unidentified(*dict.fromkeys(s for pair in moves.items() for s in pair))
+        lo, hi = self._spread(low, high, total) if unidentified else (model_lo, model_hi)
+        return {"estimate": float(estimate), "lower": lo, "upper": hi, "model_lower": model_lo,
+                "model_upper": model_hi, "identified": not unidentified, "unidentified": unidentified,
+                "customers_moved": moved, "per_customer": float(estimate / moved) if moved else np.nan}
 
     def _check(self, *segments) -> None:
         for s in segments:
