@@ -30,8 +30,9 @@ __all__ = ["brief", "segment_strength"]
 def _item(text: str, facts: list[dict], **more) -> dict:
     """A piece of the brief with the facts its text shows (a fact is kept only where its text appears)."""
     seen, kept = set(), []
+    shown = " ".join([text, *(v for v in more.values() if isinstance(v, str))])
     for f in facts:
-        if f["text"] in text and f["text"] not in seen:
+        if f["text"] in shown and f["text"] not in seen:
             seen.add(f["text"])
             kept.append(f)
     return {"text": text, "facts": kept, **more}
@@ -98,7 +99,7 @@ def _tiles(a) -> list[dict]:
         src = "a.ledger_.totals(a.year_periods_)"
         net = t["end"] - t["start"]
         facts = [_fact(f"{t['end']:,}", t["end"], f"{src}['end']"),
-                 _fact(f"{abs(net):,}", abs(net), f"abs({src}['end'] - {src}['start'])"),
+                 _fact(f"{'+' if net >= 0 else '−'}{abs(net):,}", net, f"{src}['end'] - {src}['start']"),
                  _fact(f"{t['new']:,}", t["new"], f"{src}['new']"),
                  _fact(f"{t['lost']:,}", t["lost"], f"{src}['lost']")]
         tiles.append(_item(f"{t['end']:,}", facts, label="customers today",

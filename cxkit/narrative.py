@@ -155,9 +155,11 @@ def ltv_gap_sentence(ltv, a: str = "promoter", b: str = "detractor") -> str:
 
 def value_at_stake_sentence(ltv, moves: dict, share: float = 0.10, base_counts: dict | None = None,
                             audience: str = "the customer base") -> str:
-    """``Moving 10% of detractors (1,234 customers) to passive adds $X (95% CI ...) ...``.
+    """``If 10% of detractors behaved like passives (1,234 customers), the customer base would gain $X of lifetime
+    value (95% CI ...), $Y per customer, assuming they would then stay and spend as passives do today.``
 
-    When the interval includes zero the sentence says the data cannot tell whether the move adds value.
+    A scenario, not a forecast: its assumption is named. When the interval includes zero the sentence says the
+    data cannot tell whether the move adds value.
     """
     v = ltv.value_at_stake(moves, share, base_counts)
     level = _level(ltv.alpha)
@@ -176,15 +178,17 @@ def value_at_stake_sentence(ltv, moves: dict, share: float = 0.10, base_counts: 
         why = join_words([_why_unidentified(ltv, x) for x in v["unidentified"]])
         return (f"If {percent(share)} of {like} ({v['customers_moved']:,.0f} customers), the lifetime value of "
                 f"{audience} would {change}, depending on {how}: {why}, so that is an assumption.")
-    pairs = " and ".join(f"{plural(src).lower()} to {dst}" for src, dst in moves.items())
-    lead = f"Moving {percent(share)} of {pairs} ({v['customers_moved']:,.0f} customers)"
+    like = " and ".join(f"{plural(src).lower()} behaved like {plural(dst).lower()}" for src, dst in moves.items())
+    lead = f"If {percent(share)} of {like} ({v['customers_moved']:,.0f} customers)"
+    as_they = join_words([plural(dst).lower() for dst in moves.values()])
+    assume = f"assuming they would then stay and spend as {as_they} do today"
     interval = f"{level}% CI {money(v['lower'], cur)} to {money(v['upper'], cur)}"
     if not _excludes(v["lower"], v["upper"]):
-        return (f"{lead} shows no clear change in the lifetime value of {audience}: {money(v['estimate'], cur)} "
-                f"({interval}), an interval that includes no change.")
-    verb = "adds" if v["estimate"] >= 0 else "removes"
-    return (f"{lead} {verb} {money(abs(v['estimate']), cur)} of lifetime value to {audience} ({interval}), "
-            f"{money(abs(v['per_customer']), cur)} per customer moved.")
+        return (f"{lead}, the data shows no clear change in the lifetime value of {audience}: "
+                f"{money(v['estimate'], cur)} ({interval}), an interval that includes no change.")
+    verb = "gain" if v["estimate"] >= 0 else "lose"
+    return (f"{lead}, {audience} would {verb} {money(abs(v['estimate']), cur)} of lifetime value ({interval}), "
+            f"{money(abs(v['per_customer']), cur)} per customer, {assume}.")
 
 
 def join_words(words: list[str]) -> str:
@@ -567,8 +571,8 @@ def section_intro(section: str, clock: str, mode: str = "dated") -> str:
         return (f"What a customer is worth {start}: margin per month times the chance they are still a customer, "
                 "discounted. The hatched part comes from the fitted tail beyond the months the data covers.")
     if section == "stake":
-        return ("What moving customers up one band would add to the lifetime value of the active customer base, "
-                "with 95% intervals.")
+        return ("What the lifetime value of the active customer base would gain if some customers of one band "
+                "behaved like the band above (stayed and spent as it does today), with 95% intervals.")
     fixed = {
         "drivers": ("Hazard ratios from a Cox model: below 1, customers stay longer than the reference group; above "
                     "1, they leave sooner, among customers alike in the other columns. These are associations, not "
@@ -579,7 +583,7 @@ def section_intro(section: str, clock: str, mode: str = "dated") -> str:
         "slice_parent": ("First how this audience differs from the other customers of the audience it belongs to, "
                          "each difference with its interval; then the same measures for this audience, for that "
                          "audience and for all customers (bands too small for a stable estimate show 'too few')."),
-        "value": "Lifetime value by band and what moving customers up adds.",
+        "value": "Lifetime value by band, and what it would be worth if customers behaved like the band above.",
         "ledger": ("Customers and monthly revenue flowing in and out of the base. Revenue is each customer's monthly "
                    "run rate; start + new - lost = end holds in every period."),
         "trend": ("Each period's NPS at one fixed mix of customers, with its 95% interval, and as answered (grey). "

@@ -35,8 +35,12 @@ def _check_traced(a, b: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(demo_params):
-    return LeadershipAnalysis(n_boot=40).fit(load(demo_params))
+def demo(tmp_path_factory):
+    """The demo's data (seed 0, 20,000 customers, as `make demo`)."""
+    from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED
+
+    params = write(tmp_path_factory.mktemp("demo"), n_customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
+    return LeadershipAnalysis(n_boot=40).fit(load(params))
 
 
 def test_the_demo_brief_has_a_headline_tiles_findings_and_ranked_actions(demo):
