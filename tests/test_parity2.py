@@ -173,7 +173,7 @@ def test_predicted_survival_per_stratum_matches_r_survfit_newdata():
         for col, r in (("survival", "surv"), ("se", "std_err"), ("lower", "lower"), ("upper", "upper")):
             np.testing.assert_allclose(got[col], part[r], atol=TOL, err_msg=col)
     base = model.baseline_survival_
-    assert list(base.columns) == ["stratum", "time", "cumulative_hazard", "survival"]
+    assert list(base.columns) == ["stratum", "time", "cumulative_hazard", "survival", "se", "lower", "upper"]
 
 
 def test_predicted_survival_for_typical_customers_matches_r():

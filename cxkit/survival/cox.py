@@ -88,8 +88,12 @@ class CoxModel:
     n_rows_, n_events_ : float
         Subjects and events used in the fit.
     baseline_survival_ : DataFrame
-        ``stratum, time, cumulative_hazard, survival`` at each event time, for a customer at the mean of
-        every covariate (R's ``survfit(fit)``); ``stratum`` is ``"all"`` without strata.
+        ``stratum, time, cumulative_hazard, survival, se, lower, upper`` at each event time, for a customer
+        at ``centre_`` (R's ``survfit(fit)``); ``stratum`` is ``"all"`` without strata. ``se`` is the
+        standard error of the cumulative hazard, the limits R's default ``conf.type="log"``.
+    centre_ : Series
+        Per term, the covariate value of the baseline curve, as R 3.x's ``fit$means``: 0 for a column
+        holding only -1, 0 and 1 (every dummy, every 0/1 flag), the mean for any other column.
     strata_ : list of str
         The strata, as ``"value"`` (or ``"a, b"`` for several columns), in sorted order.
     """
@@ -244,7 +248,9 @@ class CoxModel:
     def _fit_arrays(self, x, rows, terms, term_cov, has_entry: bool) -> None:
         w = rows["_w"].to_numpy(dtype=float)
         means = (w @ x) / w.sum()
-        self._means = means
+        self._means = means  # the fit runs on columns centred at their means (numerically best)
+        only_signs = np.all(np.isin(x, (-1.0, 0.0, 1.0)), axis=0) if len(x) else np.zeros(x.shape[1], dtype=bool)
+        self.centre_ = pd.Series(np.where(only_signs, 0.0, means), index=terms, name="centre")
         arrays = CoxArrays(x - means, w, rows["_stop"].to_numpy(dtype=float), rows["_event"].to_numpy() == 1,
                            rows["_entry"].to_numpy(dtype=float) if has_entry else None)
         if arrays.ev.size == 0:
@@ -292,19 +298,48 @@ class CoxModel:
 
     # ------------------------------------------------------ baseline and curves
     def _baseline(self) -> None:
-        """Efron's baseline cumulative hazard per stratum, at the mean covariates (R's ``survfit(fit)``)."""
+        """The baseline curve per stratum at R's centre (R's ``survfit(fit)``), with its SE and limits.
+
+        R (survival 3.x) centres a column holding only -1, 0 and 1 (every dummy) at 0 and every other
+        column at its mean; ``survfit(fit)`` is the curve of that covariate vector.
+        """
         a, res = self._arrays, self._at_beta
         stratum = (np.floor(a.tau / self._span).astype(int) if self._span else np.zeros(a.tau.size, dtype=int))
         self._tau_stratum = stratum
         self._tau_time = a.tau - stratum * self._span if self._span else a.tau
         self._d_gradient = res["s1"] * res["a2"][:, None] - res["e1"] * res["b2"][:, None]
-        rows = []
-        for k, name in enumerate(self.strata_):
-            mine = stratum == k
-            hazard = np.cumsum(res["a1"][mine])
-            rows.append(pd.DataFrame({"stratum": name, "time": self._tau_time[mine], "cumulative_hazard": hazard,
-                                      "survival": np.exp(-hazard)}))
-        self.baseline_survival_ = pd.concat(rows, ignore_index=True)
+        z = self.centre_.to_numpy() - self._means
+        rows = [self._curve(z, k, None).assign(stratum=name) for k, name in enumerate(self.strata_)]
+        cols = ["stratum", "time", "cumulative_hazard", "survival", "se", "lower", "upper"]
+        self.baseline_survival_ = pd.concat(rows, ignore_index=True)[cols]
+
+    def _curve(self, z: np.ndarray, k: int, times) -> pd.DataFrame:
+        """The curve of one design row ``z`` (centred at the fit's means) in stratum ``k``.
+
+        ``se`` is the standard error of the cumulative hazard (the baseline's variance plus the
+        coefficients' uncertainty); the limits are R's default ``conf.type="log"``.
+        """
+        res = self._at_beta
+        risk = float(np.exp(z @ self.params_.to_numpy()))
+        mine = self._tau_stratum == k
+        hazard0 = np.cumsum(res["a1"][mine])
+        grad = z[None, :] * hazard0[:, None] - np.cumsum(self._d_gradient[mine], axis=0)
+        v = self.variance_matrix_.to_numpy()
+        var = risk ** 2 * (np.cumsum(res["a2"][mine]) + np.einsum("ij,jk,ik->i", grad, v, grad))
+        t = self._tau_time[mine]
+        curve = pd.DataFrame({"time": t, "cumulative_hazard": risk * hazard0, "se": np.sqrt(var)})
+        if times is not None:
+            at = np.searchsorted(t, np.asarray(times, dtype=float), side="right") - 1
+            picked = curve.iloc[np.maximum(at, 0)].reset_index(drop=True)
+            picked.loc[at < 0, ["cumulative_hazard", "se"]] = 0.0
+            picked["time"] = np.asarray(times, dtype=float)
+            curve = picked
+        z_crit = stats.norm.ppf(1 - self.alpha / 2)
+        surv = np.exp(-curve["cumulative_hazard"].to_numpy())
+        curve["survival"] = surv
+        curve["lower"] = surv * np.exp(-z_crit * curve["se"].to_numpy())
+        curve["upper"] = np.minimum(1.0, surv * np.exp(z_crit * curve["se"].to_numpy()))
+        return curve
 
     def _new_design(self, frame: pd.DataFrame) -> np.ndarray:
         """The fitted terms' columns for new covariate values, centred at the fit's means."""
@@ -339,40 +374,16 @@ class CoxModel:
             error of the cumulative hazard (Efron's variance with the coefficients' uncertainty), and the
             limits are R's default ``conf.type="log"``.
         """
-        z_crit = stats.norm.ppf(1 - self.alpha / 2)
         frame = pd.DataFrame(covariates).reset_index(drop=True)
         z = self._new_design(frame)
-        beta = self.params_.to_numpy()
-        v = self.variance_matrix_.to_numpy()
-        res = self._at_beta
         own = all(c in frame for c in self.strata) and bool(self.strata)
         labels = frame[self.strata].astype(str).agg(", ".join, axis=1) if own else None
         out = []
         for i in range(len(frame)):
-            risk = float(np.exp(z[i] @ beta))
-            names = [labels[i]] if own else self.strata_
-            for name in names:
+            for name in ([labels[i]] if own else self.strata_):
                 if name not in self.strata_:
                     raise CxkitError(f"Cox model: stratum {name!r} is not in the fit ({', '.join(self.strata_)})")
-                mine = self._tau_stratum == self.strata_.index(name)
-                hazard0 = np.cumsum(res["a1"][mine])
-                grad = z[i][None, :] * hazard0[:, None] - np.cumsum(self._d_gradient[mine], axis=0)
-                var = risk ** 2 * (np.cumsum(res["a2"][mine]) + np.einsum("ij,jk,ik->i", grad, v, grad))
-                t = self._tau_time[mine]
-                curve = pd.DataFrame({"time": t, "cumulative_hazard": risk * hazard0, "se": np.sqrt(var)})
-                if times is not None:
-                    at = np.searchsorted(t, np.asarray(times, dtype=float), side="right") - 1
-                    picked = curve.iloc[np.maximum(at, 0)].reset_index(drop=True)
-                    picked.loc[at < 0, ["cumulative_hazard", "se"]] = 0.0
-                    picked["time"] = np.asarray(times, dtype=float)
-                    curve = picked
-                surv = np.exp(-curve["cumulative_hazard"].to_numpy())
-                curve.insert(0, "stratum", name)
-                curve.insert(0, "row", i)
-                curve["survival"] = surv
-                curve["lower"] = surv * np.exp(-z_crit * curve["se"].to_numpy())
-                curve["upper"] = np.minimum(1.0, surv * np.exp(z_crit * curve["se"].to_numpy()))
-                out.append(curve)
+                out.append(self._curve(z[i], self.strata_.index(name), times).assign(row=i, stratum=name))
         cols = ["row", "stratum", "time", "cumulative_hazard", "survival", "se", "lower", "upper"]
         return pd.concat(out, ignore_index=True)[cols]
 

@@ -1,0 +1,65 @@
+"""Statistics parity 3: R's survival 3.5.3 on data sets new to the kit (colon, pbc, cgd, kidney, flchain, ovarian).
+
+Reference numbers come from tests/data/make_reference_parity3.R (tests never call R); matched to 1e-6.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxkit.survival import CoxModel
+from tests.conftest import ROOT
+
+DATA = ROOT / "tests" / "data"
+REF = DATA / "r_reference"
+TOL = 1e-6
+
+
+def _ref(name: str) -> pd.DataFrame:
+    return pd.read_csv(REF / f"{name}.csv", keep_default_na=False, na_values=["NA"])
+
+
+def _data(name: str) -> pd.DataFrame:
+    return pd.read_csv(DATA / f"{name}.csv", keep_default_na=False, na_values=["NA"])
+
+
+# name -> data, exit, event, covariates, entry, settings, categorical columns (R's term names rx... as rx[...])
+COX = {
+    "colon": ("colon_deaths", "time", "status", ["rx", "sex", "age", "obstruct", "nodes"], None, {}, ["rx"]),
+    "pbc": ("pbc", "time", "dead", ["trt", "age", "sex", "edema", "log_bili"], None, {}, ["sex"]),
+    "cgd": ("cgd", "tstop", "status", ["treat", "sex", "age", "inherit", "steroids"], "tstart",
+            {"reference": {"inherit": "autosomal"}}, ["treat", "sex", "inherit"]),
+    "kidney": ("kidney", "time", "status", ["age", "disease"], None, {"strata": ["sex"]}, ["disease"]),
+    "ovarian": ("ovarian", "futime", "fustat", ["age", "resid.ds", "rx", "ecog.ps"], None, {}, []),
+}
+
+
+def _fit(name: str, **settings) -> CoxModel:
+    data, t, e, covs, entry, base, _ = COX[name.replace("_breslow", "")]
+    return CoxModel(**base, **settings).fit(_data(data), t, e, covs, entry_col=entry)
+
+
+def _term(term: str, categorical) -> str:
+    for col in categorical:
+        if term.startswith(col) and term != col:
+            return f"{col}[{term[len(col):]}]"
+    return term
+
+
+@pytest.mark.parametrize("name", ["colon", "pbc", "cgd", "kidney", "ovarian"])
+def test_baseline_survival_is_r_survfit_of_the_fit(name):
+    """R centres columns of only 0/1 (every dummy) at 0, others at their mean; survfit(fit) is that curve."""
+    model = _fit(name)
+    cox = _ref(f"{name}_cox")
+    centre = model.centre_.loc[[_term(t, COX[name][6]) for t in cox["term"]]]
+    np.testing.assert_allclose(centre, cox["mean"], rtol=1e-12, atol=1e-12)
+    ref = _ref(f"{name}_baseline").astype({"stratum": str})
+    ref = ref[ref["n_event"] > 0]
+    got = model.baseline_survival_
+    assert len(got) == len(ref)
+    both = got.merge(ref, on=["stratum", "time"], suffixes=("", "_r"))
+    assert len(both) == len(ref)
+    for col in ("cumulative_hazard", "survival", "se", "lower", "upper"):
+        np.testing.assert_allclose(both[col], both[f"{col}_r"], rtol=TOL, atol=1e-10, err_msg=col)
