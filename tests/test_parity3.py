@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxkit.survival import CoxModel
+from cxkit.survival import CoxModel, SegmentSurvival
 from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data"
@@ -63,3 +63,25 @@ def test_baseline_survival_is_r_survfit_of_the_fit(name):
     assert len(both) == len(ref)
     for col in ("cumulative_hazard", "survival", "se", "lower", "upper"):
         np.testing.assert_allclose(both[col], both[f"{col}_r"], rtol=TOL, atol=1e-10, err_msg=col)
+
+
+@pytest.mark.parametrize("name, data, exit_, event, segment, entry", [
+    ("colon_at", "colon_deaths", "time", "status", "rx", None),
+    ("cgd_at", "cgd", "tstop", "status", "treat", "tstart"),
+    ("flchain_age_at", "flchain_age", "exit", "death", "sex", "entry"),
+])
+def test_survival_at_chosen_times_is_r_summary_times(name, data, exit_, event, segment, entry):
+    """At risk as R's n.risk (under delayed entry, the risk set of the next exit time), S(t), its SE, limits."""
+    km = SegmentSurvival().fit(_data(data), exit_, event, segment, entry_col=entry)
+    ref = _ref(name).astype({"segment": str})
+    got = km.survival_at(sorted(ref["time"].unique())).merge(ref, on=["segment", "time"], suffixes=("", "_r"))
+    assert len(got) == len(ref)
+    assert got["at_risk"].tolist() == got["n_risk"].tolist()
+    for col, r in (("survival", "surv"), ("se", "se_r"), ("lower", "lower_r"), ("upper", "upper_r")):
+        np.testing.assert_allclose(got[col], got[r], rtol=TOL, atol=1e-10, err_msg=col)
+    table = km.at_risk_table(ref["time"].unique())
+    assert table["at_risk"].tolist() == km.survival_at(ref["time"].unique())["at_risk"].tolist()
+    if entry is None:  # without delayed entry the two counts are one
+        assert (got["at_risk"] == got["at_risk_at_time"]).all()
+    elif name == "flchain_age_at":  # entries at whole ages, between t and the next exit: R counts them
+        assert (got["at_risk"] > got["at_risk_at_time"]).sum() >= 8

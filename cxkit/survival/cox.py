@@ -320,12 +320,13 @@ class CoxModel:
         coefficients' uncertainty); the limits are R's default ``conf.type="log"``.
         """
         res = self._at_beta
-        risk = float(np.exp(z @ self.params_.to_numpy()))
         mine = self._tau_stratum == k
         hazard0 = np.cumsum(res["a1"][mine])
         grad = z[None, :] * hazard0[:, None] - np.cumsum(self._d_gradient[mine], axis=0)
         v = self.variance_matrix_.to_numpy()
-        var = risk ** 2 * (np.cumsum(res["a2"][mine]) + np.einsum("ij,jk,ik->i", grad, v, grad))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged fit (flagged already) gives inf, not a warning
+            risk = float(np.exp(z @ self.params_.to_numpy()))
+            var = risk ** 2 * (np.cumsum(res["a2"][mine]) + np.einsum("ij,jk,ik->i", grad, v, grad))
         t = self._tau_time[mine]
         curve = pd.DataFrame({"time": t, "cumulative_hazard": risk * hazard0, "se": np.sqrt(var)})
         if times is not None:
@@ -335,10 +336,11 @@ class CoxModel:
             picked["time"] = np.asarray(times, dtype=float)
             curve = picked
         z_crit = stats.norm.ppf(1 - self.alpha / 2)
-        surv = np.exp(-curve["cumulative_hazard"].to_numpy())
-        curve["survival"] = surv
-        curve["lower"] = surv * np.exp(-z_crit * curve["se"].to_numpy())
-        curve["upper"] = np.minimum(1.0, surv * np.exp(z_crit * curve["se"].to_numpy()))
+        with np.errstate(over="ignore", invalid="ignore"):
+            surv = np.exp(-curve["cumulative_hazard"].to_numpy())
+            curve["survival"] = surv
+            curve["lower"] = surv * np.exp(-z_crit * curve["se"].to_numpy())
+            curve["upper"] = np.minimum(1.0, surv * np.exp(z_crit * curve["se"].to_numpy()))
         return curve
 
     def _new_design(self, frame: pd.DataFrame) -> np.ndarray:
