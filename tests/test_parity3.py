@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxkit.survival import CoxModel, SegmentSurvival
+from cxkit.survival import CoxModel, CumulativeIncidence, SegmentSurvival
 from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data"
@@ -85,3 +85,20 @@ def test_survival_at_chosen_times_is_r_summary_times(name, data, exit_, event, s
         assert (got["at_risk"] == got["at_risk_at_time"]).all()
     elif name == "flchain_age_at":  # entries at whole ages, between t and the next exit: R counts them
         assert (got["at_risk"] > got["at_risk_at_time"]).sum() >= 8
+
+
+def _pbc_reasons() -> pd.DataFrame:
+    d = _data("pbc")
+    return d.assign(left=(d["status"] > 0).astype(int),
+                    why=d["status"].map({1: "transplant", 2: "death"}), trt=d["trt"].astype(str))
+
+
+def test_churn_reasons_at_chosen_times_match_r_summary_times():
+    """Before an arm's first exit (day 10) the incidence, its SE and both limits are 0, as R reports them."""
+    fit = CumulativeIncidence().fit(_pbc_reasons(), "time", "left", "why", "trt")
+    ref = _ref("pbc_cif_at").astype({"segment": str}).rename(columns={"state": "cause"})
+    got = fit.at([10, 400, 1000, 2000, 4000]).merge(ref, on=["segment", "time", "cause"], suffixes=("", "_r"))
+    assert len(got) == len(ref[ref["cause"] != "(s0)"])
+    for col, r in (("incidence", "p"), ("se", "std_err"), ("lower", "lower_r"), ("upper", "upper_r")):
+        np.testing.assert_allclose(got[col], got[r], rtol=TOL, atol=1e-10, err_msg=col)
+    assert (got.loc[got["time"] == 10, ["incidence", "se", "lower", "upper"]] == 0).all().all()

@@ -106,7 +106,8 @@ class CumulativeIncidence:
         Returns
         -------
         DataFrame
-            ``segment, time, cause, incidence, se, lower, upper``; NaN past a segment's follow-up.
+            ``segment, time, cause, incidence, se, lower, upper``; NaN past a segment's follow-up, and 0
+            (limits included) before its first exit, as R's ``summary(fit, times=)``.
         """
         rows = []
         cols = ("incidence", "se", "lower", "upper")
@@ -117,8 +118,8 @@ class CumulativeIncidence:
                 i = np.searchsorted(t, time, side="right") - 1
                 if time > t[-1]:
                     shown = dict.fromkeys(cols, np.nan)
-                elif i < 0:
-                    shown = {"incidence": 0.0, "se": 0.0, "lower": np.nan, "upper": np.nan}
+                elif i < 0:  # before the segment's first exit nobody has left: known to be 0, as R says
+                    shown = dict.fromkeys(cols, 0.0)
                 else:
                     shown = {c: values[c][i] for c in cols}
                 rows.append({"segment": s, "time": float(time), "cause": cause, **shown})

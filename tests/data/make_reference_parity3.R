@@ -127,3 +127,18 @@ wr(do.call(rbind, lapply(seq_along(aj$states), function(j)
   data.frame(segment = strata, time = aj$time, state = aj$states[j], p = aj$pstate[, j],
              std_err = aj$std.err[, j], lower = aj$lower[, j], upper = aj$upper[, j]))), "flchain_cif")
 cat("parity 3 written to", out, "\n")
+
+# pbc: transplant or death as competing risks, by treatment; the curves and summary(times=), before and after
+# each arm's first exit
+pbc_cr <- pbc_d
+pbc_cr$state <- factor(pbc_cr$status, 0:2, c("censor", "transplant", "death"))
+aj <- survfit(Surv(time, state) ~ trt, data = pbc_cr)
+strata <- rep(sub(".*=", "", names(aj$strata)), aj$strata)
+wr(do.call(rbind, lapply(seq_along(aj$states), function(j)
+  data.frame(segment = strata, time = aj$time, state = aj$states[j], p = aj$pstate[, j],
+             std_err = aj$std.err[, j], lower = aj$lower[, j], upper = aj$upper[, j]))), "pbc_cif")
+s <- summary(aj, times = c(10, 400, 1000, 2000, 4000))
+st <- sub(".*=", "", as.character(s$strata))
+wr(do.call(rbind, lapply(seq_along(aj$states), function(j)
+  data.frame(segment = st, time = s$time, state = aj$states[j], p = s$pstate[, j], std_err = s$std.err[, j],
+             lower = s$lower[, j], upper = s$upper[, j]))), "pbc_cif_at")
