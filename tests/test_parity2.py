@@ -70,7 +70,8 @@ def test_a_one_two_event_coding_is_refused_by_every_estimator():
     for fit in (lambda: CoxModel().fit(lung, "time", "status", ["sex", "age"]),
                 lambda: SegmentSurvival().fit(lung, "time", "status", "sex"),
                 lambda: CumulativeIncidence().fit(lung.assign(why="x"), "time", "status", "why", "sex")):
-        with pytest.raises(CxkitError, match=r"event flag not 0/1 in 164 row\(s\) .*recoded to 0/1"):
+        with pytest.raises(CxkitError, match=r"event column 'status' must hold 0/1 or True/False; 164 row\(s\) "
+                                             r".*recoded to 0/1 \(event = status - 1\)"):
             fit()
     _match_cox(CoxModel().fit(lung, "time", "dead", ["sex", "age", "ph.ecog"]), "lung")
 

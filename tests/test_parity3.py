@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxkit.survival import CoxModel, CumulativeIncidence, SegmentSurvival
+from cxkit.errors import CxkitError
+from cxkit.survival import CoxModel, CumulativeIncidence, LifeTable, SegmentSurvival
 from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data"
@@ -102,3 +103,78 @@ def test_churn_reasons_at_chosen_times_match_r_summary_times():
     for col, r in (("incidence", "p"), ("se", "std_err"), ("lower", "lower_r"), ("upper", "upper_r")):
         np.testing.assert_allclose(got[col], got[r], rtol=TOL, atol=1e-10, err_msg=col)
     assert (got.loc[got["time"] == 10, ["incidence", "se", "lower", "upper"]] == 0).all().all()
+
+
+def _estimators(frame: pd.DataFrame, event: str):
+    """Every estimator's fit on pbc with ``event`` as the event column."""
+    return {"Cox model": lambda: CoxModel().fit(frame, "time", event, ["age", "log_bili"]),
+            "survival data": lambda: SegmentSurvival().fit(frame, "time", event, "trt"),
+            "churn reasons": lambda: CumulativeIncidence().fit(frame.assign(why="death"), "time", event, "why", "trt"),
+            "life table": lambda: LifeTable.from_frame(frame, "time", event, "trt")}
+
+
+def test_true_false_events_are_read_as_r_reads_them_by_every_estimator():
+    pbc = _data("pbc")
+    flagged = pbc.assign(died=pbc["dead"] == 1)
+    assert flagged["died"].dtype == bool
+    for what, fit in _estimators(flagged, "died").items():
+        got = fit()
+        want = _estimators(pbc, "dead")[what]()
+        if what == "Cox model":
+            pd.testing.assert_frame_equal(got.summary, want.summary)
+        elif what == "life table":
+            pd.testing.assert_frame_equal(got.exits, want.exits)
+        elif what == "churn reasons":
+            pd.testing.assert_frame_equal(got.incidence_, want.incidence_)
+        else:
+            pd.testing.assert_frame_equal(got.survival_, want.survival_)
+    _match_cox_numbers(CoxModel().fit(flagged, "time", "died", ["trt", "age", "sex", "edema", "log_bili"]), "pbc")
+
+
+@pytest.mark.parametrize("values, shown, count", [
+    ({0: 0.4}, r"0\.4 \(1\)", 1),                               # R drops it with a warning; Cox read it as 0
+    ({0: 0.4, 1: 0.4, 2: 7, 3: np.nan}, r"0\.4 \(2\), 7 \(1\), missing \(1\)", 4),
+    ({i: 2 for i in range(10)}, r"2 \(10\); a 1/2 coding", 10),
+])
+def test_one_event_check_and_one_message_for_every_estimator(values, shown, count):
+    pbc = _data("pbc").astype({"dead": float})
+    for row, value in values.items():
+        pbc.loc[row, "dead"] = value
+    for what, fit in _estimators(pbc, "dead").items():
+        label = "survival data" if what == "life table" else what
+        with pytest.raises(CxkitError, match=rf"^{label}: event column 'dead' must hold 0/1 or True/False; "
+                                             rf"{count} row\(s\) hold other values: {shown}"):
+            fit()
+
+
+def test_event_check_names_text_columns_and_many_values():
+    pbc = _data("pbc")
+    with pytest.raises(CxkitError, match=r"event column 'sex' is VARCHAR, not 0/1 or True/False \(values 'f' \(276\)"):
+        SegmentSurvival().fit(pbc, "time", "sex")
+    with pytest.raises(CxkitError, match=r"300 row\(s\) hold other values: .* and \d+ other value\(s\)"):
+        CoxModel().fit(pbc, "time", "log_bili", ["age"])
+
+
+def _match_cox_numbers(model: CoxModel, name: str) -> None:
+    ref = _ref(f"{name}_cox")
+    got = model.summary.loc[[_term(t, COX[name.replace("_breslow", "")][6]) for t in ref["term"]]]
+    for col in ("coef", "se", "hazard_ratio", "lower", "upper", "p_value"):
+        np.testing.assert_allclose(got[col], ref[col], rtol=TOL, atol=1e-10, err_msg=f"{name} {col}")
+    assert model.log_likelihood_ == pytest.approx(ref["loglik"].iloc[0], rel=1e-9)
+
+
+def test_a_warehouse_runs_the_same_event_check():
+    ibis = pytest.importorskip("ibis")
+    from cxkit.warehouse import Warehouse
+
+    backend = ibis.duckdb.connect()
+    pbc = _data("pbc").astype({"dead": float})
+    pbc.loc[:2, "dead"] = 0.4
+    backend.con.register("pbc_df", pbc)
+    backend.con.execute("CREATE TABLE pbc AS SELECT * FROM pbc_df")
+    wh = Warehouse(backend)
+    for what, fit in (("survival data", lambda: wh.survival("pbc", "time", "dead", "trt")),
+                      ("Cox model", lambda: wh.cox("pbc", "time", "dead", {"age": "numeric"}))):
+        with pytest.raises(CxkitError, match=rf"^{what}: event column 'dead' must hold 0/1 or True/False; 3 row\(s\) "
+                                             r"hold other values: 0\.4 \(3\)"):
+            fit()

@@ -114,7 +114,7 @@ class CoxModel:
         df : DataFrame or duckdb.DuckDBPyRelation
             One row per subject (or per pattern, with whole-number counts in ``weights_col``).
         duration_col, event_col : str
-            Exit time and event flag (1 churned, 0 censored).
+            Exit time and event flag (1 or True churned, 0 or False censored; anything else is refused).
         covariates : list of str
             Text, categorical or boolean columns become dummies against a reference level;
             numeric columns enter as they are.
@@ -488,6 +488,7 @@ def _collapse(df, duration_col, event_col, covariates, entry_col, weights_col, c
         # signed and unsigned integers (UTINYINT, USMALLINT, UBIGINT, ...), floats and decimals are numbers
         numeric = re.match(r"U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?\b|DOUBLE|FLOAT|REAL|DECIMAL", types[col])
         kinds[col] = "numeric" if numeric and col not in categorical else "categorical"
+    src.check_events(event_col, "Cox model")
     missing = src.rows("SELECT " + ", ".join(f"count(*) FILTER (WHERE {_q(c)} IS NULL)" for c in needed)
                        + " FROM _src")[0]
     bad = {c: n for c, n in zip(needed, missing, strict=True) if n}
@@ -496,19 +497,20 @@ def _collapse(df, duration_col, event_col, covariates, entry_col, weights_col, c
     from cxkit.aggregate import patterns_sql
 
     rows = src.df(patterns_sql("_src", duration_col, event_col, kinds, entry_col, weights_col))
-    return prepare_patterns(rows, kinds, entry_col is not None)
+    return prepare_patterns(rows, kinds, entry_col is not None, event_col)
 
 
-def prepare_patterns(rows: pd.DataFrame, kinds: dict, has_entry: bool):
-    """Checks and sorting of collapsed rows, wherever they were counted."""
+def prepare_patterns(rows: pd.DataFrame, kinds: dict, has_entry: bool, event_col: str = "event"):
+    """Checks and sorting of collapsed rows, wherever they were counted (``event_col`` named in errors)."""
     rows = rows.astype({c: float for c in ("_stop", "_entry", "_w")} | {"_event": float}
                        | {c: float for c, kind in kinds.items() if kind == "numeric"})  # engines differ in types
     bad = ~rows["_event"].isin([0.0, 1.0])
     if bad.any():  # the same rule and message as every other estimator (a 1/2 coding is refused, not guessed)
         from cxkit.survival.lifetable import event_flag_error
 
-        counts = rows[bad].groupby("_event")["_w"].sum().sort_values(ascending=False)
-        raise event_flag_error({int(v) if float(v).is_integer() else v: c for v, c in counts.items()})
+        counts = rows[bad].groupby("_event", dropna=False)["_w"].sum().sort_values(ascending=False)
+        raise event_flag_error({None if v != v else int(v) if float(v).is_integer() else v: c
+                                for v, c in counts.items()}, event_col, "Cox model")
     rows["_event"] = rows["_event"].astype(int)
     rows = rows.sort_values(list(rows.columns), ignore_index=True)  # the same order from any engine
     if has_entry and (rows["_entry"] >= rows["_stop"]).any():

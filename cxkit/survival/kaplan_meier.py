@@ -87,7 +87,8 @@ class SegmentSurvival:
         ----------
         df : DataFrame or duckdb.DuckDBPyRelation
         duration_col, event_col : str
-            Time at exit and event flag (1 churned, 0 still active / censored).
+            Time at exit and event flag (1 or True churned, 0 or False still active / censored; anything
+            else is refused).
         segment_col : str, optional
             Segment of each row (e.g. the NPS band); default one segment.
         entry_col : str, optional
