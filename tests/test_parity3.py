@@ -178,3 +178,40 @@ def test_a_warehouse_runs_the_same_event_check():
         with pytest.raises(CxkitError, match=rf"^{what}: event column 'dead' must hold 0/1 or True/False; 3 row\(s\) "
                                              r"hold other values: 0\.4 \(3\)"):
             fit()
+
+
+ZPH_PARITY2 = {  # the data sets of parity 2, whose R 3.x tests were stored for the record
+    "veteran": (lambda: _data("veteran"), "time", "status", ["trt", "celltype", "karno", "diagtime", "age", "prior"],
+                {}),
+    "mgus2": (lambda: _data("mgus2").dropna(subset=["hgb"]), "futime", "death", ["sex", "age", "hgb"], {}),
+    "veteran_strata": (lambda: _data("veteran"), "time", "status", ["karno", "age"], {"strata": ["trt"]}),
+}
+
+
+def _zph_matches(model: CoxModel, name: str) -> None:
+    ref = _ref(f"{name}_zph3").set_index("covariate")
+    got = model.ph_test_.set_index("covariate")
+    assert list(got.index) == list(ref.index)
+    np.testing.assert_allclose(got["statistic"], ref["statistic"], rtol=TOL, atol=1e-10, err_msg=name)
+    np.testing.assert_allclose(got["p_value"], ref["p_value"], rtol=TOL, atol=1e-12, err_msg=name)
+    assert got["dof"].tolist() == ref["dof"].tolist()
+
+
+@pytest.mark.parametrize("name", ["colon", "pbc", "cgd", "kidney", "ovarian"])
+def test_ph_test_is_r_3_cox_zph_by_default(name):
+    model = _fit(name)
+    assert model.ph_test == "score" and "score test" in model.ph_test_name_
+    _zph_matches(model, name)
+
+
+@pytest.mark.parametrize("name", list(ZPH_PARITY2))
+def test_ph_test_matches_r_3_where_parity_2_matched_the_old_one(name):
+    frame, t, e, covs, settings = ZPH_PARITY2[name]
+    _zph_matches(CoxModel(**settings).fit(frame(), t, e, covs), name)
+    old = CoxModel(ph_test="approximate", **settings).fit(frame(), t, e, covs)
+    assert "before survival 3.0" in old.ph_test_name_
+    ref = _ref(f"{name}_zph").set_index("covariate")
+    np.testing.assert_allclose(old.ph_test_.set_index("covariate").loc[ref.index, "statistic"], ref["statistic"],
+                               rtol=TOL)
+    with pytest.raises(ValueError, match="ph_test must be one of 'score', 'approximate'"):
+        CoxModel(ph_test="schoenfeld")

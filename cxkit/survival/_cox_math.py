@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CoxArrays", "efron"]
+__all__ = ["CoxArrays", "efron", "newton", "weighted_information"]
 
 
 @dataclass
@@ -82,7 +82,7 @@ def efron(arrays: CoxArrays, beta: np.ndarray, need_information: bool = True) ->
     q = r * (cum_a1[a.pos] - cum_a1[a.epos])
     q[a.ev] -= r[a.ev] * b1[a.k_ev]
     score = a.x[a.ev].T @ a.w[a.ev] - a.x.T @ q
-    out = {"loglik": loglik, "score": score, "s0": s0, "s1": s1, "e1": e1, "a1": a1, "b1": b1}
+    out = {"loglik": loglik, "score": score, "s0": s0, "s1": s1, "e1": e1, "a1": a1, "b1": b1, "r": r}
     if need_information:
         inv2 = inv * inv
         a2 = np.bincount(a.k_j, weights=inv2, minlength=k)
@@ -92,8 +92,25 @@ def efron(arrays: CoxArrays, beta: np.ndarray, need_information: bool = True) ->
         info = (a.x.T @ (q[:, None] * a.x)
                 - (s1.T @ (a2[:, None] * s1) - cross - cross.T + e1.T @ (g2[:, None] * e1)))
         out["information"] = info
-        out["a2"], out["b2"] = a2, b2  # Efron sums of 1/den^2 and c/den^2: the baseline hazard's variance
+        # sums of 1/den^2, c/den^2 and c^2/den^2 (a2 and b2 also give the baseline hazard its variance)
+        out["a2"], out["b2"], out["g2"] = a2, b2, g2
     return out
+
+
+def weighted_information(arrays: CoxArrays, res: dict, h: np.ndarray) -> np.ndarray:
+    """``sum_k h_k I_k``: the information with each event time's share weighted by ``h`` (one per time).
+
+    ``res`` is :func:`efron` at the fitted beta, with its information. The terms are those of the
+    information itself, each time's sums multiplied by its ``h_k``.
+    """
+    a = arrays
+    r, s1, e1 = res["r"], res["s1"], res["e1"]
+    cum = np.concatenate([[0.0], np.cumsum(h * res["a1"])])
+    q = r * (cum[a.pos] - cum[a.epos])
+    q[a.ev] -= r[a.ev] * (h * res["b1"])[a.k_ev]
+    cross = s1.T @ ((h * res["b2"])[:, None] * e1)
+    return (a.x.T @ (q[:, None] * a.x)
+            - (s1.T @ ((h * res["a2"])[:, None] * s1) - cross - cross.T + e1.T @ ((h * res["g2"])[:, None] * e1)))
 
 
 def newton(arrays: CoxArrays, p: int, max_iter: int = 50, tol: float = 1e-10):

@@ -31,12 +31,13 @@ from scipy import stats
 
 from cxkit._display import html_block
 from cxkit.errors import CxkitError, CxkitWarning, NotEstimable
-from cxkit.survival._cox_math import CoxArrays, efron, newton
+from cxkit.survival._cox_math import CoxArrays, efron, newton, weighted_information
 from cxkit.survival.lifetable import SqlSource, _q
 from cxkit.survival.logrank import format_p
 
 __all__ = ["CoxModel"]
 
+_PH_TESTS = ("score", "approximate")
 _DIVERGED = 15.0  # |coef| x the covariate's spread beyond this means a monotone likelihood
 
 
@@ -64,6 +65,10 @@ class CoxModel:
         Newton-Raphson iterations allowed.
     clock : str, optional
         How time was measured, stated in the summary notes.
+    ph_test : {"score", "approximate"}
+        The proportional-hazards test: ``"score"`` is R's ``cox.zph`` since survival 3.0 (a score test
+        of adding x * g(t) to the model, what R users run today); ``"approximate"`` is ``cox.zph`` before
+        3.0 (the same score with the information approximated from the fit's variance).
     strata : list of str, optional
         Columns whose every combination gets its own baseline hazard (R's ``+ strata(x)``); they get no
         coefficient. The fit stays exact on collapsed patterns: each stratum's rows are moved to a time
@@ -79,8 +84,9 @@ class CoxModel:
         Harrell's C as R's ``coxph`` reports it (tied risk scores count one half).
     log_likelihood_, log_likelihood_null_ : float
     ph_test_ : DataFrame
-        Per covariate: ``covariate, statistic, dof, p_value, holds, message`` (Grambsch-Therneau
-        test on scaled Schoenfeld residuals against 1 - KM(t)).
+        Per covariate: ``covariate, statistic, dof, p_value, holds, message``, and a ``GLOBAL`` row: the
+        test of proportional hazards chosen by ``ph_test``, on g(t) = 1 - KM(t-) as R's
+        ``cox.zph(transform="km")``; ``ph_test_name_`` says which it is.
     not_estimable_ : dict
         Term -> reason, for terms without a finite estimate.
     reference_ : dict
@@ -99,8 +105,11 @@ class CoxModel:
     """
 
     def __init__(self, alpha: float = 0.05, reference: dict | None = None, max_iter: int = 50,
-                 clock: str | None = None, strata: list[str] | None = None):
+                 clock: str | None = None, strata: list[str] | None = None, ph_test: str = "score"):
+        if ph_test not in _PH_TESTS:
+            raise ValueError(f"ph_test must be one of {', '.join(map(repr, _PH_TESTS))}, not {ph_test!r}")
         self.alpha, self.reference, self.max_iter, self.clock = alpha, dict(reference or {}), max_iter, clock
+        self.ph_test = ph_test
         if isinstance(strata, str):
             strata = [strata]
         self.strata = list(strata or [])
@@ -413,41 +422,63 @@ class CoxModel:
 
     # --------------------------------------------------------- PH assumption
     def _ph_test(self, term_cov) -> pd.DataFrame:
-        """Grambsch-Therneau test per covariate, as R's ``cox.zph(transform="km")`` before survival 3.0.
+        """Test of proportional hazards per term and global, on g(t) = 1 - KM(t-) (R's transform "km").
 
-        The time transform is 1 - KM(t-), the left-continuous Kaplan-Meier at each event time; a term
-        of several columns (a categorical covariate) gets the same quadratic form on its block.
+        ``"score"`` (R's ``cox.zph`` since survival 3.0): the score test of adding ``x * g(t)`` for a term's
+        columns to the fitted model, with the full information of the enlarged model. ``"approximate"``
+        (``cox.zph`` before 3.0): the same score with the enlarged model's information approximated from the
+        fit's variance and the spread of g over the events. A term of several columns (a categorical
+        covariate) gets one test on its block.
         """
         a, res = self._arrays, self._at_beta
         deaths = a.deaths
-        # R's cox.zph(transform="km") (before survival 3.0): 1 minus the left-continuous KM, KM(t-), of all
-        # customers on the original time scale (strata ignored, as R does)
+        # 1 minus the left-continuous KM, KM(t-), of all customers on the original time scale (strata
+        # ignored, as R does), centred at its mean over the events
         g = 1 - self._km_before(a.tau - np.floor(a.tau / self._span) * self._span if self._span else a.tau)
-        g_bar = np.sum(deaths * g) / deaths.sum()
+        g = g - np.sum(deaths * g) / deaths.sum()
         x_events = np.stack([np.bincount(a.k_ev, weights=a.w[a.ev] * a.x[a.ev, j], minlength=a.tau.size)
                              for j in range(a.x.shape[1])], axis=1)
         schoenfeld = x_events - (res["s1"] * res["a1"][:, None] - res["e1"] * res["b1"][:, None])
-        u = (g - g_bar) @ schoenfeld
+        u = g @ schoenfeld
+        p = u.size
         v = self.variance_matrix_.to_numpy()
-        vu = v @ u
-        spread = np.sum(deaths * (g - g_bar) ** 2)
+        if self.ph_test == "score":
+            info_g = weighted_information(a, res, g)
+            info = np.block([[res["information"], info_g], [info_g, weighted_information(a, res, g * g)]])
+
+            def statistic(idx):
+                kk = np.concatenate([np.arange(p), p + idx])
+                full = np.concatenate([np.zeros(p), u[idx]])
+                return float(full @ np.linalg.solve(info[np.ix_(kk, kk)], full))
+        else:
+            vu = v @ u
+            spread = np.sum(deaths * g ** 2)
+
+            def statistic(idx):
+                return float(deaths.sum() * vu[idx] @ np.linalg.solve(v[np.ix_(idx, idx)], vu[idx]) / spread)
         rows = []
         term_cov = np.array(term_cov)
         for cov in pd.unique(term_cov):
             idx = np.flatnonzero(term_cov == cov)
-            stat = float(deaths.sum() * vu[idx] @ np.linalg.solve(v[np.ix_(idx, idx)], vu[idx]) / spread)
-            p = float(stats.chi2.sf(stat, idx.size))
-            holds = p >= self.alpha
-            shown = "p < 0.001" if p < 0.001 else f"p = {format_p(p)}"
+            stat = statistic(idx)
+            p_value = float(stats.chi2.sf(stat, idx.size))
+            holds = p_value >= self.alpha
+            shown = "p < 0.001" if p_value < 0.001 else f"p = {format_p(p_value)}"
             message = ("proportional hazards hold" if holds else
                        f"the effect of {cov} changes over time ({shown}): read its hazard ratio "
                        "as an average over the follow-up, and look at the Kaplan-Meier curves")
-            rows.append({"covariate": cov, "statistic": stat, "dof": idx.size, "p_value": p, "holds": holds,
+            rows.append({"covariate": cov, "statistic": stat, "dof": idx.size, "p_value": p_value, "holds": holds,
                          "message": message})
-        stat = float(deaths.sum() * u @ vu / spread)
-        rows.append({"covariate": "GLOBAL", "statistic": stat, "dof": len(u),
-                     "p_value": float(stats.chi2.sf(stat, len(u))), "holds": None, "message": ""})
+        stat = statistic(np.arange(p))
+        rows.append({"covariate": "GLOBAL", "statistic": stat, "dof": p,
+                     "p_value": float(stats.chi2.sf(stat, p)), "holds": None, "message": ""})
         return pd.DataFrame(rows)
+
+    @property
+    def ph_test_name_(self) -> str:
+        """Which proportional-hazards test ``ph_test_`` holds, in words (for method notes)."""
+        return ("the score test of R's cox.zph (survival 3.0 and later)" if self.ph_test == "score" else
+                "the approximate test of R's cox.zph before survival 3.0")
 
     # -------------------------------------------------------------- display
     def _notes(self) -> list[str]:
