@@ -215,3 +215,36 @@ def test_ph_test_matches_r_3_where_parity_2_matched_the_old_one(name):
                                rtol=TOL)
     with pytest.raises(ValueError, match="ph_test must be one of 'score', 'approximate'"):
         CoxModel(ph_test="schoenfeld")
+
+
+@pytest.mark.parametrize("name", ["colon", "pbc", "cgd", "kidney", "ovarian",
+                                  "colon_breslow", "pbc_breslow", "kidney_breslow"])
+def test_cox_summary_equals_r_coxph_summary(name):
+    """Coefficients, the likelihood-ratio, Wald and score tests and the concordance with its standard error,
+    with Efron's ties and with Breslow's."""
+    model = _fit(name, ties="breslow" if name.endswith("_breslow") else "efron")
+    _match_cox_numbers(model, name)
+    ref = _ref(f"{name}_cox").iloc[0]
+    assert model.log_likelihood_null_ == pytest.approx(ref["loglik_null"], rel=1e-9)
+    tests = model.global_tests_.set_index("test")
+    for test, col in (("likelihood-ratio test", "lr"), ("Wald test", "wald"), ("score (log-rank) test", "score")):
+        assert tests.loc[test, "statistic"] == pytest.approx(ref[col], rel=TOL), test
+        assert tests.loc[test, "p_value"] == pytest.approx(ref[f"{col}_p"], rel=TOL, abs=1e-300), test
+        assert tests.loc[test, "dof"] == ref["lr_df"]
+    assert model.concordance_ == pytest.approx(ref["concordance"], abs=1e-12)
+    assert model.concordance_se_ == pytest.approx(ref["concordance_se"], rel=TOL)
+
+
+@pytest.mark.parametrize("name", ["colon_breslow", "kidney_breslow"])
+def test_breslow_ph_test_and_baseline_equal_r(name):
+    model = _fit(name, ties="breslow")
+    _zph_matches(model, name)
+    if name == "colon_breslow":  # survfit of a Breslow fit: Breslow's hazard and its variance
+        ref = _ref(f"{name}_baseline")
+        ref = ref[ref["n_event"] > 0]
+        got = model.baseline_survival_.merge(ref, on=["stratum", "time"], suffixes=("", "_r"))
+        assert len(got) == len(ref) == len(model.baseline_survival_)
+        for col in ("cumulative_hazard", "survival", "se", "lower", "upper"):
+            np.testing.assert_allclose(got[col], got[f"{col}_r"], rtol=TOL, atol=1e-10, err_msg=col)
+    with pytest.raises(ValueError, match="ties must be one of 'efron', 'breslow'"):
+        CoxModel(ties="exact")

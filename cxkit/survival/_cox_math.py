@@ -1,4 +1,4 @@
-"""Efron partial likelihood, its score and information, on collapsed rows.
+"""Efron (or Breslow) partial likelihood, its score and information, on collapsed rows.
 
 Rows carry whole-number frequencies ``w``: a row with ``w`` = 5 is exactly five
 identical customers, and Efron's tie correction loops over every one of the D
@@ -26,6 +26,7 @@ class CoxArrays:
     stop: np.ndarray
     event: np.ndarray  # bool
     entry: np.ndarray | None
+    breslow: bool = False  # Breslow's ties: every tied event sees the whole risk set (c_j = 0)
 
     def __post_init__(self):
         ev = np.flatnonzero(self.event)
@@ -48,7 +49,8 @@ class CoxArrays:
             raise ValueError("Efron ties need whole-number frequency weights")
         self.k_j = np.repeat(np.arange(k), counts)
         starts = np.repeat(np.cumsum(counts) - counts, counts)
-        self.c_j = (np.arange(self.k_j.size) - starts) / np.maximum(counts, 1)[self.k_j]
+        self.c_j = (np.zeros(self.k_j.size) if self.breslow else
+                    (np.arange(self.k_j.size) - starts) / np.maximum(counts, 1)[self.k_j])
 
     def risk_sums(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` (m,) or (m, p) over each event time's risk set."""
@@ -63,7 +65,7 @@ class CoxArrays:
 
 
 def efron(arrays: CoxArrays, beta: np.ndarray, need_information: bool = True) -> dict:
-    """Log partial likelihood, score and information at ``beta`` (Efron ties)."""
+    """Log partial likelihood, score and information at ``beta`` (Efron ties, or Breslow's as the arrays say)."""
     a = arrays
     k = a.tau.size
     eta = a.x @ beta
@@ -113,15 +115,17 @@ def weighted_information(arrays: CoxArrays, res: dict, h: np.ndarray) -> np.ndar
             - (s1.T @ ((h * res["a2"])[:, None] * s1) - cross - cross.T + e1.T @ ((h * res["g2"])[:, None] * e1)))
 
 
-def newton(arrays: CoxArrays, p: int, max_iter: int = 50, tol: float = 1e-10):
-    """Maximise the Efron likelihood by Newton-Raphson with step halving.
+def newton(arrays: CoxArrays, p: int, max_iter: int = 50, tol: float = 1e-10, start: dict | None = None):
+    """Maximise the Efron likelihood by Newton-Raphson with step halving, from beta = 0.
+
+    ``start``: :func:`efron` at beta = 0 when already computed (the null model's numbers).
 
     Returns
     -------
     beta, result_at_beta, iterations, converged
     """
     beta = np.zeros(p)
-    current = efron(arrays, beta)
+    current = start if start is not None else efron(arrays, beta)
     for it in range(1, max_iter + 1):
         step = np.linalg.solve(current["information"], current["score"])
         halvings = 0

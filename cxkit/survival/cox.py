@@ -1,4 +1,4 @@
-"""Cox proportional hazards with exact Efron ties, delayed entry and honest handling of separation.
+"""Cox proportional hazards with exact Efron (or Breslow) ties, delayed entry and honest handling of separation.
 
 Rows are first collapsed (in DuckDB) to distinct combinations of covariates,
 entry, exit and event with a count; because Efron's correction runs over every
@@ -38,6 +38,7 @@ from cxkit.survival.logrank import format_p
 __all__ = ["CoxModel"]
 
 _PH_TESTS = ("score", "approximate")
+_TIES = ("efron", "breslow")
 _DIVERGED = 15.0  # |coef| x the covariate's spread beyond this means a monotone likelihood
 
 
@@ -65,6 +66,10 @@ class CoxModel:
         Newton-Raphson iterations allowed.
     clock : str, optional
         How time was measured, stated in the summary notes.
+    ties : {"efron", "breslow"}
+        How tied event times share the risk set, as R's ``coxph(ties=)``: Efron's correction (R's default)
+        or Breslow's (every tied event sees the whole risk set). The baseline curve follows (R's
+        ``survfit``: Efron's or Breslow's hazard).
     ph_test : {"score", "approximate"}
         The proportional-hazards test: ``"score"`` is R's ``cox.zph`` since survival 3.0 (a score test
         of adding x * g(t) to the model, what R users run today); ``"approximate"`` is ``cox.zph`` before
@@ -80,8 +85,11 @@ class CoxModel:
         Indexed by term (``plan[Pro]``, ``age``): ``coef, se, hazard_ratio, lower, upper, z, p_value, note``.
     params_, standard_errors_ : Series
     variance_matrix_ : DataFrame
-    concordance_ : float
-        Harrell's C as R's ``coxph`` reports it (tied risk scores count one half).
+    concordance_, concordance_se_ : float
+        Harrell's C as R's ``coxph`` reports it (tied risk scores count one half), and its standard error
+        (R's infinitesimal jackknife, ``fit$concordance["std"]``).
+    likelihood_ratio_test_, wald_test_, score_test_ : StatisticalResult
+        The three tests that every coefficient is 0, as R's ``summary(coxph)``; ``global_tests_`` lists them.
     log_likelihood_, log_likelihood_null_ : float
     ph_test_ : DataFrame
         Per covariate: ``covariate, statistic, dof, p_value, holds, message``, and a ``GLOBAL`` row: the
@@ -105,11 +113,14 @@ class CoxModel:
     """
 
     def __init__(self, alpha: float = 0.05, reference: dict | None = None, max_iter: int = 50,
-                 clock: str | None = None, strata: list[str] | None = None, ph_test: str = "score"):
+                 clock: str | None = None, strata: list[str] | None = None, ph_test: str = "score",
+                 ties: str = "efron"):
         if ph_test not in _PH_TESTS:
             raise ValueError(f"ph_test must be one of {', '.join(map(repr, _PH_TESTS))}, not {ph_test!r}")
+        if ties not in _TIES:
+            raise ValueError(f"ties must be one of {', '.join(map(repr, _TIES))}, not {ties!r}")
         self.alpha, self.reference, self.max_iter, self.clock = alpha, dict(reference or {}), max_iter, clock
-        self.ph_test = ph_test
+        self.ph_test, self.ties = ph_test, ties
         if isinstance(strata, str):
             strata = [strata]
         self.strata = list(strata or [])
@@ -261,11 +272,11 @@ class CoxModel:
         only_signs = np.all(np.isin(x, (-1.0, 0.0, 1.0)), axis=0) if len(x) else np.zeros(x.shape[1], dtype=bool)
         self.centre_ = pd.Series(np.where(only_signs, 0.0, means), index=terms, name="centre")
         arrays = CoxArrays(x - means, w, rows["_stop"].to_numpy(dtype=float), rows["_event"].to_numpy() == 1,
-                           rows["_entry"].to_numpy(dtype=float) if has_entry else None)
+                           rows["_entry"].to_numpy(dtype=float) if has_entry else None, self.ties == "breslow")
         if arrays.ev.size == 0:
             raise NotEstimable("Cox model: there are no churn events to model")
-        beta, at_beta, iterations, converged = newton(arrays, x.shape[1], self.max_iter)
-        null = efron(arrays, np.zeros(x.shape[1]), need_information=False)
+        null = efron(arrays, np.zeros(x.shape[1]))  # the likelihood, score and information of beta = 0
+        beta, at_beta, iterations, converged = newton(arrays, x.shape[1], self.max_iter, start=null)
         try:
             variance = np.linalg.inv(at_beta["information"])
         except np.linalg.LinAlgError:
@@ -277,6 +288,10 @@ class CoxModel:
         self.standard_errors_ = pd.Series(se, index=terms, name="se")
         self.variance_matrix_ = pd.DataFrame(variance, index=terms, columns=terms)
         self.log_likelihood_, self.log_likelihood_null_ = at_beta["loglik"], null["loglik"]
+        try:  # R's score test: the score at beta = 0 against its information there
+            self._score_statistic = float(null["score"] @ np.linalg.solve(null["information"], null["score"]))
+        except np.linalg.LinAlgError:
+            self._score_statistic = np.nan
         self.n_rows_, self.n_events_ = float(w.sum()), float(arrays.deaths.sum())
         self.iterations_, self.converged_ = iterations, converged
         spread = np.max(np.abs(arrays.x), axis=0) if len(arrays.x) else np.ones(len(terms))
@@ -287,7 +302,7 @@ class CoxModel:
         if diverged or not converged:
             warnings.warn(f"the Cox model did not converge to finite estimates for {diverged or terms}; "
                           "they are reported as not estimable", CxkitWarning, stacklevel=3)
-        self.concordance_ = _concordance(arrays, x @ beta)
+        self.concordance_, self.concordance_se_ = _concordance(arrays, x @ beta)
         self.ph_test_ = self._ph_test(term_cov)
         self._terms, self._term_cov = terms, term_cov
 
@@ -414,11 +429,32 @@ class CoxModel:
 
     @property
     def likelihood_ratio_test_(self):
+        """Likelihood-ratio test that every coefficient is 0 (R's ``summary(coxph)`` "Likelihood ratio test")."""
+        stat = 2 * (self.log_likelihood_ - self.log_likelihood_null_)
+        return self._global_test(stat, "likelihood-ratio test")
+
+    @property
+    def wald_test_(self):
+        """Wald test that every coefficient is 0 (R's "Wald test"): beta' V^-1 beta."""
+        beta = self.params_.to_numpy()
+        return self._global_test(float(beta @ np.linalg.solve(self.variance_matrix_.to_numpy(), beta)), "Wald test")
+
+    @property
+    def score_test_(self):
+        """Score (log-rank) test that every coefficient is 0 (R's "Score (logrank) test"), at beta = 0."""
+        return self._global_test(self._score_statistic, "score (log-rank) test")
+
+    @property
+    def global_tests_(self) -> pd.DataFrame:
+        """The three tests that every coefficient is 0, as R's ``summary(coxph)`` prints them."""
+        return pd.concat([t.summary for t in (self.likelihood_ratio_test_, self.wald_test_, self.score_test_)],
+                         ignore_index=True)
+
+    def _global_test(self, stat: float, name: str):
         from cxkit.survival.logrank import StatisticalResult
 
-        stat = 2 * (self.log_likelihood_ - self.log_likelihood_null_)
         dof = len(self.params_)
-        return StatisticalResult(stat, dof, float(stats.chi2.sf(stat, dof)), "likelihood-ratio test")
+        return StatisticalResult(stat, dof, float(stats.chi2.sf(stat, dof)), name)
 
     # --------------------------------------------------------- PH assumption
     def _ph_test(self, term_cov) -> pd.DataFrame:
@@ -482,8 +518,8 @@ class CoxModel:
 
     # -------------------------------------------------------------- display
     def _notes(self) -> list[str]:
-        notes = [f"{self.n_rows_:,.0f} customers, {self.n_events_:,.0f} churn events; Efron ties; "
-                 f"concordance {self.concordance_:.3f}."]
+        notes = [f"{self.n_rows_:,.0f} customers, {self.n_events_:,.0f} churn events; {self.ties.title()} ties; "
+                 f"concordance {self.concordance_:.3f} (SE {self.concordance_se_:.3f})."]
         notes += [f"Reference levels: {', '.join(f'{k} = {v}' for k, v in self.reference_.items())}."] \
             if self.reference_ else []
         if self.clock:
@@ -551,8 +587,16 @@ def prepare_patterns(rows: pd.DataFrame, kinds: dict, has_entry: bool, event_col
     return rows, kinds
 
 
-def _concordance(arrays: CoxArrays, risk: np.ndarray) -> float:
-    """Harrell's C over risk sets: events vs those still at risk (tied event times excluded)."""
+def _concordance(arrays: CoxArrays, risk: np.ndarray) -> tuple[float, float]:
+    """Harrell's C over risk sets (events vs those still at risk; tied event times excluded) and its
+    standard error by R's infinitesimal jackknife.
+
+    Each customer's influence counts the concordant, discordant and tied pairs it belongs to, as the event
+    (against those still at risk then) and as one still at risk (against each event while it is); the
+    variance of Somers' d is the sum of the squared influences (alike customers share theirs), and
+    C = (d + 1) / 2. The sweep over event times keeps per risk-score level the running counts of events
+    above, below and level with it, so the cost is that of C itself.
+    """
     a = arrays
     levels, rank = np.unique(np.round(risk, 12), return_inverse=True)
     m, k = levels.size, a.tau.size
@@ -563,9 +607,20 @@ def _concordance(arrays: CoxArrays, risk: np.ndarray) -> float:
     p_split = np.searchsorted(a.pos[by_pos], np.arange(k + 1), side="left")
     ev_order = np.argsort(a.k_ev, kind="stable")
     ev_split = np.searchsorted(a.k_ev[ev_order], np.arange(k + 1), side="left")
+    # a row is compared with the events of times epos <= t < end (its own event time excluded)
+    end = a.pos - a.event.astype(np.int64)
+    start_order, end_order = np.argsort(a.epos, kind="stable"), np.argsort(end, kind="stable")
+    start_split = np.searchsorted(a.epos[start_order], np.arange(k + 2), side="left")
+    end_split = np.searchsorted(end[end_order], np.arange(k + 2), side="left")
+    influence = np.zeros((a.w.size, 3))  # concordant, discordant, tied pairs of each row
+    running = np.zeros((3, m))  # per level: events above it, below it, level with it, so far
     conc = disc = tied = 0.0
     e_done = p_done = 0
     for t in range(k):
+        rows = start_order[start_split[t]:start_split[t + 1]]
+        influence[rows] -= running[:, rank[rows]].T
+        rows = end_order[end_split[t]:end_split[t + 1]]
+        influence[rows] += running[:, rank[rows]].T
         add = by_epos[e_done:e_split[t]]
         np.add.at(at_risk, rank[add], a.w[add])
         e_done = e_split[t]
@@ -577,8 +632,21 @@ def _concordance(arrays: CoxArrays, risk: np.ndarray) -> float:
         np.subtract.at(others, rank[events], a.w[events])
         below = np.concatenate([[0.0], np.cumsum(others)])
         r, wt = rank[events], a.w[events]
-        conc += np.sum(wt * below[r])
-        tied += np.sum(wt * others[r])
-        disc += np.sum(wt * (below[-1] - below[r + 1]))
+        mine = np.stack([below[r], below[-1] - below[r + 1], others[r]], axis=1)
+        influence[events] += mine
+        conc += wt @ mine[:, 0]
+        disc += wt @ mine[:, 1]
+        tied += wt @ mine[:, 2]
+        level = np.bincount(r, weights=wt, minlength=m)
+        under = np.cumsum(level) - level
+        running += np.stack([level.sum() - under - level, under, level])
+    rows = start_order[start_split[k]:start_split[k + 1]]  # entered after the last event time: no pairs
+    influence[rows] -= running[:, rank[rows]].T
+    rows = end_order[end_split[k]:end_split[k + 1]]
+    influence[rows] += running[:, rank[rows]].T
     total = conc + disc + tied
-    return float((conc + tied / 2) / total) if total > 0 else np.nan
+    if total <= 0:
+        return np.nan, np.nan
+    somers = (conc - disc) / total
+    each = ((influence[:, 0] - influence[:, 1]) - somers * influence.sum(axis=1)) / total
+    return float((somers + 1) / 2), float(np.sqrt(a.w @ each ** 2) / 2)

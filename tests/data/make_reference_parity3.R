@@ -35,16 +35,17 @@ write.csv(fl, "tests/data/flchain.csv", row.names = FALSE)
 write.csv(survival::ovarian, "tests/data/ovarian.csv", row.names = FALSE)
 
 # ------------------------------------------------------------------------------------------ Cox fits
-# every number of summary(coxph): coefficients, the three global tests, concordance with its standard error
+# every number of summary(coxph): coefficients, the three global tests (unrounded: summary rounds the Wald
+# and score statistics to 2 decimals), concordance with its standard error
 cox_dump <- function(name, fit) {
   s <- summary(fit, conf.int = 0.95)
   co <- s$coefficients; ci <- s$conf.int
   wr(data.frame(term = rownames(co), coef = co[, "coef"], se = co[, "se(coef)"], hazard_ratio = co[, "exp(coef)"],
                 lower = ci[, "lower .95"], upper = ci[, "upper .95"], p_value = co[, "Pr(>|z|)"],
                 loglik = fit$loglik[2], loglik_null = fit$loglik[1],
-                lr = s$logtest[["test"]], lr_df = s$logtest[["df"]], lr_p = s$logtest[["pvalue"]],
-                wald = s$waldtest[["test"]], wald_p = s$waldtest[["pvalue"]],
-                score = s$sctest[["test"]], score_p = s$sctest[["pvalue"]],
+                lr = 2 * diff(fit$loglik), lr_df = s$logtest[["df"]], lr_p = pchisq(2 * diff(fit$loglik), s$logtest[["df"]], lower.tail = FALSE),
+                wald = fit$wald.test, wald_p = pchisq(fit$wald.test, s$waldtest[["df"]], lower.tail = FALSE),
+                score = fit$score, score_p = pchisq(fit$score, s$sctest[["df"]], lower.tail = FALSE),
                 concordance = fit$concordance[["concordance"]], concordance_se = fit$concordance[["std"]],
                 mean = fit$means),
      paste0(name, "_cox"))
