@@ -248,3 +248,41 @@ def test_breslow_ph_test_and_baseline_equal_r(name):
             np.testing.assert_allclose(got[col], got[f"{col}_r"], rtol=TOL, atol=1e-10, err_msg=col)
     with pytest.raises(ValueError, match="ties must be one of 'efron', 'breslow'"):
         CoxModel(ties="exact")
+
+
+def _flchain_reasons() -> pd.DataFrame:
+    d = _data("flchain")
+    return d.assign(why=d["cause"].where(d["death"] == 1))
+
+
+@pytest.mark.parametrize("name", ["flchain", "pbc"])
+def test_event_free_state_and_incidences_with_se_and_limits_match_r(name):
+    if name == "flchain":
+        fit = CumulativeIncidence().fit(_flchain_reasons(), "futime", "death", "why", "sex")
+    else:
+        fit = CumulativeIncidence().fit(_pbc_reasons(), "time", "left", "why", "trt")
+    ref = _ref(f"{name}_cif").astype({"segment": str})
+    free = fit.event_free_.merge(ref[ref["state"] == "(s0)"], on=["segment", "time"], suffixes=("", "_r"))
+    assert len(free) == len(fit.event_free_) == (ref["state"] == "(s0)").sum()
+    for col, r in (("survival", "p"), ("se", "std_err"), ("lower", "lower_r"), ("upper", "upper_r")):
+        np.testing.assert_allclose(free[col], free[r], rtol=TOL, atol=1e-10, err_msg=col)
+    inc = fit.incidence_.merge(ref.rename(columns={"state": "cause"}), on=["segment", "time", "cause"],
+                               suffixes=("", "_r"))
+    assert len(inc) == len(fit.incidence_) == (ref["state"] != "(s0)").sum()
+    for col, r in (("incidence", "p"), ("se", "std_err"), ("lower", "lower_r"), ("upper", "upper_r")):
+        np.testing.assert_allclose(inc[col], inc[r], rtol=TOL, atol=1e-10, err_msg=col)  # NaN where R has NA
+
+
+@pytest.mark.parametrize("name, profiles", [
+    ("colon", {"rx": ["Obs", "Lev+5FU"], "sex": [0, 1], "age": [50, 70], "obstruct": [1, 0], "nodes": [2, 8]}),
+    ("pbc", {"trt": [1, 2], "age": [45, 60], "sex": ["f", "m"], "edema": [0, 0.5], "log_bili": [0, 1.5]}),
+])
+def test_predicted_curves_with_se_and_limits_match_r_survfit_newdata(name, profiles):
+    model = _fit(name)
+    ref = _ref(f"{name}_predict")
+    ref = ref[ref["n_event"] > 0]
+    got = model.predict_survival(pd.DataFrame(profiles))
+    both = got.merge(ref, on=["row", "time"], suffixes=("", "_r"))
+    assert len(both) == len(got) == len(ref)
+    for col in ("cumulative_hazard", "survival", "se", "lower", "upper"):
+        np.testing.assert_allclose(both[col], both[f"{col}_r"], rtol=TOL, atol=1e-10, err_msg=col)

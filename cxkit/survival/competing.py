@@ -50,6 +50,10 @@ class CumulativeIncidence:
     ----------
     incidence_ : DataFrame
         ``segment, time, cause, at_risk, incidence`` at every exit time of each segment.
+    event_free_ : DataFrame
+        ``segment, time, at_risk, survival, se, lower, upper``: the share still a customer (left for no
+        reason yet; R's state ``(s0)``), with the same infinitesimal-jackknife standard error and log
+        limits as the incidences.
     causes_ : list of str
         Reasons, most frequent first.
     segments_ : list of str
@@ -77,7 +81,7 @@ class CumulativeIncidence:
             f"coalesce(CAST({_q(cause_col)} AS VARCHAR), 'unknown') END AS cause, count(*) AS n FROM _src GROUP BY ALL")
         order = self.order or (_segment_order(df[segment_col]) if segment_col else ["all"])
         self.segments_ = [s for s in order if s in table.segments]
-        parts = []
+        parts, free_parts = [], []
         z = stats.norm.ppf(1 - self.alpha / 2)
         for s in self.segments_:
             times, n, d, _ = table.grid([s])
@@ -89,7 +93,14 @@ class CumulativeIncidence:
                 part = mine[mine["cause"] == cause]
                 np.add.at(dc[:, k], np.searchsorted(times, part["time"].to_numpy()), part["events"].to_numpy())
             incidence = np.cumsum(surv_before[:, None] * dc / n[:, None], axis=0)
-            se = _influence_se(times, n, d, dc, surv_before, patterns[patterns["segment"] == s], self.causes_)
+            se, se_free = _influence_se(times, n, d, dc, surv_before, patterns[patterns["segment"] == s],
+                                        self.causes_)
+            free = np.cumprod(1 - d / n)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                free_parts.append(pd.DataFrame({
+                    "segment": s, "time": times, "at_risk": n, "survival": free, "se": se_free,
+                    "lower": np.where(free > 0, free * np.exp(-z * se_free / free), np.nan),
+                    "upper": np.where(free > 0, np.minimum(1.0, free * np.exp(z * se_free / free)), np.nan)}))
             for k, cause in enumerate(self.causes_):
                 p, e = incidence[:, k], se[:, k]
                 with np.errstate(divide="ignore", invalid="ignore"):
@@ -98,6 +109,7 @@ class CumulativeIncidence:
                 parts.append(pd.DataFrame({"segment": s, "time": times, "cause": cause, "at_risk": n,
                                            "incidence": p, "se": e, "lower": lower, "upper": upper}))
         self.incidence_ = pd.concat(parts, ignore_index=True)
+        self.event_free_ = pd.concat(free_parts, ignore_index=True)
         return self
 
     def at(self, times) -> pd.DataFrame:
@@ -148,6 +160,7 @@ def _influence_se(times, at_risk, deaths, by_cause, surv_before, patterns, cause
 
     ``patterns``: ``entry`` (-1 without delayed entry), ``time``, ``cause`` (None when censored) and
     ``n``, the customers sharing them. Runs over the grid once, with every pattern's influence at once.
+    Returns the standard errors of the incidences (times x reasons) and of the event-free share (times).
     """
     k = len(causes)
     entry = patterns["entry"].to_numpy(dtype=float)
@@ -158,6 +171,7 @@ def _influence_se(times, at_risk, deaths, by_cause, surv_before, patterns, cause
     u_surv = np.zeros(len(patterns))          # influence on S(t), the share still a customer
     u_inc = np.zeros((len(patterns), k))      # influence on each reason's incidence
     out = np.zeros((times.size, k))
+    out_free = np.zeros(times.size)
     for j, t in enumerate(times):
         y, hazard, hazards = at_risk[j], deaths[j] / at_risk[j], by_cause[j] / at_risk[j]
         in_risk = ((entry < t) & (exit_ >= t)).astype(float)
@@ -169,4 +183,5 @@ def _influence_se(times, at_risk, deaths, by_cause, surv_before, patterns, cause
         u_inc += u_surv[:, None] * hazards[None, :] + surv_before[j] * d_hazards
         u_surv = u_surv * (1 - hazard) - surv_before[j] * d_hazard
         out[j] = np.sqrt(weight @ u_inc ** 2)
-    return out
+        out_free[j] = np.sqrt(weight @ u_surv ** 2)
+    return out, out_free
