@@ -19,7 +19,8 @@ from __future__ import annotations
 from cxkit.periods import UNITS
 from cxkit.sql import ident
 
-__all__ = ["q", "exits_sql", "binary_events_sql", "entries_sql", "patterns_sql", "flows_sql", "nps_counts_sql", "UNITS"]
+__all__ = ["q", "exits_sql", "binary_events_sql", "bad_events_sql", "entries_sql", "patterns_sql", "flows_sql",
+           "nps_counts_sql", "UNITS"]
 
 
 
@@ -34,32 +35,37 @@ def _weight(weights: str | None) -> str:
     return f"CAST({q(weights)} AS DOUBLE)" if weights else "CAST(1 AS DOUBLE)"  # a bare 1.0 is DECIMAL
 
 
-def exits_sql(src: str, duration: str, event: str, segment: str | None = None, weights: str | None = None,
-              check_events: bool = True) -> str:
+def exits_sql(src: str, duration: str, event: str, segment: str | None = None, weights: str | None = None) -> str:
     """Life table: events and censorings per segment and exit time.
 
-    With ``check_events``, also per group ``bad_events``: zero exactly when every event flag is 0 or 1
-    (no flag missing, smallest >= 0, largest <= 1 and the sum of e(e - 1) zero, which for e in [0, 1]
-    forces each term to zero). Leave it out when the flags are known to be 0/1 (see
-    :func:`binary_events_sql`).
+    The event flags must have passed the one event check (:func:`cxkit.survival.lifetable.check_event_flag`):
+    0/1 numbers or booleans, read here as numbers.
     """
-    e = q(event)
+    e = f"CAST({q(event)} AS DOUBLE)"
     if weights:
         w = _weight(weights)
         events, rows = f"SUM({w} * {e})", f"SUM({w})"
     else:
         events, rows = f"SUM({e})", "COUNT(*)"
-    bad = (f"(COUNT(*) - COUNT({e})) + CASE WHEN MIN({e}) < 0 OR MAX({e}) > 1 "
-           f"OR SUM({e} * ({e} - 1)) <> 0 THEN 1 ELSE 0 END") if check_events else "0"
     return (f"SELECT {_segment(segment)} AS segment, CAST({q(duration)} AS DOUBLE) AS time, "
-            f"{events} AS events, {rows} - {events} AS censored, {bad} AS bad_events FROM {src} GROUP BY 1, 2")
+            f"{events} AS events, {rows} - {events} AS censored FROM {src} GROUP BY 1, 2")
 
 
 def binary_events_sql(src: str, event: str) -> str:
-    """Smallest and largest event flag and the missing ones: for an integer column, 0 <= min, max <= 1 and
-    none missing prove every flag is 0 or 1 (Parquet files answer it from their statistics)."""
+    """Smallest and largest event flag and the missing ones: for an integer or boolean column, 0 <= min,
+    max <= 1 and none missing prove every flag is 0 or 1 (Parquet files answer it from their statistics)."""
     e = q(event)
     return f"SELECT MIN({e}), MAX({e}), COUNT(*) - COUNT({e}) FROM {src}"
+
+
+def bad_events_sql(src: str, event: str, shown: int = 5) -> str:
+    """Event flags other than 0/1 (or True/False): the ``shown`` commonest values (missing as NULL), each
+    with its rows, the rows at fault in all and the number of distinct values at fault."""
+    e = q(event)
+    return (f"SELECT value, n, SUM(n) OVER () AS total, COUNT(*) OVER () AS kinds FROM ("
+            f"SELECT CAST({e} AS VARCHAR) AS value, COUNT(*) AS n FROM {src} "
+            f"WHERE {e} IS NULL OR CAST({e} AS DOUBLE) NOT IN (0, 1) GROUP BY 1) bad "
+            f"ORDER BY n DESC, value LIMIT {int(shown)}")
 
 
 def entries_sql(src: str, entry: str, segment: str | None = None, weights: str | None = None) -> str:
@@ -78,7 +84,7 @@ def patterns_sql(src: str, duration: str, event: str, covariates: dict, entry: s
             for c, kind in covariates.items()]
     start = f"CAST({q(entry)} AS DOUBLE)" if entry else "0.0"
     keys = ", ".join(str(i) for i in range(1, len(cols) + 4))
-    return (f"SELECT {', '.join(cols)}, CAST({q(duration)} AS DOUBLE) AS _stop, CAST({q(event)} AS INTEGER) AS "
+    return (f"SELECT {', '.join(cols)}, CAST({q(duration)} AS DOUBLE) AS _stop, CAST({q(event)} AS DOUBLE) AS "
             f"_event, {start} AS _entry, SUM({_weight(weights)}) AS _w FROM {src} GROUP BY {keys}")
 
 

@@ -879,7 +879,8 @@ def method_notes(analysis) -> list[str]:
         refs = join_words([f"{_in_sentence(column_label(c, band_name(a.score_)))} {v}"
                            for c, v in a.cox_.reference_.items()]) if a.cox_.reference_ else "none"
         lines.append(f"Hazard ratios come from a Cox model with Efron ties (reference groups: {refs}); "
-                     f"concordance {a.cox_.concordance_:.2f}.")
+                     f"concordance {a.cox_.concordance_:.2f}; proportional hazards checked by "
+                     f"{a.cox_.ph_test_name_}.")
     if ltv is not None:
         tails = "; ".join(_tail_note(ltv, r) for r in ltv.summary.itertuples())
         margin = ("revenue minus contact costs" if a.measured_["cost to serve"]

@@ -42,11 +42,19 @@ class Warehouse:
     def _src(self, table: str) -> str:
         return ".".join(q(part) for part in table.split("."))
 
+    def _check_events(self, src: str, event: str, what: str) -> None:
+        """The kit's one event check, run in the backend (a scan: its types are not read here)."""
+        from cxkit.survival.lifetable import check_event_flag
+
+        check_event_flag(lambda sql: list(self.counts(sql).itertuples(index=False, name=None)), src, event, None,
+                         what)
+
     def life_table(self, table: str, duration: str, event: str, segment: str | None = None,
                    entry: str | None = None, weights: str | None = None):
         from cxkit.survival.lifetable import LifeTable
 
         src = self._src(table)
+        self._check_events(src, event, "survival data")
         exits = self.counts(exits_sql(src, duration, event, segment, weights))
         entries = self.counts(entries_sql(src, entry, segment, weights)) if entry else None
         return LifeTable.from_counts(exits, entries)
@@ -66,11 +74,15 @@ class Warehouse:
         """
         from cxkit.survival import CoxModel
 
+        self._check_events(self._src(table), event, "Cox model")
         rows = self.counts(patterns_sql(self._src(table), duration, event, covariates, entry))
         for col, kind in covariates.items():
             if kind == "categorical":
                 rows[col] = rows[col].astype(str)
-        return CoxModel(**options).fit_patterns(rows, list(covariates), dict(covariates), entry is not None)
+        from cxkit.survival.cox import prepare_patterns
+
+        rows, kinds = prepare_patterns(rows, dict(covariates), entry is not None, event)
+        return CoxModel(**options).fit_patterns(rows, list(covariates), kinds, entry is not None)
 
     def ledger(self, customers: str, as_of, period: str = "M", slice_col: str | None = None,
                run_rate: str | None = None):

@@ -1,4 +1,4 @@
-"""Efron partial likelihood, its score and information, on collapsed rows.
+"""Efron (or Breslow) partial likelihood, its score and information, on collapsed rows.
 
 Rows carry whole-number frequencies ``w``: a row with ``w`` = 5 is exactly five
 identical customers, and Efron's tie correction loops over every one of the D
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CoxArrays", "efron"]
+__all__ = ["CoxArrays", "efron", "newton", "weighted_information"]
 
 
 @dataclass
@@ -26,6 +26,7 @@ class CoxArrays:
     stop: np.ndarray
     event: np.ndarray  # bool
     entry: np.ndarray | None
+    breslow: bool = False  # Breslow's ties: every tied event sees the whole risk set (c_j = 0)
 
     def __post_init__(self):
         ev = np.flatnonzero(self.event)
@@ -48,7 +49,8 @@ class CoxArrays:
             raise ValueError("Efron ties need whole-number frequency weights")
         self.k_j = np.repeat(np.arange(k), counts)
         starts = np.repeat(np.cumsum(counts) - counts, counts)
-        self.c_j = (np.arange(self.k_j.size) - starts) / np.maximum(counts, 1)[self.k_j]
+        self.c_j = (np.zeros(self.k_j.size) if self.breslow else
+                    (np.arange(self.k_j.size) - starts) / np.maximum(counts, 1)[self.k_j])
 
     def risk_sums(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` (m,) or (m, p) over each event time's risk set."""
@@ -63,7 +65,7 @@ class CoxArrays:
 
 
 def efron(arrays: CoxArrays, beta: np.ndarray, need_information: bool = True) -> dict:
-    """Log partial likelihood, score and information at ``beta`` (Efron ties)."""
+    """Log partial likelihood, score and information at ``beta`` (Efron ties, or Breslow's as the arrays say)."""
     a = arrays
     k = a.tau.size
     eta = a.x @ beta
@@ -82,7 +84,7 @@ def efron(arrays: CoxArrays, beta: np.ndarray, need_information: bool = True) ->
     q = r * (cum_a1[a.pos] - cum_a1[a.epos])
     q[a.ev] -= r[a.ev] * b1[a.k_ev]
     score = a.x[a.ev].T @ a.w[a.ev] - a.x.T @ q
-    out = {"loglik": loglik, "score": score, "s0": s0, "s1": s1, "e1": e1, "a1": a1, "b1": b1}
+    out = {"loglik": loglik, "score": score, "s0": s0, "s1": s1, "e1": e1, "a1": a1, "b1": b1, "r": r}
     if need_information:
         inv2 = inv * inv
         a2 = np.bincount(a.k_j, weights=inv2, minlength=k)
@@ -92,19 +94,38 @@ def efron(arrays: CoxArrays, beta: np.ndarray, need_information: bool = True) ->
         info = (a.x.T @ (q[:, None] * a.x)
                 - (s1.T @ (a2[:, None] * s1) - cross - cross.T + e1.T @ (g2[:, None] * e1)))
         out["information"] = info
-        out["a2"], out["b2"] = a2, b2  # Efron sums of 1/den^2 and c/den^2: the baseline hazard's variance
+        # sums of 1/den^2, c/den^2 and c^2/den^2 (a2 and b2 also give the baseline hazard its variance)
+        out["a2"], out["b2"], out["g2"] = a2, b2, g2
     return out
 
 
-def newton(arrays: CoxArrays, p: int, max_iter: int = 50, tol: float = 1e-10):
-    """Maximise the Efron likelihood by Newton-Raphson with step halving.
+def weighted_information(arrays: CoxArrays, res: dict, h: np.ndarray) -> np.ndarray:
+    """``sum_k h_k I_k``: the information with each event time's share weighted by ``h`` (one per time).
+
+    ``res`` is :func:`efron` at the fitted beta, with its information. The terms are those of the
+    information itself, each time's sums multiplied by its ``h_k``.
+    """
+    a = arrays
+    r, s1, e1 = res["r"], res["s1"], res["e1"]
+    cum = np.concatenate([[0.0], np.cumsum(h * res["a1"])])
+    q = r * (cum[a.pos] - cum[a.epos])
+    q[a.ev] -= r[a.ev] * (h * res["b1"])[a.k_ev]
+    cross = s1.T @ ((h * res["b2"])[:, None] * e1)
+    return (a.x.T @ (q[:, None] * a.x)
+            - (s1.T @ ((h * res["a2"])[:, None] * s1) - cross - cross.T + e1.T @ ((h * res["g2"])[:, None] * e1)))
+
+
+def newton(arrays: CoxArrays, p: int, max_iter: int = 50, tol: float = 1e-10, start: dict | None = None):
+    """Maximise the Efron likelihood by Newton-Raphson with step halving, from beta = 0.
+
+    ``start``: :func:`efron` at beta = 0 when already computed (the null model's numbers).
 
     Returns
     -------
     beta, result_at_beta, iterations, converged
     """
     beta = np.zeros(p)
-    current = efron(arrays, beta)
+    current = start if start is not None else efron(arrays, beta)
     for it in range(1, max_iter + 1):
         step = np.linalg.solve(current["information"], current["score"])
         halvings = 0

@@ -50,6 +50,10 @@ class CumulativeIncidence:
     ----------
     incidence_ : DataFrame
         ``segment, time, cause, at_risk, incidence`` at every exit time of each segment.
+    event_free_ : DataFrame
+        ``segment, time, at_risk, survival, se, lower, upper``: the share still a customer (left for no
+        reason yet; R's state ``(s0)``), with the same infinitesimal-jackknife standard error and log
+        limits as the incidences.
     causes_ : list of str
         Reasons, most frequent first.
     segments_ : list of str
@@ -61,23 +65,23 @@ class CumulativeIncidence:
     def fit(self, df: pd.DataFrame, duration_col: str, event_col: str, cause_col: str,
             segment_col: str | None = None, entry_col: str | None = None) -> CumulativeIncidence:
         """Fit from one row per customer; ``cause_col`` holds the reason for churned rows."""
-        table = LifeTable.from_frame(df, duration_col, event_col, segment_col, entry_col)
+        table = LifeTable.from_frame(df, duration_col, event_col, segment_col, entry_col, what="churn reasons")
         src = SqlSource(df, [c for c in (duration_col, event_col, cause_col, segment_col, entry_col) if c],
                         "churn reasons")
         seg = f"CAST({_q(segment_col)} AS VARCHAR)" if segment_col else "'all'"
         causes = src.df(
             f"SELECT {seg} AS segment, CAST({_q(duration_col)} AS DOUBLE) AS time, "
             f"coalesce(CAST({_q(cause_col)} AS VARCHAR), 'unknown') AS cause, count(*) AS events "
-            f"FROM _src WHERE {_q(event_col)} = 1 GROUP BY ALL")
+            f"FROM _src WHERE CAST({_q(event_col)} AS DOUBLE) = 1 GROUP BY ALL")
         self.causes_ = causes.groupby("cause")["events"].sum().sort_values(ascending=False).index.tolist()
         entry = f"CAST({_q(entry_col)} AS DOUBLE)" if entry_col else "-1.0"
         patterns = src.df(  # customers alike in entry, exit and reason share their influence
             f"SELECT {seg} AS segment, {entry} AS entry, CAST({_q(duration_col)} AS DOUBLE) AS time, "
-            f"CASE WHEN {_q(event_col)} = 1 THEN coalesce(CAST({_q(cause_col)} AS VARCHAR), 'unknown') END "
-            f"AS cause, count(*) AS n FROM _src GROUP BY ALL")
+            f"CASE WHEN CAST({_q(event_col)} AS DOUBLE) = 1 THEN "
+            f"coalesce(CAST({_q(cause_col)} AS VARCHAR), 'unknown') END AS cause, count(*) AS n FROM _src GROUP BY ALL")
         order = self.order or (_segment_order(df[segment_col]) if segment_col else ["all"])
         self.segments_ = [s for s in order if s in table.segments]
-        parts = []
+        parts, free_parts = [], []
         z = stats.norm.ppf(1 - self.alpha / 2)
         for s in self.segments_:
             times, n, d, _ = table.grid([s])
@@ -89,7 +93,14 @@ class CumulativeIncidence:
                 part = mine[mine["cause"] == cause]
                 np.add.at(dc[:, k], np.searchsorted(times, part["time"].to_numpy()), part["events"].to_numpy())
             incidence = np.cumsum(surv_before[:, None] * dc / n[:, None], axis=0)
-            se = _influence_se(times, n, d, dc, surv_before, patterns[patterns["segment"] == s], self.causes_)
+            se, se_free = _influence_se(times, n, d, dc, surv_before, patterns[patterns["segment"] == s],
+                                        self.causes_)
+            free = np.cumprod(1 - d / n)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                free_parts.append(pd.DataFrame({
+                    "segment": s, "time": times, "at_risk": n, "survival": free, "se": se_free,
+                    "lower": np.where(free > 0, free * np.exp(-z * se_free / free), np.nan),
+                    "upper": np.where(free > 0, np.minimum(1.0, free * np.exp(z * se_free / free)), np.nan)}))
             for k, cause in enumerate(self.causes_):
                 p, e = incidence[:, k], se[:, k]
                 with np.errstate(divide="ignore", invalid="ignore"):
@@ -98,6 +109,7 @@ class CumulativeIncidence:
                 parts.append(pd.DataFrame({"segment": s, "time": times, "cause": cause, "at_risk": n,
                                            "incidence": p, "se": e, "lower": lower, "upper": upper}))
         self.incidence_ = pd.concat(parts, ignore_index=True)
+        self.event_free_ = pd.concat(free_parts, ignore_index=True)
         return self
 
     def at(self, times) -> pd.DataFrame:
@@ -106,7 +118,8 @@ class CumulativeIncidence:
         Returns
         -------
         DataFrame
-            ``segment, time, cause, incidence, se, lower, upper``; NaN past a segment's follow-up.
+            ``segment, time, cause, incidence, se, lower, upper``; NaN past a segment's follow-up, and 0
+            (limits included) before its first exit, as R's ``summary(fit, times=)``.
         """
         rows = []
         cols = ("incidence", "se", "lower", "upper")
@@ -117,8 +130,8 @@ class CumulativeIncidence:
                 i = np.searchsorted(t, time, side="right") - 1
                 if time > t[-1]:
                     shown = dict.fromkeys(cols, np.nan)
-                elif i < 0:
-                    shown = {"incidence": 0.0, "se": 0.0, "lower": np.nan, "upper": np.nan}
+                elif i < 0:  # before the segment's first exit nobody has left: known to be 0, as R says
+                    shown = dict.fromkeys(cols, 0.0)
                 else:
                     shown = {c: values[c][i] for c in cols}
                 rows.append({"segment": s, "time": float(time), "cause": cause, **shown})
@@ -147,6 +160,7 @@ def _influence_se(times, at_risk, deaths, by_cause, surv_before, patterns, cause
 
     ``patterns``: ``entry`` (-1 without delayed entry), ``time``, ``cause`` (None when censored) and
     ``n``, the customers sharing them. Runs over the grid once, with every pattern's influence at once.
+    Returns the standard errors of the incidences (times x reasons) and of the event-free share (times).
     """
     k = len(causes)
     entry = patterns["entry"].to_numpy(dtype=float)
@@ -157,6 +171,7 @@ def _influence_se(times, at_risk, deaths, by_cause, surv_before, patterns, cause
     u_surv = np.zeros(len(patterns))          # influence on S(t), the share still a customer
     u_inc = np.zeros((len(patterns), k))      # influence on each reason's incidence
     out = np.zeros((times.size, k))
+    out_free = np.zeros(times.size)
     for j, t in enumerate(times):
         y, hazard, hazards = at_risk[j], deaths[j] / at_risk[j], by_cause[j] / at_risk[j]
         in_risk = ((entry < t) & (exit_ >= t)).astype(float)
@@ -168,4 +183,5 @@ def _influence_se(times, at_risk, deaths, by_cause, surv_before, patterns, cause
         u_inc += u_surv[:, None] * hazards[None, :] + surv_before[j] * d_hazards
         u_surv = u_surv * (1 - hazard) - surv_before[j] * d_hazard
         out[j] = np.sqrt(weight @ u_inc ** 2)
-    return out
+        out_free[j] = np.sqrt(weight @ u_surv ** 2)
+    return out, out_free

@@ -1,4 +1,4 @@
-"""Cox proportional hazards with exact Efron ties, delayed entry and honest handling of separation.
+"""Cox proportional hazards with exact Efron (or Breslow) ties, delayed entry and honest handling of separation.
 
 Rows are first collapsed (in DuckDB) to distinct combinations of covariates,
 entry, exit and event with a count; because Efron's correction runs over every
@@ -31,12 +31,14 @@ from scipy import stats
 
 from cxkit._display import html_block
 from cxkit.errors import CxkitError, CxkitWarning, NotEstimable
-from cxkit.survival._cox_math import CoxArrays, efron, newton
+from cxkit.survival._cox_math import CoxArrays, efron, newton, weighted_information
 from cxkit.survival.lifetable import SqlSource, _q
 from cxkit.survival.logrank import format_p
 
 __all__ = ["CoxModel"]
 
+_PH_TESTS = ("score", "approximate")
+_TIES = ("efron", "breslow")
 _DIVERGED = 15.0  # |coef| x the covariate's spread beyond this means a monotone likelihood
 
 
@@ -64,6 +66,14 @@ class CoxModel:
         Newton-Raphson iterations allowed.
     clock : str, optional
         How time was measured, stated in the summary notes.
+    ties : {"efron", "breslow"}
+        How tied event times share the risk set, as R's ``coxph(ties=)``: Efron's correction (R's default)
+        or Breslow's (every tied event sees the whole risk set). The baseline curve follows (R's
+        ``survfit``: Efron's or Breslow's hazard).
+    ph_test : {"score", "approximate"}
+        The proportional-hazards test: ``"score"`` is R's ``cox.zph`` since survival 3.0 (a score test
+        of adding x * g(t) to the model, what R users run today); ``"approximate"`` is ``cox.zph`` before
+        3.0 (the same score with the information approximated from the fit's variance).
     strata : list of str, optional
         Columns whose every combination gets its own baseline hazard (R's ``+ strata(x)``); they get no
         coefficient. The fit stays exact on collapsed patterns: each stratum's rows are moved to a time
@@ -75,12 +85,16 @@ class CoxModel:
         Indexed by term (``plan[Pro]``, ``age``): ``coef, se, hazard_ratio, lower, upper, z, p_value, note``.
     params_, standard_errors_ : Series
     variance_matrix_ : DataFrame
-    concordance_ : float
-        Harrell's C as R's ``coxph`` reports it (tied risk scores count one half).
+    concordance_, concordance_se_ : float
+        Harrell's C as R's ``coxph`` reports it (tied risk scores count one half), and its standard error
+        (R's infinitesimal jackknife, ``fit$concordance["std"]``).
+    likelihood_ratio_test_, wald_test_, score_test_ : StatisticalResult
+        The three tests that every coefficient is 0, as R's ``summary(coxph)``; ``global_tests_`` lists them.
     log_likelihood_, log_likelihood_null_ : float
     ph_test_ : DataFrame
-        Per covariate: ``covariate, statistic, dof, p_value, holds, message`` (Grambsch-Therneau
-        test on scaled Schoenfeld residuals against 1 - KM(t)).
+        Per covariate: ``covariate, statistic, dof, p_value, holds, message``, and a ``GLOBAL`` row: the
+        test of proportional hazards chosen by ``ph_test``, on g(t) = 1 - KM(t-) as R's
+        ``cox.zph(transform="km")``; ``ph_test_name_`` says which it is.
     not_estimable_ : dict
         Term -> reason, for terms without a finite estimate.
     reference_ : dict
@@ -88,15 +102,25 @@ class CoxModel:
     n_rows_, n_events_ : float
         Subjects and events used in the fit.
     baseline_survival_ : DataFrame
-        ``stratum, time, cumulative_hazard, survival`` at each event time, for a customer at the mean of
-        every covariate (R's ``survfit(fit)``); ``stratum`` is ``"all"`` without strata.
+        ``stratum, time, cumulative_hazard, survival, se, lower, upper`` at each event time, for a customer
+        at ``centre_`` (R's ``survfit(fit)``); ``stratum`` is ``"all"`` without strata. ``se`` is the
+        standard error of the cumulative hazard, the limits R's default ``conf.type="log"``.
+    centre_ : Series
+        Per term, the covariate value of the baseline curve, as R 3.x's ``fit$means``: 0 for a column
+        holding only -1, 0 and 1 (every dummy, every 0/1 flag), the mean for any other column.
     strata_ : list of str
         The strata, as ``"value"`` (or ``"a, b"`` for several columns), in sorted order.
     """
 
     def __init__(self, alpha: float = 0.05, reference: dict | None = None, max_iter: int = 50,
-                 clock: str | None = None, strata: list[str] | None = None):
+                 clock: str | None = None, strata: list[str] | None = None, ph_test: str = "score",
+                 ties: str = "efron"):
+        if ph_test not in _PH_TESTS:
+            raise ValueError(f"ph_test must be one of {', '.join(map(repr, _PH_TESTS))}, not {ph_test!r}")
+        if ties not in _TIES:
+            raise ValueError(f"ties must be one of {', '.join(map(repr, _TIES))}, not {ties!r}")
         self.alpha, self.reference, self.max_iter, self.clock = alpha, dict(reference or {}), max_iter, clock
+        self.ph_test, self.ties = ph_test, ties
         if isinstance(strata, str):
             strata = [strata]
         self.strata = list(strata or [])
@@ -110,7 +134,7 @@ class CoxModel:
         df : DataFrame or duckdb.DuckDBPyRelation
             One row per subject (or per pattern, with whole-number counts in ``weights_col``).
         duration_col, event_col : str
-            Exit time and event flag (1 churned, 0 censored).
+            Exit time and event flag (1 or True churned, 0 or False censored; anything else is refused).
         covariates : list of str
             Text, categorical or boolean columns become dummies against a reference level;
             numeric columns enter as they are.
@@ -244,13 +268,15 @@ class CoxModel:
     def _fit_arrays(self, x, rows, terms, term_cov, has_entry: bool) -> None:
         w = rows["_w"].to_numpy(dtype=float)
         means = (w @ x) / w.sum()
-        self._means = means
+        self._means = means  # the fit runs on columns centred at their means (numerically best)
+        only_signs = np.all(np.isin(x, (-1.0, 0.0, 1.0)), axis=0) if len(x) else np.zeros(x.shape[1], dtype=bool)
+        self.centre_ = pd.Series(np.where(only_signs, 0.0, means), index=terms, name="centre")
         arrays = CoxArrays(x - means, w, rows["_stop"].to_numpy(dtype=float), rows["_event"].to_numpy() == 1,
-                           rows["_entry"].to_numpy(dtype=float) if has_entry else None)
+                           rows["_entry"].to_numpy(dtype=float) if has_entry else None, self.ties == "breslow")
         if arrays.ev.size == 0:
             raise NotEstimable("Cox model: there are no churn events to model")
-        beta, at_beta, iterations, converged = newton(arrays, x.shape[1], self.max_iter)
-        null = efron(arrays, np.zeros(x.shape[1]), need_information=False)
+        null = efron(arrays, np.zeros(x.shape[1]))  # the likelihood, score and information of beta = 0
+        beta, at_beta, iterations, converged = newton(arrays, x.shape[1], self.max_iter, start=null)
         try:
             variance = np.linalg.inv(at_beta["information"])
         except np.linalg.LinAlgError:
@@ -262,6 +288,10 @@ class CoxModel:
         self.standard_errors_ = pd.Series(se, index=terms, name="se")
         self.variance_matrix_ = pd.DataFrame(variance, index=terms, columns=terms)
         self.log_likelihood_, self.log_likelihood_null_ = at_beta["loglik"], null["loglik"]
+        try:  # R's score test: the score at beta = 0 against its information there
+            self._score_statistic = float(null["score"] @ np.linalg.solve(null["information"], null["score"]))
+        except np.linalg.LinAlgError:
+            self._score_statistic = np.nan
         self.n_rows_, self.n_events_ = float(w.sum()), float(arrays.deaths.sum())
         self.iterations_, self.converged_ = iterations, converged
         spread = np.max(np.abs(arrays.x), axis=0) if len(arrays.x) else np.ones(len(terms))
@@ -272,7 +302,7 @@ class CoxModel:
         if diverged or not converged:
             warnings.warn(f"the Cox model did not converge to finite estimates for {diverged or terms}; "
                           "they are reported as not estimable", CxkitWarning, stacklevel=3)
-        self.concordance_ = _concordance(arrays, x @ beta)
+        self.concordance_, self.concordance_se_ = _concordance(arrays, x @ beta)
         self.ph_test_ = self._ph_test(term_cov)
         self._terms, self._term_cov = terms, term_cov
 
@@ -292,19 +322,50 @@ class CoxModel:
 
     # ------------------------------------------------------ baseline and curves
     def _baseline(self) -> None:
-        """Efron's baseline cumulative hazard per stratum, at the mean covariates (R's ``survfit(fit)``)."""
+        """The baseline curve per stratum at R's centre (R's ``survfit(fit)``), with its SE and limits.
+
+        R (survival 3.x) centres a column holding only -1, 0 and 1 (every dummy) at 0 and every other
+        column at its mean; ``survfit(fit)`` is the curve of that covariate vector.
+        """
         a, res = self._arrays, self._at_beta
         stratum = (np.floor(a.tau / self._span).astype(int) if self._span else np.zeros(a.tau.size, dtype=int))
         self._tau_stratum = stratum
         self._tau_time = a.tau - stratum * self._span if self._span else a.tau
         self._d_gradient = res["s1"] * res["a2"][:, None] - res["e1"] * res["b2"][:, None]
-        rows = []
-        for k, name in enumerate(self.strata_):
-            mine = stratum == k
-            hazard = np.cumsum(res["a1"][mine])
-            rows.append(pd.DataFrame({"stratum": name, "time": self._tau_time[mine], "cumulative_hazard": hazard,
-                                      "survival": np.exp(-hazard)}))
-        self.baseline_survival_ = pd.concat(rows, ignore_index=True)
+        z = self.centre_.to_numpy() - self._means
+        rows = [self._curve(z, k, None).assign(stratum=name) for k, name in enumerate(self.strata_)]
+        cols = ["stratum", "time", "cumulative_hazard", "survival", "se", "lower", "upper"]
+        self.baseline_survival_ = pd.concat(rows, ignore_index=True)[cols]
+
+    def _curve(self, z: np.ndarray, k: int, times) -> pd.DataFrame:
+        """The curve of one design row ``z`` (centred at the fit's means) in stratum ``k``.
+
+        ``se`` is the standard error of the cumulative hazard (the baseline's variance plus the
+        coefficients' uncertainty); the limits are R's default ``conf.type="log"``.
+        """
+        res = self._at_beta
+        mine = self._tau_stratum == k
+        hazard0 = np.cumsum(res["a1"][mine])
+        grad = z[None, :] * hazard0[:, None] - np.cumsum(self._d_gradient[mine], axis=0)
+        v = self.variance_matrix_.to_numpy()
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged fit (flagged already) gives inf, not a warning
+            risk = float(np.exp(z @ self.params_.to_numpy()))
+            var = risk ** 2 * (np.cumsum(res["a2"][mine]) + np.einsum("ij,jk,ik->i", grad, v, grad))
+        t = self._tau_time[mine]
+        curve = pd.DataFrame({"time": t, "cumulative_hazard": risk * hazard0, "se": np.sqrt(var)})
+        if times is not None:
+            at = np.searchsorted(t, np.asarray(times, dtype=float), side="right") - 1
+            picked = curve.iloc[np.maximum(at, 0)].reset_index(drop=True)
+            picked.loc[at < 0, ["cumulative_hazard", "se"]] = 0.0
+            picked["time"] = np.asarray(times, dtype=float)
+            curve = picked
+        z_crit = stats.norm.ppf(1 - self.alpha / 2)
+        with np.errstate(over="ignore", invalid="ignore"):
+            surv = np.exp(-curve["cumulative_hazard"].to_numpy())
+            curve["survival"] = surv
+            curve["lower"] = surv * np.exp(-z_crit * curve["se"].to_numpy())
+            curve["upper"] = np.minimum(1.0, surv * np.exp(z_crit * curve["se"].to_numpy()))
+        return curve
 
     def _new_design(self, frame: pd.DataFrame) -> np.ndarray:
         """The fitted terms' columns for new covariate values, centred at the fit's means."""
@@ -339,40 +400,16 @@ class CoxModel:
             error of the cumulative hazard (Efron's variance with the coefficients' uncertainty), and the
             limits are R's default ``conf.type="log"``.
         """
-        z_crit = stats.norm.ppf(1 - self.alpha / 2)
         frame = pd.DataFrame(covariates).reset_index(drop=True)
         z = self._new_design(frame)
-        beta = self.params_.to_numpy()
-        v = self.variance_matrix_.to_numpy()
-        res = self._at_beta
         own = all(c in frame for c in self.strata) and bool(self.strata)
         labels = frame[self.strata].astype(str).agg(", ".join, axis=1) if own else None
         out = []
         for i in range(len(frame)):
-            risk = float(np.exp(z[i] @ beta))
-            names = [labels[i]] if own else self.strata_
-            for name in names:
+            for name in ([labels[i]] if own else self.strata_):
                 if name not in self.strata_:
                     raise CxkitError(f"Cox model: stratum {name!r} is not in the fit ({', '.join(self.strata_)})")
-                mine = self._tau_stratum == self.strata_.index(name)
-                hazard0 = np.cumsum(res["a1"][mine])
-                grad = z[i][None, :] * hazard0[:, None] - np.cumsum(self._d_gradient[mine], axis=0)
-                var = risk ** 2 * (np.cumsum(res["a2"][mine]) + np.einsum("ij,jk,ik->i", grad, v, grad))
-                t = self._tau_time[mine]
-                curve = pd.DataFrame({"time": t, "cumulative_hazard": risk * hazard0, "se": np.sqrt(var)})
-                if times is not None:
-                    at = np.searchsorted(t, np.asarray(times, dtype=float), side="right") - 1
-                    picked = curve.iloc[np.maximum(at, 0)].reset_index(drop=True)
-                    picked.loc[at < 0, ["cumulative_hazard", "se"]] = 0.0
-                    picked["time"] = np.asarray(times, dtype=float)
-                    curve = picked
-                surv = np.exp(-curve["cumulative_hazard"].to_numpy())
-                curve.insert(0, "stratum", name)
-                curve.insert(0, "row", i)
-                curve["survival"] = surv
-                curve["lower"] = surv * np.exp(-z_crit * curve["se"].to_numpy())
-                curve["upper"] = np.minimum(1.0, surv * np.exp(z_crit * curve["se"].to_numpy()))
-                out.append(curve)
+                out.append(self._curve(z[i], self.strata_.index(name), times).assign(row=i, stratum=name))
         cols = ["row", "stratum", "time", "cumulative_hazard", "survival", "se", "lower", "upper"]
         return pd.concat(out, ignore_index=True)[cols]
 
@@ -392,54 +429,97 @@ class CoxModel:
 
     @property
     def likelihood_ratio_test_(self):
+        """Likelihood-ratio test that every coefficient is 0 (R's ``summary(coxph)`` "Likelihood ratio test")."""
+        stat = 2 * (self.log_likelihood_ - self.log_likelihood_null_)
+        return self._global_test(stat, "likelihood-ratio test")
+
+    @property
+    def wald_test_(self):
+        """Wald test that every coefficient is 0 (R's "Wald test"): beta' V^-1 beta."""
+        beta = self.params_.to_numpy()
+        return self._global_test(float(beta @ np.linalg.solve(self.variance_matrix_.to_numpy(), beta)), "Wald test")
+
+    @property
+    def score_test_(self):
+        """Score (log-rank) test that every coefficient is 0 (R's "Score (logrank) test"), at beta = 0."""
+        return self._global_test(self._score_statistic, "score (log-rank) test")
+
+    @property
+    def global_tests_(self) -> pd.DataFrame:
+        """The three tests that every coefficient is 0, as R's ``summary(coxph)`` prints them."""
+        return pd.concat([t.summary for t in (self.likelihood_ratio_test_, self.wald_test_, self.score_test_)],
+                         ignore_index=True)
+
+    def _global_test(self, stat: float, name: str):
         from cxkit.survival.logrank import StatisticalResult
 
-        stat = 2 * (self.log_likelihood_ - self.log_likelihood_null_)
         dof = len(self.params_)
-        return StatisticalResult(stat, dof, float(stats.chi2.sf(stat, dof)), "likelihood-ratio test")
+        return StatisticalResult(stat, dof, float(stats.chi2.sf(stat, dof)), name)
 
     # --------------------------------------------------------- PH assumption
     def _ph_test(self, term_cov) -> pd.DataFrame:
-        """Grambsch-Therneau test per covariate, as R's ``cox.zph(transform="km")`` before survival 3.0.
+        """Test of proportional hazards per term and global, on g(t) = 1 - KM(t-) (R's transform "km").
 
-        The time transform is 1 - KM(t-), the left-continuous Kaplan-Meier at each event time; a term
-        of several columns (a categorical covariate) gets the same quadratic form on its block.
+        ``"score"`` (R's ``cox.zph`` since survival 3.0): the score test of adding ``x * g(t)`` for a term's
+        columns to the fitted model, with the full information of the enlarged model. ``"approximate"``
+        (``cox.zph`` before 3.0): the same score with the enlarged model's information approximated from the
+        fit's variance and the spread of g over the events. A term of several columns (a categorical
+        covariate) gets one test on its block.
         """
         a, res = self._arrays, self._at_beta
         deaths = a.deaths
-        # R's cox.zph(transform="km") (before survival 3.0): 1 minus the left-continuous KM, KM(t-), of all
-        # customers on the original time scale (strata ignored, as R does)
+        # 1 minus the left-continuous KM, KM(t-), of all customers on the original time scale (strata
+        # ignored, as R does), centred at its mean over the events
         g = 1 - self._km_before(a.tau - np.floor(a.tau / self._span) * self._span if self._span else a.tau)
-        g_bar = np.sum(deaths * g) / deaths.sum()
+        g = g - np.sum(deaths * g) / deaths.sum()
         x_events = np.stack([np.bincount(a.k_ev, weights=a.w[a.ev] * a.x[a.ev, j], minlength=a.tau.size)
                              for j in range(a.x.shape[1])], axis=1)
         schoenfeld = x_events - (res["s1"] * res["a1"][:, None] - res["e1"] * res["b1"][:, None])
-        u = (g - g_bar) @ schoenfeld
+        u = g @ schoenfeld
+        p = u.size
         v = self.variance_matrix_.to_numpy()
-        vu = v @ u
-        spread = np.sum(deaths * (g - g_bar) ** 2)
+        if self.ph_test == "score":
+            info_g = weighted_information(a, res, g)
+            info = np.block([[res["information"], info_g], [info_g, weighted_information(a, res, g * g)]])
+
+            def statistic(idx):
+                kk = np.concatenate([np.arange(p), p + idx])
+                full = np.concatenate([np.zeros(p), u[idx]])
+                return float(full @ np.linalg.solve(info[np.ix_(kk, kk)], full))
+        else:
+            vu = v @ u
+            spread = np.sum(deaths * g ** 2)
+
+            def statistic(idx):
+                return float(deaths.sum() * vu[idx] @ np.linalg.solve(v[np.ix_(idx, idx)], vu[idx]) / spread)
         rows = []
         term_cov = np.array(term_cov)
         for cov in pd.unique(term_cov):
             idx = np.flatnonzero(term_cov == cov)
-            stat = float(deaths.sum() * vu[idx] @ np.linalg.solve(v[np.ix_(idx, idx)], vu[idx]) / spread)
-            p = float(stats.chi2.sf(stat, idx.size))
-            holds = p >= self.alpha
-            shown = "p < 0.001" if p < 0.001 else f"p = {format_p(p)}"
+            stat = statistic(idx)
+            p_value = float(stats.chi2.sf(stat, idx.size))
+            holds = p_value >= self.alpha
+            shown = "p < 0.001" if p_value < 0.001 else f"p = {format_p(p_value)}"
             message = ("proportional hazards hold" if holds else
                        f"the effect of {cov} changes over time ({shown}): read its hazard ratio "
                        "as an average over the follow-up, and look at the Kaplan-Meier curves")
-            rows.append({"covariate": cov, "statistic": stat, "dof": idx.size, "p_value": p, "holds": holds,
+            rows.append({"covariate": cov, "statistic": stat, "dof": idx.size, "p_value": p_value, "holds": holds,
                          "message": message})
-        stat = float(deaths.sum() * u @ vu / spread)
-        rows.append({"covariate": "GLOBAL", "statistic": stat, "dof": len(u),
-                     "p_value": float(stats.chi2.sf(stat, len(u))), "holds": None, "message": ""})
+        stat = statistic(np.arange(p))
+        rows.append({"covariate": "GLOBAL", "statistic": stat, "dof": p,
+                     "p_value": float(stats.chi2.sf(stat, p)), "holds": None, "message": ""})
         return pd.DataFrame(rows)
+
+    @property
+    def ph_test_name_(self) -> str:
+        """Which proportional-hazards test ``ph_test_`` holds, in words (for method notes)."""
+        return ("the score test of R's cox.zph (survival 3.0 and later)" if self.ph_test == "score" else
+                "the approximate test of R's cox.zph before survival 3.0")
 
     # -------------------------------------------------------------- display
     def _notes(self) -> list[str]:
-        notes = [f"{self.n_rows_:,.0f} customers, {self.n_events_:,.0f} churn events; Efron ties; "
-                 f"concordance {self.concordance_:.3f}."]
+        notes = [f"{self.n_rows_:,.0f} customers, {self.n_events_:,.0f} churn events; {self.ties.title()} ties; "
+                 f"concordance {self.concordance_:.3f} (SE {self.concordance_se_:.3f})."]
         notes += [f"Reference levels: {', '.join(f'{k} = {v}' for k, v in self.reference_.items())}."] \
             if self.reference_ else []
         if self.clock:
@@ -475,6 +555,7 @@ def _collapse(df, duration_col, event_col, covariates, entry_col, weights_col, c
         # signed and unsigned integers (UTINYINT, USMALLINT, UBIGINT, ...), floats and decimals are numbers
         numeric = re.match(r"U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?\b|DOUBLE|FLOAT|REAL|DECIMAL", types[col])
         kinds[col] = "numeric" if numeric and col not in categorical else "categorical"
+    src.check_events(event_col, "Cox model")
     missing = src.rows("SELECT " + ", ".join(f"count(*) FILTER (WHERE {_q(c)} IS NULL)" for c in needed)
                        + " FROM _src")[0]
     bad = {c: n for c, n in zip(needed, missing, strict=True) if n}
@@ -483,19 +564,20 @@ def _collapse(df, duration_col, event_col, covariates, entry_col, weights_col, c
     from cxkit.aggregate import patterns_sql
 
     rows = src.df(patterns_sql("_src", duration_col, event_col, kinds, entry_col, weights_col))
-    return prepare_patterns(rows, kinds, entry_col is not None)
+    return prepare_patterns(rows, kinds, entry_col is not None, event_col)
 
 
-def prepare_patterns(rows: pd.DataFrame, kinds: dict, has_entry: bool):
-    """Checks and sorting of collapsed rows, wherever they were counted."""
+def prepare_patterns(rows: pd.DataFrame, kinds: dict, has_entry: bool, event_col: str = "event"):
+    """Checks and sorting of collapsed rows, wherever they were counted (``event_col`` named in errors)."""
     rows = rows.astype({c: float for c in ("_stop", "_entry", "_w")} | {"_event": float}
                        | {c: float for c, kind in kinds.items() if kind == "numeric"})  # engines differ in types
     bad = ~rows["_event"].isin([0.0, 1.0])
     if bad.any():  # the same rule and message as every other estimator (a 1/2 coding is refused, not guessed)
         from cxkit.survival.lifetable import event_flag_error
 
-        counts = rows[bad].groupby("_event")["_w"].sum().sort_values(ascending=False)
-        raise event_flag_error({int(v) if float(v).is_integer() else v: c for v, c in counts.items()})
+        counts = rows[bad].groupby("_event", dropna=False)["_w"].sum().sort_values(ascending=False)
+        raise event_flag_error({None if v != v else int(v) if float(v).is_integer() else v: c
+                                for v, c in counts.items()}, event_col, "Cox model")
     rows["_event"] = rows["_event"].astype(int)
     rows = rows.sort_values(list(rows.columns), ignore_index=True)  # the same order from any engine
     if has_entry and (rows["_entry"] >= rows["_stop"]).any():
@@ -505,8 +587,16 @@ def prepare_patterns(rows: pd.DataFrame, kinds: dict, has_entry: bool):
     return rows, kinds
 
 
-def _concordance(arrays: CoxArrays, risk: np.ndarray) -> float:
-    """Harrell's C over risk sets: events vs those still at risk (tied event times excluded)."""
+def _concordance(arrays: CoxArrays, risk: np.ndarray) -> tuple[float, float]:
+    """Harrell's C over risk sets (events vs those still at risk; tied event times excluded) and its
+    standard error by R's infinitesimal jackknife.
+
+    Each customer's influence counts the concordant, discordant and tied pairs it belongs to, as the event
+    (against those still at risk then) and as one still at risk (against each event while it is); the
+    variance of Somers' d is the sum of the squared influences (alike customers share theirs), and
+    C = (d + 1) / 2. The sweep over event times keeps per risk-score level the running counts of events
+    above, below and level with it, so the cost is that of C itself.
+    """
     a = arrays
     levels, rank = np.unique(np.round(risk, 12), return_inverse=True)
     m, k = levels.size, a.tau.size
@@ -517,9 +607,20 @@ def _concordance(arrays: CoxArrays, risk: np.ndarray) -> float:
     p_split = np.searchsorted(a.pos[by_pos], np.arange(k + 1), side="left")
     ev_order = np.argsort(a.k_ev, kind="stable")
     ev_split = np.searchsorted(a.k_ev[ev_order], np.arange(k + 1), side="left")
+    # a row is compared with the events of times epos <= t < end (its own event time excluded)
+    end = a.pos - a.event.astype(np.int64)
+    start_order, end_order = np.argsort(a.epos, kind="stable"), np.argsort(end, kind="stable")
+    start_split = np.searchsorted(a.epos[start_order], np.arange(k + 2), side="left")
+    end_split = np.searchsorted(end[end_order], np.arange(k + 2), side="left")
+    influence = np.zeros((a.w.size, 3))  # concordant, discordant, tied pairs of each row
+    running = np.zeros((3, m))  # per level: events above it, below it, level with it, so far
     conc = disc = tied = 0.0
     e_done = p_done = 0
     for t in range(k):
+        rows = start_order[start_split[t]:start_split[t + 1]]
+        influence[rows] -= running[:, rank[rows]].T
+        rows = end_order[end_split[t]:end_split[t + 1]]
+        influence[rows] += running[:, rank[rows]].T
         add = by_epos[e_done:e_split[t]]
         np.add.at(at_risk, rank[add], a.w[add])
         e_done = e_split[t]
@@ -531,8 +632,21 @@ def _concordance(arrays: CoxArrays, risk: np.ndarray) -> float:
         np.subtract.at(others, rank[events], a.w[events])
         below = np.concatenate([[0.0], np.cumsum(others)])
         r, wt = rank[events], a.w[events]
-        conc += np.sum(wt * below[r])
-        tied += np.sum(wt * others[r])
-        disc += np.sum(wt * (below[-1] - below[r + 1]))
+        mine = np.stack([below[r], below[-1] - below[r + 1], others[r]], axis=1)
+        influence[events] += mine
+        conc += wt @ mine[:, 0]
+        disc += wt @ mine[:, 1]
+        tied += wt @ mine[:, 2]
+        level = np.bincount(r, weights=wt, minlength=m)
+        under = np.cumsum(level) - level
+        running += np.stack([level.sum() - under - level, under, level])
+    rows = start_order[start_split[k]:start_split[k + 1]]  # entered after the last event time: no pairs
+    influence[rows] -= running[:, rank[rows]].T
+    rows = end_order[end_split[k]:end_split[k + 1]]
+    influence[rows] += running[:, rank[rows]].T
     total = conc + disc + tied
-    return float((conc + tied / 2) / total) if total > 0 else np.nan
+    if total <= 0:
+        return np.nan, np.nan
+    somers = (conc - disc) / total
+    each = ((influence[:, 0] - influence[:, 1]) - somers * influence.sum(axis=1)) / total
+    return float((somers + 1) / 2), float(np.sqrt(a.w @ each ** 2) / 2)

@@ -87,7 +87,8 @@ class SegmentSurvival:
         ----------
         df : DataFrame or duckdb.DuckDBPyRelation
         duration_col, event_col : str
-            Time at exit and event flag (1 churned, 0 still active / censored).
+            Time at exit and event flag (1 or True churned, 0 or False still active / censored; anything
+            else is refused).
         segment_col : str, optional
             Segment of each row (e.g. the NPS band); default one segment.
         entry_col : str, optional
@@ -152,34 +153,47 @@ class SegmentSurvival:
                 "lower": _quantile_time(t, curve["lower"].to_numpy()),
                 "upper": _quantile_time(t, curve["upper"].to_numpy())}
 
+    def _at_risk(self, curve: pd.DataFrame, segment, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Two counts at each of ``times``: R's (the risk set of the first exit time at or after t, 0 past
+        the last, as ``summary(survfit, times=)`` reports it) and those with entry < t <= exit."""
+        t, n = curve["time"].to_numpy(), curve["at_risk"].to_numpy()
+        nxt = np.searchsorted(t, times, side="left")
+        r_count = np.concatenate([n, [0.0]])[nxt]
+        _, at_time, _, _ = self.life_table_.grid([segment], times=times)
+        return r_count, at_time[:, 0]
+
     def survival_at(self, times) -> pd.DataFrame:
-        """Survival with its interval and the number still at risk at chosen times.
+        """Survival with its standard error, interval and the number at risk at chosen times.
 
         Returns
         -------
         DataFrame
-            ``segment, time, at_risk, survival, lower, upper``; survival is NaN past a
-            segment's last follow-up time (no estimate there). ``at_risk`` counts those with
-            entry < t <= exit, which is what R's ``summary(survfit, times=)`` reports, delayed entry
-            included (checked on mgus2's age scale, where customers enter between exit times).
+            ``segment, time, at_risk, at_risk_at_time, survival, se, lower, upper``, as R's
+            ``summary(survfit, times=)``: ``se`` is the standard error of S(t) (Greenwood's, 0 before the
+            first event), the limits those of the curve. ``at_risk`` is R's ``n.risk``, the risk set of the
+            first exit time at or after t, so under delayed entry it counts those who enter between t and
+            that exit; ``at_risk_at_time`` counts those with entry < t <= exit (the two agree without
+            delayed entry). Past a segment's last exit time survival, se and limits are NaN (R drops the
+            row) and ``at_risk`` is 0.
         """
         times = np.atleast_1d(np.asarray(times, dtype=float))
         rows = []
         for s in self.segments_:
             curve = self._seg(s)
             t = curve["time"].to_numpy()
-            _, at_risk, _, _ = self.life_table_.grid([s], times=times)
+            at_risk, at_time = self._at_risk(curve, s, times)
             idx = np.searchsorted(t, times, side="right") - 1
             for k, time in enumerate(times):
                 if time > t[-1]:
-                    surv = low = up = np.nan
+                    surv = se = low = up = np.nan
                 elif idx[k] < 0:
-                    surv = low = up = 1.0
+                    surv, se, low, up = 1.0, 0.0, 1.0, 1.0
                 else:
                     row = curve.iloc[idx[k]]
                     surv, low, up = row["survival"], row["lower"], row["upper"]
-                rows.append({"segment": s, "time": time, "at_risk": at_risk[k, 0], "survival": surv,
-                             "lower": low, "upper": up})
+                    se = row["survival"] * row["std_err"] if row["survival"] > 0 else 0.0
+                rows.append({"segment": s, "time": time, "at_risk": at_risk[k], "at_risk_at_time": at_time[k],
+                             "survival": surv, "se": se, "lower": low, "upper": up})
         return pd.DataFrame(rows)
 
     def rmst(self, tau: float) -> pd.DataFrame:
@@ -228,16 +242,17 @@ class SegmentSurvival:
         Returns
         -------
         DataFrame
-            ``segment, time, at_risk, events, censored`` (events and censored up to and including time).
+            ``segment, time, at_risk, at_risk_at_time, events, censored`` (events and censored up to and
+            including time); the two at-risk counts as in :meth:`survival_at`.
         """
         times = np.atleast_1d(np.asarray(times, dtype=float))
         rows = []
         for s in self.segments_:
             curve = self._seg(s)
-            _, at_risk, _, _ = self.life_table_.grid([s], times=times)
+            at_risk, at_time = self._at_risk(curve, s, times)
             for k, time in enumerate(times):
                 upto = curve["time"] <= time
-                rows.append({"segment": s, "time": time, "at_risk": at_risk[k, 0],
+                rows.append({"segment": s, "time": time, "at_risk": at_risk[k], "at_risk_at_time": at_time[k],
                              "events": curve.loc[upto, "events"].sum(),
                              "censored": curve.loc[upto, "censored"].sum()})
         return pd.DataFrame(rows)

@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -27,6 +28,7 @@ from cxkit.errors import CxkitError
 __all__ = ["LifeTable", "SqlSource"]
 
 
+_NUMBER = re.compile(r"U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?\b|DOUBLE|FLOAT|REAL|DECIMAL")
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                   "UBIGINT", "UHUGEINT"}
 
@@ -68,16 +70,62 @@ class SqlSource:
             return self._con.execute(sql).fetchall()
         return self.source.query("_src", sql).fetchall()
 
-    def binary(self, column: str) -> bool:
-        """Is ``column`` an integer column holding only 0 and 1? Read off min, max and missing count."""
-        from cxkit.aggregate import binary_events_sql
-
+    def check_events(self, column: str, what: str = "survival data") -> None:
+        """The one event check (:func:`check_event_flag`) on ``column`` of this source."""
         rel = self._con.sql("SELECT * FROM _src") if self._con is not None else self.source
         kind = str(dict(zip(rel.columns, rel.types, strict=True))[column]).upper()
-        if kind not in _INTEGER_TYPES:
-            return False
-        low, high, missing = self.rows(binary_events_sql("_src", column))[0]
-        return low is not None and low >= 0 and high <= 1 and missing == 0
+        check_event_flag(self.rows, "_src", column, kind, what)
+
+
+def check_event_flag(run, src: str, column: str, kind: str | None = None, what: str = "survival data") -> None:
+    """The one check of event flags, shared by every estimator: 0/1 numbers or True/False, nothing else.
+
+    R's ``Surv`` also takes booleans; a flag such as 0.4 (which R drops with a warning) or a 1/2 coding
+    (which R reads as censored/event) is refused here, by name, so it never silently counts as censored.
+
+    Parameters
+    ----------
+    run : callable
+        ``run(sql) -> list of rows`` on the engine holding ``src``.
+    src : str
+        The table (or subquery) to read.
+    column : str
+        The event column.
+    kind : str, optional
+        Its SQL type, when known: integer and boolean columns are proven 0/1 from min, max and the missing
+        count (Parquet answers those from statistics); other numbers are scanned; text is refused.
+
+    Raises
+    ------
+    CxkitError
+        Naming the column, a few values at fault and the rows holding them.
+    """
+    from cxkit.aggregate import bad_events_sql, binary_events_sql
+
+    if kind is not None and kind != "BOOLEAN" and not _NUMBER.match(kind):
+        shown = run(f"SELECT CAST({_q(column)} AS VARCHAR) AS value, COUNT(*) AS n FROM {src} "
+                    "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5")
+        raise CxkitError(f"{what}: event column {column!r} is {kind}, not 0/1 or True/False (values "
+                         + ", ".join(f"{'missing' if v is None else repr(v)} ({n:,})" for v, n in shown) + ")")
+    if kind in _INTEGER_TYPES | {"BOOLEAN"}:
+        low, high, missing = run(binary_events_sql(src, column))[0]
+        if low is None or (low >= 0 and high <= 1 and missing == 0):
+            return
+    bad = run(bad_events_sql(src, column))
+    if bad:
+        raise event_flag_error({_number(v): n for v, n, _, _ in bad}, column, what, total=bad[0][2],
+                               kinds=bad[0][3])
+
+
+def _number(text):
+    """A value read back from its text: 2 for '2' or '2.0', 0.4, None for missing, else the text."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() else value
 
 
 @dataclass(frozen=True)
@@ -101,7 +149,8 @@ class LifeTable:
 
     @classmethod
     def from_frame(cls, source, duration_col: str, event_col: str, segment_col: str | None = None,
-                   entry_col: str | None = None, weights_col: str | None = None) -> LifeTable:
+                   entry_col: str | None = None, weights_col: str | None = None,
+                   what: str = "survival data") -> LifeTable:
         """Build the life table from a DataFrame or DuckDB relation, aggregating in DuckDB.
 
         Parameters
@@ -116,19 +165,21 @@ class LifeTable:
             Time at entry (left truncation): a row is at risk at t when entry < t <= duration.
         weights_col : str, optional
             Whole-number frequency of each row.
+        what : str
+            The analysis, named in error messages.
 
         Raises
         ------
         CxkitError
-            Negative or missing durations, event flags other than 0/1, entry not before exit.
+            Negative or missing durations, event flags other than 0/1 or True/False, entry not before exit.
         """
         cols = [c for c in (duration_col, event_col, segment_col, entry_col, weights_col) if c]
-        src = SqlSource(source, cols)
+        src = SqlSource(source, cols, what)
         from cxkit.aggregate import entries_sql, exits_sql
 
-        exits = src.df(exits_sql("_src", duration_col, event_col, segment_col, weights_col,
-                                 check_events=not src.binary(event_col)))
-        _check(exits, src, _q(event_col))
+        src.check_events(event_col, what)
+        exits = src.df(exits_sql("_src", duration_col, event_col, segment_col, weights_col))
+        _check(exits, what)
         if entry_col:
             _check_entry(src, _q(duration_col), _q(entry_col))
         entries = src.df(entries_sql("_src", entry_col, segment_col, weights_col)) if entry_col else None
@@ -209,33 +260,33 @@ class LifeTable:
         return out
 
 
-def _check(exits: pd.DataFrame, src: SqlSource, event: str) -> None:
+def _check(exits: pd.DataFrame, what: str) -> None:
     """Input rules, read off the aggregated table; the rows at fault are counted only when there are some."""
     rows = exits["events"] + exits["censored"]
-    for what, bad in (("missing duration", exits["time"].isna()), ("negative duration", exits["time"] < 0)):
+    for problem, bad in (("missing duration", exits["time"].isna()), ("negative duration", exits["time"] < 0)):
         if bad.any():
-            raise CxkitError(f"survival data: {what} in {int(rows[bad].sum()):,} row(s)")
-    if exits["bad_events"].sum():
-        rows = src.rows(f"SELECT {event}, count(*) FROM _src WHERE {event} IS NULL OR {event} NOT IN (0, 1) "
-                        "GROUP BY 1 ORDER BY 2 DESC")
-        raise event_flag_error({v: n for v, n in rows})
+            raise CxkitError(f"{what}: {problem} in {int(rows[bad].sum()):,} row(s)")
 
 
-def event_flag_error(bad: dict) -> CxkitError:
-    """The one message every estimator gives for event flags other than 0/1 (value -> rows).
+def event_flag_error(bad: dict, column: str = "event", what: str = "survival data", total: float | None = None,
+                     kinds: int | None = None) -> CxkitError:
+    """The one message every estimator gives for event flags other than 0/1 or True/False.
 
-    R's ``Surv`` also reads 1/2 as censored/event; the kit refuses it rather than guess, so a 1 never
-    silently means the opposite of what it means elsewhere.
+    ``bad`` maps value -> rows (the commonest first); ``total`` and ``kinds`` count every row and distinct
+    value at fault when ``bad`` shows only some. R's ``Surv`` also reads 1/2 as censored/event; the kit
+    refuses it rather than guess, so a 1 never silently means the opposite of what it means elsewhere.
 
-    >>> print(event_flag_error({2: 165, -1: 3}))  # doctest: +NORMALIZE_WHITESPACE
-    survival data: event flag not 0/1 in 168 row(s) (values 2 (165), -1 (3)); a 1/2 coding (as R's lung
-    data) must be recoded to 0/1 (event = status - 1)
+    >>> print(event_flag_error({2: 165, -1: 3}, "status"))  # doctest: +NORMALIZE_WHITESPACE
+    survival data: event column 'status' must hold 0/1 or True/False; 168 row(s) hold other values: 2 (165),
+    -1 (3); a 1/2 coding (as R's lung data) must be recoded to 0/1 (event = status - 1)
     """
-    n = int(sum(bad.values()))
+    n = int(total if total is not None else sum(bad.values()))
     values = ", ".join(f"{'missing' if v is None or v != v else v} ({int(c):,})" for v, c in list(bad.items())[:5])
-    text = f"survival data: event flag not 0/1 in {n:,} row(s) (values {values})"
+    more = (kinds or len(bad)) - min(len(bad), 5)
+    text = (f"{what}: event column {column!r} must hold 0/1 or True/False; {n:,} row(s) hold other values: "
+            f"{values}" + (f" and {more:,} other value(s)" if more > 0 else ""))
     if 2 in bad:
-        text += "; a 1/2 coding (as R's lung data) must be recoded to 0/1 (event = status - 1)"
+        text += f"; a 1/2 coding (as R's lung data) must be recoded to 0/1 (event = {column} - 1)"
     return CxkitError(text)
 
 
