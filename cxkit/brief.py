@@ -204,15 +204,17 @@ def _findings(a) -> list[dict]:
             c_low, c_high = last.loc[low, "cost_per_customer"], last.loc[high, "cost_per_customer"]
             facts = [_fact(f"{times:.1f}", times, f"{src}.loc['{low}', 'contacts_per_customer'] / "
                                                   f"{src}.loc['{high}', 'contacts_per_customer']")]
+            period = str(t["period"].iloc[-1])
             if np.isfinite(c_low) and np.isfinite(c_high):
                 facts += [_fact(money(c_low, cents=True), c_low, f"{src}.loc['{low}', 'cost_per_customer']"),
-                          _fact(money(c_high, cents=True), c_high, f"{src}.loc['{high}', 'cost_per_customer']")]
-                matters = (f"each costs {money(c_low, cents=True)} a {_unit(a)} to serve against "
+                          _fact(money(c_high, cents=True), c_high, f"{src}.loc['{high}', 'cost_per_customer']"),
+                          _fact(period, period, "a.contacts_.by_band_['period'].iloc[-1]")]
+                matters = (f"in {period} each cost {money(c_low, cents=True)} in care contacts against "
                            f"{money(c_high, cents=True)}")
             else:
                 matters = "contact costs are not available in this data"
-            out.append(_item(f"{plural(low)} contact care {times:.1f} times as often as {plural(high).lower()}. Why "
-                             f"it matters: {matters}.", facts, key="contacts"))
+            out.append(_item(f"{plural(low)} contacted care {times:.1f} times as often as {plural(high).lower()} in "
+                             f"{period}. Why it matters: {matters}.", facts, key="contacts"))
     for rank in (0, 1):
         strength = segment_strength(a, rank)
         if strength is None or (a.audience_ is not None and strength["column"] in a.audience_.slice_by_):
@@ -241,12 +243,6 @@ def _value_finding(a) -> dict | None:
         return None
     return _item(f"{words[0].upper()}{words[1:]}. Why it matters: every {a.low_} kept longer, or won round, is "
                  "worth that difference in money (the value section gives its interval).", facts, key="value")
-
-
-def _unit(a) -> str:
-    from cxkit.periods import UNITS
-
-    return UNITS[a.period]
 
 
 def _gap_words(a, facts: list[dict]) -> str:

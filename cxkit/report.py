@@ -473,11 +473,12 @@ def value_section(analysis) -> None:
     if analysis.gap_bands_ is not None:
         figure(plots.plot_ltv_gap(analysis.ltv_, *analysis.gap_bands_, parts=analysis.gap_parts_shown_),
                "ltv-gap", caption=gap_caption(analysis))
-    table(analysis.components_table(), formats=COMPONENT_FORMATS, rename=COMPONENT_NAMES, missing="not available")
+    table(analysis.components_table(), formats=COMPONENT_FORMATS, rename=COMPONENT_NAMES, missing="not available",
+          caption=narrative.caption("components"))
 
 
 def stake_section(analysis) -> None:
-    """The value at stake: what moving customers up a band adds, with intervals."""
+    """The value at stake: what the base would gain if some customers behaved like the band above, with intervals."""
     from cxkit import narrative, plots
 
     if analysis.ltv_ is None:
