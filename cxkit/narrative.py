@@ -697,6 +697,9 @@ def glossary(score: str = "nps", window_months: float | None = 12, horizon: int 
         if dated:
             terms["NPS of a period"] = ("The same formula over every answer given in that month or quarter, churned "
                                         "customers included: the voice of the period, not of today's base.")
+            terms["NPS at a fixed mix"] = ("A period's NPS as its answers would read at one mix of tenure and "
+                                           "segments (that of all answers): a change in it is the same kinds of "
+                                           "customers answering differently, not a change in who is left to answer.")
     bands = {"nps": "detractor (0-6), passive (7-8), promoter (9-10)",
              "csat": "dissatisfied (1-2), neutral (3), satisfied (4-5)",
              "effort": "the effort scale's low, middle and high bands"}
@@ -712,7 +715,8 @@ def glossary(score: str = "nps", window_months: float | None = 12, horizon: int 
                                f"discounted at {percent(discount_rate)} a year.")
     if dated:
         terms["Value at stake"] = ("The change in the lifetime value of today's active base if a share of one band "
-                                   "moved up a band, scaled from the active customers who answered to all of them.")
+                                   "behaved like the band above (stayed and spent as it does today), scaled from the "
+                                   "active customers who answered to all of them. A scenario, not a forecast.")
     terms["Cost to serve"] = ("The cost of care contacts per customer per month." if contacts else
                               "Not available here: the data has no contact costs.")
     terms["Referrals per year"] = ("Referrals a band's customers made per year of tenure; not available without a "
@@ -733,7 +737,8 @@ def glossary(score: str = "nps", window_months: float | None = 12, horizon: int 
     if dated and contacts:
         terms["Hazard ratio per complaint"] = (
             "How much faster customers leave, at any moment, for each complaint they made in the previous window "
-            "(counted from a few days after it), from a Cox model allowing for plan and region.")
+            "(counted from a few days after it), among customers who gave the same score before the window, from a "
+            "Cox model also allowing for plan and region. An association, not proof of cause.")
     terms[f"{level}% CI"] = (f"The range that would contain the true value in {level} of 100 repeats of the survey; a "
                              "difference is only claimed when its interval excludes zero (or 1 for a ratio).")
     terms["p"] = (f"How surprising the data would be if there were no difference; p < {1 - level / 100:.2f} is read "
