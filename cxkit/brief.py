@@ -153,15 +153,21 @@ def _findings(a) -> list[dict]:
             i = int(hazard.index[0])
             src = f"a.audience_.summary.loc[{i}]"
             facts = [_fact(f"{r['difference']:.1f}", r["difference"], f"{src}['difference']")]
-            lost = _audience_lost(a)
-            matters = ("so it loses customers, and their revenue, faster than the rest" if lost is None
-                       else f"it lost {money(lost[0])} a month of revenue with leavers in a year")
-            if lost is not None:
-                facts.append(_fact(money(lost[0]), lost[0], lost[1]))
-            who = "faster" if r["difference"] > 1 else "more slowly"
-            out.append(_item(f"This audience's customers leave {who} than other customers with the same "
-                             f"{band_name(a.score_)}: {r['difference']:.1f} times the rate. Why it matters: "
-                             f"{matters}.", facts, key="audience"))
+            excess = _audience_excess(a)
+            ratio = r["difference"]
+            see = (f"This audience's customers leave {ratio:.1f} times as fast as other customers with the same "
+                   f"{band_name(a.score_)}" if ratio > 1 else
+                   f"This audience's customers leave at {ratio:.1f} times the rate of other customers with the same "
+                   f"{band_name(a.score_)}")
+            if excess is None:
+                text = f"{see}."
+            else:
+                value, lo, hi, efacts = excess
+                facts += efacts
+                text = (f"{see}: at their rate it would have lost about {money(abs(value))} a month "
+                        f"{'less' if value > 0 else 'more'} revenue over the last year (range {money(abs(lo))} to "
+                        f"{money(abs(hi))}).")
+            out.append(_item(text, facts, key="audience"))
         elif len(held):
             out.append(_item("This audience differs from the other customers (see its section).", [], key="audience"))
         else:
@@ -262,12 +268,29 @@ def _gap_words(a, facts: list[dict]) -> str:
             "customers behave today")
 
 
-def _audience_lost(a):
-    """The audience's monthly revenue lost in the last year and its source, or None."""
-    if a.ledger_ is None:
+def _audience_excess(a):
+    """Revenue an audience lost a month, over the last year, beyond what it would have lost at the other
+    customers' churn rate in the same band: ``lost x (1 - 1 / HR)`` (negative: kept), with the range from the
+    hazard ratio's interval (the end nearer zero first), and the facts; None without a ledger or a churn
+    difference that holds. (Under proportional hazards and low monthly churn the number who leave scales with the
+    hazard; an association, not a cause.)"""
+    if a.ledger_ is None or a.audience_ is None:
         return None
-    t = a.ledger_.totals(a.year_periods_)
-    return t["revenue_out"], "a.ledger_.totals(a.year_periods_)['revenue_out']"
+    held = a.audience_.held_
+    hazard = held[held["measure"] == "churn hazard"]
+    if not len(hazard):
+        return None
+    i = int(hazard.index[0])
+    r = hazard.iloc[0]
+    lost = a.ledger_.totals(a.year_periods_)["revenue_out"]
+    src_lost = "a.ledger_.totals(a.year_periods_)['revenue_out']"
+    src = f"a.audience_.summary.loc[{i}]"
+    value = lost * (1 - 1 / r["difference"])
+    ends = sorted([lost * (1 - 1 / r["lower"]), lost * (1 - 1 / r["upper"])], key=abs)  # nearer zero first
+    facts = [_fact(money(abs(value)), abs(value), f"abs({src_lost} * (1 - 1 / {src}['difference']))")]
+    facts += [_fact(money(abs(v)), abs(v), f"abs({src_lost} * (1 - 1 / {src}['{end}']))")
+              for v, end in ((lost * (1 - 1 / r["lower"]), "lower"), (lost * (1 - 1 / r["upper"]), "upper"))]
+    return float(value), float(ends[0]), float(ends[1]), facts
 
 
 def _actions(a, owners: dict) -> list[dict]:
@@ -321,14 +344,17 @@ def _actions(a, owners: dict) -> list[dict]:
                              assumption="what left, not what can be won back: part of it would have left anyway",
                              owner=owners.get(str(r["reason"]), owners.get("product", "")),
                              amount=float(r["monthly revenue lost"]) * 12, key="reason"))
-    if a.audience_ is not None and len(a.audience_.held_) and a.ledger_ is not None:
-        lost = _audience_lost(a)
-        facts = [_fact(money(lost[0]), lost[0], lost[1])]
-        out.append(_item(f"Find out why {slice_label(a.data_.slice_by)} differs from the other customers.", facts,
-                         value=f"{money(lost[0])} a month of revenue left this audience in a year",
+    excess = _audience_excess(a)
+    if excess is not None:
+        value, lo, hi, facts = excess
+        out.append(_item(f"Find out why {slice_label(a.data_.slice_by)} keeps "
+                         f"{'fewer' if value > 0 else 'more'} of its customers than the others do.", facts,
+                         value=f"about {money(abs(value))} a month of revenue {'lost' if value > 0 else 'kept'} "
+                               f"over the last year against the other customers' rate (range {money(abs(lo))} to "
+                               f"{money(abs(hi))})",
                          assumption="a difference that holds in the data; its cause is not known from it",
                          owner=owners.get("region", owners.get(next(iter(a.data_.slice_by)), "")),
-                         amount=float(lost[0]) * 12, key="audience"))
+                         amount=abs(value) * 12, key="audience"))
     order = {"audience": 0, "stake": 1, "complaints": 2, "reason": 3}  # by how directly the analysis supports it
     out.sort(key=lambda x: order[x["key"]])
     for rank, action in enumerate(out, 1):

@@ -67,8 +67,8 @@ def test_an_audience_brief_leads_with_its_own_difference(tmp_path):
     a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"}))
     b = brief(a, OWNERS)
     assert b["headline"]["key"] == "audience"
-    assert b["headline"]["text"].startswith("This audience's customers leave faster than other customers with the "
-                                            "same NPS band")
+    assert b["headline"]["text"].startswith("This audience's customers leave 1.8 times as fast as other customers "
+                                            "with the same NPS band: at their rate it would have lost about $")
     _check_traced(a, b)
     alike = {**WORLDS["audience-retention"][1]["hazard_ratios"]}
     alike["region"] = dict.fromkeys(alike["region"], 1.0)
