@@ -308,8 +308,8 @@ def _actions(a, owners: dict) -> list[dict]:
         out.append(_item(f"Win back {plural(low).lower()}: call back the unhappy and fix what they report.", facts,
                          value=f"{money(v['estimate'])} of lifetime value ({money(v['lower'])} to "
                                f"{money(v['upper'])})",
-                         assumption=f"if {percent(share)} of {plural(low).lower()} ({v['customers_moved']:,.0f} "
-                                    f"customers) came to behave like {plural(mid).lower()}: staying and spending as "
+                         assumption=f"{percent(share)} of {plural(low).lower()} ({v['customers_moved']:,.0f} "
+                                    f"customers) come to behave like {plural(mid).lower()}, staying and spending as "
                                     f"{plural(mid).lower()} do today",
                          owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake"))
     eh = a.experiences_
@@ -324,8 +324,8 @@ def _actions(a, owners: dict) -> list[dict]:
                              value=f"{money(money_row['monthly_revenue'])} a month of revenue went with the extra "
                                    f"churn after complaints ({money(money_row['lower'])} to "
                                    f"{money(money_row['upper'])})",
-                             assumption="among customers who gave the same score before: an association, so fewer "
-                                        "complaints need not win all of it back",
+                             assumption="the ratio compares customers who gave the same score before; it is an "
+                                        "association, so fewer complaints need not win all of it back",
                              owner=owners.get("care", ""), amount=float(money_row["monthly_revenue"]) * 12,
                              key="complaints"))
     if a.ledger_ is not None:
@@ -341,7 +341,8 @@ def _actions(a, owners: dict) -> list[dict]:
             out.append(_item(f"Work on the churn reason that costs most: {r['reason']}.", facts,
                              value=f"{money(r['monthly revenue lost'])} a month of revenue left with it in a year "
                                    f"({percent(r['share of lost revenue'])} of what left)",
-                             assumption="what left, not what can be won back: part of it would have left anyway",
+                             assumption="this is what left, not what can be won back: part of it would have left "
+                                        "anyway",
                              owner=owners.get(str(r["reason"]), owners.get("product", "")),
                              amount=float(r["monthly revenue lost"]) * 12, key="reason"))
     excess = _audience_excess(a)
@@ -352,7 +353,7 @@ def _actions(a, owners: dict) -> list[dict]:
                          value=f"about {money(abs(value))} a month of revenue {'lost' if value > 0 else 'kept'} "
                                f"over the last year against the other customers' rate (range {money(abs(lo))} to "
                                f"{money(abs(hi))})",
-                         assumption="a difference that holds in the data; its cause is not known from it",
+                         assumption="the difference holds in the data; its cause is not known from it",
                          owner=owners.get("region", owners.get(next(iter(a.data_.slice_by)), "")),
                          amount=abs(value) * 12, key="audience"))
     order = {"audience": 0, "stake": 1, "complaints": 2, "reason": 3}  # by how directly the analysis supports it

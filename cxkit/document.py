@@ -102,7 +102,7 @@ def _brief_html(block: dict) -> str:
         parts.append(f"<h3>What we see, and why it matters</h3><ol class='cx-brief-findings'>{items}</ol>")
     if block.get("actions"):
         rows = "".join(f"<tr><td class='cx-rank'>{a['rank']}</td><td><strong>{_ESC(a['text'])}</strong><br>"
-                       f"<span class='cx-assume'>Assuming {_ESC(a['assumption'])}.</span></td>"
+                       f"<span class='cx-assume'>Assumption: {_ESC(a['assumption'])}.</span></td>"
                        f"<td>{_ESC(a['value'])}</td><td>{_ESC(a.get('owner') or 'to assign')}</td></tr>"
                        for a in block["actions"])
         parts.append("<h3>What to do</h3><table class='cx-actions'><thead><tr><th>#</th><th>Action</th>"

@@ -119,10 +119,12 @@ def _check_structure(message, run_dir: Path) -> None:
     pdf = next(message.iter_attachments()).get_payload(decode=True)
     assert pdf == (run_dir / "report.pdf").read_bytes()
     text = message.get_body(("plain",)).get_content()
-    summary = json.loads((run_dir / "report.json").read_text())
-    first = next(i["text"] for b in summary["blocks"] if b["type"] == "sentences" and b["role"] == "summary"
-                 for i in b["items"])
-    assert first in text and "<" not in text.split("Executive summary")[1][:200]
+    record = json.loads((run_dir / "report.json").read_text())
+    brief = next(b for b in record["blocks"] if b["type"] == "brief")  # the email leads with the leader brief
+    assert " ".join(text.split()).startswith(" ".join(f"{record['meta']['title']}".split()))
+    assert brief["headline"]["text"] in text and "What to do" in text and not re.search(r"</?[a-z]", text)
+    assert all(a["text"] in text and a["value"] in text for a in brief["actions"])
+    assert brief["headline"]["text"] in body and "What we see, and why it matters" in body
 
 
 def test_the_email_of_a_report_is_built_to_mail_client_rules(quarter_runs):
@@ -279,7 +281,7 @@ def test_a_real_mail_client_shows_every_image_and_the_pdf(quarter_runs, tmp_path
     assert len(shown["images"]) >= 2
     assert all(i["width"] > 0 and i["shown"] > 0 and i["alt"] for i in shown["images"]), shown["images"]
     assert shown["attachments"] == ["report.pdf"]
-    assert "Executive summary" in shown["text"]
+    assert "What we see, and why it matters" in shown["text"] and "What to do" in shown["text"]
     # The control drops the first image part altogether: a client may heal a mismatched Content-ID from the
     # parts it has (some Thunderbird versions do), but it cannot show an image that is not in the message.
     broken = tmp_path / "broken.eml"

@@ -151,7 +151,7 @@ def _brief_rows(brief: dict) -> list[str]:
                     + "".join(f"<li>{_ESC(f['text'])}</li>" for f in brief["findings"]) + "</ol></td></tr>")
     if brief.get("actions"):
         rows.append("<tr><td class='pad'><h2>What to do</h2><ol>"
-                    + "".join(f"<li><strong>{_ESC(a['text'])}</strong> {_ESC(a['value'])}. Assuming "
+                    + "".join(f"<li><strong>{_ESC(a['text'])}</strong> {_ESC(a['value'])}. Assumption: "
                               f"{_ESC(a['assumption'])}. Owner: {_ESC(a.get('owner') or 'to assign')}.</li>"
                               for a in brief["actions"]) + "</ol></td></tr>")
     if brief.get("nps_definition"):
@@ -167,7 +167,7 @@ def _brief_text(brief: dict) -> list[str]:
         lines += [f"{k}. {f['text']}" for k, f in enumerate(brief["findings"], 1)]
     if brief.get("actions"):
         lines += ["", "What to do", ""]
-        lines += [f"{a['rank']}. {a['text']} {a['value']}. Assuming {a['assumption']}. Owner: "
+        lines += [f"{a['rank']}. {a['text']} {a['value']}. Assumption: {a['assumption']}. Owner: "
                   f"{a.get('owner') or 'to assign'}." for a in brief["actions"]]
     if brief.get("nps_definition"):
         lines += ["", brief["nps_definition"]]
