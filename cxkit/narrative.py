@@ -1230,7 +1230,9 @@ def traced_summary(analysis) -> dict:
 
 # ------------------------------------------------------------ why: drivers of the score and of departure
 _KIND_PLURALS = {"call": "calls", "chat": "chats", "email": "emails", "complaint": "complaints"}
-WHY_MISSING = {"no_nps": "the data has no NPS answers", "other_score": "this report's bands come from another score",
+WHY_MISSING = {"no_nps": "the kit computes them from NPS answers (0-10), and this data has none; the report's own "
+                          "score is described band by band above",
+               "other_score": "this report's bands come from another score",
                "too_few": "too few answers for a stable estimate",
                "snapshot": "snapshot data has no contact history or departure dates",
                "no_contacts": "the data has no contacts table", "no_departures": "no customer left",

@@ -20,10 +20,12 @@ leaves). The fit allowing for plan and region only is kept as ``unadjusted_``.
 
 The revenue that left with these experiences: each customer who left in the
 last ``period_months`` with ``n`` experiences counting had a hazard
-``HR ** n`` times that without them, so a share ``1 - HR ** -n`` of their
-departure is attributable to the experiences (the attributable fraction among
-those who left); summed over leavers with their monthly revenue, with an
-interval from the hazard ratio's sampling distribution.
+``HR ** n`` times that without them under the model, so a share
+``1 - HR ** -n`` of their hazard goes with the experiences (epidemiology's
+attributable fraction among those who left, which reads as a cause only if
+the model has allowed for every common cause; here it is an association);
+summed over leavers with their monthly revenue, with an interval from the
+hazard ratio's sampling distribution.
 
 Examples
 --------
