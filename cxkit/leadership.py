@@ -440,6 +440,44 @@ class LeadershipAnalysis:
         except (NotEstimable, CxkitError):
             self.audience_ = None
 
+    #: The fitted results an analyst reads next, in the report's order: attribute -> what it holds.
+    RESULTS = {"nps_": "headline NPS (Series: nps, se, lower, upper, n)", "audience_": "an audience against the "
+               "other customers (AudienceDifferences)", "trend_": "NPS by period, raw and at a fixed mix (NPSTrend)",
+               "km_": "share still a customer by band (SegmentSurvival)", "cox_": "hazard ratios by band and "
+               "segment (CoxModel)", "incidence_": "churn reasons (CumulativeIncidence)", "ltv_": "lifetime value "
+               "by band, value at stake (SegmentLTV)", "ledger_": "customers and revenue in and out "
+               "(CustomerLedger)", "contacts_": "contacts and cost to serve by band (ContactRates)",
+               "key_drivers_": "what goes with the score (KeyDrivers)", "touchpoints_": "NPS points lost to "
+               "experiences (TouchpointImpact)", "experiences_": "complaints and repeat contacts before departure "
+               "(ExperienceHazards)", "departures_": "the leavers' story (DepartureStory)"}
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "frame_"):
+            return f"LeadershipAnalysis(score={self.score!r}, clock={self.clock!r}, n_boot={self.n_boot})  # unfitted"
+        fitted = [k for k in self.RESULTS if getattr(self, k, None) is not None]
+        return (f"LeadershipAnalysis(score={self.score_!r}, clock={self.clock_kind_!r}): {self.answered_:,} customers "
+                f"answered, {self.events_:,} left; results: {', '.join(fitted)}")
+
+    def _repr_html_(self) -> str:
+        """What the analysis holds and where to read it: each result attribute, available or why not."""
+        import html
+
+        import pandas as pd
+
+        from cxkit._display import html_block
+
+        if not hasattr(self, "frame_"):
+            return f"<pre>{html.escape(repr(self))}</pre>"
+        missing = {**{k: v.code for k, v in self.not_available_.items()}, **self.why_missing_}
+        rows = [{"attribute": k, "holds": what, "available": "yes" if getattr(self, k, None) is not None else "no"}
+                for k, what in self.RESULTS.items()]
+        notes = [f"Score {self.score_}, bands {', '.join(self.bands_)}; clock: {self.clock_}.",
+                 f"{self.answered_:,} customers answered ({self.answer_spells_:,} answer spells); "
+                 f"{self.events_:,} left."]
+        notes += [f"Not available: {k} ({v})." for k, v in missing.items()]
+        notes.append("Words: cxkit.narrative.summary(a) and cxkit.brief.brief(a); each result has its own summary.")
+        return html_block("LeadershipAnalysis", pd.DataFrame(rows), notes)
+
     @property
     def scenarios(self) -> dict:
         """Value-at-stake scenarios: ``(from, to) -> ({from: to}, share)``, lowest band up one step, the middle

@@ -88,3 +88,13 @@ def test_the_telco_brief_names_contract_type(telco_path):
     assert "contract goes with churn most" in words and "Two Year customers leave at" in words
     assert "offer" in words
     _check_traced(a, b)
+
+
+def test_the_analysis_says_what_it_holds_in_a_notebook(demo):
+    """Not `<LeadershipAnalysis object at 0x...>`: a line of what was fitted, and a map of its result attributes."""
+    text = repr(demo)
+    assert text.startswith("LeadershipAnalysis(score='nps', clock='response'): ") and "ltv_" in text
+    page = demo._repr_html_()
+    assert all(attr in page for attr in LeadershipAnalysis.RESULTS) and "cxkit.brief.brief(a)" in page
+    assert repr(demo.ltv_).startswith("SegmentLTV(horizon=60") and "detractor" in repr(demo.ltv_)
+    assert "unfitted" in repr(LeadershipAnalysis())

@@ -625,6 +625,10 @@ class SegmentLTV:
             if s not in self._point.index:
                 raise NotEstimable(f"unknown segment {s!r}; segments: {', '.join(self.segments_)}")
 
+    def __repr__(self) -> str:
+        fitted = f": {', '.join(map(str, self.segments_))}" if hasattr(self, "segments_") else "  # unfitted"
+        return f"SegmentLTV(horizon={self.horizon}, discount_rate={self.discount_rate}, n_boot={self.n_boot}){fitted}"
+
     def _repr_html_(self) -> str:
         notes = [f"Lifetime value over {self.horizon} months at {self.discount_rate:.0%} a year, "
                  f"{int((1 - self.alpha) * 100)}% bootstrap intervals ({self.n_boot} replicates, seed {self.seed})."]
