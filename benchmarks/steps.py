@@ -377,7 +377,9 @@ def kit_experiences(folder):
     def run(_):
         from cxkit.drivers import ExperienceHazards
 
-        eh = ExperienceHazards().fit_data(_data(folder))
+        # the plan-and-region model, as the lifelines baseline fits; the report also fits the model that allows
+        # for the earlier answer (prior_score), a second fit on the time after first answers
+        eh = ExperienceHazards(prior_score=None).fit_data(_data(folder))
         return {"hr": eh.cox_.params_, "spells": eh.spells_}
     return (lambda: None), run
 
