@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cxkit.synth import generate, write
@@ -68,3 +69,37 @@ def test_write_gives_a_ready_params_file(tmp_path):
     truth = json.loads((tmp_path / "truth.json").read_text())
     data = load(params, min_segment_size=1)
     assert data.row_counts["customers"] == truth["n_customers"] == 300
+
+
+def test_synth_writes_a_world_with_its_truth_and_refuses_an_unknown_one(tmp_path, capsys):
+    import json
+
+    from cxkit.cli import main
+
+    assert main(["synth", "--world", "nps-drop", "--customers", "2000", "--out", str(tmp_path / "w")]) == 0
+    truth = json.loads((tmp_path / "w" / "truth.json").read_text())
+    assert truth["world"]["name"] == "nps-drop" and truth["score_shift"] == {"from": "2026-07-01", "points": -10.0}
+    assert "world nps-drop: answers in the last quarter" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["synth", "--world", "no-such-world", "--out", str(tmp_path / "x")])
+    assert exit_.value.code == 2 and not (tmp_path / "x").exists()
+
+
+def test_a_planted_score_shift_moves_nps_by_its_points_and_growth_tilts_signups_late():
+    """The shift moves answers one band down with the probability that takes its points off NPS; the customers
+    and their hazards are the same (the same seed gives the same customers)."""
+    from cxkit.synth import generate
+
+    base, _ = generate(20_000, seed=4, response_share=0.6)
+    shifted, truth = generate(20_000, seed=4, world="nps-drop")
+    assert base["customers"].equals(shifted["customers"])
+    late = shifted["responses"]["response_date"] >= pd.Timestamp("2026-07-01")
+
+    def nps(r):
+        return 100 * ((r["nps"] >= 9).mean() - (r["nps"] <= 6).mean())
+
+    drop = nps(shifted["responses"][late]) - nps(base["responses"][late])
+    assert drop == pytest.approx(-10, abs=2.5)
+    grown, _ = generate(20_000, seed=4, signup_growth_per_year=0.6)
+    last_year = grown["customers"]["signup_date"] >= pd.Timestamp("2025-10-01")
+    assert last_year.mean() > 1 / 3 + 0.05  # uniform signups would put a third in the last of three years
