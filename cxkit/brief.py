@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cxkit.formats import column_label, money, percent, signed, slice_label
+from cxkit.formats import column_label, money, percent, signed
 from cxkit.narrative import _fact, _in_sentence, band_name, join_words, plural, score_name
 
 __all__ = ["brief", "segment_strength"]
@@ -155,16 +155,17 @@ def _findings(a) -> list[dict]:
             facts = [_fact(f"{r['difference']:.1f}", r["difference"], f"{src}['difference']")]
             excess = _audience_excess(a)
             ratio = r["difference"]
-            see = (f"This audience's customers leave {ratio:.1f} times as fast as other customers with the same "
-                   f"{band_name(a.score_)}" if ratio > 1 else
-                   f"This audience's customers leave at {ratio:.1f} times the rate of other customers with the same "
+            name, rest = _audience_names(a)
+            see = (f"{name} loses customers {ratio:.1f} times as fast as {rest} with the same {band_name(a.score_)}"
+                   if ratio > 1 else
+                   f"{name} loses customers at {ratio:.1f} times the rate of {rest} with the same "
                    f"{band_name(a.score_)}")
             if excess is None:
                 text = f"{see}."
             else:
                 value, lo, hi, efacts = excess
                 facts += efacts
-                text = (f"{see}: at their rate it would have lost about {money(abs(value))} a month "
+                text = (f"{see}: at their churn rate it would have lost about {money(abs(value))} a month "
                         f"{'less' if value > 0 else 'more'} revenue over the last year (range {money(abs(lo))} to "
                         f"{money(abs(hi))}).")
             out.append(_item(text, facts, key="audience"))
@@ -177,9 +178,11 @@ def _findings(a) -> list[dict]:
         c_low, c_high = a.churned_share_[low], a.churned_share_[high]
         facts = [_fact(percent(c_low), c_low, f"a.churned_share_['{low}']"),
                  _fact(percent(c_high), c_high, f"a.churned_share_['{high}']")]
-        out.append(_item(f"{percent(c_low)} of {plural(low).lower()} had left against {percent(c_high)} of "
-                         f"{plural(high).lower()}. Why it matters: the score was given as customers were leaving, so "
-                         "it tells who left rather than who will.", facts, key="descriptive"))
+        see = (f"The {score_name(a.score_)} was recorded as customers were leaving ({percent(c_low)} of "
+               f"{plural(low).lower()} had left, {percent(c_high)} of {plural(high).lower()}), so it describes who "
+               "left and cannot predict who will")
+        out.append(_item(f"{see}. Why it matters: to find who will leave, look at the customer columns below "
+                         "instead.", facts, key="descriptive", see=see))
     if not a.descriptive_ and a.events_ and not {low, high} & a.small_bands_:
         km = "a.km_.survival_at([a.retention_months]).set_index('segment')['survival']"
         at = a.km_.survival_at([a.retention_months]).set_index("segment")["survival"]
@@ -196,10 +199,11 @@ def _findings(a) -> list[dict]:
         src = ("(lambda t: t.loc[t['band'] != 'no answer'].set_index('band')['monthly revenue lost'])"
                "(a.lost_table('band'))")
         facts = [_fact(percent(share), share, f"{src}.pipe(lambda s: s['{low}'] / s.sum())"),
-                 _fact(money(lost[low]), lost[low], f"{src}['{low}']")]
-        out.append(_item(f"Of the customers who had answered and left in the last year, {plural(low).lower()} took "
-                         f"{percent(share)} of the revenue. Why it matters: {money(lost[low])} a month of revenue "
-                         f"left with them.", facts, key="lost"))
+                 _fact(money(lost[low]), lost[low], f"{src}['{low}']"),
+                 _fact(money(lost.sum()), lost.sum(), f"{src}.sum()")]
+        out.append(_item(f"Of the {money(lost.sum())} a month of revenue that left with customers who had answered the "
+                         f"survey, {plural(low).lower()} took {percent(share)}. Why it matters: {money(lost[low])} a "
+                         "month left with the customers who had told us they were unhappy.", facts, key="lost"))
     if a.contacts_ is not None and not {low, high} & a.small_bands_:
         t = a.contacts_.by_band_
         last = t[t["period"] == t["period"].iloc[-1]].set_index("band")
@@ -225,30 +229,69 @@ def _findings(a) -> list[dict]:
         strength = segment_strength(a, rank)
         if strength is None or (a.audience_ is not None and strength["column"] in a.audience_.slice_by_):
             continue
-        src = f"segment_strength(a, {rank})"
-        ratio = strength["hazard_ratio"]
-        facts = [_fact(f"{ratio:.2f}", ratio, f"{src}['hazard_ratio']")]
         col = _in_sentence(column_label(strength["column"]))
+        faster, slower, ratio, fact = _faster(strength, rank)
         alike = [_in_sentence(column_label(c)) for c in a.covariates_ if c != strength["column"]]
-        alike_words = f", among customers alike in {join_words(alike)}" if alike else ""
-        lead = (f"Of the customer columns, {col} goes with churn most" if rank == 0
+        alike_words = f" (with {join_words(alike)} alike)" if alike else ""
+        lead = (f"Of all we know about customers, {col} goes with leaving most" if rank == 0
                 else f"Next comes {col}")
-        matters = (f"who leaves is told by {col} more than by any other column here" if rank == 0
-                   else f"{col} is the next place to look for who will leave")
-        out.append(_item(f"{lead}: {strength['level']} customers leave at {ratio:.2f} times the rate of "
-                         f"{strength['reference']} customers{alike_words}. Why it matters: {matters}.", facts,
-                         key="segment" if rank == 0 else "segment2"))
+        matters = (f"{col} is the first place to look for who will leave, and for what would keep them" if rank == 0
+                   else f"{col} is the next place to look")
+        out.append(_item(f"{lead}: {faster} leave {_times(ratio)} as fast as {slower}{alike_words}. Why it matters: "
+                         f"{matters}.", [fact], key="segment" if rank == 0 else "segment2", column=strength["column"],
+                         see=f"{faster} leave {_times(ratio)} as fast as {slower}{alike_words}"))
     return out
 
 
+def _times(ratio: float) -> str:
+    """``1.8 times``, ``52 times``: two figures are enough for a ratio a leader repeats."""
+    return f"{ratio:.0f} times" if ratio >= 10 else f"{ratio:.1f} times"
+
+
+def _who(level: str, column: str) -> str:
+    """``Pro customers``; a level called None reads ``customers with no offer``."""
+    if str(level).strip().lower() in ("none", "no", "nan", ""):
+        return f"customers with no {_in_sentence(column_label(column))}"
+    return f"{level} customers"
+
+
+def _faster(strength: dict, rank: int):
+    """(the faster group, the slower group, their ratio of at least 1, its fact) of a segment strength."""
+    hr = strength["hazard_ratio"]
+    level, reference = _who(strength["level"], strength["column"]), _who(strength["reference"], strength["column"])
+    src = f"segment_strength(a, {rank})['hazard_ratio']"
+    if hr >= 1:
+        return level, reference, hr, _fact(_times(hr).split()[0], hr, src)
+    return reference, level, 1 / hr, _fact(_times(1 / hr).split()[0], 1 / hr, f"1 / {src}")
+
+
+def _audience_names(a) -> tuple[str, str]:
+    """(``South``, ``customers in other regions``) for a one-column audience; else generic words."""
+    slice_by = a.data_.slice_by or {}
+    if len(slice_by) == 1:
+        (col, value), = slice_by.items()
+        if not isinstance(value, list) or len(value) == 1:
+            value = value[0] if isinstance(value, list) else value
+            return str(value), f"customers in other {_in_sentence(column_label(col))}s"
+    return "This audience", "other customers"
+
+
 def _value_finding(a) -> dict | None:
-    """What keeping a customer is worth: the lifetime value gap between the bands, where it is identified."""
+    """What keeping a customer is worth: the lifetime value gap between the bands, where it is identified (not for
+    a score that mirrors the outcome: its bands say who left, not what keeping one is worth)."""
+    if a.descriptive_:
+        return None
     facts = []
     words = _gap_words(a, facts)
     if not facts:
         return None
-    return _item(f"{words[0].upper()}{words[1:]}. Why it matters: every {a.low_} kept longer, or won round, is "
-                 "worth that difference in money (the value section gives its interval).", facts, key="value")
+    return _item(f"{words[0].upper()}{words[1:]}. Why it matters: every {_one(a.low_)} kept longer, or won round, "
+                 "is worth that difference in money (the value section gives its interval).", facts, key="value")
+
+
+def _one(band: str) -> str:
+    """A band's member as a noun: ``promoter``; ``satisfied customer`` for a band named by an adjective."""
+    return band if plural(band).lower() == f"{band}s" else f"{band} customer"
 
 
 def _gap_words(a, facts: list[dict]) -> str:
@@ -264,8 +307,8 @@ def _gap_words(a, facts: list[dict]) -> str:
     years = f"{a.horizon_months / 12:g}"
     facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
     more = "more" if g["estimate"] >= 0 else "less"
-    return (f"each {high} is worth {money(abs(g['estimate']))} {more} than each {low} over {years} years, as "
-            "customers behave today")
+    return (f"each {_one(high)} is worth {money(abs(g['estimate']))} {more} than each {_one(low)} over {years} "
+            "years, as customers behave today")
 
 
 def _audience_excess(a):
@@ -305,8 +348,12 @@ def _actions(a, owners: dict) -> list[dict]:
                  _fact(money(v["upper"]), v["upper"], f"{src}['upper']"),
                  _fact(f"{v['customers_moved']:,.0f}", v["customers_moved"], f"{src}['customers_moved']"),
                  _fact(percent(share), share, "a.share_moved")]
-        out.append(_item(f"Win back {plural(low).lower()}: call back the unhappy and fix what they report.", facts,
-                         value=f"{money(v['estimate'])} of lifetime value ({money(v['lower'])} to "
+        years = f"{a.horizon_months / 12:g}"
+        facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
+        out.append(_item(f"Win back {plural(low).lower()}: call them back and fix what they report; success is "
+                         f"{percent(share)} of them ({v['customers_moved']:,.0f} customers) behaving like "
+                         f"{plural(mid).lower()}.", facts,
+                         value=f"{money(v['estimate'])} of lifetime value over {years} years ({money(v['lower'])} to "
                                f"{money(v['upper'])})",
                          assumption=f"{percent(share)} of {plural(low).lower()} ({v['customers_moved']:,.0f} "
                                     f"customers) come to behave like {plural(mid).lower()}, staying and spending as "
@@ -338,9 +385,10 @@ def _actions(a, owners: dict) -> list[dict]:
                            f"{src}.loc['{r['reason']}', 'monthly revenue lost']"),
                      _fact(percent(r["share of lost revenue"]), r["share of lost revenue"],
                            f"{src}.loc['{r['reason']}', 'share of lost revenue']")]
-            out.append(_item(f"Work on the churn reason that costs most: {r['reason']}.", facts,
-                             value=f"{money(r['monthly revenue lost'])} a month of revenue left with it in a year "
-                                   f"({percent(r['share of lost revenue'])} of what left)",
+            out.append(_item(f"Work on the churn reason that costs most: {r['reason']}; measure it by the revenue "
+                             "that leaves with it each month.", facts,
+                             value=f"{money(r['monthly revenue lost'])} a month of revenue left with it over the last "
+                                   f"year ({percent(r['share of lost revenue'])} of what left)",
                              assumption="this is what left, not what can be won back: part of it would have left "
                                         "anyway",
                              owner=owners.get(str(r["reason"]), owners.get("product", "")),
@@ -348,15 +396,28 @@ def _actions(a, owners: dict) -> list[dict]:
     excess = _audience_excess(a)
     if excess is not None:
         value, lo, hi, facts = excess
-        out.append(_item(f"Find out why {slice_label(a.data_.slice_by)} keeps "
-                         f"{'fewer' if value > 0 else 'more'} of its customers than the others do.", facts,
+        name, rest = _audience_names(a)
+        out.append(_item(f"Find out why {name} keeps {'fewer' if value > 0 else 'more'} of its customers than "
+                         f"{rest} do, and report back what could be copied or fixed.", facts,
                          value=f"about {money(abs(value))} a month of revenue {'lost' if value > 0 else 'kept'} "
                                f"over the last year against the other customers' rate (range {money(abs(lo))} to "
                                f"{money(abs(hi))})",
                          assumption="the difference holds in the data; its cause is not known from it",
                          owner=owners.get("region", owners.get(next(iter(a.data_.slice_by)), "")),
                          amount=abs(value) * 12, key="audience"))
-    order = {"audience": 0, "stake": 1, "complaints": 2, "reason": 3}  # by how directly the analysis supports it
+    if not out:  # nothing in money (a snapshot): the column that goes with leaving most is where to look
+        strength = segment_strength(a, 0)
+        if strength is not None:
+            faster, slower, ratio, fact = _faster(strength, 0)
+            column = strength["column"]
+            out.append(_item(f"Look into why {faster} leave {_times(ratio)} as fast as {slower}, and what would "
+                             "move customers the other way.", [fact],
+                             value="not in money here: this data is a snapshot, with no revenue over time",
+                             assumption="customers choose their "
+                                        f"{_in_sentence(column_label(column))}; the gap goes with it and need not "
+                                        "be caused by it",
+                             owner=owners.get(column, owners.get("product", "")), amount=0.0, key="segment"))
+    order = {"audience": 0, "stake": 1, "complaints": 2, "reason": 3, "segment": 4}  # how directly it is supported
     out.sort(key=lambda x: order[x["key"]])
     for rank, action in enumerate(out, 1):
         action["rank"] = rank
@@ -375,14 +436,20 @@ def _headline(a, findings: list[dict]) -> dict:
         text = (f"What customers say has changed: held to one mix of customers, NPS is a real shift "
                 f"{'up' if up else 'down'} against its baseline")
         return _item(text + (f", while {lost[0]}." if lost else "."), lost[1] if lost else [], key="trend")
+    lead = {"care": "contacts", "product": "value"}.get(a.focus)
+    if lead in keyed:  # a care report leads with what care sees, a product report with what a customer is worth
+        return keyed[lead]
     retention = keyed.get("retention")
     if lost and retention:
         see = retention["text"].split(". Why it matters")[0]
         return _item(f"{lost[0][0].upper()}{lost[0][1:]}; {see[0].lower()}{see[1:]}.", lost[1] + retention["facts"],
                      key="headline", uses="retention")
-    for key in ("segment", "retention", "lost", "contacts", "descriptive"):
+    for key in ("descriptive", "segment", "retention", "lost", "contacts"):
         if key in keyed:
-            return keyed[key]
+            f = keyed[key]
+            if f.get("see"):  # the finding as a headline: what we see, without its 'why it matters'
+                return _item(f"{f['see'][0].upper()}{f['see'][1:]}.", f["facts"], key=key)
+            return f
     return _item("Too little in this data for a headline: see the sections.", [], key="none")
 
 
@@ -414,12 +481,13 @@ def brief(analysis, owners: dict | None = None) -> dict:
     a = analysis
     owners = {str(k).lower(): str(v) for k, v in (owners or {}).items()}
     findings = _findings(a)
+    value = _value_finding(a)
+    findings += [value] if value else []
     headline = _headline(a, findings)
     used = {headline.get("key"), headline.pop("uses", None)}
     rest = [f for f in findings if f["key"] not in used]
-    if "retention" in used:  # the headline told who leaves; the finding keeps what it is worth
-        value = _value_finding(a)
-        rest = ([value] if value else []) + rest
+    if "retention" in {f["key"] for f in rest}:  # retention's 'why it matters' already gives what a customer is worth
+        rest = [f for f in rest if f["key"] != "value"]
     first = {"care": ["contacts", "lost"], "product": ["value", "segment"]}.get(a.focus, [])
     order = ["audience", "value", "retention", "segment", "lost", "contacts", "segment2", "descriptive"]
     rest.sort(key=lambda f: (f["key"] not in first, first.index(f["key"]) if f["key"] in first else 0,

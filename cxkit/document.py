@@ -106,7 +106,7 @@ def _brief_html(block: dict) -> str:
                        f"<td>{_ESC(a['value'])}</td><td>{_ESC(a.get('owner') or 'to assign')}</td></tr>"
                        for a in block["actions"])
         parts.append("<h3>What to do</h3><table class='cx-actions'><thead><tr><th>#</th><th>Action</th>"
-                     f"<th>Value</th><th>Owner</th></tr></thead><tbody>{rows}</tbody></table>")
+                     f"<th>Money involved</th><th>Owner</th></tr></thead><tbody>{rows}</tbody></table>")
     if block.get("nps_definition"):
         parts.append(f"<p class='cx-definition'>{_ESC(block['nps_definition'])}</p>")
     return "".join(parts) + "</section>"

@@ -492,8 +492,9 @@ def trend_sentence(trend) -> str:
         raw = str(last.get("raw_flag", ""))
         if adjusted_for and raw.startswith("shift") and not flag.startswith("shift"):
             direction = "higher" if "above" in raw else "lower"
-            text += (f"; the NPS as answered reads {direction} than before only because of who is answering now, "
-                     "not because the same kinds of customers answer differently")
+            text += (f": over the periods the NPS as answered has moved {'up' if direction == 'higher' else 'down'} "
+                     "only because of who is answering now, not because the same kinds of customers answer "
+                     "differently")
         elif adjusted_for and flag.startswith("shift"):
             text += ": the same kinds of customers are answering differently"
         text += "."
