@@ -74,7 +74,8 @@ def _legend(ax, handles=None, labels=None, below: bool = False, **kwargs):
         # the figure is this plot's own (a twin axis shares its box): under everything, its labels included;
         # for a plot with a second axis on the right, or a left-aligned title wider than a narrow plot
         return fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), **kwargs)
-    return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
+    # a little below the plot's top: a left-aligned title longer than the plot is wide passes above it
+    return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 0.94), borderaxespad=0.0, **kwargs)
 
 
 def _per(period) -> str:
@@ -279,7 +280,7 @@ def plot_incidence(result, ax=None, segment=None, title: str | None = None, min_
     ax.yaxis.set_major_formatter(_percent())
     ax.set_xlabel(f"{result.time_unit.capitalize()}s")
     ax.set_ylabel("Share of customers lost")
-    _legend(ax, title="Reason")
+    _legend(ax)
     ax.set_title(title or f"Why {plural(segment).lower()} leave: share lost to each reason"
                  + ("" if stacked else ", with 95% interval"))
     return ax
@@ -373,7 +374,7 @@ def plot_ltv_gap(result, a: str = "promoter", b: str = "detractor", ax=None, tit
     ax.set_ylim(min(running.min(), 0) - 0.05 * span, running.max() + 0.15 * span)
     ax.set_xticks(range(len(steps) + 1), [*labels, "total gap"])
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, result.currency)))
-    ax.set_ylabel(f"Lifetime value per customer,\n{_who(a)} minus {_who(b)}")
+    ax.set_ylabel("Difference in lifetime value\nper customer")
     ax.grid(axis="x", visible=False)
     ax.set_title(title or f"Why {_who(a)} are worth {'more' if total >= 0 else 'less'} than {_who(b)}")
     return ax
@@ -571,7 +572,7 @@ def plot_contacts(result, ax=None, measure: str = "contacts_per_customer", last:
         ax.set_ylabel(f"Contacts per customer\nper {_per(result.period)}")
     ax.set_xlabel(_per(result.period).capitalize())
     ax.set_ylim(bottom=0)
-    _legend(ax, title="Band")
+    _legend(ax)
     ax.set_title(title or ("Cost to serve per customer, by band" if measure == "cost_per_customer"
                            else "Contacts per customer, by band"))
     return ax

@@ -31,7 +31,7 @@ BAND_COLORS = {
 #: width under its headline. Figures lay out with constrained layout, so labels and legends fall inside it.
 FIGSIZE = (10.5, 3.4)
 #: Survival curves with their at-risk rows below (the rows take about 1.3 inches of it).
-KM_FIGSIZE = (10.5, 4.5)
+KM_FIGSIZE = (10.5, 4.3)
 #: Height of one row of a hazard-ratio (forest) plot, in inches: 12-point labels with space between them, so
 #: a model of 20 terms still prints at its own size on one page.
 FOREST_ROW = 0.27

@@ -122,24 +122,29 @@ def headline(text: str, fits) -> str | None:
 
 
 def _box(slide, left, top, width, height, paragraphs, size, bold=False, color=INK, bullets=False, align=None,
-         numbered=False):
-    """A text box at exact inches, text at ``size`` points, no autofit, no insets (what was measured is drawn)."""
+         numbered=False, shape=None):
+    """A text box at exact inches, text at ``size`` points, no autofit, no insets (what was measured is drawn);
+    ``shape``: a placeholder to place and fill instead (the slide's title, so outlines and readers find it)."""
     from pptx.dml.color import RGBColor
-    from pptx.enum.text import MSO_AUTO_SIZE
+    from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
     from pptx.oxml.ns import qn
     from pptx.util import Inches, Pt
 
-    shape = slide.shapes.add_textbox(Inches(left), Inches(top), Inches(width), Inches(height))
+    if shape is None:
+        shape = slide.shapes.add_textbox(Inches(left), Inches(top), Inches(width), Inches(height))
+    else:
+        shape.left, shape.top, shape.width, shape.height = Inches(left), Inches(top), Inches(width), Inches(height)
     frame = shape.text_frame
+    frame.clear()
     frame.word_wrap = True
     frame.auto_size = MSO_AUTO_SIZE.NONE
+    frame.vertical_anchor = MSO_ANCHOR.TOP
     frame.margin_left = frame.margin_right = frame.margin_top = frame.margin_bottom = 0
     for i, text in enumerate(paragraphs):
         para = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
         para.line_spacing = Pt(size * LEADING)
         para.space_after = Pt(size * _GAP) if i < len(paragraphs) - 1 else Pt(0)
-        if align is not None:
-            para.alignment = align
+        para.alignment = align if align is not None else PP_ALIGN.LEFT  # a title placeholder centres
         if bullets or numbered:
             ppr = para._p.get_or_add_pPr()
             ppr.set("marL", str(Inches(_INDENT)))
@@ -159,9 +164,14 @@ def _box(slide, left, top, width, height, paragraphs, size, bold=False, color=IN
 _INDENT = 0.3  # bullet indent, inches
 
 
+def _slide(deck):
+    """A new slide of the "Title Only" layout: its title placeholder is placed and sized by :func:`_title`."""
+    return deck.slides.add_slide(deck.slide_layouts[5])
+
+
 def _title(slide, text: str) -> Fit:
     fit = fit_text([text], WIDTH, TITLE_H, sizes=TITLE_SIZES, bold=True)
-    _box(slide, MARGIN, TOP, WIDTH, TITLE_H, [text], fit.size, bold=True)
+    _box(slide, MARGIN, TOP, WIDTH, TITLE_H, [text], fit.size, bold=True, shape=slide.shapes.title)
     return fit
 
 
@@ -203,7 +213,7 @@ def _pages(items: list[str], size: float, indent: float) -> list[list[str]]:
 def _bullet_slides(deck, title: str, items: list[str], size: float, footer: str = "") -> None:
     pages = _pages(items, size, _INDENT)
     for k, page in enumerate(pages, 1):
-        slide = deck.slides.add_slide(deck.slide_layouts[6])
+        slide = _slide(deck)
         _title(slide, title if len(pages) == 1 else f"{title} ({k} of {len(pages)})")
         height = measure(page, WIDTH, size, indent=_INDENT).height
         _box(slide, MARGIN, BODY_TOP, WIDTH, height, page, size, bullets=True)
@@ -211,10 +221,10 @@ def _bullet_slides(deck, title: str, items: list[str], size: float, footer: str 
 
 
 def _title_slide(deck, meta: dict) -> None:
-    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    slide = _slide(deck)
     title = meta.get("title", "") or "Report"
     fit = fit_text([title], WIDTH, 1.9, sizes=(40, 36, 32, 28), bold=True)
-    _box(slide, MARGIN, 2.0, WIDTH, 1.9, [title], fit.size, bold=True)
+    _box(slide, MARGIN, 2.0, WIDTH, 1.9, [title], fit.size, bold=True, shape=slide.shapes.title)
     lines = [f"For {meta['audience']}" if meta.get("audience") else "",
              f"Data as of {meta['as_of']}" if meta.get("as_of") else ""]
     lines = [line for line in lines if line]
@@ -227,7 +237,7 @@ def _title_slide(deck, meta: dict) -> None:
 def _brief_slides(deck, brief: dict, footer: str) -> None:
     """What changed, and what to do: the headline, the tiles and the ranked actions (a second slide for the
     actions when one does not hold them)."""
-    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    slide = _slide(deck)
     _title(slide, "What changed, and what to do")
     top = BODY_TOP
     head = fit_text([brief["headline"]["text"]], WIDTH, 1.1, sizes=(20, 18, 16), bold=True)
@@ -266,7 +276,7 @@ def _brief_slides(deck, brief: dict, footer: str) -> None:
         fit = fit_text(actions, WIDTH, room, sizes=(16, 15, 14), indent=_INDENT)
         if not fit.fits:  # the actions get a slide of their own
             _footer(slide, footer)
-            slide = deck.slides.add_slide(deck.slide_layouts[6])
+            slide = _slide(deck)
             _title(slide, "What to do")
             top, room = BODY_TOP, BODY_H - 0.45
             fit = fit_text(actions, WIDTH, room, sizes=(18, 16, 15, 14), indent=_INDENT)
@@ -290,7 +300,7 @@ def _rgb(color):
 def _figure_slide(deck, png: Path, block: dict, section: str | None, footer: str) -> None:
     from PIL import Image
 
-    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    slide = _slide(deck)
     takeaway = block.get("takeaway") or ""
     caption = block.get("caption") or ""
 
