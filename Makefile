@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint lab quarter bench bench-quick bench-batch test-spark clean screenshots
+.PHONY: help setup demo test lint lab quarter bench bench-quick bench-batch test-spark clean screenshots look
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,23 @@ screenshots: demo ## README's pictures: the demo and Telco reports (Chromium) an
 	$(BIN)/cxkit email reports/demo --to leadership@example.com
 	$(BIN)/python -W ignore -c "from pathlib import Path; from tests.thunderbird import open_eml; \
 	  open_eml(Path('reports/demo/email.eml').resolve(), Path('notebooks/images/demo-email-thunderbird.png'))"
+
+LOOK ?= look
+look: $(STAMP) ## PNGs of every page and slide of the demo, Telco and one sample-quarter audience in look/, for a person to read (not run by CI; needs LibreOffice)
+	@command -v soffice > /dev/null || { echo "make look: LibreOffice draws the slides: apt-get install -y libreoffice-impress"; exit 1; }
+	rm -rf $(LOOK) && mkdir -p $(LOOK)
+	$(BIN)/cxkit demo --no-report
+	$(BIN)/cxkit render params/demo.yaml --out $(LOOK)/reports --pptx
+	@if [ -f ../shared/data/telco/telco_customer_churn.csv ]; then $(BIN)/cxkit render params/telco.yaml --out $(LOOK)/reports --pptx; \
+	  else echo "make look: no Telco data beside the project, left out"; fi
+	$(BIN)/cxkit batch params/quarter.yaml --out $(LOOK)/reports --pptx --shard 1/8
+	@for run in $(LOOK)/reports/*/; do name=$$(basename $$run); [ -f $$run/report.pdf ] || continue; \
+	  pdftoppm -r 80 -png $$run/report.pdf $(LOOK)/$$name-page; \
+	  mkdir -p $(LOOK)/.slides/$$name; \
+	  soffice --headless -env:UserInstallation=file://$(abspath $(LOOK))/.lo --convert-to pdf \
+	    --outdir $(LOOK)/.slides/$$name $$run/report.pptx > /dev/null; \
+	  pdftoppm -r 60 -png $(LOOK)/.slides/$$name/report.pdf $(LOOK)/$$name-slide; done
+	@echo "$$(ls $(LOOK)/*.png | wc -l) pictures in $(LOOK)/: <report>-page-NN.png and <report>-slide-NN.png"
 
 clean: ## remove rendered reports and generated demo data
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cxkit.theme import KM_FIGSIZE, apply_theme, colors_for
+from cxkit.theme import FIGSIZE, FOREST_ROW, KM_FIGSIZE, apply_theme, colors_for
 
 __all__ = ["plot_survival", "plot_forest", "plot_incidence", "plot_ltv", "plot_ltv_gap", "plot_value_at_stake",
            "plot_ltv_curves", "plot_ledger", "plot_trend", "plot_contacts", "plot_drivers", "new_axes"]
@@ -45,13 +45,44 @@ def _drawn_steps(*columns) -> np.ndarray:
 
 
 def new_axes(ax=None, figsize=None):
-    """The given Axes, or new ones in the kit's theme."""
+    """The given Axes, or new ones in the kit's theme.
+
+    New figures use matplotlib's constrained layout, so labels, at-risk rows and a legend outside the axes
+    all fall inside ``figsize``: every figure is as wide as the theme says (the printed page's text width),
+    whatever the length of its labels, and prints at its own size.
+    """
     import matplotlib.pyplot as plt
 
     apply_theme()
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
+        _, ax = plt.subplots(figsize=figsize or FIGSIZE, layout="constrained")
     return ax
+
+
+def _legend(ax, handles=None, labels=None, below: bool = False, **kwargs):
+    """A legend outside the data: right of the plot, its top level with the plot's top.
+
+    Inside the axes a legend sits on whatever data reaches its corner (a cost peak ran through one and hid a
+    point); outside, constrained layout makes room for it.
+    """
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    kwargs.setdefault("title", None)
+    fig = ax.figure
+    if below and fig.get_layout_engine() is not None and all(a is ax or a.bbox.bounds == ax.bbox.bounds
+                                                             for a in fig.axes):
+        # the figure is this plot's own (a twin axis shares its box): under everything, its labels included;
+        # for a plot with a second axis on the right, or a left-aligned title wider than a narrow plot
+        return fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), **kwargs)
+    # a little below the plot's top: a left-aligned title longer than the plot is wide passes above it
+    return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 0.94), borderaxespad=0.0, **kwargs)
+
+
+def _per(period) -> str:
+    """``month`` for ``M``, ``quarter`` for ``Q``: the period an axis counts per (``period`` may be None)."""
+    from cxkit.periods import UNITS
+
+    return UNITS.get(period or "M", "period")
 
 
 def plot_survival(result, ax=None, ci: bool = True, censor_marks: bool = True, medians: bool = True,
@@ -109,7 +140,7 @@ def plot_survival(result, ax=None, ci: bool = True, censor_marks: bool = True, m
     if logrank and len(result.segments_) > 1:
         ax.text(0.98, 0.96, f"log-rank {p_text(result.logrank_.p_value)}", transform=ax.transAxes,
                 ha="right", va="top", fontsize=12)
-    ax.legend(loc="lower left", title=None)
+    _legend(ax)
     if title:
         ax.set_title(title)
     _at_risk_rows(ax, result, at_risk_times, colors)
@@ -153,7 +184,8 @@ def plot_forest(result, ax=None, title: str | None = None, band_name: str = "Ban
     """
     from cxkit.narrative import term_label
 
-    ax = new_axes(ax, figsize=(10.0, max(3.0, 0.45 * (len(result.summary) + len(result.reference_)) + 1.2)))
+    n_rows = len(result.summary) + len(result.reference_)
+    ax = new_axes(ax, figsize=(FIGSIZE[0], max(FIGSIZE[1] * 0.75, FOREST_ROW * n_rows + 1.3)))
     rows = []
     for term, r in result.summary.iterrows():
         rows.append((term, r["hazard_ratio"], r["lower"], r["upper"], r["note"]))
@@ -248,7 +280,7 @@ def plot_incidence(result, ax=None, segment=None, title: str | None = None, min_
     ax.yaxis.set_major_formatter(_percent())
     ax.set_xlabel(f"{result.time_unit.capitalize()}s")
     ax.set_ylabel("Share of customers lost")
-    ax.legend(loc="upper left", title="Reason", ncols=2)
+    _legend(ax)
     ax.set_title(title or f"Why {plural(segment).lower()} leave: share lost to each reason"
                  + ("" if stacked else ", with 95% interval"))
     return ax
@@ -292,15 +324,16 @@ def plot_ltv(result, ax=None, title: str | None = None):
                                label=None if style == "-" else "range: the tail is an assumption")
             bars[-1][0].set_linestyle(style)
     for xi, v, lo, hi, ok in zip(x, s["ltv"], s["lower"], s["upper"], known, strict=True):
+        # above the whisker's cap, never across it (a label at the value was struck through by its whisker)
         text = money(v, result.currency) if ok else _range_label(lo, hi, result.currency)
-        ax.annotate(text, (xi, max(v, hi) if not ok else v), xytext=(0, 14), textcoords="offset points",
-                    ha="center", fontsize=12, fontweight="bold")
+        ax.annotate(text, (xi, max(v, hi)), xytext=(0, 5), textcoords="offset points", ha="center", va="bottom",
+                    fontsize=12, fontweight="bold")
     ax.set_xticks(x, s["segment"])
-    ax.set_ylabel(f"Lifetime value per customer ({result.horizon} months)")
+    ax.set_ylabel(f"Lifetime value per customer\nover {result.horizon} months")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, result.currency)))
-    ax.set_ylim(0, max(s["upper"].max(), s["ltv"].max()) * 1.18)
+    ax.set_ylim(0, max(s["upper"].max(), s["ltv"].max()) * 1.15)
     ax.grid(axis="x", visible=False)
-    ax.legend(loc="upper left")
+    _legend(ax)
     ax.set_title(title or "Lifetime value per customer, with 95% interval")
     return ax
 
@@ -328,22 +361,53 @@ def plot_ltv_gap(result, a: str = "promoter", b: str = "detractor", ax=None, tit
     for i, row in enumerate(steps.itertuples()):
         color = "#0072B2" if row.value >= 0 else "#D55E00"
         ax.bar(i, row.value, bottom=bottom, color=color, width=0.6)
-        ax.annotate(money(row.value, result.currency), (i, bottom + max(row.value, 0)), xytext=(0, 6),
+        ax.annotate(_signed_money(row.value, result.currency), (i, bottom + max(row.value, 0)), xytext=(0, 6),
                     textcoords="offset points", ha="center", fontsize=12)
         bottom += row.value
-        labels.append(row.part)
+        labels.append(_GAP_PARTS.get(row.part, row.part))
     ax.bar(len(steps), total, color="#333333", width=0.6)
-    ax.annotate(money(total, result.currency), (len(steps), max(total, 0)), xytext=(0, 6), textcoords="offset points",
-                ha="center", fontsize=12, fontweight="bold")
+    ax.annotate(_signed_money(total, result.currency), (len(steps), max(total, 0)), xytext=(0, 6),
+                textcoords="offset points", ha="center", fontsize=12, fontweight="bold")
     ax.axhline(0, color="#999999", linewidth=1)
     running = np.concatenate([[0.0], np.cumsum(steps["value"].to_numpy()), [total]])
     span = running.max() - min(running.min(), 0)
     ax.set_ylim(min(running.min(), 0) - 0.05 * span, running.max() + 0.15 * span)
     ax.set_xticks(range(len(steps) + 1), [*labels, "total gap"])
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, result.currency)))
+    ax.set_ylabel("Difference in lifetime value\nper customer")
     ax.grid(axis="x", visible=False)
-    ax.set_title(title or f"Why a {a} is worth more than a {b}")
+    ax.set_title(title or f"Why {_who(a)} are worth {'more' if total >= 0 else 'less'} than {_who(b)}")
     return ax
+
+
+#: The waterfall's steps named for what they measure, so a label reads right with either sign (a bar called
+#: "higher revenue" showed -$105 where the lower band spends more a month).
+_GAP_PARTS = {"longer life": "lifetime difference", "higher revenue": "revenue difference",
+              "lower cost to serve": "cost-to-serve difference"}
+
+
+def _signed_money(value: float, currency: str = "$") -> str:
+    """``+$852`` or ``−$105``: a step of a difference always shows its sign (mathtext's ``$`` escaped)."""
+    from cxkit.narrative import money
+
+    text = money(value, currency)
+    return ("+" + text if value > 0 and text[0] != "−" else text).replace("$", r"\$")
+
+
+def _who(segment: str) -> str:
+    """A band's customers as a plural noun: ``promoters``, ``satisfied customers``, ``low-effort customers``.
+
+    >>> _who("promoter"), _who("satisfied"), _who("low effort"), _who("North")
+    ('promoters', 'satisfied customers', 'low-effort customers', 'customers in North')
+    """
+    name = str(segment)
+    if name in {"detractor", "passive", "promoter"}:
+        return name + "s"
+    if name in {"dissatisfied", "neutral", "satisfied"}:
+        return f"{name} customers"
+    if name.endswith(" effort"):
+        return f"{name.replace(' ', '-')} customers"
+    return f"customers in {name}"
 
 
 def plot_value_at_stake(result, scenarios: dict, ax=None, base_counts=None, title: str | None = None):
@@ -358,7 +422,7 @@ def plot_value_at_stake(result, scenarios: dict, ax=None, base_counts=None, titl
 
     from cxkit.narrative import money
 
-    ax = new_axes(ax)
+    ax = new_axes(ax, figsize=(FIGSIZE[0], min(FIGSIZE[1], 0.6 * len(scenarios) + 1.4)))
     labels, values, lows, highs, known = [], [], [], [], []
     for label, (moves, share) in scenarios.items():
         v = result.value_at_stake(moves, share, base_counts)
@@ -373,7 +437,7 @@ def plot_value_at_stake(result, scenarios: dict, ax=None, base_counts=None, titl
     if (~known).any():  # resting on an assumed tail: the range only, no bar at one value
         ax.barh(y[~known], (highs - lows)[~known], left=lows[~known], color="#0072B2", alpha=0.35, hatch="//",
                 edgecolor="white", height=0.55, label="range: rests on an assumed tail")
-        ax.legend(loc="lower right")
+        _legend(ax)
     ax.errorbar(values[known], y[known], xerr=[(values - lows)[known], (highs - values)[known]], fmt="none",
                 ecolor="#222222", capsize=5)
     for yi, v, lo, hi, ok in zip(y, values, lows, highs, known, strict=True):
@@ -383,6 +447,7 @@ def plot_value_at_stake(result, scenarios: dict, ax=None, base_counts=None, titl
     ax.set_yticks(y, labels)
     ax.set_xlim(min(0, lows.min() * 1.1), highs.max() * (1.25 if known.all() else 1.6))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, result.currency)))
+    ax.set_xlabel(f"Lifetime value added to the base, over {result.horizon} months")
     ax.grid(axis="y", visible=False)
     ax.set_title(title or "Value at stake: lifetime value added to the base")
     return ax
@@ -408,7 +473,7 @@ def plot_ltv_curves(result, ax=None, title: str | None = None):
     ax.yaxis.set_major_formatter(_percent())
     ax.set_xlabel("Months since the answer")
     ax.set_ylabel("Share still a customer")
-    ax.legend(loc="lower left")
+    _legend(ax)
     ax.set_title(title or "Survival behind lifetime value")
     return ax
 
@@ -430,18 +495,19 @@ def plot_ledger(result, ax=None, last: int | None = 24, title: str | None = None
     ax.bar(x, t["new"], color="#0072B2", width=0.7, label="new customers")
     ax.bar(x, -t["lost"], color="#D55E00", width=0.7, label="lost customers")
     ax.axhline(0, color="#666666", linewidth=1)
-    ax.set_ylabel("Customers in / out per period")
-    step = max(1, -(-len(t) // 8))
+    ax.set_ylabel(f"Customers in / out per {_per(result.period)}")
+    step = max(1, -(-len(t) // 6))
     ax.set_xticks(x[::step], t["period"].iloc[::step], rotation=0)
     base = ax.twinx()
     base.plot(x, t["end"], color="#333333", linewidth=2, label="customers at end of period")
-    base.set_ylabel("Customers at end of period")
+    base.set_ylabel(f"Customers at end of {_per(result.period)}")
     base.grid(False)
     base.spines["right"].set_visible(True)
     lines = ax.get_legend_handles_labels()
     more = base.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", ncols=3)
-    ax.set_ylim(-t["lost"].max() * 1.3, t["new"].max() * 1.6)
+    _legend(ax, lines[0] + more[0], lines[1] + more[1], below=True)
+    ax.set_ylim(-t["lost"].max() * 1.15, t["new"].max() * 1.15)
+    ax.set_xlabel(_per(result.period).capitalize())
     ax.set_title(title or "The leaky bucket: customers in and out")
     return ax
 
@@ -468,10 +534,11 @@ def plot_trend(result, ax=None, title: str | None = None):
             markeredgewidth=2, label="flagged shift")
     for xi in x[~shown]:
         ax.axvspan(xi - 0.5, xi + 0.5, color="#f6f6f6", zorder=0)
-    step = max(1, -(-len(t) // 8))
+    step = max(1, -(-len(t) // 6))
     ax.set_xticks(x[::step], t["period"].iloc[::step])
-    ax.set_ylabel("NPS")
-    ax.legend(loc="lower left", ncols=2)
+    ax.set_ylabel("NPS (−100 to +100)")
+    ax.set_xlabel(f"{_per(getattr(result, 'period', 'M')).capitalize()} of the answer")
+    _legend(ax)
     from cxkit.narrative import trend_title
 
     ax.set_title(title or trend_title(result.verdict_))
@@ -492,7 +559,7 @@ def plot_contacts(result, ax=None, measure: str = "contacts_per_customer", last:
     for b in bands:
         part = t[t["band"] == b]
         ax.plot([x_of[p] for p in part["period"]], part[measure], marker="o", markersize=3, color=colors[b], label=b)
-    step = max(1, -(-len(periods) // 8))
+    step = max(1, -(-len(periods) // 6))
     ax.set_xticks(range(0, len(periods), step), periods[::step])
     if measure == "cost_per_customer":
         from matplotlib.ticker import FuncFormatter
@@ -500,10 +567,12 @@ def plot_contacts(result, ax=None, measure: str = "contacts_per_customer", last:
         from cxkit.narrative import money
 
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, cents=True)))
-        ax.set_ylabel("Cost to serve per customer")
+        ax.set_ylabel(f"Cost to serve per customer\nper {_per(result.period)}")
     else:
-        ax.set_ylabel("Contacts per customer")
-    ax.legend(loc="upper left", ncols=4)
+        ax.set_ylabel(f"Contacts per customer\nper {_per(result.period)}")
+    ax.set_xlabel(_per(result.period).capitalize())
+    ax.set_ylim(bottom=0)
+    _legend(ax)
     ax.set_title(title or ("Cost to serve per customer, by band" if measure == "cost_per_customer"
                            else "Contacts per customer, by band"))
     return ax
@@ -519,14 +588,16 @@ def plot_drivers(result, ax=None, title: str | None = None, window_days: int | N
 
     window = window_days or 90
     rows = result.importance_.iloc[::-1]
-    ax = new_axes(ax, figsize=(9, 0.32 * len(rows) + 1.3))
+    ax = new_axes(ax, figsize=(FIGSIZE[0], max(FIGSIZE[1] * 0.6, 0.32 * len(rows) + 1.3)))
     ax.set_axisbelow(True)
     r2 = result.r_squared_["value"]
     y = np.arange(len(rows))
     solid = rows["distinguishable"].fillna(False).astype(bool).to_numpy()
     color = "#2f6f9f"
-    ax.barh(y[solid], rows["share"].to_numpy()[solid], color=color, height=0.6)
-    ax.barh(y[~solid], rows["share"].to_numpy()[~solid], color="white", edgecolor=color, hatch="///", height=0.6)
+    ax.barh(y[solid], rows["share"].to_numpy()[solid], color=color, height=0.6,
+            label="distinguishable from no effect")
+    ax.barh(y[~solid], rows["share"].to_numpy()[~solid], color="white", edgecolor=color, hatch="///", height=0.6,
+            label="not distinguishable from no effect")
     if r2 > 0 and rows["lower"].notna().all():
         lo, hi = rows["lower"].to_numpy() / r2, rows["upper"].to_numpy() / r2
         share = rows["share"].to_numpy()
@@ -541,5 +612,6 @@ def plot_drivers(result, ax=None, title: str | None = None, window_days: int | N
     ax.set_xlim(0, min(1.0, max(0.05, float(np.nanmax(rows["share"])) * 1.15,
                                 float(np.nanmax(rows["upper"] / r2)) * 1.05 if r2 > 0 and rows["upper"].notna().all()
                                 else 0)))
-    ax.set_title(title or "What goes with the NPS score (hollow: not distinguishable from no effect)")
+    _legend(ax, below=True)
+    ax.set_title(title or "What goes with the NPS score")
     return ax

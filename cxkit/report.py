@@ -96,6 +96,10 @@ def figure(obj, name: str, caption: str | None = None, takeaway: str | None = No
     import matplotlib.pyplot as plt
 
     fig = obj.figure if hasattr(obj, "figure") and not hasattr(obj, "savefig") else obj
+    engine = fig.get_layout_engine()
+    if engine is not None:  # lay the figure out once, then keep it: the box below is measured on that layout
+        engine.execute(fig)
+        fig.set_layout_engine("none")
     # One layout pass for both files: "tight" would draw the figure twice per file.
     box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)
     buffer = io.StringIO()
@@ -105,7 +109,7 @@ def figure(obj, name: str, caption: str | None = None, takeaway: str | None = No
         raw = io.BytesIO()
         fig.savefig(raw, format="png", dpi=PNG_DPI, bbox_inches=box, metadata={"Software": None})
         png = raw.getvalue()
-    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    titles = [t for ax in fig.axes for t in (ax.get_title("left"), ax.get_title()) if t]  # the theme's are left
     plt.close(fig)
     _show({"type": "figure", "name": name, "svg": buffer.getvalue(), "caption": caption, "takeaway": takeaway,
            "alt": alt or (titles[0] if titles else takeaway) or name}, png)

@@ -12,7 +12,8 @@ Examples
 
 from __future__ import annotations
 
-__all__ = ["BAND_COLORS", "PALETTE", "color_for", "colors_for", "apply_theme", "FIGSIZE", "PNG_DPI"]
+__all__ = ["BAND_COLORS", "PALETTE", "color_for", "colors_for", "apply_theme", "FIGSIZE", "KM_FIGSIZE", "FOREST_ROW",
+           "PNG_DPI"]
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
@@ -24,11 +25,16 @@ BAND_COLORS = {
     "everyone": "#000000", "all": "#000000",
 }
 
-#: 16:9, readable when pasted on a slide.
-FIGSIZE = (10.0, 5.625)
-#: Survival curves with their at-risk rows below: the rows add about 1.5 inches, so the plot is lower and the
-#: whole stays near 16:9 (printed figures are scaled to one height).
-KM_FIGSIZE = (10.0, 4.4)
+#: The printed page's text width (A4 landscape, 12 mm margins: 273 mm, 10.75 in) less the 0.1 in pad around a
+#: saved figure, so a figure prints at its own size (its 12-point labels print at 12 points) across the text
+#: width, and one with its table and notes fills a page. The same aspect (about 3:1) fills a 16:9 slide's
+#: width under its headline. Figures lay out with constrained layout, so labels and legends fall inside it.
+FIGSIZE = (10.5, 3.4)
+#: Survival curves with their at-risk rows below (the rows take about 1.3 inches of it).
+KM_FIGSIZE = (10.5, 4.3)
+#: Height of one row of a hazard-ratio (forest) plot, in inches: 12-point labels with space between them, so
+#: a model of 20 terms still prints at its own size on one page.
+FOREST_ROW = 0.27
 
 #: PNG figures (email, slides): the report's figures are 8-10 inches wide, so 130 dpi gives 1,100-1,400 px, at
 #: least twice the 552 px an email shows them at; 200 dpi cost about a second more per report.

@@ -109,8 +109,9 @@ def test_slides(rendered):
 
     deck = Presentation(str(rendered.run_dir / "report.pptx"))
     titles = [s.shapes.title.text for s in deck.slides if s.shapes.title is not None]
-    assert titles[0] == EVIL_TITLE and titles[1] == "Executive summary" and titles[-1] == "Methods"
-    assert len(deck.slides) >= 7
+    assert titles[0] == EVIL_TITLE and any(t.startswith("Executive summary") for t in titles[1:4])
+    assert titles[-1].startswith("Methods") and len(deck.slides) >= 7
+    assert "Tests" in " ".join(sh.text_frame.text for sh in deck.slides[0].shapes if sh.has_text_frame)
 
 
 def test_same_params_same_numbers(rendered, tmp_path, small_data):

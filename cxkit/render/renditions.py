@@ -21,14 +21,13 @@ def write_renditions(folder: Path, record: dict, pdf: bool = True, pptx: bool = 
 
     Returns the PDF engine used (None without a PDF).
     """
-    from cxkit.document import brief_of, figures_of, notes_of, summary_of, with_files
+    from cxkit.document import figures_of, with_files
     from cxkit.render.html import record_to_html
     from cxkit.render.pdf import html_to_pdf
     from cxkit.render.raster import figure_pngs
     from cxkit.render.slides import write_pptx
 
     folder = Path(folder)
-    meta = record.get("meta", {})
 
     def step(name):
         return timer(name) if timer is not None else nullcontext()
@@ -42,9 +41,8 @@ def write_renditions(folder: Path, record: dict, pdf: bool = True, pptx: bool = 
             engine = html_to_pdf(folder / "report.html", folder / "report.pdf", keep=keep_browser)
     if pptx:
         with step("pptx"):
-            write_pptx(folder / "figures", folder / "report.pptx", meta.get("title", ""), meta.get("footer", ""),
-                       summary=summary_of(record), notes=notes_of(record),
-                       figures=figure_pngs(folder, figures_of(record), keep=keep_browser), brief=brief_of(record))
+            write_pptx(folder / "figures", folder / "report.pptx", record,
+                       figures=figure_pngs(folder, figures_of(record), keep=keep_browser))
     return engine
 
 

@@ -1,0 +1,90 @@
+"""Issue 28: figures that go straight into a deck: labels clear of whiskers, legends off the data, axes with
+their unit and period, signed steps that read right either way, titles grammatical for every score."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import matplotlib
+import pandas as pd
+import pytest
+
+from cxkit import plots
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def _ltv():
+    summary = pd.DataFrame({"segment": ["detractor", "passive", "promoter"], "ltv": [827.0, 1448.0, 1822.0],
+                            "lower": [700.0, 1300.0, 1700.0], "upper": [960.0, 1600.0, 1950.0],
+                            "extrapolated_share": [0.2, 0.3, 0.3], "identified": [True, True, True]})
+    return SimpleNamespace(summary=summary, currency="$", horizon=60)
+
+
+def _extent(artist, renderer):
+    return artist.get_window_extent(renderer)
+
+
+def test_ltv_value_labels_sit_clear_of_their_whiskers():
+    ax = plots.plot_ltv(_ltv())
+    renderer = ax.figure.canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_text().startswith("$")]
+    assert [t.get_text() for t in labels] == ["$827", "$1,448", "$1,822"]
+    whiskers = [seg for coll in ax.collections for seg in coll.get_segments()]  # the error bars' lines
+    caps = [xy for line in ax.lines if line.get_marker() not in (None, "None", "") for xy in line.get_xydata()]
+    assert whiskers and caps
+    for text in labels:
+        box = _extent(text, renderer)
+        for seg in whiskers:  # no whisker reaches into the label
+            (x0, y0), (x1, y1) = ax.transData.transform(seg)
+            assert not (box.x0 <= x0 <= box.x1 and min(y0, y1) < box.y0 + 1 < max(y0, y1) + 1
+                        and max(y0, y1) > box.y0), text.get_text()
+        for x, y in ax.transData.transform(caps):  # every cap under its label sits below it
+            assert not (box.x0 <= x <= box.x1 and y + 3 > box.y0), text.get_text()
+
+
+def test_legends_sit_outside_the_data():
+    t = pd.DataFrame({"period": ["2025-07", "2025-08", "2025-09"] * 3,
+                      "band": ["detractor"] * 3 + ["passive"] * 3 + ["promoter"] * 3,
+                      "cost_per_customer": [2.0, 14.0, 3.0, 1.0, 1.2, 1.1, 0.5, 0.6, 0.5]})
+    contacts = SimpleNamespace(by_band_=t, period="M")
+    for ax in (plots.plot_contacts(contacts, measure="cost_per_customer"), plots.plot_ltv(_ltv())):
+        renderer = ax.figure.canvas.get_renderer()
+        legend = ax.get_legend() or ax.figure.legends[0]
+        assert not _extent(legend, renderer).overlaps(ax.get_window_extent(renderer))
+
+
+@pytest.mark.parametrize("period, unit", [("M", "month"), ("Q", "quarter")])
+def test_cost_to_serve_says_per_what(period, unit):
+    t = pd.DataFrame({"period": ["2025-Q1", "2025-Q2"] * 2, "band": ["detractor"] * 2 + ["promoter"] * 2,
+                      "cost_per_customer": [2.0, 3.0, 0.5, 0.6]})
+    ax = plots.plot_contacts(SimpleNamespace(by_band_=t, period=period), measure="cost_per_customer")
+    assert ax.get_ylabel().replace("\n", " ") == f"Cost to serve per customer per {unit}"
+    assert ax.get_xlabel() == unit.capitalize()
+
+
+def _gap(a, b, revenue):
+    table = pd.DataFrame({"part": ["longer life", "higher revenue", "lower cost to serve", "total"],
+                          "value": [1400.0, revenue, 0.0, 1400.0 + revenue]})
+    return SimpleNamespace(gap_parts=lambda *_: table, currency="$")
+
+
+@pytest.mark.parametrize("a, b, title", [
+    ("promoter", "detractor", "Why promoters are worth more than detractors"),
+    ("satisfied", "dissatisfied", "Why satisfied customers are worth more than dissatisfied customers"),
+    ("low effort", "high effort", "Why low-effort customers are worth more than high-effort customers")])
+def test_the_gap_reads_right_for_either_sign_and_every_score(a, b, title):
+    ax = plots.plot_ltv_gap(_gap(a, b, -1293.0), a, b, parts=["longer life", "higher revenue"])
+    assert ax.get_title("left") == title
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["lifetime difference", "revenue difference", "total gap"]
+    assert [t.get_text().replace("\\$", "$") for t in ax.texts] == ["+$1,400", "\u2212$1,293", "+$107"]
+    assert ax.get_ylabel()

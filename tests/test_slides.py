@@ -1,0 +1,162 @@
+"""Issue 28: a 16:9 deck whose every text box holds its text, measured with the slide's font and, where
+LibreOffice is installed, read back from the slides as it draws them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cxkit.render import slides
+from cxkit.render.slides import FONT, SLIDE_H, SLIDE_W, measure, write_pptx
+
+EMU = 914400
+LONG = ("Over the last 12 months the base grew from 10,271 to 13,660 customers: 6,570 joined and 3,181 left, taking "
+        "$148,803 a month of revenue with them against $324,816 a month brought in; among those who had answered, "
+        "detractors took 38% of the lost revenue.")  # the 252-character takeaway that overlapped its chart
+
+
+def _record(n_summary: int = 9) -> dict:
+    summary = [f"Sentence {i + 1}: NPS is +33 (95% CI +30 to +35) among the 3,111 customers active on 2026-09-30 "
+               "whose latest answer is from the last 12 months; it moved 3 points, within sampling noise." for i in
+               range(n_summary)]
+    brief = {"type": "brief", "headline": {"text": "In the last year 3,181 customers left, taking $148,803 a month of "
+                                                   "revenue; detractors leave sooner."},
+             "tiles": [{"text": "+33", "label": "NPS of 3,111 active customers", "change": "steady"},
+                       {"text": "$148,803", "label": "monthly revenue that left in a year",
+                        "change": "against $324,816 a month that joined"}],
+             "actions": [{"rank": k, "text": "Win back detractors: call back the unhappy and fix what they report.",
+                          "value": "$105,933 of lifetime value ($81,327 to $131,888)", "owner": "VP Customer Care"}
+                         for k in (1, 2, 3)]}
+    return {"version": 1, "meta": {"title": "Customer experience and value: demo", "audience": "Leadership team",
+                                   "as_of": "2026-09-30", "footer": "Data as of 2026-09-30 · run 045d15e343a1"},
+            "blocks": [brief, {"type": "sentences", "role": "summary", "items": [{"text": t} for t in summary]},
+                       {"type": "section", "title": "Customer math"},
+                       {"type": "figure", "name": "wide", "takeaway": LONG, "caption": None, "alt": "wide"},
+                       {"type": "figure", "name": "tall", "takeaway": None, "caption": "Hazard ratios.",
+                        "alt": "Hazard ratios of churn"},
+                       {"type": "sentences", "role": "notes", "items": [{"text": t} for t in summary[:5]]}]}
+
+
+@pytest.fixture(scope="module")
+def deck_path(tmp_path_factory):
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("deck")
+    Image.new("RGB", (1375, 457), "#0072B2").save(folder / "wide.png")  # the theme's 3:1 figure
+    Image.new("RGB", (1380, 1100), "#D55E00").save(folder / "tall.png")  # a hazard-ratio plot of many terms
+    return write_pptx(folder, folder / "report.pptx", _record())
+
+
+def _texts(deck):
+    for number, slide in enumerate(deck.slides, 1):
+        for shape in slide.shapes:
+            if shape.has_text_frame and shape.text_frame.text.strip():
+                yield number, shape
+
+
+def test_the_deck_is_16_9_and_every_shape_is_on_its_slide(deck_path):
+    from pptx import Presentation
+
+    deck = Presentation(str(deck_path))
+    assert (deck.slide_width, deck.slide_height) == (int(SLIDE_W * EMU), int(SLIDE_H * EMU))
+    for number, slide in enumerate(deck.slides, 1):
+        for shape in slide.shapes:
+            assert shape.left >= 0 and shape.top >= 0, (number, shape.name)
+            assert shape.left + shape.width <= deck.slide_width, (number, shape.name)
+            assert shape.top + shape.height <= deck.slide_height, (number, shape.name)
+
+
+def test_every_text_frame_holds_its_text_measured_in_the_slides_font(deck_path):
+    """Each paragraph wrapped at its run's size in DejaVu Sans (the face the deck names) fits its frame."""
+    from pptx import Presentation
+    from pptx.enum.text import MSO_AUTO_SIZE
+
+    deck = Presentation(str(deck_path))
+    for number, shape in _texts(deck):
+        frame = shape.text_frame
+        assert frame.auto_size == MSO_AUTO_SIZE.NONE  # nothing left to PowerPoint's autofit
+        runs = [r for p in frame.paragraphs for r in p.runs]
+        assert {r.font.name for r in runs} == {FONT}, (number, shape.name)
+        size = runs[0].font.size.pt
+        indent = (int(frame.paragraphs[0]._p.pPr.get("marL", 0)) / EMU) if frame.paragraphs[0]._p.pPr is not None \
+            else 0.0
+        need = measure([p.text for p in frame.paragraphs], shape.width / EMU, size, bool(runs[0].font.bold),
+                       indent).height
+        assert need <= shape.height / EMU + 0.005, (number, frame.text[:60], need, shape.height / EMU)
+
+
+def test_titles_are_short_headlines_and_the_long_sentence_is_kept(deck_path):
+    from pptx import Presentation
+
+    deck = Presentation(str(deck_path))
+    titles = [s.shapes.title.text for s in deck.slides]
+    assert titles[0] == "Customer experience and value: demo"
+    first = " ".join(sh.text_frame.text for sh in deck.slides[0].shapes if sh.has_text_frame)
+    assert "Leadership team" in first and "2026-09-30" in first
+    assert "run 045d15e343a1" not in deck.slides[0].placeholders[0].text_frame.text
+    wide = next(s for s in deck.slides if s.shapes.title.text.startswith("Over the last 12 months"))
+    assert wide.shapes.title.text == "Over the last 12 months the base grew from 10,271 to 13,660 customers"
+    assert LONG in [sh.text_frame.text for sh in wide.shapes if sh.has_text_frame]  # the caption
+    assert LONG in wide.notes_slide.notes_text_frame.text
+    assert all(len(measure([t], slides.WIDTH, 24, True).lines[0]) <= 2 for t in titles)
+
+
+def test_a_long_summary_goes_on_over_slides_every_sentence_once(deck_path):
+    from pptx import Presentation
+
+    deck = Presentation(str(deck_path))
+    parts = [s for s in deck.slides if s.shapes.title.text.startswith("Executive summary")]
+    assert len(parts) >= 2 and parts[0].shapes.title.text == f"Executive summary (1 of {len(parts)})"
+    said = [p.text for s in parts for sh in s.shapes if sh.has_text_frame and sh != s.shapes.title
+            for p in sh.text_frame.paragraphs if p.text.startswith("Sentence")]
+    assert said == [f"Sentence {i + 1}: " + said[i].split(": ", 1)[1] for i in range(9)]
+
+
+def test_figures_fill_the_slide_width_where_their_shape_allows(deck_path):
+    from pptx import Presentation
+
+    deck = Presentation(str(deck_path))
+    pictures = {s.shapes.title.text: sh for s in deck.slides for sh in s.shapes if sh.shape_type == 13}
+    wide = next(p for t, p in pictures.items() if t.startswith("Over the last"))
+    assert wide.width / EMU >= 0.9 * slides.WIDTH
+    tall = pictures["Hazard ratios of churn"]
+    assert tall.top / EMU >= slides.BODY_TOP - 1e-6 and (tall.top + tall.height) / EMU <= SLIDE_H - slides.BOTTOM
+
+
+def slide_fill(pdf: Path) -> list[tuple[float, float]]:
+    """Per slide as LibreOffice draws it: how far down its content reaches (1 = the slide's foot) and how much
+    ink lies in the strip below the footer line, where only text running out of its box can be."""
+    import tempfile
+
+    from PIL import Image
+
+    out = []
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run(["pdftoppm", "-r", "40", "-gray", str(pdf), f"{folder}/s"], check=True)
+        for image in sorted(Path(folder).glob("s-*")):
+            px = np.asarray(Image.open(image).convert("L")).astype(int)
+            h = px.shape[0]
+            footer_top = int(h * (SLIDE_H - slides.BOTTOM - 0.3) / SLIDE_H)
+            body = px[:footer_top]
+            rows = np.flatnonzero((body < 200).any(axis=1))
+            below = px[int(h * (SLIDE_H - slides.BOTTOM + 0.02) / SLIDE_H):]  # under the footer's text
+            out.append(((rows.max() + 1) / footer_top if rows.size else 0.0, float((below < 200).mean())))
+    return out
+
+
+def deck_pdf(pptx: Path, folder: Path) -> Path:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-impress)")
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{folder}/lo", "--convert-to", "pdf",
+                    "--outdir", str(folder), str(pptx)], check=True, capture_output=True, timeout=180)
+    return folder / (pptx.stem + ".pdf")
+
+
+def test_libreoffice_draws_no_text_off_the_foot_of_a_slide(deck_path, tmp_path):
+    fill = slide_fill(deck_pdf(deck_path, tmp_path))
+    assert all(ink == 0 for _, ink in fill), fill
