@@ -985,7 +985,8 @@ def stake_caption(ltv, scenarios: dict) -> str | None:
 
 def gap_caption(shown: list[str]) -> str:
     """The lifetime-value waterfall's caption: the parts shown, and why cost to serve is left out."""
-    text = f"The gap split into {join_words(shown)}; the parts add up."
+    words = {"longer life": "lifetime", "higher revenue": "revenue", "lower cost to serve": "cost to serve"}
+    text = f"The gap split into the difference in {join_words([words.get(p, p) for p in shown])}; the parts add up."
     if "lower cost to serve" not in shown:
         text += " Cost to serve is not available: the data has no contact costs."
     return text

@@ -90,7 +90,8 @@ def test_pdf_pages_and_text(rendered):
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     assert 4 <= pages <= 20 and "841.92 x 594.96 pts (A4)" in info  # A4 landscape
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
-    assert "Executive summary" in text and "Lifetime value" in text and f"Page 1 of {pages}" in text
+    assert "Summary of findings" in text and "What to do" in text and "Lifetime value" in text
+    assert f"Page 1 of {pages}" in text
     assert "import cxkit" not in text
 
 
@@ -100,7 +101,7 @@ def test_html_renders_offline_with_zero_requests(rendered):
 
     dom, requests = open_in_browser(rendered.run_dir / "report.html")
     assert requests == [], f"the report fetched {requests}"
-    assert "Executive summary" in dom and "<svg" in dom
+    assert "Summary of findings" in dom and "cx-brief" in dom and "<svg" in dom
     assert "import cxkit" not in dom
 
 
@@ -348,7 +349,9 @@ def test_audiences_from_the_data_one_report_each_with_the_numbers_of_a_standalon
     assert facts(record) == facts(solo) and facts(record)
     assert shown(record) == shown(solo)
     index = (out / "index.html").read_text()  # whom each report is for and what it says first, read from it
-    headline = json.loads((out / f"region-{first.lower()}" / "manifest.json").read_text())["summary"][0]
+    manifest = json.loads((out / f"region-{first.lower()}" / "manifest.json").read_text())
+    headline = manifest["headline"]  # the brief's headline leads the index's row
+    assert headline and headline != manifest["summary"][0]
     assert html.escape(headline) in index and f"{first}: quarter" in index and f"{first} team" in index
     run = record["meta"]["run"]
     assert f"{run}/report.html'>HTML" in index and f"{run}/report.pdf" not in index  # no PDF asked for

@@ -286,7 +286,7 @@ def test_a_summary_too_long_for_its_page_goes_on_over_the_next(rendered, tmp_pat
     record = json.loads((run / "report.json").read_text())
     summary = next(b for b in record["blocks"] if b["type"] == "sentences" and b["role"] == "summary")
     first, last = summary["items"][0]["text"], "This sentence stands for the last of a long summary."
-    summary["items"] = summary["items"] + summary["items"][:4] + [{**summary["items"][0], "text": last, "facts": []}]
+    summary["items"] = summary["items"] * 3 + [{**summary["items"][0], "text": last, "facts": []}]
     (run / "report.json").write_text(json.dumps(record))
     rerender(run, pdf=True, pptx=False)
 
@@ -298,7 +298,7 @@ def test_a_summary_too_long_for_its_page_goes_on_over_the_next(rendered, tmp_pat
     assert record["meta"]["title"] in page(1) and " ".join(brief["headline"]["text"].split()) in page(1)
     assert "What to do" in page(1) and "Summary of findings" not in page(1)  # the brief fits its page
     assert "Summary of findings" in page(2) and " ".join(first.split()) in page(2)
-    assert last in page(3)
+    assert last not in page(2) and (last in page(3) or last in page(4))  # it went on over the next page
     assert _page_fill(run / "report.pdf")[1] > 0.8  # the summary's first page is full
 
 
@@ -378,7 +378,7 @@ def test_rerender_rebuilds_the_renditions_from_the_record_alone(rendered, tmp_pa
     # model allows for the earlier answer there is no 'why' sentence and contacts lead
     assert summary[0]["key"] == "contacts" and "why" not in {i["key"] for i in summary}
     brief = next(b for b in record["blocks"] if b["type"] == "brief")
-    assert brief["findings"][0]["key"] == "contacts"  # the brief orders its findings by focus too
+    assert brief["headline"]["key"] == "contacts"  # the care brief leads with what care sees
     before = (run / "report.html").read_text()
     (run / "report.html").unlink()
     (run / "01-leadership-report.ipynb").unlink()  # no notebook, no kernel: the record is enough
