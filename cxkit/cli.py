@@ -86,11 +86,10 @@ def _validate_audiences(args) -> int:
 def _cmd_demo(args) -> int:
     from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED, write_demo
     from cxkit.load import load
-    from cxkit.paths import project_root
     from cxkit.render import render
     from cxkit.report_text import describe_data, nps_overview
 
-    out = Path(args.out) if args.out else (project_root() or Path.cwd()) / "reports"
+    out = Path(args.out)
     data_params, written = write_demo(out / "data" / "demo", rebuild=args.rebuild)
     if written:
         print(f"generated demo data: {DEMO_CUSTOMERS:,} customers (seed {DEMO_SEED}) in {data_params.parent}/")
@@ -380,22 +379,24 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="run every check that render runs, without rendering (params, data, "
                        "slice, output folder)")
     p.add_argument("params", help="params YAML file")
-    p.add_argument("--out", default="reports", help="reports folder render would write to (default reports)")
+    p.add_argument("--out", default=None,
+                   help="reports folder render would write to (default: reports/ of the project you are in, else "
+                        "./reports)")
     p.add_argument("--min-segment-size", type=int, default=None, help="warn about smaller segments")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("demo", help="build the demo data and render the demo leadership report")
     p.add_argument("--rebuild", action="store_true", help="regenerate the demo data")
-    p.add_argument("--out", default=None,
-                   help="reports folder (default: reports/ in this project, else in the current folder); "
-                        "the data lands in OUT/data/demo")
+    p.add_argument("--out", default=None, help="reports folder (default: reports/ of the project you are in, else "
+                                                "./reports); the data lands in OUT/data/demo")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     p.add_argument("--no-report", action="store_true", help="only build and summarise the data")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("render", help="render one report from a params file")
     p.add_argument("params", help="params YAML file")
-    p.add_argument("--out", default="reports", help="reports folder (default reports); the run lands in OUT/<run>")
+    p.add_argument("--out", default=None, help="reports folder (default: reports/ of the project you are in, else "
+                                                "./reports); the run lands in OUT/<run>")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     p.add_argument("--pptx", action="store_true", help="also write report.pptx")
     p.add_argument("--force", action="store_true", help="render even when nothing changed since the last run")
@@ -403,7 +404,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("batch", help="render many reports in parallel (params files or folders)")
     p.add_argument("params", nargs="+", help="params YAML files or folders of them")
-    p.add_argument("--out", default="reports", help="reports folder (default reports)")
+    p.add_argument("--out", default=None, help="reports folder (default: reports/ of the project you are in, else "
+                                                "./reports)")
     p.add_argument("--jobs", type=_at_least_one, default=None, help="reports at once (default: cores)")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
     p.add_argument("--pptx", action="store_true", help="also write report.pptx files")
@@ -460,6 +462,10 @@ def main(argv: list[str] | None = None) -> int:
 
     skip_unused_imports()
     args = _parser().parse_args(argv)
+    if getattr(args, "out", "") is None:  # reports/ of the project this runs in (from any of its folders), else here
+        from cxkit.paths import project_root
+
+        args.out = str((project_root() or Path.cwd()) / "reports")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CxkitWarning)
         try:

@@ -82,3 +82,23 @@ def test_without_data_the_kernel_is_told_which_demo_data_was_checked(tmp_path, m
     assert plan.notebook == KIT_NOTEBOOK and plan.effective["data"] is None
     assert plan.parameters["data"] == {t: str(project / "reports" / "data" / "demo" / f"{t}.parquet")
                                        for t in ("customers", "responses", "revenue", "contacts")}
+
+
+def test_from_a_projects_subfolder_reports_go_to_the_projects_reports(team, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(team / "notebooks")
+    assert main(["validate", "../params/west.yaml"]) == 0
+    assert f"cxkit render would write {team / 'reports' / 'west'}/" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(["validate", str(team / "params" / "west.yaml")]) == 0  # outside any project: here
+    assert f"cxkit render would write {tmp_path / 'elsewhere' / 'reports' / 'west'}/" in capsys.readouterr().out
+
+
+def test_a_params_file_not_found_says_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["render", "params/demo.yaml"]) == 1
+    assert "(there is no folder params here; cxkit init DIR starts a project with params/demo.yaml)" in \
+        capsys.readouterr().err
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "demo.yaml").write_text("title: x\n")
+    assert main(["validate", "params/demo.yml"]) == 1
+    assert "params file not found: params/demo.yml (did you mean params/demo.yaml?)" in capsys.readouterr().err
