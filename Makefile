@@ -35,8 +35,8 @@ lint: $(STAMP) ## ruff, and the import contracts that keep the layers one way do
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-lab: $(STAMP) ## start JupyterLab on the notebooks, with the kit's environment
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+lab: $(STAMP) ## JupyterLab in this project on the kit's kernel (as root too); PORT=9000, NO_BROWSER=1, IP=0.0.0.0
+	$(BIN)/cxkit lab $(if $(PORT),--port $(PORT)) $(if $(NO_BROWSER),--no-browser) $(if $(IP),--ip $(IP))
 
 quarter: $(STAMP) ## render the sample quarter (one report per region, product and care) in one batch
 	$(BIN)/cxkit demo --no-report

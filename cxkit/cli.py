@@ -15,9 +15,6 @@ from cxkit.errors import CxkitError, CxkitWarning
 
 __all__ = ["main"]
 
-from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED  # noqa: E402
-from cxkit.paths import DEMO_DIR, DEMO_PARAMS  # noqa: E402
-
 
 def _cmd_synth(args) -> int:
     from cxkit.synth import WORLDS, write
@@ -60,7 +57,10 @@ def _cmd_validate(args) -> int:
     plan = preflight(args.params, args.out, min_segment_size=args.min_segment_size)
     print(describe_data(plan.data))
     print("ok: the data meets the contract")
-    print(f"ok: the params fit {plan.notebook.stem}; cxkit render would write {plan.run_dir}/")
+    from cxkit.render.preflight import notebook_origin
+
+    print(f"ok: the params fit {plan.notebook.stem} ({notebook_origin(plan.notebook)}); "
+          f"cxkit render would write {plan.run_dir}/")
     return 0
 
 
@@ -84,15 +84,15 @@ def _validate_audiences(args) -> int:
 
 
 def _cmd_demo(args) -> int:
+    from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED, write_demo
     from cxkit.load import load
     from cxkit.render import render
     from cxkit.report_text import describe_data, nps_overview
-    from cxkit.synth import write
 
-    data_params = DEMO_DIR / "params.yaml"
-    if not data_params.exists() or args.rebuild:
-        data_params = write(DEMO_DIR, n_customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
-        print(f"generated demo data: {DEMO_CUSTOMERS:,} customers (seed {DEMO_SEED}) in {DEMO_DIR}/")
+    out = Path(args.out)
+    data_params, written = write_demo(out / "data" / "demo", rebuild=args.rebuild)
+    if written:
+        print(f"generated demo data: {DEMO_CUSTOMERS:,} customers (seed {DEMO_SEED}) in {data_params.parent}/")
     data = load(data_params)
     print(describe_data(data))
     print()
@@ -107,9 +107,91 @@ def _cmd_demo(args) -> int:
               "(apt-get install chromium for the PDF)", file=sys.stderr)
         pdf = False
     print("\nrendering the demo leadership report ...")
-    result = render(DEMO_PARAMS, args.out, pdf=pdf, progress=sys.stderr.isatty())
+    result = render(_demo_params(data_params), out, pdf=pdf, progress=sys.stderr.isatty())
     _print_outputs(result)
     return 0
+
+
+def _demo_params(data_params: Path) -> Path:
+    """The kit's ``params/demo.yaml`` with its data pointed at the demo data beside it (``demo.yaml`` there),
+    so the demo renders wherever ``--out`` put the data."""
+    import yaml
+
+    from cxkit.demo import DEMO_TABLES
+    from cxkit.paths import PARAMS_DIR
+
+    params = yaml.safe_load((PARAMS_DIR / "demo.yaml").read_text(encoding="utf-8"))
+    params["data"] = {table: f"{table}.parquet" for table in DEMO_TABLES}
+    path = data_params.parent / "demo.yaml"
+    text = "# The kit's params/demo.yaml on the demo data beside it: written by cxkit demo.\n" + \
+        yaml.safe_dump(params, sort_keys=False, allow_unicode=True)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _cmd_init(args) -> int:
+    from cxkit.scaffold import init_project
+
+    folder = init_project(args.folder)
+    print(f"created {folder}/: notebooks/ (the kit's, to adapt), params/ (demo.yaml, quarter.yaml), reports/, "
+          "README.md, environment.yml, .gitignore")
+    here = Path.cwd().resolve()
+    shown = folder.relative_to(here) if folder.is_relative_to(here) else folder
+    print(f"next: cd {shown} && cxkit demo" if shown != Path(".") else "next: cxkit demo")
+    return 0
+
+
+def _cmd_lab(args) -> int:
+    import os
+    import subprocess
+
+    from cxkit.paths import project_root
+
+    root = project_root() or Path.cwd()
+    port = args.port if args.port is not None else _env_port()
+    argv = _lab_argv(root, port=port, ip=args.ip, browser=not args.no_browser)
+    print(f"JupyterLab on {root} with this kit's Python ({sys.executable}); Ctrl-C twice stops it", flush=True)
+    _warn_other_kernel()
+    if os.name == "posix":
+        os.execv(argv[0], argv)  # Jupyter takes over this process: Ctrl-C and signals reach it alone
+    return subprocess.call(argv)
+
+
+def _lab_argv(root: Path, port: int | None = None, ip: str | None = None, browser: bool = True,
+              euid: int | None = None) -> list[str]:
+    """The command that starts JupyterLab in ``root`` on this Python, so its ``python3`` kernel is the kit's."""
+    import os
+
+    argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}"]
+    if port is not None:  # a port asked for is that port or a clear failure, never the next free one
+        argv += [f"--ServerApp.port={port}", "--ServerApp.port_retries=0"]
+    if ip is not None:
+        argv.append(f"--ServerApp.ip={ip}")
+    if not browser:
+        argv.append("--no-browser")
+    euid = euid if euid is not None else (os.geteuid() if hasattr(os, "geteuid") else None)
+    if euid == 0:  # containers and CI machines run as root; Jupyter refuses root unless told
+        argv.append("--allow-root")
+    return argv
+
+
+def _warn_other_kernel() -> None:
+    """Warn when a ``python3`` kernel spec of the user's or the system's would run another Python."""
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        spec = KernelSpecManager().get_kernel_spec("python3")
+    except Exception:  # noqa: BLE001 - no kernel spec at all: Jupyter says so itself
+        return
+    runs = spec.argv[0] if spec.argv else ""
+    # "python" and "{python}" are what ipykernel's own spec says (this Python); else the same bin/ folder (not
+    # the resolved file: a venv's python is a link to the base interpreter shared by every venv)
+    if runs not in ("python", "python3", "{python}") and Path(runs).parent.resolve() != \
+            Path(sys.executable).parent.resolve():
+        print(f"warning: the python3 kernel here runs {runs} (from {spec.resource_dir}), not this kit's "
+              f"{sys.executable}; remove that kernel spec or run: {sys.executable} -m ipykernel install --user",
+              file=sys.stderr)
 
 
 def _print_outputs(result) -> None:
@@ -244,6 +326,24 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    """A TCP port on the command line: 1 to 65535, or a usage error."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
+    return int(text)
+
+
+def _env_port() -> int | None:
+    """``$PORT`` (``make lab PORT=9000``), when set."""
+    import os
+
+    text = os.environ.get("PORT", "").strip()
+    try:
+        return _port(text) if text else None
+    except argparse.ArgumentTypeError as exc:
+        raise CxkitError(f"PORT={text}: {exc}") from None
+
+
 def _worlds() -> list[str]:
     from cxkit.synth import WORLDS
 
@@ -253,6 +353,11 @@ def _worlds() -> list[str]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxkit", description="Tie what customers say to what they do, in money.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="start a project of your own: notebooks/ (the kit's, to adapt), params/, "
+                       "reports/, README.md, environment.yml")
+    p.add_argument("folder", help="a new (or empty) folder; nothing is ever overwritten")
+    p.set_defaults(func=_cmd_init)
 
     p = sub.add_parser("synth", help="write synthetic CX data with known truth")
     p.add_argument("--customers", type=_at_least_one, default=20_000, help="number of customers (default 20000)")
@@ -274,20 +379,24 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="run every check that render runs, without rendering (params, data, "
                        "slice, output folder)")
     p.add_argument("params", help="params YAML file")
-    p.add_argument("--out", default="reports", help="reports folder render would write to (default reports)")
+    p.add_argument("--out", default=None,
+                   help="reports folder render would write to (default: reports/ of the project you are in, else "
+                        "./reports)")
     p.add_argument("--min-segment-size", type=int, default=None, help="warn about smaller segments")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("demo", help="build the demo data and render the demo leadership report")
     p.add_argument("--rebuild", action="store_true", help="regenerate the demo data")
-    p.add_argument("--out", default="reports", help="reports folder (default reports)")
+    p.add_argument("--out", default=None, help="reports folder (default: reports/ of the project you are in, else "
+                                                "./reports); the data lands in OUT/data/demo")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     p.add_argument("--no-report", action="store_true", help="only build and summarise the data")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("render", help="render one report from a params file")
     p.add_argument("params", help="params YAML file")
-    p.add_argument("--out", default="reports", help="reports folder (default reports); the run lands in OUT/<run>")
+    p.add_argument("--out", default=None, help="reports folder (default: reports/ of the project you are in, else "
+                                                "./reports); the run lands in OUT/<run>")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     p.add_argument("--pptx", action="store_true", help="also write report.pptx")
     p.add_argument("--force", action="store_true", help="render even when nothing changed since the last run")
@@ -295,7 +404,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("batch", help="render many reports in parallel (params files or folders)")
     p.add_argument("params", nargs="+", help="params YAML files or folders of them")
-    p.add_argument("--out", default="reports", help="reports folder (default reports)")
+    p.add_argument("--out", default=None, help="reports folder (default: reports/ of the project you are in, else "
+                                                "./reports)")
     p.add_argument("--jobs", type=_at_least_one, default=None, help="reports at once (default: cores)")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDFs")
     p.add_argument("--pptx", action="store_true", help="also write report.pptx files")
@@ -331,6 +441,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--with-html", action="store_true", help="also attach the full report.html")
     p.set_defaults(func=_cmd_email)
 
+    p = sub.add_parser("lab", help="open JupyterLab in this project (or the current folder) on the kit's kernel")
+    p.add_argument("--port", type=_port, default=None, metavar="PORT",
+                   help="port to serve on (default $PORT, else Jupyter's 8888 or the next free one)")
+    p.add_argument("--ip", default=None, help="address to listen on (default localhost; 0.0.0.0: every address, "
+                                              "see README for opening it from another machine)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL (with its token) instead of opening "
+                                                             "a browser")
+    p.set_defaults(func=_cmd_lab)
+
     p = sub.add_parser("params", help="list a notebook's parameters with types, defaults and help")
     p.add_argument("notebook", help="notebook name or path (e.g. 01-leadership-report)")
     p.set_defaults(func=_cmd_params)
@@ -343,6 +462,10 @@ def main(argv: list[str] | None = None) -> int:
 
     skip_unused_imports()
     args = _parser().parse_args(argv)
+    if getattr(args, "out", "") is None:  # reports/ of the project this runs in (from any of its folders), else here
+        from cxkit.paths import project_root
+
+        args.out = str((project_root() or Path.cwd()) / "reports")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CxkitWarning)
         try:

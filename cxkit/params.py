@@ -147,7 +147,14 @@ def read_params(path: str | Path) -> dict:
     if path.is_dir():
         raise ParamsError(f"{path} is a folder; give a params file (cxkit batch takes folders)")
     if not path.is_file():
-        raise ParamsError(f"params file not found: {path}")
+        import difflib
+
+        near = difflib.get_close_matches(path.name, [p.name for p in path.parent.glob("*.y*ml")], n=1) \
+            if path.parent.is_dir() else []
+        hint = f" (did you mean {path.parent / near[0]}?)" if near else \
+            f" (there is no folder {path.parent} here; cxkit init DIR starts a project with params/demo.yaml)" \
+            if not path.parent.is_dir() else ""
+        raise ParamsError(f"params file not found: {path}{hint}")
     if path.stat().st_size > MAX_BYTES:
         raise ParamsError(f"{path}: over {MAX_BYTES:,} bytes; a params file is a short list of settings")
     try:

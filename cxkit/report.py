@@ -19,13 +19,13 @@ import os
 
 import pandas as pd
 
-from cxkit.demo import DEMO_CUSTOMERS, DEMO_DIR, DEMO_SEED, demo_sources  # noqa: F401  (old names kept here)
+from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED, demo_sources  # noqa: F401  (old names kept here)
 from cxkit.document import BLOCK_MIME, block_html
 from cxkit.formats import money as _money
 from cxkit.formats import p_text, percent, signed, slice_label
 from cxkit.theme import PNG_DPI
 
-__all__ = ["figure", "table", "markdown", "heading", "bullets", "sentences", "section", "demo_data", "DEMO_DIR",
+__all__ = ["figure", "table", "markdown", "heading", "bullets", "sentences", "section", "demo_data",
            "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes", "lead_section",
            "customer_math", "nps_over_time", "contacts_section", "takeaway", "not_available", "glossary",
            "gap_caption", "load_data", "summary", "churn_section", "drivers_section", "reasons_section",

@@ -63,17 +63,19 @@ def _exists(path: Path) -> bool:
 
 def resolve_path(path, base_dir) -> tuple[Path, tuple]:
     """A data path from a params file: absolute as given; a relative one is looked up next to the params
-    file, else from the current folder, else from the project root (where the shipped params files' paths
-    start), so ``papermill`` run from the project root finds what ``cxkit render`` finds.
+    file, else from the current folder, else from the params file's project (the folder holding its
+    ``params/``, where the sample params files' paths start), so ``papermill`` run from the project folder
+    finds what ``cxkit render`` finds from anywhere.
 
     Returns the path and the places tried (for the "not found" message).
     """
-    from cxkit.paths import ROOT
+    from cxkit.paths import project_dirs
 
     path = Path(str(path)).expanduser()
     if path.is_absolute():
         return path, (path,)
-    places = tuple(dict.fromkeys((Path(folder) / path).resolve() for folder in (base_dir, Path.cwd(), ROOT)))
+    folders = (base_dir, Path.cwd(), *project_dirs(base_dir))
+    places = tuple(dict.fromkeys((Path(folder) / path).resolve() for folder in folders))
     found = next((p for p in places if _exists(p)), None)
     return (found, (found,)) if found is not None else (places[0], places)
 

@@ -20,14 +20,27 @@ def test_readme_make_targets_exist():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_environment_yml_lists_the_dependencies():
+#: conda-forge's names for the packages PyPI names otherwise
+CONDA_NAMES = {"duckdb": "python-duckdb", "build": "python-build"}
+
+
+def test_environment_yml_installs_the_same_versions():
+    """Each dependency and dev extra of pyproject.toml, with the same version bounds, in environment.yml."""
     import tomllib
 
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    env = (ROOT / "environment.yml").read_text()
-    for dep in deps:
-        name = re.split(r"[<>=\[]", dep)[0]
-        assert name in env, f"environment.yml lacks {name}"
+    import yaml
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    listed = [d for d in env if isinstance(d, str)] + [d for e in env if isinstance(e, dict) for d in e["pip"]]
+    wanted = {}
+    for dep in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        name, spec = re.match(r"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?(.*)", dep.replace(" ", "")).groups()
+        wanted[CONDA_NAMES.get(name, name)] = spec
+    got = {re.match(r"[A-Za-z0-9_.-]+", d).group(0): d[len(re.match(r"[A-Za-z0-9_.-]+", d).group(0)):].replace(" ", "")
+           for d in listed}
+    assert {name: got.get(name) for name in wanted} == wanted
+    assert got["python"] == project["requires-python"]
 
 
 def test_readme_glossary_is_the_reports_glossary():

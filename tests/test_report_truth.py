@@ -324,11 +324,9 @@ def test_papermill_cli_runs_a_shipped_params_file_from_the_project_root(tmp_path
     import json
     import sys
 
-    from cxkit.paths import DEMO_DIR
-    from cxkit.synth import write
+    from cxkit.demo import write_demo
 
-    if not (DEMO_DIR / "params.yaml").exists():  # what `make demo` writes first
-        write(DEMO_DIR, n_customers=20_000, seed=0)
+    write_demo(ROOT / "reports" / "data" / "demo")  # what `make demo` writes first
     out = tmp_path / "out.ipynb"
     papermill = Path(sys.executable).parent / "papermill"
     run = subprocess.run([str(papermill), "notebooks/01-leadership-report.ipynb", str(out), "-f", "params/demo.yaml",

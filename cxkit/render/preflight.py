@@ -23,7 +23,8 @@ from pathlib import Path
 from cxkit.contract import MIN_SEGMENT_SIZE
 from cxkit.errors import ParamsError
 
-__all__ = ["Plan", "preflight", "run_name_of", "run_dir_in", "MIN_CUSTOMERS", "RUN_NAME"]
+__all__ = ["Plan", "preflight", "run_name_of", "run_dir_in", "resolve_notebook", "notebook_origin", "MIN_CUSTOMERS",
+           "RUN_NAME"]
 
 #: A run name is one plain folder name: letters, digits, ``-``, ``_`` and ``.``, starting with a letter or digit.
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -92,26 +93,40 @@ def _absolute_data(data: dict, base_dir: Path) -> dict:
     for table, spec in data.items():
         spec = {"path": spec} if isinstance(spec, str) else dict(spec) if isinstance(spec, dict) else spec
         if isinstance(spec, dict) and isinstance(spec.get("path"), str):
-            spec["path"] = str(resolve_path(spec["path"], base_dir)[0])
+            path, tried = resolve_path(spec["path"], base_dir)
+            if len(tried) > 1:  # found nowhere: name every place looked in, not only the first
+                demo = "; cxkit demo writes the demo data" if Path(spec["path"]).parts[-3:-1] == ("data", "demo") \
+                    else ""
+                raise ParamsError(f"data.{table}: file not found: {' or '.join(map(str, tried))}{demo}")
+            spec["path"] = str(path)
         out[table] = spec
     return out
 
 
 def resolve_notebook(name, base_dir: Path | None = None) -> Path:
-    """A notebook by path (relative to the params file) or by name in ``notebooks/``."""
-    from cxkit.paths import NOTEBOOK_DIR
+    """A notebook by path (relative to the params file or the current folder) or by name: in the
+    ``notebooks/`` of the params file's project, then of the current folder's project, then the kit's own."""
+    from cxkit.paths import NOTEBOOK_DIR, project_dirs
 
     if not isinstance(name, str) or not name.strip():
         raise ParamsError(f"notebook: expected a notebook name, got {name!r}")
-    candidates = []
-    if base_dir is not None:
-        candidates.append(Path(base_dir) / name)
-    candidates += [Path(name), NOTEBOOK_DIR / name, NOTEBOOK_DIR / f"{name}.ipynb"]
+    candidates = [Path(base_dir) / name] if base_dir is not None else []
+    folders = [root / "notebooks" for root in project_dirs(*(s for s in (base_dir, Path.cwd()) if s is not None))]
+    folders = list(dict.fromkeys([*folders, NOTEBOOK_DIR.resolve()]))
+    candidates += [Path(name), *(f / n for f in folders for n in (name, f"{name}.ipynb"))]
     for path in candidates:
         if path.is_file() and path.suffix == ".ipynb":
             return path.resolve()
-    known = ", ".join(sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb")))
-    raise ParamsError(f"notebook: {name!r} not found (notebooks: {known})")
+    known = "; ".join(f"{'the kit' if f == NOTEBOOK_DIR.resolve() else f}: "
+                      f"{', '.join(sorted(p.stem for p in f.glob('*.ipynb'))) or 'none'}" for f in folders)
+    raise ParamsError(f"notebook: {name!r} not found (notebooks in {known})")
+
+
+def notebook_origin(notebook: Path) -> str:
+    """Whose notebook this is, for messages: ``the kit's`` or the path it was found at."""
+    from cxkit.paths import NOTEBOOK_DIR
+
+    return "the kit's" if Path(notebook).parent == NOTEBOOK_DIR.resolve() else str(notebook)
 
 
 def _check_reportable(data, effective: dict) -> None:
@@ -204,6 +219,10 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
     if raw.get("email") is not None:
         raw["email"] = email_settings(raw)  # checked addresses and subject template, before anything runs
     spec = data_spec(effective)
+    if "data" in {p.name for p in declared} and not parameters.get("data"):
+        # the demo data this process found, named to the kernel: it runs in the notebook's folder (the kit's
+        # own, for a notebook found there), where it would look for the demo data somewhere else
+        parameters["data"] = spec["data"]
     if store is not None and "store" in {p.name for p in declared} and store.key == store_key(**spec):
         data = store.data()  # validated once for the whole batch: the same tables, warnings and fingerprints
     else:
