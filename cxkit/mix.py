@@ -46,8 +46,8 @@ TENURE_BANDS = (0, 3, 6, 12, 24, 36, 60)
 def tenure_band_sql(signup: str = "c.signup_date", at: str = "r.response_date") -> str:
     """The tenure band at an answer as SQL (``'0-3'``, ``'3-6'``, ..., ``'60+'`` months since signup).
 
-    >>> tenure_band_sql()[:70]
-    "CASE WHEN date_diff('day', c.signup_date, r.response_date) / 30.4375 < "
+    >>> tenure_band_sql().split(" THEN ")[0]
+    "CASE WHEN date_diff('day', c.signup_date, r.response_date) / 30.4375 < 3"
     """
     months = f"date_diff('day', {signup}, {at}) / 30.4375"
     edges = TENURE_BANDS
