@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from cxkit.errors import CxkitError, CxkitWarning
@@ -343,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
 
     skip_unused_imports()
     args = _parser().parse_args(argv)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _signals_handled():
         warnings.simplefilter("always", CxkitWarning)
         try:
             code = args.func(args)
@@ -351,16 +352,51 @@ def main(argv: list[str] | None = None) -> int:
             _print_warnings(caught)
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        except KeyboardInterrupt:
-            import logging
-
-            # The kernel's client is torn down mid-cell: nbclient and asyncio would log "Kernel died" and
-            # "Task exception was never retrieved" with tracebacks as the process exits. The user asked to stop.
-            logging.disable(logging.CRITICAL)
-            print("interrupted: nothing was published; earlier reports are as they were", file=sys.stderr)
-            return 130
+        except KeyboardInterrupt as exc:
+            return _interrupted(exc, args.command)
     _print_warnings(caught)
     return code
+
+
+@contextmanager
+def _signals_handled():
+    """SIGTERM and SIGINT end the command cleanly (:mod:`cxkit.render.signals`); the old handlers come back."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from cxkit.render.signals import install
+
+    old = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    install()
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+def _interrupted(exc: KeyboardInterrupt, command: str) -> int:
+    """SIGTERM or Ctrl-C: end every process the command started, say so on one line, exit 143 or 130."""
+    import logging
+    import os
+    import signal
+
+    from cxkit.render.signals import Terminated, descendants, end_processes, exit_code
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The kernel's client is torn down mid-cell: nbclient and asyncio would log "Kernel died" and
+    # "Task exception was never retrieved" with tracebacks as the process exits. The user asked to stop.
+    logging.disable(logging.CRITICAL)
+    end_processes(descendants(os.getpid()), grace=5)  # kernels, workers, browsers: none outlives the command
+    what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+    done = ("reports finished before it are published, no other was written" if command == "batch"
+            else "nothing was published; earlier reports are as they were")
+    print(f"{what}: {done}", file=sys.stderr, flush=True)
+    return exit_code(exc)
 
 
 def _print_warnings(caught) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -412,6 +413,15 @@ def _read_error(src: Source, exc: Exception) -> str:
     if "not utf-8 encoded" in text.lower() or "invalid unicode" in text.lower():
         return (f"{where}: the file is not UTF-8 text; save it as UTF-8, or say its encoding "
                 f"(data.{src.table}.csv.encoding: latin-1 for Windows-1252 / ISO-8859-1 files)")
+    url = re.search(r"File (\S+://\S*) requires the extension", text)
+    if url or "HTTPFileSystem" in text:
+        named = f" ({url.group(1)})" if url else ""
+        return (f"{where}: it names a URL{named}; the kit reads local files only and never reaches the network: "
+                "download the file and name the local copy")
+    extension = re.search(r'with name "?(\w+)"? is not in the catalog, but it exists in the (\w+) extension', text)
+    if extension:
+        return (f"{where}: {extension.group(1)} needs DuckDB's {extension.group(2)} extension, which the kit never "
+                "installs or loads; export the data as CSV or Parquet and name that file")
     if "sniff" in text.lower():
         return f"{where}: DuckDB could not make out its columns ({lines[0]}); is it a CSV text file?"
     return f"{where}: {lines[0] if lines else type(exc).__name__}"

@@ -29,7 +29,7 @@ from pathlib import Path
 from cxkit.errors import ParamsError
 from cxkit.sql import PLAIN_NAME, ident, literal, read_only_select
 
-__all__ = ["Source", "RecordedSource", "CSV_OPTIONS"]
+__all__ = ["Source", "RecordedSource", "CSV_OPTIONS", "URL"]
 
 _FILE_KINDS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".gz": "csv", ".parquet": "parquet",
                ".pq": "parquet", ".duckdb": "duckdb", ".db": "duckdb"}
@@ -48,6 +48,8 @@ CSV_OPTIONS = {
              "a number of lines to skip before the header"),
 }
 _CSV_ALIASES = {"delim": "delimiter", "sep": "delimiter", "decimal": "decimal_separator"}
+#: A path that is a URL (``https://...``, ``s3://...``): never read (see :mod:`cxkit.engine`).
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 #: First bytes of files that are not text, with what to do instead.
 _MAGIC = {b"PK\x03\x04": "an Excel workbook or a zip archive; export the sheet as CSV (UTF-8)",
           b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook; export the sheet as CSV (UTF-8)",
@@ -134,6 +136,9 @@ class Source:
         elif not spec.get("path") and not spec.get("query"):
             raise ParamsError(f"data.{table}: give a 'path' or a 'query'")
         path, tried = None, ()
+        if isinstance(spec.get("path"), str) and URL.match(spec["path"].strip()):
+            raise ParamsError(f"data.{table}.path: {spec['path']!r} is a URL; the kit reads local files only and "
+                              "never reaches the network: download the file and name the local copy")
         if spec.get("path"):
             path, tried = resolve_path(spec["path"], base_dir)
         columns = spec.get("columns") or {}
@@ -169,6 +174,9 @@ class Source:
 
     def _check(self) -> None:
         where = f"data.{self.table}"
+        if self.query and self.path is not None and self.kind not in ("duckdb", "ibis"):
+            raise ParamsError(f"{where}: give a 'path' or a 'query', not both: a query runs on its own (it names "
+                              "its files) or inside a DuckDB file's 'path'")
         if self.kind == "duckdb" and not (self.db_table or self.query):
             raise ParamsError(f"{where}: a DuckDB file needs 'table' or 'query'")
         if self.csv and self.kind != "csv":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import subprocess
 import sys
 import time
@@ -229,7 +230,9 @@ def test_corpus_is_large_and_ids_unique():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_bad_input(case, tmp_path, small_tables, capsys):
+def test_bad_input(case, tmp_path, small_tables, capsys, monkeypatch):
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # where DuckDB would put extensions it downloads
     params, folder = _build(case, tmp_path, small_tables)
     out = tmp_path / "out"
     before = _snapshot(tmp_path, out)
@@ -265,3 +268,190 @@ def test_bad_input(case, tmp_path, small_tables, capsys):
         assert not target.exists(), f"{target} was written"
     if expect["exit"]:
         assert not list(out.rglob("report.html")), "a failed run left a report"
+    assert not (tmp_path / "home" / ".duckdb").exists(), "DuckDB installed or looked for an extension"
+
+
+# ---------------------------------------------------------------- faults: folders the kit did not write
+
+
+def _small_case(root: Path, small_tables, **params) -> Path:
+    from tests.conftest import write_case
+
+    return write_case(root / "data", small_tables[0], "parquet", n_boot=20, **params)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("manifest", [None, '{"run": "params", "fingerpr', '{"run": "other", "fingerprint": "x"}'])
+def test_a_run_folder_the_kit_did_not_write_is_refused_untouched(tmp_path, small_tables, capsys, manifest):
+    """A folder with the run's name but no manifest of the kit's (or one that cannot be read, or claims another
+    run): validate and render refuse it by name and change nothing (it once lost a user's board chart)."""
+    params = _small_case(tmp_path, small_tables)
+    run_dir = tmp_path / "out" / "params"
+    (run_dir / "figures").mkdir(parents=True)
+    (run_dir / "figures" / "board-chart.png").write_bytes(b"the board's chart")
+    (run_dir / "report.html").write_text("my own report", encoding="utf-8")
+    if manifest is not None:
+        (run_dir / "manifest.json").write_text(manifest, encoding="utf-8")
+    before = _tree(run_dir)
+    for command in (["validate"], ["render", "--no-pdf"]):
+        code, text = _run([command[0], str(params), "--out", str(tmp_path / "out"), *command[1:]], capsys)
+        assert code == 1 and "Traceback" not in text, text
+        assert f"{run_dir} exists and was not written by cxkit" in text and "Nothing was changed" in text, text
+        assert "figures/" in text and "report.html" in text
+    assert _tree(run_dir) == before
+    assert not list((tmp_path / "out").glob(".staging-*"))
+
+
+def test_a_file_the_kit_did_not_write_in_its_figures_is_refused(tmp_path, small_tables, capsys):
+    params = _small_case(tmp_path, small_tables)
+    run_dir = tmp_path / "out" / "params"
+    (run_dir / "figures").mkdir(parents=True)
+    (run_dir / "figures" / "fig-1.svg").write_text("<svg/>", encoding="utf-8")
+    (run_dir / "figures" / "board-chart.png").write_bytes(b"the board's chart")
+    (run_dir / "manifest.json").write_text(json.dumps({"run": "params", "fingerprint": "abc",
+                                                       "files": ["figures/fig-1.svg", "manifest.json"]}))
+    before = _tree(run_dir)
+    code, text = _run(["validate", str(params), "--out", str(tmp_path / "out")], capsys)
+    assert code == 1 and "figures/board-chart.png" in text and "the kit did not write" in text, text
+    assert _tree(run_dir) == before
+
+
+def test_index_html_the_kit_did_not_write_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "r1").mkdir(parents=True)
+    (out / "r1" / "manifest.json").write_text(json.dumps({"run": "r1", "fingerprint": "abc", "seconds": {}}))
+    (out / "index.html").write_text("my own index page", encoding="utf-8")
+    code, text = _run(["index", str(out)], capsys)
+    assert code == 1 and "index.html" in text and "not written by cxkit" in text, text
+    assert (out / "index.html").read_text(encoding="utf-8") == "my own index page"
+
+
+# ---------------------------------------------------------------- faults: signals
+
+
+def _cxkit(args: list[str]) -> subprocess.Popen:
+    """``python -m cxkit ARGS`` in a session of its own (a terminal's Ctrl-C reaches its whole group)."""
+    import os
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "cxkit", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True, cwd=ROOT)
+
+
+def _alive(pids) -> list[int]:
+    out = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != b"Z":
+            out.append(pid)
+    return out
+
+
+def _wait_for_kernels(proc: subprocess.Popen, out: Path, kernels: int = 1, timeout: float = 120) -> list[int]:
+    """Wait until ``proc`` runs ``kernels`` kernels and a staging folder exists; return its process tree."""
+    from cxkit.render.signals import descendants
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        tree = descendants(proc.pid)
+        running = [p for p in tree if b"ipykernel" in Path(f"/proc/{p}/cmdline").read_bytes()] if tree else []
+        if len(running) >= kernels and list(out.glob(".staging-*")):
+            time.sleep(1.0)  # into the notebook's cells
+            return descendants(proc.pid)
+        time.sleep(0.1)
+    raise AssertionError("the command never started its kernels")
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("signum", [15, 2], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_ends_a_render_cleanly(tmp_path, small_tables, signum):
+    """SIGTERM or Ctrl-C during a render: one line, exit 143/130, the kernel ended, no staging folder, no report."""
+    import os
+
+    params = _small_case(tmp_path, small_tables)
+    out = tmp_path / "out"
+    proc = _cxkit(["render", str(params), "--out", str(out), "--no-pdf"])
+    tree = _wait_for_kernels(proc, out)
+    (os.killpg if signum == 2 else os.kill)(proc.pid, signum)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("terminated" if signum == 15 else "interrupted"), stderr
+    assert not _alive(tree), "a kernel outlived the command"
+    assert not list(out.glob(".staging-*")) and not list(out.rglob("report.html"))
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("signum", [15, 2], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_ends_a_batch_with_its_workers_and_kernels(tmp_path, small_tables, signum):
+    """SIGTERM or Ctrl-C during a batch: every worker and kernel ended before the command exits, nothing written
+    into --out after it, no staging folder, no worker's traceback."""
+    import os
+
+    params = _small_case(tmp_path, small_tables)
+    folder = tmp_path / "quarter"
+    folder.mkdir()
+    for name in ("east", "west", "north"):
+        text = yaml.safe_load(params.read_text())
+        text["data"] = {k: str(params.parent / v) for k, v in text["data"].items()}
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(text), encoding="utf-8")
+    out = tmp_path / "out"
+    proc = _cxkit(["batch", str(folder), "--out", str(out), "--no-pdf", "--jobs", "2"])
+    tree = _wait_for_kernels(proc, out, kernels=2)
+    (os.killpg if signum == 2 else os.kill)(proc.pid, signum)
+    stdout, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 128 + signum, stderr
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1].startswith("terminated" if signum == 15 else "interrupted"), stderr
+    assert not _alive(tree), "a worker or kernel outlived the command"
+    after = _snapshot(out, out / ".store")
+    time.sleep(3)
+    assert _snapshot(out, out / ".store") == after, "something was written into --out after the command ended"
+    assert not list(out.glob(".staging-*")) and not (out / "index.html").exists()
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+def test_a_killed_renders_staging_folder_is_removed_by_the_next_run(tmp_path, small_tables, capsys):
+    """kill -9 leaves a staging folder; the next run into the same --out removes it (and only it: a folder
+    without the kit's marker stays)."""
+    import os
+
+    params = _small_case(tmp_path, small_tables)
+    out = tmp_path / "out"
+    proc = _cxkit(["render", str(params), "--out", str(out), "--no-pdf"])
+    _wait_for_kernels(proc, out)
+    os.killpg(proc.pid, 9)
+    proc.communicate(timeout=30)
+    left = list(out.glob(".staging-*"))
+    assert left, "kill -9 left no staging folder to clean"
+    foreign = out / ".staging-not-ours"
+    foreign.mkdir()
+    code, text = _run(["render", str(params), "--out", str(out), "--no-pdf"], capsys)
+    assert code == 0, text
+    assert not any(p.exists() for p in left) and foreign.is_dir()
+    assert (out / "params" / "report.html").is_file()
+
+
+def test_duckdb_connections_cannot_reach_out():
+    """Locked down before any user SQL: no autoinstall or autoload, no network file system, and locked."""
+    from cxkit.engine import connect
+
+    con = connect()
+    names = ("autoinstall_known_extensions", "autoload_known_extensions", "lock_configuration")
+    settings = dict(con.execute("SELECT name, value FROM duckdb_settings() WHERE list_contains(?, name)",
+                                [list(names)]).fetchall())
+    assert settings == {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false",
+                        "lock_configuration": "true"}
+    with pytest.raises(duckdb.Error, match="locked"):
+        con.execute("SET autoload_known_extensions = true")
+    with pytest.raises(duckdb.Error, match="HTTPFileSystem.*disabled|locked"):  # DuckDB does not list it, but keeps it
+        con.execute("SET disabled_filesystems = ''")
