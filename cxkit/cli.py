@@ -245,6 +245,13 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _one_line(text: str) -> str:
+    """A text that reaches a mail header: one line, or a usage error (a CR or LF would start a new header)."""
+    if "\r" in text or "\n" in text or "\x00" in text:
+        raise argparse.ArgumentTypeError(f"{text!r} holds a line break; give it on one line")
+    return text
+
+
 def _worlds() -> list[str]:
     from cxkit.synth import WORLDS
 
@@ -323,9 +330,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("email", help="the email of a rendered report: an .eml file (dry run) or, with --send, "
                                      "mailed through CXKIT_SMTP_* settings")
     p.add_argument("run_dir", help="a run folder written by cxkit render (reports/<run>)")
-    p.add_argument("--to", action="append", default=[], help="recipient (repeat; default the params file's email.to)")
-    p.add_argument("--cc", action="append", default=None, help="copy to (repeat)")
-    p.add_argument("--subject", default=None, help="subject template with {title}, {audience}, {period}, {as_of}")
+    p.add_argument("--to", action="append", default=[], type=_one_line,
+                   help="recipient (repeat; default the params file's email.to)")
+    p.add_argument("--cc", action="append", default=None, type=_one_line, help="copy to (repeat)")
+    p.add_argument("--subject", default=None, type=_one_line,
+                   help="subject template with {title}, {audience}, {period}, {as_of}")
     p.add_argument("--eml", default=None, help="where to write the .eml (default RUN_DIR/email.eml)")
     p.add_argument("--send", action="store_true", help="send it (SMTP settings from CXKIT_SMTP_* variables)")
     p.add_argument("--resend", action="store_true", help="send again to those who already have this report")

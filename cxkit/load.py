@@ -390,8 +390,44 @@ def _as_date(value, what: str) -> dt.date | None:
         raise ParamsError(f"{what}: {value!r} is not a date (use YYYY-MM-DD)") from None
 
 
+_FAMILIES = (("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+              "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL"), ("DATE", "TIMESTAMP"), ("VARCHAR",), ("BOOLEAN",))
+
+
+def _family(duckdb_type: str) -> str:
+    return next((f[0] for f in _FAMILIES if str(duckdb_type).upper().startswith(f)), str(duckdb_type))
+
+
+def _check_parquet_parts(con, src: Source) -> None:
+    """Parts of one Parquet export whose columns drift in kind (text in one, numbers in another) are refused,
+    naming the column and two parts; a column only some parts have is read as empty in the others."""
+    try:
+        rows = con.execute(f"SELECT file_name, name, duckdb_type FROM parquet_schema({literal(src.path)}) "
+                           "WHERE num_children IS NULL").fetchall()
+    except Exception:  # noqa: BLE001 - unreadable parts are reported when the source is described
+        return
+    seen: dict[str, tuple[str, str, str]] = {}  # column -> (family, type, first file)
+    for file, name, kind in rows:
+        family = _family(kind)
+        first = seen.setdefault(str(name).lower(), (family, kind, file))
+        if first[0] != family:
+            raise ParamsError(f"data.{src.table}: the Parquet parts disagree on column {name!r}: {kind} in "
+                              f"{Path(file).name}, {first[1]} in {Path(first[2]).name}; export the parts with one "
+                              "schema (or name the parts that share one)")
+    files = sorted({r[0] for r in rows})
+    having = {col: {f for f, n, _ in rows if str(n).lower() == col} for col in seen}
+    for col, present in having.items():
+        if len(present) < len(files):
+            lacking = [Path(f).name for f in files if f not in present]
+            warnings.warn(f"data.{src.table}: column {col!r} is missing from {len(lacking)} of {len(files)} Parquet "
+                          f"parts ({', '.join(lacking[:3])}{', ...' if len(lacking) > 3 else ''}); their rows are "
+                          "read with it empty", CxkitWarning, stacklevel=4)
+
+
 def _describe(con, src: Source) -> dict[str, str]:
     alias = src.attach_alias()
+    if src.kind == "parquet" and src.is_glob:
+        _check_parquet_parts(con, src)
     home = _home(con)
     try:
         if alias and src.query:

@@ -193,6 +193,14 @@ class Source:
         if not self.path.exists() and not any(self.path.parent.glob(self.path.name)):
             places = " or ".join(str(p) for p in self.tried) if len(self.tried) > 1 else str(self.path)
             raise ParamsError(f"{where}: file not found: {places}")
+        matched = [self.path] if self.path.exists() else sorted(self.path.parent.glob(self.path.name))
+        odd = [m for m in matched if not m.is_file() and not m.is_dir()]
+        if odd:
+            kind = "a named pipe (FIFO)" if odd[0].is_fifo() else "a device" if (
+                odd[0].is_char_device() or odd[0].is_block_device()) else "a socket" if odd[0].is_socket() else \
+                "not a regular file"
+            raise ParamsError(f"{where}: {odd[0]} is {kind}, not a file; reading it could wait forever: "
+                              "save the data to a file and name that")
         if self.path.is_file():
             self._check_content(where)
 
@@ -226,8 +234,8 @@ class Source:
         kind = self.kind
         if kind == "csv":
             return self.csv_sql()
-        if kind == "parquet":
-            return f"read_parquet({literal(self.path)})"
+        if kind == "parquet":  # parts of one export: columns matched by name, one missing in a part is empty there
+            return f"read_parquet({literal(self.path)}{', union_by_name=true' if self.is_glob else ''})"
         if kind == "duckdb" and self.db_table:
             return f"{self.attach_alias()}.{ident(self.db_table)}"
         if kind == "ibis":
@@ -253,6 +261,11 @@ class Source:
             opts["header"] = header
         args = ", ".join(f"{k}={_sql_value(v)}" for k, v in opts.items())
         return f"read_csv({literal(self.path)}, {args})"
+
+    @property
+    def is_glob(self) -> bool:
+        """The path names several files (``parts/*.parquet``)."""
+        return self.path is not None and any(ch in self.path.name for ch in "*?[")
 
     @property
     def decimal_comma(self) -> bool:

@@ -127,6 +127,24 @@ def _file_edit(folder: Path, table: str, what: str, data: dict, frame: pd.DataFr
         frame = frame.copy()
         frame.loc[frame.index[:5], "region"] = "Zürich"
         path.write_bytes(frame.to_csv(index=False).encode("cp1252"))
+    elif what == "fifo":
+        import os
+
+        path.unlink()
+        os.mkfifo(path)
+    elif what in ("parquet_parts_drift", "parquet_parts_missing"):
+        parts = folder / f"{table}-parts"
+        parts.mkdir()
+        half = len(frame) // 2
+        first, second = frame.iloc[:half].copy(), frame.iloc[half:].copy()
+        if what == "parquet_parts_drift":  # one part's export typed the column, the other kept it as text
+            second["referrals"] = pd.to_numeric(second["referrals"]).astype("int64")
+        else:
+            second = second.drop(columns=["region"])
+        first.to_parquet(parts / "part-0.parquet", index=False)
+        second.to_parquet(parts / "part-1.parquet", index=False)
+        path.unlink()
+        data[table] = f"{table}-parts/*.parquet"
     elif what == "semicolons":
         path.write_text(frame.to_csv(index=False, sep=";"), encoding="utf-8")
     else:
@@ -455,3 +473,132 @@ def test_duckdb_connections_cannot_reach_out():
         con.execute("SET autoload_known_extensions = true")
     with pytest.raises(duckdb.Error, match="HTTPFileSystem.*disabled|locked"):  # DuckDB does not list it, but keeps it
         con.execute("SET disabled_filesystems = ''")
+
+
+# ---------------------------------------------------------------- faults: resources
+
+
+def test_a_full_disk_or_an_input_changing_mid_run_leaves_the_previous_report(tmp_path, small_tables, capsys,
+                                                                             monkeypatch):
+    """ENOSPC while writing, or an input file rewritten while the report renders: a clear message, exit 1, the
+    previous report byte-identical, no staging folder."""
+    import errno
+
+    import cxkit.render.execute as execute
+
+    params = _small_case(tmp_path, small_tables)
+    out = tmp_path / "out"
+    assert _run(["render", str(params), "--out", str(out), "--no-pdf"], capsys)[0] == 0
+    before = _tree(out / "params")
+
+    real_run = execute.run_notebook
+
+    def run_then_rewrite(*args, **kwargs):  # the export job writes the file again while the report renders
+        nb = real_run(*args, **kwargs)
+        contacts = params.parent / "contacts.parquet"
+        contacts.write_bytes(contacts.read_bytes())
+        import os
+
+        os.utime(contacts, ns=(time.time_ns(), time.time_ns() + 10**9))
+        return nb
+
+    monkeypatch.setattr(execute, "run_notebook", run_then_rewrite)
+    code, text = _run(["render", str(params), "--out", str(out), "--no-pdf", "--force"], capsys)
+    assert code == 1 and "Traceback" not in text, text
+    assert "data.contacts:" in text and "changed while the report was rendered" in text, text
+    assert _tree(out / "params") == before
+    monkeypatch.setattr(execute, "run_notebook", real_run)
+
+    real_write = Path.write_text
+
+    def full_disk(self, *args, **kwargs):
+        if ".staging-" in str(self) and self.name == "report.json":
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    code, text = _run(["render", str(params), "--out", str(out), "--no-pdf", "--force"], capsys)
+    assert code == 1 and "Traceback" not in text, text
+    assert "error: cannot write the report: No space left on device" in text and "is as it was" in text, text
+    assert _tree(out / "params") == before
+    assert not list(out.glob(".staging-*"))
+
+
+def test_a_read_only_out_is_refused_by_validate_and_render(tmp_path, small_tables, capsys):
+    """A read-only --out (a read-only mount; or, for a user who is not root, a folder without write access)."""
+    import os
+
+    params = _small_case(tmp_path, small_tables)
+    out = tmp_path / "ro"
+    out.mkdir()
+    mounted = False
+    if os.geteuid() == 0:
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(out)],
+                                 capture_output=True).returncode == 0
+        if not mounted:
+            pytest.skip("root here, but cannot mount a read-only tmpfs")
+    else:
+        out.chmod(0o555)
+    try:
+        for command in (["validate"], ["render", "--no-pdf"]):
+            code, text = _run([command[0], str(params), "--out", str(out), *command[1:]], capsys)
+            assert code == 1 and "Traceback" not in text, text
+            assert f"--out: {out}" in text and ("read-only file system" in text or "not writable" in text), text
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(out)], check=True)
+        else:
+            out.chmod(0o755)
+
+
+# ---------------------------------------------------------------- faults: commands on what they find
+
+
+def test_rerender_of_a_folder_without_figures_says_so(tmp_path, capsys):
+    from cxkit.document import RECORD_VERSION
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "report.json").write_text(json.dumps({"version": RECORD_VERSION, "meta": {}, "blocks": [
+        {"type": "figure", "svg_file": "figures/churn.svg"}]}))
+    code, text = _run(["rerender", str(run_dir), "--no-pdf"], capsys)
+    assert code == 1 and "Traceback" not in text and "no figures/ folder here" in text, text
+    (run_dir / "figures").mkdir()
+    code, text = _run(["rerender", str(run_dir), "--no-pdf"], capsys)
+    assert code == 1 and "Traceback" not in text and "figures are missing (e.g. figures/churn.svg)" in text, text
+
+
+def test_index_over_a_truncated_manifest_lists_the_others(tmp_path, capsys):
+    out = tmp_path / "out"
+    for run in ("east", "west"):
+        (out / run).mkdir(parents=True)
+    (out / "east" / "manifest.json").write_text(json.dumps({"run": "east", "fingerprint": "abc", "seconds": {"x": 1}}))
+    (out / "west" / "manifest.json").write_text('{"run": "west", "fingerpri')
+    code, text = _run(["index", str(out)], capsys)
+    assert code == 0 and "Traceback" not in text, text
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "east/report.html" in page and "west" in page and "cannot be read" in page
+
+
+@pytest.mark.parametrize("option", ["--subject", "--to"])
+def test_a_line_break_in_an_email_option_is_a_usage_error(tmp_path, capsys, option):
+    with pytest.raises(SystemExit) as info:
+        main(["email", str(tmp_path), option, "Q3\r\nBcc: everyone@example.com"])
+    assert info.value.code == 2
+    assert "holds a line break" in capsys.readouterr().err
+
+
+def test_a_folded_title_with_an_email_block_renders_and_mails_in_a_batch(tmp_path, small_tables, capsys):
+    """``title: >`` ends in a newline: the batch used to die after its first report (no index, no emails)."""
+    params = _small_case(tmp_path, small_tables)
+    folder = tmp_path / "quarter"
+    folder.mkdir()
+    data = {k: str(params.parent / v) for k, v in yaml.safe_load(params.read_text())["data"].items()}
+    text = ("title: >\n  Q3 report\n  for the board\nn_boot: 20\nas_of: '2026-09-30'\n"
+            "email: {to: 'Chief Financial Officer <cfo@example.com>'}\n" + yaml.safe_dump({"data": data}))
+    (folder / "board.yaml").write_text(text, encoding="utf-8")
+    code, out = _run(["batch", str(folder), "--out", str(tmp_path / "out"), "--no-pdf"], capsys)
+    assert code == 0 and "Traceback" not in out, out
+    eml = (tmp_path / "out" / "board" / "email.eml").read_bytes().decode()
+    assert "Subject: Q3 report for the board" in eml and "cfo@example.com" in eml
+    assert (tmp_path / "out" / "index.html").is_file()

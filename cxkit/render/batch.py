@@ -393,6 +393,8 @@ def _mail_one(run_dir: Path, send: bool, resend: bool, mailer) -> str:
         result = send_report(run_dir, mailer=mailer or Mailer.from_env(), resend=resend, keep_browser=True)
     except CxkitError as exc:
         return f"not sent: {exc}"
+    except Exception as exc:  # noqa: BLE001 - one report's email must never stop the batch
+        return f"not sent: {type(exc).__name__}: {exc}"
     parts = []
     if result.accepted:
         parts.append(f"sent to {len(result.accepted)}")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 __all__ = ["render", "RenderResult", "NOTEBOOK_DIR", "resolve_notebook"]
 
-from cxkit.errors import OutputError  # noqa: E402
+from cxkit.errors import CxkitError, OutputError  # noqa: E402
 from cxkit.paths import NOTEBOOK_DIR  # noqa: E402
 from cxkit.render.folders import MARKER, check_run_folder, claim, claim_failed, staging_folder, sweep_stale  # noqa: E402
 from cxkit.render.preflight import resolve_notebook  # noqa: E402
@@ -153,8 +153,9 @@ def _render(plan, params_path, timer, pdf, pptx, progress, force, warm) -> Rende
             outputs = _publish(staging, run_dir, executed.name)
     except BaseException as exc:
         kept = None
-        if executed.exists() and not isinstance(exc, KeyboardInterrupt):
-            kept = _keep_failed(executed, run_dir)
+        if executed.exists() and (isinstance(exc, NotebookError) or not isinstance(exc, KeyboardInterrupt | OSError
+                                                                                       | CxkitError)):
+            kept = _keep_failed(executed, run_dir)  # a failing cell (or a bug): the partial notebook shows where
         if isinstance(exc, NotebookError) and kept is not None:
             raise NotebookError(exc.notebook, exc.cell_index, exc.ename, exc.evalue, exc.source, kept) from None
         if isinstance(exc, OSError) and exc.filename:

@@ -40,6 +40,11 @@ def exit_code(exc: BaseException) -> int:
 
 
 def _raise(signum: int):
+    import logging
+
+    # Unwinding tears the kernel's client down mid-cell: nbclient would log "Kernel died while waiting for
+    # execute reply", asyncio "Task exception was never retrieved". The user asked to stop: one line says so.
+    logging.disable(logging.CRITICAL)
     if signum == signal.SIGTERM:
         raise Terminated()
     raise KeyboardInterrupt()
