@@ -242,7 +242,7 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     for alias, src in {s.attach_alias(): s for s in sources.values() if s.attach_alias()}.items():
         _attach(con, src, alias)
     fetched = {name: fetch_ibis(con, src) for name, src in sources.items() if src.kind == "ibis"}
-    described = {name: _describe(con, src) for name, src in sources.items()}
+    described = {name: _without_blank_headers(con, src, _describe(con, src)) for name, src in sources.items()}
     duplicated = [p for name, src in sources.items() for p in _duplicate_columns(con, src, described[name])]
     if duplicated:
         raise ValidationError(duplicated)
@@ -361,13 +361,39 @@ def _attach(con, src: Source, alias: str) -> None:
         raise ParamsError(f"data.{src.table}: cannot open {src.path} as a DuckDB database: {first}") from None
 
 
+def _header_line(con, src: Source) -> list | None:
+    """A CSV's header line as written (None where the sniffer disagrees on a header-less read)."""
+    try:
+        return list(con.execute(f"SELECT * FROM {src.csv_sql(header=False)} LIMIT 1").fetchone())
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _without_blank_headers(con, src: Source, described: dict[str, str]) -> dict[str, str]:
+    """A CSV's columns without those whose header is empty and that hold nothing: the trailing ``,,`` a
+    spreadsheet adds to every line."""
+    if src.kind != "csv" or src.csv.get("header") is False:
+        return described
+    header = _header_line(con, src)
+    if header is None or len(header) != len(described):
+        return described
+    kept = {}
+    for (name, kind), written in zip(described.items(), header, strict=True):
+        if written is None or not str(written).strip():
+            filled = con.execute(f"SELECT count({ident(name)}) FILTER (WHERE trim({ident(name)}) <> '') "
+                                 f"FROM {src.from_sql()}").fetchone()[0]
+            if not filled:
+                continue
+        kept[name] = kind
+    return kept
+
+
 def _duplicate_columns(con, src: Source, described: dict[str, str]) -> list[Problem]:
     """Two columns with the same name (DuckDB would quietly rename the second one of a CSV ``name_1``)."""
     if src.kind == "csv":
-        try:
-            names = [str(v) for v in con.execute(f"SELECT * FROM {src.csv_sql(header=False)} LIMIT 1").fetchone()]
-        except Exception:  # the sniffer may disagree on a header-less read; the described names then stand
-            names = list(described)
+        header = _header_line(con, src)  # the sniffer may disagree on a header-less read: the described names
+        names = [str(v) for v in header if v is not None and str(v).strip()] if header is not None \
+            else list(described)
     else:
         names = list(described)
     seen: dict[str, int] = {}
@@ -494,7 +520,8 @@ def _cast(col, source_expr: str, source_type: str, src: Source) -> str:
             return f"CAST({source_expr} AS DATE)"
         if src.date_format:
             return f"TRY_STRPTIME({_text(source_expr)}, {literal(src.date_format)})::DATE"
-        return f"TRY_CAST({_text(source_expr)} AS DATE)"
+        parsed = f"TRY_CAST({_text(source_expr)} AS DATE)"  # a two-digit year ('26/08/24') is no year 24 AD
+        return f"CASE WHEN year({parsed}) >= 1000 THEN {parsed} END"
     if col.dtype == "flag":
         text = f"lower({_text(source_expr)})"
         return (f"CASE WHEN {text} IN ('1', '1.0', 'true', 't', 'yes', 'y') THEN 1 "
@@ -502,7 +529,9 @@ def _cast(col, source_expr: str, source_type: str, src: Source) -> str:
     if col.dtype in ("int", "float"):
         if typed:
             return f"CAST({source_expr} AS DOUBLE)"
-        text = f"replace({_text(source_expr)}, ',', '.')" if src.decimal_comma else _text(source_expr)
+        # with a decimal comma, '.' and spaces (also no-break and narrow ones) and "'" group thousands: 1.234,56
+        text = (f"replace(regexp_replace({_text(source_expr)}, '[.\\s\u00a0\u202f'']', '', 'g'), ',', '.')"
+                if src.decimal_comma else _text(source_expr))
         return f"TRY_CAST({text} AS DOUBLE)"
     return _text(source_expr)
 

@@ -215,6 +215,15 @@ class Source:
             head = handle.read(4096)
         if self.path.suffix.lower() == ".gz":
             return
+        if size > len(head):
+            with open(self.path, "rb") as handle:
+                handle.seek(max(size - 4096, 0))
+                tail = handle.read()
+            padding = len(tail) - len(tail.rstrip(b"\x00"))
+            if padding and not str(self.csv.get("encoding", "")).lower().startswith("utf-16"):
+                more = " or more" if padding == len(tail) else ""
+                raise ParamsError(f"{where}: {self.path.name} ends in {padding:,}{more} NUL bytes (padding left by a "
+                                  "copy or a crash); the text before them may be cut short: export the file again")
         for magic, what in _MAGIC.items():
             if head.startswith(magic):
                 raise ParamsError(f"{where}: {self.path.name} is not a CSV file: it is {what}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import time
@@ -49,6 +50,10 @@ def _fill(template: str, current: str) -> str:
         return pd.Timestamp(current).strftime("%Y%m%d") if current else current
     if template == "{decimal_comma}":
         return current.replace(".", ",")
+    if template == "{thousands_decimal_comma}":  # 2804.5 -> '2.804.500,00' (a European export of cents)
+        return f"{float(current) * 1000:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    if template == "{dmy2}":
+        return pd.Timestamp(current).strftime("%d/%m/%y") if current else current
     return template.replace("{value}", current)
 
 
@@ -127,6 +132,11 @@ def _file_edit(folder: Path, table: str, what: str, data: dict, frame: pd.DataFr
         frame = frame.copy()
         frame.loc[frame.index[:5], "region"] = "Zürich"
         path.write_bytes(frame.to_csv(index=False).encode("cp1252"))
+    elif what == "trailing_commas":  # a spreadsheet's export: empty columns after the last one
+        lines = path.read_text(encoding="utf-8").splitlines()
+        path.write_text("\n".join(line + ",," for line in lines) + "\n", encoding="utf-8")
+    elif what == "nul_padding":
+        path.write_bytes(path.read_bytes() + b"\x00" * 8192)
     elif what == "fifo":
         import os
 
@@ -602,3 +612,23 @@ def test_a_folded_title_with_an_email_block_renders_and_mails_in_a_batch(tmp_pat
     eml = (tmp_path / "out" / "board" / "email.eml").read_bytes().decode()
     assert "Subject: Q3 report for the board" in eml and "cfo@example.com" in eml
     assert (tmp_path / "out" / "index.html").is_file()
+
+
+def test_segment_values_that_slug_alike_get_distinct_run_names(tmp_path, small_tables, capsys):
+    """``North East`` and ``north-east`` (and ``Zürich``, ``Zurich``) were one run folder: the batch refused itself."""
+    tables = {k: v.copy() for k, v in small_tables[0].items()}
+    customers = tables["customers"]
+    customers["region"] = customers["region"].astype(str)
+    for rows, value in ((slice(0, 40), "North East"), (slice(40, 80), "north-east"), (slice(80, 120), "Zürich"),
+                        (slice(120, 160), "Zurich"), (slice(160, 200), "🚀"), (slice(200, 240), "🛰")):
+        customers.loc[customers.index[rows], "region"] = value
+    from tests.conftest import write_case
+
+    params = write_case(tmp_path / "data", tables, "parquet", n_boot=20,
+                        audiences={"by": "region", "min_customers": 1})
+    code, text = _run(["validate", str(params), "--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and "Traceback" not in text, text
+    runs = re.findall(r"^ok: (\S+): ", text, flags=re.M)
+    assert len(runs) == len(set(runs)) == customers["region"].nunique(), text
+    assert sum(r.startswith("region-north-east-") for r in runs) == 2
+    assert sum(r.startswith("region-zurich-") for r in runs) == 2
