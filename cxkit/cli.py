@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from cxkit.errors import CxkitError, CxkitWarning
@@ -344,6 +345,13 @@ def _env_port() -> int | None:
         raise CxkitError(f"PORT={text}: {exc}") from None
 
 
+def _one_line(text: str) -> str:
+    """A text that reaches a mail header: one line, or a usage error (a CR or LF would start a new header)."""
+    if "\r" in text or "\n" in text or "\x00" in text:
+        raise argparse.ArgumentTypeError(f"{text!r} holds a line break; give it on one line")
+    return text
+
+
 def _worlds() -> list[str]:
     from cxkit.synth import WORLDS
 
@@ -432,9 +440,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("email", help="the email of a rendered report: an .eml file (dry run) or, with --send, "
                                      "mailed through CXKIT_SMTP_* settings")
     p.add_argument("run_dir", help="a run folder written by cxkit render (reports/<run>)")
-    p.add_argument("--to", action="append", default=[], help="recipient (repeat; default the params file's email.to)")
-    p.add_argument("--cc", action="append", default=None, help="copy to (repeat)")
-    p.add_argument("--subject", default=None, help="subject template with {title}, {audience}, {period}, {as_of}")
+    p.add_argument("--to", action="append", default=[], type=_one_line,
+                   help="recipient (repeat; default the params file's email.to)")
+    p.add_argument("--cc", action="append", default=None, type=_one_line, help="copy to (repeat)")
+    p.add_argument("--subject", default=None, type=_one_line,
+                   help="subject template with {title}, {audience}, {period}, {as_of}")
     p.add_argument("--eml", default=None, help="where to write the .eml (default RUN_DIR/email.eml)")
     p.add_argument("--send", action="store_true", help="send it (SMTP settings from CXKIT_SMTP_* variables)")
     p.add_argument("--resend", action="store_true", help="send again to those who already have this report")
@@ -466,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         from cxkit.paths import project_root
 
         args.out = str((project_root() or Path.cwd()) / "reports")
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _signals_handled():
         warnings.simplefilter("always", CxkitWarning)
         try:
             code = args.func(args)
@@ -474,16 +484,51 @@ def main(argv: list[str] | None = None) -> int:
             _print_warnings(caught)
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        except KeyboardInterrupt:
-            import logging
-
-            # The kernel's client is torn down mid-cell: nbclient and asyncio would log "Kernel died" and
-            # "Task exception was never retrieved" with tracebacks as the process exits. The user asked to stop.
-            logging.disable(logging.CRITICAL)
-            print("interrupted: nothing was published; earlier reports are as they were", file=sys.stderr)
-            return 130
+        except KeyboardInterrupt as exc:
+            return _interrupted(exc, args.command)
     _print_warnings(caught)
     return code
+
+
+@contextmanager
+def _signals_handled():
+    """SIGTERM and SIGINT end the command cleanly (:mod:`cxkit.render.signals`); the old handlers come back."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from cxkit.render.signals import install
+
+    old = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    install()
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+def _interrupted(exc: KeyboardInterrupt, command: str) -> int:
+    """SIGTERM or Ctrl-C: end every process the command started, say so on one line, exit 143 or 130."""
+    import logging
+    import os
+    import signal
+
+    from cxkit.render.signals import Terminated, descendants, end_processes, exit_code
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The kernel's client is torn down mid-cell: nbclient and asyncio would log "Kernel died" and
+    # "Task exception was never retrieved" with tracebacks as the process exits. The user asked to stop.
+    logging.disable(logging.CRITICAL)
+    end_processes(descendants(os.getpid()), grace=5)  # kernels, workers, browsers: none outlives the command
+    what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+    done = ("reports finished before it are published, no other was written" if command == "batch"
+            else "nothing was published; earlier reports are as they were")
+    print(f"{what}: {done}", file=sys.stderr, flush=True)
+    return exit_code(exc)
 
 
 def _print_warnings(caught) -> None:

@@ -1,20 +1,46 @@
-"""The one place DuckDB connections are opened: quiet (no progress bar) and thread-capped on request."""
+"""The one place DuckDB connections are opened: quiet, thread-capped on request, and unable to reach out.
+
+Following DuckDB's "Securing DuckDB" operations manual, every connection is locked down before any user SQL
+runs: no extension is installed or loaded at run time (``autoinstall_known_extensions``,
+``autoload_known_extensions`` off), network file systems are disabled (``disabled_filesystems``), persistent
+secrets are off, and the configuration is then locked (``lock_configuration``), so a query from a params
+file cannot turn any of it back on. Reading local files (``read_csv('exports/x.csv')``) stays allowed; a
+query naming a URL, or a function of an extension that is not built in (``read_xlsx``), fails with a clear
+error (:func:`cxkit.load.load` words it).
+"""
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["connect"]
+__all__ = ["connect", "LOCKED_SETTINGS", "BUILT_IN_EXTENSIONS"]
+
+#: Settings made, in this order, on every connection before it is handed out.
+LOCKED_SETTINGS = (
+    "SET autoinstall_known_extensions = false",
+    "SET autoload_known_extensions = false",
+    "SET allow_community_extensions = false",
+    "SET allow_persistent_secrets = false",
+    "SET disabled_filesystems = 'HTTPFileSystem'",
+    "SET lock_configuration = true",
+)
+#: Extensions compiled into DuckDB's Python package: the only ones a connection of the kit can use.
+BUILT_IN_EXTENSIONS = ("core_functions", "icu", "json", "parquet")
 
 
 def connect(database: str = ":memory:"):
-    """A DuckDB connection; ``DUCKDB_THREADS`` caps its threads (the batch renderer sets it per worker)."""
+    """A locked-down DuckDB connection (see the module's notes); ``DUCKDB_THREADS`` caps its threads (the batch
+    renderer sets it per worker)."""
     import duckdb
 
-    config = {"threads": int(os.environ["DUCKDB_THREADS"])} if os.environ.get("DUCKDB_THREADS") else {}
+    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    if os.environ.get("DUCKDB_THREADS"):
+        config["threads"] = int(os.environ["DUCKDB_THREADS"])
     con = duckdb.connect(database, config=config)
     try:
         con.execute("SET enable_progress_bar = false")
     except duckdb.Error:  # inside Jupyter without ipywidgets DuckDB refuses the setting and shows no bar anyway
         pass
+    for statement in LOCKED_SETTINGS:
+        con.execute(statement)
     return con

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = ["CxkitError", "CxkitWarning", "NotEstimable", "Problem", "ValidationError", "ParamsError",
-           "RunFolderConflict"]
+           "RunFolderConflict", "RunFolderNotOurs", "OutputError"]
 
 
 class CxkitError(Exception):
@@ -26,6 +26,14 @@ class RunFolderConflict(ParamsError):
     The plan itself is ambiguous (which report should the folder hold?), so ``cxkit batch`` refuses the whole
     batch before anything is written, where a single broken params file only fails its own report.
     """
+
+
+class RunFolderNotOurs(ParamsError):
+    """Something the kit did not write is in the way of a run folder: refused by name, nothing changed."""
+
+
+class OutputError(CxkitError):
+    """The report could not be written (a full disk, a read-only folder); the previous report is as it was."""
 
 
 class NotEstimable(CxkitError):

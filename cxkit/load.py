@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -241,7 +242,7 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     for alias, src in {s.attach_alias(): s for s in sources.values() if s.attach_alias()}.items():
         _attach(con, src, alias)
     fetched = {name: fetch_ibis(con, src) for name, src in sources.items() if src.kind == "ibis"}
-    described = {name: _describe(con, src) for name, src in sources.items()}
+    described = {name: _without_blank_headers(con, src, _describe(con, src)) for name, src in sources.items()}
     duplicated = [p for name, src in sources.items() for p in _duplicate_columns(con, src, described[name])]
     if duplicated:
         raise ValidationError(duplicated)
@@ -360,13 +361,39 @@ def _attach(con, src: Source, alias: str) -> None:
         raise ParamsError(f"data.{src.table}: cannot open {src.path} as a DuckDB database: {first}") from None
 
 
+def _header_line(con, src: Source) -> list | None:
+    """A CSV's header line as written (None where the sniffer disagrees on a header-less read)."""
+    try:
+        return list(con.execute(f"SELECT * FROM {src.csv_sql(header=False)} LIMIT 1").fetchone())
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _without_blank_headers(con, src: Source, described: dict[str, str]) -> dict[str, str]:
+    """A CSV's columns without those whose header is empty and that hold nothing: the trailing ``,,`` a
+    spreadsheet adds to every line."""
+    if src.kind != "csv" or src.csv.get("header") is False:
+        return described
+    header = _header_line(con, src)
+    if header is None or len(header) != len(described):
+        return described
+    kept = {}
+    for (name, kind), written in zip(described.items(), header, strict=True):
+        if written is None or not str(written).strip():
+            filled = con.execute(f"SELECT count({ident(name)}) FILTER (WHERE trim({ident(name)}) <> '') "
+                                 f"FROM {src.from_sql()}").fetchone()[0]
+            if not filled:
+                continue
+        kept[name] = kind
+    return kept
+
+
 def _duplicate_columns(con, src: Source, described: dict[str, str]) -> list[Problem]:
     """Two columns with the same name (DuckDB would quietly rename the second one of a CSV ``name_1``)."""
     if src.kind == "csv":
-        try:
-            names = [str(v) for v in con.execute(f"SELECT * FROM {src.csv_sql(header=False)} LIMIT 1").fetchone()]
-        except Exception:  # the sniffer may disagree on a header-less read; the described names then stand
-            names = list(described)
+        header = _header_line(con, src)  # the sniffer may disagree on a header-less read: the described names
+        names = [str(v) for v in header if v is not None and str(v).strip()] if header is not None \
+            else list(described)
     else:
         names = list(described)
     seen: dict[str, int] = {}
@@ -389,8 +416,44 @@ def _as_date(value, what: str) -> dt.date | None:
         raise ParamsError(f"{what}: {value!r} is not a date (use YYYY-MM-DD)") from None
 
 
+_FAMILIES = (("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+              "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL"), ("DATE", "TIMESTAMP"), ("VARCHAR",), ("BOOLEAN",))
+
+
+def _family(duckdb_type: str) -> str:
+    return next((f[0] for f in _FAMILIES if str(duckdb_type).upper().startswith(f)), str(duckdb_type))
+
+
+def _check_parquet_parts(con, src: Source) -> None:
+    """Parts of one Parquet export whose columns drift in kind (text in one, numbers in another) are refused,
+    naming the column and two parts; a column only some parts have is read as empty in the others."""
+    try:
+        rows = con.execute(f"SELECT file_name, name, duckdb_type FROM parquet_schema({literal(src.path)}) "
+                           "WHERE num_children IS NULL").fetchall()
+    except Exception:  # noqa: BLE001 - unreadable parts are reported when the source is described
+        return
+    seen: dict[str, tuple[str, str, str]] = {}  # column -> (family, type, first file)
+    for file, name, kind in rows:
+        family = _family(kind)
+        first = seen.setdefault(str(name).lower(), (family, kind, file))
+        if first[0] != family:
+            raise ParamsError(f"data.{src.table}: the Parquet parts disagree on column {name!r}: {kind} in "
+                              f"{Path(file).name}, {first[1]} in {Path(first[2]).name}; export the parts with one "
+                              "schema (or name the parts that share one)")
+    files = sorted({r[0] for r in rows})
+    having = {col: {f for f, n, _ in rows if str(n).lower() == col} for col in seen}
+    for col, present in having.items():
+        if len(present) < len(files):
+            lacking = [Path(f).name for f in files if f not in present]
+            warnings.warn(f"data.{src.table}: column {col!r} is missing from {len(lacking)} of {len(files)} Parquet "
+                          f"parts ({', '.join(lacking[:3])}{', ...' if len(lacking) > 3 else ''}); their rows are "
+                          "read with it empty", CxkitWarning, stacklevel=4)
+
+
 def _describe(con, src: Source) -> dict[str, str]:
     alias = src.attach_alias()
+    if src.kind == "parquet" and src.is_glob:
+        _check_parquet_parts(con, src)
     home = _home(con)
     try:
         if alias and src.query:
@@ -412,6 +475,15 @@ def _read_error(src: Source, exc: Exception) -> str:
     if "not utf-8 encoded" in text.lower() or "invalid unicode" in text.lower():
         return (f"{where}: the file is not UTF-8 text; save it as UTF-8, or say its encoding "
                 f"(data.{src.table}.csv.encoding: latin-1 for Windows-1252 / ISO-8859-1 files)")
+    url = re.search(r"File (\S+://\S*) requires the extension", text)
+    if url or "HTTPFileSystem" in text:
+        named = f" ({url.group(1)})" if url else ""
+        return (f"{where}: it names a URL{named}; the kit reads local files only and never reaches the network: "
+                "download the file and name the local copy")
+    extension = re.search(r'with name "?(\w+)"? is not in the catalog, but it exists in the (\w+) extension', text)
+    if extension:
+        return (f"{where}: {extension.group(1)} needs DuckDB's {extension.group(2)} extension, which the kit never "
+                "installs or loads; export the data as CSV or Parquet and name that file")
     if "sniff" in text.lower():
         return f"{where}: DuckDB could not make out its columns ({lines[0]}); is it a CSV text file?"
     return f"{where}: {lines[0] if lines else type(exc).__name__}"
@@ -448,7 +520,8 @@ def _cast(col, source_expr: str, source_type: str, src: Source) -> str:
             return f"CAST({source_expr} AS DATE)"
         if src.date_format:
             return f"TRY_STRPTIME({_text(source_expr)}, {literal(src.date_format)})::DATE"
-        return f"TRY_CAST({_text(source_expr)} AS DATE)"
+        parsed = f"TRY_CAST({_text(source_expr)} AS DATE)"  # a two-digit year ('26/08/24') is no year 24 AD
+        return f"CASE WHEN year({parsed}) >= 1000 THEN {parsed} END"
     if col.dtype == "flag":
         text = f"lower({_text(source_expr)})"
         return (f"CASE WHEN {text} IN ('1', '1.0', 'true', 't', 'yes', 'y') THEN 1 "
@@ -456,7 +529,9 @@ def _cast(col, source_expr: str, source_type: str, src: Source) -> str:
     if col.dtype in ("int", "float"):
         if typed:
             return f"CAST({source_expr} AS DOUBLE)"
-        text = f"replace({_text(source_expr)}, ',', '.')" if src.decimal_comma else _text(source_expr)
+        # with a decimal comma, '.' and spaces (also no-break and narrow ones) and "'" group thousands: 1.234,56
+        text = (f"replace(regexp_replace({_text(source_expr)}, '[.\\s\u00a0\u202f'']', '', 'g'), ',', '.')"
+                if src.decimal_comma else _text(source_expr))
         return f"TRY_CAST({text} AS DOUBLE)"
     return _text(source_expr)
 

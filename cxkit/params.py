@@ -72,6 +72,17 @@ def _limited_loader():
     return LimitedLoader
 
 
+def _one_line(text: str, where: str) -> str:
+    """A text without line breaks: the one a YAML block (``title: >``) ends with is dropped; one inside is refused,
+    since every text of a params file may reach a mail header, a figure or a file name (a query is exempt)."""
+    trimmed = text.rstrip("\r\n")
+    if "\r" in trimmed or "\n" in trimmed or "\x00" in trimmed:
+        shown = f"{trimmed[:60]!r}{'...' if len(trimmed) > 60 else ''}"
+        raise ParamsError(f"{where}: {shown} holds a line break (or a NUL); it reaches headers, figures and file "
+                          "names: write it on one line")
+    return trimmed
+
+
 def _plain(value, where: str = "params", budget: list | None = None):
     """YAML dates become ISO strings (notebook parameters stay plain text); NaN and infinities are refused.
 
@@ -83,9 +94,14 @@ def _plain(value, where: str = "params", budget: list | None = None):
         raise ParamsError(f"params: refused: more than {MAX_NODES:,} values once aliases are expanded")
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, str) and not where.endswith(".query"):
+        return _one_line(value, where)
     if isinstance(value, float) and not math.isfinite(value):
         raise ParamsError(f"{where}: {value!r} is not a usable number")
     if isinstance(value, dict):
+        for k in value:
+            if isinstance(k, str):
+                _one_line(k, f"{where}: the key {k!r}")
         return {k: _plain(v, f"{where}.{k}" if where != "params" else str(k), budget) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v, where, budget) for v in value]

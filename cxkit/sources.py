@@ -29,7 +29,7 @@ from pathlib import Path
 from cxkit.errors import ParamsError
 from cxkit.sql import PLAIN_NAME, ident, literal, read_only_select
 
-__all__ = ["Source", "RecordedSource", "CSV_OPTIONS"]
+__all__ = ["Source", "RecordedSource", "CSV_OPTIONS", "URL"]
 
 _FILE_KINDS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".gz": "csv", ".parquet": "parquet",
                ".pq": "parquet", ".duckdb": "duckdb", ".db": "duckdb"}
@@ -48,6 +48,8 @@ CSV_OPTIONS = {
              "a number of lines to skip before the header"),
 }
 _CSV_ALIASES = {"delim": "delimiter", "sep": "delimiter", "decimal": "decimal_separator"}
+#: A path that is a URL (``https://...``, ``s3://...``): never read (see :mod:`cxkit.engine`).
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 #: First bytes of files that are not text, with what to do instead.
 _MAGIC = {b"PK\x03\x04": "an Excel workbook or a zip archive; export the sheet as CSV (UTF-8)",
           b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook; export the sheet as CSV (UTF-8)",
@@ -136,6 +138,9 @@ class Source:
         elif not spec.get("path") and not spec.get("query"):
             raise ParamsError(f"data.{table}: give a 'path' or a 'query'")
         path, tried = None, ()
+        if isinstance(spec.get("path"), str) and URL.match(spec["path"].strip()):
+            raise ParamsError(f"data.{table}.path: {spec['path']!r} is a URL; the kit reads local files only and "
+                              "never reaches the network: download the file and name the local copy")
         if spec.get("path"):
             path, tried = resolve_path(spec["path"], base_dir)
         columns = spec.get("columns") or {}
@@ -171,6 +176,9 @@ class Source:
 
     def _check(self) -> None:
         where = f"data.{self.table}"
+        if self.query and self.path is not None and self.kind not in ("duckdb", "ibis"):
+            raise ParamsError(f"{where}: give a 'path' or a 'query', not both: a query runs on its own (it names "
+                              "its files) or inside a DuckDB file's 'path'")
         if self.kind == "duckdb" and not (self.db_table or self.query):
             raise ParamsError(f"{where}: a DuckDB file needs 'table' or 'query'")
         if self.csv and self.kind != "csv":
@@ -187,6 +195,14 @@ class Source:
         if not self.path.exists() and not any(self.path.parent.glob(self.path.name)):
             places = " or ".join(str(p) for p in self.tried) if len(self.tried) > 1 else str(self.path)
             raise ParamsError(f"{where}: file not found: {places}")
+        matched = [self.path] if self.path.exists() else sorted(self.path.parent.glob(self.path.name))
+        odd = [m for m in matched if not m.is_file() and not m.is_dir()]
+        if odd:
+            kind = "a named pipe (FIFO)" if odd[0].is_fifo() else "a device" if (
+                odd[0].is_char_device() or odd[0].is_block_device()) else "a socket" if odd[0].is_socket() else \
+                "not a regular file"
+            raise ParamsError(f"{where}: {odd[0]} is {kind}, not a file; reading it could wait forever: "
+                              "save the data to a file and name that")
         if self.path.is_file():
             self._check_content(where)
 
@@ -201,6 +217,15 @@ class Source:
             head = handle.read(4096)
         if self.path.suffix.lower() == ".gz":
             return
+        if size > len(head):
+            with open(self.path, "rb") as handle:
+                handle.seek(max(size - 4096, 0))
+                tail = handle.read()
+            padding = len(tail) - len(tail.rstrip(b"\x00"))
+            if padding and not str(self.csv.get("encoding", "")).lower().startswith("utf-16"):
+                more = " or more" if padding == len(tail) else ""
+                raise ParamsError(f"{where}: {self.path.name} ends in {padding:,}{more} NUL bytes (padding left by a "
+                                  "copy or a crash); the text before them may be cut short: export the file again")
         for magic, what in _MAGIC.items():
             if head.startswith(magic):
                 raise ParamsError(f"{where}: {self.path.name} is not a CSV file: it is {what}")
@@ -220,8 +245,8 @@ class Source:
         kind = self.kind
         if kind == "csv":
             return self.csv_sql()
-        if kind == "parquet":
-            return f"read_parquet({literal(self.path)})"
+        if kind == "parquet":  # parts of one export: columns matched by name, one missing in a part is empty there
+            return f"read_parquet({literal(self.path)}{', union_by_name=true' if self.is_glob else ''})"
         if kind == "duckdb" and self.db_table:
             return f"{self.attach_alias()}.{ident(self.db_table)}"
         if kind == "ibis":
@@ -247,6 +272,11 @@ class Source:
             opts["header"] = header
         args = ", ".join(f"{k}={_sql_value(v)}" for k, v in opts.items())
         return f"read_csv({literal(self.path)}, {args})"
+
+    @property
+    def is_glob(self) -> bool:
+        """The path names several files (``parts/*.parquet``)."""
+        return self.path is not None and any(ch in self.path.name for ch in "*?[")
 
     @property
     def decimal_comma(self) -> bool:

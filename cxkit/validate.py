@@ -9,6 +9,7 @@ the column, the rule, the number of offending rows and up to five keys.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import warnings
 from dataclasses import replace
 
@@ -58,6 +59,8 @@ def check_structure(table: str, source_columns: list[str], mapping: dict[str, st
     """
     spec = CONTRACT[table]
     by_lower = {c.lower(): c for c in source_columns}
+    for c in source_columns:  # headers as exports write them: 'Customer ID', ' NPS ', 'signup-date'
+        by_lower.setdefault(_header_key(c), c)
     resolved: dict[str, str] = {}
     problems: list[Problem] = []
     for name, wanted in mapping.items():
@@ -82,9 +85,19 @@ def check_structure(table: str, source_columns: list[str], mapping: dict[str, st
                                     "(dated data) or duration and churned (snapshot data)"))
     for name in required:
         if name not in resolved and name not in mapping:
-            problems.append(Problem(table, name, "missing required column (map it with "
+            import difflib
+
+            close = difflib.get_close_matches(_header_key(name), [_header_key(c) for c in source_columns], n=1,
+                                              cutoff=0.6)
+            hint = next((f"did you mean {c!r}? " for c in source_columns if close and _header_key(c) == close[0]), "")
+            problems.append(Problem(table, name, f"missing required column ({hint}map it with "
                                     f"data.{table}.columns.{name}: <your column name>)"))
     return resolved, problems
+
+
+def _header_key(name) -> str:
+    """A header as the contract would name it: case, spaces and hyphens aside (``Customer ID`` -> ``customer_id``)."""
+    return re.sub(r"[\s\-.]+", "_", str(name).strip().lower()).strip("_")
 
 
 def _few(names: list[str], n: int = 8) -> str:
@@ -194,8 +207,8 @@ def suggest_date_format(con, table: str, column: str, current: str | None = None
     parsed_rows = con.execute(f"SELECT count(*) FROM _typed_{table} WHERE {column} IS NOT NULL").fetchone()[0]
     fits = []
     for fmt in DATE_FORMATS:
-        parsed = con.execute("SELECT count(*) FILTER (WHERE TRY_STRPTIME(v, ?) IS NOT NULL) FROM unnest(?) t(v)",
-                             [fmt, samples]).fetchone()[0]
+        parsed = con.execute("SELECT count(*) FILTER (WHERE year(TRY_STRPTIME(v, ?)) >= 1000) FROM unnest(?) t(v)",
+                             [fmt, samples]).fetchone()[0]  # '%Y' reads '24' as the year 24: a two-digit year
         if parsed == len(samples):
             fits.append(fmt)
     now = f"with date_format {current!r} " if current else ""

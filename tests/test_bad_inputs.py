@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
+import re
 import subprocess
 import sys
 import time
@@ -48,6 +50,10 @@ def _fill(template: str, current: str) -> str:
         return pd.Timestamp(current).strftime("%Y%m%d") if current else current
     if template == "{decimal_comma}":
         return current.replace(".", ",")
+    if template == "{thousands_decimal_comma}":  # 2804.5 -> '2.804.500,00' (a European export of cents)
+        return f"{float(current) * 1000:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    if template == "{dmy2}":
+        return pd.Timestamp(current).strftime("%d/%m/%y") if current else current
     return template.replace("{value}", current)
 
 
@@ -126,6 +132,29 @@ def _file_edit(folder: Path, table: str, what: str, data: dict, frame: pd.DataFr
         frame = frame.copy()
         frame.loc[frame.index[:5], "region"] = "Zürich"
         path.write_bytes(frame.to_csv(index=False).encode("cp1252"))
+    elif what == "trailing_commas":  # a spreadsheet's export: empty columns after the last one
+        lines = path.read_text(encoding="utf-8").splitlines()
+        path.write_text("\n".join(line + ",," for line in lines) + "\n", encoding="utf-8")
+    elif what == "nul_padding":
+        path.write_bytes(path.read_bytes() + b"\x00" * 8192)
+    elif what == "fifo":
+        import os
+
+        path.unlink()
+        os.mkfifo(path)
+    elif what in ("parquet_parts_drift", "parquet_parts_missing"):
+        parts = folder / f"{table}-parts"
+        parts.mkdir()
+        half = len(frame) // 2
+        first, second = frame.iloc[:half].copy(), frame.iloc[half:].copy()
+        if what == "parquet_parts_drift":  # one part's export typed the column, the other kept it as text
+            second["referrals"] = pd.to_numeric(second["referrals"]).astype("int64")
+        else:
+            second = second.drop(columns=["region"])
+        first.to_parquet(parts / "part-0.parquet", index=False)
+        second.to_parquet(parts / "part-1.parquet", index=False)
+        path.unlink()
+        data[table] = f"{table}-parts/*.parquet"
     elif what == "semicolons":
         path.write_text(frame.to_csv(index=False, sep=";"), encoding="utf-8")
     else:
@@ -229,7 +258,9 @@ def test_corpus_is_large_and_ids_unique():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_bad_input(case, tmp_path, small_tables, capsys):
+def test_bad_input(case, tmp_path, small_tables, capsys, monkeypatch):
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # where DuckDB would put extensions it downloads
     params, folder = _build(case, tmp_path, small_tables)
     out = tmp_path / "out"
     before = _snapshot(tmp_path, out)
@@ -265,3 +296,339 @@ def test_bad_input(case, tmp_path, small_tables, capsys):
         assert not target.exists(), f"{target} was written"
     if expect["exit"]:
         assert not list(out.rglob("report.html")), "a failed run left a report"
+    assert not (tmp_path / "home" / ".duckdb").exists(), "DuckDB installed or looked for an extension"
+
+
+# ---------------------------------------------------------------- faults: folders the kit did not write
+
+
+def _small_case(root: Path, small_tables, **params) -> Path:
+    from tests.conftest import write_case
+
+    return write_case(root / "data", small_tables[0], "parquet", n_boot=20, **params)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("manifest", [None, '{"run": "params", "fingerpr', '{"run": "other", "fingerprint": "x"}'])
+def test_a_run_folder_the_kit_did_not_write_is_refused_untouched(tmp_path, small_tables, capsys, manifest):
+    """A folder with the run's name but no manifest of the kit's (or one that cannot be read, or claims another
+    run): validate and render refuse it by name and change nothing (it once lost a user's board chart)."""
+    params = _small_case(tmp_path, small_tables)
+    run_dir = tmp_path / "out" / "params"
+    (run_dir / "figures").mkdir(parents=True)
+    (run_dir / "figures" / "board-chart.png").write_bytes(b"the board's chart")
+    (run_dir / "report.html").write_text("my own report", encoding="utf-8")
+    if manifest is not None:
+        (run_dir / "manifest.json").write_text(manifest, encoding="utf-8")
+    before = _tree(run_dir)
+    for command in (["validate"], ["render", "--no-pdf"]):
+        code, text = _run([command[0], str(params), "--out", str(tmp_path / "out"), *command[1:]], capsys)
+        assert code == 1 and "Traceback" not in text, text
+        assert f"{run_dir} exists and was not written by cxkit" in text and "Nothing was changed" in text, text
+        assert "figures/" in text and "report.html" in text
+    assert _tree(run_dir) == before
+    assert not list((tmp_path / "out").glob(".staging-*"))
+
+
+def test_a_file_the_kit_did_not_write_in_its_figures_is_refused(tmp_path, small_tables, capsys):
+    params = _small_case(tmp_path, small_tables)
+    run_dir = tmp_path / "out" / "params"
+    (run_dir / "figures").mkdir(parents=True)
+    (run_dir / "figures" / "fig-1.svg").write_text("<svg/>", encoding="utf-8")
+    (run_dir / "figures" / "board-chart.png").write_bytes(b"the board's chart")
+    (run_dir / "manifest.json").write_text(json.dumps({"run": "params", "fingerprint": "abc",
+                                                       "files": ["figures/fig-1.svg", "manifest.json"]}))
+    before = _tree(run_dir)
+    code, text = _run(["validate", str(params), "--out", str(tmp_path / "out")], capsys)
+    assert code == 1 and "figures/board-chart.png" in text and "the kit did not write" in text, text
+    assert _tree(run_dir) == before
+
+
+def test_index_html_the_kit_did_not_write_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "r1").mkdir(parents=True)
+    (out / "r1" / "manifest.json").write_text(json.dumps({"run": "r1", "fingerprint": "abc", "seconds": {}}))
+    (out / "index.html").write_text("my own index page", encoding="utf-8")
+    code, text = _run(["index", str(out)], capsys)
+    assert code == 1 and "index.html" in text and "not written by cxkit" in text, text
+    assert (out / "index.html").read_text(encoding="utf-8") == "my own index page"
+
+
+# ---------------------------------------------------------------- faults: signals
+
+
+def _cxkit(args: list[str]) -> subprocess.Popen:
+    """``python -m cxkit ARGS`` in a session of its own (a terminal's Ctrl-C reaches its whole group)."""
+    import os
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "cxkit", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True, cwd=ROOT)
+
+
+def _alive(pids) -> list[int]:
+    out = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != b"Z":
+            out.append(pid)
+    return out
+
+
+def _wait_for_kernels(proc: subprocess.Popen, out: Path, kernels: int = 1, timeout: float = 120) -> list[int]:
+    """Wait until ``proc`` runs ``kernels`` kernels and a staging folder exists; return its process tree."""
+    from cxkit.render.signals import descendants
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        tree = descendants(proc.pid)
+        running = [p for p in tree if b"ipykernel" in Path(f"/proc/{p}/cmdline").read_bytes()] if tree else []
+        if len(running) >= kernels and list(out.glob(".staging-*")):
+            time.sleep(1.0)  # into the notebook's cells
+            return descendants(proc.pid)
+        time.sleep(0.1)
+    raise AssertionError("the command never started its kernels")
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("signum", [15, 2], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_ends_a_render_cleanly(tmp_path, small_tables, signum):
+    """SIGTERM or Ctrl-C during a render: one line, exit 143/130, the kernel ended, no staging folder, no report."""
+    import os
+
+    params = _small_case(tmp_path, small_tables)
+    out = tmp_path / "out"
+    proc = _cxkit(["render", str(params), "--out", str(out), "--no-pdf"])
+    tree = _wait_for_kernels(proc, out)
+    (os.killpg if signum == 2 else os.kill)(proc.pid, signum)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("terminated" if signum == 15 else "interrupted"), stderr
+    assert not _alive(tree), "a kernel outlived the command"
+    assert not list(out.glob(".staging-*")) and not list(out.rglob("report.html"))
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("signum", [15, 2], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_ends_a_batch_with_its_workers_and_kernels(tmp_path, small_tables, signum):
+    """SIGTERM or Ctrl-C during a batch: every worker and kernel ended before the command exits, nothing written
+    into --out after it, no staging folder, no worker's traceback."""
+    import os
+
+    params = _small_case(tmp_path, small_tables)
+    folder = tmp_path / "quarter"
+    folder.mkdir()
+    for name in ("east", "west", "north"):
+        text = yaml.safe_load(params.read_text())
+        text["data"] = {k: str(params.parent / v) for k, v in text["data"].items()}
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(text), encoding="utf-8")
+    out = tmp_path / "out"
+    proc = _cxkit(["batch", str(folder), "--out", str(out), "--no-pdf", "--jobs", "2"])
+    tree = _wait_for_kernels(proc, out, kernels=2)
+    (os.killpg if signum == 2 else os.kill)(proc.pid, signum)
+    stdout, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 128 + signum, stderr
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1].startswith("terminated" if signum == 15 else "interrupted"), stderr
+    assert not _alive(tree), "a worker or kernel outlived the command"
+    after = _snapshot(out, out / ".store")
+    time.sleep(3)
+    assert _snapshot(out, out / ".store") == after, "something was written into --out after the command ended"
+    assert not list(out.glob(".staging-*")) and not (out / "index.html").exists()
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+def test_a_killed_renders_staging_folder_is_removed_by_the_next_run(tmp_path, small_tables, capsys):
+    """kill -9 leaves a staging folder; the next run into the same --out removes it (and only it: a folder
+    without the kit's marker stays)."""
+    import os
+
+    params = _small_case(tmp_path, small_tables)
+    out = tmp_path / "out"
+    proc = _cxkit(["render", str(params), "--out", str(out), "--no-pdf"])
+    _wait_for_kernels(proc, out)
+    os.killpg(proc.pid, 9)
+    proc.communicate(timeout=30)
+    left = list(out.glob(".staging-*"))
+    assert left, "kill -9 left no staging folder to clean"
+    foreign = out / ".staging-not-ours"
+    foreign.mkdir()
+    code, text = _run(["render", str(params), "--out", str(out), "--no-pdf"], capsys)
+    assert code == 0, text
+    assert not any(p.exists() for p in left) and foreign.is_dir()
+    assert (out / "params" / "report.html").is_file()
+
+
+def test_duckdb_connections_cannot_reach_out():
+    """Locked down before any user SQL: no autoinstall or autoload, no network file system, and locked."""
+    from cxkit.engine import connect
+
+    con = connect()
+    names = ("autoinstall_known_extensions", "autoload_known_extensions", "lock_configuration")
+    settings = dict(con.execute("SELECT name, value FROM duckdb_settings() WHERE list_contains(?, name)",
+                                [list(names)]).fetchall())
+    assert settings == {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false",
+                        "lock_configuration": "true"}
+    with pytest.raises(duckdb.Error, match="locked"):
+        con.execute("SET autoload_known_extensions = true")
+    with pytest.raises(duckdb.Error, match="HTTPFileSystem.*disabled|locked"):  # DuckDB does not list it, but keeps it
+        con.execute("SET disabled_filesystems = ''")
+
+
+# ---------------------------------------------------------------- faults: resources
+
+
+def test_a_full_disk_or_an_input_changing_mid_run_leaves_the_previous_report(tmp_path, small_tables, capsys,
+                                                                             monkeypatch):
+    """ENOSPC while writing, or an input file rewritten while the report renders: a clear message, exit 1, the
+    previous report byte-identical, no staging folder."""
+    import errno
+
+    import cxkit.render.execute as execute
+
+    params = _small_case(tmp_path, small_tables)
+    out = tmp_path / "out"
+    assert _run(["render", str(params), "--out", str(out), "--no-pdf"], capsys)[0] == 0
+    before = _tree(out / "params")
+
+    real_run = execute.run_notebook
+
+    def run_then_rewrite(*args, **kwargs):  # the export job writes the file again while the report renders
+        nb = real_run(*args, **kwargs)
+        contacts = params.parent / "contacts.parquet"
+        contacts.write_bytes(contacts.read_bytes())
+        import os
+
+        os.utime(contacts, ns=(time.time_ns(), time.time_ns() + 10**9))
+        return nb
+
+    monkeypatch.setattr(execute, "run_notebook", run_then_rewrite)
+    code, text = _run(["render", str(params), "--out", str(out), "--no-pdf", "--force"], capsys)
+    assert code == 1 and "Traceback" not in text, text
+    assert "data.contacts:" in text and "changed while the report was rendered" in text, text
+    assert _tree(out / "params") == before
+    monkeypatch.setattr(execute, "run_notebook", real_run)
+
+    real_write = Path.write_text
+
+    def full_disk(self, *args, **kwargs):
+        if ".staging-" in str(self) and self.name == "report.json":
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    code, text = _run(["render", str(params), "--out", str(out), "--no-pdf", "--force"], capsys)
+    assert code == 1 and "Traceback" not in text, text
+    assert "error: cannot write the report: No space left on device" in text and "is as it was" in text, text
+    assert _tree(out / "params") == before
+    assert not list(out.glob(".staging-*"))
+
+
+def test_a_read_only_out_is_refused_by_validate_and_render(tmp_path, small_tables, capsys):
+    """A read-only --out (a read-only mount; or, for a user who is not root, a folder without write access)."""
+    import os
+
+    params = _small_case(tmp_path, small_tables)
+    out = tmp_path / "ro"
+    out.mkdir()
+    mounted = False
+    if os.geteuid() == 0:
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(out)],
+                                 capture_output=True).returncode == 0
+        if not mounted:
+            pytest.skip("root here, but cannot mount a read-only tmpfs")
+    else:
+        out.chmod(0o555)
+    try:
+        for command in (["validate"], ["render", "--no-pdf"]):
+            code, text = _run([command[0], str(params), "--out", str(out), *command[1:]], capsys)
+            assert code == 1 and "Traceback" not in text, text
+            assert f"--out: {out}" in text and ("read-only file system" in text or "not writable" in text), text
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(out)], check=True)
+        else:
+            out.chmod(0o755)
+
+
+# ---------------------------------------------------------------- faults: commands on what they find
+
+
+def test_rerender_of_a_folder_without_figures_says_so(tmp_path, capsys):
+    from cxkit.document import RECORD_VERSION
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "report.json").write_text(json.dumps({"version": RECORD_VERSION, "meta": {}, "blocks": [
+        {"type": "figure", "svg_file": "figures/churn.svg"}]}))
+    code, text = _run(["rerender", str(run_dir), "--no-pdf"], capsys)
+    assert code == 1 and "Traceback" not in text and "no figures/ folder here" in text, text
+    (run_dir / "figures").mkdir()
+    code, text = _run(["rerender", str(run_dir), "--no-pdf"], capsys)
+    assert code == 1 and "Traceback" not in text and "figures are missing (e.g. figures/churn.svg)" in text, text
+
+
+def test_index_over_a_truncated_manifest_lists_the_others(tmp_path, capsys):
+    out = tmp_path / "out"
+    for run in ("east", "west"):
+        (out / run).mkdir(parents=True)
+    (out / "east" / "manifest.json").write_text(json.dumps({"run": "east", "fingerprint": "abc", "seconds": {"x": 1}}))
+    (out / "west" / "manifest.json").write_text('{"run": "west", "fingerpri')
+    code, text = _run(["index", str(out)], capsys)
+    assert code == 0 and "Traceback" not in text, text
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "east/report.html" in page and "west" in page and "cannot be read" in page
+
+
+@pytest.mark.parametrize("option", ["--subject", "--to"])
+def test_a_line_break_in_an_email_option_is_a_usage_error(tmp_path, capsys, option):
+    with pytest.raises(SystemExit) as info:
+        main(["email", str(tmp_path), option, "Q3\r\nBcc: everyone@example.com"])
+    assert info.value.code == 2
+    assert "holds a line break" in capsys.readouterr().err
+
+
+def test_a_folded_title_with_an_email_block_renders_and_mails_in_a_batch(tmp_path, small_tables, capsys):
+    """``title: >`` ends in a newline: the batch used to die after its first report (no index, no emails)."""
+    params = _small_case(tmp_path, small_tables)
+    folder = tmp_path / "quarter"
+    folder.mkdir()
+    data = {k: str(params.parent / v) for k, v in yaml.safe_load(params.read_text())["data"].items()}
+    text = ("title: >\n  Q3 report\n  for the board\nn_boot: 20\nas_of: '2026-09-30'\n"
+            "email: {to: 'Chief Financial Officer <cfo@example.com>'}\n" + yaml.safe_dump({"data": data}))
+    (folder / "board.yaml").write_text(text, encoding="utf-8")
+    code, out = _run(["batch", str(folder), "--out", str(tmp_path / "out"), "--no-pdf"], capsys)
+    assert code == 0 and "Traceback" not in out, out
+    eml = (tmp_path / "out" / "board" / "email.eml").read_bytes().decode()
+    assert "Subject: Q3 report for the board" in eml and "cfo@example.com" in eml
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
+def test_segment_values_that_slug_alike_get_distinct_run_names(tmp_path, small_tables, capsys):
+    """``North East`` and ``north-east`` (and ``Zürich``, ``Zurich``) were one run folder: the batch refused itself."""
+    tables = {k: v.copy() for k, v in small_tables[0].items()}
+    customers = tables["customers"]
+    customers["region"] = customers["region"].astype(str)
+    for rows, value in ((slice(0, 40), "North East"), (slice(40, 80), "north-east"), (slice(80, 120), "Zürich"),
+                        (slice(120, 160), "Zurich"), (slice(160, 200), "🚀"), (slice(200, 240), "🛰")):
+        customers.loc[customers.index[rows], "region"] = value
+    from tests.conftest import write_case
+
+    params = write_case(tmp_path / "data", tables, "parquet", n_boot=20,
+                        audiences={"by": "region", "min_customers": 1})
+    code, text = _run(["validate", str(params), "--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and "Traceback" not in text, text
+    runs = re.findall(r"^ok: (\S+): ", text, flags=re.M)
+    assert len(runs) == len(set(runs)) == customers["region"].nunique(), text
+    assert sum(r.startswith("region-north-east-") for r in runs) == 2
+    assert sum(r.startswith("region-zurich-") for r in runs) == 2

@@ -52,7 +52,19 @@ def _levels(by) -> list[list[str]]:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "audience"
+    """A folder-name part: accents dropped (``Zürich`` -> ``zurich``), anything else not a letter or digit a ``-``."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-") or "audience"
+
+
+def _distinct(run: str, values) -> str:
+    """``run`` with a short hash of the values it was made from: two values that slug alike (``North-East`` and
+    ``north east``, two names of emoji only) each get a run name of their own."""
+    import hashlib
+
+    return f"{run}-{hashlib.sha256(repr([str(v) for v in values]).encode()).hexdigest()[:6]}"
 
 
 def _run_part(column: str, value) -> str:
@@ -136,8 +148,10 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
     hierarchy = isinstance(block.get("by"), str) and ">" in block["by"]
     for cols in levels:
         select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in cols)
-        for *values, n in data.sql(f"SELECT {select}, count(*) FROM customers GROUP BY ALL ORDER BY ALL").fetchall():
-            run = "-".join(_run_part(c, v) for c, v in zip(cols, values, strict=True))
+        rows = data.sql(f"SELECT {select}, count(*) FROM customers GROUP BY ALL ORDER BY ALL").fetchall()
+        slugs = ["-".join(_run_part(c, v) for c, v in zip(cols, row[:-1], strict=True)) for row in rows]
+        for slug, (*values, n) in zip(slugs, rows, strict=True):
+            run = _distinct(slug, values) if slugs.count(slug) > 1 else slug
             if n < minimum:
                 skipped.append(Skipped(run, f"{n:,} customers, under audiences.min_customers {minimum:,}"))
                 continue

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from cxkit.errors import CxkitError, ParamsError, RunFolderConflict
-from cxkit.render.index import write_index
+from cxkit.render.index import check_index, write_index
 
 __all__ = ["BatchItem", "batch", "expand_params", "write_index"]
 
@@ -143,6 +143,7 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
     from cxkit.render.execute import NotebookError
     from cxkit.render.preflight import run_name_of
     from cxkit.render.run import render
+    from cxkit.render.signals import rendering
 
     start = time.perf_counter()
     try:
@@ -151,7 +152,7 @@ def _render_one(path: str, out_dir: str, pdf: bool, pptx, position, threads: int
         run = Path(path).stem
     progress = {"position": position, "desc": run[:24], "leave": False} if position else False
     try:
-        with warnings.catch_warnings():
+        with rendering(), warnings.catch_warnings():
             warnings.simplefilter("ignore", CxkitWarning)
             shared = _opened_store(store) if store else None
             result = render(path, out_dir, pdf=pdf, pptx=pptx, progress=progress, force=force, warm=True,
@@ -214,6 +215,7 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
     from tqdm.auto import tqdm
 
     from cxkit.render.printer import shutdown_printer
+    from cxkit.render.signals import worker_signals
     from cxkit.render.stores import prepare_stores
     from cxkit.store import BATCH_ID_VARIABLE
 
@@ -221,6 +223,7 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
     os.environ[BATCH_ID_VARIABLE] = uuid.uuid4().hex  # data read from a warehouse is read afresh by each batch
     left_out: list = []
     failed: list[BatchItem] = []  # reports that failed before rendering, with the message cxkit render gives
+    check_index(Path(out_dir))  # someone's own index.html in --out: refused before anything is written
     files = expand_params(paths, out_dir, left_out, failed)
     if shard is not None:
         files = [f for f in files if in_shard(_run_of(f), *shard)]
@@ -248,23 +251,53 @@ def batch(paths, out_dir: str | Path = "reports", jobs: int | None = None, pdf: 
         jobs = max(1, min(jobs or os.cpu_count() or 1, len(files)))
         tty = sys.stderr.isatty()
         overall = tqdm(total=len(files), desc="reports", position=0, disable=not tty, leave=True)
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=worker_signals)
+        try:
             threads = max(1, (os.cpu_count() or 1) // jobs)
             futures = {pool.submit(_render_one, str(f), str(out_dir), pdf, pptx, (i % jobs) + 1 if tty else None,
                                    threads, force, stores.get(str(f))): i for i, f in enumerate(files)}
             for fut in as_completed(futures):
-                item = results[futures[fut]] = fut.result()
+                item = results[futures[fut]] = _outcome(fut, files[futures[fut]])
                 if item.ok:
                     item.email = _mail_one(Path(out_dir) / item.run, send, resend, mailer)
                 overall.update(1)
                 if on_done is not None:
                     on_done(item, len(failed) + len(results), total)
-        overall.close()
-        shutdown_printer()  # the browser that drew the mailed reports' figures
+        except BaseException:  # SIGTERM, Ctrl-C: every worker and its kernels ended before the command exits
+            _stop_workers(pool)
+            raise
+        finally:
+            overall.close()
+            shutdown_printer()  # the browser that drew the mailed reports' figures
+        pool.shutdown()
     items = [results[i] for i in range(len(files))] + failed
     items += [BatchItem("", s.run, True, 0.0, note=s.note) for s in left_out]
     write_index(items, Path(out_dir))
     return items
+
+
+def _outcome(future, path) -> BatchItem:
+    """A worker's result; a worker that died (killed, out of memory) fails its report, not the batch."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - BrokenProcessPool and kin
+        try:
+            run = _run_of(path)
+        except CxkitError:
+            run = Path(path).stem
+        return BatchItem(str(path), run, False, 0.0, f"the worker rendering it stopped: {type(exc).__name__}: {exc}")
+
+
+def _stop_workers(pool) -> None:
+    """End a pool's workers: SIGTERM (each stops its kernels, removes its staging folder and exits), then, after
+    a grace period, SIGKILL whatever of theirs still runs."""
+    from cxkit.render.signals import descendants, end_processes
+
+    workers = [p.pid for p in (getattr(pool, "_processes", None) or {}).values() if p.pid]
+    tree = descendants(os.getpid())  # read before the workers go: their kernels are theirs
+    pool.shutdown(wait=False, cancel_futures=True)
+    end_processes(workers, grace=30)
+    end_processes([p for p in tree if p not in workers], grace=3)
 
 
 def _preflight_failures(files, out_dir, stores: dict) -> list[BatchItem]:
@@ -319,13 +352,22 @@ def _run_of(path: Path) -> str:
 
 def index_of(out_dir: Path) -> Path:
     """``out_dir/index.html`` from the run folders there (after copying several machines' shards together)."""
-    import json
+    from cxkit.render.folders import claim
 
     items = []
     for manifest in sorted(Path(out_dir).glob("*/manifest.json")):
-        data = json.loads(manifest.read_text(encoding="utf-8"))
+        data = claim(manifest.parent)
+        if data is None:  # truncated, not JSON, or not the kit's: shown as such, the others listed as ever
+            items.append(BatchItem("", manifest.parent.name, False, 0.0,
+                                   "manifest.json cannot be read as the kit's (truncated or not written by cxkit)"))
+            continue
+        if data.get("status") == "failed":
+            items.append(BatchItem(data.get("params_file", ""), manifest.parent.name, False, 0.0,
+                                   "its first render failed; the partial notebook is in failed/"))
+            continue
+        seconds = data.get("seconds") if isinstance(data.get("seconds"), dict) else {}
         items.append(BatchItem(data.get("params_file", ""), manifest.parent.name, True,
-                               float(sum((data.get("seconds") or {}).values()))))
+                               float(sum(v for v in seconds.values() if isinstance(v, int | float)))))
     if not items:
         raise ParamsError(f"{out_dir}: no rendered reports here (no */manifest.json)")
     return write_index(items, Path(out_dir))
@@ -351,6 +393,8 @@ def _mail_one(run_dir: Path, send: bool, resend: bool, mailer) -> str:
         result = send_report(run_dir, mailer=mailer or Mailer.from_env(), resend=resend, keep_browser=True)
     except CxkitError as exc:
         return f"not sent: {exc}"
+    except Exception as exc:  # noqa: BLE001 - one report's email must never stop the batch
+        return f"not sent: {type(exc).__name__}: {exc}"
     parts = []
     if result.accepted:
         parts.append(f"sent to {len(result.accepted)}")

@@ -34,12 +34,13 @@ import json
 import re
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
 from cxkit.errors import CxkitError, ParamsError
 
-__all__ = ["addresses", "HTML_BUDGET", "MAX_FIGURES", "EmailBudgetError", "build_message", "check_budget", "email_html",
+__all__ = ["addresses", "bare_address",
+           "HTML_BUDGET", "MAX_FIGURES", "EmailBudgetError", "build_message", "check_budget", "email_html",
            "email_text", "subject_for"]
 
 HTML_BUDGET = 90_000  # bytes of the HTML part: Gmail clips messages over about 102 KB
@@ -80,14 +81,43 @@ _ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$|^[^@\s<>,;\
 
 
 def addresses(value, where: str) -> list[str]:
-    """Checked email addresses from one or a list (``where`` names them in the error)."""
+    """Checked email addresses from one or a list (``where`` names them in the error); an address may come with
+    a display name as mail clients export it (``Chief Financial Officer <cfo@example.com>``, accents and all).
+
+    >>> addresses(["cfo@example.com", "Zoë Müller <zoe@example.com>"], "email.to")
+    ['cfo@example.com', 'Zoë Müller <zoe@example.com>']
+    """
     items = [value] if isinstance(value, str) else value or []
     if not isinstance(items, list) or not all(isinstance(a, str) for a in items):
         raise ParamsError(f"{where}: expected an address or a list of addresses")
-    bad = [a for a in items if not _ADDRESS.match(a.strip())]
+    out, bad = [], []
+    for item in items:
+        text = item.strip()
+        if "\r" in text or "\n" in text:
+            bad.append(item)
+            continue
+        name, address = parseaddr(text) if "<" in text else ("", text)
+        if not _ADDRESS.match(address) or (name and text.count("<") != 1):
+            bad.append(item)
+            continue
+        if not name:
+            out.append(address)
+        elif re.search(r'[,;:"()<>@\[\]\\]', name):  # specials: quoted, as RFC 5322 wants them
+            out.append('"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{address}>')
+        else:
+            out.append(f"{name} <{address}>")
     if bad:
         raise ParamsError(f"{where}: not an email address: {', '.join(repr(b) for b in bad[:3])}")
-    return [a.strip() for a in items]
+    return out
+
+
+def bare_address(address: str) -> str:
+    """``cfo@example.com`` from ``Chief Financial Officer <cfo@example.com>`` (what an SMTP server is given).
+
+    >>> bare_address("Chief Financial Officer <cfo@example.com>")
+    'cfo@example.com'
+    """
+    return parseaddr(address)[1] if "<" in address else address
 
 
 class EmailBudgetError(CxkitError):
@@ -230,7 +260,7 @@ def subject_for(record: dict, template: str | None = None) -> str:
               "period": meta.get("period_label") or meta.get("as_of") or ""}
     template = template or ("{title} \u2013 {audience}, {period}" if fields["audience"] else "{title}, {period}")
     try:
-        return template.format(**fields).strip(" ,:")
+        return " ".join(template.format(**fields).split()).strip(" ,:")  # one line: a record from before the check
     except (KeyError, IndexError, ValueError) as exc:
         raise CxkitError(f"email.subject: {template!r} is not a subject template ({exc}); use {{title}}, "
                          "{audience}, {period} and {as_of}") from None

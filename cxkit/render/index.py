@@ -13,13 +13,35 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["write_index"]
+__all__ = ["write_index", "check_index"]
 
 _STYLE = ("body{font:15px/1.5 -apple-system,'Segoe UI',Roboto,Arial,sans-serif;margin:24px;color:#222}"
           "table{border-collapse:collapse}td,th{padding:6px 12px;border-bottom:1px solid #ddd;text-align:left;"
           "vertical-align:top}th{white-space:nowrap}td.num{text-align:right;white-space:nowrap}"
           "td.headline{max-width:60ch;color:#444}td.files a{margin-right:8px}.failed td{color:#D55E00}"
           ".left-out td{color:#777}p.counts{color:#555}")
+
+
+#: Marks an index page as the kit's: one without it is someone else's and is never overwritten.
+_GENERATOR = "<meta name='generator' content='cxkit index'>"
+
+
+def check_index(out_dir: Path) -> None:
+    """Refuse an ``index.html`` in ``out_dir`` that the kit did not write (it would be replaced)."""
+    from cxkit.errors import RunFolderNotOurs
+
+    page = Path(out_dir) / "index.html"
+    if not page.exists():
+        return
+    try:
+        with open(page, encoding="utf-8", errors="replace") as handle:
+            head = handle.read(4096)
+        ours = _GENERATOR in head or _STYLE in head  # the kit's pages from before the generator mark
+    except OSError:
+        ours = False
+    if not ours:
+        raise RunFolderNotOurs(f"{page} was not written by cxkit; nothing was changed: move it away, or write the "
+                               "reports into another --out")
 
 
 def _manifest(run_dir: Path) -> dict:
@@ -69,13 +91,15 @@ def write_index(items, out_dir: Path) -> Path:
     PosixPath('reports/index.html')
     """
     out_dir = Path(out_dir)
+    check_index(out_dir)
     rendered = sum(1 for it in items if it.ok and not it.note)
     failed = sum(1 for it in items if not it.ok and not it.note)
     left_out = sum(1 for it in items if it.note)
     counts = f"{rendered} report{'s' * (rendered != 1)}, {failed} failed" + (
         f", {left_out} audience{'s' * (left_out != 1)} left out" if left_out else "")
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
-            f"content='width=device-width, initial-scale=1'><title>Reports</title><style>{_STYLE}</style></head>"
+            f"content='width=device-width, initial-scale=1'>{_GENERATOR}<title>Reports</title>"
+            f"<style>{_STYLE}</style></head>"
             f"<body><h1>Reports</h1><p class='counts'>{counts}</p><table><thead><tr><th>report</th><th>for</th>"
             "<th>customers in its data</th><th>what it says first</th><th>files</th><th>this run</th></tr>"
             "</thead><tbody>"

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from cxkit.errors import CxkitError, ParamsError
 from cxkit.render.email import addresses as _addresses
+from cxkit.render.email import bare_address as _bare
 
 __all__ = ["Mailer", "SendResult", "email_settings", "send_report", "SENT_LOG"]
 
@@ -143,8 +144,11 @@ class Mailer:
             result.attempts = attempt + 1
             try:
                 with self._connect() as server:
-                    refused = server.send_message(message, from_addr=self.sender, to_addrs=recipients)
-                result.refused = {a: f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+                    refused = server.send_message(message, from_addr=_bare(self.sender),
+                                                  to_addrs=[_bare(a) for a in recipients])
+                named = {_bare(a).lower(): a for a in recipients}
+                result.refused = {named.get(a.lower(), a): f"{code} "
+                                  f"{text.decode(errors='replace') if isinstance(text, bytes) else text}"
                                   for a, (code, text) in refused.items()}
                 result.accepted = [a for a in recipients if a not in result.refused]
                 return result
@@ -180,7 +184,7 @@ def _sent_before(run_dir: Path, fingerprint: str) -> set[str]:
         except ValueError:
             continue
         if entry.get("fingerprint") == fingerprint and entry.get("status") == "sent":
-            out.add(entry["recipient"].lower())
+            out.add(_bare(str(entry.get("recipient", ""))).lower())
     return out
 
 
@@ -228,7 +232,7 @@ def send_report(run_dir, to: list[str] | None = None, cc: list[str] | None = Non
     mailer = mailer or Mailer.from_env()
     fingerprint = (record.get("meta") or {}).get("fingerprint", "")
     done = set() if resend else _sent_before(run_dir, fingerprint)
-    skipped = [a for a in to + cc if a.lower() in done]
+    skipped = [a for a in to + cc if _bare(a).lower() in done]
     to_now, cc_now = [a for a in to if a not in skipped], [a for a in cc if a not in skipped]
     if not to_now and not cc_now:
         return SendResult(message_id="", skipped=skipped)

@@ -23,8 +23,8 @@ from pathlib import Path
 from cxkit.contract import MIN_SEGMENT_SIZE
 from cxkit.errors import ParamsError
 
-__all__ = ["Plan", "preflight", "run_name_of", "run_dir_in", "resolve_notebook", "notebook_origin", "MIN_CUSTOMERS",
-           "RUN_NAME"]
+__all__ = ["Plan", "preflight", "run_name_of", "run_dir_in", "resolve_notebook", "notebook_origin", "check_writable",
+           "MIN_CUSTOMERS", "RUN_NAME"]
 
 #: A run name is one plain folder name: letters, digits, ``-``, ``_`` and ``.``, starting with a letter or digit.
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -84,15 +84,29 @@ def run_dir_in(out_dir, run_name: str) -> Path:
     return run_dir
 
 
+def check_writable(run_dir: Path) -> None:
+    """Refuse an output place the kit cannot write: a read-only file system, or a folder without write access
+    (the nearest folder that exists, when the run folder does not yet)."""
+    import os
+
+    place = Path(run_dir)
+    while not place.exists() and place.parent != place:
+        place = place.parent
+    read_only = bool(os.statvfs(place).f_flag & os.ST_RDONLY) if hasattr(os, "statvfs") else False
+    if read_only or not os.access(place, os.W_OK | os.X_OK):
+        why = "is on a read-only file system" if read_only else "is not writable for this user"
+        raise ParamsError(f"--out: {place} {why}; the report cannot be written there (choose another --out)")
+
+
 def _absolute_data(data: dict, base_dir: Path) -> dict:
-    from cxkit.sources import resolve_path
+    from cxkit.sources import URL, resolve_path
 
     if not isinstance(data, dict):
         raise ParamsError("data: expected a mapping of table -> source (see README, 'Params files')")
     out = {}
     for table, spec in data.items():
         spec = {"path": spec} if isinstance(spec, str) else dict(spec) if isinstance(spec, dict) else spec
-        if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+        if isinstance(spec, dict) and isinstance(spec.get("path"), str) and not URL.match(spec["path"].strip()):
             path, tried = resolve_path(spec["path"], base_dir)
             if len(tried) > 1:  # found nowhere: name every place looked in, not only the first
                 demo = "; cxkit demo writes the demo data" if Path(spec["path"]).parts[-3:-1] == ("data", "demo") \
@@ -200,6 +214,7 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
     """
     from cxkit.load import load
     from cxkit.params import read_params
+    from cxkit.render.folders import check_run_folder
 
     raw = read_params(params_path)
     if "audiences" in raw:
@@ -207,6 +222,8 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
                           f"cxkit batch {params_path}; cxkit validate {params_path} checks every audience")
     run_name = run_name_of(raw, params_path)
     run_dir = run_dir_in(out_dir, run_name)
+    check_writable(run_dir)
+    check_run_folder(run_dir)  # never write into a folder that no manifest of the kit's claims
     if min_segment_size is not None:
         raw["min_segment_size"] = min_segment_size
     notebook, declared, parameters, effective = checked_parameters(raw, str(params_path))

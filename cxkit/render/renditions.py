@@ -68,6 +68,16 @@ def rerender(run_dir, pdf: bool = True, pptx: bool | None = None) -> list[Path]:
 
     if record.get("version") != RECORD_VERSION:
         raise ParamsError(f"{source}: record version {record.get('version')!r}; this cxkit reads {RECORD_VERSION}")
+    if not (run_dir / "figures").is_dir():
+        raise ParamsError(f"{run_dir}: no figures/ folder here; rerender draws the report from report.json and its "
+                          "figures: render the report again (cxkit render)")
+    from cxkit.document import figures_of
+
+    missing = [b["svg_file"] for b in figures_of(record) if "svg" not in b and b.get("svg_file")
+               and not (run_dir / b["svg_file"]).is_file()]
+    if missing:
+        raise ParamsError(f"{run_dir}: {len(missing)} of the report's figures are missing (e.g. {missing[0]}); "
+                          "rerender draws from them: render the report again (cxkit render)")
     pptx = (run_dir / "report.pptx").exists() if pptx is None else pptx
     staging = run_dir / f".rerender-{uuid.uuid4().hex[:8]}"
     staging.mkdir()

@@ -17,8 +17,11 @@ from pathlib import Path
 
 __all__ = ["render", "RenderResult", "NOTEBOOK_DIR", "resolve_notebook"]
 
+from cxkit.errors import CxkitError, OutputError  # noqa: E402
 from cxkit.paths import NOTEBOOK_DIR  # noqa: E402
+from cxkit.render.folders import MARKER, check_run_folder, claim, claim_failed, staging_folder, sweep_stale  # noqa: E402
 from cxkit.render.preflight import resolve_notebook  # noqa: E402
+from cxkit.render.signals import deferred_signals  # noqa: E402
 
 MAX_HTML_BYTES = 3_000_000
 _OUTPUTS = ("report.json", "report.html", "report.pdf", "report.pptx", "manifest.json")
@@ -108,9 +111,14 @@ def _render(plan, params_path, timer, pdf, pptx, progress, force, warm) -> Rende
     if not force and _unchanged(run_dir, content, pdf, pptx):
         return RenderResult(run_dir, [run_dir / name for name in _OUTPUTS if (run_dir / name).exists()],
                             dict(timer.seconds), fingerprint, skipped=True)
-    staging = out_dir / f".staging-{run_name}-{uuid.uuid4().hex[:8]}"
-    (staging / "figures").mkdir(parents=True)
+    sweep_stale(out_dir)  # what a killed run into this folder left behind
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = staging_folder(out_dir, run_name)
+    except OSError as exc:
+        raise OutputError(_cannot_write(exc, run_dir)) from None
     executed = staging / notebook.name
+    watched = _stats(data.sources)
     try:
         with timer("execute"):
             given = parameters if plan.store is None else {**parameters, "store": str(plan.store.path)}
@@ -137,16 +145,21 @@ def _render(plan, params_path, timer, pdf, pptx, progress, force, warm) -> Rende
                     "store": plan.store.key if plan.store is not None else None,
                     "versions": versions, "pdf_engine": engine,
                     "html_bytes": (staging / "report.html").stat().st_size, "seconds": timer.seconds}
+        manifest["files"] = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
+                                   if p.is_file() and p.name != MARKER) + ["manifest.json"]
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-        outputs = _publish(staging, run_dir, executed.name)
+        _check_unchanged(watched, data.sources)
+        with deferred_signals():  # all of the run or none of it: a signal waits until the last file is in place
+            outputs = _publish(staging, run_dir, executed.name)
     except BaseException as exc:
-        if executed.exists() and not isinstance(exc, KeyboardInterrupt):
-            failed = run_dir / "failed"
-            failed.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(executed, failed / executed.name)
-            if isinstance(exc, NotebookError):
-                raise NotebookError(exc.notebook, exc.cell_index, exc.ename, exc.evalue, exc.source,
-                                    failed / executed.name) from None
+        kept = None
+        if executed.exists() and (isinstance(exc, NotebookError) or not isinstance(exc, KeyboardInterrupt | OSError
+                                                                                       | CxkitError)):
+            kept = _keep_failed(executed, run_dir)  # a failing cell (or a bug): the partial notebook shows where
+        if isinstance(exc, NotebookError) and kept is not None:
+            raise NotebookError(exc.notebook, exc.cell_index, exc.ename, exc.evalue, exc.source, kept) from None
+        if isinstance(exc, OSError) and exc.filename:
+            raise OutputError(_cannot_write(exc, run_dir)) from None
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -158,6 +171,59 @@ def _render(plan, params_path, timer, pdf, pptx, progress, force, warm) -> Rende
         warnings.warn(f"{run_dir / 'report.html'} is {manifest['html_bytes'] / 1e6:.1f} MB, over the 3 MB that mail "
                       "handles well", CxkitWarning, stacklevel=2)
     return RenderResult(run_dir, outputs, timer.seconds, fingerprint)
+
+
+def _cannot_write(exc: OSError, run_dir: Path) -> str:
+    """Why the report could not be written, for the user: the system's reason and the file, no traceback."""
+    reason = exc.strerror or type(exc).__name__
+    return (f"cannot write the report: {reason} ({exc.filename}); nothing was published"
+            + (f" and the previous report in {run_dir} is as it was" if run_dir.exists() else ""))
+
+
+def _keep_failed(executed: Path, run_dir: Path) -> Path | None:
+    """Keep a failed run's partial notebook in ``run_dir/failed/``; None when it cannot be kept (a full disk,
+    a folder that is not the kit's)."""
+    try:
+        if run_dir.exists() and any(run_dir.iterdir()) and claim(run_dir) is None:
+            return None  # never write into a folder the kit does not own
+        fresh = claim(run_dir) is None
+        failed = run_dir / "failed"
+        failed.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(executed, failed / executed.name)
+        if fresh:
+            claim_failed(run_dir, executed.name)
+        return failed / executed.name
+    except OSError:
+        return None
+
+
+def _stats(sources: dict) -> dict:
+    """Size and modification time of every input file (each file of a glob), to see one change during a run."""
+    out = {}
+    for name, src in sources.items():
+        path = getattr(src, "path", None)
+        if path is None:
+            continue
+        for file in ([path] if path.is_file() else sorted(path.parent.glob(path.name))):
+            try:
+                stat = file.stat()
+            except OSError:
+                continue
+            out[(name, str(file))] = (stat.st_size, stat.st_mtime_ns)
+    return out
+
+
+def _check_unchanged(before: dict, sources: dict) -> None:
+    """Refuse to publish a report whose input files changed (or appeared, or went) while it was rendered."""
+    from cxkit.errors import ParamsError
+
+    after = _stats(sources)
+    changed = sorted({key for key in before.keys() | after.keys() if before.get(key) != after.get(key)})
+    if changed:
+        table, path = changed[0]
+        raise ParamsError(f"data.{table}: {path} changed while the report was rendered (an export still being "
+                          "written?); nothing was published and the previous report is as it was: render again "
+                          "once the file is complete")
 
 
 def _unchanged(run_dir: Path, content: str, pdf: bool, pptx: bool) -> bool:
@@ -174,6 +240,7 @@ def _publish(staging: Path, run_dir: Path, notebook_name: str) -> list[Path]:
     """Move finished outputs into ``run_dir``: one atomic rename per file, figures swapped as a folder."""
     import os
 
+    check_run_folder(run_dir)  # again: the folder may have appeared since the preflight
     run_dir.mkdir(parents=True, exist_ok=True)
     outputs = []
     for name in (*_OUTPUTS, notebook_name):
