@@ -119,14 +119,17 @@ def _tiles(a) -> list[dict]:
     if stake is not None:
         v, moves, share, src = stake
         (low, mid), = moves.items()
-        facts = [_fact(money(v["estimate"]), v["estimate"], f"{src}['estimate']"),
-                 _fact(money(v["lower"]), v["lower"], f"{src}['lower']"),
-                 _fact(money(v["upper"]), v["upper"], f"{src}['upper']"),
-                 _fact(percent(share), share, "a.share_moved")]
+        facts = _stake_facts(v, share, src)
         tiles.append(_item(money(v["estimate"]), facts, label=f"value at stake: {percent(share)} of "
                            f"{plural(low).lower()} behaving like {plural(mid).lower()}",
                            change=f"range {money(v['lower'])} to {money(v['upper'])}"))
     return tiles[:4]
+
+
+def _stake_facts(v: dict, share: float, src: str) -> list[dict]:
+    """The value at stake, its range and the share moved, as facts."""
+    return [_fact(money(v[f]), v[f], f"{src}['{f}']") for f in ("estimate", "lower", "upper")] + [
+        _fact(percent(share), share, "a.share_moved")]
 
 
 def _stake(a):
@@ -343,11 +346,8 @@ def _actions(a, owners: dict) -> list[dict]:
     if stake is not None:
         v, moves, share, src = stake
         (low, mid), = moves.items()
-        facts = [_fact(money(v["estimate"]), v["estimate"], f"{src}['estimate']"),
-                 _fact(money(v["lower"]), v["lower"], f"{src}['lower']"),
-                 _fact(money(v["upper"]), v["upper"], f"{src}['upper']"),
-                 _fact(f"{v['customers_moved']:,.0f}", v["customers_moved"], f"{src}['customers_moved']"),
-                 _fact(percent(share), share, "a.share_moved")]
+        facts = _stake_facts(v, share, src) + [_fact(f"{v['customers_moved']:,.0f}", v["customers_moved"],
+                                                     f"{src}['customers_moved']")]
         years = f"{a.horizon_months / 12:g}"
         facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
         out.append(_item(f"Win back {plural(low).lower()}: call them back and fix what they report; success is "

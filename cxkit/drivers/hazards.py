@@ -249,13 +249,7 @@ ev AS (
         """
         if prior is not None:
             return self._prior_spells_sql(data, experiences, adjust, prior)
-        ups = ", ".join(f"{e}" for e in experiences)
-        downs = ", ".join(f"-{e}" for e in experiences)
-        zeros = ", ".join(f"0 AS {e}" for e in experiences)
-        sums = ", ".join(f"sum({e}) AS {e}" for e in experiences)
-        levels = ", ".join(f"CAST(sum({e}) OVER w AS INTEGER) AS {e}" for e in experiences)
-        adj_out = "".join(f", p.{ident(a)}" for a in adjust)
-        any_flag = " OR ".join(f"{e} <> 0" for e in experiences)
+        ups, downs, zeros, sums, levels, adj_out, any_flag = _spell_parts(experiences, adjust)
         # only contacts that are experiences move a level: the others would split spells without changing them
         return self._base_ctes(data, experiences, adjust) + f"""exp AS (SELECT * FROM ev WHERE {any_flag}),
 steps AS (
@@ -280,13 +274,7 @@ FROM people p WHERE p.total > 0 AND p.customer_id NOT IN (SELECT customer_id FRO
 
     def _prior_spells_sql(self, data, experiences, adjust, prior: str) -> str:
         """:meth:`_spells_sql` with the earlier answer's band, from the first answer that counts on."""
-        ups = ", ".join(f"{e}" for e in experiences)
-        downs = ", ".join(f"-{e}" for e in experiences)
-        zeros = ", ".join(f"0 AS {e}" for e in experiences)
-        sums = ", ".join(f"sum({e}) AS {e}" for e in experiences)
-        levels = ", ".join(f"CAST(sum({e}) OVER w AS INTEGER) AS {e}" for e in experiences)
-        adj_out = "".join(f", p.{ident(a)}" for a in adjust)
-        any_flag = " OR ".join(f"{e} <> 0" for e in experiences)
+        ups, downs, zeros, sums, levels, adj_out, any_flag = _spell_parts(experiences, adjust)
         shift = self.lag_days + self.window_days
         band = band_sql(f"r.{ident(prior)}", prior)
         return self._base_ctes(data, experiences, adjust) + f"""ans AS (
@@ -354,6 +342,15 @@ FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
 
     def __repr__(self) -> str:
         return f"ExperienceHazards(window_days={self.window_days}, lag_days={self.lag_days})"
+
+
+def _spell_parts(experiences, adjust) -> tuple[str, ...]:
+    """The SQL pieces both spell queries build from the experience columns: a step up, down and zero per
+    experience, their sums and running levels, the adjusters to carry and the test for any experience."""
+    return (", ".join(f"{e}" for e in experiences), ", ".join(f"-{e}" for e in experiences),
+            ", ".join(f"0 AS {e}" for e in experiences), ", ".join(f"sum({e}) AS {e}" for e in experiences),
+            ", ".join(f"CAST(sum({e}) OVER w AS INTEGER) AS {e}" for e in experiences),
+            "".join(f", p.{ident(a)}" for a in adjust), " OR ".join(f"{e} <> 0" for e in experiences))
 
 
 def _counting_rows(counts: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
