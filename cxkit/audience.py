@@ -173,7 +173,11 @@ class AudienceDifferences:
             km = SegmentSurvival(alpha=self.alpha, order=bands).fit(part, "duration", "event", "segment",
                                                                     entry_col=entry)
             sizes = dict(part.query("f", "SELECT segment, count(*) FROM f GROUP BY 1").fetchall())
-            at[flag] = {b: (*self._at(km, b), sizes.get(b, 0)) for b in km.segments_}
+            # S(t) and its Greenwood standard error from the estimator itself; a band all of whose customers had
+            # left by then (S = 0) has no spread to compare and is left out, as a band past its follow-up is
+            rows_at = km.survival_at([self.retention_months]).set_index("segment")
+            at[flag] = {b: (r.survival if r.survival > 0 else np.nan, r.se, sizes.get(b, 0))
+                        for b, r in rows_at.iterrows()}
         for b in bands:
             if b not in at[1] or b not in at[0]:
                 continue
@@ -188,18 +192,6 @@ class AudienceDifferences:
                          "lower": diff - z_crit * se, "upper": diff + z_crit * se,
                          "p_value": float(2 * stats.norm.sf(abs(z))), "null": 0.0, "z": z})
         return rows
-
-    def _at(self, km, band) -> tuple[float, float]:
-        """Survival and its standard error (Greenwood) at ``retention_months`` on a band's curve."""
-        curve = km.survival_[km.survival_["segment"] == band]
-        t = curve["time"].to_numpy()
-        if len(t) == 0 or self.retention_months > t[-1]:
-            return np.nan, np.nan
-        i = np.searchsorted(t, self.retention_months, side="right") - 1
-        if i < 0:
-            return 1.0, 0.0
-        s = float(curve["survival"].iloc[i])
-        return s, float(s * curve["std_err"].iloc[i])
 
     def largest(self) -> pd.Series | None:
         """The difference that holds furthest from none, or None."""

@@ -22,20 +22,15 @@ from __future__ import annotations
 import numpy as np
 
 from cxkit.formats import column_label, money, percent, signed
-from cxkit.narrative import _fact, _in_sentence, band_name, join_words, plural, score_name
+from cxkit.narrative import _fact, _in_sentence, band_name, join_words, plural, score_name, shown_facts
 
 __all__ = ["brief", "segment_strength"]
 
 
 def _item(text: str, facts: list[dict], **more) -> dict:
     """A piece of the brief with the facts its text shows (a fact is kept only where its text appears)."""
-    seen, kept = set(), []
     shown = " ".join([text, *(v for v in more.values() if isinstance(v, str))])
-    for f in facts:
-        if f["text"] in shown and f["text"] not in seen:
-            seen.add(f["text"])
-            kept.append(f)
-    return {"text": text, "facts": kept, **more}
+    return {"text": text, "facts": shown_facts(shown, facts), **more}
 
 
 def _band_revenue_lost(a) -> dict | None:

@@ -1219,15 +1219,23 @@ def traced_summary(analysis) -> dict:
     A fact is kept only where its text appears in the sentence.
     """
     facts = summary_facts(analysis)
-    out = {}
-    for key, text in summary_parts(analysis).items():
-        seen, kept = set(), []
-        for fact in facts.get(key, []):
-            if fact["text"] in text and fact["text"] not in seen:
-                seen.add(fact["text"])
-                kept.append(fact)
-        out[key] = {"text": text, "facts": kept}
-    return out
+    return {key: {"text": text, "facts": shown_facts(text, facts.get(key, []))}
+            for key, text in summary_parts(analysis).items()}
+
+
+def shown_facts(text: str, facts: list[dict]) -> list[dict]:
+    """The facts whose text appears in ``text``, each text once, in order (what a sentence shows).
+
+    >>> [f["text"] for f in shown_facts("58% against 85%", [_fact("58%", .58, "a"), _fact("9%", .09, "b"),
+    ...                                                      _fact("58%", .58, "c")])]
+    ['58%']
+    """
+    seen, kept = set(), []
+    for fact in facts:
+        if fact["text"] in text and fact["text"] not in seen:
+            seen.add(fact["text"])
+            kept.append(fact)
+    return kept
 
 
 # ------------------------------------------------------------ why: drivers of the score and of departure

@@ -52,8 +52,10 @@ def test_the_demo_brief_has_a_headline_tiles_findings_and_ranked_actions(demo):
     assert all(x["assumption"] and x["value"] for x in b["actions"])
     assert sum("NPS" in t["label"] for t in b["tiles"]) == 1  # one NPS figure on the page, defined once
     assert b["nps_definition"].startswith("NPS here is that of the customers active on")
-    assert any("plan goes with leaving most: Basic customers leave 1.8 times as fast as Pro customers" in f["text"]
-               for f in b["findings"])
+    plan = segment_strength(demo, 0)  # the ratio read upwards, as the sentence writes it (Pro leaves slower)
+    assert (plan["column"], plan["level"], plan["reference"]) == ("plan", "Pro", "Basic") and plan["hazard_ratio"] < 1
+    assert any(f"plan goes with leaving most: Basic customers leave {1 / plan['hazard_ratio']:.1f} times as fast as "
+               "Pro customers" in f["text"] for f in b["findings"])
     _check_traced(demo, b)
 
 
@@ -68,8 +70,10 @@ def test_an_audience_brief_leads_with_its_own_difference(tmp_path):
     a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"}))
     b = brief(a, OWNERS)
     assert b["headline"]["key"] == "audience"
-    assert b["headline"]["text"].startswith("West loses customers 1.8 times as fast as customers in other regions "
-                                            "with the same NPS band: at their churn rate it would have lost about $")
+    ratio = a.audience_.summary.set_index("measure").loc["churn hazard", "difference"]
+    assert b["headline"]["text"].startswith(f"West loses customers {ratio:.1f} times as fast as customers in other "
+                                            "regions with the same NPS band: at their churn rate it would have lost "
+                                            "about $")
     _check_traced(a, b)
     alike = {**WORLDS["audience-retention"][1]["hazard_ratios"]}
     alike["region"] = dict.fromkeys(alike["region"], 1.0)
@@ -87,8 +91,12 @@ def test_the_telco_brief_names_contract_type(telco_path):
     b = brief(a)
     words = " ".join(p["text"] for p in [b["headline"], *b["findings"]])
     assert b["headline"]["text"].startswith("The satisfaction score was recorded as customers were leaving")
-    assert "contract goes with leaving most: Month-to-Month customers leave 54 times as fast as Two Year" in words
-    assert "Offer E customers leave 6.4 times as fast as customers with no offer" in words
+    contract, offer = segment_strength(a, 0), segment_strength(a, 1)
+    assert (contract["column"], contract["level"], contract["reference"]) == ("contract", "Two Year", "Month-to-Month")
+    assert (offer["column"], offer["level"], offer["reference"]) == ("offer", "Offer E", "None")
+    assert (f"contract goes with leaving most: Month-to-Month customers leave {1 / contract['hazard_ratio']:.0f} "
+            "times as fast as Two Year") in words
+    assert f"Offer E customers leave {offer['hazard_ratio']:.1f} times as fast as customers with no offer" in words
     assert not any(f["key"] == "value" for f in b["findings"])  # a mirror of the outcome is worth no gap
     assert b["actions"] and b["actions"][0]["text"].startswith("Look into why Month-to-Month customers leave")
     _check_traced(a, b)
