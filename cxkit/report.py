@@ -314,7 +314,8 @@ def glossary(analysis) -> None:
     ltv = analysis.ltv_
     words = terms(analysis.score_, analysis.nps_window_months, ltv.horizon if ltv else analysis.horizon_months,
                   ltv.discount_rate if ltv else analysis.discount_rate, analysis.alpha,
-                  analysis.data_.mode == "dated", analysis.measured_["cost to serve"])
+                  analysis.data_.mode == "dated", analysis.measured_["cost to serve"],
+                  analysis.measured_["referrals"])
     table(pd.DataFrame({"term": list(words), "definition": list(words.values())}), text=True)
 
 
@@ -614,7 +615,7 @@ def why_section(analysis, skip_if_lead: bool = False) -> None:
     if analysis.key_drivers_ is not None and not analysis.key_drivers_.importance_.empty:
         figure(analysis.key_drivers_.plot(window_days=analysis.window_days), "key-drivers",
                takeaway=narrative.drivers_takeaway(analysis.key_drivers_, analysis.window_days),
-               caption=narrative.caption("drivers", n=analysis.key_drivers_.n_))
+               caption=narrative.caption("drivers", n=analysis.key_drivers_.n_, score=analysis.score_))
     missing = narrative.why_missing_sentence(analysis)
     if missing:
         sentences([missing], role="unavailable")

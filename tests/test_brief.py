@@ -99,6 +99,15 @@ def test_the_telco_brief_names_contract_type(telco_path):
     assert f"Offer E customers leave {offer['hazard_ratio']:.1f} times as fast as customers with no offer" in words
     assert not any(f["key"] == "value" for f in b["findings"])  # a mirror of the outcome is worth no gap
     assert b["actions"] and b["actions"][0]["text"].startswith("Look into why Month-to-Month customers leave")
+    # the snapshot's money: what the faster-leaving contract's leavers paid a month, from the customers table
+    left = a.left_revenue_by("contract").set_index("level").loc["Month-to-Month"]
+    raw = a.data_.sql("SELECT sum(monthly_revenue) FROM customers WHERE churned = 1 "
+                      "AND contract = 'Month-to-Month'").fetchone()[0]
+    assert left["monthly revenue left"] == pytest.approx(raw)
+    assert f"paid ${left['monthly revenue left']:,.0f} a month" in b["actions"][0]["value"]
+    # drivers of the report's own score (CSAT), not "not available for want of NPS"
+    assert a.key_drivers_ is not None and a.key_drivers_.score_ == "csat"
+    assert "drivers of the score" not in a.why_missing_
     _check_traced(a, b)
 
 
