@@ -70,9 +70,10 @@ class AudienceDifferences:
     Attributes
     ----------
     summary : DataFrame
-        ``measure, band, audience, others, difference, lower, upper, p_value, p_adjusted, holds, null``:
+        ``measure, band, audience, others, difference, lower, upper, p_value, p_adjusted, tested, holds, null``:
         ``difference`` is audience minus others (NPS points, share points) or their ratio (hazard),
-        ``null`` the value of no difference (0 or 1).
+        ``null`` the value of no difference (0 or 1); ``tested`` is False for the bands' retention where the
+        churn hazard does not differ (the gate stays shut: a band's interval alone is not a claim).
     adjusted_for_ : list of str
         The other segment columns the hazard ratio allows for (besides the band).
     held_ : DataFrame
@@ -125,9 +126,10 @@ class AudienceDifferences:
         bands_p = out.loc[~head, "p_value"].to_numpy()
         out.loc[~head, "p_adjusted"] = holm(bands_p) if gate else 1.0
         out["p_adjusted"] = out["p_adjusted"].astype(float)
-        out["holds"] = out["p_adjusted"] < self.alpha
+        out["tested"] = head | gate  # the bands' retention is tested only where churn differs
+        out["holds"] = out["tested"] & (out["p_adjusted"] < self.alpha)
         self.summary = out[["measure", "band", "audience", "others", "difference", "lower", "upper", "p_value",
-                            "p_adjusted", "holds", "null", "z"]].reset_index(drop=True)
+                            "p_adjusted", "tested", "holds", "null", "z"]].reset_index(drop=True)
         held = self.summary[self.summary["holds"]]
         self.held_ = held.assign(_s=held["z"].abs()).sort_values("_s", ascending=False).drop(columns="_s")
         self.score_, self.bands_, self.slice_by_ = score, bands, dict(slice_by)

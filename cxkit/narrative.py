@@ -637,7 +637,9 @@ def caption(key: str, **numbers) -> str:
                 f"first answer. Churn hazard: how many times as fast its customers leave as others with the same "
                 f"{join_words([_in_sentence(c) for c in numbers['adjusted_for']])} (Cox model). A difference holds "
                 "where it survives the correction for the number of comparisons (Holm, with the bands' retention "
-                "tested only where churn differs); a difference that does not hold is not claimed.")
+                "tested only where churn differs: 'not tested' where it does not, however wide a band's gap, since "
+                "a band's own interval among several is not a claim); a difference that does not hold is not "
+                "claimed.")
     if key == "reasons":
         return ("Cumulative incidence of each churn reason with its 95% interval (Aalen-Johansen); where two "
                 "reasons' intervals do not overlap, one clearly outweighs the other. "

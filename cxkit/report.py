@@ -386,7 +386,8 @@ def _audience_table(analysis) -> pd.DataFrame:
             gap = (f"{signed(100 * r['difference'])} points ({signed(100 * r['lower'])} to "
                    f"{signed(100 * r['upper'])})")
         rows.append({"measure": audience_row_label(r, diff), "this audience": mine, "other customers": others,
-                     "difference (95% CI)": gap, "holds": "yes" if r["holds"] else "no"})
+                     "difference (95% CI)": gap,
+                     "holds": "yes" if r["holds"] else "no" if r["tested"] else "not tested: churn alike"})
     return pd.DataFrame(rows)
 
 
