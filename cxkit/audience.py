@@ -10,11 +10,14 @@ plain interval. The measures, one family:
   (a plan mix that differs is not the audience's own churn) and a 0/1 audience column (what a leader
   reads as "they leave 1.8 times as fast with the same NPS");
 - ``still a customer``: the share still a customer ``retention_months`` after answering, per band,
-  audience minus the others (Kaplan-Meier, Greenwood errors).
+  audience minus the others (Kaplan-Meier, Greenwood errors);
+- ``lifetime value``: per band, the audience's lifetime value minus the others' (two independent bootstrap
+  fits, so the difference's standard error is that of each replicate set combined), for bands whose value
+  rests on the data in both groups (an assumed tail is not compared).
 
 Which differences *hold* is set by serial gatekeeping: NPS and the churn hazard under Holm's correction;
-then, only where the audience's churn differs, the bands' retention under Holm's correction among the
-bands (the whole family's error rate stays ``alpha``). A difference is said only where it holds (and so
+then, only where the audience's churn differs, the bands' retention and lifetime value under Holm's correction
+among them (the whole family's error rate stays ``alpha``). A difference is said only where it holds (and so
 where its own interval excludes no difference). Each customer counts once, from their first answer
 (``which="first"``): spells of one customer are not independent, and would narrow the intervals.
 
@@ -87,11 +90,13 @@ class AudienceDifferences:
         self.alpha, self.retention_months, self.score = alpha, float(retention_months), score
         self.clock, self.which, self.min_size = clock, which, int(min_size)
 
-    def fit(self, population, slice_by: dict, nps: tuple | None = None) -> AudienceDifferences:
+    def fit(self, population, slice_by: dict, nps: tuple | None = None, value=None) -> AudienceDifferences:
         """Compare the audience ``slice_by`` with the rest of ``population`` (a :class:`~cxkit.load.CXData`).
 
         ``nps``: ``(audience, others)`` results of :func:`cxkit.nps.nps_from_counts` when the caller has
-        them (the headline NPS of each group); their difference joins the family.
+        them (the headline NPS of each group); their difference joins the family. ``value``: a function
+        returning ``(audience, others)`` fitted :class:`~cxkit.ltv.SegmentLTV` (or None), called only where
+        the churn hazard differs (a lifetime value fit of the others costs time).
         """
         from cxkit.clock import entry_column
         from cxkit.frames import survival_frame
@@ -120,9 +125,15 @@ class AudienceDifferences:
 
         # serial gatekeeping: the headline rows (NPS, churn hazard) under Holm first; the bands' retention only
         # where the audience's churn differs, Holm among the bands (the family's error rate stays alpha)
-        head = out["measure"] != "still a customer"
+        head = out["measure"].isin(["nps", "churn hazard"])
         out.loc[head, "p_adjusted"] = holm(out.loc[head, "p_value"].to_numpy())
         gate = bool(((out["measure"] == "churn hazard") & (out["p_adjusted"] < self.alpha)).any())
+        if gate and value is not None:
+            fits = value()
+            extra = self._value_rows(*fits, bands) if fits is not None else []
+            if extra:
+                out = pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
+                head = out["measure"].isin(["nps", "churn hazard"])
         bands_p = out.loc[~head, "p_value"].to_numpy()
         out.loc[~head, "p_adjusted"] = holm(bands_p) if gate else 1.0
         out["p_adjusted"] = out["p_adjusted"].astype(float)
@@ -191,6 +202,28 @@ class AudienceDifferences:
                 continue
             z = diff / se
             rows.append({"measure": "still a customer", "band": b, "audience": s1, "others": s0, "difference": diff,
+                         "lower": diff - z_crit * se, "upper": diff + z_crit * se,
+                         "p_value": float(2 * stats.norm.sf(abs(z))), "null": 0.0, "z": z})
+        return rows
+
+    def _value_rows(self, mine, others, bands) -> list[dict]:
+        """Lifetime value per band, audience minus others, where both rest on the data (no assumed tail)."""
+        rows = []
+        z_crit = stats.norm.ppf(1 - self.alpha / 2)
+        for b in bands:
+            if b not in mine.segments_ or b not in others.segments_ or mine.unidentified(b) or others.unidentified(b):
+                continue
+            reps = (mine.replicates_[b].to_numpy(), others.replicates_[b].to_numpy())
+            if min(len(r) for r in reps) < 20:
+                continue
+            va, vo = float(mine.summary.set_index("segment").loc[b, "ltv"]), float(
+                others.summary.set_index("segment").loc[b, "ltv"])
+            se = float(np.hypot(np.std(reps[0], ddof=1), np.std(reps[1], ddof=1)))
+            if not se > 0:
+                continue
+            diff = va - vo
+            z = diff / se
+            rows.append({"measure": "lifetime value", "band": b, "audience": va, "others": vo, "difference": diff,
                          "lower": diff - z_crit * se, "upper": diff + z_crit * se,
                          "p_value": float(2 * stats.norm.sf(abs(z))), "null": 0.0, "z": z})
         return rows

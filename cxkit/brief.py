@@ -167,8 +167,19 @@ def _findings(a) -> list[dict]:
                         f"{'less' if value > 0 else 'more'} revenue over the last year (range {money(abs(lo))} to "
                         f"{money(abs(hi))}).")
             out.append(_item(text, facts, key="audience"))
-        elif len(held):
-            out.append(_item("This audience differs from the other customers (see its section).", [], key="audience"))
+        elif len(held):  # without a churn difference only the NPS can hold (the bands are gated on churn)
+            r = held.iloc[0]
+            i = int(held.index[0])
+            src = f"a.audience_.summary.loc[{i}]"
+            name, rest = _audience_names(a)
+            facts = [_fact(signed(abs(r["difference"])).lstrip("+"), abs(r["difference"]),
+                           f"abs({src}['difference'])")]
+            facts += [_fact(signed(r[f]), r[f], f"{src}['{f}']") for f in ("lower", "upper")]
+            out.append(_item(f"{name}'s NPS is {signed(abs(r['difference'])).lstrip('+')} points "
+                             f"{'above' if r['difference'] > 0 else 'below'} that of {rest} (from "
+                             f"{signed(r['lower'])} to {signed(r['upper'])}), while how fast its customers leave is "
+                             "not distinguishable from theirs. Why it matters: what its customers say differs; what "
+                             "they do does not, so far.", facts, key="audience"))
         else:
             out.append(_item("This audience is like the other customers in NPS, churn and retention: no difference "
                              "holds once the comparisons are counted.", [], key="audience"))

@@ -435,9 +435,36 @@ class LeadershipAnalysis:
         try:
             self.audience_ = AudienceDifferences(alpha=self.alpha, retention_months=self.retention_months,
                                                  score=self.score_, clock=self.clock_kind_,
-                                                 min_size=self.min_size_).fit(data.parent, data.slice_by, nps=nps)
+                                                 min_size=self.min_size_).fit(data.parent, data.slice_by, nps=nps,
+                                                                              value=lambda: self._value_pair(data))
         except (NotEstimable, CxkitError):
             self.audience_ = None
+
+    def _value_pair(self, data):
+        """(this audience's, the other customers') lifetime value, for the audience's comparison; None for an
+        audience of several columns (the others are then no slice of the data) or without the audience's own."""
+        from cxkit.ltv import SegmentLTV
+
+        if self.ltv_ is None or len(data.slice_by) != 1:
+            return None
+        (column, wanted), = data.slice_by.items()
+        wanted = {str(v) for v in (wanted if isinstance(wanted, list) else [wanted])}
+        from cxkit.sql import ident
+
+        values = [v for v, in data.parent.sql(f"SELECT DISTINCT CAST({ident(column)} AS VARCHAR) FROM customers "
+                                              f"WHERE {ident(column)} IS NOT NULL").fetchall() if v not in wanted]
+        if not values:
+            return None
+        others = data.parent.subset({column: values}, copy=False)
+        try:
+            fit = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate, alpha=self.alpha,
+                             n_boot=self.n_boot, seed=self.seed).fit(
+                ltv_frame(others, score=self.score_, relation=True), order=self.bands_)
+        except (NotEstimable, CxkitError):
+            return None
+        finally:
+            drop_ltv_frame(others)
+        return self.ltv_, fit
 
     #: The fitted results an analyst reads next, in the report's order: attribute -> what it holds.
     RESULTS = {"nps_": "headline NPS (Series: nps, se, lower, upper, n)", "audience_": "an audience against the "

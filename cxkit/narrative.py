@@ -251,6 +251,8 @@ def audience_row_label(row, diff) -> str:
         return "churn hazard, same band"
     if row["measure"] == "nps":
         return "NPS (headline)"
+    if row["measure"] == "lifetime value":
+        return f"{row['band']} lifetime value"
     return f"{plural(row['band']).lower()} still customers after {diff.retention_months:g} months"
 
 
@@ -292,8 +294,13 @@ def audience_sentence(diff, parent_label: str | None = None) -> str | None:
                              f"against {percent(r['others'])} of the other {plural(r['band']).lower()}"
                              for _, r in bands.iterrows()])
         parts.append(f"{at_time(diff.retention_months, 'after answering')}, {shares}")
-    text = "; ".join(parts)
-    return text[:1].upper() + text[1:] + "."
+    values = held[held["measure"] == "lifetime value"]
+    if len(values):
+        worth = join_words([f"its {plural(r['band']).lower()} {money(r['audience'])} against {money(r['others'])} "
+                            f"for the other {plural(r['band']).lower()} ({level}% CI of the difference "
+                            f"{money(r['lower'])} to {money(r['upper'])})" for _, r in values.iterrows()])
+        parts.append(f"lifetime value per customer: {worth}")
+    return " ".join(p[:1].upper() + p[1:] + "." for p in parts)
 
 
 def score_name(score: str) -> str:
@@ -1214,6 +1221,9 @@ def summary_facts(analysis) -> dict:
                           for f in ("difference", "lower", "upper")]
             elif r["measure"] == "still a customer":
                 facts += [_fact(percent(r[f]), r[f], f"{src}.loc[{i}, '{f}']") for f in ("audience", "others")]
+            elif r["measure"] == "lifetime value":
+                facts += [_fact(money(r[f]), r[f], f"{src}.loc[{i}, '{f}']")
+                          for f in ("audience", "others", "lower", "upper")]
         facts.append(_fact(f"{len(a.audience_.summary)}", len(a.audience_.summary), f"len({src})"))
         out["audience"] = facts + settings
     out["small"] = [_fact(f"{a.band_sizes_[b]:,}", a.band_sizes_[b], f"a.band_sizes_['{b}']") for b in a.small_bands_]

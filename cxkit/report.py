@@ -22,7 +22,7 @@ import pandas as pd
 from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED, demo_sources  # noqa: F401  (old names kept here)
 from cxkit.document import BLOCK_MIME, block_html
 from cxkit.formats import money as _money
-from cxkit.formats import p_text, percent, signed, slice_label
+from cxkit.formats import p_text, percent, signed, signed_money, slice_label
 from cxkit.theme import PNG_DPI
 
 __all__ = ["figure", "table", "markdown", "heading", "bullets", "sentences", "section", "demo_data",
@@ -381,6 +381,9 @@ def _audience_table(analysis) -> pd.DataFrame:
         elif r["measure"] == "nps":
             mine, others = signed(r["audience"]), signed(r["others"])
             gap = f"{signed(r['difference'])} points ({signed(r['lower'])} to {signed(r['upper'])})"
+        elif r["measure"] == "lifetime value":
+            mine, others = _money(r["audience"]), _money(r["others"])
+            gap = f"{signed_money(r['difference'])} ({signed_money(r['lower'])} to {signed_money(r['upper'])})"
         else:
             mine, others = percent(r["audience"]), percent(r["others"])
             gap = (f"{signed(100 * r['difference'])} points ({signed(100 * r['lower'])} to "

@@ -79,9 +79,17 @@ def test_an_audience_brief_leads_with_its_own_difference(tmp_path):
     alike["region"] = dict.fromkeys(alike["region"], 1.0)
     data = load(write(tmp_path / "alike", n_customers=20_000, seed=1, world="audience-retention",
                       hazard_ratios=alike))
-    b = brief(LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"})), OWNERS)
+    a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"}))
+    b = brief(a, OWNERS)
     assert b["headline"]["key"] != "audience"
     assert any(f["text"].startswith("This audience is like the other customers") for f in b["findings"])
+    # where only the NPS differs (churn alike), the finding says so with its interval, not "see its section"
+    s = a.audience_.summary
+    a.audience_.held_ = s[s["measure"] == "nps"].assign(holds=True, difference=6.0, lower=2.0, upper=10.0)
+    again = brief(a, OWNERS)
+    finding = next(f for f in [again["headline"], *again["findings"]] if f["key"] == "audience")
+    assert finding["text"].startswith("West's NPS is 6 points above that of customers in other regions (from +2 to "
+                                      "+10), while how fast its customers leave is not distinguishable")
 
 
 def test_the_telco_brief_names_contract_type(telco_path):
