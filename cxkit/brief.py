@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from cxkit.formats import column_label, money, percent, signed
-from cxkit.narrative import _fact, _in_sentence, band_name, join_words, plural, score_name, shown_facts
+from cxkit.narrative import _fact, _in_sentence, band_name, driver_label, join_words, plural, score_name, shown_facts
 
 __all__ = ["brief", "segment_strength"]
 
@@ -249,7 +249,28 @@ def _findings(a) -> list[dict]:
         out.append(_item(f"{lead}: {faster} leave {_times(ratio)} as fast as {slower}{alike_words}. Why it matters: "
                          f"{matters}.", [fact], key="segment" if rank == 0 else "segment2", column=strength["column"],
                          see=f"{faster} leave {_times(ratio)} as fast as {slower}{alike_words}"))
+    drivers = _drivers_finding(a)
+    if drivers is not None:
+        out.append(drivers)
     return out
+
+
+def _drivers_finding(a) -> dict | None:
+    """What goes with the report's score most (key drivers told apart from no effect), as a finding."""
+    kd = a.key_drivers_
+    if kd is None:
+        return None
+    shown = kd.importance_[kd.importance_["distinguishable"].fillna(False).astype(bool)].head(2)
+    if shown.empty:
+        return None
+    src = "a.key_drivers_.importance_.set_index('driver')"
+    names = [driver_label(d, a.window_days).split(" in the ")[0] for d in shown["driver"]]
+    facts = [_fact(percent(r.share), r.share, f"{src}.loc['{r.driver}', 'share']") for r in shown.itertuples()]
+    first = f"{names[0]} ({percent(shown['share'].iloc[0])} of what the drivers explain"
+    more = f"; then {names[1]}, {percent(shown['share'].iloc[1])})" if len(names) > 1 else ")"
+    return _item(f"What goes with the {score_name(a.score_)} most: {first}{more}. Why it matters: it is where to "
+                 f"look first for what would lift the {score_name(a.score_)}; an association, not a lever.", facts,
+                 key="drivers")
 
 
 def _times(ratio: float) -> str:
@@ -514,7 +535,7 @@ def brief(analysis, owners: dict | None = None) -> dict:
     if "retention" in {f["key"] for f in rest}:  # retention's 'why it matters' already gives what a customer is worth
         rest = [f for f in rest if f["key"] != "value"]
     first = {"care": ["contacts", "lost"], "product": ["value", "segment"]}.get(a.focus, [])
-    order = ["audience", "value", "retention", "segment", "lost", "contacts", "segment2", "descriptive"]
+    order = ["audience", "value", "retention", "segment", "lost", "contacts", "segment2", "drivers", "descriptive"]
     rest.sort(key=lambda f: (f["key"] not in first, first.index(f["key"]) if f["key"] in first else 0,
                              order.index(f["key"]) if f["key"] in order else 99))
     rest = rest[:3]

@@ -744,7 +744,7 @@ def glossary(score: str = "nps", window_months: float | None = 12, horizon: int 
         from cxkit.scales import SCALES
 
         measure = "NPS" if score == "nps" else f"the share {SCALES[score].labels[-1]}"
-        terms[f"{'NPS' if score == 'nps' else 'Points'} lost to an experience"] = (
+        terms["NPS points lost to an experience" if score == "nps" else "Points lost to an experience"] = (
             f"How much higher {measure} would read without the answers given after that experience (a contact of "
             "that kind in the days before the answer).")
     if dated and contacts:

@@ -101,8 +101,10 @@ def expected_tokens(a, key: str) -> set[str]:
         rows = a.audience_.summary
         hazard = rows[rows["measure"] == "churn hazard"]
         bands = rows[rows["measure"] == "still a customer"]
+        value = rows[rows["measure"] == "lifetime value"]
         return _tokens(*(f"{v:.2f}" for v in hazard[["difference", "lower", "upper"]].to_numpy().ravel()),
                        *(say.percent(v) for v in bands[["audience", "others"]].to_numpy().ravel()),
+                       *(say.money(v) for v in value[["audience", "others", "lower", "upper"]].to_numpy().ravel()),
                        f"{len(rows)}") | settings
     if key == "why":
         eh = a.experiences_

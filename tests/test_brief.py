@@ -116,6 +116,10 @@ def test_the_telco_brief_names_contract_type(telco_path):
     # drivers of the report's own score (CSAT), not "not available for want of NPS"
     assert a.key_drivers_ is not None and a.key_drivers_.score_ == "csat"
     assert "drivers of the score" not in a.why_missing_
+    assert len(b["findings"]) == 3 and b["findings"][2]["key"] == "drivers"
+    top = a.key_drivers_.importance_.iloc[0]
+    assert b["findings"][2]["text"].startswith(f"What goes with the satisfaction score most: internet type "
+                                               f"({top['share']:.0%} of what the drivers explain")
     _check_traced(a, b)
 
 
