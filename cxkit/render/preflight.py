@@ -102,7 +102,7 @@ def _absolute_data(data: dict, base_dir: Path) -> dict:
     from cxkit.sources import URL, resolve_path
 
     if not isinstance(data, dict):
-        raise ParamsError("data: expected a mapping of table -> source (see README, 'Params files')")
+        raise ParamsError("data: expected a mapping of table -> source (see docs/guide/data.md, 'Params files')")
     out = {}
     for table, spec in data.items():
         spec = {"path": spec} if isinstance(spec, str) else dict(spec) if isinstance(spec, dict) else spec
