@@ -35,7 +35,7 @@ lint: $(STAMP) ## ruff, and the import contracts that keep the layers one way do
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-docs: $(STAMP) ## the documentation site into site/ (MkDocs, warnings are errors; about 15 s); open site/index.html
+docs: $(STAMP) ## the documentation site into site/ (MkDocs, warnings are errors; about 15 s of CPU); open site/index.html
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 lab: $(STAMP) ## JupyterLab in this project on the kit's kernel (as root too); PORT=9000, NO_BROWSER=1, IP=0.0.0.0
