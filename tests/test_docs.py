@@ -135,3 +135,11 @@ def test_readme_links_into_the_site_resolve_to_built_pages():
 def test_readme_stays_short():
     """README is what a newcomer reads first (under 250 lines); the rest lives in the site."""
     assert len((ROOT / "README.md").read_text().splitlines()) < 250
+
+
+def test_no_line_of_the_docs_turns_into_a_heading_by_accident():
+    """Python-Markdown (the site) reads ``#1682)`` opening a line as a heading, GitHub does not: such a line
+    is escaped (``\\#1682``) so the page reads the same in both."""
+    for page in DOCS.rglob("*.md"):
+        text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+        assert not re.findall(r"^#[^#\s].*$", text, flags=re.M), page
