@@ -10,11 +10,14 @@ plain interval. The measures, one family:
   (a plan mix that differs is not the audience's own churn) and a 0/1 audience column (what a leader
   reads as "they leave 1.8 times as fast with the same NPS");
 - ``still a customer``: the share still a customer ``retention_months`` after answering, per band,
-  audience minus the others (Kaplan-Meier, Greenwood errors).
+  audience minus the others (Kaplan-Meier, Greenwood errors);
+- ``lifetime value``: per band, the audience's lifetime value minus the others' (two independent bootstrap
+  fits, so the difference's standard error is that of each replicate set combined), for bands whose value
+  rests on the data in both groups (an assumed tail is not compared).
 
 Which differences *hold* is set by serial gatekeeping: NPS and the churn hazard under Holm's correction;
-then, only where the audience's churn differs, the bands' retention under Holm's correction among the
-bands (the whole family's error rate stays ``alpha``). A difference is said only where it holds (and so
+then, only where the audience's churn differs, the bands' retention and lifetime value under Holm's correction
+among them (the whole family's error rate stays ``alpha``). A difference is said only where it holds (and so
 where its own interval excludes no difference). Each customer counts once, from their first answer
 (``which="first"``): spells of one customer are not independent, and would narrow the intervals.
 
@@ -70,9 +73,10 @@ class AudienceDifferences:
     Attributes
     ----------
     summary : DataFrame
-        ``measure, band, audience, others, difference, lower, upper, p_value, p_adjusted, holds, null``:
+        ``measure, band, audience, others, difference, lower, upper, p_value, p_adjusted, tested, holds, null``:
         ``difference`` is audience minus others (NPS points, share points) or their ratio (hazard),
-        ``null`` the value of no difference (0 or 1).
+        ``null`` the value of no difference (0 or 1); ``tested`` is False for the bands' retention where the
+        churn hazard does not differ (the gate stays shut: a band's interval alone is not a claim).
     adjusted_for_ : list of str
         The other segment columns the hazard ratio allows for (besides the band).
     held_ : DataFrame
@@ -86,11 +90,13 @@ class AudienceDifferences:
         self.alpha, self.retention_months, self.score = alpha, float(retention_months), score
         self.clock, self.which, self.min_size = clock, which, int(min_size)
 
-    def fit(self, population, slice_by: dict, nps: tuple | None = None) -> AudienceDifferences:
+    def fit(self, population, slice_by: dict, nps: tuple | None = None, value=None) -> AudienceDifferences:
         """Compare the audience ``slice_by`` with the rest of ``population`` (a :class:`~cxkit.load.CXData`).
 
         ``nps``: ``(audience, others)`` results of :func:`cxkit.nps.nps_from_counts` when the caller has
-        them (the headline NPS of each group); their difference joins the family.
+        them (the headline NPS of each group); their difference joins the family. ``value``: a function
+        returning ``(audience, others)`` fitted :class:`~cxkit.ltv.SegmentLTV` (or None), called only where
+        the churn hazard differs (a lifetime value fit of the others costs time).
         """
         from cxkit.clock import entry_column
         from cxkit.frames import survival_frame
@@ -119,15 +125,22 @@ class AudienceDifferences:
 
         # serial gatekeeping: the headline rows (NPS, churn hazard) under Holm first; the bands' retention only
         # where the audience's churn differs, Holm among the bands (the family's error rate stays alpha)
-        head = out["measure"] != "still a customer"
+        head = out["measure"].isin(["nps", "churn hazard"])
         out.loc[head, "p_adjusted"] = holm(out.loc[head, "p_value"].to_numpy())
         gate = bool(((out["measure"] == "churn hazard") & (out["p_adjusted"] < self.alpha)).any())
+        if gate and value is not None:
+            fits = value()
+            extra = self._value_rows(*fits, bands) if fits is not None else []
+            if extra:
+                out = pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
+                head = out["measure"].isin(["nps", "churn hazard"])
         bands_p = out.loc[~head, "p_value"].to_numpy()
         out.loc[~head, "p_adjusted"] = holm(bands_p) if gate else 1.0
         out["p_adjusted"] = out["p_adjusted"].astype(float)
-        out["holds"] = out["p_adjusted"] < self.alpha
+        out["tested"] = head | gate  # the bands' retention is tested only where churn differs
+        out["holds"] = out["tested"] & (out["p_adjusted"] < self.alpha)
         self.summary = out[["measure", "band", "audience", "others", "difference", "lower", "upper", "p_value",
-                            "p_adjusted", "holds", "null", "z"]].reset_index(drop=True)
+                            "p_adjusted", "tested", "holds", "null", "z"]].reset_index(drop=True)
         held = self.summary[self.summary["holds"]]
         self.held_ = held.assign(_s=held["z"].abs()).sort_values("_s", ascending=False).drop(columns="_s")
         self.score_, self.bands_, self.slice_by_ = score, bands, dict(slice_by)
@@ -189,6 +202,28 @@ class AudienceDifferences:
                 continue
             z = diff / se
             rows.append({"measure": "still a customer", "band": b, "audience": s1, "others": s0, "difference": diff,
+                         "lower": diff - z_crit * se, "upper": diff + z_crit * se,
+                         "p_value": float(2 * stats.norm.sf(abs(z))), "null": 0.0, "z": z})
+        return rows
+
+    def _value_rows(self, mine, others, bands) -> list[dict]:
+        """Lifetime value per band, audience minus others, where both rest on the data (no assumed tail)."""
+        rows = []
+        z_crit = stats.norm.ppf(1 - self.alpha / 2)
+        for b in bands:
+            if b not in mine.segments_ or b not in others.segments_ or mine.unidentified(b) or others.unidentified(b):
+                continue
+            reps = (mine.replicates_[b].to_numpy(), others.replicates_[b].to_numpy())
+            if min(len(r) for r in reps) < 20:
+                continue
+            va, vo = float(mine.summary.set_index("segment").loc[b, "ltv"]), float(
+                others.summary.set_index("segment").loc[b, "ltv"])
+            se = float(np.hypot(np.std(reps[0], ddof=1), np.std(reps[1], ddof=1)))
+            if not se > 0:
+                continue
+            diff = va - vo
+            z = diff / se
+            rows.append({"measure": "lifetime value", "band": b, "audience": va, "others": vo, "difference": diff,
                          "lower": diff - z_crit * se, "upper": diff + z_crit * se,
                          "p_value": float(2 * stats.norm.sf(abs(z))), "null": 0.0, "z": z})
         return rows

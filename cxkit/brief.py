@@ -167,8 +167,19 @@ def _findings(a) -> list[dict]:
                         f"{'less' if value > 0 else 'more'} revenue over the last year (range {money(abs(lo))} to "
                         f"{money(abs(hi))}).")
             out.append(_item(text, facts, key="audience"))
-        elif len(held):
-            out.append(_item("This audience differs from the other customers (see its section).", [], key="audience"))
+        elif len(held):  # without a churn difference only the NPS can hold (the bands are gated on churn)
+            r = held.iloc[0]
+            i = int(held.index[0])
+            src = f"a.audience_.summary.loc[{i}]"
+            name, rest = _audience_names(a)
+            facts = [_fact(signed(abs(r["difference"])).lstrip("+"), abs(r["difference"]),
+                           f"abs({src}['difference'])")]
+            facts += [_fact(signed(r[f]), r[f], f"{src}['{f}']") for f in ("lower", "upper")]
+            out.append(_item(f"{name}'s NPS is {signed(abs(r['difference'])).lstrip('+')} points "
+                             f"{'above' if r['difference'] > 0 else 'below'} that of {rest} (from "
+                             f"{signed(r['lower'])} to {signed(r['upper'])}), while how fast its customers leave is "
+                             "not distinguishable from theirs. Why it matters: what its customers say differs; what "
+                             "they do does not, so far.", facts, key="audience"))
         else:
             out.append(_item("This audience is like the other customers in NPS, churn and retention: no difference "
                              "holds once the comparisons are counted.", [], key="audience"))
@@ -261,6 +272,25 @@ def _faster(strength: dict, rank: int):
     if hr >= 1:
         return level, reference, hr, _fact(_times(hr).split()[0], hr, src)
     return reference, level, 1 / hr, _fact(_times(1 / hr).split()[0], 1 / hr, f"1 / {src}")
+
+
+def _left_revenue(a, strength: dict) -> tuple[str, list[dict], float]:
+    """A snapshot's money for the column that goes with leaving most: the monthly revenue its faster-leaving
+    level's leavers paid, and their share of all that left (or why there is none)."""
+    table = a.left_revenue_by(strength["column"])
+    level = strength["level"] if strength["hazard_ratio"] >= 1 else strength["reference"]
+    if table is None or level not in set(table["level"]) or not table["monthly revenue left"].sum() > 0:
+        return "not in money here: this data is a snapshot, with no revenue measured", [], 0.0
+    src = f"a.left_revenue_by({strength['column']!r}).set_index('level').loc[{str(level)!r}]"
+    row = table.set_index("level").loc[level]
+    facts = [_fact(money(row["monthly revenue left"]), row["monthly revenue left"], f"{src}['monthly revenue left']"),
+             _fact(percent(row["share of revenue left"]), row["share of revenue left"],
+                   f"{src}['share of revenue left']"),
+             _fact(f"{int(row['left']):,}", int(row["left"]), f"{src}['left']")]
+    who = _who(level, strength["column"])
+    return (f"the {int(row['left']):,} {who} who had left paid {money(row['monthly revenue left'])} a month "
+            f"({percent(row['share of revenue left'])} of the monthly revenue that left, over the whole snapshot)",
+            facts, float(row["monthly revenue left"]) * 12)
 
 
 def _audience_names(a) -> tuple[str, str]:
@@ -405,13 +435,13 @@ def _actions(a, owners: dict) -> list[dict]:
         if strength is not None:
             faster, slower, ratio, fact = _faster(strength, 0)
             column = strength["column"]
+            value, facts, amount = _left_revenue(a, strength)
             out.append(_item(f"Look into why {faster} leave {_times(ratio)} as fast as {slower}, and what would "
-                             "move customers the other way.", [fact],
-                             value="not in money here: this data is a snapshot, with no revenue over time",
+                             "move customers the other way.", [fact, *facts], value=value,
                              assumption="customers choose their "
                                         f"{_in_sentence(column_label(column))}; the gap goes with it and need not "
                                         "be caused by it",
-                             owner=owners.get(column, owners.get("product", "")), amount=0.0, key="segment"))
+                             owner=owners.get(column, owners.get("product", "")), amount=amount, key="segment"))
     order = {"audience": 0, "stake": 1, "complaints": 2, "reason": 3, "segment": 4}  # how directly it is supported
     out.sort(key=lambda x: order[x["key"]])
     for rank, action in enumerate(out, 1):

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MINUS", "NOT_AVAILABLE", "money", "signed", "points", "p_text", "p_value", "percent", "number",
-           "duration_phrase", "horizon_phrase", "plural", "column_label", "term_label"]
+__all__ = ["MINUS", "NOT_AVAILABLE", "money", "signed_money", "signed", "points", "p_text", "p_value", "percent",
+           "number", "duration_phrase", "horizon_phrase", "plural", "column_label", "term_label"]
 
 MINUS = "\u2212"  # a true minus sign: "−$9,737", never "$-9,737"
 NOT_AVAILABLE = "not available"
@@ -35,6 +35,17 @@ def money(value: float, currency: str = "$", cents: bool = False) -> str:
         text = f"{v:,.2f}" if cents else f"{v:,.0f}"
     sign = MINUS if value < 0 and text.strip("0.,") else ""
     return f"{sign}{currency}{text}"
+
+
+def signed_money(value: float, currency: str = "$") -> str:
+    """A difference in money, signed: ``+$122``, ``−$86``, ``$0``.
+
+    >>> signed_money(121.6), signed_money(-86.2), signed_money(0.2)
+    ('+$122', '−$86', '$0')
+    """
+    text = money(value, currency)
+    gained = value is not None and np.isfinite(value) and value > 0 and text.strip(currency + "0.,")
+    return "+" + text if gained else text
 
 
 def signed(value: float, digits: int = 0) -> str:

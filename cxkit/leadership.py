@@ -111,7 +111,7 @@ class LeadershipAnalysis:
         NPS score, NPS points lost to each experience, churn hazard per recent complaint or repeat contact,
         and the last answers and contacts of those who left. None where the data cannot say (``why_missing_``).
     why_missing_ : dict
-        Which of those is not available -> reason code (``no_nps``, ``other_score``, ``no_contacts``, ``snapshot``,
+        Which of those is not available -> reason code (``other_score``, ``no_contacts``, ``snapshot``,
         ``no_departures``, ``not_estimable``).
     """
 
@@ -295,25 +295,24 @@ class LeadershipAnalysis:
 
         self.key_drivers_ = self.touchpoints_ = self.experiences_ = self.departures_ = None
         self.why_missing_ = {}
-        if "nps" not in data.scores:
-            self.why_missing_["drivers of the score"] = "no_nps"
-        elif self.score_ != "nps":
+        if self.score_ not in data.scores:  # bands from custom cuts of a score the data does not hold
             self.why_missing_["drivers of the score"] = "other_score"
-        else:
-            frame = driver_frame(data, window_days=self.window_days, relation="table")  # read twice, built once
+        else:  # the drivers of the report's own score: NPS, CSAT or effort
+            frame = driver_frame(data, window_days=self.window_days, relation="table",
+                                 score=self.score_)  # read twice, built once
             try:
                 if frame.aggregate("count(*)").fetchone()[0] >= self.min_size_:
                     with warnings.catch_warnings():  # a driver left out is named in notes_, in words by narrative
                         warnings.simplefilter("ignore", CxkitWarning)
                         self.key_drivers_ = self._why_attempt("drivers of the score", lambda: KeyDrivers(
-                            outcome="nps", n_boot=self.n_boot, seed=self.seed, alpha=self.alpha).fit(frame))
+                            outcome=self.score_, n_boot=self.n_boot, seed=self.seed, alpha=self.alpha).fit(frame))
                 else:
                     self.why_missing_["drivers of the score"] = "too_few"
                 experiences = [c for c in frame.columns if c.endswith("_contacts") and c != "repeat_contacts"]
                 experiences += ["repeat_contacts"] if "repeat_contacts" in frame.columns else []
                 if experiences:
-                    self.touchpoints_ = TouchpointImpact(alpha=self.alpha, min_answers=self.min_size_).fit(
-                        frame, experiences)
+                    self.touchpoints_ = TouchpointImpact(alpha=self.alpha, min_answers=self.min_size_,
+                                                         score=self.score_).fit(frame, experiences)
             finally:
                 drop_answers_table(data)
         if data.mode != "dated":
@@ -436,9 +435,36 @@ class LeadershipAnalysis:
         try:
             self.audience_ = AudienceDifferences(alpha=self.alpha, retention_months=self.retention_months,
                                                  score=self.score_, clock=self.clock_kind_,
-                                                 min_size=self.min_size_).fit(data.parent, data.slice_by, nps=nps)
+                                                 min_size=self.min_size_).fit(data.parent, data.slice_by, nps=nps,
+                                                                              value=lambda: self._value_pair(data))
         except (NotEstimable, CxkitError):
             self.audience_ = None
+
+    def _value_pair(self, data):
+        """(this audience's, the other customers') lifetime value, for the audience's comparison; None for an
+        audience of several columns (the others are then no slice of the data) or without the audience's own."""
+        from cxkit.ltv import SegmentLTV
+
+        if self.ltv_ is None or len(data.slice_by) != 1:
+            return None
+        (column, wanted), = data.slice_by.items()
+        wanted = {str(v) for v in (wanted if isinstance(wanted, list) else [wanted])}
+        from cxkit.sql import ident
+
+        values = [v for v, in data.parent.sql(f"SELECT DISTINCT CAST({ident(column)} AS VARCHAR) FROM customers "
+                                              f"WHERE {ident(column)} IS NOT NULL").fetchall() if v not in wanted]
+        if not values:
+            return None
+        others = data.parent.subset({column: values}, copy=False)
+        try:
+            fit = SegmentLTV(horizon=self.horizon_months, discount_rate=self.discount_rate, alpha=self.alpha,
+                             n_boot=self.n_boot, seed=self.seed).fit(
+                ltv_frame(others, score=self.score_, relation=True), order=self.bands_)
+        except (NotEstimable, CxkitError):
+            return None
+        finally:
+            drop_ltv_frame(others)
+        return self.ltv_, fit
 
     #: The fitted results an analyst reads next, in the report's order: attribute -> what it holds.
     RESULTS = {"nps_": "headline NPS (Series: nps, se, lower, upper, n)", "audience_": "an audience against the "
@@ -521,6 +547,26 @@ class LeadershipAnalysis:
                                                                                             ascending=False)
         out["share of lost revenue"] = out["revenue_out"] / out["revenue_out"].sum()
         return out.rename(columns={"revenue_out": "monthly revenue lost"})
+
+    def left_revenue_by(self, column: str):
+        """A snapshot's customers who had left and the monthly revenue they paid, by a segment column's level.
+
+        ``level, customers, left, monthly revenue left, share of revenue left``, most revenue first; None
+        where the data is dated (its ledger counts what left, :meth:`lost_table`) or measures no monthly
+        revenue. A snapshot's churn flag has no date: this is everything that left, not the last year.
+        """
+        data = self.data_
+        if data.mode == "dated" or not data.has("customers", "monthly_revenue") or column not in data.segments:
+            return None
+        from cxkit.sql import ident
+
+        out = data.sql(f"SELECT CAST({ident(column)} AS VARCHAR) AS level, count(*) AS customers, "
+                       "count(*) FILTER (WHERE churned = 1) AS \"left\", "
+                       "coalesce(sum(monthly_revenue) FILTER (WHERE churned = 1), 0) AS \"monthly revenue left\" "
+                       "FROM customers GROUP BY 1 ORDER BY 4 DESC, 1").df()
+        total = out["monthly revenue left"].sum()
+        out["share of revenue left"] = out["monthly revenue left"] / total if total > 0 else float("nan")
+        return out
 
     def retention_at(self, months=(6, 12, 24)):
         """Share still a customer per band at chosen months: ``segment, time, at_risk, survival, lower, upper``."""

@@ -251,6 +251,8 @@ def audience_row_label(row, diff) -> str:
         return "churn hazard, same band"
     if row["measure"] == "nps":
         return "NPS (headline)"
+    if row["measure"] == "lifetime value":
+        return f"{row['band']} lifetime value"
     return f"{plural(row['band']).lower()} still customers after {diff.retention_months:g} months"
 
 
@@ -292,8 +294,13 @@ def audience_sentence(diff, parent_label: str | None = None) -> str | None:
                              f"against {percent(r['others'])} of the other {plural(r['band']).lower()}"
                              for _, r in bands.iterrows()])
         parts.append(f"{at_time(diff.retention_months, 'after answering')}, {shares}")
-    text = "; ".join(parts)
-    return text[:1].upper() + text[1:] + "."
+    values = held[held["measure"] == "lifetime value"]
+    if len(values):
+        worth = join_words([f"its {plural(r['band']).lower()} {money(r['audience'])} against {money(r['others'])} "
+                            f"for the other {plural(r['band']).lower()} ({level}% CI of the difference "
+                            f"{money(r['lower'])} to {money(r['upper'])})" for _, r in values.iterrows()])
+        parts.append(f"lifetime value per customer: {worth}")
+    return " ".join(p[:1].upper() + p[1:] + "." for p in parts)
 
 
 def score_name(score: str) -> str:
@@ -637,7 +644,9 @@ def caption(key: str, **numbers) -> str:
                 f"first answer. Churn hazard: how many times as fast its customers leave as others with the same "
                 f"{join_words([_in_sentence(c) for c in numbers['adjusted_for']])} (Cox model). A difference holds "
                 "where it survives the correction for the number of comparisons (Holm, with the bands' retention "
-                "tested only where churn differs); a difference that does not hold is not claimed.")
+                "tested only where churn differs: 'not tested' where it does not, however wide a band's gap, since "
+                "a band's own interval among several is not a claim); a difference that does not hold is not "
+                "claimed.")
     if key == "reasons":
         return ("Cumulative incidence of each churn reason with its 95% interval (Aalen-Johansen); where two "
                 "reasons' intervals do not overlap, one clearly outweighs the other. "
@@ -645,7 +654,8 @@ def caption(key: str, **numbers) -> str:
     if key == "clock":
         return f"Clock: {numbers['clock']}. {stop_note(numbers['min_at_risk'])}"
     if key == "drivers":
-        return (f"Johnson's relative weights from a linear model of the NPS score on {numbers['n']:,} answers; bars "
+        return (f"Johnson's relative weights from a linear model of the {score_name(numbers.get('score', 'nps'))} on "
+                f"{numbers['n']:,} answers; bars "
                 "are each driver's share of what the drivers explain together, whiskers 95% bootstrap intervals. "
                 "Arrows: whether more of the driver goes with higher or lower scores.")
     if key == "departures":
@@ -679,7 +689,7 @@ def date_line(data) -> str:
 
 
 def glossary(score: str = "nps", window_months: float | None = 12, horizon: int = 60, discount_rate: float = 0.10,
-             alpha: float = 0.05, dated: bool = True, contacts: bool = True) -> dict:
+             alpha: float = 0.05, dated: bool = True, contacts: bool = True, referrals: bool = False) -> dict:
     """Every measure a report shows, defined: population, time window, which answer, formula.
 
     The settings fill in the numbers (the window, the horizon, the discount rate), so the glossary says
@@ -720,21 +730,23 @@ def glossary(score: str = "nps", window_months: float | None = 12, horizon: int 
                                    "active customers who answered to all of them. A scenario, not a forecast.")
     terms["Cost to serve"] = ("The cost of care contacts per customer per month." if contacts else
                               "Not available here: the data has no contact costs.")
-    terms["Referrals per year"] = ("Referrals a band's customers made per year of tenure; not available without a "
-                                   "referrals column.")
+    terms["Referrals per year"] = ("Referrals a band's customers made per year of tenure." if referrals else
+                                   "Not available here: the data has no referrals column.")
     terms["Expected months as a customer"] = (f"The area under the band's survival curve over the {horizon}-month "
                                               "horizon, the fitted tail included.")
     if dated:
         terms["Customer ledger"] = ("Customers at the start of a period, plus those who joined, minus those who "
                                     "left, equals those at the end; revenue is each customer's monthly run rate.")
-    if score == "nps":
-        terms["Share of what the drivers explain"] = (
-            "Johnson's relative weight of a driver divided by the R² of all drivers together: the part of the "
-            "differences in NPS answers that goes with that driver. An association, not proof of cause.")
-        if dated and contacts:
-            terms["NPS points lost to an experience"] = (
-                "How much higher NPS would read without the answers given after that experience (a contact of that "
-                "kind in the days before the answer).")
+    terms["Share of what the drivers explain"] = (
+        "Johnson's relative weight of a driver divided by the R² of all drivers together: the part of the "
+        f"differences in {score_name(score)} answers that goes with that driver. An association, not proof of cause.")
+    if dated and contacts:
+        from cxkit.scales import SCALES
+
+        measure = "NPS" if score == "nps" else f"the share {SCALES[score].labels[-1]}"
+        terms[f"{'NPS' if score == 'nps' else 'Points'} lost to an experience"] = (
+            f"How much higher {measure} would read without the answers given after that experience (a contact of "
+            "that kind in the days before the answer).")
     if dated and contacts:
         terms["Hazard ratio per complaint"] = (
             "How much faster customers leave, at any moment, for each complaint they made in the previous window "
@@ -914,9 +926,13 @@ def method_notes(analysis) -> list[str]:
                          "assuming those who did not answer spread over the bands alike.")
     if a.key_drivers_ is not None:
         kd = a.key_drivers_
-        lines.append(f"Drivers of the score: Johnson's relative weights from a linear model of the NPS score on "
-                     f"{kd.n_:,} answers with their contacts in the {a.window_days} days before; intervals from "
-                     f"{kd.n_boot} bootstrap replicates of the answers; a driver counts as distinguishable from no "
+        lines.append(f"Drivers of the score: Johnson's relative weights from a linear model of the "
+                     f"{score_name(getattr(kd, 'score_', 'nps'))} on "
+                     f"{kd.n_:,} answers"
+                     + (f" with their contacts in the {a.window_days} days before" if any(
+                         str(d).endswith("_contacts") for d in kd.importance_["driver"]) else "")
+                     + "; intervals from "
+                     + f"{kd.n_boot} bootstrap replicates of the answers; a driver counts as distinguishable from no "
                      "effect when its coefficient's interval excludes zero.")
     if a.experiences_ is not None:
         eh = a.experiences_
@@ -1205,6 +1221,9 @@ def summary_facts(analysis) -> dict:
                           for f in ("difference", "lower", "upper")]
             elif r["measure"] == "still a customer":
                 facts += [_fact(percent(r[f]), r[f], f"{src}.loc[{i}, '{f}']") for f in ("audience", "others")]
+            elif r["measure"] == "lifetime value":
+                facts += [_fact(money(r[f]), r[f], f"{src}.loc[{i}, '{f}']")
+                          for f in ("audience", "others", "lower", "upper")]
         facts.append(_fact(f"{len(a.audience_.summary)}", len(a.audience_.summary), f"len({src})"))
         out["audience"] = facts + settings
     out["small"] = [_fact(f"{a.band_sizes_[b]:,}", a.band_sizes_[b], f"a.band_sizes_['{b}']") for b in a.small_bands_]
@@ -1240,9 +1259,7 @@ def shown_facts(text: str, facts: list[dict]) -> list[dict]:
 
 # ------------------------------------------------------------ why: drivers of the score and of departure
 _KIND_PLURALS = {"call": "calls", "chat": "chats", "email": "emails", "complaint": "complaints"}
-WHY_MISSING = {"no_nps": "the kit computes them from NPS answers (0-10), and this data has none; the report's own "
-                          "score is described band by band above",
-               "other_score": "this report's bands come from another score",
+WHY_MISSING = {"other_score": "this report's bands come from another score",
                "too_few": "too few answers for a stable estimate",
                "snapshot": "snapshot data has no contact history or departure dates",
                "no_contacts": "the data has no contacts table", "no_departures": "no customer left",
@@ -1261,7 +1278,7 @@ def driver_label(name: str, window_days: int = 90) -> str:
                  or f"{kind.replace('_', ' ')} contacts")
         return f"{words} in the {window_days} days before"
     fixed = {"contact_cost": f"cost of contacts in the {window_days} days before", "tenure_months": "tenure",
-             "csat": "CSAT", "effort": "effort score"}
+             "csat": "CSAT", "effort": "effort score", "nps": "NPS"}
     return fixed.get(name, name.replace("_", " "))
 
 
@@ -1288,13 +1305,23 @@ def key_drivers_sentence(kd, window_days: int = 90) -> str | None:
         if r.sign == "by level":
             direction = f"scores differ by {noun}"
         else:
-            more = "longer" if r.driver == "tenure_months" else ("higher" if noun in ("CSAT", "effort score")
+            more = "longer" if r.driver == "tenure_months" else ("higher" if noun in ("CSAT", "effort score", "NPS")
                                                                  else "more")
             direction = f"{'higher' if r.sign == '+' else 'lower'} scores with {more} {noun}"
         verb = "accounts for " if not parts else "for "
         parts.append(f"{label} {verb}{percent(r.share)} ({direction})")
-    return (f"The drivers measured account for {percent(kd.r_squared_['value'])} of the differences in NPS answers. "
-            f"Of that, {join_words(parts)}.")
+    return (f"The drivers measured account for {percent(kd.r_squared_['value'])} of the differences in "
+            f"{_answers_of(kd)}. Of that, {join_words(parts)}.")
+
+
+def _answers_of(kd) -> str:
+    """``NPS answers``, ``satisfaction score answers``, or ``who answers as a detractor`` for a 0/1 outcome."""
+    from cxkit.scales import SCALES
+
+    score = getattr(kd, "score_", "nps")
+    if kd.outcome in ("detractor", "low_band"):
+        return f"who answers in the lowest band ({SCALES[score].labels[0]})"
+    return f"{score_name(score)} answers"
 
 
 def _one(name: str) -> str:
@@ -1310,7 +1337,7 @@ def drivers_takeaway(kd, window_days: int = 90) -> str | None:
     if shown.empty:
         return None
     names = [driver_label(d, window_days).split(" in the ")[0] for d in shown["driver"]]
-    return f"What goes with the NPS score: {join_words(names)}"
+    return f"What goes with the {score_name(getattr(kd, 'score_', 'nps'))}: {join_words(names)}"
 
 
 def not_distinguishable_sentence(kd, window_days: int = 90) -> str | None:
@@ -1325,7 +1352,10 @@ def not_distinguishable_sentence(kd, window_days: int = 90) -> str | None:
 
 
 def touchpoint_sentence(touchpoints, window_days: int = 90) -> str | None:
-    """The experience that costs the most NPS points, where its interval excludes zero."""
+    """The experience that costs the most points of the score (NPS, or the share in the top band of another
+    score), where its interval excludes zero."""
+    from cxkit.scales import SCALES
+
     rows = touchpoints.summary
     rows = rows[~rows["small"] & (rows["lower"] > 0)]
     if rows.empty:
@@ -1333,9 +1363,16 @@ def touchpoint_sentence(touchpoints, window_days: int = 90) -> str | None:
     r = rows.iloc[0]
     level = int(round(100 * (1 - touchpoints.alpha)))
     what = f"{_one(r['experience'])} in the {window_days} days before"
-    return (f"Answers given after {what} score an NPS of {signed(r['nps_with'])} against "
-            f"{signed(r['nps_without'])} for the other answers; without those answers NPS would read "
-            f"{r['points_lost']:.1f} points higher ({level}% CI {r['lower']:.1f} to {r['upper']:.1f}).")
+    ci = f"({level}% CI {r['lower']:.1f} to {r['upper']:.1f})"
+    score = getattr(touchpoints, "score", "nps")
+    if score == "nps":
+        return (f"Answers given after {what} score an NPS of {signed(r['score_with'])} against "
+                f"{signed(r['score_without'])} for the other answers; without those answers NPS would read "
+                f"{r['points_lost']:.1f} points higher {ci}.")
+    top = SCALES[score].labels[-1]
+    return (f"Of the answers given after {what}, {r['score_with']:.0f}% are {top}, against "
+            f"{r['score_without']:.0f}% of the other answers; without those answers the share {top} would read "
+            f"{r['points_lost']:.1f} points higher {ci}.")
 
 
 PRIOR_MISSING = {"no_answers": "no earlier answers to allow for",

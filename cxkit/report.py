@@ -22,7 +22,7 @@ import pandas as pd
 from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED, demo_sources  # noqa: F401  (old names kept here)
 from cxkit.document import BLOCK_MIME, block_html
 from cxkit.formats import money as _money
-from cxkit.formats import p_text, percent, signed, slice_label
+from cxkit.formats import p_text, percent, signed, signed_money, slice_label
 from cxkit.theme import PNG_DPI
 
 __all__ = ["figure", "table", "markdown", "heading", "bullets", "sentences", "section", "demo_data",
@@ -314,7 +314,8 @@ def glossary(analysis) -> None:
     ltv = analysis.ltv_
     words = terms(analysis.score_, analysis.nps_window_months, ltv.horizon if ltv else analysis.horizon_months,
                   ltv.discount_rate if ltv else analysis.discount_rate, analysis.alpha,
-                  analysis.data_.mode == "dated", analysis.measured_["cost to serve"])
+                  analysis.data_.mode == "dated", analysis.measured_["cost to serve"],
+                  analysis.measured_["referrals"])
     table(pd.DataFrame({"term": list(words), "definition": list(words.values())}), text=True)
 
 
@@ -380,12 +381,16 @@ def _audience_table(analysis) -> pd.DataFrame:
         elif r["measure"] == "nps":
             mine, others = signed(r["audience"]), signed(r["others"])
             gap = f"{signed(r['difference'])} points ({signed(r['lower'])} to {signed(r['upper'])})"
+        elif r["measure"] == "lifetime value":
+            mine, others = _money(r["audience"]), _money(r["others"])
+            gap = f"{signed_money(r['difference'])} ({signed_money(r['lower'])} to {signed_money(r['upper'])})"
         else:
             mine, others = percent(r["audience"]), percent(r["others"])
             gap = (f"{signed(100 * r['difference'])} points ({signed(100 * r['lower'])} to "
                    f"{signed(100 * r['upper'])})")
         rows.append({"measure": audience_row_label(r, diff), "this audience": mine, "other customers": others,
-                     "difference (95% CI)": gap, "holds": "yes" if r["holds"] else "no"})
+                     "difference (95% CI)": gap,
+                     "holds": "yes" if r["holds"] else "no" if r["tested"] else "not tested: churn alike"})
     return pd.DataFrame(rows)
 
 
@@ -614,7 +619,7 @@ def why_section(analysis, skip_if_lead: bool = False) -> None:
     if analysis.key_drivers_ is not None and not analysis.key_drivers_.importance_.empty:
         figure(analysis.key_drivers_.plot(window_days=analysis.window_days), "key-drivers",
                takeaway=narrative.drivers_takeaway(analysis.key_drivers_, analysis.window_days),
-               caption=narrative.caption("drivers", n=analysis.key_drivers_.n_))
+               caption=narrative.caption("drivers", n=analysis.key_drivers_.n_, score=analysis.score_))
     missing = narrative.why_missing_sentence(analysis)
     if missing:
         sentences([missing], role="unavailable")

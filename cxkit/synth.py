@@ -67,6 +67,7 @@ DEFAULTS = {
     "complaint_window_days": 90,  # a complaint counts for this many days ...
     "complaint_lag_days": 7,  # ... starting this many days after it was made
     "contact_score_effects": {},  # kind -> NPS points per contact of that kind in the window before an answer
+    "contact_csat_effects": {},  # kind -> CSAT points (1-5 scale) per contact of that kind, the same window
     "score_window_days": 90,
     # Planted changes over time (off by default):
     "signup_growth_per_year": 0.0,  # signups per day grow by this share a year (0.5: each year 50% more)
@@ -274,6 +275,10 @@ def _responses(rng, cfg, customer_id, signup, observed_days, band, rate, contact
         # stochastic rounding keeps the expected shift exact; the 0-10 scale clips it at the ends
         step = np.floor(shift) + (rng.random(owner.size) < shift - np.floor(shift))
         nps = np.clip(nps + step.astype(np.int64), 0, 10)
+    if contacts is not None and any(cfg["contact_csat_effects"].values()):
+        shift = _score_shift(cfg, owner, np.floor(when).astype(np.int64), contacts, "contact_csat_effects")
+        step = np.floor(shift) + (rng.random(owner.size) < shift - np.floor(shift))
+        csat = np.clip(csat + step.astype(np.int64), 1, 5)
     return pd.DataFrame({"customer_id": customer_id[owner], "response_date": day, "nps": nps,
                          "csat": csat, "effort": pd.array(effort, dtype="Int64")})
 
@@ -302,23 +307,26 @@ def _shift_scores(rng, cfg, nps: np.ndarray, day: np.ndarray) -> np.ndarray:
 
 
 def _planted(cfg) -> bool:
-    unknown = set(cfg["contact_score_effects"]) - set(cfg["contact_kinds"])
-    if unknown:
-        raise ValueError(f"contact_score_effects names kinds that are not generated: {sorted(unknown)}")
+    for key in ("contact_score_effects", "contact_csat_effects"):
+        unknown = set(cfg[key]) - set(cfg["contact_kinds"])
+        if unknown:
+            raise ValueError(f"{key} names kinds that are not generated: {sorted(unknown)}")
     if cfg["complaint_hazard_ratio"] <= 0:
         raise ValueError("complaint_hazard_ratio must be positive")
-    return cfg["complaint_hazard_ratio"] != 1.0 or any(cfg["contact_score_effects"].values())
+    return (cfg["complaint_hazard_ratio"] != 1.0 or any(cfg["contact_score_effects"].values())
+            or any(cfg["contact_csat_effects"].values()))
 
 
-def _score_shift(cfg, answer_owner, answer_day, contacts) -> np.ndarray:
-    """NPS points added to each answer: the effect of each contact in the window of days before it.
+def _score_shift(cfg, answer_owner, answer_day, contacts, key: str = "contact_score_effects") -> np.ndarray:
+    """Points added to each answer's score (NPS, or CSAT with ``key="contact_csat_effects"``): the effect of each
+    contact in the window of days before it.
 
     A contact on day ``c`` counts for an answer on day ``d`` when ``d - window <= c < d`` (whole days since
     signup), as :func:`cxkit.drivers.driver_frame` counts them.
     """
     owner, day, kind = contacts
     kinds = list(cfg["contact_kinds"])
-    effect = np.array([float(cfg["contact_score_effects"].get(k, 0.0)) for k in kinds])[kind]
+    effect = np.array([float(cfg[key].get(k, 0.0)) for k in kinds])[kind]
     keep = effect != 0
     owner, day, effect = owner[keep], day[keep], effect[keep]
     order = np.lexsort((day, owner))
@@ -456,6 +464,7 @@ def _truth(cfg, seed, n, rate, window_days) -> dict:
         "complaint_window_days": int(cfg["complaint_window_days"]),
         "complaint_lag_days": int(cfg["complaint_lag_days"]),
         "contact_score_effects": {k: float(cfg["contact_score_effects"].get(k, 0.0)) for k in cfg["contact_kinds"]},
+        "contact_csat_effects": {k: float(cfg["contact_csat_effects"].get(k, 0.0)) for k in cfg["contact_kinds"]},
         "score_window_days": int(cfg["score_window_days"]),
         "reference_levels": {"band": "passive", "plan": "Basic", "region": "North"},
         "band_share": shares,

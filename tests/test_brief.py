@@ -79,9 +79,17 @@ def test_an_audience_brief_leads_with_its_own_difference(tmp_path):
     alike["region"] = dict.fromkeys(alike["region"], 1.0)
     data = load(write(tmp_path / "alike", n_customers=20_000, seed=1, world="audience-retention",
                       hazard_ratios=alike))
-    b = brief(LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"})), OWNERS)
+    a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"}))
+    b = brief(a, OWNERS)
     assert b["headline"]["key"] != "audience"
     assert any(f["text"].startswith("This audience is like the other customers") for f in b["findings"])
+    # where only the NPS differs (churn alike), the finding says so with its interval, not "see its section"
+    s = a.audience_.summary
+    a.audience_.held_ = s[s["measure"] == "nps"].assign(holds=True, difference=6.0, lower=2.0, upper=10.0)
+    again = brief(a, OWNERS)
+    finding = next(f for f in [again["headline"], *again["findings"]] if f["key"] == "audience")
+    assert finding["text"].startswith("West's NPS is 6 points above that of customers in other regions (from +2 to "
+                                      "+10), while how fast its customers leave is not distinguishable")
 
 
 def test_the_telco_brief_names_contract_type(telco_path):
@@ -99,6 +107,15 @@ def test_the_telco_brief_names_contract_type(telco_path):
     assert f"Offer E customers leave {offer['hazard_ratio']:.1f} times as fast as customers with no offer" in words
     assert not any(f["key"] == "value" for f in b["findings"])  # a mirror of the outcome is worth no gap
     assert b["actions"] and b["actions"][0]["text"].startswith("Look into why Month-to-Month customers leave")
+    # the snapshot's money: what the faster-leaving contract's leavers paid a month, from the customers table
+    left = a.left_revenue_by("contract").set_index("level").loc["Month-to-Month"]
+    raw = a.data_.sql("SELECT sum(monthly_revenue) FROM customers WHERE churned = 1 "
+                      "AND contract = 'Month-to-Month'").fetchone()[0]
+    assert left["monthly revenue left"] == pytest.approx(raw)
+    assert f"paid ${left['monthly revenue left']:,.0f} a month" in b["actions"][0]["value"]
+    # drivers of the report's own score (CSAT), not "not available for want of NPS"
+    assert a.key_drivers_ is not None and a.key_drivers_.score_ == "csat"
+    assert "drivers of the score" not in a.why_missing_
     _check_traced(a, b)
 
 

@@ -116,6 +116,11 @@ def test_an_audience_that_churns_faster_with_the_same_nps_is_told_so(tmp_path_fa
     a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"}))
     hazard = a.audience_.summary.set_index("measure").loc["churn hazard"]
     assert hazard["holds"] and hazard["lower"] <= truth["hazard_ratios"]["region"]["West"] <= hazard["upper"]
+    assert a.audience_.summary["tested"].all()  # churn differs: the gate opens to the bands' retention and value
+    value = a.audience_.summary[a.audience_.summary["measure"] == "lifetime value"].set_index("band")
+    # leaving 1.8 times as fast with the same answers and prices, every band is worth less than the others' band
+    assert len(value) == 3 and (value["upper"] < 0).all() and value["holds"].all()
+    assert "Lifetime value per customer: its detractors" in narrative.audience_sentence(a.audience_)
     parts = narrative.summary_parts(a)
     assert parts["audience"].startswith(f"Its customers leave {hazard['difference']:.2f} times as fast")
     assert "of its detractors are still customers against" in parts["audience"]
@@ -128,7 +133,15 @@ def test_an_audience_like_the_others_is_said_to_be_like_them(tmp_path_factory):
     data, _ = _audience_world(tmp_path_factory, 1.0)
     for region in ("West", "North"):
         a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": region}))
-        assert not a.audience_.summary.loc[a.audience_.summary["measure"] != "nps", "holds"].any(), region
+        s = a.audience_.summary
+        assert not s.loc[s["measure"] != "nps", "holds"].any(), region
+        # churn alike: the bands' retention is not tested, and the report's table says so rather than "no"
+        assert not s.loc[s["measure"] == "still a customer", "tested"].any()
+        assert "lifetime value" not in set(s["measure"])  # the others' value is not even fitted
+        from cxkit.report import _audience_table
+
+        shown = _audience_table(a).set_index("measure")["holds"]
+        assert set(shown[shown.index.str.contains("still customers")]) == {"not tested: churn alike"}
         assert narrative.summary_parts(a)["audience"].startswith("In churn and in retention by band this audience "
                                                                  "is not distinguishable")
 

@@ -360,3 +360,78 @@ def test_the_leavers_sentence_names_every_reason_that_reads_the_same():
             "leavers who had answered") in tied
     apart = departures_sentence(_story({"product": 0.1225, "service": 0.08, "price": 0.03}))
     assert " or " not in apart.split(";")[0] and "; 40% of the former who had answered" in apart
+
+
+# ------------------------------------------------------------ any score: CSAT and effort as well as NPS
+def test_touchpoints_on_csat_read_the_share_satisfied():
+    """Another score's measure is the share in its top band (satisfied: 4-5), as its headline reads."""
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"csat": rng.integers(1, 6, 4000), "complaint_contacts": rng.poisson(0.2, 4000)})
+    had = frame["complaint_contacts"] > 0
+    frame.loc[had, "csat"] = rng.integers(1, 5, had.sum())
+
+    def satisfied(s):
+        return 100 * (s >= 4).mean()
+
+    t = TouchpointImpact(score="csat").fit(frame, ["complaint_contacts"]).summary.iloc[0]
+    assert t["points_lost"] == pytest.approx(satisfied(frame.loc[~had, "csat"]) - satisfied(frame["csat"]))
+    assert t["score_with"] == pytest.approx(satisfied(frame.loc[had, "csat"]))
+    assert t["difference"] == pytest.approx(satisfied(frame.loc[had, "csat"]) - satisfied(frame.loc[~had, "csat"]))
+    assert "nps_with" not in t.index
+    boots = []
+    for b in range(400):
+        s = frame.sample(len(frame), replace=True, random_state=b)
+        h = s["complaint_contacts"] > 0
+        boots.append(satisfied(s.loc[~h, "csat"]) - satisfied(s["csat"]))
+    se = (t["upper"] - t["lower"]) / (2 * 1.959964)
+    assert se == pytest.approx(np.std(boots), rel=0.15)
+    with pytest.raises(CxkitError, match="no column csat"):
+        TouchpointImpact(score="csat").fit(frame.rename(columns={"csat": "nps"}), ["complaint_contacts"])
+    with pytest.raises(CxkitError, match="score must be"):
+        TouchpointImpact(score="ces")
+
+
+@pytest.mark.filterwarnings("ignore:contact_cost is fixed")
+def test_drivers_of_another_score_take_its_answers_and_keep_nps_as_a_driver(small_tables, case):
+    from cxkit.load import load as load_params
+
+    data = load_params(case(fmt="parquet"))
+    frame = driver_frame(data, score="csat")
+    assert {"csat", "low_band"} <= set(frame.columns) and "detractor" not in frame.columns
+    assert "nps" in frame.attrs["drivers"] and "csat" not in frame.attrs["drivers"]
+    assert (frame["low_band"] == (frame["csat"] <= 2)).all()
+    assert frame.attrs["score"] == "csat" and frame.attrs["flag"] == "low_band"
+    kd = KeyDrivers(outcome="csat", n_boot=0).fit(frame)
+    assert kd.score_ == "csat" and "nps" in set(kd.importance_["driver"])
+    assert not {"csat", "low_band"} & set(kd.importance_["driver"])
+    low = KeyDrivers(outcome="low_band", n_boot=0).fit(frame)  # the score from the frame's attrs
+    assert low.score_ == "csat"
+    rel = driver_frame(data, score="csat", relation=True)
+    with pytest.raises(CxkitError, match="needs the score"):
+        KeyDrivers(outcome="low_band", n_boot=0).fit(rel)
+    both = KeyDrivers(outcome="low_band", n_boot=0, score="csat").fit(rel)
+    assert both.importance_["weight"].to_numpy() == pytest.approx(low.importance_["weight"].to_numpy())
+    with pytest.raises(CxkitError, match="cannot be one of its own drivers"):
+        KeyDrivers(outcome="csat", n_boot=0).fit(frame, ["low_band", "nps"])
+    with pytest.raises(CxkitError, match="not a measure of the csat score"):
+        KeyDrivers(outcome="nps", score="csat")
+
+
+@pytest.mark.parametrize("planted_effect", [False, True])
+def test_a_csat_touchpoint_is_claimed_only_where_complaints_go_with_lower_scores(tmp_path, planted_effect):
+    """Planted truth: with each complaint lowering CSAT by half a point, the CSAT touchpoint sentence names
+    complaints; with contacts unrelated to the score, complaints' interval covers no difference."""
+    from cxkit import narrative
+
+    effects = {"complaint": -0.5} if planted_effect else {}
+    params = write(tmp_path, n_customers=20_000, seed=5, contact_csat_effects=effects, **EQUAL_CONTACTS)
+    data = load(params)
+    frame = driver_frame(data, score="csat")
+    kinds = [c for c in frame.columns if c.endswith("_contacts") and c != "repeat_contacts"]
+    t = TouchpointImpact(score="csat").fit(frame, kinds)
+    complaint = t.summary.set_index("experience").loc["complaint_contacts"]
+    sentence = narrative.touchpoint_sentence(t)
+    if planted_effect:
+        assert complaint["lower"] > 0 and sentence and "complaint" in sentence and "satisfied" in sentence
+    else:
+        assert complaint["lower"] <= 0 <= complaint["upper"]

@@ -23,10 +23,11 @@ import pandas as pd
 
 from cxkit.contract import DAYS_PER_MONTH
 from cxkit.errors import CxkitError
+from cxkit.scales import SCALES
 from cxkit.sql import ident, literal
 
-__all__ = ["driver_frame", "contact_kind_columns", "drop_answers_table", "kind_counts_sql", "is_complaint_sql",
-           "monthly_revenue", "REPEAT_DAYS"]
+__all__ = ["driver_frame", "outcome_flag", "contact_kind_columns", "drop_answers_table", "kind_counts_sql",
+           "is_complaint_sql", "monthly_revenue", "REPEAT_DAYS"]
 
 #: A contact this many days or fewer after the customer's previous contact is a repeat contact.
 REPEAT_DAYS = 7
@@ -71,7 +72,8 @@ def contact_kind_columns(data) -> dict:
     return out
 
 
-def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, relation: bool = False):
+def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, relation: bool = False,
+                 score: str | None = None):
     """Candidate drivers of each answer's score, one row per answer.
 
     Parameters
@@ -86,6 +88,9 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
         Return the DuckDB relation instead of a DataFrame (for large data: :class:`KeyDrivers` aggregates it
         without bringing rows into Python); ``"table"`` computes it once into a temporary table first, for
         several readers (drop it with :func:`drop_answers_table`).
+    score : str, optional
+        The score whose drivers are sought (``nps``, ``csat`` or ``effort``; default NPS when asked, else the
+        data's first score). Its answers are the rows; the other scores of the same answer are drivers.
 
     Returns
     -------
@@ -94,25 +99,32 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
         so that answers collapse into few patterns), the segment columns (plan,
         region), ``csat`` and ``effort`` when asked, and with a contacts table one ``<kind>_contacts``
         column per contact kind, ``repeat_contacts`` and ``contact_cost`` (when contacts have a cost).
-        ``attrs["drivers"]`` lists the driver columns, ``attrs["window_days"]`` the window.
+        For another score the outcome columns are the score (``csat``) and ``low_band`` (1 for an answer
+        in its lowest band: dissatisfied, high effort), and NPS, when asked, is a driver.
+        ``attrs["drivers"]`` lists the driver columns, ``attrs["window_days"]`` the window,
+        ``attrs["score"]`` and ``attrs["flag"]`` the outcome columns.
     """
     window_days, repeat_days = int(window_days), int(repeat_days)
     if window_days < 1 or repeat_days < 0:
         raise CxkitError("window_days must be at least 1 and repeat_days at least 0")
-    if "nps" not in data.scores:
-        raise CxkitError("drivers of the score need the NPS question (responses.nps or customers.nps)")
+    score = score or ("nps" if "nps" in data.scores else (data.scores or [None])[0])
+    if score not in data.scores:
+        raise CxkitError(f"drivers of the score need the {score or 'score'} question "
+                         f"(responses.{score or 'nps'} or customers.{score or 'nps'})")
+    flag = outcome_flag(score)
+    others = [s for s in ("nps", "csat", "effort") if s != score]
     segments = [s for s in data.segments if s in ("plan", "region")] or list(data.segments)
     seg_cols = "".join(f", CAST(c.{ident(s)} AS VARCHAR) AS {ident(s)}" for s in segments)
     kinds = {}
     if data.mode != "dated":
-        scores = "".join(f", c.{ident(s)}" for s in ("csat", "effort") if data.has("customers", s))
-        query = (f"SELECT c.customer_id, c.nps, CAST(c.nps <= 6 AS INTEGER) AS detractor, "
+        scores = "".join(f", c.{ident(s)}" for s in others if data.has("customers", s))
+        query = (f"SELECT c.customer_id, {_outcome_sql(score, 'c')}, "
                  f"CAST(floor(c.duration) AS INTEGER) AS tenure_months{seg_cols}{scores} FROM customers c "
-                 "WHERE c.nps IS NOT NULL")
+                 f"WHERE c.{ident(score)} IS NOT NULL")
     else:
         if not data.has("responses"):
             raise CxkitError("drivers of the score need survey answers (a responses table)")
-        scores = "".join(f", r.{ident(s)}" for s in ("csat", "effort") if data.has("responses", s))
+        scores = "".join(f", r.{ident(s)}" for s in others if data.has("responses", s))
         contact_cols, contact_join = "", ""
         if data.has("contacts"):
             kinds = contact_kind_columns(data)
@@ -132,13 +144,13 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
                 f"ON k.customer_id = r.customer_id AND k.date >= r.response_date - {window_days} "
                 "AND k.date < r.response_date GROUP BY ALL) w "
                 "ON w.customer_id = r.customer_id AND w.response_date = r.response_date ")
-        query = (f"SELECT r.customer_id, r.response_date, r.nps, CAST(r.nps <= 6 AS INTEGER) AS detractor, "
+        query = (f"SELECT r.customer_id, r.response_date, {_outcome_sql(score, 'r')}, "
                  f"CAST(floor(date_diff('day', c.signup_date, r.response_date) / {DAYS_PER_MONTH!r}) AS INTEGER) "
                  "AS tenure_months"
                  f"{seg_cols}{scores}{contact_cols} FROM responses r JOIN customers c USING (customer_id) "
-                 f"{contact_join}WHERE r.nps IS NOT NULL ORDER BY r.customer_id, r.response_date")
+                 f"{contact_join}WHERE r.{ident(score)} IS NOT NULL ORDER BY r.customer_id, r.response_date")
     rel = data.sql(query)
-    drivers = [c for c in rel.columns if c not in ("customer_id", "response_date", "nps", "detractor")]
+    drivers = [c for c in rel.columns if c not in ("customer_id", "response_date", score, flag)]
     if relation == "table":  # computed once into this module's temporary table, for several readers
         data.con.execute(f"CREATE OR REPLACE TEMP TABLE {ANSWERS_TABLE} AS {query}")
         return data.sql(f"SELECT * FROM {ANSWERS_TABLE}")
@@ -148,16 +160,33 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
     for s in segments:
         frame[s] = frame[s].astype("category")
     frame.attrs.update({"drivers": drivers, "window_days": window_days, "repeat_days": repeat_days,
-                        "contact_kinds": kinds})
+                        "contact_kinds": kinds, "score": score, "flag": flag})
     return frame
 
 
-def frame_drivers(frame) -> list[str]:
-    """The driver columns of a :func:`driver_frame` (its ``attrs``, or every column but keys and outcomes)."""
+def outcome_flag(score: str) -> str:
+    """The 0/1 column of an answer in the score's lowest band: ``detractor`` for NPS, else ``low_band``.
+
+    >>> outcome_flag("nps"), outcome_flag("csat")
+    ('detractor', 'low_band')
+    """
+    return "detractor" if score == "nps" else "low_band"
+
+
+def _outcome_sql(score: str, alias: str) -> str:
+    """The score and its lowest-band flag as two select items."""
+    low, high, _ = SCALES[score].cuts[0]
+    col = f"{alias}.{ident(score)}"
+    return f"{col}, CAST({col} BETWEEN {low} AND {high} AS INTEGER) AS {outcome_flag(score)}"
+
+
+def frame_drivers(frame, score: str = "nps") -> list[str]:
+    """The driver columns of a :func:`driver_frame` (its ``attrs``, or every column but keys and the outcomes of
+    ``score``)."""
     attrs = getattr(frame, "attrs", None) or {}
     if attrs.get("drivers"):
         return list(attrs["drivers"])
-    return [c for c in frame.columns if c not in ("customer_id", "response_date", "nps", "detractor")]
+    return [c for c in frame.columns if c not in ("customer_id", "response_date", score, outcome_flag(score))]
 
 
 def is_categorical(series: pd.Series) -> bool:

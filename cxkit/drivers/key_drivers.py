@@ -16,13 +16,15 @@ import pandas as pd
 
 from cxkit._display import html_block
 from cxkit.drivers.design import collapse
-from cxkit.drivers.frame import frame_drivers, is_categorical
+from cxkit.drivers.frame import frame_drivers, is_categorical, outcome_flag
 from cxkit.drivers.importance import linear_importance, logistic_importance
 from cxkit.errors import CxkitError, CxkitWarning
 
 __all__ = ["KeyDrivers"]
 
-OUTCOMES = {"nps": "NPS score (0-10)", "detractor": "being a detractor (0-6)"}
+OUTCOMES = {"nps": "NPS score (0-10)", "detractor": "being a detractor (0-6)", "csat": "CSAT score (1-5)",
+            "effort": "effort score (1-7)", "low_band": "an answer in the score's lowest band"}
+FLAGS = ("detractor", "low_band")  # the 0/1 outcomes, fitted by logistic regression
 METHODS = ("relative_weights", "dominance")
 
 
@@ -31,8 +33,9 @@ class KeyDrivers:
 
     Parameters
     ----------
-    outcome : {"nps", "detractor"}
-        ``nps``: the 0-10 score, linear model, R². ``detractor``: a 0-6 answer, logistic model,
+    outcome : {"nps", "detractor", "csat", "effort", "low_band"}
+        A score (``nps`` 0-10, ``csat``, ``effort``): linear model, R². ``detractor`` (a 0-6 answer) or
+        ``low_band`` (an answer in the lowest band of ``score``: dissatisfied, high effort): logistic model,
         McKelvey-Zavoina R².
     method : {"relative_weights", "dominance"}
         Johnson's relative weights (any number of drivers) or general dominance, the Shapley value of R²
@@ -43,6 +46,9 @@ class KeyDrivers:
         Seed of the bootstrap.
     alpha : float
         1 - confidence level of the intervals.
+    score : str, optional
+        The score the outcome belongs to, for ``low_band`` (default: the driver frame's ``attrs["score"]``);
+        its column is then not a driver.
 
     Attributes
     ----------
@@ -66,14 +72,19 @@ class KeyDrivers:
     """
 
     def __init__(self, outcome: str = "nps", method: str = "relative_weights", n_boot: int = 200, seed: int = 0,
-                 alpha: float = 0.05):
+                 alpha: float = 0.05, score: str | None = None):
         if outcome not in OUTCOMES:
             raise CxkitError(f"outcome must be one of {', '.join(OUTCOMES)}")
         if method not in METHODS:
             raise CxkitError(f"method must be one of {', '.join(METHODS)}")
         if int(n_boot) < 0 or not 0 < alpha < 1:
             raise CxkitError("n_boot must be 0 or more and alpha between 0 and 1")
+        if score is not None and score not in ("nps", "csat", "effort"):
+            raise CxkitError("score must be one of nps, csat, effort")
+        if score is not None and outcome not in ("low_band", score) and not (outcome == "detractor" and score == "nps"):
+            raise CxkitError(f"outcome {outcome!r} is not a measure of the {score} score")
         self.outcome, self.method, self.n_boot, self.seed, self.alpha = outcome, method, int(n_boot), seed, alpha
+        self.score = score
 
     def fit(self, frame, drivers: list[str] | None = None) -> KeyDrivers:
         """Fit on a :func:`~cxkit.drivers.driver_frame` (a DataFrame or its DuckDB relation).
@@ -87,17 +98,30 @@ class KeyDrivers:
             varies (a contact cost that is the sum of the kinds' counts times fixed costs is left out).
         """
         self.notes_ = []
+        self.score_ = self._score_of(frame)
         explicit = drivers is not None
         drivers = self._choose(frame, drivers)
         categorical = self._categorical(frame, drivers)
         pat = collapse(frame, self.outcome, drivers, categorical)
         pat = self._drop_dependent(pat, explicit)
-        one = linear_importance if self.outcome == "nps" else logistic_importance
+        one = logistic_importance if self.outcome in FLAGS else linear_importance
         weights, r2, coef = one(pat.y, pat.x, pat.counts, pat.groups, self.method)
         boot_w, boot_r2, boot_c = self._bootstrap(pat, one)
         self.n_, self.reference_, self.patterns_ = pat.n, pat.reference, len(pat.counts)
         self._tables(pat, weights, r2, coef, boot_w, boot_r2, boot_c)
         return self
+
+    def _score_of(self, frame) -> str:
+        """The score the outcome measures: the outcome itself, NPS for ``detractor``, else ``score`` or the
+        frame's."""
+        if self.outcome in ("nps", "csat", "effort"):
+            return self.outcome
+        if self.outcome == "detractor":
+            return "nps"
+        score = self.score or (getattr(frame, "attrs", None) or {}).get("score")
+        if score is None:
+            raise CxkitError("outcome 'low_band' needs the score it belongs to: KeyDrivers(score='csat')")
+        return score
 
     def _choose(self, frame, drivers):
         columns = list(frame.columns)
@@ -107,11 +131,12 @@ class KeyDrivers:
             if unknown or not drivers:
                 raise CxkitError(f"the driver frame has no column {', '.join(unknown)}" if unknown
                                  else "name at least one driver")
-            if self.outcome in drivers or {"nps", "detractor"} & set(drivers):
-                raise CxkitError("the outcome (nps, detractor) cannot be one of its own drivers")
+            outcomes = {self.outcome, self.score_, outcome_flag(self.score_)}
+            if outcomes & set(drivers):
+                raise CxkitError(f"the outcome ({', '.join(sorted(outcomes))}) cannot be one of its own drivers")
             return drivers
         chosen = []
-        candidates = [d for d in frame_drivers(frame) if d in columns]
+        candidates = [d for d in frame_drivers(frame, self.score_) if d in columns]
         stats = _filled_and_distinct(frame, candidates)
         for d in candidates:
             filled, distinct = stats[d]
@@ -193,8 +218,8 @@ class KeyDrivers:
                 sign = "by level"
             else:
                 sign = "+" if coef[cols[0]] > 0 else "-"
-                if self.outcome == "detractor":
-                    sign = "-" if sign == "+" else "+"  # more of it, more detractors: a lower score
+                if self.outcome in FLAGS:
+                    sign = "-" if sign == "+" else "+"  # more of it, more low answers: a lower score
             rows.append({"driver": driver, "weight": float(weights[i]), "share": float(weights[i] / r2) if r2 else
                          np.nan, "lower": lo, "upper": hi, "sign": sign, "n": pat.n,
                          "distinguishable": self._distinguishable(coef[cols], None if boot_c is None else

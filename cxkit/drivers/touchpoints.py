@@ -1,5 +1,8 @@
 """Touchpoint impact: NPS of answers after an experience against the others, and the NPS points lost to it.
 
+For another score (CSAT, effort) the measure is the share of answers in its top band (satisfied, low effort),
+in points, as the report's headline reads it.
+
 For an experience X (at least one contact of a kind in the window before the
 answer), ``with`` and ``without`` are the NPS of the two groups of answers and
 ``points_lost`` = NPS(answers without X) - NPS(all answers) = share_X x
@@ -29,29 +32,60 @@ from cxkit.nps import nps_difference, nps_from_counts
 __all__ = ["TouchpointImpact"]
 
 
-def _points_lost(cells: np.ndarray) -> float:
-    """``cells``: shares of (with: D, Pa, Pr, without: D, Pa, Pr) summing to 1."""
+def band_points(score: str) -> np.ndarray:
+    """Points an answer of each band adds to the score's headline measure: NPS is promoters minus detractors,
+    another score the share in its top band.
+
+    >>> band_points("nps").tolist(), band_points("csat").tolist()
+    ([-100.0, 0.0, 100.0], [0.0, 0.0, 100.0])
+    """
+    return np.array([-100.0, 0.0, 100.0]) if score == "nps" else np.array([0.0, 0.0, 100.0])
+
+
+def _points_lost(cells: np.ndarray, points: np.ndarray | None = None) -> float:
+    """``cells``: shares of (with: low, middle, top band; without: the same) summing to 1."""
+    w = band_points("nps") if points is None else points
     with_, without = cells[:3], cells[3:]
-    nps_all = 100 * (with_[2] + without[2] - with_[0] - without[0])
-    nps_without = 100 * (without[2] - without[0]) / without.sum()
-    return nps_without - nps_all
+    return float(w @ without / without.sum() - w @ (with_ + without))
 
 
-def _cells(frame, experiences) -> dict:
-    """Experience -> answers (with it: detractors, passives, promoters; without it: the same), from a DataFrame or,
-    in one pass, a DuckDB relation."""
+def measure_from_counts(counts, points: np.ndarray) -> dict:
+    """The headline measure of answers counted by band (low, middle, top), with its standard error.
+
+    >>> round(measure_from_counts([10, 20, 70], band_points("csat"))["value"], 1)
+    70.0
+    """
+    counts = np.asarray(counts, dtype=float)
+    n = counts.sum()
+    if n == 0:
+        return {"value": np.nan, "se": np.nan, "n": 0}
+    p = counts / n
+    mean = float(points @ p)
+    return {"value": mean, "se": float(np.sqrt(max(points ** 2 @ p - mean ** 2, 0.0) / n)), "n": int(n)}
+
+
+def _band_of(values: np.ndarray, score: str) -> np.ndarray:
+    from cxkit.scales import SCALES
+
+    (_, low_hi, _), (_, mid_hi, _), _ = SCALES[score].cuts
+    return np.select([values <= low_hi, values <= mid_hi], [0, 1], 2)
+
+
+def _cells(frame, experiences, score: str = "nps") -> dict:
+    """Experience -> answers (with it: low, middle, top band; without it: the same), from a DataFrame or, in one
+    pass, a DuckDB relation."""
     if isinstance(frame, pd.DataFrame):
-        score = frame["nps"].to_numpy(dtype=float)
-        band = np.select([score <= 6, score <= 8], [0, 1], 2)
+        band = _band_of(frame[score].to_numpy(dtype=float), score)
         out = {}
         for exp in experiences:
             had = frame[exp].fillna(0).to_numpy(dtype=float) > 0
             out[exp] = np.array([np.sum(had & (band == b)) for b in range(3)]
                                 + [np.sum(~had & (band == b)) for b in range(3)], dtype=float)
         return out
+    from cxkit.scales import SCALES
     from cxkit.sql import ident
 
-    bands = ("nps <= 6", "nps BETWEEN 7 AND 8", "nps >= 9")
+    bands = tuple(f"{ident(score)} BETWEEN {lo} AND {hi}" for lo, hi, _ in SCALES[score].cuts)
     parts = [f"count(*) FILTER (WHERE {'' if had else 'NOT '}coalesce({ident(e)} > 0, false) AND {b})"
              for e in experiences for had in (True, False) for b in bands]
     row = frame.aggregate(", ".join(parts)).fetchone()
@@ -59,7 +93,7 @@ def _cells(frame, experiences) -> dict:
 
 
 class TouchpointImpact:
-    """NPS with and without each experience, and the NPS points lost to it.
+    """The score with and without each experience, and the points lost to it (NPS, or a top-band share).
 
     Parameters
     ----------
@@ -67,56 +101,79 @@ class TouchpointImpact:
         1 - confidence level.
     min_answers : int
         Experiences with fewer answers after them are flagged ``small``.
+    score : {"nps", "csat", "effort"}
+        The score of the answers: NPS points, or points of the share in the top band (satisfied, low effort).
 
     Attributes
     ----------
     summary : DataFrame
         One row per experience, most points lost first: ``experience, answers_with, share_with,
-        nps_with, nps_without, difference, difference_lower, difference_upper, points_lost, lower, upper,
-        p_value, small``.
+        score_with, score_without, difference, difference_lower, difference_upper, points_lost, lower, upper,
+        p_value, small`` (and ``nps_with, nps_without`` for NPS).
     """
 
-    def __init__(self, alpha: float = 0.05, min_answers: int = 30):
+    def __init__(self, alpha: float = 0.05, min_answers: int = 30, score: str = "nps"):
         if not 0 < alpha < 1:
             raise CxkitError("alpha must be between 0 and 1")
-        self.alpha, self.min_answers = alpha, int(min_answers)
+        if score not in ("nps", "csat", "effort"):
+            raise CxkitError("score must be one of nps, csat, effort")
+        self.alpha, self.min_answers, self.score = alpha, int(min_answers), score
 
     def fit(self, frame: pd.DataFrame, experiences: list[str]) -> TouchpointImpact:
-        """Fit on a :func:`~cxkit.drivers.driver_frame` (``nps`` and count columns, one row per answer; a DataFrame
-        or its DuckDB relation)."""
-        missing = [c for c in ["nps", *experiences] if c not in frame.columns]
+        """Fit on a :func:`~cxkit.drivers.driver_frame` (the score's column and count columns, one row per answer;
+        a DataFrame or its DuckDB relation)."""
+        missing = [c for c in [self.score, *experiences] if c not in frame.columns]
         if missing:
             raise CxkitError(f"the driver frame has no column {', '.join(missing)}")
         z = stats.norm.ppf(1 - self.alpha / 2)
-        cells = _cells(frame, experiences)
+        cells = _cells(frame, experiences, self.score)
+        w = band_points(self.score)
         rows = []
         for exp in experiences:
             counts = cells[exp]
             n = counts.sum()
-            a, b = nps_from_counts(*counts[:3].astype(int)), nps_from_counts(*counts[3:].astype(int))
-            diff = nps_difference(a, b, self.alpha) if a["n"] and b["n"] else {}
+            a, b, diff = self._compare(counts)
             lost, se = np.nan, np.nan
             if a["n"] and b["n"]:
                 p = counts / n
-                lost = _points_lost(p)
-                grad = np.array([(_points_lost(p + h) - _points_lost(p - h)) / 2e-7
+                lost = _points_lost(p, w)
+                grad = np.array([(_points_lost(p + h, w) - _points_lost(p - h, w)) / 2e-7
                                  for h in np.eye(6) * 1e-7])
                 cov = (np.diag(p) - np.outer(p, p)) / n
                 se = float(np.sqrt(max(grad @ cov @ grad, 0.0)))
             rows.append({"experience": exp, "answers_with": int(counts[:3].sum()), "share_with": counts[:3].sum() / n,
-                         "nps_with": a["nps"], "nps_without": b["nps"],
+                         "score_with": a["value"], "score_without": b["value"],
                          "difference": diff.get("difference", np.nan),
                          "difference_lower": diff.get("lower", np.nan), "difference_upper": diff.get("upper", np.nan),
                          "points_lost": lost, "lower": lost - z * se, "upper": lost + z * se,
                          "p_value": diff.get("p_value", np.nan), "small": bool(counts[:3].sum() < self.min_answers)})
         self.summary = pd.DataFrame(rows).sort_values("points_lost", ascending=False, ignore_index=True)
+        if self.score == "nps":  # the NPS names analysts and earlier notebooks read
+            self.summary.insert(3, "nps_with", self.summary["score_with"])
+            self.summary.insert(4, "nps_without", self.summary["score_without"])
         self.n_ = int(next(iter(cells.values())).sum()) if cells else 0
         return self
 
+    def _compare(self, counts) -> tuple[dict, dict, dict]:
+        """The measure of the answers with and without the experience (``value``, ``n``) and their difference."""
+        if self.score == "nps":
+            a, b = nps_from_counts(*counts[:3].astype(int)), nps_from_counts(*counts[3:].astype(int))
+            diff = nps_difference(a, b, self.alpha) if a["n"] and b["n"] else {}
+            return {**a, "value": a["nps"]}, {**b, "value": b["nps"]}, diff
+        w = band_points(self.score)
+        a, b = measure_from_counts(counts[:3], w), measure_from_counts(counts[3:], w)
+        if not (a["n"] and b["n"]):
+            return a, b, {}
+        d, se = a["value"] - b["value"], float(np.hypot(a["se"], b["se"]))
+        z = stats.norm.ppf(1 - self.alpha / 2)
+        p = float(2 * stats.norm.sf(abs(d) / se)) if se > 0 else np.nan
+        return a, b, {"difference": d, "lower": d - z * se, "upper": d + z * se, "p_value": p}
+
     def _repr_html_(self) -> str:
+        what = ("NPS points lost = NPS without those answers - NPS of all answers" if self.score == "nps" else
+                f"points lost = top-band share of {self.score} without those answers - of all answers")
         return html_block("Touchpoint impact", self.summary,
-                          [f"{self.n_:,} answers; NPS points lost = NPS without those answers - NPS of all answers. "
-                           "Associations, not proof of cause."], digits=2)
+                          [f"{self.n_:,} answers; {what}. Associations, not proof of cause."], digits=2)
 
     def __repr__(self) -> str:
         return "TouchpointImpact()" + (f" fitted on {self.n_:,} answers" if hasattr(self, "n_") else "")
