@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint lab quarter bench bench-quick bench-batch test-spark clean screenshots look
+.PHONY: help setup demo test lint docs lab quarter bench bench-quick bench-batch test-spark clean screenshots look
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ setup: $(STAMP) ## create .venv and install the kit into it
 demo: $(STAMP) ## build the demo data and render the demo leadership report (HTML and PDF) into reports/
 	$(BIN)/cxkit demo
 
-test: $(STAMP) lint ## run the whole test suite (Spark tests: make test-spark)
+test: $(STAMP) lint docs ## lint, build the docs, run the whole test suite (Spark tests: make test-spark)
 	$(BIN)/python -m pytest -m "not spark"
 
 test-spark: $(STAMP) ## the warehouse path on Spark in local mode (installs pyspark; needs Java 17)
@@ -34,6 +34,9 @@ test-spark: $(STAMP) ## the warehouse path on Spark in local mode (installs pysp
 lint: $(STAMP) ## ruff, and the import contracts that keep the layers one way down (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+
+docs: $(STAMP) ## the documentation site into site/ (MkDocs, warnings are errors; about 15 s of CPU); open site/index.html
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 lab: $(STAMP) ## JupyterLab in this project on the kit's kernel (as root too); PORT=9000, NO_BROWSER=1, IP=0.0.0.0
 	$(BIN)/cxkit lab $(if $(PORT),--port $(PORT)) $(if $(NO_BROWSER),--no-browser) $(if $(IP),--ip $(IP))
@@ -79,5 +82,6 @@ look: $(STAMP) ## PNGs of every page and slide of the demo, Telco and one sample
 	  pdftoppm -r 60 -png $(LOOK)/.slides/$$name/report.pdf $(LOOK)/$$name-slide; done
 	@echo "$$(ls $(LOOK)/*.png | wc -l) pictures in $(LOOK)/: <report>-page-NN.png and <report>-slide-NN.png"
 
-clean: ## remove rendered reports and generated demo data
+clean: ## remove rendered reports, generated demo data and the built docs (site/)
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf site

@@ -1,4 +1,4 @@
-"""Print benchmarks/results.json as the Markdown table README shows (python benchmarks/table.py)."""
+"""Print benchmarks/results.json as the Markdown table docs/benchmarks.md shows (python benchmarks/table.py)."""
 
 from __future__ import annotations
 

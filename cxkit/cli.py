@@ -455,7 +455,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_port, default=None, metavar="PORT",
                    help="port to serve on (default $PORT, else Jupyter's 8888 or the next free one)")
     p.add_argument("--ip", default=None, help="address to listen on (default localhost; 0.0.0.0: every address, "
-                                              "see README for opening it from another machine)")
+                                              "see docs/getting-started.md for opening it from another machine)")
     p.add_argument("--no-browser", action="store_true", help="print the URL (with its token) instead of opening "
                                                              "a browser")
     p.set_defaults(func=_cmd_lab)

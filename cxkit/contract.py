@@ -1,7 +1,7 @@
 """The data contract: the tables cxkit reads, their columns, types and ranges.
 
 This module only describes; :mod:`cxkit.load` reads sources onto it and
-:mod:`cxkit.validate` enforces it. README's contract table is generated from
+:mod:`cxkit.validate` enforces it. The contract table of the docs (docs/guide/data.md) is generated from
 :func:`contract_table`, so the two never disagree.
 
 Examples
@@ -163,7 +163,7 @@ def contract_table() -> pd.DataFrame:
 
 
 def contract_markdown() -> str:
-    """The contract as the Markdown table README shows (a test keeps them equal)."""
+    """The contract as the Markdown table the docs show (docs/guide/data.md; a test keeps them equal)."""
     frame = contract_table()
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
     lines += ["| " + " | ".join(f"`{v}`" if k == "column" else str(v) for k, v in row.items()) + " |"

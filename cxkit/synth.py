@@ -29,7 +29,7 @@ import pandas as pd
 
 from cxkit.contract import DAYS_PER_MONTH
 
-__all__ = ["DEFAULTS", "WORLDS", "generate", "write"]
+__all__ = ["DEFAULTS", "WORLDS", "generate", "run_name", "write"]
 
 DEFAULTS = {
     "as_of": "2026-09-30",
@@ -492,9 +492,24 @@ def _csv_type(t):
     return pa.string() if pa.types.is_dictionary(t) else t
 
 
+def run_name(n_customers: int, seed: int, world: str = "default") -> str:
+    """The report folder a synthetic data set's params file names (``run_name``): its world (unless the
+    default), size and seed, so its report is not filed under ``reports/params/``, the name of every such file.
+
+    Examples
+    --------
+    >>> run_name(100_000, 7)
+    'synth-100000-seed7'
+    >>> run_name(2_000, 0, "nps-drop")
+    'synth-nps-drop-2000-seed0'
+    """
+    return "-".join(["synth", *([world] if world != "default" else []), str(n_customers), f"seed{seed}"])
+
+
 def write(out_dir: str | Path, n_customers: int = 20_000, seed: int = 0, fmt: str = "parquet",
           revenue: str = "table", world: str = "default", **overrides) -> Path:
-    """Generate data and write the tables, ``truth.json`` and a ready ``params.yaml``.
+    """Generate data and write the tables, ``truth.json`` and a ready ``params.yaml`` (its ``run_name`` from
+    :func:`run_name`, so the report lands in ``reports/synth-.../``, not ``reports/params/``).
 
     Returns
     -------
@@ -513,6 +528,7 @@ def write(out_dir: str | Path, n_customers: int = 20_000, seed: int = 0, fmt: st
     (out / "truth.json").write_text(json.dumps(truth, indent=2, default=float))
     params = {
         "title": f"Synthetic CX data ({n_customers:,} customers, seed {seed})",
+        "run_name": run_name(n_customers, seed, world),
         "as_of": truth["as_of"],
         "data": {name: f"{name}.{fmt}" for name in tables},
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"),

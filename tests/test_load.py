@@ -249,6 +249,18 @@ def test_missing_file_is_a_params_error(tmp_path):
         load({"data": {"customers": "nope.csv"}, "_base_dir": str(tmp_path)})
 
 
+def test_a_file_found_nowhere_names_every_place_tried_in_order(tmp_path, monkeypatch):
+    """From a notebook (no preflight) too: next to the params file, the current folder, the project."""
+    project = tmp_path / "team"
+    for folder in ("notebooks", "params", "elsewhere"):
+        (project / folder).mkdir(parents=True)
+    monkeypatch.chdir(project / "elsewhere")
+    with pytest.raises(ParamsError) as err:
+        load({"data": {"customers": "data/nope.csv"}, "_base_dir": str(project / "params")})
+    tried = [project / "params" / "data/nope.csv", project / "elsewhere" / "data/nope.csv", project / "data/nope.csv"]
+    assert str(err.value).endswith("file not found: " + " or ".join(map(str, tried)))
+
+
 def test_snapshot_mode_with_mapping(tmp_path):
     df = pd.DataFrame({"ID": ["a", "b", "c"], "Tenure": [1, 5, 7], "Left": ["Yes", "No", "No"],
                        "Score": [2, 5, 4]})

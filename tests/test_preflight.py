@@ -50,6 +50,10 @@ def test_a_missing_notebook_names_every_place_looked_in(team, tmp_path, monkeypa
         resolve_notebook("01-leadership", team / "params")
     assert str(err.value).startswith(f"notebook: '01-leadership' not found (notebooks in {team / 'notebooks'}: "
                                      "01-leadership-report; the kit: 01-leadership-report, 02-survival-in-depth")
+    tried = [team / "params" / "01-leadership", tmp_path / "elsewhere" / "01-leadership",
+             team / "notebooks" / "01-leadership", team / "notebooks" / "01-leadership.ipynb",
+             NOTEBOOK_DIR.resolve() / "01-leadership", NOTEBOOK_DIR.resolve() / "01-leadership.ipynb"]
+    assert str(err.value).endswith("; looked for, in order: " + ", ".join(map(str, tried)))
 
 
 def test_validate_from_elsewhere_reads_the_projects_notebook_and_data(team, tmp_path, monkeypatch, capsys):

@@ -71,6 +71,22 @@ def test_write_gives_a_ready_params_file(tmp_path):
     assert data.row_counts["customers"] == truth["n_customers"] == 300
 
 
+def test_synth_params_name_their_report_folder(tmp_path, monkeypatch, capsys):
+    """Without a run_name every synthetic report would land in reports/params/ (the params file's name)."""
+    import yaml
+
+    from cxkit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["synth", "--customers", "300", "--seed", "3", "--out", "cx"]) == 0
+    assert yaml.safe_load((tmp_path / "cx" / "params.yaml").read_text())["run_name"] == "synth-300-seed3"
+    assert main(["synth", "--customers", "300", "--world", "nps-drop", "--out", "w"]) == 0
+    assert yaml.safe_load((tmp_path / "w" / "params.yaml").read_text())["run_name"] == "synth-nps-drop-300-seed0"
+    capsys.readouterr()
+    assert main(["validate", "cx/params.yaml", "--out", "out"]) == 0
+    assert f"cxkit render would write {tmp_path / 'out' / 'synth-300-seed3'}/" in capsys.readouterr().out
+
+
 def test_synth_writes_a_world_with_its_truth_and_refuses_an_unknown_one(tmp_path, capsys):
     import json
 

@@ -102,7 +102,7 @@ def _absolute_data(data: dict, base_dir: Path) -> dict:
     from cxkit.sources import URL, resolve_path
 
     if not isinstance(data, dict):
-        raise ParamsError("data: expected a mapping of table -> source (see README, 'Params files')")
+        raise ParamsError("data: expected a mapping of table -> source (see docs/guide/data.md, 'Params files')")
     out = {}
     for table, spec in data.items():
         spec = {"path": spec} if isinstance(spec, str) else dict(spec) if isinstance(spec, dict) else spec
@@ -119,7 +119,8 @@ def _absolute_data(data: dict, base_dir: Path) -> dict:
 
 def resolve_notebook(name, base_dir: Path | None = None) -> Path:
     """A notebook by path (relative to the params file or the current folder) or by name: in the
-    ``notebooks/`` of the params file's project, then of the current folder's project, then the kit's own."""
+    ``notebooks/`` of the params file's project, then of the current folder's project, then the kit's own.
+    Found nowhere, the error names the notebooks each folder holds and every path looked at, in order."""
     from cxkit.paths import NOTEBOOK_DIR, project_dirs
 
     if not isinstance(name, str) or not name.strip():
@@ -133,7 +134,8 @@ def resolve_notebook(name, base_dir: Path | None = None) -> Path:
             return path.resolve()
     known = "; ".join(f"{'the kit' if f == NOTEBOOK_DIR.resolve() else f}: "
                       f"{', '.join(sorted(p.stem for p in f.glob('*.ipynb'))) or 'none'}" for f in folders)
-    raise ParamsError(f"notebook: {name!r} not found (notebooks in {known})")
+    tried = ", ".join(str(p if p.is_absolute() else Path.cwd() / p) for p in dict.fromkeys(candidates))
+    raise ParamsError(f"notebook: {name!r} not found (notebooks in {known}); looked for, in order: {tried}")
 
 
 def notebook_origin(notebook: Path) -> str:
