@@ -7,6 +7,7 @@ non-zero without a traceback; warnings print as ``warning: ...`` lines.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import warnings
 from contextlib import contextmanager
@@ -302,7 +303,9 @@ def _cmd_email(args) -> int:
                             sender=Mailer.sender_from_env(),
                             subject=args.subject, attach_html=args.with_html)
     target = Path(args.eml) if args.eml else run_dir / "email.eml"
-    target.write_bytes(message.as_bytes())
+    from cxkit.render.folders import write_whole
+
+    write_whole(target, message.as_bytes())
     size = len(message.as_bytes())
     print(f"  {target}  ({size / 1000:.0f} KB; a dry run: open it in any mail client; --send mails it)")
     return 0
@@ -486,8 +489,19 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         except KeyboardInterrupt as exc:
             return _interrupted(exc, args.command)
+        except OSError as exc:  # the last net for a full or read-only disk under a step that does not say so
+            if exc.errno not in _DISK_ERRORS:
+                raise
+            _print_warnings(caught)
+            print(f"error: cannot write: {exc.strerror}{f' ({exc.filename})' if exc.filename else ''}",
+                  file=sys.stderr)
+            return 1
     _print_warnings(caught)
     return code
+
+
+#: What a full, read-only or over-quota disk raises.
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
 
 @contextmanager

@@ -232,7 +232,8 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     unknown = set(spec) - set(CONTRACT)
     if unknown:
         raise ParamsError(f"data: unknown table(s) {sorted(unknown)}; tables: {', '.join(CONTRACT)}")
-    sources = {name: Source.from_spec(name, spec[name], base) for name in CONTRACT if spec.get(name)}
+    # each file's content hash, taken before anything reads it: what a run records and checks again at its end
+    sources = {name: Source.from_spec(name, spec[name], base).pin() for name in CONTRACT if spec.get(name)}
     as_of = _as_date(as_of if as_of is not None else params.get("as_of"), "as_of")
     if min_segment_size is None:
         min_segment_size = params.get("min_segment_size", MIN_SEGMENT_SIZE)
@@ -263,7 +264,10 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     id_type = _common_id_type(described, resolved)
     raw_text: dict[str, set[str]] = {}
     for name, src in sources.items():
-        raw_text[name] = _build_typed(con, src, resolved[name], described[name], id_type)
+        header = _repeated_header(con, src, described[name])
+        raw_text[name] = _build_typed(con, src, resolved[name], described[name], id_type, header)
+        if header is not None:
+            _drop_repeated_headers(con, src, header)
     columns = {name: list(resolved[name]) for name in sources}
     problems = check_values(con, columns, raw_text, mode, {n: s.date_format for n, s in sources.items()})
     if problems:
@@ -386,6 +390,57 @@ def _without_blank_headers(con, src: Source, described: dict[str, str]) -> dict[
                 continue
         kept[name] = kind
     return kept
+
+
+#: The flag column of a CSV's typed table: the line repeats the header (a concatenation of exports).
+_HEADER_FLAG = "__cx_header_line"
+
+
+def _repeated_header(con, src: Source, described: dict[str, str]) -> tuple[str, str] | None:
+    """SQL conditions on a CSV's raw columns: ``(exact, reordered)``: the line is the header again, and the
+    line holds the header's names in another order; None for other sources."""
+    if src.kind != "csv" or src.csv.get("header") is False:
+        return None
+    header = _header_line(con, src)
+    written = [("" if v is None else str(v).strip()) for v in header] if header is not None and \
+        len(header) == len(described) else list(described)
+    values = [f"coalesce(trim({ident(name)}), '')" for name in described]
+    exact = " AND ".join(f"{v} = {literal(w)}" for v, w in zip(values, written, strict=True))
+    reordered = (f"list_sort([{', '.join(values)}]) = list_sort([{', '.join(literal(w) for w in written)}]) "
+                 f"AND NOT ({exact})")
+    return exact, reordered
+
+
+def _drop_repeated_headers(con, src: Source, header: tuple[str, str]) -> None:
+    """Lines that repeat a CSV's header (``cat export-1.csv export-2.csv``) hold no data: dropped, warned about
+    with their count and first line numbers. Names of the header in another order are refused: the rows after
+    such a line would be read into the wrong columns."""
+    table = f"_typed_{src.table}"
+    exact, reordered = con.execute(f"SELECT count(*) FILTER (WHERE {_HEADER_FLAG} = 1), count(*) FILTER "
+                                   f"(WHERE {_HEADER_FLAG} = 2) FROM {table}").fetchone()
+    if not exact and not reordered:
+        return
+    lines = _lines_where(con, src, header[1] if reordered else header[0])
+    shown = ", ".join(str(n) for n in lines) + (", ..." if (reordered or exact) > len(lines) else "")
+    name = src.path.name if src.path is not None else src.table
+    if reordered:
+        raise ParamsError(f"data.{src.table}: {name} line{'s' if reordered > 1 else ''} {shown} repeat"
+                          f"{'' if reordered > 1 else 's'} the header's names in another order ({reordered:,} "
+                          "line" + ("s" if reordered > 1 else "") + "): the rows after such a line belong to other "
+                          "columns; export the parts with one column order, or as one file")
+    con.execute(f"DELETE FROM {table} WHERE {_HEADER_FLAG} = 1")
+    warnings.warn(f"{src.table}: {name} repeats its header line {exact:,} time{'s' if exact > 1 else ''} (line"
+                  f"{'s' if exact > 1 else ''} {shown}; exports joined one after another?); those lines hold no "
+                  "data and were left out", CxkitWarning, stacklevel=4)
+
+
+def _lines_where(con, src: Source, condition: str, limit: int = 5) -> list[int]:
+    """The first line numbers of a CSV's rows matching ``condition`` (the header is line 1 after any skipped
+    lines; a quoted value spanning lines would shift the numbers after it)."""
+    first = int(src.csv.get("skip", 0)) + 1
+    rows = con.execute(f"SELECT n FROM (SELECT row_number() OVER () AS n, {condition} AS hit "
+                       f"FROM {src.from_sql()}) WHERE hit ORDER BY n LIMIT {limit}").fetchall()
+    return [first + int(r[0]) for r in rows]
 
 
 def _duplicate_columns(con, src: Source, described: dict[str, str]) -> list[Problem]:
@@ -542,11 +597,13 @@ def _home(con) -> str:
 
 
 def _build_typed(con, src: Source, resolved: dict[str, str], types: dict[str, str],
-                 id_type: str | None) -> set[str]:
+                 id_type: str | None, header: tuple[str, str] | None = None) -> set[str]:
     """Create ``_typed_<table>`` with contract names and types; return the columns kept raw.
 
     Every value that is not already of its contract type is kept beside it as text (``<col>__raw``), so a
-    value that fails to parse is reported, never silently empty. Text ids are trimmed in every table.
+    value that fails to parse is reported, never silently empty. Text ids are trimmed in every table. With
+    ``header`` (:func:`_repeated_header`), a CSV's lines repeating its header are flagged (1: as written,
+    2: in another order) in a column the contract's views never read.
     """
     spec = CONTRACT[src.table]
     selects, raw = [], set()
@@ -564,6 +621,8 @@ def _build_typed(con, src: Source, resolved: dict[str, str], types: dict[str, st
         if col.dtype not in ("text", "id") and not _typed_already(col.dtype, types[source_name]):
             selects.append(f"{_text(expr)} AS {name}__raw")
             raw.add(name)
+    if header is not None:
+        selects.append(f"CASE WHEN {header[0]} THEN 1 WHEN {header[1]} THEN 2 ELSE 0 END::TINYINT AS {_HEADER_FLAG}")
     home = _home(con)
     alias = src.attach_alias()
     if alias and src.query:

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cxkit.errors import ParamsError
 from cxkit.sql import PLAIN_NAME, ident, literal, read_only_select
 
-__all__ = ["Source", "RecordedSource", "CSV_OPTIONS", "URL"]
+__all__ = ["Source", "RecordedSource", "CSV_OPTIONS", "URL", "check_unchanged"]
 
 _FILE_KINDS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".gz": "csv", ".parquet": "parquet",
                ".pq": "parquet", ".duckdb": "duckdb", ".db": "duckdb"}
@@ -122,6 +122,7 @@ class Source:
     csv: dict = field(default_factory=dict)
     tried: tuple = field(default=(), compare=False, repr=False)  # where a relative path was looked for
     ibis: str | None = None
+    pinned: dict | None = field(default=None, compare=False, repr=False)  # the fingerprint taken before reading
 
     @classmethod
     def from_spec(cls, table: str, spec, base_dir: Path) -> Source:
@@ -283,24 +284,78 @@ class Source:
         """Numbers in this CSV are written with a decimal comma (``csv: {decimal_separator: ','}``)."""
         return self.csv.get("decimal_separator") == ","
 
-    def fingerprint(self) -> dict:
-        """Identify the input for a run manifest: path, size, modified time and SHA-256.
+    def files(self) -> list[Path]:
+        """The files this source reads: its path, or every file its glob matches (none for a query)."""
+        if self.path is None or self.kind == "ibis":
+            return []
+        if self.path.is_file():
+            return [self.path]
+        return sorted(p for p in self.path.parent.glob(self.path.name) if p.is_file())
 
-        An Ibis source is identified by its backend and table or query here; what was read from it (row
-        count and content hash) is added when it is read (:func:`cxkit.load.load`).
+    def fingerprint(self) -> dict:
+        """Identify the input for a run manifest: path, bytes and SHA-256 of its content (for a glob, of
+        every file it matches, and each file's own).
+
+        The fingerprint :meth:`pin` took before the data was read, when it was; otherwise the files as they
+        are now. An Ibis source is identified by its backend and table or query here; what was read from it
+        (row count and content hash) is added when it is read (:func:`cxkit.load.load`).
         """
+        if self.pinned is not None:
+            return dict(self.pinned)
         if self.kind == "ibis":
             return {"table": self.table, "kind": "ibis", "backend": self.backend_name,
                     "source": self.db_table or self.query}
-        if self.path is None or not self.path.is_file():
+        files = self.files()
+        if not files:
             return {"table": self.table, "kind": self.kind, "query": self.query}
-        digest = hashlib.sha256()
-        with open(self.path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        stat = self.path.stat()
+        parts = [{"path": str(f), "bytes": f.stat().st_size, "sha256": _sha256(f)} for f in files]
+        if not self.is_glob:
+            return {"table": self.table, "kind": self.kind, **parts[0]}
+        whole = hashlib.sha256("".join(p["path"] + p["sha256"] for p in parts).encode()).hexdigest()
         return {"table": self.table, "kind": self.kind, "path": str(self.path),
-                "bytes": stat.st_size, "sha256": digest.hexdigest()}
+                "bytes": sum(p["bytes"] for p in parts), "sha256": whole, "files": parts}
+
+    def pin(self) -> Source:
+        """This source with its fingerprint taken now, from the bytes as they are before anything reads them:
+        the fingerprint a run records, and what :meth:`changed` compares the files with afterwards."""
+        return replace(self, pinned=replace(self, pinned=None).fingerprint())
+
+    def changed(self) -> str | None:
+        """The first file whose content is no longer what :meth:`pin` read (or that appeared or went since),
+        or None when every file is as it was (or the source was never pinned, or reads no file)."""
+        if self.pinned is None or "sha256" not in self.pinned:
+            return None
+        now = replace(self, pinned=None).fingerprint()
+        if now.get("sha256") == self.pinned["sha256"]:
+            return None
+        before = {p["path"]: p["sha256"] for p in self.pinned.get("files", [self.pinned])}
+        after = {p["path"]: p["sha256"] for p in now.get("files", [now] if "sha256" in now else [])}
+        return next((path for path in sorted(before.keys() | after.keys()) if before.get(path) != after.get(path)),
+                    str(self.path))
+
+
+def check_unchanged(sources: dict, when: str) -> None:
+    """Refuse what was made from input files whose content changed (or that appeared or went) since their
+    fingerprints were taken, before they were read: ``ParamsError`` naming the table and the file.
+
+    Examples
+    --------
+    >>> check_unchanged({}, "while the report was rendered")
+    """
+    for table, src in sources.items():
+        changed = src.changed() if isinstance(src, Source) else None
+        if changed:
+            raise ParamsError(f"data.{table}: {changed} changed {when} (its content is not what was read at the "
+                              "start: an export still being written, or replaced?); nothing was published and the "
+                              "previous report is as it was: run again once the file is complete")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class RecordedSource:

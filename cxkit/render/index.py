@@ -104,8 +104,15 @@ def write_index(items, out_dir: Path) -> Path:
             "<th>customers in its data</th><th>what it says first</th><th>files</th><th>this run</th></tr>"
             "</thead><tbody>"
             + "".join(_row(it, out_dir) for it in items) + "</tbody></table></body></html>")
-    out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / ".index.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out_dir / "index.html")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, out_dir / "index.html")
+    except OSError as exc:  # a full disk: the old index stays whole
+        tmp.unlink(missing_ok=True)
+        from cxkit.errors import OutputError
+
+        raise OutputError(f"cannot write {out_dir / 'index.html'}: {exc.strerror or exc}; the previous index is as "
+                          "it was") from None
     return out_dir / "index.html"
