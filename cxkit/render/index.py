@@ -64,9 +64,12 @@ def _row(item, out_dir: Path) -> str:
     esc = html.escape
     if item.status in ("left out", "failed"):
         why = esc(item.note or item.short_error)
+        run_dir = out_dir / item.run
+        kept = item.status == "failed" and bool(_manifest(run_dir).get("fingerprint"))  # an earlier run's report
+        files = _files(run_dir, item.run) if kept else ""
         return (f"<tr class='{item.status.replace(' ', '-')}'><td>{esc(item.run)}</td><td></td><td></td>"
-                f"<td class='headline'>{item.status}: {why}</td><td></td>"
-                f"<td class='num'>{item.seconds:.1f} s</td></tr>")
+                f"<td class='headline'>{item.status}: {why}{' (the earlier report is kept)' if files else ''}</td>"
+                f"<td class='files'>{files}</td><td class='num'>{item.seconds:.1f} s</td></tr>")
     run_dir = out_dir / item.run
     manifest = _manifest(run_dir)
     parameters = manifest.get("parameters") or {}
