@@ -540,8 +540,28 @@ def _read_error(src: Source, exc: Exception) -> str:
         return (f"{where}: {extension.group(1)} needs DuckDB's {extension.group(2)} extension, which the kit never "
                 "installs or loads; export the data as CSV or Parquet and name that file")
     if "sniff" in text.lower():
+        mixed = _mixed_line_ends(src)
+        if mixed:
+            return f"{where}: {mixed}"
         return f"{where}: DuckDB could not make out its columns ({lines[0]}); is it a CSV text file?"
     return f"{where}: {lines[0] if lines else type(exc).__name__}"
+
+
+def _mixed_line_ends(src: Source, limit: int = 8 << 20) -> str | None:
+    """Why a CSV that DuckDB cannot sniff may be unreadable: Windows (CRLF) and Unix (LF) line ends in one file
+    (a file appended to on two systems), with the first line of each kind; None when that is not it."""
+    if src.kind != "csv" or src.path is None or not src.path.is_file():
+        return None
+    with open(src.path, "rb") as handle:
+        head = handle.read(limit)
+    lines = head.split(b"\n")[:-1]
+    crlf = [i for i, line in enumerate(lines, 1) if line.endswith(b"\r")]
+    if not crlf or len(crlf) == len(lines):
+        return None
+    lf = next(i for i, line in enumerate(lines, 1) if not line.endswith(b"\r"))
+    return (f"{src.path.name} mixes Windows (CRLF) and Unix (LF) line ends ({len(crlf):,} of the first "
+            f"{len(lines):,} lines end in CRLF, e.g. line {crlf[0]}; line {lf} in LF): save it with one kind "
+            "(dos2unix, or any editor's 'line endings' setting)")
 
 
 def _common_id_type(described, resolved) -> str | None:

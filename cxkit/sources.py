@@ -22,6 +22,7 @@ hold a password: the backend takes it from its own settings or environment.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -63,7 +64,16 @@ def _exists(path: Path) -> bool:
     return path.exists() or any(path.parent.glob(path.name)) if path.parent.exists() else path.exists()
 
 
-def resolve_path(path, base_dir) -> tuple[Path, tuple]:
+def _resolved(path: Path, where: str) -> Path:
+    """``path.resolve()``, with a symbolic link that loops named as such (a ``ParamsError``, not a traceback)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python < 3.13 raises RuntimeError for a loop, later OSError
+        raise ParamsError(f"{where}: {path} is a symbolic link that loops back on itself; name the file itself") \
+            from None
+
+
+def resolve_path(path, base_dir, where: str = "data") -> tuple[Path, tuple]:
     """A data path from a params file: absolute as given; a relative one is looked up next to the params
     file, else from the current folder, else from the params file's project (the folder holding its
     ``params/``, where the sample params files' paths start), so ``papermill`` run from the project folder
@@ -77,7 +87,7 @@ def resolve_path(path, base_dir) -> tuple[Path, tuple]:
     if path.is_absolute():
         return path, (path,)
     folders = (base_dir, Path.cwd(), *project_dirs(base_dir))
-    places = tuple(dict.fromkeys((Path(folder) / path).resolve() for folder in folders))
+    places = tuple(dict.fromkeys(_resolved(Path(folder) / path, where) for folder in folders))
     found = next((p for p in places if _exists(p)), None)
     return (found, (found,)) if found is not None else (places[0], places)
 
@@ -143,7 +153,7 @@ class Source:
             raise ParamsError(f"data.{table}.path: {spec['path']!r} is a URL; the kit reads local files only and "
                               "never reaches the network: download the file and name the local copy")
         if spec.get("path"):
-            path, tried = resolve_path(spec["path"], base_dir)
+            path, tried = resolve_path(spec["path"], base_dir, f"data.{table}")
         columns = spec.get("columns") or {}
         if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
             raise ParamsError(f"data.{table}.columns: expected a mapping of contract name -> source column name")
@@ -193,6 +203,9 @@ class Source:
         if self.path.is_dir():
             raise ParamsError(f"{where}: {self.path} is a folder; name a file, or every file in it with a glob "
                               f"such as {self.path.name}/*.csv")
+        if self.path.is_symlink() and not self.path.exists():
+            raise ParamsError(f"{where}: {self.path} is a symbolic link that loops or points to nothing "
+                              f"({os.readlink(self.path)}); name the file itself")
         if not self.path.exists() and not any(self.path.parent.glob(self.path.name)):
             places = " or ".join(str(p) for p in self.tried) if len(self.tried) > 1 else str(self.path)
             raise ParamsError(f"{where}: file not found: {places}")
@@ -218,6 +231,10 @@ class Source:
             head = handle.read(4096)
         if self.path.suffix.lower() == ".gz":
             return
+        utf16 = str(self.csv.get("encoding", "")).lower().replace("_", "-").startswith("utf-16")
+        if not utf16 and (head[:2] in (b"\xff\xfe", b"\xfe\xff") or head[1:400:2].count(0) > 150):
+            raise ParamsError(f"{where}: {self.path.name} is UTF-16 text (as Excel's 'Unicode Text' saves it); "
+                              f"set data.{self.table}.csv.encoding: utf-16, or save it as CSV UTF-8")
         if size > len(head):
             with open(self.path, "rb") as handle:
                 handle.seek(max(size - 4096, 0))

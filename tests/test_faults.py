@@ -254,3 +254,53 @@ def test_a_full_disk_ends_a_batch_cleanly(tmp_path, small_tables, capsys):
         assert not _kit_leftovers(out)
         assert (out / "index.html").read_bytes() == index or b"No space left on device" in \
             (out / "index.html").read_bytes()
+
+
+# ---------------------------------------------------------------- names shown as written
+
+
+def test_dollar_signs_in_a_segment_name_are_text_in_figures(tmp_path):
+    """``$5 plan`` and ``$10 plan`` side by side once read as mathtext (an italic '5 plan and ' between the signs);
+    every text in a kit figure is plain text: the names, as written, are in the SVG."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    from cxkit.plots import plot_survival
+    from cxkit.survival.kaplan_meier import SegmentSurvival
+
+    rng = np.random.default_rng(3)
+    names = ["$5 plan", "$5-$10 plan", "Café & crème_brûlée 100%"]
+    df = pd.DataFrame({"t": rng.exponential(12, 300).round() + 1, "e": rng.integers(0, 2, 300),
+                       "plan": np.repeat(names, 100)})
+    ax = plot_survival(SegmentSurvival().fit(df, "t", "e", "plan"), title="Customers on the $5 and $10 plans")
+    path = tmp_path / "km.svg"
+    ax.figure.savefig(path)
+    plt.close(ax.figure)
+    import re
+
+    drawn = re.findall(r"<text[^>]*>([^<]*)</text>", re.sub(r"<!--.*?-->", "", path.read_text(encoding="utf-8")))
+    for text in [*names, "Customers on the $5 and $10 plans"]:
+        assert text.replace("&", "&amp;") in drawn, (text, drawn)
+
+
+def test_the_email_of_a_run_without_a_pdf_says_where_the_report_is(tmp_path, small_tables, capsys):
+    """A run rendered with --no-pdf: its email attaches no PDF and no longer says it does; a display-name
+    address is kept whole."""
+    import email
+    from email import policy
+
+    params = _small_parquet_case(tmp_path, small_tables)
+    out = tmp_path / "out"
+    assert _run(["render", str(params), "--out", str(out), "--no-pdf"], capsys)[0] == 0
+    eml = tmp_path / "q3.eml"
+    code, text = _run(["email", str(out / "params"), "--to", "Jane Doe <jane@example.com>", "--eml", str(eml)],
+                      capsys)
+    assert code == 0, text
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert message["To"] == "Jane Doe <jane@example.com>"
+    parts = [p.get_content() for p in message.walk() if p.get_content_type() in ("text/plain", "text/html")]
+    assert len(parts) == 2 and not any(p.get_content_type() == "application/pdf" for p in message.walk())
+    for part in parts:
+        assert "attached as a PDF" not in part and "attached PDF" not in part
+        assert "no PDF was made for this run" in part

@@ -107,7 +107,7 @@ def _absolute_data(data: dict, base_dir: Path) -> dict:
     for table, spec in data.items():
         spec = {"path": spec} if isinstance(spec, str) else dict(spec) if isinstance(spec, dict) else spec
         if isinstance(spec, dict) and isinstance(spec.get("path"), str) and not URL.match(spec["path"].strip()):
-            path, tried = resolve_path(spec["path"], base_dir)
+            path, tried = resolve_path(spec["path"], base_dir, f"data.{table}")
             if len(tried) > 1:  # found nowhere: name every place looked in, not only the first
                 demo = "; cxkit demo writes the demo data" if Path(spec["path"]).parts[-3:-1] == ("data", "demo") \
                     else ""
