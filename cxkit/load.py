@@ -194,7 +194,7 @@ def _arrow_to_pandas(table) -> pd.DataFrame:
 
 
 def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_size: int | None = None,
-         con=None) -> CXData:
+         con=None, pin: bool = False) -> CXData:
     """Read, map, validate and date-cut the contract tables named in a params file.
 
     Parameters
@@ -210,6 +210,10 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
         Overrides ``params["min_segment_size"]`` (default 30).
     con : duckdb.DuckDBPyConnection, optional
         Connection to load into (default: a new in-memory one).
+    pin : bool
+        Take each input file's fingerprint (its content's SHA-256) before reading it, so that a run can record
+        it and check afterwards that the files are still what was read (:func:`cxkit.sources.check_unchanged`);
+        what ``cxkit render`` and ``batch`` do.
 
     Returns
     -------
@@ -232,8 +236,9 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     unknown = set(spec) - set(CONTRACT)
     if unknown:
         raise ParamsError(f"data: unknown table(s) {sorted(unknown)}; tables: {', '.join(CONTRACT)}")
-    # each file's content hash, taken before anything reads it: what a run records and checks again at its end
-    sources = {name: Source.from_spec(name, spec[name], base).pin() for name in CONTRACT if spec.get(name)}
+    sources = {name: Source.from_spec(name, spec[name], base) for name in CONTRACT if spec.get(name)}
+    if pin:  # each file's content hash, taken before anything reads it: what a run records and checks at its end
+        sources = {name: src.pin() for name, src in sources.items()}
     as_of = _as_date(as_of if as_of is not None else params.get("as_of"), "as_of")
     if min_segment_size is None:
         min_segment_size = params.get("min_segment_size", MIN_SEGMENT_SIZE)

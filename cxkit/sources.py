@@ -133,6 +133,7 @@ class Source:
     tried: tuple = field(default=(), compare=False, repr=False)  # where a relative path was looked for
     ibis: str | None = None
     pinned: dict | None = field(default=None, compare=False, repr=False)  # the fingerprint taken before reading
+    seen: tuple = field(default=(), compare=False, repr=False)  # each file's stat when it was pinned
 
     @classmethod
     def from_spec(cls, table: str, spec, base_dir: Path) -> Source:
@@ -332,15 +333,33 @@ class Source:
         return {"table": self.table, "kind": self.kind, "path": str(self.path),
                 "bytes": sum(p["bytes"] for p in parts), "sha256": whole, "files": parts}
 
+    def _stats(self) -> tuple:
+        """Each file's path, size, modified and changed time and inode: a write changes the change time, which
+        no one can set back by hand (``touch`` and ``os.utime`` set the modified time only)."""
+        out = []
+        for f in self.files():
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            out.append((str(f), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+        return tuple(out)
+
     def pin(self) -> Source:
         """This source with its fingerprint taken now, from the bytes as they are before anything reads them:
         the fingerprint a run records, and what :meth:`changed` compares the files with afterwards."""
-        return replace(self, pinned=replace(self, pinned=None).fingerprint())
+        fresh = replace(self, pinned=None, seen=())
+        seen = fresh._stats()
+        return replace(self, pinned=fresh.fingerprint(), seen=seen)
 
     def changed(self) -> str | None:
         """The first file whose content is no longer what :meth:`pin` read (or that appeared or went since),
-        or None when every file is as it was (or the source was never pinned, or reads no file)."""
+        or None when every file is as it was (or the source was never pinned, or reads no file). Files whose
+        stat is as it was are not read again; any other is hashed, so the same bytes written again are no
+        change."""
         if self.pinned is None or "sha256" not in self.pinned:
+            return None
+        if self._stats() == self.seen:
             return None
         now = replace(self, pinned=None).fingerprint()
         if now.get("sha256") == self.pinned["sha256"]:

@@ -99,7 +99,7 @@ def test_a_fingerprint_is_the_content_read_and_names_the_part_that_changed(tmp_p
     parts.mkdir()
     for i, chunk in enumerate((customers.iloc[:200], customers.iloc[200:])):
         chunk.to_csv(parts / f"part-{i}.csv", index=False)
-    data = load({"data": {"customers": str(parts / "*.csv")}, "as_of": "2026-09-30"})
+    data = load({"data": {"customers": str(parts / "*.csv")}, "as_of": "2026-09-30"}, pin=True)
     src = data.sources["customers"]
     pinned = src.fingerprint()
     assert [Path(p["path"]).name for p in pinned["files"]] == ["part-0.csv", "part-1.csv"]
@@ -304,3 +304,23 @@ def test_the_email_of_a_run_without_a_pdf_says_where_the_report_is(tmp_path, sma
     for part in parts:
         assert "attached as a PDF" not in part and "attached PDF" not in part
         assert "no PDF was made for this run" in part
+
+
+def test_a_decimal_comma_export_reads_thousands_as_thousands(tmp_path, small_tables):
+    """With ``decimal_separator: ','`` the '.' groups thousands: ``1.200`` is twelve hundred (it was read as 1.2),
+    ``1.234,50`` is 1234.5, ``28,04`` is 28.04."""
+    from cxkit.load import load
+
+    revenue = small_tables[0]["revenue"].copy()
+    written = ["1.200", "1.234,50", "28,04", "1 200,5"]
+    revenue["amount"] = (written * len(revenue))[:len(revenue)]
+    folder = tmp_path / "eu"
+    folder.mkdir()
+    revenue.to_csv(folder / "revenue.csv", index=False, sep=";")
+    small_tables[0]["customers"].to_csv(folder / "customers.csv", index=False)
+    data = load({"data": {"customers": str(folder / "customers.csv"),
+                          "revenue": {"path": str(folder / "revenue.csv"),
+                                      "csv": {"delimiter": ";", "decimal_separator": ","}}}, "as_of": "2026-09-30"})
+    read = data.sql("SELECT DISTINCT amount FROM _typed_revenue ORDER BY 1").fetchall()
+    assert [r[0] for r in read] == [28.04, 1200.0, 1200.5, 1234.5]
+    data.close()

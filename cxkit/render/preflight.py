@@ -243,7 +243,7 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
     if store is not None and "store" in {p.name for p in declared} and store.key == store_key(**spec):
         data = store.data()  # validated once for the whole batch: the same tables, warnings and fingerprints
     else:
-        data, store = load(spec), None
+        data, store = load(spec, pin=True), None
     data = data.subset(effective.get("parent_slice"), copy=False).subset(effective.get("slice_by"), copy=False)
     _check_reportable(data, effective)
     return Plan(Path(params_path), notebook, parameters, effective, data, raw, run_name, run_dir, store)
