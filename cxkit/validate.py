@@ -324,12 +324,14 @@ def _repeats_and_bills_outside_life(con, columns: dict[str, list[str]]) -> list[
                          f"scores; customers {', '.join(map(str, repeats[1]))}{', ...' if repeats[0] > 5 else ''});"
                          " each is counted as an answer: remove the copies if the export doubled them")
     if "revenue" in columns and "signup_date" in columns.get("customers", ()):
-        end = ("date_trunc('month', c.end_date) + INTERVAL 1 MONTH" if "end_date" in columns["customers"]
-               else "NULL::DATE")
-        outside = (f"(r.month < date_trunc('month', c.signup_date) OR r.month > {end})")
+        end = ("(date_trunc('month', end_date) + INTERVAL 1 MONTH)::DATE" if "end_date" in columns["customers"]
+               else "NULL::DATE")  # the bounds as dates, on the customers' side: a fifth of the time of a
+        life = (f"SELECT customer_id, date_trunc('month', signup_date)::DATE AS first_month, {end} AS last_month "
+                "FROM _typed_customers")  # timestamp comparison on every bill
         n, keys = con.execute(
             f"SELECT count(*), list(DISTINCT format('{{}} ({{}})', r.customer_id, r.month::DATE))[:{MAX_KEYS}] "
-            f"FROM _typed_revenue r JOIN _typed_customers c USING (customer_id) WHERE {outside}").fetchone()
+            f"FROM _typed_revenue r JOIN ({life}) c USING (customer_id) "
+            "WHERE r.month < c.first_month OR r.month > c.last_month").fetchone()
         if n:
             found.append(f"revenue: {n:,} bill(s) dated outside the customer's life (before the signup month or "
                          f"over a month after the end; e.g. {', '.join(sorted(keys))}{', ...' if n > len(keys) else ''}"
