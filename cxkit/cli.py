@@ -7,6 +7,7 @@ non-zero without a traceback; warnings print as ``warning: ...`` lines.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import warnings
 from contextlib import contextmanager
@@ -230,12 +231,12 @@ def _cmd_batch(args) -> int:
 
     print("reading the params and validating the data...", file=sys.stderr, flush=True)
     items = batch(args.params, args.out, jobs=args.jobs, pdf=not args.no_pdf, pptx=True if args.pptx else None,
-                  send=args.send, resend=args.resend, force=args.force, shard=_shard(args.shard),
+                  send=args.send, resend=args.resend, force=args.force, shard=args.shard,
                   on_done=None if sys.stderr.isatty() else logged,  # a terminal shows a progress bar instead
                   on_prepared=prepared, strict=args.strict)
     if not items:  # a machine's share of a split batch can be empty: nothing to do is not a failure
-        print(f"shard {args.shard} holds none of this batch's reports: nothing rendered" if args.shard
-              else "no report to render")
+        print(f"shard {'/'.join(map(str, args.shard))} holds none of this batch's reports: nothing rendered"
+              if args.shard else "no report to render")
         return 0
     width = max(len(it.run) for it in items)
     print(f"{'report':<{width}}  status     seconds  error / email / note")
@@ -251,11 +252,11 @@ def _cmd_batch(args) -> int:
 
 
 def _shard(text: str | None):
-    if text is None:
-        return None
+    """``--shard K/N`` as ``(K, N)``; checked where the options are read, so a wrong one is a usage error (2)."""
     k, _, n = text.partition("/")
     if not (k.isdigit() and n.isdigit()) or not 1 <= int(k) <= int(n):
-        raise CxkitError(f"--shard {text!r}: use K/N, for example 2/4 for the second of four machines")
+        raise argparse.ArgumentTypeError(f"{text!r}: use K/N with 1 <= K <= N, for example 2/4 for the second of "
+                                         "four machines")
     return int(k), int(n)
 
 
@@ -302,7 +303,9 @@ def _cmd_email(args) -> int:
                             sender=Mailer.sender_from_env(),
                             subject=args.subject, attach_html=args.with_html)
     target = Path(args.eml) if args.eml else run_dir / "email.eml"
-    target.write_bytes(message.as_bytes())
+    from cxkit.render.folders import write_whole
+
+    write_whole(target, message.as_bytes())
     size = len(message.as_bytes())
     print(f"  {target}  ({size / 1000:.0f} KB; a dry run: open it in any mail client; --send mails it)")
     return 0
@@ -419,7 +422,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pptx", action="store_true", help="also write report.pptx files")
     p.add_argument("--send", action="store_true", help="mail each report with an email: block once it has rendered")
     p.add_argument("--force", action="store_true", help="render every report, even those unchanged since the last run")
-    p.add_argument("--shard", default=None,
+    p.add_argument("--shard", type=_shard, default=None,
                    help="K/N: render only this machine's share of the reports (stable by run name)")
     p.add_argument("--resend", action="store_true", help="with --send: mail again those who already have it")
     p.add_argument("--strict", action="store_true",
@@ -486,8 +489,19 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         except KeyboardInterrupt as exc:
             return _interrupted(exc, args.command)
+        except OSError as exc:  # the last net for a full or read-only disk under a step that does not say so
+            if exc.errno not in _DISK_ERRORS:
+                raise
+            _print_warnings(caught)
+            print(f"error: cannot write: {exc.strerror}{f' ({exc.filename})' if exc.filename else ''}",
+                  file=sys.stderr)
+            return 1
     _print_warnings(caught)
     return code
+
+
+#: What a full, read-only or over-quota disk raises.
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
 
 @contextmanager

@@ -194,7 +194,7 @@ def _arrow_to_pandas(table) -> pd.DataFrame:
 
 
 def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_size: int | None = None,
-         con=None) -> CXData:
+         con=None, pin: bool = False) -> CXData:
     """Read, map, validate and date-cut the contract tables named in a params file.
 
     Parameters
@@ -210,6 +210,10 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
         Overrides ``params["min_segment_size"]`` (default 30).
     con : duckdb.DuckDBPyConnection, optional
         Connection to load into (default: a new in-memory one).
+    pin : bool
+        Take each input file's fingerprint (its content's SHA-256) before reading it, so that a run can record
+        it and check afterwards that the files are still what was read (:func:`cxkit.sources.check_unchanged`);
+        what ``cxkit render`` and ``batch`` do.
 
     Returns
     -------
@@ -233,6 +237,8 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     if unknown:
         raise ParamsError(f"data: unknown table(s) {sorted(unknown)}; tables: {', '.join(CONTRACT)}")
     sources = {name: Source.from_spec(name, spec[name], base) for name in CONTRACT if spec.get(name)}
+    if pin:  # each file's content hash, taken before anything reads it: what a run records and checks at its end
+        sources = {name: src.pin() for name, src in sources.items()}
     as_of = _as_date(as_of if as_of is not None else params.get("as_of"), "as_of")
     if min_segment_size is None:
         min_segment_size = params.get("min_segment_size", MIN_SEGMENT_SIZE)
@@ -263,7 +269,10 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     id_type = _common_id_type(described, resolved)
     raw_text: dict[str, set[str]] = {}
     for name, src in sources.items():
-        raw_text[name] = _build_typed(con, src, resolved[name], described[name], id_type)
+        header = _repeated_header(con, src, described[name])
+        raw_text[name] = _build_typed(con, src, resolved[name], described[name], id_type, header)
+        if header is not None:
+            _drop_repeated_headers(con, src, header)
     columns = {name: list(resolved[name]) for name in sources}
     problems = check_values(con, columns, raw_text, mode, {n: s.date_format for n, s in sources.items()})
     if problems:
@@ -388,6 +397,57 @@ def _without_blank_headers(con, src: Source, described: dict[str, str]) -> dict[
     return kept
 
 
+#: The flag column of a CSV's typed table: the line repeats the header (a concatenation of exports).
+_HEADER_FLAG = "__cx_header_line"
+
+
+def _repeated_header(con, src: Source, described: dict[str, str]) -> tuple[str, str] | None:
+    """SQL conditions on a CSV's raw columns: ``(exact, reordered)``: the line is the header again, and the
+    line holds the header's names in another order; None for other sources."""
+    if src.kind != "csv" or src.csv.get("header") is False:
+        return None
+    header = _header_line(con, src)
+    written = [("" if v is None else str(v).strip()) for v in header] if header is not None and \
+        len(header) == len(described) else list(described)
+    values = [f"coalesce(trim({ident(name)}), '')" for name in described]
+    exact = " AND ".join(f"{v} = {literal(w)}" for v, w in zip(values, written, strict=True))
+    reordered = (f"list_sort([{', '.join(values)}]) = list_sort([{', '.join(literal(w) for w in written)}]) "
+                 f"AND NOT ({exact})")
+    return exact, reordered
+
+
+def _drop_repeated_headers(con, src: Source, header: tuple[str, str]) -> None:
+    """Lines that repeat a CSV's header (``cat export-1.csv export-2.csv``) hold no data: dropped, warned about
+    with their count and first line numbers. Names of the header in another order are refused: the rows after
+    such a line would be read into the wrong columns."""
+    table = f"_typed_{src.table}"
+    exact, reordered = con.execute(f"SELECT count(*) FILTER (WHERE {_HEADER_FLAG} = 1), count(*) FILTER "
+                                   f"(WHERE {_HEADER_FLAG} = 2) FROM {table}").fetchone()
+    if not exact and not reordered:
+        return
+    lines = _lines_where(con, src, header[1] if reordered else header[0])
+    shown = ", ".join(str(n) for n in lines) + (", ..." if (reordered or exact) > len(lines) else "")
+    name = src.path.name if src.path is not None else src.table
+    if reordered:
+        raise ParamsError(f"data.{src.table}: {name} line{'s' if reordered > 1 else ''} {shown} repeat"
+                          f"{'' if reordered > 1 else 's'} the header's names in another order ({reordered:,} "
+                          "line" + ("s" if reordered > 1 else "") + "): the rows after such a line belong to other "
+                          "columns; export the parts with one column order, or as one file")
+    con.execute(f"DELETE FROM {table} WHERE {_HEADER_FLAG} = 1")
+    warnings.warn(f"{src.table}: {name} repeats its header line {exact:,} time{'s' if exact > 1 else ''} (line"
+                  f"{'s' if exact > 1 else ''} {shown}; exports joined one after another?); those lines hold no "
+                  "data and were left out", CxkitWarning, stacklevel=4)
+
+
+def _lines_where(con, src: Source, condition: str, limit: int = 5) -> list[int]:
+    """The first line numbers of a CSV's rows matching ``condition`` (the header is line 1 after any skipped
+    lines; a quoted value spanning lines would shift the numbers after it)."""
+    first = int(src.csv.get("skip", 0)) + 1
+    rows = con.execute(f"SELECT n FROM (SELECT row_number() OVER () AS n, {condition} AS hit "
+                       f"FROM {src.from_sql()}) WHERE hit ORDER BY n LIMIT {limit}").fetchall()
+    return [first + int(r[0]) for r in rows]
+
+
 def _duplicate_columns(con, src: Source, described: dict[str, str]) -> list[Problem]:
     """Two columns with the same name (DuckDB would quietly rename the second one of a CSV ``name_1``)."""
     if src.kind == "csv":
@@ -485,8 +545,28 @@ def _read_error(src: Source, exc: Exception) -> str:
         return (f"{where}: {extension.group(1)} needs DuckDB's {extension.group(2)} extension, which the kit never "
                 "installs or loads; export the data as CSV or Parquet and name that file")
     if "sniff" in text.lower():
+        mixed = _mixed_line_ends(src)
+        if mixed:
+            return f"{where}: {mixed}"
         return f"{where}: DuckDB could not make out its columns ({lines[0]}); is it a CSV text file?"
     return f"{where}: {lines[0] if lines else type(exc).__name__}"
+
+
+def _mixed_line_ends(src: Source, limit: int = 8 << 20) -> str | None:
+    """Why a CSV that DuckDB cannot sniff may be unreadable: Windows (CRLF) and Unix (LF) line ends in one file
+    (a file appended to on two systems), with the first line of each kind; None when that is not it."""
+    if src.kind != "csv" or src.path is None or not src.path.is_file():
+        return None
+    with open(src.path, "rb") as handle:
+        head = handle.read(limit)
+    lines = head.split(b"\n")[:-1]
+    crlf = [i for i, line in enumerate(lines, 1) if line.endswith(b"\r")]
+    if not crlf or len(crlf) == len(lines):
+        return None
+    lf = next(i for i, line in enumerate(lines, 1) if not line.endswith(b"\r"))
+    return (f"{src.path.name} mixes Windows (CRLF) and Unix (LF) line ends ({len(crlf):,} of the first "
+            f"{len(lines):,} lines end in CRLF, e.g. line {crlf[0]}; line {lf} in LF): save it with one kind "
+            "(dos2unix, or any editor's 'line endings' setting)")
 
 
 def _common_id_type(described, resolved) -> str | None:
@@ -542,11 +622,13 @@ def _home(con) -> str:
 
 
 def _build_typed(con, src: Source, resolved: dict[str, str], types: dict[str, str],
-                 id_type: str | None) -> set[str]:
+                 id_type: str | None, header: tuple[str, str] | None = None) -> set[str]:
     """Create ``_typed_<table>`` with contract names and types; return the columns kept raw.
 
     Every value that is not already of its contract type is kept beside it as text (``<col>__raw``), so a
-    value that fails to parse is reported, never silently empty. Text ids are trimmed in every table.
+    value that fails to parse is reported, never silently empty. Text ids are trimmed in every table. With
+    ``header`` (:func:`_repeated_header`), a CSV's lines repeating its header are flagged (1: as written,
+    2: in another order) in a column the contract's views never read.
     """
     spec = CONTRACT[src.table]
     selects, raw = [], set()
@@ -564,6 +646,8 @@ def _build_typed(con, src: Source, resolved: dict[str, str], types: dict[str, st
         if col.dtype not in ("text", "id") and not _typed_already(col.dtype, types[source_name]):
             selects.append(f"{_text(expr)} AS {name}__raw")
             raw.add(name)
+    if header is not None:
+        selects.append(f"CASE WHEN {header[0]} THEN 1 WHEN {header[1]} THEN 2 ELSE 0 END::TINYINT AS {_HEADER_FLAG}")
     home = _home(con)
     alias = src.attach_alias()
     if alias and src.query:

@@ -69,6 +69,21 @@ def _limited_loader():
             finally:
                 self._depth -= 1
 
+        def construct_mapping(self, node, deep=False):
+            """A key given twice is refused (YAML would keep the last one without a word: ``as_of`` twice)."""
+            if isinstance(node, yaml.MappingNode):
+                seen = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                        continue
+                    key = self.construct_object(key_node, deep=False)
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"the key {key!r} is given twice (first at line {seen[key] + 1}); keep one",
+                            key_node.start_mark)
+                    seen[key] = key_node.start_mark.line
+            return super().construct_mapping(node, deep=deep)
+
     return LimitedLoader
 
 
@@ -138,6 +153,8 @@ def parse_params(text: str, name: str = "params") -> dict:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or exc
+        if "'\\t'" in str(problem):
+            problem = f"{problem} (indent with spaces: YAML does not allow tabs there)"
         raise ParamsError(f"{name}: not valid YAML{where}: {problem}") from None
     except RecursionError:  # the scanner recurses on flow collections before compose_node sees them
         raise ParamsError(f"{name}: refused: nested deeper than {MAX_DEPTH} levels") from None

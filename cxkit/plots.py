@@ -287,10 +287,10 @@ def plot_incidence(result, ax=None, segment=None, title: str | None = None, min_
 
 
 def _range_label(low: float, high: float, currency: str) -> str:
-    """``$1,929 to $2,391``, its dollar signs kept from matplotlib's mathtext."""
+    """``$1,929 to $2,391`` (no text in a kit figure is read as mathtext: :data:`cxkit.theme.RC`)."""
     from cxkit.narrative import money
 
-    return f"{money(low, currency)} to {money(high, currency)}".replace("$", r"\$")
+    return f"{money(low, currency)} to {money(high, currency)}"
 
 
 def plot_ltv(result, ax=None, title: str | None = None):
@@ -387,11 +387,11 @@ _GAP_PARTS = {"longer life": "lifetime difference", "higher revenue": "revenue d
 
 
 def _signed_money(value: float, currency: str = "$") -> str:
-    """``+$852`` or ``−$105``: a step of a difference always shows its sign (mathtext's ``$`` escaped)."""
+    """``+$852`` or ``−$105``: a step of a difference always shows its sign."""
     from cxkit.narrative import money
 
     text = money(value, currency)
-    return ("+" + text if value > 0 and text[0] != "−" else text).replace("$", r"\$")
+    return "+" + text if value > 0 and text[0] != "−" else text
 
 
 def _who(segment: str) -> str:

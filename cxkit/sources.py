@@ -22,14 +22,15 @@ hold a password: the backend takes it from its own settings or environment.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cxkit.errors import ParamsError
 from cxkit.sql import PLAIN_NAME, ident, literal, read_only_select
 
-__all__ = ["Source", "RecordedSource", "CSV_OPTIONS", "URL"]
+__all__ = ["Source", "RecordedSource", "CSV_OPTIONS", "URL", "check_unchanged"]
 
 _FILE_KINDS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".gz": "csv", ".parquet": "parquet",
                ".pq": "parquet", ".duckdb": "duckdb", ".db": "duckdb"}
@@ -63,7 +64,16 @@ def _exists(path: Path) -> bool:
     return path.exists() or any(path.parent.glob(path.name)) if path.parent.exists() else path.exists()
 
 
-def resolve_path(path, base_dir) -> tuple[Path, tuple]:
+def _resolved(path: Path, where: str) -> Path:
+    """``path.resolve()``, with a symbolic link that loops named as such (a ``ParamsError``, not a traceback)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python < 3.13 raises RuntimeError for a loop, later OSError
+        raise ParamsError(f"{where}: {path} is a symbolic link that loops back on itself; name the file itself") \
+            from None
+
+
+def resolve_path(path, base_dir, where: str = "data") -> tuple[Path, tuple]:
     """A data path from a params file: absolute as given; a relative one is looked up next to the params
     file, else from the current folder, else from the params file's project (the folder holding its
     ``params/``, where the sample params files' paths start), so ``papermill`` run from the project folder
@@ -77,7 +87,7 @@ def resolve_path(path, base_dir) -> tuple[Path, tuple]:
     if path.is_absolute():
         return path, (path,)
     folders = (base_dir, Path.cwd(), *project_dirs(base_dir))
-    places = tuple(dict.fromkeys((Path(folder) / path).resolve() for folder in folders))
+    places = tuple(dict.fromkeys(_resolved(Path(folder) / path, where) for folder in folders))
     found = next((p for p in places if _exists(p)), None)
     return (found, (found,)) if found is not None else (places[0], places)
 
@@ -122,6 +132,8 @@ class Source:
     csv: dict = field(default_factory=dict)
     tried: tuple = field(default=(), compare=False, repr=False)  # where a relative path was looked for
     ibis: str | None = None
+    pinned: dict | None = field(default=None, compare=False, repr=False)  # the fingerprint taken before reading
+    seen: tuple = field(default=(), compare=False, repr=False)  # each file's stat when it was pinned
 
     @classmethod
     def from_spec(cls, table: str, spec, base_dir: Path) -> Source:
@@ -142,7 +154,7 @@ class Source:
             raise ParamsError(f"data.{table}.path: {spec['path']!r} is a URL; the kit reads local files only and "
                               "never reaches the network: download the file and name the local copy")
         if spec.get("path"):
-            path, tried = resolve_path(spec["path"], base_dir)
+            path, tried = resolve_path(spec["path"], base_dir, f"data.{table}")
         columns = spec.get("columns") or {}
         if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
             raise ParamsError(f"data.{table}.columns: expected a mapping of contract name -> source column name")
@@ -192,6 +204,9 @@ class Source:
         if self.path.is_dir():
             raise ParamsError(f"{where}: {self.path} is a folder; name a file, or every file in it with a glob "
                               f"such as {self.path.name}/*.csv")
+        if self.path.is_symlink() and not self.path.exists():
+            raise ParamsError(f"{where}: {self.path} is a symbolic link that loops or points to nothing "
+                              f"({os.readlink(self.path)}); name the file itself")
         if not self.path.exists() and not any(self.path.parent.glob(self.path.name)):
             places = " or ".join(str(p) for p in self.tried) if len(self.tried) > 1 else str(self.path)
             raise ParamsError(f"{where}: file not found: {places}")
@@ -217,6 +232,10 @@ class Source:
             head = handle.read(4096)
         if self.path.suffix.lower() == ".gz":
             return
+        utf16 = str(self.csv.get("encoding", "")).lower().replace("_", "-").startswith("utf-16")
+        if not utf16 and (head[:2] in (b"\xff\xfe", b"\xfe\xff") or head[1:400:2].count(0) > 150):
+            raise ParamsError(f"{where}: {self.path.name} is UTF-16 text (as Excel's 'Unicode Text' saves it); "
+                              f"set data.{self.table}.csv.encoding: utf-16, or save it as CSV UTF-8")
         if size > len(head):
             with open(self.path, "rb") as handle:
                 handle.seek(max(size - 4096, 0))
@@ -283,24 +302,96 @@ class Source:
         """Numbers in this CSV are written with a decimal comma (``csv: {decimal_separator: ','}``)."""
         return self.csv.get("decimal_separator") == ","
 
-    def fingerprint(self) -> dict:
-        """Identify the input for a run manifest: path, size, modified time and SHA-256.
+    def files(self) -> list[Path]:
+        """The files this source reads: its path, or every file its glob matches (none for a query)."""
+        if self.path is None or self.kind == "ibis":
+            return []
+        if self.path.is_file():
+            return [self.path]
+        return sorted(p for p in self.path.parent.glob(self.path.name) if p.is_file())
 
-        An Ibis source is identified by its backend and table or query here; what was read from it (row
-        count and content hash) is added when it is read (:func:`cxkit.load.load`).
+    def fingerprint(self) -> dict:
+        """Identify the input for a run manifest: path, bytes and SHA-256 of its content (for a glob, of
+        every file it matches, and each file's own).
+
+        The fingerprint :meth:`pin` took before the data was read, when it was; otherwise the files as they
+        are now. An Ibis source is identified by its backend and table or query here; what was read from it
+        (row count and content hash) is added when it is read (:func:`cxkit.load.load`).
         """
+        if self.pinned is not None:
+            return dict(self.pinned)
         if self.kind == "ibis":
             return {"table": self.table, "kind": "ibis", "backend": self.backend_name,
                     "source": self.db_table or self.query}
-        if self.path is None or not self.path.is_file():
+        files = self.files()
+        if not files:
             return {"table": self.table, "kind": self.kind, "query": self.query}
-        digest = hashlib.sha256()
-        with open(self.path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        stat = self.path.stat()
+        parts = [{"path": str(f), "bytes": f.stat().st_size, "sha256": _sha256(f)} for f in files]
+        if not self.is_glob:
+            return {"table": self.table, "kind": self.kind, **parts[0]}
+        whole = hashlib.sha256("".join(p["path"] + p["sha256"] for p in parts).encode()).hexdigest()
         return {"table": self.table, "kind": self.kind, "path": str(self.path),
-                "bytes": stat.st_size, "sha256": digest.hexdigest()}
+                "bytes": sum(p["bytes"] for p in parts), "sha256": whole, "files": parts}
+
+    def _stats(self) -> tuple:
+        """Each file's path, size, modified and changed time and inode: a write changes the change time, which
+        no one can set back by hand (``touch`` and ``os.utime`` set the modified time only)."""
+        out = []
+        for f in self.files():
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            out.append((str(f), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+        return tuple(out)
+
+    def pin(self) -> Source:
+        """This source with its fingerprint taken now, from the bytes as they are before anything reads them:
+        the fingerprint a run records, and what :meth:`changed` compares the files with afterwards."""
+        fresh = replace(self, pinned=None, seen=())
+        seen = fresh._stats()
+        return replace(self, pinned=fresh.fingerprint(), seen=seen)
+
+    def changed(self) -> str | None:
+        """The first file whose content is no longer what :meth:`pin` read (or that appeared or went since),
+        or None when every file is as it was (or the source was never pinned, or reads no file). Files whose
+        stat is as it was are not read again; any other is hashed, so the same bytes written again are no
+        change."""
+        if self.pinned is None or "sha256" not in self.pinned:
+            return None
+        if self._stats() == self.seen:
+            return None
+        now = replace(self, pinned=None).fingerprint()
+        if now.get("sha256") == self.pinned["sha256"]:
+            return None
+        before = {p["path"]: p["sha256"] for p in self.pinned.get("files", [self.pinned])}
+        after = {p["path"]: p["sha256"] for p in now.get("files", [now] if "sha256" in now else [])}
+        return next((path for path in sorted(before.keys() | after.keys()) if before.get(path) != after.get(path)),
+                    str(self.path))
+
+
+def check_unchanged(sources: dict, when: str) -> None:
+    """Refuse what was made from input files whose content changed (or that appeared or went) since their
+    fingerprints were taken, before they were read: ``ParamsError`` naming the table and the file.
+
+    Examples
+    --------
+    >>> check_unchanged({}, "while the report was rendered")
+    """
+    for table, src in sources.items():
+        changed = src.changed() if isinstance(src, Source) else None
+        if changed:
+            raise ParamsError(f"data.{table}: {changed} changed {when} (its content is not what was read at the "
+                              "start: an export still being written, or replaced?); nothing was published and the "
+                              "previous report is as it was: run again once the file is complete")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class RecordedSource:

@@ -8,8 +8,8 @@ folder (``OUT/.store/<key>.duckdb``), and computes each population's reference n
 (:meth:`cxkit.leadership.LeadershipAnalysis.population_numbers`). Every report then opens the store
 read-only, takes its slice of the validated tables, and reads the comparison numbers from it.
 
-The key covers what the validated tables depend on: each input's identity (path, size and modified
-time; or its query), its mapping and read options, ``as_of``, ``min_segment_size`` and the kit's
+The key covers what the validated tables depend on: each input's identity (path, size, modified and
+changed time, inode; or its query), its mapping and read options, ``as_of``, ``min_segment_size`` and the kit's
 version. A changed input makes a new key, so a stale store is never read.
 
 Examples
@@ -58,14 +58,15 @@ def _identity(source) -> dict:
         spec.update(ibis=source.ibis, batch=batch_id())
     if source.path is not None:
         files = [source.path] if source.path.is_file() else sorted(source.path.parent.glob(source.path.name))
-        spec["files"] = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+        stats = [(f, f.stat()) for f in files]  # the inode and change time too: neither can be set back by hand
+        spec["files"] = [(str(f.resolve()), s.st_size, s.st_mtime_ns, s.st_ino, s.st_ctime_ns) for f, s in stats]
     return spec
 
 
 def store_key(data: dict, as_of, min_segment_size, base_dir=".") -> str:
     """The store key of a params file's ``data`` spec: equal keys mean equal validated tables.
 
-    Reads no data (each file's size and modified time stand for its content).
+    Reads no data (each file's size, modified and changed time and inode stand for its content).
     """
     from cxkit import __version__
     from cxkit.sources import Source
@@ -128,7 +129,7 @@ class AnalysisStore:
         (:meth:`slice_sources`). Without, the rows stay as they came. Written to a temporary name and renamed,
         so a reader never sees half a store.
         """
-        from cxkit.sql import ident, literal
+        from cxkit.sql import literal
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -140,9 +141,31 @@ class AnalysisStore:
                 "columns": data.columns, "min_segment_size": data.min_segment_size,
                 "inputs": {t: s.fingerprint() for t, s in data.sources.items()},
                 "warnings": [str(w) for w in load_warnings], "cluster_by": cluster_by}
-        alias, pos = "cxstore_w", ident(POSITION)
+        alias = "cxstore_w"
+        try:
+            data.con.execute(f"ATTACH {literal(str(staging))} AS {alias}")
+            cls._write(data, alias, cluster_by, meta)
+        except Exception as exc:  # a full disk: DuckDB's IOException or its failed commit; never a half store left
+            for left in (staging, staging.with_name(staging.name + ".wal")):
+                left.unlink(missing_ok=True)
+            if isinstance(exc, OSError) or "No space left" in str(exc) or "Could not write" in str(exc):
+                from cxkit.errors import OutputError
+
+                text = str(exc)
+                reason = "No space left on device" if "No space left" in text else text.strip().splitlines()[0]
+                raise OutputError(f"cannot write the batch's analysis store in {folder}: {reason}; "
+                                  "nothing was published and earlier reports are as they were") from None
+            raise
+        os.replace(staging, target)
+        return cls(target)
+
+    @staticmethod
+    def _write(data, alias: str, cluster_by: list, meta: dict) -> None:
+        """The store's tables and its meta, into the attached database ``alias`` (detached at the end)."""
+        from cxkit.sql import ident
+
+        pos = ident(POSITION)
         order = ", ".join([*(f"{ident(c)} NULLS LAST" for c in cluster_by), "customer_id"])
-        data.con.execute(f"ATTACH {literal(str(staging))} AS {alias}")
         try:
             if not cluster_by:  # no audiences to keep together: the rows as they came
                 for table in data.tables:
@@ -157,10 +180,13 @@ class AnalysisStore:
                                      f"USING (customer_id) ORDER BY c.{pos} NULLS LAST, {columns}")
             data.con.execute(f"CREATE TABLE {alias}.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
             data.con.execute(f"INSERT INTO {alias}.meta VALUES ('meta', ?)", [json.dumps(meta, default=str)])
-        finally:
-            data.con.execute(f"DETACH {alias}")
-        os.replace(staging, target)
-        return cls(target)
+        except Exception:
+            try:
+                data.con.execute(f"DETACH {alias}")
+            except Exception:  # noqa: BLE001 - a failed checkpoint after a failed write: the write's error says why
+                pass
+            raise
+        data.con.execute(f"DETACH {alias}")  # its checkpoint writes the file: a full disk may show only here
 
     @property
     def cluster_by(self) -> list:

@@ -279,8 +279,11 @@ def _responses(rng, cfg, customer_id, signup, observed_days, band, rate, contact
         shift = _score_shift(cfg, owner, np.floor(when).astype(np.int64), contacts, "contact_csat_effects")
         step = np.floor(shift) + (rng.random(owner.size) < shift - np.floor(shift))
         csat = np.clip(csat + step.astype(np.int64), 1, 5)
-    return pd.DataFrame({"customer_id": customer_id[owner], "response_date": day, "nps": nps,
-                         "csat": csat, "effort": pd.array(effort, dtype="Int64")})
+    out = pd.DataFrame({"customer_id": customer_id[owner], "response_date": day, "nps": nps,
+                        "csat": csat, "effort": pd.array(effort, dtype="Int64")})
+    # a survey keeps one record of an answer: two drawn on the same day with the same scores are one (the gateway
+    # warns about exact repeats in real exports, and the generator should not make them)
+    return out[~out.duplicated()].reset_index(drop=True)
 
 
 def _shift_scores(rng, cfg, nps: np.ndarray, day: np.ndarray) -> np.ndarray:

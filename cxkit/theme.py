@@ -64,6 +64,8 @@ RC = {
     "ytick.labelsize": 12,
     "lines.linewidth": 2.2,
     "svg.fonttype": "none",
+    # every text in a figure is text as written: a segment named '$5-$10 plan' is no formula (no mathtext)
+    "text.parse_math": False,
     "svg.hashsalt": "cxkit",
     "font.family": "DejaVu Sans",
 }

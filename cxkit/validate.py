@@ -15,11 +15,14 @@ from dataclasses import replace
 
 from cxkit.contract import CONTRACT
 from cxkit.errors import CxkitWarning, Problem
+from cxkit.sql import ident
 
 __all__ = ["check_structure", "check_values", "check_dates_and_magnitudes", "suggest_date_format", "MAX_KEYS",
            "MAX_MAGNITUDE", "EARLIEST_PLAUSIBLE", "DATE_FORMATS"]
 
 MAX_KEYS = 5
+#: A segment value, churn reason or contact kind longer than this is refused: it names a group in figures.
+MAX_LABEL = 120
 #: Larger amounts, costs, tenures or counts are errors: no real value is this big, and sums of them overflow.
 MAX_MAGNITUDE = 1e12
 #: Earlier dates are warned about: usually placeholders (1900-01-01) or a wrong century.
@@ -170,21 +173,53 @@ def check_values(con, columns: dict[str, list[str]], raw_text: dict[str, set[str
         rules = _Rules(table)
         rules.add("customer_id", "customer_id is empty", "customer_id IS NULL", key="'(empty)'")
         _column_rules(rules, table, cols, raw_text.get(table, set()), mode)
+        _label_rules(rules, table, cols)
         if table == "customers" and mode == "dated" and "end_date" in cols:
             rules.add("end_date", "end_date before signup_date", "end_date < signup_date",
                       key="format('{} ({} < {})', customer_id, end_date, signup_date)")
         problems += rules.run(con)
     problems = [replace(p, rule=f"{p.rule}; {suggest_date_format(con, p.table, p.column, date_formats.get(p.table))}")
-                if p.rule == "unparseable date" else p for p in problems]
+                if p.rule == "unparseable date" else
+                replace(p, rule=p.rule + _number_hint(con, p.table, p.column)) if p.rule == "not a number" else p
+                for p in problems]
     if "customers" in columns:
         problems += _customer_rules(con, columns["customers"], mode)
     unique = not any(p.table == "customers" and p.rule == "duplicate customer_id" for p in problems)
     for table in ("responses", "revenue", "contacts"):
         if table in columns:
-            problems += _reference_rules(con, table, columns["customers"] if "customers" in columns else [], unique)
+            found = _reference_rules(con, table, columns["customers"] if "customers" in columns else [], unique)
+            problems += [replace(p, rule=p.rule + _id_hint(con, table)) if p.rule.startswith("unknown customer")
+                         else p for p in found]
     if any(p.rule.startswith("unparseable date") for p in problems):
         problems = [p for p in problems if p.rule not in _DATE_ORDER_RULES]
     return problems
+
+
+def _number_hint(con, table: str, column: str) -> str:
+    """Why numbers do not parse, when the failing values show it: a currency sign, or a decimal comma."""
+    failed = f"{column} IS NULL AND {column}__raw IS NOT NULL"
+    signs, commas, n = con.execute(
+        f"SELECT count(*) FILTER (WHERE regexp_matches({column}__raw, '^[-+]?\\s*[$€£¥]|[$€£¥]\\s*$|^[A-Z]{{3}}\\s')), "
+        f"count(*) FILTER (WHERE regexp_matches({column}__raw, '^[-+]?[0-9.]*[0-9],[0-9]{{1,2}}$')), count(*) "
+        f"FROM _typed_{table} WHERE {failed}").fetchone()
+    if signs and signs * 2 >= n:
+        return "; they carry a currency sign or code: export the amounts as plain numbers (one currency)"
+    if commas and commas * 2 >= n:
+        return f"; they are written with a decimal comma: set data.{table}.csv.decimal_separator: ','"
+    return ""
+
+
+def _id_hint(con, table: str) -> str:
+    """Why ids are unknown, when it shows: they match customers' ids once leading zeros are dropped."""
+    strip = "ltrim(CAST({} AS VARCHAR), '0')"
+    row = con.execute(
+        f"SELECT count(*), min(CAST(t.customer_id AS VARCHAR)) FROM _typed_{table} t WHERE t.customer_id NOT IN "
+        "(SELECT customer_id FROM _typed_customers WHERE customer_id IS NOT NULL) AND "
+        f"{strip.format('t.customer_id')} IN (SELECT {strip.format('customer_id')} FROM _typed_customers)").fetchone()
+    if not row[0]:
+        return ""
+    return (f"; {row[0]:,} of them match a customer once leading zeros are dropped (e.g. {row[1]}): write the ids "
+            "the same way in every table (a spreadsheet drops the zeros of ids it reads as numbers)")
 
 
 def suggest_date_format(con, table: str, column: str, current: str | None = None) -> str:
@@ -212,6 +247,11 @@ def suggest_date_format(con, table: str, column: str, current: str | None = None
         if parsed == len(samples):
             fits.append(fmt)
     now = f"with date_format {current!r} " if current else ""
+    serial = [int(v) for v in samples if re.fullmatch(r"\s*\d{5}(\.0+)?\s*", str(v))]
+    if not fits and len(serial) == len(samples) and all(20_000 <= v <= 80_000 for v in serial):
+        day = dt.date(1899, 12, 30) + dt.timedelta(days=serial[0])  # Excel's day 1 is 1900-01-01 (after its leap bug)
+        return (f"these look like Excel serial day numbers ({serial[0]} is {day.isoformat()} in Excel): format the "
+                "column as dates (YYYY-MM-DD) in the sheet before exporting it")
     if fits and parsed_rows:
         return (f"{parsed_rows:,} other rows do parse{' ' + now.strip() if now else ' as YYYY-MM-DD'}, these as "
                 f"{fits[0]!r}: the export mixes date formats; write every date the same way")
@@ -259,12 +299,44 @@ def check_dates_and_magnitudes(con, columns: dict[str, list[str]], as_of: dt.dat
                                 ).fetchone()[0]
                 found.append(f"{table}.{col}: {n:,} value(s) over {OUTLIER_FACTOR} times the 99th percentile "
                              f"({p99:,.4g}), largest {top:,.6g}; check for placeholders or a unit error (cents?)")
+    found += _repeats_and_bills_outside_life(con, columns)
     if as_of is not None and latest is not None and (as_of - latest).days > 365:
         found.append(f"as_of {as_of} is {(as_of - latest).days:,} days after the latest date in the data "
                      f"({latest}); customers without an end date count as active until as_of")
     if found:
         warnings.warn("the data passes, but these values look wrong:\n  " + "\n  ".join(found), CxkitWarning,
                       stacklevel=3)
+
+
+def _repeats_and_bills_outside_life(con, columns: dict[str, list[str]]) -> list[str]:
+    """Answers repeated exactly (same customer, date and scores: an export run twice, a join that doubled rows)
+    and bills dated before the customer's signup month or more than a month after their end month. Both are
+    kept as given (each repeat counts as an answer, each bill as revenue) and warned about, counted, with a few
+    customer ids: the kit never drops rows it cannot prove wrong."""
+    found = []
+    if "responses" in columns:
+        cols = ", ".join(columns["responses"])
+        repeats = con.execute(f"SELECT sum(n - 1), list(customer_id ORDER BY customer_id)[:{MAX_KEYS}] FROM (SELECT "
+                              f"{cols}, count(*) AS n FROM _typed_responses GROUP BY ALL HAVING count(*) > 1)"
+                              ).fetchone()
+        if repeats[0]:
+            found.append(f"responses: {int(repeats[0]):,} answer(s) repeat another exactly (same customer, date and "
+                         f"scores; customers {', '.join(map(str, repeats[1]))}{', ...' if repeats[0] > 5 else ''});"
+                         " each is counted as an answer: remove the copies if the export doubled them")
+    if "revenue" in columns and "signup_date" in columns.get("customers", ()):
+        end = ("(date_trunc('month', end_date) + INTERVAL 1 MONTH)::DATE" if "end_date" in columns["customers"]
+               else "NULL::DATE")  # the bounds as dates, on the customers' side: a fifth of the time of a
+        life = (f"SELECT customer_id, date_trunc('month', signup_date)::DATE AS first_month, {end} AS last_month "
+                "FROM _typed_customers")  # timestamp comparison on every bill
+        n, keys = con.execute(
+            f"SELECT count(*), list(DISTINCT format('{{}} ({{}})', r.customer_id, r.month::DATE))[:{MAX_KEYS}] "
+            f"FROM _typed_revenue r JOIN ({life}) c USING (customer_id) "
+            "WHERE r.month < c.first_month OR r.month > c.last_month").fetchone()
+        if n:
+            found.append(f"revenue: {n:,} bill(s) dated outside the customer's life (before the signup month or "
+                         f"over a month after the end; e.g. {', '.join(sorted(keys))}{', ...' if n > len(keys) else ''}"
+                         "); they are counted as that customer's revenue: correct the export if they are not")
+    return found
 
 
 def _required_here(col, table: str, mode: str) -> bool:
@@ -308,6 +380,20 @@ def _column_rules(rules: _Rules, table: str, cols: list[str], raw_text: set[str]
             else:
                 rules.add(name, f"score outside {low}-{high}", f"{finite}{name} NOT BETWEEN {low} AND {high}",
                           key=value_key)
+
+
+def _label_rules(rules: _Rules, table: str, cols: list[str]) -> None:
+    """Text that names a group in figures, tables, sentences and run folders (segments, churn reasons, contact
+    kinds): over :data:`MAX_LABEL` characters it is a free-text or pasted column, not a group's name (one such
+    value once drew a figure 77,000 pixels wide)."""
+    spec = CONTRACT[table]
+    labels = [c for c in cols if c != "customer_id" and (c not in spec.names or spec.column(c).dtype == "text")]
+    for name in labels:
+        rules.add(name, f"longer than {MAX_LABEL} characters (a free-text column, or cells run together?); it names a "
+                  "group in figures, tables and file names: shorten the values, or leave the column out",
+                  f"length({ident(name)}) > {MAX_LABEL}",
+                  key=f"format('{{}} ({{}}...: {{:,}} characters)', customer_id, left({ident(name)}, 24), "
+                      f"length({ident(name)}))")
 
 
 def _customer_rules(con, cols: list[str], mode: str) -> list[Problem]:

@@ -200,8 +200,11 @@ def test_as_of_drops_rows_of_customers_not_yet_signed_up(case, small_tables):
     early = contacts.iloc[[0]].assign(customer_id=late, date=pd.Timestamp("2025-03-01"))
     contacts = pd.concat([contacts, early], ignore_index=True)
     responses = tables["responses"][tables["responses"]["customer_id"] != late]
+    revenue = tables["revenue"][(tables["revenue"]["customer_id"] != late)  # no bills before the new signup
+                                | (tables["revenue"]["month"] >= pd.Timestamp("2026-01-01"))]
     with pytest.warns(CxkitWarning, match=r"\(as_of\) 2025-06-30"):
-        data = load(case(customers=customers, contacts=contacts, responses=responses), as_of="2025-06-30")
+        data = load(case(customers=customers, contacts=contacts, responses=responses, revenue=revenue),
+                    as_of="2025-06-30")
     assert data.sql(f"SELECT count(*) FROM contacts WHERE customer_id = {late}").fetchall()[0][0] == 0
     kept = contacts[(contacts["date"] <= pd.Timestamp("2025-06-30")) & (contacts["customer_id"] != late)]
     assert data.row_counts["contacts"] == len(kept)

@@ -414,7 +414,11 @@ def test_a_batch_split_over_machines_and_merged(tmp_path, small_data, capsys):
     assert main(["index", str(merged)]) == 0
     index = (merged / "index.html").read_text()
     assert all(f"{r}/report.html" in index for r in runs)
-    assert main(["batch", str(folder), "--out", str(tmp_path / "x"), "--shard", "3/2"]) == 1
+    for wrong in ("3/2", "5/4", "0/3", "two"):  # a usage error: exit 2, before anything is read
+        with pytest.raises(SystemExit) as info:
+            main(["batch", str(folder), "--out", str(tmp_path / "x"), "--shard", wrong])
+        assert info.value.code == 2 and "use K/N with 1 <= K <= N" in capsys.readouterr().err
+        assert not (tmp_path / "x").exists()
     empty = next(k for k in range(1, 9) if not any(in_shard(r, k, 8) for r in runs))
     assert main(["batch", str(folder), "--out", str(tmp_path / "y"), "--shard", f"{empty}/8"]) == 0
     said = capsys.readouterr()

@@ -378,6 +378,7 @@ def _mail_one(run_dir: Path, send: bool, resend: bool, mailer) -> str:
     import json
 
     from cxkit.render.email import build_message
+    from cxkit.render.folders import write_whole
     from cxkit.render.mail import Mailer, send_report
 
     meta = json.loads((run_dir / "report.json").read_text(encoding="utf-8")).get("meta", {})
@@ -388,7 +389,7 @@ def _mail_one(run_dir: Path, send: bool, resend: bool, mailer) -> str:
         if not send:
             sender = mailer.sender if mailer is not None else Mailer.sender_from_env()
             message = build_message(run_dir, settings["to"], settings.get("cc"), sender=sender, keep_browser=True)
-            (run_dir / "email.eml").write_bytes(message.as_bytes())
+            write_whole(run_dir / "email.eml", message.as_bytes())
             return "dry run: email.eml"
         result = send_report(run_dir, mailer=mailer or Mailer.from_env(), resend=resend, keep_browser=True)
     except CxkitError as exc:

@@ -204,8 +204,9 @@ def _brief_text(brief: dict) -> list[str]:
     return lines
 
 
-def email_html(record: dict, cids: dict, budget: int = HTML_BUDGET) -> str:
-    """The HTML part: 600 px, inline styles, images by Content-ID (``cids``: figure name -> cid)."""
+def email_html(record: dict, cids: dict, budget: int = HTML_BUDGET, attached: tuple = ("pdf",)) -> str:
+    """The HTML part: 600 px, inline styles, images by Content-ID (``cids``: figure name -> cid); ``attached``
+    says which of ``pdf`` and ``html`` the message carries (its last line says so, and no more)."""
     import css_inline
 
     p = _parts(record)
@@ -223,7 +224,7 @@ def email_html(record: dict, cids: dict, budget: int = HTML_BUDGET) -> str:
         rows.append(f"<tr><td class='pad'><p class='take'>{_ESC(fig['takeaway'])}</p>"
                     f"<img src='cid:{cids[fig['name']]}' width='552' alt='{_ESC(fig.get('alt') or fig['takeaway'])}'>"
                     f"{cap}</td></tr>")
-    rows.append(f"<tr><td class='pad foot'>{_ESC(p['footer'])}<br>The full report is attached as a PDF.</td></tr>")
+    rows.append(f"<tr><td class='pad foot'>{_ESC(p['footer'])}<br>{_ESC(_where_the_report_is(attached))}</td></tr>")
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{_ESC(p['title'])}</title><style>{_CSS}</style></head><body>"
@@ -236,7 +237,19 @@ def email_html(record: dict, cids: dict, budget: int = HTML_BUDGET) -> str:
     return body
 
 
-def email_text(record: dict) -> str:
+def _where_the_report_is(attached: tuple) -> str:
+    """The email's last line: what is attached, never a PDF that is not.
+
+    >>> _where_the_report_is(())
+    'The full report is report.html in the run folder (no PDF was made for this run).'
+    """
+    names = [name for kind, name in (("pdf", "a PDF"), ("html", "a web page (report.html)")) if kind in attached]
+    if not names:
+        return "The full report is report.html in the run folder (no PDF was made for this run)."
+    return "The full report is attached as " + " and as ".join(names) + "."
+
+
+def email_text(record: dict, attached: tuple = ("pdf",)) -> str:
     """The plain-text part, from the same sentences as the HTML."""
     p = _parts(record)
     lines = [p["title"], p["subtitle"], ""]
@@ -247,9 +260,10 @@ def email_text(record: dict) -> str:
     if p["action"]:
         lines += ["", f"What to do: {p['action']}"]
     if p["figures"]:
-        lines += ["", "Key figures (in the HTML version and the attached PDF):"]
+        lines += ["", "Key figures (in the HTML version" + (" and the attached PDF" if "pdf" in attached else "")
+                  + "):"]
         lines += [f"- {f['takeaway']}" for f in p["figures"]]
-    lines += ["", p["footer"], "The full report is attached as a PDF."]
+    lines += ["", p["footer"], _where_the_report_is(attached)]
     return "\n".join(lines) + "\n"
 
 
@@ -299,7 +313,9 @@ def build_message(run_dir, to: list[str], cc: list[str] | None = None, sender: s
     p = _parts(record)
     run = record.get("meta", {}).get("fingerprint", "report")
     cids = {f["name"]: f"fig{i}.{run}.{f['name']}" for i, f in enumerate(p["figures"], start=1)}
-    body = email_html(record, cids, budget)
+    pdf = run_dir / "report.pdf"
+    attached = (*(["pdf"] if pdf.is_file() else []), *(["html"] if attach_html else []))
+    body = email_html(record, cids, budget, attached)
     # CRLF line ends; headers up to RFC 5322's 998 characters, so a subject is never folded before its
     # first word (Python's folder would, and some clients then show a leading space)
     msg = EmailMessage(policy=SMTP.clone(max_line_length=998))
@@ -310,15 +326,14 @@ def build_message(run_dir, to: list[str], cc: list[str] | None = None, sender: s
         msg["Cc"] = ", ".join(cc)
     msg["Date"] = format_datetime(dt.datetime.now().astimezone())
     msg["Message-ID"] = make_msgid(idstring=run, domain=sender.rsplit("@", 1)[-1].strip(">") or "localhost")
-    msg.set_content(email_text(record))
+    msg.set_content(email_text(record, attached))
     msg.add_alternative(body, subtype="html")
     html_part = msg.get_payload()[1]
     for fig in figure_pngs(run_dir, p["figures"], keep=keep_browser):
         png = (run_dir / fig["png_file"]).read_bytes()
         html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cids[fig['name']]}>",
                               filename=f"{fig['name']}.png", disposition="inline")
-    pdf = run_dir / "report.pdf"
-    if pdf.is_file():
+    if "pdf" in attached:
         msg.add_attachment(pdf.read_bytes(), maintype="application", subtype="pdf", filename="report.pdf")
     if attach_html:
         msg.add_attachment((run_dir / "report.html").read_bytes(), maintype="text", subtype="html",

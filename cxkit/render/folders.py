@@ -27,7 +27,8 @@ from pathlib import Path
 
 from cxkit.errors import RunFolderNotOurs
 
-__all__ = ["claim", "check_run_folder", "claim_failed", "staging_folder", "sweep_stale", "KIT_NAMES", "MARKER"]
+__all__ = ["claim", "check_run_folder", "claim_failed", "staging_folder", "sweep_stale", "write_whole", "KIT_NAMES",
+           "MARKER"]
 
 #: What the kit writes into a run folder (besides the executed notebook, named after the notebook).
 KIT_NAMES = ("report.json", "report.html", "report.pdf", "report.pptx", "manifest.json", "figures", "failed",
@@ -141,3 +142,19 @@ def sweep_stale(out_dir: Path) -> list[Path]:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a temporary file beside it, renamed over it; on a full disk the
+    temporary file goes and the old ``path`` stays as it was (``OutputError``)."""
+    from cxkit.errors import OutputError
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}; "
+                          + ("the previous one is as it was" if path.exists() else "nothing was written")) from None

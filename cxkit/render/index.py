@@ -64,9 +64,12 @@ def _row(item, out_dir: Path) -> str:
     esc = html.escape
     if item.status in ("left out", "failed"):
         why = esc(item.note or item.short_error)
+        run_dir = out_dir / item.run
+        kept = item.status == "failed" and bool(_manifest(run_dir).get("fingerprint"))  # an earlier run's report
+        files = _files(run_dir, item.run) if kept else ""
         return (f"<tr class='{item.status.replace(' ', '-')}'><td>{esc(item.run)}</td><td></td><td></td>"
-                f"<td class='headline'>{item.status}: {why}</td><td></td>"
-                f"<td class='num'>{item.seconds:.1f} s</td></tr>")
+                f"<td class='headline'>{item.status}: {why}{' (the earlier report is kept)' if files else ''}</td>"
+                f"<td class='files'>{files}</td><td class='num'>{item.seconds:.1f} s</td></tr>")
     run_dir = out_dir / item.run
     manifest = _manifest(run_dir)
     parameters = manifest.get("parameters") or {}
@@ -104,8 +107,15 @@ def write_index(items, out_dir: Path) -> Path:
             "<th>customers in its data</th><th>what it says first</th><th>files</th><th>this run</th></tr>"
             "</thead><tbody>"
             + "".join(_row(it, out_dir) for it in items) + "</tbody></table></body></html>")
-    out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / ".index.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out_dir / "index.html")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, out_dir / "index.html")
+    except OSError as exc:  # a full disk: the old index stays whole
+        tmp.unlink(missing_ok=True)
+        from cxkit.errors import OutputError
+
+        raise OutputError(f"cannot write {out_dir / 'index.html'}: {exc.strerror or exc}; the previous index is as "
+                          "it was") from None
     return out_dir / "index.html"

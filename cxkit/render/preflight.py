@@ -107,7 +107,7 @@ def _absolute_data(data: dict, base_dir: Path) -> dict:
     for table, spec in data.items():
         spec = {"path": spec} if isinstance(spec, str) else dict(spec) if isinstance(spec, dict) else spec
         if isinstance(spec, dict) and isinstance(spec.get("path"), str) and not URL.match(spec["path"].strip()):
-            path, tried = resolve_path(spec["path"], base_dir)
+            path, tried = resolve_path(spec["path"], base_dir, f"data.{table}")
             if len(tried) > 1:  # found nowhere: name every place looked in, not only the first
                 demo = "; cxkit demo writes the demo data" if Path(spec["path"]).parts[-3:-1] == ("data", "demo") \
                     else ""
@@ -245,7 +245,7 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
     if store is not None and "store" in {p.name for p in declared} and store.key == store_key(**spec):
         data = store.data()  # validated once for the whole batch: the same tables, warnings and fingerprints
     else:
-        data, store = load(spec), None
+        data, store = load(spec, pin=True), None
     data = data.subset(effective.get("parent_slice"), copy=False).subset(effective.get("slice_by"), copy=False)
     _check_reportable(data, effective)
     return Plan(Path(params_path), notebook, parameters, effective, data, raw, run_name, run_dir, store)

@@ -22,6 +22,7 @@ from cxkit.paths import NOTEBOOK_DIR  # noqa: E402
 from cxkit.render.folders import MARKER, check_run_folder, claim, claim_failed, staging_folder, sweep_stale  # noqa: E402
 from cxkit.render.preflight import resolve_notebook  # noqa: E402
 from cxkit.render.signals import deferred_signals  # noqa: E402
+from cxkit.sources import check_unchanged  # noqa: E402
 
 MAX_HTML_BYTES = 3_000_000
 _OUTPUTS = ("report.json", "report.html", "report.pdf", "report.pptx", "manifest.json")
@@ -118,7 +119,6 @@ def _render(plan, params_path, timer, pdf, pptx, progress, force, warm) -> Rende
     except OSError as exc:
         raise OutputError(_cannot_write(exc, run_dir)) from None
     executed = staging / notebook.name
-    watched = _stats(data.sources)
     try:
         with timer("execute"):
             given = parameters if plan.store is None else {**parameters, "store": str(plan.store.path)}
@@ -148,7 +148,7 @@ def _render(plan, params_path, timer, pdf, pptx, progress, force, warm) -> Rende
         manifest["files"] = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
                                    if p.is_file() and p.name != MARKER) + ["manifest.json"]
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-        _check_unchanged(watched, data.sources)
+        check_unchanged(data.sources, "while the report was rendered")
         with deferred_signals():  # all of the run or none of it: a signal waits until the last file is in place
             outputs = _publish(staging, run_dir, executed.name)
     except BaseException as exc:
@@ -158,7 +158,7 @@ def _render(plan, params_path, timer, pdf, pptx, progress, force, warm) -> Rende
             kept = _keep_failed(executed, run_dir)  # a failing cell (or a bug): the partial notebook shows where
         if isinstance(exc, NotebookError) and kept is not None:
             raise NotebookError(exc.notebook, exc.cell_index, exc.ename, exc.evalue, exc.source, kept) from None
-        if isinstance(exc, OSError) and exc.filename:
+        if isinstance(exc, OSError):  # a full disk (a buffered write's error names no file), a read-only one, ...
             raise OutputError(_cannot_write(exc, run_dir)) from None
         raise
     finally:
@@ -175,8 +175,9 @@ def _render(plan, params_path, timer, pdf, pptx, progress, force, warm) -> Rende
 
 def _cannot_write(exc: OSError, run_dir: Path) -> str:
     """Why the report could not be written, for the user: the system's reason and the file, no traceback."""
-    reason = exc.strerror or type(exc).__name__
-    return (f"cannot write the report: {reason} ({exc.filename}); nothing was published"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    where = f" ({exc.filename})" if exc.filename else ""
+    return (f"cannot write the report: {reason}{where}; nothing was published"
             + (f" and the previous report in {run_dir} is as it was" if run_dir.exists() else ""))
 
 
@@ -195,35 +196,6 @@ def _keep_failed(executed: Path, run_dir: Path) -> Path | None:
         return failed / executed.name
     except OSError:
         return None
-
-
-def _stats(sources: dict) -> dict:
-    """Size and modification time of every input file (each file of a glob), to see one change during a run."""
-    out = {}
-    for name, src in sources.items():
-        path = getattr(src, "path", None)
-        if path is None:
-            continue
-        for file in ([path] if path.is_file() else sorted(path.parent.glob(path.name))):
-            try:
-                stat = file.stat()
-            except OSError:
-                continue
-            out[(name, str(file))] = (stat.st_size, stat.st_mtime_ns)
-    return out
-
-
-def _check_unchanged(before: dict, sources: dict) -> None:
-    """Refuse to publish a report whose input files changed (or appeared, or went) while it was rendered."""
-    from cxkit.errors import ParamsError
-
-    after = _stats(sources)
-    changed = sorted({key for key in before.keys() | after.keys() if before.get(key) != after.get(key)})
-    if changed:
-        table, path = changed[0]
-        raise ParamsError(f"data.{table}: {path} changed while the report was rendered (an export still being "
-                          "written?); nothing was published and the previous report is as it was: render again "
-                          "once the file is complete")
 
 
 def _unchanged(run_dir: Path, content: str, pdf: bool, pptx: bool) -> bool:

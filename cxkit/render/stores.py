@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 from cxkit.errors import CxkitError
+from cxkit.sources import check_unchanged
 
 __all__ = ["prepare_stores", "prune_stores", "cluster_columns", "STORE_DIR", "STORE_KEEP_DAYS"]
 
@@ -71,12 +72,18 @@ def open_or_build(effective: dict, out_dir, cluster_by=None):
     else:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CxkitWarning)
-            data = load(data_spec(effective))
+            data = load(data_spec(effective), pin=True)
         notes = [str(w.message) for w in caught if issubclass(w.category, CxkitWarning)]
     try:
-        return AnalysisStore.build(data, path.parent, key, notes, cluster_by or ())
+        built = AnalysisStore.build(data, path.parent, key, notes, cluster_by or ())
     finally:
         data.con.close()
+    try:  # the store holds what was read: the inputs must still be what their fingerprints say
+        check_unchanged(data.sources, "while the batch read it")
+    except CxkitError:
+        built.path.unlink(missing_ok=True)
+        raise
+    return built
 
 
 def cluster_columns(slices) -> list:
