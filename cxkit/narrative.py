@@ -199,13 +199,24 @@ def join_words(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def counted(n: int, population: str) -> str:
+    """``4,101 customers active on ...``; one is ``1 customer active on ...``.
+
+    >>> counted(1, "customers active on 2026-09-30"), counted(2, "customers")
+    ('1 customer active on 2026-09-30', '2 customers')
+    """
+    if n == 1 and population.startswith("customers"):
+        population = "customer" + population[len("customers"):]
+    return f"{n:,} {population}"
+
+
 def nps_sentence(row, alpha: float = 0.05, what: str = "NPS", population: str = "customers") -> str:
     """``NPS is +33 (95% CI +31 to +35) among the 4,101 customers active on 2026-09-30 whose ...``.
 
     ``population`` says who was counted (:func:`nps_population`).
     """
     if row["small"]:
-        return f"Only {row['n']:,} {population} answered: too few for a stable {what}."
+        return f"Only {counted(row['n'], population)} answered: too few for a stable {what}."
     return (f"{what} is {signed(row['nps'])} ({_level(alpha)}% CI {signed(row['lower'])} to {signed(row['upper'])}) "
             f"among the {row['n']:,} {population}.")
 
@@ -222,7 +233,7 @@ def slice_nps_sentence(mine, everyone, alpha: float, population: str, difference
     the same band (a difference that holds), so a higher NPS is partly who is left to answer, and is said so.
     """
     if mine["small"]:
-        return f"Only {mine['n']:,} {population} in this audience answered: too few for a stable NPS."
+        return f"Only {counted(mine['n'], population)} in this audience answered: too few for a stable NPS."
     level = _level(alpha)
     others = f"everyone's is {signed(everyone['nps'])}"
     rest = "the other customers"

@@ -435,3 +435,19 @@ def test_a_csat_touchpoint_is_claimed_only_where_complaints_go_with_lower_scores
         assert complaint["lower"] > 0 and sentence and "complaint" in sentence and "satisfied" in sentence
     else:
         assert complaint["lower"] <= 0 <= complaint["upper"]
+
+
+@pytest.mark.filterwarnings("ignore:contact_cost is fixed")
+def test_a_contact_kind_with_accents_keeps_its_letters(small_tables, case):
+    """`réclamation` was `r_clamation_contacts`, shown as "r clamation": a kind is named as written."""
+    from cxkit.load import load as load_params
+    from cxkit.narrative import driver_label
+
+    contacts = small_tables[0]["contacts"].copy()
+    contacts["kind"] = contacts["kind"].astype(str).replace({"complaint": "Réclamation"})
+    data = load_params(case(fmt="parquet", contacts=contacts))
+    frame = driver_frame(data)
+    assert "réclamation_contacts" in frame.columns
+    assert driver_label("réclamation_contacts").startswith("réclamation")
+    kd = KeyDrivers(n_boot=0).fit(driver_frame(data, relation=True))
+    assert "réclamation_contacts" in set(kd.importance_["driver"])

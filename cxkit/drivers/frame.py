@@ -52,7 +52,7 @@ def is_complaint_sql(complaint_kinds, column: str = "k.kind") -> str:
 
 
 def _column_name(kind: str) -> str:
-    name = re.sub(r"[^0-9a-z]+", "_", str(kind).strip().lower()).strip("_") or "other"
+    name = re.sub(r"\W+", "_", str(kind).strip().lower()).strip("_") or "other"  # letters of any script kept
     return f"{name}_contacts"
 
 
