@@ -71,7 +71,7 @@ def open_or_build(effective: dict, out_dir, cluster_by=None):
     else:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CxkitWarning)
-            data = load(data_spec(effective))
+            data = load(data_spec(effective), engine="local")  # a store is a local DuckDB file
         notes = [str(w.message) for w in caught if issubclass(w.category, CxkitWarning)]
     try:
         return AnalysisStore.build(data, path.parent, key, notes, cluster_by or ())
