@@ -138,7 +138,8 @@ class BackendConnection:
     def __init__(self, backend):
         self.backend = backend
         self.prefix = f"cx_{uuid.uuid4().hex[:8]}_"
-        self.created: dict[str, object] = {}  # the kit's name -> its cached result (tables) or None (views)
+        self.created: dict[str, str] = {}  # the kit's name -> "table" or "view"
+        self._cached: dict[str, object] = {}  # Spark: the kit's table name -> its cached DataFrame
         self.bytes_back = 0
         self.queries = 0
 
@@ -158,9 +159,10 @@ class BackendConnection:
         import sqlglot
         from sqlglot import exp
 
-        if not self.created:
-            return sql
         tree = sqlglot.parse_one(sql, read="duckdb")
+        if self.backend.name != "duckdb":  # DuckDB's "/" always divides as DOUBLE (Spark's keeps DECIMAL, BigQuery
+            for div in list(tree.find_all(exp.Div)):  # its INT64 ...): say so, so every engine divides alike
+                div.set("expression", exp.cast(div.expression, exp.DataType.build("DOUBLE")))
         ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
         for table in list(tree.find_all(exp.Table)):
             name = table.name
@@ -235,29 +237,32 @@ class BackendConnection:
         self.backend.raw_sql(statement)  # DuckDB's backend hands back its connection: never closed here
 
     def create(self, name: str, select: str, table: bool = False) -> None:
-        """A temporary view in the backend named for the kit's ``name``; a table is computed once and kept
-        (Spark: a cached temporary view; other backends: a temporary table)."""
+        """A temporary view in the backend named for the kit's ``name``; a table is computed once and kept, apart
+        from what it was computed from (Spark: a cached DataFrame's view; other backends: a temporary table)."""
         self.queries += 1
         compiled = self.backend.compile(self.expr(select))
         self.drop(name)
-        target = self._quoted(self._backend_name(name))
-        if table and self.backend.name != "pyspark":
-            self._run(f"CREATE TEMPORARY TABLE {target} AS {compiled}")
+        target = self._backend_name(name)
+        if not table:
+            self._run(f"CREATE OR REPLACE TEMPORARY VIEW {self._quoted(target)} AS {compiled}")
+        elif self.backend.name == "pyspark":  # a view of a resolved plan, not of SQL text: it outlives its sources
+            frame = self.backend._session.sql(compiled).cache()
+            frame.createOrReplaceTempView(target)
+            self._cached[name] = frame
         else:
-            self._run(f"CREATE OR REPLACE TEMPORARY VIEW {target} AS {compiled}")
-            if table:
-                self._run(f"CACHE TABLE {target}")
+            self._run(f"CREATE TEMPORARY TABLE {self._quoted(target)} AS {compiled}")
         self.created[name] = "table" if table else "view"
 
     def drop(self, name: str) -> None:
         kind = self.created.pop(name, None)
         if kind is None:
             return
-        target = self._quoted(self._backend_name(name))
-        if kind == "table" and self.backend.name == "pyspark":
-            self._run(f"UNCACHE TABLE IF EXISTS {target}")
-        self._run(f"DROP {'TABLE' if kind == 'table' and self.backend.name != 'pyspark' else 'VIEW'} IF EXISTS "
-                  f"{target}")
+        target = self._backend_name(name)
+        if name in self._cached:
+            self.backend._session.catalog.dropTempView(target)
+            self._cached.pop(name).unpersist()
+            return
+        self._run(f"DROP {'TABLE' if kind == 'table' else 'VIEW'} IF EXISTS {self._quoted(target)}")
 
     def has_table(self, name: str) -> bool:
         return name in self.created
