@@ -46,8 +46,8 @@ def duckdb_type(dtype) -> str:
     if dtype.is_boolean():
         return "BOOLEAN"
     if dtype.is_integer():
-        return {8: "TINYINT", 16: "SMALLINT", 32: "INTEGER", 64: "BIGINT"}[dtype.nbytes * 8] if dtype.is_signed_integer() \
-            else {8: "UTINYINT", 16: "USMALLINT", 32: "UINTEGER", 64: "UBIGINT"}[dtype.nbytes * 8]
+        name = {1: "TINYINT", 2: "SMALLINT", 4: "INTEGER", 8: "BIGINT"}[dtype.nbytes]
+        return name if dtype.is_signed_integer() else "U" + name
     if dtype.is_floating():
         return "FLOAT" if dtype.nbytes == 4 else "DOUBLE"
     if dtype.is_decimal():
