@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@bash .ci/system-deps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,spark]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	@touch $@
 
@@ -24,12 +24,11 @@ setup: $(STAMP) ## create .venv and install the kit into it
 demo: $(STAMP) ## build the demo data and render the demo leadership report (HTML and PDF) into reports/
 	$(BIN)/cxkit demo
 
-test: $(STAMP) lint docs ## lint, build the docs, run the whole test suite (Spark tests: make test-spark)
-	$(BIN)/python -m pytest -m "not spark"
+test: $(STAMP) lint docs ## lint, build the docs, run the whole test suite, the Spark tests (local mode, Java 17) included
+	$(BIN)/python -m pytest
 
-test-spark: $(STAMP) ## the warehouse path on Spark in local mode (installs pyspark; needs Java 17)
-	$(BIN)/python -m pip install -q -e '.[spark]'
-	$(BIN)/python -m pytest -m spark tests/test_warehouse.py tests/test_ibis_source.py
+test-spark: $(STAMP) ## only the warehouse engine's tests on Spark in local mode
+	$(BIN)/python -m pytest -m spark
 
 lint: $(STAMP) ## ruff, and the import contracts that keep the layers one way down (import-linter)
 	$(BIN)/ruff check .

@@ -37,8 +37,11 @@ def latest_answers(data, score: str = "nps") -> str:
     answer is also the last one before the customer left (answers after ``end_date`` are refused).
     """
     name = f"_latest_{score}"
-    found = data.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
-                             [name]).fetchall()[0][0]
+    if hasattr(data.con, "has_table"):  # the warehouse engine's connection knows what it created
+        found = data.con.has_table(name)
+    else:
+        found = data.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
+                                 [name]).fetchall()[0][0]
     if not found:
         data.con.execute(f"CREATE TEMP TABLE {name} AS SELECT customer_id, {score} AS score, response_date "
                          f"FROM responses WHERE {score} IS NOT NULL QUALIFY row_number() OVER "

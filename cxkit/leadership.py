@@ -221,6 +221,12 @@ class LeadershipAnalysis:
         self.slice_difference_ = self.nps_everyone_ = self.nps_parent_ = self.parent_slice_ = None
         self.audience_ = None
         self.slice_comparison_ = self._slice_comparison(data) if data.parent is not None else None
+        self.engine_ = data.engine
+        self.bytes_back_ = None
+        if data.engine == "warehouse":  # what crossed the wire since the data was opened (the gateway's too)
+            total = data.con.bytes_back
+            self.bytes_back_ = {"aggregates": total - self.driver_rows_bytes_,
+                                "rows for the drivers": self.driver_rows_bytes_}
         return self
 
     def resolve(self, data) -> LeadershipAnalysis:
@@ -295,6 +301,11 @@ class LeadershipAnalysis:
 
         self.key_drivers_ = self.touchpoints_ = self.experiences_ = self.departures_ = None
         self.why_missing_ = {}
+        self.driver_rows_bytes_ = 0
+        if data.engine == "warehouse":  # the drivers still read rows (docs: guide/warehouses.md)
+            before = data.con.bytes_back
+            data = data.local_copy()
+            self.driver_rows_bytes_ = self.data_.con.bytes_back - before
         if self.score_ not in data.scores:  # bands from custom cuts of a score the data does not hold
             self.why_missing_["drivers of the score"] = "other_score"
         else:  # the drivers of the report's own score: NPS, CSAT or effort

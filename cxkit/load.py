@@ -31,7 +31,7 @@ from cxkit.sources import RecordedSource, Source
 from cxkit.sql import ident, literal
 from cxkit.validate import check_dates_and_magnitudes, check_structure, check_values
 
-__all__ = ["CXData", "load", "SLICE_COPY_ROWS"]
+__all__ = ["CXData", "load", "SLICE_COPY_ROWS", "ENGINES"]
 
 #: A slice of a batch's analysis store with at most this many rows (all tables together) is copied into
 #: memory (a few tens of MB at most); a larger one stays a filtered view of the store.
@@ -83,6 +83,11 @@ class CXData:
     def tables(self) -> tuple:
         return tuple(self.row_counts)
 
+    @property
+    def engine(self) -> str:
+        """``warehouse`` when the tables stay in an Ibis backend (:mod:`cxkit.backend`), else ``local``."""
+        return getattr(self.con, "engine", "local")
+
     def has(self, table: str, column: str | None = None) -> bool:
         """Whether a table (and, optionally, one of its columns) is present."""
         return table in self.columns and (column is None or column in self.columns[table])
@@ -106,6 +111,9 @@ class CXData:
 
         if not slice_by:
             return self
+        if self.engine == "warehouse":
+            raise ParamsError("slice_by: audiences are not computed in the warehouse yet; set data.engine: local "
+                              "to read the tables onto this machine for them")
         if not isinstance(slice_by, dict):
             raise ParamsError("slice_by: expected a mapping such as {region: West}")
         conditions = []
@@ -157,6 +165,33 @@ class CXData:
             self.con.execute(f"CREATE OR REPLACE TABLE {schema}.{table}_rows AS FROM {schema}.{table}")
             self.con.execute(f"CREATE OR REPLACE VIEW {schema}.{table} AS FROM {schema}.{table}_rows")
 
+    def local_copy(self, tables=("customers", "responses", "contacts", "revenue")) -> CXData:
+        """The validated rows of ``tables`` on this machine, in an in-memory DuckDB: for the analyses that still
+        read rows (the drivers, :mod:`cxkit.drivers`) when the data stays in a warehouse (:attr:`engine`).
+
+        ``revenue`` comes back reduced to one row per customer (the mean of their billed months, the only figure
+        the drivers read from it), not one per month. Local data is returned as it is.
+        """
+        if self.engine != "warehouse":
+            return self
+        local = connect()
+        counts = {}
+        for table in (t for t in self.tables if t in tables):
+            cols = self.columns[table]
+            if table == "revenue":
+                query = ("SELECT customer_id, min(month) AS month, avg(amount) AS amount FROM revenue GROUP BY 1")
+                cols = ["customer_id", "month", "amount"]
+            else:
+                query = f"SELECT {', '.join(ident(c) for c in cols)} FROM {table}"
+            arrow = self.con.execute(query).arrow()
+            local.register("_rows", arrow)
+            local.execute(f"CREATE TABLE {ident(table)} AS SELECT * FROM _rows")
+            local.unregister("_rows")
+            counts[table] = self.row_counts[table]
+        columns = {t: (["customer_id", "month", "amount"] if t == "revenue" else list(c))
+                   for t, c in self.columns.items() if t in counts}
+        return replace(self, con=local, row_counts=counts, columns=columns, parent=None)
+
     def close(self) -> None:
         """Close the DuckDB connection behind this data and every slice of it (a long-running process, such
         as a batch worker, would otherwise keep each report's connection and its caches)."""
@@ -193,8 +228,15 @@ def _arrow_to_pandas(table) -> pd.DataFrame:
     return pa.Table.from_arrays(arrays, names=table.column_names).to_pandas()
 
 
+#: ``data.engine``: where the report is computed. ``local``: every table is read into DuckDB on this machine;
+#: ``warehouse``: the tables stay in their one Ibis backend and every query runs there
+#: (:class:`cxkit.backend.BackendConnection`); ``auto`` (the default): the warehouse when every table is an Ibis
+#: source of one backend, else local.
+ENGINES = ("auto", "local", "warehouse")
+
+
 def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_size: int | None = None,
-         con=None, pin: bool = False) -> CXData:
+         con=None, pin: bool = False, engine: str | None = None) -> CXData:
     """Read, map, validate and date-cut the contract tables named in a params file.
 
     Parameters
@@ -214,6 +256,8 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
         Take each input file's fingerprint (its content's SHA-256) before reading it, so that a run can record
         it and check afterwards that the files are still what was read (:func:`cxkit.sources.check_unchanged`);
         what ``cxkit render`` and ``batch`` do.
+    engine : {"auto", "local", "warehouse"}, optional
+        Overrides ``params["data"]["engine"]`` (see :data:`ENGINES`).
 
     Returns
     -------
@@ -233,10 +277,16 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     spec = params.get("data")
     if not isinstance(spec, dict) or "customers" not in spec:
         raise ParamsError("data: give at least data.customers (a path or a source mapping)")
+    spec = dict(spec)
+    engine = engine or spec.pop("engine", None) or "auto"
+    spec.pop("engine", None)
+    if engine not in ENGINES:
+        raise ParamsError(f"data.engine: {engine!r}; use one of {', '.join(ENGINES)}")
     unknown = set(spec) - set(CONTRACT)
     if unknown:
         raise ParamsError(f"data: unknown table(s) {sorted(unknown)}; tables: {', '.join(CONTRACT)}")
     sources = {name: Source.from_spec(name, spec[name], base) for name in CONTRACT if spec.get(name)}
+    engine = _engine(engine, sources)
     if pin:  # each file's content hash, taken before anything reads it: what a run records and checks at its end
         sources = {name: src.pin() for name, src in sources.items()}
     as_of = _as_date(as_of if as_of is not None else params.get("as_of"), "as_of")
@@ -244,10 +294,14 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
         min_segment_size = params.get("min_segment_size", MIN_SEGMENT_SIZE)
     min_size = _as_count(min_segment_size, "min_segment_size")
 
-    con = con or connect()
-    for alias, src in {s.attach_alias(): s for s in sources.values() if s.attach_alias()}.items():
-        _attach(con, src, alias)
-    fetched = {name: fetch_ibis(con, src) for name, src in sources.items() if src.kind == "ibis"}
+    if engine == "warehouse":
+        con = _backend_connection(sources)
+        fetched = {name: _name_in_backend(con, src) for name, src in sources.items()}
+    else:
+        con = con or connect()
+        for alias, src in {s.attach_alias(): s for s in sources.values() if s.attach_alias()}.items():
+            _attach(con, src, alias)
+        fetched = {name: fetch_ibis(con, src) for name, src in sources.items() if src.kind == "ibis"}
     described = {name: _without_blank_headers(con, src, _describe(con, src)) for name, src in sources.items()}
     duplicated = [p for name, src in sources.items() for p in _duplicate_columns(con, src, described[name])]
     if duplicated:
@@ -288,12 +342,64 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
                      + [c for c in cust if c not in CONTRACT["customers"].names])
     score_table = "responses" if "responses" in columns else "customers"
     scores = tuple(s for s in ("nps", "csat", "effort") if s in columns[score_table])
-    for name in fetched:  # the rows read from a backend are in the typed table now
+    for name in fetched if engine == "local" else ():  # the rows read from a backend are in the typed table now
         con.execute(f"DROP TABLE IF EXISTS {ident(sources[name].fetched_name())}")
     recorded = {name: RecordedSource(fetched[name]) if name in fetched else src for name, src in sources.items()}
     data = CXData(con, mode, as_of, segments, scores, counts, recorded, min_size, columns)
     _warn_small_segments(data)
     return data
+
+
+def _engine(engine: str, sources: dict) -> str:
+    """``local`` or ``warehouse`` (see :data:`ENGINES`); the warehouse needs every table in one Ibis backend."""
+    urls = {src.ibis for src in sources.values()}
+    one_backend = len(urls) == 1 and None not in urls
+    if engine == "warehouse" and not one_backend:
+        raise ParamsError("data.engine: warehouse needs every table in one Ibis backend (the same 'ibis' URL for "
+                          f"{', '.join(sources)}); found {len(urls)} different sources. Use engine: local to read "
+                          "them all onto this machine")
+    return "warehouse" if engine == "warehouse" or (engine == "auto" and one_backend) else "local"
+
+
+def _connect_ibis(src: Source):
+    """``ibis.connect`` on an Ibis source's URL, its errors worded as params errors."""
+    where = f"data.{src.table}"
+    try:
+        import ibis
+    except ImportError:
+        raise ParamsError(f"{where}.ibis: reading from {src.backend_name} needs Ibis: pip install "
+                          f"'ibis-framework[{src.backend_name}]'") from None
+    try:
+        return ibis.connect(src.ibis)  # never closed here: for Spark, that would stop the process's session
+    except ImportError:
+        raise ParamsError(f"{where}.ibis: the {src.backend_name} backend needs a driver that is not installed "
+                          f"here: pip install 'ibis-framework[{src.backend_name}]'") from None
+    except Exception as exc:  # each backend raises its own types; all mean "cannot reach it"
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise ParamsError(f"{where}: cannot connect to {src.backend_name}: {first}") from None
+
+
+def _backend_connection(sources: dict):
+    """The warehouse engine's connection: the kit's SQL runs in the sources' one backend."""
+    from cxkit.backend import BackendConnection
+
+    return BackendConnection(_connect_ibis(next(iter(sources.values()))))
+
+
+def _name_in_backend(con, src: Source) -> dict:
+    """Name an Ibis source in its backend as the gateway reads it (``src.fetched_name()``, a view: nothing is
+    read); its fingerprint with its rows, counted there."""
+    where = f"data.{src.table}"
+    what = f"{src.backend_name} table {src.db_table}" if src.db_table else f"the query on {src.backend_name}"
+    select = f"SELECT * FROM ({src.query}) q" if src.query else \
+        "SELECT * FROM " + ".".join(ident(part) for part in src.db_table.split("."))
+    try:
+        con.execute(f"CREATE VIEW {src.fetched_name()} AS {select}")
+        rows = con.execute(f"SELECT count(*) FROM {src.fetched_name()}").fetchone()[0]
+    except Exception as exc:  # each backend raises its own types; all mean "cannot read it"
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise ParamsError(f"{where}: cannot read {what}: {first}") from None
+    return {**src.fingerprint(), "rows": int(rows), "engine": "warehouse"}
 
 
 def fetch_ibis(con, src: Source) -> dict:

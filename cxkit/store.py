@@ -71,7 +71,7 @@ def store_key(data: dict, as_of, min_segment_size, base_dir=".") -> str:
     from cxkit import __version__
     from cxkit.sources import Source
 
-    sources = [_identity(Source.from_spec(t, s, Path(base_dir))) for t, s in sorted(data.items())]
+    sources = [_identity(Source.from_spec(t, s, Path(base_dir))) for t, s in sorted(data.items()) if t != "engine"]
     text = json.dumps({"format": _FORMAT, "version": __version__, "sources": sources, "as_of": str(as_of),
                        "min_segment_size": min_segment_size}, sort_keys=True, default=str)
     volatile = any(s["kind"] == "ibis" for s in sources)

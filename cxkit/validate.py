@@ -176,7 +176,8 @@ def check_values(con, columns: dict[str, list[str]], raw_text: dict[str, set[str
         _label_rules(rules, table, cols)
         if table == "customers" and mode == "dated" and "end_date" in cols:
             rules.add("end_date", "end_date before signup_date", "end_date < signup_date",
-                      key="format('{} ({} < {})', customer_id, end_date, signup_date)")
+                      key="concat(CAST(customer_id AS VARCHAR), ' (', CAST(end_date AS VARCHAR), ' < ', "
+                          "CAST(signup_date AS VARCHAR), ')')")
         problems += rules.run(con)
     problems = [replace(p, rule=f"{p.rule}; {suggest_date_format(con, p.table, p.column, date_formats.get(p.table))}")
                 if p.rule == "unparseable date" else
@@ -364,9 +365,10 @@ def _column_rules(rules: _Rules, table: str, cols: list[str], raw_text: set[str]
                       f"{name} IS NULL" + (f" AND {name}__raw IS NULL" if name in raw_text else ""))
         if col.dtype not in ("int", "float"):
             continue
-        value_key = f"format('{{}} ({{}})', customer_id, {name})"
-        rules.add(name, "not a finite number (NaN or infinity)", f"NOT isfinite({name})", key=value_key)
-        finite = f"isfinite({name}) AND "
+        value_key = f"concat(CAST(customer_id AS VARCHAR), ' (', CAST({name} AS VARCHAR), ')')"
+        # x - x = 0 holds for every finite number and fails for NaN and infinities, in any SQL engine
+        rules.add(name, "not a finite number (NaN or infinity)", f"NOT ({name} - {name} = 0)", key=value_key)
+        finite = f"{name} - {name} = 0 AND "
         if col.range is None or col.range[1] is None:
             rules.add(name, f"implausibly large (over {MAX_MAGNITUDE:.0e}): a placeholder or a unit error?",
                       f"{finite}abs({name}) > {MAX_MAGNITUDE}", key=value_key)
@@ -431,7 +433,7 @@ def _reference_rules(con, table: str, customer_cols: list[str], unique: bool = T
                  "FROM _typed_customers WHERE customer_id IS NOT NULL GROUP BY 1")
     joined = (f"_typed_responses r LEFT JOIN ({customers}) c ON r.customer_id = c.customer_id "
               "WHERE r.customer_id IS NOT NULL")
-    dated = "format('{} ({})', r.customer_id, r.response_date)"
+    dated = "concat(CAST(r.customer_id AS VARCHAR), ' (', CAST(r.response_date AS VARCHAR), ')')"
     rules = [("customer_id", "unknown customer (not in customers)", "c.customer_id IS NULL", "r.customer_id"),
              ("response_date", "response after the customer's end_date", "r.response_date > c.end_date", dated),
              ("response_date", "response before the customer's signup_date", "r.response_date < c.signup_date",

@@ -72,7 +72,7 @@ def open_or_build(effective: dict, out_dir, cluster_by=None):
     else:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CxkitWarning)
-            data = load(data_spec(effective), pin=True)
+            data = load(data_spec(effective), pin=True, engine="local")  # a store is a local DuckDB file
         notes = [str(w.message) for w in caught if issubclass(w.category, CxkitWarning)]
     try:
         built = AnalysisStore.build(data, path.parent, key, notes, cluster_by or ())

@@ -1,0 +1,115 @@
+"""The whole report computed in the warehouse (``data.engine: warehouse``) equals the one from the files.
+
+The leadership notebook's cells run in this process (so the Spark session of the test is the one
+``ibis.connect("pyspark://")`` finds) over the same rows twice: read from Parquet files into DuckDB, and left in
+the warehouse (Ibis: another DuckDB here, Spark in local mode under the ``spark`` marker), where the gateway's
+rules and every aggregation run. The report records must agree block for block, every sentence, table cell and
+number (the bootstrap intervals too: its draws depend only on the rows and cells that come back, in a fixed
+order), and what came back must be aggregates, not the tables.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import nbformat
+import pytest
+
+from cxkit.paths import KIT_PROJECT
+from cxkit.synth import write
+
+ibis = pytest.importorskip("ibis")
+TABLES = ("customers", "responses", "revenue", "contacts")
+CUSTOMERS = 3000
+N_BOOT = 40
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """The demo's tables (a smaller population, seed 0) as Parquet files."""
+    folder = tmp_path_factory.mktemp("warehouse-data")
+    write(folder, n_customers=CUSTOMERS, seed=0)
+    return folder
+
+
+def _notebook_cells() -> list[str]:
+    nb = nbformat.read(KIT_PROJECT / "notebooks" / "01-leadership-report.ipynb", as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def record(data: dict, monkeypatch, **params) -> tuple[list[str], dict]:
+    """The report's blocks (figures by name, caption and takeaway) from the notebook run here, and its namespace."""
+    import cxkit.report as report
+
+    blocks = []
+    monkeypatch.setattr(report, "_show", lambda block, png=None: blocks.append(block))
+    cells = _notebook_cells()
+    space: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(cells[0], space)  # the parameters cell: every default
+        space.update(data=data, as_of="2026-09-30", n_boot=N_BOOT, **params)
+        for source in cells[1:]:
+            exec(source, space)
+    shown = [json.dumps({k: v for k, v in b.items() if k not in ("svg", "svg_file", "png_file")}, sort_keys=True)
+             for b in blocks]
+    return shown, space
+
+
+def _close(a, b, where: str = "") -> None:
+    """Equal JSON, except that raw floats may differ in their last bits: a sum of money added up in another order
+    (any parallel engine's, DuckDB's own from run to run). Every text, table cell and shown number is equal."""
+    if isinstance(a, float) and isinstance(b, float):
+        assert b == pytest.approx(a, rel=1e-9, abs=1e-9), where
+    elif isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _close(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _close(x, y, f"{where}[{i}]")
+    else:
+        assert b == a, where
+
+
+def _same(local: list[str], remote: list[str]) -> None:
+    assert len(remote) == len(local)
+    for i, (a, b) in enumerate(zip(local, remote, strict=True)):
+        _close(json.loads(a), json.loads(b), f"block {i}")
+
+
+def _table_bytes(files) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.read_table(files / f"{t}.parquet").nbytes for t in TABLES)
+
+
+def test_the_report_computed_in_an_ibis_duckdb_equals_the_files_report(files, monkeypatch, tmp_path):
+    import duckdb
+
+    lake = tmp_path / "lake.duckdb"
+    con = duckdb.connect(str(lake))
+    for t in TABLES:
+        con.execute(f"CREATE TABLE {t} AS SELECT * FROM read_parquet('{files / t}.parquet')")
+    con.close()
+    local, a = record({t: str(files / f"{t}.parquet") for t in TABLES}, monkeypatch)
+    remote, b = record({t: {"ibis": f"duckdb://{lake}?read_only=true", "table": t} for t in TABLES}, monkeypatch)
+    assert a["cx_data"].engine == "local" and b["cx_data"].engine == "warehouse"
+    _same(local, remote)
+    back = b["analysis"].bytes_back_
+    assert back["aggregates"] < _table_bytes(files) / 3, back  # counts, cells and small segments, not the tables
+
+
+@pytest.mark.spark
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_the_report_computed_in_spark_equals_the_files_report(files, monkeypatch, spark):
+    """Spark in local mode: the kit's DuckDB SQL translated by sqlglot, run by Spark, gives the same report."""
+    for name in TABLES:  # the session ibis.connect("pyspark://") finds is this one
+        spark.read.parquet(str(files / f"{name}.parquet")).createOrReplaceTempView(name)
+    local, _ = record({t: str(files / f"{t}.parquet") for t in TABLES}, monkeypatch)
+    remote, b = record({t: {"ibis": "pyspark://", "table": t} for t in TABLES}, monkeypatch)
+    assert b["cx_data"].engine == "warehouse" and b["cx_data"].con.backend.name == "pyspark"
+    _same(local, remote)
+    assert b["analysis"].bytes_back_["aggregates"] < _table_bytes(files) / 3
