@@ -12,6 +12,8 @@ Examples
 
 from __future__ import annotations
 
+from cxkit.fonts import EMOJI_FAMILY, FAMILY
+
 __all__ = ["BAND_COLORS", "PALETTE", "color_for", "colors_for", "apply_theme", "FIGSIZE", "KM_FIGSIZE", "FOREST_ROW",
            "PNG_DPI"]
 
@@ -65,7 +67,9 @@ RC = {
     "lines.linewidth": 2.2,
     "svg.fonttype": "none",
     "svg.hashsalt": "cxkit",
-    "font.family": "DejaVu Sans",
+    # the kit's own faces (cxkit.fonts), which the report's HTML embeds: figures are SVG with their words as text
+    # (svg.fonttype none), so the browser sets them in the face matplotlib measured them with
+    "font.family": [FAMILY, EMOJI_FAMILY],
 }
 
 
@@ -88,4 +92,7 @@ def apply_theme() -> None:
     """Set the kit's matplotlib defaults (called by every plot function)."""
     import matplotlib as mpl
 
+    from cxkit.fonts import register_matplotlib
+
+    register_matplotlib()
     mpl.rcParams.update(RC)
