@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxkit._display import html_block
+from cxkit._display import html_block, unfitted_html
 from cxkit.errors import CxkitError
 from cxkit.nps import nps_difference, nps_from_counts
 
@@ -114,9 +114,12 @@ class TouchpointImpact:
         return self
 
     def _repr_html_(self) -> str:
-        return html_block("Touchpoint impact", self.summary,
+        if not hasattr(self, "n_"):
+            return unfitted_html(repr(self), "fit(frame, experiences)")
+        return html_block("Touchpoint impact", self.summary, read_next={"summary": "NPS points lost to each "
+                          "experience, with its interval"}, notes=
                           [f"{self.n_:,} answers; NPS points lost = NPS without those answers - NPS of all answers. "
                            "Associations, not proof of cause."], digits=2)
 
     def __repr__(self) -> str:
-        return "TouchpointImpact()" + (f" fitted on {self.n_:,} answers" if hasattr(self, "n_") else "")
+        return "TouchpointImpact()" + (f" fitted on {self.n_:,} answers" if hasattr(self, "n_") else "  # unfitted")
