@@ -68,8 +68,10 @@ RC = {
     "svg.fonttype": "none",
     "svg.hashsalt": "cxkit",
     # the kit's own faces (cxkit.fonts), which the report's HTML embeds: figures are SVG with their words as text
-    # (svg.fonttype none), so the browser sets them in the face matplotlib measured them with
-    "font.family": [FAMILY, EMOJI_FAMILY],
+    # (svg.fonttype none), so the browser sets them in the face matplotlib measured them with; the SVG names a
+    # common sans-serif after them, for a notebook viewed where Inter is not installed
+    "font.family": [FAMILY, EMOJI_FAMILY, "sans-serif"],
+    "font.sans-serif": ["DejaVu Sans", "Arial"],
 }
 
 

@@ -113,7 +113,8 @@ def test_figures_are_measured_and_named_in_inter():
     out = io.StringIO()
     fig.savefig(out, format="svg")
     plt.close(fig)
-    assert "font-family: 'Inter', 'Noto Emoji'" in out.getvalue() and "Growth 🚀</text>" in out.getvalue()
+    assert "font-family: 'Inter', 'Noto Emoji', 'DejaVu Sans', 'Arial', sans-serif" in out.getvalue()
+    assert "Growth 🚀</text>" in out.getvalue()
 
 
 def test_slides_name_inter_and_measure_with_its_files():
