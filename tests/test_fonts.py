@@ -136,3 +136,23 @@ def test_the_browser_reads_the_machines_fontconfig_with_hinting_set(tmp_path, mo
     config = (tmp_path / "cxkit-fonts.conf").read_text()
     assert env["FONTCONFIG_FILE"] == str(tmp_path / "cxkit-fonts.conf")
     assert '<include ignore_missing="yes">/somewhere/fonts.conf</include>' in config and "hintslight" in config
+
+
+@NEEDS_BROWSER
+def test_figure_pngs_are_drawn_in_the_kits_face_not_the_machines(tmp_path):
+    """Email and slides show PNGs the browser draws from each figure's SVG: in Inter, as the report shows it, even
+    where Inter is not installed (the SVG file alone would fall back to the machine's DejaVu Sans)."""
+    import numpy as np
+    from PIL import Image
+
+    from cxkit.render.printer import snapshot_svgs
+
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="300pt" height="60pt"><rect width="100%" height="100%" '
+           'fill="#fff"/><text x="10" y="40" style="font-size: 30px; font-family: {}">Hamburgefonstiv 1Il</text></svg>')
+    (tmp_path / "kit.svg").write_text(svg.format("'Inter', 'Noto Emoji', 'DejaVu Sans', sans-serif"))
+    (tmp_path / "dejavu.svg").write_text(svg.format("'DejaVu Sans', sans-serif"))
+    snapshot_svgs(find_browser(), [(tmp_path / "kit.svg", tmp_path / "kit.png"),
+                                   (tmp_path / "dejavu.svg", tmp_path / "dejavu.png")], 96)
+    kit, dejavu = (np.asarray(Image.open(tmp_path / f"{n}.png").convert("L")) for n in ("kit", "dejavu"))
+    assert kit.shape == dejavu.shape == (80, 400)
+    assert (kit != dejavu).any(), "drawn in DejaVu Sans: the kit's face did not reach it"
