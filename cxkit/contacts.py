@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cxkit._display import html_block
+from cxkit._display import html_block, unfitted_html
 from cxkit.errors import CxkitError
 from cxkit.frames import band_source
 from cxkit.ledger import PERIODS, CustomerLedger, _label, period_sql
@@ -72,8 +72,17 @@ class ContactRates:
         return self.by_band_.tail(12)
 
     def _repr_html_(self) -> str:
+        if not hasattr(self, "by_band_"):
+            return unfitted_html(repr(self), "fit_data(data)")
         return html_block(f"Contacts and cost to serve by {PERIODS[self.period]}", self.summary,
-                          ["Per customer active in the period; band of the customer's last answer."], digits=3)
+                          ["Per customer active in the period; band of the customer's last answer."], digits=3,
+                          read_next={"by_band_": "every period, not only the last 12", "plot()": "the chart"})
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "by_band_"):
+            return f"ContactRates(period={self.period!r})  # unfitted"
+        periods = self.by_band_["period"].nunique() if "period" in self.by_band_ else len(self.by_band_)
+        return f"ContactRates(period={self.period!r}): contacts and cost per customer, {periods} periods"
 
     def plot(self, ax=None, **kwargs):
         """Contacts (or cost) per customer per period, a line per band (see :func:`cxkit.plots.plot_contacts`)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cxkit.clock import clock_description, clock_of, entry_column
 from cxkit.errors import CxkitError, CxkitWarning, NotEstimable
@@ -32,6 +33,9 @@ from cxkit.frames import (
 from cxkit.nps import nps_table_from_counts
 from cxkit.periods import per_year
 from cxkit.scales import SCALES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["LeadershipAnalysis", "Unavailable"]
 
@@ -488,32 +492,78 @@ class LeadershipAnalysis:
                "experiences (TouchpointImpact)", "experiences_": "complaints and repeat contacts before departure "
                "(ExperienceHazards)", "departures_": "the leavers' story (DepartureStory)"}
 
+    #: Every other fitted attribute, by what it is for (RESULTS are the first group): the map shown by
+    #: :meth:`attribute_map` and the notebook's HTML repr.
+    ATTRIBUTES = {
+        "headline numbers": {"nps_counts_": "answer counts behind the headline NPS", "nps_by_": "NPS by segment "
+                             "column (DataFrames)", "nps_everyone_": "for a slice: everyone's NPS",
+                             "nps_parent_": "for a slice of a slice: the parent's NPS", "active_customers_":
+                             "customers active at the as-of date", "answered_": "customers who answered",
+                             "answer_spells_": "answer spells (an answer until the next one or the end)",
+                             "events_": "churn events among those who answered", "band_sizes_": "answer spells per "
+                             "band", "churned_share_": "share of each band who left", "base_counts_": "active "
+                             "customers per band, scaled to the whole base", "scale_to_base_": "customers per "
+                             "answering customer"},
+        "settings as resolved": {"score_": "the score analysed", "bands_": "its bands, low to high",
+                                 "low_": "lowest band", "mid_": "middle band", "high_": "highest band",
+                                 "reference_": "reference band of the hazard ratios", "clock_": "the clock, in "
+                                 "words", "clock_kind_": "the clock's name", "covariates_": "what the Cox model "
+                                 "allows for", "min_size_": "smallest band given a number", "measured_": "what the "
+                                 "data measures (revenue, contacts, cost, referrals)"},
+        "checks": {"descriptive_": "True when the score mirrors the outcome (the report then describes)",
+                   "score_auc_": "how well the score separates leavers from stayers", "separates_": "whether it "
+                   "separates them almost perfectly", "small_bands_": "bands too small for a number",
+                   "not_available_": "what cannot be estimated, and why", "why_missing_": "drivers not available, "
+                   "and why"},
+        "data and slices": {"data_": "the validated data (CXData)", "frame_": "one row per answer spell (DuckDB)",
+                            "parent_slice_": "the parent audience's slice", "slice_comparison_": "this slice "
+                            "against everyone", "slice_difference_": "the slice's difference in numbers"},
+    }
+
+    def attribute_map(self) -> pd.DataFrame:
+        """Every fitted attribute: its ``group``, ``attribute``, what it ``holds`` and whether it is ``available``
+        (None or missing is not), the results first; sort and filter it as any DataFrame."""
+        import pandas as pd
+
+        groups = {"results": self.RESULTS, **self.ATTRIBUTES}
+        return pd.DataFrame([{"group": g, "attribute": k, "holds": what,
+                              "available": getattr(self, k, None) is not None}
+                             for g, attrs in groups.items() for k, what in attrs.items()])
+
     def __repr__(self) -> str:
         if not hasattr(self, "frame_"):
             return f"LeadershipAnalysis(score={self.score!r}, clock={self.clock!r}, n_boot={self.n_boot})  # unfitted"
         fitted = [k for k in self.RESULTS if getattr(self, k, None) is not None]
         return (f"LeadershipAnalysis(score={self.score_!r}, clock={self.clock_kind_!r}): {self.answered_:,} customers "
-                f"answered, {self.events_:,} left; results: {', '.join(fitted)}")
+                f"answered, {self.events_:,} left; results: {', '.join(fitted)} (map: .attribute_map())")
 
     def _repr_html_(self) -> str:
-        """What the analysis holds and where to read it: each result attribute, available or why not."""
+        """What the analysis holds and where to read it: each result, available or why not, then the other
+        attributes by group."""
         import html
 
-        import pandas as pd
-
-        from cxkit._display import html_block
+        from cxkit._display import html_block, unfitted_html
 
         if not hasattr(self, "frame_"):
-            return f"<pre>{html.escape(repr(self))}</pre>"
+            return unfitted_html(repr(self), "fit(data)")
         missing = {**{k: v.code for k, v in self.not_available_.items()}, **self.why_missing_}
-        rows = [{"attribute": k, "holds": what, "available": "yes" if getattr(self, k, None) is not None else "no"}
-                for k, what in self.RESULTS.items()]
+        table = self.attribute_map()
+        results = table[table["group"] == "results"].drop(columns="group")
+        results["available"] = results["available"].map({True: "yes", False: "no"})
         notes = [f"Score {self.score_}, bands {', '.join(self.bands_)}; clock: {self.clock_}.",
                  f"{self.answered_:,} customers answered ({self.answer_spells_:,} answer spells); "
                  f"{self.events_:,} left."]
         notes += [f"Not available: {k} ({v})." for k, v in missing.items()]
-        notes.append("Words: cxkit.narrative.summary(a) and cxkit.brief.brief(a); each result has its own summary.")
-        return html_block("LeadershipAnalysis", pd.DataFrame(rows), notes)
+        notes.append("Words: cxkit.narrative.summary(a) and cxkit.brief.brief(a); each result has its own summary, "
+                     "plot() and repr.")
+        others = "".join(
+            f"<p class='cx-note'><b>{html.escape(group.capitalize())}</b>: "
+            + "; ".join(f"<code>{html.escape(k)}</code> {html.escape(what)}" for k, what in attrs.items()) + ".</p>"
+            for group, attrs in self.ATTRIBUTES.items())
+        block = html_block("LeadershipAnalysis", results, notes, read_next={
+            "attribute_map()": "every attribute as a DataFrame", "ltv_.value_at_stake({from: to})": "the money in "
+            "moving customers between bands", "cox_.summary": "hazard ratios"})
+        return block[:-len("</div>")] + others + "</div>"
 
     @property
     def scenarios(self) -> dict:

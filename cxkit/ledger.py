@@ -24,7 +24,7 @@ import datetime as dt
 
 import pandas as pd
 
-from cxkit._display import html_block
+from cxkit._display import html_block, unfitted_html
 from cxkit.aggregate import flows_sql
 from cxkit.errors import CxkitError
 from cxkit.periods import PERIODS, check_period, label_of
@@ -208,8 +208,20 @@ class CustomerLedger:
         return self.table.tail(12)
 
     def _repr_html_(self) -> str:
+        if not hasattr(self, "table"):
+            return unfitted_html(repr(self), "fit_data(data)")
         return html_block(f"Customer ledger by {PERIODS[self.period]}", self.summary,
-                          ["start + new - lost = end in every period; revenue is monthly run rate."], digits=0)
+                          ["start + new - lost = end in every period; revenue is monthly run rate."], digits=0,
+                          read_next={"totals(last=12)": "customers and revenue in and out over the last periods",
+                                     "table": "every period", "lost_by_band_": "who left, by band",
+                                     "lost_by_reason_": "who left, by reason", "plot()": "the leaky bucket"})
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "table"):
+            return f"CustomerLedger(period={self.period!r})  # unfitted"
+        t = self.totals()
+        return (f"CustomerLedger(period={self.period!r}): {t['periods']} periods {t['first']} to {t['last']}, "
+                f"{t['start']:,} -> {t['end']:,} customers (+{t['new']:,} new, -{t['lost']:,} lost)")
 
     def plot(self, ax=None, **kwargs):
         """Leaky bucket: new customers in, lost customers out, and the base (see :func:`cxkit.plots.plot_ledger`)."""

@@ -88,6 +88,32 @@ class CXData:
         """``warehouse`` when the tables stay in an Ibis backend (:mod:`cxkit.backend`), else ``local``."""
         return getattr(self.con, "engine", "local")
 
+    def __repr__(self) -> str:
+        rows = ", ".join(f"{t} {n:,}" for t, n in self.row_counts.items())
+        sliced = f", slice {self.slice_by}" if self.slice_by else ""
+        return (f"CXData({self.mode}, as of {self.as_of}{sliced}: {rows} rows; segments "
+                f"{', '.join(self.segments) or 'none'}; scores {', '.join(self.scores) or 'none'})")
+
+    def _repr_html_(self) -> str:
+        """The tables (rows, columns, where they came from) and what the analyses can use, never the connection."""
+        import pandas as pd
+
+        from cxkit._display import html_block
+
+        def origin(src) -> str:
+            return str(getattr(src, "path", None) or getattr(src, "db_table", None) or getattr(src, "ibis", None)
+                       or ("query" if getattr(src, "query", None) else ""))
+
+        rows = [{"table": t, "rows": n, "columns": ", ".join(self.columns.get(t, ())), "from": origin(
+            self.sources.get(t))} for t, n in self.row_counts.items()]
+        notes = [f"Mode {self.mode} ({'signup and end dates' if self.mode == 'dated' else 'tenure and a churn flag'}); "
+                 f"as of {self.as_of}; segments {', '.join(self.segments) or 'none'}; scores "
+                 f"{', '.join(self.scores) or 'none'}; segments under {self.min_segment_size} customers are flagged."]
+        notes += [f"A slice: {self.slice_by}."] if self.slice_by else []
+        return html_block("CXData: validated contract tables in DuckDB", pd.DataFrame(rows), notes, read_next={
+            "con.sql('SELECT ... FROM customers')": "the tables, queried in DuckDB",
+            "subset({'region': 'West'})": "an audience's slice", "has(table, column)": "whether a column is there"})
+
     def has(self, table: str, column: str | None = None) -> bool:
         """Whether a table (and, optionally, one of its columns) is present."""
         return table in self.columns and (column is None or column in self.columns[table])

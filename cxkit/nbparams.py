@@ -28,10 +28,14 @@ from pathlib import Path
 
 from cxkit.errors import ParamsError
 
-__all__ = ["Parameter", "parse_parameters", "notebook_parameters", "check_params", "RESERVED", "describe"]
+__all__ = ["Parameter", "parse_parameters", "notebook_parameters", "check_params", "RESERVED", "RENDER_ONLY",
+           "describe"]
 
 #: Keys of a params file that steer the renderer and are not notebook parameters.
-RESERVED = {"notebook", "run_name", "pptx", "email", "_base_dir"}
+RESERVED = {"notebook", "run_name", "pptx", "email", "audiences", "_base_dir"}
+#: Of those, what a notebook may declare only so that papermill runs a params file without an "unknown
+#: parameter" warning: never handed to the notebook, checked by the renderer itself, no part of a run's numbers.
+RENDER_ONLY = {"run_name", "pptx", "email", "audiences"}
 
 _TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool, "dict": dict, "list": list}
 
@@ -140,10 +144,10 @@ def check_params(params: dict, parameters: list[Parameter], where: str = "params
             hint = f"did you mean {close[0]}? " if close else ""
             problems.append(f"{key}: unknown parameter ({hint}known: {', '.join(sorted(declared))})")
     for p in parameters:
-        if p.required and params.get(p.name) is None:
+        if p.required and params.get(p.name) is None and p.name not in RENDER_ONLY:
             problems.append(f"{p.name}: missing required parameter ({p.help})")
     for key, value in params.items():
-        if key not in declared or value is None:
+        if key not in declared or value is None or key in RENDER_ONLY:
             continue
         p = declared[key]
         expected = _TYPES[p.type]
@@ -160,7 +164,7 @@ def check_params(params: dict, parameters: list[Parameter], where: str = "params
                 problems.append(f"{key}: {value!r} is not allowed; use {rule[1]}")
     if problems:
         raise ParamsError(f"{where} does not fit the notebook's parameters:\n  - " + "\n  - ".join(problems))
-    return {k: v for k, v in params.items() if k in declared}
+    return {k: v for k, v in params.items() if k in declared and k not in RENDER_ONLY}
 
 
 def describe(parameters: list[Parameter]) -> str:

@@ -25,7 +25,7 @@ from cxkit.formats import money as _money
 from cxkit.formats import p_text, percent, signed, signed_money, slice_label
 from cxkit.theme import PNG_DPI
 
-__all__ = ["figure", "table", "markdown", "heading", "bullets", "sentences", "section", "demo_data",
+__all__ = ["figure", "table", "dataframe", "markdown", "heading", "bullets", "sentences", "section", "demo_data",
            "collect_warnings", "subtitle", "cox_notes", "method_notes", "data_notes", "lead_section",
            "customer_math", "nps_over_time", "contacts_section", "takeaway", "not_available", "glossary",
            "gap_caption", "load_data", "summary", "churn_section", "drivers_section", "reasons_section",
@@ -128,6 +128,11 @@ def table(frame: pd.DataFrame, formats: dict | None = None, caption: str | None 
     text : bool
         A table of words (a glossary): every column left-aligned.
     """
+    _show(_table_block(frame, formats, caption, rename, missing, text))
+
+
+def _table_block(frame: pd.DataFrame, formats: dict | None, caption: str | None, rename: dict | None,
+                 missing: str, text: bool = False) -> dict:
     shown = frame.copy()
     for col, fmt in (formats or {}).items():
         if col in shown:
@@ -136,8 +141,46 @@ def table(frame: pd.DataFrame, formats: dict | None = None, caption: str | None 
     shown = shown.rename(columns=rename or {})
     split = shown.astype(object).where(shown.notna(), None).to_dict("split")
     rows = [[v.item() if hasattr(v, "item") else v for v in row] for row in split["data"]]
-    _show({"type": "table", "columns": [str(c) for c in split["columns"]], "rows": rows, "caption": caption,
-           "text": text, "missing": missing})
+    return {"type": "table", "columns": [str(c) for c in split["columns"]], "rows": rows, "caption": caption,
+            "text": text, "missing": missing}
+
+
+def dataframe(frame: pd.DataFrame, formats: dict | None = None, caption: str | None = None,
+              rename: dict | None = None, missing: str = "–") -> None:
+    """A DataFrame as an analyst reads it: styled in the notebook, the same table as :func:`table` in the report.
+
+    The notebook shows ``frame`` itself through a pandas ``Styler`` (its numbers formatted with ``formats``,
+    its values untouched), so the analyst sorts, filters and reuses the variable it came from; the rendered
+    report gets the same block :func:`table` would give it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> html = _styled(pd.DataFrame({"band": ["a"], "share": [0.25]}), {"share": "{:.0%}"}, "Churn", None, "–")
+    >>> "25%" in html and "Churn" in html
+    True
+    """
+    from IPython.display import display
+
+    block = _table_block(frame, formats, caption, rename, missing)
+    display({"text/html": _styled(frame, formats, caption, rename, missing), "text/plain": frame.to_string(),
+             BLOCK_MIME: block}, raw=True)
+
+
+def _styled(frame: pd.DataFrame, formats: dict | None, caption: str | None, rename: dict | None,
+            missing: str) -> str:
+    """``frame`` as a pandas Styler's HTML: numbers formatted, everything escaped, no index."""
+    formats = {c: f for c, f in (formats or {}).items() if c in frame}
+    import hashlib
+
+    styler = frame.style.format(formats, na_rep=missing, escape="html").hide(axis="index")
+    # the same HTML on every run (a Styler's id is random otherwise)
+    styler = styler.set_uuid(hashlib.sha1(f"{list(frame.columns)}{caption}".encode()).hexdigest()[:8])
+    if rename:
+        styler = styler.relabel_index([rename.get(c, c) for c in frame.columns], axis="columns")
+    if caption:
+        styler = styler.set_caption(caption)
+    return styler.to_html()
 
 
 def markdown(text: str) -> None:

@@ -12,6 +12,8 @@ Examples
 
 from __future__ import annotations
 
+from cxkit.fonts import EMOJI_FAMILY, FAMILY
+
 __all__ = ["BAND_COLORS", "PALETTE", "color_for", "colors_for", "apply_theme", "FIGSIZE", "KM_FIGSIZE", "FOREST_ROW",
            "PNG_DPI"]
 
@@ -67,7 +69,11 @@ RC = {
     # every text in a figure is text as written: a segment named '$5-$10 plan' is no formula (no mathtext)
     "text.parse_math": False,
     "svg.hashsalt": "cxkit",
-    "font.family": "DejaVu Sans",
+    # the kit's own faces (cxkit.fonts), which the report's HTML embeds: figures are SVG with their words as text
+    # (svg.fonttype none), so the browser sets them in the face matplotlib measured them with; the SVG names a
+    # common sans-serif after them, for a notebook viewed where Inter is not installed
+    "font.family": [FAMILY, EMOJI_FAMILY, "sans-serif"],
+    "font.sans-serif": ["DejaVu Sans", "Arial"],
 }
 
 
@@ -90,4 +96,7 @@ def apply_theme() -> None:
     """Set the kit's matplotlib defaults (called by every plot function)."""
     import matplotlib as mpl
 
+    from cxkit.fonts import register_matplotlib
+
+    register_matplotlib()
     mpl.rcParams.update(RC)

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxkit._display import html_block
+from cxkit._display import html_block, unfitted_html
 from cxkit.contract import MIN_SEGMENT_SIZE
 from cxkit.errors import CxkitError
 from cxkit.periods import PERIODS
@@ -309,8 +309,17 @@ class NPSTrend:
         return self.table[["period", "n", "nps", "lower", "upper", "change", "change_p", "flag", "note"]].tail(12)
 
     def _repr_html_(self) -> str:
+        if not hasattr(self, "table"):
+            return unfitted_html(repr(self), "fit_data(data)")
         return html_block(f"NPS by {PERIODS[self.period]}", self.summary,
-                          [f"Latest period: {self.verdict_}."], digits=1)
+                          [f"Latest period: {self.verdict_}."], digits=1,
+                          read_next={"table": "every period, raw and at a fixed mix, with control limits",
+                                     "verdict_": "what the latest period says", "plot()": "the control chart"})
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "table"):
+            return f"NPSTrend(period={self.period!r})  # unfitted"
+        return f"NPSTrend(period={self.period!r}): NPS over {len(self.table)} periods; latest: {self.verdict_}"
 
     def plot(self, ax=None, **kwargs):
         """NPS per period with its interval, centre line and control limits (see :func:`cxkit.plots.plot_trend`)."""

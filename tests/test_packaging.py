@@ -89,6 +89,9 @@ def test_the_sdist_and_the_wheel_carry_the_notebooks_and_params_as_they_are_in_t
         got = {name: whl.read(f"cxkit/project/{name}") for name in expected}
         meta = whl.read(next(n for n in whl.namelist() if n.endswith(".dist-info/METADATA"))).decode()
         assert "cxkit/templates/report.html.j2" in whl.namelist()
+        fonts = {"cxkit/fonts/Inter-Regular.ttf", "cxkit/fonts/Inter-Regular.woff", "cxkit/fonts/NotoEmoji-Regular.ttf",
+                 "cxkit/fonts/OFL.txt"}
+        assert fonts <= set(whl.namelist())  # the typeface every report embeds, with its licence
         assert not [n for n in whl.namelist() if n.endswith(".png")]  # README's pictures stay out
     assert got == expected
     for field in ("License-Expression: MIT", "Classifier: Programming Language :: Python :: 3.11",

@@ -218,6 +218,37 @@ def test_pdf_keeps_headings_with_what_follows_and_leaves_no_page_mostly_empty(re
     assert pages <= 16, pages  # 17 before figures used the text width
 
 
+def test_the_pdf_breaks_its_pages_in_the_same_places_whatever_fonts_the_machine_has(rendered, tmp_path,
+                                                                                      monkeypatch):
+    """Issue 32: the report carries its own typeface, so a machine with Debian's fonts-liberation2 and
+    fonts-urw-base35 (preferred for sans-serif, Helvetica and Arial), or with fontconfig hinting fully, prints the
+    demo on as many pages, each holding the same text, as a machine without them."""
+    from cxkit.render.pdf import find_browser, html_to_pdf
+    from tests.fontconfig import machines
+
+    configs = machines(tmp_path / "fontconfig")
+    if configs is None:
+        pytest.skip("fonts-liberation2 and fonts-urw-base35 are not installed (apt-get install fonts-liberation2 "
+                    "fonts-urw-base35, or unpack them into a folder named by CXKIT_EXTRA_FONTS)")
+    if find_browser() is None:
+        pytest.skip("no Chromium on this machine")
+    pages, faces = {}, set()
+    for name, config in configs.items():
+        monkeypatch.setenv("FONTCONFIG_FILE", str(config))
+        pdf = tmp_path / f"{config.stem}.pdf"
+        html_to_pdf(rendered["demo"] / "report.html", pdf)
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        pages[name] = [" ".join(page.split()) for page in text.split("\f") if page.strip()]
+        fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+        faces |= {line.split()[0].split("+")[-1] for line in fonts.splitlines()[2:]}
+    first = pages["without"]
+    for name, got in pages.items():
+        assert len(got) == len(first), f"{name}: {len(got)} pages, {len(first)} without the extra fonts"
+        moved = [k + 1 for k, (a, b) in enumerate(zip(first, got, strict=True)) if a != b]
+        assert moved == [], f"{name}: pages {moved} hold other text than without the extra fonts"
+    assert faces == {"Inter-Regular", "Inter-SemiBold", "Inter-Bold"}  # the kit's faces, on every machine
+
+
 def _first_line(pdf: Path, page: int) -> str:
     text = subprocess.run(["pdftotext", "-layout", "-f", str(page), "-l", str(page), str(pdf), "-"],
                           capture_output=True, text=True, check=True).stdout

@@ -71,7 +71,7 @@ def test_the_deck_is_16_9_and_every_shape_is_on_its_slide(deck_path):
 
 
 def test_every_text_frame_holds_its_text_measured_in_the_slides_font(deck_path):
-    """Each paragraph wrapped at its run's size in DejaVu Sans (the face the deck names) fits its frame."""
+    """Each paragraph wrapped at its run's size in Inter (the face the deck names) fits its frame."""
     from pptx import Presentation
     from pptx.enum.text import MSO_AUTO_SIZE
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cxkit._display import html_block
+from cxkit._display import html_block, unfitted_html
 from cxkit.drivers.frame import contact_kind_columns, is_complaint_sql, kind_counts_sql, monthly_revenue
 from cxkit.errors import CxkitError
 from cxkit.sql import ident, literal
@@ -137,9 +137,13 @@ class DepartureStory:
         return {"difference": diff, "lower": diff - z * se, "upper": diff + z * se}
 
     def _repr_html_(self) -> str:
-        return html_block("Customers who left: last answer and last contacts", self.summary,
+        if not hasattr(self, "customers_"):
+            return unfitted_html(repr(self), "fit_data(data)")
+        return html_block("Customers who left: last answer and last contacts", self.summary, read_next={
+                          "customers_": "one row per leaver", "difference(a, b)": "two reasons compared"}, notes=
                           [f"{len(self.customers_):,} customers left in the {self.period_months} months to "
                            f"{self.as_of_}; contacts in the {self.window_days} days before leaving."], digits=2)
 
     def __repr__(self) -> str:
-        return f"DepartureStory(period_months={self.period_months}, window_days={self.window_days})"
+        fitted = f": {len(self.customers_):,} customers left" if hasattr(self, "customers_") else "  # unfitted"
+        return f"DepartureStory(period_months={self.period_months}, window_days={self.window_days}){fitted}"

@@ -40,7 +40,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from cxkit._display import html_block
+from cxkit._display import html_block, unfitted_html
 from cxkit.contract import DAYS_PER_MONTH
 from cxkit.drivers.frame import REPEAT_DAYS, is_complaint_sql, monthly_revenue
 from cxkit.errors import CxkitError
@@ -334,14 +334,20 @@ FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
         return out
 
     def _repr_html_(self) -> str:
+        if not hasattr(self, "spells_"):
+            return unfitted_html(repr(self), "fit_data(data)")
         notes = [f"Time-varying Cox on {self.spells_:,} (start, stop] spells; an experience counts from "
                  f"{self.lag_days} to {self.lag_days + self.window_days} days after it; allowing for "
                  f"{', '.join(self.adjusted_for_) or 'nothing else'}. Associations, not proof of cause."]
         return html_block("Experiences before departure", self.summary, notes, digits=3) + \
-            html_block("Revenue that left with them", self.revenue_at_risk_, [], digits=2)
+            html_block("Revenue that left with them", self.revenue_at_risk_, [], digits=2, read_next={
+                "summary": "hazard ratio per recent experience", "unadjusted_": "the same without the adjustment",
+                "revenue_at_risk_": "monthly revenue that left after each experience", "cox_": "the model"})
 
     def __repr__(self) -> str:
-        return f"ExperienceHazards(window_days={self.window_days}, lag_days={self.lag_days})"
+        fitted = f": {self.spells_:,} spells, experiences {', '.join(self.experiences_)}" \
+            if hasattr(self, "spells_") else "  # unfitted"
+        return f"ExperienceHazards(window_days={self.window_days}, lag_days={self.lag_days}){fitted}"
 
 
 def _spell_parts(experiences, adjust) -> tuple[str, ...]:

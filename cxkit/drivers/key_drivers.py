@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from cxkit._display import html_block
+from cxkit._display import html_block, unfitted_html
 from cxkit.drivers.design import collapse
 from cxkit.drivers.frame import frame_drivers, is_categorical, outcome_flag
 from cxkit.drivers.importance import linear_importance, logistic_importance
@@ -266,7 +266,11 @@ class KeyDrivers:
         return notes + list(self.notes_)
 
     def _repr_html_(self) -> str:
-        return html_block("Key drivers", self.importance_, self._notes(), digits=3)
+        if not hasattr(self, "importance_"):
+            return unfitted_html(repr(self), "fit(frame, drivers)")
+        return html_block("Key drivers", self.importance_, self._notes(), digits=3, read_next={
+            "importance_": "each driver's share of R², with its interval", "coefficients_": "the regression's "
+            "coefficients", "r_squared_": "how much of the score the drivers explain", "plot()": "the chart"})
 
     def plot(self, ax=None, **kwargs):
         """Bar chart of each driver's share of R² with its interval (see :func:`cxkit.plots.plot_drivers`)."""
@@ -275,7 +279,7 @@ class KeyDrivers:
         return draw("plot_drivers", self, ax=ax, **kwargs)
 
     def __repr__(self) -> str:
-        fitted = f" fitted on {self.n_:,} answers" if hasattr(self, "n_") else ""
+        fitted = f" fitted on {self.n_:,} answers" if hasattr(self, "n_") else "  # unfitted"
         return f"KeyDrivers(outcome={self.outcome!r}, method={self.method!r}){fitted}"
 
 

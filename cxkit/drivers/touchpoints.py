@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxkit._display import html_block
+from cxkit._display import html_block, unfitted_html
 from cxkit.errors import CxkitError
 from cxkit.nps import nps_difference, nps_from_counts
 
@@ -170,10 +170,13 @@ class TouchpointImpact:
         return a, b, {"difference": d, "lower": d - z * se, "upper": d + z * se, "p_value": p}
 
     def _repr_html_(self) -> str:
+        if not hasattr(self, "n_"):
+            return unfitted_html(repr(self), "fit(frame, experiences)")
         what = ("NPS points lost = NPS without those answers - NPS of all answers" if self.score == "nps" else
                 f"points lost = top-band share of {self.score} without those answers - of all answers")
-        return html_block("Touchpoint impact", self.summary,
+        return html_block("Touchpoint impact", self.summary, read_next={"summary": "points lost to each "
+                          "experience, with its interval"}, notes=
                           [f"{self.n_:,} answers; {what}. Associations, not proof of cause."], digits=2)
 
     def __repr__(self) -> str:
-        return "TouchpointImpact()" + (f" fitted on {self.n_:,} answers" if hasattr(self, "n_") else "")
+        return "TouchpointImpact()" + (f" fitted on {self.n_:,} answers" if hasattr(self, "n_") else "  # unfitted")

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cxkit._display import html_block
+from cxkit._display import html_block, unfitted_html
 from cxkit.errors import CxkitError, NotEstimable
 from cxkit.ltv.sbg import ConstantHazardTail, NoChurnTail, PeriodIndex, ShiftedBetaGeometric, poisson_upper_rate
 from cxkit.ltv.weibull import DiscreteWeibull
@@ -630,10 +630,20 @@ class SegmentLTV:
         return f"SegmentLTV(horizon={self.horizon}, discount_rate={self.discount_rate}, n_boot={self.n_boot}){fitted}"
 
     def _repr_html_(self) -> str:
+        if not hasattr(self, "segments_"):
+            return unfitted_html(repr(self), "fit(frame)")
         notes = [f"Lifetime value over {self.horizon} months at {self.discount_rate:.0%} a year, "
                  f"{int((1 - self.alpha) * 100)}% bootstrap intervals ({self.n_boot} replicates, seed {self.seed})."]
         notes += [f"Clock: {self.clock}"] if self.clock else []
-        return html_block("Lifetime value by segment", self.summary, notes, digits=2)
+        shown = self.summary[["segment", "customers", "ltv", "lower", "upper", "margin_per_month",
+                              "expected_lifetime_months", "extrapolated_share", "tail_model"]]
+        return html_block("Lifetime value by segment", shown, notes, digits=2, read_next={
+            "summary": "every column: observed and extrapolated parts, tail assumptions",
+            "gap(a, b)": "the difference between two segments, with its interval",
+            "gap_parts(a, b)": "what that difference is made of",
+            "value_at_stake({from: to})": "the money in moving customers between segments",
+            "components_": "revenue, cost and lifetime per segment", "tails_": "how each curve goes on past the data",
+            "plot()": "the chart"})
 
     def plot(self, ax=None, **kwargs):
         """LTV per segment with intervals (see :func:`cxkit.plots.plot_ltv`)."""

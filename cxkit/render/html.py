@@ -63,6 +63,7 @@ def record_to_html(record: dict) -> str:
     """
     from jinja2 import Template
 
+    from cxkit import fonts
     from cxkit.document import block_html
 
     meta = record.get("meta", {})
@@ -70,10 +71,14 @@ def record_to_html(record: dict) -> str:
     footer_text = meta.get("footer", "")
     css_template = resources.files("cxkit").joinpath("templates/report.css").read_text(encoding="utf-8")
     css_footer = footer_text.replace("\\", "\\\\").replace('"', '\\"')
+    body = "\n".join(parts)
+    title = meta.get("title", "")
+    faces = fonts.font_face_css(html.unescape(body + title + footer_text), italic=bool(re.search(r"<(em|i)\b", body)))
     css = Template(css_template).render(page_size=meta.get("page_size", "A4"),
-                                        orientation=meta.get("orientation", "landscape"), footer_text=css_footer)
+                                        orientation=meta.get("orientation", "landscape"), footer_text=css_footer,
+                                        font_faces=faces, font_stack=fonts.STACK)
     page = resources.files("cxkit").joinpath("templates/report.html.j2").read_text(encoding="utf-8")
-    return Template(page).render(title=html.escape(meta.get("title", "")), css=css, body="\n".join(parts),
+    return Template(page).render(title=html.escape(title), css=css, body=body,
                                  footer_text=html.escape(footer_text), version=html.escape(meta.get("version", "")))
 
 

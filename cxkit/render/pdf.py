@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from cxkit.errors import CxkitError
-from cxkit.render.printer import BROWSER_FLAGS, print_pdf
+from cxkit.render.printer import BROWSER_FLAGS, browser_env, print_pdf
 
 __all__ = ["find_browser", "html_to_pdf", "pdf_engine_available", "BROWSER_FLAGS"]
 
@@ -66,7 +66,8 @@ def html_to_pdf(html_path: Path, pdf_path: Path, timeout: float = 120, keep: boo
             cmd = [browser, *BROWSER_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
                    f"--print-to-pdf={pdf_path}", html_path.as_uri()]
             try:
-                run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+                run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                     env=browser_env(profile))
             except subprocess.TimeoutExpired:
                 raise CxkitError(f"PDF: {browser} did not finish within {timeout:.0f} s") from None
         if run.returncode != 0 or not pdf_path.exists() or pdf_path.stat().st_size == 0:

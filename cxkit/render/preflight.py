@@ -182,7 +182,10 @@ def checked_parameters(raw: dict, where: str):
     parameters = check_params(raw, declared, where=where)
     if parameters.get("data"):
         parameters["data"] = _absolute_data(parameters["data"], base_dir)
-    return notebook, declared, parameters, {p.name: p.default for p in declared} | parameters
+    from cxkit.nbparams import RENDER_ONLY
+
+    defaults = {p.name: p.default for p in declared if p.name not in RENDER_ONLY}
+    return notebook, declared, parameters, defaults | parameters
 
 
 def data_spec(effective: dict) -> dict:

@@ -24,15 +24,41 @@ from pathlib import Path
 
 from cxkit.errors import CxkitError
 
-__all__ = ["Printer", "print_pdf", "snapshot_svgs", "shutdown_printer", "BROWSER_FLAGS"]
+__all__ = ["Printer", "print_pdf", "snapshot_svgs", "shutdown_printer", "BROWSER_FLAGS", "browser_env",
+           "figure_page"]
 
 #: Flags for a quiet, offline, throwaway browser (as root it needs --no-sandbox).
 BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars"]
 
+#: What the browser reads on top of the machine's fontconfig: no full hinting. The report's text is in the kit's
+#: own faces (cxkit.fonts), but where fontconfig asks for full hinting (its default with no configuration at
+#: all) FreeType rounds each glyph's advance to whole pixels and the demo prints on 17 pages instead of 16.
+_FONTCONFIG = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
+<fontconfig>
+  <include ignore_missing="yes">{base}</include>
+  <match target="font"><edit name="hintstyle" mode="assign"><const>hintslight</const></edit></match>
+</fontconfig>
+"""
+
 _PRINTER: list = []
-_SIZE_JS = "(() => { const r = document.documentElement.getBoundingClientRect(); return [r.width, r.height]; })()"
+
+
+def browser_env(profile: str | Path) -> dict:
+    """The environment for a browser that prints or draws a report, with a fontconfig file in ``profile``.
+
+    The machine's own fontconfig (``FONTCONFIG_FILE`` if set) is read first, so its fonts stay available for
+    scripts the kit's faces lack; only hinting is set, so pages break in the same places on every machine.
+    """
+    base = os.environ.get("FONTCONFIG_FILE") or "/etc/fonts/fonts.conf"
+    path = Path(profile) / "cxkit-fonts.conf"
+    path.write_text(_FONTCONFIG.format(base=base.replace("&", "&amp;").replace("<", "&lt;")), encoding="utf-8")
+    return {**os.environ, "FONTCONFIG_FILE": str(path)}
+#: The drawn figure's size, once the page's fonts are ready.
+_SIZE_JS = ("document.fonts.ready.then(() => { const r = document.querySelector('svg').getBoundingClientRect(); "
+            "return [r.width, r.height]; })")
 
 
 class Printer:
@@ -58,7 +84,8 @@ class Printer:
 
         self._proc = subprocess.Popen([browser, *BROWSER_FLAGS, f"--user-data-dir={self._profile}",
                                        "--remote-debugging-pipe", "about:blank"], preexec_fn=wire, close_fds=False,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                                      env=browser_env(self._profile), stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._buffer, self._next = b"", 0
@@ -139,15 +166,18 @@ class Printer:
         """Draw each SVG file of ``pairs`` (``(svg_path, png_path)``) as a PNG at ``dpi``, in one tab.
 
         The browser lays the SVG out at its own size (points as CSS points) with the fonts the HTML and PDF
-        use, so the picture is the one the report shows; ``dpi / 96`` device pixels per CSS pixel.
+        use (a page holding the SVG and the kit's faces, :func:`figure_page`), so the picture is the one the
+        report shows; ``dpi / 96`` device pixels per CSS pixel.
         """
         import math
 
         with self._tab() as session:
-            for svg_path, png_path in pairs:
-                self._open(session, svg_path, timeout)
-                size = self._call("Runtime.evaluate", {"expression": _SIZE_JS, "returnByValue": True},
-                                  session=session)["result"].get("value")
+            for k, (svg_path, png_path) in enumerate(pairs):
+                page = Path(self._profile) / f"figure-{k}.html"
+                page.write_text(figure_page(Path(svg_path).read_text(encoding="utf-8")), encoding="utf-8")
+                self._open(session, page, timeout)
+                size = self._call("Runtime.evaluate", {"expression": _SIZE_JS, "returnByValue": True,
+                                                       "awaitPromise": True}, session=session)["result"].get("value")
                 if not size or min(size) <= 0:
                     raise CxkitError(f"PNG: {svg_path} is not a drawable SVG")
                 self._call("Emulation.setDeviceMetricsOverride",
@@ -174,6 +204,25 @@ class Printer:
                 except OSError:
                     pass
             shutil.rmtree(self._profile, ignore_errors=True)
+
+
+def figure_page(svg: str) -> str:
+    """An SVG figure alone on a page with the kit's own faces (:mod:`cxkit.fonts`), to draw it as the report does.
+
+    >>> page = figure_page('<?xml version="1.0"?>\\n<svg xmlns="http://www.w3.org/2000/svg"><text>Churn</text></svg>')
+    >>> page.startswith("<!DOCTYPE html>") and "<?xml" not in page and "font-family: 'Inter'" in page
+    True
+    """
+    import html
+    import re
+
+    from cxkit import fonts
+
+    svg = svg[svg.index("<svg"):] if "<svg" in svg else svg  # the XML declaration and DOCTYPE go
+    text = html.unescape(re.sub(r"<[^>]+>", "", svg))
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{fonts.font_face_css(text)}\n"
+            "html, body { margin: 0; padding: 0; background: #fff; } svg { display: block; }</style></head>"
+            f"<body>{svg}</body></html>")
 
 
 def _kept(browser: str) -> Printer:

@@ -3,10 +3,10 @@
 The deck is laid out here for a 13.33 x 7.5 inch slide, every shape placed by hand on blank slides
 (python-pptx's default template is 4:3: widened, its placeholders stay in the left 10 inches). Text is
 never left to autofit (only PowerPoint applies it, and only when the file is opened there): each box's
-text is wrapped and measured with the slide's own font (DejaVu Sans, the TTF matplotlib ships, through
-PIL's ``ImageFont.getlength``), its size chosen so it fits, and a summary too long for one slide goes on
-over the next, a whole sentence at a time. Where PowerPoint lacks DejaVu Sans it substitutes a narrower
-face, so the text still fits.
+text is wrapped and measured with the slide's own font (Inter, the face the kit ships in :mod:`cxkit.fonts`
+and the report prints in, through PIL's ``ImageFont.getlength``), its size chosen so it fits, and a summary
+too long for one slide goes on over the next, a whole sentence at a time. Where PowerPoint lacks Inter it
+substitutes a face (Calibri or Arial) a little narrower, so the text still fits.
 
 A figure's slide is titled with a short headline (its takeaway up to the first aside or clause, measured
 to fit two lines); the whole takeaway is the caption under the figure, and the caption and takeaway are
@@ -28,9 +28,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from cxkit.fonts import FAMILY, font_path
+
 __all__ = ["write_pptx", "fit_text", "headline", "FONT", "SLIDE_W", "SLIDE_H", "MARGIN"]
 
-FONT = "DejaVu Sans"
+FONT = FAMILY
 SLIDE_W, SLIDE_H = 13.333, 7.5  # inches, 16:9
 MARGIN = 0.6  # left and right
 TOP, BOTTOM = 0.35, 0.35
@@ -43,13 +45,9 @@ TITLE_H = 2 * 28 * LEADING / 72 + 0.05  # two lines of the largest title
 
 @cache
 def _face(bold: bool):
-    import os
-
-    import matplotlib
     from PIL import ImageFont
 
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    return ImageFont.truetype(os.path.join(matplotlib.get_data_path(), "fonts", "ttf", name), size=100)
+    return ImageFont.truetype(str(font_path(700 if bold else 400)), size=100)
 
 
 def text_width(text: str, size: float, bold: bool = False) -> float:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxkit._display import html_block
+from cxkit._display import html_block, unfitted_html
 from cxkit.survival.kaplan_meier import _segment_order
 from cxkit.survival.lifetable import LifeTable, SqlSource, _q
 
@@ -144,9 +144,20 @@ class CumulativeIncidence:
         return last.reindex(index=self.segments_, columns=self.causes_).reset_index()
 
     def _repr_html_(self) -> str:
+        if not hasattr(self, "incidence_"):
+            return unfitted_html(repr(self), "fit(frame, duration_col, event_col, cause_col, segment_col)")
         notes = [f"Share of customers lost to each reason by the end of follow-up ({self.time_unit}s)."]
         notes += [f"Clock: {self.clock}"] if self.clock else []
-        return html_block("Churn reasons: cumulative incidence", self.summary, notes, digits=3)
+        return html_block("Churn reasons: cumulative incidence", self.summary, notes, digits=3, read_next={
+            "at([6, 12])": "each reason's share at those times, with intervals", "incidence_": "the curves",
+            "plot()": "the chart"})
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "incidence_"):
+            return f"CumulativeIncidence(alpha={self.alpha})  # unfitted"
+        return (f"CumulativeIncidence(alpha={self.alpha}): {len(self.causes_)} churn reasons "
+                f"({', '.join(map(str, self.causes_[:4]))}{', ...' if len(self.causes_) > 4 else ''}) "
+                f"for {', '.join(map(str, self.segments_))}")
 
     def plot(self, ax=None, **kwargs):
         """Stacked cumulative incidence (see :func:`cxkit.plots.plot_incidence`)."""

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxkit._display import html_block
+from cxkit._display import html_block, unfitted_html
 from cxkit.errors import CxkitError, CxkitWarning, NotEstimable
 from cxkit.survival._cox_math import CoxArrays, efron, newton, weighted_information
 from cxkit.survival.lifetable import SqlSource, _q
@@ -528,8 +528,13 @@ class CoxModel:
         return notes
 
     def _repr_html_(self) -> str:
+        if not hasattr(self, "params_"):
+            return unfitted_html(repr(self), "fit(frame, duration_col, event_col, covariates)")
         table = self.summary.reset_index()[["term", "hazard_ratio", "lower", "upper", "p_value", "note"]]
-        return html_block("Cox proportional hazards", table, self._notes(), digits=3)
+        return html_block("Cox proportional hazards", table, self._notes(), digits=3, read_next={
+            "summary": "coefficients, standard errors and hazard ratios", "ph_test_": "whether each hazard is "
+            "proportional over time", "reference_": "the reference level of each categorical covariate",
+            "predict_survival(covariates)": "survival curves for given customers", "plot()": "the forest plot"})
 
     def plot(self, ax=None, **kwargs):
         """Hazard-ratio forest plot (see :func:`cxkit.plots.plot_forest`)."""
@@ -538,8 +543,12 @@ class CoxModel:
         return draw("plot_forest", self, ax=ax, **kwargs)
 
     def __repr__(self) -> str:
-        return f"CoxModel(alpha={self.alpha})" + (f" fitted on {self.n_rows_:,.0f} rows" if hasattr(self, "params_")
-                                                  else "")
+        if not hasattr(self, "params_"):
+            return f"CoxModel(alpha={self.alpha})  # unfitted"
+        terms = list(self.params_.index)
+        shown = ", ".join(terms[:4]) + (f" and {len(terms) - 4} more" if len(terms) > 4 else "")
+        return (f"CoxModel(alpha={self.alpha}): {self.n_rows_:,.0f} rows, {self.n_events_:,.0f} events; "
+                f"hazard ratios of {shown}")
 
 
 def _collapse(df, duration_col, event_col, covariates, entry_col, weights_col, categorical=()):

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxkit._display import html_block
+from cxkit._display import html_block, unfitted_html
 from cxkit.survival.lifetable import LifeTable
 from cxkit.survival.logrank import format_p, logrank_test, pairwise_logrank
 
@@ -276,7 +276,13 @@ class SegmentSurvival:
         return notes
 
     def _repr_html_(self) -> str:
-        return html_block("Kaplan-Meier by segment", self.summary, self._notes(), digits=2)
+        if not hasattr(self, "segments_"):
+            return unfitted_html(repr(self), "fit(frame, duration_col, event_col, segment_col)")
+        return html_block("Kaplan-Meier by segment", self.summary, self._notes(), digits=2, read_next={
+            "survival_at([6, 12])": "the share still a customer at those times, with intervals",
+            "median_": "median time to churn", "rmst_difference(tau)": "months gained between segments",
+            "pairwise_": "log-rank test of each pair", "survival_": "the curves",
+            "at_risk_table(times)": "customers still at risk", "plot()": "the chart"})
 
     def plot(self, ax=None, **kwargs):
         """Kaplan-Meier curves (see :func:`cxkit.plots.plot_survival`)."""
@@ -285,8 +291,10 @@ class SegmentSurvival:
         return draw("plot_survival", self, ax=ax, **kwargs)
 
     def __repr__(self) -> str:
-        fitted = f", segments={self.segments_}, {format_p(self.logrank_.p_value)}" if hasattr(self, "segments_") else ""
-        return f"SegmentSurvival(alpha={self.alpha}, conf_type={self.conf_type!r}{fitted})"
+        if not hasattr(self, "segments_"):
+            return f"SegmentSurvival(alpha={self.alpha}, conf_type={self.conf_type!r})  # unfitted"
+        return (f"SegmentSurvival(alpha={self.alpha}, conf_type={self.conf_type!r}): survival curves of "
+                f"{', '.join(map(str, self.segments_))}; log-rank p {format_p(self.logrank_.p_value)}")
 
 
 def _quantile_time(times: np.ndarray, surv: np.ndarray, p: float = 0.5) -> float:
