@@ -22,7 +22,17 @@ from __future__ import annotations
 import numpy as np
 
 from cxkit.formats import column_label, money, percent, signed
-from cxkit.narrative import _fact, _in_sentence, band_name, driver_label, join_words, plural, score_name, shown_facts
+from cxkit.narrative import (
+    _fact,
+    _in_sentence,
+    band_name,
+    driver_label,
+    join_words,
+    plural,
+    score_name,
+    score_noun,
+    shown_facts,
+)
 
 __all__ = ["brief", "segment_strength"]
 
@@ -268,8 +278,8 @@ def _drivers_finding(a) -> dict | None:
     facts = [_fact(percent(r.share), r.share, f"{src}.loc['{r.driver}', 'share']") for r in shown.itertuples()]
     first = f"{names[0]} ({percent(shown['share'].iloc[0])} of what the drivers explain"
     more = f"; then {names[1]}, {percent(shown['share'].iloc[1])})" if len(names) > 1 else ")"
-    return _item(f"What goes with the {score_name(a.score_)} most: {first}{more}. Why it matters: it is where to "
-                 f"look first for what would lift the {score_name(a.score_)}; an association, not a lever.", facts,
+    return _item(f"What goes with the {score_noun(a.score_)} most: {first}{more}. Why it matters: it is where to "
+                 f"look first for what would lift the {score_noun(a.score_)}; an association, not a lever.", facts,
                  key="drivers")
 
 

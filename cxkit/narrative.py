@@ -36,7 +36,7 @@ __all__ = ["money", "signed", "p_text", "column_label", "term_label", "nps_popul
            "hazard_sentence", "descriptive_score_sentence", "audience_sentence", "ledger_sentence", "trend_verdict",
            "trend_sentence",
            "trend_title", "contacts_sentence", "too_few_sentence", "MINUS", "NOT_AVAILABLE", "section_intro",
-           "cox_note_lines", "date_line", "glossary", "slice_nps_sentence", "score_name", "points",
+           "cox_note_lines", "date_line", "glossary", "slice_nps_sentence", "score_name", "score_noun", "points",
            "descriptive_ltv_sentence"]
 
 
@@ -314,6 +314,16 @@ def audience_sentence(diff, parent_label: str | None = None) -> str | None:
     return " ".join(p[:1].upper() + p[1:] + "." for p in parts)
 
 
+def score_noun(score: str) -> str:
+    """The score as a thing with a value: ``NPS score``, ``satisfaction score``, ``effort score``.
+
+    >>> score_noun("nps"), score_noun("csat")
+    ('NPS score', 'satisfaction score')
+    """
+    name = score_name(score)
+    return name if name.endswith("score") else f"{name} score"
+
+
 def score_name(score: str) -> str:
     """``nps`` -> ``NPS``, ``csat`` -> ``satisfaction score``, ``effort`` -> ``effort score``."""
     names = {"nps": "NPS", "csat": "satisfaction score", "effort": "effort score"}
@@ -589,6 +599,9 @@ def section_intro(section: str, clock: str, mode: str = "dated") -> str:
         start = "from signup" if mode == "snapshot" else "from the moment they first answer"
         return (f"What a customer is worth {start}: margin per month times the chance they are still a customer, "
                 "discounted. The hatched part comes from the fitted tail beyond the months the data covers.")
+    if section == "why" and mode == "snapshot":
+        return ("What goes with low scores, from the customers' own columns (a snapshot has no contact history). "
+                "These are associations in this data, not proof of cause.")
     if section == "stake":
         return ("What the lifetime value of the active customer base would gain if some customers of one band "
                 "behaved like the band above (stayed and spent as it does today), with 95% intervals.")
@@ -665,7 +678,7 @@ def caption(key: str, **numbers) -> str:
     if key == "clock":
         return f"Clock: {numbers['clock']}. {stop_note(numbers['min_at_risk'])}"
     if key == "drivers":
-        return (f"Johnson's relative weights from a linear model of the {score_name(numbers.get('score', 'nps'))} on "
+        return (f"Johnson's relative weights from a linear model of the {score_noun(numbers.get('score', 'nps'))} on "
                 f"{numbers['n']:,} answers; bars "
                 "are each driver's share of what the drivers explain together, whiskers 95% bootstrap intervals. "
                 "Arrows: whether more of the driver goes with higher or lower scores.")
@@ -938,7 +951,7 @@ def method_notes(analysis) -> list[str]:
     if a.key_drivers_ is not None:
         kd = a.key_drivers_
         lines.append(f"Drivers of the score: Johnson's relative weights from a linear model of the "
-                     f"{score_name(getattr(kd, 'score_', 'nps'))} on "
+                     f"{score_noun(getattr(kd, 'score_', 'nps'))} on "
                      f"{kd.n_:,} answers"
                      + (f" with their contacts in the {a.window_days} days before" if any(
                          str(d).endswith("_contacts") for d in kd.importance_["driver"]) else "")
@@ -1348,7 +1361,7 @@ def drivers_takeaway(kd, window_days: int = 90) -> str | None:
     if shown.empty:
         return None
     names = [driver_label(d, window_days).split(" in the ")[0] for d in shown["driver"]]
-    return f"What goes with the {score_name(getattr(kd, 'score_', 'nps'))}: {join_words(names)}"
+    return f"What goes with the {score_noun(getattr(kd, 'score_', 'nps'))}: {join_words(names)}"
 
 
 def not_distinguishable_sentence(kd, window_days: int = 90) -> str | None:

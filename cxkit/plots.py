@@ -584,7 +584,7 @@ def plot_drivers(result, ax=None, title: str | None = None, window_days: int | N
     Drivers not distinguishable from no effect are drawn hollow; the label says whether more of the driver
     goes with higher or lower scores.
     """
-    from cxkit.narrative import driver_label, score_name
+    from cxkit.narrative import driver_label, score_noun
 
     window = window_days or 90
     rows = result.importance_.iloc[::-1]
@@ -613,5 +613,5 @@ def plot_drivers(result, ax=None, title: str | None = None, window_days: int | N
                                 float(np.nanmax(rows["upper"] / r2)) * 1.05 if r2 > 0 and rows["upper"].notna().all()
                                 else 0)))
     _legend(ax, below=True)
-    ax.set_title(title or f"What goes with the {score_name(getattr(result, 'score_', 'nps'))}")
+    ax.set_title(title or f"What goes with the {score_noun(getattr(result, 'score_', 'nps'))}")
     return ax

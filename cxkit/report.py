@@ -651,7 +651,8 @@ def why_section(analysis, skip_if_lead: bool = False) -> None:
         return
     parts = narrative.why_parts(analysis)
     nothing = not parts and analysis.key_drivers_ is None and analysis.departures_ is None
-    section(narrative.SECTION_TITLES["why"], None if nothing else narrative.section_intro("why", analysis.clock_kind_))
+    section(narrative.SECTION_TITLES["why"], None if nothing else narrative.section_intro("why", analysis.clock_kind_,
+                                                                                    analysis.data_.mode))
     if parts:
         sentences(parts, role="findings")
     story = analysis.departures_
