@@ -200,6 +200,13 @@ def _findings(a) -> list[dict]:
         see = (f"The {score_name(a.score_)} was recorded as customers were leaving ({percent(c_low)} of "
                f"{plural(low).lower()} had left, {percent(c_high)} of {plural(high).lower()}), so it describes who "
                "left and cannot predict who will")
+        left = a.left_revenue()
+        if left is not None and left["monthly revenue left"] > 0:
+            facts += [_fact(f"{left['left']:,}", left["left"], "a.left_revenue()['left']"),
+                      _fact(money(left["monthly revenue left"]), left["monthly revenue left"],
+                            "a.left_revenue()['monthly revenue left']")]
+            see += (f"; the {left['left']:,} customers who had left paid {money(left['monthly revenue left'])} a "
+                    "month")
         out.append(_item(f"{see}. Why it matters: to find who will leave, look at the customer columns below "
                          "instead.", facts, key="descriptive", see=see))
     if not a.descriptive_ and a.events_ and not {low, high} & a.small_bands_:

@@ -609,6 +609,16 @@ class LeadershipAnalysis:
         out["share of lost revenue"] = out["revenue_out"] / out["revenue_out"].sum()
         return out.rename(columns={"revenue_out": "monthly revenue lost"})
 
+    def left_revenue(self) -> dict | None:
+        """A snapshot's customers who had left and the monthly revenue they paid: ``left, monthly revenue left``;
+        None where the data is dated (see :meth:`lost_table`) or measures no monthly revenue."""
+        data = self.data_
+        if data.mode == "dated" or not data.has("customers", "monthly_revenue"):
+            return None
+        left, revenue = data.sql("SELECT count(*) FILTER (WHERE churned = 1), coalesce(sum(monthly_revenue) "
+                                 "FILTER (WHERE churned = 1), 0) FROM customers").fetchone()
+        return {"left": int(left), "monthly revenue left": float(revenue)}
+
     def left_revenue_by(self, column: str):
         """A snapshot's customers who had left and the monthly revenue they paid, by a segment column's level.
 

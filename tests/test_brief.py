@@ -99,6 +99,11 @@ def test_the_telco_brief_names_contract_type(telco_path):
     b = brief(a)
     words = " ".join(p["text"] for p in [b["headline"], *b["findings"]])
     assert b["headline"]["text"].startswith("The satisfaction score was recorded as customers were leaving")
+    left = a.left_revenue()  # the headline's money: what the leavers paid a month
+    assert left == {"left": int(a.events_), "monthly revenue left": pytest.approx(a.data_.sql(
+        "SELECT sum(monthly_revenue) FROM customers WHERE churned = 1").fetchone()[0])}
+    assert f"the {left['left']:,} customers who had left paid ${left['monthly revenue left']:,.0f} a month" in \
+        b["headline"]["text"]
     contract, offer = segment_strength(a, 0), segment_strength(a, 1)
     assert (contract["column"], contract["level"], contract["reference"]) == ("contract", "Two Year", "Month-to-Month")
     assert (offer["column"], offer["level"], offer["reference"]) == ("offer", "Offer E", "None")
