@@ -468,10 +468,12 @@ def _actions(a, owners: dict) -> list[dict]:
                          assumption="the difference holds in the data; its cause is not known from it",
                          owner=owners.get("region", owners.get(next(iter(a.data_.slice_by)), "")),
                          amount=abs(value) * 12, key="audience"))
-    if not out:  # nothing in money (a snapshot): the column that goes with leaving most is where to look
-        strength = segment_strength(a, 0)
-        if strength is not None:
-            faster, slower, ratio, fact = _faster(strength, 0)
+    if not out:  # nothing in money over time (a snapshot): the columns that go with leaving most are where to look
+        for rank in (0, 1):
+            strength = segment_strength(a, rank)
+            if strength is None or strength["column"] in (a.data_.slice_by or {}):
+                continue
+            faster, slower, ratio, fact = _faster(strength, rank)
             column = strength["column"]
             value, facts, amount = _left_revenue(a, strength)
             out.append(_item(f"Look into why {faster} leave {_times(ratio)} as fast as {slower}, and what would "

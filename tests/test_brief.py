@@ -118,6 +118,9 @@ def test_the_telco_brief_names_contract_type(telco_path):
                       "AND contract = 'Month-to-Month'").fetchone()[0]
     assert left["monthly revenue left"] == pytest.approx(raw)
     assert f"paid ${left['monthly revenue left']:,.0f} a month" in b["actions"][0]["value"]
+    assert [x["rank"] for x in b["actions"]] == [1, 2]  # then the next column, offer, with its own money
+    assert b["actions"][1]["text"].startswith("Look into why Offer E customers leave")
+    assert "Offer E customers who had left paid $" in b["actions"][1]["value"]
     # drivers of the report's own score (CSAT), not "not available for want of NPS"
     assert a.key_drivers_ is not None and a.key_drivers_.score_ == "csat"
     assert "drivers of the score" not in a.why_missing_
