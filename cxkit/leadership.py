@@ -518,6 +518,9 @@ class LeadershipAnalysis:
         "data and slices": {"data_": "the validated data (CXData)", "frame_": "one row per answer spell (DuckDB)",
                             "parent_slice_": "the parent audience's slice", "slice_comparison_": "this slice "
                             "against everyone", "slice_difference_": "the slice's difference in numbers"},
+        "engine": {"engine_": "where the report was computed: local (DuckDB) or warehouse (an Ibis backend)",
+                   "bytes_back_": "on the warehouse engine: bytes brought back, aggregates and the drivers' rows",
+                   "driver_rows_bytes_": "on the warehouse engine: bytes of the rows the drivers read"},
     }
 
     def attribute_map(self) -> pd.DataFrame:

@@ -317,23 +317,27 @@ def _repeats_and_bills_outside_life(con, columns: dict[str, list[str]]) -> list[
     found = []
     if "responses" in columns:
         cols = ", ".join(columns["responses"])
-        repeats = con.execute(f"SELECT sum(n - 1), list(customer_id ORDER BY customer_id)[:{MAX_KEYS}] FROM (SELECT "
-                              f"{cols}, count(*) AS n FROM _typed_responses GROUP BY ALL HAVING count(*) > 1)"
-                              ).fetchone()
-        if repeats[0]:
-            found.append(f"responses: {int(repeats[0]):,} answer(s) repeat another exactly (same customer, date and "
-                         f"scores; customers {', '.join(map(str, repeats[1]))}{', ...' if repeats[0] > 5 else ''});"
+        # plain SQL (a count, then a few keys with LIMIT) that a warehouse runs as DuckDB does
+        repeated = (f"SELECT {cols}, count(*) AS n FROM _typed_responses GROUP BY {cols} HAVING count(*) > 1")
+        extra = con.execute(f"SELECT sum(n - 1) FROM ({repeated}) AS r").fetchone()[0]
+        if extra:
+            keys = [k for k, in con.execute(f"SELECT DISTINCT customer_id FROM ({repeated}) AS r ORDER BY 1 "
+                                            f"LIMIT {MAX_KEYS}").fetchall()]
+            found.append(f"responses: {int(extra):,} answer(s) repeat another exactly (same customer, date and "
+                         f"scores; customers {', '.join(map(str, keys))}{', ...' if extra > MAX_KEYS else ''});"
                          " each is counted as an answer: remove the copies if the export doubled them")
     if "revenue" in columns and "signup_date" in columns.get("customers", ()):
         end = ("(date_trunc('month', end_date) + INTERVAL 1 MONTH)::DATE" if "end_date" in columns["customers"]
                else "NULL::DATE")  # the bounds as dates, on the customers' side: a fifth of the time of a
         life = (f"SELECT customer_id, date_trunc('month', signup_date)::DATE AS first_month, {end} AS last_month "
                 "FROM _typed_customers")  # timestamp comparison on every bill
-        n, keys = con.execute(
-            f"SELECT count(*), list(DISTINCT format('{{}} ({{}})', r.customer_id, r.month::DATE))[:{MAX_KEYS}] "
-            f"FROM _typed_revenue r JOIN ({life}) c USING (customer_id) "
-            "WHERE r.month < c.first_month OR r.month > c.last_month").fetchone()
+        outside = (f"FROM _typed_revenue r JOIN ({life}) c ON r.customer_id = c.customer_id "
+                   "WHERE r.month < c.first_month OR r.month > c.last_month")
+        n = con.execute(f"SELECT count(*) {outside}").fetchone()[0]
         if n:
+            keys = [k for k, in con.execute(
+                f"SELECT DISTINCT concat(CAST(r.customer_id AS VARCHAR), ' (', CAST(CAST(r.month AS DATE) AS VARCHAR), "
+                f"')') AS k {outside} ORDER BY 1 LIMIT {MAX_KEYS}").fetchall()]
             found.append(f"revenue: {n:,} bill(s) dated outside the customer's life (before the signup month or "
                          f"over a month after the end; e.g. {', '.join(sorted(keys))}{', ...' if n > len(keys) else ''}"
                          "); they are counted as that customer's revenue: correct the export if they are not")

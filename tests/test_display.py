@@ -60,7 +60,7 @@ def test_the_analysis_maps_every_attribute_it_holds(fitted):
     held = {k for k in vars(fitted) if k.endswith("_")}
     assert held <= set(table["attribute"]), f"not on the map: {held - set(table['attribute'])}"
     assert list(table["group"].unique()) == ["results", "headline numbers", "settings as resolved", "checks",
-                                             "data and slices"]
+                                             "data and slices", "engine"]
     assert not table.loc[table["attribute"] == "audience_", "available"].item()
     text = repr(fitted)
     assert "customers answered" in text and "ltv_" in text and ".attribute_map()" in text and len(text) < 300
