@@ -154,7 +154,8 @@ class ExperienceHazards:
         self.summary = self._table(self.cox_, experiences)
         self.experiences_, self.adjusted_for_ = experiences, adjust
         self.as_of_ = data.as_of
-        leavers = data.sql(self._leavers_sql(data, experiences)).df()
+        since = (pd.Timestamp(data.as_of) - pd.DateOffset(months=self.period_months)).date()
+        leavers = data.sql(self._leavers_sql(data, experiences, since)).df()  # the period's leavers only
         self.revenue_at_risk_ = self._revenue(data, leavers, experiences)
         return self
 
@@ -187,19 +188,21 @@ class ExperienceHazards:
                               "upper": s.loc[e, "upper"], "p_value": s.loc[e, "p_value"]}
                              for e in experiences if e in s.index])
 
-    def _leavers_sql(self, data, experiences) -> str:
+    def _leavers_sql(self, data, experiences, since=None) -> str:
         """Each leaver's count of experiences counting on the day they left (their last spell's, without the
-        spells: an experience on day ``c`` counts when ``c + lag < leaving day <= c + lag + window``)."""
+        spells: an experience on day ``c`` counts when ``c + lag < leaving day <= c + lag + window``); with
+        ``since`` (a date), only those who left after it (and only their contacts are read)."""
         lag, window = self.lag_days, self.window_days
         counts = ", ".join(f"coalesce(sum(e.{x}) FILTER (WHERE e.day + {lag} < p.total AND "
                            f"e.day + {lag + window} >= p.total), 0) AS {x}" for x in experiences)
-        return (self._base_ctes(data, experiences, []).rstrip().rstrip(",")
+        left = "churned = 1 AND total > 0" + (f" AND end_date > DATE {literal(since.isoformat())}" if since else "")
+        return (self._base_ctes(data, experiences, [], contacts_of=left).rstrip().rstrip(",")
                 + f"\nSELECT p.customer_id, p.end_date, {counts} "
-                "FROM people p LEFT JOIN ev e USING (customer_id) WHERE p.churned = 1 AND p.total > 0 GROUP BY ALL")
+                f"FROM (SELECT * FROM people WHERE {left}) p LEFT JOIN ev e USING (customer_id) GROUP BY ALL")
 
-    def _base_ctes(self, data, experiences, adjust) -> str:
+    def _base_ctes(self, data, experiences, adjust, contacts_of: str | None = None) -> str:
         """``people`` (days observed, churned, end date, adjusters) and ``ev`` (each contact's day since signup
-        and its experience flags)."""
+        and its experience flags; with ``contacts_of``, a condition on ``people``, only those customers')."""
         as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
         flags = {"complaints": f"CAST({is_complaint_sql(self.complaint_kinds)} AS INTEGER)",
                  "repeat_contacts": f"CAST(coalesce(k.date - lag(k.date) OVER (PARTITION BY k.customer_id "
@@ -207,15 +210,17 @@ class ExperienceHazards:
         ev = ", ".join(f"{flags[e]} AS {e}" for e in experiences)
         adj = "".join(f", CAST(c.{ident(a)} AS VARCHAR) AS {ident(a)}" for a in adjust)
         adj_p = "".join(f", p.{ident(a)}" for a in adjust)
+        names = ", ".join(f"k.{e}" for e in experiences)
+        only = f" WHERE k.customer_id IN (SELECT customer_id FROM people WHERE {contacts_of})" if contacts_of else ""
         end = f"CASE WHEN c.end_date <= {as_of} THEN c.end_date END"
         return f"""
 WITH people AS (
   SELECT c.customer_id, c.signup_date, date_diff('day', c.signup_date, coalesce({end}, {as_of})) AS total,
          CAST({end} IS NOT NULL AS INTEGER) AS churned, {end} AS end_date{adj}
   FROM customers c WHERE c.signup_date <= {as_of}),
-ev AS (
-  SELECT k.customer_id, date_diff('day', p.signup_date, k.date) AS day, {ev}, p.total, p.churned{adj_p}
-  FROM contacts k JOIN people p USING (customer_id)),
+ev AS (  -- the flags from the contacts alone (a narrow sort), then each contact's day since signup
+  SELECT k.customer_id, date_diff('day', p.signup_date, k.date) AS day, {names}, p.total, p.churned{adj_p}
+  FROM (SELECT k.customer_id, k.date, {ev} FROM contacts k{only}) k JOIN people p USING (customer_id)),
 """
 
     def _spells_sql(self, data, experiences, adjust, prior: str | None = None) -> str:

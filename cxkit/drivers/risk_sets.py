@@ -63,42 +63,41 @@ def moves_sql(points: str, base: str, experiences: list[str], adjust: list[str])
     adj = [ident(a) for a in adjust]
     keep = ", ".join(adj)
     lv = ", ".join(f"CAST(sum({e}) OVER w AS INTEGER) AS {e}" for e in experiences)
+    sums = ", ".join(f"sum({e}) AS {e}" for e in experiences)
+    anys = ", ".join(f"any_value({a}) AS {a}" for a in adj)
     zeros = ", ".join(f"0 AS {e}" for e in experiences)
     pick = ", ".join(f"CASE WHEN k < 2 THEN {e} ELSE 0 END AS {e}" for e in experiences)
     pattern = ", ".join([*experiences, *adj, PRIOR_BAND])
     sep = ", " if adj else ""
     return f"""WITH
-levels AS (  -- one row per change point of a customer: the levels from it on, and the next change point
-  SELECT customer_id, t, total, churned{sep}{keep}, {lv},
+points AS (  -- one row per customer and change day: the steps of that day
+  SELECT customer_id, t, any_value(total) AS total, any_value(churned) AS churned{sep}{anys},
+         {sums}, max(band) AS band, max(is_exp) AS is_exp
+  FROM {points} GROUP BY customer_id, t),
+spells AS (  -- each change day starts a spell at the levels reached, ending at the next change day or the end
+  SELECT customer_id, t, total, churned{sep}{keep}, is_exp, {lv},
          last_value(band IGNORE NULLS) OVER w AS {PRIOR_BAND},
-         lead(t) OVER (PARTITION BY customer_id ORDER BY t) AS after,
-         min(t) OVER (PARTITION BY customer_id) AS first,
-         sum(is_exp) OVER w - coalesce(sum(is_exp) OVER before, 0) AS exp_steps
-  FROM {points}
-  WINDOW w AS (PARTITION BY customer_id ORDER BY t RANGE UNBOUNDED PRECEDING),
-         before AS (PARTITION BY customer_id ORDER BY t RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),
-spells AS (  -- the last row of each day starts a spell, ending at the next change point or at the end
-  SELECT * EXCLUDE (after), CASE WHEN after IS NULL THEN total ELSE after END AS stop,
-         CASE WHEN after IS NULL THEN churned ELSE 0 END AS event
-  FROM levels WHERE after IS NULL OR after <> t),
+         coalesce(lead(t) OVER w, total) AS stop, CASE WHEN lead(t) OVER w IS NULL THEN churned ELSE 0 END AS event,
+         row_number() OVER w = 1 AS first
+  FROM points WINDOW w AS (PARTITION BY customer_id ORDER BY t ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)),
 moves AS (
-  -- k = 0: the spell's entry; 1: its exit; 2 and 3 (a customer's first change point only): the spell at level 0
+  -- k = 0: the spell's entry; 1: its exit; 2 and 3 (a customer's first change day only): the spell at level 0
   -- from signup ends here, not at the end as its row in the base says (an exit here, less that exit)
   SELECT {pick}{sep}{keep}, CASE WHEN k < 2 THEN {PRIOR_BAND} END AS {PRIOR_BAND},
          CASE k WHEN 0 THEN t WHEN 1 THEN stop WHEN 2 THEN t ELSE total END AS day,
-         CAST(k = 0 AS INTEGER) AS enter, CASE k WHEN 0 THEN 0 WHEN 3 THEN -1 ELSE 1 END AS leave,
+         CAST(k = 0 AS BIGINT) AS enter, CASE k WHEN 0 THEN 0 WHEN 3 THEN -1 ELSE 1 END AS leave,
          CASE k WHEN 1 THEN event WHEN 3 THEN -churned ELSE 0 END AS events
-  FROM spells CROSS JOIN (VALUES (0), (1), (2), (3)) v(k) WHERE k < 2 OR t = first
-  UNION ALL
-  SELECT {zeros}{sep}{keep}, NULL AS {PRIOR_BAND}, unnest([0, total]) AS day, unnest([1, 0]) AS enter,
-         unnest([0, 1]) AS leave, unnest([0, churned]) AS events
-  FROM {base})
+  FROM spells CROSS JOIN (VALUES (0), (1), (2), (3)) v(k) WHERE k < 2 OR first
+  UNION ALL  -- everyone's spell at level 0 from signup to the end, counted per end day first
+  SELECT {zeros}{sep}{keep}, NULL AS {PRIOR_BAND}, unnest([0, total]) AS day, unnest([n, 0]) AS enter,
+         unnest([0, n]) AS leave, unnest([0, events]) AS events
+  FROM (SELECT total{sep}{keep}, count(*) AS n, sum(churned) AS events FROM {base} GROUP BY ALL))
 SELECT {pattern}, day, CAST(sum(enter) AS BIGINT) AS enter, CAST(sum(leave) AS BIGINT) AS leave,
        CAST(sum(events) AS BIGINT) AS events
 FROM moves GROUP BY ALL
 UNION ALL  -- the spells counted: a customer's first, and one per day an experience count changes after it
 SELECT {", ".join(f"NULL AS {c}" for c in pattern.split(", "))}, NULL AS day,
-       (SELECT count(*) FROM {base}) + count(*) FILTER (WHERE exp_steps > 0 AND t > 0),
+       (SELECT count(*) FROM {base}) + count(*) FILTER (WHERE is_exp > 0 AND t > 0),
        count(*) FILTER (WHERE {PRIOR_BAND} IS NOT NULL), NULL
 FROM spells"""
 
