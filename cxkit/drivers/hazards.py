@@ -43,7 +43,7 @@ import pandas as pd
 from cxkit._display import html_block
 from cxkit.contract import DAYS_PER_MONTH
 from cxkit.drivers.frame import REPEAT_DAYS, is_complaint_sql, monthly_revenue
-from cxkit.drivers.risk_sets import PRIOR_BAND, moves_sql, risk_sets
+from cxkit.drivers.risk_sets import PRIOR_BAND, decode, moves_sql, risk_sets
 from cxkit.errors import CxkitError
 from cxkit.scales import SCALES, band_sql
 from cxkit.sql import ident, literal
@@ -123,19 +123,24 @@ class ExperienceHazards:
         """Fit from validated dated data with a contacts table."""
         if data.mode != "dated" or not data.has("contacts"):
             raise CxkitError("experiences before departure need dated customers and a contacts table")
-        complaint = is_complaint_sql(self.complaint_kinds, "kind")
-        has_complaints = data.sql(f"SELECT count(*) FROM contacts WHERE {complaint}").fetchone()[0] > 0
-        experiences = (["complaints"] if has_complaints else []) + ["repeat_contacts"]
-        adjust = [s for s in ("plan", "region") if s in data.segments]
+        # the kinds written in the data that are complaints (matched without regard to case), compared exactly below
+        kinds = [r[0] for r in data.sql("SELECT DISTINCT CAST(kind AS VARCHAR) FROM contacts "
+                                        "WHERE kind IS NOT NULL").fetchall()]
+        wanted = {str(k).lower() for k in self.complaint_kinds}
+        self._complaint_values = sorted(k for k in kinds if k.lower() in wanted)
+        experiences = (["complaints"] if self._complaint_values else []) + ["repeat_contacts"]
+        adjust, levels = [s for s in ("plan", "region") if s in data.segments], {}
         if adjust:  # a column with one value here (an audience's own region) explains nothing and is left out
-            levels = data.sql("SELECT " + ", ".join(f"count(DISTINCT {ident(a)})" for a in adjust)
-                              + " FROM customers").fetchone()
-            adjust = [a for a, n in zip(adjust, levels, strict=True) if 2 <= n <= _MAX_LEVELS]
-        covariates = experiences + adjust
+            found = data.sql("SELECT " + ", ".join(f"list(DISTINCT CAST({ident(a)} AS VARCHAR)) FILTER "
+                                                   f"(WHERE {ident(a)} IS NOT NULL)" for a in adjust)
+                             + " FROM customers").fetchone()
+            levels = {a: sorted(v or []) for a, v in zip(adjust, found, strict=True)}
+            adjust = [a for a in adjust if 2 <= len(levels[a]) <= _MAX_LEVELS]
         prior = self.prior_score if self.prior_score and data.has("responses", self.prior_score) else None
         moves = None  # a small data set is fitted on its spells; a large one on risk-set counts, one pass for both
         if data.row_counts["customers"] + 2 * data.row_counts["contacts"] > self.direct_max_rows:
-            moves = data.sql(self._moves_sql(data, experiences, adjust, prior)).df()
+            codes = {a: levels[a] for a in adjust} | ({PRIOR: SCALES[prior].labels} if prior else {})
+            moves = decode(data.sql(self._moves_sql(data, experiences, adjust, prior, codes)).df(), codes)
         self.unadjusted_cox_, self.spells_, self.risk_cells_ = self._fit_model(
             data, moves, experiences, adjust, None)
         self.unadjusted_ = self._table(self.unadjusted_cox_, experiences)
@@ -200,15 +205,20 @@ class ExperienceHazards:
                 + f"\nSELECT p.customer_id, p.end_date, {counts} "
                 f"FROM (SELECT * FROM people WHERE {left}) p LEFT JOIN ev e USING (customer_id) GROUP BY ALL")
 
-    def _base_ctes(self, data, experiences, adjust, contacts_of: str | None = None) -> str:
+    def _base_ctes(self, data, experiences, adjust, contacts_of: str | None = None, codes: dict | None = None) -> str:
         """``people`` (days observed, churned, end date, adjusters) and ``ev`` (each contact's day since signup
-        and its experience flags; with ``contacts_of``, a condition on ``people``, only those customers')."""
+        and its experience flags; with ``contacts_of``, a condition on ``people``, only those customers'). With
+        ``codes`` (adjuster -> its levels) an adjuster is its level's number (1, 2, ...), for narrow sorts."""
         as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
-        flags = {"complaints": f"CAST({is_complaint_sql(self.complaint_kinds)} AS INTEGER)",
+        values = getattr(self, "_complaint_values", None)
+        complaint = (f"CAST(k.kind AS VARCHAR) IN ({', '.join(literal(v) for v in values) or 'NULL'})"
+                     if values is not None else is_complaint_sql(self.complaint_kinds))
+        flags = {"complaints": f"CAST({complaint} AS INTEGER)",
                  "repeat_contacts": f"CAST(coalesce(k.date - lag(k.date) OVER (PARTITION BY k.customer_id "
                                     f"ORDER BY k.date) <= {self.repeat_days}, false) AS INTEGER)"}
         ev = ", ".join(f"{flags[e]} AS {e}" for e in experiences)
-        adj = "".join(f", CAST(c.{ident(a)} AS VARCHAR) AS {ident(a)}" for a in adjust)
+        adj = "".join(f", {_coded(f'CAST(c.{ident(a)} AS VARCHAR)', (codes or {}).get(a))} AS {ident(a)}"
+                      for a in adjust)
         adj_p = "".join(f", p.{ident(a)}" for a in adjust)
         names = ", ".join(f"k.{e}" for e in experiences)
         only = f" WHERE k.customer_id IN (SELECT customer_id FROM people WHERE {contacts_of})" if contacts_of else ""
@@ -283,7 +293,7 @@ SELECT s.customer_id, s.start_day, coalesce(s.next_day, p.total) AS stop_day,
        {", ".join(f"s.{e}" for e in experiences)}{adj_out}, s.{PRIOR}
 FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
 
-    def _moves_sql(self, data, experiences, adjust, prior: str | None) -> str:
+    def _moves_sql(self, data, experiences, adjust, prior: str | None, codes: dict | None = None) -> str:
         """Entries to and exits from each pattern's risk set per day (:func:`~cxkit.drivers.risk_sets.moves_sql`),
         for both models at once: every change point of every customer with an experience or an answer."""
         ups, downs, zeros, _, _, _, any_flag = _spell_parts(experiences, adjust)
@@ -291,17 +301,19 @@ FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
         carry = "total, churned" + "".join(f", {ident(a)}" for a in adjust)
         answers = ""
         if prior is not None:
-            band = band_sql(f"r.{ident(prior)}", prior)
+            band = _coded(band_sql(f"r.{ident(prior)}", prior), (codes or {}).get(PRIOR))
             answers = f"""ans AS (
   SELECT r.customer_id, date_diff('day', p.signup_date, r.response_date) + {shift} AS t,
-         arg_max({band}, r.response_date) AS band, p.total, p.churned{"".join(f", p.{ident(a)}" for a in adjust)}
-  FROM responses r JOIN people p USING (customer_id) WHERE r.{ident(prior)} IS NOT NULL GROUP BY ALL),
+         arg_max({band}, r.response_date) AS band, any_value(p.total) AS total, any_value(p.churned) AS churned
+         {"".join(f", any_value(p.{ident(a)}) AS {ident(a)}" for a in adjust)}
+  FROM responses r JOIN people p USING (customer_id) WHERE r.{ident(prior)} IS NOT NULL GROUP BY 1, 2),
 """
-        steps = (f"SELECT customer_id, day + {lag} AS t, {ups}, CAST(NULL AS VARCHAR) AS band, 1 AS is_exp, {carry} "
+        null_band = "CAST(NULL AS INTEGER)" if codes and PRIOR in codes else "CAST(NULL AS VARCHAR)"
+        steps = (f"SELECT customer_id, day + {lag} AS t, {ups}, {null_band} AS band, 1 AS is_exp, {carry} "
                  f"FROM exp\n  UNION ALL SELECT customer_id, day + {shift} AS t, {downs}, NULL, 1, {carry} FROM exp")
         if prior is not None:
             steps += f"\n  UNION ALL SELECT customer_id, t, {zeros}, band, 0, {carry} FROM ans"
-        ctes = self._base_ctes(data, experiences, adjust) + answers + f"""exp AS (SELECT * FROM ev WHERE {any_flag}),
+        ctes = self._base_ctes(data, experiences, adjust, codes=codes) + answers + f"""exp AS (SELECT * FROM ev WHERE {any_flag}),
 pts AS (SELECT * FROM ({steps}) WHERE t >= 0 AND t < total),
 base AS (SELECT {carry} FROM people WHERE total > 0)
 """
@@ -359,3 +371,10 @@ def _spell_parts(experiences, adjust) -> tuple[str, ...]:
             ", ".join(f"0 AS {e}" for e in experiences), ", ".join(f"sum({e}) AS {e}" for e in experiences),
             ", ".join(f"CAST(sum({e}) OVER w AS INTEGER) AS {e}" for e in experiences),
             "".join(f", p.{ident(a)}" for a in adjust), " OR ".join(f"{e} <> 0" for e in experiences))
+
+
+def _coded(expression: str, levels) -> str:
+    """``expression``, or with ``levels`` its place among them (1, 2, ...; NULL elsewhere), as SQL."""
+    if levels is None:
+        return expression
+    return f"list_position([{', '.join(literal(v) for v in levels)}], {expression})"

@@ -31,7 +31,7 @@ import pandas as pd
 
 from cxkit.sql import ident
 
-__all__ = ["moves_sql", "risk_sets", "PRIOR_BAND"]
+__all__ = ["moves_sql", "risk_sets", "decode", "PRIOR_BAND"]
 
 #: The band of the customer's latest answer before the window (NULL before the first answer counts).
 PRIOR_BAND = "earlier_band"
@@ -63,30 +63,28 @@ def moves_sql(points: str, base: str, experiences: list[str], adjust: list[str])
     adj = [ident(a) for a in adjust]
     keep = ", ".join(adj)
     lv = ", ".join(f"CAST(sum({e}) OVER w AS INTEGER) AS {e}" for e in experiences)
-    sums = ", ".join(f"sum({e}) AS {e}" for e in experiences)
-    anys = ", ".join(f"any_value({a}) AS {a}" for a in adj)
     zeros = ", ".join(f"0 AS {e}" for e in experiences)
     pick = ", ".join(f"CASE WHEN k < 2 THEN {e} ELSE 0 END AS {e}" for e in experiences)
     pattern = ", ".join([*experiences, *adj, PRIOR_BAND])
     sep = ", " if adj else ""
     return f"""WITH
-points AS (  -- one row per customer and change day: the steps of that day
-  SELECT customer_id, t, any_value(total) AS total, any_value(churned) AS churned{sep}{anys},
-         {sums}, max(band) AS band, max(is_exp) AS is_exp
-  FROM {points} GROUP BY customer_id, t),
 spells AS (  -- each change day starts a spell at the levels reached, ending at the next change day or the end
   SELECT customer_id, t, total, churned{sep}{keep}, is_exp, {lv},
          last_value(band IGNORE NULLS) OVER w AS {PRIOR_BAND},
-         coalesce(lead(t) OVER w, total) AS stop, CASE WHEN lead(t) OVER w IS NULL THEN churned ELSE 0 END AS event,
-         row_number() OVER w = 1 AS first
-  FROM points WINDOW w AS (PARTITION BY customer_id ORDER BY t ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)),
+         lead(t) OVER w AS after, first_value(t) OVER w = t AS first
+  FROM {points}
+  -- a day's experience steps sort after its answer: the last row of a day has every step of it, and is_exp
+  -- tells whether an experience count changed that day
+  WINDOW w AS (PARTITION BY customer_id ORDER BY t, is_exp ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+  QUALIFY after IS NULL OR after <> t),
 moves AS (
   -- k = 0: the spell's entry; 1: its exit; 2 and 3 (a customer's first change day only): the spell at level 0
   -- from signup ends here, not at the end as its row in the base says (an exit here, less that exit)
   SELECT {pick}{sep}{keep}, CASE WHEN k < 2 THEN {PRIOR_BAND} END AS {PRIOR_BAND},
-         CASE k WHEN 0 THEN t WHEN 1 THEN stop WHEN 2 THEN t ELSE total END AS day,
+         CASE k WHEN 0 THEN t WHEN 1 THEN coalesce(after, total) WHEN 2 THEN t ELSE total END AS day,
          CAST(k = 0 AS BIGINT) AS enter, CASE k WHEN 0 THEN 0 WHEN 3 THEN -1 ELSE 1 END AS leave,
-         CASE k WHEN 1 THEN event WHEN 3 THEN -churned ELSE 0 END AS events
+         CASE k WHEN 1 THEN (CASE WHEN after IS NULL THEN churned ELSE 0 END) WHEN 3 THEN -churned ELSE 0 END
+           AS events
   FROM spells CROSS JOIN (VALUES (0), (1), (2), (3)) v(k) WHERE k < 2 OR first
   UNION ALL  -- everyone's spell at level 0 from signup to the end, counted per end day first
   SELECT {zeros}{sep}{keep}, NULL AS {PRIOR_BAND}, unnest([0, total]) AS day, unnest([n, 0]) AS enter,
@@ -100,6 +98,16 @@ SELECT {", ".join(f"NULL AS {c}" for c in pattern.split(", "))}, NULL AS day,
        (SELECT count(*) FROM {base}) + count(*) FILTER (WHERE is_exp > 0 AND t > 0),
        count(*) FILTER (WHERE {PRIOR_BAND} IS NOT NULL), NULL
 FROM spells"""
+
+
+def decode(moves: pd.DataFrame, codes: dict) -> pd.DataFrame:
+    """Columns written as level numbers (1, 2, ...) by the query back to their levels."""
+    for col, levels in codes.items():
+        if col in moves:
+            numbers = moves[col]
+            moves[col] = pd.Series(np.asarray(levels, dtype=object)[numbers.fillna(1).astype(int) - 1],
+                                   index=moves.index).where(numbers.notna(), None)
+    return moves
 
 
 def risk_sets(moves: pd.DataFrame, covariates: list[str], with_prior: bool):
