@@ -302,17 +302,18 @@ FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
         answers = ""
         if prior is not None:
             band = _coded(band_sql(f"r.{ident(prior)}", prior), (codes or {}).get(PRIOR))
+            # every answer is a change point; of a day's answers the latest counts (the window's order)
             answers = f"""ans AS (
-  SELECT r.customer_id, date_diff('day', p.signup_date, r.response_date) + {shift} AS t,
-         arg_max({band}, r.response_date) AS band, any_value(p.total) AS total, any_value(p.churned) AS churned
-         {"".join(f", any_value(p.{ident(a)}) AS {ident(a)}" for a in adjust)}
-  FROM responses r JOIN people p USING (customer_id) WHERE r.{ident(prior)} IS NOT NULL GROUP BY 1, 2),
+  SELECT r.customer_id, date_diff('day', p.signup_date, r.response_date) + {shift} AS t, {band} AS band,
+         r.response_date AS answered, p.total, p.churned{"".join(f", p.{ident(a)}" for a in adjust)}
+  FROM responses r JOIN people p USING (customer_id) WHERE r.{ident(prior)} IS NOT NULL),
 """
         null_band = "CAST(NULL AS INTEGER)" if codes and PRIOR in codes else "CAST(NULL AS VARCHAR)"
-        steps = (f"SELECT customer_id, day + {lag} AS t, {ups}, {null_band} AS band, 1 AS is_exp, {carry} "
-                 f"FROM exp\n  UNION ALL SELECT customer_id, day + {shift} AS t, {downs}, NULL, 1, {carry} FROM exp")
+        steps = (f"SELECT customer_id, day + {lag} AS t, {ups}, {null_band} AS band, NULL AS answered, 1 AS is_exp, "
+                 f"{carry} FROM exp\n  UNION ALL SELECT customer_id, day + {shift} AS t, {downs}, NULL, NULL, 1, "
+                 f"{carry} FROM exp")
         if prior is not None:
-            steps += f"\n  UNION ALL SELECT customer_id, t, {zeros}, band, 0, {carry} FROM ans"
+            steps += f"\n  UNION ALL SELECT customer_id, t, {zeros}, band, answered, 0, {carry} FROM ans"
         ctes = self._base_ctes(data, experiences, adjust, codes=codes) + answers + f"""exp AS (SELECT * FROM ev WHERE {any_flag}),
 pts AS (SELECT * FROM ({steps}) WHERE t >= 0 AND t < total),
 base AS (SELECT {carry} FROM people WHERE total > 0)

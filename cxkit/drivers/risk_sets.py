@@ -45,8 +45,9 @@ def moves_sql(points: str, base: str, experiences: list[str], adjust: list[str])
     points : str
         A table expression of change points: ``customer_id, t`` (day since signup, ``0 <= t < total``), the
         step of each experience (``+1`` when one starts counting, ``-1`` when it stops), ``band`` (an answer's
-        band from ``t`` on, else NULL), ``is_exp`` (1 for an experience's step), ``total``, ``churned`` and the
-        adjusters; several rows may share a day.
+        band from ``t`` on, else NULL) and ``answered`` (its time: of several on a day the latest counts),
+        ``is_exp`` (1 for an experience's step), ``total``, ``churned`` and the adjusters; several rows may
+        share a day.
     base : str
         A table expression with one row per customer observed for a positive time: ``total, churned`` and the
         adjusters. Each adds the spell (0, total] at level 0; a customer with change points has it corrected
@@ -73,9 +74,10 @@ spells AS (  -- each change day starts a spell at the levels reached, ending at 
          last_value(band IGNORE NULLS) OVER w AS {PRIOR_BAND},
          lead(t) OVER w AS after, first_value(t) OVER w = t AS first
   FROM {points}
-  -- a day's experience steps sort after its answer: the last row of a day has every step of it, and is_exp
-  -- tells whether an experience count changed that day
-  WINDOW w AS (PARTITION BY customer_id ORDER BY t, is_exp ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+  -- a day's experience steps sort after its answers (the latest last): the last row of a day has every step of
+  -- it and the day's band, and is_exp tells whether an experience count changed that day
+  WINDOW w AS (PARTITION BY customer_id ORDER BY t, is_exp, answered
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
   QUALIFY after IS NULL OR after <> t),
 moves AS (
   -- k = 0: the spell's entry; 1: its exit; 2 and 3 (a customer's first change day only): the spell at level 0
