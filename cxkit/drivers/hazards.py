@@ -43,7 +43,7 @@ import pandas as pd
 from cxkit._display import html_block
 from cxkit.contract import DAYS_PER_MONTH
 from cxkit.drivers.frame import REPEAT_DAYS, is_complaint_sql, monthly_revenue
-from cxkit.drivers.risk_sets import PRIOR_BAND, decode, moves_sql, risk_sets
+from cxkit.drivers.risk_sets import EXPERIENCE_SEQ, PRIOR_BAND, decode, moves_sql, risk_sets
 from cxkit.errors import CxkitError
 from cxkit.scales import SCALES, band_sql
 from cxkit.sql import ident, literal
@@ -213,7 +213,7 @@ class ExperienceHazards:
         values = getattr(self, "_complaint_values", None)
         complaint = (f"CAST(k.kind AS VARCHAR) IN ({', '.join(literal(v) for v in values) or 'NULL'})"
                      if values is not None else is_complaint_sql(self.complaint_kinds))
-        flags = {"complaints": f"CAST({complaint} AS INTEGER)",
+        flags = {"complaints": "k.complaint",
                  "repeat_contacts": f"CAST(coalesce(k.date - lag(k.date) OVER (PARTITION BY k.customer_id "
                                     f"ORDER BY k.date) <= {self.repeat_days}, false) AS INTEGER)"}
         ev = ", ".join(f"{flags[e]} AS {e}" for e in experiences)
@@ -225,12 +225,16 @@ class ExperienceHazards:
         end = f"CASE WHEN c.end_date <= {as_of} THEN c.end_date END"
         return f"""
 WITH people AS (
-  SELECT c.customer_id, c.signup_date, date_diff('day', c.signup_date, coalesce({end}, {as_of})) AS total,
+  SELECT c.customer_id, c.signup_date, CAST(date_diff('day', c.signup_date, coalesce({end}, {as_of})) AS INTEGER)
+         AS total,
          CAST({end} IS NOT NULL AS INTEGER) AS churned, {end} AS end_date{adj}
   FROM customers c WHERE c.signup_date <= {as_of}),
 ev AS (  -- the flags from the contacts alone (a narrow sort), then each contact's day since signup
-  SELECT k.customer_id, date_diff('day', p.signup_date, k.date) AS day, {names}, p.total, p.churned{adj_p}
-  FROM (SELECT k.customer_id, k.date, {ev} FROM contacts k{only}) k JOIN people p USING (customer_id)),
+  SELECT k.customer_id, CAST(date_diff('day', p.signup_date, k.date) AS INTEGER) AS day, {names}, p.total,
+         p.churned{adj_p}
+  FROM (SELECT k.customer_id, k.date, {ev}
+        FROM (SELECT k.customer_id, k.date, CAST({complaint} AS INTEGER) AS complaint FROM contacts k{only}) k) k
+  JOIN people p USING (customer_id)),
 """
 
     def _spells_sql(self, data, experiences, adjust, prior: str | None = None) -> str:
@@ -304,16 +308,17 @@ FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
             band = _coded(band_sql(f"r.{ident(prior)}", prior), (codes or {}).get(PRIOR))
             # every answer is a change point; of a day's answers the latest counts (the window's order)
             answers = f"""ans AS (
-  SELECT r.customer_id, date_diff('day', p.signup_date, r.response_date) + {shift} AS t, {band} AS band,
-         r.response_date AS answered, p.total, p.churned{"".join(f", p.{ident(a)}" for a in adjust)}
+  SELECT r.customer_id, CAST(date_diff('day', p.signup_date, r.response_date) + {shift} AS INTEGER) AS t,
+         {band} AS band, CAST(date_diff('second', date_trunc('day', r.response_date), r.response_date) AS INTEGER)
+         AS seq, p.total, p.churned{"".join(f", p.{ident(a)}" for a in adjust)}
   FROM responses r JOIN people p USING (customer_id) WHERE r.{ident(prior)} IS NOT NULL),
 """
         null_band = "CAST(NULL AS INTEGER)" if codes and PRIOR in codes else "CAST(NULL AS VARCHAR)"
-        steps = (f"SELECT customer_id, day + {lag} AS t, {ups}, {null_band} AS band, NULL AS answered, 1 AS is_exp, "
-                 f"{carry} FROM exp\n  UNION ALL SELECT customer_id, day + {shift} AS t, {downs}, NULL, NULL, 1, "
-                 f"{carry} FROM exp")
+        steps = (f"SELECT customer_id, day + {lag} AS t, {ups}, {null_band} AS band, {EXPERIENCE_SEQ} AS seq, "
+                 f"{carry} FROM exp\n  UNION ALL SELECT customer_id, day + {shift} AS t, {downs}, NULL, "
+                 f"{EXPERIENCE_SEQ}, {carry} FROM exp")
         if prior is not None:
-            steps += f"\n  UNION ALL SELECT customer_id, t, {zeros}, band, answered, 0, {carry} FROM ans"
+            steps += f"\n  UNION ALL SELECT customer_id, t, {zeros}, band, seq, {carry} FROM ans"
         ctes = self._base_ctes(data, experiences, adjust, codes=codes) + answers + f"""exp AS (SELECT * FROM ev WHERE {any_flag}),
 pts AS (SELECT * FROM ({steps}) WHERE t >= 0 AND t < total),
 base AS (SELECT {carry} FROM people WHERE total > 0)

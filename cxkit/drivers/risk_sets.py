@@ -31,10 +31,12 @@ import pandas as pd
 
 from cxkit.sql import ident
 
-__all__ = ["moves_sql", "risk_sets", "decode", "PRIOR_BAND"]
+__all__ = ["moves_sql", "risk_sets", "decode", "PRIOR_BAND", "EXPERIENCE_SEQ"]
 
 #: The band of the customer's latest answer before the window (NULL before the first answer counts).
 PRIOR_BAND = "earlier_band"
+#: The ``seq`` of an experience's step: after every answer of its day (an answer's is its second of the day).
+EXPERIENCE_SEQ = 86_400
 
 
 def moves_sql(points: str, base: str, experiences: list[str], adjust: list[str]) -> str:
@@ -45,9 +47,9 @@ def moves_sql(points: str, base: str, experiences: list[str], adjust: list[str])
     points : str
         A table expression of change points: ``customer_id, t`` (day since signup, ``0 <= t < total``), the
         step of each experience (``+1`` when one starts counting, ``-1`` when it stops), ``band`` (an answer's
-        band from ``t`` on, else NULL) and ``answered`` (its time: of several on a day the latest counts),
-        ``is_exp`` (1 for an experience's step), ``total``, ``churned`` and the adjusters; several rows may
-        share a day.
+        band from ``t`` on, else NULL), ``seq`` (an answer's second of its day: of several on a day the latest
+        counts; ``EXPERIENCE_SEQ`` for an experience's step), ``total``, ``churned`` and the adjusters; several
+        rows may share a day.
     base : str
         A table expression with one row per customer observed for a positive time: ``total, churned`` and the
         adjusters. Each adds the spell (0, total] at level 0; a customer with change points has it corrected
@@ -70,14 +72,13 @@ def moves_sql(points: str, base: str, experiences: list[str], adjust: list[str])
     sep = ", " if adj else ""
     return f"""WITH
 spells AS (  -- each change day starts a spell at the levels reached, ending at the next change day or the end
-  SELECT customer_id, t, total, churned{sep}{keep}, is_exp, {lv},
+  SELECT customer_id, t, total, churned{sep}{keep}, seq = {EXPERIENCE_SEQ} AS is_exp, {lv},
          last_value(band IGNORE NULLS) OVER w AS {PRIOR_BAND},
          lead(t) OVER w AS after, first_value(t) OVER w = t AS first
   FROM {points}
   -- a day's experience steps sort after its answers (the latest last): the last row of a day has every step of
   -- it and the day's band, and is_exp tells whether an experience count changed that day
-  WINDOW w AS (PARTITION BY customer_id ORDER BY t, is_exp, answered
-               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+  WINDOW w AS (PARTITION BY customer_id ORDER BY t, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
   QUALIFY after IS NULL OR after <> t),
 moves AS (
   -- k = 0: the spell's entry; 1: its exit; 2 and 3 (a customer's first change day only): the spell at level 0
@@ -97,7 +98,7 @@ SELECT {pattern}, day, CAST(sum(enter) AS BIGINT) AS enter, CAST(sum(leave) AS B
 FROM moves GROUP BY ALL
 UNION ALL  -- the spells counted: a customer's first, and one per day an experience count changes after it
 SELECT {", ".join(f"NULL AS {c}" for c in pattern.split(", "))}, NULL AS day,
-       (SELECT count(*) FROM {base}) + count(*) FILTER (WHERE is_exp > 0 AND t > 0),
+       (SELECT count(*) FROM {base}) + count(*) FILTER (WHERE is_exp AND t > 0),
        count(*) FILTER (WHERE {PRIOR_BAND} IS NOT NULL), NULL
 FROM spells"""
 
