@@ -319,7 +319,8 @@ FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
                  f"{EXPERIENCE_SEQ}, {carry} FROM exp")
         if prior is not None:
             steps += f"\n  UNION ALL SELECT customer_id, t, {zeros}, band, seq, {carry} FROM ans"
-        ctes = self._base_ctes(data, experiences, adjust, codes=codes) + answers + f"""exp AS (SELECT * FROM ev WHERE {any_flag}),
+        ctes = self._base_ctes(data, experiences, adjust, codes=codes) + answers
+        ctes += f"""exp AS (SELECT * FROM ev WHERE {any_flag}),
 pts AS (SELECT * FROM ({steps}) WHERE t >= 0 AND t < total),
 base AS (SELECT {carry} FROM people WHERE total > 0)
 """
