@@ -1,9 +1,13 @@
 """Experiences that come before departure: a time-varying Cox model on each customer's contact history.
 
-Each customer's tenure is cut, in DuckDB, into (start, stop] spells at every
-day their count of recent experiences changes: a complaint (or a repeat
-contact, one within 7 days of the previous contact) on day ``c`` counts from
-day ``c + lag_days`` to ``c + lag_days + window_days``. The lag keeps the calls
+Each customer's tenure is cut into (start, stop] spells at every day their
+count of recent experiences changes: a complaint (or a repeat contact, one
+within 7 days of the previous contact) on day ``c`` counts from day
+``c + lag_days`` to ``c + lag_days + window_days``. For a large population the
+spells are never built: DuckDB sums each day's entries to and exits from the
+risk set per covariate pattern (:mod:`cxkit.drivers.risk_sets`, one pass for
+both models below) and the model is fitted on each event day's risk-set counts,
+which gives the fit on the spells. The lag keeps the calls
 customers make while leaving (to cancel, to port a number) from counting as
 causes of leaving. The Cox model on these spells, allowing for plan and region,
 gives the hazard ratio of one more experience in the window.
