@@ -167,7 +167,9 @@ def main(argv=None) -> int:
     print(header)
     for n in sizes:
         folder = dataset(n)
-        scan_s, read_s = _median_seconds("scan", folder), _median_seconds("read", folder)
+        scan_s = read_s = None  # the yardsticks of Kaplan-Meier, measured only with it
+        if "km_logrank_rmst" in chosen:
+            scan_s, read_s = _median_seconds("scan", folder), _median_seconds("read", folder)
         for step, (_, base_fn) in chosen.items():
             if n > BASELINE_MAX.get(step, n) or args.kit_only:
                 base_fn = None
@@ -205,7 +207,13 @@ def main(argv=None) -> int:
     ran = {(r["n"], r["step"]) for r in records}
     kept = [r for r in json.loads(out.read_text()) if str(r["step"]).startswith("batch_")
             or (args.steps and (r.get("n"), r["step"]) not in ran)] if out.exists() else []
-    out.write_text(json.dumps(records + kept, indent=2))
+    order = list(STEPS)
+
+    def place(r):  # sizes in order, each size's steps in the benchmark's order; the batch rows last
+        step = str(r["step"])
+        return (step.startswith("batch_"), r.get("n") or 0, order.index(step) if step in order else len(order))
+
+    out.write_text(json.dumps(sorted(records + kept, key=place), indent=2))
     print(f"\nwrote {args.out}")
     return 0
 
