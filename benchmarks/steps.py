@@ -377,10 +377,10 @@ def kit_experiences(folder):
     def run(_):
         from cxkit.drivers import ExperienceHazards
 
-        # the plan-and-region model, as the lifelines baseline fits; the report also fits the model that allows
-        # for the earlier answer (prior_score), a second fit on the time after first answers
-        eh = ExperienceHazards(prior_score=None).fit_data(_data(folder))
-        return {"hr": eh.cox_.params_, "spells": eh.spells_}
+        # both models the report fits: plan and region (compared with the lifelines baseline, which fits that one)
+        # and the one that allows for the earlier answer (prior_score), on the time after first answers
+        eh = ExperienceHazards().fit_data(_data(folder))
+        return {"hr": eh.unadjusted_cox_.params_, "spells": eh.spells_, "adjusted": eh.cox_.params_}
     return (lambda: None), run
 
 

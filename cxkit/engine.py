@@ -30,12 +30,18 @@ BUILT_IN_EXTENSIONS = ("core_functions", "icu", "json", "parquet")
 
 def connect(database: str = ":memory:"):
     """A locked-down DuckDB connection (see the module's notes); ``DUCKDB_THREADS`` caps its threads (the batch
-    renderer sets it per worker)."""
+    renderer sets it per worker) and ``DUCKDB_MEMORY_LIMIT`` (DuckDB's syntax, ``1GB``) its memory: beyond it,
+    sorts and hash tables spill to a folder in the system's temporary directory."""
     import duckdb
 
     config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     if os.environ.get("DUCKDB_THREADS"):
         config["threads"] = int(os.environ["DUCKDB_THREADS"])
+    if os.environ.get("DUCKDB_MEMORY_LIMIT"):
+        import tempfile
+
+        config["memory_limit"] = os.environ["DUCKDB_MEMORY_LIMIT"]
+        config["temp_directory"] = os.path.join(tempfile.gettempdir(), f"cxkit-duckdb-{os.getpid()}")
     con = duckdb.connect(database, config=config)
     try:
         con.execute("SET enable_progress_bar = false")

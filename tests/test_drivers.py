@@ -267,6 +267,7 @@ def test_risk_set_counts_give_the_fit_on_every_spell(small_tables, case):
     assert got["se"].to_numpy() == pytest.approx(want.loc[got.index, "se"].to_numpy(), abs=1e-9)
     small = ExperienceHazards().fit_data(data)  # a few thousand customers: fitted on the spells themselves
     assert small.risk_cells_ is None and small.spells_ == len(spells)
+    assert eh.prior_missing_ == small.prior_missing_
     assert small.unadjusted_cox_.summary["coef"].to_numpy() == pytest.approx(got["coef"].to_numpy(), abs=1e-9)
     assert small.cox_.summary["coef"].to_numpy() == pytest.approx(eh.cox_.summary["coef"].to_numpy(), abs=1e-9)
     assert small.revenue_at_risk_["monthly_revenue"].to_numpy() == pytest.approx(
@@ -451,3 +452,49 @@ def test_a_contact_kind_with_accents_keeps_its_letters(small_tables, case):
     assert driver_label("réclamation_contacts").startswith("réclamation")
     kd = KeyDrivers(n_boot=0).fit(driver_frame(data, relation=True))
     assert "réclamation_contacts" in set(kd.importance_["driver"])
+
+
+def test_blockwise_resample_is_the_multinomial_resample_of_answers():
+    """The Poissonized draws in blocks give every replicate n answers, multinomial means and covariances."""
+    from cxkit.drivers.resample import resampled_moments
+
+    counts = np.array([1.0, 1.0, 2.0, 3.0, 5.0, 40.0, 70.0, 300.0])  # small counts (tables) and large (Poisson)
+    n, p = counts.sum(), counts / counts.sum()
+    z = np.eye(len(counts))  # first moments are then the draws themselves
+    total, first, cross = resampled_moments(z, counts, 20_000, np.random.default_rng(3), block=3)
+    assert (total == n).all() and (first.sum(axis=1) == n).all()
+    assert np.allclose(cross[:, range(8), range(8)], first)
+    expected = n * (np.diag(p) - np.outer(p, p))
+    assert first.mean(axis=0) == pytest.approx(n * p, rel=0.02, abs=0.05)
+    assert np.cov(first, rowvar=False) == pytest.approx(expected, rel=0.1, abs=0.15)
+
+
+def test_blockwise_bootstrap_intervals_agree_with_the_draw_per_replicate(answers, monkeypatch):
+    """Above FAST_PATTERNS the bootstrap draws in blocks: same point estimates, intervals within Monte Carlo error."""
+    import cxkit.drivers.key_drivers as kd_module
+
+    many = pd.concat([answers] * 4, ignore_index=True)
+    many["tenure_months"] += np.arange(len(many)) % 7  # more patterns
+    before = KeyDrivers(n_boot=400, seed=2).fit(many, DRIVERS).importance_.set_index("driver")
+    monkeypatch.setattr(kd_module, "FAST_PATTERNS", 1)
+    after = KeyDrivers(n_boot=400, seed=2).fit(many, DRIVERS).importance_.set_index("driver")
+    assert after["weight"].to_numpy() == pytest.approx(before["weight"].to_numpy(), abs=1e-12)
+    width = (before["upper"] - before["lower"]).to_numpy()
+    for end in ("lower", "upper"):
+        assert np.abs(after[end] - before[end]).to_numpy() == pytest.approx(0, abs=0.1 * width.max())
+    assert (after["upper"] - after["lower"]).to_numpy() == pytest.approx(width, rel=0.25)
+
+
+def test_risk_set_counts_give_the_adjusted_fit_on_every_spell(tmp_path):
+    """The model allowing for the earlier answer, on risk-set counts, equals it on its spells (20,000 customers)."""
+    data = load(write(tmp_path, n_customers=20_000, seed=4))
+    counts = ExperienceHazards(direct_max_rows=0).fit_data(data)
+    spells = ExperienceHazards(direct_max_rows=10**9).fit_data(data)
+    assert counts.prior_score_ == spells.prior_score_ == "nps" and counts.prior_cells_ > 0
+    prior = data.sql(counts._spells_sql(data, counts.experiences_, counts.adjusted_for_, "nps")).df()
+    assert counts.prior_spells_ == spells.prior_spells_ == len(prior)
+    for attr in ("cox_", "unadjusted_cox_"):  # the same risk sets; Newton stops once a step is below 1e-7
+        got, want = getattr(counts, attr).summary, getattr(spells, attr).summary
+        assert list(got.index) == list(want.index)
+        for col in ("coef", "se"):
+            assert got[col].to_numpy() == pytest.approx(want[col].to_numpy(), abs=1e-6), (attr, col)

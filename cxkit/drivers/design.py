@@ -16,7 +16,7 @@ import pandas as pd
 from cxkit.errors import CxkitError
 from cxkit.sql import ident
 
-__all__ = ["Patterns", "collapse", "weighted_corr", "logistic_fit"]
+__all__ = ["Patterns", "collapse", "weighted_corr", "corr_from_moments", "logistic_fit"]
 
 
 class Patterns:
@@ -112,9 +112,12 @@ def weighted_corr(y: np.ndarray, x: np.ndarray, w: np.ndarray, stacked: np.ndarr
     matrix product over the patterns; the means are taken out afterwards.
     """
     data = np.column_stack([y, x]) if stacked is None else stacked
-    total = w.sum()
-    mean = w @ data / total
-    cross = data.T @ (data * w[:, None])
+    return corr_from_moments(w.sum(), w @ data, data.T @ (data * w[:, None]))
+
+
+def corr_from_moments(total: float, first: np.ndarray, cross: np.ndarray):
+    """:func:`weighted_corr` from the weighted sums: ``total = sum w``, ``first = sum w z``, ``cross = sum w z z'``."""
+    mean = first / total
     cov = (cross - total * np.outer(mean, mean)) / (total - 1)
     sd = np.sqrt(np.clip(np.diag(cov), 0, None))
     if np.any(sd <= 1e-12 * np.maximum(np.abs(mean), 1.0)):

@@ -140,7 +140,7 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
                 "FROM (SELECT DISTINCT customer_id, response_date FROM responses) r "
                 f"JOIN (SELECT customer_id, date, CAST(kind AS VARCHAR) AS kind, {cost} AS cost, "
                 f"coalesce(date - lag(date) OVER (PARTITION BY customer_id ORDER BY date) <= {repeat_days}, false)"
-                " AS repeat FROM contacts) k "
+                f" AS repeat FROM ({_near_answers_sql(window_days + repeat_days)})) k "
                 f"ON k.customer_id = r.customer_id AND k.date >= r.response_date - {window_days} "
                 "AND k.date < r.response_date GROUP BY ALL) w "
                 "ON w.customer_id = r.customer_id AND w.response_date = r.response_date ")
@@ -148,7 +148,9 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
                  f"CAST(floor(date_diff('day', c.signup_date, r.response_date) / {DAYS_PER_MONTH!r}) AS INTEGER) "
                  "AS tenure_months"
                  f"{seg_cols}{scores}{contact_cols} FROM responses r JOIN customers c USING (customer_id) "
-                 f"{contact_join}WHERE r.{ident(score)} IS NOT NULL ORDER BY r.customer_id, r.response_date")
+                 f"{contact_join}WHERE r.{ident(score)} IS NOT NULL")
+    if not relation:  # rows in a fixed order for a DataFrame; a relation is summed, never read in order
+        query += " ORDER BY r.customer_id, r.response_date"
     rel = data.sql(query)
     drivers = [c for c in rel.columns if c not in ("customer_id", "response_date", score, flag)]
     if relation == "table":  # computed once into this module's temporary table, for several readers
@@ -162,6 +164,16 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
     frame.attrs.update({"drivers": drivers, "window_days": window_days, "repeat_days": repeat_days,
                         "contact_kinds": kinds, "score": score, "flag": flag})
     return frame
+
+
+def _near_answers_sql(days: int) -> str:
+    """The contacts that can count before an answer or be the previous contact of one that does: those of
+    customers who answered, from ``days`` (window + repeat days) before their first answer to their last.
+    Dropping the others changes no count: a contact's previous one within the repeat days is never dropped."""
+    return ("SELECT k.customer_id, k.date, k.kind, k.* EXCLUDE (customer_id, date, kind) FROM contacts k JOIN "
+            "(SELECT customer_id, min(response_date) AS first, max(response_date) AS last FROM responses "
+            f"GROUP BY customer_id) a ON k.customer_id = a.customer_id AND k.date >= a.first - {int(days)} "
+            "AND k.date < a.last")
 
 
 def outcome_flag(score: str) -> str:

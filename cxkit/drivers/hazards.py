@@ -1,9 +1,13 @@
 """Experiences that come before departure: a time-varying Cox model on each customer's contact history.
 
-Each customer's tenure is cut, in DuckDB, into (start, stop] spells at every
-day their count of recent experiences changes: a complaint (or a repeat
-contact, one within 7 days of the previous contact) on day ``c`` counts from
-day ``c + lag_days`` to ``c + lag_days + window_days``. The lag keeps the calls
+Each customer's tenure is cut into (start, stop] spells at every day their
+count of recent experiences changes: a complaint (or a repeat contact, one
+within 7 days of the previous contact) on day ``c`` counts from day
+``c + lag_days`` to ``c + lag_days + window_days``. For a large population the
+spells are never built: DuckDB sums each day's entries to and exits from the
+risk set per covariate pattern (:mod:`cxkit.drivers.risk_sets`, one pass for
+both models below) and the model is fitted on each event day's risk-set counts,
+which gives the fit on the spells. The lag keeps the calls
 customers make while leaving (to cancel, to port a number) from counting as
 causes of leaving. The Cox model on these spells, allowing for plan and region,
 gives the hazard ratio of one more experience in the window.
@@ -43,6 +47,7 @@ import pandas as pd
 from cxkit._display import html_block, unfitted_html
 from cxkit.contract import DAYS_PER_MONTH
 from cxkit.drivers.frame import REPEAT_DAYS, is_complaint_sql, monthly_revenue
+from cxkit.drivers.risk_sets import EXPERIENCE_SEQ, PRIOR_BAND, decode, moves_sql, risk_sets
 from cxkit.errors import CxkitError
 from cxkit.scales import SCALES, band_sql
 from cxkit.sql import ident, literal
@@ -51,7 +56,7 @@ from cxkit.survival.cox import CoxModel
 __all__ = ["ExperienceHazards", "EXPERIENCES"]
 
 _MAX_LEVELS = 12  # adjusters with more levels are left out, as in the leadership report's Cox model
-PRIOR = "earlier_band"  # the band of the customer's latest answer before the window, a column of the model
+PRIOR = PRIOR_BAND  # the band of the customer's latest answer before the window, a column of the model
 
 #: Experience column -> how it reads.
 EXPERIENCES = {"complaints": "complaint", "repeat_contacts": "repeat contact"}
@@ -122,19 +127,27 @@ class ExperienceHazards:
         """Fit from validated dated data with a contacts table."""
         if data.mode != "dated" or not data.has("contacts"):
             raise CxkitError("experiences before departure need dated customers and a contacts table")
-        complaint = is_complaint_sql(self.complaint_kinds, "kind")
-        has_complaints = data.sql(f"SELECT count(*) FROM contacts WHERE {complaint}").fetchone()[0] > 0
-        experiences = (["complaints"] if has_complaints else []) + ["repeat_contacts"]
-        adjust = [s for s in ("plan", "region") if s in data.segments]
+        # the kinds written in the data that are complaints (matched without regard to case), compared exactly below
+        kinds = [r[0] for r in data.sql("SELECT DISTINCT CAST(kind AS VARCHAR) FROM contacts "
+                                        "WHERE kind IS NOT NULL").fetchall()]
+        wanted = {str(k).lower() for k in self.complaint_kinds}
+        self._complaint_values = sorted(k for k in kinds if k.lower() in wanted)
+        experiences = (["complaints"] if self._complaint_values else []) + ["repeat_contacts"]
+        adjust, levels = [s for s in ("plan", "region") if s in data.segments], {}
         if adjust:  # a column with one value here (an audience's own region) explains nothing and is left out
-            levels = data.sql("SELECT " + ", ".join(f"count(DISTINCT {ident(a)})" for a in adjust)
-                              + " FROM customers").fetchone()
-            adjust = [a for a, n in zip(adjust, levels, strict=True) if 2 <= n <= _MAX_LEVELS]
-        covariates = experiences + adjust
-        self.unadjusted_cox_, self.spells_, self.risk_cells_ = self._fit_model(
-            data, self._spells_sql(data, experiences, adjust), covariates, adjust)
-        self.unadjusted_ = self._table(self.unadjusted_cox_, experiences)
+            found = data.sql("SELECT " + ", ".join(f"list(DISTINCT CAST({ident(a)} AS VARCHAR)) FILTER "
+                                                   f"(WHERE {ident(a)} IS NOT NULL)" for a in adjust)
+                             + " FROM customers").fetchone()
+            levels = {a: sorted(v or []) for a, v in zip(adjust, found, strict=True)}
+            adjust = [a for a in adjust if 2 <= len(levels[a]) <= _MAX_LEVELS]
         prior = self.prior_score if self.prior_score and data.has("responses", self.prior_score) else None
+        moves = None  # a small data set is fitted on its spells; a large one on risk-set counts, one pass for both
+        if data.row_counts["customers"] + 2 * data.row_counts["contacts"] > self.direct_max_rows:
+            codes = {a: levels[a] for a in adjust} | ({PRIOR: SCALES[prior].labels} if prior else {})
+            moves = decode(data.sql(self._moves_sql(data, experiences, adjust, prior, codes)).df(), codes)
+        self.unadjusted_cox_, self.spells_, self.risk_cells_ = self._fit_model(
+            data, moves, experiences, adjust, None)
+        self.unadjusted_ = self._table(self.unadjusted_cox_, experiences)
         self.prior_score_, self.prior_spells_, self.prior_cells_ = None, 0, None
         self.prior_missing_ = "no_answers" if prior is None else None
         self.cox_ = self.unadjusted_cox_
@@ -143,38 +156,39 @@ class ExperienceHazards:
                 with warnings.catch_warnings():  # a ratio the adjusted data cannot pin down: the model is not used
                     warnings.simplefilter("error")
                     self.cox_, self.prior_spells_, self.prior_cells_ = self._fit_model(
-                        data, self._spells_sql(data, experiences, adjust, prior), [*covariates, PRIOR],
-                        [*adjust, PRIOR], reference={PRIOR: SCALES[prior].labels[1]})
+                        data, moves, experiences, adjust, prior, reference={PRIOR: SCALES[prior].labels[1]})
                 self.prior_score_ = prior
             except (CxkitError, Warning):  # too few departures after a first answer: said so in words
                 self.prior_missing_ = "too_few"
         self.summary = self._table(self.cox_, experiences)
         self.experiences_, self.adjusted_for_ = experiences, adjust
         self.as_of_ = data.as_of
-        leavers = data.sql(self._leavers_sql(data, experiences)).df()
+        since = (pd.Timestamp(data.as_of) - pd.DateOffset(months=self.period_months)).date()
+        leavers = data.sql(self._leavers_sql(data, experiences, since)).df()  # the period's leavers only
         self.revenue_at_risk_ = self._revenue(data, leavers, experiences)
         return self
 
-    def _fit_model(self, data, spells_sql: str, covariates: list[str], categorical: list[str],
-                   reference: dict | None = None):
-        """The Cox model on the spells of ``spells_sql``: on the spells themselves for a small data set, else on
-        each event day's risk-set counts (the same fit). Returns (model, spells, risk cells or None)."""
-        if data.row_counts["customers"] + 2 * data.row_counts["contacts"] <= self.direct_max_rows:
-            rows, weights = data.sql(spells_sql).df(), None
-            spells, cells = len(rows), None
-        else:
-            experiences = [c for c in covariates if c not in categorical]
-            counts = data.sql(self._risk_sets_sql(spells_sql, experiences, categorical)).df()
-            rows, weights = (_counting_rows(counts, covariates) if not counts.empty else counts), "n"
-            spells = int(counts["spells"].iloc[0]) if not counts.empty else 0
-            cells = len(counts)
-        if rows.empty or rows["event"].sum() == 0:
+    def _fit_model(self, data, moves, experiences, adjust, prior, reference: dict | None = None):
+        """The Cox model with plan and region (and the earlier answer's band with ``prior``): on the spells
+        themselves without ``moves``, else on each event day's risk-set counts per pattern from them (the same
+        fit). Returns (model, spells, risk cells or None)."""
+        covariates, categorical = [*experiences, *adjust], list(adjust)
+        if prior is not None:
+            covariates, categorical = [*covariates, PRIOR], [*categorical, PRIOR]
+        model = CoxModel(alpha=self.alpha, clock="tenure (months since signup)", reference=reference)
+        if moves is None:
+            rows = data.sql(self._spells_sql(data, experiences, adjust, prior)).df()
+            if rows.empty or rows["event"].sum() == 0:
+                raise CxkitError("no customer left: there is no departure to relate experiences to")
+            for col in categorical:
+                rows[col] = rows[col].astype("category")
+            model.fit(rows, "stop", "event", covariates, entry_col="start")
+            return model, len(rows), None
+        patterns, at_risk, events, _, spells = risk_sets(moves, covariates, prior is not None)
+        if events.sum() == 0:
             raise CxkitError("no customer left: there is no departure to relate experiences to")
-        for col in categorical:
-            rows[col] = rows[col].astype("category")
-        model = CoxModel(alpha=self.alpha, clock="tenure (months since signup)", reference=reference).fit(
-            rows, "stop", "event", covariates, entry_col="start", weights_col=weights)
-        return model, spells, cells
+        model.fit_risk_sets(patterns, at_risk, events, covariates, categorical, n_rows=spells)
+        return model, spells, int(np.count_nonzero(at_risk))
 
     @staticmethod
     def _table(cox, experiences) -> pd.DataFrame:
@@ -183,61 +197,48 @@ class ExperienceHazards:
                               "upper": s.loc[e, "upper"], "p_value": s.loc[e, "p_value"]}
                              for e in experiences if e in s.index])
 
-    def _risk_sets_sql(self, spells_sql: str, experiences, adjust) -> str:
-        """Each event day's risk set as counts per covariate pattern: ``pattern, day, at_risk, events``.
-
-        The Cox partial likelihood only reads the risk sets at event times, and with whole-number counts of
-        experiences and categorical adjusters everyone at risk on a day is one of a few patterns; so the fit
-        on these counts equals the fit on every (start, stop] spell (tested), without the spells leaving DuckDB.
-        """
-        pattern = ", ".join([*experiences, *(ident(a) for a in adjust)])
-        return f"""
-WITH sp AS MATERIALIZED ({spells_sql}),
-moves AS (
-  SELECT {pattern}, start_day AS d, count(*) AS enter, 0 AS leave, 0 AS events FROM sp GROUP BY ALL
-  UNION ALL SELECT {pattern}, stop_day AS d, 0 AS enter, count(*) AS leave, sum(event) AS events FROM sp GROUP BY ALL),
-daily AS (SELECT {pattern}, d, sum(enter) AS enter, sum(leave) AS leave, sum(events) AS events FROM moves GROUP BY ALL),
-event_days AS (SELECT DISTINCT d FROM daily WHERE events > 0),
-days AS (SELECT DISTINCT d FROM daily),
-patterns AS (SELECT DISTINCT {pattern} FROM daily),
-grid AS (
-  SELECT p.*, days.d, coalesce(x.enter, 0) AS enter, coalesce(x.leave, 0) AS leave, coalesce(x.events, 0) AS events
-  FROM patterns p CROSS JOIN days LEFT JOIN daily x USING ({pattern}, d)),
-running AS (
-  SELECT *, sum(enter) OVER w - enter - (sum(leave) OVER w - leave) AS at_risk FROM grid
-  WINDOW w AS (PARTITION BY {pattern} ORDER BY d ROWS UNBOUNDED PRECEDING))
-SELECT {pattern}, d AS day, CAST(at_risk AS BIGINT) AS at_risk, CAST(events AS BIGINT) AS events,
-       (SELECT CAST(sum(enter) AS BIGINT) FROM daily) AS spells
-FROM running WHERE at_risk > 0 AND d IN (SELECT d FROM event_days) ORDER BY ALL"""
-
-    def _leavers_sql(self, data, experiences) -> str:
+    def _leavers_sql(self, data, experiences, since=None) -> str:
         """Each leaver's count of experiences counting on the day they left (their last spell's, without the
-        spells: an experience on day ``c`` counts when ``c + lag < leaving day <= c + lag + window``)."""
+        spells: an experience on day ``c`` counts when ``c + lag < leaving day <= c + lag + window``); with
+        ``since`` (a date), only those who left after it (and only their contacts are read)."""
         lag, window = self.lag_days, self.window_days
         counts = ", ".join(f"coalesce(sum(e.{x}) FILTER (WHERE e.day + {lag} < p.total AND "
                            f"e.day + {lag + window} >= p.total), 0) AS {x}" for x in experiences)
-        return (self._base_ctes(data, experiences, []).rstrip().rstrip(",")
+        left = "churned = 1 AND total > 0" + (f" AND end_date > DATE {literal(since.isoformat())}" if since else "")
+        return (self._base_ctes(data, experiences, [], contacts_of=left).rstrip().rstrip(",")
                 + f"\nSELECT p.customer_id, p.end_date, {counts} "
-                "FROM people p LEFT JOIN ev e USING (customer_id) WHERE p.churned = 1 AND p.total > 0 GROUP BY ALL")
+                f"FROM (SELECT * FROM people WHERE {left}) p LEFT JOIN ev e USING (customer_id) GROUP BY ALL")
 
-    def _base_ctes(self, data, experiences, adjust) -> str:
+    def _base_ctes(self, data, experiences, adjust, contacts_of: str | None = None, codes: dict | None = None) -> str:
         """``people`` (days observed, churned, end date, adjusters) and ``ev`` (each contact's day since signup
-        and its experience flags)."""
+        and its experience flags; with ``contacts_of``, a condition on ``people``, only those customers'). With
+        ``codes`` (adjuster -> its levels) an adjuster is its level's number (1, 2, ...), for narrow sorts."""
         as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
-        flags = {"complaints": f"CAST({is_complaint_sql(self.complaint_kinds)} AS INTEGER)",
+        values = getattr(self, "_complaint_values", None)
+        complaint = (f"CAST(k.kind AS VARCHAR) IN ({', '.join(literal(v) for v in values) or 'NULL'})"
+                     if values is not None else is_complaint_sql(self.complaint_kinds))
+        flags = {"complaints": "k.complaint",
                  "repeat_contacts": f"CAST(coalesce(k.date - lag(k.date) OVER (PARTITION BY k.customer_id "
                                     f"ORDER BY k.date) <= {self.repeat_days}, false) AS INTEGER)"}
         ev = ", ".join(f"{flags[e]} AS {e}" for e in experiences)
-        adj = "".join(f", CAST(c.{ident(a)} AS VARCHAR) AS {ident(a)}" for a in adjust)
+        adj = "".join(f", {_coded(f'CAST(c.{ident(a)} AS VARCHAR)', (codes or {}).get(a))} AS {ident(a)}"
+                      for a in adjust)
+        adj_p = "".join(f", p.{ident(a)}" for a in adjust)
+        names = ", ".join(f"k.{e}" for e in experiences)
+        only = f" WHERE k.customer_id IN (SELECT customer_id FROM people WHERE {contacts_of})" if contacts_of else ""
         end = f"CASE WHEN c.end_date <= {as_of} THEN c.end_date END"
         return f"""
 WITH people AS (
-  SELECT c.customer_id, c.signup_date, date_diff('day', c.signup_date, coalesce({end}, {as_of})) AS total,
+  SELECT c.customer_id, c.signup_date, CAST(date_diff('day', c.signup_date, coalesce({end}, {as_of})) AS INTEGER)
+         AS total,
          CAST({end} IS NOT NULL AS INTEGER) AS churned, {end} AS end_date{adj}
   FROM customers c WHERE c.signup_date <= {as_of}),
-ev AS (
-  SELECT k.customer_id, date_diff('day', p.signup_date, k.date) AS day, {ev}
-  FROM contacts k JOIN people p USING (customer_id)),
+ev AS (  -- the flags from the contacts alone (a narrow sort), then each contact's day since signup
+  SELECT k.customer_id, CAST(date_diff('day', p.signup_date, k.date) AS INTEGER) AS day, {names}, p.total,
+         p.churned{adj_p}
+  FROM (SELECT k.customer_id, k.date, {ev}
+        FROM (SELECT k.customer_id, k.date, CAST({complaint} AS INTEGER) AS complaint FROM contacts k{only}) k) k
+  JOIN people p USING (customer_id)),
 """
 
     def _spells_sql(self, data, experiences, adjust, prior: str | None = None) -> str:
@@ -300,6 +301,36 @@ SELECT s.customer_id, s.start_day, coalesce(s.next_day, p.total) AS stop_day,
        {", ".join(f"s.{e}" for e in experiences)}{adj_out}, s.{PRIOR}
 FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
 
+    def _moves_sql(self, data, experiences, adjust, prior: str | None, codes: dict | None = None) -> str:
+        """Entries to and exits from each pattern's risk set per day (:func:`~cxkit.drivers.risk_sets.moves_sql`),
+        for both models at once: every change point of every customer with an experience or an answer."""
+        ups, downs, zeros, _, _, _, any_flag = _spell_parts(experiences, adjust)
+        lag, shift = self.lag_days, self.lag_days + self.window_days
+        carry = "total, churned" + "".join(f", {ident(a)}" for a in adjust)
+        answers = ""
+        if prior is not None:
+            band = _coded(band_sql(f"r.{ident(prior)}", prior), (codes or {}).get(PRIOR))
+            # every answer is a change point; of a day's answers the latest counts (the window's order)
+            answers = f"""ans AS (
+  SELECT r.customer_id, CAST(date_diff('day', p.signup_date, r.response_date) + {shift} AS INTEGER) AS t,
+         {band} AS band, CAST(date_diff('second', date_trunc('day', r.response_date), r.response_date) AS INTEGER)
+         AS seq, p.total, p.churned{"".join(f", p.{ident(a)}" for a in adjust)}
+  FROM responses r JOIN people p USING (customer_id) WHERE r.{ident(prior)} IS NOT NULL),
+"""
+        null_band = "CAST(NULL AS INTEGER)" if codes and PRIOR in codes else "CAST(NULL AS VARCHAR)"
+        steps = (f"SELECT customer_id, day + {lag} AS t, {ups}, {null_band} AS band, {EXPERIENCE_SEQ} AS seq, "
+                 f"{carry} FROM exp\n  UNION ALL SELECT customer_id, day + {shift} AS t, {downs}, NULL, "
+                 f"{EXPERIENCE_SEQ}, {carry} FROM exp")
+        if prior is not None:
+            steps += f"\n  UNION ALL SELECT customer_id, t, {zeros}, band, seq, {carry} FROM ans"
+        ctes = self._base_ctes(data, experiences, adjust, codes=codes) + answers
+        ctes += f"""exp AS (SELECT * FROM ev WHERE {any_flag}),
+pts AS (SELECT * FROM ({steps}) WHERE t >= 0 AND t < total),
+base AS (SELECT {carry} FROM people WHERE total > 0)
+"""
+        body = moves_sql("pts", "base", experiences, adjust)
+        return ctes.rstrip() + ",\n" + body.removeprefix("WITH\n")
+
     def _revenue(self, data, leavers, experiences) -> pd.DataFrame:
         as_of = pd.Timestamp(data.as_of)
         first = (as_of - pd.DateOffset(months=self.period_months)).date()
@@ -359,16 +390,8 @@ def _spell_parts(experiences, adjust) -> tuple[str, ...]:
             "".join(f", p.{ident(a)}" for a in adjust), " OR ".join(f"{e} <> 0" for e in experiences))
 
 
-def _counting_rows(counts: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
-    """Risk-set counts as weighted (start, stop] rows: on each event day, the events of a pattern and the rest of
-    its risk set, entering half a day before (any entry after the previous event day gives the same risk sets)."""
-    day = counts["day"].to_numpy(dtype=float)
-    base = counts[covariates].reset_index(drop=True)
-    out = []
-    for event, n in ((1, counts["events"].to_numpy()), (0, (counts["at_risk"] - counts["events"]).to_numpy())):
-        part = base.copy()
-        part["start"], part["stop"] = (day - 0.5) / DAYS_PER_MONTH, day / DAYS_PER_MONTH
-        part["event"], part["n"] = event, n
-        out.append(part[n > 0])
-    return pd.concat(out, ignore_index=True)
-
+def _coded(expression: str, levels) -> str:
+    """``expression``, or with ``levels`` its place among them (1, 2, ...; NULL elsewhere), as SQL."""
+    if levels is None:
+        return expression
+    return f"list_position([{', '.join(literal(v) for v in levels)}], {expression})"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cxkit.drivers.design import logistic_fit, weighted_corr
+from cxkit.drivers.design import corr_from_moments, logistic_fit, weighted_corr
 from cxkit.drivers.weights import added_by_size, carry_back, correlation_roots, general_dominance, relative_weights
 from cxkit.errors import CxkitError
 
@@ -24,9 +24,12 @@ __all__ = ["linear_importance", "logistic_importance"]
 _LOGISTIC_VARIANCE = np.pi**2 / 3
 
 
-def linear_importance(y, x, w, groups, method: str, stacked=None):
-    """Raw weights, R² and unstandardised coefficients (outcome units per driver unit) of the linear model."""
-    corr, _, sd = weighted_corr(y, x, w, stacked)
+def linear_importance(y, x, w, groups, method: str, stacked=None, moments=None):
+    """Raw weights, R² and unstandardised coefficients (outcome units per driver unit) of the linear model.
+
+    ``moments``: ``(sum w, sum w z, sum w z z')`` of ``z = [y, x]`` when already summed (``y, x, w`` unused).
+    """
+    corr, _, sd = corr_from_moments(*moments) if moments is not None else weighted_corr(y, x, w, stacked)
     if corr is None:
         raise CxkitError("a driver (or the outcome) does not vary in these answers")
     weights = relative_weights(corr, groups) if method == "relative_weights" else general_dominance(corr, groups)

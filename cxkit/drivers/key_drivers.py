@@ -18,6 +18,7 @@ from cxkit._display import html_block, unfitted_html
 from cxkit.drivers.design import collapse
 from cxkit.drivers.frame import frame_drivers, is_categorical, outcome_flag
 from cxkit.drivers.importance import linear_importance, logistic_importance
+from cxkit.drivers.resample import resampled_moments
 from cxkit.errors import CxkitError, CxkitWarning
 
 __all__ = ["KeyDrivers"]
@@ -25,6 +26,10 @@ __all__ = ["KeyDrivers"]
 OUTCOMES = {"nps": "NPS score (0-10)", "detractor": "being a detractor (0-6)", "csat": "CSAT score (1-5)",
             "effort": "effort score (1-7)", "low_band": "an answer in the score's lowest band"}
 FLAGS = ("detractor", "low_band")  # the 0/1 outcomes, fitted by logistic regression
+#: From this many answer patterns on, the linear model's bootstrap draws its resamples in blocks of patterns
+#: (:func:`cxkit.drivers.resample.resampled_moments`: the same multinomial resample of answers, other random
+#: numbers); below it, one multinomial draw per replicate as always.
+FAST_PATTERNS = 20_000
 METHODS = ("relative_weights", "dominance")
 
 
@@ -186,11 +191,18 @@ class KeyDrivers:
         rng = np.random.default_rng(self.seed)
         probs = pat.counts / pat.counts.sum()
         stacked = np.column_stack([pat.y, pat.x])
+        moments = None
+        if one is linear_importance and len(pat.counts) >= FAST_PATTERNS:  # the same resample, drawn in blocks
+            moments = resampled_moments(stacked, pat.counts, self.n_boot, rng)
         ws, r2s, cs = [], [], []
-        for _ in range(self.n_boot):
-            w = rng.multinomial(pat.n, probs).astype(float)  # a resample of the answers, as counts per pattern
+        for i in range(self.n_boot):
             try:
-                weights, r2, coef = one(pat.y, pat.x, w, pat.groups, self.method, stacked)
+                if moments is not None:
+                    weights, r2, coef = one(None, None, None, pat.groups, self.method,
+                                            moments=(moments[0][i], moments[1][i], moments[2][i]))
+                else:
+                    w = rng.multinomial(pat.n, probs).astype(float)  # a resample of the answers: counts per pattern
+                    weights, r2, coef = one(pat.y, pat.x, w, pat.groups, self.method, stacked)
             except CxkitError:
                 continue  # a replicate where a rare driver does not vary or separates: skipped, counted below
             ws.append(weights), r2s.append(r2), cs.append(coef)

@@ -115,22 +115,26 @@ def weighted_information(arrays: CoxArrays, res: dict, h: np.ndarray) -> np.ndar
             - (s1.T @ ((h * res["a2"])[:, None] * s1) - cross - cross.T + e1.T @ ((h * res["g2"])[:, None] * e1)))
 
 
-def newton(arrays: CoxArrays, p: int, max_iter: int = 50, tol: float = 1e-10, start: dict | None = None):
+def newton(arrays: CoxArrays, p: int, max_iter: int = 50, tol: float = 1e-10, start: dict | None = None,
+           evaluate=None):
     """Maximise the Efron likelihood by Newton-Raphson with step halving, from beta = 0.
 
-    ``start``: :func:`efron` at beta = 0 when already computed (the null model's numbers).
+    ``start``: :func:`efron` at beta = 0 when already computed (the null model's numbers). ``evaluate``: the
+    likelihood function of ``arrays`` (default :func:`efron`; risk-set counts use
+    :func:`cxkit.survival._cox_counts.efron_counts`).
 
     Returns
     -------
     beta, result_at_beta, iterations, converged
     """
+    evaluate = efron if evaluate is None else evaluate
     beta = np.zeros(p)
-    current = start if start is not None else efron(arrays, beta)
+    current = start if start is not None else evaluate(arrays, beta)
     for it in range(1, max_iter + 1):
         step = np.linalg.solve(current["information"], current["score"])
         halvings = 0
         while True:
-            candidate = efron(arrays, beta + step)
+            candidate = evaluate(arrays, beta + step)
             if np.isfinite(candidate["loglik"]) and candidate["loglik"] >= current["loglik"] - 1e-12:
                 break
             step /= 2

@@ -170,6 +170,57 @@ class CoxModel:
         self._baseline()
         return self
 
+    def fit_risk_sets(self, patterns: pd.DataFrame, at_risk: np.ndarray, events: np.ndarray, covariates: list[str],
+                      categorical=(), n_rows: float | None = None) -> CoxModel:
+        """Fit from each event time's risk set, counted per covariate pattern (the same fit as on the rows).
+
+        Parameters
+        ----------
+        patterns : DataFrame
+            One row per covariate pattern: the covariates.
+        at_risk, events : array (event times, patterns)
+            Subjects of each pattern at risk, and departures among them, at each event time (in time order).
+        covariates : list of str
+        categorical : list of str
+            Covariates read as categories (the others are numbers).
+        n_rows : float, optional
+            Subjects (or spells) the counts stand for, as ``n_rows_``.
+
+        Only the coefficients, their variance, the likelihood and the global tests are fitted: the
+        concordance, the proportional-hazards test and the baseline curve need each subject's own times
+        (``concordance_`` is NaN, ``ph_test_`` and ``baseline_survival_`` None).
+        """
+        from cxkit.survival._cox_counts import RiskSetArrays, efron_counts
+
+        if self.strata:
+            raise CxkitError("Cox model: strata are not supported on risk-set counts")
+        covariates = list(covariates)
+        kinds = {c: "categorical" if c in categorical else "numeric" for c in covariates}
+        at_risk, events = np.asarray(at_risk, dtype=float), np.asarray(events, dtype=float)
+        rows = patterns[covariates].reset_index(drop=True).copy()
+        for c in covariates:
+            rows[c] = rows[c].astype(str) if kinds[c] == "categorical" else rows[c].astype(float)
+        rows["_w"], rows["_ev_w"], rows["_pattern"] = at_risk.sum(axis=0), events.sum(axis=0), np.arange(len(rows))
+        self.not_estimable_, self.reference_ = {}, {}
+        self._kinds, self._has_entry = kinds, True
+        rows = self._drop_separated(rows, covariates, kinds)
+        keep = rows["_pattern"].to_numpy()
+        self.strata_, self._span = ["all"], 0.0
+        x, terms, term_cov = self._design(rows, covariates, kinds)
+        x, terms, term_cov = self._drop_constant(x, terms, term_cov)
+        w = rows["_w"].to_numpy(dtype=float)
+        self._means = (w @ x) / w.sum()
+        only_signs = np.all(np.isin(x, (-1.0, 0.0, 1.0)), axis=0) if len(x) else np.zeros(x.shape[1], dtype=bool)
+        self.centre_ = pd.Series(np.where(only_signs, 0.0, self._means), index=terms, name="centre")
+        arrays = RiskSetArrays(x - self._means, at_risk[:, keep], events[:, keep], self.ties == "breslow")
+        if arrays.deaths.sum() == 0:
+            raise NotEstimable("Cox model: there are no churn events to model")
+        self._estimate(arrays, efron_counts, terms, float(w.sum() if n_rows is None else n_rows))
+        self.concordance_ = self.concordance_se_ = np.nan
+        self.ph_test_ = self.baseline_survival_ = None
+        self._terms, self._term_cov = terms, term_cov
+        return self
+
     def _stratify(self, rows: pd.DataFrame, has_entry: bool):
         """Each stratum's rows moved to a time range of their own, entering at its start (exact)."""
         self._original = rows[["_stop", "_entry", "_event", "_w"]].copy()
@@ -275,8 +326,17 @@ class CoxModel:
                            rows["_entry"].to_numpy(dtype=float) if has_entry else None, self.ties == "breslow")
         if arrays.ev.size == 0:
             raise NotEstimable("Cox model: there are no churn events to model")
-        null = efron(arrays, np.zeros(x.shape[1]))  # the likelihood, score and information of beta = 0
-        beta, at_beta, iterations, converged = newton(arrays, x.shape[1], self.max_iter, start=null)
+        self._estimate(arrays, efron, terms, float(w.sum()))
+        self.concordance_, self.concordance_se_ = _concordance(arrays, x @ self.params_.to_numpy())
+        self.ph_test_ = self._ph_test(term_cov)
+        self._terms, self._term_cov = terms, term_cov
+
+    def _estimate(self, arrays, evaluate, terms, n_rows: float) -> None:
+        """Newton-Raphson on ``evaluate``'s likelihood of ``arrays``; the coefficients, their variance, the
+        likelihoods and the terms that did not converge."""
+        p = arrays.x.shape[1]
+        null = evaluate(arrays, np.zeros(p))  # the likelihood, score and information of beta = 0
+        beta, at_beta, iterations, converged = newton(arrays, p, self.max_iter, start=null, evaluate=evaluate)
         try:
             variance = np.linalg.inv(at_beta["information"])
         except np.linalg.LinAlgError:
@@ -292,7 +352,7 @@ class CoxModel:
             self._score_statistic = float(null["score"] @ np.linalg.solve(null["information"], null["score"]))
         except np.linalg.LinAlgError:
             self._score_statistic = np.nan
-        self.n_rows_, self.n_events_ = float(w.sum()), float(arrays.deaths.sum())
+        self.n_rows_, self.n_events_ = n_rows, float(arrays.deaths.sum())
         self.iterations_, self.converged_ = iterations, converged
         spread = np.max(np.abs(arrays.x), axis=0) if len(arrays.x) else np.ones(len(terms))
         diverged = [t for t, b, sd, sp in zip(terms, beta, se, spread, strict=True)
@@ -301,10 +361,7 @@ class CoxModel:
             self.not_estimable_[t] = "monotone likelihood: hazard ratio not estimable"
         if diverged or not converged:
             warnings.warn(f"the Cox model did not converge to finite estimates for {diverged or terms}; "
-                          "they are reported as not estimable", CxkitWarning, stacklevel=3)
-        self.concordance_, self.concordance_se_ = _concordance(arrays, x @ beta)
-        self.ph_test_ = self._ph_test(term_cov)
-        self._terms, self._term_cov = terms, term_cov
+                          "they are reported as not estimable", CxkitWarning, stacklevel=4)
 
     def _km_before(self, times) -> np.ndarray:
         """The Kaplan-Meier of every row, strata ignored, just before each of ``times``."""

@@ -1,0 +1,150 @@
+"""Each day's entries to and exits from the risk set, per covariate pattern, summed in DuckDB without the spells.
+
+A time-varying Cox model reads the data only through its risk sets: on each
+event day, how many customers of each covariate pattern are at risk and how
+many of them leave. A customer's (start, stop] spell adds one *entry* to its
+pattern on its start day and one *exit* (an event if the customer left) on its
+stop day, so the risk set of a pattern on day ``d`` is the entries before ``d``
+less the exits before ``d``, the cumulated sums of a delayed-entry life table.
+The query here therefore never builds the spells: a customer without an
+experience or answer adds its one spell to a plain ``GROUP BY``; the others are
+read once in day order (one window over their change points), each change point
+giving the entry and exit of the spell it starts, and every row goes straight
+into a sum per (pattern, day).
+
+One pass serves both of :class:`~cxkit.drivers.ExperienceHazards`'s models:
+the pattern carries the band of the earlier answer (``NULL`` until the first
+answer counts), the plan-and-region model sums over it (a spell cut in two at a
+band change enters and leaves on the same day, which changes no risk set), and
+the model that allows for the earlier answer keeps the rows where it is known.
+
+Examples
+--------
+>>> print(moves_sql("pts", "base", ["complaints"], ["plan"]).split()[0])
+WITH
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cxkit.sql import ident
+
+__all__ = ["moves_sql", "risk_sets", "decode", "PRIOR_BAND", "EXPERIENCE_SEQ"]
+
+#: The band of the customer's latest answer before the window (NULL before the first answer counts).
+PRIOR_BAND = "earlier_band"
+#: The ``seq`` of an experience's step: after every answer of its day (an answer's is its second of the day).
+EXPERIENCE_SEQ = 86_400
+
+
+def moves_sql(points: str, base: str, experiences: list[str], adjust: list[str]) -> str:
+    """Entries, exits and events per pattern and day, from change points and one spell per customer.
+
+    Parameters
+    ----------
+    points : str
+        A table expression of change points: ``customer_id, t`` (day since signup, ``0 <= t < total``), the
+        step of each experience (``+1`` when one starts counting, ``-1`` when it stops), ``band`` (an answer's
+        band from ``t`` on, else NULL), ``seq`` (an answer's second of its day: of several on a day the latest
+        counts; ``EXPERIENCE_SEQ`` for an experience's step), ``total``, ``churned`` and the adjusters; several
+        rows may share a day.
+    base : str
+        A table expression with one row per customer observed for a positive time: ``total, churned`` and the
+        adjusters. Each adds the spell (0, total] at level 0; a customer with change points has it corrected
+        below (the first spell ends at the first change point instead).
+
+    Returns
+    -------
+    str
+        SQL giving ``<experiences>, <adjusters>, earlier_band, day, enter, leave, events`` (entries on ``day``,
+        exits on ``day``, exits that are departures), plus the spells they stand for in two rows with
+        ``day`` NULL: ``enter`` holds the spells of the plan-and-region model (a spell per change of an
+        experience count) and ``leave`` those with a known earlier band.
+    """
+    adj = [ident(a) for a in adjust]
+    keep = ", ".join(adj)
+    lv = ", ".join(f"CAST(sum({e}) OVER w AS INTEGER) AS {e}" for e in experiences)
+    zeros = ", ".join(f"0 AS {e}" for e in experiences)
+    pick = ", ".join(f"CASE WHEN k < 2 THEN {e} ELSE 0 END AS {e}" for e in experiences)
+    pattern = ", ".join([*experiences, *adj, PRIOR_BAND])
+    sep = ", " if adj else ""
+    return f"""WITH
+spells AS (  -- each change day starts a spell at the levels reached, ending at the next change day or the end
+  SELECT customer_id, t, total, churned{sep}{keep}, seq = {EXPERIENCE_SEQ} AS is_exp, {lv},
+         last_value(band IGNORE NULLS) OVER w AS {PRIOR_BAND},
+         lead(t) OVER w AS after, first_value(t) OVER w = t AS first
+  FROM {points}
+  -- a day's experience steps sort after its answers (the latest last): the last row of a day has every step of
+  -- it and the day's band, and is_exp tells whether an experience count changed that day
+  WINDOW w AS (PARTITION BY customer_id ORDER BY t, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+  QUALIFY after IS NULL OR after <> t),
+moves AS (
+  -- k = 0: the spell's entry; 1: its exit; 2 and 3 (a customer's first change day only): the spell at level 0
+  -- from signup ends here, not at the end as its row in the base says (an exit here, less that exit)
+  SELECT {pick}{sep}{keep}, CASE WHEN k < 2 THEN {PRIOR_BAND} END AS {PRIOR_BAND},
+         CASE k WHEN 0 THEN t WHEN 1 THEN coalesce(after, total) WHEN 2 THEN t ELSE total END AS day,
+         CAST(k = 0 AS BIGINT) AS enter, CASE k WHEN 0 THEN 0 WHEN 3 THEN -1 ELSE 1 END AS leave,
+         CASE k WHEN 1 THEN (CASE WHEN after IS NULL THEN churned ELSE 0 END) WHEN 3 THEN -churned ELSE 0 END
+           AS events
+  FROM spells CROSS JOIN (VALUES (0), (1), (2), (3)) v(k) WHERE k < 2 OR first
+  UNION ALL  -- everyone's spell at level 0 from signup to the end, counted per end day first
+  SELECT {zeros}{sep}{keep}, NULL AS {PRIOR_BAND}, unnest([0, total]) AS day, unnest([n, 0]) AS enter,
+         unnest([0, n]) AS leave, unnest([0, events]) AS events
+  FROM (SELECT total{sep}{keep}, count(*) AS n, sum(churned) AS events FROM {base} GROUP BY ALL))
+SELECT {pattern}, day, CAST(sum(enter) AS BIGINT) AS enter, CAST(sum(leave) AS BIGINT) AS leave,
+       CAST(sum(events) AS BIGINT) AS events
+FROM moves GROUP BY ALL
+UNION ALL  -- the spells counted: a customer's first, and one per day an experience count changes after it
+SELECT {", ".join(f"NULL AS {c}" for c in pattern.split(", "))}, NULL AS day,
+       (SELECT count(*) FROM {base}) + count(*) FILTER (WHERE is_exp AND t > 0),
+       count(*) FILTER (WHERE {PRIOR_BAND} IS NOT NULL), NULL
+FROM spells"""
+
+
+def decode(moves: pd.DataFrame, codes: dict) -> pd.DataFrame:
+    """Columns written as level numbers (1, 2, ...) by the query back to their levels."""
+    for col, levels in codes.items():
+        if col in moves:
+            numbers = moves[col]
+            moves[col] = pd.Series(np.asarray(levels, dtype=object)[numbers.fillna(1).astype(int) - 1],
+                                   index=moves.index).where(numbers.notna(), None)
+    return moves
+
+
+def risk_sets(moves: pd.DataFrame, covariates: list[str], with_prior: bool):
+    """Each event day's risk set per pattern from :func:`moves_sql`'s rows.
+
+    Returns
+    -------
+    patterns : DataFrame
+        One row per pattern (the covariates), at risk on some event day.
+    at_risk, events : ndarray (event days, patterns)
+        Customers at risk and departures of each pattern on each event day.
+    days : ndarray
+        The event days.
+    spells : int
+        The spells the counts stand for.
+    """
+    counted = moves["day"].isna()
+    spells = int(moves.loc[counted, "leave" if with_prior else "enter"].sum())
+    m = moves[~counted]
+    if with_prior:
+        m = m[m[PRIOR_BAND].notna()]
+    m = m.groupby([*covariates, "day"], observed=True, dropna=False)[["enter", "leave", "events"]].sum()
+    m = m.reset_index()
+    keys = m[covariates].drop_duplicates().sort_values(covariates).reset_index(drop=True)
+    code = m[covariates].merge(keys.reset_index(), on=covariates, how="left")["index"].to_numpy()
+    all_days = np.unique(m["day"].to_numpy(dtype=np.int64))
+    day_at = np.searchsorted(all_days, m["day"].to_numpy(dtype=np.int64))
+    grid = np.zeros((3, all_days.size, len(keys)))
+    for i, col in enumerate(("enter", "leave", "events")):
+        np.add.at(grid[i], (day_at, code), m[col].to_numpy(dtype=float))
+    enter, leave, events = grid
+    on = events.sum(axis=1) > 0
+    # at risk on day d: entered before d, less exits before d (an exit on d is still at risk on d)
+    before = np.cumsum(enter - leave, axis=0) - (enter - leave)
+    at_risk, events = before[on], events[on]
+    used = at_risk.sum(axis=0) > 0
+    return keys[used].reset_index(drop=True), at_risk[:, used], events[:, used], all_days[on], spells
