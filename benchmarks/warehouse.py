@@ -22,24 +22,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+from run import _peak_mb, dataset  # noqa: E402  (the benchmark's data sets and memory reading, written once)
+
 TABLES = ("customers", "responses", "revenue", "contacts")
-
-
-def dataset(n: int) -> Path:
-    folder = HERE / "data" / f"n{n}-column"
-    if not (folder / "params.yaml").exists():
-        from cxkit.synth import write
-
-        print(f"generating {n:,} customers ...", flush=True)
-        write(folder, n_customers=n, seed=1, revenue="column")
-    return folder
-
-
-def _peak_mb() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _run(engine: str, folder: str, out) -> None:
