@@ -376,6 +376,24 @@ def test_a_file_the_kit_did_not_write_in_its_figures_is_refused(tmp_path, small_
     assert _tree(run_dir) == before
 
 
+def test_a_run_mailed_then_rendered_again_is_still_the_kits(tmp_path, small_tables, capsys):
+    """`cxkit email` draws each key figure's PNG beside its SVG; a second render of the same run took those PNGs
+    for someone else's files and refused ("holds files the kit did not write"). A PNG of a listed SVG is the
+    kit's; another file beside them is still refused."""
+    params = _small_case(tmp_path, small_tables)
+    out, run_dir = tmp_path / "out", tmp_path / "out" / "params"
+    assert _run(["render", str(params), "--out", str(out), "--no-pdf"], capsys)[0] == 0
+    code, text = _run(["email", str(run_dir), "--to", "cfo@example.com"], capsys)
+    assert code == 0, text
+    drawn = [p.name for p in (run_dir / "figures").glob("*.png")]
+    assert drawn, "the email drew no PNG to test with"
+    code, text = _run(["render", str(params), "--out", str(out), "--no-pdf", "--force"], capsys)
+    assert code == 0 and "did not write" not in text, text
+    (run_dir / "figures" / "board-chart.png").write_bytes(b"the board's chart")
+    code, text = _run(["render", str(params), "--out", str(out), "--no-pdf", "--force"], capsys)
+    assert code == 1 and "figures/board-chart.png" in text and "did not write" in text, text
+
+
 def test_index_html_the_kit_did_not_write_is_refused(tmp_path, capsys):
     out = tmp_path / "out"
     (out / "r1").mkdir(parents=True)

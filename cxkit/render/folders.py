@@ -83,10 +83,22 @@ def check_run_folder(run_dir: Path) -> None:
     figures = run_dir / "figures"
     if isinstance(listed, list) and figures.is_dir():
         foreign = [p.relative_to(run_dir).as_posix() for p in figures.rglob("*")
-                   if not p.is_dir() and p.relative_to(run_dir).as_posix() not in listed]
+                   if not p.is_dir() and p.relative_to(run_dir).as_posix() not in listed
+                   and not _drawn_from_listed_svg(p.relative_to(run_dir), listed)]
         if foreign:
             raise RunFolderNotOurs(f"{figures} holds files the kit did not write ({_listing(foreign)}); "
                                    "a new run replaces that folder, so nothing was changed: move them away first")
+
+
+def _drawn_from_listed_svg(path: Path, listed: list) -> bool:
+    """A figure's PNG the kit drew later from its listed SVG (the email and slides do, :mod:`cxkit.render.raster`).
+
+    >>> _drawn_from_listed_svg(Path("figures/churn.png"), ["figures/churn.svg"])
+    True
+    >>> _drawn_from_listed_svg(Path("figures/board-chart.png"), ["figures/churn.svg"])
+    False
+    """
+    return path.suffix == ".png" and path.with_suffix(".svg").as_posix() in listed
 
 
 def claim_failed(run_dir: Path, notebook_name: str) -> None:
