@@ -97,7 +97,8 @@ def _tiles(a) -> list[dict]:
     elif a.nps_ is None:
         share = a.base_counts_.get(a.high_, 0) / max(sum(a.base_counts_.values()), 1)
         facts = [_fact(percent(share), share, f"a.base_counts_['{a.high_}'] / sum(a.base_counts_.values())")]
-        tiles.append(_item(percent(share), facts, label=f"{plural(a.high_).lower()} among those who answered",
+        tiles.append(_item(percent(share), facts, label=f"{plural(a.high_).lower()} among active customers who "
+                                                        "answered",
                            change=score_name(a.score_)))
     if a.ledger_ is not None:
         t = a.ledger_.totals(a.year_periods_)
@@ -351,8 +352,9 @@ def _value_finding(a) -> dict | None:
     words = _gap_words(a, facts)
     if not facts:
         return None
-    return _item(f"{words[0].upper()}{words[1:]}. Why it matters: every {_one(a.low_)} kept longer, or won round, "
-                 "is worth that difference in money (the value section gives its interval).", facts, key="value")
+    return _item(f"{words[0].upper()}{words[1:]}. Why it matters: that gap is the most a {_one(a.low_)} won back "
+                 "could be worth; how much of it a win-back recovers is not known from this data, and a test would "
+                 "tell (the value section gives the gap's interval).", facts, key="value")
 
 
 def _one(band: str) -> str:

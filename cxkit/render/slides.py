@@ -5,8 +5,9 @@ The deck is laid out here for a 13.33 x 7.5 inch slide, every shape placed by ha
 never left to autofit (only PowerPoint applies it, and only when the file is opened there): each box's
 text is wrapped and measured with the slide's own font (Inter, the face the kit ships in :mod:`cxkit.fonts`
 and the report prints in, through PIL's ``ImageFont.getlength``), its size chosen so it fits, and a summary
-too long for one slide goes on over the next, a whole sentence at a time. Where PowerPoint lacks Inter it
-substitutes a face (Calibri or Arial) a little narrower, so the text still fits.
+too long for one slide goes on over the next, a whole sentence at a time. Each line is measured in the wider of
+Inter and DejaVu Sans, the face LibreOffice draws where Inter is not installed (PowerPoint substitutes Calibri or
+Arial, both narrower), so the text fits on any machine.
 
 A figure's slide is titled with a short headline (its takeaway up to the first aside or clause, measured
 to fit two lines); the whole takeaway is the caption under the figure, and the caption and takeaway are
@@ -50,9 +51,21 @@ def _face(bold: bool):
     return ImageFont.truetype(str(font_path(700 if bold else 400)), size=100)
 
 
+@cache
+def _fallback_face(bold: bool):
+    """DejaVu Sans (matplotlib ships it): what LibreOffice draws where Inter is not installed, wider than Inter,
+    Arial or Calibri."""
+    from matplotlib import get_data_path
+    from PIL import ImageFont
+
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    return ImageFont.truetype(str(Path(get_data_path()) / "fonts" / "ttf" / name), size=100)
+
+
 def text_width(text: str, size: float, bold: bool = False) -> float:
-    """Width of ``text`` in inches at ``size`` points in the slide's font."""
-    return _face(bold).getlength(text) * size / 100 / 72
+    """Width of ``text`` in inches at ``size`` points: the wider of the slide's font (Inter) and the face a
+    machine without it draws instead (DejaVu Sans in LibreOffice), so that the text fits either way."""
+    return max(_face(bold).getlength(text), _fallback_face(bold).getlength(text)) * size / 100 / 72
 
 
 def _wrap(text: str, width: float, size: float, bold: bool) -> list[str]:
