@@ -229,8 +229,7 @@ class LeadershipAnalysis:
         self.bytes_back_ = None
         if data.engine == "warehouse":  # what crossed the wire since the data was opened (the gateway's too)
             total = data.con.bytes_back
-            self.bytes_back_ = {"aggregates": total - self.driver_rows_bytes_,
-                                "rows for the drivers": self.driver_rows_bytes_}
+            self.bytes_back_ = {"aggregates": total}
         return self
 
     def resolve(self, data) -> LeadershipAnalysis:
@@ -305,11 +304,6 @@ class LeadershipAnalysis:
 
         self.key_drivers_ = self.touchpoints_ = self.experiences_ = self.departures_ = None
         self.why_missing_ = {}
-        self.driver_rows_bytes_ = 0
-        if data.engine == "warehouse":  # the drivers still read rows (docs: guide/warehouses.md)
-            before = data.con.bytes_back
-            data = data.local_copy()
-            self.driver_rows_bytes_ = self.data_.con.bytes_back - before
         if self.score_ not in data.scores:  # bands from custom cuts of a score the data does not hold
             self.why_missing_["drivers of the score"] = "other_score"
         else:  # the drivers of the report's own score: NPS, CSAT or effort
@@ -342,7 +336,7 @@ class LeadershipAnalysis:
                 seed=self.seed, prior_score=self.score_).fit_data(data))
         if data.mode == "dated" and data.as_of is not None:
             story = DepartureStory(period_months=12, window_days=self.window_days).fit_data(data)
-            self.departures_ = story if len(story.customers_) else None
+            self.departures_ = story if story.leavers_ else None
 
     def _why_attempt(self, what: str, fit):
         """As :meth:`_attempt` for the drivers section: a model the data cannot support is recorded in
@@ -519,8 +513,7 @@ class LeadershipAnalysis:
                             "parent_slice_": "the parent audience's slice", "slice_comparison_": "this slice "
                             "against everyone", "slice_difference_": "the slice's difference in numbers"},
         "engine": {"engine_": "where the report was computed: local (DuckDB) or warehouse (an Ibis backend)",
-                   "bytes_back_": "on the warehouse engine: bytes brought back, aggregates and the drivers' rows",
-                   "driver_rows_bytes_": "on the warehouse engine: bytes of the rows the drivers read"},
+                   "bytes_back_": "on the warehouse engine: bytes brought back (aggregates only)"},
     }
 
     def attribute_map(self) -> pd.DataFrame:

@@ -192,8 +192,8 @@ class CXData:
             self.con.execute(f"CREATE OR REPLACE VIEW {schema}.{table} AS FROM {schema}.{table}_rows")
 
     def local_copy(self, tables=("customers", "responses", "contacts", "revenue")) -> CXData:
-        """The validated rows of ``tables`` on this machine, in an in-memory DuckDB: for the analyses that still
-        read rows (the drivers, :mod:`cxkit.drivers`) when the data stays in a warehouse (:attr:`engine`).
+        """The validated rows of ``tables`` on this machine, in an in-memory DuckDB: for an analyst's own
+        row-level work when the data stays in a warehouse (:attr:`engine`); the kit's analyses do not need it.
 
         ``revenue`` comes back reduced to one row per customer (the mean of their billed months, the only figure
         the drivers read from it), not one per month. Local data is returned as it is.

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cxkit._display import html_block, unfitted_html
-from cxkit.drivers.frame import contact_kind_columns, is_complaint_sql, kind_counts_sql, monthly_revenue
+from cxkit.drivers.frame import contact_kind_columns, is_complaint_sql, kind_counts_sql, rate_sql
 from cxkit.errors import CxkitError
 from cxkit.sql import ident, literal
 
@@ -35,12 +35,22 @@ class DepartureStory:
         Contacts in this many days before leaving are counted.
     complaint_kinds : tuple of str
         Contact kinds that are complaints.
+    list_customers : bool, optional
+        Bring back one row per leaver (``customers_``). Default: yes for data on this machine, no for data in a
+        warehouse (``data.engine``), where only the summary's counts come back.
 
     Attributes
     ----------
-    customers_ : DataFrame
+    customers_ : DataFrame or None
         One row per leaver: ``customer_id, end_date, reason, last_nps, last_band, days_since_answer,
-        contacts, complaints, last_contact_kind, monthly_revenue`` and one ``<kind>_contacts`` column per kind.
+        contacts, complaints, last_contact_kind, monthly_revenue`` and one ``<kind>_contacts`` column per kind
+        (None when not listed).
+    leavers_ : int
+        Customers who left in the period.
+    groups_ : DataFrame
+        The leavers counted per ``reason`` and what the summary reads (``last_band, days_since_answer,
+        contacts, complaints``): ``leavers, revenue, rated`` (leavers whose revenue is known); every figure of
+        ``summary`` comes from it.
     summary : DataFrame
         Per reason (and ``all``): ``reason, leavers, share, answered, last_band_detractor,
         last_band_passive, last_band_promoter, median_days_since_answer, with_contact, with_complaint,
@@ -48,13 +58,15 @@ class DepartureStory:
         contacts of all leavers; missing where not measured (no responses or contacts table).
     """
 
-    def __init__(self, period_months: int = 12, window_days: int = 90, complaint_kinds=("complaint",)):
+    def __init__(self, period_months: int = 12, window_days: int = 90, complaint_kinds=("complaint",),
+                 list_customers: bool | None = None):
         if int(period_months) < 1 or int(window_days) < 1:
             raise CxkitError("period_months and window_days must be at least 1")
         if isinstance(complaint_kinds, str):
             complaint_kinds = (complaint_kinds,)
         self.period_months, self.window_days = int(period_months), int(window_days)
         self.complaint_kinds = tuple(complaint_kinds)
+        self.list_customers = list_customers
 
     def fit_data(self, data) -> DepartureStory:
         """Fit from validated dated data."""
@@ -65,7 +77,7 @@ class DepartureStory:
             else "'unknown'"
         parts = [f"SELECT c.customer_id, c.end_date, {reason} AS reason FROM customers c "
                  f"WHERE c.end_date <= {as_of} AND c.end_date > {as_of} - INTERVAL {self.period_months} MONTH"]
-        query = f"WITH gone AS ({parts[0]}) SELECT g.*"
+        gone, query = f"WITH gone AS ({parts[0]})", "SELECT g.*"
         joins = ""
         has_answers = data.has("responses") and "nps" in data.scores
         if has_answers:
@@ -86,33 +98,47 @@ class DepartureStory:
                       f"arg_max(CAST(k.kind AS VARCHAR), k.date) AS last_contact_kind{per_kind} "
                       f"FROM contacts k JOIN gone g USING (customer_id) WHERE k.date <= g.end_date "
                       f"AND k.date > g.end_date - {self.window_days} GROUP BY 1) k USING (customer_id) ")
-        frame = data.sql(f"{query} FROM gone g {joins}ORDER BY g.end_date, g.customer_id").df()
-        rates = monthly_revenue(data, frame["customer_id"])
-        frame["monthly_revenue"] = frame["customer_id"].map(rates)
-        self.customers_, self.as_of_ = frame, data.as_of
+        rates = rate_sql(data)
+        if rates:  # joined where the rows are: no list of leavers is sent anywhere
+            query += ", v.rate AS monthly_revenue"
+            joins += f"LEFT JOIN ({rates}) v USING (customer_id) "
+        else:  # the data measures no revenue: not available, never 0
+            query += ", CAST(NULL AS DOUBLE) AS monthly_revenue"
+        leavers = f"{query} FROM gone g {joins}"
+        listed = self.list_customers if self.list_customers is not None else data.engine != "warehouse"
+        self.customers_ = data.sql(f"{gone} {leavers}ORDER BY g.end_date, g.customer_id").df() if listed else None
+        keys = ["reason"] + (["last_band", "days_since_answer"] if has_answers else []) + \
+            (["contacts", "complaints"] if kinds else [])
+        # counted where the rows are: a few rows per reason come back, however many left
+        by = ", ".join(keys)
+        self.groups_ = data.sql(f"{gone}, l AS ({leavers}) SELECT {by}, count(*) AS leavers, sum(monthly_revenue) "
+                                f"AS revenue, count(monthly_revenue) AS rated FROM l GROUP BY {by} ORDER BY {by}").df()
+        self.leavers_, self.as_of_ = int(self.groups_["leavers"].sum()), data.as_of
         self.measured_ = {"answers": has_answers, "contacts": bool(kinds)}
-        self.summary = self._summarise(frame)
+        self.summary = self._summarise(self.groups_)
         return self
 
-    def _summarise(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _summarise(self, groups: pd.DataFrame) -> pd.DataFrame:
         rows = []
-        total = len(frame)
-        groups = [(r, g) for r, g in frame.groupby("reason", sort=True)] + [("all", frame)]
-        for reason, g in groups:
-            row = {"reason": reason, "leavers": len(g), "share": len(g) / total if total else float("nan")}
+        total = int(groups["leavers"].sum())
+        nan = float("nan")
+        parts = [(r, g) for r, g in groups.groupby("reason", sort=True)] + [("all", groups)]
+        for reason, g in parts:
+            n = g["leavers"].to_numpy(dtype=float)
+            row = {"reason": reason, "leavers": int(n.sum()), "share": n.sum() / total if total else nan}
             if self.measured_["answers"]:
-                answered = g["last_band"].notna()
-                row["answered"] = float(answered.mean()) if len(g) else float("nan")
+                answered = g["last_band"].notna().to_numpy()
+                row["answered"] = float(n[answered].sum() / n.sum()) if n.sum() else nan
                 for band in ("detractor", "passive", "promoter"):
-                    row[f"last_band_{band}"] = float((g.loc[answered, "last_band"] == band).mean()) \
-                        if answered.any() else float("nan")
-                row["median_days_since_answer"] = float(g["days_since_answer"].median()) if answered.any() \
-                    else float("nan")
+                    row[f"last_band_{band}"] = float(n[(g["last_band"] == band).to_numpy()].sum()
+                                                     / n[answered].sum()) if answered.any() else nan
+                row["median_days_since_answer"] = _weighted_median(g["days_since_answer"].to_numpy()[answered],
+                                                                   n[answered]) if answered.any() else nan
             if self.measured_["contacts"]:
-                row["with_contact"] = float((g["contacts"] > 0).mean())
-                row["with_complaint"] = float((g["complaints"] > 0).mean())
-                row["contacts_per_leaver"] = float(g["contacts"].mean())
-            row["monthly_revenue"] = float(g["monthly_revenue"].sum(min_count=1))
+                row["with_contact"] = float(n[(g["contacts"] > 0).to_numpy()].sum() / n.sum())
+                row["with_complaint"] = float(n[(g["complaints"] > 0).to_numpy()].sum() / n.sum())
+                row["contacts_per_leaver"] = float((g["contacts"].to_numpy(dtype=float) * n).sum() / n.sum())
+            row["monthly_revenue"] = float(g["revenue"].sum()) if g["rated"].sum() else nan
             rows.append(row)
         out = pd.DataFrame(rows)
         body = out[out["reason"] != "all"].sort_values("leavers", ascending=False)
@@ -123,27 +149,46 @@ class DepartureStory:
         ``b``: ``difference, lower, upper`` (normal approximation for two independent proportions)."""
         from scipy import stats
 
-        flags = {"with_complaint": self.customers_.get("complaints"), "with_contact": self.customers_.get("contacts")}
-        if flags.get(column) is None:
+        counts = {"with_complaint": "complaints", "with_contact": "contacts"}
+        if column not in counts or counts[column] not in self.groups_:
             raise CxkitError(f"no share {column!r} here (needs a contacts table)")
-        has = flags[column] > 0
-        groups = [has[self.customers_["reason"] == r] for r in (a, b)]
-        if any(len(g) == 0 for g in groups):
+        g = self.groups_
+        sizes = [float(g.loc[g["reason"] == r, "leavers"].sum()) for r in (a, b)]
+        if not all(sizes):
             raise CxkitError(f"no leavers with reason {a!r} or {b!r}")
-        p = [float(g.mean()) for g in groups]
-        se = float(sum(pi * (1 - pi) / len(g) for pi, g in zip(p, groups, strict=True)) ** 0.5)
+        has = [float(g.loc[(g["reason"] == r) & (g[counts[column]] > 0), "leavers"].sum()) for r in (a, b)]
+        p = [h / m for h, m in zip(has, sizes, strict=True)]
+        se = float(sum(pi * (1 - pi) / m for pi, m in zip(p, sizes, strict=True)) ** 0.5)
         z = stats.norm.ppf(1 - alpha / 2)
         diff = p[0] - p[1]
         return {"difference": diff, "lower": diff - z * se, "upper": diff + z * se}
 
     def _repr_html_(self) -> str:
-        if not hasattr(self, "customers_"):
+        if not hasattr(self, "leavers_"):
             return unfitted_html(repr(self), "fit_data(data)")
         return html_block("Customers who left: last answer and last contacts", self.summary, read_next={
-                          "customers_": "one row per leaver", "difference(a, b)": "two reasons compared"}, notes=
-                          [f"{len(self.customers_):,} customers left in the {self.period_months} months to "
+                          "customers_": "one row per leaver", "groups_": "the counts behind the summary",
+                          "difference(a, b)": "two reasons compared"}, notes=
+                          [f"{self.leavers_:,} customers left in the {self.period_months} months to "
                            f"{self.as_of_}; contacts in the {self.window_days} days before leaving."], digits=2)
 
     def __repr__(self) -> str:
-        fitted = f": {len(self.customers_):,} customers left" if hasattr(self, "customers_") else "  # unfitted"
+        fitted = f": {self.leavers_:,} customers left" if hasattr(self, "leavers_") else "  # unfitted"
         return f"DepartureStory(period_months={self.period_months}, window_days={self.window_days}){fitted}"
+
+
+def _weighted_median(values, counts) -> float:
+    """The median of ``values`` each repeated ``counts`` times (the mean of the two middle ones for an even
+    total, as pandas' ``median``).
+
+    >>> _weighted_median([3.0, 1.0, 2.0], [1, 2, 1])
+    1.5
+    """
+    import numpy as np
+
+    order = np.argsort(values, kind="stable")
+    v, c = np.asarray(values, dtype=float)[order], np.asarray(counts, dtype=float)[order]
+    ends = np.cumsum(c)
+    total = ends[-1]
+    low, high = np.searchsorted(ends, [(total - 1) // 2 + 1, total // 2 + 1])
+    return float((v[low] + v[high]) / 2)

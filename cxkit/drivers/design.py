@@ -61,7 +61,9 @@ class Patterns:
 
 
 def _relation(frame):
-    if isinstance(frame, duckdb.DuckDBPyRelation):
+    from cxkit.backend import BackendRelation
+
+    if isinstance(frame, duckdb.DuckDBPyRelation | BackendRelation):  # summed where the rows are (a warehouse)
         return frame
     if isinstance(frame, pd.DataFrame):
         con = duckdb.connect()

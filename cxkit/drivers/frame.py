@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 
 from cxkit.contract import DAYS_PER_MONTH
@@ -27,7 +26,7 @@ from cxkit.scales import SCALES
 from cxkit.sql import ident, literal
 
 __all__ = ["driver_frame", "outcome_flag", "contact_kind_columns", "drop_answers_table", "kind_counts_sql",
-           "is_complaint_sql", "monthly_revenue", "REPEAT_DAYS"]
+           "is_complaint_sql", "rate_sql", "REPEAT_DAYS"]
 
 #: A contact this many days or fewer after the customer's previous contact is a repeat contact.
 REPEAT_DAYS = 7
@@ -139,7 +138,8 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
                 f"{counts}, count(*) FILTER (WHERE k.repeat) AS repeat_contacts{cost_sum} "
                 "FROM (SELECT DISTINCT customer_id, response_date FROM responses) r "
                 f"JOIN (SELECT customer_id, date, CAST(kind AS VARCHAR) AS kind, {cost} AS cost, "
-                f"coalesce(date - lag(date) OVER (PARTITION BY customer_id ORDER BY date) <= {repeat_days}, false)"
+                "coalesce(date_diff('day', lag(date) OVER (PARTITION BY customer_id ORDER BY date), date) <= "
+                f"{repeat_days}, false)"
                 f" AS repeat FROM ({_near_answers_sql(window_days + repeat_days)})) k "
                 f"ON k.customer_id = r.customer_id AND k.date >= r.response_date - {window_days} "
                 "AND k.date < r.response_date GROUP BY ALL) w "
@@ -205,20 +205,16 @@ def is_categorical(series: pd.Series) -> bool:
     return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
 
 
-def monthly_revenue(data, customer_ids) -> pd.Series:
-    """Monthly revenue of the given customers: their mean billed month, or ``monthly_revenue`` without a revenue
-    table; NaN for all when the data measures no revenue."""
-    ids = pd.DataFrame({"customer_id": pd.Series(customer_ids).drop_duplicates().to_numpy()})
+def rate_sql(data) -> str | None:
+    """Each customer's monthly revenue as SQL (``customer_id, rate``): the mean of their billed months, or
+    ``monthly_revenue`` without a revenue table; None when the data measures no revenue. Joined where the rows
+    are (a warehouse too), so no list of customers is sent anywhere.
+
+    >>> rate_sql(data)                                  # doctest: +SKIP
+    'SELECT customer_id, avg(amount) AS rate FROM revenue GROUP BY 1'
+    """
     if data.has("revenue"):
-        q = ("SELECT r.customer_id, avg(r.amount) AS rate FROM revenue r "
-             "WHERE r.customer_id IN (SELECT customer_id FROM _rate_ids) GROUP BY 1")
-    elif data.has("customers", "monthly_revenue"):
-        q = ("SELECT customer_id, monthly_revenue AS rate FROM customers "
-             "WHERE customer_id IN (SELECT customer_id FROM _rate_ids)")
-    else:
-        return pd.Series(np.nan, index=pd.Index(ids["customer_id"]), dtype=float)
-    data.con.register("_rate_ids", ids)
-    try:
-        return data.sql(q).df().set_index("customer_id")["rate"]
-    finally:
-        data.con.unregister("_rate_ids")
+        return "SELECT customer_id, avg(amount) AS rate FROM revenue GROUP BY 1"
+    if data.has("customers", "monthly_revenue"):
+        return "SELECT customer_id, monthly_revenue AS rate FROM customers"
+    return None

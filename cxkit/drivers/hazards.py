@@ -46,7 +46,7 @@ import pandas as pd
 
 from cxkit._display import html_block, unfitted_html
 from cxkit.contract import DAYS_PER_MONTH
-from cxkit.drivers.frame import REPEAT_DAYS, is_complaint_sql, monthly_revenue
+from cxkit.drivers.frame import REPEAT_DAYS, is_complaint_sql, rate_sql
 from cxkit.drivers.risk_sets import EXPERIENCE_SEQ, PRIOR_BAND, decode, moves_sql, risk_sets
 from cxkit.errors import CxkitError
 from cxkit.scales import SCALES, band_sql
@@ -141,8 +141,11 @@ class ExperienceHazards:
             levels = {a: sorted(v or []) for a, v in zip(adjust, found, strict=True)}
             adjust = [a for a in adjust if 2 <= len(levels[a]) <= _MAX_LEVELS]
         prior = self.prior_score if self.prior_score and data.has("responses", self.prior_score) else None
-        moves = None  # a small data set is fitted on its spells; a large one on risk-set counts, one pass for both
-        if data.row_counts["customers"] + 2 * data.row_counts["contacts"] > self.direct_max_rows:
+        # a small data set is fitted on its spells; a large one, or one in a warehouse (where only counts come
+        # back), on risk-set counts, one pass for both models
+        moves = None
+        rows = data.row_counts["customers"] + 2 * data.row_counts["contacts"]
+        if rows > self.direct_max_rows or data.engine == "warehouse":
             codes = {a: levels[a] for a in adjust} | ({PRIOR: SCALES[prior].labels} if prior else {})
             moves = decode(data.sql(self._moves_sql(data, experiences, adjust, prior, codes)).df(), codes)
         self.unadjusted_cox_, self.spells_, self.risk_cells_ = self._fit_model(
@@ -164,8 +167,8 @@ class ExperienceHazards:
         self.experiences_, self.adjusted_for_ = experiences, adjust
         self.as_of_ = data.as_of
         since = (pd.Timestamp(data.as_of) - pd.DateOffset(months=self.period_months)).date()
-        leavers = data.sql(self._leavers_sql(data, experiences, since)).df()  # the period's leavers only
-        self.revenue_at_risk_ = self._revenue(data, leavers, experiences)
+        self.revenue_at_risk_ = self._revenue(data.sql(self._leavers_sql(data, experiences, since)).df(),
+                                              experiences)
         return self
 
     def _fit_model(self, data, moves, experiences, adjust, prior, reference: dict | None = None):
@@ -198,16 +201,22 @@ class ExperienceHazards:
                              for e in experiences if e in s.index])
 
     def _leavers_sql(self, data, experiences, since=None) -> str:
-        """Each leaver's count of experiences counting on the day they left (their last spell's, without the
-        spells: an experience on day ``c`` counts when ``c + lag < leaving day <= c + lag + window``); with
-        ``since`` (a date), only those who left after it (and only their contacts are read)."""
+        """The leavers per count of experiences counting on the day they left (their last spell's, without the
+        spells: an experience on day ``c`` counts when ``c + lag < leaving day <= c + lag + window``):
+        ``<experiences>, leavers, revenue`` (their monthly revenue, unknown counted as 0) and ``rated`` (leavers
+        whose revenue is known). With ``since`` (a date), only those who left after it (and only their contacts
+        are read). Summed where the rows are: a few rows come back, however many left."""
         lag, window = self.lag_days, self.window_days
         counts = ", ".join(f"coalesce(sum(e.{x}) FILTER (WHERE e.day + {lag} < p.total AND "
                            f"e.day + {lag + window} >= p.total), 0) AS {x}" for x in experiences)
         left = "churned = 1 AND total > 0" + (f" AND end_date > DATE {literal(since.isoformat())}" if since else "")
-        return (self._base_ctes(data, experiences, [], contacts_of=left).rstrip().rstrip(",")
-                + f"\nSELECT p.customer_id, p.end_date, {counts} "
-                f"FROM (SELECT * FROM people WHERE {left}) p LEFT JOIN ev e USING (customer_id) GROUP BY ALL")
+        rates = rate_sql(data) or "SELECT customer_id, CAST(NULL AS DOUBLE) AS rate FROM customers WHERE false"
+        names = ", ".join(experiences)
+        return (self._base_ctes(data, experiences, [], contacts_of=left)
+                + f"leavers AS (SELECT p.customer_id, {counts} "
+                f"FROM (SELECT * FROM people WHERE {left}) p LEFT JOIN ev e USING (customer_id) GROUP BY ALL)\n"
+                f"SELECT {names}, count(*) AS leavers, coalesce(sum(v.rate), 0) AS revenue, count(v.rate) AS rated "
+                f"FROM leavers l LEFT JOIN ({rates}) v USING (customer_id) GROUP BY {names} ORDER BY {names}")
 
     def _base_ctes(self, data, experiences, adjust, contacts_of: str | None = None, codes: dict | None = None) -> str:
         """``people`` (days observed, churned, end date, adjusters) and ``ev`` (each contact's day since signup
@@ -218,8 +227,8 @@ class ExperienceHazards:
         complaint = (f"CAST(k.kind AS VARCHAR) IN ({', '.join(literal(v) for v in values) or 'NULL'})"
                      if values is not None else is_complaint_sql(self.complaint_kinds))
         flags = {"complaints": "k.complaint",
-                 "repeat_contacts": f"CAST(coalesce(k.date - lag(k.date) OVER (PARTITION BY k.customer_id "
-                                    f"ORDER BY k.date) <= {self.repeat_days}, false) AS INTEGER)"}
+                 "repeat_contacts": f"CAST(coalesce(date_diff('day', lag(k.date) OVER (PARTITION BY k.customer_id "
+                                    f"ORDER BY k.date), k.date) <= {self.repeat_days}, false) AS INTEGER)"}
         ev = ", ".join(f"{flags[e]} AS {e}" for e in experiences)
         adj = "".join(f", {_coded(f'CAST(c.{ident(a)} AS VARCHAR)', (codes or {}).get(a))} AS {ident(a)}"
                       for a in adjust)
@@ -331,17 +340,12 @@ base AS (SELECT {carry} FROM people WHERE total > 0)
         body = moves_sql("pts", "base", experiences, adjust)
         return ctes.rstrip() + ",\n" + body.removeprefix("WITH\n")
 
-    def _revenue(self, data, leavers, experiences) -> pd.DataFrame:
-        as_of = pd.Timestamp(data.as_of)
-        first = (as_of - pd.DateOffset(months=self.period_months)).date()
-        left = leavers[pd.to_datetime(leavers["end_date"]) > pd.Timestamp(first)]
-        rate = monthly_revenue(data, left["customer_id"])
-        measured = bool(rate.notna().any())
-        left = left.assign(revenue=left["customer_id"].map(rate).fillna(0.0).to_numpy(), one=1)
-        # leavers differ only by their counts of experiences: sum them per pattern (a few rows, not thousands)
-        groups = left.groupby(experiences, as_index=False)[["one", "revenue"]].sum()
+    def _revenue(self, groups: pd.DataFrame, experiences) -> pd.DataFrame:
+        """The departures and revenue that go with the experiences, from the period's leavers per count of
+        experiences (:meth:`_leavers_sql`: leavers differ only by those counts)."""
+        measured = bool(groups["rated"].sum() > 0)
         levels = groups[experiences].to_numpy(dtype=float)
-        people, revenue = groups["one"].to_numpy(dtype=float), groups["revenue"].to_numpy(dtype=float)
+        people, revenue = groups["leavers"].to_numpy(dtype=float), groups["revenue"].to_numpy(dtype=float)
         beta = self.cox_.params_[experiences].to_numpy()
         cov = self.cox_.variance_matrix_.loc[experiences, experiences].to_numpy()
         draws = np.random.default_rng(self.seed).multivariate_normal(beta, cov, size=self.n_draws)
@@ -394,4 +398,5 @@ def _coded(expression: str, levels) -> str:
     """``expression``, or with ``levels`` its place among them (1, 2, ...; NULL elsewhere), as SQL."""
     if levels is None:
         return expression
-    return f"list_position([{', '.join(literal(v) for v in levels)}], {expression})"
+    cases = " ".join(f"WHEN {literal(v)} THEN {i}" for i, v in enumerate(levels, start=1))
+    return f"CASE {expression} {cases} END"  # a CASE, not list_position: any SQL engine runs it

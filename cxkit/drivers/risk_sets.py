@@ -74,11 +74,12 @@ def moves_sql(points: str, base: str, experiences: list[str], adjust: list[str])
 spells AS (  -- each change day starts a spell at the levels reached, ending at the next change day or the end
   SELECT customer_id, t, total, churned{sep}{keep}, seq = {EXPERIENCE_SEQ} AS is_exp, {lv},
          last_value(band IGNORE NULLS) OVER w AS {PRIOR_BAND},
-         lead(t) OVER w AS after, first_value(t) OVER w = t AS first
+         lead(t) OVER o AS after, first_value(t) OVER w = t AS first
   FROM {points}
   -- a day's experience steps sort after its answers (the latest last): the last row of a day has every step of
   -- it and the day's band, and is_exp tells whether an experience count changed that day
-  WINDOW w AS (PARTITION BY customer_id ORDER BY t, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+  WINDOW w AS (PARTITION BY customer_id ORDER BY t, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+         o AS (PARTITION BY customer_id ORDER BY t, seq)  -- lead takes no frame (Spark refuses one)
   QUALIFY after IS NULL OR after <> t),
 moves AS (
   -- k = 0: the spell's entry; 1: its exit; 2 and 3 (a customer's first change day only): the spell at level 0
