@@ -236,6 +236,19 @@ def test_departure_story_matches_the_tables(small_tables, case):
     assert allrow["answered"] == pytest.approx(len(r) / len(gone))
     assert allrow["last_band_detractor"] == pytest.approx((r["nps"] <= 6).mean())
     assert story.summary["reason"].iloc[-1] == "all"
+    # the summary is counted in SQL (as in a warehouse): the same as read off the listed leavers, one by one
+    listed = story.customers_.assign(answered=story.customers_["last_band"].notna())
+    med = listed[listed["answered"]].groupby("reason")["days_since_answer"].median()
+    got = story.summary.set_index("reason")
+    assert got.loc[med.index, "median_days_since_answer"].to_numpy() == pytest.approx(med.to_numpy())
+    revenue = listed.groupby("reason")["monthly_revenue"].sum(min_count=1)
+    assert got.loc[revenue.index, "monthly_revenue"].to_numpy() == pytest.approx(revenue.to_numpy())
+    unlisted = DepartureStory(period_months=12, window_days=90, list_customers=False).fit_data(data)
+    assert unlisted.customers_ is None and unlisted.leavers_ == len(gone)
+    pd.testing.assert_frame_equal(unlisted.summary, story.summary)
+    a, b = story.summary["reason"].iloc[0], story.summary["reason"].iloc[1]
+    share = [(listed.loc[listed["reason"] == x, "complaints"] > 0).mean() for x in (a, b)]
+    assert story.difference(a, b)["difference"] == pytest.approx(share[0] - share[1])
 
 
 def test_experiences_need_contacts(small_tables, case):

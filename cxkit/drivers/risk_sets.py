@@ -81,6 +81,7 @@ spells AS (  -- each change day starts a spell at the levels reached, ending at 
   WINDOW w AS (PARTITION BY customer_id ORDER BY t, seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
          o AS (PARTITION BY customer_id ORDER BY t, seq)  -- lead takes no frame (Spark refuses one)
   QUALIFY after IS NULL OR after <> t),
+ends AS (SELECT total{sep}{keep}, count(*) AS n, sum(churned) AS events FROM {base} GROUP BY ALL),
 moves AS (
   -- k = 0: the spell's entry; 1: its exit; 2 and 3 (a customer's first change day only): the spell at level 0
   -- from signup ends here, not at the end as its row in the base says (an exit here, less that exit)
@@ -90,10 +91,11 @@ moves AS (
          CASE k WHEN 1 THEN (CASE WHEN after IS NULL THEN churned ELSE 0 END) WHEN 3 THEN -churned ELSE 0 END
            AS events
   FROM spells CROSS JOIN (VALUES (0), (1), (2), (3)) v(k) WHERE k < 2 OR first
-  UNION ALL  -- everyone's spell at level 0 from signup to the end, counted per end day first
-  SELECT {zeros}{sep}{keep}, NULL AS {PRIOR_BAND}, unnest([0, total]) AS day, unnest([n, 0]) AS enter,
-         unnest([0, n]) AS leave, unnest([0, events]) AS events
-  FROM (SELECT total{sep}{keep}, count(*) AS n, sum(churned) AS events FROM {base} GROUP BY ALL))
+  UNION ALL  -- everyone's spell at level 0 from signup to the end, counted per end day first: its entries on
+  -- day 0, then its exits and departures on the end day (two selects: Spark's explode does not zip two lists)
+  SELECT {zeros}{sep}{keep}, NULL AS {PRIOR_BAND}, 0 AS day, n AS enter, 0 AS leave, 0 AS events FROM ends
+  UNION ALL
+  SELECT {zeros}{sep}{keep}, NULL AS {PRIOR_BAND}, total AS day, 0 AS enter, n AS leave, events FROM ends)
 SELECT {pattern}, day, CAST(sum(enter) AS BIGINT) AS enter, CAST(sum(leave) AS BIGINT) AS leave,
        CAST(sum(events) AS BIGINT) AS events
 FROM moves GROUP BY ALL
