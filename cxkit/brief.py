@@ -43,15 +43,6 @@ def _item(text: str, facts: list[dict], **more) -> dict:
     return {"text": text, "facts": shown_facts(shown, facts), **more}
 
 
-def _band_revenue_lost(a) -> dict | None:
-    """Monthly revenue lost in the last year by the band of the leaver's last answer (answered bands only)."""
-    if a.ledger_ is None:
-        return None
-    t = a.lost_table("band")
-    answered = t[t["band"] != "no answer"].set_index("band")["monthly revenue lost"]
-    return None if answered.empty or answered.sum() <= 0 else answered
-
-
 def segment_strength(a, rank: int = 0):
     """The segment columns ranked by how much their levels differ in churn, from the report's Cox model; the
     ``rank``-th (0: the strongest) as ``column, level, reference, term, hazard_ratio, lower, upper``: its level
@@ -220,11 +211,10 @@ def _findings(a) -> list[dict]:
             out.append(_item(f"{plural(low)} leave sooner: {percent(at[low])} are still customers a year after "
                              f"answering, against {percent(at[high])} of {plural(high).lower()}. Why it matters: "
                              f"{matters}.", facts, key="retention"))
-    lost = _band_revenue_lost(a)
-    if lost is not None and low in lost.index:
+    lost = a.revenue_lost_by_band()
+    if lost is not None and low in lost.index and lost.sum() > 0:
         share = lost[low] / lost.sum()
-        src = ("(lambda t: t.loc[t['band'] != 'no answer'].set_index('band')['monthly revenue lost'])"
-               "(a.lost_table('band'))")
+        src = "a.revenue_lost_by_band()"
         facts = [_fact(percent(share), share, f"{src}.pipe(lambda s: s['{low}'] / s.sum())"),
                  _fact(money(lost[low]), lost[low], f"{src}['{low}']"),
                  _fact(money(lost.sum()), lost.sum(), f"{src}.sum()")]

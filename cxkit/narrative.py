@@ -1205,12 +1205,10 @@ def summary_facts(analysis) -> dict:
         facts = [_fact(f"{a.year_periods_}", a.year_periods_, "a.year_periods_")]
         facts += [_fact(f"{t[f]:,}", t[f], f"{src}['{f}']") for f in ("start", "end", "new", "lost")]
         facts += [_fact(money(t[f]), t[f], f"{src}['{f}']") for f in ("revenue_out", "revenue_in")]
-        band = a.lost_table("band")
-        answered = band[band["band"] != "no answer"].set_index("band")["monthly revenue lost"]
+        answered = a.revenue_lost_by_band()
         for b in answered.index:
             share = answered[b] / answered.sum()
-            facts.append(_fact(percent(share), share, "(lambda t: t.loc[t['band'] != 'no answer'].set_index('band')"
-                               f"['monthly revenue lost'])(a.lost_table('band')).pipe(lambda s: s['{b}'] / s.sum())"))
+            facts.append(_fact(percent(share), share, f"a.revenue_lost_by_band().pipe(lambda s: s['{b}'] / s.sum())"))
         out["ledger"] = facts
     if a.contacts_ is not None:
         t = a.contacts_.by_band_
