@@ -405,14 +405,17 @@ def _actions(a, owners: dict) -> list[dict]:
                                                      f"{src}['customers_moved']")]
         years = f"{a.horizon_months / 12:g}"
         facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
-        out.append(_item(f"Win back {plural(low).lower()}: call them back and fix what they report; success is "
-                         f"{percent(share)} of them ({v['customers_moved']:,.0f} customers) behaving like "
-                         f"{plural(mid).lower()}.", facts,
+        called = a.answered_base_.get(low, 0)
+        facts.append(_fact(f"{called:,}", called, f"a.answered_base_['{low}']"))
+        out.append(_item(f"Win back {plural(low).lower()}: call the {called:,} {plural(low).lower()} among active "
+                         f"customers (by their latest answer) and fix what they report; success is {percent(share)} of "
+                         f"{plural(low).lower()} behaving like {plural(mid).lower()}.", facts,
                          value=f"{money(v['estimate'])} of lifetime value over {years} years ({money(v['lower'])} to "
                                f"{money(v['upper'])})",
-                         assumption=f"{percent(share)} of {plural(low).lower()} ({v['customers_moved']:,.0f} "
-                                    f"customers) come to behave like {plural(mid).lower()}, staying and spending as "
-                                    f"{plural(mid).lower()} do today",
+                         assumption=f"{percent(share)} of {plural(low).lower()} come to behave like "
+                                    f"{plural(mid).lower()}, staying and spending as {plural(mid).lower()} do today; "
+                                    f"counted over all active customers, those who never answered taken to split "
+                                    f"as those who did, that is about {v['customers_moved']:,.0f} customers",
                          owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake"))
     eh = a.experiences_
     if eh is not None and getattr(eh, "prior_score_", None) and "complaints" in set(eh.summary["experience"]):

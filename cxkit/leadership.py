@@ -205,6 +205,7 @@ class LeadershipAnalysis:
         else:
             self.nps_, self.nps_by_ = None, {}
         counts, active = active_base(data, score)
+        self.answered_base_ = counts
         answered = sum(counts.values())
         self.scale_to_base_ = active / answered if answered else 1.0
         self.base_counts_ = value_base(data, score)  # the API's default base too
@@ -503,8 +504,9 @@ class LeadershipAnalysis:
                              "answer_spells_": "answer spells (an answer until the next one or the end)",
                              "events_": "churn events among those who answered", "band_sizes_": "answer spells per "
                              "band", "churned_share_": "share of each band who left", "base_counts_": "active "
-                             "customers per band, scaled to the whole base", "scale_to_base_": "customers per "
-                             "answering customer"},
+                             "customers per band, scaled to the whole base", "answered_base_": "active customers "
+                             "who answered, per band of their latest answer (not scaled)",
+                             "scale_to_base_": "customers per answering customer"},
         "settings as resolved": {"score_": "the score analysed", "bands_": "its bands, low to high",
                                  "low_": "lowest band", "mid_": "middle band", "high_": "highest band",
                                  "reference_": "reference band of the hazard ratios", "clock_": "the clock, in "
