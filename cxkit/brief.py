@@ -216,11 +216,21 @@ def _findings(a) -> list[dict]:
         share = lost[low] / lost.sum()
         src = "a.revenue_lost_by_band()"
         facts = [_fact(percent(share), share, f"{src}.pipe(lambda s: s['{low}'] / s.sum())"),
-                 _fact(money(lost[low]), lost[low], f"{src}['{low}']"),
-                 _fact(money(lost.sum()), lost.sum(), f"{src}.sum()")]
-        out.append(_item(f"Of the {money(lost.sum())} a month of revenue that left with customers who had answered the "
-                         f"survey, {plural(low).lower()} took {percent(share)}. Why it matters: {money(lost[low])} a "
-                         "month left with the customers who had told us they were unhappy.", facts, key="lost"))
+                 _fact(money(lost[low]), lost[low], f"{src}['{low}']")]
+        every = a.lost_table("band").set_index("band")["share of lost revenue"]
+        unanswered = float(every.get("no answer", 0.0))
+        if unanswered > 0:
+            src = "a.lost_table('band').set_index('band').loc['no answer', 'share of lost revenue']"
+            facts.append(_fact(percent(unanswered), unanswered, src))
+            text = (f"{percent(unanswered)} of the revenue that left in the last year went with customers who had "
+                    f"never answered the survey. Of the rest, {plural(low).lower()} took {percent(share)}: "
+                    f"{money(lost[low])} a month. Why it matters: that money left with customers who had told us they "
+                    f"were unhappy; for the {percent(unanswered)}, the survey cannot say how those customers felt.")
+        else:
+            text = (f"Of the revenue that left in the last year, {plural(low).lower()} took {percent(share)}: "
+                    f"{money(lost[low])} a month. Why it matters: that money left with customers who had told us they "
+                    "were unhappy.")
+        out.append(_item(text, facts, key="lost"))
     if a.contacts_ is not None and not {low, high} & a.small_bands_:
         t = a.contacts_.by_band_
         last = t[t["period"] == t["period"].iloc[-1]].set_index("band")
@@ -445,8 +455,9 @@ def _actions(a, owners: dict) -> list[dict]:
                            f"{src}.loc['{r['reason']}', 'share of lost revenue']")]
             out.append(_item(f"Work on the churn reason that costs most: {r['reason']}; measure it by the revenue "
                              "that leaves with it each month.", facts,
-                             value=f"{money(r['monthly revenue lost'])} a month of revenue left with it over the last "
-                                   f"year ({percent(r['share of lost revenue'])} of what left)",
+                             value=f"{money(r['monthly revenue lost'])} a month of revenue left with customers who "
+                                   f"gave {r['reason']} as their reason, over the last year "
+                                   f"({percent(r['share of lost revenue'])} of what left)",
                              assumption="this is what left, not what can be won back: part of it would have left "
                                         "anyway",
                              owner=owners.get(str(r["reason"]), owners.get("product", "")),

@@ -59,6 +59,34 @@ def test_the_demo_brief_has_a_headline_tiles_findings_and_ranked_actions(demo):
     _check_traced(demo, b)
 
 
+def test_the_demo_brief_says_who_to_call_and_what_the_survey_cannot_see(demo):
+    """The win-back action names the answered detractors there are to call (the scenario's 215 is a share of all
+    active customers, scaled); the lost finding says what share of the lost revenue left unanswered; the revenue
+    lost with answered leavers (a figure near the price reason's) is not shown beside it."""
+    b = brief(demo, OWNERS)
+    called = demo.data_.sql(
+        "SELECT count(*) FROM (SELECT customer_id, arg_max(nps, response_date) AS nps FROM responses "
+        "WHERE nps IS NOT NULL GROUP BY 1) r JOIN customers c USING (customer_id) "
+        "WHERE c.end_date IS NULL AND r.nps <= 6").fetchone()[0]
+    stake = b["actions"][0]
+    assert stake["key"] == "stake" and stake["text"].startswith(f"Win back detractors: call the {called:,} detractors "
+                                                                "among active customers (by their latest answer)")
+    moved = next(iter(demo.scenario_table()["customers moved"]))
+    assert moved > called * 0.1 and "those who never answered taken to split as those who did, that is about " \
+        f"{moved:,.0f} customers" in stake["assumption"]
+    t = demo.ledger_.totals(demo.year_periods_)
+    answered = demo.revenue_lost_by_band()
+    unanswered = (t["revenue_out"] - answered.sum()) / t["revenue_out"]
+    lost = next(f for f in b["findings"] if f["key"] == "lost")
+    assert lost["text"].startswith(f"{unanswered:.0%} of the revenue that left in the last year went with customers "
+                                   f"who had never answered the survey. Of the rest, detractors took "
+                                   f"{answered['detractor'] / answered.sum():.0%}")
+    assert f"${answered.sum():,.0f}" not in " ".join(p["text"] for p in _pieces(b))
+    reason = next(x for x in b["actions"] if x["key"] == "reason")
+    assert "a month of revenue left with customers who gave price as their reason" in reason["value"]
+    _check_traced(demo, b)
+
+
 def test_without_owners_an_action_is_to_assign(demo):
     assert {x["owner"] for x in brief(demo)["actions"]} == {""}
 
