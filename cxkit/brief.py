@@ -186,12 +186,12 @@ def _findings(a) -> list[dict]:
             out.append(_item("This audience is like the other customers in NPS, churn and retention: no difference "
                              "holds once the comparisons are counted.", [], key="audience"))
     if a.descriptive_ and a.events_ and not {low, high} & a.small_bands_:
-        c_low, c_high = a.churned_share_[low], a.churned_share_[high]
-        facts = [_fact(percent(c_low), c_low, f"a.churned_share_['{low}']"),
-                 _fact(percent(c_high), c_high, f"a.churned_share_['{high}']")]
-        see = (f"The {score_name(a.score_)} was recorded as customers were leaving ({percent(c_low)} of "
-               f"{plural(low).lower()} had left, {percent(c_high)} of {plural(high).lower()}), so it describes who "
-               "left and cannot predict who will")
+        mid = a.mid_
+        bands = [b for b in (low, mid, high) if b not in a.small_bands_ and np.isfinite(a.churned_share_[b])]
+        facts = [_fact(percent(a.churned_share_[b]), a.churned_share_[b], f"a.churned_share_['{b}']") for b in bands]
+        shares = join_words([f"{percent(a.churned_share_[b])} of {plural(b).lower()}" for b in bands])
+        see = (f"The {score_name(a.score_)} was recorded as customers were leaving ({shares} had left), so it "
+               "describes who left and cannot predict who will")
         left = a.left_revenue()
         if left is not None and left["monthly revenue left"] > 0:
             facts += [_fact(f"{left['left']:,}", left["left"], "a.left_revenue()['left']"),
@@ -264,9 +264,16 @@ def _findings(a) -> list[dict]:
                 else f"Next comes {col}")
         matters = (f"{col} is the first place to look for who will leave, and for what would keep them" if rank == 0
                    else f"{col} is the next place to look")
-        out.append(_item(f"{lead}: {faster} leave {_times(ratio)} as fast as {slower}{alike_words}. Why it matters: "
-                         f"{matters}.", [fact], key="segment" if rank == 0 else "segment2", column=strength["column"],
-                         see=f"{faster} leave {_times(ratio)} as fast as {slower}{alike_words}"))
+        shares = _left_shares(a, strength)
+        if shares is None:
+            see, facts = f"{faster} leave {_times(ratio)} as fast as {slower}{alike_words}", [fact]
+            text = f"{lead}: {see}"
+        else:  # a snapshot: plain shares who had left, the model's 'alike' said of the ranking, not of the shares
+            see, facts = shares
+            alike_words = f", also with {join_words(alike)} alike" if alike else ""
+            text = f"{lead}{alike_words}: {see}"
+        out.append(_item(f"{text}. Why it matters: {matters}.", facts, key="segment" if rank == 0 else "segment2",
+                         column=strength["column"], see=see))
     drivers = _drivers_finding(a)
     if drivers is not None:
         out.append(drivers)
@@ -311,6 +318,21 @@ def _faster(strength: dict, rank: int):
     if hr >= 1:
         return level, reference, hr, _fact(_times(hr).split()[0], hr, src)
     return reference, level, 1 / hr, _fact(_times(1 / hr).split()[0], 1 / hr, f"1 / {src}")
+
+
+def _left_shares(a, strength: dict):
+    """A snapshot's plain shares who had left, of a segment strength's faster and slower levels (``46% of
+    Month-to-Month customers had left by the snapshot, against 3% of Two Year customers``) and their facts; None
+    for dated data (a hazard ratio is read there), or where the plain shares run against the model's order."""
+    shares = a.left_share_by(strength["column"])
+    up = strength["hazard_ratio"] >= 1
+    fast, slow = (strength["level"], strength["reference"]) if up else (strength["reference"], strength["level"])
+    if shares is None or not {fast, slow} <= set(shares.index) or not shares[fast] > shares[slow]:
+        return None
+    src = f"a.left_share_by({strength['column']!r})"
+    facts = [_fact(percent(shares[lv]), shares[lv], f"{src}[{lv!r}]") for lv in (fast, slow)]
+    return (f"{percent(shares[fast])} of {_who(fast, strength['column'])} had left by the snapshot, against "
+            f"{percent(shares[slow])} of {_who(slow, strength['column'])}", facts)
 
 
 def _left_revenue(a, strength: dict) -> tuple[str, list[dict], float]:
@@ -482,8 +504,11 @@ def _actions(a, owners: dict) -> list[dict]:
             faster, slower, ratio, fact = _faster(strength, rank)
             column = strength["column"]
             value, facts, amount = _left_revenue(a, strength)
-            out.append(_item(f"Look into why {faster} leave {_times(ratio)} as fast as {slower}, and what would "
-                             "move customers the other way.", [fact, *facts], value=value,
+            shares = _left_shares(a, strength)
+            why, why_facts = (f"{faster} leave {_times(ratio)} as fast as {slower}", [fact]) if shares is None \
+                else shares
+            out.append(_item(f"Look into why {why}, and what would move customers the other way.",
+                             [*why_facts, *facts], value=value,
                              assumption="customers choose their "
                                         f"{_in_sentence(column_label(column))}; the gap goes with it and need not "
                                         "be caused by it",

@@ -647,6 +647,16 @@ class LeadershipAnalysis:
                                                                         "monthly revenue left"]]
         return self._left_
 
+    def left_share_by(self, column: str):
+        """A snapshot's share of each level's customers who had left by the snapshot, by a segment column's level
+        (a Series, level -> share; a level counts only with customers); None where the data is dated or the column
+        is no segment."""
+        data = self.data_
+        if data.mode == "dated" or column not in data.segments:
+            return None
+        t = self._left_tables()[column].set_index("level")
+        return (t["left"] / t["customers"]).rename("share left")
+
     def left_revenue(self) -> dict | None:
         """A snapshot's customers who had left and the monthly revenue they paid: ``left, monthly revenue left``;
         None where the data is dated (see :meth:`lost_table`) or measures no monthly revenue."""

@@ -10,6 +10,7 @@ import pytest
 from cxkit.brief import brief, segment_strength
 from cxkit.leadership import LeadershipAnalysis
 from cxkit.load import load
+from cxkit.params import read_params
 from cxkit.synth import WORLDS, write
 from tests.report_truth import numbers
 
@@ -125,8 +126,15 @@ def test_the_telco_brief_names_contract_type(telco_path):
 
     a = LeadershipAnalysis(n_boot=20).fit(load(ROOT / "params" / "telco.yaml"))
     b = brief(a)
+    # the score describes who left: the title promises no lifetime value by it
+    assert a.descriptive_ and "lifetime value" not in read_params(ROOT / "params" / "telco.yaml")["title"]
     words = " ".join(p["text"] for p in [b["headline"], *b["findings"]])
-    assert b["headline"]["text"].startswith("The satisfaction score was recorded as customers were leaving")
+    shares = {band: a.data_.sql(f"SELECT avg(churned) FROM customers WHERE csat IN ({scores})").fetchone()[0]
+              for band, scores in (("dissatisfied", "1, 2"), ("neutral", "3"), ("satisfied", "4, 5"))}
+    assert b["headline"]["text"].startswith(
+        f"The satisfaction score was recorded as customers were leaving ({shares['dissatisfied']:.0%} of dissatisfied "
+        f"customers, {shares['neutral']:.0%} of neutral customers and {shares['satisfied']:.0%} of satisfied "
+        "customers had left)")
     left = a.left_revenue()  # the headline's money: what the leavers paid a month
     assert left == {"left": int(a.events_), "monthly revenue left": pytest.approx(a.data_.sql(
         "SELECT sum(monthly_revenue) FROM customers WHERE churned = 1").fetchone()[0])}
@@ -135,11 +143,16 @@ def test_the_telco_brief_names_contract_type(telco_path):
     contract, offer = segment_strength(a, 0), segment_strength(a, 1)
     assert (contract["column"], contract["level"], contract["reference"]) == ("contract", "Two Year", "Month-to-Month")
     assert (offer["column"], offer["level"], offer["reference"]) == ("offer", "Offer E", "None")
-    assert (f"contract goes with leaving most: Month-to-Month customers leave {1 / contract['hazard_ratio']:.0f} "
-            "times as fast as Two Year") in words
-    assert f"Offer E customers leave {offer['hazard_ratio']:.1f} times as fast as customers with no offer" in words
+    left = {lv: a.data_.sql(f"SELECT avg(churned) FROM customers WHERE contract = '{lv}'").fetchone()[0]
+            for lv in ("Month-to-Month", "Two Year")}
+    # plain shares who left, not "54 times as fast"
+    assert (f"contract goes with leaving most, also with internet type and offer alike: {left['Month-to-Month']:.0%} "
+            f"of Month-to-Month customers had left by the snapshot, against {left['Two Year']:.0%} of Two Year "
+            "customers") in words and "times as fast" not in words
+    assert "of Offer E customers had left by the snapshot, against" in words
     assert not any(f["key"] == "value" for f in b["findings"])  # a mirror of the outcome is worth no gap
-    assert b["actions"] and b["actions"][0]["text"].startswith("Look into why Month-to-Month customers leave")
+    assert b["actions"] and b["actions"][0]["text"].startswith(f"Look into why {left['Month-to-Month']:.0%} of "
+                                                               "Month-to-Month customers had left")
     # the snapshot's money: what the faster-leaving contract's leavers paid a month, from the customers table
     left = a.left_revenue_by("contract").set_index("level").loc["Month-to-Month"]
     raw = a.data_.sql("SELECT sum(monthly_revenue) FROM customers WHERE churned = 1 "
@@ -147,7 +160,7 @@ def test_the_telco_brief_names_contract_type(telco_path):
     assert left["monthly revenue left"] == pytest.approx(raw)
     assert f"paid ${left['monthly revenue left']:,.0f} a month" in b["actions"][0]["value"]
     assert [x["rank"] for x in b["actions"]] == [1, 2]  # then the next column, offer, with its own money
-    assert b["actions"][1]["text"].startswith("Look into why Offer E customers leave")
+    assert b["actions"][1]["text"].startswith("Look into why") and "Offer E customers had left" in b["actions"][1]["text"]
     assert "Offer E customers who had left paid $" in b["actions"][1]["value"]
     # drivers of the report's own score (CSAT), not "not available for want of NPS"
     assert a.key_drivers_ is not None and a.key_drivers_.score_ == "csat"
