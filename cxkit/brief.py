@@ -183,8 +183,9 @@ def _findings(a) -> list[dict]:
                              "not distinguishable from theirs. Why it matters: what its customers say differs; what "
                              "they do does not, so far.", facts, key="audience"))
         else:
-            out.append(_item("This audience is like the other customers in NPS, churn and retention: no difference "
-                             "holds once the comparisons are counted.", [], key="audience"))
+            out.append(_item("This audience is like the other customers in NPS, churn and retention: the "
+                             "differences seen are no larger than chance alone gives across this many comparisons.",
+                             [], key="audience"))
     if a.descriptive_ and a.events_ and not {low, high} & a.small_bands_:
         mid = a.mid_
         bands = [b for b in (low, mid, high) if b not in a.small_bands_ and np.isfinite(a.churned_share_[b])]

@@ -286,7 +286,8 @@ def audience_sentence(diff, parent_label: str | None = None) -> str | None:
         return None
     if held.empty:
         return (f"In churn and in retention by band this audience is not distinguishable from the {rest} "
-                f"(no difference holds at {level}% confidence, corrected for the {len(s)} comparisons).")
+                f"(the differences seen are no larger than chance alone gives across the {len(s)} comparisons made, "
+                f"at {level}% confidence).")
     parts = []
     hazard = held[held["measure"] == "churn hazard"]
     if len(hazard):

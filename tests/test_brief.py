@@ -10,6 +10,7 @@ import pytest
 from cxkit.brief import brief, segment_strength
 from cxkit.leadership import LeadershipAnalysis
 from cxkit.load import load
+from cxkit.narrative import audience_sentence
 from cxkit.params import read_params
 from cxkit.synth import WORLDS, write
 from tests.report_truth import numbers
@@ -111,7 +112,12 @@ def test_an_audience_brief_leads_with_its_own_difference(tmp_path):
     a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"}))
     b = brief(a, OWNERS)
     assert b["headline"]["key"] != "audience"
-    assert any(f["text"].startswith("This audience is like the other customers") for f in b["findings"])
+    alike = next(f["text"] for f in b["findings"] if f["text"].startswith("This audience is like the other customers"))
+    # in words a leader reads, not "no difference holds once the comparisons are counted"
+    assert alike.endswith("the differences seen are no larger than chance alone gives across this many comparisons.")
+    said = audience_sentence(a.audience_)
+    assert f"no larger than chance alone gives across the {len(a.audience_.summary)} comparisons made" in said
+    assert not any(w in alike + said for w in ("holds", "counted", "corrected"))
     # where only the NPS differs (churn alike), the finding says so with its interval, not "see its section"
     s = a.audience_.summary
     a.audience_.held_ = s[s["measure"] == "nps"].assign(holds=True, difference=6.0, lower=2.0, upper=10.0)
