@@ -127,6 +127,16 @@ def test_an_audience_brief_leads_with_its_own_difference(tmp_path):
                                       "+10), while how fast its customers leave is not distinguishable")
 
 
+def test_the_sample_quarter_titles_name_the_year_their_figures_cover():
+    """Most figures of an audience report cover the last 12 months (NPS of recent answers, customers and revenue
+    in a year): a title naming one quarter read as if they covered it."""
+    from tests.conftest import ROOT
+
+    quarter = read_params(ROOT / "params" / "quarter.yaml")
+    titles = [quarter["title"], *(x["title"] for x in quarter["audiences"]["extra"])]
+    assert all(t.endswith("the year to September 2026") and "Q3" not in t for t in titles), titles
+
+
 def test_the_telco_brief_names_contract_type(telco_path):
     from tests.conftest import ROOT
 
