@@ -176,7 +176,8 @@ def test_the_telco_brief_names_contract_type(telco_path):
     assert left["monthly revenue left"] == pytest.approx(raw)
     assert f"paid ${left['monthly revenue left']:,.0f} a month" in b["actions"][0]["value"]
     assert [x["rank"] for x in b["actions"]] == [1, 2]  # then the next column, offer, with its own money
-    assert b["actions"][1]["text"].startswith("Look into why") and "Offer E customers had left" in b["actions"][1]["text"]
+    second = b["actions"][1]["text"]
+    assert second.startswith("Look into why") and "Offer E customers had left" in second
     assert "Offer E customers who had left paid $" in b["actions"][1]["value"]
     # drivers of the report's own score (CSAT), not "not available for want of NPS"
     assert a.key_drivers_ is not None and a.key_drivers_.score_ == "csat"
@@ -196,3 +197,33 @@ def test_the_analysis_says_what_it_holds_in_a_notebook(demo):
     assert all(attr in page for attr in LeadershipAnalysis.RESULTS) and "cxkit.brief.brief(a)" in page
     assert repr(demo.ltv_).startswith("SegmentLTV(horizon=60") and "detractor" in repr(demo.ltv_)
     assert "unfitted" in repr(LeadershipAnalysis())
+
+
+@pytest.mark.parametrize("planted", [False, True])
+def test_the_drivers_finding_names_a_driver_only_where_one_is_planted(planted):
+    """Planted truth: each complaint lowers the NPS answer by 1.5 points, and the finding names complaints; with
+    neither complaints nor tenure going with the score, no driver is told from no effect and there is no finding."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from cxkit.brief import _drivers_finding
+    from cxkit.drivers import KeyDrivers
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"complaint_contacts": rng.poisson(0.3, 3000), "tenure_months": rng.integers(1, 60, 3000)})
+    answer = rng.normal(6, 2.5, 3000) - (1.5 * frame["complaint_contacts"] if planted else 0)
+    frame["nps"] = np.clip(np.round(answer), 0, 10).astype(int)
+    a = SimpleNamespace(key_drivers_=KeyDrivers(outcome="nps", n_boot=200, seed=0).fit(
+        frame, ["complaint_contacts", "tenure_months"]), window_days=90, score_="nps")
+    finding = _drivers_finding(a)
+    if not planted:
+        assert finding is None
+        return
+    share = a.key_drivers_.importance_.set_index("driver").loc["complaint_contacts", "share"]
+    assert finding["key"] == "drivers" and finding["text"].startswith(
+        f"What goes with the NPS score most: complaints ({share:.0%} of what the drivers explain)")
+    assert "tenure" not in finding["text"]
+    for f in finding["facts"]:
+        assert eval(f["source"], {"a": a}) == pytest.approx(f["value"])  # noqa: S307 - our own sources
