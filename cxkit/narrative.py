@@ -582,8 +582,9 @@ def unavailable_sentence(not_available: dict) -> str | None:
                     for reason, whats in by_reason.items())
 
 
-def section_intro(section: str, clock: str, mode: str = "dated") -> str:
-    """The line under a section heading, following the clock the report actually uses.
+def section_intro(section: str, clock: str, mode: str = "dated", tail: bool = True) -> str:
+    """The line under a section heading, following the clock the report actually uses (for ``ltv``, ``tail``:
+    whether the figure hatches a fitted tail).
 
     >>> section_intro("churn", "tenure", "snapshot")[:60]
     'How long customers stayed from signup, by the band of the sc'
@@ -599,7 +600,8 @@ def section_intro(section: str, clock: str, mode: str = "dated") -> str:
     if section == "ltv":
         start = "from signup" if mode == "snapshot" else "from the moment they first answer"
         return (f"What a customer is worth {start}: margin per month times the chance they are still a customer, "
-                "discounted. The hatched part comes from the fitted tail beyond the months the data covers.")
+                "discounted." + (" The hatched part comes from the fitted tail beyond the months the data covers."
+                                 if tail else " The data covers the whole horizon: no part is extrapolated."))
     if section == "why" and mode == "snapshot":
         return ("What goes with low scores, from the customers' own columns (a snapshot has no contact history). "
                 "These are associations in this data, not proof of cause.")

@@ -59,6 +59,10 @@ def test_the_ltv_legend_shows_only_what_is_drawn():
     ax = plots.plot_ltv(_ltv(extrapolated=(0.0, 0.0, 0.0)))
     assert ax.get_legend() is None and not any(p.get_hatch() for p in ax.patches)
     assert "fitted tail" not in " ".join(t.get_text() for lg in ax.figure.legends for t in lg.get_texts())
+    from cxkit.narrative import section_intro  # nor does the section's line name a hatch
+
+    assert "hatched" in section_intro("ltv", "tenure", "snapshot")
+    assert "hatched" not in section_intro("ltv", "tenure", "snapshot", tail=False)
 
 
 def test_legends_sit_outside_the_data():
