@@ -43,15 +43,6 @@ def _item(text: str, facts: list[dict], **more) -> dict:
     return {"text": text, "facts": shown_facts(shown, facts), **more}
 
 
-def _band_revenue_lost(a) -> dict | None:
-    """Monthly revenue lost in the last year by the band of the leaver's last answer (answered bands only)."""
-    if a.ledger_ is None:
-        return None
-    t = a.lost_table("band")
-    answered = t[t["band"] != "no answer"].set_index("band")["monthly revenue lost"]
-    return None if answered.empty or answered.sum() <= 0 else answered
-
-
 def segment_strength(a, rank: int = 0):
     """The segment columns ranked by how much their levels differ in churn, from the report's Cox model; the
     ``rank``-th (0: the strongest) as ``column, level, reference, term, hazard_ratio, lower, upper``: its level
@@ -192,15 +183,16 @@ def _findings(a) -> list[dict]:
                              "not distinguishable from theirs. Why it matters: what its customers say differs; what "
                              "they do does not, so far.", facts, key="audience"))
         else:
-            out.append(_item("This audience is like the other customers in NPS, churn and retention: no difference "
-                             "holds once the comparisons are counted.", [], key="audience"))
+            out.append(_item("This audience is like the other customers in NPS, churn and retention: the "
+                             "differences seen are no larger than chance alone gives across this many comparisons.",
+                             [], key="audience"))
     if a.descriptive_ and a.events_ and not {low, high} & a.small_bands_:
-        c_low, c_high = a.churned_share_[low], a.churned_share_[high]
-        facts = [_fact(percent(c_low), c_low, f"a.churned_share_['{low}']"),
-                 _fact(percent(c_high), c_high, f"a.churned_share_['{high}']")]
-        see = (f"The {score_name(a.score_)} was recorded as customers were leaving ({percent(c_low)} of "
-               f"{plural(low).lower()} had left, {percent(c_high)} of {plural(high).lower()}), so it describes who "
-               "left and cannot predict who will")
+        mid = a.mid_
+        bands = [b for b in (low, mid, high) if b not in a.small_bands_ and np.isfinite(a.churned_share_[b])]
+        facts = [_fact(percent(a.churned_share_[b]), a.churned_share_[b], f"a.churned_share_['{b}']") for b in bands]
+        shares = join_words([f"{percent(a.churned_share_[b])} of {plural(b).lower()}" for b in bands])
+        see = (f"The {score_name(a.score_)} was recorded as customers were leaving ({shares} had left), so it "
+               "describes who left and cannot predict who will")
         left = a.left_revenue()
         if left is not None and left["monthly revenue left"] > 0:
             facts += [_fact(f"{left['left']:,}", left["left"], "a.left_revenue()['left']"),
@@ -220,17 +212,26 @@ def _findings(a) -> list[dict]:
             out.append(_item(f"{plural(low)} leave sooner: {percent(at[low])} are still customers a year after "
                              f"answering, against {percent(at[high])} of {plural(high).lower()}. Why it matters: "
                              f"{matters}.", facts, key="retention"))
-    lost = _band_revenue_lost(a)
-    if lost is not None and low in lost.index:
+    lost = a.revenue_lost_by_band()
+    if lost is not None and low in lost.index and lost.sum() > 0:
         share = lost[low] / lost.sum()
-        src = ("(lambda t: t.loc[t['band'] != 'no answer'].set_index('band')['monthly revenue lost'])"
-               "(a.lost_table('band'))")
+        src = "a.revenue_lost_by_band()"
         facts = [_fact(percent(share), share, f"{src}.pipe(lambda s: s['{low}'] / s.sum())"),
-                 _fact(money(lost[low]), lost[low], f"{src}['{low}']"),
-                 _fact(money(lost.sum()), lost.sum(), f"{src}.sum()")]
-        out.append(_item(f"Of the {money(lost.sum())} a month of revenue that left with customers who had answered the "
-                         f"survey, {plural(low).lower()} took {percent(share)}. Why it matters: {money(lost[low])} a "
-                         "month left with the customers who had told us they were unhappy.", facts, key="lost"))
+                 _fact(money(lost[low]), lost[low], f"{src}['{low}']")]
+        every = a.lost_table("band").set_index("band")["share of lost revenue"]
+        unanswered = float(every.get("no answer", 0.0))
+        if unanswered > 0:
+            src = "a.lost_table('band').set_index('band').loc['no answer', 'share of lost revenue']"
+            facts.append(_fact(percent(unanswered), unanswered, src))
+            text = (f"{percent(unanswered)} of the revenue that left in the last year went with customers who had "
+                    f"never answered the survey. Of the rest, {plural(low).lower()} took {percent(share)}: "
+                    f"{money(lost[low])} a month. Why it matters: that money left with customers who had told us they "
+                    f"were unhappy; for the {percent(unanswered)}, the survey cannot say how those customers felt.")
+        else:
+            text = (f"Of the revenue that left in the last year, {plural(low).lower()} took {percent(share)}: "
+                    f"{money(lost[low])} a month. Why it matters: that money left with customers who had told us they "
+                    "were unhappy.")
+        out.append(_item(text, facts, key="lost"))
     if a.contacts_ is not None and not {low, high} & a.small_bands_:
         t = a.contacts_.by_band_
         last = t[t["period"] == t["period"].iloc[-1]].set_index("band")
@@ -264,9 +265,16 @@ def _findings(a) -> list[dict]:
                 else f"Next comes {col}")
         matters = (f"{col} is the first place to look for who will leave, and for what would keep them" if rank == 0
                    else f"{col} is the next place to look")
-        out.append(_item(f"{lead}: {faster} leave {_times(ratio)} as fast as {slower}{alike_words}. Why it matters: "
-                         f"{matters}.", [fact], key="segment" if rank == 0 else "segment2", column=strength["column"],
-                         see=f"{faster} leave {_times(ratio)} as fast as {slower}{alike_words}"))
+        shares = _left_shares(a, strength)
+        if shares is None:
+            see, facts = f"{faster} leave {_times(ratio)} as fast as {slower}{alike_words}", [fact]
+            text = f"{lead}: {see}"
+        else:  # a snapshot: plain shares who had left, the model's 'alike' said of the ranking, not of the shares
+            see, facts = shares
+            alike_words = f", also with {join_words(alike)} alike" if alike else ""
+            text = f"{lead}{alike_words}: {see}"
+        out.append(_item(f"{text}. Why it matters: {matters}.", facts, key="segment" if rank == 0 else "segment2",
+                         column=strength["column"], see=see))
     drivers = _drivers_finding(a)
     if drivers is not None:
         out.append(drivers)
@@ -311,6 +319,21 @@ def _faster(strength: dict, rank: int):
     if hr >= 1:
         return level, reference, hr, _fact(_times(hr).split()[0], hr, src)
     return reference, level, 1 / hr, _fact(_times(1 / hr).split()[0], 1 / hr, f"1 / {src}")
+
+
+def _left_shares(a, strength: dict):
+    """A snapshot's plain shares who had left, of a segment strength's faster and slower levels (``46% of
+    Month-to-Month customers had left by the snapshot, against 3% of Two Year customers``) and their facts; None
+    for dated data (a hazard ratio is read there), or where the plain shares run against the model's order."""
+    shares = a.left_share_by(strength["column"])
+    up = strength["hazard_ratio"] >= 1
+    fast, slow = (strength["level"], strength["reference"]) if up else (strength["reference"], strength["level"])
+    if shares is None or not {fast, slow} <= set(shares.index) or not shares[fast] > shares[slow]:
+        return None
+    src = f"a.left_share_by({strength['column']!r})"
+    facts = [_fact(percent(shares[lv]), shares[lv], f"{src}[{lv!r}]") for lv in (fast, slow)]
+    return (f"{percent(shares[fast])} of {_who(fast, strength['column'])} had left by the snapshot, against "
+            f"{percent(shares[slow])} of {_who(slow, strength['column'])}", facts)
 
 
 def _left_revenue(a, strength: dict) -> tuple[str, list[dict], float]:
@@ -415,14 +438,17 @@ def _actions(a, owners: dict) -> list[dict]:
                                                      f"{src}['customers_moved']")]
         years = f"{a.horizon_months / 12:g}"
         facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
-        out.append(_item(f"Win back {plural(low).lower()}: call them back and fix what they report; success is "
-                         f"{percent(share)} of them ({v['customers_moved']:,.0f} customers) behaving like "
-                         f"{plural(mid).lower()}.", facts,
+        called = a.answered_base_.get(low, 0)
+        facts.append(_fact(f"{called:,}", called, f"a.answered_base_['{low}']"))
+        out.append(_item(f"Win back {plural(low).lower()}: call the {called:,} {plural(low).lower()} among active "
+                         f"customers (by their latest answer) and fix what they report; success is {percent(share)} of "
+                         f"{plural(low).lower()} behaving like {plural(mid).lower()}.", facts,
                          value=f"{money(v['estimate'])} of lifetime value over {years} years ({money(v['lower'])} to "
                                f"{money(v['upper'])})",
-                         assumption=f"{percent(share)} of {plural(low).lower()} ({v['customers_moved']:,.0f} "
-                                    f"customers) come to behave like {plural(mid).lower()}, staying and spending as "
-                                    f"{plural(mid).lower()} do today",
+                         assumption=f"{percent(share)} of {plural(low).lower()} come to behave like "
+                                    f"{plural(mid).lower()}, staying and spending as {plural(mid).lower()} do today; "
+                                    f"counted over all active customers, those who never answered taken to split "
+                                    f"as those who did, that is about {v['customers_moved']:,.0f} customers",
                          owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake"))
     eh = a.experiences_
     if eh is not None and getattr(eh, "prior_score_", None) and "complaints" in set(eh.summary["experience"]):
@@ -452,8 +478,9 @@ def _actions(a, owners: dict) -> list[dict]:
                            f"{src}.loc['{r['reason']}', 'share of lost revenue']")]
             out.append(_item(f"Work on the churn reason that costs most: {r['reason']}; measure it by the revenue "
                              "that leaves with it each month.", facts,
-                             value=f"{money(r['monthly revenue lost'])} a month of revenue left with it over the last "
-                                   f"year ({percent(r['share of lost revenue'])} of what left)",
+                             value=f"{money(r['monthly revenue lost'])} a month of revenue left with customers who "
+                                   f"gave {r['reason']} as their reason, over the last year "
+                                   f"({percent(r['share of lost revenue'])} of what left)",
                              assumption="this is what left, not what can be won back: part of it would have left "
                                         "anyway",
                              owner=owners.get(str(r["reason"]), owners.get("product", "")),
@@ -478,8 +505,11 @@ def _actions(a, owners: dict) -> list[dict]:
             faster, slower, ratio, fact = _faster(strength, rank)
             column = strength["column"]
             value, facts, amount = _left_revenue(a, strength)
-            out.append(_item(f"Look into why {faster} leave {_times(ratio)} as fast as {slower}, and what would "
-                             "move customers the other way.", [fact, *facts], value=value,
+            shares = _left_shares(a, strength)
+            why, why_facts = (f"{faster} leave {_times(ratio)} as fast as {slower}", [fact]) if shares is None \
+                else shares
+            out.append(_item(f"Look into why {why}, and what would move customers the other way.",
+                             [*why_facts, *facts], value=value,
                              assumption="customers choose their "
                                         f"{_in_sentence(column_label(column))}; the gap goes with it and need not "
                                         "be caused by it",

@@ -156,6 +156,7 @@ class LeadershipAnalysis:
                           "revenue": data.has("revenue") or data.has("customers", "monthly_revenue")}
         # The frame is computed once into a DuckDB table (its name is frames'); every model aggregates over it.
         self.frame_ = spells_table(data, clock=clock, which=self.which, score=score)
+        self._left_ = None  # a snapshot's leavers by segment level, read once when asked (left_revenue_by)
         self.clock_ = clock_description(clock, self.which, data.mode)
         entry = entry_column(clock)
         sizes = dict(self._query("SELECT segment, count(*) FROM f GROUP BY 1"))
@@ -204,6 +205,7 @@ class LeadershipAnalysis:
         else:
             self.nps_, self.nps_by_ = None, {}
         counts, active = active_base(data, score)
+        self.answered_base_ = counts
         answered = sum(counts.values())
         self.scale_to_base_ = active / answered if answered else 1.0
         self.base_counts_ = value_base(data, score)  # the API's default base too
@@ -496,8 +498,9 @@ class LeadershipAnalysis:
                              "answer_spells_": "answer spells (an answer until the next one or the end)",
                              "events_": "churn events among those who answered", "band_sizes_": "answer spells per "
                              "band", "churned_share_": "share of each band who left", "base_counts_": "active "
-                             "customers per band, scaled to the whole base", "scale_to_base_": "customers per "
-                             "answering customer"},
+                             "customers per band, scaled to the whole base", "answered_base_": "active customers "
+                             "who answered, per band of their latest answer (not scaled)",
+                             "scale_to_base_": "customers per answering customer"},
         "settings as resolved": {"score_": "the score analysed", "bands_": "its bands, low to high",
                                  "low_": "lowest band", "mid_": "middle band", "high_": "highest band",
                                  "reference_": "reference band of the hazard ratios", "clock_": "the clock, in "
@@ -605,15 +608,56 @@ class LeadershipAnalysis:
         out["share of lost revenue"] = out["revenue_out"] / out["revenue_out"].sum()
         return out.rename(columns={"revenue_out": "monthly revenue lost"})
 
+    def revenue_lost_by_band(self):
+        """Monthly revenue lost over the last year by the band of the leaver's last answer, answered bands only
+        (a Series by band, most first; the rows of :meth:`lost_table` by band without ``no answer``); None without a
+        ledger."""
+        t = self.lost_table("band")
+        if t is None:
+            return None
+        return t[t["band"] != "no answer"].set_index("band")["monthly revenue lost"]
+
+    def _left_tables(self):
+        """A snapshot's customers, those who had left and the monthly revenue they paid, for every segment column's
+        levels and in total, in one query (``column`` None: the total row); computed once."""
+        if getattr(self, "_left_", None) is None:
+            from cxkit.sql import ident
+
+            data = self.data_
+            cols = [ident(c) for c in data.segments]
+            levels = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in cols)
+            which = " + ".join(f"{2 ** i} * (1 - GROUPING({c}))" for i, c in enumerate(cols)) or "0"
+            sets = ", ".join([*(f"({c})" for c in cols), "()"])
+            revenue = ("coalesce(sum(monthly_revenue) FILTER (WHERE churned = 1), 0)"
+                       if data.has("customers", "monthly_revenue") else "CAST(NULL AS DOUBLE)")
+            out = data.sql(f"SELECT {which} AS which, {levels + ', ' if levels else ''}count(*) AS customers, "
+                           "count(*) FILTER (WHERE churned = 1) AS \"left\", "
+                           f"{revenue} AS \"monthly revenue left\" FROM customers GROUP BY GROUPING SETS ({sets})").df()
+            self._left_ = {None: out[out["which"] == 0]}
+            for i, column in enumerate(data.segments):
+                rows = out[out["which"] == 2 ** i]
+                self._left_[column] = rows.assign(level=rows[column])[["level", "customers", "left",
+                                                                        "monthly revenue left"]]
+        return self._left_
+
+    def left_share_by(self, column: str):
+        """A snapshot's share of each level's customers who had left by the snapshot, by a segment column's level
+        (a Series, level -> share; a level counts only with customers); None where the data is dated or the column
+        is no segment."""
+        data = self.data_
+        if data.mode == "dated" or column not in data.segments:
+            return None
+        t = self._left_tables()[column].set_index("level")
+        return (t["left"] / t["customers"]).rename("share left")
+
     def left_revenue(self) -> dict | None:
         """A snapshot's customers who had left and the monthly revenue they paid: ``left, monthly revenue left``;
         None where the data is dated (see :meth:`lost_table`) or measures no monthly revenue."""
         data = self.data_
         if data.mode == "dated" or not data.has("customers", "monthly_revenue"):
             return None
-        left, revenue = data.sql("SELECT count(*) FILTER (WHERE churned = 1), coalesce(sum(monthly_revenue) "
-                                 "FILTER (WHERE churned = 1), 0) FROM customers").fetchone()
-        return {"left": int(left), "monthly revenue left": float(revenue)}
+        total = self._left_tables()[None].iloc[0]
+        return {"left": int(total["left"]), "monthly revenue left": float(total["monthly revenue left"])}
 
     def left_revenue_by(self, column: str):
         """A snapshot's customers who had left and the monthly revenue they paid, by a segment column's level.
@@ -625,12 +669,8 @@ class LeadershipAnalysis:
         data = self.data_
         if data.mode == "dated" or not data.has("customers", "monthly_revenue") or column not in data.segments:
             return None
-        from cxkit.sql import ident
-
-        out = data.sql(f"SELECT CAST({ident(column)} AS VARCHAR) AS level, count(*) AS customers, "
-                       "count(*) FILTER (WHERE churned = 1) AS \"left\", "
-                       "coalesce(sum(monthly_revenue) FILTER (WHERE churned = 1), 0) AS \"monthly revenue left\" "
-                       "FROM customers GROUP BY 1 ORDER BY 4 DESC, 1").df()
+        out = self._left_tables()[column].sort_values(["monthly revenue left", "level"], ascending=[False, True],
+                                                      ignore_index=True)
         total = out["monthly revenue left"].sum()
         out["share of revenue left"] = out["monthly revenue left"] / total if total > 0 else float("nan")
         return out

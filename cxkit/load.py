@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import re
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -387,22 +388,35 @@ def _engine(engine: str, sources: dict) -> str:
     return "warehouse" if engine == "warehouse" or (engine == "auto" and one_backend) else "local"
 
 
-def _connect_ibis(src: Source):
-    """``ibis.connect`` on an Ibis source's URL, its errors worded as params errors."""
-    where = f"data.{src.table}"
+def _import_ibis(src: Source):
+    """The ``ibis`` module, or a params error naming the install line."""
     try:
         import ibis
     except ImportError:
-        raise ParamsError(f"{where}.ibis: reading from {src.backend_name} needs Ibis: pip install "
+        raise ParamsError(f"data.{src.table}.ibis: reading from {src.backend_name} needs Ibis: pip install "
                           f"'ibis-framework[{src.backend_name}]'") from None
+    return ibis
+
+
+@contextmanager
+def _backend_errors(src: Source, doing: str):
+    """A backend's errors worded as params errors: a missing driver as its install line; anything else (each
+    backend raises its own types) as ``cannot <doing>`` with the error's first line, never the URL's secrets."""
     try:
-        return ibis.connect(src.ibis)  # never closed here: for Spark, that would stop the process's session
+        yield
     except ImportError:
-        raise ParamsError(f"{where}.ibis: the {src.backend_name} backend needs a driver that is not installed "
-                          f"here: pip install 'ibis-framework[{src.backend_name}]'") from None
-    except Exception as exc:  # each backend raises its own types; all mean "cannot reach it"
+        raise ParamsError(f"data.{src.table}.ibis: the {src.backend_name} backend needs a driver that is not "
+                          f"installed here: pip install 'ibis-framework[{src.backend_name}]'") from None
+    except Exception as exc:  # each backend raises its own types; all mean "cannot reach (read) it"
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise ParamsError(f"{where}: cannot connect to {src.backend_name}: {first}") from None
+        raise ParamsError(f"data.{src.table}: cannot {doing}: {first}") from None
+
+
+def _connect_ibis(src: Source):
+    """``ibis.connect`` on an Ibis source's URL, its errors worded as params errors."""
+    ibis = _import_ibis(src)
+    with _backend_errors(src, f"connect to {src.backend_name}"):
+        return ibis.connect(src.ibis)  # never closed here: for Spark, that would stop the process's session
 
 
 def _backend_connection(sources: dict):
@@ -415,16 +429,12 @@ def _backend_connection(sources: dict):
 def _name_in_backend(con, src: Source) -> dict:
     """Name an Ibis source in its backend as the gateway reads it (``src.fetched_name()``, a view: nothing is
     read); its fingerprint with its rows, counted there."""
-    where = f"data.{src.table}"
     what = f"{src.backend_name} table {src.db_table}" if src.db_table else f"the query on {src.backend_name}"
     select = f"SELECT * FROM ({src.query}) q" if src.query else \
         "SELECT * FROM " + ".".join(ident(part) for part in src.db_table.split("."))
-    try:
+    with _backend_errors(src, f"read {what}"):
         con.execute(f"CREATE VIEW {src.fetched_name()} AS {select}")
         rows = con.execute(f"SELECT count(*) FROM {src.fetched_name()}").fetchone()[0]
-    except Exception as exc:  # each backend raises its own types; all mean "cannot read it"
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise ParamsError(f"{where}: cannot read {what}: {first}") from None
     return {**src.fingerprint(), "rows": int(rows), "engine": "warehouse"}
 
 
@@ -438,14 +448,9 @@ def fetch_ibis(con, src: Source) -> dict:
         Ibis or the backend's driver is missing, the backend cannot be reached, or the table or query
         cannot be read; the message names the table and the backend, never the URL's secrets.
     """
-    where = f"data.{src.table}"
     what = f"{src.backend_name} table {src.db_table}" if src.db_table else f"the query on {src.backend_name}"
-    try:
-        import ibis
-    except ImportError:
-        raise ParamsError(f"{where}.ibis: reading from {src.backend_name} needs Ibis: pip install "
-                          f"'ibis-framework[{src.backend_name}]'") from None
-    try:
+    ibis = _import_ibis(src)
+    with _backend_errors(src, f"read {what}"):
         backend = ibis.connect(src.ibis)  # never closed here: for Spark, that would stop the process's session
         if src.query:
             expr = backend.sql(src.query, dialect="duckdb")
@@ -454,12 +459,6 @@ def fetch_ibis(con, src: Source) -> dict:
             expr = backend.table(name, database=tuple(database) if len(database) > 1 else
                                  (database[0] if database else None))
         arrow = expr.to_pyarrow()
-    except ImportError:
-        raise ParamsError(f"{where}.ibis: the {src.backend_name} backend needs a driver that is not installed "
-                          f"here: pip install 'ibis-framework[{src.backend_name}]'") from None
-    except Exception as exc:  # each backend raises its own types; all mean "cannot read it"
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise ParamsError(f"{where}: cannot read {what}: {first}") from None
     view = f"cx_arrow_{src.table}"
     con.register(view, arrow)
     try:

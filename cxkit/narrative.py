@@ -286,7 +286,8 @@ def audience_sentence(diff, parent_label: str | None = None) -> str | None:
         return None
     if held.empty:
         return (f"In churn and in retention by band this audience is not distinguishable from the {rest} "
-                f"(no difference holds at {level}% confidence, corrected for the {len(s)} comparisons).")
+                f"(the differences seen are no larger than chance alone gives across the {len(s)} comparisons made, "
+                f"at {level}% confidence).")
     parts = []
     hazard = held[held["measure"] == "churn hazard"]
     if len(hazard):
@@ -581,8 +582,9 @@ def unavailable_sentence(not_available: dict) -> str | None:
                     for reason, whats in by_reason.items())
 
 
-def section_intro(section: str, clock: str, mode: str = "dated") -> str:
-    """The line under a section heading, following the clock the report actually uses.
+def section_intro(section: str, clock: str, mode: str = "dated", tail: bool = True) -> str:
+    """The line under a section heading, following the clock the report actually uses (for ``ltv``, ``tail``:
+    whether the figure hatches a fitted tail).
 
     >>> section_intro("churn", "tenure", "snapshot")[:60]
     'How long customers stayed from signup, by the band of the sc'
@@ -598,7 +600,8 @@ def section_intro(section: str, clock: str, mode: str = "dated") -> str:
     if section == "ltv":
         start = "from signup" if mode == "snapshot" else "from the moment they first answer"
         return (f"What a customer is worth {start}: margin per month times the chance they are still a customer, "
-                "discounted. The hatched part comes from the fitted tail beyond the months the data covers.")
+                "discounted." + (" The hatched part comes from the fitted tail beyond the months the data covers."
+                                 if tail else " The data covers the whole horizon: no part is extrapolated."))
     if section == "why" and mode == "snapshot":
         return ("What goes with low scores, from the customers' own columns (a snapshot has no contact history). "
                 "These are associations in this data, not proof of cause.")
@@ -1205,12 +1208,10 @@ def summary_facts(analysis) -> dict:
         facts = [_fact(f"{a.year_periods_}", a.year_periods_, "a.year_periods_")]
         facts += [_fact(f"{t[f]:,}", t[f], f"{src}['{f}']") for f in ("start", "end", "new", "lost")]
         facts += [_fact(money(t[f]), t[f], f"{src}['{f}']") for f in ("revenue_out", "revenue_in")]
-        band = a.lost_table("band")
-        answered = band[band["band"] != "no answer"].set_index("band")["monthly revenue lost"]
+        answered = a.revenue_lost_by_band()
         for b in answered.index:
             share = answered[b] / answered.sum()
-            facts.append(_fact(percent(share), share, "(lambda t: t.loc[t['band'] != 'no answer'].set_index('band')"
-                               f"['monthly revenue lost'])(a.lost_table('band')).pipe(lambda s: s['{b}'] / s.sum())"))
+            facts.append(_fact(percent(share), share, f"a.revenue_lost_by_band().pipe(lambda s: s['{b}'] / s.sum())"))
         out["ledger"] = facts
     if a.contacts_ is not None:
         t = a.contacts_.by_band_

@@ -312,9 +312,12 @@ def plot_ltv(result, ax=None, title: str | None = None):
     colors = colors_for(s["segment"])
     x = np.arange(len(s))
     observed = s["ltv"] * (1 - s["extrapolated_share"])
-    ax.bar(x, observed, color=[colors[str(v)] for v in s["segment"]], width=0.6, label="within the data")
-    ax.bar(x, s["ltv"] - observed, bottom=observed, color=[colors[str(v)] for v in s["segment"]], width=0.6,
-           alpha=0.45, hatch="//", edgecolor="white", label="extrapolated (fitted tail)")
+    tail = bool((s["ltv"] - observed > 0).any())  # a legend entry only for what is drawn: no tail, no hatch
+    ax.bar(x, observed, color=[colors[str(v)] for v in s["segment"]], width=0.6,
+           label="within the data" if tail else None)
+    if tail:
+        ax.bar(x, s["ltv"] - observed, bottom=observed, color=[colors[str(v)] for v in s["segment"]], width=0.6,
+               alpha=0.45, hatch="//", edgecolor="white", label="extrapolated (fitted tail)")
     known = s["identified"].to_numpy(dtype=bool)
     for keep, style in ((known, "-"), (~known, "--")):
         if keep.any():
@@ -333,7 +336,8 @@ def plot_ltv(result, ax=None, title: str | None = None):
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, result.currency)))
     ax.set_ylim(0, max(s["upper"].max(), s["ltv"].max()) * 1.15)
     ax.grid(axis="x", visible=False)
-    _legend(ax)
+    if ax.get_legend_handles_labels()[0]:
+        _legend(ax)
     ax.set_title(title or "Lifetime value per customer, with 95% interval")
     return ax
 

@@ -517,7 +517,9 @@ def value_section(analysis) -> None:
     """Lifetime value per band, the gap's parts and the components table."""
     from cxkit import narrative, plots
 
-    section(narrative.SECTION_TITLES["ltv"], narrative.section_intro("ltv", analysis.clock_kind_, analysis.data_.mode))
+    tail = analysis.ltv_ is None or bool((analysis.ltv_.summary["extrapolated_share"] > 0).any())
+    section(narrative.SECTION_TITLES["ltv"], narrative.section_intro("ltv", analysis.clock_kind_, analysis.data_.mode,
+                                                                     tail=tail))
     if analysis.ltv_ is None:
         not_available(analysis, "lifetime value")
         return

@@ -10,6 +10,8 @@ import pytest
 from cxkit.brief import brief, segment_strength
 from cxkit.leadership import LeadershipAnalysis
 from cxkit.load import load
+from cxkit.narrative import audience_sentence
+from cxkit.params import read_params
 from cxkit.synth import WORLDS, write
 from tests.report_truth import numbers
 
@@ -59,6 +61,34 @@ def test_the_demo_brief_has_a_headline_tiles_findings_and_ranked_actions(demo):
     _check_traced(demo, b)
 
 
+def test_the_demo_brief_says_who_to_call_and_what_the_survey_cannot_see(demo):
+    """The win-back action names the answered detractors there are to call (the scenario's 215 is a share of all
+    active customers, scaled); the lost finding says what share of the lost revenue left unanswered; the revenue
+    lost with answered leavers (a figure near the price reason's) is not shown beside it."""
+    b = brief(demo, OWNERS)
+    called = demo.data_.sql(
+        "SELECT count(*) FROM (SELECT customer_id, arg_max(nps, response_date) AS nps FROM responses "
+        "WHERE nps IS NOT NULL GROUP BY 1) r JOIN customers c USING (customer_id) "
+        "WHERE c.end_date IS NULL AND r.nps <= 6").fetchone()[0]
+    stake = b["actions"][0]
+    assert stake["key"] == "stake" and stake["text"].startswith(f"Win back detractors: call the {called:,} detractors "
+                                                                "among active customers (by their latest answer)")
+    moved = next(iter(demo.scenario_table()["customers moved"]))
+    assert moved > called * 0.1 and "those who never answered taken to split as those who did, that is about " \
+        f"{moved:,.0f} customers" in stake["assumption"]
+    t = demo.ledger_.totals(demo.year_periods_)
+    answered = demo.revenue_lost_by_band()
+    unanswered = (t["revenue_out"] - answered.sum()) / t["revenue_out"]
+    lost = next(f for f in b["findings"] if f["key"] == "lost")
+    assert lost["text"].startswith(f"{unanswered:.0%} of the revenue that left in the last year went with customers "
+                                   f"who had never answered the survey. Of the rest, detractors took "
+                                   f"{answered['detractor'] / answered.sum():.0%}")
+    assert f"${answered.sum():,.0f}" not in " ".join(p["text"] for p in _pieces(b))
+    reason = next(x for x in b["actions"] if x["key"] == "reason")
+    assert "a month of revenue left with customers who gave price as their reason" in reason["value"]
+    _check_traced(demo, b)
+
+
 def test_without_owners_an_action_is_to_assign(demo):
     assert {x["owner"] for x in brief(demo)["actions"]} == {""}
 
@@ -82,7 +112,12 @@ def test_an_audience_brief_leads_with_its_own_difference(tmp_path):
     a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"}))
     b = brief(a, OWNERS)
     assert b["headline"]["key"] != "audience"
-    assert any(f["text"].startswith("This audience is like the other customers") for f in b["findings"])
+    alike = next(f["text"] for f in b["findings"] if f["text"].startswith("This audience is like the other customers"))
+    # in words a leader reads, not "no difference holds once the comparisons are counted"
+    assert alike.endswith("the differences seen are no larger than chance alone gives across this many comparisons.")
+    said = audience_sentence(a.audience_)
+    assert f"no larger than chance alone gives across the {len(a.audience_.summary)} comparisons made" in said
+    assert not any(w in alike + said for w in ("holds", "counted", "corrected"))
     # where only the NPS differs (churn alike), the finding says so with its interval, not "see its section"
     s = a.audience_.summary
     a.audience_.held_ = s[s["measure"] == "nps"].assign(holds=True, difference=6.0, lower=2.0, upper=10.0)
@@ -92,13 +127,30 @@ def test_an_audience_brief_leads_with_its_own_difference(tmp_path):
                                       "+10), while how fast its customers leave is not distinguishable")
 
 
+def test_the_sample_quarter_titles_name_the_year_their_figures_cover():
+    """Most figures of an audience report cover the last 12 months (NPS of recent answers, customers and revenue
+    in a year): a title naming one quarter read as if they covered it."""
+    from tests.conftest import ROOT
+
+    quarter = read_params(ROOT / "params" / "quarter.yaml")
+    titles = [quarter["title"], *(x["title"] for x in quarter["audiences"]["extra"])]
+    assert all(t.endswith("the year to September 2026") and "Q3" not in t for t in titles), titles
+
+
 def test_the_telco_brief_names_contract_type(telco_path):
     from tests.conftest import ROOT
 
     a = LeadershipAnalysis(n_boot=20).fit(load(ROOT / "params" / "telco.yaml"))
     b = brief(a)
+    # the score describes who left: the title promises no lifetime value by it
+    assert a.descriptive_ and "lifetime value" not in read_params(ROOT / "params" / "telco.yaml")["title"]
     words = " ".join(p["text"] for p in [b["headline"], *b["findings"]])
-    assert b["headline"]["text"].startswith("The satisfaction score was recorded as customers were leaving")
+    shares = {band: a.data_.sql(f"SELECT avg(churned) FROM customers WHERE csat IN ({scores})").fetchone()[0]
+              for band, scores in (("dissatisfied", "1, 2"), ("neutral", "3"), ("satisfied", "4, 5"))}
+    assert b["headline"]["text"].startswith(
+        f"The satisfaction score was recorded as customers were leaving ({shares['dissatisfied']:.0%} of dissatisfied "
+        f"customers, {shares['neutral']:.0%} of neutral customers and {shares['satisfied']:.0%} of satisfied "
+        "customers had left)")
     left = a.left_revenue()  # the headline's money: what the leavers paid a month
     assert left == {"left": int(a.events_), "monthly revenue left": pytest.approx(a.data_.sql(
         "SELECT sum(monthly_revenue) FROM customers WHERE churned = 1").fetchone()[0])}
@@ -107,11 +159,16 @@ def test_the_telco_brief_names_contract_type(telco_path):
     contract, offer = segment_strength(a, 0), segment_strength(a, 1)
     assert (contract["column"], contract["level"], contract["reference"]) == ("contract", "Two Year", "Month-to-Month")
     assert (offer["column"], offer["level"], offer["reference"]) == ("offer", "Offer E", "None")
-    assert (f"contract goes with leaving most: Month-to-Month customers leave {1 / contract['hazard_ratio']:.0f} "
-            "times as fast as Two Year") in words
-    assert f"Offer E customers leave {offer['hazard_ratio']:.1f} times as fast as customers with no offer" in words
+    left = {lv: a.data_.sql(f"SELECT avg(churned) FROM customers WHERE contract = '{lv}'").fetchone()[0]
+            for lv in ("Month-to-Month", "Two Year")}
+    # plain shares who left, not "54 times as fast"
+    assert (f"contract goes with leaving most, also with internet type and offer alike: {left['Month-to-Month']:.0%} "
+            f"of Month-to-Month customers had left by the snapshot, against {left['Two Year']:.0%} of Two Year "
+            "customers") in words and "times as fast" not in words
+    assert "of Offer E customers had left by the snapshot, against" in words
     assert not any(f["key"] == "value" for f in b["findings"])  # a mirror of the outcome is worth no gap
-    assert b["actions"] and b["actions"][0]["text"].startswith("Look into why Month-to-Month customers leave")
+    assert b["actions"] and b["actions"][0]["text"].startswith(f"Look into why {left['Month-to-Month']:.0%} of "
+                                                               "Month-to-Month customers had left")
     # the snapshot's money: what the faster-leaving contract's leavers paid a month, from the customers table
     left = a.left_revenue_by("contract").set_index("level").loc["Month-to-Month"]
     raw = a.data_.sql("SELECT sum(monthly_revenue) FROM customers WHERE churned = 1 "
@@ -119,7 +176,8 @@ def test_the_telco_brief_names_contract_type(telco_path):
     assert left["monthly revenue left"] == pytest.approx(raw)
     assert f"paid ${left['monthly revenue left']:,.0f} a month" in b["actions"][0]["value"]
     assert [x["rank"] for x in b["actions"]] == [1, 2]  # then the next column, offer, with its own money
-    assert b["actions"][1]["text"].startswith("Look into why Offer E customers leave")
+    second = b["actions"][1]["text"]
+    assert second.startswith("Look into why") and "Offer E customers had left" in second
     assert "Offer E customers who had left paid $" in b["actions"][1]["value"]
     # drivers of the report's own score (CSAT), not "not available for want of NPS"
     assert a.key_drivers_ is not None and a.key_drivers_.score_ == "csat"
@@ -139,3 +197,33 @@ def test_the_analysis_says_what_it_holds_in_a_notebook(demo):
     assert all(attr in page for attr in LeadershipAnalysis.RESULTS) and "cxkit.brief.brief(a)" in page
     assert repr(demo.ltv_).startswith("SegmentLTV(horizon=60") and "detractor" in repr(demo.ltv_)
     assert "unfitted" in repr(LeadershipAnalysis())
+
+
+@pytest.mark.parametrize("planted", [False, True])
+def test_the_drivers_finding_names_a_driver_only_where_one_is_planted(planted):
+    """Planted truth: each complaint lowers the NPS answer by 1.5 points, and the finding names complaints; with
+    neither complaints nor tenure going with the score, no driver is told from no effect and there is no finding."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from cxkit.brief import _drivers_finding
+    from cxkit.drivers import KeyDrivers
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"complaint_contacts": rng.poisson(0.3, 3000), "tenure_months": rng.integers(1, 60, 3000)})
+    answer = rng.normal(6, 2.5, 3000) - (1.5 * frame["complaint_contacts"] if planted else 0)
+    frame["nps"] = np.clip(np.round(answer), 0, 10).astype(int)
+    a = SimpleNamespace(key_drivers_=KeyDrivers(outcome="nps", n_boot=200, seed=0).fit(
+        frame, ["complaint_contacts", "tenure_months"]), window_days=90, score_="nps")
+    finding = _drivers_finding(a)
+    if not planted:
+        assert finding is None
+        return
+    share = a.key_drivers_.importance_.set_index("driver").loc["complaint_contacts", "share"]
+    assert finding["key"] == "drivers" and finding["text"].startswith(
+        f"What goes with the NPS score most: complaints ({share:.0%} of what the drivers explain)")
+    assert "tenure" not in finding["text"]
+    for f in finding["facts"]:
+        assert eval(f["source"], {"a": a}) == pytest.approx(f["value"])  # noqa: S307 - our own sources

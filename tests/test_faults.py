@@ -37,6 +37,16 @@ def _csv_case(root: Path, small_tables) -> Path:
     return write_case(root / "data", small_tables[0], "csv", n_boot=20)
 
 
+def _batch_of_two(params: Path, folder: Path) -> Path:
+    """A batch folder of two reports, east and west, on the data of ``params`` (its paths made absolute)."""
+    folder.mkdir()
+    raw = yaml.safe_load(params.read_text())
+    raw["data"] = {k: str(params.parent / v) for k, v in raw["data"].items()}
+    for name in ("east", "west"):
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return folder
+
+
 def _replace_keeping_size_and_time(path: Path) -> None:
     """Another export of the same shape lands in place: one digit differs, size and modified time are kept (as
     ``cp -p`` or ``rsync -t`` of a file with the same length would leave them)."""
@@ -132,12 +142,7 @@ def test_a_batch_store_of_an_input_that_changed_while_read_is_refused(tmp_path, 
     import cxkit.store as store_module
 
     params = _csv_case(tmp_path, small_tables)
-    folder = tmp_path / "quarter"
-    folder.mkdir()
-    raw = yaml.safe_load(params.read_text())
-    raw["data"] = {k: str(params.parent / v) for k, v in raw["data"].items()}
-    for name in ("east", "west"):
-        (folder / f"{name}.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    folder = _batch_of_two(params, tmp_path / "quarter")
     real_build = store_module.AnalysisStore.build.__func__
 
     def build_then_replace(cls, *args, **kwargs):
@@ -221,12 +226,7 @@ def test_a_full_disk_ends_a_batch_cleanly(tmp_path, small_tables, capsys):
     place, neither can the reports): every report failed with the reason, exit 1, no traceback, the earlier
     reports and index byte-identical, nothing half-written."""
     params = _small_parquet_case(tmp_path, small_tables)
-    folder = tmp_path / "quarter"
-    folder.mkdir()
-    raw = yaml.safe_load(params.read_text())
-    raw["data"] = {k: str(params.parent / v) for k, v in raw["data"].items()}
-    for name in ("east", "west"):
-        (folder / f"{name}.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    folder = _batch_of_two(params, tmp_path / "quarter")
     with _tmpfs(tmp_path / "disk", "16m") as disk:
         out = disk / "out"
         code, text = _run(["batch", str(folder), "--out", str(out), "--no-pdf", "--jobs", "1"], capsys)

@@ -133,3 +133,21 @@ def test_a_batch_from_spark_reports_what_the_files_give(tmp_path, files, spark):
     for name in TABLES:  # the session ibis.connect("pyspark://") finds is this one
         spark.read.parquet(str(files / f"{name}.parquet")).createOrReplaceTempView(name)
     _same_report_from_backend(tmp_path, files, "pyspark")
+
+
+def test_backend_errors_are_worded_as_params_errors_without_a_traceback():
+    """One wording for connect and read: a missing driver is its install line, any other backend error its first
+    line after what could not be done."""
+    from types import SimpleNamespace
+
+    from cxkit.load import _backend_errors
+
+    src = SimpleNamespace(table="customers", backend_name="postgres")
+    with pytest.raises(ParamsError, match=r"data.customers.ibis: the postgres backend needs a driver .*"
+                                          r"pip install 'ibis-framework\[postgres\]'"):
+        with _backend_errors(src, "connect to postgres"):
+            raise ImportError("No module named 'psycopg'")
+    with pytest.raises(ParamsError, match=r"^data.customers: cannot connect to postgres: refused$") as info:
+        with _backend_errors(src, "connect to postgres"):
+            raise OSError("refused\nat host db:5432")
+    assert info.value.__cause__ is None and info.value.__suppress_context__

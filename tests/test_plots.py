@@ -22,10 +22,10 @@ def _close():
     plt.close("all")
 
 
-def _ltv():
+def _ltv(extrapolated=(0.2, 0.3, 0.3)):
     summary = pd.DataFrame({"segment": ["detractor", "passive", "promoter"], "ltv": [827.0, 1448.0, 1822.0],
                             "lower": [700.0, 1300.0, 1700.0], "upper": [960.0, 1600.0, 1950.0],
-                            "extrapolated_share": [0.2, 0.3, 0.3], "identified": [True, True, True]})
+                            "extrapolated_share": list(extrapolated), "identified": [True, True, True]})
     return SimpleNamespace(summary=summary, currency="$", horizon=60)
 
 
@@ -49,6 +49,20 @@ def test_ltv_value_labels_sit_clear_of_their_whiskers():
                         and max(y0, y1) > box.y0), text.get_text()
         for x, y in ax.transData.transform(caps):  # every cap under its label sits below it
             assert not (box.x0 <= x <= box.x1 and y + 3 > box.y0), text.get_text()
+
+
+def test_the_ltv_legend_shows_only_what_is_drawn():
+    """A fitted tail is hatched and named in the legend; where the data covers the whole horizon (Telco) there is
+    no hatch, and no legend entry for one."""
+    legend = plots.plot_ltv(_ltv()).get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["within the data", "extrapolated (fitted tail)"]
+    ax = plots.plot_ltv(_ltv(extrapolated=(0.0, 0.0, 0.0)))
+    assert ax.get_legend() is None and not any(p.get_hatch() for p in ax.patches)
+    assert "fitted tail" not in " ".join(t.get_text() for lg in ax.figure.legends for t in lg.get_texts())
+    from cxkit.narrative import section_intro  # nor does the section's line name a hatch
+
+    assert "hatched" in section_intro("ltv", "tenure", "snapshot")
+    assert "hatched" not in section_intro("ltv", "tenure", "snapshot", tail=False)
 
 
 def test_legends_sit_outside_the_data():

@@ -2,7 +2,7 @@
 
 .. code-block:: yaml
 
-    title: "{label}: customer experience and value, Q3 2026"
+    title: "{label}: customer experience and value, the year to September 2026"
     audience: "{label} leadership"
     focus: region
     audiences:
