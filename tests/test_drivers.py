@@ -256,6 +256,27 @@ def test_departure_story_matches_the_tables(small_tables, case):
     assert story.difference(a, b)["difference"] == pytest.approx(share[0] - share[1])
 
 
+def test_risk_set_counts_summed_in_groups_of_customers_are_the_same(small_tables, case):
+    """Summing the risk-set counts over groups of customers (to hold one group's memory at a time) and adding them
+    up gives the same counts, spells and fits as one pass over everyone."""
+    from cxkit.load import load as load_params
+
+    data = load_params(case(fmt="parquet"))
+    whole = ExperienceHazards(direct_max_rows=0, chunk_customers=None).fit_data(data)
+    groups = ExperienceHazards(direct_max_rows=0, chunk_customers=97)
+    assert len(groups._chunks(data)) == -(-data.row_counts["customers"] // 97) > 3
+    groups.fit_data(data)
+    assert (groups.spells_, groups.risk_cells_, groups.prior_cells_) == (whole.spells_, whole.risk_cells_,
+                                                                         whole.prior_cells_)
+    for model in ("unadjusted_cox_", "cox_"):
+        got, want = getattr(groups, model).summary, getattr(whole, model).summary
+        assert got["coef"].to_numpy() == pytest.approx(want["coef"].to_numpy(), abs=1e-12)
+        assert got["se"].to_numpy() == pytest.approx(want["se"].to_numpy(), abs=1e-12)
+    pd.testing.assert_frame_equal(groups.revenue_at_risk_, whole.revenue_at_risk_)
+    with pytest.raises(CxkitError, match="chunk_customers"):
+        ExperienceHazards(chunk_customers=0)
+
+
 def test_experiences_need_contacts(small_tables, case):
     from cxkit.load import load as load_params
 

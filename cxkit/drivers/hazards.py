@@ -90,6 +90,12 @@ class ExperienceHazards:
         fitted on the spells themselves; beyond, on each event day's risk-set counts per covariate pattern,
         computed in DuckDB. Both give the same fit (tested); the spells are faster for an audience of a few
         thousand customers, the counts for millions.
+    chunk_customers : int or None
+        On this machine, more customers than this have their risk-set counts summed a group of about this many
+        at a time (by a hash of the id) and added up: the counts are sums over customers, so the result is the
+        same, and DuckDB's working memory is that of one group, however large the data. Each group reads the
+        tables again, so it costs time (docs: benchmarks). None: all at once. A warehouse always sums all at
+        once.
 
     Attributes
     ----------
@@ -110,7 +116,7 @@ class ExperienceHazards:
     def __init__(self, window_days: int = 90, lag_days: int = 7, complaint_kinds=("complaint",),
                  repeat_days: int = REPEAT_DAYS, period_months: int = 12, alpha: float = 0.05,
                  n_draws: int = 2000, seed: int = 0, prior_score: str | None = "nps",
-                 direct_max_rows: int = 100_000):
+                 direct_max_rows: int = 100_000, chunk_customers: int | None = 5_000_000):
         if int(window_days) < 1 or int(lag_days) < 0 or int(period_months) < 1:
             raise CxkitError("window_days and period_months must be at least 1 and lag_days at least 0")
         if isinstance(complaint_kinds, str):
@@ -119,6 +125,9 @@ class ExperienceHazards:
         self.complaint_kinds, self.period_months = tuple(complaint_kinds), int(period_months)
         self.alpha, self.n_draws, self.seed = alpha, int(n_draws), seed
         self.direct_max_rows = int(direct_max_rows)
+        if chunk_customers is not None and int(chunk_customers) < 1:
+            raise CxkitError("chunk_customers must be at least 1, or None")
+        self.chunk_customers = None if chunk_customers is None else int(chunk_customers)
         if prior_score is not None and prior_score not in SCALES:
             raise CxkitError(f"prior_score must be one of {', '.join(SCALES)} or None, not {prior_score!r}")
         self.prior_score = prior_score
@@ -147,7 +156,9 @@ class ExperienceHazards:
         rows = data.row_counts["customers"] + 2 * data.row_counts["contacts"]
         if rows > self.direct_max_rows or data.engine == "warehouse":
             codes = {a: levels[a] for a in adjust} | ({PRIOR: SCALES[prior].labels} if prior else {})
-            moves = decode(data.sql(self._moves_sql(data, experiences, adjust, prior, codes)).df(), codes)
+            parts = [data.sql(self._moves_sql(data, experiences, adjust, prior, codes, only)).df()
+                     for only in self._chunks(data)]  # sums over customers: risk_sets adds the parts up
+            moves = decode(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0], codes)
         self.unadjusted_cox_, self.spells_, self.risk_cells_ = self._fit_model(
             data, moves, experiences, adjust, None)
         self.unadjusted_ = self._table(self.unadjusted_cox_, experiences)
@@ -218,9 +229,21 @@ class ExperienceHazards:
                 f"SELECT {names}, count(*) AS leavers, coalesce(sum(v.rate), 0) AS revenue, count(v.rate) AS rated "
                 f"FROM leavers l LEFT JOIN ({rates}) v USING (customer_id) GROUP BY {names} ORDER BY {names}")
 
-    def _base_ctes(self, data, experiences, adjust, contacts_of: str | None = None, codes: dict | None = None) -> str:
+    def _chunks(self, data) -> list:
+        """Conditions on ``customer_id`` that split the customers into groups of about ``chunk_customers`` (a hash
+        of the id modulo their number), or ``[None]``: one pass over everyone."""
+        size = self.chunk_customers
+        n = data.row_counts["customers"]
+        if size is None or n <= size or data.engine == "warehouse":
+            return [None]
+        k = -(-n // size)
+        return [f"hash(customer_id) % {k} = {i}" for i in range(k)]
+
+    def _base_ctes(self, data, experiences, adjust, contacts_of: str | None = None, codes: dict | None = None,
+                   only: str | None = None) -> str:
         """``people`` (days observed, churned, end date, adjusters) and ``ev`` (each contact's day since signup
-        and its experience flags; with ``contacts_of``, a condition on ``people``, only those customers'). With
+        and its experience flags; with ``contacts_of``, a condition on ``people``, only those customers'; with
+        ``only``, a condition on ``customer_id``, only the customers, contacts and answers it holds). With
         ``codes`` (adjuster -> its levels) an adjuster is its level's number (1, 2, ...), for narrow sorts."""
         as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
         values = getattr(self, "_complaint_values", None)
@@ -234,19 +257,22 @@ class ExperienceHazards:
                       for a in adjust)
         adj_p = "".join(f", p.{ident(a)}" for a in adjust)
         names = ", ".join(f"k.{e}" for e in experiences)
-        only = f" WHERE k.customer_id IN (SELECT customer_id FROM people WHERE {contacts_of})" if contacts_of else ""
+        picked = [f"k.customer_id IN (SELECT customer_id FROM people WHERE {contacts_of})"] if contacts_of else []
+        picked += [f"({only})"] if only else []
+        where = f" WHERE {' AND '.join(picked)}" if picked else ""
+        chunk = f" AND ({only})" if only else ""
         end = f"CASE WHEN c.end_date <= {as_of} THEN c.end_date END"
         return f"""
 WITH people AS (
   SELECT c.customer_id, c.signup_date, CAST(date_diff('day', c.signup_date, coalesce({end}, {as_of})) AS INTEGER)
          AS total,
          CAST({end} IS NOT NULL AS INTEGER) AS churned, {end} AS end_date{adj}
-  FROM customers c WHERE c.signup_date <= {as_of}),
+  FROM customers c WHERE c.signup_date <= {as_of}{chunk}),
 ev AS (  -- the flags from the contacts alone (a narrow sort), then each contact's day since signup
   SELECT k.customer_id, CAST(date_diff('day', p.signup_date, k.date) AS INTEGER) AS day, {names}, p.total,
          p.churned{adj_p}
   FROM (SELECT k.customer_id, k.date, {ev}
-        FROM (SELECT k.customer_id, k.date, CAST({complaint} AS INTEGER) AS complaint FROM contacts k{only}) k) k
+        FROM (SELECT k.customer_id, k.date, CAST({complaint} AS INTEGER) AS complaint FROM contacts k{where}) k) k
   JOIN people p USING (customer_id)),
 """
 
@@ -310,9 +336,11 @@ SELECT s.customer_id, s.start_day, coalesce(s.next_day, p.total) AS stop_day,
        {", ".join(f"s.{e}" for e in experiences)}{adj_out}, s.{PRIOR}
 FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
 
-    def _moves_sql(self, data, experiences, adjust, prior: str | None, codes: dict | None = None) -> str:
+    def _moves_sql(self, data, experiences, adjust, prior: str | None, codes: dict | None = None,
+                   only: str | None = None) -> str:
         """Entries to and exits from each pattern's risk set per day (:func:`~cxkit.drivers.risk_sets.moves_sql`),
-        for both models at once: every change point of every customer with an experience or an answer."""
+        for both models at once: every change point of every customer with an experience or an answer (with
+        ``only``, a condition on ``customer_id``, of those customers alone)."""
         ups, downs, zeros, _, _, _, any_flag = _spell_parts(experiences, adjust)
         lag, shift = self.lag_days, self.lag_days + self.window_days
         carry = "total, churned" + "".join(f", {ident(a)}" for a in adjust)
@@ -332,7 +360,7 @@ FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
                  f"{EXPERIENCE_SEQ}, {carry} FROM exp")
         if prior is not None:
             steps += f"\n  UNION ALL SELECT customer_id, t, {zeros}, band, seq, {carry} FROM ans"
-        ctes = self._base_ctes(data, experiences, adjust, codes=codes) + answers
+        ctes = self._base_ctes(data, experiences, adjust, codes=codes, only=only) + answers
         ctes += f"""exp AS (SELECT * FROM ev WHERE {any_flag}),
 pts AS (SELECT * FROM ({steps}) WHERE t >= 0 AND t < total),
 base AS (SELECT {carry} FROM people WHERE total > 0)
