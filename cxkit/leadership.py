@@ -156,7 +156,7 @@ class LeadershipAnalysis:
                           "revenue": data.has("revenue") or data.has("customers", "monthly_revenue")}
         # The frame is computed once into a DuckDB table (its name is frames'); every model aggregates over it.
         self.frame_ = spells_table(data, clock=clock, which=self.which, score=score)
-        self._left_ = None  # a snapshot's leavers by segment level, read once when asked (left_revenue_by)
+        self._left_cache = None  # a snapshot's leavers by segment level, read once when asked (left_revenue_by)
         self.clock_ = clock_description(clock, self.which, data.mode)
         entry = entry_column(clock)
         sizes = dict(self._query("SELECT segment, count(*) FROM f GROUP BY 1"))
@@ -620,7 +620,7 @@ class LeadershipAnalysis:
     def _left_tables(self):
         """A snapshot's customers, those who had left and the monthly revenue they paid, for every segment column's
         levels and in total, in one query (``column`` None: the total row); computed once."""
-        if getattr(self, "_left_", None) is None:
+        if getattr(self, "_left_cache", None) is None:
             from cxkit.sql import ident
 
             data = self.data_
@@ -633,12 +633,12 @@ class LeadershipAnalysis:
             out = data.sql(f"SELECT {which} AS which, {levels + ', ' if levels else ''}count(*) AS customers, "
                            "count(*) FILTER (WHERE churned = 1) AS \"left\", "
                            f"{revenue} AS \"monthly revenue left\" FROM customers GROUP BY GROUPING SETS ({sets})").df()
-            self._left_ = {None: out[out["which"] == 0]}
+            self._left_cache = {None: out[out["which"] == 0]}
             for i, column in enumerate(data.segments):
                 rows = out[out["which"] == 2 ** i]
-                self._left_[column] = rows.assign(level=rows[column])[["level", "customers", "left",
+                self._left_cache[column] = rows.assign(level=rows[column])[["level", "customers", "left",
                                                                         "monthly revenue left"]]
-        return self._left_
+        return self._left_cache
 
     def left_share_by(self, column: str):
         """A snapshot's share of each level's customers who had left by the snapshot, by a segment column's level
