@@ -172,3 +172,45 @@ def test_an_audience_report_computed_in_spark_equals_the_files_report(files, mon
     assert b["cx_data"].con.backend.name == "pyspark" and b["analysis"].audience_ is not None
     _same(local, remote)
     assert b["analysis"].bytes_back_["aggregates"] < _table_bytes(files) / 3
+
+
+CELLS_ABOVE = 100  # every band of the 3,000 customers' lifetime value is fitted on cells
+
+
+def _cells_in_the_warehouse_equal_the_local_ones(files, warehouse: dict) -> None:
+    """A lifetime value fitted on cells (every band above ``cells_above``): the revenue-rate bin edges are ranked in
+    the warehouse and only their few order statistics come back, and the estimates and bootstrap intervals equal
+    the local fit's."""
+    import pandas as pd
+
+    from cxkit.frames import drop_ltv_frame, ltv_frame
+    from cxkit.load import load
+    from cxkit.ltv import SegmentLTV
+
+    fits = {}
+    for kind, data in (("files", {t: str(files / f"{t}.parquet") for t in TABLES}), ("warehouse", warehouse)):
+        cx_data = load({"data": data, "as_of": "2026-09-30"})
+        before = getattr(cx_data.con, "rows_back", 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = SegmentLTV(n_boot=N_BOOT, seed=0, cells_above=CELLS_ABOVE)
+            fits[kind] = fit.fit(ltv_frame(cx_data, relation=True))
+        drop_ltv_frame(cx_data)
+        if kind == "warehouse":  # beyond the cells themselves: per band its count and at most 38 ranked rates
+            parts = fits[kind]._segments.values()
+            assert all(p.n > CELLS_ABOVE for p in parts)  # every band fitted on cells
+            beyond = cx_data.con.rows_back - before - sum(p.d.size for p in parts)
+            assert beyond <= 39 * len(parts), beyond
+    pd.testing.assert_frame_equal(fits["files"].summary, fits["warehouse"].summary, rtol=1e-9)
+
+
+def test_lifetime_value_cells_computed_in_an_ibis_duckdb_equal_the_local_ones(files, lake):
+    _cells_in_the_warehouse_equal_the_local_ones(files, lake)
+
+
+@pytest.mark.spark
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_lifetime_value_cells_computed_in_spark_equal_the_local_ones(files, spark):
+    for name in TABLES:
+        spark.read.parquet(str(files / f"{name}.parquet")).createOrReplaceTempView(name)
+    _cells_in_the_warehouse_equal_the_local_ones(files, {t: {"ibis": "pyspark://", "table": t} for t in TABLES})
