@@ -33,7 +33,7 @@ import uuid
 
 import numpy as np
 
-__all__ = ["BackendConnection", "BackendRelation", "duckdb_type"]
+__all__ = ["BackendConnection", "BackendRelation", "SPARK_SETTINGS", "duckdb_type"]
 
 _CREATE = re.compile(r"^\s*CREATE\s+(OR\s+REPLACE\s+)?(TEMP\s+|TEMPORARY\s+)?(TABLE|VIEW)\s+(\S+)\s+AS\s+(.*)$",
                      re.S | re.I)
@@ -41,6 +41,15 @@ _DROP = re.compile(r"^\s*DROP\s+(TABLE|VIEW)\s+(IF\s+EXISTS\s+)?(\S+)\s*$", re.S
 _DESCRIBE = re.compile(r"^\s*DESCRIBE\s+(.*)$", re.S | re.I)
 _SEARCH_PATH = re.compile(r"^\s*SET\s+search_path\s*=\s*'([^']*)'\s*$", re.I)
 _IGNORED = re.compile(r"^\s*(SET|RESET|USE|PRAGMA|CREATE\s+SCHEMA)\b", re.I)
+
+
+#: Set on a Spark session the kit computes in (session settings, no change to results). A table the kit keeps is a
+#: cached DataFrame: without the first, Spark keeps a cached result in as many partitions as its last shuffle
+#: (``spark.sql.shuffle.partitions``, 200 by default) and every later statement over it runs that many tasks
+#: (measured on 100,000 customers in local mode: a count over 30,000 cached rows 2.6 s, with it 0.18 s).
+#: The second brings results back as Arrow batches instead of pickled rows (Ibis reads them with ``toPandas``).
+SPARK_SETTINGS = {"spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
+                  "spark.sql.execution.arrow.pyspark.enabled": "true"}
 
 
 def duckdb_type(dtype) -> str:
@@ -146,6 +155,9 @@ class BackendConnection:
         self.search_path: str | None = None  # a schema searched before main (an audience's slice, cxkit.load)
         self._scope = "c0"  # this connection's temporary tables are its own (DuckDB's: one temp catalog each)
         self._root = True
+        if backend.name == "pyspark":
+            for key, value in SPARK_SETTINGS.items():
+                backend._session.conf.set(key, value)
 
     @property
     def bytes_back(self) -> int:
