@@ -1,6 +1,7 @@
 """The whole analysis from Spark tables (local mode): computed in the warehouse vs read onto this machine.
 
     python benchmarks/warehouse.py 100000 1000000      # sizes in customers (default 1,000,000)
+    python benchmarks/warehouse.py --table             # the results as the docs' Markdown table
 
 Per size, two runs, each in a fresh process with its own Spark session in local mode (``local[2]``, the kit's
 session settings ``cxkit.backend.SPARK_SETTINGS`` in both), over the same Parquet files registered as Spark
@@ -58,7 +59,7 @@ def _run(engine: str, folder: str, out) -> None:
     seconds = time.perf_counter() - start
     peak = _peak_mb()
     if engine == "local":  # every row of every table came back (counted after the clock stopped)
-        tables = [data.con.execute(f"SELECT * FROM {t}").arrow() for t in present]
+        tables = [data.con.execute(f"SELECT * FROM {t}").to_arrow_table() for t in present]
         back = {"tables": sum(t.nbytes for t in tables), "rows": sum(t.num_rows for t in tables)}
     else:
         back = dict(a.bytes_back_)
@@ -70,28 +71,57 @@ def _run(engine: str, folder: str, out) -> None:
     spark.stop()
 
 
+def _child(engine: str, folder: str, out) -> None:
+    """:func:`_run`, its failure sent back as a row (the parent would otherwise wait for a row forever)."""
+    try:
+        _run(engine, folder, out)
+    except Exception as exc:  # noqa: BLE001 - reported, not raised, in the child
+        out.send({"engine": engine, "error": f"{type(exc).__name__}: {exc}"[:500]})
+
+
 def measure(n: int) -> list[dict]:
     folder = dataset(n)
     rows = []
     for engine in ("warehouse", "local"):
         ctx = mp.get_context("spawn")
         here, there = ctx.Pipe()
-        p = ctx.Process(target=_run, args=(engine, str(folder), there))
+        p = ctx.Process(target=_child, args=(engine, str(folder), there))
         p.start()
         row = here.recv()
         p.join()
         row["n"] = n
         print(json.dumps(row), flush=True)
         rows.append(row)
-    same = rows[0]["nps"] == rows[1]["nps"] and rows[0]["ltv"] == rows[1]["ltv"]
+    same = all("nps" in r for r in rows) and rows[0]["nps"] == rows[1]["nps"] and rows[0]["ltv"] == rows[1]["ltv"]
     for row in rows:
         row["same_numbers"] = same
     return rows
 
 
+def markdown(rows: list[dict]) -> str:
+    """The rows of ``warehouse.json`` as the table docs/guide/warehouses.md shows (``--table``)."""
+    lines = ["| customers | engine | wall time | of which load | statements | rows back | MB back: aggregates "
+             "| MB back: rows for the drivers or tables | peak MB here | same numbers |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in sorted(rows, key=lambda r: (r["n"], r["engine"] != "warehouse")):
+        if "error" in r:
+            lines.append(f"| {r['n']:,} | {r['engine']} | failed: {r['error'][:80]} | | | | | | | |")
+            continue
+        b = r["bytes_back"]
+        aggregates = f"{b['aggregates'] / 1e6:.1f}" if "aggregates" in b else "-"
+        rows_mb = b.get("rows for the drivers", b.get("tables", 0)) / 1e6
+        lines.append(f"| {r['n']:,} | {r['engine']} | {r['seconds']:.0f} s | {r['load_seconds']:.0f} s | "
+                     f"{b.get('queries', '-')} | {b['rows']:,} | {aggregates} | {rows_mb:.1f} | {r['peak_mb']:.0f} | "
+                     f"{'yes' if r.get('same_numbers') else 'no'} |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    sizes = [int(a) for a in sys.argv[1:]] or [1_000_000]
     results = HERE / "warehouse.json"
+    if sys.argv[1:] == ["--table"]:
+        print(markdown(json.loads(results.read_text())))
+        sys.exit()
+    sizes = [int(a) for a in sys.argv[1:]] or [1_000_000]
     old = json.loads(results.read_text()) if results.exists() else []
     for n in sizes:
         new = measure(n)
