@@ -1,14 +1,17 @@
 """The whole analysis from Spark tables (local mode): computed in the warehouse vs read onto this machine.
 
     python benchmarks/warehouse.py 100000 1000000      # sizes in customers (default 1,000,000)
+    python benchmarks/warehouse.py --table             # the results as the docs' Markdown table
 
-Per size, two runs, each in a fresh process with its own Spark session in local mode (``local[2]``), over the
-same Parquet files registered as Spark tables: ``read`` (``data.engine: local``: every row is read with
-``to_pyarrow`` into DuckDB here, then analysed) and ``warehouse`` (``data.engine: warehouse``: the gateway and
-every aggregation run in Spark). Timed: ``load`` plus ``LeadershipAnalysis(n_boot=200).fit``. Measured: wall
-time, the bytes that came back (Arrow sizes: the tables for ``read``; for ``warehouse`` the aggregates and,
-apart, the rows the drivers still read) and this Python process's peak resident memory (``VmHWM``; the Spark
-JVM is the warehouse's and not counted). Results are appended to ``benchmarks/warehouse.json``.
+Per size, two runs, each in a fresh process with its own Spark session in local mode (``local[2]``, the kit's
+session settings ``cxkit.backend.SPARK_SETTINGS`` in both), over the same Parquet files registered as Spark
+tables: ``local`` (``data.engine: local``, today's read-everything path: every row is read with ``to_pyarrow``
+into DuckDB here, then analysed) and ``warehouse`` (``data.engine: warehouse``: the gateway and every
+aggregation run in Spark). Timed: ``load`` plus ``LeadershipAnalysis(n_boot=200).fit``. Measured: wall time,
+the rows and bytes that came back (Arrow sizes: the tables for ``local``; for ``warehouse`` the aggregates and,
+apart, the rows the drivers still read), the statements sent, and this Python process's peak resident memory
+(``VmHWM``; the Spark JVM is the warehouse's and not counted). ``same_numbers``: the two runs' headline NPS and
+lifetime values per band agree. Rows are written to ``benchmarks/warehouse.json`` (a size's rows replaced).
 """
 
 from __future__ import annotations
@@ -31,9 +34,14 @@ TABLES = ("customers", "responses", "revenue", "contacts")
 def _run(engine: str, folder: str, out) -> None:
     from pyspark.sql import SparkSession
 
-    spark = (SparkSession.builder.master("local[2]").appName("cxkit-bench").config("spark.ui.enabled", "false")
-             .config("spark.sql.session.timeZone", "UTC").config("spark.driver.memory", "6g")
-             .config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    from cxkit.backend import SPARK_SETTINGS
+
+    builder = (SparkSession.builder.master("local[2]").appName("cxkit-bench").config("spark.ui.enabled", "false")
+               .config("spark.sql.session.timeZone", "UTC").config("spark.driver.memory", "6g")
+               .config("spark.ui.showConsoleProgress", "false"))
+    for key, value in SPARK_SETTINGS.items():  # the read-everything path gets them too: only the engine differs
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     present = [t for t in TABLES if (Path(folder) / f"{t}.parquet").exists()]
     for t in present:
@@ -46,21 +54,29 @@ def _run(engine: str, folder: str, out) -> None:
     start = time.perf_counter()
     data = load({"data": {**{t: {"ibis": "pyspark://", "table": t} for t in present}, "engine": engine},
                  "as_of": "2026-09-30"})
-    if engine == "local":
-        back = {"tables": sum(data.con.execute(f"SELECT * FROM {t}").arrow().nbytes for t in present)}
-        seconds_load = time.perf_counter() - start
-    else:
-        seconds_load = time.perf_counter() - start
+    seconds_load = time.perf_counter() - start
     a = LeadershipAnalysis(n_boot=200).fit(data)
     seconds = time.perf_counter() - start
-    if engine == "warehouse":
+    peak = _peak_mb()
+    if engine == "local":  # every row of every table came back (counted after the clock stopped)
+        tables = [data.con.execute(f"SELECT * FROM {t}").to_arrow_table() for t in present]
+        back = {"tables": sum(t.nbytes for t in tables), "rows": sum(t.num_rows for t in tables)}
+    else:
         back = dict(a.bytes_back_)
-        back["queries"] = data.con.queries
+        back.update(rows=data.con.rows_back, queries=data.con.queries)
     out.send({"engine": engine, "seconds": round(seconds, 1), "load_seconds": round(seconds_load, 1),
-              "bytes_back": back, "peak_mb": round(_peak_mb(), 1),
+              "bytes_back": back, "peak_mb": round(peak, 1),
               "ltv": {k: round(float(v), 2) for k, v in a.ltv_.summary.set_index("segment")["ltv"].items()},
               "nps": round(float(a.nps_["nps"]), 4)})
     spark.stop()
+
+
+def _child(engine: str, folder: str, out) -> None:
+    """:func:`_run`, its failure sent back as a row (the parent would otherwise wait for a row forever)."""
+    try:
+        _run(engine, folder, out)
+    except Exception as exc:  # noqa: BLE001 - reported, not raised, in the child
+        out.send({"engine": engine, "error": f"{type(exc).__name__}: {exc}"[:500]})
 
 
 def measure(n: int) -> list[dict]:
@@ -69,19 +85,43 @@ def measure(n: int) -> list[dict]:
     for engine in ("warehouse", "local"):
         ctx = mp.get_context("spawn")
         here, there = ctx.Pipe()
-        p = ctx.Process(target=_run, args=(engine, str(folder), there))
+        p = ctx.Process(target=_child, args=(engine, str(folder), there))
         p.start()
         row = here.recv()
         p.join()
         row["n"] = n
         print(json.dumps(row), flush=True)
         rows.append(row)
+    same = all("nps" in r for r in rows) and rows[0]["nps"] == rows[1]["nps"] and rows[0]["ltv"] == rows[1]["ltv"]
+    for row in rows:
+        row["same_numbers"] = same
     return rows
 
 
+def markdown(rows: list[dict]) -> str:
+    """The rows of ``warehouse.json`` as the table docs/guide/warehouses.md shows (``--table``)."""
+    lines = ["| customers | engine | wall time | of which load | statements | rows back | MB back: aggregates "
+             "| MB back: rows for the drivers or tables | peak MB here | same numbers |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in sorted(rows, key=lambda r: (r["n"], r["engine"] != "warehouse")):
+        if "error" in r:
+            lines.append(f"| {r['n']:,} | {r['engine']} | failed: {r['error'][:80]} | | | | | | | |")
+            continue
+        b = r["bytes_back"]
+        aggregates = f"{b['aggregates'] / 1e6:.1f}" if "aggregates" in b else "-"
+        rows_mb = b.get("rows for the drivers", b.get("tables", 0)) / 1e6
+        lines.append(f"| {r['n']:,} | {r['engine']} | {r['seconds']:.0f} s | {r['load_seconds']:.0f} s | "
+                     f"{b.get('queries', '-')} | {b['rows']:,} | {aggregates} | {rows_mb:.1f} | {r['peak_mb']:.0f} | "
+                     f"{'yes' if r.get('same_numbers') else 'no'} |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    sizes = [int(a) for a in sys.argv[1:]] or [1_000_000]
     results = HERE / "warehouse.json"
+    if sys.argv[1:] == ["--table"]:
+        print(markdown(json.loads(results.read_text())))
+        sys.exit()
+    sizes = [int(a) for a in sys.argv[1:]] or [1_000_000]
     old = json.loads(results.read_text()) if results.exists() else []
     for n in sizes:
         new = measure(n)

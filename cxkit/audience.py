@@ -210,14 +210,16 @@ class AudienceDifferences:
         """Lifetime value per band, audience minus others, where both rest on the data (no assumed tail)."""
         rows = []
         z_crit = stats.norm.ppf(1 - self.alpha / 2)
+        # each read of ``summary`` recomputes every segment's bootstrap quantiles: read both once
+        value_mine = mine.summary.set_index("segment")["ltv"]
+        value_others = others.summary.set_index("segment")["ltv"]
         for b in bands:
             if b not in mine.segments_ or b not in others.segments_ or mine.unidentified(b) or others.unidentified(b):
                 continue
             reps = (mine.replicates_[b].to_numpy(), others.replicates_[b].to_numpy())
             if min(len(r) for r in reps) < 20:
                 continue
-            va, vo = float(mine.summary.set_index("segment").loc[b, "ltv"]), float(
-                others.summary.set_index("segment").loc[b, "ltv"])
+            va, vo = float(value_mine.loc[b]), float(value_others.loc[b])
             se = float(np.hypot(np.std(reps[0], ddof=1), np.std(reps[1], ddof=1)))
             if not se > 0:
                 continue

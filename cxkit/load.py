@@ -138,9 +138,6 @@ class CXData:
 
         if not slice_by:
             return self
-        if self.engine == "warehouse":
-            raise ParamsError("slice_by: audiences are not computed in the warehouse yet; set data.engine: local "
-                              "to read the tables onto this machine for them")
         if not isinstance(slice_by, dict):
             raise ParamsError("slice_by: expected a mapping such as {region: West}")
         conditions = []

@@ -426,6 +426,15 @@ def _reference_rules(con, table: str, customer_cols: list[str], unique: bool = T
     which is already an error, the join is to one row per id).
     """
     if not (table == "responses" and "signup_date" in customer_cols):
+        # counted by a join: a NOT IN subquery is null-aware, which Spark runs as a nested loop over both tables
+        # (150 s of a 100,000-customer load); the few example keys of a failure are still listed by NOT IN. No
+        # DISTINCT: a repeated customer id multiplies matched rows only, and only unmatched rows are counted (in
+        # DuckDB at 10M customers and 22M contacts as fast as NOT IN, where a DISTINCT doubled the time)
+        n = con.execute(f"SELECT count(*) FILTER (WHERE c.customer_id IS NULL) FROM _typed_{table} t LEFT JOIN "
+                        "(SELECT customer_id FROM _typed_customers WHERE customer_id IS NOT NULL) c "
+                        "ON t.customer_id = c.customer_id WHERE t.customer_id IS NOT NULL").fetchone()[0]
+        if not n:
+            return []
         unknown = _Rules(table)
         unknown.add("customer_id", "unknown customer (not in customers)",
                     "customer_id IS NOT NULL AND customer_id NOT IN "

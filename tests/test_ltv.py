@@ -272,6 +272,24 @@ def test_refit_from_the_full_fit_finds_the_replicate_optimum(model, kind):
         np.testing.assert_allclose(quick.survival(months), scratch.survival(months), rtol=0, atol=2e-5)
 
 
+def test_cell_edges_from_a_few_order_statistics_are_numpy_s_quantiles():
+    """The revenue-rate bin edges read from the 2 x 19 order statistics numpy's quantiles interpolate (what a
+    warehouse ranks and sends back) are numpy's edges to the last bit: ties, tiny and odd samples included."""
+    from cxkit.ltv.segment_ltv import _edges, _edges_from_ranks
+
+    rng = np.random.default_rng(4)
+    samples = [np.array([3.0]), np.array([2.0, 1.0]), np.zeros(50), rng.choice([0.0, 19.99, 29.99, 49.99], 777)]
+    for n in rng.integers(3, 4000, 200):
+        rate = rng.gamma(2.0, 30.0, n) / rng.integers(1, 40, n)
+        samples += [rate, np.round(rate)]
+    for rate in samples:
+        ordered = np.sort(rate)
+        asked = []
+        edges = _edges_from_ranks(rate.size, lambda ranks, o=ordered, a=asked: a.append(len(ranks)) or o[ranks])
+        assert edges.tobytes() == _edges(rate).tobytes()
+        assert sum(asked) <= 2 * 19
+
+
 def test_relation_in_duckdb_gives_the_frame_numbers(tmp_path):
     """Fitting on the relation (summed in DuckDB) gives the pandas frame's estimates and, from the same
     customers or cells, the same bootstrap draws."""

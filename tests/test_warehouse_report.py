@@ -86,16 +86,30 @@ def _table_bytes(files) -> int:
     return sum(pq.read_table(files / f"{t}.parquet").nbytes for t in TABLES)
 
 
-def test_the_report_computed_in_an_ibis_duckdb_equals_the_files_report(files, monkeypatch, tmp_path):
+@pytest.fixture(scope="module")
+def lake(files, tmp_path_factory):
+    """The same tables in another DuckDB database, reached through Ibis: a warehouse on this machine."""
     import duckdb
 
-    lake = tmp_path / "lake.duckdb"
-    con = duckdb.connect(str(lake))
+    path = tmp_path_factory.mktemp("lake") / "lake.duckdb"
+    con = duckdb.connect(str(path))
     for t in TABLES:
         con.execute(f"CREATE TABLE {t} AS SELECT * FROM read_parquet('{files / t}.parquet')")
     con.close()
+    return {t: {"ibis": f"duckdb://{path}?read_only=true", "table": t} for t in TABLES}
+
+
+def quarter_audience(value: str = "North") -> dict:
+    """The sample quarter's settings (params/quarter.yaml) for one audience: a region's report."""
+    from cxkit.params import read_params
+
+    quarter = read_params(KIT_PROJECT / "params" / "quarter.yaml")
+    return {"focus": quarter["focus"], "period": quarter["period"], "slice_by": {quarter["audiences"]["by"]: value}}
+
+
+def test_the_report_computed_in_an_ibis_duckdb_equals_the_files_report(files, lake, monkeypatch):
     local, a = record({t: str(files / f"{t}.parquet") for t in TABLES}, monkeypatch)
-    remote, b = record({t: {"ibis": f"duckdb://{lake}?read_only=true", "table": t} for t in TABLES}, monkeypatch)
+    remote, b = record(lake, monkeypatch)
     assert a["cx_data"].engine == "local" and b["cx_data"].engine == "warehouse"
     _same(local, remote)
     _aggregates_only(b["analysis"], files)
@@ -120,3 +134,90 @@ def test_the_report_computed_in_spark_equals_the_files_report(files, monkeypatch
     assert b["cx_data"].engine == "warehouse" and b["cx_data"].con.backend.name == "pyspark"
     _same(local, remote)
     _aggregates_only(b["analysis"], files)
+
+
+def test_an_audience_report_computed_in_an_ibis_duckdb_equals_the_files_report(files, lake, monkeypatch):
+    """The sample quarter's report for one region: the slice, its population's numbers and how the audience
+    differs from the other customers, all reduced in the warehouse."""
+    params = quarter_audience()
+    local, a = record({t: str(files / f"{t}.parquet") for t in TABLES}, monkeypatch, **params)
+    remote, b = record(lake, monkeypatch, **params)
+    assert b["cx_data"].engine == "warehouse" and b["cx_data"].slice_by == params["slice_by"]
+    assert b["analysis"].audience_ is not None
+    _same(local, remote)
+    assert b["analysis"].bytes_back_["aggregates"] < _table_bytes(files)
+
+
+def test_an_audience_s_lifetime_values_computed_in_the_warehouse_equal_the_files(files, lake):
+    """Where the audience's churn differs (a wider alpha opens the gate here), the bands' lifetime values of the
+    audience and of the other customers are fitted in the warehouse too, with the same bootstrap intervals."""
+    import pandas as pd
+
+    from cxkit.leadership import LeadershipAnalysis
+    from cxkit.report import load_data
+
+    found = {}
+    for kind, data in (("files", {t: str(files / f"{t}.parquet") for t in TABLES}), ("warehouse", lake)):
+        cx_data, _ = load_data(data, "2026-09-30", slice_by={"region": "North"})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found[kind] = LeadershipAnalysis(alpha=0.2, n_boot=N_BOOT, period="Q").fit(cx_data).audience_.summary
+        assert cx_data.engine == ("local" if kind == "files" else "warehouse")
+    assert (found["warehouse"]["measure"] == "lifetime value").any()
+    pd.testing.assert_frame_equal(found["files"], found["warehouse"], rtol=1e-9)
+
+
+@pytest.mark.spark
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_audience_report_computed_in_spark_equals_the_files_report(files, monkeypatch, spark):
+    """The sample quarter's report for one region from Spark in local mode equals the one from the files."""
+    for name in TABLES:
+        spark.read.parquet(str(files / f"{name}.parquet")).createOrReplaceTempView(name)
+    params = quarter_audience()
+    local, _ = record({t: str(files / f"{t}.parquet") for t in TABLES}, monkeypatch, **params)
+    remote, b = record({t: {"ibis": "pyspark://", "table": t} for t in TABLES}, monkeypatch, **params)
+    assert b["cx_data"].con.backend.name == "pyspark" and b["analysis"].audience_ is not None
+    _same(local, remote)
+    assert b["analysis"].bytes_back_["aggregates"] < _table_bytes(files)
+
+
+CELLS_ABOVE = 100  # every band of the 3,000 customers' lifetime value is fitted on cells
+
+
+def _cells_in_the_warehouse_equal_the_local_ones(files, warehouse: dict) -> None:
+    """A lifetime value fitted on cells (every band above ``cells_above``): the revenue-rate bin edges are ranked in
+    the warehouse and only their few order statistics come back, and the estimates and bootstrap intervals equal
+    the local fit's."""
+    import pandas as pd
+
+    from cxkit.frames import drop_ltv_frame, ltv_frame
+    from cxkit.load import load
+    from cxkit.ltv import SegmentLTV
+
+    fits = {}
+    for kind, data in (("files", {t: str(files / f"{t}.parquet") for t in TABLES}), ("warehouse", warehouse)):
+        cx_data = load({"data": data, "as_of": "2026-09-30"})
+        before = getattr(cx_data.con, "rows_back", 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = SegmentLTV(n_boot=N_BOOT, seed=0, cells_above=CELLS_ABOVE)
+            fits[kind] = fit.fit(ltv_frame(cx_data, relation=True))
+        drop_ltv_frame(cx_data)
+        if kind == "warehouse":  # beyond the cells themselves: per band its count and at most 38 ranked rates
+            parts = fits[kind]._segments.values()
+            assert all(p.n > CELLS_ABOVE for p in parts)  # every band fitted on cells
+            beyond = cx_data.con.rows_back - before - sum(p.d.size for p in parts)
+            assert beyond <= 39 * len(parts), beyond
+    pd.testing.assert_frame_equal(fits["files"].summary, fits["warehouse"].summary, rtol=1e-9)
+
+
+def test_lifetime_value_cells_computed_in_an_ibis_duckdb_equal_the_local_ones(files, lake):
+    _cells_in_the_warehouse_equal_the_local_ones(files, lake)
+
+
+@pytest.mark.spark
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_lifetime_value_cells_computed_in_spark_equal_the_local_ones(files, spark):
+    for name in TABLES:
+        spark.read.parquet(str(files / f"{name}.parquet")).createOrReplaceTempView(name)
+    _cells_in_the_warehouse_equal_the_local_ones(files, {t: {"ibis": "pyspark://", "table": t} for t in TABLES})

@@ -218,6 +218,32 @@ def _edges(rate, bins: int = CELL_BINS):
     return np.unique(np.quantile(rate, np.linspace(0, 1, bins + 1)[1:-1]))
 
 
+def _edge_ranks(n: int, bins: int = CELL_BINS):
+    """Where :func:`_edges` reads a sorted sample of ``n``: the ranks (from 0) below and above each quantile and
+    the weight between them, as numpy's default (linear) method computes them."""
+    q = np.linspace(0, 1, bins + 1)[1:-1]
+    virtual = (n - 1) * q  # numpy's virtual index for its linear method, the same operations
+    below = np.floor(virtual)
+    gamma = virtual - below
+    below = below.astype(np.int64)
+    above = below + 1
+    last = virtual >= n - 1
+    below[last] = above[last] = n - 1
+    return below, above, gamma
+
+
+def _edges_from_ranks(n: int, value_at, bins: int = CELL_BINS):
+    """:func:`_edges` of a sample of ``n`` from only the order statistics it reads: ``value_at(ranks)`` gives the
+    sorted sample's values at those ranks (from 0). The interpolation is numpy's (``_lerp``), so the edges are
+    the same numbers to the last bit, read from at most ``2 * (bins - 1)`` values instead of ``n``."""
+    below, above, gamma = _edge_ranks(n, bins)
+    a, b = np.asarray(value_at(below), dtype=float), np.asarray(value_at(above), dtype=float)
+    diff = b - a
+    lerp = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=lerp, where=gamma >= 0.5)
+    return np.unique(lerp)
+
+
 def _cells(d, e, values, bins: int = CELL_BINS):
     """Group customers by exit time, churn flag and revenue-rate quantile bin; sums per cell."""
     rate = values["rev_rate"]
@@ -413,9 +439,9 @@ class SegmentLTV:
                                 + ", ".join("_" + k for k in value_cols)).fetchnumpy()
                 values = {k: np.asarray(got["_" + k], dtype=float) for k in value_cols}
                 values["count"] = np.ones(n)
-            else:
-                rate = rel.query("_ltv_rows", f"SELECT _rev_rate FROM ({rows}) WHERE {where}").fetchnumpy()
-                edges = _edges(np.asarray(rate["_rev_rate"], dtype=float))  # numpy's quantiles: the same cells
+            else:  # numpy's quantiles from the few order statistics they read, ranked where the data lives
+                edges = _edges_from_ranks(n, lambda ranks, where=where: self._order_statistics(rel, rows, where,
+                                                                                               ranks))
                 bin_sql = " + ".join(f"CAST(_rev_rate >= CAST('{float(e)!r}' AS DOUBLE) AS INTEGER)"
                                      for e in edges) or "0"
                 got = rel.query("_ltv_rows", f"SELECT _d, _e, {bin_sql} AS _bin, "
@@ -425,6 +451,17 @@ class SegmentLTV:
             out[s] = _Segment(np.asarray(got["_d"], dtype=float), np.asarray(got["_e"], dtype=float), values, n,
                               self)
         return out
+
+    @staticmethod
+    def _order_statistics(rel, rows: str, where: str, ranks) -> np.ndarray:
+        """A segment's sorted revenue rates at ``ranks`` (from 0), ranked in the relation's engine: only those
+        values come back. A missing rate sorts last, as numpy's NaN."""
+        wanted = sorted({int(r) for r in ranks})
+        got = dict(rel.query("_ltv_rows", "SELECT _rank, _rev_rate FROM (SELECT _rev_rate, row_number() OVER "
+                                          "(ORDER BY _rev_rate ASC NULLS LAST) - 1 AS _rank FROM "
+                                          f"({rows}) WHERE {where}) WHERE _rank IN "
+                                          f"({', '.join(map(str, wanted))})").fetchall())
+        return np.array([np.nan if got[int(r)] is None else float(got[int(r)]) for r in ranks])
 
     def _bootstrap(self, block: int = 50) -> None:
         """Poisson-bootstrap replicates, drawn in the order replicate by replicate, segment by segment (so
