@@ -221,3 +221,47 @@ def test_lifetime_value_cells_computed_in_spark_equal_the_local_ones(files, spar
     for name in TABLES:
         spark.read.parquet(str(files / f"{name}.parquet")).createOrReplaceTempView(name)
     _cells_in_the_warehouse_equal_the_local_ones(files, {t: {"ibis": "pyspark://", "table": t} for t in TABLES})
+
+
+def _telco():
+    """Telco's params (params/telco.yaml: a snapshot, CSAT bands, tenure clock, owners) and its customers' file,
+    or a skip where the shared data is not beside the project."""
+    from cxkit.params import read_params
+
+    params = read_params(KIT_PROJECT / "params" / "telco.yaml")
+    spec = dict(params["data"]["customers"])
+    relative = spec.pop("path")  # read from the params file's folder, else the project root (as the kit does)
+    path = next((p.resolve() for p in (KIT_PROJECT / "params" / relative, KIT_PROJECT / relative) if p.exists()),
+                KIT_PROJECT / relative)
+    if not path.exists():
+        pytest.skip("the Telco data (../shared/data/telco) is not here")
+    settings = {k: params[k] for k in ("score", "clock", "owners", "title") if k in params}
+    return settings, spec, path
+
+
+def test_telco_computed_in_an_ibis_duckdb_equals_the_files_report(monkeypatch, tmp_path):
+    """A snapshot (tenure and churn flag, no dates) with its columns renamed by the params file: the same report
+    from the CSV and from a warehouse table of the same rows."""
+    import duckdb
+
+    settings, spec, path = _telco()
+    lake = tmp_path / "telco.duckdb"
+    con = duckdb.connect(str(lake))
+    con.execute("CREATE TABLE telco AS SELECT * FROM read_csv(?)", [str(path)])
+    con.close()
+    local, a = record({"customers": {"path": str(path), **spec}}, monkeypatch, **settings)
+    remote, b = record({"customers": {"ibis": f"duckdb://{lake}?read_only=true", "table": "telco", **spec}},
+                       monkeypatch, **settings)
+    assert a["cx_data"].mode == "snapshot" and b["cx_data"].engine == "warehouse"
+    _same(local, remote)
+
+
+@pytest.mark.spark
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_telco_computed_in_spark_equals_the_files_report(monkeypatch, spark):
+    settings, spec, path = _telco()
+    spark.read.csv(str(path), header=True, inferSchema=True).createOrReplaceTempView("telco")
+    local, _ = record({"customers": {"path": str(path), **spec}}, monkeypatch, **settings)
+    remote, b = record({"customers": {"ibis": "pyspark://", "table": "telco", **spec}}, monkeypatch, **settings)
+    assert b["cx_data"].con.backend.name == "pyspark"
+    _same(local, remote)
