@@ -260,8 +260,11 @@ def _findings(a) -> list[dict]:
         col = _in_sentence(column_label(strength["column"]))
         faster, slower, ratio, fact = _faster(strength, rank)
         alike = [_in_sentence(column_label(c)) for c in a.covariates_ if c != strength["column"]]
+        if not a.descriptive_:  # the model holds the answer's band alike too ("segment" among its terms)
+            alike.append(band_name(a.score_))
         alike_words = f" (with {join_words(alike)} alike)" if alike else ""
-        lead = (f"Of all we know about customers, {col} goes with leaving most" if rank == 0
+        # the ranking is among the customer columns: the score's own bands may separate churn more (the headline's)
+        lead = (f"Besides the {score_noun(a.score_)}, {col} goes with leaving most" if rank == 0
                 else f"Next comes {col}")
         matters = (f"{col} is the first place to look for who will leave, and for what would keep them" if rank == 0
                    else f"{col} is the next place to look")

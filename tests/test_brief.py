@@ -61,6 +61,19 @@ def test_the_demo_brief_has_a_headline_tiles_findings_and_ranked_actions(demo):
     _check_traced(demo, b)
 
 
+def test_the_segment_finding_ranks_the_columns_besides_the_score(demo):
+    """Detractors leave faster than Basic customers do (the headline's 58% against 85%): the strongest column is
+    the strongest besides the score, not "of all we know", and the score's band is among what the model holds
+    alike."""
+    b = brief(demo, OWNERS)
+    band = demo.cox_.summary.loc["segment[detractor]", "hazard_ratio"]
+    plan = segment_strength(demo, 0)
+    assert band > 1 / plan["hazard_ratio"]  # the band separates churn more than plan does
+    segment = next(f["text"] for f in b["findings"] if f["key"] == "segment")
+    assert segment.startswith("Besides the NPS score, plan goes with leaving most: Basic customers leave")
+    assert segment.split(". Why it matters")[0].endswith("(with region and NPS band alike)")
+
+
 def test_the_demo_brief_says_who_to_call_and_what_the_survey_cannot_see(demo):
     """The win-back action names the answered detractors there are to call (the scenario's 215 is a share of all
     active customers, scaled); the lost finding says what share of the lost revenue left unanswered; the revenue
@@ -166,6 +179,8 @@ def test_the_telco_brief_names_contract_type(telco_path):
             f"of Month-to-Month customers had left by the snapshot, against {left['Two Year']:.0%} of Two Year "
             "customers") in words and "times as fast" not in words
     assert "of Offer E customers had left by the snapshot, against" in words
+    # the score separates who left most (the headline's 100% against 0%): contract leads only besides it
+    assert "Besides the satisfaction score, contract goes with leaving most" in words and "Of all we" not in words
     assert not any(f["key"] == "value" for f in b["findings"])  # a mirror of the outcome is worth no gap
     assert b["actions"] and b["actions"][0]["text"].startswith(f"Look into why {left['Month-to-Month']:.0%} of "
                                                                "Month-to-Month customers had left")
