@@ -83,8 +83,12 @@ def _tiles(a) -> list[dict]:
             flag = str(a.trend_.verdict_)
             change = ("a real shift " + ("up" if "above" in flag else "down") if flag.startswith("shift")
                       else "steady: within normal variation" if flag.startswith("within") else "")
-        tiles.append(_item(signed(a.nps_["nps"]), facts, label=f"NPS of {a.nps_['n']:,} active customers",
-                           change=change))
+        who = f"NPS of {a.nps_['n']:,} active customers who answered"  # not all active customers (the next tile)
+        window = a.nps_window_months if a.data_.mode != "snapshot" else None
+        if window:
+            facts.append(_fact(f"{window:g}", window, "a.nps_window_months"))
+            who += f" in the last {window:g} months"
+        tiles.append(_item(signed(a.nps_["nps"]), facts, label=who, change=change))
     elif a.nps_ is None:
         share = a.base_counts_.get(a.high_, 0) / max(sum(a.base_counts_.values()), 1)
         facts = [_fact(percent(share), share, f"a.base_counts_['{a.high_}'] / sum(a.base_counts_.values())")]

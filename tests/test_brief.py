@@ -61,6 +61,17 @@ def test_the_demo_brief_has_a_headline_tiles_findings_and_ranked_actions(demo):
     _check_traced(demo, b)
 
 
+def test_the_nps_tile_counts_those_who_answered_not_every_active_customer(demo):
+    """Beside "13,660 customers today", "NPS of 3,111 active customers" read as a fifth of the base gone missing:
+    the tile says the 3,111 are those who answered, and when."""
+    b = brief(demo, OWNERS)
+    nps, today = b["tiles"][0], b["tiles"][1]
+    assert today["label"] == "customers today" and int(today["text"].replace(",", "")) > demo.nps_["n"]
+    assert nps["label"] == (f"NPS of {demo.nps_['n']:,} active customers who answered in the last "
+                            f"{demo.nps_window_months:g} months")
+    _check_traced(demo, b)
+
+
 def test_the_segment_finding_ranks_the_columns_besides_the_score(demo):
     """Detractors leave faster than Basic customers do (the headline's 58% against 85%): the strongest column is
     the strongest besides the score, not "of all we know", and the score's band is among what the model holds
