@@ -251,8 +251,8 @@ def _findings(a) -> list[dict]:
                 facts += [_fact(money(c_low, cents=True), c_low, f"{src}.loc['{low}', 'cost_per_customer']"),
                           _fact(money(c_high, cents=True), c_high, f"{src}.loc['{high}', 'cost_per_customer']"),
                           _fact(period, period, "a.contacts_.by_band_['period'].iloc[-1]")]
-                matters = (f"in {period} each cost {money(c_low, cents=True)} in care contacts against "
-                           f"{money(c_high, cents=True)}")
+                matters = (f"in {period} each {_one(low)} cost {money(c_low, cents=True)} in care contacts "
+                           f"against {money(c_high, cents=True)} for each {_one(high)}")
             else:
                 matters = "contact costs are not available in this data"
             out.append(_item(f"{plural(low)} contacted care {times:.1f} times as often as {plural(high).lower()} in "

@@ -72,6 +72,19 @@ def test_the_nps_tile_counts_those_who_answered_not_every_active_customer(demo):
     _check_traced(demo, b)
 
 
+def test_the_contacts_finding_says_whose_cost_it_is(demo):
+    """"each cost $2.91 in care contacts against $0.50" read as the cost of a contact: it is per customer of a band
+    in the period, and the sentence names both bands."""
+    from cxkit.brief import _findings
+
+    t = demo.contacts_.by_band_
+    last = t[t["period"] == t["period"].iloc[-1]].set_index("band")
+    finding = next(f["text"] for f in _findings(demo) if f["key"] == "contacts")
+    assert (f"Why it matters: in {t['period'].iloc[-1]} each detractor cost "
+            f"${last.loc['detractor', 'cost_per_customer']:,.2f} in care contacts against "
+            f"${last.loc['promoter', 'cost_per_customer']:,.2f} for each promoter.") in finding
+
+
 def test_the_segment_finding_ranks_the_columns_besides_the_score(demo):
     """Detractors leave faster than Basic customers do (the headline's 58% against 85%): the strongest column is
     the strongest besides the score, not "of all we know", and the score's band is among what the model holds
