@@ -121,8 +121,10 @@ def _tiles(a) -> list[dict]:
         v, moves, share, src = stake
         (low, mid), = moves.items()
         facts = _stake_facts(v, share, src)
-        tiles.append(_item(money(v["estimate"]), facts, label=f"value at stake: {percent(share)} of "
-                           f"{plural(low).lower()} behaving like {plural(mid).lower()}",
+        years = f"{a.horizon_months / 12:g}"  # lifetime value, beside a tile of monthly revenue
+        facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
+        tiles.append(_item(money(v["estimate"]), facts, label=f"lifetime value at stake over {years} years: "
+                           f"{percent(share)} of {plural(low).lower()} behaving like {plural(mid).lower()}",
                            change=f"range {money(v['lower'])} to {money(v['upper'])}"))
     return tiles[:4]
 

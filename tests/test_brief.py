@@ -85,6 +85,16 @@ def test_the_contacts_finding_says_whose_cost_it_is(demo):
             f"${last.loc['promoter', 'cost_per_customer']:,.2f} for each promoter.") in finding
 
 
+def test_the_value_at_stake_tile_says_it_is_lifetime_value(demo):
+    """Beside "$148,803 monthly revenue that left in a year", a bare "$105,933 value at stake" read as money a month
+    or a year: the tile says it is lifetime value and over how long."""
+    b = brief(demo, OWNERS)
+    stake = b["tiles"][3]
+    assert stake["label"] == (f"lifetime value at stake over {demo.horizon_months / 12:g} years: 10% of detractors "
+                              "behaving like passives")
+    _check_traced(demo, b)
+
+
 def test_the_segment_finding_ranks_the_columns_besides_the_score(demo):
     """Detractors leave faster than Basic customers do (the headline's 58% against 85%): the strongest column is
     the strongest besides the score, not "of all we know", and the score's band is among what the model holds
