@@ -534,10 +534,12 @@ def plot_trend(result, ax=None, title: str | None = None):
                 fmt="o-", color="#0072B2", ecolor="#9cc3e0", capsize=2, markersize=4,
                 label="NPS at a fixed mix, 95% CI" if adjusted else "NPS with 95% CI")
     flagged = shown & t["flag"].str.startswith("shift")
-    ax.plot(x[flagged], y[flagged], "o", color="#D55E00", markersize=9, fillstyle="none",
-            markeredgewidth=2, label="flagged shift")
-    for xi in x[~shown]:
-        ax.axvspan(xi - 0.5, xi + 0.5, color="#f6f6f6", zorder=0)
+    if flagged.any():  # the legend names only what is drawn
+        ax.plot(x[flagged], y[flagged], "o", color="#D55E00", markersize=9, fillstyle="none",
+                markeredgewidth=2, label="flagged shift")
+    for i, xi in enumerate(x[~shown]):
+        ax.axvspan(xi - 0.5, xi + 0.5, color="#f6f6f6", zorder=0,
+                   label="too few answers to show" if i == 0 else None)
     step = max(1, -(-len(t) // 6))
     ax.set_xticks(x[::step], t["period"].iloc[::step])
     ax.set_ylabel("NPS (−100 to +100)")
