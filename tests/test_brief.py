@@ -276,3 +276,20 @@ def test_the_drivers_finding_names_a_driver_only_where_one_is_planted(planted):
     assert "tenure" not in finding["text"]
     for f in finding["facts"]:
         assert eval(f["source"], {"a": a}) == pytest.approx(f["value"])  # noqa: S307 - our own sources
+
+
+def test_the_components_note_follows_the_data(telco_path, monkeypatch):
+    """Telco's table of revenue per band said "from their first answer on" and pointed to a contacts section a
+    snapshot without contacts does not have: the note follows the data."""
+    from cxkit import report
+    from tests.conftest import ROOT
+
+    captions = []
+    monkeypatch.setattr(report, "figure", lambda *args, **kw: None)
+    monkeypatch.setattr(report, "section", lambda *args, **kw: None)
+    monkeypatch.setattr(report, "table", lambda *args, caption=None, **kw: captions.append(caption))
+    a = LeadershipAnalysis(n_boot=20).fit(load(ROOT / "params" / "telco.yaml"))
+    assert a.data_.mode == "snapshot" and a.contacts_ is None
+    report.value_section(a)
+    assert captions == ["Per month as a customer: averaged over every month each customer of the band was observed, "
+                        "from signup on."]
