@@ -452,12 +452,15 @@ def _actions(a, owners: dict) -> list[dict]:
         out.append(_item(f"Win back {plural(low).lower()}: call the {called:,} {plural(low).lower()} among active "
                          f"customers (by their latest answer) and fix what they report; success is {percent(share)} of "
                          f"{plural(low).lower()} behaving like {plural(mid).lower()}.", facts,
+                         # the money moves about customers_moved, more than share x called: said beside it (the
+                         # slides and the email's tables show the value, not the assumption)
                          value=f"{money(v['estimate'])} of lifetime value over {years} years ({money(v['lower'])} to "
-                               f"{money(v['upper'])})",
+                               f"{money(v['upper'])}) if about {v['customers_moved']:,.0f} customers move: "
+                               f"{percent(share)} of all active {plural(low).lower()}, answered or not",
                          assumption=f"{percent(share)} of {plural(low).lower()} come to behave like "
                                     f"{plural(mid).lower()}, staying and spending as {plural(mid).lower()} do today; "
-                                    f"counted over all active customers, those who never answered taken to split "
-                                    f"as those who did, that is about {v['customers_moved']:,.0f} customers",
+                                    "counted over all active customers, those who never answered taken to split "
+                                    "as those who did",
                          owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake"))
     eh = a.experiences_
     if eh is not None and getattr(eh, "prior_score_", None) and "complaints" in set(eh.summary["experience"]):

@@ -121,8 +121,10 @@ def test_the_demo_brief_says_who_to_call_and_what_the_survey_cannot_see(demo):
     assert stake["key"] == "stake" and stake["text"].startswith(f"Win back detractors: call the {called:,} detractors "
                                                                 "among active customers (by their latest answer)")
     moved = next(iter(demo.scenario_table()["customers moved"]))
-    assert moved > called * 0.1 and "those who never answered taken to split as those who did, that is about " \
-        f"{moved:,.0f} customers" in stake["assumption"]
+    assert moved > called * 0.1 and "those who never answered taken to split as those who did" in stake["assumption"]
+    # the 215 the money counts sits beside the money (on the slides the assumption is not shown), not 10% of 706
+    assert stake["value"].endswith(f") if about {moved:,.0f} customers move: 10% of all active detractors, answered "
+                                   "or not")
     t = demo.ledger_.totals(demo.year_periods_)
     answered = demo.revenue_lost_by_band()
     unanswered = (t["revenue_out"] - answered.sum()) / t["revenue_out"]
