@@ -538,8 +538,8 @@ def plot_trend(result, ax=None, title: str | None = None):
         ax.plot(x[flagged], y[flagged], "o", color="#D55E00", markersize=9, fillstyle="none",
                 markeredgewidth=2, label="flagged shift")
     for i, xi in enumerate(x[~shown]):
-        ax.axvspan(xi - 0.5, xi + 0.5, color="#f6f6f6", zorder=0,
-                   label="too few answers to show" if i == 0 else None)
+        ax.axvspan(xi - 0.5, xi + 0.5, facecolor="white", edgecolor="#cccccc", hatch="////", linewidth=0, zorder=1.1,
+                   label="too few answers to show" if i == 0 else None)  # hatched: told apart from the grey band
     step = max(1, -(-len(t) // 6))
     ax.set_xticks(x[::step], t["period"].iloc[::step])
     ax.set_ylabel("NPS (−100 to +100)")

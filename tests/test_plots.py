@@ -120,6 +120,7 @@ def test_the_trend_legend_names_only_what_is_drawn():
                                    [nan, 24.0, 26.0]))
     names = [t.get_text() for t in (calm.get_legend() or calm.figure.legends[0]).get_texts()]
     assert "flagged shift" not in names and "too few answers to show" in names
+    assert any(p.get_hatch() for p in calm.patches)  # the strip told apart from the grey band of normal variation
     shift = "shift: 1 period above the upper limit"
     shifted = plots.plot_trend(_trend(["within normal variation", "within normal variation", shift],
                                       [24.0, 26.0, 45.0]))
