@@ -336,8 +336,13 @@ def plot_ltv(result, ax=None, title: str | None = None):
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, result.currency)))
     ax.set_ylim(0, max(s["upper"].max(), s["ltv"].max()) * 1.15)
     ax.grid(axis="x", visible=False)
-    if ax.get_legend_handles_labels()[0]:
-        _legend(ax)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        from matplotlib.patches import Patch
+
+        neutral = {"within the data": Patch(facecolor="#444444"),  # every band's bar, not the first band's colour
+                   "extrapolated (fitted tail)": Patch(facecolor="#444444", alpha=0.45, hatch="//", edgecolor="white")}
+        _legend(ax, [neutral.get(label, h) for h, label in zip(handles, labels, strict=True)], labels)
     ax.set_title(title or "Lifetime value per customer, with 95% interval")
     return ax
 

@@ -56,6 +56,11 @@ def test_the_ltv_legend_shows_only_what_is_drawn():
     no hatch, and no legend entry for one."""
     legend = plots.plot_ltv(_ltv()).get_legend()
     assert [t.get_text() for t in legend.get_texts()] == ["within the data", "extrapolated (fitted tail)"]
+    # the swatches are neutral: they stand for every band's bar, not for the detractors' orange one
+    from matplotlib.colors import to_hex
+
+    swatches = {to_hex(h.get_facecolor(), keep_alpha=False) for h in legend.legend_handles}
+    assert swatches == {"#444444"}
     ax = plots.plot_ltv(_ltv(extrapolated=(0.0, 0.0, 0.0)))
     assert ax.get_legend() is None and not any(p.get_hatch() for p in ax.patches)
     assert "fitted tail" not in " ".join(t.get_text() for lg in ax.figure.legends for t in lg.get_texts())
