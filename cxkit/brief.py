@@ -83,8 +83,12 @@ def _tiles(a) -> list[dict]:
             flag = str(a.trend_.verdict_)
             change = ("a real shift " + ("up" if "above" in flag else "down") if flag.startswith("shift")
                       else "steady: within normal variation" if flag.startswith("within") else "")
-        tiles.append(_item(signed(a.nps_["nps"]), facts, label=f"NPS of {a.nps_['n']:,} active customers",
-                           change=change))
+        who = f"NPS of {a.nps_['n']:,} active customers who answered"  # not all active customers (the next tile)
+        window = a.nps_window_months if a.data_.mode != "snapshot" else None
+        if window:
+            facts.append(_fact(f"{window:g}", window, "a.nps_window_months"))
+            who += f" in the last {window:g} months"
+        tiles.append(_item(signed(a.nps_["nps"]), facts, label=who, change=change))
     elif a.nps_ is None:
         share = a.base_counts_.get(a.high_, 0) / max(sum(a.base_counts_.values()), 1)
         facts = [_fact(percent(share), share, f"a.base_counts_['{a.high_}'] / sum(a.base_counts_.values())")]
@@ -117,8 +121,10 @@ def _tiles(a) -> list[dict]:
         v, moves, share, src = stake
         (low, mid), = moves.items()
         facts = _stake_facts(v, share, src)
-        tiles.append(_item(money(v["estimate"]), facts, label=f"value at stake: {percent(share)} of "
-                           f"{plural(low).lower()} behaving like {plural(mid).lower()}",
+        years = f"{a.horizon_months / 12:g}"  # lifetime value, beside a tile of monthly revenue
+        facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
+        tiles.append(_item(money(v["estimate"]), facts, label=f"lifetime value at stake over {years} years: "
+                           f"{percent(share)} of {plural(low).lower()} behaving like {plural(mid).lower()}",
                            change=f"range {money(v['lower'])} to {money(v['upper'])}"))
     return tiles[:4]
 
@@ -247,8 +253,8 @@ def _findings(a) -> list[dict]:
                 facts += [_fact(money(c_low, cents=True), c_low, f"{src}.loc['{low}', 'cost_per_customer']"),
                           _fact(money(c_high, cents=True), c_high, f"{src}.loc['{high}', 'cost_per_customer']"),
                           _fact(period, period, "a.contacts_.by_band_['period'].iloc[-1]")]
-                matters = (f"in {period} each cost {money(c_low, cents=True)} in care contacts against "
-                           f"{money(c_high, cents=True)}")
+                matters = (f"in {period} each {_one(low)} cost {money(c_low, cents=True)} in care contacts "
+                           f"against {money(c_high, cents=True)} for each {_one(high)}")
             else:
                 matters = "contact costs are not available in this data"
             out.append(_item(f"{plural(low)} contacted care {times:.1f} times as often as {plural(high).lower()} in "
@@ -260,8 +266,11 @@ def _findings(a) -> list[dict]:
         col = _in_sentence(column_label(strength["column"]))
         faster, slower, ratio, fact = _faster(strength, rank)
         alike = [_in_sentence(column_label(c)) for c in a.covariates_ if c != strength["column"]]
+        if not a.descriptive_:  # the model holds the answer's band alike too ("segment" among its terms)
+            alike.append(band_name(a.score_))
         alike_words = f" (with {join_words(alike)} alike)" if alike else ""
-        lead = (f"Of all we know about customers, {col} goes with leaving most" if rank == 0
+        # the ranking is among the customer columns: the score's own bands may separate churn more (the headline's)
+        lead = (f"Besides the {score_noun(a.score_)}, {col} goes with leaving most" if rank == 0
                 else f"Next comes {col}")
         matters = (f"{col} is the first place to look for who will leave, and for what would keep them" if rank == 0
                    else f"{col} is the next place to look")
@@ -443,12 +452,15 @@ def _actions(a, owners: dict) -> list[dict]:
         out.append(_item(f"Win back {plural(low).lower()}: call the {called:,} {plural(low).lower()} among active "
                          f"customers (by their latest answer) and fix what they report; success is {percent(share)} of "
                          f"{plural(low).lower()} behaving like {plural(mid).lower()}.", facts,
+                         # the money moves about customers_moved, more than share x called: said beside it (the
+                         # slides and the email's tables show the value, not the assumption)
                          value=f"{money(v['estimate'])} of lifetime value over {years} years ({money(v['lower'])} to "
-                               f"{money(v['upper'])})",
+                               f"{money(v['upper'])}) if about {v['customers_moved']:,.0f} customers move: "
+                               f"{percent(share)} of all active {plural(low).lower()}, answered or not",
                          assumption=f"{percent(share)} of {plural(low).lower()} come to behave like "
                                     f"{plural(mid).lower()}, staying and spending as {plural(mid).lower()} do today; "
-                                    f"counted over all active customers, those who never answered taken to split "
-                                    f"as those who did, that is about {v['customers_moved']:,.0f} customers",
+                                    "counted over all active customers, those who never answered taken to split "
+                                    "as those who did",
                          owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake"))
     eh = a.experiences_
     if eh is not None and getattr(eh, "prior_score_", None) and "complaints" in set(eh.summary["experience"]):

@@ -662,10 +662,14 @@ def caption(key: str, **numbers) -> str:
                      "read as a change in what they say; 'of which who answered' is the part of the change that "
                      "comes from the mix.")
         return text + " Periods under the minimum number of answers are suppressed, with the reason."
-    if key == "components":
-        return ("Per month as a customer: averaged over every month each customer of the band was observed, from "
-                "their first answer on. The contacts section counts one period at a time (the customers of each "
-                "band in that period), so its latest figures differ a little from these.")
+    if key == "components":  # snapshot: counted from signup; without contact data there is no contacts section
+        start = "signup" if numbers.get("snapshot") else "their first answer"
+        text = ("Per month as a customer: averaged over every month each customer of the band was observed, from "
+                f"{start} on.")
+        if numbers.get("contacts", True):
+            text += (" The contacts section counts one period at a time (the customers of each band in that period), "
+                     "so its latest figures differ a little from these.")
+        return text
     if key == "audience":
         return ("This audience against the other customers of its population, each customer counted once from their "
                 f"first answer. Churn hazard: how many times as fast its customers leave as others with the same "

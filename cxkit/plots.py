@@ -336,8 +336,13 @@ def plot_ltv(result, ax=None, title: str | None = None):
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, result.currency)))
     ax.set_ylim(0, max(s["upper"].max(), s["ltv"].max()) * 1.15)
     ax.grid(axis="x", visible=False)
-    if ax.get_legend_handles_labels()[0]:
-        _legend(ax)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        from matplotlib.patches import Patch
+
+        neutral = {"within the data": Patch(facecolor="#444444"),  # every band's bar, not the first band's colour
+                   "extrapolated (fitted tail)": Patch(facecolor="#444444", alpha=0.45, hatch="//", edgecolor="white")}
+        _legend(ax, [neutral.get(label, h) for h, label in zip(handles, labels, strict=True)], labels)
     ax.set_title(title or "Lifetime value per customer, with 95% interval")
     return ax
 
@@ -534,10 +539,12 @@ def plot_trend(result, ax=None, title: str | None = None):
                 fmt="o-", color="#0072B2", ecolor="#9cc3e0", capsize=2, markersize=4,
                 label="NPS at a fixed mix, 95% CI" if adjusted else "NPS with 95% CI")
     flagged = shown & t["flag"].str.startswith("shift")
-    ax.plot(x[flagged], y[flagged], "o", color="#D55E00", markersize=9, fillstyle="none",
-            markeredgewidth=2, label="flagged shift")
-    for xi in x[~shown]:
-        ax.axvspan(xi - 0.5, xi + 0.5, color="#f6f6f6", zorder=0)
+    if flagged.any():  # the legend names only what is drawn
+        ax.plot(x[flagged], y[flagged], "o", color="#D55E00", markersize=9, fillstyle="none",
+                markeredgewidth=2, label="flagged shift")
+    for i, xi in enumerate(x[~shown]):
+        ax.axvspan(xi - 0.5, xi + 0.5, facecolor="white", edgecolor="#cccccc", hatch="////", linewidth=0, zorder=1.1,
+                   label="too few answers to show" if i == 0 else None)  # hatched: told apart from the grey band
     step = max(1, -(-len(t) // 6))
     ax.set_xticks(x[::step], t["period"].iloc[::step])
     ax.set_ylabel("NPS (−100 to +100)")

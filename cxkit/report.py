@@ -528,7 +528,8 @@ def value_section(analysis) -> None:
         figure(plots.plot_ltv_gap(analysis.ltv_, *analysis.gap_bands_, parts=analysis.gap_parts_shown_),
                "ltv-gap", caption=gap_caption(analysis))
     table(analysis.components_table(), formats=COMPONENT_FORMATS, rename=COMPONENT_NAMES, missing="not available",
-          caption=narrative.caption("components"))
+          caption=narrative.caption("components", snapshot=analysis.data_.mode == "snapshot",
+                                    contacts=analysis.contacts_ is not None))
 
 
 def stake_section(analysis) -> None:

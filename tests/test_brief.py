@@ -61,6 +61,53 @@ def test_the_demo_brief_has_a_headline_tiles_findings_and_ranked_actions(demo):
     _check_traced(demo, b)
 
 
+def test_the_nps_tile_counts_those_who_answered_not_every_active_customer(demo):
+    """Beside "13,660 customers today", "NPS of 3,111 active customers" read as a fifth of the base gone missing:
+    the tile says the 3,111 are those who answered, and when."""
+    b = brief(demo, OWNERS)
+    nps, today = b["tiles"][0], b["tiles"][1]
+    assert today["label"] == "customers today" and int(today["text"].replace(",", "")) > demo.nps_["n"]
+    assert nps["label"] == (f"NPS of {demo.nps_['n']:,} active customers who answered in the last "
+                            f"{demo.nps_window_months:g} months")
+    _check_traced(demo, b)
+
+
+def test_the_contacts_finding_says_whose_cost_it_is(demo):
+    """"each cost $2.91 in care contacts against $0.50" read as the cost of a contact: it is per customer of a band
+    in the period, and the sentence names both bands."""
+    from cxkit.brief import _findings
+
+    t = demo.contacts_.by_band_
+    last = t[t["period"] == t["period"].iloc[-1]].set_index("band")
+    finding = next(f["text"] for f in _findings(demo) if f["key"] == "contacts")
+    assert (f"Why it matters: in {t['period'].iloc[-1]} each detractor cost "
+            f"${last.loc['detractor', 'cost_per_customer']:,.2f} in care contacts against "
+            f"${last.loc['promoter', 'cost_per_customer']:,.2f} for each promoter.") in finding
+
+
+def test_the_value_at_stake_tile_says_it_is_lifetime_value(demo):
+    """Beside "$148,803 monthly revenue that left in a year", a bare "$105,933 value at stake" read as money a month
+    or a year: the tile says it is lifetime value and over how long."""
+    b = brief(demo, OWNERS)
+    stake = b["tiles"][3]
+    assert stake["label"] == (f"lifetime value at stake over {demo.horizon_months / 12:g} years: 10% of detractors "
+                              "behaving like passives")
+    _check_traced(demo, b)
+
+
+def test_the_segment_finding_ranks_the_columns_besides_the_score(demo):
+    """Detractors leave faster than Basic customers do (the headline's 58% against 85%): the strongest column is
+    the strongest besides the score, not "of all we know", and the score's band is among what the model holds
+    alike."""
+    b = brief(demo, OWNERS)
+    band = demo.cox_.summary.loc["segment[detractor]", "hazard_ratio"]
+    plan = segment_strength(demo, 0)
+    assert band > 1 / plan["hazard_ratio"]  # the band separates churn more than plan does
+    segment = next(f["text"] for f in b["findings"] if f["key"] == "segment")
+    assert segment.startswith("Besides the NPS score, plan goes with leaving most: Basic customers leave")
+    assert segment.split(". Why it matters")[0].endswith("(with region and NPS band alike)")
+
+
 def test_the_demo_brief_says_who_to_call_and_what_the_survey_cannot_see(demo):
     """The win-back action names the answered detractors there are to call (the scenario's 215 is a share of all
     active customers, scaled); the lost finding says what share of the lost revenue left unanswered; the revenue
@@ -74,8 +121,10 @@ def test_the_demo_brief_says_who_to_call_and_what_the_survey_cannot_see(demo):
     assert stake["key"] == "stake" and stake["text"].startswith(f"Win back detractors: call the {called:,} detractors "
                                                                 "among active customers (by their latest answer)")
     moved = next(iter(demo.scenario_table()["customers moved"]))
-    assert moved > called * 0.1 and "those who never answered taken to split as those who did, that is about " \
-        f"{moved:,.0f} customers" in stake["assumption"]
+    assert moved > called * 0.1 and "those who never answered taken to split as those who did" in stake["assumption"]
+    # the 215 the money counts sits beside the money (on the slides the assumption is not shown), not 10% of 706
+    assert stake["value"].endswith(f") if about {moved:,.0f} customers move: 10% of all active detractors, answered "
+                                   "or not")
     t = demo.ledger_.totals(demo.year_periods_)
     answered = demo.revenue_lost_by_band()
     unanswered = (t["revenue_out"] - answered.sum()) / t["revenue_out"]
@@ -166,6 +215,8 @@ def test_the_telco_brief_names_contract_type(telco_path):
             f"of Month-to-Month customers had left by the snapshot, against {left['Two Year']:.0%} of Two Year "
             "customers") in words and "times as fast" not in words
     assert "of Offer E customers had left by the snapshot, against" in words
+    # the score separates who left most (the headline's 100% against 0%): contract leads only besides it
+    assert "Besides the satisfaction score, contract goes with leaving most" in words and "Of all we" not in words
     assert not any(f["key"] == "value" for f in b["findings"])  # a mirror of the outcome is worth no gap
     assert b["actions"] and b["actions"][0]["text"].startswith(f"Look into why {left['Month-to-Month']:.0%} of "
                                                                "Month-to-Month customers had left")
@@ -227,3 +278,20 @@ def test_the_drivers_finding_names_a_driver_only_where_one_is_planted(planted):
     assert "tenure" not in finding["text"]
     for f in finding["facts"]:
         assert eval(f["source"], {"a": a}) == pytest.approx(f["value"])  # noqa: S307 - our own sources
+
+
+def test_the_components_note_follows_the_data(telco_path, monkeypatch):
+    """Telco's table of revenue per band said "from their first answer on" and pointed to a contacts section a
+    snapshot without contacts does not have: the note follows the data."""
+    from cxkit import report
+    from tests.conftest import ROOT
+
+    captions = []
+    monkeypatch.setattr(report, "figure", lambda *args, **kw: None)
+    monkeypatch.setattr(report, "section", lambda *args, **kw: None)
+    monkeypatch.setattr(report, "table", lambda *args, caption=None, **kw: captions.append(caption))
+    a = LeadershipAnalysis(n_boot=20).fit(load(ROOT / "params" / "telco.yaml"))
+    assert a.data_.mode == "snapshot" and a.contacts_ is None
+    report.value_section(a)
+    assert captions == ["Per month as a customer: averaged over every month each customer of the band was observed, "
+                        "from signup on."]

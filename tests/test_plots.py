@@ -56,6 +56,11 @@ def test_the_ltv_legend_shows_only_what_is_drawn():
     no hatch, and no legend entry for one."""
     legend = plots.plot_ltv(_ltv()).get_legend()
     assert [t.get_text() for t in legend.get_texts()] == ["within the data", "extrapolated (fitted tail)"]
+    # the swatches are neutral: they stand for every band's bar, not for the detractors' orange one
+    from matplotlib.colors import to_hex
+
+    swatches = {to_hex(h.get_facecolor(), keep_alpha=False) for h in legend.legend_handles}
+    assert swatches == {"#444444"}
     ax = plots.plot_ltv(_ltv(extrapolated=(0.0, 0.0, 0.0)))
     assert ax.get_legend() is None and not any(p.get_hatch() for p in ax.patches)
     assert "fitted tail" not in " ".join(t.get_text() for lg in ax.figure.legends for t in lg.get_texts())
@@ -102,3 +107,27 @@ def test_the_gap_reads_right_for_either_sign_and_every_score(a, b, title):
     assert ticks == ["lifetime difference", "revenue difference", "total gap"]
     assert [t.get_text().replace("\\$", "$") for t in ax.texts] == ["+$1,400", "\u2212$1,293", "+$107"]
     assert ax.get_ylabel()
+
+
+def _trend(flags, nps):
+    n = len(flags)
+    table = pd.DataFrame({"period": [f"2026-{i + 1:02d}" for i in range(n)], "nps": nps,
+                          "lower": [v - 5 for v in nps], "upper": [v + 5 for v in nps],
+                          "lower_limit": [10.0] * n, "upper_limit": [40.0] * n, "centre": [25.0] * n, "flag": flags})
+    return SimpleNamespace(table=table, verdict_=flags[-1], period="M")
+
+
+def test_the_trend_legend_names_only_what_is_drawn():
+    """The demo's NPS over time named a "flagged shift" no period had, and left the grey strip of a period with too
+    few answers unexplained: the legend names a flagged shift only where one is drawn, and the strip."""
+    nan = float("nan")
+    calm = plots.plot_trend(_trend(["suppressed", "within normal variation", "within normal variation"],
+                                   [nan, 24.0, 26.0]))
+    names = [t.get_text() for t in (calm.get_legend() or calm.figure.legends[0]).get_texts()]
+    assert "flagged shift" not in names and "too few answers to show" in names
+    assert any(p.get_hatch() for p in calm.patches)  # the strip told apart from the grey band of normal variation
+    shift = "shift: 1 period above the upper limit"
+    shifted = plots.plot_trend(_trend(["within normal variation", "within normal variation", shift],
+                                      [24.0, 26.0, 45.0]))
+    names = [t.get_text() for t in (shifted.get_legend() or shifted.figure.legends[0]).get_texts()]
+    assert "flagged shift" in names and "too few answers to show" not in names

@@ -160,3 +160,19 @@ def deck_pdf(pptx: Path, folder: Path) -> Path:
 def test_libreoffice_draws_no_text_off_the_foot_of_a_slide(deck_path, tmp_path):
     fill = slide_fill(deck_pdf(deck_path, tmp_path))
     assert all(ink == 0 for _, ink in fill), fill
+
+
+def test_every_tile_holds_its_text(deck_path):
+    """The tiles' last line (the change, "steady: within normal variation") sat on the card's lower edge: the card's
+    height left out the space under the big number. Every text box of a tile ends inside its card, with room."""
+    from pptx import Presentation
+
+    slide = Presentation(str(deck_path)).slides[1]
+    cards = [s for s in slide.shapes if not s.has_text_frame or not s.text_frame.text.strip()]
+    cards = [c for c in cards if c.height > 0.5 * EMU]  # the cards, not their accent bars
+    assert len(cards) == 2
+    for card in cards:
+        inside = [s for s in slide.shapes if s.has_text_frame and s.text_frame.text.strip()
+                  and card.left <= s.left < card.left + card.width and card.top <= s.top < card.top + card.height]
+        assert len(inside) == 3, [s.text_frame.text for s in inside]  # the number, its label, its change
+        assert max(s.top + s.height for s in inside) <= card.top + card.height - 0.05 * EMU

@@ -262,7 +262,7 @@ def _brief_slides(deck, brief: dict, footer: str) -> None:
                  fit_text([t["label"], t.get("change", "")], w - 0.2, 0.95, sizes=(13, 12, 11)))
                 for t in tiles]
         size_v, size_l = min(f[0].size for f in fits), min(f[1].size for f in fits)
-        tall = max(measure([t["text"]], w - 0.2, size_v, True).height
+        tall = max(measure([t["text"]], w - 0.2, size_v, True).height + size_v * _GAP / 72  # the gap drawn below it
                    + measure([t["label"], t.get("change", "")], w - 0.2, size_l).height for t in tiles) + 0.3
         for i, t in enumerate(tiles):
             left = MARGIN + i * (w + gap)
