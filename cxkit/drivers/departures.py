@@ -98,7 +98,7 @@ class DepartureStory:
                       f"arg_max(CAST(k.kind AS VARCHAR), k.date) AS last_contact_kind{per_kind} "
                       f"FROM contacts k JOIN gone g USING (customer_id) WHERE k.date <= g.end_date "
                       f"AND k.date > g.end_date - {self.window_days} GROUP BY 1) k USING (customer_id) ")
-        rates = rate_sql(data)
+        rates = rate_sql(data, "SELECT customer_id FROM gone")
         if rates:  # joined where the rows are: no list of leavers is sent anywhere
             query += ", v.rate AS monthly_revenue"
             joins += f"LEFT JOIN ({rates}) v USING (customer_id) "
