@@ -94,8 +94,9 @@ def measure(n: int, engines=("warehouse", "local")) -> list[dict]:
         row["n"] = n
         print(json.dumps(row), flush=True)
         rows.append(row)
-    same = (len(rows) == 2 and all("nps" in r for r in rows) and rows[0]["nps"] == rows[1]["nps"]
-            and rows[0]["ltv"] == rows[1]["ltv"]) if len(rows) == 2 else None
+    same = None  # a warehouse-only run has nothing to compare with
+    if len(rows) == 2:
+        same = all("nps" in r for r in rows) and rows[0]["nps"] == rows[1]["nps"] and rows[0]["ltv"] == rows[1]["ltv"]
     for row in rows:
         row["same_numbers"] = same
     return rows

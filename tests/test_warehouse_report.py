@@ -227,12 +227,11 @@ def _telco():
     """Telco's params (params/telco.yaml: a snapshot, CSAT bands, tenure clock, owners) and its customers' file,
     or a skip where the shared data is not beside the project."""
     from cxkit.params import read_params
+    from cxkit.sources import resolve_path
 
     params = read_params(KIT_PROJECT / "params" / "telco.yaml")
     spec = dict(params["data"]["customers"])
-    relative = spec.pop("path")  # read from the params file's folder, else the project root (as the kit does)
-    path = next((p.resolve() for p in (KIT_PROJECT / "params" / relative, KIT_PROJECT / relative) if p.exists()),
-                KIT_PROJECT / relative)
+    path, _ = resolve_path(spec.pop("path"), KIT_PROJECT / "params")  # where the kit itself looks
     if not path.exists():
         pytest.skip("the Telco data (../shared/data/telco) is not here")
     settings = {k: params[k] for k in ("score", "clock", "owners", "title") if k in params}
