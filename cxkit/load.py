@@ -32,7 +32,7 @@ from cxkit.sources import RecordedSource, Source
 from cxkit.sql import ident, literal
 from cxkit.validate import check_dates_and_magnitudes, check_structure, check_values
 
-__all__ = ["CXData", "load", "SLICE_COPY_ROWS", "ENGINES"]
+__all__ = ["CXData", "load", "engine_of", "SLICE_COPY_ROWS", "ENGINES"]
 
 #: A slice of a batch's analysis store with at most this many rows (all tables together) is copied into
 #: memory (a few tens of MB at most); a larger one stays a filtered view of the store.
@@ -163,7 +163,8 @@ class CXData:
                                  f"WHERE customer_id IN (SELECT customer_id FROM {schema}.customers)")
         cursor = self.con.cursor()
         cursor.execute(f"SET search_path = '{schema}'")
-        if copy if copy is not None else self.store is not None and self._slice_rows(cursor) <= SLICE_COPY_ROWS:
+        local_store = self.store is not None and self.engine != "warehouse"  # a warehouse's rows are not copied
+        if copy if copy is not None else local_store and self._slice_rows(cursor) <= SLICE_COPY_ROWS:
             self._copy_slice(schema)  # then the counts below read the copies, not the whole store again
         counts = {t: cursor.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in self.tables}
         return replace(self, con=cursor, row_counts=counts, slice_by=dict(slice_by), parent=self)
@@ -372,6 +373,24 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     data = CXData(con, mode, as_of, segments, scores, counts, recorded, min_size, columns)
     _warn_small_segments(data)
     return data
+
+
+def engine_of(spec: dict, base_dir: str | Path = ".") -> str:
+    """The engine a params file's ``data`` spec runs on, ``local`` or ``warehouse``, without reading any data.
+
+    Examples
+    --------
+    >>> engine_of({"customers": {"ibis": "duckdb://", "table": "customers"}})
+    'warehouse'
+    >>> engine_of({"customers": "customers.csv"})
+    'local'
+    """
+    spec = dict(spec)
+    engine = spec.pop("engine", None) or "auto"
+    if engine not in ENGINES:
+        raise ParamsError(f"data.engine: {engine!r}; use one of {', '.join(ENGINES)}")
+    return _engine(engine, {name: Source.from_spec(name, spec[name], Path(base_dir))
+                            for name in CONTRACT if spec.get(name)})
 
 
 def _engine(engine: str, sources: dict) -> str:

@@ -275,13 +275,16 @@ def load_data(data=None, as_of=None, min_segment_size=None, slice_by=None, paren
     from cxkit.store import AnalysisStore
 
     with collect_warnings() as notes:
-        if store:
-            loaded = AnalysisStore(store).data()
+        kept = AnalysisStore(store) if store else None
+        if kept is not None and kept.holds_rows:
+            loaded = kept.data()
         else:
             params = {"data": data or demo_sources(), "as_of": as_of}
             if min_segment_size is not None:
                 params["min_segment_size"] = min_segment_size
             loaded = load(params)
+            if kept is not None:  # a warehouse's store: its rows stay there; the batch's shared numbers are here
+                loaded = kept.attached_to(loaded)
         loaded = loaded.subset(parent_slice, copy=False if slice_by else None).subset(slice_by)
     return loaded, notes
 

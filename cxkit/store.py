@@ -69,11 +69,13 @@ def store_key(data: dict, as_of, min_segment_size, base_dir=".") -> str:
     Reads no data (each file's size, modified and changed time and inode stand for its content).
     """
     from cxkit import __version__
+    from cxkit.load import engine_of
     from cxkit.sources import Source
 
     sources = [_identity(Source.from_spec(t, s, Path(base_dir))) for t, s in sorted(data.items()) if t != "engine"]
     text = json.dumps({"format": _FORMAT, "version": __version__, "sources": sources, "as_of": str(as_of),
-                       "min_segment_size": min_segment_size}, sort_keys=True, default=str)
+                       "min_segment_size": min_segment_size, "engine": engine_of(data, base_dir)},
+                      sort_keys=True, default=str)
     volatile = any(s["kind"] == "ibis" for s in sources)
     return hashlib.sha256(text.encode()).hexdigest()[:16] + (VOLATILE_SUFFIX if volatile else "")
 
@@ -129,22 +131,25 @@ class AnalysisStore:
         (:meth:`slice_sources`). Without, the rows stay as they came. Written to a temporary name and renamed,
         so a reader never sees half a store.
         """
+        from cxkit.engine import connect
         from cxkit.sql import literal
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{key}.duckdb"
         staging = folder / f".{key}-{uuid.uuid4().hex[:8]}.duckdb"
-        cluster_by = [c for c in cluster_by if c in data.columns.get("customers", ())]
+        rows = data.engine != "warehouse"  # a warehouse's rows stay there: its store holds the shared numbers only
+        cluster_by = [c for c in cluster_by if c in data.columns.get("customers", ())] if rows else []
         meta = {"key": key, "mode": data.mode, "as_of": data.as_of.isoformat() if data.as_of else None,
                 "segments": list(data.segments), "scores": list(data.scores), "row_counts": data.row_counts,
                 "columns": data.columns, "min_segment_size": data.min_segment_size,
                 "inputs": {t: s.fingerprint() for t, s in data.sources.items()},
-                "warnings": [str(w) for w in load_warnings], "cluster_by": cluster_by}
+                "warnings": [str(w) for w in load_warnings], "cluster_by": cluster_by, "engine": data.engine}
         alias = "cxstore_w"
+        con = data.con if rows else connect()
         try:
-            data.con.execute(f"ATTACH {literal(str(staging))} AS {alias}")
-            cls._write(data, alias, cluster_by, meta)
+            con.execute(f"ATTACH {literal(str(staging))} AS {alias}")
+            cls._write(data, con, alias, cluster_by if rows else None, meta)
         except Exception as exc:  # a full disk: DuckDB's IOException or its failed commit; never a half store left
             for left in (staging, staging.with_name(staging.name + ".wal")):
                 left.unlink(missing_ok=True)
@@ -160,33 +165,49 @@ class AnalysisStore:
         return cls(target)
 
     @staticmethod
-    def _write(data, alias: str, cluster_by: list, meta: dict) -> None:
-        """The store's tables and its meta, into the attached database ``alias`` (detached at the end)."""
+    def _write(data, con, alias: str, cluster_by: list | None, meta: dict) -> None:
+        """The store's tables (none with ``cluster_by`` None) and its meta, into the database ``alias`` attached
+        to ``con`` (detached at the end)."""
         from cxkit.sql import ident
 
         pos = ident(POSITION)
-        order = ", ".join([*(f"{ident(c)} NULLS LAST" for c in cluster_by), "customer_id"])
+        order = ", ".join([*(f"{ident(c)} NULLS LAST" for c in cluster_by or ()), "customer_id"])
         try:
-            if not cluster_by:  # no audiences to keep together: the rows as they came
+            if cluster_by is None:
+                pass  # the numbers only
+            elif not cluster_by:  # no audiences to keep together: the rows as they came
                 for table in data.tables:
-                    data.con.execute(f"CREATE TABLE {alias}.{ident(table)} AS SELECT * FROM main.{ident(table)}")
+                    con.execute(f"CREATE TABLE {alias}.{ident(table)} AS SELECT * FROM main.{ident(table)}")
             else:
-                data.con.execute(f"CREATE TABLE {alias}.customers AS SELECT *, row_number() OVER (ORDER BY {order}) "
+                con.execute(f"CREATE TABLE {alias}.customers AS SELECT *, row_number() OVER (ORDER BY {order}) "
                                  f"AS {pos} FROM main.customers ORDER BY {pos}")
                 for table in (t for t in data.tables if t != "customers"):
                     columns = ", ".join(f"t.{ident(c)}" for c in data.columns[table])
-                    data.con.execute(f"CREATE TABLE {alias}.{ident(table)} AS SELECT {columns}, c.{pos} "
+                    con.execute(f"CREATE TABLE {alias}.{ident(table)} AS SELECT {columns}, c.{pos} "
                                      f"FROM main.{ident(table)} AS t LEFT JOIN {alias}.customers AS c "
                                      f"USING (customer_id) ORDER BY c.{pos} NULLS LAST, {columns}")
-            data.con.execute(f"CREATE TABLE {alias}.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-            data.con.execute(f"INSERT INTO {alias}.meta VALUES ('meta', ?)", [json.dumps(meta, default=str)])
+            con.execute(f"CREATE TABLE {alias}.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            con.execute(f"INSERT INTO {alias}.meta VALUES ('meta', ?)", [json.dumps(meta, default=str)])
         except Exception:
             try:
-                data.con.execute(f"DETACH {alias}")
+                con.execute(f"DETACH {alias}")
             except Exception:  # noqa: BLE001 - a failed checkpoint after a failed write: the write's error says why
                 pass
             raise
-        data.con.execute(f"DETACH {alias}")  # its checkpoint writes the file: a full disk may show only here
+        con.execute(f"DETACH {alias}")  # its checkpoint writes the file: a full disk may show only here
+
+    @property
+    def holds_rows(self) -> bool:
+        """False for a store of data in a warehouse (``data.engine: warehouse``): the rows stay there, and the
+        store holds only the numbers the batch's reports share; each report reads the warehouse itself."""
+        return self.meta_.get("engine", "local") != "warehouse"
+
+    def attached_to(self, data):
+        """``data`` (loaded from the warehouse, for a store that does not :attr:`holds_rows`) with this store's
+        shared numbers at hand: its reports then compare with everyone without computing everyone again."""
+        from dataclasses import replace
+
+        return replace(data, store=self)
 
     @property
     def cluster_by(self) -> list:
@@ -245,6 +266,11 @@ class AnalysisStore:
         from cxkit.load import CXData
         from cxkit.sql import ident
 
+        if not self.holds_rows:
+            from cxkit.errors import CxkitError
+
+            raise CxkitError(f"the analysis store {self.path.name} holds no rows: its data stays in the warehouse; "
+                             "load it from its params and read the shared numbers with attached_to(data)")
         con = self._connect()
         m = self.meta_
         for table in m["row_counts"]:

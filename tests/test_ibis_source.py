@@ -12,7 +12,9 @@ import yaml
 from cxkit.errors import ParamsError
 from cxkit.load import load
 from cxkit.render.batch import batch
+from cxkit.store import AnalysisStore
 from cxkit.synth import generate
+from tests.same_report import same_blocks
 
 pytest.importorskip("ibis")
 TABLES = ("customers", "responses", "revenue", "contacts")
@@ -57,24 +59,43 @@ def _shown(run_dir) -> list[str]:
             for b in record["blocks"]]
 
 
-def _same_report_from_backend(tmp_path, files, backend: str) -> dict:
+def _same_report_from_backend(tmp_path, files, backend: str, engine: str = "local") -> dict:
+    """A quarter's audiences from the backend's tables equal those from the files: exactly when the rows are read
+    onto this machine (``engine: local``); to the last bits of a float when the backend computes them
+    (``engine: warehouse``: its sums add up in another order)."""
     by_files = tmp_path / "from-files"
-    by_backend = tmp_path / f"from-{backend}"
+    by_backend = tmp_path / f"from-{backend}-{engine}"
     batch([_quarter(tmp_path, _data(files, None), "files")], by_files, jobs=2, pdf=False)
-    items = batch([_quarter(tmp_path, _data(files, backend), backend)], by_backend, jobs=2, pdf=False)
+    path = _quarter(tmp_path, {**_data(files, backend), "engine": engine}, f"{backend}-{engine}")
+    items = batch([path], by_backend, jobs=2, pdf=False)
     assert items and all(it.ok for it in items), [it.short_error for it in items]
     for it in items:
-        assert _shown(by_backend / it.run) == _shown(by_files / it.run), it.run
+        if engine == "local":
+            assert _shown(by_backend / it.run) == _shown(by_files / it.run), it.run
+        else:
+            same_blocks(_shown(by_files / it.run), _shown(by_backend / it.run))
     manifest = json.loads((by_backend / items[0].run / "manifest.json").read_text())
     inputs = {i["table"]: i for i in manifest["inputs"]}
     assert inputs["customers"]["kind"] == "ibis" and inputs["customers"]["rows"] == CUSTOMERS
-    assert len(inputs["customers"]["content_hash"]) == 64 and "://" not in json.dumps(manifest["inputs"])
-    assert manifest["store"].endswith("-w")  # read from the backend once, into this batch's store
-    return {"out": by_backend, "items": items, "path": tmp_path / f"{backend}.yaml", "manifest": manifest}
+    assert "://" not in json.dumps(manifest["inputs"])
+    if engine == "local":  # the rows read are hashed; a warehouse's stay there, unread (the run says so)
+        assert len(inputs["customers"]["content_hash"]) == 64
+    else:
+        assert "content_hash" not in inputs["customers"] and inputs["customers"]["engine"] == "warehouse"
+    assert manifest["store"].endswith("-w")  # this batch's store: a backend's tables are read afresh by each
+    store = AnalysisStore(by_backend / ".store" / f"{manifest['store']}.duckdb")
+    con = duckdb.connect(str(store.path), read_only=True)
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    con.close()
+    # local: the rows read once into the store; warehouse: they stay there, the store holds the shared numbers
+    assert store.holds_rows == (engine == "local") and tables == ({"meta", *TABLES} if engine == "local" else {"meta"})
+    assert store._read_numbers(), "everyone's numbers were computed once for the audiences"
+    return {"out": by_backend, "items": items, "path": path, "manifest": manifest}
 
 
-def test_a_batch_from_an_ibis_backend_reports_what_the_files_give(tmp_path, files):
-    got = _same_report_from_backend(tmp_path, files, "duckdb")
+@pytest.mark.parametrize("engine", ["local", "warehouse"])
+def test_a_batch_from_an_ibis_backend_reports_what_the_files_give(tmp_path, files, engine):
+    got = _same_report_from_backend(tmp_path, files, "duckdb", engine)
     again = batch([got["path"]], got["out"], jobs=2, pdf=False)  # unchanged rows: every report skipped
     assert all(it.skipped for it in again)
     stores = list((got["out"] / ".store").glob("*.duckdb"))
@@ -132,7 +153,7 @@ def test_a_batch_from_spark_reports_what_the_files_give(tmp_path, files, spark):
     """The audiences' reports from Spark tables (local mode) equal those from the same rows in files."""
     for name in TABLES:  # the session ibis.connect("pyspark://") finds is this one
         spark.read.parquet(str(files / f"{name}.parquet")).createOrReplaceTempView(name)
-    _same_report_from_backend(tmp_path, files, "pyspark")
+    _same_report_from_backend(tmp_path, files, "pyspark")  # read once (the warehouse path in Spark: below)
 
 
 def test_backend_errors_are_worded_as_params_errors_without_a_traceback():

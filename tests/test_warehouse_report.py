@@ -18,6 +18,7 @@ import pytest
 
 from cxkit.paths import KIT_PROJECT
 from cxkit.synth import write
+from tests.same_report import same_blocks
 
 ibis = pytest.importorskip("ibis")
 TABLES = ("customers", "responses", "revenue", "contacts")
@@ -57,29 +58,6 @@ def record(data: dict, monkeypatch, **params) -> tuple[list[str], dict]:
     return shown, space
 
 
-def _close(a, b, where: str = "") -> None:
-    """Equal JSON, except that raw floats may differ in their last bits: a sum of money added up in another order
-    (any parallel engine's, DuckDB's own from run to run). Every text, table cell and shown number is equal."""
-    if isinstance(a, float) and isinstance(b, float):
-        assert b == pytest.approx(a, rel=1e-9, abs=1e-9), where
-    elif isinstance(a, dict) and isinstance(b, dict):
-        assert a.keys() == b.keys(), where
-        for k in a:
-            _close(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, list) and isinstance(b, list):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _close(x, y, f"{where}[{i}]")
-    else:
-        assert b == a, where
-
-
-def _same(local: list[str], remote: list[str]) -> None:
-    assert len(remote) == len(local)
-    for i, (a, b) in enumerate(zip(local, remote, strict=True)):
-        _close(json.loads(a), json.loads(b), f"block {i}")
-
-
 def _table_bytes(files) -> int:
     import pyarrow.parquet as pq
 
@@ -111,7 +89,7 @@ def test_the_report_computed_in_an_ibis_duckdb_equals_the_files_report(files, la
     local, a = record({t: str(files / f"{t}.parquet") for t in TABLES}, monkeypatch)
     remote, b = record(lake, monkeypatch)
     assert a["cx_data"].engine == "local" and b["cx_data"].engine == "warehouse"
-    _same(local, remote)
+    same_blocks(local, remote)
     _aggregates_only(b["analysis"], files)
 
 
@@ -132,7 +110,7 @@ def test_the_report_computed_in_spark_equals_the_files_report(files, monkeypatch
     local, _ = record({t: str(files / f"{t}.parquet") for t in TABLES}, monkeypatch)
     remote, b = record({t: {"ibis": "pyspark://", "table": t} for t in TABLES}, monkeypatch)
     assert b["cx_data"].engine == "warehouse" and b["cx_data"].con.backend.name == "pyspark"
-    _same(local, remote)
+    same_blocks(local, remote)
     _aggregates_only(b["analysis"], files)
 
 
@@ -144,7 +122,7 @@ def test_an_audience_report_computed_in_an_ibis_duckdb_equals_the_files_report(f
     remote, b = record(lake, monkeypatch, **params)
     assert b["cx_data"].engine == "warehouse" and b["cx_data"].slice_by == params["slice_by"]
     assert b["analysis"].audience_ is not None
-    _same(local, remote)
+    same_blocks(local, remote)
     assert b["analysis"].bytes_back_["aggregates"] < _table_bytes(files)
 
 
@@ -177,7 +155,7 @@ def test_an_audience_report_computed_in_spark_equals_the_files_report(files, mon
     local, _ = record({t: str(files / f"{t}.parquet") for t in TABLES}, monkeypatch, **params)
     remote, b = record({t: {"ibis": "pyspark://", "table": t} for t in TABLES}, monkeypatch, **params)
     assert b["cx_data"].con.backend.name == "pyspark" and b["analysis"].audience_ is not None
-    _same(local, remote)
+    same_blocks(local, remote)
     assert b["analysis"].bytes_back_["aggregates"] < _table_bytes(files)
 
 
@@ -252,7 +230,7 @@ def test_telco_computed_in_an_ibis_duckdb_equals_the_files_report(monkeypatch, t
     remote, b = record({"customers": {"ibis": f"duckdb://{lake}?read_only=true", "table": "telco", **spec}},
                        monkeypatch, **settings)
     assert a["cx_data"].mode == "snapshot" and b["cx_data"].engine == "warehouse"
-    _same(local, remote)
+    same_blocks(local, remote)
 
 
 @pytest.mark.spark
@@ -263,4 +241,4 @@ def test_telco_computed_in_spark_equals_the_files_report(monkeypatch, spark):
     local, _ = record({"customers": {"path": str(path), **spec}}, monkeypatch, **settings)
     remote, b = record({"customers": {"ibis": "pyspark://", "table": "telco", **spec}}, monkeypatch, **settings)
     assert b["cx_data"].con.backend.name == "pyspark"
-    _same(local, remote)
+    same_blocks(local, remote)

@@ -114,7 +114,7 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
     from cxkit.load import load
     from cxkit.params import read_params
     from cxkit.render.preflight import _absolute_data, checked_parameters
-    from cxkit.render.stores import cluster_columns, effective_params, open_or_build
+    from cxkit.render.stores import cluster_columns, effective_params, open_or_build, store_data
 
     raw = read_params(path)
     block = raw.pop("audiences")
@@ -137,7 +137,7 @@ def expand_audiences(path: Path, out_dir: Path) -> tuple[list[Path], list[Skippe
         extras = [e["slice_by"] for e in block.get("extra") or [] if isinstance(e, dict)
                   and isinstance(e.get("slice_by"), dict)]
         order = cluster_columns([*(dict.fromkeys(cols) for cols in levels), *extras])
-        data = open_or_build(plan[1], out_dir, order).data()
+        data = store_data(open_or_build(plan[1], out_dir, order), plan[1])
     else:
         data = load({"data": raw.get("data") or demo_sources(), "as_of": raw.get("as_of")})
     missing = [c for cols in levels for c in cols if c not in data.segments]

@@ -105,6 +105,9 @@ def _absolute_data(data: dict, base_dir: Path) -> dict:
         raise ParamsError("data: expected a mapping of table -> source (see docs/guide/data.md, 'Params files')")
     out = {}
     for table, spec in data.items():
+        if table == "engine":  # data.engine: local or warehouse, not a table
+            out[table] = spec
+            continue
         spec = {"path": spec} if isinstance(spec, str) else dict(spec) if isinstance(spec, dict) else spec
         if isinstance(spec, dict) and isinstance(spec.get("path"), str) and not URL.match(spec["path"].strip()):
             path, tried = resolve_path(spec["path"], base_dir, f"data.{table}")
@@ -246,7 +249,9 @@ def preflight(params_path, out_dir="reports", *, min_segment_size: int | None = 
         # own, for a notebook found there), where it would look for the demo data somewhere else
         parameters["data"] = spec["data"]
     if store is not None and "store" in {p.name for p in declared} and store.key == store_key(**spec):
-        data = store.data()  # validated once for the whole batch: the same tables, warnings and fingerprints
+        # validated once for the whole batch: the same tables, warnings and fingerprints; a warehouse's rows
+        # stay there (the store holds the shared numbers only), so this report checks its data there itself
+        data = store.data() if store.holds_rows else store.attached_to(load(spec, pin=True))
     else:
         data, store = load(spec, pin=True), None
     data = data.subset(effective.get("parent_slice"), copy=False).subset(effective.get("slice_by"), copy=False)

@@ -15,7 +15,7 @@ from pathlib import Path
 from cxkit.errors import CxkitError
 from cxkit.sources import check_unchanged
 
-__all__ = ["prepare_stores", "prune_stores", "cluster_columns", "STORE_DIR", "STORE_KEEP_DAYS"]
+__all__ = ["prepare_stores", "prune_stores", "cluster_columns", "store_data", "STORE_DIR", "STORE_KEEP_DAYS"]
 
 STORE_DIR = ".store"
 STORE_KEEP_DAYS = 7  # a store no batch has used for this long is deleted (it is rebuilt from the data if needed)
@@ -55,7 +55,7 @@ def open_or_build(effective: dict, out_dir, cluster_by=None):
     Raises ``ValidationError`` / ``ParamsError`` for data that fails the gateway (nothing is written).
     """
     from cxkit.errors import CxkitWarning
-    from cxkit.load import load
+    from cxkit.load import engine_of, load
     from cxkit.render.preflight import data_spec
     from cxkit.store import AnalysisStore
 
@@ -63,27 +63,51 @@ def open_or_build(effective: dict, out_dir, cluster_by=None):
     path = Path(out_dir) / STORE_DIR / f"{key}.duckdb"
     if path.is_file():
         store = AnalysisStore(path)
-        if cluster_by is None or store.cluster_by == list(cluster_by):
+        if not store.holds_rows or cluster_by is None or store.cluster_by == list(cluster_by):
             return store
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CxkitWarning)  # the load's warnings, kept in the store's record
             data = store.data()
         notes = store.meta_["warnings"]
     else:
+        spec = data_spec(effective)
+        warehouse = engine_of(spec["data"]) == "warehouse"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CxkitWarning)
-            data = load(data_spec(effective), pin=True, engine="local")  # a store is a local DuckDB file
+            # a store of local data is a DuckDB file of its validated rows; a warehouse's rows stay there
+            data = load(spec, pin=True, engine=None if warehouse else "local")
         notes = [str(w.message) for w in caught if issubclass(w.category, CxkitWarning)]
     try:
         built = AnalysisStore.build(data, path.parent, key, notes, cluster_by or ())
     finally:
-        data.con.close()
+        if data.engine != "warehouse":
+            data.con.close()
     try:  # the store holds what was read: the inputs must still be what their fingerprints say
         check_unchanged(data.sources, "while the batch read it")
     except CxkitError:
         built.path.unlink(missing_ok=True)
         raise
+    if data.engine == "warehouse":
+        _WAREHOUSE_DATA[str(built.path)] = built.attached_to(data)
     return built
+
+
+#: Store file -> the warehouse data its batch validated (in this process): a store of warehouse data holds no
+#: rows, so the batch's own steps (audiences, shared numbers) read the warehouse through this, validated once.
+_WAREHOUSE_DATA: dict = {}
+
+
+def store_data(store, effective: dict):
+    """The validated data behind ``store``: its rows, or (a warehouse's) the data its batch loaded in this
+    process, else loaded from ``effective``'s spec again, with the store's numbers attached."""
+    from cxkit.load import load
+    from cxkit.render.preflight import data_spec
+
+    if store.holds_rows:
+        return store.data()
+    if str(store.path) not in _WAREHOUSE_DATA:
+        _WAREHOUSE_DATA[str(store.path)] = store.attached_to(load(data_spec(effective), pin=True))
+    return _WAREHOUSE_DATA[str(store.path)]
 
 
 def cluster_columns(slices) -> list:
@@ -106,7 +130,7 @@ def _populations(store, members) -> dict:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            everyone = everyone or store.data()
+            everyone = everyone or store_data(store, effective)
             analysis = LeadershipAnalysis(**{k: effective[k] for k in ANALYSIS_SETTINGS if k in effective})
             try:
                 analysis.resolve(everyone)
