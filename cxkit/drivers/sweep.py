@@ -1,0 +1,315 @@
+"""The risk-set moves of :func:`~cxkit.drivers.risk_sets.moves_sql`, by one compiled pass over each customer.
+
+:func:`~cxkit.drivers.risk_sets.moves_sql` needs, per customer, the repeat
+flag of each contact (the contact before it) and the running counts of
+experiences and the latest band at every change day: in SQL, window sorts of
+every contact and every change point. Here the contacts and answers are read
+once, narrow (customer, day, complaint flag; customer, day, second, band), in
+customer-then-day order (the order they are usually stored in: checked, and
+sorted by numpy only if not), and a numba-compiled loop walks each customer
+once: the repeat flags, the ``+1`` steps on ``day + lag`` and ``-1`` steps on
+``day + lag + window`` merged with the answers, and each spell's entry, exit
+and departure added to a dense (pattern, day) table. The result is the frame
+``moves_sql`` gives (the same rows, columns and meaning, the ``day`` NULL row
+counting the spells), so :func:`~cxkit.drivers.risk_sets.risk_sets` and the
+Cox fit read it unchanged. Local engines only: a warehouse runs ``moves_sql``.
+
+Examples
+--------
+>>> moves = sweep_moves(data, eh, ["complaints", "repeat_contacts"], ["plan"], "nps", codes)  # doctest: +SKIP
+>>> list(moves.columns)                                                                         # doctest: +SKIP
+['complaints', 'repeat_contacts', 'plan', 'earlier_band', 'day', 'enter', 'leave', 'events']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from cxkit.drivers.risk_sets import PRIOR_BAND
+from cxkit.errors import CxkitError
+from cxkit.scales import band_sql
+from cxkit.sql import ident, literal
+
+__all__ = ["sweep_moves"]
+
+_LEVEL_BITS, _CODE_BITS = 21, 6  # a pattern packed in one int64: experience counts, then adjuster and band codes
+_INTEGER_IDS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+
+
+def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior: str | None, codes: dict,
+                only: str | None = None) -> pd.DataFrame:
+    """Entries, exits and events per pattern and day, as :func:`~cxkit.drivers.risk_sets.moves_sql` gives them.
+
+    Parameters
+    ----------
+    data : CXData
+        Dated data on a local engine (DuckDB), with a contacts table.
+    hazards : ExperienceHazards
+        The settings (``lag_days``, ``window_days``, ``repeat_days``) and the complaint kinds found in the data.
+    experiences : list of str
+        ``["complaints", "repeat_contacts"]`` or ``["repeat_contacts"]`` (no complaint kind in the data).
+    adjust : list of str
+        Adjusters (at most two, each with at most 63 levels), written as their level's number.
+    prior : str or None
+        The score whose band before the window the patterns carry (None: the band column stays NULL).
+    codes : dict
+        Adjuster (and ``earlier_band``) -> its levels, as :meth:`ExperienceHazards.fit_data` builds them.
+    only : str or None
+        A condition on ``customer_id``: only those customers (a group of ``chunk_customers``).
+
+    Returns
+    -------
+    DataFrame
+        ``<experiences>, <adjusters>, earlier_band, day, enter, leave, events`` with the level numbers (decode
+        with :func:`~cxkit.drivers.risk_sets.decode`), and one row with ``day`` NULL counting the spells.
+
+    Examples
+    --------
+    >>> eh = ExperienceHazards()                                                   # doctest: +SKIP
+    >>> eh._complaint_values = ["complaint"]                                       # doctest: +SKIP
+    >>> sweep_moves(data, eh, ["complaints", "repeat_contacts"], [], None, {})     # doctest: +SKIP
+    """
+    if len(experiences) * _LEVEL_BITS + (len(adjust) + 1) * _CODE_BITS > 62 or any(
+            len(codes.get(a, ())) >= 2 ** _CODE_BITS for a in [*adjust, PRIOR_BAND]):
+        raise CxkitError("too many experiences, adjusters or levels for the compiled sweep")
+    cust, contacts, answers = _read(data, hazards, adjust, prior, codes, only)
+    ids, signup, total, churned, adj = cust
+    con_id, con_day, complaint = contacts
+    # each contact's repeat flag (the contact before it within repeat_days), then only the experiences
+    repeat = np.zeros(con_id.size, dtype=bool)
+    repeat[1:] = (con_id[1:] == con_id[:-1]) & (np.diff(con_day) <= hazards.repeat_days)
+    steps = np.column_stack(([complaint != 0] if "complaints" in experiences else []) + [repeat]).astype(np.int8)
+    keep = steps.any(axis=1)
+    del repeat, complaint
+    max_day = max(int(total.max()) if total.size else 0, 0)
+    acc, pats, n_pat, spells_all, spells_band = _sweep(
+        ids, signup, total, churned, adj, con_id[keep], con_day[keep], steps[keep], answers[0], answers[1],
+        answers[3], hazards.lag_days, hazards.lag_days + hazards.window_days, max_day)
+    pid, day = np.nonzero(acc[3, :n_pat])
+    cells = acc[:3, pid, day]
+    del acc
+    names = [*experiences, *adjust, PRIOR_BAND]
+    cols = {}
+    none = np.zeros(day.size, dtype=bool)
+    for i, name in enumerate(names):
+        values = pats[pid, i]
+        na = values == 0 if i >= len(experiences) else none
+        cols[name] = pd.arrays.IntegerArray(np.append(values, 0).astype(np.int32), np.append(na, True))
+    cols["day"] = pd.arrays.IntegerArray(np.append(day, 0).astype(np.int32), np.append(none, True))
+    cols["enter"] = np.append(cells[0], spells_all).astype(np.int64)
+    cols["leave"] = np.append(cells[1], spells_band).astype(np.int64)
+    cols["events"] = pd.arrays.IntegerArray(np.append(cells[2], 0).astype(np.int64), np.append(none, True))
+    return pd.DataFrame(cols)
+
+
+def _read(data, hazards, adjust, prior, codes, only):
+    """The customers (id, signup day, days observed, churned, adjuster codes; 0 for NULL), the contacts (id, day,
+    complaint) and the answers (id, day, second of the day, band code) as numpy arrays, each in id-then-day
+    order. Days are days since 1970-01-01 (a customer's day since signup is the difference, as ``date_diff``)."""
+    from cxkit.drivers.hazards import _coded
+
+    as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
+    id_type = str(data.sql("SELECT typeof(customer_id) FROM customers LIMIT 1").fetchone()[0]).upper()
+    where = f" AND ({only})" if only else ""
+    if id_type in _INTEGER_IDS:  # the id itself orders the three tables
+        key, join = "CAST(x.customer_id AS BIGINT)", ""
+    else:  # any other id: its rank among the customers'
+        key = "i.i"
+        join = (" JOIN (SELECT customer_id, CAST(row_number() OVER (ORDER BY customer_id) AS BIGINT) AS i "
+                "FROM customers) i USING (customer_id)")
+    epoch = "CAST(date_diff('day', DATE '1970-01-01', CAST({} AS DATE)) AS INTEGER)"
+    end = f"CASE WHEN x.end_date <= {as_of} THEN x.end_date END"
+    adj = "".join(f", CAST(coalesce({_coded(f'CAST(x.{ident(a)} AS VARCHAR)', codes.get(a))}, 0) AS TINYINT) "
+                  f"AS {ident(a)}" for a in adjust)
+    people = data.sql(
+        f"SELECT {key} AS id, {epoch.format('x.signup_date')} AS signup, "
+        f"CAST(date_diff('day', x.signup_date, coalesce({end}, {as_of})) AS INTEGER) AS total, "
+        f"CAST({end} IS NOT NULL AS TINYINT) AS churned{adj} FROM customers x{join} "
+        f"WHERE x.signup_date <= {as_of}{where}").fetchnumpy()
+    values = getattr(hazards, "_complaint_values", None) or []
+    complaint = f"coalesce(CAST(x.kind AS VARCHAR) IN ({', '.join(literal(v) for v in values) or 'NULL'}), false)"
+    contacts = data.sql(f"SELECT {key} AS id, {epoch.format('x.date')} AS day, CAST({complaint} AS TINYINT) AS c "
+                        f"FROM contacts x{join} WHERE x.date IS NOT NULL{where}").fetchnumpy()
+    if prior is not None:
+        band = _coded(band_sql(f"x.{ident(prior)}", prior), codes.get(PRIOR_BAND))
+        answers = data.sql(
+            f"SELECT {key} AS id, {epoch.format('x.response_date')} AS day, CAST(date_diff('second', "
+            f"date_trunc('day', x.response_date), x.response_date) AS INTEGER) AS seq, "
+            f"CAST(coalesce({band}, 0) AS TINYINT) AS band FROM responses x{join} "
+            f"WHERE x.{ident(prior)} IS NOT NULL AND x.response_date IS NOT NULL{where}").fetchnumpy()
+    else:
+        answers = {"id": np.zeros(0, np.int64), "day": np.zeros(0, np.int32), "seq": np.zeros(0, np.int32),
+                   "band": np.zeros(0, np.int8)}
+    cust = _ordered([np.asarray(people[c]) for c in ("id", "signup", "total", "churned")]
+                    + [np.column_stack([np.asarray(people[a]) for a in adjust]) if adjust
+                       else np.zeros((len(people["id"]), 0), np.int8)], 1)
+    cons = _ordered([np.asarray(contacts[c]) for c in ("id", "day", "c")], 2)
+    ans = _ordered([np.asarray(answers[c]) for c in ("id", "day", "seq", "band")], 3)
+    return cust, cons, ans
+
+
+def _ordered(columns: list, keys: int) -> list:
+    """The columns in the order of their first ``keys`` columns: as they are when already so (checked in one
+    pass), else sorted (numpy's lexsort, stable)."""
+    head = columns[:keys]
+    before, same = np.zeros(head[0].size - 1, dtype=bool), np.ones(head[0].size - 1, dtype=bool)
+    for k in head:  # each row after the one before it: greater on a key, all keys before it equal
+        before |= same & (k[1:] > k[:-1])
+        same &= k[1:] == k[:-1]
+    if head[0].size < 2 or (before | same).all():
+        return columns
+    order = np.lexsort(head[::-1])
+    return [c[order] for c in columns]
+
+
+@njit(cache=True)
+def _home(key, mask):
+    """Where ``key`` is looked for first in an open-addressed table of ``mask + 1`` slots (Fibonacci hashing)."""
+    return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(24)) & mask
+
+
+@njit(cache=True)
+def _pattern(key, row, acc, pats, table, pids, n_pat):
+    """The number of the pattern ``key`` (its components ``row``), a new one added (the tables double when
+    full). Returns it with the tables, which may be new arrays, and the number of patterns."""
+    mask = table.size - 1
+    s = _home(key, mask)
+    while table[s] != -1:
+        if table[s] == key:
+            return pids[s], acc, pats, table, pids, n_pat
+        s = (s + 1) & mask
+    if n_pat == pats.shape[0]:  # full: twice the rows, and a table twice the size
+        cap = 2 * n_pat
+        grown = np.zeros((acc.shape[0], cap, acc.shape[2]), np.int64)
+        grown[:, :n_pat] = acc
+        more = np.zeros((cap, pats.shape[1]), np.int64)
+        more[:n_pat] = pats
+        new_table, new_pids = np.full(4 * cap, -1, np.int64), np.zeros(4 * cap, np.int64)
+        mask = new_table.size - 1
+        for o in range(table.size):
+            if table[o] != -1:
+                t = _home(table[o], mask)
+                while new_table[t] != -1:
+                    t = (t + 1) & mask
+                new_table[t], new_pids[t] = table[o], pids[o]
+        acc, pats, table, pids = grown, more, new_table, new_pids
+        s = _home(key, mask)
+        while table[s] != -1:
+            s = (s + 1) & mask
+    table[s] = key
+    pids[s] = n_pat
+    pats[n_pat] = row
+    return n_pat, acc, pats, table, pids, n_pat + 1
+
+
+@njit(cache=True)
+def _key(row, n_exp):
+    """A pattern packed in one int64: each experience count in 21 bits (offset), each code in 6."""
+    key = np.int64(0)
+    for e in range(n_exp):
+        if row[e] <= -(1 << 20) or row[e] >= 1 << 20:
+            raise ValueError("an experience count beyond the compiled sweep's range")
+        key = (key << 21) | (row[e] + (1 << 20))
+    for a in range(n_exp, row.size):
+        key = (key << 6) | row[a]
+    return key
+
+
+@njit(cache=True)
+def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id, ans_day, ans_band,
+           lag, shift, max_day):
+    """Every customer once, in id order: the spells' entries, exits and departures added per (pattern, day).
+
+    ``con_steps`` holds each contact's step per experience (0 or 1; contacts with none left out). Returns the
+    (4, patterns, days) table (enter, leave, events, and how many rows of ``moves_sql`` added to each cell),
+    the patterns (experience counts, adjuster codes, band code; a code 0 is NULL), their number and the spells
+    counted (the plan-and-region model's, those with a known earlier band)."""
+    n_exp, n_adj = con_steps.shape[1], adj.shape[1]
+    cap = 64
+    acc = np.zeros((4, cap, max_day + 1), np.int64)
+    pats = np.zeros((cap, n_exp + n_adj + 1), np.int64)
+    table, pids = np.full(4 * cap, -1, np.int64), np.zeros(4 * cap, np.int64)
+    n_pat, spells_all, spells_band = 0, 0, 0
+    row = np.zeros(n_exp + n_adj + 1, np.int64)
+    jc, ja = 0, 0
+    for c in range(ids.size):
+        cid = ids[c]
+        while jc < con_id.size and con_id[jc] < cid:  # contacts and answers of no customer here
+            jc += 1
+        while ja < ans_id.size and ans_id[ja] < cid:
+            ja += 1
+        c0, a0 = jc, ja
+        while jc < con_id.size and con_id[jc] == cid:
+            jc += 1
+        while ja < ans_id.size and ans_id[ja] == cid:
+            ja += 1
+        tot, s, ch = total[c], signup[c], churned[c]
+        if tot <= 0:
+            continue
+        row[:] = 0
+        for a in range(n_adj):
+            row[n_exp + a] = adj[c, a]
+        zero, acc, pats, table, pids, n_pat = _pattern(_key(row, n_exp), row, acc, pats, table, pids, n_pat)
+        # everyone's spell at level 0 from signup to the end
+        spells_all += 1
+        acc[0, zero, 0] += 1
+        acc[3, zero, 0] += 1
+        acc[1, zero, tot] += 1
+        acc[2, zero, tot] += ch
+        acc[3, zero, tot] += 1
+        prev, band = -1, 0
+        iu, idn, ia = c0, c0, a0  # the next contact whose step up is to come, its step down, the next answer
+        while True:
+            while iu < jc and con_day[iu] - s + lag < 0:
+                iu += 1
+            while idn < jc and con_day[idn] - s + shift < 0:
+                idn += 1
+            while ia < ja and ans_day[ia] - s + shift < 0:
+                ia += 1
+            day = tot
+            if iu < jc:
+                day = min(day, con_day[iu] - s + lag)
+            if idn < jc:
+                day = min(day, con_day[idn] - s + shift)
+            if ia < ja:
+                day = min(day, ans_day[ia] - s + shift)
+            if day >= tot:
+                break
+            is_exp = False
+            while iu < jc and con_day[iu] - s + lag == day:
+                row[:n_exp] += con_steps[iu]
+                is_exp = True
+                iu += 1
+            while idn < jc and con_day[idn] - s + shift == day:
+                row[:n_exp] -= con_steps[idn]
+                is_exp = True
+                idn += 1
+            while ia < ja and ans_day[ia] - s + shift == day:
+                if ans_band[ia] != 0:  # of a day's answers the latest counts
+                    band = ans_band[ia]
+                ia += 1
+            row[-1] = band
+            pid, acc, pats, table, pids, n_pat = _pattern(_key(row, n_exp), row, acc, pats, table, pids, n_pat)
+            if prev < 0:  # the spell at level 0 from signup ends here, not at the end
+                acc[1, zero, day] += 1
+                acc[3, zero, day] += 1
+                acc[1, zero, tot] -= 1
+                acc[2, zero, tot] -= ch
+                acc[3, zero, tot] += 1
+            else:
+                acc[1, prev, day] += 1
+                acc[3, prev, day] += 1
+            acc[0, pid, day] += 1
+            acc[3, pid, day] += 1
+            if is_exp and day > 0:
+                spells_all += 1
+            if band != 0:
+                spells_band += 1
+            prev = pid
+        if prev >= 0:
+            acc[1, prev, tot] += 1
+            acc[2, prev, tot] += ch
+            acc[3, prev, tot] += 1
+    return acc, pats, n_pat, spells_all, spells_band
