@@ -171,37 +171,29 @@ def _home(key, mask):
 
 
 @njit(cache=True)
-def _pattern(key, row, acc, pats, table, pids, n_pat):
-    """The number of the pattern ``key`` (its components ``row``), a new one added (the tables double when
-    full). Returns it with the tables, which may be new arrays, and the number of patterns."""
+def _slot(key, table):
+    """The slot of ``key`` in the open-addressed ``table`` (linear probing): where it is, or the empty one."""
     mask = table.size - 1
     s = _home(key, mask)
-    while table[s] != -1:
-        if table[s] == key:
-            return pids[s], acc, pats, table, pids, n_pat
+    while table[s] != -1 and table[s] != key:
         s = (s + 1) & mask
-    if n_pat == pats.shape[0]:  # full: twice the rows, and a table twice the size
-        cap = 2 * n_pat
-        grown = np.zeros((acc.shape[0], cap, acc.shape[2]), np.int64)
-        grown[:, :n_pat] = acc
-        more = np.zeros((cap, pats.shape[1]), np.int64)
-        more[:n_pat] = pats
-        new_table, new_pids = np.full(4 * cap, -1, np.int64), np.zeros(4 * cap, np.int64)
-        mask = new_table.size - 1
-        for o in range(table.size):
-            if table[o] != -1:
-                t = _home(table[o], mask)
-                while new_table[t] != -1:
-                    t = (t + 1) & mask
-                new_table[t], new_pids[t] = table[o], pids[o]
-        acc, pats, table, pids = grown, more, new_table, new_pids
-        s = _home(key, mask)
-        while table[s] != -1:
-            s = (s + 1) & mask
-    table[s] = key
-    pids[s] = n_pat
-    pats[n_pat] = row
-    return n_pat, acc, pats, table, pids, n_pat + 1
+    return s
+
+
+@njit(cache=True)
+def _grow(acc, pats, table, pids):
+    """The tables with twice the patterns' rows (the new ones zero), and a hash table twice the size."""
+    n = pats.shape[0]
+    grown = np.zeros((acc.shape[0], 2 * n, acc.shape[2]), np.int64)
+    grown[:, :n] = acc
+    more = np.zeros((2 * n, pats.shape[1]), np.int64)
+    more[:n] = pats
+    new_table, new_pids = np.full(2 * table.size, -1, np.int64), np.zeros(2 * table.size, np.int64)
+    for o in range(table.size):
+        if table[o] != -1:
+            t = _slot(table[o], new_table)
+            new_table[t], new_pids[t] = table[o], pids[o]
+    return grown, more, new_table, new_pids
 
 
 @njit(cache=True)
@@ -248,10 +240,19 @@ def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id,
         tot, s, ch = total[c], signup[c], churned[c]
         if tot <= 0:
             continue
-        row[:] = 0
+        for e in range(n_exp + n_adj + 1):
+            row[e] = 0
         for a in range(n_adj):
             row[n_exp + a] = adj[c, a]
-        zero, acc, pats, table, pids, n_pat = _pattern(_key(row, n_exp), row, acc, pats, table, pids, n_pat)
+        key = _key(row, n_exp)
+        sl = _slot(key, table)
+        if table[sl] == -1:  # a new pattern: a row of the tables (which double when full)
+            if n_pat == pats.shape[0]:
+                acc, pats, table, pids = _grow(acc, pats, table, pids)
+                sl = _slot(key, table)
+            table[sl], pids[sl], pats[n_pat] = key, n_pat, row
+            n_pat += 1
+        zero = pids[sl]
         # everyone's spell at level 0 from signup to the end
         spells_all += 1
         acc[0, zero, 0] += 1
@@ -279,11 +280,13 @@ def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id,
                 break
             is_exp = False
             while iu < jc and con_day[iu] - s + lag == day:
-                row[:n_exp] += con_steps[iu]
+                for e in range(n_exp):
+                    row[e] += con_steps[iu, e]
                 is_exp = True
                 iu += 1
             while idn < jc and con_day[idn] - s + shift == day:
-                row[:n_exp] -= con_steps[idn]
+                for e in range(n_exp):
+                    row[e] -= con_steps[idn, e]
                 is_exp = True
                 idn += 1
             while ia < ja and ans_day[ia] - s + shift == day:
@@ -291,7 +294,15 @@ def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id,
                     band = ans_band[ia]
                 ia += 1
             row[-1] = band
-            pid, acc, pats, table, pids, n_pat = _pattern(_key(row, n_exp), row, acc, pats, table, pids, n_pat)
+            key = _key(row, n_exp)
+            sl = _slot(key, table)
+            if table[sl] == -1:
+                if n_pat == pats.shape[0]:
+                    acc, pats, table, pids = _grow(acc, pats, table, pids)
+                    sl = _slot(key, table)
+                table[sl], pids[sl], pats[n_pat] = key, n_pat, row
+                n_pat += 1
+            pid = pids[sl]
             if prev < 0:  # the spell at level 0 from signup ends here, not at the end
                 acc[1, zero, day] += 1
                 acc[3, zero, day] += 1
