@@ -35,6 +35,7 @@ from cxkit.sql import ident, literal
 __all__ = ["sweep_moves"]
 
 _LEVEL_BITS, _CODE_BITS = 21, 6  # a pattern packed in one int64: experience counts, then adjuster and band codes
+_BATCH = 1 << 20  # rows per batch read
 _INTEGER_IDS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 
 
@@ -67,47 +68,78 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
 
     Examples
     --------
-    >>> eh = ExperienceHazards()                                                   # doctest: +SKIP
-    >>> eh._complaint_values = ["complaint"]                                       # doctest: +SKIP
-    >>> sweep_moves(data, eh, ["complaints", "repeat_contacts"], [], None, {})     # doctest: +SKIP
+    >>> eh = ExperienceHazards()                                                    # doctest: +SKIP
+    >>> eh._complaint_values = ["complaint"]                                        # doctest: +SKIP
+    >>> sweep_moves(data, eh, ["complaints", "repeat_contacts"], [], None, {})      # doctest: +SKIP
     """
     if len(experiences) * _LEVEL_BITS + (len(adjust) + 1) * _CODE_BITS > 62 or any(
             len(codes.get(a, ())) >= 2 ** _CODE_BITS for a in [*adjust, PRIOR_BAND]):
         raise CxkitError("too many experiences, adjusters or levels for the compiled sweep")
-    cust, contacts, answers = _read(data, hazards, adjust, prior, codes, only)
-    ids, signup, total, churned, adj = cust
-    con_id, con_day, complaint = contacts
-    # each contact's repeat flag (the contact before it within repeat_days), then only the experiences
-    repeat = np.zeros(con_id.size, dtype=bool)
-    repeat[1:] = (con_id[1:] == con_id[:-1]) & (np.diff(con_day) <= hazards.repeat_days)
-    steps = np.column_stack(([complaint != 0] if "complaints" in experiences else []) + [repeat]).astype(np.int8)
-    keep = steps.any(axis=1)
-    del repeat, complaint
-    max_day = max(int(total.max()) if total.size else 0, 0)
-    acc, pats, n_pat, spells_all, spells_band = _sweep(
-        ids, signup, total, churned, adj, con_id[keep], con_day[keep], steps[keep], answers[0], answers[1],
-        answers[3], hazards.lag_days, hazards.lag_days + hazards.window_days, max_day)
-    pid, day = np.nonzero(acc[3, :n_pat])
+    people, contacts, answers = _queries(data, hazards, adjust, prior, codes, only)
+    con_id, con_day, steps = _experiences(data, contacts, hazards.repeat_days, "complaints" in experiences)
+    ans_id, ans_day, _, ans_band = _ordered([np.asarray(c) for c in data.sql(answers).fetchnumpy().values()], 3)
+    as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
+    days = data.sql(f"SELECT coalesce(max(date_diff('day', signup_date, {as_of})), 0) + 1 FROM customers "
+                    f"WHERE signup_date <= {as_of}").fetchone()[0]  # more than any customer is observed
+    steady = (con_id, con_day, steps, ans_id, ans_day, ans_band, hazards.lag_days,
+              hazards.lag_days + hazards.window_days)
+    try:  # the customers a batch at a time, as stored, while they come in id order
+        state, last = _start(len(experiences), len(adjust), days), None
+        for batch in data.sql(people).to_arrow_reader(_BATCH):
+            cols = [batch.column(i).to_numpy() for i in range(batch.num_columns)]
+            if not cols[0].size:
+                continue
+            if (last is not None and cols[0][0] <= last) or (np.diff(cols[0]) <= 0).any():
+                raise _Unordered
+            last = cols[0][-1]
+            state = _sweep(*cols[:4], _adjusters(cols[4:], cols[0].size), *steady, *state)
+    except _Unordered:  # all at once, sorted
+        cols = _ordered([np.asarray(c) for c in data.sql(people).fetchnumpy().values()], 1)
+        state = _sweep(*cols[:4], _adjusters(cols[4:], cols[0].size), *steady,
+                       *_start(len(experiences), len(adjust), days))
+    return _frame(state, [*experiences, *adjust, PRIOR_BAND], len(experiences))
+
+
+def _frame(state, names: list[str], n_exp: int) -> pd.DataFrame:
+    """The sweep's tables as ``moves_sql``'s rows: one per (pattern, day) cell a row of it added to (codes 0 as
+    NULL), then the spells counted with ``day`` NULL."""
+    acc, pats, _, _, counts = state
+    pid, day = np.nonzero(acc[3, :counts[0]])
     cells = acc[:3, pid, day]
-    del acc
-    names = [*experiences, *adjust, PRIOR_BAND]
-    cols = {}
     none = np.zeros(day.size, dtype=bool)
+    cols = {}
     for i, name in enumerate(names):
         values = pats[pid, i]
-        na = values == 0 if i >= len(experiences) else none
-        cols[name] = pd.arrays.IntegerArray(np.append(values, 0).astype(np.int32), np.append(na, True))
+        cols[name] = pd.arrays.IntegerArray(np.append(values, 0).astype(np.int32),
+                                            np.append(values == 0 if i >= n_exp else none, True))
     cols["day"] = pd.arrays.IntegerArray(np.append(day, 0).astype(np.int32), np.append(none, True))
-    cols["enter"] = np.append(cells[0], spells_all).astype(np.int64)
-    cols["leave"] = np.append(cells[1], spells_band).astype(np.int64)
+    cols["enter"] = np.append(cells[0], counts[3]).astype(np.int64)
+    cols["leave"] = np.append(cells[1], counts[4]).astype(np.int64)
     cols["events"] = pd.arrays.IntegerArray(np.append(cells[2], 0).astype(np.int64), np.append(none, True))
     return pd.DataFrame(cols)
 
 
-def _read(data, hazards, adjust, prior, codes, only):
-    """The customers (id, signup day, days observed, churned, adjuster codes; 0 for NULL), the contacts (id, day,
-    complaint) and the answers (id, day, second of the day, band code) as numpy arrays, each in id-then-day
-    order. Days are days since 1970-01-01 (a customer's day since signup is the difference, as ``date_diff``)."""
+class _Unordered(Exception):
+    """Rows not in id order: read them all and sort."""
+
+
+def _adjusters(cols: list, n: int) -> np.ndarray:
+    return np.column_stack(cols).astype(np.int8) if cols else np.zeros((n, 0), np.int8)
+
+
+def _start(n_exp: int, n_adj: int, days: int) -> tuple:
+    """The sweep's empty tables: (enter, leave, events, rows of ``moves_sql``) per pattern and day, the patterns,
+    the hash table of their keys and their numbers, and the counters (patterns, next contact, next answer, spells
+    of each model)."""
+    cap = 64
+    return (np.zeros((4, cap, days), np.int64), np.zeros((cap, n_exp + n_adj + 1), np.int64),
+            np.full(4 * cap, -1, np.int64), np.zeros(4 * cap, np.int64), np.zeros(5, np.int64))
+
+
+def _queries(data, hazards, adjust, prior, codes, only) -> tuple[str, str, str]:
+    """SQL for the customers (id, signup day, days observed, churned, adjuster codes; 0 for NULL), the contacts
+    (id, day, complaint) and the answers (id, day, second of the day, band code; 0 for NULL), as stored. Days
+    are days since 1970-01-01 (a customer's day since signup is the difference, as ``date_diff``'s)."""
     from cxkit.drivers.hazards import _coded
 
     as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
@@ -123,44 +155,71 @@ def _read(data, hazards, adjust, prior, codes, only):
     end = f"CASE WHEN x.end_date <= {as_of} THEN x.end_date END"
     adj = "".join(f", CAST(coalesce({_coded(f'CAST(x.{ident(a)} AS VARCHAR)', codes.get(a))}, 0) AS TINYINT) "
                   f"AS {ident(a)}" for a in adjust)
-    people = data.sql(
-        f"SELECT {key} AS id, {epoch.format('x.signup_date')} AS signup, "
-        f"CAST(date_diff('day', x.signup_date, coalesce({end}, {as_of})) AS INTEGER) AS total, "
-        f"CAST({end} IS NOT NULL AS TINYINT) AS churned{adj} FROM customers x{join} "
-        f"WHERE x.signup_date <= {as_of}{where}").fetchnumpy()
+    people = (f"SELECT {key} AS id, {epoch.format('x.signup_date')} AS signup, "
+              f"CAST(date_diff('day', x.signup_date, coalesce({end}, {as_of})) AS INTEGER) AS total, "
+              f"CAST({end} IS NOT NULL AS TINYINT) AS churned{adj} FROM customers x{join} "
+              f"WHERE x.signup_date <= {as_of}{where}")
     values = getattr(hazards, "_complaint_values", None) or []
     complaint = f"coalesce(CAST(x.kind AS VARCHAR) IN ({', '.join(literal(v) for v in values) or 'NULL'}), false)"
-    contacts = data.sql(f"SELECT {key} AS id, {epoch.format('x.date')} AS day, CAST({complaint} AS TINYINT) AS c "
-                        f"FROM contacts x{join} WHERE x.date IS NOT NULL{where}").fetchnumpy()
-    if prior is not None:
-        band = _coded(band_sql(f"x.{ident(prior)}", prior), codes.get(PRIOR_BAND))
-        answers = data.sql(
-            f"SELECT {key} AS id, {epoch.format('x.response_date')} AS day, CAST(date_diff('second', "
-            f"date_trunc('day', x.response_date), x.response_date) AS INTEGER) AS seq, "
-            f"CAST(coalesce({band}, 0) AS TINYINT) AS band FROM responses x{join} "
-            f"WHERE x.{ident(prior)} IS NOT NULL AND x.response_date IS NOT NULL{where}").fetchnumpy()
-    else:
-        answers = {"id": np.zeros(0, np.int64), "day": np.zeros(0, np.int32), "seq": np.zeros(0, np.int32),
-                   "band": np.zeros(0, np.int8)}
-    cust = _ordered([np.asarray(people[c]) for c in ("id", "signup", "total", "churned")]
-                    + [np.column_stack([np.asarray(people[a]) for a in adjust]) if adjust
-                       else np.zeros((len(people["id"]), 0), np.int8)], 1)
-    cons = _ordered([np.asarray(contacts[c]) for c in ("id", "day", "c")], 2)
-    ans = _ordered([np.asarray(answers[c]) for c in ("id", "day", "seq", "band")], 3)
-    return cust, cons, ans
+    contacts = (f"SELECT {key} AS id, {epoch.format('x.date')} AS day, CAST({complaint} AS TINYINT) AS c "
+                f"FROM contacts x{join} WHERE x.date IS NOT NULL AND x.customer_id IS NOT NULL{where}")
+    if prior is None:
+        return people, contacts, ("SELECT CAST(0 AS BIGINT) AS id, 0 AS day, 0 AS seq, CAST(0 AS TINYINT) AS band "
+                                  "WHERE false")
+    band = _coded(band_sql(f"x.{ident(prior)}", prior), codes.get(PRIOR_BAND))
+    answers = (f"SELECT {key} AS id, {epoch.format('x.response_date')} AS day, CAST(date_diff('second', "
+               f"date_trunc('day', x.response_date), x.response_date) AS INTEGER) AS seq, "
+               f"CAST(coalesce({band}, 0) AS TINYINT) AS band FROM responses x{join} "
+               f"WHERE x.{ident(prior)} IS NOT NULL AND x.response_date IS NOT NULL{where}")
+    return people, contacts, answers
+
+
+def _experiences(data, query: str, repeat_days: int, complaints: bool) -> tuple:
+    """The contacts that are experiences, in id-then-day order: id, day and their step per experience (the
+    complaint flag, then the repeat flag: the contact before it within ``repeat_days``). Read a batch at a
+    time, keeping only experiences, while the contacts come in order; else all at once and sorted."""
+    def flags(ids, day, c, before):  # before: the (id, day) of the contact before the first, or None
+        prev_id, prev_day = np.empty_like(ids), np.empty_like(day)
+        prev_id[1:], prev_day[1:] = ids[:-1], day[:-1]
+        prev_id[0], prev_day[0] = before if before is not None else (ids[0] - 1, 0)
+        repeat = (ids == prev_id) & (day - prev_day <= repeat_days)
+        steps = np.column_stack(([c != 0] if complaints else []) + [repeat]).astype(np.int8)
+        keep = steps.any(axis=1)
+        return ids[keep], day[keep], steps[keep]
+
+    parts, last = [], None
+    try:
+        for batch in data.sql(query).to_arrow_reader(_BATCH):
+            ids, day, c = (batch.column(i).to_numpy() for i in range(3))
+            if not ids.size:
+                continue
+            if (last is not None and (ids[0], day[0]) < last) or not _in_order(ids, day):
+                raise _Unordered
+            parts.append(flags(ids, day, c, last))
+            last = (ids[-1], day[-1])
+    except _Unordered:
+        ids, day, c = _ordered([np.asarray(x) for x in data.sql(query).fetchnumpy().values()], 2)
+        parts = [flags(ids, day, c, None)] if ids.size else []
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 1 + complaints), np.int8)
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+
+
+def _in_order(*keys) -> bool:
+    """Are the rows in the order of the keys (each after the one before it, or equal)?"""
+    before, same = np.zeros(keys[0].size - 1, dtype=bool), np.ones(keys[0].size - 1, dtype=bool)
+    for k in keys:  # greater on a key, all keys before it equal
+        before |= same & (k[1:] > k[:-1])
+        same &= k[1:] == k[:-1]
+    return bool((before | same).all())
 
 
 def _ordered(columns: list, keys: int) -> list:
     """The columns in the order of their first ``keys`` columns: as they are when already so (checked in one
     pass), else sorted (numpy's lexsort, stable)."""
-    head = columns[:keys]
-    before, same = np.zeros(head[0].size - 1, dtype=bool), np.ones(head[0].size - 1, dtype=bool)
-    for k in head:  # each row after the one before it: greater on a key, all keys before it equal
-        before |= same & (k[1:] > k[:-1])
-        same &= k[1:] == k[:-1]
-    if head[0].size < 2 or (before | same).all():
+    if columns[0].size < 2 or _in_order(*columns[:keys]):
         return columns
-    order = np.lexsort(head[::-1])
+    order = np.lexsort(columns[:keys][::-1])
     return [c[order] for c in columns]
 
 
@@ -211,21 +270,17 @@ def _key(row, n_exp):
 
 @njit(cache=True)
 def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id, ans_day, ans_band,
-           lag, shift, max_day):
+           lag, shift, acc, pats, table, pids, counts):
     """Every customer once, in id order: the spells' entries, exits and departures added per (pattern, day).
 
-    ``con_steps`` holds each contact's step per experience (0 or 1; contacts with none left out). Returns the
-    (4, patterns, days) table (enter, leave, events, and how many rows of ``moves_sql`` added to each cell),
-    the patterns (experience counts, adjuster codes, band code; a code 0 is NULL), their number and the spells
-    counted (the plan-and-region model's, those with a known earlier band)."""
+    ``con_steps`` holds each contact's step per experience (0 or 1; contacts with none left out). The state
+    (:func:`_start`) carries over from one batch of customers to the next (in id order): the (4, patterns, days)
+    table (enter, leave, events, and how many rows of ``moves_sql`` added to each cell), the patterns
+    (experience counts, adjuster codes, band code; a code 0 is NULL), the hash table of their keys and their
+    numbers, and the counters (patterns, next contact, next answer, spells of each model); returned updated."""
     n_exp, n_adj = con_steps.shape[1], adj.shape[1]
-    cap = 64
-    acc = np.zeros((4, cap, max_day + 1), np.int64)
-    pats = np.zeros((cap, n_exp + n_adj + 1), np.int64)
-    table, pids = np.full(4 * cap, -1, np.int64), np.zeros(4 * cap, np.int64)
-    n_pat, spells_all, spells_band = 0, 0, 0
+    n_pat, jc, ja, spells_all, spells_band = counts[0], counts[1], counts[2], counts[3], counts[4]
     row = np.zeros(n_exp + n_adj + 1, np.int64)
-    jc, ja = 0, 0
     for c in range(ids.size):
         cid = ids[c]
         while jc < con_id.size and con_id[jc] < cid:  # contacts and answers of no customer here
@@ -323,4 +378,5 @@ def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id,
             acc[1, prev, tot] += 1
             acc[2, prev, tot] += ch
             acc[3, prev, tot] += 1
-    return acc, pats, n_pat, spells_all, spells_band
+    counts[0], counts[1], counts[2], counts[3], counts[4] = n_pat, jc, ja, spells_all, spells_band
+    return acc, pats, table, pids, counts
