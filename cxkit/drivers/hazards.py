@@ -156,7 +156,7 @@ class ExperienceHazards:
         rows = data.row_counts["customers"] + 2 * data.row_counts["contacts"]
         if rows > self.direct_max_rows or data.engine == "warehouse":
             codes = {a: levels[a] for a in adjust} | ({PRIOR: SCALES[prior].labels} if prior else {})
-            parts = [data.sql(self._moves_sql(data, experiences, adjust, prior, codes, only)).df()
+            parts = [self._moves(data, experiences, adjust, prior, codes, only)
                      for only in self._chunks(data)]  # sums over customers: risk_sets adds the parts up
             moves = decode(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0], codes)
         self.unadjusted_cox_, self.spells_, self.risk_cells_ = self._fit_model(
@@ -336,6 +336,15 @@ SELECT s.customer_id, s.start_day, coalesce(s.next_day, p.total) AS stop_day,
        CASE WHEN s.next_day IS NULL THEN p.churned ELSE 0 END AS event, p.end_date,
        {", ".join(f"s.{e}" for e in experiences)}{adj_out}, s.{PRIOR}
 FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
+
+    def _moves(self, data, experiences, adjust, prior, codes, only=None) -> pd.DataFrame:
+        """The entries, exits and events per pattern and day: on a local engine by the compiled sweep over each
+        customer (:mod:`cxkit.drivers.sweep`), in a warehouse by :meth:`_moves_sql` (the same rows)."""
+        if data.engine == "warehouse":
+            return data.sql(self._moves_sql(data, experiences, adjust, prior, codes, only)).df()
+        from cxkit.drivers.sweep import sweep_moves  # numba compiles (or loads its cache) on first use only
+
+        return sweep_moves(data, self, experiences, adjust, prior, codes, only)
 
     def _moves_sql(self, data, experiences, adjust, prior: str | None, codes: dict | None = None,
                    only: str | None = None) -> str:

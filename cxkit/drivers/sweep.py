@@ -1,0 +1,382 @@
+"""The risk-set moves of :func:`~cxkit.drivers.risk_sets.moves_sql`, by one compiled pass over each customer.
+
+:func:`~cxkit.drivers.risk_sets.moves_sql` needs, per customer, the repeat
+flag of each contact (the contact before it) and the running counts of
+experiences and the latest band at every change day: in SQL, window sorts of
+every contact and every change point. Here the contacts and answers are read
+once, narrow (customer, day, complaint flag; customer, day, second, band), in
+customer-then-day order (the order they are usually stored in: checked, and
+sorted by numpy only if not), and a numba-compiled loop walks each customer
+once: the repeat flags, the ``+1`` steps on ``day + lag`` and ``-1`` steps on
+``day + lag + window`` merged with the answers, and each spell's entry, exit
+and departure added to a dense (pattern, day) table. The result is the frame
+``moves_sql`` gives (the same rows, columns and meaning, the ``day`` NULL row
+counting the spells), so :func:`~cxkit.drivers.risk_sets.risk_sets` and the
+Cox fit read it unchanged. Local engines only: a warehouse runs ``moves_sql``.
+
+Examples
+--------
+>>> moves = sweep_moves(data, eh, ["complaints", "repeat_contacts"], ["plan"], "nps", codes)  # doctest: +SKIP
+>>> list(moves.columns)                                                                         # doctest: +SKIP
+['complaints', 'repeat_contacts', 'plan', 'earlier_band', 'day', 'enter', 'leave', 'events']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from cxkit.drivers.risk_sets import PRIOR_BAND
+from cxkit.errors import CxkitError
+from cxkit.scales import band_sql
+from cxkit.sql import ident, literal
+
+__all__ = ["sweep_moves"]
+
+_LEVEL_BITS, _CODE_BITS = 21, 6  # a pattern packed in one int64: experience counts, then adjuster and band codes
+_BATCH = 1 << 20  # rows per batch read
+_INTEGER_IDS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+
+
+def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior: str | None, codes: dict,
+                only: str | None = None) -> pd.DataFrame:
+    """Entries, exits and events per pattern and day, as :func:`~cxkit.drivers.risk_sets.moves_sql` gives them.
+
+    Parameters
+    ----------
+    data : CXData
+        Dated data on a local engine (DuckDB), with a contacts table.
+    hazards : ExperienceHazards
+        The settings (``lag_days``, ``window_days``, ``repeat_days``) and the complaint kinds found in the data.
+    experiences : list of str
+        ``["complaints", "repeat_contacts"]`` or ``["repeat_contacts"]`` (no complaint kind in the data).
+    adjust : list of str
+        Adjusters (at most two, each with at most 63 levels), written as their level's number.
+    prior : str or None
+        The score whose band before the window the patterns carry (None: the band column stays NULL).
+    codes : dict
+        Adjuster (and ``earlier_band``) -> its levels, as :meth:`ExperienceHazards.fit_data` builds them.
+    only : str or None
+        A condition on ``customer_id``: only those customers (a group of ``chunk_customers``).
+
+    Returns
+    -------
+    DataFrame
+        ``<experiences>, <adjusters>, earlier_band, day, enter, leave, events`` with the level numbers (decode
+        with :func:`~cxkit.drivers.risk_sets.decode`), and one row with ``day`` NULL counting the spells.
+
+    Examples
+    --------
+    >>> eh = ExperienceHazards()                                                    # doctest: +SKIP
+    >>> eh._complaint_values = ["complaint"]                                        # doctest: +SKIP
+    >>> sweep_moves(data, eh, ["complaints", "repeat_contacts"], [], None, {})      # doctest: +SKIP
+    """
+    if len(experiences) * _LEVEL_BITS + (len(adjust) + 1) * _CODE_BITS > 62 or any(
+            len(codes.get(a, ())) >= 2 ** _CODE_BITS for a in [*adjust, PRIOR_BAND]):
+        raise CxkitError("too many experiences, adjusters or levels for the compiled sweep")
+    people, contacts, answers = _queries(data, hazards, adjust, prior, codes, only)
+    con_id, con_day, steps = _experiences(data, contacts, hazards.repeat_days, "complaints" in experiences)
+    ans_id, ans_day, _, ans_band = _ordered([np.asarray(c) for c in data.sql(answers).fetchnumpy().values()], 3)
+    as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
+    days = data.sql(f"SELECT coalesce(max(date_diff('day', signup_date, {as_of})), 0) + 1 FROM customers "
+                    f"WHERE signup_date <= {as_of}").fetchone()[0]  # more than any customer is observed
+    steady = (con_id, con_day, steps, ans_id, ans_day, ans_band, hazards.lag_days,
+              hazards.lag_days + hazards.window_days)
+    try:  # the customers a batch at a time, as stored, while they come in id order
+        state, last = _start(len(experiences), len(adjust), days), None
+        for batch in data.sql(people).to_arrow_reader(_BATCH):
+            cols = [batch.column(i).to_numpy() for i in range(batch.num_columns)]
+            if not cols[0].size:
+                continue
+            if (last is not None and cols[0][0] <= last) or (np.diff(cols[0]) <= 0).any():
+                raise _Unordered
+            last = cols[0][-1]
+            state = _sweep(*cols[:4], _adjusters(cols[4:], cols[0].size), *steady, *state)
+    except _Unordered:  # all at once, sorted
+        cols = _ordered([np.asarray(c) for c in data.sql(people).fetchnumpy().values()], 1)
+        state = _sweep(*cols[:4], _adjusters(cols[4:], cols[0].size), *steady,
+                       *_start(len(experiences), len(adjust), days))
+    return _frame(state, [*experiences, *adjust, PRIOR_BAND], len(experiences))
+
+
+def _frame(state, names: list[str], n_exp: int) -> pd.DataFrame:
+    """The sweep's tables as ``moves_sql``'s rows: one per (pattern, day) cell a row of it added to (codes 0 as
+    NULL), then the spells counted with ``day`` NULL."""
+    acc, pats, _, _, counts = state
+    pid, day = np.nonzero(acc[3, :counts[0]])
+    cells = acc[:3, pid, day]
+    none = np.zeros(day.size, dtype=bool)
+    cols = {}
+    for i, name in enumerate(names):
+        values = pats[pid, i]
+        cols[name] = pd.arrays.IntegerArray(np.append(values, 0).astype(np.int32),
+                                            np.append(values == 0 if i >= n_exp else none, True))
+    cols["day"] = pd.arrays.IntegerArray(np.append(day, 0).astype(np.int32), np.append(none, True))
+    cols["enter"] = np.append(cells[0], counts[3]).astype(np.int64)
+    cols["leave"] = np.append(cells[1], counts[4]).astype(np.int64)
+    cols["events"] = pd.arrays.IntegerArray(np.append(cells[2], 0).astype(np.int64), np.append(none, True))
+    return pd.DataFrame(cols)
+
+
+class _Unordered(Exception):
+    """Rows not in id order: read them all and sort."""
+
+
+def _adjusters(cols: list, n: int) -> np.ndarray:
+    return np.column_stack(cols).astype(np.int8) if cols else np.zeros((n, 0), np.int8)
+
+
+def _start(n_exp: int, n_adj: int, days: int) -> tuple:
+    """The sweep's empty tables: (enter, leave, events, rows of ``moves_sql``) per pattern and day, the patterns,
+    the hash table of their keys and their numbers, and the counters (patterns, next contact, next answer, spells
+    of each model)."""
+    cap = 64
+    return (np.zeros((4, cap, days), np.int64), np.zeros((cap, n_exp + n_adj + 1), np.int64),
+            np.full(4 * cap, -1, np.int64), np.zeros(4 * cap, np.int64), np.zeros(5, np.int64))
+
+
+def _queries(data, hazards, adjust, prior, codes, only) -> tuple[str, str, str]:
+    """SQL for the customers (id, signup day, days observed, churned, adjuster codes; 0 for NULL), the contacts
+    (id, day, complaint) and the answers (id, day, second of the day, band code; 0 for NULL), as stored. Days
+    are days since 1970-01-01 (a customer's day since signup is the difference, as ``date_diff``'s)."""
+    from cxkit.drivers.hazards import _coded
+
+    as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
+    id_type = str(data.sql("SELECT typeof(customer_id) FROM customers LIMIT 1").fetchone()[0]).upper()
+    where = f" AND ({only})" if only else ""
+    if id_type in _INTEGER_IDS:  # the id itself orders the three tables
+        key, join = "CAST(x.customer_id AS BIGINT)", ""
+    else:  # any other id: its rank among the customers'
+        key = "i.i"
+        join = (" JOIN (SELECT customer_id, CAST(row_number() OVER (ORDER BY customer_id) AS BIGINT) AS i "
+                "FROM customers) i USING (customer_id)")
+    epoch = "CAST(date_diff('day', DATE '1970-01-01', CAST({} AS DATE)) AS INTEGER)"
+    end = f"CASE WHEN x.end_date <= {as_of} THEN x.end_date END"
+    adj = "".join(f", CAST(coalesce({_coded(f'CAST(x.{ident(a)} AS VARCHAR)', codes.get(a))}, 0) AS TINYINT) "
+                  f"AS {ident(a)}" for a in adjust)
+    people = (f"SELECT {key} AS id, {epoch.format('x.signup_date')} AS signup, "
+              f"CAST(date_diff('day', x.signup_date, coalesce({end}, {as_of})) AS INTEGER) AS total, "
+              f"CAST({end} IS NOT NULL AS TINYINT) AS churned{adj} FROM customers x{join} "
+              f"WHERE x.signup_date <= {as_of}{where}")
+    values = getattr(hazards, "_complaint_values", None) or []
+    complaint = f"coalesce(CAST(x.kind AS VARCHAR) IN ({', '.join(literal(v) for v in values) or 'NULL'}), false)"
+    contacts = (f"SELECT {key} AS id, {epoch.format('x.date')} AS day, CAST({complaint} AS TINYINT) AS c "
+                f"FROM contacts x{join} WHERE x.date IS NOT NULL AND x.customer_id IS NOT NULL{where}")
+    if prior is None:
+        return people, contacts, ("SELECT CAST(0 AS BIGINT) AS id, 0 AS day, 0 AS seq, CAST(0 AS TINYINT) AS band "
+                                  "WHERE false")
+    band = _coded(band_sql(f"x.{ident(prior)}", prior), codes.get(PRIOR_BAND))
+    answers = (f"SELECT {key} AS id, {epoch.format('x.response_date')} AS day, CAST(date_diff('second', "
+               f"date_trunc('day', x.response_date), x.response_date) AS INTEGER) AS seq, "
+               f"CAST(coalesce({band}, 0) AS TINYINT) AS band FROM responses x{join} "
+               f"WHERE x.{ident(prior)} IS NOT NULL AND x.response_date IS NOT NULL{where}")
+    return people, contacts, answers
+
+
+def _experiences(data, query: str, repeat_days: int, complaints: bool) -> tuple:
+    """The contacts that are experiences, in id-then-day order: id, day and their step per experience (the
+    complaint flag, then the repeat flag: the contact before it within ``repeat_days``). Read a batch at a
+    time, keeping only experiences, while the contacts come in order; else all at once and sorted."""
+    def flags(ids, day, c, before):  # before: the (id, day) of the contact before the first, or None
+        prev_id, prev_day = np.empty_like(ids), np.empty_like(day)
+        prev_id[1:], prev_day[1:] = ids[:-1], day[:-1]
+        prev_id[0], prev_day[0] = before if before is not None else (ids[0] - 1, 0)
+        repeat = (ids == prev_id) & (day - prev_day <= repeat_days)
+        steps = np.column_stack(([c != 0] if complaints else []) + [repeat]).astype(np.int8)
+        keep = steps.any(axis=1)
+        return ids[keep], day[keep], steps[keep]
+
+    parts, last = [], None
+    try:
+        for batch in data.sql(query).to_arrow_reader(_BATCH):
+            ids, day, c = (batch.column(i).to_numpy() for i in range(3))
+            if not ids.size:
+                continue
+            if (last is not None and (ids[0], day[0]) < last) or not _in_order(ids, day):
+                raise _Unordered
+            parts.append(flags(ids, day, c, last))
+            last = (ids[-1], day[-1])
+    except _Unordered:
+        ids, day, c = _ordered([np.asarray(x) for x in data.sql(query).fetchnumpy().values()], 2)
+        parts = [flags(ids, day, c, None)] if ids.size else []
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 1 + complaints), np.int8)
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+
+
+def _in_order(*keys) -> bool:
+    """Are the rows in the order of the keys (each after the one before it, or equal)?"""
+    before, same = np.zeros(keys[0].size - 1, dtype=bool), np.ones(keys[0].size - 1, dtype=bool)
+    for k in keys:  # greater on a key, all keys before it equal
+        before |= same & (k[1:] > k[:-1])
+        same &= k[1:] == k[:-1]
+    return bool((before | same).all())
+
+
+def _ordered(columns: list, keys: int) -> list:
+    """The columns in the order of their first ``keys`` columns: as they are when already so (checked in one
+    pass), else sorted (numpy's lexsort, stable)."""
+    if columns[0].size < 2 or _in_order(*columns[:keys]):
+        return columns
+    order = np.lexsort(columns[:keys][::-1])
+    return [c[order] for c in columns]
+
+
+@njit(cache=True)
+def _home(key, mask):
+    """Where ``key`` is looked for first in an open-addressed table of ``mask + 1`` slots (Fibonacci hashing)."""
+    return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(24)) & mask
+
+
+@njit(cache=True)
+def _slot(key, table):
+    """The slot of ``key`` in the open-addressed ``table`` (linear probing): where it is, or the empty one."""
+    mask = table.size - 1
+    s = _home(key, mask)
+    while table[s] != -1 and table[s] != key:
+        s = (s + 1) & mask
+    return s
+
+
+@njit(cache=True)
+def _grow(acc, pats, table, pids):
+    """The tables with twice the patterns' rows (the new ones zero), and a hash table twice the size."""
+    n = pats.shape[0]
+    grown = np.zeros((acc.shape[0], 2 * n, acc.shape[2]), np.int64)
+    grown[:, :n] = acc
+    more = np.zeros((2 * n, pats.shape[1]), np.int64)
+    more[:n] = pats
+    new_table, new_pids = np.full(2 * table.size, -1, np.int64), np.zeros(2 * table.size, np.int64)
+    for o in range(table.size):
+        if table[o] != -1:
+            t = _slot(table[o], new_table)
+            new_table[t], new_pids[t] = table[o], pids[o]
+    return grown, more, new_table, new_pids
+
+
+@njit(cache=True)
+def _key(row, n_exp):
+    """A pattern packed in one int64: each experience count in 21 bits (offset), each code in 6."""
+    key = np.int64(0)
+    for e in range(n_exp):
+        if row[e] <= -(1 << 20) or row[e] >= 1 << 20:
+            raise ValueError("an experience count beyond the compiled sweep's range")
+        key = (key << 21) | (row[e] + (1 << 20))
+    for a in range(n_exp, row.size):
+        key = (key << 6) | row[a]
+    return key
+
+
+@njit(cache=True)
+def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id, ans_day, ans_band,
+           lag, shift, acc, pats, table, pids, counts):
+    """Every customer once, in id order: the spells' entries, exits and departures added per (pattern, day).
+
+    ``con_steps`` holds each contact's step per experience (0 or 1; contacts with none left out). The state
+    (:func:`_start`) carries over from one batch of customers to the next (in id order): the (4, patterns, days)
+    table (enter, leave, events, and how many rows of ``moves_sql`` added to each cell), the patterns
+    (experience counts, adjuster codes, band code; a code 0 is NULL), the hash table of their keys and their
+    numbers, and the counters (patterns, next contact, next answer, spells of each model); returned updated."""
+    n_exp, n_adj = con_steps.shape[1], adj.shape[1]
+    n_pat, jc, ja, spells_all, spells_band = counts[0], counts[1], counts[2], counts[3], counts[4]
+    row = np.zeros(n_exp + n_adj + 1, np.int64)
+    for c in range(ids.size):
+        cid = ids[c]
+        while jc < con_id.size and con_id[jc] < cid:  # contacts and answers of no customer here
+            jc += 1
+        while ja < ans_id.size and ans_id[ja] < cid:
+            ja += 1
+        c0, a0 = jc, ja
+        while jc < con_id.size and con_id[jc] == cid:
+            jc += 1
+        while ja < ans_id.size and ans_id[ja] == cid:
+            ja += 1
+        tot, s, ch = total[c], signup[c], churned[c]
+        if tot <= 0:
+            continue
+        for e in range(n_exp + n_adj + 1):
+            row[e] = 0
+        for a in range(n_adj):
+            row[n_exp + a] = adj[c, a]
+        key = _key(row, n_exp)
+        sl = _slot(key, table)
+        if table[sl] == -1:  # a new pattern: a row of the tables (which double when full)
+            if n_pat == pats.shape[0]:
+                acc, pats, table, pids = _grow(acc, pats, table, pids)
+                sl = _slot(key, table)
+            table[sl], pids[sl], pats[n_pat] = key, n_pat, row
+            n_pat += 1
+        zero = pids[sl]
+        # everyone's spell at level 0 from signup to the end
+        spells_all += 1
+        acc[0, zero, 0] += 1
+        acc[3, zero, 0] += 1
+        acc[1, zero, tot] += 1
+        acc[2, zero, tot] += ch
+        acc[3, zero, tot] += 1
+        prev, band = -1, 0
+        iu, idn, ia = c0, c0, a0  # the next contact whose step up is to come, its step down, the next answer
+        while True:
+            while iu < jc and con_day[iu] - s + lag < 0:
+                iu += 1
+            while idn < jc and con_day[idn] - s + shift < 0:
+                idn += 1
+            while ia < ja and ans_day[ia] - s + shift < 0:
+                ia += 1
+            day = tot
+            if iu < jc:
+                day = min(day, con_day[iu] - s + lag)
+            if idn < jc:
+                day = min(day, con_day[idn] - s + shift)
+            if ia < ja:
+                day = min(day, ans_day[ia] - s + shift)
+            if day >= tot:
+                break
+            is_exp = False
+            while iu < jc and con_day[iu] - s + lag == day:
+                for e in range(n_exp):
+                    row[e] += con_steps[iu, e]
+                is_exp = True
+                iu += 1
+            while idn < jc and con_day[idn] - s + shift == day:
+                for e in range(n_exp):
+                    row[e] -= con_steps[idn, e]
+                is_exp = True
+                idn += 1
+            while ia < ja and ans_day[ia] - s + shift == day:
+                if ans_band[ia] != 0:  # of a day's answers the latest counts
+                    band = ans_band[ia]
+                ia += 1
+            row[-1] = band
+            key = _key(row, n_exp)
+            sl = _slot(key, table)
+            if table[sl] == -1:
+                if n_pat == pats.shape[0]:
+                    acc, pats, table, pids = _grow(acc, pats, table, pids)
+                    sl = _slot(key, table)
+                table[sl], pids[sl], pats[n_pat] = key, n_pat, row
+                n_pat += 1
+            pid = pids[sl]
+            if prev < 0:  # the spell at level 0 from signup ends here, not at the end
+                acc[1, zero, day] += 1
+                acc[3, zero, day] += 1
+                acc[1, zero, tot] -= 1
+                acc[2, zero, tot] -= ch
+                acc[3, zero, tot] += 1
+            else:
+                acc[1, prev, day] += 1
+                acc[3, prev, day] += 1
+            acc[0, pid, day] += 1
+            acc[3, pid, day] += 1
+            if is_exp and day > 0:
+                spells_all += 1
+            if band != 0:
+                spells_band += 1
+            prev = pid
+        if prev >= 0:
+            acc[1, prev, tot] += 1
+            acc[2, prev, tot] += ch
+            acc[3, prev, tot] += 1
+    counts[0], counts[1], counts[2], counts[3], counts[4] = n_pat, jc, ja, spells_all, spells_band
+    return acc, pats, table, pids, counts
