@@ -75,8 +75,12 @@ def _blocks(counts: np.ndarray, block: int):
         start = end
 
 
+#: Weights drawn at a time (replicates x patterns of a block): 8 MB per array, however many the patterns.
+DRAWN_AT_ONCE = 1 << 20
+
+
 def resampled_moments(z: np.ndarray, counts: np.ndarray, n_boot: int, rng: np.random.Generator,
-                      block: int = 16_384):
+                      block: int | None = None):
     """Total, first and second moments of ``n_boot`` bootstrap resamples of the answers behind ``counts``.
 
     Parameters
@@ -87,8 +91,9 @@ def resampled_moments(z: np.ndarray, counts: np.ndarray, n_boot: int, rng: np.ra
         Whole-number count of answers with each pattern.
     n_boot : int
     rng : numpy.random.Generator
-    block : int
-        Patterns drawn at a time.
+    block : int, optional
+        Patterns drawn at a time; by default as many as keep a block's weights to :data:`DRAWN_AT_ONCE`
+        numbers (5,242 patterns for 200 replicates), so memory does not grow with the patterns.
 
     Returns
     -------
@@ -99,6 +104,7 @@ def resampled_moments(z: np.ndarray, counts: np.ndarray, n_boot: int, rng: np.ra
     cross : array (n_boot, m, m)
         ``sum W z z'`` per replicate.
     """
+    block = block or max(DRAWN_AT_ONCE // max(n_boot, 1), 1)
     order = np.argsort(counts, kind="stable")  # the sums do not depend on the patterns' order
     z = np.asarray(z, dtype=float)[order]
     counts = np.asarray(counts, dtype=float)[order]

@@ -38,6 +38,7 @@ __all__ = ["SegmentLTV", "sensitivity"]
 
 TAILS = {"sbg": ShiftedBetaGeometric, "weibull": DiscreteWeibull}
 CELL_BINS = 20  # revenue-rate quantile bins of the bootstrap cells
+BOOT_AT_ONCE = 500_000  # weights of a block of bootstrap replicates (replicates x rows): 4 MB per array
 
 
 class _Segment:
@@ -463,10 +464,14 @@ class SegmentLTV:
                                           f"({', '.join(map(str, wanted))})").fetchall())
         return np.array([np.nan if got[int(r)] is None else float(got[int(r)]) for r in ranks])
 
-    def _bootstrap(self, block: int = 50) -> None:
+    def _bootstrap(self, block: int | None = None) -> None:
         """Poisson-bootstrap replicates, drawn in the order replicate by replicate, segment by segment (so
         a seed gives the same draws however they are processed); the tails of a block of replicates are
-        refitted together (:meth:`~cxkit.ltv.sbg.ShiftedBetaGeometric.refit_many`)."""
+        refitted together (:meth:`~cxkit.ltv.sbg.ShiftedBetaGeometric.refit_many`). A block is 50 replicates,
+        fewer where a segment has so many rows (customers or cells) that a block's weights would pass
+        :data:`BOOT_AT_ONCE` numbers: the memory does not grow with the rows."""
+        rows = max((part.d.size for part in self._segments.values()), default=1)
+        block = block or int(np.clip(BOOT_AT_ONCE // max(rows, 1), 1, 50))
         rng = np.random.default_rng(self.seed)
         reps = {s: np.empty(self.n_boot) for s in self.segments_}
         life = {s: np.empty(self.n_boot) for s in self.segments_}

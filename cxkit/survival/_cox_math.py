@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cxkit.survival._ties import TiedDepartures
+
 __all__ = ["CoxArrays", "efron", "newton", "weighted_information"]
 
 
@@ -47,10 +49,7 @@ class CoxArrays:
         counts = np.rint(self.deaths).astype(np.int64)
         if not np.allclose(counts, self.deaths):
             raise ValueError("Efron ties need whole-number frequency weights")
-        self.k_j = np.repeat(np.arange(k), counts)
-        starts = np.repeat(np.cumsum(counts) - counts, counts)
-        self.c_j = (np.zeros(self.k_j.size) if self.breslow else
-                    (np.arange(self.k_j.size) - starts) / np.maximum(counts, 1)[self.k_j])
+        self.ties = TiedDepartures(counts, self.breslow)
 
     def risk_sums(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` (m,) or (m, p) over each event time's risk set."""
@@ -75,21 +74,16 @@ def efron(arrays: CoxArrays, beta: np.ndarray, need_information: bool = True) ->
     s1 = a.risk_sums(rx)
     e0 = np.bincount(a.k_ev, weights=r[a.ev], minlength=k)
     e1 = np.stack([np.bincount(a.k_ev, weights=rx[a.ev, j], minlength=k) for j in range(a.x.shape[1])], axis=1)
-    den = s0[a.k_j] - a.c_j * e0[a.k_j]
-    inv = 1.0 / den
-    a1 = np.bincount(a.k_j, weights=inv, minlength=k)
-    b1 = np.bincount(a.k_j, weights=a.c_j * inv, minlength=k)
-    loglik = float(np.sum(a.w[a.ev] * eta[a.ev]) - np.sum(np.log(den)))
+    tied = a.ties.sums(s0, e0, need_information)
+    a1, b1 = tied["a1"], tied["b1"]
+    loglik = float(np.sum(a.w[a.ev] * eta[a.ev]) - tied["log_den"])
     cum_a1 = np.concatenate([[0.0], np.cumsum(a1)])
     q = r * (cum_a1[a.pos] - cum_a1[a.epos])
     q[a.ev] -= r[a.ev] * b1[a.k_ev]
     score = a.x[a.ev].T @ a.w[a.ev] - a.x.T @ q
     out = {"loglik": loglik, "score": score, "s0": s0, "s1": s1, "e1": e1, "a1": a1, "b1": b1, "r": r}
     if need_information:
-        inv2 = inv * inv
-        a2 = np.bincount(a.k_j, weights=inv2, minlength=k)
-        b2 = np.bincount(a.k_j, weights=a.c_j * inv2, minlength=k)
-        g2 = np.bincount(a.k_j, weights=a.c_j**2 * inv2, minlength=k)
+        a2, b2, g2 = tied["a2"], tied["b2"], tied["g2"]
         cross = s1.T @ (b2[:, None] * e1)
         info = (a.x.T @ (q[:, None] * a.x)
                 - (s1.T @ (a2[:, None] * s1) - cross - cross.T + e1.T @ (g2[:, None] * e1)))
