@@ -230,7 +230,8 @@ def _findings(a) -> list[dict]:
             src = "a.lost_table('band').set_index('band').loc['no answer', 'share of lost revenue']"
             facts.append(_fact(percent(unanswered), unanswered, src))
             text = (f"{percent(unanswered)} of the revenue that left in the last year went with customers who had "
-                    f"never answered the survey. Of the rest, {plural(low).lower()} took {percent(share)}: "
+                    f"never answered the survey. Of the revenue that left with customers who had answered, "
+                    f"{plural(low).lower()} took {percent(share)}: "
                     f"{money(lost[low])} a month. Why it matters: that money left with customers who had told us they "
                     f"were unhappy; for the {percent(unanswered)}, the survey cannot say how those customers felt.")
         else:
@@ -449,9 +450,9 @@ def _actions(a, owners: dict) -> list[dict]:
         facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
         called = a.answered_base_.get(low, 0)
         facts.append(_fact(f"{called:,}", called, f"a.answered_base_['{low}']"))
-        out.append(_item(f"Win back {plural(low).lower()}: call the {called:,} {plural(low).lower()} among active "
-                         f"customers (by their latest answer) and fix what they report; success is {percent(share)} of "
-                         f"{plural(low).lower()} behaving like {plural(mid).lower()}.", facts,
+        who = _callers(a, low, called, facts)
+        out.append(_item(f"Win back {plural(low).lower()}: call the {who} and fix what they report; success is "
+                         f"{percent(share)} of {plural(low).lower()} behaving like {plural(mid).lower()}.", facts,
                          # the money moves about customers_moved, more than share x called: said beside it (the
                          # slides and the email's tables show the value, not the assumption)
                          value=f"{money(v['estimate'])} of lifetime value over {years} years ({money(v['lower'])} to "
@@ -492,7 +493,8 @@ def _actions(a, owners: dict) -> list[dict]:
                              "that leaves with it each month.", facts,
                              value=f"{money(r['monthly revenue lost'])} a month of revenue left with customers who "
                                    f"gave {r['reason']} as their reason, over the last year "
-                                   f"({percent(r['share of lost revenue'])} of what left)",
+                                   f"({percent(r['share of lost revenue'])} of the revenue that left with all "
+                                   "leavers)",
                              assumption="this is what left, not what can be won back: part of it would have left "
                                         "anyway",
                              owner=owners.get(str(r["reason"]), owners.get("product", "")),
@@ -531,6 +533,23 @@ def _actions(a, owners: dict) -> list[dict]:
     for rank, action in enumerate(out, 1):
         action["rank"] = rank
     return out[:4]
+
+
+def _callers(a, low: str, called: int, facts: list[dict]) -> str:
+    """Who the win-back action calls: the active customers whose latest answer, of any age, is in the low band;
+    where the NPS tile counts only recent answers, how many of them answered within its window (the tile's
+    detractors), so the page's two counts of detractors are told apart."""
+    who = f"{called:,} active customers whose latest answer, of any age, was a {_one(low)}'s"
+    window = a.nps_window_months if a.data_.mode != "snapshot" else None
+    key = plural(low).lower()
+    if a.nps_ is None or a.nps_["small"] or not window or key not in getattr(a, "nps_counts_", {}):
+        return who
+    recent = int(a.nps_counts_[key])
+    if recent == called:
+        return who
+    facts += [_fact(f"{recent:,}", recent, f"a.nps_counts_['{key}']"),
+              _fact(f"{window:g}", window, "a.nps_window_months")]
+    return f"{who} ({recent:,} of them answered in the last {window:g} months, as the NPS tile counts)"
 
 
 def _headline(a, findings: list[dict]) -> dict:

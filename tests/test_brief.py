@@ -118,8 +118,9 @@ def test_the_demo_brief_says_who_to_call_and_what_the_survey_cannot_see(demo):
         "WHERE nps IS NOT NULL GROUP BY 1) r JOIN customers c USING (customer_id) "
         "WHERE c.end_date IS NULL AND r.nps <= 6").fetchone()[0]
     stake = b["actions"][0]
-    assert stake["key"] == "stake" and stake["text"].startswith(f"Win back detractors: call the {called:,} detractors "
-                                                                "among active customers (by their latest answer)")
+    assert stake["key"] == "stake" and stake["text"].startswith(f"Win back detractors: call the {called:,} active "
+                                                                "customers whose latest answer, of any age, was a "
+                                                                "detractor's")
     moved = next(iter(demo.scenario_table()["customers moved"]))
     assert moved > called * 0.1 and "those who never answered taken to split as those who did" in stake["assumption"]
     # the 215 the money counts sits beside the money (on the slides the assumption is not shown), not 10% of 706
@@ -130,11 +131,49 @@ def test_the_demo_brief_says_who_to_call_and_what_the_survey_cannot_see(demo):
     unanswered = (t["revenue_out"] - answered.sum()) / t["revenue_out"]
     lost = next(f for f in b["findings"] if f["key"] == "lost")
     assert lost["text"].startswith(f"{unanswered:.0%} of the revenue that left in the last year went with customers "
-                                   f"who had never answered the survey. Of the rest, detractors took "
+                                   f"who had never answered the survey. Of the revenue that left with customers "
+                                   f"who had answered, detractors took "
                                    f"{answered['detractor'] / answered.sum():.0%}")
     assert f"${answered.sum():,.0f}" not in " ".join(p["text"] for p in _pieces(b))
     reason = next(x for x in b["actions"] if x["key"] == "reason")
     assert "a month of revenue left with customers who gave price as their reason" in reason["value"]
+    _check_traced(demo, b)
+
+
+def test_the_action_and_the_nps_tile_count_detractors_each_their_own_way(demo):
+    """The tile's NPS counts 3,111 recent answers (16% detractors: 508); the action called "the 706 detractors":
+    two counts of detractors on one page. The action says its 706 are every active customer whose latest answer,
+    of any age, was a detractor's, and that the tile's are those of them who answered in its window."""
+    from cxkit.frames import DAYS_PER_MONTH
+
+    b = brief(demo, OWNERS)
+    latest = ("SELECT r.nps, r.response_date FROM (SELECT customer_id, arg_max(nps, response_date) AS nps, "
+              "max(response_date) AS response_date FROM responses WHERE nps IS NOT NULL GROUP BY 1) r "
+              "JOIN customers c USING (customer_id) WHERE c.end_date IS NULL AND r.nps <= 6")
+    called = demo.data_.sql(f"SELECT count(*) FROM ({latest})").fetchone()[0]
+    days = round(demo.nps_window_months * DAYS_PER_MONTH)
+    recent = demo.data_.sql(f"SELECT count(*) FROM ({latest}) WHERE response_date > DATE '{demo.data_.as_of}' "
+                            f"- INTERVAL {days} DAY").fetchone()[0]
+    tile = b["tiles"][0]
+    assert recent == demo.nps_["detractors"] < called  # the tile's detractors, among the action's
+    stake = b["actions"][0]
+    assert (f"call the {called:,} active customers whose latest answer, of any age, was a detractor's ({recent:,} "
+            f"of them answered in the last {demo.nps_window_months:g} months, as the NPS tile counts)") in stake["text"]
+    assert tile["label"].startswith(f"NPS of {demo.nps_['n']:,} active customers who answered in the last")
+    _check_traced(demo, b)
+
+
+def test_the_two_shares_of_lost_revenue_each_name_their_base(demo):
+    """"detractors took 38%" (of the revenue that left with customers who had answered) beside "price (26% of what
+    left)" (of all of it) read as shares of one thing: each says what it is a share of."""
+    b = brief(demo, OWNERS)
+    answered = demo.revenue_lost_by_band()
+    lost = next(f for f in b["findings"] if f["key"] == "lost")
+    assert (f"Of the revenue that left with customers who had answered, detractors took "
+            f"{answered['detractor'] / answered.sum():.0%}") in lost["text"]
+    reason = next(x for x in b["actions"] if x["key"] == "reason")
+    price = demo.lost_table("reason").set_index("reason").loc["price", "share of lost revenue"]
+    assert reason["value"].endswith(f"({price:.0%} of the revenue that left with all leavers)")
     _check_traced(demo, b)
 
 
