@@ -1493,24 +1493,43 @@ def departures_sentence(story, min_leavers: int = 30) -> str | None:
             f"of those whose churn reason was {most['reason']}{tied_most} had complained in their last "
             f"{story.window_days} days, against {percent(least['with_complaint'])} of those whose reason was "
             f"{least['reason']}{tied_least}")
-    if story.measured_["answers"] and most["answered"] > 0:
-        who = f"the {most['reason']} leavers" if tied_most else "the former"
-        text += (f"; {percent(most['last_band_detractor'])} of {who} who had answered were detractors at their "
-                 "last answer")
-    return text + "."
+    return text + _detractor_clause(story, min_leavers) + "."
 
 
-def _reading_alike(story, rows, row, other) -> str:
-    """`` or service``: the other reasons whose share of leavers who complained reads as ``row``'s once rounded
-    and differs from ``other``'s as ``row``'s does (a reader who sees two equal shares would ask why the sentence
-    names one). Shares that round alike have a joint share that rounds the same, so the percentage holds for
-    each reason and for them together."""
+def _detractor_clause(story, min_leavers: int) -> str:
+    """``; of the leavers who had answered, 62% of those whose reason was service were detractors at their last
+    answer, against 12% of those whose reason was moved``: the reasons whose answered leavers were most and least
+    often detractors (the table's largest and smallest shares), where the difference's interval excludes zero;
+    empty otherwise."""
+    if not story.measured_["answers"]:
+        return ""
+    s = story.summary
+    rows = s[(s["reason"] != "all") & (s["reason"] != "unknown") & (s["answered"] * s["leavers"] >= min_leavers)
+             & s["last_band_detractor"].notna()]
+    if len(rows) < 2:
+        return ""
+    column = "last_band_detractor"
+    most, least = rows.loc[rows[column].idxmax()], rows.loc[rows[column].idxmin()]
+    d = story.difference(most["reason"], least["reason"], column)
+    if not _excludes(d["lower"], d["upper"]):
+        return ""
+    tied_most = _reading_alike(story, rows, most, least, column)
+    tied_least = _reading_alike(story, rows, least, most, column)
+    return (f"; of the leavers who had answered, {percent(most[column])} of those whose reason was "
+            f"{most['reason']}{tied_most} were detractors at their last answer, against {percent(least[column])} "
+            f"of those whose reason was {least['reason']}{tied_least}")
+
+
+def _reading_alike(story, rows, row, other, column: str = "with_complaint") -> str:
+    """`` or service``: the other reasons whose share (of leavers who complained, by default) reads as ``row``'s
+    once rounded and differs from ``other``'s as ``row``'s does (a reader who sees two equal shares would ask why
+    the sentence names one). Shares that round alike have a joint share that rounds the same, so the percentage
+    holds for each reason and for them together."""
     same = []
     for _, r in rows.iterrows():
-        if r["reason"] in (row["reason"], other["reason"]) or percent(r["with_complaint"]) != percent(
-                row["with_complaint"]):
+        if r["reason"] in (row["reason"], other["reason"]) or percent(r[column]) != percent(row[column]):
             continue
-        d = story.difference(r["reason"], other["reason"], "with_complaint")
+        d = story.difference(r["reason"], other["reason"], column)
         if _excludes(d["lower"], d["upper"]):
             same.append(r["reason"])
     return "".join(f" or {r}" for r in same)
