@@ -37,7 +37,7 @@ __all__ = ["money", "signed", "p_text", "column_label", "term_label", "nps_popul
            "trend_sentence",
            "trend_title", "contacts_sentence", "too_few_sentence", "MINUS", "NOT_AVAILABLE", "section_intro",
            "cox_note_lines", "date_line", "glossary", "slice_nps_sentence", "score_name", "score_noun", "points",
-           "descriptive_ltv_sentence"]
+           "descriptive_ltv_sentence", "reasons_intro"]
 
 
 def nps_population(data, window_months: float | None = 12, active_only: bool = True) -> str:
@@ -458,18 +458,22 @@ def trend_title(flag: str) -> str:
     return f"NPS by period: the latest is {_verdict(flag)[0]}"
 
 
-def trend_verdict(flag: str) -> str:
-    """A control-chart flag in words: ``a real shift up (8 periods in a row above the baseline)``.
+def trend_verdict(flag: str, baseline: bool = True) -> str:
+    """A control-chart flag in words: ``a real shift up (8 periods in a row above the baseline)``; ``baseline``
+    False leaves out "around the baseline" where a table's column heading says it (one line a row, so the trend
+    table prints on its chart's page).
 
     >>> trend_verdict("shift: 8 periods in a row above the centre")
     'a real shift up (8 periods in a row above the baseline)'
     >>> trend_verdict("within normal variation")
     'within normal variation around the baseline'
+    >>> trend_verdict("within normal variation", baseline=False)
+    'within normal variation'
     """
     what, rule = _verdict(flag)
     if rule:
         return f"{what} ({rule})"
-    return f"{what} around the baseline" if flag == "within normal variation" else what
+    return f"{what} around the baseline" if flag == "within normal variation" and baseline else what
 
 
 def mix_words(adjusted_for: list[str]) -> str:
@@ -639,9 +643,28 @@ SECTION_TITLES = {"churn": "Churn by band", "drivers": "What goes with churn", "
                   "stake": "The value at stake", "slice": "This audience against the other customers",
                   "slice_parent": "This audience against the rest of its parent",
                   "value": "What a better experience is worth", "ledger": "Customer math", "trend": "NPS over time",
-                  "contacts": "Contacts and cost to serve", "why": "What goes with dissatisfaction and departure",
+                  "contacts": "Contacts and cost to serve", "reasons": "Churn reasons",
+                  "why": "What goes with dissatisfaction and departure",
                   "methods": "Appendix: method notes",
                   "glossary": "Appendix: glossary"}
+
+
+def reasons_intro(low: str, period: str | None = None) -> str:
+    """The line under the churn reasons' heading: what the chart counts (the lowest band's customers, from their
+    answer on) and, with a ledger (``period``), how that differs from the reasons the lost-revenue table and the
+    brief's action rank (every leaver of the last year, by the revenue they took), so a different first reason
+    is no contradiction.
+
+    >>> reasons_intro("detractor", "M")[:72]
+    'The share of detractors lost to each churn reason in the months after th'
+    """
+    text = (f"The share of {plural(low).lower()} lost to each churn reason in the months after their answer, counted "
+            "in customers.")
+    if period is not None:
+        text += (f" The churn reason in What to do and in Customer math is ranked otherwise: by the monthly revenue "
+                 f"that every customer who left in the {window_phrase(period)} took with them, so its first reason "
+                 "can differ from this chart's.")
+    return text
 
 
 def caption(key: str, **numbers) -> str:
