@@ -33,6 +33,9 @@ def _check_traced(a, b: dict) -> None:
         assert not untraced, (untraced, piece)
         for f in piece["facts"]:
             got = eval(f["source"], {"a": a, "segment_strength": segment_strength})  # noqa: S307 - our own sources
+            if isinstance(f["value"], str):  # a period, as 2026-09
+                assert str(got) == f["value"], f
+                continue
             assert math.isclose(float(got), float(f["value"]), rel_tol=1e-9, abs_tol=1e-12), f
 
 
@@ -174,6 +177,44 @@ def test_the_two_shares_of_lost_revenue_each_name_their_base(demo):
     reason = next(x for x in b["actions"] if x["key"] == "reason")
     price = demo.lost_table("reason").set_index("reason").loc["price", "share of lost revenue"]
     assert reason["value"].endswith(f"({price:.0%} of the revenue that left with all leavers)")
+    _check_traced(demo, b)
+
+
+def test_the_headline_says_what_changed_against_the_year_before_and_what_to_do_first(demo, monkeypatch):
+    """"3,181 customers left" said what happened, not whether that is more or fewer than before, and nothing of
+    what to do. The headline gives the share of the base lost a month against the year before, calling it a
+    change only where the rate ratio's interval excludes 1, and the first action."""
+    b = brief(demo, OWNERS)
+    t = demo.ledger_.totals(demo.year_periods_)
+    c = demo.ledger_.churn_change(demo.year_periods_, alpha=demo.alpha)
+    assert c["changed"] and c["ratio"] < 1 and c["lost"] > c["lost_before"]  # more left, from a bigger base
+    assert b["headline"]["text"].startswith(
+        f"In the last year {t['lost']:,} customers left, taking ${t['revenue_out']:,.0f} a month of revenue: "
+        f"{c['rate']:.1%} of the base a month, down from {c['rate_before']:.1%} the year before. Detractors leave "
+        "sooner: ")
+    assert b["headline"]["text"].endswith(" against 85% of promoters. First to do: win back detractors.")
+    _check_traced(demo, b)
+    monkeypatch.setattr(demo.ledger_, "churn_change", lambda *args, **kw: {**c, "changed": False})
+    steady = brief(demo, OWNERS)["headline"]["text"]
+    assert f"{c['rate']:.1%} of the base a month, no real change from {c['rate_before']:.1%} the year before" in steady
+    monkeypatch.setattr(demo.ledger_, "churn_change", lambda *args, **kw: None)  # no year before: nothing said
+    assert "year before" not in brief(demo, OWNERS)["headline"]["text"]
+
+
+def test_a_finding_made_headline_drops_its_why_it_matters_label(demo, monkeypatch):
+    """The care headline was its finding word for word: "... in 2026-Q3. Why it matters: in 2026-Q3 each ...": two
+    sentences with a label in the middle. As a headline it reads as one sentence."""
+    monkeypatch.setattr(demo, "focus", "care")
+    b = brief(demo, OWNERS)
+    t = demo.contacts_.by_band_
+    last = t[t["period"] == t["period"].iloc[-1]].set_index("band")
+    times = last.loc["detractor", "contacts_per_customer"] / last.loc["promoter", "contacts_per_customer"]
+    assert b["headline"]["key"] == "contacts" and b["headline"]["text"] == (
+        f"Detractors contacted care {times:.1f} times as often as promoters in {t['period'].iloc[-1]}, and each "
+        f"detractor cost ${last.loc['detractor', 'cost_per_customer']:,.2f} in care contacts against "
+        f"${last.loc['promoter', 'cost_per_customer']:,.2f} for each promoter. First to do: win back detractors.")
+    monkeypatch.setattr(demo, "focus", "product")
+    assert "Why it matters" not in brief(demo, OWNERS)["headline"]["text"]
     _check_traced(demo, b)
 
 
