@@ -491,8 +491,8 @@ def trend_sentence(trend) -> str:
 
     ``NPS of the answers given in 2026-09 was +28 (95% CI +20 to +36). Against 2026-08 it moved −3 points,
     within sampling noise (p = 0.59). Held to one mix of tenure, plan and region, it is within normal
-    variation around its baseline of +24; the NPS as answered reads higher than before only because of who is
-    answering now, not because the same kinds of customers answer differently.``
+    variation around its baseline of +24. The NPS as answered, period by period, has risen above its own baseline
+    only because who answers has changed, not because the same kinds of customers answer differently.``
     Each of the two questions gets its own answer, so neither can be read as the other.
     """
     t = trend.table[trend.table["nps"].notna()]
@@ -525,9 +525,11 @@ def trend_sentence(trend) -> str:
         raw = str(last.get("raw_flag", ""))
         if adjusted_for and raw.startswith("shift") and not flag.startswith("shift"):
             direction = "higher" if "above" in raw else "lower"
-            text += (f": over the periods the NPS as answered has moved {'up' if direction == 'higher' else 'down'} "
-                     "only because of who is answering now, not because the same kinds of customers answer "
-                     "differently")
+            # its own sentence, naming the series: "it moved up only because of who is answering", after the
+            # headline NPS, read as a warning about that figure
+            moved = "risen above" if direction == "higher" else "fallen below"
+            text += (f". The NPS as answered, period by period, has {moved} its own baseline only because who "
+                     "answers has changed, not because the same kinds of customers answer differently")
         elif adjusted_for and flag.startswith("shift"):
             text += ": the same kinds of customers are answering differently"
         text += "."
