@@ -93,9 +93,10 @@ def _tiles(a) -> list[dict]:
     elif a.nps_ is None:
         share = a.base_counts_.get(a.high_, 0) / max(sum(a.base_counts_.values()), 1)
         facts = [_fact(percent(share), share, f"a.base_counts_['{a.high_}'] / sum(a.base_counts_.values())")]
+        # the change line said only the score's name: it says whose answers count instead
         tiles.append(_item(percent(share), facts, label=f"{plural(a.high_).lower()} among active customers who "
-                                                        "answered",
-                           change=score_name(a.score_)))
+                                                        f"gave a {score_noun(a.score_)}",
+                           change="in this snapshot" if a.data_.mode == "snapshot" else "by their latest answer"))
     if a.ledger_ is not None:
         t = a.ledger_.totals(a.year_periods_)
         src = "a.ledger_.totals(a.year_periods_)"
@@ -284,7 +285,7 @@ def _findings(a) -> list[dict]:
             text = f"{lead}: {see}"
         else:  # a snapshot: plain shares who had left, the model's 'alike' said of the ranking, not of the shares
             see, facts = shares
-            alike_words = f", also with {join_words(alike)} alike" if alike else ""
+            alike_words = f" (ranked with {join_words(alike)} held alike)" if alike else ""
             text = f"{lead}{alike_words}: {see}"
         out.append(_item(f"{text}. Why it matters: {matters}.", facts, key="segment" if rank == 0 else "segment2",
                          column=strength["column"], see=see))

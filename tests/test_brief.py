@@ -291,10 +291,15 @@ def test_the_telco_brief_names_contract_type(telco_path):
     left = {lv: a.data_.sql(f"SELECT avg(churned) FROM customers WHERE contract = '{lv}'").fetchone()[0]
             for lv in ("Month-to-Month", "Two Year")}
     # plain shares who left, not "54 times as fast"
-    assert (f"contract goes with leaving most, also with internet type and offer alike: {left['Month-to-Month']:.0%} "
+    # the model's "alike" is said of the ranking, in brackets, not run into the plain shares ("also with ... alike:")
+    assert (f"contract goes with leaving most (ranked with internet type and offer held alike): "
+            f"{left['Month-to-Month']:.0%} "
             f"of Month-to-Month customers had left by the snapshot, against {left['Two Year']:.0%} of Two Year "
             "customers") in words and "times as fast" not in words
-    assert "of Offer E customers had left by the snapshot, against" in words
+    assert "of Offer E customers had left by the snapshot, against" in words and "also with" not in words
+    tile = b["tiles"][0]  # its change line said only "satisfaction score", the label's own words
+    assert tile["label"] == "satisfied customers among active customers who gave a satisfaction score"
+    assert tile["change"] == "in this snapshot"
     # the score separates who left most (the headline's 100% against 0%): contract leads only besides it
     assert "Besides the satisfaction score, contract goes with leaving most" in words and "Of all we" not in words
     assert not any(f["key"] == "value" for f in b["findings"])  # a mirror of the outcome is worth no gap
