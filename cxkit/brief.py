@@ -455,17 +455,15 @@ def _actions(a, owners: dict) -> list[dict]:
         called = a.answered_base_.get(low, 0)
         facts.append(_fact(f"{called:,}", called, f"a.answered_base_['{low}']"))
         who = _callers(a, low, called, facts)
-        out.append(_item(f"Win back {plural(low).lower()}: call the {who} and fix what they report; success is "
-                         f"{percent(share)} of {plural(low).lower()} behaving like {plural(mid).lower()}.", facts,
-                         # the money moves about customers_moved, more than share x called: said beside it (the
-                         # slides and the email's tables show the value, not the assumption)
+        # what success is, once, beside its money: the money moves about customers_moved, more than share x
+        # called (the slides and the email's tables show the value, not the assumption)
+        out.append(_item(f"Win back {plural(low).lower()}: call the {who} and fix what they report.", facts,
                          value=f"{money(v['estimate'])} of lifetime value over {years} years ({money(v['lower'])} to "
-                               f"{money(v['upper'])}) if about {v['customers_moved']:,.0f} customers move: "
-                               f"{percent(share)} of all active {plural(low).lower()}, answered or not",
-                         assumption=f"{percent(share)} of {plural(low).lower()} come to behave like "
-                                    f"{plural(mid).lower()}, staying and spending as {plural(mid).lower()} do today; "
-                                    "counted over all active customers, those who never answered taken to split "
-                                    "as those who did",
+                               f"{money(v['upper'])}) if about {v['customers_moved']:,.0f} customers come to behave "
+                               f"like {plural(mid).lower()}: {percent(share)} of all active {plural(low).lower()}, "
+                               "answered or not",
+                         assumption=f"those who move stay and spend as {plural(mid).lower()} do today; those who "
+                                    "never answered are taken to split across the bands as those who did",
                          owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake",
                          lead=f"win back {plural(low).lower()}"))
     eh = a.experiences_
