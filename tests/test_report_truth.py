@@ -215,7 +215,7 @@ def test_pdf_keeps_headings_with_what_follows_and_leaves_no_page_mostly_empty(re
     short = [(k + 1, round(f, 2)) for k, f in enumerate(fill) if f < 0.6 and starts[k] is not None
              and starts[k] not in headings]
     assert short == [], f"pages under 60% full inside a section: {short} of {fill}"
-    assert pages <= 16, pages  # 17 before figures used the text width
+    assert pages <= 15, pages  # 17 before figures used the text width; 16 before a chart kept its tables
 
 
 def _page_of(pdf: Path, words: str) -> list[int]:
