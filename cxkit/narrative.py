@@ -651,7 +651,7 @@ SECTION_TITLES = {"churn": "Churn by band", "drivers": "What goes with churn", "
                   "glossary": "Appendix: glossary"}
 
 
-def reasons_intro(low: str, period: str | None = None) -> str:
+def reasons_intro(low: str, period: str | None = None, clock: str = "response") -> str:
     """The line under the churn reasons' heading: what the chart counts (the lowest band's customers, from their
     answer on) and, with a ledger (``period``), how that differs from the reasons the lost-revenue table and the
     brief's action rank (every leaver of the last year, by the revenue they took), so a different first reason
@@ -659,9 +659,11 @@ def reasons_intro(low: str, period: str | None = None) -> str:
 
     >>> reasons_intro("detractor", "M")[:72]
     'The share of detractors lost to each churn reason in the months after th'
+    >>> reasons_intro("dissatisfied", clock="tenure")[55:]
+    'reason in the months since they signed up, counted in customers.'
     """
-    text = (f"The share of {plural(low).lower()} lost to each churn reason in the months after their answer, counted "
-            "in customers.")
+    since = "after their answer" if clock == "response" else "since they signed up"  # the chart's own clock
+    text = f"The share of {plural(low).lower()} lost to each churn reason in the months {since}, counted in customers."
     if period is not None:
         text += (f" The churn reason in What to do and in Customer math is ranked otherwise: by the monthly revenue "
                  f"that every customer who left in the {window_phrase(period)} took with them, so its first reason "

@@ -509,7 +509,8 @@ def reasons_section(analysis, min_at_risk: int = 10) -> None:
     if analysis.incidence_ is None:
         return
     period = analysis.period if analysis.ledger_ is not None else None
-    section(narrative.SECTION_TITLES["reasons"], narrative.reasons_intro(analysis.low_, period), level=3)
+    section(narrative.SECTION_TITLES["reasons"], narrative.reasons_intro(analysis.low_, period, analysis.clock_kind_),
+            level=3)
     figure(analysis.incidence_.plot(segment=analysis.low_, min_at_risk=min_at_risk), "churn-reasons",
            caption=narrative.caption("reasons", min_at_risk=min_at_risk),
            takeaway=narrative.takeaways(analysis).get("churn-reasons"))
