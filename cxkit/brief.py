@@ -33,6 +33,7 @@ from cxkit.narrative import (
     score_noun,
     shown_facts,
 )
+from cxkit.periods import UNITS
 
 __all__ = ["brief", "segment_strength"]
 
@@ -92,9 +93,10 @@ def _tiles(a) -> list[dict]:
     elif a.nps_ is None:
         share = a.base_counts_.get(a.high_, 0) / max(sum(a.base_counts_.values()), 1)
         facts = [_fact(percent(share), share, f"a.base_counts_['{a.high_}'] / sum(a.base_counts_.values())")]
+        # the change line said only the score's name: it says whose answers count instead
         tiles.append(_item(percent(share), facts, label=f"{plural(a.high_).lower()} among active customers who "
-                                                        "answered",
-                           change=score_name(a.score_)))
+                                                        f"gave a {score_noun(a.score_)}",
+                           change="in this snapshot" if a.data_.mode == "snapshot" else "by their latest answer"))
     if a.ledger_ is not None:
         t = a.ledger_.totals(a.year_periods_)
         src = "a.ledger_.totals(a.year_periods_)"
@@ -230,7 +232,8 @@ def _findings(a) -> list[dict]:
             src = "a.lost_table('band').set_index('band').loc['no answer', 'share of lost revenue']"
             facts.append(_fact(percent(unanswered), unanswered, src))
             text = (f"{percent(unanswered)} of the revenue that left in the last year went with customers who had "
-                    f"never answered the survey. Of the rest, {plural(low).lower()} took {percent(share)}: "
+                    f"never answered the survey. Of the revenue that left with customers who had answered, "
+                    f"{plural(low).lower()} took {percent(share)}: "
                     f"{money(lost[low])} a month. Why it matters: that money left with customers who had told us they "
                     f"were unhappy; for the {percent(unanswered)}, the survey cannot say how those customers felt.")
         else:
@@ -253,12 +256,14 @@ def _findings(a) -> list[dict]:
                 facts += [_fact(money(c_low, cents=True), c_low, f"{src}.loc['{low}', 'cost_per_customer']"),
                           _fact(money(c_high, cents=True), c_high, f"{src}.loc['{high}', 'cost_per_customer']"),
                           _fact(period, period, "a.contacts_.by_band_['period'].iloc[-1]")]
-                matters = (f"in {period} each {_one(low)} cost {money(c_low, cents=True)} in care contacts "
-                           f"against {money(c_high, cents=True)} for each {_one(high)}")
+                cost = (f"each {_one(low)} cost {money(c_low, cents=True)} in care contacts against "
+                        f"{money(c_high, cents=True)} for each {_one(high)}")
+                matters = f"in {period} {cost}"
             else:
-                matters = "contact costs are not available in this data"
-            out.append(_item(f"{plural(low)} contacted care {times:.1f} times as often as {plural(high).lower()} in "
-                             f"{period}. Why it matters: {matters}.", facts, key="contacts"))
+                cost, matters = "", "contact costs are not available in this data"
+            see = f"{plural(low)} contacted care {times:.1f} times as often as {plural(high).lower()} in {period}"
+            out.append(_item(f"{see}. Why it matters: {matters}.", facts, key="contacts",
+                             headline=f"{see}, and {cost}." if cost else f"{see}."))
     for rank in (0, 1):
         strength = segment_strength(a, rank)
         if strength is None or (a.audience_ is not None and strength["column"] in a.audience_.slice_by_):
@@ -280,7 +285,7 @@ def _findings(a) -> list[dict]:
             text = f"{lead}: {see}"
         else:  # a snapshot: plain shares who had left, the model's 'alike' said of the ranking, not of the shares
             see, facts = shares
-            alike_words = f", also with {join_words(alike)} alike" if alike else ""
+            alike_words = f" (ranked with {join_words(alike)} held alike)" if alike else ""
             text = f"{lead}{alike_words}: {see}"
         out.append(_item(f"{text}. Why it matters: {matters}.", facts, key="segment" if rank == 0 else "segment2",
                          column=strength["column"], see=see))
@@ -449,19 +454,18 @@ def _actions(a, owners: dict) -> list[dict]:
         facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
         called = a.answered_base_.get(low, 0)
         facts.append(_fact(f"{called:,}", called, f"a.answered_base_['{low}']"))
-        out.append(_item(f"Win back {plural(low).lower()}: call the {called:,} {plural(low).lower()} among active "
-                         f"customers (by their latest answer) and fix what they report; success is {percent(share)} of "
-                         f"{plural(low).lower()} behaving like {plural(mid).lower()}.", facts,
-                         # the money moves about customers_moved, more than share x called: said beside it (the
-                         # slides and the email's tables show the value, not the assumption)
+        who = _callers(a, low, called, facts)
+        # what success is, once, beside its money: the money moves about customers_moved, more than share x
+        # called (the slides and the email's tables show the value, not the assumption)
+        out.append(_item(f"Win back {plural(low).lower()}: call the {who} and fix what they report.", facts,
                          value=f"{money(v['estimate'])} of lifetime value over {years} years ({money(v['lower'])} to "
-                               f"{money(v['upper'])}) if about {v['customers_moved']:,.0f} customers move: "
-                               f"{percent(share)} of all active {plural(low).lower()}, answered or not",
-                         assumption=f"{percent(share)} of {plural(low).lower()} come to behave like "
-                                    f"{plural(mid).lower()}, staying and spending as {plural(mid).lower()} do today; "
-                                    "counted over all active customers, those who never answered taken to split "
-                                    "as those who did",
-                         owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake"))
+                               f"{money(v['upper'])}) if about {v['customers_moved']:,.0f} customers come to behave "
+                               f"like {plural(mid).lower()}: {percent(share)} of all active {plural(low).lower()}, "
+                               "answered or not",
+                         assumption=f"those who move stay and spend as {plural(mid).lower()} do today; those who "
+                                    "never answered are taken to split across the bands as those who did",
+                         owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake",
+                         lead=f"win back {plural(low).lower()}"))
     eh = a.experiences_
     if eh is not None and getattr(eh, "prior_score_", None) and "complaints" in set(eh.summary["experience"]):
         row = eh.summary.set_index("experience").loc["complaints"]
@@ -477,7 +481,7 @@ def _actions(a, owners: dict) -> list[dict]:
                              assumption="the ratio compares customers who gave the same score before; it is an "
                                         "association, so fewer complaints need not win all of it back",
                              owner=owners.get("care", ""), amount=float(money_row["monthly_revenue"]) * 12,
-                             key="complaints"))
+                             key="complaints", lead="resolve complaints at the first contact"))
     if a.ledger_ is not None:
         reasons = a.lost_table("reason")
         reasons = reasons[~reasons["reason"].isin(["unknown", "no reason"])]
@@ -492,11 +496,13 @@ def _actions(a, owners: dict) -> list[dict]:
                              "that leaves with it each month.", facts,
                              value=f"{money(r['monthly revenue lost'])} a month of revenue left with customers who "
                                    f"gave {r['reason']} as their reason, over the last year "
-                                   f"({percent(r['share of lost revenue'])} of what left)",
+                                   f"({percent(r['share of lost revenue'])} of the revenue that left with all "
+                                   "leavers)",
                              assumption="this is what left, not what can be won back: part of it would have left "
                                         "anyway",
                              owner=owners.get(str(r["reason"]), owners.get("product", "")),
-                             amount=float(r["monthly revenue lost"]) * 12, key="reason"))
+                             amount=float(r["monthly revenue lost"]) * 12, key="reason",
+                             lead=f"work on {r['reason']}, the churn reason that costs most"))
     excess = _audience_excess(a)
     if excess is not None:
         value, lo, hi, facts = excess
@@ -508,7 +514,8 @@ def _actions(a, owners: dict) -> list[dict]:
                                f"{money(abs(hi))})",
                          assumption="the difference holds in the data; its cause is not known from it",
                          owner=owners.get("region", owners.get(next(iter(a.data_.slice_by)), "")),
-                         amount=abs(value) * 12, key="audience"))
+                         amount=abs(value) * 12, key="audience",
+                         lead=f"find out why {name} keeps {'fewer' if value > 0 else 'more'} of its customers"))
     if not out:  # nothing in money over time (a snapshot): the columns that go with leaving most are where to look
         for rank in (0, 1):
             strength = segment_strength(a, rank)
@@ -525,7 +532,8 @@ def _actions(a, owners: dict) -> list[dict]:
                              assumption="customers choose their "
                                         f"{_in_sentence(column_label(column))}; the gap goes with it and need not "
                                         "be caused by it",
-                             owner=owners.get(column, owners.get("product", "")), amount=amount, key="segment"))
+                             owner=owners.get(column, owners.get("product", "")), amount=amount, key="segment",
+                             lead=f"look into why {faster} leave faster"))
     order = {"audience": 0, "stake": 1, "complaints": 2, "reason": 3, "segment": 4}  # how directly it is supported
     out.sort(key=lambda x: order[x["key"]])
     for rank, action in enumerate(out, 1):
@@ -533,45 +541,94 @@ def _actions(a, owners: dict) -> list[dict]:
     return out[:4]
 
 
-def _headline(a, findings: list[dict]) -> dict:
-    """The one finding that matters most: an audience's own difference, a real shift in what customers say, or the
-    year's lost customers and revenue with who leaves soonest; else the strongest finding."""
+def _callers(a, low: str, called: int, facts: list[dict]) -> str:
+    """Who the win-back action calls: the active customers whose latest answer, of any age, is in the low band;
+    where the NPS tile counts only recent answers, how many of them answered within its window (the tile's
+    detractors), so the page's two counts of detractors are told apart."""
+    who = f"{called:,} active customers whose latest answer, of any age, was a {_one(low)}'s"
+    window = a.nps_window_months if a.data_.mode != "snapshot" else None
+    key = plural(low).lower()
+    if a.nps_ is None or a.nps_["small"] or not window or key not in getattr(a, "nps_counts_", {}):
+        return who
+    recent = int(a.nps_counts_[key])
+    if recent == called:
+        return who
+    facts += [_fact(f"{recent:,}", recent, f"a.nps_counts_['{key}']"),
+              _fact(f"{window:g}", window, "a.nps_window_months")]
+    return f"{who} ({recent:,} of them answered in the last {window:g} months, as the NPS tile counts)"
+
+
+def _headline(a, findings: list[dict], actions: list[dict]) -> dict:
+    """The one finding that matters most, then the first thing to do: an audience's own difference, a real shift in
+    what customers say, or the year's lost customers and revenue (against the year before) with who leaves soonest;
+    else the strongest finding."""
+    item = _headline_finding(a, findings)
+    if actions and actions[0].get("lead"):
+        item = {**item, "text": f"{item['text']} First to do: {actions[0]['lead']}."}
+    return item
+
+
+def _as_headline(f: dict) -> dict:
+    """A finding as a headline: its own headline words, else what we see without its 'Why it matters:' label."""
+    text = f.get("headline") or (f.get("see") and f"{f['see'][0].upper()}{f['see'][1:]}.") or \
+        f["text"].split(". Why it matters:")[0].rstrip(".") + "."
+    return {**_item(text, f["facts"], key=f["key"]), **({"uses": f["uses"]} if "uses" in f else {})}
+
+
+def _headline_finding(a, findings: list[dict]) -> dict:
     keyed = {f["key"]: f for f in findings}
     if "audience" in keyed and a.audience_ is not None and len(a.audience_.held_):
-        return keyed["audience"]
+        return _as_headline(keyed["audience"])
     lost = _lost_words(a)
     if a.trend_ is not None and str(a.trend_.verdict_).startswith("shift"):
         up = "above" in str(a.trend_.verdict_)
         text = (f"What customers say has changed: held to one mix of customers, NPS is a real shift "
                 f"{'up' if up else 'down'} against its baseline")
-        return _item(text + (f", while {lost[0]}." if lost else "."), lost[1] if lost else [], key="trend")
+        return _item(text + (f". {lost[0][0].upper()}{lost[0][1:]}." if lost else "."), lost[1] if lost else [],
+                     key="trend")
     lead = {"care": "contacts", "product": "value"}.get(a.focus)
     if lead in keyed:  # a care report leads with what care sees, a product report with what a customer is worth
-        return keyed[lead]
+        return _as_headline(keyed[lead])
     retention = keyed.get("retention")
     if lost and retention:
         see = retention["text"].split(". Why it matters")[0]
-        return _item(f"{lost[0][0].upper()}{lost[0][1:]}; {see[0].lower()}{see[1:]}.", lost[1] + retention["facts"],
+        return _item(f"{lost[0][0].upper()}{lost[0][1:]}. {see}.", lost[1] + retention["facts"],
                      key="headline", uses="retention")
     for key in ("descriptive", "segment", "retention", "lost", "contacts"):
         if key in keyed:
-            f = keyed[key]
-            if f.get("see"):  # the finding as a headline: what we see, without its 'why it matters'
-                return _item(f"{f['see'][0].upper()}{f['see'][1:]}.", f["facts"], key=key)
-            return f
+            return _as_headline(keyed[key])
     return _item("Too little in this data for a headline: see the sections.", [], key="none")
 
 
 def _lost_words(a):
-    """``in the last year 3,181 customers left, taking $148,803 a month of revenue`` and its facts, or None."""
+    """``in the last year 3,181 customers left, taking $148,803 a month of revenue: 2.2% of the base a month, down
+    from 2.4% the year before`` and its facts, or None: a change against the year before only where the rate
+    ratio's interval excludes 1 (else "no real change"), and none where the ledger holds no year before."""
     if a.ledger_ is None:
         return None
     t = a.ledger_.totals(a.year_periods_)
     src = "a.ledger_.totals(a.year_periods_)"
     facts = [_fact(f"{t['lost']:,}", t["lost"], f"{src}['lost']"),
              _fact(money(t["revenue_out"]), t["revenue_out"], f"{src}['revenue_out']")]
-    return (f"in the last year {t['lost']:,} customers left, taking {money(t['revenue_out'])} a month of revenue",
-            facts)
+    change = a.ledger_.churn_change(a.year_periods_, alpha=a.alpha)
+    rate = ""
+    if change is not None:
+        csrc = f"a.ledger_.churn_change(a.year_periods_, alpha={a.alpha!r})"
+        digits = 1
+        while digits < 3 and percent(change["rate"], digits) == percent(change["rate_before"], digits) \
+                and change["changed"]:
+            digits += 1  # a real change never reads as two equal figures
+        now, before = percent(change["rate"], digits), percent(change["rate_before"], digits)
+        facts += [_fact(now, change["rate"], f"{csrc}['rate']"),
+                  _fact(before, change["rate_before"], f"{csrc}['rate_before']")]
+        unit = UNITS[a.period]
+        if change["changed"]:
+            rate = f": {now} of the base a {unit}, {'down' if change['ratio'] < 1 else 'up'} from {before}"
+        else:
+            rate = f": {now} of the base a {unit}, no real change from {before}"
+        rate += " the year before"
+    text = f"in the last year {t['lost']:,} customers left, taking {money(t['revenue_out'])} a month of revenue"
+    return text + rate, facts
 
 
 def brief(analysis, owners: dict | None = None) -> dict:
@@ -592,7 +649,8 @@ def brief(analysis, owners: dict | None = None) -> dict:
     findings = _findings(a)
     value = _value_finding(a)
     findings += [value] if value else []
-    headline = _headline(a, findings)
+    actions = _actions(a, owners)
+    headline = _headline(a, findings, actions)
     used = {headline.get("key"), headline.pop("uses", None)}
     rest = [f for f in findings if f["key"] not in used]
     if "retention" in {f["key"] for f in rest}:  # retention's 'why it matters' already gives what a customer is worth
@@ -602,9 +660,9 @@ def brief(analysis, owners: dict | None = None) -> dict:
     rest.sort(key=lambda f: (f["key"] not in first, first.index(f["key"]) if f["key"] in first else 0,
                              order.index(f["key"]) if f["key"] in order else 99))
     rest = rest[:3]
-    actions = _actions(a, owners)
     for action in actions:
         action.pop("amount", None)
+        action.pop("lead", None)
     definition = (f"NPS here is that of the {nps_population(a.data_, a.nps_window_months)}."
                   if a.nps_ is not None else "")
     return {"headline": headline, "tiles": _tiles(a), "findings": rest, "actions": actions,

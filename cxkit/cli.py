@@ -447,7 +447,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="recipient (repeat; default the params file's email.to)")
     p.add_argument("--cc", action="append", default=None, type=_one_line, help="copy to (repeat)")
     p.add_argument("--subject", default=None, type=_one_line,
-                   help="subject template with {title}, {audience}, {period}, {as_of}")
+                   help="subject template with {title}, {audience}, {period}, {as_of}, {when}")
     p.add_argument("--eml", default=None, help="where to write the .eml (default RUN_DIR/email.eml)")
     p.add_argument("--send", action="store_true", help="send it (SMTP settings from CXKIT_SMTP_* variables)")
     p.add_argument("--resend", action="store_true", help="send again to those who already have this report")

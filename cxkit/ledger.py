@@ -203,6 +203,56 @@ class CustomerLedger:
                 "end": int(t["end"].iloc[-1]), "revenue_in": float(t["revenue_in"].sum()),
                 "revenue_out": float(t["revenue_out"].sum())}
 
+    def churn_change(self, last: int, alpha: float = 0.05) -> dict | None:
+        """The share of the base lost per period over the last ``last`` periods against the ``last`` before them.
+
+        Each window's rate is its customers lost over its customer-periods (each period's average base,
+        ``(start + end) / 2``, the last period weighted by the share of its days up to the as-of date); the two
+        are compared by their ratio with a Poisson interval on the log scale (``1/lost + 1/lost_before``). A
+        count of leavers grows with the base; this rate does not.
+
+        Returns
+        -------
+        dict or None
+            ``rate, rate_before, lost, lost_before, ratio, lower, upper, changed`` (``changed``: the interval
+            excludes 1), ``first_before, last_before`` (the earlier window's periods); None when the table holds
+            fewer than ``2 * last`` periods or either window lost nobody.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> c = pd.DataFrame({"customer_id": range(4), "signup_date": pd.to_datetime(["2026-01-01"] * 4),
+        ...                   "end_date": pd.to_datetime([None, None, "2026-01-20", "2026-02-10"])})
+        >>> led = CustomerLedger(period="M").fit(c, as_of="2026-02-28")
+        >>> r = led.churn_change(1)
+        >>> round(r["rate_before"], 3), round(r["rate"], 3), r["changed"]
+        (0.667, 0.4, False)
+        """
+        import numpy as np
+        from scipy import stats
+
+        t = self.table if not self.by else self.table.groupby("period", sort=False).sum(numeric_only=True).reset_index()
+        if len(t) < 2 * last:
+            return None
+        base = (t["start"] + t["end"]) / 2
+        first = pd.Timestamp(self.table["period_start"].iloc[-1])
+        following = first + pd.offsets.MonthBegin(3 if self.period == "Q" else 1)
+        covered = (pd.Timestamp(self.as_of_) - first).days + 1
+        base.iloc[-1] *= min(1.0, covered / (following - first).days)  # a period cut short by the as-of date
+        now, before = t.tail(last), t.iloc[-2 * last:-last]
+        lost, lost_before = int(now["lost"].sum()), int(before["lost"].sum())
+        if not lost or not lost_before:
+            return None
+        rate = lost / float(base.tail(last).sum())
+        rate_before = lost_before / float(base.iloc[-2 * last:-last].sum())
+        ratio = rate / rate_before
+        half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(1 / lost + 1 / lost_before)
+        lower, upper = ratio * np.exp(-half), ratio * np.exp(half)
+        return {"rate": rate, "rate_before": rate_before, "lost": lost, "lost_before": lost_before,
+                "ratio": float(ratio), "lower": float(lower), "upper": float(upper),
+                "changed": bool(lower > 1 or upper < 1), "first_before": before["period"].iloc[0],
+                "last_before": before["period"].iloc[-1]}
+
     @property
     def summary(self) -> pd.DataFrame:
         return self.table.tail(12)

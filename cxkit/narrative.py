@@ -37,7 +37,7 @@ __all__ = ["money", "signed", "p_text", "column_label", "term_label", "nps_popul
            "trend_sentence",
            "trend_title", "contacts_sentence", "too_few_sentence", "MINUS", "NOT_AVAILABLE", "section_intro",
            "cox_note_lines", "date_line", "glossary", "slice_nps_sentence", "score_name", "score_noun", "points",
-           "descriptive_ltv_sentence"]
+           "descriptive_ltv_sentence", "reasons_intro"]
 
 
 def nps_population(data, window_months: float | None = 12, active_only: bool = True) -> str:
@@ -458,18 +458,22 @@ def trend_title(flag: str) -> str:
     return f"NPS by period: the latest is {_verdict(flag)[0]}"
 
 
-def trend_verdict(flag: str) -> str:
-    """A control-chart flag in words: ``a real shift up (8 periods in a row above the baseline)``.
+def trend_verdict(flag: str, baseline: bool = True) -> str:
+    """A control-chart flag in words: ``a real shift up (8 periods in a row above the baseline)``; ``baseline``
+    False leaves out "around the baseline" where a table's column heading says it (one line a row, so the trend
+    table prints on its chart's page).
 
     >>> trend_verdict("shift: 8 periods in a row above the centre")
     'a real shift up (8 periods in a row above the baseline)'
     >>> trend_verdict("within normal variation")
     'within normal variation around the baseline'
+    >>> trend_verdict("within normal variation", baseline=False)
+    'within normal variation'
     """
     what, rule = _verdict(flag)
     if rule:
         return f"{what} ({rule})"
-    return f"{what} around the baseline" if flag == "within normal variation" else what
+    return f"{what} around the baseline" if flag == "within normal variation" and baseline else what
 
 
 def mix_words(adjusted_for: list[str]) -> str:
@@ -487,8 +491,8 @@ def trend_sentence(trend) -> str:
 
     ``NPS of the answers given in 2026-09 was +28 (95% CI +20 to +36). Against 2026-08 it moved −3 points,
     within sampling noise (p = 0.59). Held to one mix of tenure, plan and region, it is within normal
-    variation around its baseline of +24; the NPS as answered reads higher than before only because of who is
-    answering now, not because the same kinds of customers answer differently.``
+    variation around its baseline of +24. The NPS as answered, period by period, has risen above its own baseline
+    only because who answers has changed, not because the same kinds of customers answer differently.``
     Each of the two questions gets its own answer, so neither can be read as the other.
     """
     t = trend.table[trend.table["nps"].notna()]
@@ -521,9 +525,11 @@ def trend_sentence(trend) -> str:
         raw = str(last.get("raw_flag", ""))
         if adjusted_for and raw.startswith("shift") and not flag.startswith("shift"):
             direction = "higher" if "above" in raw else "lower"
-            text += (f": over the periods the NPS as answered has moved {'up' if direction == 'higher' else 'down'} "
-                     "only because of who is answering now, not because the same kinds of customers answer "
-                     "differently")
+            # its own sentence, naming the series: "it moved up only because of who is answering", after the
+            # headline NPS, read as a warning about that figure
+            moved = "risen above" if direction == "higher" else "fallen below"
+            text += (f". The NPS as answered, period by period, has {moved} its own baseline only because who "
+                     "answers has changed, not because the same kinds of customers answer differently")
         elif adjusted_for and flag.startswith("shift"):
             text += ": the same kinds of customers are answering differently"
         text += "."
@@ -639,9 +645,30 @@ SECTION_TITLES = {"churn": "Churn by band", "drivers": "What goes with churn", "
                   "stake": "The value at stake", "slice": "This audience against the other customers",
                   "slice_parent": "This audience against the rest of its parent",
                   "value": "What a better experience is worth", "ledger": "Customer math", "trend": "NPS over time",
-                  "contacts": "Contacts and cost to serve", "why": "What goes with dissatisfaction and departure",
+                  "contacts": "Contacts and cost to serve", "reasons": "Churn reasons",
+                  "why": "What goes with dissatisfaction and departure",
                   "methods": "Appendix: method notes",
                   "glossary": "Appendix: glossary"}
+
+
+def reasons_intro(low: str, period: str | None = None, clock: str = "response") -> str:
+    """The line under the churn reasons' heading: what the chart counts (the lowest band's customers, from their
+    answer on) and, with a ledger (``period``), how that differs from the reasons the lost-revenue table and the
+    brief's action rank (every leaver of the last year, by the revenue they took), so a different first reason
+    is no contradiction.
+
+    >>> reasons_intro("detractor", "M")[:72]
+    'The share of detractors lost to each churn reason in the months after th'
+    >>> reasons_intro("dissatisfied", clock="tenure")[55:]
+    'reason in the months since they signed up, counted in customers.'
+    """
+    since = "after their answer" if clock == "response" else "since they signed up"  # the chart's own clock
+    text = f"The share of {plural(low).lower()} lost to each churn reason in the months {since}, counted in customers."
+    if period is not None:
+        text += (f" The churn reason in What to do and in Customer math is ranked otherwise: by the monthly revenue "
+                 f"that every customer who left in the {window_phrase(period)} took with them, so its first reason "
+                 "can differ from this chart's.")
+    return text
 
 
 def caption(key: str, **numbers) -> str:
@@ -1493,24 +1520,43 @@ def departures_sentence(story, min_leavers: int = 30) -> str | None:
             f"of those whose churn reason was {most['reason']}{tied_most} had complained in their last "
             f"{story.window_days} days, against {percent(least['with_complaint'])} of those whose reason was "
             f"{least['reason']}{tied_least}")
-    if story.measured_["answers"] and most["answered"] > 0:
-        who = f"the {most['reason']} leavers" if tied_most else "the former"
-        text += (f"; {percent(most['last_band_detractor'])} of {who} who had answered were detractors at their "
-                 "last answer")
-    return text + "."
+    return text + _detractor_clause(story, min_leavers) + "."
 
 
-def _reading_alike(story, rows, row, other) -> str:
-    """`` or service``: the other reasons whose share of leavers who complained reads as ``row``'s once rounded
-    and differs from ``other``'s as ``row``'s does (a reader who sees two equal shares would ask why the sentence
-    names one). Shares that round alike have a joint share that rounds the same, so the percentage holds for
-    each reason and for them together."""
+def _detractor_clause(story, min_leavers: int) -> str:
+    """``; of the leavers who had answered, 62% of those whose reason was service were detractors at their last
+    answer, against 12% of those whose reason was moved``: the reasons whose answered leavers were most and least
+    often detractors (the table's largest and smallest shares), where the difference's interval excludes zero;
+    empty otherwise."""
+    if not story.measured_["answers"]:
+        return ""
+    s = story.summary
+    rows = s[(s["reason"] != "all") & (s["reason"] != "unknown") & (s["answered"] * s["leavers"] >= min_leavers)
+             & s["last_band_detractor"].notna()]
+    if len(rows) < 2:
+        return ""
+    column = "last_band_detractor"
+    most, least = rows.loc[rows[column].idxmax()], rows.loc[rows[column].idxmin()]
+    d = story.difference(most["reason"], least["reason"], column)
+    if not _excludes(d["lower"], d["upper"]):
+        return ""
+    tied_most = _reading_alike(story, rows, most, least, column)
+    tied_least = _reading_alike(story, rows, least, most, column)
+    return (f"; of the leavers who had answered, {percent(most[column])} of those whose reason was "
+            f"{most['reason']}{tied_most} were detractors at their last answer, against {percent(least[column])} "
+            f"of those whose reason was {least['reason']}{tied_least}")
+
+
+def _reading_alike(story, rows, row, other, column: str = "with_complaint") -> str:
+    """`` or service``: the other reasons whose share (of leavers who complained, by default) reads as ``row``'s
+    once rounded and differs from ``other``'s as ``row``'s does (a reader who sees two equal shares would ask why
+    the sentence names one). Shares that round alike have a joint share that rounds the same, so the percentage
+    holds for each reason and for them together."""
     same = []
     for _, r in rows.iterrows():
-        if r["reason"] in (row["reason"], other["reason"]) or percent(r["with_complaint"]) != percent(
-                row["with_complaint"]):
+        if r["reason"] in (row["reason"], other["reason"]) or percent(r[column]) != percent(row[column]):
             continue
-        d = story.difference(r["reason"], other["reason"], "with_complaint")
+        d = story.difference(r["reason"], other["reason"], column)
         if _excludes(d["lower"], d["upper"]):
             same.append(r["reason"])
     return "".join(f" or {r}" for r in same)

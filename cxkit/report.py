@@ -511,6 +511,9 @@ def reasons_section(analysis, min_at_risk: int = 10) -> None:
 
     if analysis.incidence_ is None:
         return
+    period = analysis.period if analysis.ledger_ is not None else None
+    section(narrative.SECTION_TITLES["reasons"], narrative.reasons_intro(analysis.low_, period, analysis.clock_kind_),
+            level=3)
     figure(analysis.incidence_.plot(segment=analysis.low_, min_at_risk=min_at_risk), "churn-reasons",
            caption=narrative.caption("reasons", min_at_risk=min_at_risk),
            takeaway=narrative.takeaways(analysis).get("churn-reasons"))
@@ -578,7 +581,7 @@ def _trend_table(trend) -> pd.DataFrame:
     adjusted = ["mix_change", "adjusted"] if getattr(trend, "adjusted_for_", []) else []
     shown = trend.table.tail(6)[["period", "n", "nps", "change", "change_p", *adjusted, "flag", "note"]
                                 + (["response_rate"] if "response_rate" in trend.table else [])].copy()
-    shown["flag"] = [trend_verdict(f) for f in shown["flag"]]
+    shown["flag"] = [trend_verdict(f, baseline=False) for f in shown["flag"]]  # the column's heading names it
     if not shown["note"].fillna("").astype(str).str.strip().any():
         shown = shown.drop(columns="note")  # an empty column says nothing
     return shown

@@ -60,6 +60,7 @@ RC = {
     "axes.grid": True,
     "grid.color": "#e6e6e6",
     "grid.linewidth": 0.8,
+    "axes.axisbelow": True,  # grid lines under bars and curves, not through them (the leaky bucket's bars)
     "legend.frameon": False,
     "legend.fontsize": 12,
     "xtick.labelsize": 12,

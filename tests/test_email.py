@@ -295,3 +295,17 @@ def test_a_real_mail_client_shows_every_image_and_the_pdf(quarter_runs, tmp_path
     assert len(control["images"]) == len(shown["images"]), control["images"]
     assert any(i["width"] == 0 for i in control["images"]), ("the control without an image part must show a "
                                                             f"broken image: {control['images']}")
+
+
+def test_the_default_subject_names_the_data_date_not_a_month():
+    """The demo's email read "..., Leadership team, 2026-09" over a year of figures: the default subject names the
+    data's date as the footer does; a template may still ask for {period}."""
+    from cxkit.render.email import subject_for
+
+    meta = {"title": "Customer experience and value: demo", "audience": "Leadership team", "as_of": "2026-09-30",
+            "period_label": "2026-09", "footer": "Data as of 2026-09-30 \u00b7 run c42ce0e1cded \u00b7 cxkit 0.1.0"}
+    assert subject_for({"meta": meta}) == ("Customer experience and value: demo \u2013 Leadership team, data as of "
+                                           "2026-09-30")
+    snapshot = {**meta, "footer": "Snapshot data (no dates), report date 2026-09-30 \u00b7 run 6d2e \u00b7 cxkit 0.1.0"}
+    assert subject_for({"meta": snapshot}).endswith("Leadership team, snapshot data (no dates), report date 2026-09-30")
+    assert subject_for({"meta": meta}, "{title}: {period}").endswith(": 2026-09")

@@ -176,3 +176,32 @@ def test_every_tile_holds_its_text(deck_path):
                   and card.left <= s.left < card.left + card.width and card.top <= s.top < card.top + card.height]
         assert len(inside) == 3, [s.text_frame.text for s in inside]  # the number, its label, its change
         assert max(s.top + s.height for s in inside) <= card.top + card.height - 0.05 * EMU
+
+
+def _actions_deck(folder: Path, text: str, assumption: str) -> list[list[str]]:
+    """The texts of each slide of a deck whose brief has three actions of the given words."""
+    from pptx import Presentation
+
+    record = _record(1)
+    brief = record["blocks"][0]
+    brief["actions"] = [{**a, "text": text, "assumption": assumption} for a in brief["actions"]]
+    record["blocks"] = [brief]
+    folder.mkdir()
+    deck = Presentation(str(write_pptx(folder, folder / "report.pptx", record)))
+    return [[s.text_frame.text for s in slide.shapes if s.has_text_frame and s.text_frame.text.strip()]
+            for slide in deck.slides]
+
+
+def test_actions_that_do_not_fit_the_brief_slide_get_their_own_with_their_assumptions(tmp_path):
+    """The demo's actions ended on the footer line, and the slides never showed an action's assumption. Actions
+    too long for the brief slide move to one titled by them (no second "What to do" under the title), with their
+    assumptions where those fit; short ones stay under the tiles, measured with a tenth to spare."""
+    long = ("Win back detractors: call the 706 active customers whose latest answer, of any age, was a detractor's "
+            "(508 of them answered in the last 12 months, as the NPS tile counts) and fix what they report.")
+    slides_ = _actions_deck(tmp_path / "long", long, "10% of detractors come to behave like passives.")
+    own = next(texts for texts in slides_ if texts[0] == "What to do")
+    assert own.count("What to do") == 1 and "Assumption: 10% of detractors come to behave like passives." \
+        in own[1]
+    short = _actions_deck(tmp_path / "short", "Win back detractors.", "a scenario.")
+    assert not any(texts[0] == "What to do" for texts in short)  # on the brief slide, under its heading
+    assert any("What to do" in texts[1:] and "Assumption" not in " ".join(texts) for texts in short)

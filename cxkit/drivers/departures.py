@@ -145,18 +145,26 @@ class DepartureStory:
         return pd.concat([body, out[out["reason"] == "all"]], ignore_index=True)
 
     def difference(self, a: str, b: str, column: str = "with_complaint", alpha: float = 0.05) -> dict:
-        """Difference of a share (``with_complaint``, ``with_contact``) between the leavers of reasons ``a`` and
-        ``b``: ``difference, lower, upper`` (normal approximation for two independent proportions)."""
+        """Difference of a share (``with_complaint``, ``with_contact`` of all leavers; ``last_band_detractor``,
+        ``last_band_passive``, ``last_band_promoter`` of the leavers who had answered) between the leavers of
+        reasons ``a`` and ``b``: ``difference, lower, upper`` (normal approximation for two independent
+        proportions)."""
         from scipy import stats
 
         counts = {"with_complaint": "complaints", "with_contact": "contacts"}
-        if column not in counts or counts[column] not in self.groups_:
-            raise CxkitError(f"no share {column!r} here (needs a contacts table)")
         g = self.groups_
+        if column.startswith("last_band_") and "last_band" in g:
+            band = column[len("last_band_"):]
+            g = g[g["last_band"].notna()]  # a band's share is of the leavers who had answered
+            has_it = g["last_band"] == band
+        elif column in counts and counts[column] in g:
+            has_it = g[counts[column]] > 0
+        else:
+            raise CxkitError(f"no share {column!r} here (needs a contacts table, or a responses table for a band)")
         sizes = [float(g.loc[g["reason"] == r, "leavers"].sum()) for r in (a, b)]
         if not all(sizes):
             raise CxkitError(f"no leavers with reason {a!r} or {b!r}")
-        has = [float(g.loc[(g["reason"] == r) & (g[counts[column]] > 0), "leavers"].sum()) for r in (a, b)]
+        has = [float(g.loc[(g["reason"] == r) & has_it, "leavers"].sum()) for r in (a, b)]
         p = [h / m for h, m in zip(has, sizes, strict=True)]
         se = float(sum(pi * (1 - pi) / m for pi, m in zip(p, sizes, strict=True)) ** 0.5)
         z = stats.norm.ppf(1 - alpha / 2)

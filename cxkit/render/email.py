@@ -268,16 +268,26 @@ def email_text(record: dict, attached: tuple = ("pdf",)) -> str:
 
 
 def subject_for(record: dict, template: str | None = None) -> str:
-    """The subject from a template with ``{title}``, ``{audience}``, ``{period}`` and ``{as_of}``."""
+    """The subject from a template with ``{title}``, ``{audience}``, ``{period}`` (the as-of date's month or
+    quarter), ``{as_of}`` and ``{when}`` (the footer's ``data as of 2026-09-30``). The default names the data's
+    date, not its last period: most figures cover the last year, and "2026-09" read as if they covered a month.
+
+    >>> subject_for({"meta": {"title": "CX", "audience": "Board", "period_label": "2026-09",
+    ...                       "footer": "Data as of 2026-09-30 · run 1a2b · cxkit 0.1"}})
+    'CX – Board, data as of 2026-09-30'
+    """
     meta = record.get("meta", {})
+    footer = meta.get("footer") or ""
+    when = footer.split(" \u00b7 run ")[0] if " \u00b7 run " in footer else ""
+    when = f"{when[:1].lower()}{when[1:]}" or (f"data as of {meta['as_of']}" if meta.get("as_of") else "")
     fields = {"title": meta.get("title", ""), "audience": meta.get("audience") or "", "as_of": meta.get("as_of") or "",
-              "period": meta.get("period_label") or meta.get("as_of") or ""}
-    template = template or ("{title} \u2013 {audience}, {period}" if fields["audience"] else "{title}, {period}")
+              "period": meta.get("period_label") or meta.get("as_of") or "", "when": when}
+    template = template or ("{title} \u2013 {audience}, {when}" if fields["audience"] else "{title}, {when}")
     try:
         return " ".join(template.format(**fields).split()).strip(" ,:")  # one line: a record from before the check
     except (KeyError, IndexError, ValueError) as exc:
         raise CxkitError(f"email.subject: {template!r} is not a subject template ({exc}); use {{title}}, "
-                         "{audience}, {period} and {as_of}") from None
+                         "{audience}, {period}, {as_of} and {when}") from None
 
 
 def build_message(run_dir, to: list[str], cc: list[str] | None = None, sender: str = "cxkit@localhost",

@@ -23,8 +23,14 @@ def _is_heading(part: str) -> bool:
     return bool(re.match(r"\s*<h[1-4]", part)) and not re.search(r"<(figure|table|svg|img)\b", part)
 
 
+def _is_table(part: str) -> bool:
+    """A table block (its wrapper and caption), not a figure."""
+    return bool(re.match(r"\s*<div class='cx-table-wrap'", part)) and "<figure" not in part
+
+
 def keep_with_next(parts: list[str]) -> list[str]:
-    """Wrap each heading with what follows it, up to and including its first figure or table.
+    """Wrap each heading with what follows it, up to and including its first figure or table (and the tables right
+    after that figure: printed side by side where they fit, with the figure on its page).
 
     The print stylesheet keeps a ``cx-keep`` block on one page, so a heading never sits at the foot
     of a page with its chart on the next. The executive summary (``cx-flow``) keeps its heading with its
@@ -32,6 +38,12 @@ def keep_with_next(parts: list[str]) -> list[str]:
 
     >>> keep_with_next(["<h2>A</h2>", "<p>x</p>", "<figure>f</figure>", "<p>after</p>"])
     ["<section class='cx-keep'><h2>A</h2>\\n<p>x</p>\\n<figure>f</figure></section>", '<p>after</p>']
+    >>> kept = keep_with_next(["<h2>B</h2>", "<figure>f</figure>", "<div class='cx-table-wrap'>t</div>", "<p>x</p>"])
+    >>> kept[0].endswith("<figure>f</figure>\\n<div class='cx-table-wrap'>t</div></section>"), kept[1]
+    (True, '<p>x</p>')
+    >>> two = ["<div class='cx-table-wrap'>t</div>", "<div class='cx-table-wrap'>u</div>"]
+    >>> "<div class='cx-side'>" in keep_with_next(["<h2>C</h2>", "<figure>f</figure>", *two])[0]
+    True
     >>> keep_with_next(["<h2>Summary</h2>", "<ul class='cx-summary'><li>a</li></ul>"])
     ["<section class='cx-flow'><h2>Summary</h2>\\n<ul class='cx-summary'><li>a</li></ul></section>"]
     """
@@ -47,6 +59,15 @@ def keep_with_next(parts: list[str]) -> list[str]:
             block.append(parts[i])
             i += 1
             if re.search(r"<(figure|table|svg|img)\b", block[-1]):
+                # a figure's own tables (the periods under a trend chart) stay with it: split, the chart ends one
+                # page half empty and a table starts the next alone; two or more sit side by side where they fit
+                tables = []
+                while block[-1].lstrip().startswith("<figure") and i < len(parts) and _is_table(parts[i]):
+                    tables.append(parts[i])  # block[-1] stays the figure
+                    i += 1
+                if len(tables) > 1:
+                    tables = ["<div class='cx-side'>" + "\n".join(tables) + "</div>"]
+                block += tables
                 break
         # the executive summary may go on over the next page, a sentence at a time: kept whole, a summary a
         # little too long for the title page would leave the title alone on it

@@ -52,10 +52,10 @@ def email_settings(params: dict) -> dict | None:
         if not isinstance(subject, str):
             raise ParamsError("email.subject: expected text")
         try:
-            subject.format(title="t", audience="a", period="p", as_of="d")
+            subject.format(title="t", audience="a", period="p", as_of="d", when="w")
         except (KeyError, IndexError, ValueError) as exc:
             raise ParamsError(f"email.subject: {subject!r} is not a subject template ({exc}); use {{title}}, "
-                              "{audience}, {period} and {as_of}") from None
+                              "{audience}, {period}, {as_of} and {when}") from None
     return {"to": _addresses(block.get("to"), "email.to"), "cc": _addresses(block.get("cc"), "email.cc"),
             "subject": subject}
 

@@ -245,6 +245,9 @@ def _title_slide(deck, meta: dict) -> None:
     _footer(slide, meta.get("footer", ""))
 
 
+_SPARE = 0.9  # the share of a text box's height the measure may fill (LibreOffice draws text a little taller)
+
+
 def _brief_slides(deck, brief: dict, footer: str) -> None:
     """What changed, and what to do: the headline, the tiles and the ranked actions (a second slide for the
     actions when one does not hold them)."""
@@ -283,16 +286,27 @@ def _brief_slides(deck, brief: dict, footer: str) -> None:
         top += tall + 0.3
     actions = [f"{a['text']} {a['value']} (owner: {a.get('owner') or 'to assign'})" for a in brief["actions"]]
     if actions:
-        room = SLIDE_H - BOTTOM - 0.3 - top - 0.45
+        # LibreOffice sets text a little looser than the measure: a tenth kept spare, so the last line never
+        # sits on the footer
+        room = (SLIDE_H - BOTTOM - 0.3 - top - 0.45) * _SPARE
         fit = fit_text(actions, WIDTH, room, sizes=(16, 15, 14), indent=_INDENT)
-        if not fit.fits:  # the actions get a slide of their own
+        if fit.fits:
+            _box(slide, MARGIN, top, WIDTH, 0.35, ["What to do"], 16, bold=True, color=ACCENT)
+            _box(slide, MARGIN, top + 0.45, WIDTH, fit.height, actions, fit.size, numbered=True)
+        else:  # the actions get a slide of their own, titled by them, with their assumptions where they fit
             _footer(slide, footer)
             slide = _slide(deck)
             _title(slide, "What to do")
-            top, room = BODY_TOP, BODY_H - 0.45
-            fit = fit_text(actions, WIDTH, room, sizes=(18, 16, 15, 14), indent=_INDENT)
-        _box(slide, MARGIN, top, WIDTH, 0.35, ["What to do"], 16, bold=True, color=ACCENT)
-        _box(slide, MARGIN, top + 0.45, WIDTH, fit.height, actions, fit.size, numbered=True)
+            room = BODY_H * _SPARE
+            full = [f"{a['text']} {a['value']}. Assumption: {a['assumption'].rstrip('.')}. (owner: "
+                    f"{a.get('owner') or 'to assign'})" if a.get("assumption") else text
+                    for a, text in zip(brief["actions"], actions, strict=True)]
+            fit = fit_text(full, WIDTH, room, sizes=(16, 15, 14), indent=_INDENT)
+            if fit.fits:
+                actions = full
+            else:
+                fit = fit_text(actions, WIDTH, room, sizes=(18, 16, 15, 14), indent=_INDENT)
+            _box(slide, MARGIN, BODY_TOP, WIDTH, fit.height, actions, fit.size, numbered=True)
     _footer(slide, footer)
 
 
