@@ -98,12 +98,9 @@ class DepartureStory:
                       f"arg_max(CAST(k.kind AS VARCHAR), k.date) AS last_contact_kind{per_kind} "
                       f"FROM contacts k JOIN gone g USING (customer_id) WHERE k.date <= g.end_date "
                       f"AND k.date > g.end_date - {self.window_days} GROUP BY 1) k USING (customer_id) ")
-        rates = rate_sql(data, "SELECT customer_id FROM gone")
-        if rates:  # joined where the rows are: no list of leavers is sent anywhere
-            query += ", v.rate AS monthly_revenue"
-            joins += f"LEFT JOIN ({rates}) v USING (customer_id) "
-        else:  # the data measures no revenue: not available, never 0
-            query += ", CAST(NULL AS DOUBLE) AS monthly_revenue"
+        # joined where the rows are (no list of leavers is sent anywhere); NULL where no revenue is measured
+        query += ", v.rate AS monthly_revenue"
+        joins += f"LEFT JOIN ({rate_sql(data, 'SELECT customer_id FROM gone')}) v USING (customer_id) "
         leavers = f"{query} FROM gone g {joins}"
         listed = self.list_customers if self.list_customers is not None else data.engine != "warehouse"
         self.customers_ = data.sql(f"{gone} {leavers}ORDER BY g.end_date, g.customer_id").df() if listed else None

@@ -221,8 +221,7 @@ class ExperienceHazards:
         counts = ", ".join(f"coalesce(sum(e.{x}) FILTER (WHERE e.day + {lag} < p.total AND "
                            f"e.day + {lag + window} >= p.total), 0) AS {x}" for x in experiences)
         left = "churned = 1 AND total > 0" + (f" AND end_date > DATE {literal(since.isoformat())}" if since else "")
-        rates = rate_sql(data, "SELECT customer_id FROM leavers") or \
-            "SELECT customer_id, CAST(NULL AS DOUBLE) AS rate FROM customers WHERE false"
+        rates = rate_sql(data, "SELECT customer_id FROM leavers")
         names = ", ".join(experiences)
         return (self._base_ctes(data, experiences, [], contacts_of=left)
                 + f"leavers AS (SELECT p.customer_id, {counts} "
