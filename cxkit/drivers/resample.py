@@ -106,7 +106,7 @@ def resampled_moments(z: np.ndarray, counts: np.ndarray, n_boot: int, rng: np.ra
     """
     block = block or max(DRAWN_AT_ONCE // max(n_boot, 1), 1)
     order = np.argsort(counts, kind="stable")  # the sums do not depend on the patterns' order
-    z = np.asarray(z, dtype=float)[order]
+    z = np.asarray(z, dtype=float)  # read in that order a block at a time: no sorted copy of every pattern
     counts = np.asarray(counts, dtype=float)[order]
     n = int(round(counts.sum()))
     size, m = z.shape
@@ -125,16 +125,17 @@ def resampled_moments(z: np.ndarray, counts: np.ndarray, n_boot: int, rng: np.ra
             w = table.draw(rng.random((n_boot, hi - lo)))
         drawn += w.sum(axis=1)
         w = w.astype(float)
-        first += w @ z[lo:hi]
-        second += w @ _pairs(z[lo:hi], upper)
+        block_z = z[order[lo:hi]]
+        first += w @ block_z
+        second += w @ _pairs(block_z, upper)
     cumulative = np.cumsum(probs)
     for r in range(n_boot):
         if drawn[r] > n:  # the Poisson total overshot (probability below 1e-9): this replicate drawn again whole
             w = rng.multinomial(n, probs).astype(float)
-            first[r], second[r] = w @ z, w @ _pairs(z, upper)
+            first[r], second[r] = w @ z[order], w @ _pairs(z[order], upper)
             continue
         extra = np.searchsorted(cumulative, rng.random(n - drawn[r]) * cumulative[-1], side="right")
-        picked = z[np.minimum(extra, size - 1)]
+        picked = z[order[np.minimum(extra, size - 1)]]
         first[r] += picked.sum(axis=0)
         second[r] += (picked.T @ picked)[upper]
     cross = np.zeros((n_boot, m, m))
