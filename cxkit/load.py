@@ -301,7 +301,12 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     base = Path(base_dir or params.get("_base_dir") or ".")
     spec = params.get("data")
     if not isinstance(spec, dict) or "customers" not in spec:
-        raise ParamsError("data: give at least data.customers (a path or a source mapping)")
+        import difflib
+
+        near = [f"{k} (did you mean {m[0]}?)" for k in (spec if isinstance(spec, dict) else ())
+                if k not in CONTRACT and k != "engine" and (m := difflib.get_close_matches(str(k), list(CONTRACT), 1))]
+        raise ParamsError("data: give at least data.customers (a path or a source mapping)"
+                          + (f"; unknown: {', '.join(near)}" if near else ""))
     spec = dict(spec)
     engine = engine or spec.pop("engine", None) or "auto"
     spec.pop("engine", None)

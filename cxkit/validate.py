@@ -9,6 +9,7 @@ the column, the rule, the number of offending rows and up to five keys.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import warnings
 from dataclasses import replace
@@ -69,8 +70,10 @@ def check_structure(table: str, source_columns: list[str], mapping: dict[str, st
     for name, wanted in mapping.items():
         found = wanted if wanted in source_columns else by_lower.get(str(wanted).lower())
         if found is None:
+            near = difflib.get_close_matches(str(wanted), source_columns, n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}? " if near else ""
             problems.append(Problem(table, name, f"the mapping names column {wanted!r}, which the source "
-                                    f"does not have (it has: {_few(source_columns)})"))
+                                    f"does not have ({hint}it has: {_few(source_columns)})"))
         elif name not in spec.names and table != "customers":
             problems.append(Problem(table, name, f"{name!r} is not a column of the {table} contract "
                                     f"(columns: {', '.join(spec.names)})"))
@@ -88,8 +91,6 @@ def check_structure(table: str, source_columns: list[str], mapping: dict[str, st
                                     "(dated data) or duration and churned (snapshot data)"))
     for name in required:
         if name not in resolved and name not in mapping:
-            import difflib
-
             close = difflib.get_close_matches(_header_key(name), [_header_key(c) for c in source_columns], n=1,
                                               cutoff=0.6)
             hint = next((f"did you mean {c!r}? " for c in source_columns if close and _header_key(c) == close[0]), "")

@@ -289,3 +289,15 @@ def test_telco_loads(telco_path):
     assert data.mode == "snapshot" and data.row_counts["customers"] == 7043
     by_score = dict(data.sql("SELECT csat, avg(churned) FROM customers GROUP BY 1").fetchall())
     assert by_score[1] == 1.0 and by_score[5] == 0.0  # the separation the survival module must survive
+
+
+def test_near_misses_in_a_params_file_name_what_was_meant(tmp_path):
+    """A mapping's misspelt column and a misspelt table name each get a did-you-mean, not just a list."""
+    csv = tmp_path / "c.csv"
+    csv.write_text("id,signup,Satisfaction Score\n1,2026-01-01,4\n")
+    spec = {"path": str(csv), "columns": {"customer_id": "id", "signup_date": "signup", "csat": "Satisfaction Scor"}}
+    with pytest.raises(ValidationError, match=r"names column 'Satisfaction Scor', which the source does not have "
+                                              r"\(did you mean 'Satisfaction Score'\? it has: id, signup"):
+        load({"data": {"customers": spec}})
+    with pytest.raises(ParamsError, match=r"unknown: customer \(did you mean customers\?\)"):
+        load({"data": {"customer": str(csv)}})

@@ -106,3 +106,21 @@ def test_a_params_file_not_found_says_what_to_do(tmp_path, monkeypatch, capsys):
     (tmp_path / "params" / "demo.yaml").write_text("title: x\n")
     assert main(["validate", "params/demo.yml"]) == 1
     assert "params file not found: params/demo.yml (did you mean params/demo.yaml?)" in capsys.readouterr().err
+
+
+def test_a_misspelt_owner_is_refused_and_a_right_one_passes(team, tmp_path, monkeypatch, capsys):
+    """``owners: {prodcut: ...}`` would leave the product action's owner silently unassigned: refused, naming the
+    kind meant; right keys (a kind, a churn reason of the data, a segment column) and keys like nothing pass."""
+    west = yaml.safe_load((team / "params" / "west.yaml").read_text())
+    path = team / "params" / "owners.yaml"
+    path.write_text(yaml.safe_dump({**west, "owners": {"prodcut": "CPO", "care": "VP Care"}}))
+    monkeypatch.chdir(team)
+    with pytest.raises(ParamsError, match=r"owners.prodcut: no action of the brief is of that kind; did you mean "
+                                          r"product\?"):
+        preflight(path, tmp_path / "out")
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "did you mean product?" in err and "Traceback" not in err
+    path.write_text(yaml.safe_dump({**west, "owners": {"product": "CPO", "Price": "Pricing", "plan": "Sales",
+                                                       "kiosk": "Retail"}}))
+    assert preflight(path, tmp_path / "out").effective["owners"]["product"] == "CPO"

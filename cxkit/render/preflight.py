@@ -158,6 +158,7 @@ def _check_reportable(data, effective: dict) -> None:
     if n < MIN_CUSTOMERS:
         raise ParamsError(f"{who} has {n:,} customer{'s' if n != 1 else ''} as of {data.as_of or 'the snapshot'}; "
                           f"a report needs at least {MIN_CUSTOMERS}")
+    _check_owners(data, effective.get("owners"))
     if "score" not in effective:
         return
     score = effective["score"] or "nps"
@@ -171,6 +172,36 @@ def _check_reportable(data, effective: dict) -> None:
     if answered == 0:
         when = f" on or before as_of {data.as_of}" if data.as_of and table == "responses" else ""
         raise ParamsError(f"{who} has no {score} answers{when}: nothing to band customers by")
+
+
+#: Owners' keys that always name a kind of action of the leader brief (cxkit.brief); the data adds its churn
+#: reasons and segment columns.
+OWNER_KINDS = ("care", "product", "region")
+
+
+def _check_owners(data, owners) -> None:
+    """An ``owners`` key that is a near miss of a kind of action the brief can assign (care, product, region, a
+    churn reason or a segment column of the data) is a typo that would leave its action's owner silently
+    unassigned: refused, naming the kind meant. A key like nothing known passes (a churn reason another data
+    set has, say)."""
+    import difflib
+
+    if not isinstance(owners, dict) or not owners:
+        return
+    whole = data
+    while whole.parent is not None:  # an audience's reasons are those of all its data
+        whole = whole.parent
+    known = list(OWNER_KINDS) + list(data.segments)
+    if whole.has("customers", "churn_reason"):
+        known += [str(r[0]) for r in whole.con.execute(
+            "SELECT DISTINCT CAST(churn_reason AS VARCHAR) FROM customers WHERE churn_reason IS NOT NULL "
+            "ORDER BY 1 LIMIT 50").fetchall()]
+    lower = {k.lower(): k for k in known}
+    for key in owners:
+        close = difflib.get_close_matches(str(key).lower(), sorted(lower), n=1, cutoff=0.75)
+        if str(key).lower() not in lower and close:
+            raise ParamsError(f"owners.{key}: no action of the brief is of that kind; did you mean {lower[close[0]]}? "
+                              f"(owners can name: {', '.join(dict.fromkeys(known))})")
 
 
 def checked_parameters(raw: dict, where: str):
