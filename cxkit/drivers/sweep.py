@@ -5,14 +5,15 @@ flag of each contact (the contact before it) and the running counts of
 experiences and the latest band at every change day: in SQL, window sorts of
 every contact and every change point. Here the contacts and answers are read
 once, narrow (customer, day, complaint flag; customer, day, second, band), in
-customer-then-day order (the order they are usually stored in: checked, and
-sorted by numpy only if not), and a numba-compiled loop walks each customer
-once: the repeat flags, the ``+1`` steps on ``day + lag`` and ``-1`` steps on
-``day + lag + window`` merged with the answers, and each spell's entry, exit
-and departure added to a dense (pattern, day) table. The result is the frame
-``moves_sql`` gives (the same rows, columns and meaning, the ``day`` NULL row
-counting the spells), so :func:`~cxkit.drivers.risk_sets.risk_sets` and the
-Cox fit read it unchanged. Local engines only: a warehouse runs ``moves_sql``.
+customer-then-day order (the order they are usually stored in: checked; the
+customers and contacts are sorted by DuckDB, the answers by numpy, only if
+not), and a numba-compiled loop walks each customer once: the repeat flags,
+the ``+1`` steps on ``day + lag`` and ``-1`` steps on ``day + lag + window``
+merged with the answers, and each spell's entry, exit and departure added to a
+dense (pattern, day) table. The result is the frame ``moves_sql`` gives (the
+same rows, columns and meaning, the ``day`` NULL row counting the spells), so
+:func:`~cxkit.drivers.risk_sets.risk_sets` and the Cox fit read it unchanged.
+Local engines only: a warehouse runs ``moves_sql``.
 
 Examples
 --------
@@ -93,8 +94,8 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
                 raise _Unordered
             last = cols[0][-1]
             state = _sweep(*cols[:4], _adjusters(cols[4:], cols[0].size), *steady, *state)
-    except _Unordered:  # all at once, sorted
-        cols = _ordered([np.asarray(c) for c in data.sql(people).fetchnumpy().values()], 1)
+    except _Unordered:  # all at once, sorted by DuckDB (a parallel sort)
+        cols = [np.asarray(c) for c in data.sql(f"SELECT * FROM ({people}) ORDER BY 1").fetchnumpy().values()]
         state = _sweep(*cols[:4], _adjusters(cols[4:], cols[0].size), *steady,
                        *_start(len(experiences), len(adjust), days))
     return _frame(state, [*experiences, *adjust, PRIOR_BAND], len(experiences))
@@ -197,8 +198,9 @@ def _experiences(data, query: str, repeat_days: int, complaints: bool) -> tuple:
                 raise _Unordered
             parts.append(flags(ids, day, c, last))
             last = (ids[-1], day[-1])
-    except _Unordered:
-        ids, day, c = _ordered([np.asarray(x) for x in data.sql(query).fetchnumpy().values()], 2)
+    except _Unordered:  # all at once, sorted by DuckDB (a parallel sort; the order within a day does not matter:
+        # a day's contacts add their steps on the same days whichever comes first)
+        ids, day, c = [np.asarray(x) for x in data.sql(f"SELECT * FROM ({query}) ORDER BY 1, 2").fetchnumpy().values()]
         parts = [flags(ids, day, c, None)] if ids.size else []
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 1 + complaints), np.int8)
