@@ -59,6 +59,12 @@ def new_axes(ax=None, figsize=None):
     return ax
 
 
+#: Line styles drawn in turn beside the colours, so that lines stay apart in print without colour.
+LINE_STYLES = ("-", "--", "-.", ":", (0, (6, 2, 1, 2, 1, 2)))
+#: A marker per band for the same reason.
+BAND_MARKERS = {"detractor": "o", "passive": "s", "promoter": "^", "no answer": "D"}
+
+
 def _legend(ax, handles=None, labels=None, below: bool = False, **kwargs):
     """A legend outside the data: right of the plot, its top level with the plot's top.
 
@@ -261,15 +267,17 @@ def plot_incidence(result, ax=None, segment=None, title: str | None = None, min_
     if len(result.causes_):
         times = times[_drawn_steps(*(part[part["cause"] == cause].set_index("time")[v].reindex(times).to_numpy()
                                      for cause in result.causes_ for v in shown))]
-    stack = np.zeros(times.size)
-    for cause in result.causes_:
+    stack, last = np.zeros(times.size), {}
+    for i, cause in enumerate(result.causes_):
         c = part[part["cause"] == cause].set_index("time").reindex(times)
         value = c["incidence"].to_numpy()
         if stacked:
             ax.fill_between(times, stack, stack + value, step="post", color=colors[cause], alpha=0.85,
                             label=cause, linewidth=0)
-        else:
-            ax.step(times, value, where="post", color=colors[cause], label=cause, linewidth=2)
+        else:  # a dash per reason as well as a colour: the lines stay apart on a black-and-white printer
+            ax.step(times, value, where="post", color=colors[cause], label=cause, linewidth=2,
+                    linestyle=LINE_STYLES[i % len(LINE_STYLES)])
+            last[cause] = float(np.nan_to_num(value[-1])) if value.size else 0.0
             if "lower" in c:
                 ax.fill_between(times, c["lower"].fillna(0).to_numpy(), c["upper"].fillna(0).to_numpy(),
                                 step="post", color=colors[cause], alpha=0.15, linewidth=0)
@@ -280,7 +288,12 @@ def plot_incidence(result, ax=None, segment=None, title: str | None = None, min_
     ax.yaxis.set_major_formatter(_percent())
     ax.set_xlabel(f"{result.time_unit.capitalize()}s")
     ax.set_ylabel("Share of customers lost")
-    _legend(ax)
+    if last:  # the legend in the order the lines end, top first, as the eye meets them
+        handles, labels = ax.get_legend_handles_labels()
+        pairs = sorted(zip(handles, labels, strict=True), key=lambda hl: -last.get(hl[1], 0.0))
+        _legend(ax, [h for h, _ in pairs], [lab for _, lab in pairs])
+    else:
+        _legend(ax)
     ax.set_title(title or f"Why {plural(segment).lower()} leave: share lost to each reason"
                  + ("" if stacked else ", with 95% interval"))
     return ax
@@ -567,9 +580,10 @@ def plot_contacts(result, ax=None, measure: str = "contacts_per_customer", last:
     bands = [b for b in ("detractor", "passive", "promoter", "no answer") if b in set(t["band"])]
     colors = colors_for(bands)
     colors["no answer"] = "#bbbbbb"
-    for b in bands:
+    for b in bands:  # a marker per band as well as a colour, for a black-and-white printer
         part = t[t["band"] == b]
-        ax.plot([x_of[p] for p in part["period"]], part[measure], marker="o", markersize=3, color=colors[b], label=b)
+        ax.plot([x_of[p] for p in part["period"]], part[measure], marker=BAND_MARKERS.get(b, "o"), markersize=4,
+                color=colors[b], label=b, linestyle="--" if b == "no answer" else "-")
     step = max(1, -(-len(periods) // 6))
     ax.set_xticks(range(0, len(periods), step), periods[::step])
     if measure == "cost_per_customer":
@@ -605,10 +619,13 @@ def plot_drivers(result, ax=None, title: str | None = None, window_days: int | N
     y = np.arange(len(rows))
     solid = rows["distinguishable"].fillna(False).astype(bool).to_numpy()
     color = "#2f6f9f"
-    ax.barh(y[solid], rows["share"].to_numpy()[solid], color=color, height=0.6,
-            label="distinguishable from no effect")
-    ax.barh(y[~solid], rows["share"].to_numpy()[~solid], color="white", edgecolor=color, hatch="///", height=0.6,
-            label="not distinguishable from no effect")
+    # each kind in the legend only where a bar of it is drawn (an empty barh gives a handle in the default colour)
+    if solid.any():
+        ax.barh(y[solid], rows["share"].to_numpy()[solid], color=color, height=0.6,
+                label="distinguishable from no effect")
+    if (~solid).any():
+        ax.barh(y[~solid], rows["share"].to_numpy()[~solid], color="white", edgecolor=color, hatch="///",
+                height=0.6, label="not distinguishable from no effect")
     if r2 > 0 and rows["lower"].notna().all():
         lo, hi = rows["lower"].to_numpy() / r2, rows["upper"].to_numpy() / r2
         share = rows["share"].to_numpy()

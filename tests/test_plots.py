@@ -131,3 +131,28 @@ def test_the_trend_legend_names_only_what_is_drawn():
                                       [24.0, 26.0, 45.0]))
     names = [t.get_text() for t in (shifted.get_legend() or shifted.figure.legends[0]).get_texts()]
     assert "flagged shift" in names and "too few answers to show" not in names
+
+
+def test_lines_stay_apart_in_black_and_white_and_legends_follow_them():
+    """Churn reasons: a dash per reason besides its colour, the legend in the order the lines end (top first);
+    contacts: a marker per band; drivers: a legend entry only for a kind of bar that is drawn."""
+    times = [0.0, 1.0, 2.0]
+    rows = [{"segment": "detractor", "cause": c, "time": t, "incidence": v * (i + 1) / 3}
+            for c, v in (("price", 0.05), ("service", 0.20), ("moved", 0.02)) for i, t in enumerate(times)]
+    incidence = SimpleNamespace(incidence_=pd.DataFrame(rows), causes_=["price", "service", "moved"],
+                                segments_=["detractor"], time_unit="month")
+    ax = plots.plot_incidence(incidence)
+    styles = {line.get_label(): str(line.get_linestyle()) for line in ax.lines}
+    assert len(set(styles.values())) == 3
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["service", "price", "moved"]
+    bands = ["detractor"] * 2 + ["passive"] * 2 + ["no answer"] * 2
+    t = pd.DataFrame({"period": ["2025-07", "2025-08"] * 3, "band": bands,
+                      "contacts_per_customer": [2.0, 2.1, 1.0, 1.1, 1.0, 1.05]})
+    ax = plots.plot_contacts(SimpleNamespace(by_band_=t, period="M"))
+    assert len({line.get_marker() for line in ax.lines}) == 3
+    importance = pd.DataFrame({"driver": ["plan", "region"], "share": [0.6, 0.4], "lower": [0.1, 0.1],
+                               "upper": [0.3, 0.2], "distinguishable": [True, True], "sign": ["by level"] * 2})
+    drivers = SimpleNamespace(importance_=importance, r_squared_={"value": 0.4}, score_="nps")
+    ax = plots.plot_drivers(drivers)
+    legend = ax.get_legend() or ax.figure.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == ["distinguishable from no effect"]
