@@ -387,7 +387,7 @@ def engine_of(spec: dict, base_dir: str | Path = ".") -> str:
     --------
     >>> engine_of({"customers": {"ibis": "duckdb://", "table": "customers"}})
     'warehouse'
-    >>> engine_of({"customers": "customers.csv"})
+    >>> engine_of({"customers": {"ibis": "duckdb://", "table": "customers"}, "engine": "local"})
     'local'
     """
     spec = dict(spec)
