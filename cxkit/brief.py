@@ -533,12 +533,52 @@ def _actions(a, owners: dict) -> list[dict]:
                                         f"{_in_sentence(column_label(column))}; the gap goes with it and need not "
                                         "be caused by it",
                              owner=owners.get(column, owners.get("product", "")), amount=amount, key="segment",
-                             lead=f"look into why {faster} leave faster"))
+                             lead=f"look into why {faster} leave faster",
+                             pool={column: _money_level(strength)} if facts else None))
     order = {"audience": 0, "stake": 1, "complaints": 2, "reason": 3, "segment": 4}  # how directly it is supported
     out.sort(key=lambda x: order[x["key"]])
     for rank, action in enumerate(out, 1):
         action["rank"] = rank
-    return out[:4]
+    out = out[:4]
+    _overlaps(a, out)
+    return out
+
+
+def _money_level(strength: dict) -> str:
+    """The level of a segment strength whose leavers' money an action counts: the faster-leaving one."""
+    return strength["level"] if strength["hazard_ratio"] >= 1 else strength["reference"]
+
+
+def _overlaps(a, actions: list[dict]) -> None:
+    """Where an action's money (what its ``pool`` of leavers paid) is partly an earlier action's, say so in its
+    value: how many of its leavers and how much of their money the earlier action already counts, and the money
+    outside it, so a reader adding the column does not count the same revenue twice. Any pair of pooled actions,
+    from the customers table (:meth:`~cxkit.leadership.LeadershipAnalysis.left_revenue_where`)."""
+    for i, later in enumerate(actions):
+        pool = later.get("pool")
+        if not pool:
+            continue
+        for earlier in actions[:i]:
+            first = earlier.get("pool")
+            if not first or set(first) & set(pool):  # two levels of one column share no customer
+                continue
+            both = {**first, **pool}
+            shared = a.left_revenue_where(both)
+            if shared is None or not shared["left"]:
+                continue
+            own = a.left_revenue_where(pool)
+            outside = own["monthly revenue left"] - shared["monthly revenue left"]
+            src, own_src = f"a.left_revenue_where({both!r})", f"a.left_revenue_where({pool!r})"
+            (column, level), = first.items()
+            later["facts"] = [*later["facts"], _fact(f"{shared['left']:,}", shared["left"], f"{src}['left']"),
+                              _fact(money(shared["monthly revenue left"]), shared["monthly revenue left"],
+                                    f"{src}['monthly revenue left']"),
+                              _fact(money(outside), outside, f"{own_src}['monthly revenue left'] - "
+                                                             f"{src}['monthly revenue left']"),
+                              _fact(str(earlier["rank"]), earlier["rank"], str(earlier["rank"]))]
+            later["value"] += (f". Not to be added to action {earlier['rank']}: {shared['left']:,} of these leavers "
+                               f"({money(shared['monthly revenue left'])} a month) are {_who(level, column)} it "
+                               f"already counts; {money(outside)} a month is outside it")
 
 
 def _callers(a, low: str, called: int, facts: list[dict]) -> str:
@@ -663,6 +703,7 @@ def brief(analysis, owners: dict | None = None) -> dict:
     for action in actions:
         action.pop("amount", None)
         action.pop("lead", None)
+        action.pop("pool", None)
     definition = (f"NPS here is that of the {nps_population(a.data_, a.nps_window_months)}."
                   if a.nps_ is not None else "")
     return {"headline": headline, "tiles": _tiles(a), "findings": rest, "actions": actions,

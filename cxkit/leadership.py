@@ -678,6 +678,24 @@ class LeadershipAnalysis:
         out["share of revenue left"] = out["monthly revenue left"] / total if total > 0 else float("nan")
         return out
 
+    def left_revenue_where(self, levels: dict) -> dict | None:
+        """A snapshot's customers who had left and the monthly revenue they paid, among the customers with every
+        given segment level (``{column: level}``): ``left, monthly revenue left`` (two levels of one column: none);
+        None where the data is dated or measures no monthly revenue. What two actions' money shares.
+
+        >>> a.left_revenue_where({"contract": "Month-to-Month", "offer": "Offer E"})   # doctest: +SKIP
+        {'left': 422, 'monthly revenue left': 27067.3}
+        """
+        from cxkit.audience import audience_condition
+
+        data = self.data_
+        if data.mode == "dated" or not data.has("customers", "monthly_revenue") or \
+                not set(levels) <= set(data.segments):
+            return None
+        left, paid = data.sql("SELECT count(*) FILTER (WHERE churned = 1), coalesce(sum(monthly_revenue) FILTER "
+                              f"(WHERE churned = 1), 0) FROM customers WHERE {audience_condition(levels)}").fetchone()
+        return {"left": int(left), "monthly revenue left": float(paid)}
+
     def retention_at(self, months=(6, 12, 24)):
         """Share still a customer per band at chosen months: ``segment, time, at_risk, survival, lower, upper``."""
         at = self.km_.survival_at(list(months))

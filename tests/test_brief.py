@@ -319,6 +319,9 @@ def test_the_telco_brief_names_contract_type(telco_path):
     second = b["actions"][1]["text"]
     assert second.startswith("Look into why") and "Offer E customers had left" in second
     assert "Offer E customers who had left paid $" in b["actions"][1]["value"]
+    # nearly all Offer E leavers are Month-to-Month leavers: their money is said once, not added twice
+    both = a.left_revenue_where({"contract": "Month-to-Month", "offer": "Offer E"})
+    assert f"Not to be added to action 1: {both['left']:,} of these leavers" in b["actions"][1]["value"]
     # drivers of the report's own score (CSAT), not "not available for want of NPS"
     assert a.key_drivers_ is not None and a.key_drivers_.score_ == "csat"
     assert "drivers of the score" not in a.why_missing_
@@ -384,3 +387,55 @@ def test_the_components_note_follows_the_data(telco_path, monkeypatch):
     report.value_section(a)
     assert captions == ["Per month as a customer: averaged over every month each customer of the band was observed, "
                         "from signup on."]
+
+
+def _snapshot(tmp_path, nested: bool, n: int = 6000, seed: int = 3):
+    """A planted snapshot: Month-to-Month customers leave far more than Two Year ones, and Offer E customers more
+    than those with no offer; Offer E goes only to Month-to-Month customers (``nested``: its leavers are all
+    Month-to-Month leavers) or only to Two Year ones (no leaver in both groups)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    contract = rng.choice(["Month-to-Month", "Two Year"], n)
+    holds = contract == ("Month-to-Month" if nested else "Two Year")
+    offer = np.where(holds & (rng.random(n) < 0.4), "Offer E", "None")
+    p = np.where(contract == "Month-to-Month", 0.35, 0.05) * np.where(offer == "Offer E", 2.0, 1.0)
+    churned = (rng.random(n) < p).astype(int)
+    csat = np.where(churned == 1, rng.integers(1, 3, n), rng.integers(3, 6, n))  # recorded as they left
+    frame = pd.DataFrame({"customer_id": np.arange(n), "duration": rng.integers(1, 72, n), "churned": churned,
+                          "csat": csat, "contract": contract, "offer": offer,
+                          "monthly_revenue": rng.uniform(20, 110, n).round(2)})
+    frame.to_csv(tmp_path / "customers.csv", index=False)
+    columns = {c: c for c in frame.columns}  # contract and offer are segments where they are mapped
+    return LeadershipAnalysis(n_boot=20).fit(load({"data": {"customers": {"path": str(tmp_path / "customers.csv"),
+                                                                          "columns": columns}}, "as_of": "2026-09-30"}))
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_two_actions_never_count_the_same_money_unsaid(tmp_path, nested):
+    """Telco's two actions counted $27,067 a month twice: 422 of the 426 Offer E leavers were Month-to-Month
+    leavers, so the money column added up to 107% of what left. Planted truth: where Offer E leavers are all
+    Month-to-Month leavers, the second action says how much of its money the first counts and what is outside it;
+    where no leaver is in both, it says nothing of an overlap. Either way the money not said to overlap never adds
+    up past the total that left."""
+    a = _snapshot(tmp_path, nested)
+    b = brief(a, OWNERS)
+    actions = [x for x in b["actions"] if x["key"] == "segment"]
+    assert len(actions) == 2 and "Month-to-Month customers" in actions[0]["text"]
+    assert "Offer E customers" in actions[1]["text"]
+    total = a.left_revenue()["monthly revenue left"]
+    mine = a.left_revenue_where({"offer": "Offer E"})
+    both = a.left_revenue_where({"contract": "Month-to-Month", "offer": "Offer E"})
+    if not nested:
+        assert both["left"] == 0 and "Not to be added" not in actions[1]["value"]
+    else:
+        assert both == mine and both["left"] > 0  # the planted truth: every Offer E leaver is a Month-to-Month one
+        assert actions[1]["value"].endswith(
+            f". Not to be added to action 1: {both['left']:,} of these leavers (${both['monthly revenue left']:,.0f} a "
+            "month) are Month-to-Month customers it already counts; $0 a month is outside it")
+    counted = sum(a.left_revenue_where({x: v})["monthly revenue left"] for x, v in
+                  (("contract", "Month-to-Month"), ("offer", "Offer E")))
+    unsaid = counted - (both["monthly revenue left"] if "Not to be added" in actions[1]["value"] else 0)
+    assert unsaid <= total + 1e-6
+    _check_traced(a, b)
