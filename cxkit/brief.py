@@ -32,6 +32,8 @@ from cxkit.narrative import (
     score_name,
     score_noun,
     shown_facts,
+    unclaimed_gap_words,
+    unclaimed_gaps,
 )
 from cxkit.periods import UNITS
 
@@ -191,9 +193,7 @@ def _findings(a) -> list[dict]:
                              "not distinguishable from theirs. Why it matters: what its customers say differs; what "
                              "they do does not, so far.", facts, key="audience"))
         else:
-            out.append(_item("This audience is like the other customers in NPS, churn and retention: the "
-                             "differences seen are no larger than chance alone gives across this many comparisons.",
-                             [], key="audience"))
+            out.append(_alike_finding(a))
     if a.descriptive_ and a.events_ and not {low, high} & a.small_bands_:
         mid = a.mid_
         bands = [b for b in (low, mid, high) if b not in a.small_bands_ and np.isfinite(a.churned_share_[b])]
@@ -293,6 +293,43 @@ def _findings(a) -> list[dict]:
     if drivers is not None:
         out.append(drivers)
     return out
+
+
+def _alike_finding(a) -> dict:
+    """An audience none of whose differences holds: alike where no row's own interval excludes no difference;
+    else its churn against the others' with its interval, and the bands' gaps a table shows said as seen and not
+    claimed (the churn gate stayed shut), never called alike."""
+    name, rest = _audience_names(a)
+    diff = a.audience_
+    seen = unclaimed_gaps(diff)
+    seen = seen[seen["measure"] == "still a customer"]
+    if seen.empty:
+        return _item(f"{name} is like {rest} in NPS, churn and retention: the differences seen are no larger than "
+                     "chance alone gives across this many comparisons.", [], key="audience")
+    s = diff.summary
+    facts = []
+    for i, r in seen.iterrows():
+        src = f"a.audience_.summary.loc[{i}]"
+        facts += [_fact(percent(r[f]), r[f], f"{src}['{f}']") for f in ("audience", "others")]
+        facts += [_fact(signed(100 * r[f]), 100 * r[f], f"100 * {src}['{f}']")
+                  for f in ("difference", "lower", "upper")]
+    facts.append(_fact(f"{len(s)}", len(s), "len(a.audience_.summary)"))
+    hazard = s[s["measure"] == "churn hazard"]
+    nps = s[s["measure"] == "nps"]
+    nps_alike = bool(len(nps)) and nps["lower"].iloc[0] <= 0 <= nps["upper"].iloc[0]
+    if len(hazard):
+        i, r = int(hazard.index[0]), hazard.iloc[0]
+        src = f"a.audience_.summary.loc[{i}]"
+        facts += [_fact(f"{r[f]:.2f}", r[f], f"{src}['{f}']") for f in ("difference", "lower", "upper")]
+        see = (f"{name}'s customers leave at {r['difference']:.2f} times the rate of {rest} with the same "
+               f"{band_name(a.score_)} (95% CI {r['lower']:.2f} to {r['upper']:.2f}): not distinguishable"
+               + (", nor is its NPS" if nps_alike else ""))
+    else:
+        see = f"{name} is not distinguishable from {rest} in how fast its customers leave"
+    words = unclaimed_gap_words(diff)
+    return _item(f"{see}. {words[0].upper()}{words[1:]}. Why it matters: no difference in what {name}'s "
+                 "customers do is established here; the band's gap is one to watch, not to act on.", facts,
+                 key="audience")
 
 
 def _drivers_finding(a) -> dict | None:

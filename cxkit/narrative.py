@@ -37,7 +37,7 @@ __all__ = ["money", "signed", "p_text", "column_label", "term_label", "nps_popul
            "trend_sentence",
            "trend_title", "contacts_sentence", "too_few_sentence", "MINUS", "NOT_AVAILABLE", "section_intro",
            "cox_note_lines", "date_line", "glossary", "slice_nps_sentence", "score_name", "score_noun", "points",
-           "descriptive_ltv_sentence", "reasons_intro"]
+           "descriptive_ltv_sentence", "reasons_intro", "unclaimed_gaps", "unclaimed_gap_words"]
 
 
 def nps_population(data, window_months: float | None = 12, active_only: bool = True) -> str:
@@ -264,7 +264,8 @@ def audience_row_label(row, diff) -> str:
         return "NPS (headline)"
     if row["measure"] == "lifetime value":
         return f"{row['band']} lifetime value"
-    return f"{plural(row['band']).lower()} still customers after {diff.retention_months:g} months"
+    # each customer from their first answer (the comparison's own clock), told apart from the latest-answer rows
+    return f"{plural(row['band']).lower()} still customers {diff.retention_months:g} months after first answer"
 
 
 def audience_sentence(diff, parent_label: str | None = None) -> str | None:
@@ -285,9 +286,11 @@ def audience_sentence(diff, parent_label: str | None = None) -> str | None:
     if tested.empty:
         return None
     if held.empty:
-        return (f"In churn and in retention by band this audience is not distinguishable from the {rest} "
+        seen = unclaimed_gap_words(diff)
+        return (f"In churn{'' if seen else ' and in retention by band'} this audience is not distinguishable from "
+                f"the {rest} "
                 f"(the differences seen are no larger than chance alone gives across the {len(s)} comparisons made, "
-                f"at {level}% confidence).")
+                f"at {level}% confidence)." + (f" {seen[0].upper()}{seen[1:]}." if seen else ""))
     parts = []
     hazard = held[held["measure"] == "churn hazard"]
     if len(hazard):
@@ -313,6 +316,40 @@ def audience_sentence(diff, parent_label: str | None = None) -> str | None:
                             f"{money(r['lower'])} to {money(r['upper'])})" for _, r in values.iterrows()])
         parts.append(f"lifetime value per customer: {worth}")
     return " ".join(p[:1].upper() + p[1:] + "." for p in parts)
+
+
+def unclaimed_gaps(diff):
+    """The bands' rows of an audience comparison whose own interval excludes no difference but which do not hold
+    (the churn gate stayed shut, or Holm's correction took them), most distant from none first: gaps a table shows
+    and the words must not call alike, nor claim."""
+    s = diff.summary
+    scale = np.where(s["measure"] == "still a customer", 100.0, 1.0)  # shares are shown in whole points
+    lower, upper, null = (np.round(s[c] * scale) for c in ("lower", "upper", "null"))
+    rows = s[(s["measure"] != "nps") & (s["measure"] != "churn hazard") & ~s["holds"]
+             & ((lower > null) | (upper < null))]  # as shown: an end that reads 0 does not exclude it
+    return rows.assign(_s=rows["z"].abs()).sort_values("_s", ascending=False).drop(columns="_s")
+
+
+def unclaimed_gap_words(diff) -> str:
+    """``its detractors look less likely to stay (49% still customers 12 months after their first answer, against
+    61% of the other detractors: -12 points, 95% CI -20 to -4), a gap not claimed: with churn alike overall, one
+    band's gap among 5 comparisons can be chance``; empty where no band's own interval excludes no difference."""
+    rows = unclaimed_gaps(diff)
+    rows = rows[rows["measure"] == "still a customer"]
+    if rows.empty:
+        return ""
+    level = _level(diff.alpha)
+    parts = []
+    for _, r in rows.iterrows():
+        band = plural(r["band"]).lower()
+        parts.append(f"its {band} look {'less' if r['difference'] < 0 else 'more'} likely to stay "
+                     f"({percent(r['audience'])} still customers {diff.retention_months:g} months after their first "
+                     f"answer, against {percent(r['others'])} of the other {band}: {signed(100 * r['difference'])} "
+                     f"points, {level}% CI {signed(100 * r['lower'])} to {signed(100 * r['upper'])})")
+    gate = bool(rows["tested"].all())  # the churn gate opened: Holm's correction among the bands took them
+    why = ("across this many comparisons it can be chance" if gate else
+           f"with churn alike overall, one band's gap among {len(diff.summary)} comparisons can be chance")
+    return f"{join_words(parts)}, {'a gap' if len(parts) == 1 else 'gaps'} not claimed: {why}"
 
 
 def score_noun(score: str) -> str:

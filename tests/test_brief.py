@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from cxkit import narrative
 from cxkit.brief import brief, segment_strength
 from cxkit.leadership import LeadershipAnalysis
 from cxkit.load import load
@@ -245,9 +246,11 @@ def test_an_audience_brief_leads_with_its_own_difference(tmp_path):
     a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"}))
     b = brief(a, OWNERS)
     assert b["headline"]["key"] != "audience"
-    alike = next(f["text"] for f in b["findings"] if f["text"].startswith("This audience is like the other customers"))
-    # in words a leader reads, not "no difference holds once the comparisons are counted"
-    assert alike.endswith("the differences seen are no larger than chance alone gives across this many comparisons.")
+    # planted alike, yet by chance its detractors' row excludes no difference on its own interval: the finding
+    # gives that gap as seen and not claimed, and never calls West alike beside it
+    alike = next(f["text"] for f in b["findings"] if f["key"] == "audience")
+    assert not a.audience_.summary["holds"].any() and len(narrative.unclaimed_gaps(a.audience_))
+    assert " is like " not in alike and "a gap not claimed: with churn alike overall" in alike
     said = audience_sentence(a.audience_)
     assert f"no larger than chance alone gives across the {len(a.audience_.summary)} comparisons made" in said
     assert not any(w in alike + said for w in ("holds", "counted", "corrected"))
@@ -438,4 +441,33 @@ def test_two_actions_never_count_the_same_money_unsaid(tmp_path, nested):
                   (("contract", "Month-to-Month"), ("offer", "Offer E")))
     unsaid = counted - (both["monthly revenue left"] if "Not to be added" in actions[1]["value"] else 0)
     assert unsaid <= total + 1e-6
+    _check_traced(a, b)
+
+
+def test_an_audience_is_never_called_alike_where_a_band_gap_shows(demo, tmp_path):
+    """West's page 1 said it was "like the other customers in NPS, churn and retention" while page 3 showed its
+    detractors' retention 12 points lower (95% CI -20 to -4), not tested because its churn overall is alike. The
+    demo world's West (seed 0) has that gap: the finding gives its churn with the interval and the band's gap as
+    seen and not claimed, by which clock, and never "alike"; the summary sentence no longer says "in retention by
+    band ... not distinguishable". (The planted world where every region is alike says "alike": the test above.)"""
+    from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED
+
+    data = load(write(tmp_path, n_customers=DEMO_CUSTOMERS, seed=DEMO_SEED))
+    a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"}))
+    s = a.audience_.summary
+    assert not s["holds"].any()  # nothing holds: the old finding called West alike
+    gap = narrative.unclaimed_gaps(a.audience_)
+    assert len(gap) and gap.iloc[0]["band"] == "detractor" and gap.iloc[0]["upper"] < 0
+    finding = next(f for f in brief(a, OWNERS)["findings"] if f["key"] == "audience")
+    hazard = s.set_index("measure").loc["churn hazard"]
+    r = gap.iloc[0]
+    assert finding["text"].startswith(
+        f"West's customers leave at {hazard['difference']:.2f} times the rate of customers in other regions with the "
+        f"same NPS band (95% CI {hazard['lower']:.2f} to {hazard['upper']:.2f}): not distinguishable")
+    assert (f"Its detractors look less likely to stay ({r['audience']:.0%} still customers 12 months after their first "
+            f"answer, against {r['others']:.0%} of the other detractors") in finding["text"]
+    assert "a gap not claimed" in finding["text"] and " like " not in finding["text"]
+    said = audience_sentence(a.audience_)
+    assert "in retention by band" not in said and "a gap not claimed" in said
+    b = brief(a, OWNERS)
     _check_traced(a, b)
