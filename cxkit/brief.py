@@ -520,26 +520,9 @@ def _actions(a, owners: dict) -> list[dict]:
                              owner=owners.get("care", ""), amount=float(money_row["monthly_revenue"]) * 12,
                              key="complaints", lead="resolve complaints at the first contact"))
     if a.ledger_ is not None:
-        reasons = a.lost_table("reason")
-        reasons = reasons[~reasons["reason"].isin(["unknown", "no reason"])]
-        if len(reasons) and reasons["monthly revenue lost"].iloc[0] > 0:
-            r = reasons.iloc[0]
-            src = "a.lost_table('reason').set_index('reason')"
-            facts = [_fact(money(r["monthly revenue lost"]), r["monthly revenue lost"],
-                           f"{src}.loc['{r['reason']}', 'monthly revenue lost']"),
-                     _fact(percent(r["share of lost revenue"]), r["share of lost revenue"],
-                           f"{src}.loc['{r['reason']}', 'share of lost revenue']")]
-            out.append(_item(f"Work on the churn reason that costs most: {r['reason']}; measure it by the revenue "
-                             "that leaves with it each month.", facts,
-                             value=f"{money(r['monthly revenue lost'])} a month of revenue left with customers who "
-                                   f"gave {r['reason']} as their reason, over the last year "
-                                   f"({percent(r['share of lost revenue'])} of the revenue that left with all "
-                                   "leavers)",
-                             assumption="this is what left, not what can be won back: part of it would have left "
-                                        "anyway",
-                             owner=owners.get(str(r["reason"]), owners.get("product", "")),
-                             amount=float(r["monthly revenue lost"]) * 12, key="reason",
-                             lead=f"work on {r['reason']}, the churn reason that costs most"))
+        reason = _reason_action(a, owners)
+        if reason is not None:
+            out.append(reason)
     excess = _audience_excess(a)
     if excess is not None:
         value, lo, hi, facts = excess
@@ -579,6 +562,63 @@ def _actions(a, owners: dict) -> list[dict]:
     out = out[:4]
     _overlaps(a, out)
     return out
+
+
+def _reason_action(a, owners: dict) -> dict | None:
+    """Work on the churn reason that costs most; where the top two cannot be told apart (the interval of their
+    difference in revenue lost includes zero, :meth:`~cxkit.leadership.LeadershipAnalysis.reason_gap`), both, as
+    costing about the same, with both owners."""
+    reasons = a.lost_table("reason")
+    reasons = reasons[~reasons["reason"].isin(["unknown", "no reason"])]
+    if not len(reasons) or not reasons["monthly revenue lost"].iloc[0] > 0:
+        return None
+    src = "a.lost_table('reason').set_index('reason')"
+    top = reasons.iloc[:2]
+    gap = a.reason_gap(*top["reason"]) if len(top) == 2 else None
+    if gap is None or gap["distinguishable"]:
+        top = top.iloc[:1]
+    facts = []
+    for r in top.itertuples(index=False):
+        row = dict(zip(top.columns, r, strict=True))
+        facts += [_fact(money(row["monthly revenue lost"]), row["monthly revenue lost"],
+                        f"{src}.loc['{row['reason']}', 'monthly revenue lost']"),
+                  _fact(percent(row["share of lost revenue"]), row["share of lost revenue"],
+                        f"{src}.loc['{row['reason']}', 'share of lost revenue']")]
+    names = [str(x) for x in top["reason"]]
+    who = [owners.get(n, owners.get("product", "")) for n in names]
+    owner = join_words(list(dict.fromkeys(w for w in who if w))) if all(who) else ""
+    assumption = "this is what left, not what can be won back: part of it would have left anyway"
+    amount = float(top["monthly revenue lost"].sum()) * 12
+    if len(top) == 1:
+        r = top.iloc[0]
+        return _item(f"Work on the churn reason that costs most: {r['reason']}; measure it by the revenue that "
+                     "leaves with it each month.", facts,
+                     value=f"{money(r['monthly revenue lost'])} a month of revenue left with customers who gave "
+                           f"{r['reason']} as their reason, over the last year ({percent(r['share of lost revenue'])}"
+                           " of the revenue that left with all leavers)",
+                     assumption=assumption, owner=owner, amount=amount, key="reason",
+                     lead=f"work on {r['reason']}, the churn reason that costs most")
+    first, second = top.iloc[0], top.iloc[1]
+    gsrc = f"a.reason_gap({names[0]!r}, {names[1]!r})"
+    facts += [_fact(money(abs(gap[f])), abs(gap[f]), f"abs({gsrc}['{f}'])") for f in ("difference", "lower", "upper")]
+    shares = (f"{percent(first['share of lost revenue'])} each" if percent(first["share of lost revenue"]) ==
+              percent(second["share of lost revenue"]) else
+              f"{percent(first['share of lost revenue'])} and {percent(second['share of lost revenue'])}")
+    return _item(f"Work on the two churn reasons that cost most, {names[0]} and {names[1]}: they cost about the same; "
+                 "measure each by the revenue that leaves with it each month.", facts,
+                 value=f"{money(first['monthly revenue lost'])} and {money(second['monthly revenue lost'])} a month of "
+                       f"revenue left with customers who gave {names[0]} and {names[1]} as their reason, over the "
+                       f"last year ({shares} of the revenue that left with all leavers); the "
+                       f"{money(abs(gap['difference']))} a month between them is within chance (95% CI "
+                       f"{_signed_money(gap['lower'])} to "
+                       f"{_signed_money(gap['upper'])})",
+                 assumption=assumption, owner=owner, amount=amount, key="reason",
+                 lead=f"work on {names[0]} and {names[1]}, the churn reasons that cost most")
+
+
+def _signed_money(value: float) -> str:
+    """``−$1,574``, ``$1,702``: an interval's end in money, its sign shown when negative."""
+    return f"−{money(abs(value))}" if value < 0 else money(value)
 
 
 def _money_level(strength: dict) -> str:

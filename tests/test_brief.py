@@ -471,3 +471,45 @@ def test_an_audience_is_never_called_alike_where_a_band_gap_shows(demo, tmp_path
     assert "in retention by band" not in said and "a gap not claimed" in said
     b = brief(a, OWNERS)
     _check_traced(a, b)
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_the_reason_that_costs_most_is_named_alone_only_when_it_stands_out(tie):
+    """West's "churn reason that costs most: competitor" won by $64 a month of $7,450 and sent the action to the
+    product owner, where price (more leavers) goes to pricing. Planted truth: 300 leavers a year give each reason;
+    price's leavers pay $80 a month against competitor's $40 (one reason costs most), or both pay about $60 (a
+    tie). The tie names both reasons as costing about the same, with the interval of their difference and both
+    owners; a clear winner is named alone."""
+    import numpy as np
+    import pandas as pd
+
+    from cxkit.ledger import CustomerLedger
+
+    rng = np.random.default_rng(5)
+    n = 2400  # half leave over two years, half stay
+    reason = rng.choice(["price", "competitor"], n)
+    paid = np.where(reason == "price", 60.0 if tie else 80.0, 60.0 if tie else 40.0) * rng.uniform(0.8, 1.2, n)
+    leaves = np.arange(n) % 2 == 0
+    end = pd.to_datetime("2024-10-01") + pd.to_timedelta(rng.integers(0, 730, n), unit="D")
+    customers = pd.DataFrame({"customer_id": np.arange(n), "signup_date": pd.to_datetime("2023-01-01"),
+                              "end_date": end.where(leaves), "monthly_revenue": paid.round(2),
+                              "churn_reason": np.where(leaves, reason, None)})
+    a = LeadershipAnalysis(period="M")
+    a.ledger_ = CustomerLedger("M").fit(customers, as_of="2026-09-30")
+    from cxkit.brief import _reason_action
+
+    owners = {"price": "Head of Pricing", "product": "Chief Product Officer"}
+    action = _reason_action(a, owners)
+    gap = a.reason_gap(*a.lost_table("reason")["reason"].iloc[:2])
+    assert gap["distinguishable"] is (not tie)
+    if not tie:
+        assert action["text"].startswith("Work on the churn reason that costs most: price;")
+        assert action["owner"] == "Head of Pricing"
+        return
+    first, second = a.lost_table("reason")["reason"].iloc[:2]
+    assert action["text"].startswith(f"Work on the two churn reasons that cost most, {first} and {second}: they "
+                                     "cost about the same")
+    assert "between them is within chance (95% CI −$" in action["value"]
+    assert set(action["owner"].split(" and ")) == {"Head of Pricing", "Chief Product Officer"}
+    for f in action["facts"]:
+        assert eval(f["source"], {"a": a}) == pytest.approx(f["value"])  # noqa: S307 - our own sources
