@@ -600,7 +600,8 @@ def _reason_action(a, owners: dict) -> dict | None:
                      lead=f"work on {r['reason']}, the churn reason that costs most")
     first, second = top.iloc[0], top.iloc[1]
     gsrc = f"a.reason_gap({names[0]!r}, {names[1]!r})"
-    facts += [_fact(money(abs(gap[f])), abs(gap[f]), f"abs({gsrc}['{f}'])") for f in ("difference", "lower", "upper")]
+    facts.append(_fact(money(abs(gap["difference"])), abs(gap["difference"]), f"abs({gsrc}['difference'])"))
+    facts += [_fact(_signed_money(gap[f]), gap[f], f"{gsrc}['{f}']") for f in ("lower", "upper")]
     shares = (f"{percent(first['share of lost revenue'])} each" if percent(first["share of lost revenue"]) ==
               percent(second["share of lost revenue"]) else
               f"{percent(first['share of lost revenue'])} and {percent(second['share of lost revenue'])}")
@@ -739,12 +740,24 @@ def _lost_words(a):
         facts += [_fact(now, change["rate"], f"{csrc}['rate']"),
                   _fact(before, change["rate_before"], f"{csrc}['rate_before']")]
         unit = UNITS[a.period]
+        ratio = (f"{change['ratio']:.2f} times the rate, {100 * (1 - a.alpha):g}% CI {change['lower']:.2f} to "
+                 f"{change['upper']:.2f}")
+        facts += [_fact(f"{change[f]:.2f}", change[f], f"{csrc}['{f}']") for f in ("ratio", "lower", "upper")]
         if change["changed"]:
-            rate = f": {now} of the base a {unit}, {'down' if change['ratio'] < 1 else 'up'} from {before}"
+            rate = (f": {now} of the base a {unit}, {'down' if change['ratio'] < 1 else 'up'} from {before} the year "
+                    f"before ({ratio})")
         else:
-            rate = f": {now} of the base a {unit}, no real change from {before}"
-        rate += " the year before"
-    text = f"in the last year {t['lost']:,} customers left, taking {money(t['revenue_out'])} a month of revenue"
+            rate = f": {now} of the base a {unit}, no real change from {before} the year before ({ratio})"
+        # the count beside the rate: more leavers at a lower rate is a base that grew, not fewer leaving
+        facts.append(_fact(f"{change['lost_before']:,}", change["lost_before"], f"{csrc}['lost_before']"))
+        more, down = change["lost"] > change["lost_before"], change["rate"] < change["rate_before"]
+        base = (", from a smaller base" if more and down else ", from a bigger base" if not more and not down and
+                change["lost"] < change["lost_before"] else "")
+        count = f" (against {change['lost_before']:,} the year before{base})"
+    else:
+        count = ""
+    text = (f"in the last year {t['lost']:,} customers left{count}, taking {money(t['revenue_out'])} a month of "
+            "revenue")
     return text + rate, facts
 
 

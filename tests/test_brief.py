@@ -51,7 +51,7 @@ def demo(tmp_path_factory):
 
 def test_the_demo_brief_has_a_headline_tiles_findings_and_ranked_actions(demo):
     b = brief(demo, OWNERS)
-    assert "customers left, taking $" in b["headline"]["text"] and "a month of revenue" in b["headline"]["text"]
+    assert "customers left (against " in b["headline"]["text"] and "a month of revenue" in b["headline"]["text"]
     assert 3 <= len(b["tiles"]) <= 4 and len(b["findings"]) == 3
     assert [x["rank"] for x in b["actions"]] == list(range(1, len(b["actions"]) + 1)) and b["actions"]
     assert b["actions"][0]["owner"] == "VP Customer Care"  # the scenario on detractors goes to care
@@ -144,7 +144,8 @@ def test_the_demo_brief_says_who_to_call_and_what_the_survey_cannot_see(demo):
                                    f"{answered['detractor'] / answered.sum():.0%}")
     assert f"${answered.sum():,.0f}" not in " ".join(p["text"] for p in _pieces(b))
     reason = next(x for x in b["actions"] if x["key"] == "reason")
-    assert "a month of revenue left with customers who gave price as their reason" in reason["value"]
+    # price and competitor cost about the same in the demo world: both named, with their difference's interval
+    assert "a month of revenue left with customers who gave price and competitor as their reason" in reason["value"]
     _check_traced(demo, b)
 
 
@@ -181,7 +182,8 @@ def test_the_two_shares_of_lost_revenue_each_name_their_base(demo):
             f"{answered['detractor'] / answered.sum():.0%}") in lost["text"]
     reason = next(x for x in b["actions"] if x["key"] == "reason")
     price = demo.lost_table("reason").set_index("reason").loc["price", "share of lost revenue"]
-    assert reason["value"].endswith(f"({price:.0%} of the revenue that left with all leavers)")
+    competitor = demo.lost_table("reason").set_index("reason").loc["competitor", "share of lost revenue"]
+    assert f"({price:.0%} and {competitor:.0%} of the revenue that left with all leavers)" in reason["value"]
     _check_traced(demo, b)
 
 
@@ -193,15 +195,20 @@ def test_the_headline_says_what_changed_against_the_year_before_and_what_to_do_f
     t = demo.ledger_.totals(demo.year_periods_)
     c = demo.ledger_.churn_change(demo.year_periods_, alpha=demo.alpha)
     assert c["changed"] and c["ratio"] < 1 and c["lost"] > c["lost_before"]  # more left, from a bigger base
+    # the counts beside the rate (more left from a bigger base: the rate fell), and the ratio with its interval
     assert b["headline"]["text"].startswith(
-        f"In the last year {t['lost']:,} customers left, taking ${t['revenue_out']:,.0f} a month of revenue: "
-        f"{c['rate']:.1%} of the base a month, down from {c['rate_before']:.1%} the year before. Detractors leave "
-        "sooner: ")
+        f"In the last year {t['lost']:,} customers left (against {c['lost_before']:,} the year before, from a smaller "
+        f"base), taking ${t['revenue_out']:,.0f} a month of revenue: {c['rate']:.1%} of the base a month, down from "
+        f"{c['rate_before']:.1%} the year before ({c['ratio']:.2f} times the rate, 95% CI {c['lower']:.2f} to "
+        f"{c['upper']:.2f}). Detractors leave sooner: ")
     assert b["headline"]["text"].endswith(" against 85% of promoters. First to do: win back detractors.")
     _check_traced(demo, b)
     monkeypatch.setattr(demo.ledger_, "churn_change", lambda *args, **kw: {**c, "changed": False})
     steady = brief(demo, OWNERS)["headline"]["text"]
     assert f"{c['rate']:.1%} of the base a month, no real change from {c['rate_before']:.1%} the year before" in steady
+    fewer = {**c, "lost": c["lost_before"] - 1}  # fewer left at a lower rate: no word on the base
+    monkeypatch.setattr(demo.ledger_, "churn_change", lambda *args, **kw: fewer)
+    assert f"(against {c['lost_before']:,} the year before), taking" in brief(demo, OWNERS)["headline"]["text"]
     monkeypatch.setattr(demo.ledger_, "churn_change", lambda *args, **kw: None)  # no year before: nothing said
     assert "year before" not in brief(demo, OWNERS)["headline"]["text"]
 
