@@ -431,6 +431,9 @@ def _value_finding(a) -> dict | None:
                  "tell (the value section gives the gap's interval).", facts, key="value")
 
 
+TAIL_SHARE = 0.10  # a fitted tail carrying this share of the lifetime-value gap or more is said on page one
+
+
 def _one(band: str) -> str:
     """A band's member as a noun: ``promoter``; ``satisfied customer`` for a band named by an adjective."""
     return band if plural(band).lower() == f"{band}s" else f"{band} customer"
@@ -449,8 +452,23 @@ def _gap_words(a, facts: list[dict]) -> str:
     years = f"{a.horizon_months / 12:g}"
     facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
     more = "more" if g["estimate"] >= 0 else "less"
-    return (f"each {_one(high)} is worth {money(abs(g['estimate']))} {more} than each {_one(low)} over {years} "
-            "years, as customers behave today")
+    words = (f"each {_one(high)} is worth {money(abs(g['estimate']))} {more} than each {_one(low)} over {years} "
+             "years, as customers behave today")
+    # how much of it the data covers and how much a curve fitted past it carries, where the tail is material
+    tail = g["estimate"] - g["observed_estimate"]
+    if g["observed_months"] >= a.horizon_months or abs(tail) < TAIL_SHARE * abs(g["estimate"]):
+        return words
+    if g["observed_estimate"] * g["estimate"] < 0 or tail * g["estimate"] < 0:  # parts pulling apart: no split
+        facts.append(_fact(f"{g['observed_months']}", g["observed_months"], f"{src}['observed_months']"))
+        return words + (f" (the data covers the first {g['observed_months']} months for both; the rest depends on "
+                        "a curve fitted beyond the data)")
+    facts += [_fact(money(abs(g["observed_estimate"])), abs(g["observed_estimate"]),
+                    f"abs({src}['observed_estimate'])"),
+              _fact(f"{g['observed_months']}", g["observed_months"], f"{src}['observed_months']"),
+              _fact(money(abs(tail)), abs(tail), f"abs({src}['estimate'] - {src}['observed_estimate'])")]
+    words += (f" ({money(abs(g['observed_estimate']))} of it over the first {g['observed_months']} months, which "
+              f"the data covers for both; the other {money(abs(tail))} depends on a curve fitted beyond the data)")
+    return words
 
 
 def _audience_excess(a):
