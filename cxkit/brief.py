@@ -345,8 +345,13 @@ def _drivers_finding(a) -> dict | None:
     facts = [_fact(percent(r.share), r.share, f"{src}.loc['{r.driver}', 'share']") for r in shown.itertuples()]
     first = f"{names[0]} ({percent(shown['share'].iloc[0])} of what the drivers explain"
     more = f"; then {names[1]}, {percent(shown['share'].iloc[1])})" if len(names) > 1 else ")"
-    return _item(f"What goes with the {score_noun(a.score_)} most: {first}{more}. Why it matters: it is where to "
-                 f"look first for what would lift the {score_noun(a.score_)}; an association, not a lever.", facts,
+    if getattr(a, "descriptive_", False):  # a score recorded as customers left is no target to lift
+        matters = (f"the {score_noun(a.score_)} was recorded as customers were leaving, so this describes who was "
+                   "unhappy as they left; it is not a target to lift")
+    else:
+        matters = (f"it is where to look first for what would lift the {score_noun(a.score_)}; an association, not "
+                   "a lever")
+    return _item(f"What goes with the {score_noun(a.score_)} most: {first}{more}. Why it matters: {matters}.", facts,
                  key="drivers")
 
 

@@ -424,12 +424,13 @@ def descriptive_score_sentence(score_name: str, churned_share: dict, low: str, h
     ...                            "dissatisfied", "satisfied", True)  # doctest: +NORMALIZE_WHITESPACE
     'The satisfaction score was taken at the end of follow-up and separates who left almost perfectly:
     100% of dissatisfied customers have left against 0% of satisfied customers. It describes who stayed and
-    who left, not who will leave, so this report does not turn it into churn rates or value to gain.'
+    who left, not who will leave, so this report does not turn it into churn forecasts or value to gain; its
+    curves and values by band describe who left.'
     """
     return (f"The {score_name} {_score_story(snapshot, separates)}: {percent(churned_share[low])} of "
             f"{plural(low).lower()} have left against {percent(churned_share[high])} of {plural(high).lower()}. "
             "It describes who stayed and who left, not who will leave, so this report does not turn it into churn "
-            "rates or value to gain.")
+            "forecasts or value to gain; its curves and values by band describe who left.")
 
 
 def descriptive_reason(snapshot: bool, separates: bool = True) -> str:

@@ -339,6 +339,11 @@ def test_the_telco_brief_names_contract_type(telco_path):
     top = a.key_drivers_.importance_.iloc[0]
     assert b["findings"][2]["text"].startswith(f"What goes with the satisfaction score most: internet type "
                                                f"({top['share']:.0%} of what the drivers explain")
+    # the score was recorded as customers left (p.2: "moving it says nothing about what customers will do"): page one
+    # does not call it something to lift
+    assert b["findings"][2]["text"].endswith("Why it matters: the satisfaction score was recorded as customers were "
+                                             "leaving, so this describes who was unhappy as they left; it is not a "
+                                             "target to lift.")
     _check_traced(a, b)
 
 
@@ -378,6 +383,7 @@ def test_the_drivers_finding_names_a_driver_only_where_one_is_planted(planted):
     assert finding["key"] == "drivers" and finding["text"].startswith(
         f"What goes with the NPS score most: complaints ({share:.0%} of what the drivers explain)")
     assert "tenure" not in finding["text"]
+    assert "where to look first for what would lift the NPS score" in finding["text"]  # a score answered before
     for f in finding["facts"]:
         assert eval(f["source"], {"a": a}) == pytest.approx(f["value"])  # noqa: S307 - our own sources
 
