@@ -465,14 +465,14 @@ def _gap_words(a, facts: list[dict]) -> str:
         return words
     if g["observed_estimate"] * g["estimate"] < 0 or tail * g["estimate"] < 0:  # parts pulling apart: no split
         facts.append(_fact(f"{g['observed_months']}", g["observed_months"], f"{src}['observed_months']"))
-        return words + (f" (the data covers the first {g['observed_months']} months for both; the rest depends on "
-                        "a curve fitted beyond the data)")
+        return words + (f" (the data covers {g['observed_months']} months; the rest is from a curve fitted "
+                        "beyond)")
     facts += [_fact(money(abs(g["observed_estimate"])), abs(g["observed_estimate"]),
                     f"abs({src}['observed_estimate'])"),
               _fact(f"{g['observed_months']}", g["observed_months"], f"{src}['observed_months']"),
               _fact(money(abs(tail)), abs(tail), f"abs({src}['estimate'] - {src}['observed_estimate'])")]
-    words += (f" ({money(abs(g['observed_estimate']))} of it over the first {g['observed_months']} months, which "
-              f"the data covers for both; the other {money(abs(tail))} depends on a curve fitted beyond the data)")
+    words += (f" ({money(abs(g['observed_estimate']))} of it within the {g['observed_months']} months the data "
+              f"covers; {money(abs(tail))} from a curve fitted beyond)")
     return words
 
 
@@ -628,12 +628,12 @@ def _reason_action(a, owners: dict) -> dict | None:
     shares = (f"{percent(first['share of lost revenue'])} each" if percent(first["share of lost revenue"]) ==
               percent(second["share of lost revenue"]) else
               f"{percent(first['share of lost revenue'])} and {percent(second['share of lost revenue'])}")
-    return _item(f"Work on the two churn reasons that cost most, {names[0]} and {names[1]}: they cost about the same; "
-                 "measure each by the revenue that leaves with it each month.", facts,
+    return _item(f"Work on {names[0]} and {names[1]}, the churn reasons that cost most (about the same); measure "
+                 "each by the revenue that leaves with it each month.", facts,
                  value=f"{money(first['monthly revenue lost'])} and {money(second['monthly revenue lost'])} a month of "
                        f"revenue left with customers who gave {names[0]} and {names[1]} as their reason, over the "
                        f"last year ({shares} of the revenue that left with all leavers); the "
-                       f"{money(abs(gap['difference']))} a month between them is within chance (95% CI "
+                       f"{money(abs(gap['difference']))} between them is within chance (95% CI "
                        f"{_signed_money(gap['lower'])} to "
                        f"{_signed_money(gap['upper'])})",
                  assumption=assumption, owner=owner, amount=amount, key="reason",

@@ -520,8 +520,8 @@ def test_the_reason_that_costs_most_is_named_alone_only_when_it_stands_out(tie):
         assert action["owner"] == "Head of Pricing"
         return
     first, second = a.lost_table("reason")["reason"].iloc[:2]
-    assert action["text"].startswith(f"Work on the two churn reasons that cost most, {first} and {second}: they "
-                                     "cost about the same")
+    assert action["text"].startswith(f"Work on {first} and {second}, the churn reasons that cost most (about the "
+                                     "same)")
     assert "between them is within chance (95% CI −$" in action["value"]
     assert set(action["owner"].split(" and ")) == {"Head of Pricing", "Chief Product Officer"}
     for f in action["facts"]:
@@ -539,10 +539,10 @@ def test_the_value_gap_says_how_much_of_it_a_fitted_tail_carries(demo):
     b = brief(demo, OWNERS)
     words = " ".join(p["text"] for p in _pieces(b))
     assert (f"is worth ${g['estimate']:,.0f} more than each detractor over 5 years, as customers behave today "
-            f"(${g['observed_estimate']:,.0f} of it over the first {g['observed_months']} months, which the data "
-            f"covers for both; the other ${tail:,.0f} depends on a curve fitted beyond the data)") in words
+            f"(${g['observed_estimate']:,.0f} of it within the {g['observed_months']} months the data covers; "
+            f"${tail:,.0f} from a curve fitted beyond)") in words
     _check_traced(demo, b)
     short = LeadershipAnalysis(n_boot=20, horizon_months=12).fit(demo.data_)
     assert short.ltv_.gap("promoter", "detractor")["observed_months"] >= 12
     words = " ".join(p["text"] for p in _pieces(brief(short, OWNERS)))
-    assert "is worth $" in words and "fitted beyond the data" not in words
+    assert "is worth $" in words and "fitted beyond" not in words
