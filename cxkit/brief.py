@@ -327,9 +327,8 @@ def _alike_finding(a) -> dict:
     else:
         see = f"{name} is not distinguishable from {rest} in how fast its customers leave"
     words = unclaimed_gap_words(diff)
-    return _item(f"{see}. {words[0].upper()}{words[1:]}. Why it matters: no difference in what {name}'s "
-                 "customers do is established here; the band's gap is one to watch, not to act on.", facts,
-                 key="audience")
+    return _item(f"{see}. {words[0].upper()}{words[1:]}. Why it matters: the gap is one to watch, not to act on.",
+                 facts, key="audience")
 
 
 def _drivers_finding(a) -> dict | None:
@@ -630,12 +629,10 @@ def _reason_action(a, owners: dict) -> dict | None:
               f"{percent(first['share of lost revenue'])} and {percent(second['share of lost revenue'])}")
     return _item(f"Work on {names[0]} and {names[1]}, the churn reasons that cost most (about the same); measure "
                  "each by the revenue that leaves with it each month.", facts,
-                 value=f"{money(first['monthly revenue lost'])} and {money(second['monthly revenue lost'])} a month of "
-                       f"revenue left with customers who gave {names[0]} and {names[1]} as their reason, over the "
-                       f"last year ({shares} of the revenue that left with all leavers); the "
-                       f"{money(abs(gap['difference']))} between them is within chance (95% CI "
-                       f"{_signed_money(gap['lower'])} to "
-                       f"{_signed_money(gap['upper'])})",
+                 value=f"{money(first['monthly revenue lost'])} and {money(second['monthly revenue lost'])} a month "
+                       f"left with customers giving {names[0]} and {names[1]} as their reason in the last year "
+                       f"({shares} of all revenue that left); the {money(abs(gap['difference']))} between them is "
+                       f"within chance (95% CI {_signed_money(gap['lower'])} to {_signed_money(gap['upper'])})",
                  assumption=assumption, owner=owner, amount=amount, key="reason",
                  lead=f"work on {names[0]} and {names[1]}, the churn reasons that cost most")
 

@@ -331,9 +331,9 @@ def unclaimed_gaps(diff):
 
 
 def unclaimed_gap_words(diff) -> str:
-    """``its detractors look less likely to stay (49% still customers 12 months after their first answer, against
-    61% of the other detractors: -12 points, 95% CI -20 to -4), a gap not claimed: with churn alike overall, one
-    band's gap among 5 comparisons can be chance``; empty where no band's own interval excludes no difference."""
+    """``its detractors stayed less (49% against 61% of the other detractors still customers 12 months after their
+    first answer: -12 points, 95% CI -20 to -4), a gap not claimed: with churn alike overall, one gap among 5
+    comparisons can be chance``; empty where no band's own interval excludes no difference."""
     rows = unclaimed_gaps(diff)
     rows = rows[rows["measure"] == "still a customer"]
     if rows.empty:
@@ -342,13 +342,13 @@ def unclaimed_gap_words(diff) -> str:
     parts = []
     for _, r in rows.iterrows():
         band = plural(r["band"]).lower()
-        parts.append(f"its {band} look {'less' if r['difference'] < 0 else 'more'} likely to stay "
-                     f"({percent(r['audience'])} still customers {diff.retention_months:g} months after their first "
-                     f"answer, against {percent(r['others'])} of the other {band}: {signed(100 * r['difference'])} "
+        parts.append(f"its {band} stayed {'less' if r['difference'] < 0 else 'more'} ({percent(r['audience'])} "
+                     f"against {percent(r['others'])} of the other {band} still customers "
+                     f"{diff.retention_months:g} months after their first answer: {signed(100 * r['difference'])} "
                      f"points, {level}% CI {signed(100 * r['lower'])} to {signed(100 * r['upper'])})")
     gate = bool(rows["tested"].all())  # the churn gate opened: Holm's correction among the bands took them
-    why = ("across this many comparisons it can be chance" if gate else
-           f"with churn alike overall, one band's gap among {len(diff.summary)} comparisons can be chance")
+    why = (f"among {len(diff.summary)} comparisons it can be chance" if gate else
+           f"with churn alike overall, one gap among {len(diff.summary)} comparisons can be chance")
     return f"{join_words(parts)}, {'a gap' if len(parts) == 1 else 'gaps'} not claimed: {why}"
 
 
