@@ -287,10 +287,15 @@ def audience_sentence(diff, parent_label: str | None = None) -> str | None:
         return None
     if held.empty:
         seen = unclaimed_gap_words(diff)
-        return (f"In churn{'' if seen else ' and in retention by band'} this audience is not distinguishable from "
-                f"the {rest} "
+        hazard = s[s["measure"] == "churn hazard"]
+        if seen and len(hazard):  # a band's gap shows: the churn comparison with its interval, then the gap
+            r = hazard.iloc[0]
+            return (f"In churn this audience is not distinguishable from the {rest} (hazard ratio "
+                    f"{r['difference']:.2f}, {level}% CI {r['lower']:.2f} to {r['upper']:.2f}). "
+                    f"{seen[0].upper()}{seen[1:]}.")
+        return (f"In churn and in retention by band this audience is not distinguishable from the {rest} "
                 f"(the differences seen are no larger than chance alone gives across the {len(s)} comparisons made, "
-                f"at {level}% confidence)." + (f" {seen[0].upper()}{seen[1:]}." if seen else ""))
+                f"at {level}% confidence).")
     parts = []
     hazard = held[held["measure"] == "churn hazard"]
     if len(hazard):

@@ -259,7 +259,10 @@ def test_an_audience_brief_leads_with_its_own_difference(tmp_path):
     assert not a.audience_.summary["holds"].any() and len(narrative.unclaimed_gaps(a.audience_))
     assert " is like " not in alike and "a gap not claimed: with churn alike overall" in alike
     said = audience_sentence(a.audience_)
-    assert f"no larger than chance alone gives across the {len(a.audience_.summary)} comparisons made" in said
+    hazard = a.audience_.summary.set_index("measure").loc["churn hazard"]
+    assert said.startswith(f"In churn this audience is not distinguishable from the other customers (hazard ratio "
+                           f"{hazard['difference']:.2f}, 95% CI {hazard['lower']:.2f} to {hazard['upper']:.2f}). Its "
+                           "detractors stayed less") and "no larger than chance alone gives" not in said
     assert not any(w in alike + said for w in ("holds", "counted", "corrected"))
     # where only the NPS differs (churn alike), the finding says so with its interval, not "see its section"
     s = a.audience_.summary
