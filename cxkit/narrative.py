@@ -534,8 +534,9 @@ def trend_sentence(trend) -> str:
 
     ``NPS of the answers given in 2026-09 was +28 (95% CI +20 to +36). Against 2026-08 it moved −3 points,
     within sampling noise (p = 0.59). Held to one mix of tenure, plan and region, it is within normal
-    variation around its baseline of +24. The NPS as answered, period by period, has risen above its own baseline
-    only because who answers has changed, not because the same kinds of customers answer differently.``
+    variation around its baseline of +24. The NPS as answered (+28 in 2026-09) reads above its own baseline of +22
+    (8 periods in a row above the baseline), while held to one mix it does not: the rise goes with who answers, not
+    with the same kinds of customers answering differently.``
     Each of the two questions gets its own answer, so neither can be read as the other.
     """
     t = trend.table[trend.table["nps"].notna()]
@@ -567,12 +568,15 @@ def trend_sentence(trend) -> str:
         text += f" {held} is {what}{where}{f' ({rule})' if rule else ''}"
         raw = str(last.get("raw_flag", ""))
         if adjusted_for and raw.startswith("shift") and not flag.startswith("shift"):
-            direction = "higher" if "above" in raw else "lower"
-            # its own sentence, naming the series: "it moved up only because of who is answering", after the
-            # headline NPS, read as a warning about that figure
-            moved = "risen above" if direction == "higher" else "fallen below"
-            text += (f". The NPS as answered, period by period, has {moved} its own baseline only because who "
-                     "answers has changed, not because the same kinds of customers answer differently")
+            up = "above" in raw
+            # its own sentence, naming the series and its numbers (its level, its own baseline, the rule that
+            # flagged it), worded as what the move goes with: the mix-held series does not move
+            raw_centre = last.get("raw_centre", np.nan)
+            own = f"its own baseline of {signed(raw_centre)}" if raw_centre == raw_centre else "its own baseline"
+            text += (f". The NPS as answered ({signed(last['nps'])} in {last['period']}) reads "
+                     f"{'above' if up else 'below'} {own} ({_verdict(raw)[1]}), while held to one mix it does not: "
+                     f"the {'rise' if up else 'fall'} goes with who answers, not with the same kinds of customers "
+                     "answering differently")
         elif adjusted_for and flag.startswith("shift"):
             text += ": the same kinds of customers are answering differently"
         text += "."
