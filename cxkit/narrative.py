@@ -1239,6 +1239,9 @@ def summary_facts(analysis) -> dict:
             facts = [_fact(str(last["period"]), last["period"], f"{src}['period'].iloc[-1]")]
             facts += [_fact(signed(last[f]), last[f], f"{src}['{f}'].iloc[-1]") for f in ("nps", "lower", "upper",
                                                                                          "change", "centre")]
+            if last.get("raw_centre") == last.get("raw_centre"):  # the as-answered series' own baseline and run
+                facts += [_fact(signed(last["raw_centre"]), last["raw_centre"], f"{src}['raw_centre'].iloc[-1]"),
+                          _fact(f"{a.trend_.run}", a.trend_.run, "a.trend_.run")]
             facts.append(_fact(p_text(last["change_p"]), last["change_p"], f"{src}['change_p'].iloc[-1]"))
             if len(t) > 1:
                 facts.append(_fact(str(t.iloc[-2]["period"]), t.iloc[-2]["period"], f"{src}['period'].iloc[-2]"))
@@ -1324,6 +1327,9 @@ def summary_facts(analysis) -> dict:
                           for f in ("difference", "lower", "upper")]
             elif r["measure"] == "still a customer":
                 facts += [_fact(percent(r[f]), r[f], f"{src}.loc[{i}, '{f}']") for f in ("audience", "others")]
+                # a gap said as seen and not claimed gives its points and interval (unclaimed_gap_words)
+                facts += [_fact(signed(100 * r[f]), 100 * r[f], f"100 * {src}.loc[{i}, '{f}']")
+                          for f in ("difference", "lower", "upper")]
             elif r["measure"] == "lifetime value":
                 facts += [_fact(money(r[f]), r[f], f"{src}.loc[{i}, '{f}']")
                           for f in ("audience", "others", "lower", "upper")]
