@@ -84,8 +84,10 @@ def _tiles(a) -> list[dict]:
         change = ""
         if a.trend_ is not None:
             flag = str(a.trend_.verdict_)
-            change = ("a real shift " + ("up" if "above" in flag else "down") if flag.startswith("shift")
-                      else "steady: within normal variation" if flag.startswith("within") else "")
+            # the verdict reads the series held to one mix of customers, not the figure above it: it says so
+            held = "held to one mix" if getattr(a.trend_, "adjusted_for_", None) else f"{UNITS[a.period]}ly NPS"
+            change = (f"{held}: a real shift " + ("up" if "above" in flag else "down") if flag.startswith("shift")
+                      else f"{held}: steady" if flag.startswith("within") else "")
         who = f"NPS of {a.nps_['n']:,} active customers who answered"  # not all active customers (the next tile)
         window = a.nps_window_months if a.data_.mode != "snapshot" else None
         if window:

@@ -549,3 +549,11 @@ def test_the_value_gap_says_how_much_of_it_a_fitted_tail_carries(demo):
     assert short.ltv_.gap("promoter", "detractor")["observed_months"] >= 12
     words = " ".join(p["text"] for p in _pieces(brief(short, OWNERS)))
     assert "is worth $" in words and "fitted beyond" not in words
+
+
+def test_the_nps_tile_says_which_series_its_verdict_reads(demo):
+    """The +33 tile read "steady: within normal variation", a verdict on the monthly NPS held to one mix (+25 against
+    a baseline of +24), not on the +33 above it: the tile says which series it judges."""
+    tile = brief(demo, OWNERS)["tiles"][0]
+    assert demo.trend_.adjusted_for_ and str(demo.trend_.verdict_).startswith("within")
+    assert tile["change"] == "held to one mix: steady"
