@@ -32,6 +32,8 @@ from cxkit.narrative import (
     score_name,
     score_noun,
     shown_facts,
+    unclaimed_gap_words,
+    unclaimed_gaps,
 )
 from cxkit.periods import UNITS
 
@@ -82,8 +84,10 @@ def _tiles(a) -> list[dict]:
         change = ""
         if a.trend_ is not None:
             flag = str(a.trend_.verdict_)
-            change = ("a real shift " + ("up" if "above" in flag else "down") if flag.startswith("shift")
-                      else "steady: within normal variation" if flag.startswith("within") else "")
+            # the verdict reads the series held to one mix of customers, not the figure above it: it says so
+            held = "held to one mix" if getattr(a.trend_, "adjusted_for_", None) else f"{UNITS[a.period]}ly NPS"
+            change = (f"{held}: a real shift " + ("up" if "above" in flag else "down") if flag.startswith("shift")
+                      else f"{held}: steady" if flag.startswith("within") else "")
         who = f"NPS of {a.nps_['n']:,} active customers who answered"  # not all active customers (the next tile)
         window = a.nps_window_months if a.data_.mode != "snapshot" else None
         if window:
@@ -191,9 +195,7 @@ def _findings(a) -> list[dict]:
                              "not distinguishable from theirs. Why it matters: what its customers say differs; what "
                              "they do does not, so far.", facts, key="audience"))
         else:
-            out.append(_item("This audience is like the other customers in NPS, churn and retention: the "
-                             "differences seen are no larger than chance alone gives across this many comparisons.",
-                             [], key="audience"))
+            out.append(_alike_finding(a))
     if a.descriptive_ and a.events_ and not {low, high} & a.small_bands_:
         mid = a.mid_
         bands = [b for b in (low, mid, high) if b not in a.small_bands_ and np.isfinite(a.churned_share_[b])]
@@ -295,6 +297,42 @@ def _findings(a) -> list[dict]:
     return out
 
 
+def _alike_finding(a) -> dict:
+    """An audience none of whose differences holds: alike where no row's own interval excludes no difference;
+    else its churn against the others' with its interval, and the bands' gaps a table shows said as seen and not
+    claimed (the churn gate stayed shut), never called alike."""
+    name, rest = _audience_names(a)
+    diff = a.audience_
+    seen = unclaimed_gaps(diff)
+    seen = seen[seen["measure"] == "still a customer"]
+    if seen.empty:
+        return _item(f"{name} is like {rest} in NPS, churn and retention: the differences seen are no larger than "
+                     "chance alone gives across this many comparisons.", [], key="audience")
+    s = diff.summary
+    facts = []
+    for i, r in seen.iterrows():
+        src = f"a.audience_.summary.loc[{i}]"
+        facts += [_fact(percent(r[f]), r[f], f"{src}['{f}']") for f in ("audience", "others")]
+        facts += [_fact(signed(100 * r[f]), 100 * r[f], f"100 * {src}['{f}']")
+                  for f in ("difference", "lower", "upper")]
+    facts.append(_fact(f"{len(s)}", len(s), "len(a.audience_.summary)"))
+    hazard = s[s["measure"] == "churn hazard"]
+    nps = s[s["measure"] == "nps"]
+    nps_alike = bool(len(nps)) and nps["lower"].iloc[0] <= 0 <= nps["upper"].iloc[0]
+    if len(hazard):
+        i, r = int(hazard.index[0]), hazard.iloc[0]
+        src = f"a.audience_.summary.loc[{i}]"
+        facts += [_fact(f"{r[f]:.2f}", r[f], f"{src}['{f}']") for f in ("difference", "lower", "upper")]
+        see = (f"{name}'s customers leave at {r['difference']:.2f} times the rate of {rest} with the same "
+               f"{band_name(a.score_)} (95% CI {r['lower']:.2f} to {r['upper']:.2f}): not distinguishable"
+               + (", nor is its NPS" if nps_alike else ""))
+    else:
+        see = f"{name} is not distinguishable from {rest} in how fast its customers leave"
+    words = unclaimed_gap_words(diff)
+    return _item(f"{see}. {words[0].upper()}{words[1:]}. Why it matters: the gap is one to watch, not to act on.",
+                 facts, key="audience")
+
+
 def _drivers_finding(a) -> dict | None:
     """What goes with the report's score most (key drivers told apart from no effect), as a finding."""
     kd = a.key_drivers_
@@ -308,8 +346,13 @@ def _drivers_finding(a) -> dict | None:
     facts = [_fact(percent(r.share), r.share, f"{src}.loc['{r.driver}', 'share']") for r in shown.itertuples()]
     first = f"{names[0]} ({percent(shown['share'].iloc[0])} of what the drivers explain"
     more = f"; then {names[1]}, {percent(shown['share'].iloc[1])})" if len(names) > 1 else ")"
-    return _item(f"What goes with the {score_noun(a.score_)} most: {first}{more}. Why it matters: it is where to "
-                 f"look first for what would lift the {score_noun(a.score_)}; an association, not a lever.", facts,
+    if getattr(a, "descriptive_", False):  # a score recorded as customers left is no target to lift
+        matters = (f"the {score_noun(a.score_)} was recorded as customers were leaving, so this describes who was "
+                   "unhappy as they left; it is not a target to lift")
+    else:
+        matters = (f"it is where to look first for what would lift the {score_noun(a.score_)}; an association, not "
+                   "a lever")
+    return _item(f"What goes with the {score_noun(a.score_)} most: {first}{more}. Why it matters: {matters}.", facts,
                  key="drivers")
 
 
@@ -394,6 +437,9 @@ def _value_finding(a) -> dict | None:
                  "tell (the value section gives the gap's interval).", facts, key="value")
 
 
+TAIL_SHARE = 0.10  # a fitted tail carrying this share of the lifetime-value gap or more is said on page one
+
+
 def _one(band: str) -> str:
     """A band's member as a noun: ``promoter``; ``satisfied customer`` for a band named by an adjective."""
     return band if plural(band).lower() == f"{band}s" else f"{band} customer"
@@ -412,8 +458,23 @@ def _gap_words(a, facts: list[dict]) -> str:
     years = f"{a.horizon_months / 12:g}"
     facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
     more = "more" if g["estimate"] >= 0 else "less"
-    return (f"each {_one(high)} is worth {money(abs(g['estimate']))} {more} than each {_one(low)} over {years} "
-            "years, as customers behave today")
+    words = (f"each {_one(high)} is worth {money(abs(g['estimate']))} {more} than each {_one(low)} over {years} "
+             "years, as customers behave today")
+    # how much of it the data covers and how much a curve fitted past it carries, where the tail is material
+    tail = g["estimate"] - g["observed_estimate"]
+    if g["observed_months"] >= a.horizon_months or abs(tail) < TAIL_SHARE * abs(g["estimate"]):
+        return words
+    if g["observed_estimate"] * g["estimate"] < 0 or tail * g["estimate"] < 0:  # parts pulling apart: no split
+        facts.append(_fact(f"{g['observed_months']}", g["observed_months"], f"{src}['observed_months']"))
+        return words + (f" (the data covers {g['observed_months']} months; the rest is from a curve fitted "
+                        "beyond)")
+    facts += [_fact(money(abs(g["observed_estimate"])), abs(g["observed_estimate"]),
+                    f"abs({src}['observed_estimate'])"),
+              _fact(f"{g['observed_months']}", g["observed_months"], f"{src}['observed_months']"),
+              _fact(money(abs(tail)), abs(tail), f"abs({src}['estimate'] - {src}['observed_estimate'])")]
+    words += (f" ({money(abs(g['observed_estimate']))} of it within the {g['observed_months']} months the data "
+              f"covers; {money(abs(tail))} from a curve fitted beyond)")
+    return words
 
 
 def _audience_excess(a):
@@ -483,26 +544,9 @@ def _actions(a, owners: dict) -> list[dict]:
                              owner=owners.get("care", ""), amount=float(money_row["monthly_revenue"]) * 12,
                              key="complaints", lead="resolve complaints at the first contact"))
     if a.ledger_ is not None:
-        reasons = a.lost_table("reason")
-        reasons = reasons[~reasons["reason"].isin(["unknown", "no reason"])]
-        if len(reasons) and reasons["monthly revenue lost"].iloc[0] > 0:
-            r = reasons.iloc[0]
-            src = "a.lost_table('reason').set_index('reason')"
-            facts = [_fact(money(r["monthly revenue lost"]), r["monthly revenue lost"],
-                           f"{src}.loc['{r['reason']}', 'monthly revenue lost']"),
-                     _fact(percent(r["share of lost revenue"]), r["share of lost revenue"],
-                           f"{src}.loc['{r['reason']}', 'share of lost revenue']")]
-            out.append(_item(f"Work on the churn reason that costs most: {r['reason']}; measure it by the revenue "
-                             "that leaves with it each month.", facts,
-                             value=f"{money(r['monthly revenue lost'])} a month of revenue left with customers who "
-                                   f"gave {r['reason']} as their reason, over the last year "
-                                   f"({percent(r['share of lost revenue'])} of the revenue that left with all "
-                                   "leavers)",
-                             assumption="this is what left, not what can be won back: part of it would have left "
-                                        "anyway",
-                             owner=owners.get(str(r["reason"]), owners.get("product", "")),
-                             amount=float(r["monthly revenue lost"]) * 12, key="reason",
-                             lead=f"work on {r['reason']}, the churn reason that costs most"))
+        reason = _reason_action(a, owners)
+        if reason is not None:
+            out.append(reason)
     excess = _audience_excess(a)
     if excess is not None:
         value, lo, hi, facts = excess
@@ -533,12 +577,108 @@ def _actions(a, owners: dict) -> list[dict]:
                                         f"{_in_sentence(column_label(column))}; the gap goes with it and need not "
                                         "be caused by it",
                              owner=owners.get(column, owners.get("product", "")), amount=amount, key="segment",
-                             lead=f"look into why {faster} leave faster"))
+                             lead=f"look into why {faster} leave faster",
+                             pool={column: _money_level(strength)} if facts else None))
     order = {"audience": 0, "stake": 1, "complaints": 2, "reason": 3, "segment": 4}  # how directly it is supported
     out.sort(key=lambda x: order[x["key"]])
     for rank, action in enumerate(out, 1):
         action["rank"] = rank
-    return out[:4]
+    out = out[:4]
+    _overlaps(a, out)
+    return out
+
+
+def _reason_action(a, owners: dict) -> dict | None:
+    """Work on the churn reason that costs most; where the top two cannot be told apart (the interval of their
+    difference in revenue lost includes zero, :meth:`~cxkit.leadership.LeadershipAnalysis.reason_gap`), both, as
+    costing about the same, with both owners."""
+    reasons = a.lost_table("reason")
+    reasons = reasons[~reasons["reason"].isin(["unknown", "no reason"])]
+    if not len(reasons) or not reasons["monthly revenue lost"].iloc[0] > 0:
+        return None
+    src = "a.lost_table('reason').set_index('reason')"
+    top = reasons.iloc[:2]
+    gap = a.reason_gap(*top["reason"]) if len(top) == 2 else None
+    if gap is None or gap["distinguishable"]:
+        top = top.iloc[:1]
+    facts = []
+    for r in top.itertuples(index=False):
+        row = dict(zip(top.columns, r, strict=True))
+        facts += [_fact(money(row["monthly revenue lost"]), row["monthly revenue lost"],
+                        f"{src}.loc['{row['reason']}', 'monthly revenue lost']"),
+                  _fact(percent(row["share of lost revenue"]), row["share of lost revenue"],
+                        f"{src}.loc['{row['reason']}', 'share of lost revenue']")]
+    names = [str(x) for x in top["reason"]]
+    who = [owners.get(n, owners.get("product", "")) for n in names]
+    owner = join_words(list(dict.fromkeys(w for w in who if w))) if all(who) else ""
+    assumption = "this is what left, not what can be won back: part of it would have left anyway"
+    amount = float(top["monthly revenue lost"].sum()) * 12
+    if len(top) == 1:
+        r = top.iloc[0]
+        return _item(f"Work on the churn reason that costs most: {r['reason']}; measure it by the revenue that "
+                     "leaves with it each month.", facts,
+                     value=f"{money(r['monthly revenue lost'])} a month of revenue left with customers who gave "
+                           f"{r['reason']} as their reason, over the last year ({percent(r['share of lost revenue'])}"
+                           " of the revenue that left with all leavers)",
+                     assumption=assumption, owner=owner, amount=amount, key="reason",
+                     lead=f"work on {r['reason']}, the churn reason that costs most")
+    first, second = top.iloc[0], top.iloc[1]
+    gsrc = f"a.reason_gap({names[0]!r}, {names[1]!r})"
+    facts.append(_fact(money(abs(gap["difference"])), abs(gap["difference"]), f"abs({gsrc}['difference'])"))
+    facts += [_fact(_signed_money(gap[f]), gap[f], f"{gsrc}['{f}']") for f in ("lower", "upper")]
+    shares = (f"{percent(first['share of lost revenue'])} each" if percent(first["share of lost revenue"]) ==
+              percent(second["share of lost revenue"]) else
+              f"{percent(first['share of lost revenue'])} and {percent(second['share of lost revenue'])}")
+    return _item(f"Work on {names[0]} and {names[1]}, the churn reasons that cost most (about the same); measure "
+                 "each by the revenue that leaves with it each month.", facts,
+                 value=f"{money(first['monthly revenue lost'])} and {money(second['monthly revenue lost'])} a month "
+                       f"left with customers giving {names[0]} and {names[1]} as their reason in the last year "
+                       f"({shares} of all revenue that left); the {money(abs(gap['difference']))} between them is "
+                       f"within chance (95% CI {_signed_money(gap['lower'])} to {_signed_money(gap['upper'])})",
+                 assumption=assumption, owner=owner, amount=amount, key="reason",
+                 lead=f"work on {names[0]} and {names[1]}, the churn reasons that cost most")
+
+
+def _signed_money(value: float) -> str:
+    """``−$1,574``, ``$1,702``: an interval's end in money, its sign shown when negative."""
+    return f"−{money(abs(value))}" if value < 0 else money(value)
+
+
+def _money_level(strength: dict) -> str:
+    """The level of a segment strength whose leavers' money an action counts: the faster-leaving one."""
+    return strength["level"] if strength["hazard_ratio"] >= 1 else strength["reference"]
+
+
+def _overlaps(a, actions: list[dict]) -> None:
+    """Where an action's money (what its ``pool`` of leavers paid) is partly an earlier action's, say so in its
+    value: how many of its leavers and how much of their money the earlier action already counts, and the money
+    outside it, so a reader adding the column does not count the same revenue twice. Any pair of pooled actions,
+    from the customers table (:meth:`~cxkit.leadership.LeadershipAnalysis.left_revenue_where`)."""
+    for i, later in enumerate(actions):
+        pool = later.get("pool")
+        if not pool:
+            continue
+        for earlier in actions[:i]:
+            first = earlier.get("pool")
+            if not first or set(first) & set(pool):  # two levels of one column share no customer
+                continue
+            both = {**first, **pool}
+            shared = a.left_revenue_where(both)
+            if shared is None or not shared["left"]:
+                continue
+            own = a.left_revenue_where(pool)
+            outside = own["monthly revenue left"] - shared["monthly revenue left"]
+            src, own_src = f"a.left_revenue_where({both!r})", f"a.left_revenue_where({pool!r})"
+            (column, level), = first.items()
+            later["facts"] = [*later["facts"], _fact(f"{shared['left']:,}", shared["left"], f"{src}['left']"),
+                              _fact(money(shared["monthly revenue left"]), shared["monthly revenue left"],
+                                    f"{src}['monthly revenue left']"),
+                              _fact(money(outside), outside, f"{own_src}['monthly revenue left'] - "
+                                                             f"{src}['monthly revenue left']"),
+                              _fact(str(earlier["rank"]), earlier["rank"], str(earlier["rank"]))]
+            later["value"] += (f". Not to be added to action {earlier['rank']}: {shared['left']:,} of these leavers "
+                               f"({money(shared['monthly revenue left'])} a month) are {_who(level, column)} it "
+                               f"already counts; {money(outside)} a month is outside it")
 
 
 def _callers(a, low: str, called: int, facts: list[dict]) -> str:
@@ -622,12 +762,24 @@ def _lost_words(a):
         facts += [_fact(now, change["rate"], f"{csrc}['rate']"),
                   _fact(before, change["rate_before"], f"{csrc}['rate_before']")]
         unit = UNITS[a.period]
+        ratio = (f"{change['ratio']:.2f} times the rate, {100 * (1 - a.alpha):g}% CI {change['lower']:.2f} to "
+                 f"{change['upper']:.2f}")
+        facts += [_fact(f"{change[f]:.2f}", change[f], f"{csrc}['{f}']") for f in ("ratio", "lower", "upper")]
         if change["changed"]:
-            rate = f": {now} of the base a {unit}, {'down' if change['ratio'] < 1 else 'up'} from {before}"
+            rate = (f": {now} of the base a {unit}, {'down' if change['ratio'] < 1 else 'up'} from {before} the year "
+                    f"before ({ratio})")
         else:
-            rate = f": {now} of the base a {unit}, no real change from {before}"
-        rate += " the year before"
-    text = f"in the last year {t['lost']:,} customers left, taking {money(t['revenue_out'])} a month of revenue"
+            rate = f": {now} of the base a {unit}, no real change from {before} the year before ({ratio})"
+        # the count beside the rate: more leavers at a lower rate is a base that grew, not fewer leaving
+        facts.append(_fact(f"{change['lost_before']:,}", change["lost_before"], f"{csrc}['lost_before']"))
+        more, down = change["lost"] > change["lost_before"], change["rate"] < change["rate_before"]
+        base = (", from a smaller base" if more and down else ", from a bigger base" if not more and not down and
+                change["lost"] < change["lost_before"] else "")
+        count = f" (against {change['lost_before']:,} the year before{base})"
+    else:
+        count = ""
+    text = (f"in the last year {t['lost']:,} customers left{count}, taking {money(t['revenue_out'])} a month of "
+            "revenue")
     return text + rate, facts
 
 
@@ -663,6 +815,7 @@ def brief(analysis, owners: dict | None = None) -> dict:
     for action in actions:
         action.pop("amount", None)
         action.pop("lead", None)
+        action.pop("pool", None)
     definition = (f"NPS here is that of the {nps_population(a.data_, a.nps_window_months)}."
                   if a.nps_ is not None else "")
     return {"headline": headline, "tiles": _tiles(a), "findings": rest, "actions": actions,

@@ -611,6 +611,32 @@ class LeadershipAnalysis:
         out["share of lost revenue"] = out["revenue_out"] / out["revenue_out"].sum()
         return out.rename(columns={"revenue_out": "monthly revenue lost"})
 
+    def reason_gap(self, first: str, second: str, last: int | None = None) -> dict | None:
+        """The monthly revenue lost with churn reason ``first`` minus that lost with ``second`` over the last
+        periods, with its interval: leavers as a compound Poisson count, so each sum's variance is the sum of its
+        leavers' squared run rates (independent reasons: the two add). ``difference, lower, upper, distinguishable``
+        (the interval excludes zero); None without a ledger that measured the squares.
+
+        >>> a.reason_gap("competitor", "price")     # doctest: +SKIP
+        {'difference': 64.2, 'lower': -1574.0, 'upper': 1702.4, 'distinguishable': False}
+        """
+        import numpy as np
+        from scipy import stats
+
+        source = getattr(self.ledger_, "lost_by_reason_", None)
+        if source is None or "revenue_out_sq" not in source:
+            return None
+        periods = self.ledger_.table["period"].drop_duplicates().tail(last or self.year_periods_)
+        sums = source[source["period"].isin(periods)].groupby("reason")[["revenue_out", "revenue_out_sq"]].sum()
+        if not {first, second} <= set(sums.index):
+            return None
+        difference = float(sums.loc[first, "revenue_out"] - sums.loc[second, "revenue_out"])
+        se = float(np.sqrt(sums.loc[first, "revenue_out_sq"] + sums.loc[second, "revenue_out_sq"]))
+        half = float(stats.norm.ppf(1 - self.alpha / 2)) * se
+        lower, upper = difference - half, difference + half
+        return {"difference": difference, "lower": lower, "upper": upper,
+                "distinguishable": bool(lower > 0 or upper < 0)}
+
     def revenue_lost_by_band(self):
         """Monthly revenue lost over the last year by the band of the leaver's last answer, answered bands only
         (a Series by band, most first; the rows of :meth:`lost_table` by band without ``no answer``); None without a
@@ -677,6 +703,24 @@ class LeadershipAnalysis:
         total = out["monthly revenue left"].sum()
         out["share of revenue left"] = out["monthly revenue left"] / total if total > 0 else float("nan")
         return out
+
+    def left_revenue_where(self, levels: dict) -> dict | None:
+        """A snapshot's customers who had left and the monthly revenue they paid, among the customers with every
+        given segment level (``{column: level}``): ``left, monthly revenue left`` (two levels of one column: none);
+        None where the data is dated or measures no monthly revenue. What two actions' money shares.
+
+        >>> a.left_revenue_where({"contract": "Month-to-Month", "offer": "Offer E"})   # doctest: +SKIP
+        {'left': 422, 'monthly revenue left': 27067.3}
+        """
+        from cxkit.audience import audience_condition
+
+        data = self.data_
+        if data.mode == "dated" or not data.has("customers", "monthly_revenue") or \
+                not set(levels) <= set(data.segments):
+            return None
+        left, paid = data.sql("SELECT count(*) FILTER (WHERE churned = 1), coalesce(sum(monthly_revenue) FILTER "
+                              f"(WHERE churned = 1), 0) FROM customers WHERE {audience_condition(levels)}").fetchone()
+        return {"left": int(left), "monthly revenue left": float(paid)}
 
     def retention_at(self, months=(6, 12, 24)):
         """Share still a customer per band at chosen months: ``segment, time, at_risk, survival, lower, upper``."""

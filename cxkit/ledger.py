@@ -68,8 +68,9 @@ class CustomerLedger:
         One row per period (and slice): ``period, period_start, start, new, lost, end, revenue_in,
         revenue_out, net_revenue``; revenue columns are monthly run rates.
     lost_by_band_, lost_by_reason_ : DataFrame
-        ``period, band | reason, lost, revenue_out``: who left, by the band of their last answer before
-        leaving (``no answer`` when they never answered) and by churn reason.
+        ``period, band | reason, lost, revenue_out, revenue_out_sq``: who left, by the band of their last answer
+        before leaving (``no answer`` when they never answered) and by churn reason; ``revenue_out_sq`` sums the
+        squares of the leavers' run rates (the variance of a sum of leavers' revenue, as a compound Poisson count).
     """
 
     def __init__(self, period: str = "M", by: str | None = None):
@@ -129,7 +130,7 @@ class CustomerLedger:
         # leaving period, band and reason); the four tables below are sums over it.
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _ledger_cube AS SELECT slice, joined, lost_in, band, reason, "
-            "count(*) AS n, sum(rr) AS rr FROM ("
+            "count(*) AS n, sum(rr) AS rr, sum(rr * rr) AS rr2 FROM ("
             f"SELECT {slice_col} AS slice, {period_sql('c.signup_date', self.period)} AS joined, "
             f"CASE WHEN c.end_date <= {day} THEN {period_sql('c.end_date', self.period)} END AS lost_in, "
             f"coalesce(b.band, 'no answer') AS band, CASE WHEN c.end_date <= {day} THEN {reason} END AS reason, "
@@ -142,7 +143,8 @@ class CustomerLedger:
         lost = con.execute(flows_sql(src, "lost_in", self.period, "slice", "rr", count="n")).df()
         self._from_flows(new, lost, as_of)
         breakdown = ("SELECT lost_in AS period_start, {key} AS {name}, CAST(sum(n) AS BIGINT) AS lost, "
-                     "sum(rr) AS revenue_out FROM _ledger_cube WHERE lost_in IS NOT NULL GROUP BY ALL ORDER BY 1, 2")
+                     "sum(rr) AS revenue_out, sum(rr2) AS revenue_out_sq FROM _ledger_cube WHERE lost_in IS NOT NULL "
+                     "GROUP BY ALL ORDER BY 1, 2")
         self.lost_by_band_ = self._labelled(con.execute(breakdown.format(key="band", name="band")).df())
         self.lost_by_reason_ = self._labelled(con.execute(breakdown.format(key="reason", name="reason")).df())
         con.execute("DROP TABLE _ledger_cube")

@@ -37,7 +37,7 @@ __all__ = ["money", "signed", "p_text", "column_label", "term_label", "nps_popul
            "trend_sentence",
            "trend_title", "contacts_sentence", "too_few_sentence", "MINUS", "NOT_AVAILABLE", "section_intro",
            "cox_note_lines", "date_line", "glossary", "slice_nps_sentence", "score_name", "score_noun", "points",
-           "descriptive_ltv_sentence", "reasons_intro"]
+           "descriptive_ltv_sentence", "reasons_intro", "unclaimed_gaps", "unclaimed_gap_words"]
 
 
 def nps_population(data, window_months: float | None = 12, active_only: bool = True) -> str:
@@ -264,7 +264,8 @@ def audience_row_label(row, diff) -> str:
         return "NPS (headline)"
     if row["measure"] == "lifetime value":
         return f"{row['band']} lifetime value"
-    return f"{plural(row['band']).lower()} still customers after {diff.retention_months:g} months"
+    # each customer from their first answer (the comparison's own clock), told apart from the latest-answer rows
+    return f"{plural(row['band']).lower()} still customers {diff.retention_months:g} months after first answer"
 
 
 def audience_sentence(diff, parent_label: str | None = None) -> str | None:
@@ -285,6 +286,13 @@ def audience_sentence(diff, parent_label: str | None = None) -> str | None:
     if tested.empty:
         return None
     if held.empty:
+        seen = unclaimed_gap_words(diff)
+        hazard = s[s["measure"] == "churn hazard"]
+        if seen and len(hazard):  # a band's gap shows: the churn comparison with its interval, then the gap
+            r = hazard.iloc[0]
+            return (f"In churn this audience is not distinguishable from the {rest} (hazard ratio "
+                    f"{r['difference']:.2f}, {level}% CI {r['lower']:.2f} to {r['upper']:.2f}). "
+                    f"{seen[0].upper()}{seen[1:]}.")
         return (f"In churn and in retention by band this audience is not distinguishable from the {rest} "
                 f"(the differences seen are no larger than chance alone gives across the {len(s)} comparisons made, "
                 f"at {level}% confidence).")
@@ -313,6 +321,40 @@ def audience_sentence(diff, parent_label: str | None = None) -> str | None:
                             f"{money(r['lower'])} to {money(r['upper'])})" for _, r in values.iterrows()])
         parts.append(f"lifetime value per customer: {worth}")
     return " ".join(p[:1].upper() + p[1:] + "." for p in parts)
+
+
+def unclaimed_gaps(diff):
+    """The bands' rows of an audience comparison whose own interval excludes no difference but which do not hold
+    (the churn gate stayed shut, or Holm's correction took them), most distant from none first: gaps a table shows
+    and the words must not call alike, nor claim."""
+    s = diff.summary
+    scale = np.where(s["measure"] == "still a customer", 100.0, 1.0)  # shares are shown in whole points
+    lower, upper, null = (np.round(s[c] * scale) for c in ("lower", "upper", "null"))
+    rows = s[(s["measure"] != "nps") & (s["measure"] != "churn hazard") & ~s["holds"]
+             & ((lower > null) | (upper < null))]  # as shown: an end that reads 0 does not exclude it
+    return rows.assign(_s=rows["z"].abs()).sort_values("_s", ascending=False).drop(columns="_s")
+
+
+def unclaimed_gap_words(diff) -> str:
+    """``its detractors stayed less (49% against 61% of the other detractors still customers 12 months after their
+    first answer: -12 points, 95% CI -20 to -4), a gap not claimed: with churn alike overall, one gap among 5
+    comparisons can be chance``; empty where no band's own interval excludes no difference."""
+    rows = unclaimed_gaps(diff)
+    rows = rows[rows["measure"] == "still a customer"]
+    if rows.empty:
+        return ""
+    level = _level(diff.alpha)
+    parts = []
+    for _, r in rows.iterrows():
+        band = plural(r["band"]).lower()
+        parts.append(f"its {band} stayed {'less' if r['difference'] < 0 else 'more'} ({percent(r['audience'])} "
+                     f"against {percent(r['others'])} of the other {band} still customers "
+                     f"{diff.retention_months:g} months after their first answer: {signed(100 * r['difference'])} "
+                     f"points, {level}% CI {signed(100 * r['lower'])} to {signed(100 * r['upper'])})")
+    gate = bool(rows["tested"].all())  # the churn gate opened: Holm's correction among the bands took them
+    why = (f"among {len(diff.summary)} comparisons it can be chance" if gate else
+           f"with churn alike overall, one gap among {len(diff.summary)} comparisons can be chance")
+    return f"{join_words(parts)}, {'a gap' if len(parts) == 1 else 'gaps'} not claimed: {why}"
 
 
 def score_noun(score: str) -> str:
@@ -387,12 +429,13 @@ def descriptive_score_sentence(score_name: str, churned_share: dict, low: str, h
     ...                            "dissatisfied", "satisfied", True)  # doctest: +NORMALIZE_WHITESPACE
     'The satisfaction score was taken at the end of follow-up and separates who left almost perfectly:
     100% of dissatisfied customers have left against 0% of satisfied customers. It describes who stayed and
-    who left, not who will leave, so this report does not turn it into churn rates or value to gain.'
+    who left, not who will leave, so this report does not turn it into churn forecasts or value to gain; its
+    curves and values by band describe who left.'
     """
     return (f"The {score_name} {_score_story(snapshot, separates)}: {percent(churned_share[low])} of "
             f"{plural(low).lower()} have left against {percent(churned_share[high])} of {plural(high).lower()}. "
             "It describes who stayed and who left, not who will leave, so this report does not turn it into churn "
-            "rates or value to gain.")
+            "forecasts or value to gain; its curves and values by band describe who left.")
 
 
 def descriptive_reason(snapshot: bool, separates: bool = True) -> str:
@@ -491,8 +534,9 @@ def trend_sentence(trend) -> str:
 
     ``NPS of the answers given in 2026-09 was +28 (95% CI +20 to +36). Against 2026-08 it moved −3 points,
     within sampling noise (p = 0.59). Held to one mix of tenure, plan and region, it is within normal
-    variation around its baseline of +24. The NPS as answered, period by period, has risen above its own baseline
-    only because who answers has changed, not because the same kinds of customers answer differently.``
+    variation around its baseline of +24. The NPS as answered (+28 in 2026-09) reads above its own baseline of +22
+    (8 periods in a row above the baseline), while held to one mix it does not: the rise goes with who answers, not
+    with the same kinds of customers answering differently.``
     Each of the two questions gets its own answer, so neither can be read as the other.
     """
     t = trend.table[trend.table["nps"].notna()]
@@ -524,12 +568,15 @@ def trend_sentence(trend) -> str:
         text += f" {held} is {what}{where}{f' ({rule})' if rule else ''}"
         raw = str(last.get("raw_flag", ""))
         if adjusted_for and raw.startswith("shift") and not flag.startswith("shift"):
-            direction = "higher" if "above" in raw else "lower"
-            # its own sentence, naming the series: "it moved up only because of who is answering", after the
-            # headline NPS, read as a warning about that figure
-            moved = "risen above" if direction == "higher" else "fallen below"
-            text += (f". The NPS as answered, period by period, has {moved} its own baseline only because who "
-                     "answers has changed, not because the same kinds of customers answer differently")
+            up = "above" in raw
+            # its own sentence, naming the series and its numbers (its level, its own baseline, the rule that
+            # flagged it), worded as what the move goes with: the mix-held series does not move
+            raw_centre = last.get("raw_centre", np.nan)
+            own = f"its own baseline of {signed(raw_centre)}" if raw_centre == raw_centre else "its own baseline"
+            text += (f". The NPS as answered ({signed(last['nps'])} in {last['period']}) reads "
+                     f"{'above' if up else 'below'} {own} ({_verdict(raw)[1]}), while held to one mix it does not: "
+                     f"the {'rise' if up else 'fall'} goes with who answers, not with the same kinds of customers "
+                     "answering differently")
         elif adjusted_for and flag.startswith("shift"):
             text += ": the same kinds of customers are answering differently"
         text += "."
@@ -1192,6 +1239,9 @@ def summary_facts(analysis) -> dict:
             facts = [_fact(str(last["period"]), last["period"], f"{src}['period'].iloc[-1]")]
             facts += [_fact(signed(last[f]), last[f], f"{src}['{f}'].iloc[-1]") for f in ("nps", "lower", "upper",
                                                                                          "change", "centre")]
+            if last.get("raw_centre") == last.get("raw_centre"):  # the as-answered series' own baseline and run
+                facts += [_fact(signed(last["raw_centre"]), last["raw_centre"], f"{src}['raw_centre'].iloc[-1]"),
+                          _fact(f"{a.trend_.run}", a.trend_.run, "a.trend_.run")]
             facts.append(_fact(p_text(last["change_p"]), last["change_p"], f"{src}['change_p'].iloc[-1]"))
             if len(t) > 1:
                 facts.append(_fact(str(t.iloc[-2]["period"]), t.iloc[-2]["period"], f"{src}['period'].iloc[-2]"))
@@ -1277,6 +1327,9 @@ def summary_facts(analysis) -> dict:
                           for f in ("difference", "lower", "upper")]
             elif r["measure"] == "still a customer":
                 facts += [_fact(percent(r[f]), r[f], f"{src}.loc[{i}, '{f}']") for f in ("audience", "others")]
+                # a gap said as seen and not claimed gives its points and interval (unclaimed_gap_words)
+                facts += [_fact(signed(100 * r[f]), 100 * r[f], f"100 * {src}.loc[{i}, '{f}']")
+                          for f in ("difference", "lower", "upper")]
             elif r["measure"] == "lifetime value":
                 facts += [_fact(money(r[f]), r[f], f"{src}.loc[{i}, '{f}']")
                           for f in ("audience", "others", "lower", "upper")]

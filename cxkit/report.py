@@ -407,7 +407,7 @@ def _slice_table(analysis) -> pd.DataFrame:
                          "this audience": nps(analysis.nps_), **{shown_as: nps(results[key])
                                                               for key, shown_as in others.items()}})
             continue
-        label = {"still a customer": f"{r['band']}s still customers after {months:g} months",
+        label = {"still a customer": f"{r['band']}s still customers {months:g} months after {analysis.which} answer",
                  "lifetime value": f"{r['band']} lifetime value"}.get(r["measure"], r["measure"])
         rows.append({"measure": label, "this audience": shown(r["this slice"], r["measure"], r["small"]),
                      **{shown_as: shown(r[key], r["measure"]) for key, shown_as in others.items()}})

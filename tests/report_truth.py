@@ -50,7 +50,8 @@ def expected_tokens(a, key: str) -> set[str]:
         last, prev = t.iloc[-1], t.iloc[-2]
         return _tokens(last["period"], prev["period"], say.signed(last["nps"]), say.signed(last["lower"]),
                        say.signed(last["upper"]), say.signed(last["change"]), say.p_text(last["change_p"]),
-                       say.signed(last["centre"]), last["flag"]) | settings
+                       say.signed(last["centre"]), last["flag"], say.signed(last["raw_centre"]),
+                       last["raw_flag"]) | settings
     if key in ("retention", "descriptive"):
         from cxkit.narrative import band_name
         from cxkit.report import retention_table
@@ -104,6 +105,7 @@ def expected_tokens(a, key: str) -> set[str]:
         value = rows[rows["measure"] == "lifetime value"]
         return _tokens(*(f"{v:.2f}" for v in hazard[["difference", "lower", "upper"]].to_numpy().ravel()),
                        *(say.percent(v) for v in bands[["audience", "others"]].to_numpy().ravel()),
+                       *(say.signed(100 * v) for v in bands[["difference", "lower", "upper"]].to_numpy().ravel()),
                        *(say.money(v) for v in value[["audience", "others", "lower", "upper"]].to_numpy().ravel()),
                        f"{len(rows)}") | settings
     if key == "why":
