@@ -47,7 +47,7 @@ import pandas as pd
 from cxkit._display import html_block, unfitted_html
 from cxkit.contract import DAYS_PER_MONTH
 from cxkit.drivers.frame import REPEAT_DAYS, is_complaint_sql, rate_sql
-from cxkit.drivers.risk_sets import EXPERIENCE_SEQ, PRIOR_BAND, decode, moves_sql, risk_sets
+from cxkit.drivers.risk_sets import EXPERIENCE_SEQ, PRIOR_BAND, coded, decode, moves_sql, risk_sets
 from cxkit.errors import CxkitError
 from cxkit.scales import SCALES, band_sql
 from cxkit.sql import ident, literal
@@ -253,7 +253,7 @@ class ExperienceHazards:
                  "repeat_contacts": f"CAST(coalesce(date_diff('day', lag(k.date) OVER (PARTITION BY k.customer_id "
                                     f"ORDER BY k.date), k.date) <= {self.repeat_days}, false) AS INTEGER)"}
         ev = ", ".join(f"{flags[e]} AS {e}" for e in experiences)
-        adj = "".join(f", {_coded(f'CAST(c.{ident(a)} AS VARCHAR)', (codes or {}).get(a))} AS {ident(a)}"
+        adj = "".join(f", {coded(f'CAST(c.{ident(a)} AS VARCHAR)', (codes or {}).get(a))} AS {ident(a)}"
                       for a in adjust)
         adj_p = "".join(f", p.{ident(a)}" for a in adjust)
         names = ", ".join(f"k.{e}" for e in experiences)
@@ -355,7 +355,7 @@ FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
         carry = "total, churned" + "".join(f", {ident(a)}" for a in adjust)
         answers = ""
         if prior is not None:
-            band = _coded(band_sql(f"r.{ident(prior)}", prior), (codes or {}).get(PRIOR))
+            band = coded(band_sql(f"r.{ident(prior)}", prior), (codes or {}).get(PRIOR))
             # every answer is a change point; of a day's answers the latest counts (the window's order)
             answers = f"""ans AS (
   SELECT r.customer_id, CAST(date_diff('day', p.signup_date, r.response_date) + {shift} AS INTEGER) AS t,
@@ -429,11 +429,3 @@ def _spell_parts(experiences, adjust) -> tuple[str, ...]:
             ", ".join(f"0 AS {e}" for e in experiences), ", ".join(f"sum({e}) AS {e}" for e in experiences),
             ", ".join(f"CAST(sum({e}) OVER w AS INTEGER) AS {e}" for e in experiences),
             "".join(f", p.{ident(a)}" for a in adjust), " OR ".join(f"{e} <> 0" for e in experiences))
-
-
-def _coded(expression: str, levels) -> str:
-    """``expression``, or with ``levels`` its place among them (1, 2, ...; NULL elsewhere), as SQL."""
-    if levels is None:
-        return expression
-    cases = " ".join(f"WHEN {literal(v)} THEN {i}" for i, v in enumerate(levels, start=1))
-    return f"CASE {expression} {cases} END"  # a CASE, not list_position: any SQL engine runs it

@@ -29,9 +29,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cxkit.sql import ident
+from cxkit.sql import ident, literal
 
-__all__ = ["moves_sql", "risk_sets", "decode", "PRIOR_BAND", "EXPERIENCE_SEQ"]
+__all__ = ["moves_sql", "risk_sets", "decode", "coded", "PRIOR_BAND", "EXPERIENCE_SEQ"]
 
 #: The band of the customer's latest answer before the window (NULL before the first answer counts).
 PRIOR_BAND = "earlier_band"
@@ -104,6 +104,19 @@ SELECT {", ".join(f"NULL AS {c}" for c in pattern.split(", "))}, NULL AS day,
        (SELECT count(*) FROM {base}) + count(*) FILTER (WHERE is_exp AND t > 0),
        count(*) FILTER (WHERE {PRIOR_BAND} IS NOT NULL), NULL
 FROM spells"""
+
+
+def coded(expression: str, levels) -> str:
+    """``expression``, or with ``levels`` its place among them (1, 2, ...; NULL elsewhere), as SQL: the level
+    numbers :func:`decode` reads back.
+
+    >>> coded("plan", ["Basic", "Pro"])
+    "CASE plan WHEN 'Basic' THEN 1 WHEN 'Pro' THEN 2 END"
+    """
+    if levels is None:
+        return expression
+    cases = " ".join(f"WHEN {literal(v)} THEN {i}" for i, v in enumerate(levels, start=1))
+    return f"CASE {expression} {cases} END"  # a CASE, not list_position: any SQL engine runs it
 
 
 def decode(moves: pd.DataFrame, codes: dict) -> pd.DataFrame:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from cxkit.drivers.risk_sets import PRIOR_BAND
+from cxkit.drivers.risk_sets import PRIOR_BAND, coded
 from cxkit.errors import CxkitError
 from cxkit.scales import band_sql
 from cxkit.sql import ident, literal
@@ -141,8 +141,6 @@ def _queries(data, hazards, adjust, prior, codes, only) -> tuple[str, str, str]:
     """SQL for the customers (id, signup day, days observed, churned, adjuster codes; 0 for NULL), the contacts
     (id, day, complaint) and the answers (id, day, second of the day, band code; 0 for NULL), as stored. Days
     are days since 1970-01-01 (a customer's day since signup is the difference, as ``date_diff``'s)."""
-    from cxkit.drivers.hazards import _coded
-
     as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
     id_type = str(data.sql("SELECT typeof(customer_id) FROM customers LIMIT 1").fetchone()[0]).upper()
     where = f" AND ({only})" if only else ""
@@ -154,7 +152,7 @@ def _queries(data, hazards, adjust, prior, codes, only) -> tuple[str, str, str]:
                 "FROM customers) i USING (customer_id)")
     epoch = "CAST(date_diff('day', DATE '1970-01-01', CAST({} AS DATE)) AS INTEGER)"
     end = f"CASE WHEN x.end_date <= {as_of} THEN x.end_date END"
-    adj = "".join(f", CAST(coalesce({_coded(f'CAST(x.{ident(a)} AS VARCHAR)', codes.get(a))}, 0) AS TINYINT) "
+    adj = "".join(f", CAST(coalesce({coded(f'CAST(x.{ident(a)} AS VARCHAR)', codes.get(a))}, 0) AS TINYINT) "
                   f"AS {ident(a)}" for a in adjust)
     people = (f"SELECT {key} AS id, {epoch.format('x.signup_date')} AS signup, "
               f"CAST(date_diff('day', x.signup_date, coalesce({end}, {as_of})) AS INTEGER) AS total, "
@@ -167,7 +165,7 @@ def _queries(data, hazards, adjust, prior, codes, only) -> tuple[str, str, str]:
     if prior is None:
         return people, contacts, ("SELECT CAST(0 AS BIGINT) AS id, 0 AS day, 0 AS seq, CAST(0 AS TINYINT) AS band "
                                   "WHERE false")
-    band = _coded(band_sql(f"x.{ident(prior)}", prior), codes.get(PRIOR_BAND))
+    band = coded(band_sql(f"x.{ident(prior)}", prior), codes.get(PRIOR_BAND))
     answers = (f"SELECT {key} AS id, {epoch.format('x.response_date')} AS day, CAST(date_diff('second', "
                f"date_trunc('day', x.response_date), x.response_date) AS INTEGER) AS seq, "
                f"CAST(coalesce({band}, 0) AS TINYINT) AS band FROM responses x{join} "
@@ -258,6 +256,21 @@ def _grow(acc, pats, table, pids):
 
 
 @njit(cache=True)
+def _pattern(row, n_exp, n_pat, acc, pats, table, pids):
+    """The number of ``row``'s pattern, a new row of the tables if it is new (they double when full):
+    ``(pattern, patterns so far, acc, pats, table, pids)``."""
+    key = _key(row, n_exp)
+    sl = _slot(key, table)
+    if table[sl] == -1:
+        if n_pat == pats.shape[0]:
+            acc, pats, table, pids = _grow(acc, pats, table, pids)
+            sl = _slot(key, table)
+        table[sl], pids[sl], pats[n_pat] = key, n_pat, row
+        n_pat += 1
+    return pids[sl], n_pat, acc, pats, table, pids
+
+
+@njit(cache=True)
 def _key(row, n_exp):
     """A pattern packed in one int64: each experience count in 21 bits (offset), each code in 6."""
     key = np.int64(0)
@@ -301,15 +314,7 @@ def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id,
             row[e] = 0
         for a in range(n_adj):
             row[n_exp + a] = adj[c, a]
-        key = _key(row, n_exp)
-        sl = _slot(key, table)
-        if table[sl] == -1:  # a new pattern: a row of the tables (which double when full)
-            if n_pat == pats.shape[0]:
-                acc, pats, table, pids = _grow(acc, pats, table, pids)
-                sl = _slot(key, table)
-            table[sl], pids[sl], pats[n_pat] = key, n_pat, row
-            n_pat += 1
-        zero = pids[sl]
+        zero, n_pat, acc, pats, table, pids = _pattern(row, n_exp, n_pat, acc, pats, table, pids)
         # everyone's spell at level 0 from signup to the end
         spells_all += 1
         acc[0, zero, 0] += 1
@@ -351,15 +356,7 @@ def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id,
                     band = ans_band[ia]
                 ia += 1
             row[-1] = band
-            key = _key(row, n_exp)
-            sl = _slot(key, table)
-            if table[sl] == -1:
-                if n_pat == pats.shape[0]:
-                    acc, pats, table, pids = _grow(acc, pats, table, pids)
-                    sl = _slot(key, table)
-                table[sl], pids[sl], pats[n_pat] = key, n_pat, row
-                n_pat += 1
-            pid = pids[sl]
+            pid, n_pat, acc, pats, table, pids = _pattern(row, n_exp, n_pat, acc, pats, table, pids)
             if prev < 0:  # the spell at level 0 from signup ends here, not at the end
                 acc[1, zero, day] += 1
                 acc[3, zero, day] += 1
