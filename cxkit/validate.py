@@ -238,7 +238,7 @@ def suggest_date_format(con, table: str, column: str, current: str | None = None
     """
     failed = f"{column} IS NULL AND {column}__raw IS NOT NULL"
     samples = [r[0] for r in con.execute(f"SELECT DISTINCT {column}__raw FROM _typed_{table} "
-                                         f"WHERE {failed} LIMIT 200").fetchall()]
+                                         f"WHERE {failed} ORDER BY 1 LIMIT 200").fetchall()]
     if not samples:
         return "the dates are empty"
     parsed_rows = con.execute(f"SELECT count(*) FROM _typed_{table} WHERE {column} IS NOT NULL").fetchone()[0]
@@ -407,7 +407,7 @@ def _customer_rules(con, cols: list[str], mode: str) -> list[Problem]:
     problems = []
     dup = con.execute(
         "SELECT count(*) OVER (), CAST(customer_id AS VARCHAR) FROM _typed_customers "
-        f"WHERE customer_id IS NOT NULL GROUP BY customer_id HAVING count(*) > 1 LIMIT {MAX_KEYS}"
+        f"WHERE customer_id IS NOT NULL GROUP BY customer_id HAVING count(*) > 1 ORDER BY customer_id LIMIT {MAX_KEYS}"
     ).fetchall()
     if dup:
         problems.append(Problem("customers", "customer_id", "duplicate customer_id", int(dup[0][0]),
