@@ -635,3 +635,39 @@ def test_sweep_moves_equal_the_sql_moves_and_give_the_same_fit(tmp_path, monkeyp
         got, want = getattr(swept, model).summary, getattr(sql, model).summary
         assert got["coef"].to_numpy() == pytest.approx(want["coef"].to_numpy(), abs=1e-12)
     pd.testing.assert_frame_equal(swept.summary, sql.summary)
+
+
+def test_patterns_summed_a_block_at_a_time_give_the_same_drivers(tmp_path, monkeypatch):
+    """The design's sums and its rank are taken a block of patterns at a time (memory that does not grow with
+    the patterns): blocks of 7 patterns give the fit of one block, the dependent contact cost left out alike."""
+    import warnings
+
+    import cxkit.drivers.design as design
+
+    frame = driver_frame(load(write(tmp_path, n_customers=3_000, seed=8)), relation=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = KeyDrivers(n_boot=50, seed=3).fit(frame)
+        monkeypatch.setattr(design, "BLOCK_ROWS", 7)
+        blocks = KeyDrivers(n_boot=50, seed=3).fit(frame)
+    assert whole.patterns_ > 7 * 20
+    assert any(n.startswith("contact_cost left out: it is fixed") for n in whole.notes_)
+    assert blocks.notes_ == whole.notes_
+    got, want = blocks.importance_.set_index("driver"), whole.importance_.set_index("driver")
+    assert list(got.index) == list(want.index)
+    for col in ("weight", "lower", "upper"):
+        assert got[col].to_numpy() == pytest.approx(want[col].to_numpy(), abs=1e-12), col
+    assert blocks.coefficients_["coef"].to_numpy() == pytest.approx(whole.coefficients_["coef"].to_numpy(),
+                                                                    abs=1e-12)
+
+
+def test_a_driver_left_out_takes_its_own_columns_out():
+    """Patterns.without moves the kept columns left in place: the middle driver's two dummies go, the rest stay."""
+    from cxkit.drivers.design import Patterns
+
+    z = np.arange(15.0).reshape(3, 5)  # y, a, plan[B], plan[C], c
+    pat = Patterns(z.copy(), np.ones(3), ["a", "plan", "c"], [[0], [1, 2], [3]], ["a", "plan[B]", "plan[C]", "c"],
+                   {"plan": "A"})
+    kept = pat.without(1)
+    assert kept.x.tolist() == z[:, [1, 4]].tolist() and kept.y.tolist() == z[:, 0].tolist()
+    assert kept.groups == [[0], [1]] and kept.columns == ["a", "c"] and kept.reference == {}

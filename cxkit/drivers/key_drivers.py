@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cxkit._display import html_block, unfitted_html
-from cxkit.drivers.design import collapse
+from cxkit.drivers.design import centred_factor, collapse, rank_of_factor
 from cxkit.drivers.frame import frame_drivers, is_categorical, outcome_flag
 from cxkit.drivers.importance import linear_importance, logistic_importance
 from cxkit.drivers.resample import resampled_moments
@@ -110,7 +110,7 @@ class KeyDrivers:
         pat = collapse(frame, self.outcome, drivers, categorical)
         pat = self._drop_dependent(pat, explicit)
         one = logistic_importance if self.outcome in FLAGS else linear_importance
-        weights, r2, coef = one(pat.y, pat.x, pat.counts, pat.groups, self.method)
+        weights, r2, coef = one(pat.y, pat.x, pat.counts, pat.groups, self.method, pat.z)
         boot_w, boot_r2, boot_c = self._bootstrap(pat, one)
         self.n_, self.reference_, self.patterns_ = pat.n, pat.reference, len(pat.counts)
         self._tables(pat, weights, r2, coef, boot_w, boot_r2, boot_c)
@@ -166,10 +166,9 @@ class KeyDrivers:
     def _drop_dependent(self, pat, explicit: bool):
         """Leave out drivers that are sums of others (contact cost = counts x fixed costs), naming them."""
         while True:
-            root_w = np.sqrt(pat.counts)[:, None]
-            x = (pat.x - (pat.counts @ pat.x) / pat.counts.sum()) * root_w
-            rank = np.linalg.matrix_rank(x) if x.size else 0
-            if rank == x.shape[1]:
+            factor = centred_factor(pat.x, pat.counts)  # a few columns square, whatever the patterns
+            rank = rank_of_factor(factor, len(pat.counts))
+            if rank == pat.x.shape[1]:
                 return pat
             if explicit:
                 raise CxkitError("the drivers are linearly dependent (one is a sum of others, e.g. contact cost "
@@ -177,7 +176,7 @@ class KeyDrivers:
             # the last driver whose removal leaves independent columns (cost, listed after the counts, goes first)
             j = next((j for j in reversed(range(len(pat.drivers)))
                       if len(cols := [c for i, g in enumerate(pat.groups) if i != j for c in g]) == rank
-                      and np.linalg.matrix_rank(x[:, cols]) == rank), None)
+                      and rank_of_factor(factor, len(pat.counts), cols) == rank), None)
             if j is None:
                 raise CxkitError("the drivers are linearly dependent: pass a list of drivers without the duplicates")
             name = pat.drivers[j]
@@ -190,7 +189,7 @@ class KeyDrivers:
             return None, None, None
         rng = np.random.default_rng(self.seed)
         probs = pat.counts / pat.counts.sum()
-        stacked = np.column_stack([pat.y, pat.x])
+        stacked = pat.z
         moments = None
         if one is linear_importance and len(pat.counts) >= FAST_PATTERNS:  # the same resample, drawn in blocks
             moments = resampled_moments(stacked, pat.counts, self.n_boot, rng)
