@@ -671,3 +671,42 @@ def test_a_driver_left_out_takes_its_own_columns_out():
     kept = pat.without(1)
     assert kept.x.tolist() == z[:, [1, 4]].tolist() and kept.y.tolist() == z[:, 0].tolist()
     assert kept.groups == [[0], [1]] and kept.columns == ["a", "c"] and kept.reference == {}
+
+
+@pytest.mark.parametrize("with_prior", [False, True])
+def test_risk_sets_count_each_event_days_risk_set_per_pattern(with_prior):
+    """risk_sets against its definition, counted naively: on each day with a departure, a pattern's customers at
+    risk are its entries on earlier days less its exits on earlier days; patterns sorted with a missing plan last."""
+    from cxkit.drivers.risk_sets import PRIOR_BAND, risk_sets
+
+    rng = np.random.default_rng(5)
+    n = 400
+    moves = pd.DataFrame({"complaints": rng.integers(0, 3, n), "plan": rng.choice(["Pro", "Basic", None], n),
+                          PRIOR_BAND: rng.choice(["detractor", "promoter", None], n),
+                          "day": rng.integers(0, 60, n).astype(float), "enter": rng.integers(0, 4, n),
+                          "leave": rng.integers(0, 3, n), "events": rng.integers(0, 2, n) * (rng.random(n) < 0.2)})
+    moves.loc[moves["day"] == 7, "events"] = 0  # a day without departures is no event day
+    counted = pd.DataFrame({"day": [np.nan], "enter": [123], "leave": [45], "events": [np.nan]})
+    moves = pd.concat([moves, counted], ignore_index=True)
+    covariates = ["complaints", "plan", *([PRIOR_BAND] if with_prior else [])]
+    patterns, at_risk, events, days, spells = risk_sets(moves.copy(), covariates, with_prior)
+
+    rows = moves[moves["day"].notna() & (moves[PRIOR_BAND].notna() if with_prior else True)]
+    want_days = sorted(d for d, e in rows.groupby("day")["events"].sum().items() if e > 0)
+    assert days.tolist() == want_days and 7.0 not in want_days and spells == (45 if with_prior else 123)
+
+    def name(values):  # a pattern's sort key: each value in order, a missing one after every other
+        return tuple((1, "") if v is None or v != v else (0, v) for v in values)
+
+    key = [name(r) for r in rows[covariates].itertuples(index=False)]
+    want = {}
+    for k in sorted(set(key)):
+        mine = rows[[x == k for x in key]]
+        risk = [mine.loc[mine["day"] < d, "enter"].sum() - mine.loc[mine["day"] < d, "leave"].sum() for d in want_days]
+        if sum(risk) > 0:  # a pattern nobody is at risk in on an event day is left out
+            want[k] = (risk, [mine.loc[mine["day"] == d, "events"].sum() for d in want_days])
+    got = [name(r) for r in patterns[covariates].itertuples(index=False)]
+    assert got == list(want)  # in the covariates' order, a missing plan last
+    assert any(k[1] == (1, "") for k in got)
+    for j, k in enumerate(got):
+        assert at_risk[:, j].tolist() == want[k][0] and events[:, j].tolist() == want[k][1], k

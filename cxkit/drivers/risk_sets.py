@@ -143,24 +143,45 @@ def risk_sets(moves: pd.DataFrame, covariates: list[str], with_prior: bool):
     spells : int
         The spells the counts stand for.
     """
-    counted = moves["day"].isna()
-    spells = int(moves.loc[counted, "leave" if with_prior else "enter"].sum())
-    m = moves[~counted]
+    day = moves["day"].to_numpy(dtype=float, na_value=np.nan)
+    counted = np.isnan(day)
+    spells = int(moves["leave" if with_prior else "enter"].to_numpy(dtype=float)[counted].sum())
+    keep = ~counted
     if with_prior:
-        m = m[m[PRIOR_BAND].notna()]
-    m = m.groupby([*covariates, "day"], observed=True, dropna=False)[["enter", "leave", "events"]].sum()
-    m = m.reset_index()
-    keys = m[covariates].drop_duplicates().sort_values(covariates).reset_index(drop=True)
-    code = m[covariates].merge(keys.reset_index(), on=covariates, how="left")["index"].to_numpy()
-    all_days = np.unique(m["day"].to_numpy(dtype=np.int64))
-    day_at = np.searchsorted(all_days, m["day"].to_numpy(dtype=np.int64))
-    grid = np.zeros((3, all_days.size, len(keys)))
-    for i, col in enumerate(("enter", "leave", "events")):
-        np.add.at(grid[i], (day_at, code), m[col].to_numpy(dtype=float))
-    enter, leave, events = grid
-    on = events.sum(axis=1) > 0
-    # at risk on day d: entered before d, less exits before d (an exit on d is still at risk on d)
-    before = np.cumsum(enter - leave, axis=0) - (enter - leave)
-    at_risk, events = before[on], events[on]
+        keep &= moves[PRIOR_BAND].notna().to_numpy()
+    # each row's pattern: its covariates' places among their sorted values (a missing value last), as one number
+    code, keys, radix = np.zeros(int(keep.sum()), dtype=np.int64), {}, 1
+    for col in covariates:
+        places, values = pd.factorize(moves[col].to_numpy()[keep], sort=True)
+        places = np.where(places < 0, len(values), places)
+        code, radix = code * (len(values) + 1) + places, radix * (len(values) + 1)
+        keys[col] = values
+    found, code = np.unique(code, return_inverse=True)  # patterns in the covariates' sort order
+    day = day[keep].astype(np.int64)
+    enter, leave, events = (moves[c].to_numpy(dtype=float)[keep] for c in ("enter", "leave", "events"))
+    all_days, day_at = np.unique(day, return_inverse=True)
+    on = np.bincount(day_at, weights=events, minlength=all_days.size) > 0
+    event_days = all_days[on]
+    # at risk on event day k: entered before it, less exits before it (an exit on the day is still at risk):
+    # each move counts from the first event day after its own day on
+    at_risk = np.zeros((event_days.size + 1, found.size))
+    np.add.at(at_risk, (np.searchsorted(event_days, day, side="right"), code), enter - leave)
+    at_risk = np.cumsum(at_risk, axis=0, out=at_risk)[:-1]
+    grid = np.zeros((event_days.size, found.size))
+    on_day = on[day_at]
+    np.add.at(grid, (np.searchsorted(event_days, day[on_day]), code[on_day]), events[on_day])
     used = at_risk.sum(axis=0) > 0
-    return keys[used].reset_index(drop=True), at_risk[:, used], events[:, used], all_days[on], spells
+    return (_patterns(found[used], keys, covariates), at_risk[:, used], grid[:, used], event_days, spells)
+
+
+def _patterns(found: np.ndarray, keys: dict, covariates: list[str]) -> pd.DataFrame:
+    """The covariates of each pattern number (see :func:`risk_sets`), a missing value as NaN."""
+    columns = {}
+    for col in reversed(covariates):
+        values = keys[col]
+        found, places = np.divmod(found, len(values) + 1)
+        missing = places == len(values)
+        if missing.any():
+            values = np.append(np.asarray(values, dtype=object), np.nan)
+        columns[col] = np.asarray(values)[places]
+    return pd.DataFrame({col: columns[col] for col in covariates})
