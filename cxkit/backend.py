@@ -98,6 +98,23 @@ def _plain_numbers(table):
     return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
 
 
+def _arrow_of(backend, expr):
+    """The rows of an Ibis expression as one Arrow table, typed as Ibis types them.
+
+    Spark's come straight from its Arrow batches: Ibis's ``to_pyarrow`` on Spark goes through pandas
+    (``toPandas``, then a table again from the frame), holding four copies of a result at once, and the key
+    drivers' patterns and the risk-set counts are the largest results a report brings back.
+    """
+    if backend.name != "pyspark":
+        return expr.to_pyarrow()
+    from ibis.formats.pyarrow import PyArrowData
+
+    table = expr.as_table()
+    backend._run_pre_execute_hooks(table)  # what Ibis's own execute does first (in-memory tables registered)
+    arrow = backend.raw_sql(backend.compile(table)).toArrow()
+    return expr.__pyarrow_result__(PyArrowData.convert_table(arrow, table.schema()))
+
+
 class _Result:
     """A fetched result (an Arrow table) with DuckDB's fetch methods."""
 
@@ -122,7 +139,8 @@ class _Result:
         return rows[0] if rows else None
 
     def df(self):
-        return self._table.to_pandas(date_as_object=False)  # dates as DuckDB hands them: datetime64
+        # dates as DuckDB hands them (datetime64); a block per column: numbers without gaps are not copied again
+        return self._table.to_pandas(date_as_object=False, split_blocks=True)
 
     def fetchnumpy(self) -> dict:
         return {name: self._table.column(name).to_numpy(zero_copy_only=False) for name in self._table.column_names}
@@ -239,8 +257,13 @@ class BackendConnection:
         return self.backend.sql(self.translate(sql), dialect="duckdb")
 
     def _fetch(self, sql: str) -> _Result:
+        import pyarrow as pa
+
         self._meter["queries"] += 1
-        table = _plain_numbers(self.expr(sql).to_pyarrow())
+        # Arrow's allocator keeps what earlier results freed (this process's memory would then grow by the
+        # largest results brought back, one after another): handed back before the next comes
+        pa.default_memory_pool().release_unused()
+        table = _plain_numbers(_arrow_of(self.backend, self.expr(sql)))
         self._meter["bytes"] += table.nbytes
         self._meter["rows"] += table.num_rows
         return _Result(table)

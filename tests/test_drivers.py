@@ -710,3 +710,12 @@ def test_risk_sets_count_each_event_days_risk_set_per_pattern(with_prior):
     assert any(k[1] == (1, "") for k in got)
     for j, k in enumerate(got):
         assert at_risk[:, j].tolist() == want[k][0] and events[:, j].tolist() == want[k][1], k
+    # written as level numbers (as the warehouse and the sweep write them), levels not in text order: the same
+    codes = {"plan": ["Pro", "Basic"], PRIOR_BAND: ["promoter", "detractor"]}
+    numbered = moves.copy()
+    for col, levels in codes.items():
+        numbered[col] = numbered[col].map({v: i for i, v in enumerate(levels, start=1)})
+    again = risk_sets(numbered, covariates, with_prior, codes)
+    pd.testing.assert_frame_equal(again[0].astype(str), patterns.astype(str))
+    for a, b in zip(again[1:], (at_risk, events, days, spells), strict=True):
+        assert np.array_equal(a, b)

@@ -47,7 +47,7 @@ import pandas as pd
 from cxkit._display import html_block, unfitted_html
 from cxkit.contract import DAYS_PER_MONTH
 from cxkit.drivers.frame import REPEAT_DAYS, is_complaint_sql, rate_sql
-from cxkit.drivers.risk_sets import EXPERIENCE_SEQ, PRIOR_BAND, coded, decode, moves_sql, risk_sets
+from cxkit.drivers.risk_sets import EXPERIENCE_SEQ, PRIOR_BAND, coded, moves_sql, risk_sets
 from cxkit.errors import CxkitError
 from cxkit.scales import SCALES, band_sql
 from cxkit.sql import ident, literal
@@ -158,9 +158,9 @@ class ExperienceHazards:
             codes = {a: levels[a] for a in adjust} | ({PRIOR: SCALES[prior].labels} if prior else {})
             parts = [self._moves(data, experiences, adjust, prior, codes, only)
                      for only in self._chunks(data)]  # sums over customers: risk_sets adds the parts up
-            moves = decode(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0], codes)
+            moves = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]  # level numbers, as read
         self.unadjusted_cox_, self.spells_, self.risk_cells_ = self._fit_model(
-            data, moves, experiences, adjust, None)
+            data, moves, experiences, adjust, None, codes=codes if moves is not None else None)
         self.unadjusted_ = self._table(self.unadjusted_cox_, experiences)
         self.prior_score_, self.prior_spells_, self.prior_cells_ = None, 0, None
         self.prior_missing_ = "no_answers" if prior is None else None
@@ -170,7 +170,8 @@ class ExperienceHazards:
                 with warnings.catch_warnings():  # a ratio the adjusted data cannot pin down: the model is not used
                     warnings.simplefilter("error")
                     self.cox_, self.prior_spells_, self.prior_cells_ = self._fit_model(
-                        data, moves, experiences, adjust, prior, reference={PRIOR: SCALES[prior].labels[1]})
+                        data, moves, experiences, adjust, prior, reference={PRIOR: SCALES[prior].labels[1]},
+                        codes=codes if moves is not None else None)
                 self.prior_score_ = prior
             except (CxkitError, Warning):  # too few departures after a first answer: said so in words
                 self.prior_missing_ = "too_few"
@@ -182,7 +183,8 @@ class ExperienceHazards:
                                               experiences)
         return self
 
-    def _fit_model(self, data, moves, experiences, adjust, prior, reference: dict | None = None):
+    def _fit_model(self, data, moves, experiences, adjust, prior, reference: dict | None = None,
+                   codes: dict | None = None):
         """The Cox model with plan and region (and the earlier answer's band with ``prior``): on the spells
         themselves without ``moves``, else on each event day's risk-set counts per pattern from them (the same
         fit). Returns (model, spells, risk cells or None)."""
@@ -198,7 +200,7 @@ class ExperienceHazards:
                 rows[col] = rows[col].astype("category")
             model.fit(rows, "stop", "event", covariates, entry_col="start")
             return model, len(rows), None
-        patterns, at_risk, events, _, spells = risk_sets(moves, covariates, prior is not None)
+        patterns, at_risk, events, _, spells = risk_sets(moves, covariates, prior is not None, codes)
         if events.sum() == 0:
             raise CxkitError("no customer left: there is no departure to relate experiences to")
         model.fit_risk_sets(patterns, at_risk, events, covariates, categorical, n_rows=spells)

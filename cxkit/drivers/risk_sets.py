@@ -31,7 +31,7 @@ import pandas as pd
 
 from cxkit.sql import ident, literal
 
-__all__ = ["moves_sql", "risk_sets", "decode", "coded", "PRIOR_BAND", "EXPERIENCE_SEQ"]
+__all__ = ["moves_sql", "risk_sets", "coded", "PRIOR_BAND", "EXPERIENCE_SEQ"]
 
 #: The band of the customer's latest answer before the window (NULL before the first answer counts).
 PRIOR_BAND = "earlier_band"
@@ -108,7 +108,7 @@ FROM spells"""
 
 def coded(expression: str, levels) -> str:
     """``expression``, or with ``levels`` its place among them (1, 2, ...; NULL elsewhere), as SQL: the level
-    numbers :func:`decode` reads back.
+    numbers :func:`risk_sets` reads back (its ``codes``).
 
     >>> coded("plan", ["Basic", "Pro"])
     "CASE plan WHEN 'Basic' THEN 1 WHEN 'Pro' THEN 2 END"
@@ -119,18 +119,19 @@ def coded(expression: str, levels) -> str:
     return f"CASE {expression} {cases} END"  # a CASE, not list_position: any SQL engine runs it
 
 
-def decode(moves: pd.DataFrame, codes: dict) -> pd.DataFrame:
-    """Columns written as level numbers (1, 2, ...) by the query back to their levels."""
-    for col, levels in codes.items():
-        if col in moves:
-            numbers = moves[col]
-            moves[col] = pd.Series(np.asarray(levels, dtype=object)[numbers.fillna(1).astype(int) - 1],
-                                   index=moves.index).where(numbers.notna(), None)
-    return moves
-
-
-def risk_sets(moves: pd.DataFrame, covariates: list[str], with_prior: bool):
+def risk_sets(moves: pd.DataFrame, covariates: list[str], with_prior: bool, codes: dict | None = None):
     """Each event day's risk set per pattern from :func:`moves_sql`'s rows.
+
+    Parameters
+    ----------
+    moves : DataFrame
+        :func:`moves_sql`'s rows.
+    covariates : list of str
+    with_prior : bool
+        Only the rows with a known earlier band (the model that allows for it).
+    codes : dict, optional
+        Column -> its levels, for columns written as level numbers (:func:`coded`): the patterns name the
+        levels (and are sorted by them), and the rows are never decoded one by one.
 
     Returns
     -------
@@ -153,6 +154,10 @@ def risk_sets(moves: pd.DataFrame, covariates: list[str], with_prior: bool):
     code, keys, radix = np.zeros(int(keep.sum()), dtype=np.int64), {}, 1
     for col in covariates:
         places, values = pd.factorize(moves[col].to_numpy()[keep], sort=True)
+        if codes and col in codes:  # level numbers: their levels, in text order
+            values = np.asarray(codes[col], dtype=object)[np.asarray(values, dtype=np.int64) - 1]
+            order = np.argsort(values, kind="stable")
+            values, places = values[order], np.where(places < 0, -1, np.argsort(order)[places])
         places = np.where(places < 0, len(values), places)
         code, radix = code * (len(values) + 1) + places, radix * (len(values) + 1)
         keys[col] = values

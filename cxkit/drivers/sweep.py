@@ -64,8 +64,9 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
     Returns
     -------
     DataFrame
-        ``<experiences>, <adjusters>, earlier_band, day, enter, leave, events`` with the level numbers (decode
-        with :func:`~cxkit.drivers.risk_sets.decode`), and one row with ``day`` NULL counting the spells.
+        ``<experiences>, <adjusters>, earlier_band, day, enter, leave, events`` with the level numbers
+        (:func:`~cxkit.drivers.risk_sets.risk_sets` reads them back), and one row with ``day`` NULL counting the
+        spells.
 
     Examples
     --------
