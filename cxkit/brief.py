@@ -130,7 +130,8 @@ def _tiles(a) -> list[dict]:
         years = f"{a.horizon_months / 12:g}"  # lifetime value, beside a tile of monthly revenue
         facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
         tiles.append(_item(money(v["estimate"]), facts, label=f"lifetime value at stake over {years} years: "
-                           f"{percent(share)} of {plural(low).lower()} behaving like {plural(mid).lower()}",
+                           f"{percent(share)} of all active {plural(low).lower()} (answered or not) behaving like "
+                           f"{plural(mid).lower()}",
                            change=f"range {money(v['lower'])} to {money(v['upper'])}"))
     return tiles[:4]
 
@@ -505,28 +506,9 @@ def _audience_excess(a):
 def _actions(a, owners: dict) -> list[dict]:
     """Ranked actions the analysis supports, each with its value, assumption and owner."""
     out = []
-    stake = _stake(a)
+    stake = _win_back(a, owners)
     if stake is not None:
-        v, moves, share, src = stake
-        (low, mid), = moves.items()
-        facts = _stake_facts(v, share, src) + [_fact(f"{v['customers_moved']:,.0f}", v["customers_moved"],
-                                                     f"{src}['customers_moved']")]
-        years = f"{a.horizon_months / 12:g}"
-        facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
-        called = a.answered_base_.get(low, 0)
-        facts.append(_fact(f"{called:,}", called, f"a.answered_base_['{low}']"))
-        who = _callers(a, low, called, facts)
-        # what success is, once, beside its money: the money moves about customers_moved, more than share x
-        # called (the slides and the email's tables show the value, not the assumption)
-        out.append(_item(f"Win back {plural(low).lower()}: call the {who} and fix what they report.", facts,
-                         value=f"{money(v['estimate'])} of lifetime value over {years} years ({money(v['lower'])} to "
-                               f"{money(v['upper'])}) if about {v['customers_moved']:,.0f} customers come to behave "
-                               f"like {plural(mid).lower()}: {percent(share)} of all active {plural(low).lower()}, "
-                               "answered or not",
-                         assumption=f"those who move stay and spend as {plural(mid).lower()} do today; those who "
-                                    "never answered are taken to split across the bands as those who did",
-                         owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake",
-                         lead=f"win back {plural(low).lower()}"))
+        out.append(stake)
     eh = a.experiences_
     if eh is not None and getattr(eh, "prior_score_", None) and "complaints" in set(eh.summary["experience"]):
         row = eh.summary.set_index("experience").loc["complaints"]
@@ -586,6 +568,68 @@ def _actions(a, owners: dict) -> list[dict]:
     out = out[:4]
     _overlaps(a, out)
     return out
+
+
+def _win_back(a, owners: dict) -> dict | None:
+    """Win back the low band, worded as a test: call a random half of the active customers whose latest answer was
+    in the low band (the only ones who can be called by name) and compare their churn with the other half's after
+    the retention horizon. Its money is the scenario on those customers alone (``value_at_stake`` with their count
+    as the base, so the interval comes from the same bootstrap as the whole base's, which the tile and the value
+    section keep); the calls' cost only where the contacts data measures what a call costs. None without a value
+    at stake or anyone to call."""
+    stake = _stake(a)
+    if stake is None:
+        return None
+    _, moves, share, _ = stake
+    (low, mid), = moves.items()
+    called = int(a.answered_base_.get(low, 0))
+    if not called:
+        return None
+    v = a.ltv_.value_at_stake(moves, share, {low: called})
+    if not (v["lower"] > 0 or v["upper"] < 0):
+        return None
+    src = f"a.ltv_.value_at_stake({moves!r}, {share!r}, {{{low!r}: a.answered_base_[{low!r}]}})"
+    years = f"{a.horizon_months / 12:g}"
+    months = f"{a.retention_months:g}"
+    facts = [*_stake_facts(v, share, src),
+             _fact(f"{v['customers_moved']:,.0f}", v["customers_moved"], f"{src}['customers_moved']"),
+             _fact(years, a.horizon_months / 12, "a.horizon_months / 12"),
+             _fact(f"{called:,}", called, f"a.answered_base_['{low}']"),
+             _fact(months, a.retention_months, "a.retention_months")]
+    who = _callers(a, low, called, facts)
+    value = (f"{money(v['estimate'])} of lifetime value over {years} years ({money(v['lower'])} to "
+             f"{money(v['upper'])}) if {percent(share)} of the {called:,} (about {v['customers_moved']:,.0f}) come to "
+             f"behave like {plural(mid).lower()} once all are called")
+    cost = _call_cost(a)
+    if cost is not None:
+        each, csrc = cost
+        facts += [_fact(money(called * each), called * each, f"a.answered_base_['{low}'] * {csrc}"),
+                  _fact(f"${each:,.2f}", each, csrc)]
+        value += f"; calling all {called:,} costs about {money(called * each)} at ${each:,.2f} a care call"
+    return _item(f"Test a win-back of {plural(low).lower()}: call a random half of the {who}, fix what they report, "
+                 f"and after {months} months compare their churn with the other half's.", facts, value=value,
+                 assumption=f"those who move stay and spend as {plural(mid).lower()} do today"
+                            + ("; a win-back call costs what a care call does" if cost is not None else ""),
+                 owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake",
+                 lead=f"test a win-back of {plural(low).lower()}")
+
+
+CALL = "call"  # the contact kind whose mean cost prices a win-back call
+
+
+def _call_cost(a) -> tuple[float, str] | None:
+    """The mean cost of a care call in the contacts data and its source, or None where the data measures no cost of
+    a call (no contacts, no cost column, no contact of kind ``call``, or calls that cost nothing recorded): the cost
+    is then not said, never said to be 0."""
+    c = a.contacts_
+    if c is None or not a.data_.has("contacts", "cost"):
+        return None
+    calls = c.table[c.table["kind"] == CALL]
+    n, cost = float(calls["contacts"].sum()), float(calls["cost"].sum())
+    if not n or not cost > 0:
+        return None
+    rows = f"a.contacts_.table[a.contacts_.table['kind'] == {CALL!r}]"
+    return cost / n, f"({rows}['cost'].sum() / {rows}['contacts'].sum())"
 
 
 def _reason_action(a, owners: dict) -> dict | None:
@@ -802,6 +846,10 @@ def brief(analysis, owners: dict | None = None) -> dict:
     value = _value_finding(a)
     findings += [value] if value else []
     actions = _actions(a, owners)
+    test = next((x["rank"] for x in actions if x["key"] == "stake"), None)
+    if value and test is not None:  # the test the value finding asks for is an action: it says which
+        value["text"] = value["text"].replace("a test would tell", f"the test of action {test} would tell")
+        value["facts"] = [*value["facts"], _fact(str(test), test, str(test))]
     headline = _headline(a, findings, actions)
     used = {headline.get("key"), headline.pop("uses", None)}
     rest = [f for f in findings if f["key"] not in used]
