@@ -130,8 +130,7 @@ def _tiles(a) -> list[dict]:
         years = f"{a.horizon_months / 12:g}"  # lifetime value, beside a tile of monthly revenue
         facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
         tiles.append(_item(money(v["estimate"]), facts, label=f"lifetime value at stake over {years} years: "
-                           f"{percent(share)} of all active {plural(low).lower()} (answered or not) behaving like "
-                           f"{plural(mid).lower()}",
+                           f"{percent(share)} of all {plural(low).lower()} behaving like {plural(mid).lower()}",
                            change=f"range {money(v['lower'])} to {money(v['upper'])}"))
     return tiles[:4]
 
@@ -599,7 +598,7 @@ def _win_back(a, owners: dict) -> dict | None:
     who = _callers(a, low, called, facts)
     value = (f"{money(v['estimate'])} of lifetime value over {years} years ({money(v['lower'])} to "
              f"{money(v['upper'])}) if {percent(share)} of the {called:,} (about {v['customers_moved']:,.0f}) come to "
-             f"behave like {plural(mid).lower()} once all are called")
+             f"behave like {plural(mid).lower()}")
     cost = _call_cost(a)
     if cost is not None:
         each, csrc = cost
@@ -608,10 +607,9 @@ def _win_back(a, owners: dict) -> dict | None:
         value += f"; calling all {called:,} costs about {money(called * each)} at ${each:,.2f} a care call"
     return _item(f"Test a win-back of {plural(low).lower()}: call a random half of the {who}, fix what they report, "
                  f"and after {months} months compare their churn with the other half's.", facts, value=value,
-                 assumption=f"those who move stay and spend as {plural(mid).lower()} do today"
-                            + ("; a win-back call costs what a care call does" if cost is not None else ""),
+                 assumption=f"those who move stay and spend as {plural(mid).lower()} do today",
                  owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake",
-                 lead=f"test a win-back of {plural(low).lower()}")
+                 lead="test a win-back")
 
 
 CALL = "call"  # the contact kind whose mean cost prices a win-back call
