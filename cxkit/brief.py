@@ -282,12 +282,16 @@ def _findings(a) -> list[dict]:
         matters = (f"{col} is the first place to look for who will leave, and for what would keep them" if rank == 0
                    else f"{col} is the next place to look")
         shares = _left_shares(a, strength)
+        varies = _varies(a, strength["column"])
         if shares is None:
-            see, facts = f"{faster} leave {_times(ratio)} as fast as {slower}{alike_words}", [fact]
+            average = ", on average: the gap changes over time" if varies else ""
+            see, facts = f"{faster} leave {_times(ratio)} as fast as {slower}{alike_words}{average}", [fact]
             text = f"{lead}: {see}"
         else:  # a snapshot: plain shares who had left, the model's 'alike' said of the ranking, not of the shares
             see, facts = shares
-            alike_words = f" (ranked with {join_words(alike)} held alike)" if alike else ""
+            held = [f"with {join_words(alike)} held alike"] if alike else []
+            held += ["by a link that changes over time"] if varies else []
+            alike_words = f" (ranked {', '.join(held)})" if held else ""
             text = f"{lead}{alike_words}: {see}"
         out.append(_item(f"{text}. Why it matters: {matters}.", facts, key="segment" if rank == 0 else "segment2",
                          column=strength["column"], see=see))
@@ -295,6 +299,15 @@ def _findings(a) -> list[dict]:
     if drivers is not None:
         out.append(drivers)
     return out
+
+
+def _varies(a, column: str) -> bool:
+    """Whether the Cox model's test finds the link of ``column`` with leaving changing over time (proportional
+    hazards rejected): its hazard ratio is then an average over the follow-up, and page one says so."""
+    test = getattr(a.cox_, "ph_test_", None)
+    if test is None or not len(test):
+        return False
+    return bool((test.loc[test["covariate"] == column, "holds"] == False).any())  # noqa: E712 - None is not False
 
 
 def _alike_finding(a) -> dict:

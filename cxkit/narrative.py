@@ -776,13 +776,14 @@ def stop_note(min_at_risk: int) -> str:
 
 
 def cox_note_lines(cox, band_name: str = "Band") -> list[str]:
-    """The Cox model's caveats in plain words: terms that cannot be estimated, effects that change over time."""
+    """The Cox model's caveats in plain words: terms that cannot be estimated, links that change over time (an
+    average, said without pointing to curves the report does not draw by that column)."""
     lines = [f"{term_label(term, band_name)}: {reason}." for term, reason in cox.not_estimable_.items()]
     for r in cox.ph_test_.itertuples():
         if r.holds is False:
-            lines.append(f"The effect of {column_label(r.covariate, band_name).lower()} changes over time "
-                         f"({p_text(r.p_value)}): read its hazard ratio as an average over the follow-up, and look "
-                         "at the curves.")
+            lines.append(f"The link of {column_label(r.covariate, band_name).lower()} with leaving changes over "
+                         f"time ({p_text(r.p_value)}): its hazard ratio is an average over the follow-up, higher at "
+                         "some times and lower at others.")
     return lines
 
 

@@ -590,3 +590,60 @@ def test_the_win_back_says_what_the_calls_cost_only_where_the_data_prices_a_call
     else:
         assert "cost" not in stake["value"] + stake["assumption"] and "$0" not in stake["value"]
     _check_traced(a, b)
+
+
+@pytest.mark.parametrize("changing", [False, True])
+def test_a_link_that_changes_over_time_is_called_an_average_on_page_one(tmp_path, changing):
+    """Telco ranked contract, internet type and offer on page one by hazard ratios the method notes said to read
+    only as averages ("and look at the curves", curves no page draws). Planted truth: Month-to-Month customers
+    leave 4 times as fast as Two Year ones in their first 8 months and as fast after (the link changes over time),
+    or 3 times as fast throughout. Page one says the ranking rests on a link that changes over time only in the
+    first world, and the note no longer points to curves."""
+    import numpy as np
+    import pandas as pd
+
+    from cxkit.narrative import cox_note_lines
+
+    rng = np.random.default_rng(11)
+    n = 6000
+    contract = rng.choice(["Month-to-Month", "Two Year"], n)
+    base = 0.02
+    early = np.where(contract == "Month-to-Month", 4 * base if changing else 3 * base, base)
+    late = np.where(contract == "Month-to-Month", base if changing else 3 * base, base)
+    first = rng.exponential(1 / early)  # piecewise exponential: the early hazard to month 8, the late one after
+    t = np.where(first < 8, first, 8 + rng.exponential(1 / late))
+    censor = rng.uniform(1, 72, n)
+    churned = (t < censor).astype(int)
+    frame = pd.DataFrame({"customer_id": np.arange(n), "duration": np.ceil(np.minimum(t, censor)).astype(int),
+                          "churned": churned, "csat": rng.integers(1, 6, n), "contract": contract,
+                          "monthly_revenue": rng.uniform(20, 110, n).round(2)})
+    frame.to_csv(tmp_path / "customers.csv", index=False)
+    a = LeadershipAnalysis(n_boot=20).fit(load({"data": {"customers": {
+        "path": str(tmp_path / "customers.csv"), "columns": {c: c for c in frame.columns}}}, "as_of": "2026-09-30"}))
+    test = a.cox_.ph_test_.set_index("covariate")
+    assert bool(test.loc["contract", "holds"]) is (not changing)  # the planted truth, as the model's test finds it
+    b = brief(a, OWNERS)
+    segment = next(f["text"] for f in b["findings"] if f["key"] == "segment")
+    assert segment.startswith("Besides the satisfaction score, contract goes with leaving most")
+    assert ("by a link that changes over time" in segment) is changing
+    notes = " ".join(cox_note_lines(a.cox_))
+    assert ("The link of contract with leaving changes over time" in notes) is changing
+    assert "curves" not in notes
+    _check_traced(a, b)
+
+
+def test_a_ratio_whose_link_changes_over_time_is_called_an_average(demo, tmp_path):
+    """West's "Basic customers leave 1.4 times as fast as Pro customers" rests on a plan effect the model's test
+    finds changing over time (p = 0.04); the company's plan effect holds steady. West's page one says the ratio
+    is an average; the company's does not."""
+    from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED
+
+    def said(a):
+        return next(f["text"] for f in brief(a, OWNERS)["findings"] if f["key"] == "segment")
+
+    test = demo.cox_.ph_test_.set_index("covariate")
+    assert bool(test.loc["plan", "holds"]) and "on average" not in said(demo)
+    west = LeadershipAnalysis(n_boot=20).fit(load(write(tmp_path, n_customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
+                                                  ).subset({"region": "West"}))
+    assert west.cox_.ph_test_.set_index("covariate").loc["plan", "holds"] is False
+    assert "as fast as Pro customers (with NPS band alike), on average: the gap changes over time. Why" in said(west)
