@@ -84,8 +84,10 @@ def _tiles(a) -> list[dict]:
         change = ""
         if a.trend_ is not None:
             flag = str(a.trend_.verdict_)
-            # the verdict reads the series held to one mix of customers, not the figure above it: it says so
-            held = "held to one mix" if getattr(a.trend_, "adjusted_for_", None) else f"{UNITS[a.period]}ly NPS"
+            # the verdict reads the series held to one mix of customers, not the figure above it: it says so, in a
+            # leader's words (like for like: the same kinds of customers, as like-for-like sales)
+            unit = f"{UNITS[a.period]}ly NPS"
+            held = f"{unit}, like for like" if getattr(a.trend_, "adjusted_for_", None) else unit
             change = (f"{held}: a real shift " + ("up" if "above" in flag else "down") if flag.startswith("shift")
                       else f"{held}: steady" if flag.startswith("within") else "")
         who = f"NPS of {a.nps_['n']:,} active customers who answered"  # not all active customers (the next tile)

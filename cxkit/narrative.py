@@ -30,6 +30,7 @@ from cxkit.formats import (  # noqa: F401  (formatting lives in cxkit.formats; t
     slice_label,
     term_label,
 )
+from cxkit.periods import UNITS
 
 __all__ = ["money", "signed", "p_text", "column_label", "term_label", "nps_population", "duration_phrase", "plural",
            "percent", "ltv_gap_sentence", "value_at_stake_sentence", "nps_sentence", "retention_sentence",
@@ -635,9 +636,10 @@ def unavailable_sentence(not_available: dict) -> str | None:
                     for reason, whats in by_reason.items())
 
 
-def section_intro(section: str, clock: str, mode: str = "dated", tail: bool = True) -> str:
+def section_intro(section: str, clock: str, mode: str = "dated", tail: bool = True, period: str = "M") -> str:
     """The line under a section heading, following the clock the report actually uses (for ``ltv``, ``tail``:
-    whether the figure hatches a fitted tail).
+    whether the figure hatches a fitted tail; for ``trend``, ``period``: the months' rule of three together beyond
+    the limits is said only of a monthly series, the only one the trend applies it to).
 
     >>> section_intro("churn", "tenure", "snapshot")[:60]
     'How long customers stayed from signup, by the band of the sc'
@@ -658,6 +660,12 @@ def section_intro(section: str, clock: str, mode: str = "dated", tail: bool = Tr
     if section == "why" and mode == "snapshot":
         return ("What goes with low scores, from the customers' own columns (a snapshot has no contact history). "
                 "These are associations in this data, not proof of cause.")
+    if section == "trend":
+        rule = (" a point outside it, or three months together beyond it, is" if period == "M" else
+                f" a {UNITS.get(period, 'period')} outside it is")
+        return ("Each period's NPS at one fixed mix of customers, with its 95% interval, and as answered (grey). "
+                f"The shaded band is normal variation around the baseline;{rule} a real shift in what the same kinds "
+                "of customers say.")
     if section == "stake":
         return ("What the lifetime value of the active customer base would gain if some customers of one band "
                 "behaved like the band above (stayed and spent as it does today), with 95% intervals.")
@@ -674,9 +682,6 @@ def section_intro(section: str, clock: str, mode: str = "dated", tail: bool = Tr
         "value": "Lifetime value by band, and what it would be worth if customers behaved like the band above.",
         "ledger": ("Customers and monthly revenue flowing in and out of the base. Revenue is each customer's monthly "
                    "run rate; start + new - lost = end holds in every period."),
-        "trend": ("Each period's NPS at one fixed mix of customers, with its 95% interval, and as answered (grey). "
-                  "The shaded band is normal variation around the baseline; a point outside it, or three months "
-                  "together beyond it, is a real shift in what the same kinds of customers say."),
         "contacts": ("Care contacts (calls, chats, emails, complaints) and their cost per customer, by the band of "
                      "the customer's last answer."),
         "why": ("What goes with low scores and with leaving, from the answers and the contact history. These are "
@@ -795,7 +800,8 @@ def date_line(data) -> str:
 
 
 def glossary(score: str = "nps", window_months: float | None = 12, horizon: int = 60, discount_rate: float = 0.10,
-             alpha: float = 0.05, dated: bool = True, contacts: bool = True, referrals: bool = False) -> dict:
+             alpha: float = 0.05, dated: bool = True, contacts: bool = True, referrals: bool = False,
+             period: str = "M") -> dict:
     """Every measure a report shows, defined: population, time window, which answer, formula.
 
     The settings fill in the numbers (the window, the horizon, the discount rate), so the glossary says
@@ -816,7 +822,8 @@ def glossary(score: str = "nps", window_months: float | None = 12, horizon: int 
                                         "customers included: the voice of the period, not of today's base.")
             terms["NPS at a fixed mix"] = ("A period's NPS as its answers would read at one mix of tenure and "
                                            "segments (that of all answers): a change in it is the same kinds of "
-                                           "customers answering differently, not a change in who is left to answer.")
+                                           "customers answering differently, not a change in who is left to answer "
+                                           "(on page one: like for like).")
     bands = {"nps": "detractor (0-6), passive (7-8), promoter (9-10)",
              "csat": "dissatisfied (1-2), neutral (3), satisfied (4-5)",
              "effort": "the effort scale's low, middle and high bands"}
@@ -834,7 +841,9 @@ def glossary(score: str = "nps", window_months: float | None = 12, horizon: int 
         terms["Value at stake"] = ("The change in the lifetime value of today's active base if a share of one band "
                                    "behaved like the band above (stayed and spent as it does today), scaled from the "
                                    "active customers who answered to all of them. A scenario, not a forecast.")
-    terms["Cost to serve"] = ("The cost of care contacts per customer per month." if contacts else
+    unit = UNITS.get(period, "period")
+    per = "" if period == "M" else f" (per {unit} in the contacts chart, which counts one {unit} at a time)"
+    terms["Cost to serve"] = (f"The cost of care contacts per customer per month{per}." if contacts else
                               "Not available here: the data has no contact costs.")
     terms["Referrals per year"] = ("Referrals a band's customers made per year of tenure." if referrals else
                                    "Not available here: the data has no referrals column.")
@@ -858,8 +867,9 @@ def glossary(score: str = "nps", window_months: float | None = 12, horizon: int 
             "How much faster customers leave, at any moment, for each complaint they made in the previous window "
             "(counted from a few days after it), among customers who gave the same score before the window, from a "
             "Cox model also allowing for plan and region. An association, not proof of cause.")
-    terms[f"{level}% CI"] = (f"The range that would contain the true value in {level} of 100 repeats of the survey; a "
-                             "difference is only claimed when its interval excludes zero (or 1 for a ratio).")
+    terms[f"{level}% CI"] = (f"A range built so that in {level} of 100 repeats of the survey the range built would "
+                             "contain the true value; a difference is only claimed when its interval excludes zero "
+                             "(or 1 for a ratio).")
     terms["p"] = (f"How surprising the data would be if there were no difference; p < {1 - level / 100:.2f} is read "
                   "as a real difference.")
     terms["Not available"] = ("The data does not measure it, or cannot support an estimate; the reason is given. "

@@ -361,7 +361,7 @@ def glossary(analysis) -> None:
     words = terms(analysis.score_, analysis.nps_window_months, ltv.horizon if ltv else analysis.horizon_months,
                   ltv.discount_rate if ltv else analysis.discount_rate, analysis.alpha,
                   analysis.data_.mode == "dated", analysis.measured_["cost to serve"],
-                  analysis.measured_["referrals"])
+                  analysis.measured_["referrals"], period=analysis.period)
     table(pd.DataFrame({"term": list(words), "definition": list(words.values())}), text=True)
 
 
@@ -594,7 +594,8 @@ def nps_over_time(analysis) -> None:
     from cxkit import narrative
 
     trend = analysis.trend_
-    section(narrative.SECTION_TITLES["trend"], narrative.section_intro("trend", analysis.clock_kind_))
+    section(narrative.SECTION_TITLES["trend"], narrative.section_intro("trend", analysis.clock_kind_,
+                                                                        period=trend.period))
     figure(trend.plot(), "nps-trend", takeaway=narrative.takeaways(analysis).get("nps-trend"))
 
     def one(v):

@@ -564,7 +564,7 @@ def test_the_nps_tile_says_which_series_its_verdict_reads(demo):
     a baseline of +24), not on the +33 above it: the tile says which series it judges."""
     tile = brief(demo, OWNERS)["tiles"][0]
     assert demo.trend_.adjusted_for_ and str(demo.trend_.verdict_).startswith("within")
-    assert tile["change"] == "held to one mix: steady"
+    assert tile["change"] == "monthly NPS, like for like: steady"
 
 
 @pytest.mark.parametrize("priced", [True, False])
@@ -649,3 +649,31 @@ def test_a_ratio_whose_link_changes_over_time_is_called_an_average(demo, tmp_pat
                                                   ).subset({"region": "West"}))
     assert west.cox_.ph_test_.set_index("covariate").loc["plan", "holds"] is False
     assert "as fast as Pro customers (with NPS band alike), on average: the gap changes over time. Why" in said(west)
+
+
+@pytest.mark.parametrize("period", ["M", "Q"])
+def test_the_trend_and_the_glossary_speak_in_the_reports_period(demo, monkeypatch, period):
+    """The quarterly reports' trend intro said "three months together beyond it is a real shift", a rule the trend
+    applies only to a monthly series, and their glossary priced cost to serve "per month" beside a chart per
+    quarter. The words follow the period: a monthly report keeps its three months; a quarterly one says a quarter
+    outside the band, and that its contacts chart counts per quarter."""
+    from cxkit import report
+
+    a = demo if period == "M" else LeadershipAnalysis(n_boot=20, period="Q").fit(demo.data_)
+    assert a.trend_.period == period
+    said = []
+    monkeypatch.setattr(report, "section", lambda title, intro=None, **kw: said.append(intro))
+    monkeypatch.setattr(report, "figure", lambda *args, **kw: None)
+    monkeypatch.setattr(report, "table", lambda frame, *args, **kw: said.append(frame))
+    report.nps_over_time(a)
+    intro = said[0]
+    assert ("three months together beyond it" in intro) is (period == "M")
+    assert period == "M" or "a quarter outside it is a real shift" in intro
+    report.glossary(a)
+    terms = said[-1].set_index("term")["definition"]
+    cost = terms["Cost to serve"]
+    assert ("per quarter in the contacts chart" in cost) is (period == "Q")
+    assert terms["95% CI"].startswith("A range built so that in 95 of 100 repeats of the survey the range built "
+                                      "would contain the true value")
+    tile = brief(a, OWNERS)["tiles"][0]["change"]
+    assert tile.startswith(f"{'monthly' if period == 'M' else 'quarterly'} NPS, like for like: ")
