@@ -1473,26 +1473,28 @@ def not_distinguishable_sentence(kd, window_days: int = 90) -> str | None:
 
 def touchpoint_sentence(touchpoints, window_days: int = 90) -> str | None:
     """The experience that costs the most points of the score (NPS, or the share in the top band of another
-    score), where its interval excludes zero."""
+    score), where the interval of the gap between the answers after it and the others excludes zero: the two
+    scores and that gap, said as an association (unhappy customers also contact care more), never as what fewer
+    such contacts would gain (which "without those answers NPS would read 6.1 points higher" was read as)."""
     from cxkit.scales import SCALES
 
     rows = touchpoints.summary
-    rows = rows[~rows["small"] & (rows["lower"] > 0)]
+    rows = rows[~rows["small"] & (rows["lower"] > 0) & (rows["difference_upper"] < 0)]
     if rows.empty:
         return None
     r = rows.iloc[0]
     level = int(round(100 * (1 - touchpoints.alpha)))
     what = f"{_one(r['experience'])} in the {window_days} days before"
-    ci = f"({level}% CI {r['lower']:.1f} to {r['upper']:.1f})"
+    gap = (f"a gap of {abs(r['difference']):.0f} points, {level}% CI {abs(r['difference_upper']):.0f} to "
+           f"{abs(r['difference_lower']):.0f}")
+    caveat = "unhappy customers also contact care more, so this is not what fewer such contacts would gain"
     score = getattr(touchpoints, "score", "nps")
     if score == "nps":
         return (f"Answers given after {what} score an NPS of {signed(r['score_with'])} against "
-                f"{signed(r['score_without'])} for the other answers; without those answers NPS would read "
-                f"{r['points_lost']:.1f} points higher {ci}.")
+                f"{signed(r['score_without'])} for the other answers ({gap}); {caveat}.")
     top = SCALES[score].labels[-1]
     return (f"Of the answers given after {what}, {r['score_with']:.0f}% are {top}, against "
-            f"{r['score_without']:.0f}% of the other answers; without those answers the share {top} would read "
-            f"{r['points_lost']:.1f} points higher {ci}.")
+            f"{r['score_without']:.0f}% of the other answers ({gap}); {caveat}.")
 
 
 PRIOR_MISSING = {"no_answers": "no earlier answers to allow for",
