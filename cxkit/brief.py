@@ -124,6 +124,10 @@ def _tiles(a) -> list[dict]:
                  _fact(percent(share), share, "a.events_ / a.answer_spells_")]
         tiles.append(_item(f"{a.answered_:,}", facts, label="customers who answered", change="in this snapshot"))
         tiles.append(_item(percent(share), facts, label="of them had left", change="by the snapshot"))
+    care = _care_tile(a) if a.focus == "care" else None
+    if care is not None:  # care's own money in place of the count of customers
+        tiles = [t for t in tiles if t.get("label") != "customers today"]
+        tiles.insert(1 if a.nps_ is not None else 0, care)
     stake = _stake(a)
     if stake is not None:
         v, moves, share, src = stake
@@ -135,6 +139,30 @@ def _tiles(a) -> list[dict]:
                            f"{percent(share)} of all {plural(low).lower()} behaving like {plural(mid).lower()}",
                            change=f"range {money(v['lower'])} to {money(v['upper'])}"))
     return tiles[:4]
+
+
+def _care_tile(a) -> dict | None:
+    """Care's tile: what care contacts cost in the latest period, with the cost per customer of the lowest and
+    highest bands; None where the data measures no contact cost."""
+    c = a.contacts_
+    if c is None or not a.data_.has("contacts", "cost") or c.by_band_.empty:
+        return None
+    period = c.by_band_["period"].iloc[-1]
+    last = c.by_band_[c.by_band_["period"] == period].set_index("band")
+    rows = f"a.contacts_.by_band_[a.contacts_.by_band_['period'] == {period!r}]"
+    total = float(last["cost"].sum())
+    if not total > 0:
+        return None
+    facts = [_fact(money(total), total, f"{rows}['cost'].sum()"), _fact(period, period, "a.contacts_.by_band_"
+                                                                                          "['period'].iloc[-1]")]
+    change = ""
+    low, high = a.low_, a.high_
+    if {low, high} <= set(last.index):
+        each = {b: float(last.loc[b, "cost_per_customer"]) for b in (low, high)}
+        facts += [_fact(money(each[b], cents=True), each[b], f"{rows}.set_index('band').loc[{b!r}, "
+                                                             "'cost_per_customer']") for b in (low, high)]
+        change = f"{money(each[low], cents=True)} a {_one(low)}, {money(each[high], cents=True)} a {_one(high)}"
+    return _item(money(total), facts, label=f"care contacts cost in {period}", change=change)
 
 
 def _stake_facts(v: dict, share: float, src: str) -> list[dict]:
@@ -575,13 +603,87 @@ def _actions(a, owners: dict) -> list[dict]:
                              owner=owners.get(column, owners.get("product", "")), amount=amount, key="segment",
                              lead=f"look into why {faster} leave faster",
                              pool={column: _money_level(strength)} if facts else None))
-    order = {"audience": 0, "stake": 1, "complaints": 2, "reason": 3, "segment": 4}  # how directly it is supported
-    out.sort(key=lambda x: order[x["key"]])
+    own = _own_action(a, owners, out)
+    out += [own] if own is not None else []
+    order = {"audience": 0, "stake": 1, "complaints": 2, "contact": 3, "reason": 4, "product": 5, "segment": 6}
+    out.sort(key=lambda x: order[x["key"]])  # how directly each is supported
+    mine = OWN_ACTIONS.get(a.focus)
+    if mine:  # an audience's report: its own actions first, at most one of the others' for context
+        first = [x for x in out if x["key"] in mine]
+        out = first + [x for x in out if x["key"] not in mine][:1 if first else 2]
     for rank, action in enumerate(out, 1):
         action["rank"] = rank
     out = out[:4]
     _overlaps(a, out)
     return out
+
+
+#: the actions an audience's report leads with (its own team's); the others' actions are cut to one, for context
+OWN_ACTIONS = {"care": ("stake", "complaints", "contact"), "product": ("product",)}
+
+
+def _own_action(a, owners: dict, actions: list[dict]) -> dict | None:
+    """The action an audience's own team owns where the leadership's list has none: for care, the contacts that
+    come before low scores (:func:`_contact_action`); for product, the product churn reason (unless the reasons'
+    action already names it)."""
+    if a.focus == "care":
+        return _contact_action(a, owners)
+    if a.focus == "product" and a.ledger_ is not None:
+        reason = next((x for x in actions if x["key"] == "reason"), None)
+        if reason is not None and any("'product'" in f["source"] for f in reason["facts"]):
+            return None  # the leadership's reason action is already product's
+        return _product_action(a, owners)
+    return None
+
+
+def _contact_action(a, owners: dict) -> dict | None:
+    """Care's own action: review the kind of contact that comes before the lowest scores, where the gap between
+    the answers after it and the others excludes zero (as :func:`~cxkit.narrative.touchpoint_sentence` says it);
+    an association, so its value is that gap in points, not money."""
+    t = a.touchpoints_
+    if t is None or a.descriptive_:
+        return None
+    rows = t.summary[~t.summary["small"] & (t.summary["lower"] > 0) & (t.summary["difference_upper"] < 0)]
+    if rows.empty:
+        return None
+    i, r = rows.index[0], rows.iloc[0]
+    kind = str(r["experience"]).removesuffix("_contacts").replace("_", " ")
+    src = f"a.touchpoints_.summary.loc[{i}]"
+    level = int(round(100 * (1 - a.alpha)))
+    facts = [_fact(signed(r["score_with"]), r["score_with"], f"{src}['score_with']"),
+             _fact(signed(r["score_without"]), r["score_without"], f"{src}['score_without']"),
+             *[_fact(f"{abs(r[f]):.0f}", abs(r[f]), f"abs({src}['{f}'])")
+               for f in ("difference", "difference_upper", "difference_lower")],
+             _fact(f"{a.window_days}", a.window_days, "a.window_days")]
+    score = score_noun(a.score_) if a.score_ != "nps" else "NPS"
+    return _item(f"Review the {kind}s that came before low scores and fix what recurs; measure it by the {score} "
+                 f"of answers given after a {kind}.", facts,
+                 value=f"not in money: answers given after a {kind} in the {a.window_days} days before score "
+                       f"{signed(r['score_with'])} against {signed(r['score_without'])} for the others (a gap of "
+                       f"{abs(r['difference']):.0f} points, {level}% CI {abs(r['difference_upper']):.0f} to "
+                       f"{abs(r['difference_lower']):.0f})",
+                 assumption="an association: unhappy customers also contact care more, so fewer such contacts need "
+                            "not raise the score",
+                 owner=owners.get("care", ""), amount=0.0, key="contact", lead=f"review the {kind}s before low scores")
+
+
+def _product_action(a, owners: dict) -> dict | None:
+    """Product's own action: the churn reason ``product``, by the revenue that left with it in the last year."""
+    reasons = a.lost_table("reason").set_index("reason")
+    if "product" not in reasons.index or not reasons.loc["product", "monthly revenue lost"] > 0:
+        return None
+    r = reasons.loc["product"]
+    src = "a.lost_table('reason').set_index('reason').loc['product']"
+    facts = [_fact(money(r["monthly revenue lost"]), r["monthly revenue lost"], f"{src}['monthly revenue lost']"),
+             _fact(percent(r["share of lost revenue"]), r["share of lost revenue"], f"{src}['share of lost revenue']")]
+    return _item("Work on the product reasons customers give for leaving; measure it by the revenue that leaves "
+                 "with them each month.", facts,
+                 value=f"{money(r['monthly revenue lost'])} a month of revenue left with customers who gave product as "
+                       f"their reason, over the last year ({percent(r['share of lost revenue'])} of the revenue that "
+                       "left with all leavers)",
+                 assumption="this is what left, not what can be won back: part of it would have left anyway",
+                 owner=owners.get("product", ""), amount=float(r["monthly revenue lost"]) * 12, key="product",
+                 lead="work on the product reasons for leaving")
 
 
 def _win_back(a, owners: dict) -> dict | None:

@@ -677,3 +677,56 @@ def test_the_trend_and_the_glossary_speak_in_the_reports_period(demo, monkeypatc
                                       "would contain the true value")
     tile = brief(a, OWNERS)["tiles"][0]["change"]
     assert tile.startswith(f"{'monthly' if period == 'M' else 'quarterly'} NPS, like for like: ")
+
+
+AUDIENCE_OWNERS = {"care": "Head of Customer Care", "product": "Chief Product Officer", "price": "Head of Pricing"}
+
+
+@pytest.mark.parametrize("focus", ["leadership", "care", "product"])
+def test_an_audience_report_leads_with_its_own_teams_actions(demo, monkeypatch, focus):
+    """Care's and product's page one carried the leadership's actions (pricing's reasons; product's report had no
+    action of its own) and the leadership's tiles. Care gets a tile of what its contacts cost and an action on the
+    contacts that come before low scores (an association, in points, not money); product gets the product churn
+    reason; each keeps at most one other team's action. The leadership's report has neither."""
+    monkeypatch.setattr(demo, "focus", focus)
+    b = brief(demo, AUDIENCE_OWNERS)
+    keys = [x["key"] for x in b["actions"]]
+    labels = [t["label"] for t in b["tiles"]]
+    t = demo.contacts_.by_band_
+    period = t["period"].iloc[-1]
+    if focus == "leadership":
+        assert "contact" not in keys and "product" not in keys
+        assert not any(label.startswith("care contacts cost") for label in labels)
+    else:
+        own = AUDIENCE_OWNERS[focus]
+        others = [x for x in b["actions"] if x["owner"] != own]
+        assert b["actions"][0]["owner"] == own and len(others) <= 1
+    if focus == "care":
+        cost = t[t["period"] == period]["cost"].sum()
+        tile = next(x for x in b["tiles"] if x["label"] == f"care contacts cost in {period}")
+        assert tile["text"] == f"${cost:,.0f}" and "customers today" not in labels
+        review = next(x for x in b["actions"] if x["key"] == "contact")
+        r = demo.touchpoints_.summary.iloc[0]
+        assert review["text"].startswith("Review the calls that came before low scores")
+        assert review["value"].startswith(f"not in money: answers given after a call in the {demo.window_days} days "
+                                          f"before score −{abs(r['score_with']):.0f} against +{r['score_without']:.0f}")
+        assert "association" in review["assumption"]
+    if focus == "product":
+        lost = demo.lost_table("reason").set_index("reason").loc["product", "monthly revenue lost"]
+        assert b["actions"][0]["key"] == "product" and f"${lost:,.0f} a month" in b["actions"][0]["value"]
+    _check_traced(demo, b)
+
+
+def test_care_is_given_no_cost_tile_where_contacts_carry_no_cost(tmp_path, monkeypatch):
+    """Where the contacts data has no cost, care's page one has no cost tile (never $0)."""
+    import duckdb
+
+    params = write(tmp_path, n_customers=6000, seed=2)
+    contacts = tmp_path / "contacts.parquet"
+    duckdb.sql(f"COPY (SELECT * EXCLUDE (cost) FROM '{contacts}') TO '{tmp_path}/bare.parquet'")
+    (tmp_path / "bare.parquet").replace(contacts)
+    a = LeadershipAnalysis(n_boot=20).fit(load(params))
+    monkeypatch.setattr(a, "focus", "care")
+    b = brief(a, AUDIENCE_OWNERS)
+    assert not any("cost" in t["label"] or t["text"] == "$0" for t in b["tiles"])
+    _check_traced(a, b)
