@@ -608,9 +608,9 @@ def _actions(a, owners: dict) -> list[dict]:
     order = {"audience": 0, "stake": 1, "complaints": 2, "contact": 3, "reason": 4, "product": 5, "segment": 6}
     out.sort(key=lambda x: order[x["key"]])  # how directly each is supported
     mine = OWN_ACTIONS.get(a.focus)
-    if mine:  # an audience's report: its own actions first, at most one of the others' for context
+    if mine:  # an audience's report: its own actions first; one of the others' for context where it has one
         first = [x for x in out if x["key"] in mine]
-        out = first + [x for x in out if x["key"] not in mine][:1 if first else 2]
+        out = first + [x for x in out if x["key"] not in mine][:max(0, 2 - len(first))]
     for rank, action in enumerate(out, 1):
         action["rank"] = rank
     out = out[:4]
