@@ -37,7 +37,7 @@ from cxkit.narrative import (
 )
 from cxkit.periods import UNITS
 
-__all__ = ["brief", "segment_strength"]
+__all__ = ["brief", "segment_strength", "VALUE_SECTION"]
 
 
 def _item(text: str, facts: list[dict], **more) -> dict:
@@ -477,8 +477,11 @@ def _value_finding(a) -> dict | None:
         return None
     return _item(f"{words[0].upper()}{words[1:]}. Why it matters: that gap is the most a {_one(a.low_)} won back "
                  "could be worth; how much of it a win-back recovers is not known from this data, and a test would "
-                 "tell (the value section gives the gap's interval).", facts, key="value")
+                 f"tell{VALUE_SECTION}.", facts, key="value")
 
+
+#: where the value finding sends a reader for the gap's interval (a rendition without that section rewords it)
+VALUE_SECTION = " (the value section gives the gap's interval)"
 
 TAIL_SHARE = 0.10  # a fitted tail carrying this share of the lifetime-value gap or more is said on page one
 
