@@ -224,7 +224,7 @@ def nps_sentence(row, alpha: float = 0.05, what: str = "NPS", population: str = 
 
 def slice_nps_sentence(mine, everyone, alpha: float, population: str, difference: dict | None = None,
                        parent=None, parent_label: str | None = None, holds: bool | None = None,
-                       leaves_faster: bool = False) -> str:
+                       leaves_faster: bool = False, name: str | None = None) -> str:
     """This audience's NPS, its parent's (in a hierarchy), everyone's, and whether the audience differs from
     the other customers (of its parent, when it has one).
 
@@ -234,14 +234,15 @@ def slice_nps_sentence(mine, everyone, alpha: float, population: str, difference
     the same band (a difference that holds), so a higher NPS is partly who is left to answer, and is said so.
     """
     if mine["small"]:
-        return f"Only {counted(mine['n'], population)} in this audience answered: too few for a stable NPS."
+        return (f"Only {counted(mine['n'], population)} in {name or 'this audience'} answered: too few for a stable "
+                "NPS.")
     level = _level(alpha)
     others = f"everyone's is {signed(everyone['nps'])}"
     rest = "the other customers"
     if parent is not None:
         others = f"for {parent_label} it is {signed(parent['nps'])} and for everyone {signed(everyone['nps'])}"
         rest = f"the other customers of {parent_label}"
-    text = (f"This audience's NPS is {signed(mine['nps'])} ({level}% CI {signed(mine['lower'])} to "
+    text = (f"{name or 'This audience'}'s NPS is {signed(mine['nps'])} ({level}% CI {signed(mine['lower'])} to "
             f"{signed(mine['upper'])}) among its {mine['n']:,} {population}; {others}.")
     if difference is None:
         return text
@@ -269,7 +270,24 @@ def audience_row_label(row, diff) -> str:
     return f"{plural(row['band']).lower()} still customers {diff.retention_months:g} months after first answer"
 
 
-def audience_sentence(diff, parent_label: str | None = None) -> str | None:
+def audience_name(slice_by: dict | None) -> str | None:
+    """An audience by its own label where one value of one column makes it (``West``); None otherwise (the words
+    then say "this audience").
+
+    >>> audience_name({"region": "West"}), audience_name({"region": ["West", "East"]}), audience_name(None)
+    ('West', None, None)
+    """
+    if not slice_by or len(slice_by) != 1:
+        return None
+    (value,) = slice_by.values()
+    if isinstance(value, list):
+        if len(value) != 1:
+            return None
+        value = value[0]
+    return str(value)
+
+
+def audience_sentence(diff, parent_label: str | None = None, name: str | None = None) -> str | None:
     """How an audience differs from the other customers in churn and retention, only where the difference holds
     under Holm's correction (:class:`~cxkit.audience.AudienceDifferences`); None when it has nothing to say.
 
@@ -291,10 +309,10 @@ def audience_sentence(diff, parent_label: str | None = None) -> str | None:
         hazard = s[s["measure"] == "churn hazard"]
         if seen and len(hazard):  # a band's gap shows: the churn comparison with its interval, then the gap
             r = hazard.iloc[0]
-            return (f"In churn this audience is not distinguishable from the {rest} (hazard ratio "
+            return (f"In churn {name or 'this audience'} is not distinguishable from the {rest} (hazard ratio "
                     f"{r['difference']:.2f}, {level}% CI {r['lower']:.2f} to {r['upper']:.2f}). "
                     f"{seen[0].upper()}{seen[1:]}.")
-        return (f"In churn and in retention by band this audience is not distinguishable from the {rest} "
+        return (f"In churn and in retention by band {name or 'this audience'} is not distinguishable from the {rest} "
                 f"(the differences seen are no larger than chance alone gives across the {len(s)} comparisons made, "
                 f"at {level}% confidence).")
     parts = []
@@ -939,10 +957,11 @@ def summary_parts(analysis) -> dict:
                 hazard = s[(s["measure"] == "churn hazard") & s["holds"]]
                 faster = bool(len(hazard)) and float(hazard["difference"].iloc[0]) > 1
             parts["nps"] = slice_nps_sentence(a.nps_, a.nps_everyone_, a.alpha, population, a.slice_difference_,
-                                              a.nps_parent_, parent, holds=holds, leaves_faster=faster)
+                                              a.nps_parent_, parent, holds=holds, leaves_faster=faster,
+                                              name=audience_name(a.data_.slice_by))
     if a.is_slice_ and a.audience_ is not None:
         parent = None if a.parent_slice_ is None else slice_label(a.parent_slice_)
-        parts["audience"] = audience_sentence(a.audience_, parent)
+        parts["audience"] = audience_sentence(a.audience_, parent, audience_name(a.data_.slice_by))
     if a.trend_ is not None:
         parts["trend"] = trend_sentence(a.trend_)
     if a.descriptive_ and not {low, high} & small:

@@ -151,9 +151,13 @@ def test_an_audience_like_the_others_is_said_to_be_like_them(tmp_path_factory):
         said = narrative.summary_parts(a)["audience"]
         # alike in retention by band only where no band's own interval shows a gap (else the gap, not claimed)
         gaps = narrative.unclaimed_gaps(a.audience_)
-        assert said.startswith("In churn and in retention by band this audience is not distinguishable" if gaps.empty
-                               else "In churn this audience is not distinguishable"), region
+        assert said.startswith(f"In churn and in retention by band {region} is not distinguishable" if gaps.empty
+                               else f"In churn {region} is not distinguishable"), region
+        # the audience by its own name, not the tool's word for it (a slice of two regions has no one name)
+        assert narrative.summary_parts(a)["nps"].startswith(f"{region}'s NPS is ")
         assert gaps.empty or "not claimed" in said
+    both = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": ["West", "North"]}))
+    assert narrative.summary_parts(both)["nps"].startswith("This audience's NPS is ")
 
 
 GRADED_WORLDS = ["default", "complaint-effect", "composition-only", "nps-drop", "band-without-churn"]
