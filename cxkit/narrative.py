@@ -38,7 +38,7 @@ __all__ = ["money", "signed", "p_text", "column_label", "term_label", "nps_popul
            "trend_sentence",
            "trend_title", "contacts_sentence", "too_few_sentence", "MINUS", "NOT_AVAILABLE", "section_intro",
            "cox_note_lines", "date_line", "glossary", "slice_nps_sentence", "score_name", "score_noun", "points",
-           "descriptive_ltv_sentence", "reasons_intro", "unclaimed_gaps", "unclaimed_gap_words"]
+           "descriptive_ltv_sentence", "reasons_intro", "unclaimed_gaps", "unclaimed_gap_words", "audience_name"]
 
 
 def nps_population(data, window_months: float | None = 12, active_only: bool = True) -> str:
