@@ -207,7 +207,10 @@ def _findings(a) -> list[dict]:
             else:
                 value, lo, hi, efacts = excess
                 facts += efacts
-                text = (f"{see}: at their churn rate it would have lost about {money(abs(value))} a month "
+                # whose rate: the others' ("their" read as the audience's own)
+                others = rest.replace("customers in other ", "the other ") if rest != "other customers" else \
+                    "the other customers"
+                text = (f"{see}: at {others}' churn rate it would have lost about {money(abs(value))} a month "
                         f"{'less' if value > 0 else 'more'} revenue over the last year (range {money(abs(lo))} to "
                         f"{money(abs(hi))}).")
             out.append(_item(text, facts, key="audience"))

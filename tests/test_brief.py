@@ -249,8 +249,8 @@ def test_an_audience_brief_leads_with_its_own_difference(tmp_path):
     assert b["headline"]["key"] == "audience"
     ratio = a.audience_.summary.set_index("measure").loc["churn hazard", "difference"]
     assert b["headline"]["text"].startswith(f"West loses customers {ratio:.1f} times as fast as customers in other "
-                                            "regions with the same NPS band: at their churn rate it would have lost "
-                                            "about $")
+                                            "regions with the same NPS band: at the other regions' churn rate it "
+                                            "would have lost about $")
     _check_traced(a, b)
     alike = {**WORLDS["audience-retention"][1]["hazard_ratios"]}
     alike["region"] = dict.fromkeys(alike["region"], 1.0)
