@@ -30,6 +30,9 @@ from cxkit.formats import (  # noqa: F401  (formatting lives in cxkit.formats; t
     slice_label,
     term_label,
 )
+from cxkit.formats import (
+    gap as signed_gap,
+)
 from cxkit.periods import UNITS
 
 __all__ = ["money", "signed", "p_text", "column_label", "term_label", "nps_population", "duration_phrase", "plural",
@@ -246,7 +249,7 @@ def slice_nps_sentence(mine, everyone, alpha: float, population: str, difference
             f"{signed(mine['upper'])}) among its {mine['n']:,} {population}; {others}.")
     if difference is None:
         return text
-    gap = (f"{signed(difference['difference'])} points ({level}% CI {signed(difference['lower'])} to "
+    gap = (f"{signed_gap(difference['difference'])} points ({level}% CI {signed(difference['lower'])} to "
            f"{signed(difference['upper'])})")
     if _excludes(difference["lower"], difference["upper"]) and holds is not False:
         way = "above" if difference["difference"] > 0 else "below"

@@ -21,6 +21,7 @@ import pandas as pd
 
 from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED, demo_sources  # noqa: F401  (old names kept here)
 from cxkit.document import BLOCK_MIME, block_html
+from cxkit.formats import gap as signed_gap
 from cxkit.formats import money as _money
 from cxkit.formats import p_text, percent, signed, signed_money, slice_label
 from cxkit.theme import PNG_DPI
@@ -426,7 +427,7 @@ def _audience_table(analysis) -> pd.DataFrame:
             gap = f"{r['difference']:.2f} times ({r['lower']:.2f} to {r['upper']:.2f})"
         elif r["measure"] == "nps":
             mine, others = signed(r["audience"]), signed(r["others"])
-            gap = f"{signed(r['difference'])} points ({signed(r['lower'])} to {signed(r['upper'])})"
+            gap = f"{signed_gap(r['difference'])} points ({signed(r['lower'])} to {signed(r['upper'])})"
         elif r["measure"] == "lifetime value":
             mine, others = _money(r["audience"]), _money(r["others"])
             gap = f"{signed_money(r['difference'])} ({signed_money(r['lower'])} to {signed_money(r['upper'])})"

@@ -730,3 +730,21 @@ def test_care_is_given_no_cost_tile_where_contacts_carry_no_cost(tmp_path, monke
     b = brief(a, AUDIENCE_OWNERS)
     assert not any("cost" in t["label"] or t["text"] == "$0" for t in b["tiles"])
     _check_traced(a, b)
+
+
+def test_a_gap_under_a_point_between_two_rounded_nps_is_not_zero(tmp_path):
+    """West's page two read "no clear difference: 0 points" between +32 and +33, and the reader subtracts to −1.
+    The demo world's West (seed 0) differs by under a point: the gap reads with one decimal; a gap of a few points
+    reads whole."""
+    from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED
+    from cxkit.narrative import slice_nps_sentence, summary_parts
+
+    data = load(write(tmp_path, n_customers=DEMO_CUSTOMERS, seed=DEMO_SEED))
+    a = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": "West"}))
+    d = a.slice_difference_
+    assert abs(d["difference"]) < 1
+    assert f"no clear difference: {'−' if d['difference'] < 0 else '+'}{abs(d['difference']):.1f} points (95% CI" in \
+        summary_parts(a)["nps"]
+    wide = {**d, "difference": -3.2, "lower": -9.0, "upper": 2.6}
+    said = slice_nps_sentence(a.nps_, a.nps_everyone_, 0.05, "customers", wide)
+    assert "no clear difference: −3 points (95% CI −9 to +3)" in said
