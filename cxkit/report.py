@@ -652,6 +652,20 @@ def departure_names(window_days: int) -> dict:
     return {k: v.format(w=window_days) for k, v in DEPARTURE_NAMES.items()}
 
 
+def _too_few_answers(frame: pd.DataFrame, min_answers: int) -> tuple[pd.DataFrame, dict]:
+    """The leavers-by-reason table with a reason's share of detractors shown as ``too few (26 answered)`` where
+    fewer of its leavers answered than the report's smallest group given a number (the rule the sentence above it
+    keeps to: a 0% from 26 answers is not printed as a figure); the formats for the rest."""
+    column = "last_band_detractor"
+    if column not in frame or "answered" not in frame:
+        return frame, DEPARTURE_FORMATS
+    shown = frame.copy()
+    answered = (shown["answered"] * shown["leavers"]).round()
+    shown[column] = [None if pd.isna(v) else f"too few ({n:,.0f} answered)" if n < min_answers else f"{v:.0%}"
+                     for v, n in zip(shown[column], answered, strict=True)]
+    return shown, {k: v for k, v in DEPARTURE_FORMATS.items() if k != column}
+
+
 def why_section(analysis, skip_if_lead: bool = False) -> None:
     """What goes with low scores and with leaving: key drivers, touchpoints, experiences before departure and the
     departing customers' story (left out where it already led the report)."""
@@ -668,8 +682,9 @@ def why_section(analysis, skip_if_lead: bool = False) -> None:
         sentences(parts, role="findings")
     story = analysis.departures_
     if story is not None:  # those who left by churn reason: their last answer and last contacts
-        table(story.summary[[c for c in DEPARTURE_NAMES if c in story.summary.columns]], formats=DEPARTURE_FORMATS,
-              rename=departure_names(story.window_days), missing="not available",
+        shown, formats = _too_few_answers(story.summary[[c for c in DEPARTURE_NAMES if c in story.summary.columns]],
+                                          analysis.min_size_)
+        table(shown, formats=formats, rename=departure_names(story.window_days), missing="not available",
               caption=narrative.caption("departures", months=story.period_months))
     if analysis.key_drivers_ is not None and not analysis.key_drivers_.importance_.empty:
         figure(analysis.key_drivers_.plot(window_days=analysis.window_days), "key-drivers",

@@ -748,3 +748,26 @@ def test_a_gap_under_a_point_between_two_rounded_nps_is_not_zero(tmp_path):
     wide = {**d, "difference": -3.2, "lower": -9.0, "upper": 2.6}
     said = slice_nps_sentence(a.nps_, a.nps_everyone_, 0.05, "customers", wide)
     assert "no clear difference: −3 points (95% CI −9 to +3)" in said
+
+
+def test_the_leavers_table_gives_no_share_the_sentence_above_it_finds_too_few(demo):
+    """West's departures sentence named price's 28% as the smallest share of detractors while the table under it
+    showed moved at 0%, from 26 answers, fewer than the sentence's rule allows. The table shows those shares as too
+    few, with the count, and every share it prints as a number lies within the sentence's two."""
+    import re
+
+    from cxkit.narrative import why_parts
+    from cxkit.report import _too_few_answers
+
+    a = LeadershipAnalysis(n_boot=20).fit(demo.data_.subset({"region": "West"}))
+    s = a.departures_.summary
+    answered = (s["answered"] * s["leavers"]).round()
+    assert (answered < a.min_size_).any() and (answered >= a.min_size_).sum() >= 2  # both kinds of row
+    shown, formats = _too_few_answers(s, a.min_size_)
+    for cell, n, v in zip(shown["last_band_detractor"], answered, s["last_band_detractor"], strict=True):
+        assert cell == (f"too few ({n:,.0f} answered)" if n < a.min_size_ else f"{v:.0%}")
+    said = why_parts(a)["story"]
+    most, least = (int(x) for x in re.search(r"answered, (\d+)% of those .* against (\d+)% of those", said).groups())
+    printed = [int(c[:-1]) for c, r in zip(shown["last_band_detractor"], s["reason"], strict=True)
+               if c.endswith("%") and r not in ("all", "unknown")]
+    assert min(printed) == least and max(printed) == most
