@@ -762,6 +762,9 @@ def caption(key: str, **numbers) -> str:
                      "read as a change in what they say; 'of which who answered' is the part of the change that "
                      "comes from the mix.")
         return text + " Periods under the minimum number of answers are suppressed, with the reason."
+    if key == "contacts":
+        return (f"Care contacts in {numbers['period']} by the band of each customer's last answer; customers are those "
+                "active in the period (the average of its start and end).")
     if key == "components":  # snapshot: counted from signup; without contact data there is no contacts section
         start = "signup" if numbers.get("snapshot") else "their first answer"
         text = ("Per month as a customer: averaged over every month each customer of the band was observed, from "

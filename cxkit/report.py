@@ -545,7 +545,9 @@ def stake_section(analysis) -> None:
 
     if analysis.ltv_ is None:
         return
-    section(narrative.SECTION_TITLES["stake"], narrative.section_intro("stake", analysis.clock_kind_))
+    # without a scenario the intro's "with 95% intervals" promises what the one reason below withholds
+    section(narrative.SECTION_TITLES["stake"],
+            narrative.section_intro("stake", analysis.clock_kind_) if analysis.scenarios else None)
     if analysis.scenarios:
         figure(plots.plot_value_at_stake(analysis.ltv_, narrative.scenarios(analysis)), "value-at-stake",
                takeaway=narrative.takeaways(analysis).get("value-at-stake"))
@@ -620,6 +622,37 @@ def contacts_section(analysis, skip_if_lead: bool = False) -> None:
     section(narrative.SECTION_TITLES["contacts"], narrative.section_intro("contacts", analysis.clock_kind_))
     figure(analysis.contacts_.plot(measure="cost_per_customer"), "cost-to-serve",
            takeaway=narrative.takeaways(analysis).get("cost-to-serve"))
+    last = _contacts_table(analysis)
+    if last is not None:
+        frame, period = last
+        table(frame, formats=CONTACT_FORMATS, rename=CONTACT_NAMES, missing="not available",
+              caption=narrative.caption("contacts", period=period))
+
+
+CONTACT_FORMATS = {"customers": "{:,.0f}", "contacts": "{:,.0f}", "contacts_per_customer": "{:.2f}",
+                   "cost": _money, "cost_per_customer": lambda v: _money(v, cents=True)}
+CONTACT_NAMES = {"band": "band of last answer", "customers": "customers", "contacts": "contacts",
+                 "contacts_per_customer": "contacts per customer", "cost": "cost",
+                 "cost_per_customer": "cost per customer"}
+
+
+def _contacts_table(analysis):
+    """The latest period's contacts and their cost by band, and all bands together; (frame, period), or None.
+    Without contact costs in the data the cost columns are left out (not 0)."""
+    t = analysis.contacts_.by_band_
+    if t.empty:
+        return None
+    period = t["period"].iloc[-1]
+    last = t[t["period"] == period][["band", "customers", "contacts", "contacts_per_customer", "cost",
+                                     "cost_per_customer"]].copy()
+    total = {"band": "all", "customers": last["customers"].sum(), "contacts": last["contacts"].sum(),
+             "cost": last["cost"].sum()}
+    total["contacts_per_customer"] = total["contacts"] / total["customers"]
+    total["cost_per_customer"] = total["cost"] / total["customers"]
+    last = pd.concat([last, pd.DataFrame([total])], ignore_index=True)
+    if not analysis.data_.has("contacts", "cost"):
+        last = last.drop(columns=["cost", "cost_per_customer"])
+    return last, period
 
 
 DEPARTURE_FORMATS = {"leavers": "{:,.0f}", "answered": "{:.0%}", "last_band_detractor": "{:.0%}",

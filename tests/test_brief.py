@@ -771,3 +771,54 @@ def test_the_leavers_table_gives_no_share_the_sentence_above_it_finds_too_few(de
     printed = [int(c[:-1]) for c, r in zip(shown["last_band_detractor"], s["reason"], strict=True)
                if c.endswith("%") and r not in ("all", "unknown")]
     assert min(printed) == least and max(printed) == most
+
+
+def _captured(monkeypatch):
+    from cxkit import report
+
+    said = []
+    monkeypatch.setattr(report, "section", lambda title, intro=None, **kw: said.append(("section", title, intro)))
+    monkeypatch.setattr(report, "figure", lambda *args, **kw: said.append(("figure",)))
+    monkeypatch.setattr(report, "table", lambda frame, *args, **kw: said.append(("table", frame, kw)))
+    monkeypatch.setattr(report, "sentences", lambda items, **kw: said.append(("sentences", items)))
+    return report, said
+
+
+@pytest.mark.parametrize("priced", [True, False])
+def test_the_contacts_section_has_a_table_of_its_latest_period(tmp_path, monkeypatch, priced):
+    """The contacts section was a chart and nothing else. It gets the latest period's contacts and cost by band
+    with all bands together (the cost columns only where the data measures a cost, never 0)."""
+    import duckdb
+
+    params = write(tmp_path, n_customers=6000, seed=2)
+    if not priced:
+        contacts = tmp_path / "contacts.parquet"
+        duckdb.sql(f"COPY (SELECT * EXCLUDE (cost) FROM '{contacts}') TO '{tmp_path}/bare.parquet'")
+        (tmp_path / "bare.parquet").replace(contacts)
+    a = LeadershipAnalysis(n_boot=20).fit(load(params))
+    report, said = _captured(monkeypatch)
+    report.contacts_section(a)
+    kind, frame, kw = said[-1]
+    t = a.contacts_.by_band_
+    last = t[t["period"] == t["period"].iloc[-1]]
+    assert kind == "table" and list(frame["band"]) == [*last["band"], "all"]
+    assert frame["contacts"].iloc[-1] == last["contacts"].sum()
+    assert ("cost" in frame.columns) is priced
+    if priced:
+        assert frame["cost"].iloc[-1] == pytest.approx(last["cost"].sum()) and frame["cost"].iloc[-1] > 0
+    assert kw["caption"].startswith(f"Care contacts in {t['period'].iloc[-1]} by the band")
+
+
+def test_a_value_at_stake_not_available_promises_no_interval(telco_path, demo, monkeypatch):
+    """Telco's value-at-stake section opened "... with 95% intervals", then said it was not available. Where
+    there is no scenario the heading carries the one reason without the intro; where there is, the intro stays."""
+    from tests.conftest import ROOT
+
+    telco = LeadershipAnalysis(n_boot=20).fit(load(ROOT / "params" / "telco.yaml"))
+    assert not telco.scenarios and "value at stake" in telco.not_available_
+    report, said = _captured(monkeypatch)
+    report.stake_section(telco)
+    assert said[0][0] == "section" and said[0][2] is None and said[1][0] == "sentences"
+    said.clear()
+    report.stake_section(demo)
+    assert said[0][0] == "section" and "with 95% intervals" in said[0][2]
