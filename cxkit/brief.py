@@ -316,9 +316,11 @@ def _findings(a) -> list[dict]:
                    else f"{col} is the next place to look")
         shares = _left_shares(a, strength)
         varies = _varies(a, strength["column"])
-        if shares is None:
+        if shares is None:  # the ratio with its interval, read the same way up, as the hazard table gives it
             average = ", on average: the gap changes over time" if varies else ""
-            see, facts = f"{faster} leave {_times(ratio)} as fast as {slower}{alike_words}{average}", [fact]
+            ci, ci_facts = _ratio_interval(strength, rank)
+            inside = f" ({ci}, with {join_words(alike)} alike)" if alike else f" ({ci})"
+            see, facts = f"{faster} leave {_times(ratio)} as fast as {slower}{inside}{average}", [fact, *ci_facts]
             text = f"{lead}: {see}"
         else:  # a snapshot: plain shares who had left, the model's 'alike' said of the ranking, not of the shares
             see, facts = shares
@@ -422,6 +424,18 @@ def _faster(strength: dict, rank: int):
     if hr >= 1:
         return level, reference, hr, _fact(_times(hr).split()[0], hr, src)
     return reference, level, 1 / hr, _fact(_times(1 / hr).split()[0], 1 / hr, f"1 / {src}")
+
+
+def _ratio_interval(strength: dict, rank: int) -> tuple[str, list[dict]]:
+    """``95% CI 1.6 to 2.1``: a segment strength's interval read the way :func:`_faster` reads its ratio (at least
+    1: the ends inverted and swapped for a ratio below 1), and its facts."""
+    src = f"segment_strength(a, {rank})"
+    if strength["hazard_ratio"] >= 1:
+        ends = [(strength["lower"], f"{src}['lower']"), (strength["upper"], f"{src}['upper']")]
+    else:
+        ends = [(1 / strength["upper"], f"1 / {src}['upper']"), (1 / strength["lower"], f"1 / {src}['lower']")]
+    words = [_times(v).split()[0] for v, _ in ends]
+    return f"95% CI {words[0]} to {words[1]}", [_fact(w, v, s) for w, (v, s) in zip(words, ends, strict=True)]
 
 
 def _left_shares(a, strength: dict):

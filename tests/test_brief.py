@@ -109,7 +109,10 @@ def test_the_segment_finding_ranks_the_columns_besides_the_score(demo):
     assert band > 1 / plan["hazard_ratio"]  # the band separates churn more than plan does
     segment = next(f["text"] for f in b["findings"] if f["key"] == "segment")
     assert segment.startswith("Besides the NPS score, plan goes with leaving most: Basic customers leave")
-    assert segment.split(". Why it matters")[0].endswith("(with region and NPS band alike)")
+    # the ratio with its interval, read the same way up (the hazard table gives Pro's 0.55, 0.47 to 0.64)
+    lo, hi = 1 / plan["upper"], 1 / plan["lower"]
+    assert segment.split(". Why it matters")[0].endswith(f"as fast as Pro customers (95% CI {lo:.1f} to {hi:.1f}, "
+                                                         "with region and NPS band alike)")
 
 
 def test_the_demo_brief_says_who_to_call_and_what_the_survey_cannot_see(demo):
@@ -648,7 +651,8 @@ def test_a_ratio_whose_link_changes_over_time_is_called_an_average(demo, tmp_pat
     west = LeadershipAnalysis(n_boot=20).fit(load(write(tmp_path, n_customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
                                                   ).subset({"region": "West"}))
     assert west.cox_.ph_test_.set_index("covariate").loc["plan", "holds"] is False
-    assert "as fast as Pro customers (with NPS band alike), on average: the gap changes over time. Why" in said(west)
+    assert "as fast as Pro customers (95% CI " in said(west)
+    assert ", with NPS band alike), on average: the gap changes over time. Why" in said(west)
 
 
 @pytest.mark.parametrize("period", ["M", "Q"])
