@@ -1261,8 +1261,10 @@ def summary_facts(analysis) -> dict:
         d = a.slice_difference_
         if d is not None:
             src = "a.slice_difference_"
-            facts += [_fact(signed(d[f]), d[f], f"{src}['{f}']") for f in ("difference", "lower", "upper")]
-            facts.append(_fact(f"{abs(d['difference']):.0f}", abs(d["difference"]), f"abs({src}['difference'])"))
+            facts += [_fact(signed(d[f]), d[f], f"{src}['{f}']") for f in ("lower", "upper")]
+            facts.append(_fact(signed_gap(d["difference"]), d["difference"], f"{src}['difference']"))
+            size = abs(d["difference"])
+            facts.append(_fact(f"{size:.1f}" if size < 1 else f"{size:.0f}", size, f"abs({src}['difference'])"))
         facts += [_fact(str(a.data_.as_of), str(a.data_.as_of), "str(a.data_.as_of)")]
         if a.nps_window_months:
             facts.append(_fact(f"{a.nps_window_months:g}", a.nps_window_months, "a.nps_window_months"))
