@@ -413,9 +413,10 @@ def retention_sentence(km, months: float, low: str, high: str, after: str = "aft
     lead = at_time(months, after)
     shares = (f"{percent(at[low])} of {plural(low).lower()} are still customers against "
               f"{percent(at[high])} of {plural(high).lower()}")
+    # the test's name is in the method notes and on the chart; the sentence says what the p means
     if not (np.isfinite(p) and p < km.alpha):
-        return f"{lead}, {shares}: no clear difference between the bands (log-rank {p_text(p)})."
-    return f"{lead}, {shares} (log-rank {p_text(p)})."
+        return f"{lead}, {shares}: no clear difference between the bands ({p_text(p)})."
+    return f"{lead}, {shares} (more than chance: {p_text(p)})."
 
 
 def hazard_sentence(cox, segment_col: str, level: str, reference: str, others: list[str]) -> str:

@@ -240,3 +240,20 @@ def test_answers_after_a_call_are_an_association_never_a_gain(tmp_path_factory, 
         assert "after a call" not in sentence, sentence
         call = t.summary.set_index("experience").loc["call_contacts"]
         assert call["difference_lower"] <= 0 <= call["difference_upper"]
+
+
+@pytest.mark.parametrize("bands_differ", [True, False])
+def test_retention_says_what_its_p_means_not_the_tests_name(tmp_path_factory, bands_differ):
+    """"(log-rank p < 0.001)" on page two and in the email named a test a leader does not know. Planted truth:
+    detractors leave twice as fast as passives (the defaults) or every band alike; the sentence says "more than
+    chance" only in the first world, and never names the test (the method notes and the chart do)."""
+    ratios = {**WORLDS["audience-retention"][1]["hazard_ratios"]}
+    ratios["band"] = {"detractor": 2.0, "passive": 1.0, "promoter": 0.6} if bands_differ else \
+        dict.fromkeys(ratios["band"], 1.0)
+    ratios["region"] = dict.fromkeys(ratios["region"], 1.0)
+    folder = tmp_path_factory.mktemp(f"bands-{bands_differ}")
+    a = LeadershipAnalysis(n_boot=20).fit(load(write(folder, n_customers=8000, seed=4, hazard_ratios=ratios)))
+    said = narrative.summary_parts(a)["retention"]
+    assert "log-rank" not in said
+    assert ("(more than chance: p " in said) is bands_differ
+    assert ("no clear difference between the bands (p " in said) is (not bands_differ)
