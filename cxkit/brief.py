@@ -435,6 +435,8 @@ def _ratio_interval(strength: dict, rank: int) -> tuple[str, list[dict]]:
     else:
         ends = [(1 / strength["upper"], f"1 / {src}['upper']"), (1 / strength["lower"], f"1 / {src}['lower']")]
     words = [_times(v).split()[0] for v, _ in ends]
+    if "1.0" in words:  # an end that rounds to 1 would read as touching no difference: two decimals show it does not
+        words = [f"{v:.2f}" for v, _ in ends]
     return f"95% CI {words[0]} to {words[1]}", [_fact(w, v, s) for w, (v, s) in zip(words, ends, strict=True)]
 
 

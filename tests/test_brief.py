@@ -651,7 +651,9 @@ def test_a_ratio_whose_link_changes_over_time_is_called_an_average(demo, tmp_pat
     west = LeadershipAnalysis(n_boot=20).fit(load(write(tmp_path, n_customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
                                                   ).subset({"region": "West"}))
     assert west.cox_.ph_test_.set_index("covariate").loc["plan", "holds"] is False
-    assert "as fast as Pro customers (95% CI " in said(west)
+    # its interval's lower end, 1.01, would round to 1.0 and read as touching no difference: two decimals
+    pro = segment_strength(west, 0)
+    assert f"as fast as Pro customers (95% CI {1 / pro['upper']:.2f} to {1 / pro['lower']:.2f}" in said(west)
     assert ", with NPS band alike), on average: the gap changes over time. Why" in said(west)
 
 
