@@ -308,7 +308,7 @@ def _tiles(slide, tiles: list[dict], top: float) -> float:
             for t in tiles]
     size_v, size_l = min(f[0].size for f in fits), min(f[1].size for f in fits)
     tall = max(measure([t["text"]], w - 0.2, size_v, True).height + size_v * _GAP / 72  # the gap drawn below it
-               + measure([t["label"], t.get("change", "")], w - 0.2, size_l).height for t in tiles) + 0.3
+               + measure([t["label"], t.get("change", "")], (w - 0.2) * _SPARE, size_l).height for t in tiles) + 0.3
     for i, t in enumerate(tiles):
         left = MARGIN + i * (w + gap)
         card = slide.shapes.add_shape(1, *(_emu(v) for v in (left, top, w, tall)))  # 1: rectangle
@@ -321,8 +321,8 @@ def _tiles(slide, tiles: list[dict], top: float) -> float:
         y = top + 0.15
         for text, size, bold, color in ((t["text"], size_v, True, INK), (t["label"], size_l, False, INK),
                                         (t.get("change", ""), size_l, False, MUTED)):
-            if text:
-                h = measure([text], w - 0.2, size, bold).height
+            if text:  # measured a little narrower than drawn: a line at the edge wraps in LibreOffice
+                h = measure([text], (w - 0.2) * _SPARE, size, bold).height
                 _box(slide, left + 0.1, y, w - 0.2, h, [text], size, bold=bold, color=color)
                 y += h + size * _GAP / 72
     return tall
