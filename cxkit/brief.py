@@ -37,7 +37,7 @@ from cxkit.narrative import (
 )
 from cxkit.periods import UNITS
 
-__all__ = ["brief", "segment_strength"]
+__all__ = ["brief", "segment_strength", "VALUE_SECTION"]
 
 
 def _item(text: str, facts: list[dict], **more) -> dict:
@@ -84,8 +84,10 @@ def _tiles(a) -> list[dict]:
         change = ""
         if a.trend_ is not None:
             flag = str(a.trend_.verdict_)
-            # the verdict reads the series held to one mix of customers, not the figure above it: it says so
-            held = "held to one mix" if getattr(a.trend_, "adjusted_for_", None) else f"{UNITS[a.period]}ly NPS"
+            # the verdict reads the series held to one mix of customers, not the figure above it: it says so, in a
+            # leader's words (like for like: the same kinds of customers, as like-for-like sales)
+            unit = f"{UNITS[a.period]}ly NPS"
+            held = f"{unit}, like for like" if getattr(a.trend_, "adjusted_for_", None) else unit
             change = (f"{held}: a real shift " + ("up" if "above" in flag else "down") if flag.startswith("shift")
                       else f"{held}: steady" if flag.startswith("within") else "")
         who = f"NPS of {a.nps_['n']:,} active customers who answered"  # not all active customers (the next tile)
@@ -122,6 +124,10 @@ def _tiles(a) -> list[dict]:
                  _fact(percent(share), share, "a.events_ / a.answer_spells_")]
         tiles.append(_item(f"{a.answered_:,}", facts, label="customers who answered", change="in this snapshot"))
         tiles.append(_item(percent(share), facts, label="of them had left", change="by the snapshot"))
+    care = _care_tile(a) if a.focus == "care" else None
+    if care is not None:  # care's own money in place of the count of customers
+        tiles = [t for t in tiles if t.get("label") != "customers today"]
+        tiles.insert(1 if a.nps_ is not None else 0, care)
     stake = _stake(a)
     if stake is not None:
         v, moves, share, src = stake
@@ -130,9 +136,33 @@ def _tiles(a) -> list[dict]:
         years = f"{a.horizon_months / 12:g}"  # lifetime value, beside a tile of monthly revenue
         facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
         tiles.append(_item(money(v["estimate"]), facts, label=f"lifetime value at stake over {years} years: "
-                           f"{percent(share)} of {plural(low).lower()} behaving like {plural(mid).lower()}",
+                           f"{percent(share)} of all {plural(low).lower()} behaving like {plural(mid).lower()}",
                            change=f"range {money(v['lower'])} to {money(v['upper'])}"))
     return tiles[:4]
+
+
+def _care_tile(a) -> dict | None:
+    """Care's tile: what care contacts cost in the latest period, with the cost per customer of the lowest and
+    highest bands; None where the data measures no contact cost."""
+    c = a.contacts_
+    if c is None or not a.data_.has("contacts", "cost") or c.by_band_.empty:
+        return None
+    period = c.by_band_["period"].iloc[-1]
+    last = c.by_band_[c.by_band_["period"] == period].set_index("band")
+    rows = f"a.contacts_.by_band_[a.contacts_.by_band_['period'] == {period!r}]"
+    total = float(last["cost"].sum())
+    if not total > 0:
+        return None
+    facts = [_fact(money(total), total, f"{rows}['cost'].sum()"), _fact(period, period, "a.contacts_.by_band_"
+                                                                                          "['period'].iloc[-1]")]
+    change = ""
+    low, high = a.low_, a.high_
+    if {low, high} <= set(last.index):
+        each = {b: float(last.loc[b, "cost_per_customer"]) for b in (low, high)}
+        facts += [_fact(money(each[b], cents=True), each[b], f"{rows}.set_index('band').loc[{b!r}, "
+                                                             "'cost_per_customer']") for b in (low, high)]
+        change = f"{money(each[low], cents=True)} a {_one(low)}, {money(each[high], cents=True)} a {_one(high)}"
+    return _item(money(total), facts, label=f"care contacts cost in {period}", change=change)
 
 
 def _stake_facts(v: dict, share: float, src: str) -> list[dict]:
@@ -177,7 +207,10 @@ def _findings(a) -> list[dict]:
             else:
                 value, lo, hi, efacts = excess
                 facts += efacts
-                text = (f"{see}: at their churn rate it would have lost about {money(abs(value))} a month "
+                # whose rate: the others' ("their" read as the audience's own)
+                others = rest.replace("customers in other ", "the other ") if rest != "other customers" else \
+                    "the other customers"
+                text = (f"{see}: at {others}' churn rate it would have lost about {money(abs(value))} a month "
                         f"{'less' if value > 0 else 'more'} revenue over the last year (range {money(abs(lo))} to "
                         f"{money(abs(hi))}).")
             out.append(_item(text, facts, key="audience"))
@@ -282,12 +315,18 @@ def _findings(a) -> list[dict]:
         matters = (f"{col} is the first place to look for who will leave, and for what would keep them" if rank == 0
                    else f"{col} is the next place to look")
         shares = _left_shares(a, strength)
-        if shares is None:
-            see, facts = f"{faster} leave {_times(ratio)} as fast as {slower}{alike_words}", [fact]
+        varies = _varies(a, strength["column"])
+        if shares is None:  # the ratio with its interval, read the same way up, as the hazard table gives it
+            average = ", on average: the gap changes over time" if varies else ""
+            ci, ci_facts = _ratio_interval(strength, rank)
+            inside = f" ({ci}, with {join_words(alike)} alike)" if alike else f" ({ci})"
+            see, facts = f"{faster} leave {_times(ratio)} as fast as {slower}{inside}{average}", [fact, *ci_facts]
             text = f"{lead}: {see}"
         else:  # a snapshot: plain shares who had left, the model's 'alike' said of the ranking, not of the shares
             see, facts = shares
-            alike_words = f" (ranked with {join_words(alike)} held alike)" if alike else ""
+            held = [f"with {join_words(alike)} held alike"] if alike else []
+            held += ["by a link that changes over time"] if varies else []
+            alike_words = f" (ranked {', '.join(held)})" if held else ""
             text = f"{lead}{alike_words}: {see}"
         out.append(_item(f"{text}. Why it matters: {matters}.", facts, key="segment" if rank == 0 else "segment2",
                          column=strength["column"], see=see))
@@ -295,6 +334,15 @@ def _findings(a) -> list[dict]:
     if drivers is not None:
         out.append(drivers)
     return out
+
+
+def _varies(a, column: str) -> bool:
+    """Whether the Cox model's test finds the link of ``column`` with leaving changing over time (proportional
+    hazards rejected): its hazard ratio is then an average over the follow-up, and page one says so."""
+    test = getattr(a.cox_, "ph_test_", None)
+    if test is None or not len(test):
+        return False
+    return bool((test.loc[test["covariate"] == column, "holds"] == False).any())  # noqa: E712 - None is not False
 
 
 def _alike_finding(a) -> dict:
@@ -378,6 +426,20 @@ def _faster(strength: dict, rank: int):
     return reference, level, 1 / hr, _fact(_times(1 / hr).split()[0], 1 / hr, f"1 / {src}")
 
 
+def _ratio_interval(strength: dict, rank: int) -> tuple[str, list[dict]]:
+    """``95% CI 1.6 to 2.1``: a segment strength's interval read the way :func:`_faster` reads its ratio (at least
+    1: the ends inverted and swapped for a ratio below 1), and its facts."""
+    src = f"segment_strength(a, {rank})"
+    if strength["hazard_ratio"] >= 1:
+        ends = [(strength["lower"], f"{src}['lower']"), (strength["upper"], f"{src}['upper']")]
+    else:
+        ends = [(1 / strength["upper"], f"1 / {src}['upper']"), (1 / strength["lower"], f"1 / {src}['lower']")]
+    words = [_times(v).split()[0] for v, _ in ends]
+    if "1.0" in words:  # an end that rounds to 1 would read as touching no difference: two decimals show it does not
+        words = [f"{v:.2f}" for v, _ in ends]
+    return f"95% CI {words[0]} to {words[1]}", [_fact(w, v, s) for w, (v, s) in zip(words, ends, strict=True)]
+
+
 def _left_shares(a, strength: dict):
     """A snapshot's plain shares who had left, of a segment strength's faster and slower levels (``46% of
     Month-to-Month customers had left by the snapshot, against 3% of Two Year customers``) and their facts; None
@@ -434,8 +496,11 @@ def _value_finding(a) -> dict | None:
         return None
     return _item(f"{words[0].upper()}{words[1:]}. Why it matters: that gap is the most a {_one(a.low_)} won back "
                  "could be worth; how much of it a win-back recovers is not known from this data, and a test would "
-                 "tell (the value section gives the gap's interval).", facts, key="value")
+                 f"tell{VALUE_SECTION}.", facts, key="value")
 
+
+#: where the value finding sends a reader for the gap's interval (a rendition without that section rewords it)
+VALUE_SECTION = " (the value section gives the gap's interval)"
 
 TAIL_SHARE = 0.10  # a fitted tail carrying this share of the lifetime-value gap or more is said on page one
 
@@ -505,28 +570,9 @@ def _audience_excess(a):
 def _actions(a, owners: dict) -> list[dict]:
     """Ranked actions the analysis supports, each with its value, assumption and owner."""
     out = []
-    stake = _stake(a)
+    stake = _win_back(a, owners)
     if stake is not None:
-        v, moves, share, src = stake
-        (low, mid), = moves.items()
-        facts = _stake_facts(v, share, src) + [_fact(f"{v['customers_moved']:,.0f}", v["customers_moved"],
-                                                     f"{src}['customers_moved']")]
-        years = f"{a.horizon_months / 12:g}"
-        facts.append(_fact(years, a.horizon_months / 12, "a.horizon_months / 12"))
-        called = a.answered_base_.get(low, 0)
-        facts.append(_fact(f"{called:,}", called, f"a.answered_base_['{low}']"))
-        who = _callers(a, low, called, facts)
-        # what success is, once, beside its money: the money moves about customers_moved, more than share x
-        # called (the slides and the email's tables show the value, not the assumption)
-        out.append(_item(f"Win back {plural(low).lower()}: call the {who} and fix what they report.", facts,
-                         value=f"{money(v['estimate'])} of lifetime value over {years} years ({money(v['lower'])} to "
-                               f"{money(v['upper'])}) if about {v['customers_moved']:,.0f} customers come to behave "
-                               f"like {plural(mid).lower()}: {percent(share)} of all active {plural(low).lower()}, "
-                               "answered or not",
-                         assumption=f"those who move stay and spend as {plural(mid).lower()} do today; those who "
-                                    "never answered are taken to split across the bands as those who did",
-                         owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake",
-                         lead=f"win back {plural(low).lower()}"))
+        out.append(stake)
     eh = a.experiences_
     if eh is not None and getattr(eh, "prior_score_", None) and "complaints" in set(eh.summary["experience"]):
         row = eh.summary.set_index("experience").loc["complaints"]
@@ -579,13 +625,148 @@ def _actions(a, owners: dict) -> list[dict]:
                              owner=owners.get(column, owners.get("product", "")), amount=amount, key="segment",
                              lead=f"look into why {faster} leave faster",
                              pool={column: _money_level(strength)} if facts else None))
-    order = {"audience": 0, "stake": 1, "complaints": 2, "reason": 3, "segment": 4}  # how directly it is supported
-    out.sort(key=lambda x: order[x["key"]])
+    own = _own_action(a, owners, out)
+    out += [own] if own is not None else []
+    order = {"audience": 0, "stake": 1, "complaints": 2, "contact": 3, "reason": 4, "product": 5, "segment": 6}
+    out.sort(key=lambda x: order[x["key"]])  # how directly each is supported
+    mine = OWN_ACTIONS.get(a.focus)
+    if mine:  # an audience's report: its own actions first; one of the others' for context where it has one
+        first = [x for x in out if x["key"] in mine]
+        out = first + [x for x in out if x["key"] not in mine][:max(0, 2 - len(first))]
     for rank, action in enumerate(out, 1):
         action["rank"] = rank
     out = out[:4]
     _overlaps(a, out)
     return out
+
+
+#: the actions an audience's report leads with (its own team's); the others' actions are cut to one, for context
+OWN_ACTIONS = {"care": ("stake", "complaints", "contact"), "product": ("product",)}
+
+
+def _own_action(a, owners: dict, actions: list[dict]) -> dict | None:
+    """The action an audience's own team owns where the leadership's list has none: for care, the contacts that
+    come before low scores (:func:`_contact_action`); for product, the product churn reason (unless the reasons'
+    action already names it)."""
+    if a.focus == "care":
+        return _contact_action(a, owners)
+    if a.focus == "product" and a.ledger_ is not None:
+        reason = next((x for x in actions if x["key"] == "reason"), None)
+        if reason is not None and any("'product'" in f["source"] for f in reason["facts"]):
+            return None  # the leadership's reason action is already product's
+        return _product_action(a, owners)
+    return None
+
+
+def _contact_action(a, owners: dict) -> dict | None:
+    """Care's own action: review the kind of contact that comes before the lowest scores, where the gap between
+    the answers after it and the others excludes zero (as :func:`~cxkit.narrative.touchpoint_sentence` says it);
+    an association, so its value is that gap in points, not money."""
+    t = a.touchpoints_
+    if t is None or a.descriptive_:
+        return None
+    rows = t.summary[~t.summary["small"] & (t.summary["lower"] > 0) & (t.summary["difference_upper"] < 0)]
+    if rows.empty:
+        return None
+    i, r = rows.index[0], rows.iloc[0]
+    kind = str(r["experience"]).removesuffix("_contacts").replace("_", " ")
+    src = f"a.touchpoints_.summary.loc[{i}]"
+    level = int(round(100 * (1 - a.alpha)))
+    facts = [_fact(signed(r["score_with"]), r["score_with"], f"{src}['score_with']"),
+             _fact(signed(r["score_without"]), r["score_without"], f"{src}['score_without']"),
+             *[_fact(f"{abs(r[f]):.0f}", abs(r[f]), f"abs({src}['{f}'])")
+               for f in ("difference", "difference_upper", "difference_lower")],
+             _fact(f"{a.window_days}", a.window_days, "a.window_days")]
+    score = score_noun(a.score_) if a.score_ != "nps" else "NPS"
+    return _item(f"Review the {kind}s that came before low scores and fix what recurs; measure it by the {score} "
+                 f"of answers given after a {kind}.", facts,
+                 value=f"not in money: answers given after a {kind} in the {a.window_days} days before score "
+                       f"{signed(r['score_with'])} against {signed(r['score_without'])} for the others (a gap of "
+                       f"{abs(r['difference']):.0f} points, {level}% CI {abs(r['difference_upper']):.0f} to "
+                       f"{abs(r['difference_lower']):.0f})",
+                 assumption="an association: unhappy customers also contact care more, so fewer such contacts need "
+                            "not raise the score",
+                 owner=owners.get("care", ""), amount=0.0, key="contact", lead=f"review the {kind}s before low scores")
+
+
+def _product_action(a, owners: dict) -> dict | None:
+    """Product's own action: the churn reason ``product``, by the revenue that left with it in the last year."""
+    reasons = a.lost_table("reason").set_index("reason")
+    if "product" not in reasons.index or not reasons.loc["product", "monthly revenue lost"] > 0:
+        return None
+    r = reasons.loc["product"]
+    src = "a.lost_table('reason').set_index('reason').loc['product']"
+    facts = [_fact(money(r["monthly revenue lost"]), r["monthly revenue lost"], f"{src}['monthly revenue lost']"),
+             _fact(percent(r["share of lost revenue"]), r["share of lost revenue"], f"{src}['share of lost revenue']")]
+    return _item("Work on the product reasons customers give for leaving; measure it by the revenue that leaves "
+                 "with them each month.", facts,
+                 value=f"{money(r['monthly revenue lost'])} a month of revenue left with customers who gave product as "
+                       f"their reason, over the last year ({percent(r['share of lost revenue'])} of the revenue that "
+                       "left with all leavers)",
+                 assumption="this is what left, not what can be won back: part of it would have left anyway",
+                 owner=owners.get("product", ""), amount=float(r["monthly revenue lost"]) * 12, key="product",
+                 lead="work on the product reasons for leaving")
+
+
+def _win_back(a, owners: dict) -> dict | None:
+    """Win back the low band, worded as a test: call a random half of the active customers whose latest answer was
+    in the low band (the only ones who can be called by name) and compare their churn with the other half's after
+    the retention horizon. Its money is the scenario on those customers alone (``value_at_stake`` with their count
+    as the base, so the interval comes from the same bootstrap as the whole base's, which the tile and the value
+    section keep); the calls' cost only where the contacts data measures what a call costs. None without a value
+    at stake or anyone to call."""
+    stake = _stake(a)
+    if stake is None:
+        return None
+    _, moves, share, _ = stake
+    (low, mid), = moves.items()
+    called = int(a.answered_base_.get(low, 0))
+    if not called:
+        return None
+    v = a.ltv_.value_at_stake(moves, share, {low: called})
+    if not (v["lower"] > 0 or v["upper"] < 0):
+        return None
+    src = f"a.ltv_.value_at_stake({moves!r}, {share!r}, {{{low!r}: a.answered_base_[{low!r}]}})"
+    years = f"{a.horizon_months / 12:g}"
+    months = f"{a.retention_months:g}"
+    facts = [*_stake_facts(v, share, src),
+             _fact(f"{v['customers_moved']:,.0f}", v["customers_moved"], f"{src}['customers_moved']"),
+             _fact(years, a.horizon_months / 12, "a.horizon_months / 12"),
+             _fact(f"{called:,}", called, f"a.answered_base_['{low}']"),
+             _fact(months, a.retention_months, "a.retention_months")]
+    who = _callers(a, low, called, facts)
+    value = (f"{money(v['estimate'])} of lifetime value over {years} years ({money(v['lower'])} to "
+             f"{money(v['upper'])}) if {percent(share)} of the {called:,} (about {v['customers_moved']:,.0f}) come to "
+             f"behave like {plural(mid).lower()}")
+    cost = _call_cost(a)
+    if cost is not None:
+        each, csrc = cost
+        facts += [_fact(money(called * each), called * each, f"a.answered_base_['{low}'] * {csrc}"),
+                  _fact(f"${each:,.2f}", each, csrc)]
+        value += f"; calling all {called:,} costs about {money(called * each)} at ${each:,.2f} a care call"
+    return _item(f"Test a win-back of {plural(low).lower()}: call a random half of the {who}, fix what they report, "
+                 f"and after {months} months compare their churn with the other half's.", facts, value=value,
+                 assumption=f"those who move stay and spend as {plural(mid).lower()} do today",
+                 owner=owners.get("care", ""), amount=float(v["estimate"]), key="stake",
+                 lead="test a win-back")
+
+
+CALL = "call"  # the contact kind whose mean cost prices a win-back call
+
+
+def _call_cost(a) -> tuple[float, str] | None:
+    """The mean cost of a care call in the contacts data and its source, or None where the data measures no cost of
+    a call (no contacts, no cost column, no contact of kind ``call``, or calls that cost nothing recorded): the cost
+    is then not said, never said to be 0."""
+    c = a.contacts_
+    if c is None or not a.data_.has("contacts", "cost"):
+        return None
+    calls = c.table[c.table["kind"] == CALL]
+    n, cost = float(calls["contacts"].sum()), float(calls["cost"].sum())
+    if not n or not cost > 0:
+        return None
+    rows = f"a.contacts_.table[a.contacts_.table['kind'] == {CALL!r}]"
+    return cost / n, f"({rows}['cost'].sum() / {rows}['contacts'].sum())"
 
 
 def _reason_action(a, owners: dict) -> dict | None:
@@ -802,6 +983,10 @@ def brief(analysis, owners: dict | None = None) -> dict:
     value = _value_finding(a)
     findings += [value] if value else []
     actions = _actions(a, owners)
+    test = next((x["rank"] for x in actions if x["key"] == "stake"), None)
+    if value and test is not None:  # the test the value finding asks for is an action: it says which
+        value["text"] = value["text"].replace("a test would tell", f"the test of action {test} would tell")
+        value["facts"] = [*value["facts"], _fact(str(test), test, str(test))]
     headline = _headline(a, findings, actions)
     used = {headline.get("key"), headline.pop("uses", None)}
     rest = [f for f in findings if f["key"] not in used]

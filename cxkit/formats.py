@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MINUS", "NOT_AVAILABLE", "money", "signed_money", "signed", "points", "p_text", "p_value", "percent",
+__all__ = ["MINUS", "NOT_AVAILABLE", "money", "signed_money", "signed", "gap", "points", "p_text", "p_value", "percent",
            "number", "duration_phrase", "horizon_phrase", "plural", "column_label", "term_label"]
 
 MINUS = "\u2212"  # a true minus sign: "−$9,737", never "$-9,737"
@@ -60,6 +60,16 @@ def signed(value: float, digits: int = 0) -> str:
     if not text.strip("0."):
         return text
     return ("+" if value > 0 else MINUS) + text
+
+
+def gap(value: float) -> str:
+    """A difference of two rounded figures, signed: one decimal under 1 in size, so a gap between +32 and +33
+    does not read ``0`` (``−0.5``), else whole.
+
+    >>> gap(-0.46), gap(-3.2), gap(0.0)
+    ('−0.5', '−3', '0.0')
+    """
+    return signed(value, 1 if value is not None and np.isfinite(value) and abs(value) < 1 else 0)
 
 
 def points(value: float) -> str:

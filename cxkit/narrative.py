@@ -30,6 +30,10 @@ from cxkit.formats import (  # noqa: F401  (formatting lives in cxkit.formats; t
     slice_label,
     term_label,
 )
+from cxkit.formats import (
+    gap as signed_gap,
+)
+from cxkit.periods import UNITS
 
 __all__ = ["money", "signed", "p_text", "column_label", "term_label", "nps_population", "duration_phrase", "plural",
            "percent", "ltv_gap_sentence", "value_at_stake_sentence", "nps_sentence", "retention_sentence",
@@ -37,7 +41,7 @@ __all__ = ["money", "signed", "p_text", "column_label", "term_label", "nps_popul
            "trend_sentence",
            "trend_title", "contacts_sentence", "too_few_sentence", "MINUS", "NOT_AVAILABLE", "section_intro",
            "cox_note_lines", "date_line", "glossary", "slice_nps_sentence", "score_name", "score_noun", "points",
-           "descriptive_ltv_sentence", "reasons_intro", "unclaimed_gaps", "unclaimed_gap_words"]
+           "descriptive_ltv_sentence", "reasons_intro", "unclaimed_gaps", "unclaimed_gap_words", "audience_name"]
 
 
 def nps_population(data, window_months: float | None = 12, active_only: bool = True) -> str:
@@ -223,7 +227,7 @@ def nps_sentence(row, alpha: float = 0.05, what: str = "NPS", population: str = 
 
 def slice_nps_sentence(mine, everyone, alpha: float, population: str, difference: dict | None = None,
                        parent=None, parent_label: str | None = None, holds: bool | None = None,
-                       leaves_faster: bool = False) -> str:
+                       leaves_faster: bool = False, name: str | None = None) -> str:
     """This audience's NPS, its parent's (in a hierarchy), everyone's, and whether the audience differs from
     the other customers (of its parent, when it has one).
 
@@ -233,18 +237,19 @@ def slice_nps_sentence(mine, everyone, alpha: float, population: str, difference
     the same band (a difference that holds), so a higher NPS is partly who is left to answer, and is said so.
     """
     if mine["small"]:
-        return f"Only {counted(mine['n'], population)} in this audience answered: too few for a stable NPS."
+        return (f"Only {counted(mine['n'], population)} in {name or 'this audience'} answered: too few for a stable "
+                "NPS.")
     level = _level(alpha)
     others = f"everyone's is {signed(everyone['nps'])}"
     rest = "the other customers"
     if parent is not None:
         others = f"for {parent_label} it is {signed(parent['nps'])} and for everyone {signed(everyone['nps'])}"
         rest = f"the other customers of {parent_label}"
-    text = (f"This audience's NPS is {signed(mine['nps'])} ({level}% CI {signed(mine['lower'])} to "
+    text = (f"{name or 'This audience'}'s NPS is {signed(mine['nps'])} ({level}% CI {signed(mine['lower'])} to "
             f"{signed(mine['upper'])}) among its {mine['n']:,} {population}; {others}.")
     if difference is None:
         return text
-    gap = (f"{signed(difference['difference'])} points ({level}% CI {signed(difference['lower'])} to "
+    gap = (f"{signed_gap(difference['difference'])} points ({level}% CI {signed(difference['lower'])} to "
            f"{signed(difference['upper'])})")
     if _excludes(difference["lower"], difference["upper"]) and holds is not False:
         way = "above" if difference["difference"] > 0 else "below"
@@ -268,7 +273,24 @@ def audience_row_label(row, diff) -> str:
     return f"{plural(row['band']).lower()} still customers {diff.retention_months:g} months after first answer"
 
 
-def audience_sentence(diff, parent_label: str | None = None) -> str | None:
+def audience_name(slice_by: dict | None) -> str | None:
+    """An audience by its own label where one value of one column makes it (``West``); None otherwise (the words
+    then say "this audience").
+
+    >>> audience_name({"region": "West"}), audience_name({"region": ["West", "East"]}), audience_name(None)
+    ('West', None, None)
+    """
+    if not slice_by or len(slice_by) != 1:
+        return None
+    (value,) = slice_by.values()
+    if isinstance(value, list):
+        if len(value) != 1:
+            return None
+        value = value[0]
+    return str(value)
+
+
+def audience_sentence(diff, parent_label: str | None = None, name: str | None = None) -> str | None:
     """How an audience differs from the other customers in churn and retention, only where the difference holds
     under Holm's correction (:class:`~cxkit.audience.AudienceDifferences`); None when it has nothing to say.
 
@@ -290,10 +312,10 @@ def audience_sentence(diff, parent_label: str | None = None) -> str | None:
         hazard = s[s["measure"] == "churn hazard"]
         if seen and len(hazard):  # a band's gap shows: the churn comparison with its interval, then the gap
             r = hazard.iloc[0]
-            return (f"In churn this audience is not distinguishable from the {rest} (hazard ratio "
+            return (f"In churn {name or 'this audience'} is not distinguishable from the {rest} (hazard ratio "
                     f"{r['difference']:.2f}, {level}% CI {r['lower']:.2f} to {r['upper']:.2f}). "
                     f"{seen[0].upper()}{seen[1:]}.")
-        return (f"In churn and in retention by band this audience is not distinguishable from the {rest} "
+        return (f"In churn and in retention by band {name or 'this audience'} is not distinguishable from the {rest} "
                 f"(the differences seen are no larger than chance alone gives across the {len(s)} comparisons made, "
                 f"at {level}% confidence).")
     parts = []
@@ -391,9 +413,10 @@ def retention_sentence(km, months: float, low: str, high: str, after: str = "aft
     lead = at_time(months, after)
     shares = (f"{percent(at[low])} of {plural(low).lower()} are still customers against "
               f"{percent(at[high])} of {plural(high).lower()}")
+    # the test's name is in the method notes and on the chart; the sentence says what the p means
     if not (np.isfinite(p) and p < km.alpha):
-        return f"{lead}, {shares}: no clear difference between the bands (log-rank {p_text(p)})."
-    return f"{lead}, {shares} (log-rank {p_text(p)})."
+        return f"{lead}, {shares}: no clear difference between the bands ({p_text(p)})."
+    return f"{lead}, {shares} (more than chance: {p_text(p)})."
 
 
 def hazard_sentence(cox, segment_col: str, level: str, reference: str, others: list[str]) -> str:
@@ -635,9 +658,10 @@ def unavailable_sentence(not_available: dict) -> str | None:
                     for reason, whats in by_reason.items())
 
 
-def section_intro(section: str, clock: str, mode: str = "dated", tail: bool = True) -> str:
+def section_intro(section: str, clock: str, mode: str = "dated", tail: bool = True, period: str = "M") -> str:
     """The line under a section heading, following the clock the report actually uses (for ``ltv``, ``tail``:
-    whether the figure hatches a fitted tail).
+    whether the figure hatches a fitted tail; for ``trend``, ``period``: the months' rule of three together beyond
+    the limits is said only of a monthly series, the only one the trend applies it to).
 
     >>> section_intro("churn", "tenure", "snapshot")[:60]
     'How long customers stayed from signup, by the band of the sc'
@@ -658,6 +682,12 @@ def section_intro(section: str, clock: str, mode: str = "dated", tail: bool = Tr
     if section == "why" and mode == "snapshot":
         return ("What goes with low scores, from the customers' own columns (a snapshot has no contact history). "
                 "These are associations in this data, not proof of cause.")
+    if section == "trend":
+        rule = (" a point outside it, or three months together beyond it, is" if period == "M" else
+                f" a {UNITS.get(period, 'period')} outside it is")
+        return ("Each period's NPS at one fixed mix of customers, with its 95% interval, and as answered (grey). "
+                f"The shaded band is normal variation around the baseline;{rule} a real shift in what the same kinds "
+                "of customers say.")
     if section == "stake":
         return ("What the lifetime value of the active customer base would gain if some customers of one band "
                 "behaved like the band above (stayed and spent as it does today), with 95% intervals.")
@@ -674,9 +704,6 @@ def section_intro(section: str, clock: str, mode: str = "dated", tail: bool = Tr
         "value": "Lifetime value by band, and what it would be worth if customers behaved like the band above.",
         "ledger": ("Customers and monthly revenue flowing in and out of the base. Revenue is each customer's monthly "
                    "run rate; start + new - lost = end holds in every period."),
-        "trend": ("Each period's NPS at one fixed mix of customers, with its 95% interval, and as answered (grey). "
-                  "The shaded band is normal variation around the baseline; a point outside it, or three months "
-                  "together beyond it, is a real shift in what the same kinds of customers say."),
         "contacts": ("Care contacts (calls, chats, emails, complaints) and their cost per customer, by the band of "
                      "the customer's last answer."),
         "why": ("What goes with low scores and with leaving, from the answers and the contact history. These are "
@@ -736,6 +763,9 @@ def caption(key: str, **numbers) -> str:
                      "read as a change in what they say; 'of which who answered' is the part of the change that "
                      "comes from the mix.")
         return text + " Periods under the minimum number of answers are suppressed, with the reason."
+    if key == "contacts":
+        return (f"Care contacts in {numbers['period']} by the band of each customer's last answer; customers are those "
+                "active in the period (the average of its start and end).")
     if key == "components":  # snapshot: counted from signup; without contact data there is no contacts section
         start = "signup" if numbers.get("snapshot") else "their first answer"
         text = ("Per month as a customer: averaged over every month each customer of the band was observed, from "
@@ -776,13 +806,14 @@ def stop_note(min_at_risk: int) -> str:
 
 
 def cox_note_lines(cox, band_name: str = "Band") -> list[str]:
-    """The Cox model's caveats in plain words: terms that cannot be estimated, effects that change over time."""
+    """The Cox model's caveats in plain words: terms that cannot be estimated, links that change over time (an
+    average, said without pointing to curves the report does not draw by that column)."""
     lines = [f"{term_label(term, band_name)}: {reason}." for term, reason in cox.not_estimable_.items()]
     for r in cox.ph_test_.itertuples():
         if r.holds is False:
-            lines.append(f"The effect of {column_label(r.covariate, band_name).lower()} changes over time "
-                         f"({p_text(r.p_value)}): read its hazard ratio as an average over the follow-up, and look "
-                         "at the curves.")
+            lines.append(f"The link of {column_label(r.covariate, band_name).lower()} with leaving changes over "
+                         f"time ({p_text(r.p_value)}): its hazard ratio is an average over the follow-up, higher at "
+                         "some times and lower at others.")
     return lines
 
 
@@ -794,7 +825,8 @@ def date_line(data) -> str:
 
 
 def glossary(score: str = "nps", window_months: float | None = 12, horizon: int = 60, discount_rate: float = 0.10,
-             alpha: float = 0.05, dated: bool = True, contacts: bool = True, referrals: bool = False) -> dict:
+             alpha: float = 0.05, dated: bool = True, contacts: bool = True, referrals: bool = False,
+             period: str = "M") -> dict:
     """Every measure a report shows, defined: population, time window, which answer, formula.
 
     The settings fill in the numbers (the window, the horizon, the discount rate), so the glossary says
@@ -815,7 +847,8 @@ def glossary(score: str = "nps", window_months: float | None = 12, horizon: int 
                                         "customers included: the voice of the period, not of today's base.")
             terms["NPS at a fixed mix"] = ("A period's NPS as its answers would read at one mix of tenure and "
                                            "segments (that of all answers): a change in it is the same kinds of "
-                                           "customers answering differently, not a change in who is left to answer.")
+                                           "customers answering differently, not a change in who is left to answer "
+                                           "(on page one: like for like).")
     bands = {"nps": "detractor (0-6), passive (7-8), promoter (9-10)",
              "csat": "dissatisfied (1-2), neutral (3), satisfied (4-5)",
              "effort": "the effort scale's low, middle and high bands"}
@@ -833,7 +866,9 @@ def glossary(score: str = "nps", window_months: float | None = 12, horizon: int 
         terms["Value at stake"] = ("The change in the lifetime value of today's active base if a share of one band "
                                    "behaved like the band above (stayed and spent as it does today), scaled from the "
                                    "active customers who answered to all of them. A scenario, not a forecast.")
-    terms["Cost to serve"] = ("The cost of care contacts per customer per month." if contacts else
+    unit = UNITS.get(period, "period")
+    per = "" if period == "M" else f" (per {unit} in the contacts chart, which counts one {unit} at a time)"
+    terms["Cost to serve"] = (f"The cost of care contacts per customer per month{per}." if contacts else
                               "Not available here: the data has no contact costs.")
     terms["Referrals per year"] = ("Referrals a band's customers made per year of tenure." if referrals else
                                    "Not available here: the data has no referrals column.")
@@ -857,8 +892,9 @@ def glossary(score: str = "nps", window_months: float | None = 12, horizon: int 
             "How much faster customers leave, at any moment, for each complaint they made in the previous window "
             "(counted from a few days after it), among customers who gave the same score before the window, from a "
             "Cox model also allowing for plan and region. An association, not proof of cause.")
-    terms[f"{level}% CI"] = (f"The range that would contain the true value in {level} of 100 repeats of the survey; a "
-                             "difference is only claimed when its interval excludes zero (or 1 for a ratio).")
+    terms[f"{level}% CI"] = (f"A range built so that in {level} of 100 repeats of the survey the range built would "
+                             "contain the true value; a difference is only claimed when its interval excludes zero "
+                             "(or 1 for a ratio).")
     terms["p"] = (f"How surprising the data would be if there were no difference; p < {1 - level / 100:.2f} is read "
                   "as a real difference.")
     terms["Not available"] = ("The data does not measure it, or cannot support an estimate; the reason is given. "
@@ -928,10 +964,11 @@ def summary_parts(analysis) -> dict:
                 hazard = s[(s["measure"] == "churn hazard") & s["holds"]]
                 faster = bool(len(hazard)) and float(hazard["difference"].iloc[0]) > 1
             parts["nps"] = slice_nps_sentence(a.nps_, a.nps_everyone_, a.alpha, population, a.slice_difference_,
-                                              a.nps_parent_, parent, holds=holds, leaves_faster=faster)
+                                              a.nps_parent_, parent, holds=holds, leaves_faster=faster,
+                                              name=audience_name(a.data_.slice_by))
     if a.is_slice_ and a.audience_ is not None:
         parent = None if a.parent_slice_ is None else slice_label(a.parent_slice_)
-        parts["audience"] = audience_sentence(a.audience_, parent)
+        parts["audience"] = audience_sentence(a.audience_, parent, audience_name(a.data_.slice_by))
     if a.trend_ is not None:
         parts["trend"] = trend_sentence(a.trend_)
     if a.descriptive_ and not {low, high} & small:
@@ -1225,8 +1262,10 @@ def summary_facts(analysis) -> dict:
         d = a.slice_difference_
         if d is not None:
             src = "a.slice_difference_"
-            facts += [_fact(signed(d[f]), d[f], f"{src}['{f}']") for f in ("difference", "lower", "upper")]
-            facts.append(_fact(f"{abs(d['difference']):.0f}", abs(d["difference"]), f"abs({src}['difference'])"))
+            facts += [_fact(signed(d[f]), d[f], f"{src}['{f}']") for f in ("lower", "upper")]
+            facts.append(_fact(signed_gap(d["difference"]), d["difference"], f"{src}['difference']"))
+            size = abs(d["difference"])
+            facts.append(_fact(f"{size:.1f}" if size < 1 else f"{size:.0f}", size, f"abs({src}['difference'])"))
         facts += [_fact(str(a.data_.as_of), str(a.data_.as_of), "str(a.data_.as_of)")]
         if a.nps_window_months:
             facts.append(_fact(f"{a.nps_window_months:g}", a.nps_window_months, "a.nps_window_months"))
@@ -1462,26 +1501,28 @@ def not_distinguishable_sentence(kd, window_days: int = 90) -> str | None:
 
 def touchpoint_sentence(touchpoints, window_days: int = 90) -> str | None:
     """The experience that costs the most points of the score (NPS, or the share in the top band of another
-    score), where its interval excludes zero."""
+    score), where the interval of the gap between the answers after it and the others excludes zero: the two
+    scores and that gap, said as an association (unhappy customers also contact care more), never as what fewer
+    such contacts would gain (which "without those answers NPS would read 6.1 points higher" was read as)."""
     from cxkit.scales import SCALES
 
     rows = touchpoints.summary
-    rows = rows[~rows["small"] & (rows["lower"] > 0)]
+    rows = rows[~rows["small"] & (rows["lower"] > 0) & (rows["difference_upper"] < 0)]
     if rows.empty:
         return None
     r = rows.iloc[0]
     level = int(round(100 * (1 - touchpoints.alpha)))
     what = f"{_one(r['experience'])} in the {window_days} days before"
-    ci = f"({level}% CI {r['lower']:.1f} to {r['upper']:.1f})"
+    gap = (f"a gap of {abs(r['difference']):.0f} points, {level}% CI {abs(r['difference_upper']):.0f} to "
+           f"{abs(r['difference_lower']):.0f}")
+    caveat = "unhappy customers also contact care more, so this is not what fewer such contacts would gain"
     score = getattr(touchpoints, "score", "nps")
     if score == "nps":
         return (f"Answers given after {what} score an NPS of {signed(r['score_with'])} against "
-                f"{signed(r['score_without'])} for the other answers; without those answers NPS would read "
-                f"{r['points_lost']:.1f} points higher {ci}.")
+                f"{signed(r['score_without'])} for the other answers ({gap}); {caveat}.")
     top = SCALES[score].labels[-1]
     return (f"Of the answers given after {what}, {r['score_with']:.0f}% are {top}, against "
-            f"{r['score_without']:.0f}% of the other answers; without those answers the share {top} would read "
-            f"{r['points_lost']:.1f} points higher {ci}.")
+            f"{r['score_without']:.0f}% of the other answers ({gap}); {caveat}.")
 
 
 PRIOR_MISSING = {"no_answers": "no earlier answers to allow for",

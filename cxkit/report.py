@@ -21,6 +21,7 @@ import pandas as pd
 
 from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED, demo_sources  # noqa: F401  (old names kept here)
 from cxkit.document import BLOCK_MIME, block_html
+from cxkit.formats import gap as signed_gap
 from cxkit.formats import money as _money
 from cxkit.formats import p_text, percent, signed, signed_money, slice_label
 from cxkit.theme import PNG_DPI
@@ -361,7 +362,7 @@ def glossary(analysis) -> None:
     words = terms(analysis.score_, analysis.nps_window_months, ltv.horizon if ltv else analysis.horizon_months,
                   ltv.discount_rate if ltv else analysis.discount_rate, analysis.alpha,
                   analysis.data_.mode == "dated", analysis.measured_["cost to serve"],
-                  analysis.measured_["referrals"])
+                  analysis.measured_["referrals"], period=analysis.period)
     table(pd.DataFrame({"term": list(words), "definition": list(words.values())}), text=True)
 
 
@@ -426,7 +427,7 @@ def _audience_table(analysis) -> pd.DataFrame:
             gap = f"{r['difference']:.2f} times ({r['lower']:.2f} to {r['upper']:.2f})"
         elif r["measure"] == "nps":
             mine, others = signed(r["audience"]), signed(r["others"])
-            gap = f"{signed(r['difference'])} points ({signed(r['lower'])} to {signed(r['upper'])})"
+            gap = f"{signed_gap(r['difference'])} points ({signed(r['lower'])} to {signed(r['upper'])})"
         elif r["measure"] == "lifetime value":
             mine, others = _money(r["audience"]), _money(r["others"])
             gap = f"{signed_money(r['difference'])} ({signed_money(r['lower'])} to {signed_money(r['upper'])})"
@@ -544,7 +545,9 @@ def stake_section(analysis) -> None:
 
     if analysis.ltv_ is None:
         return
-    section(narrative.SECTION_TITLES["stake"], narrative.section_intro("stake", analysis.clock_kind_))
+    # without a scenario the intro's "with 95% intervals" promises what the one reason below withholds
+    section(narrative.SECTION_TITLES["stake"],
+            narrative.section_intro("stake", analysis.clock_kind_) if analysis.scenarios else None)
     if analysis.scenarios:
         figure(plots.plot_value_at_stake(analysis.ltv_, narrative.scenarios(analysis)), "value-at-stake",
                takeaway=narrative.takeaways(analysis).get("value-at-stake"))
@@ -594,7 +597,8 @@ def nps_over_time(analysis) -> None:
     from cxkit import narrative
 
     trend = analysis.trend_
-    section(narrative.SECTION_TITLES["trend"], narrative.section_intro("trend", analysis.clock_kind_))
+    section(narrative.SECTION_TITLES["trend"], narrative.section_intro("trend", analysis.clock_kind_,
+                                                                        period=trend.period))
     figure(trend.plot(), "nps-trend", takeaway=narrative.takeaways(analysis).get("nps-trend"))
 
     def one(v):
@@ -618,6 +622,37 @@ def contacts_section(analysis, skip_if_lead: bool = False) -> None:
     section(narrative.SECTION_TITLES["contacts"], narrative.section_intro("contacts", analysis.clock_kind_))
     figure(analysis.contacts_.plot(measure="cost_per_customer"), "cost-to-serve",
            takeaway=narrative.takeaways(analysis).get("cost-to-serve"))
+    last = _contacts_table(analysis)
+    if last is not None:
+        frame, period = last
+        table(frame, formats=CONTACT_FORMATS, rename=CONTACT_NAMES, missing="not available",
+              caption=narrative.caption("contacts", period=period))
+
+
+CONTACT_FORMATS = {"customers": "{:,.0f}", "contacts": "{:,.0f}", "contacts_per_customer": "{:.2f}",
+                   "cost": _money, "cost_per_customer": lambda v: _money(v, cents=True)}
+CONTACT_NAMES = {"band": "band of last answer", "customers": "customers", "contacts": "contacts",
+                 "contacts_per_customer": "contacts per customer", "cost": "cost",
+                 "cost_per_customer": "cost per customer"}
+
+
+def _contacts_table(analysis):
+    """The latest period's contacts and their cost by band, and all bands together; (frame, period), or None.
+    Without contact costs in the data the cost columns are left out (not 0)."""
+    t = analysis.contacts_.by_band_
+    if t.empty:
+        return None
+    period = t["period"].iloc[-1]
+    last = t[t["period"] == period][["band", "customers", "contacts", "contacts_per_customer", "cost",
+                                     "cost_per_customer"]].copy()
+    total = {"band": "all", "customers": last["customers"].sum(), "contacts": last["contacts"].sum(),
+             "cost": last["cost"].sum()}
+    total["contacts_per_customer"] = total["contacts"] / total["customers"]
+    total["cost_per_customer"] = total["cost"] / total["customers"]
+    last = pd.concat([last, pd.DataFrame([total])], ignore_index=True)
+    if not analysis.data_.has("contacts", "cost"):
+        last = last.drop(columns=["cost", "cost_per_customer"])
+    return last, period
 
 
 DEPARTURE_FORMATS = {"leavers": "{:,.0f}", "answered": "{:.0%}", "last_band_detractor": "{:.0%}",
@@ -650,6 +685,20 @@ def departure_names(window_days: int) -> dict:
     return {k: v.format(w=window_days) for k, v in DEPARTURE_NAMES.items()}
 
 
+def _too_few_answers(frame: pd.DataFrame, min_answers: int) -> tuple[pd.DataFrame, dict]:
+    """The leavers-by-reason table with a reason's share of detractors shown as ``too few (26 answered)`` where
+    fewer of its leavers answered than the report's smallest group given a number (the rule the sentence above it
+    keeps to: a 0% from 26 answers is not printed as a figure); the formats for the rest."""
+    column = "last_band_detractor"
+    if column not in frame or "answered" not in frame:
+        return frame, DEPARTURE_FORMATS
+    shown = frame.copy()
+    answered = (shown["answered"] * shown["leavers"]).round()
+    shown[column] = [None if pd.isna(v) else f"too few ({n:,.0f} answered)" if n < min_answers else f"{v:.0%}"
+                     for v, n in zip(shown[column], answered, strict=True)]
+    return shown, {k: v for k, v in DEPARTURE_FORMATS.items() if k != column}
+
+
 def why_section(analysis, skip_if_lead: bool = False) -> None:
     """What goes with low scores and with leaving: key drivers, touchpoints, experiences before departure and the
     departing customers' story (left out where it already led the report)."""
@@ -666,8 +715,9 @@ def why_section(analysis, skip_if_lead: bool = False) -> None:
         sentences(parts, role="findings")
     story = analysis.departures_
     if story is not None:  # those who left by churn reason: their last answer and last contacts
-        table(story.summary[[c for c in DEPARTURE_NAMES if c in story.summary.columns]], formats=DEPARTURE_FORMATS,
-              rename=departure_names(story.window_days), missing="not available",
+        shown, formats = _too_few_answers(story.summary[[c for c in DEPARTURE_NAMES if c in story.summary.columns]],
+                                          analysis.min_size_)
+        table(shown, formats=formats, rename=departure_names(story.window_days), missing="not available",
               caption=narrative.caption("departures", months=story.period_months))
     if analysis.key_drivers_ is not None and not analysis.key_drivers_.importance_.empty:
         figure(analysis.key_drivers_.plot(window_days=analysis.window_days), "key-drivers",

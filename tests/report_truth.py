@@ -42,8 +42,9 @@ def expected_tokens(a, key: str) -> set[str]:
                                                 f"{r['n']:,}")}
         d = a.slice_difference_
         if d is not None:
-            out |= _tokens(say.signed(d["difference"]), say.signed(d["lower"]), say.signed(d["upper"]),
-                           f"{abs(d['difference']):.0f}")
+            size = abs(d["difference"])  # under a point with one decimal (formats.gap)
+            out |= _tokens(say.signed_gap(d["difference"]), say.signed(d["lower"]), say.signed(d["upper"]),
+                           f"{size:.1f}" if size < 1 else f"{size:.0f}")
         return out | _tokens(str(a.data_.as_of), f"{a.nps_window_months:g}") | settings
     if key == "trend":
         t = a.trend_.table[a.trend_.table["nps"].notna()]

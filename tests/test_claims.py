@@ -151,9 +151,13 @@ def test_an_audience_like_the_others_is_said_to_be_like_them(tmp_path_factory):
         said = narrative.summary_parts(a)["audience"]
         # alike in retention by band only where no band's own interval shows a gap (else the gap, not claimed)
         gaps = narrative.unclaimed_gaps(a.audience_)
-        assert said.startswith("In churn and in retention by band this audience is not distinguishable" if gaps.empty
-                               else "In churn this audience is not distinguishable"), region
+        assert said.startswith(f"In churn and in retention by band {region} is not distinguishable" if gaps.empty
+                               else f"In churn {region} is not distinguishable"), region
+        # the audience by its own name, not the tool's word for it (a slice of two regions has no one name)
+        assert narrative.summary_parts(a)["nps"].startswith(f"{region}'s NPS is ")
         assert gaps.empty or "not claimed" in said
+    both = LeadershipAnalysis(n_boot=20).fit(data.subset({"region": ["West", "North"]}))
+    assert narrative.summary_parts(both)["nps"].startswith("This audience's NPS is ")
 
 
 GRADED_WORLDS = ["default", "complaint-effect", "composition-only", "nps-drop", "band-without-churn"]
@@ -202,3 +206,54 @@ def test_every_summary_sentence_is_true_in_its_world(tmp_path_factory, name):
         graded.add("ltv")
     expected = {"trend", "retention"} | ({"hazard"} if truth["complaint_hazard_ratio"] == 1.0 else {"why"})
     assert expected <= graded or name == "band-without-churn", graded
+
+
+EQUAL_CONTACTS = {"contacts_per_month": {"detractor": 0.3, "passive": 0.3, "promoter": 0.3},
+                  "complaint_share_by_band": {"detractor": 0.2, "passive": 0.2, "promoter": 0.2}}
+
+
+@pytest.mark.parametrize("unhappy_call_more", [True, False])
+def test_answers_after_a_call_are_an_association_never_a_gain(tmp_path_factory, unhappy_call_more):
+    """"Without those answers NPS would read 6.1 points higher" was read as "fix calls, gain 6 points", though no
+    call changes any answer in the demo world: detractors simply contact care more. Planted truth: contacts
+    change no score; detractors call more (the defaults) or every band calls alike. The sentence gives the two
+    scores and their gap with its interval, calls it an association, and never says what NPS would read, only
+    where the gap shows; where every band calls alike it does not name calls (another kind may show a gap by
+    chance among the four compared: seed 5 gives complaints one, 95% CI 1 to 11 points)."""
+    from cxkit.drivers import TouchpointImpact, driver_frame
+
+    folder = tmp_path_factory.mktemp(f"calls-{unhappy_call_more}")
+    data = load(write(folder, n_customers=20_000, seed=5, **({} if unhappy_call_more else EQUAL_CONTACTS)))
+    frame = driver_frame(data)
+    kinds = [c for c in frame.columns if c.endswith("_contacts") and c != "repeat_contacts"]
+    t = TouchpointImpact().fit(frame, kinds)
+    sentence = narrative.touchpoint_sentence(t) or ""
+    assert "would read" not in sentence
+    if unhappy_call_more:
+        r = t.summary.iloc[0]
+        assert r["difference_upper"] < 0
+        assert r["experience"] == "call_contacts" and sentence.startswith("Answers given after a call in the 90 ")
+        assert (f"(a gap of {abs(r['difference']):.0f} points, 95% CI {abs(r['difference_upper']):.0f} to "
+                f"{abs(r['difference_lower']):.0f}); unhappy customers also contact care more, so this is not what "
+                "fewer such contacts would gain.") in sentence
+    else:
+        assert "after a call" not in sentence, sentence
+        call = t.summary.set_index("experience").loc["call_contacts"]
+        assert call["difference_lower"] <= 0 <= call["difference_upper"]
+
+
+@pytest.mark.parametrize("bands_differ", [True, False])
+def test_retention_says_what_its_p_means_not_the_tests_name(tmp_path_factory, bands_differ):
+    """"(log-rank p < 0.001)" on page two and in the email named a test a leader does not know. Planted truth:
+    detractors leave twice as fast as passives (the defaults) or every band alike; the sentence says "more than
+    chance" only in the first world, and never names the test (the method notes and the chart do)."""
+    ratios = {**WORLDS["audience-retention"][1]["hazard_ratios"]}
+    ratios["band"] = {"detractor": 2.0, "passive": 1.0, "promoter": 0.6} if bands_differ else \
+        dict.fromkeys(ratios["band"], 1.0)
+    ratios["region"] = dict.fromkeys(ratios["region"], 1.0)
+    folder = tmp_path_factory.mktemp(f"bands-{bands_differ}")
+    a = LeadershipAnalysis(n_boot=20).fit(load(write(folder, n_customers=8000, seed=4, hazard_ratios=ratios)))
+    said = narrative.summary_parts(a)["retention"]
+    assert "log-rank" not in said
+    assert ("(more than chance: p " in said) is bands_differ
+    assert ("no clear difference between the bands (p " in said) is (not bands_differ)

@@ -309,3 +309,24 @@ def test_the_default_subject_names_the_data_date_not_a_month():
     snapshot = {**meta, "footer": "Snapshot data (no dates), report date 2026-09-30 \u00b7 run 6d2e \u00b7 cxkit 0.1.0"}
     assert subject_for({"meta": snapshot}).endswith("Leadership team, snapshot data (no dates), report date 2026-09-30")
     assert subject_for({"meta": meta}, "{title}: {period}").endswith(": 2026-09")
+
+
+@pytest.mark.parametrize("with_ltv", [True, False])
+def test_the_email_sends_no_reader_to_a_section_it_has_not(with_ltv):
+    """The email's finding said "(the value section gives the gap's interval)"; the email has no value section.
+    It points at the lifetime value figure below where the email shows it, else at the full report."""
+    from cxkit.brief import VALUE_SECTION
+    from cxkit.render.email import email_text
+
+    finding = {"text": f"Each promoter is worth $809 more. Why it matters: a test would tell{VALUE_SECTION}.",
+               "facts": []}
+    brief = {"type": "brief", "headline": {"text": "In the last year 3,181 customers left.", "facts": []},
+             "tiles": [], "findings": [finding], "actions": [], "nps_definition": ""}
+    figures = [{"type": "figure", "name": "ltv-by-band" if with_ltv else "churn-by-band",
+                "takeaway": "Promoters are worth $809 more (95% CI $710 to $909).", "caption": None, "alt": "LTV"}]
+    record = {"version": 1, "meta": {"title": "T", "footer": "F"},
+              "blocks": [{"type": "heading", "text": "T", "subtitle": "S"}, brief, *figures]}
+    text = email_text(record)
+    assert "the value section" not in text.replace("full report's value section", "")
+    assert ("(the lifetime value figure below gives the gap's interval)" in text) is with_ltv
+    assert ("(the full report's value section gives the gap's interval)" in text) is (not with_ltv)

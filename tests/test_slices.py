@@ -44,7 +44,7 @@ def test_slice_against_everyone_and_focus(data):
     assert {"band", "this slice", "everyone", "small"} == set(table.columns)
     assert table.loc["customers who answered", "this slice"] < table.loc["customers who answered", "everyone"]
     first = summary(a)[0]
-    assert first.startswith("This audience's NPS is") and "everyone's is" in first
+    assert first.startswith("West's NPS is") and "everyone's is" in first  # by its own name
     assert "the other customers" in first  # compared with the rest: two independent groups
     assert sum("NPS is" in s for s in summary(a)) == 1  # the slice NPS is stated once
     assert "region" not in " ".join(a.cox_.summary.index)  # the slice's own column is not a driver

@@ -205,3 +205,69 @@ def test_actions_that_do_not_fit_the_brief_slide_get_their_own_with_their_assump
     short = _actions_deck(tmp_path / "short", "Win back detractors.", "a scenario.")
     assert not any(texts[0] == "What to do" for texts in short)  # on the brief slide, under its heading
     assert any("What to do" in texts[1:] and "Assumption" not in " ".join(texts) for texts in short)
+
+
+def _deck_texts(folder: Path, record: dict) -> list[list[str]]:
+    from PIL import Image
+    from pptx import Presentation
+
+    folder.mkdir()
+    for block in record["blocks"]:
+        if block["type"] == "figure":
+            Image.new("RGB", (1375, 457), "#0072B2").save(folder / f"{block['name']}.png")
+    deck = Presentation(str(write_pptx(folder, folder / "report.pptx", record)))
+    return [[s.text_frame.text for s in slide.shapes if s.has_text_frame and s.text_frame.text.strip()]
+            for slide in deck.slides]
+
+
+FINDINGS = [{"text": f"Finding {k}: each promoter is worth $809 more than each detractor over 5 years. Why it matters: "
+                     "that gap is the most a detractor won back could be worth."} for k in (1, 2, 3)]
+
+
+def test_page_ones_findings_are_on_a_slide(tmp_path):
+    """The deck dropped page one's three findings ("What we see, and why it matters"), and titled the slide of the
+    headline and tiles "What changed, and what to do" with no action on it. The findings are on a slide, once, and
+    the brief's slide is titled by what it holds."""
+    record = _record(1)
+    brief = record["blocks"][0]
+    long = ("Test a win-back of detractors: call a random half of the 706 active customers whose latest answer, of "
+            "any age, was a detractor's (508 of them answered in the last 12 months, as the NPS tile counts), fix "
+            "what they report, and after 12 months compare their churn with the other half's.")
+    brief["actions"] = [{**a, "text": long, "assumption": "a scenario"} for a in brief["actions"]]
+    brief["findings"] = FINDINGS
+    record["blocks"] = [brief]
+    texts = _deck_texts(tmp_path / "with", record)
+    said = [t for slide in texts for t in slide if t.startswith("Finding")]
+    assert said == [f["text"] for f in FINDINGS] or said == ["\n".join(f["text"] for f in FINDINGS)]
+    assert texts[1][0] in ("What changed", "What changed, and what we see")  # the actions did not fit under it
+    assert any(slide[0] == "What to do" for slide in texts)
+    brief["findings"] = []  # a brief without findings (an older record): no empty findings slide
+    texts = _deck_texts(tmp_path / "without", record)
+    assert not any("What we see" in t for slide in texts for t in slide)
+
+
+def test_a_figures_caption_carries_its_caveat_not_its_headline_again(tmp_path):
+    """Seven figure slides repeated their title word for word as the caption, and the hazard ratios' slide dropped
+    "These are associations, not levers", which its section says. A takeaway that is its headline with an aside
+    is not said again: the section's introduction is the caption of its first figure, a later figure's own caption
+    the caption of that one; a takeaway that goes on past its headline (after a colon) is kept, caveat after it."""
+    intro = ("Hazard ratios from a Cox model. These are associations, not levers: a row allowing for the others is "
+             "not what changing that one thing would do.")
+    record = _record(1)
+    record["blocks"] = [
+        {"type": "section", "title": "What goes with churn", "intro": intro},
+        {"type": "figure", "name": "hazards", "takeaway": "Detractors churn 2.1 times as fast as passives (95% CI "
+         "1.8 to 2.3), allowing for plan and region.", "caption": None, "alt": "Hazard ratios of churn"},
+        {"type": "figure", "name": "second", "takeaway": None, "caption": "The gap split; the parts add up.",
+         "alt": "Why promoters are worth more"},
+        {"type": "section", "title": "Customer math", "intro": "Customers in and out of the base."},
+        {"type": "figure", "name": "wide", "takeaway": LONG, "caption": None, "alt": "The leaky bucket"}]
+    texts = _deck_texts(tmp_path / "deck", record)
+    hazards = next(s for s in texts if s[0].startswith("Detractors churn"))
+    assert hazards[0] == "Detractors churn 2.1 times as fast as passives, allowing for plan and region"
+    assert intro in hazards and not any(t.startswith("Detractors churn 2.1 times as fast as passives (95%")
+                                        for t in hazards)
+    second = next(s for s in texts if s[0] == "Why promoters are worth more")
+    assert "The gap split; the parts add up." in second and intro not in second
+    wide = next(s for s in texts if s[0].startswith("Over the last 12 months"))
+    assert any(t.startswith(LONG) and t.endswith("Customers in and out of the base.") for t in wide)

@@ -158,12 +158,24 @@ def _parts(record: dict) -> dict:
 
     brief = brief_of(record)
     if brief is not None:  # the brief leads (headline, tiles, findings, ranked actions); the summary is in the PDF
+        brief = _without_sections(brief, keep)
         return {"title": heading.get("text") or meta.get("title", ""), "subtitle": heading.get("subtitle") or "",
                 "brief": brief, "summary": [], "action": None, "figures": figures, "footer": meta.get("footer", "")}
     return {"title": heading.get("text") or meta.get("title", ""), "subtitle": heading.get("subtitle") or "",
             "summary": [i["text"] for i in summary if i.get("key") != "stake" or not action],
             "action": action, "figures": figures, "brief": None,
             "footer": meta.get("footer", "")}
+
+
+def _without_sections(brief: dict, figures: set) -> dict:
+    """The brief with its pointer to the value section (which an email has not) pointed at what the email has:
+    the lifetime value figure below, where it is among the key figures, else the full report."""
+    from cxkit.brief import VALUE_SECTION
+
+    where = (" (the lifetime value figure below gives the gap's interval)" if "ltv-by-band" in figures else
+             " (the full report's value section gives the gap's interval)")
+    findings = [{**f, "text": f["text"].replace(VALUE_SECTION, where)} for f in brief.get("findings") or []]
+    return {**brief, "findings": findings}
 
 
 def _brief_rows(brief: dict) -> list[str]:

@@ -104,7 +104,8 @@ def write_index(items, out_dir: Path) -> Path:
             f"content='width=device-width, initial-scale=1'>{_GENERATOR}<title>Reports</title>"
             f"<style>{_STYLE}</style></head>"
             f"<body><h1>Reports</h1><p class='counts'>{counts}</p><table><thead><tr><th>report</th><th>for</th>"
-            "<th>customers in its data</th><th>what it says first</th><th>files</th><th>this run</th></tr>"
+            "<th>customers in its data, ever (not only today's)</th><th>what it says first</th><th>files</th>"
+            "<th>this run</th></tr>"
             "</thead><tbody>"
             + "".join(_row(it, out_dir) for it in items) + "</tbody></table></body></html>")
     tmp = out_dir / ".index.html.tmp"

@@ -249,65 +249,83 @@ _SPARE = 0.9  # the share of a text box's height the measure may fill (LibreOffi
 
 
 def _brief_slides(deck, brief: dict, footer: str) -> None:
-    """What changed, and what to do: the headline, the tiles and the ranked actions (a second slide for the
-    actions when one does not hold them)."""
+    """What changed: the headline and the tiles, then under them the ranked actions where they fit ("What changed,
+    and what to do"), else the findings ("What changed, and what we see"); what does not fit there gets a slide of
+    its own: the findings ("What we see, and why it matters"), then the actions ("What to do", with their
+    assumptions where those fit). Page one's three findings are always on a slide."""
     slide = _slide(deck)
-    _title(slide, "What changed, and what to do")
     top = BODY_TOP
     head = fit_text([brief["headline"]["text"]], WIDTH, 1.1, sizes=(20, 18, 16), bold=True)
     _box(slide, MARGIN, top, WIDTH, head.height, [brief["headline"]["text"]], head.size, bold=True)
     top += head.height + 0.25
     tiles = brief.get("tiles") or []
     if tiles:
-        gap = 0.2
-        w = (WIDTH - gap * (len(tiles) - 1)) / len(tiles)
-        fits = [(fit_text([t["text"]], w - 0.2, 0.5, sizes=(26, 22, 18), bold=True),
-                 fit_text([t["label"], t.get("change", "")], w - 0.2, 0.95, sizes=(13, 12, 11)))
-                for t in tiles]
-        size_v, size_l = min(f[0].size for f in fits), min(f[1].size for f in fits)
-        tall = max(measure([t["text"]], w - 0.2, size_v, True).height + size_v * _GAP / 72  # the gap drawn below it
-                   + measure([t["label"], t.get("change", "")], w - 0.2, size_l).height for t in tiles) + 0.3
-        for i, t in enumerate(tiles):
-            left = MARGIN + i * (w + gap)
-            card = slide.shapes.add_shape(1, *(_emu(v) for v in (left, top, w, tall)))  # 1: rectangle
-            card.fill.background()
-            card.line.color.rgb = _rgb((0xD0, 0xD0, 0xD0))
-            bar = slide.shapes.add_shape(1, *(_emu(v) for v in (left, top, w, 0.06)))
-            bar.fill.solid()
-            bar.fill.fore_color.rgb = _rgb(ACCENT)
-            bar.line.fill.background()
-            y = top + 0.15
-            for text, size, bold, color in ((t["text"], size_v, True, INK), (t["label"], size_l, False, INK),
-                                            (t.get("change", ""), size_l, False, MUTED)):
-                if text:
-                    h = measure([text], w - 0.2, size, bold).height
-                    _box(slide, left + 0.1, y, w - 0.2, h, [text], size, bold=bold, color=color)
-                    y += h + size * _GAP / 72
-        top += tall + 0.3
+        top += _tiles(slide, tiles, top) + 0.3
     actions = [f"{a['text']} {a['value']} (owner: {a.get('owner') or 'to assign'})" for a in brief["actions"]]
-    if actions:
-        # LibreOffice sets text a little looser than the measure: a tenth kept spare, so the last line never
-        # sits on the footer
-        room = (SLIDE_H - BOTTOM - 0.3 - top - 0.45) * _SPARE
-        fit = fit_text(actions, WIDTH, room, sizes=(16, 15, 14), indent=_INDENT)
-        if fit.fits:
-            _box(slide, MARGIN, top, WIDTH, 0.35, ["What to do"], 16, bold=True, color=ACCENT)
-            _box(slide, MARGIN, top + 0.45, WIDTH, fit.height, actions, fit.size, numbered=True)
-        else:  # the actions get a slide of their own, titled by them, with their assumptions where they fit
-            _footer(slide, footer)
-            slide = _slide(deck)
-            _title(slide, "What to do")
-            room = BODY_H * _SPARE
-            full = [f"{a['text']} {a['value']}. Assumption: {a['assumption'].rstrip('.')}. (owner: "
-                    f"{a.get('owner') or 'to assign'})" if a.get("assumption") else text
-                    for a, text in zip(brief["actions"], actions, strict=True)]
-            fit = fit_text(full, WIDTH, room, sizes=(16, 15, 14), indent=_INDENT)
-            if fit.fits:
-                actions = full
+    findings = [f["text"] for f in brief.get("findings") or []]
+    # LibreOffice sets text a little looser than the measure: a tenth kept spare, so the last line never sits on
+    # the footer
+    room = (SLIDE_H - BOTTOM - 0.3 - top - 0.45) * _SPARE
+    title = "What changed"
+    for kind, items, heading, sizes in (("actions", actions, "What to do", (16, 15, 14)),
+                                        ("findings", findings, "What we see, and why it matters", (15, 14, 13))):
+        fit = fit_text(items, WIDTH, room, sizes=sizes, indent=_INDENT) if items else None
+        if fit is not None and fit.fits:
+            _box(slide, MARGIN, top, WIDTH, 0.35, [heading], 16, bold=True, color=ACCENT)
+            _box(slide, MARGIN, top + 0.45, WIDTH, fit.height, items, fit.size, numbered=True)
+            title += ", and what to do" if kind == "actions" else ", and what we see"
+            if kind == "actions":
+                actions = []
             else:
-                fit = fit_text(actions, WIDTH, room, sizes=(18, 16, 15, 14), indent=_INDENT)
-            _box(slide, MARGIN, BODY_TOP, WIDTH, fit.height, actions, fit.size, numbered=True)
+                findings = []
+            break
+    _title(slide, title)
     _footer(slide, footer)
+    if findings:
+        _bullet_slides(deck, "What we see, and why it matters", findings, 18, footer)
+    if actions:  # the actions get a slide of their own, titled by them, with their assumptions where they fit
+        slide = _slide(deck)
+        _title(slide, "What to do")
+        room = BODY_H * _SPARE
+        full = [f"{a['text']} {a['value']}. Assumption: {a['assumption'].rstrip('.')}. (owner: "
+                f"{a.get('owner') or 'to assign'})" if a.get("assumption") else text
+                for a, text in zip(brief["actions"], actions, strict=True)]
+        fit = fit_text(full, WIDTH, room, sizes=(16, 15, 14), indent=_INDENT)
+        if fit.fits:
+            actions = full
+        else:
+            fit = fit_text(actions, WIDTH, room, sizes=(18, 16, 15, 14), indent=_INDENT)
+        _box(slide, MARGIN, BODY_TOP, WIDTH, fit.height, actions, fit.size, numbered=True)
+        _footer(slide, footer)
+
+
+def _tiles(slide, tiles: list[dict], top: float) -> float:
+    """The tiles in a row of cards from ``top``; their height."""
+    gap = 0.2
+    w = (WIDTH - gap * (len(tiles) - 1)) / len(tiles)
+    fits = [(fit_text([t["text"]], w - 0.2, 0.5, sizes=(26, 22, 18), bold=True),
+             fit_text([t["label"], t.get("change", "")], w - 0.2, 0.95, sizes=(13, 12, 11)))
+            for t in tiles]
+    size_v, size_l = min(f[0].size for f in fits), min(f[1].size for f in fits)
+    tall = max(measure([t["text"]], w - 0.2, size_v, True).height + size_v * _GAP / 72  # the gap drawn below it
+               + measure([t["label"], t.get("change", "")], (w - 0.2) * _SPARE, size_l).height for t in tiles) + 0.3
+    for i, t in enumerate(tiles):
+        left = MARGIN + i * (w + gap)
+        card = slide.shapes.add_shape(1, *(_emu(v) for v in (left, top, w, tall)))  # 1: rectangle
+        card.fill.background()
+        card.line.color.rgb = _rgb((0xD0, 0xD0, 0xD0))
+        bar = slide.shapes.add_shape(1, *(_emu(v) for v in (left, top, w, 0.06)))
+        bar.fill.solid()
+        bar.fill.fore_color.rgb = _rgb(ACCENT)
+        bar.line.fill.background()
+        y = top + 0.15
+        for text, size, bold, color in ((t["text"], size_v, True, INK), (t["label"], size_l, False, INK),
+                                        (t.get("change", ""), size_l, False, MUTED)):
+            if text:  # measured a little narrower than drawn: a line at the edge wraps in LibreOffice
+                h = measure([text], (w - 0.2) * _SPARE, size, bold).height
+                _box(slide, left + 0.1, y, w - 0.2, h, [text], size, bold=bold, color=color)
+                y += h + size * _GAP / 72
+    return tall
 
 
 def _emu(inches: float):
@@ -322,30 +340,38 @@ def _rgb(color):
     return RGBColor(*color)
 
 
-def _figure_slide(deck, png: Path, block: dict, section: str | None, footer: str) -> None:
+def _figure_slide(deck, png: Path, block: dict, section: tuple | None, footer: str) -> None:
+    """A figure under its short headline, with a caption that does not repeat the headline: the takeaway only
+    where it goes on past the headline with a clause of its own (after a colon or semicolon), then what to read
+    the figure with (its section's introduction for a section's first figure, else the figure's caption: the
+    caveats, "these are associations, not levers", and why a chart's ranking differs from page one's); the
+    takeaway whole in the notes."""
     from PIL import Image
 
     slide = _slide(deck)
     takeaway = block.get("takeaway") or ""
     caption = block.get("caption") or ""
+    name, intro = section or (None, None)
 
     def fits(text):
         return fit_text([text], WIDTH, TITLE_H, sizes=TITLE_SIZES[-1:], bold=True).fits
 
     title = headline(takeaway, fits) if takeaway else None
-    under = takeaway
+    under = [takeaway] if takeaway and _goes_on(takeaway) else []
     if title is None:
         alt = block.get("alt") if block.get("alt") not in (None, block["name"], takeaway) else None
-        title = (alt if alt and fits(alt) else None) or section or block["name"]
-        under = takeaway or caption
-    if under and re.sub(r"\W", "", under) == re.sub(r"\W", "", title):
-        under = ""  # the headline says it all
+        title = (alt if alt and fits(alt) else None) or name or block["name"]
+        under = [takeaway] if takeaway else []
+    under = [t for t in (*under, intro or caption) if t and re.sub(r"\W", "", t) != re.sub(r"\W", "", title)]
     _title(slide, title)
     below = SLIDE_H - BOTTOM - 0.3  # the footer's line
     if under:
-        cap = fit_text([under], WIDTH, 1.0, sizes=(16, 15, 14, 13))
+        cap = fit_text(under, WIDTH, 1.3, sizes=(15, 14, 13, 12))
+        if not cap.fits and len(under) > 1:  # the takeaway's own clause first; the caveat stays in the notes
+            under = under[:1]
+            cap = fit_text(under, WIDTH, 1.3, sizes=(15, 14, 13, 12))
         below -= cap.height + 0.15
-        _box(slide, MARGIN, below + 0.1, WIDTH, cap.height, [under], cap.size, color=MUTED)
+        _box(slide, MARGIN, below + 0.1, WIDTH, cap.height, under, cap.size, color=MUTED)
     with Image.open(png) as image:
         aspect = image.width / image.height
     room_h = below - BODY_TOP
@@ -353,18 +379,26 @@ def _figure_slide(deck, png: Path, block: dict, section: str | None, footer: str
     height = width / aspect
     slide.shapes.add_picture(str(png), _emu(MARGIN + (WIDTH - width) / 2), _emu(BODY_TOP + (room_h - height) / 2),
                              width=_emu(width), height=_emu(height))
-    _notes(slide, [takeaway, caption])
+    _notes(slide, [takeaway, caption, intro])
     _footer(slide, footer)
 
 
+def _goes_on(takeaway: str) -> bool:
+    """Whether a takeaway says more than its headline: a clause after a colon or semicolon outside brackets (the
+    headline keeps what comes before it; asides and a last comma's words belong to the headline's sentence)."""
+    short = re.sub(r"\s*\([^)]*\)", "", takeaway).strip().rstrip(".")
+    return bool(re.search(r"[:;]\s", short))
+
+
 def _sections(record: dict) -> dict:
-    """Figure name -> the title of the section it sits in."""
-    out, current = {}, None
+    """Figure name -> the title of the section it sits in and, for the section's first figure, its intro."""
+    out, current, intro = {}, None, None
     for block in record["blocks"]:
         if block["type"] == "section":
-            current = block["title"]
+            current, intro = block["title"], block.get("intro")
         elif block["type"] == "figure":
-            out[block["name"]] = current
+            out[block["name"]] = (current, intro)
+            intro = None
     return out
 
 
