@@ -579,6 +579,11 @@ def _edge_tables(seed: int = 5) -> dict:
         # a complaint and an answer counting from the same day (the answer 90 days before the complaint)
         {"customer_id": ids[3], "date": c["signup_date"].iloc[3] + 120 * day, "kind": "complaint", "cost": 1.0},
         {"customer_id": ids[3], "date": c["signup_date"].iloc[3] + 121 * day, "kind": "call", "cost": 1.0}]
+    # leavers with a complaint on the edges of the window on the day they left: lag_days before (not counted)
+    # and lag_days + window_days before (counted)
+    left = c.index[c["end_date"].notna() & (c["end_date"] - c["signup_date"] > 200 * day)][-2:]
+    extra_k += [{"customer_id": ids[i], "date": c["end_date"].iloc[i] - gap * day, "kind": "complaint", "cost": 1.0}
+                for i, gap in zip(left, (7, 97), strict=True)]
     # three answers on one day (dates without a time: which counts is not defined, so one band: detractor)
     extra_r = [{"customer_id": ids[4], "response_date": c["signup_date"].iloc[4] + 30 * day, "nps": s,
                 "csat": 3, "effort": pd.NA} for s in (0, 6, 3)]
@@ -611,10 +616,11 @@ def test_sweep_moves_equal_the_sql_moves_and_give_the_same_fit(tmp_path, monkeyp
     data = load(write_case(tmp_path / variant, tables, "parquet"))
     seen, real = [], ExperienceHazards._moves
 
-    def both(self, data, experiences, adjust, prior, codes, only=None):
-        got = real(self, data, experiences, adjust, prior, codes, only)
+    def both(self, data, experiences, adjust, prior, codes, only=None, since=None):
+        got, left = real(self, data, experiences, adjust, prior, codes, only, since=since)
+        assert left is not None  # the sweep counted the period's leavers
         seen.append((got.copy(), data.sql(self._moves_sql(data, experiences, adjust, prior, codes, only)).df()))
-        return got
+        return got, left
 
     monkeypatch.setattr(ExperienceHazards, "_moves", both)
     swept = ExperienceHazards(**settings).fit_data(data)
@@ -624,8 +630,15 @@ def test_sweep_moves_equal_the_sql_moves_and_give_the_same_fit(tmp_path, monkeyp
         key = list(got.columns[:-3])
         got, want = (m.sort_values(key).reset_index(drop=True) for m in (got, want))
         pd.testing.assert_frame_equal(got, want)
-    monkeypatch.setattr(ExperienceHazards, "_moves", lambda self, data, *a: data.sql(self._moves_sql(data, *a)).df())
+    # every leaver since long ago too (the period's alone are few here), by the sweep and by _leavers_sql
+    ever = ExperienceHazards(**settings, period_months=1200).fit_data(data)
+    monkeypatch.setattr(ExperienceHazards, "_moves",
+                        lambda self, data, *a, since=None: (data.sql(self._moves_sql(data, *a)).df(), None))
     sql = ExperienceHazards(**settings).fit_data(data)
+    sql_ever = ExperienceHazards(**settings, period_months=1200).fit_data(data)
+    for got, want in ((swept, sql), (ever, sql_ever)):
+        assert got.revenue_at_risk_["leavers_with"].sum() > 0
+        pd.testing.assert_frame_equal(got.revenue_at_risk_, want.revenue_at_risk_, check_exact=False, rtol=1e-12)
     assert (swept.spells_, swept.prior_spells_, swept.risk_cells_) == (sql.spells_, sql.prior_spells_,
                                                                        sql.risk_cells_)
     assert swept.experiences_ == sql.experiences_ == (["repeat_contacts"] if variant == "no_complaints"

@@ -28,12 +28,13 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from cxkit.drivers.frame import rate_sql
 from cxkit.drivers.risk_sets import PRIOR_BAND, coded
 from cxkit.errors import CxkitError
 from cxkit.scales import band_sql
 from cxkit.sql import ident, literal
 
-__all__ = ["sweep_moves"]
+__all__ = ["sweep_moves", "leaver_groups"]
 
 _LEVEL_BITS, _CODE_BITS = 21, 6  # a pattern packed in one int64: experience counts, then adjuster and band codes
 _BATCH = 1 << 20  # rows per batch read
@@ -41,7 +42,7 @@ _INTEGER_IDS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLI
 
 
 def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior: str | None, codes: dict,
-                only: str | None = None) -> pd.DataFrame:
+                only: str | None = None, since=None):
     """Entries, exits and events per pattern and day, as :func:`~cxkit.drivers.risk_sets.moves_sql` gives them.
 
     Parameters
@@ -60,12 +61,18 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
         Adjuster (and ``earlier_band``) -> its levels, as :meth:`ExperienceHazards.fit_data` builds them.
     only : str or None
         A condition on ``customer_id``: only those customers (a group of ``chunk_customers``).
+    since : datetime.date or None
+        Also count, for each customer who left after this day, the experiences counting on the day they left
+        (those of :meth:`ExperienceHazards._leavers_sql`, in the same pass; :func:`leaver_groups` adds their
+        revenue and sums them up).
 
     Returns
     -------
-    DataFrame
+    DataFrame, or (DataFrame, (ids, counts)) with ``since``
         ``<experiences>, <adjusters>, earlier_band, day, enter, leave, events`` with the level numbers (decode
-        with :func:`~cxkit.drivers.risk_sets.decode`), and one row with ``day`` NULL counting the spells.
+        with :func:`~cxkit.drivers.risk_sets.decode`), and one row with ``day`` NULL counting the spells. With
+        ``since``, also the leavers' ids (the sweep's key: the id, or its rank among the customers' for an id
+        that is not an integer; in id order) and their count of each experience (leavers x experiences).
 
     Examples
     --------
@@ -84,6 +91,18 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
                     f"WHERE signup_date <= {as_of}").fetchone()[0]  # more than any customer is observed
     steady = (con_id, con_day, steps, ans_id, ans_day, ans_band, hazards.lag_days,
               hazards.lag_days + hazards.window_days)
+    after = _NEVER if since is None else _epoch_day(since)
+    leavers = []
+
+    def sweep(cols, state):  # one batch of customers; its leavers after ``since`` kept
+        ids, signup, total, churned = cols[:4]
+        n_left = int(np.count_nonzero((churned != 0) & (total > 0) & (signup.astype(np.int64) + total > after)))
+        lv_id, lv_counts = np.zeros(n_left, np.int64), np.zeros((n_left, len(experiences)), np.int32)
+        state = _sweep(ids, signup, total, churned, _adjusters(cols[4:], ids.size), *steady, after, lv_id,
+                       lv_counts, *state)
+        leavers.append((lv_id, lv_counts))
+        return state
+
     try:  # the customers a batch at a time, as stored, while they come in id order
         state, last = _start(len(experiences), len(adjust), days), None
         for batch in data.sql(people).to_arrow_reader(_BATCH):
@@ -93,12 +112,75 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
             if (last is not None and cols[0][0] <= last) or (np.diff(cols[0]) <= 0).any():
                 raise _Unordered
             last = cols[0][-1]
-            state = _sweep(*cols[:4], _adjusters(cols[4:], cols[0].size), *steady, *state)
+            state = sweep(cols, state)
     except _Unordered:  # all at once, sorted by DuckDB (a parallel sort)
+        leavers.clear()
         cols = [np.asarray(c) for c in data.sql(f"SELECT * FROM ({people}) ORDER BY 1").fetchnumpy().values()]
-        state = _sweep(*cols[:4], _adjusters(cols[4:], cols[0].size), *steady,
-                       *_start(len(experiences), len(adjust), days))
-    return _frame(state, [*experiences, *adjust, PRIOR_BAND], len(experiences))
+        state = sweep(cols, _start(len(experiences), len(adjust), days))
+    moves = _frame(state, [*experiences, *adjust, PRIOR_BAND], len(experiences))
+    if since is None:
+        return moves
+    return moves, (np.concatenate([p[0] for p in leavers]) if leavers else np.zeros(0, np.int64),
+                   np.concatenate([p[1] for p in leavers]) if leavers else np.zeros((0, len(experiences)), np.int32))
+
+
+def leaver_groups(data, parts: list, experiences: list[str], since) -> pd.DataFrame:
+    """The leavers after ``since`` per count of experiences counting on the day they left, with their revenue:
+    the table :meth:`ExperienceHazards._leavers_sql` gives (``<experiences>, leavers, revenue, rated``, in the
+    order of the counts), from the leavers :func:`sweep_moves` counted (``parts``: its ``(ids, counts)`` of each
+    group of customers) and the revenue rates of those leavers (:func:`~cxkit.drivers.frame.rate_sql`, read for
+    them alone).
+
+    Examples
+    --------
+    >>> since = dt.date(2025, 9, 30)                                                            # doctest: +SKIP
+    >>> moves, left = sweep_moves(data, eh, ["repeat_contacts"], [], None, {}, since=since)    # doctest: +SKIP
+    >>> leaver_groups(data, [left], ["repeat_contacts"], since)                                # doctest: +SKIP
+    """
+    ids = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    counts = (np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, len(experiences)), np.int32))
+    order = np.argsort(ids, kind="stable")  # the groups' leavers in id order, so sums run in one order
+    ids, counts = ids[order], counts[order]
+    as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
+    end = f"CASE WHEN c.end_date <= {as_of} THEN c.end_date END"
+    left = (f"c.signup_date <= {as_of} AND {end} IS NOT NULL AND {end} > DATE {literal(since.isoformat())} "
+            f"AND date_diff('day', c.signup_date, {end}) > 0")  # as the sweep picks them
+    key, join = _id_key(data)
+    rates = rate_sql(data, f"SELECT c.customer_id FROM customers c WHERE {left}", where=left)
+    found = data.sql(f"SELECT {key} AS id, CAST(x.rate AS DOUBLE) AS rate FROM ({rates}) x{join}").fetchnumpy()
+    rate = np.full(ids.size, np.nan)
+    if ids.size and found["id"].size:  # each leaver's rate (unknown: NaN), matched by id
+        r_id = np.asarray(found["id"])
+        r_rate = np.ma.filled(np.ma.asarray(found["rate"]).astype(float), np.nan)
+        at = np.minimum(np.searchsorted(ids, r_id), ids.size - 1)
+        hit = ids[at] == r_id
+        rate[at[hit]] = r_rate[hit]
+    # the leavers per count of each experience: the counts packed in one number (their order kept), grouped
+    counts = counts.astype(np.int64)
+    base = int(counts.max(initial=0)) + 1
+    packed = np.zeros(ids.size, np.int64)
+    for e in range(counts.shape[1]):
+        packed = packed * base + counts[:, e]
+    keys, group = np.unique(packed, return_inverse=True)
+    levels = np.zeros((keys.size, counts.shape[1]), np.int64)
+    for e in reversed(range(counts.shape[1])):
+        keys, levels[:, e] = np.divmod(keys, base)
+    known = ~np.isnan(rate)
+    out = pd.DataFrame(levels, columns=experiences)
+    out["leavers"] = np.bincount(group, minlength=len(levels)).astype(np.int64)
+    out["revenue"] = np.bincount(group, weights=np.where(known, rate, 0.0), minlength=len(levels))
+    out["rated"] = np.bincount(group, weights=known, minlength=len(levels)).astype(np.int64)
+    return out
+
+
+_NEVER = np.iinfo(np.int64).max  # no customer leaves after this day
+
+
+def _epoch_day(day) -> int:
+    """Days from 1970-01-01 to ``day`` (a date), as the queries' ``date_diff``."""
+    import datetime as dt
+
+    return (day - dt.date(1970, 1, 1)).days
 
 
 def _frame(state, names: list[str], n_exp: int) -> pd.DataFrame:
@@ -142,14 +224,8 @@ def _queries(data, hazards, adjust, prior, codes, only) -> tuple[str, str, str]:
     (id, day, complaint) and the answers (id, day, second of the day, band code; 0 for NULL), as stored. Days
     are days since 1970-01-01 (a customer's day since signup is the difference, as ``date_diff``'s)."""
     as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
-    id_type = str(data.sql("SELECT typeof(customer_id) FROM customers LIMIT 1").fetchone()[0]).upper()
     where = f" AND ({only})" if only else ""
-    if id_type in _INTEGER_IDS:  # the id itself orders the three tables
-        key, join = "CAST(x.customer_id AS BIGINT)", ""
-    else:  # any other id: its rank among the customers'
-        key = "i.i"
-        join = (" JOIN (SELECT customer_id, CAST(row_number() OVER (ORDER BY customer_id) AS BIGINT) AS i "
-                "FROM customers) i USING (customer_id)")
+    key, join = _id_key(data)
     epoch = "CAST(date_diff('day', DATE '1970-01-01', CAST({} AS DATE)) AS INTEGER)"
     end = f"CASE WHEN x.end_date <= {as_of} THEN x.end_date END"
     adj = "".join(f", CAST(coalesce({coded(f'CAST(x.{ident(a)} AS VARCHAR)', codes.get(a))}, 0) AS TINYINT) "
@@ -171,6 +247,16 @@ def _queries(data, hazards, adjust, prior, codes, only) -> tuple[str, str, str]:
                f"CAST(coalesce({band}, 0) AS TINYINT) AS band FROM responses x{join} "
                f"WHERE x.{ident(prior)} IS NOT NULL AND x.response_date IS NOT NULL{where}")
     return people, contacts, answers
+
+
+def _id_key(data) -> tuple[str, str]:
+    """The sweep's key of a customer (SQL over a table aliased ``x``) and the join it needs: the id itself when
+    it is an integer (it orders the three tables), else its rank among the customers' ids."""
+    id_type = str(data.sql("SELECT typeof(customer_id) FROM customers LIMIT 1").fetchone()[0]).upper()
+    if id_type in _INTEGER_IDS:
+        return "CAST(x.customer_id AS BIGINT)", ""
+    return "i.i", (" JOIN (SELECT customer_id, CAST(row_number() OVER (ORDER BY customer_id) AS BIGINT) AS i "
+                   "FROM customers) i USING (customer_id)")
 
 
 def _experiences(data, query: str, repeat_days: int, complaints: bool) -> tuple:
@@ -285,15 +371,18 @@ def _key(row, n_exp):
 
 @njit(cache=True)
 def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id, ans_day, ans_band,
-           lag, shift, acc, pats, table, pids, counts):
+           lag, shift, after, lv_id, lv_counts, acc, pats, table, pids, counts):
     """Every customer once, in id order: the spells' entries, exits and departures added per (pattern, day).
 
     ``con_steps`` holds each contact's step per experience (0 or 1; contacts with none left out). The state
     (:func:`_start`) carries over from one batch of customers to the next (in id order): the (4, patterns, days)
     table (enter, leave, events, and how many rows of ``moves_sql`` added to each cell), the patterns
     (experience counts, adjuster codes, band code; a code 0 is NULL), the hash table of their keys and their
-    numbers, and the counters (patterns, next contact, next answer, spells of each model); returned updated."""
+    numbers, and the counters (patterns, next contact, next answer, spells of each model); returned updated.
+    Each customer who left after the day ``after`` (days since 1970) gets a row of ``lv_id`` and ``lv_counts``
+    (their experiences counting on the day they left: from ``lag`` days after one, for ``shift - lag`` days)."""
     n_exp, n_adj = con_steps.shape[1], adj.shape[1]
+    n_left = 0
     n_pat, jc, ja, spells_all, spells_band = counts[0], counts[1], counts[2], counts[3], counts[4]
     row = np.zeros(n_exp + n_adj + 1, np.int64)
     for c in range(ids.size):
@@ -310,6 +399,13 @@ def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id,
         tot, s, ch = total[c], signup[c], churned[c]
         if tot <= 0:
             continue
+        if ch != 0 and np.int64(s) + tot > after:  # a leaver of the period: the experiences counting that day
+            lv_id[n_left] = cid
+            for i in range(c0, jc):
+                if con_day[i] - s + lag < tot <= con_day[i] - s + shift:
+                    for e in range(n_exp):
+                        lv_counts[n_left, e] += con_steps[i, e]
+            n_left += 1
         for e in range(n_exp + n_adj + 1):
             row[e] = 0
         for a in range(n_adj):
