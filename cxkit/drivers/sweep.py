@@ -187,8 +187,8 @@ def _frame(state, names: list[str], n_exp: int) -> pd.DataFrame:
     """The sweep's tables as ``moves_sql``'s rows: one per (pattern, day) cell a row of it added to (codes 0 as
     NULL), then the spells counted with ``day`` NULL."""
     acc, pats, _, _, counts = state
-    pid, day = np.nonzero(acc[3, :counts[0]])
-    cells = acc[:3, pid, day]
+    pid, day = np.nonzero(acc[:counts[0], :, 3])
+    cells = acc[pid, day, :3].T
     none = np.zeros(day.size, dtype=bool)
     cols = {}
     for i, name in enumerate(names):
@@ -215,7 +215,7 @@ def _start(n_exp: int, n_adj: int, days: int) -> tuple:
     the hash table of their keys and their numbers, and the counters (patterns, next contact, next answer, spells
     of each model)."""
     cap = 64
-    return (np.zeros((4, cap, days), np.int64), np.zeros((cap, n_exp + n_adj + 1), np.int64),
+    return (np.zeros((cap, days, 4), np.int64), np.zeros((cap, n_exp + n_adj + 1), np.int64),
             np.full(4 * cap, -1, np.int64), np.zeros(4 * cap, np.int64), np.zeros(5, np.int64))
 
 
@@ -329,8 +329,8 @@ def _slot(key, table):
 def _grow(acc, pats, table, pids):
     """The tables with twice the patterns' rows (the new ones zero), and a hash table twice the size."""
     n = pats.shape[0]
-    grown = np.zeros((acc.shape[0], 2 * n, acc.shape[2]), np.int64)
-    grown[:, :n] = acc
+    grown = np.zeros((2 * n, acc.shape[1], acc.shape[2]), np.int64)
+    grown[:n] = acc
     more = np.zeros((2 * n, pats.shape[1]), np.int64)
     more[:n] = pats
     new_table, new_pids = np.full(2 * table.size, -1, np.int64), np.zeros(2 * table.size, np.int64)
@@ -339,6 +339,13 @@ def _grow(acc, pats, table, pids):
             t = _slot(table[o], new_table)
             new_table[t], new_pids[t] = table[o], pids[o]
     return grown, more, new_table, new_pids
+
+
+@njit(cache=True)
+def _known(row, n_exp, table, pids):
+    """The number of ``row``'s pattern, or -1 when it is new."""
+    sl = _slot(_key(row, n_exp), table)
+    return pids[sl] if table[sl] != -1 else -1
 
 
 @njit(cache=True)
@@ -375,7 +382,7 @@ def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id,
     """Every customer once, in id order: the spells' entries, exits and departures added per (pattern, day).
 
     ``con_steps`` holds each contact's step per experience (0 or 1; contacts with none left out). The state
-    (:func:`_start`) carries over from one batch of customers to the next (in id order): the (4, patterns, days)
+    (:func:`_start`) carries over from one batch of customers to the next (in id order): the (patterns, days, 4)
     table (enter, leave, events, and how many rows of ``moves_sql`` added to each cell), the patterns
     (experience counts, adjuster codes, band code; a code 0 is NULL), the hash table of their keys and their
     numbers, and the counters (patterns, next contact, next answer, spells of each model); returned updated.
@@ -410,14 +417,16 @@ def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id,
             row[e] = 0
         for a in range(n_adj):
             row[n_exp + a] = adj[c, a]
-        zero, n_pat, acc, pats, table, pids = _pattern(row, n_exp, n_pat, acc, pats, table, pids)
+        zero = _known(row, n_exp, table, pids)  # the tables change (rarely) only for a new pattern
+        if zero < 0:
+            zero, n_pat, acc, pats, table, pids = _pattern(row, n_exp, n_pat, acc, pats, table, pids)
         # everyone's spell at level 0 from signup to the end
         spells_all += 1
-        acc[0, zero, 0] += 1
-        acc[3, zero, 0] += 1
-        acc[1, zero, tot] += 1
-        acc[2, zero, tot] += ch
-        acc[3, zero, tot] += 1
+        acc[zero, 0, 0] += 1
+        acc[zero, 0, 3] += 1
+        acc[zero, tot, 1] += 1
+        acc[zero, tot, 2] += ch
+        acc[zero, tot, 3] += 1
         prev, band = -1, 0
         iu, idn, ia = c0, c0, a0  # the next contact whose step up is to come, its step down, the next answer
         while True:
@@ -452,26 +461,28 @@ def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id,
                     band = ans_band[ia]
                 ia += 1
             row[-1] = band
-            pid, n_pat, acc, pats, table, pids = _pattern(row, n_exp, n_pat, acc, pats, table, pids)
+            pid = _known(row, n_exp, table, pids)  # the tables change (rarely) only for a new pattern
+            if pid < 0:
+                pid, n_pat, acc, pats, table, pids = _pattern(row, n_exp, n_pat, acc, pats, table, pids)
             if prev < 0:  # the spell at level 0 from signup ends here, not at the end
-                acc[1, zero, day] += 1
-                acc[3, zero, day] += 1
-                acc[1, zero, tot] -= 1
-                acc[2, zero, tot] -= ch
-                acc[3, zero, tot] += 1
+                acc[zero, day, 1] += 1
+                acc[zero, day, 3] += 1
+                acc[zero, tot, 1] -= 1
+                acc[zero, tot, 2] -= ch
+                acc[zero, tot, 3] += 1
             else:
-                acc[1, prev, day] += 1
-                acc[3, prev, day] += 1
-            acc[0, pid, day] += 1
-            acc[3, pid, day] += 1
+                acc[prev, day, 1] += 1
+                acc[prev, day, 3] += 1
+            acc[pid, day, 0] += 1
+            acc[pid, day, 3] += 1
             if is_exp and day > 0:
                 spells_all += 1
             if band != 0:
                 spells_band += 1
             prev = pid
         if prev >= 0:
-            acc[1, prev, tot] += 1
-            acc[2, prev, tot] += ch
-            acc[3, prev, tot] += 1
+            acc[prev, tot, 1] += 1
+            acc[prev, tot, 2] += ch
+            acc[prev, tot, 3] += 1
     counts[0], counts[1], counts[2], counts[3], counts[4] = n_pat, jc, ja, spells_all, spells_band
     return acc, pats, table, pids, counts
