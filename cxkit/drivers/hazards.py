@@ -94,8 +94,10 @@ class ExperienceHazards:
         On this machine, more customers than this have their risk-set counts summed a group of about this many
         at a time (by a hash of the id) and added up: the counts are sums over customers, so the result is the
         same, and DuckDB's working memory is that of one group, however large the data. Each group reads the
-        tables again, so it costs time (docs: benchmarks). None: all at once. A warehouse always sums all at
-        once.
+        tables again, so it costs time (docs: benchmarks). Customers and contacts stored in id order (as exports
+        usually are) need no sort: they are read once, a batch at a time, whatever their number (the sweep then
+        holds the experiences and answers alone, about 13 bytes a customer). None: all at once. A warehouse
+        always sums all at once.
 
     Attributes
     ----------
@@ -158,8 +160,17 @@ class ExperienceHazards:
         if rows > self.direct_max_rows or data.engine == "warehouse":
             codes = {a: levels[a] for a in adjust} | ({PRIOR: SCALES[prior].labels} if prior else {})
             # sums over customers: risk_sets adds the parts up; the local sweep counts the period's leavers too
-            parts = [self._moves(data, experiences, adjust, prior, codes, only, since=since)
-                     for only in self._chunks(data)]
+            parts, chunks = None, self._chunks(data)
+            if len(chunks) > 1:  # tables stored in id order are swept in one pass, whatever their size
+                from cxkit.drivers.sweep import Unordered
+
+                try:
+                    parts = [self._moves(data, experiences, adjust, prior, codes, since=since, sort=False)]
+                except Unordered:  # sorted by DuckDB a group at a time
+                    parts = None
+            if parts is None:
+                parts = [self._moves(data, experiences, adjust, prior, codes, only=only, since=since)
+                         for only in chunks]
             moves = [m for m, _ in parts]
             moves = decode(pd.concat(moves, ignore_index=True) if len(moves) > 1 else moves[0], codes)
             if all(lv is not None for _, lv in parts):
@@ -345,19 +356,20 @@ SELECT s.customer_id, s.start_day, coalesce(s.next_day, p.total) AS stop_day,
        {", ".join(f"s.{e}" for e in experiences)}{adj_out}, s.{PRIOR}
 FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
 
-    def _moves(self, data, experiences, adjust, prior, codes, only=None, since=None) -> tuple:
+    def _moves(self, data, experiences, adjust, prior, codes, only=None, since=None, sort=True) -> tuple:
         """The entries, exits and events per pattern and day: on a local engine by the compiled sweep over each
         customer (:mod:`cxkit.drivers.sweep`), in a warehouse by :meth:`_moves_sql` (the same rows). Returns
         ``(moves, leavers)``: with ``since``, the sweep also counts the experiences of each customer who left
         after it (``(ids, counts)``, for :func:`~cxkit.drivers.sweep.leaver_groups`); else, and in a
-        warehouse, ``leavers`` is None (:meth:`_leavers_sql` counts them)."""
+        warehouse, ``leavers`` is None (:meth:`_leavers_sql` counts them). ``sort=False``: tables not stored
+        in id order raise :class:`~cxkit.drivers.sweep.Unordered` instead of being sorted whole."""
         if data.engine == "warehouse":
             return data.sql(self._moves_sql(data, experiences, adjust, prior, codes, only)).df(), None
         from cxkit.drivers.sweep import sweep_moves  # numba compiles (or loads its cache) on first use only
 
         if since is None:
-            return sweep_moves(data, self, experiences, adjust, prior, codes, only), None
-        return sweep_moves(data, self, experiences, adjust, prior, codes, only, since=since)
+            return sweep_moves(data, self, experiences, adjust, prior, codes, only, sort=sort), None
+        return sweep_moves(data, self, experiences, adjust, prior, codes, only, since=since, sort=sort)
 
     def _moves_sql(self, data, experiences, adjust, prior: str | None, codes: dict | None = None,
                    only: str | None = None) -> str:

@@ -34,7 +34,7 @@ from cxkit.errors import CxkitError
 from cxkit.scales import band_sql
 from cxkit.sql import ident, literal
 
-__all__ = ["sweep_moves", "leaver_groups"]
+__all__ = ["sweep_moves", "leaver_groups", "Unordered"]
 
 _LEVEL_BITS, _CODE_BITS = 21, 6  # a pattern packed in one int64: experience counts, then adjuster and band codes
 _BATCH = 1 << 20  # rows per batch read
@@ -42,7 +42,7 @@ _INTEGER_IDS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLI
 
 
 def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior: str | None, codes: dict,
-                only: str | None = None, since=None):
+                only: str | None = None, since=None, sort: bool = True):
     """Entries, exits and events per pattern and day, as :func:`~cxkit.drivers.risk_sets.moves_sql` gives them.
 
     Parameters
@@ -65,6 +65,9 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
         Also count, for each customer who left after this day, the experiences counting on the day they left
         (those of :meth:`ExperienceHazards._leavers_sql`, in the same pass; :func:`leaver_groups` adds their
         revenue and sums them up).
+    sort : bool
+        Customers or contacts not stored in id order are sorted by DuckDB (all of them, or the group ``only``
+        names, at once); False raises :class:`Unordered` instead (the caller then sweeps in groups).
 
     Returns
     -------
@@ -84,7 +87,7 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
             len(codes.get(a, ())) >= 2 ** _CODE_BITS for a in [*adjust, PRIOR_BAND]):
         raise CxkitError("too many experiences, adjusters or levels for the compiled sweep")
     people, contacts, answers = _queries(data, hazards, adjust, prior, codes, only)
-    con_id, con_day, steps = _experiences(data, contacts, hazards.repeat_days, "complaints" in experiences)
+    con_id, con_day, steps = _experiences(data, contacts, hazards.repeat_days, "complaints" in experiences, sort)
     ans_id, ans_day, _, ans_band = _ordered([np.asarray(c) for c in data.sql(answers).fetchnumpy().values()], 3)
     as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
     days = data.sql(f"SELECT coalesce(max(date_diff('day', signup_date, {as_of})), 0) + 1 FROM customers "
@@ -114,6 +117,8 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
             last = cols[0][-1]
             state = sweep(cols, state)
     except _Unordered:  # all at once, sorted by DuckDB (a parallel sort)
+        if not sort:
+            raise Unordered("the customers are not stored in id order") from None
         leavers.clear()
         cols = [np.asarray(c) for c in data.sql(f"SELECT * FROM ({people}) ORDER BY 1").fetchnumpy().values()]
         state = sweep(cols, _start(len(experiences), len(adjust), days))
@@ -206,6 +211,10 @@ class _Unordered(Exception):
     """Rows not in id order: read them all and sort."""
 
 
+class Unordered(Exception):  # noqa: N818 - says what was found, as _Unordered
+    """Customers or contacts not stored in id order, and :func:`sweep_moves` was asked not to sort them."""
+
+
 def _adjusters(cols: list, n: int) -> np.ndarray:
     return np.column_stack(cols).astype(np.int8) if cols else np.zeros((n, 0), np.int8)
 
@@ -259,10 +268,11 @@ def _id_key(data) -> tuple[str, str]:
                    "FROM customers) i USING (customer_id)")
 
 
-def _experiences(data, query: str, repeat_days: int, complaints: bool) -> tuple:
+def _experiences(data, query: str, repeat_days: int, complaints: bool, sort: bool = True) -> tuple:
     """The contacts that are experiences, in id-then-day order: id, day and their step per experience (the
     complaint flag, then the repeat flag: the contact before it within ``repeat_days``). Read a batch at a
-    time, keeping only experiences, while the contacts come in order; else all at once and sorted."""
+    time, keeping only experiences, while the contacts come in order; else all at once and sorted (with
+    ``sort`` False: :class:`Unordered` raised)."""
     def flags(ids, day, c, before):  # before: the (id, day) of the contact before the first, or None
         prev_id, prev_day = np.empty_like(ids), np.empty_like(day)
         prev_id[1:], prev_day[1:] = ids[:-1], day[:-1]
@@ -284,6 +294,8 @@ def _experiences(data, query: str, repeat_days: int, complaints: bool) -> tuple:
             last = (ids[-1], day[-1])
     except _Unordered:  # all at once, sorted by DuckDB (a parallel sort; the order within a day does not matter:
         # a day's contacts add their steps on the same days whichever comes first)
+        if not sort:
+            raise Unordered("the contacts are not stored in id order") from None
         ids, day, c = [np.asarray(x) for x in data.sql(f"SELECT * FROM ({query}) ORDER BY 1, 2").fetchnumpy().values()]
         parts = [flags(ids, day, c, None)] if ids.size else []
     if not parts:
