@@ -28,7 +28,6 @@ from cxkit.frames import (
     nps_counts_by,
     spells_table,
     survival_frame,
-    value_base,
 )
 from cxkit.nps import nps_table_from_counts
 from cxkit.periods import per_year
@@ -208,7 +207,8 @@ class LeadershipAnalysis:
         self.answered_base_ = counts
         answered = sum(counts.values())
         self.scale_to_base_ = active / answered if answered else 1.0
-        self.base_counts_ = value_base(data, score)  # the API's default base too
+        # the API's default base too (value_base's counts, scaled as it scales them), without counting again
+        self.base_counts_ = {k: v * self.scale_to_base_ for k, v in counts.items()}
         self.active_customers_ = active
         if self.events_:
             frame = ltv_frame(data, score=score, relation=True)

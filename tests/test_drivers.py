@@ -256,16 +256,29 @@ def test_departure_story_matches_the_tables(small_tables, case):
     assert story.difference(a, b)["difference"] == pytest.approx(share[0] - share[1])
 
 
-def test_risk_set_counts_summed_in_groups_of_customers_are_the_same(small_tables, case):
+def test_risk_set_counts_summed_in_groups_of_customers_are_the_same(small_tables, case, monkeypatch):
     """Summing the risk-set counts over groups of customers (to hold one group's memory at a time) and adding them
     up gives the same counts, spells and fits as one pass over everyone."""
     from cxkit.load import load as load_params
 
-    data = load_params(case(fmt="parquet"))
+    shuffled = small_tables[0]["contacts"].sample(frac=1, random_state=2)  # not in id order: sorted by groups
+    data = load_params(case(fmt="parquet", contacts=shuffled))
     whole = ExperienceHazards(direct_max_rows=0, chunk_customers=None).fit_data(data)
     groups = ExperienceHazards(direct_max_rows=0, chunk_customers=97)
     assert len(groups._chunks(data)) == -(-data.row_counts["customers"] // 97) > 3
+    seen, real = [], ExperienceHazards._moves
+
+    def moves(self, data, *args, only=None, since=None, sort=True):
+        seen.append((only, sort))
+        return real(self, data, *args, only=only, since=since, sort=sort)
+
+    monkeypatch.setattr(ExperienceHazards, "_moves", moves)
     groups.fit_data(data)
+    assert seen[0] == (None, False) and len(seen) == 1 + len(groups._chunks(data))  # one pass tried, then groups
+    seen.clear()
+    in_order = ExperienceHazards(direct_max_rows=0, chunk_customers=97).fit_data(load_params(case(fmt="parquet")))
+    assert seen == [(None, False)]  # tables in id order: one pass, however many groups
+    assert in_order.spells_ == whole.spells_
     assert (groups.spells_, groups.risk_cells_, groups.prior_cells_) == (whole.spells_, whole.risk_cells_,
                                                                          whole.prior_cells_)
     for model in ("unadjusted_cox_", "cox_"):
@@ -579,6 +592,11 @@ def _edge_tables(seed: int = 5) -> dict:
         # a complaint and an answer counting from the same day (the answer 90 days before the complaint)
         {"customer_id": ids[3], "date": c["signup_date"].iloc[3] + 120 * day, "kind": "complaint", "cost": 1.0},
         {"customer_id": ids[3], "date": c["signup_date"].iloc[3] + 121 * day, "kind": "call", "cost": 1.0}]
+    # leavers with a complaint on the edges of the window on the day they left: lag_days before (not counted)
+    # and lag_days + window_days before (counted)
+    left = c.index[c["end_date"].notna() & (c["end_date"] - c["signup_date"] > 200 * day)][-2:]
+    extra_k += [{"customer_id": ids[i], "date": c["end_date"].iloc[i] - gap * day, "kind": "complaint", "cost": 1.0}
+                for i, gap in zip(left, (7, 97), strict=True)]
     # three answers on one day (dates without a time: which counts is not defined, so one band: detractor)
     extra_r = [{"customer_id": ids[4], "response_date": c["signup_date"].iloc[4] + 30 * day, "nps": s,
                 "csat": 3, "effort": pd.NA} for s in (0, 6, 3)]
@@ -611,10 +629,11 @@ def test_sweep_moves_equal_the_sql_moves_and_give_the_same_fit(tmp_path, monkeyp
     data = load(write_case(tmp_path / variant, tables, "parquet"))
     seen, real = [], ExperienceHazards._moves
 
-    def both(self, data, experiences, adjust, prior, codes, only=None):
-        got = real(self, data, experiences, adjust, prior, codes, only)
+    def both(self, data, experiences, adjust, prior, codes, only=None, since=None, sort=True):
+        got, left = real(self, data, experiences, adjust, prior, codes, only, since=since, sort=sort)
+        assert left is not None  # the sweep counted the period's leavers
         seen.append((got.copy(), data.sql(self._moves_sql(data, experiences, adjust, prior, codes, only)).df()))
-        return got
+        return got, left
 
     monkeypatch.setattr(ExperienceHazards, "_moves", both)
     swept = ExperienceHazards(**settings).fit_data(data)
@@ -624,8 +643,16 @@ def test_sweep_moves_equal_the_sql_moves_and_give_the_same_fit(tmp_path, monkeyp
         key = list(got.columns[:-3])
         got, want = (m.sort_values(key).reset_index(drop=True) for m in (got, want))
         pd.testing.assert_frame_equal(got, want)
-    monkeypatch.setattr(ExperienceHazards, "_moves", lambda self, data, *a: data.sql(self._moves_sql(data, *a)).df())
+    # every leaver since long ago too (the period's alone are few here), by the sweep and by _leavers_sql
+    ever = ExperienceHazards(**settings, period_months=1200).fit_data(data)
+    monkeypatch.setattr(ExperienceHazards, "_moves",
+                        lambda self, data, *a, only=None, since=None, sort=True: (
+                            data.sql(self._moves_sql(data, *a, only=only)).df(), None))
     sql = ExperienceHazards(**settings).fit_data(data)
+    sql_ever = ExperienceHazards(**settings, period_months=1200).fit_data(data)
+    for got, want in ((swept, sql), (ever, sql_ever)):
+        assert got.revenue_at_risk_["leavers_with"].sum() > 0
+        pd.testing.assert_frame_equal(got.revenue_at_risk_, want.revenue_at_risk_, check_exact=False, rtol=1e-12)
     assert (swept.spells_, swept.prior_spells_, swept.risk_cells_) == (sql.spells_, sql.prior_spells_,
                                                                        sql.risk_cells_)
     assert swept.experiences_ == sql.experiences_ == (["repeat_contacts"] if variant == "no_complaints"

@@ -407,6 +407,15 @@ def loyal_promoters(tmp_path_factory):
     return _world(tmp_path_factory.mktemp("loyal"), hazard_ratios={**DEFAULTS["hazard_ratios"], "band": bands})
 
 
+def test_the_report_values_the_base_value_base_gives(loyal_promoters):
+    """The leadership report scales its answered active customers to the whole base once (no second count)."""
+    from cxkit.frames import value_base
+
+    a, _ = loyal_promoters
+    assert a.base_counts_ == value_base(a.data_, a.score_) == a.ltv_.base_counts_
+    assert sum(a.base_counts_.values()) == pytest.approx(a.active_customers_)
+
+
 def test_a_band_nobody_left_is_split_into_the_observed_part_and_an_assumed_range(loyal_promoters):
     a, truth = loyal_promoters
     s = a.ltv_.summary.set_index("segment")

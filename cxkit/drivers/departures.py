@@ -75,8 +75,8 @@ class DepartureStory:
         as_of = f"DATE {literal(data.as_of.isoformat())}"
         reason = "coalesce(CAST(c.churn_reason AS VARCHAR), 'unknown')" if data.has("customers", "churn_reason") \
             else "'unknown'"
-        parts = [f"SELECT c.customer_id, c.end_date, {reason} AS reason FROM customers c "
-                 f"WHERE c.end_date <= {as_of} AND c.end_date > {as_of} - INTERVAL {self.period_months} MONTH"]
+        left = f"c.end_date <= {as_of} AND c.end_date > {as_of} - INTERVAL {self.period_months} MONTH"
+        parts = [f"SELECT c.customer_id, c.end_date, {reason} AS reason FROM customers c WHERE {left}"]
         gone, query = f"WITH gone AS ({parts[0]})", "SELECT g.*"
         joins = ""
         has_answers = data.has("responses") and "nps" in data.scores
@@ -100,7 +100,7 @@ class DepartureStory:
                       f"AND k.date > g.end_date - {self.window_days} GROUP BY 1) k USING (customer_id) ")
         # joined where the rows are (no list of leavers is sent anywhere); NULL where no revenue is measured
         query += ", v.rate AS monthly_revenue"
-        joins += f"LEFT JOIN ({rate_sql(data, 'SELECT customer_id FROM gone')}) v USING (customer_id) "
+        joins += f"LEFT JOIN ({rate_sql(data, 'SELECT customer_id FROM gone', where=left)}) v USING (customer_id) "
         leavers = f"{query} FROM gone g {joins}"
         listed = self.list_customers if self.list_customers is not None else data.engine != "warehouse"
         self.customers_ = data.sql(f"{gone} {leavers}ORDER BY g.end_date, g.customer_id").df() if listed else None

@@ -205,12 +205,14 @@ def is_categorical(series: pd.Series) -> bool:
     return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
 
 
-def rate_sql(data, of: str) -> str:
+def rate_sql(data, of: str, where: str | None = None) -> str:
     """The monthly revenue of the customers ``of`` names (a query of their ``customer_id``) as SQL
     (``customer_id, rate``): the mean of their billed months, or ``monthly_revenue`` without a revenue table;
     no rows when the data measures no revenue (joined, their rate is NULL: not available, never 0). Joined
     where the rows are (a warehouse too), so no list of customers is sent anywhere; only those customers' rows
-    are read (a join to every customer's rate would hold all of them in memory).
+    are read (a join to every customer's rate would hold all of them in memory). With ``where`` (a condition on
+    the ``customers`` table, aliased ``c``, that picks the same customers as ``of``), ``monthly_revenue`` is
+    read in the same scan that picks them, instead of a second one joined to it.
 
     >>> rate_sql(data, "SELECT customer_id FROM gone")            # doctest: +SKIP
     'SELECT customer_id, avg(amount) AS rate FROM revenue WHERE customer_id IN (SELECT customer_id FROM gone) ...'
@@ -218,5 +220,7 @@ def rate_sql(data, of: str) -> str:
     if data.has("revenue"):
         return f"SELECT customer_id, avg(amount) AS rate FROM revenue WHERE customer_id IN ({of}) GROUP BY 1"
     if data.has("customers", "monthly_revenue"):
+        if where is not None:
+            return f"SELECT c.customer_id, c.monthly_revenue AS rate FROM customers c WHERE {where}"
         return f"SELECT customer_id, monthly_revenue AS rate FROM customers WHERE customer_id IN ({of})"
     return "SELECT customer_id, CAST(NULL AS DOUBLE) AS rate FROM customers WHERE false"

@@ -94,8 +94,10 @@ class ExperienceHazards:
         On this machine, more customers than this have their risk-set counts summed a group of about this many
         at a time (by a hash of the id) and added up: the counts are sums over customers, so the result is the
         same, and DuckDB's working memory is that of one group, however large the data. Each group reads the
-        tables again, so it costs time (docs: benchmarks). None: all at once. A warehouse always sums all at
-        once.
+        tables again, so it costs time (docs: benchmarks). Customers and contacts stored in id order (as exports
+        usually are) need no sort: they are read once, a batch at a time, whatever their number (the sweep then
+        holds the experiences and answers alone, about 13 bytes a customer). None: all at once. A warehouse
+        always sums all at once.
 
     Attributes
     ----------
@@ -150,15 +152,29 @@ class ExperienceHazards:
             levels = {a: sorted(v or []) for a, v in zip(adjust, found, strict=True)}
             adjust = [a for a in adjust if 2 <= len(levels[a]) <= _MAX_LEVELS]
         prior = self.prior_score if self.prior_score and data.has("responses", self.prior_score) else None
+        since = (pd.Timestamp(data.as_of) - pd.DateOffset(months=self.period_months)).date()
         # a small data set is fitted on its spells; a large one, or one in a warehouse (where only counts come
         # back), on risk-set counts, one pass for both models
-        moves = None
+        moves, left = None, None
         rows = data.row_counts["customers"] + 2 * data.row_counts["contacts"]
         if rows > self.direct_max_rows or data.engine == "warehouse":
             codes = {a: levels[a] for a in adjust} | ({PRIOR: SCALES[prior].labels} if prior else {})
-            parts = [self._moves(data, experiences, adjust, prior, codes, only)
-                     for only in self._chunks(data)]  # sums over customers: risk_sets adds the parts up
-            moves = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]  # level numbers, as read
+            # sums over customers: risk_sets adds the parts up; the local sweep counts the period's leavers too
+            parts, chunks = None, self._chunks(data)
+            if len(chunks) > 1:  # tables stored in id order are swept in one pass, whatever their size
+                from cxkit.drivers.sweep import Unordered
+
+                try:
+                    parts = [self._moves(data, experiences, adjust, prior, codes, since=since, sort=False)]
+                except Unordered:  # sorted by DuckDB a group at a time
+                    parts = None
+            if parts is None:
+                parts = [self._moves(data, experiences, adjust, prior, codes, only=only, since=since)
+                         for only in chunks]
+            moves = [m for m, _ in parts]
+            moves = pd.concat(moves, ignore_index=True) if len(moves) > 1 else moves[0]  # level numbers, as read
+            if all(lv is not None for _, lv in parts):
+                left = [lv for _, lv in parts]
         self.unadjusted_cox_, self.spells_, self.risk_cells_ = self._fit_model(
             data, moves, experiences, adjust, None, codes=codes if moves is not None else None)
         self.unadjusted_ = self._table(self.unadjusted_cox_, experiences)
@@ -178,9 +194,13 @@ class ExperienceHazards:
         self.summary = self._table(self.cox_, experiences)
         self.experiences_, self.adjusted_for_ = experiences, adjust
         self.as_of_ = data.as_of
-        since = (pd.Timestamp(data.as_of) - pd.DateOffset(months=self.period_months)).date()
-        self.revenue_at_risk_ = self._revenue(data.sql(self._leavers_sql(data, experiences, since)).df(),
-                                              experiences)
+        if left is not None:  # counted by the sweep (the same table: tested)
+            from cxkit.drivers.sweep import leaver_groups
+
+            groups = leaver_groups(data, left, experiences, since)
+        else:
+            groups = data.sql(self._leavers_sql(data, experiences, since)).df()
+        self.revenue_at_risk_ = self._revenue(groups, experiences)
         return self
 
     def _fit_model(self, data, moves, experiences, adjust, prior, reference: dict | None = None,
@@ -338,14 +358,20 @@ SELECT s.customer_id, s.start_day, coalesce(s.next_day, p.total) AS stop_day,
        {", ".join(f"s.{e}" for e in experiences)}{adj_out}, s.{PRIOR}
 FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
 
-    def _moves(self, data, experiences, adjust, prior, codes, only=None) -> pd.DataFrame:
+    def _moves(self, data, experiences, adjust, prior, codes, only=None, since=None, sort=True) -> tuple:
         """The entries, exits and events per pattern and day: on a local engine by the compiled sweep over each
-        customer (:mod:`cxkit.drivers.sweep`), in a warehouse by :meth:`_moves_sql` (the same rows)."""
+        customer (:mod:`cxkit.drivers.sweep`), in a warehouse by :meth:`_moves_sql` (the same rows). Returns
+        ``(moves, leavers)``: with ``since``, the sweep also counts the experiences of each customer who left
+        after it (``(ids, counts)``, for :func:`~cxkit.drivers.sweep.leaver_groups`); else, and in a
+        warehouse, ``leavers`` is None (:meth:`_leavers_sql` counts them). ``sort=False``: tables not stored
+        in id order raise :class:`~cxkit.drivers.sweep.Unordered` instead of being sorted whole."""
         if data.engine == "warehouse":
-            return data.sql(self._moves_sql(data, experiences, adjust, prior, codes, only)).df()
+            return data.sql(self._moves_sql(data, experiences, adjust, prior, codes, only)).df(), None
         from cxkit.drivers.sweep import sweep_moves  # numba compiles (or loads its cache) on first use only
 
-        return sweep_moves(data, self, experiences, adjust, prior, codes, only)
+        if since is None:
+            return sweep_moves(data, self, experiences, adjust, prior, codes, only, sort=sort), None
+        return sweep_moves(data, self, experiences, adjust, prior, codes, only, since=since, sort=sort)
 
     def _moves_sql(self, data, experiences, adjust, prior: str | None, codes: dict | None = None,
                    only: str | None = None) -> str:

@@ -28,12 +28,13 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from cxkit.drivers.frame import rate_sql
 from cxkit.drivers.risk_sets import PRIOR_BAND, coded
 from cxkit.errors import CxkitError
 from cxkit.scales import band_sql
 from cxkit.sql import ident, literal
 
-__all__ = ["sweep_moves"]
+__all__ = ["sweep_moves", "leaver_groups", "Unordered"]
 
 _LEVEL_BITS, _CODE_BITS = 21, 6  # a pattern packed in one int64: experience counts, then adjuster and band codes
 _BATCH = 1 << 20  # rows per batch read
@@ -41,7 +42,7 @@ _INTEGER_IDS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLI
 
 
 def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior: str | None, codes: dict,
-                only: str | None = None) -> pd.DataFrame:
+                only: str | None = None, since=None, sort: bool = True):
     """Entries, exits and events per pattern and day, as :func:`~cxkit.drivers.risk_sets.moves_sql` gives them.
 
     Parameters
@@ -60,13 +61,21 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
         Adjuster (and ``earlier_band``) -> its levels, as :meth:`ExperienceHazards.fit_data` builds them.
     only : str or None
         A condition on ``customer_id``: only those customers (a group of ``chunk_customers``).
+    since : datetime.date or None
+        Also count, for each customer who left after this day, the experiences counting on the day they left
+        (those of :meth:`ExperienceHazards._leavers_sql`, in the same pass; :func:`leaver_groups` adds their
+        revenue and sums them up).
+    sort : bool
+        Customers or contacts not stored in id order are sorted by DuckDB (all of them, or the group ``only``
+        names, at once); False raises :class:`Unordered` instead (the caller then sweeps in groups).
 
     Returns
     -------
-    DataFrame
+    DataFrame, or (DataFrame, (ids, counts)) with ``since``
         ``<experiences>, <adjusters>, earlier_band, day, enter, leave, events`` with the level numbers
         (:func:`~cxkit.drivers.risk_sets.risk_sets` reads them back), and one row with ``day`` NULL counting the
-        spells.
+        spells. With ``since``, also the leavers' ids (the sweep's key: the id, or its rank among the customers'
+        for an id that is not an integer; in id order) and their count of each experience (leavers x experiences).
 
     Examples
     --------
@@ -78,13 +87,25 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
             len(codes.get(a, ())) >= 2 ** _CODE_BITS for a in [*adjust, PRIOR_BAND]):
         raise CxkitError("too many experiences, adjusters or levels for the compiled sweep")
     people, contacts, answers = _queries(data, hazards, adjust, prior, codes, only)
-    con_id, con_day, steps = _experiences(data, contacts, hazards.repeat_days, "complaints" in experiences)
+    con_id, con_day, steps = _experiences(data, contacts, hazards.repeat_days, "complaints" in experiences, sort)
     ans_id, ans_day, _, ans_band = _ordered([np.asarray(c) for c in data.sql(answers).fetchnumpy().values()], 3)
     as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
     days = data.sql(f"SELECT coalesce(max(date_diff('day', signup_date, {as_of})), 0) + 1 FROM customers "
                     f"WHERE signup_date <= {as_of}").fetchone()[0]  # more than any customer is observed
     steady = (con_id, con_day, steps, ans_id, ans_day, ans_band, hazards.lag_days,
               hazards.lag_days + hazards.window_days)
+    after = _NEVER if since is None else _epoch_day(since)
+    leavers = []
+
+    def sweep(cols, state):  # one batch of customers; its leavers after ``since`` kept
+        ids, signup, total, churned = cols[:4]
+        n_left = int(np.count_nonzero((churned != 0) & (total > 0) & (signup.astype(np.int64) + total > after)))
+        lv_id, lv_counts = np.zeros(n_left, np.int64), np.zeros((n_left, len(experiences)), np.int32)
+        state = _sweep(ids, signup, total, churned, _adjusters(cols[4:], ids.size), *steady, after, lv_id,
+                       lv_counts, *state)
+        leavers.append((lv_id, lv_counts))
+        return state
+
     try:  # the customers a batch at a time, as stored, while they come in id order
         state, last = _start(len(experiences), len(adjust), days), None
         for batch in data.sql(people).to_arrow_reader(_BATCH):
@@ -94,20 +115,85 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
             if (last is not None and cols[0][0] <= last) or (np.diff(cols[0]) <= 0).any():
                 raise _Unordered
             last = cols[0][-1]
-            state = _sweep(*cols[:4], _adjusters(cols[4:], cols[0].size), *steady, *state)
+            state = sweep(cols, state)
     except _Unordered:  # all at once, sorted by DuckDB (a parallel sort)
+        if not sort:
+            raise Unordered("the customers are not stored in id order") from None
+        leavers.clear()
         cols = [np.asarray(c) for c in data.sql(f"SELECT * FROM ({people}) ORDER BY 1").fetchnumpy().values()]
-        state = _sweep(*cols[:4], _adjusters(cols[4:], cols[0].size), *steady,
-                       *_start(len(experiences), len(adjust), days))
-    return _frame(state, [*experiences, *adjust, PRIOR_BAND], len(experiences))
+        state = sweep(cols, _start(len(experiences), len(adjust), days))
+    moves = _frame(state, [*experiences, *adjust, PRIOR_BAND], len(experiences))
+    if since is None:
+        return moves
+    return moves, (np.concatenate([p[0] for p in leavers]) if leavers else np.zeros(0, np.int64),
+                   np.concatenate([p[1] for p in leavers]) if leavers else np.zeros((0, len(experiences)), np.int32))
+
+
+def leaver_groups(data, parts: list, experiences: list[str], since) -> pd.DataFrame:
+    """The leavers after ``since`` per count of experiences counting on the day they left, with their revenue:
+    the table :meth:`ExperienceHazards._leavers_sql` gives (``<experiences>, leavers, revenue, rated``, in the
+    order of the counts), from the leavers :func:`sweep_moves` counted (``parts``: its ``(ids, counts)`` of each
+    group of customers) and the revenue rates of those leavers (:func:`~cxkit.drivers.frame.rate_sql`, read for
+    them alone).
+
+    Examples
+    --------
+    >>> since = dt.date(2025, 9, 30)                                                            # doctest: +SKIP
+    >>> moves, left = sweep_moves(data, eh, ["repeat_contacts"], [], None, {}, since=since)    # doctest: +SKIP
+    >>> leaver_groups(data, [left], ["repeat_contacts"], since)                                # doctest: +SKIP
+    """
+    ids = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    counts = (np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, len(experiences)), np.int32))
+    order = np.argsort(ids, kind="stable")  # the groups' leavers in id order, so sums run in one order
+    ids, counts = ids[order], counts[order]
+    as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
+    end = f"CASE WHEN c.end_date <= {as_of} THEN c.end_date END"
+    left = (f"c.signup_date <= {as_of} AND {end} IS NOT NULL AND {end} > DATE {literal(since.isoformat())} "
+            f"AND date_diff('day', c.signup_date, {end}) > 0")  # as the sweep picks them
+    key, join = _id_key(data)
+    rates = rate_sql(data, f"SELECT c.customer_id FROM customers c WHERE {left}", where=left)
+    found = data.sql(f"SELECT {key} AS id, CAST(x.rate AS DOUBLE) AS rate FROM ({rates}) x{join}").fetchnumpy()
+    rate = np.full(ids.size, np.nan)
+    if ids.size and found["id"].size:  # each leaver's rate (unknown: NaN), matched by id
+        r_id = np.asarray(found["id"])
+        r_rate = np.ma.filled(np.ma.asarray(found["rate"]).astype(float), np.nan)
+        at = np.minimum(np.searchsorted(ids, r_id), ids.size - 1)
+        hit = ids[at] == r_id
+        rate[at[hit]] = r_rate[hit]
+    # the leavers per count of each experience: the counts packed in one number (their order kept), grouped
+    counts = counts.astype(np.int64)
+    base = int(counts.max(initial=0)) + 1
+    packed = np.zeros(ids.size, np.int64)
+    for e in range(counts.shape[1]):
+        packed = packed * base + counts[:, e]
+    keys, group = np.unique(packed, return_inverse=True)
+    levels = np.zeros((keys.size, counts.shape[1]), np.int64)
+    for e in reversed(range(counts.shape[1])):
+        keys, levels[:, e] = np.divmod(keys, base)
+    known = ~np.isnan(rate)
+    out = pd.DataFrame(levels, columns=experiences)
+    out["leavers"] = np.bincount(group, minlength=len(levels)).astype(np.int64)
+    out["revenue"] = np.bincount(group, weights=np.where(known, rate, 0.0), minlength=len(levels))
+    out["rated"] = np.bincount(group, weights=known, minlength=len(levels)).astype(np.int64)
+    return out
+
+
+_NEVER = np.iinfo(np.int64).max  # no customer leaves after this day
+
+
+def _epoch_day(day) -> int:
+    """Days from 1970-01-01 to ``day`` (a date), as the queries' ``date_diff``."""
+    import datetime as dt
+
+    return (day - dt.date(1970, 1, 1)).days
 
 
 def _frame(state, names: list[str], n_exp: int) -> pd.DataFrame:
     """The sweep's tables as ``moves_sql``'s rows: one per (pattern, day) cell a row of it added to (codes 0 as
     NULL), then the spells counted with ``day`` NULL."""
     acc, pats, _, _, counts = state
-    pid, day = np.nonzero(acc[3, :counts[0]])
-    cells = acc[:3, pid, day]
+    pid, day = np.nonzero(acc[:counts[0], :, 3])
+    cells = acc[pid, day, :3].T
     none = np.zeros(day.size, dtype=bool)
     cols = {}
     for i, name in enumerate(names):
@@ -125,6 +211,10 @@ class _Unordered(Exception):
     """Rows not in id order: read them all and sort."""
 
 
+class Unordered(Exception):  # noqa: N818 - says what was found, as _Unordered
+    """Customers or contacts not stored in id order, and :func:`sweep_moves` was asked not to sort them."""
+
+
 def _adjusters(cols: list, n: int) -> np.ndarray:
     return np.column_stack(cols).astype(np.int8) if cols else np.zeros((n, 0), np.int8)
 
@@ -134,7 +224,7 @@ def _start(n_exp: int, n_adj: int, days: int) -> tuple:
     the hash table of their keys and their numbers, and the counters (patterns, next contact, next answer, spells
     of each model)."""
     cap = 64
-    return (np.zeros((4, cap, days), np.int64), np.zeros((cap, n_exp + n_adj + 1), np.int64),
+    return (np.zeros((cap, days, 4), np.int64), np.zeros((cap, n_exp + n_adj + 1), np.int64),
             np.full(4 * cap, -1, np.int64), np.zeros(4 * cap, np.int64), np.zeros(5, np.int64))
 
 
@@ -143,14 +233,8 @@ def _queries(data, hazards, adjust, prior, codes, only) -> tuple[str, str, str]:
     (id, day, complaint) and the answers (id, day, second of the day, band code; 0 for NULL), as stored. Days
     are days since 1970-01-01 (a customer's day since signup is the difference, as ``date_diff``'s)."""
     as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
-    id_type = str(data.sql("SELECT typeof(customer_id) FROM customers LIMIT 1").fetchone()[0]).upper()
     where = f" AND ({only})" if only else ""
-    if id_type in _INTEGER_IDS:  # the id itself orders the three tables
-        key, join = "CAST(x.customer_id AS BIGINT)", ""
-    else:  # any other id: its rank among the customers'
-        key = "i.i"
-        join = (" JOIN (SELECT customer_id, CAST(row_number() OVER (ORDER BY customer_id) AS BIGINT) AS i "
-                "FROM customers) i USING (customer_id)")
+    key, join = _id_key(data)
     epoch = "CAST(date_diff('day', DATE '1970-01-01', CAST({} AS DATE)) AS INTEGER)"
     end = f"CASE WHEN x.end_date <= {as_of} THEN x.end_date END"
     adj = "".join(f", CAST(coalesce({coded(f'CAST(x.{ident(a)} AS VARCHAR)', codes.get(a))}, 0) AS TINYINT) "
@@ -174,10 +258,21 @@ def _queries(data, hazards, adjust, prior, codes, only) -> tuple[str, str, str]:
     return people, contacts, answers
 
 
-def _experiences(data, query: str, repeat_days: int, complaints: bool) -> tuple:
+def _id_key(data) -> tuple[str, str]:
+    """The sweep's key of a customer (SQL over a table aliased ``x``) and the join it needs: the id itself when
+    it is an integer (it orders the three tables), else its rank among the customers' ids."""
+    id_type = str(data.sql("SELECT typeof(customer_id) FROM customers LIMIT 1").fetchone()[0]).upper()
+    if id_type in _INTEGER_IDS:
+        return "CAST(x.customer_id AS BIGINT)", ""
+    return "i.i", (" JOIN (SELECT customer_id, CAST(row_number() OVER (ORDER BY customer_id) AS BIGINT) AS i "
+                   "FROM customers) i USING (customer_id)")
+
+
+def _experiences(data, query: str, repeat_days: int, complaints: bool, sort: bool = True) -> tuple:
     """The contacts that are experiences, in id-then-day order: id, day and their step per experience (the
     complaint flag, then the repeat flag: the contact before it within ``repeat_days``). Read a batch at a
-    time, keeping only experiences, while the contacts come in order; else all at once and sorted."""
+    time, keeping only experiences, while the contacts come in order; else all at once and sorted (with
+    ``sort`` False: :class:`Unordered` raised)."""
     def flags(ids, day, c, before):  # before: the (id, day) of the contact before the first, or None
         prev_id, prev_day = np.empty_like(ids), np.empty_like(day)
         prev_id[1:], prev_day[1:] = ids[:-1], day[:-1]
@@ -199,6 +294,8 @@ def _experiences(data, query: str, repeat_days: int, complaints: bool) -> tuple:
             last = (ids[-1], day[-1])
     except _Unordered:  # all at once, sorted by DuckDB (a parallel sort; the order within a day does not matter:
         # a day's contacts add their steps on the same days whichever comes first)
+        if not sort:
+            raise Unordered("the contacts are not stored in id order") from None
         ids, day, c = [np.asarray(x) for x in data.sql(f"SELECT * FROM ({query}) ORDER BY 1, 2").fetchnumpy().values()]
         parts = [flags(ids, day, c, None)] if ids.size else []
     if not parts:
@@ -244,8 +341,8 @@ def _slot(key, table):
 def _grow(acc, pats, table, pids):
     """The tables with twice the patterns' rows (the new ones zero), and a hash table twice the size."""
     n = pats.shape[0]
-    grown = np.zeros((acc.shape[0], 2 * n, acc.shape[2]), np.int64)
-    grown[:, :n] = acc
+    grown = np.zeros((2 * n, acc.shape[1], acc.shape[2]), np.int64)
+    grown[:n] = acc
     more = np.zeros((2 * n, pats.shape[1]), np.int64)
     more[:n] = pats
     new_table, new_pids = np.full(2 * table.size, -1, np.int64), np.zeros(2 * table.size, np.int64)
@@ -254,6 +351,13 @@ def _grow(acc, pats, table, pids):
             t = _slot(table[o], new_table)
             new_table[t], new_pids[t] = table[o], pids[o]
     return grown, more, new_table, new_pids
+
+
+@njit(cache=True)
+def _known(row, n_exp, table, pids):
+    """The number of ``row``'s pattern, or -1 when it is new."""
+    sl = _slot(_key(row, n_exp), table)
+    return pids[sl] if table[sl] != -1 else -1
 
 
 @njit(cache=True)
@@ -286,15 +390,18 @@ def _key(row, n_exp):
 
 @njit(cache=True)
 def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id, ans_day, ans_band,
-           lag, shift, acc, pats, table, pids, counts):
+           lag, shift, after, lv_id, lv_counts, acc, pats, table, pids, counts):
     """Every customer once, in id order: the spells' entries, exits and departures added per (pattern, day).
 
     ``con_steps`` holds each contact's step per experience (0 or 1; contacts with none left out). The state
-    (:func:`_start`) carries over from one batch of customers to the next (in id order): the (4, patterns, days)
+    (:func:`_start`) carries over from one batch of customers to the next (in id order): the (patterns, days, 4)
     table (enter, leave, events, and how many rows of ``moves_sql`` added to each cell), the patterns
     (experience counts, adjuster codes, band code; a code 0 is NULL), the hash table of their keys and their
-    numbers, and the counters (patterns, next contact, next answer, spells of each model); returned updated."""
+    numbers, and the counters (patterns, next contact, next answer, spells of each model); returned updated.
+    Each customer who left after the day ``after`` (days since 1970) gets a row of ``lv_id`` and ``lv_counts``
+    (their experiences counting on the day they left: from ``lag`` days after one, for ``shift - lag`` days)."""
     n_exp, n_adj = con_steps.shape[1], adj.shape[1]
+    n_left = 0
     n_pat, jc, ja, spells_all, spells_band = counts[0], counts[1], counts[2], counts[3], counts[4]
     row = np.zeros(n_exp + n_adj + 1, np.int64)
     for c in range(ids.size):
@@ -311,18 +418,27 @@ def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id,
         tot, s, ch = total[c], signup[c], churned[c]
         if tot <= 0:
             continue
+        if ch != 0 and np.int64(s) + tot > after:  # a leaver of the period: the experiences counting that day
+            lv_id[n_left] = cid
+            for i in range(c0, jc):
+                if con_day[i] - s + lag < tot <= con_day[i] - s + shift:
+                    for e in range(n_exp):
+                        lv_counts[n_left, e] += con_steps[i, e]
+            n_left += 1
         for e in range(n_exp + n_adj + 1):
             row[e] = 0
         for a in range(n_adj):
             row[n_exp + a] = adj[c, a]
-        zero, n_pat, acc, pats, table, pids = _pattern(row, n_exp, n_pat, acc, pats, table, pids)
+        zero = _known(row, n_exp, table, pids)  # the tables change (rarely) only for a new pattern
+        if zero < 0:
+            zero, n_pat, acc, pats, table, pids = _pattern(row, n_exp, n_pat, acc, pats, table, pids)
         # everyone's spell at level 0 from signup to the end
         spells_all += 1
-        acc[0, zero, 0] += 1
-        acc[3, zero, 0] += 1
-        acc[1, zero, tot] += 1
-        acc[2, zero, tot] += ch
-        acc[3, zero, tot] += 1
+        acc[zero, 0, 0] += 1
+        acc[zero, 0, 3] += 1
+        acc[zero, tot, 1] += 1
+        acc[zero, tot, 2] += ch
+        acc[zero, tot, 3] += 1
         prev, band = -1, 0
         iu, idn, ia = c0, c0, a0  # the next contact whose step up is to come, its step down, the next answer
         while True:
@@ -357,26 +473,28 @@ def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id,
                     band = ans_band[ia]
                 ia += 1
             row[-1] = band
-            pid, n_pat, acc, pats, table, pids = _pattern(row, n_exp, n_pat, acc, pats, table, pids)
+            pid = _known(row, n_exp, table, pids)  # the tables change (rarely) only for a new pattern
+            if pid < 0:
+                pid, n_pat, acc, pats, table, pids = _pattern(row, n_exp, n_pat, acc, pats, table, pids)
             if prev < 0:  # the spell at level 0 from signup ends here, not at the end
-                acc[1, zero, day] += 1
-                acc[3, zero, day] += 1
-                acc[1, zero, tot] -= 1
-                acc[2, zero, tot] -= ch
-                acc[3, zero, tot] += 1
+                acc[zero, day, 1] += 1
+                acc[zero, day, 3] += 1
+                acc[zero, tot, 1] -= 1
+                acc[zero, tot, 2] -= ch
+                acc[zero, tot, 3] += 1
             else:
-                acc[1, prev, day] += 1
-                acc[3, prev, day] += 1
-            acc[0, pid, day] += 1
-            acc[3, pid, day] += 1
+                acc[prev, day, 1] += 1
+                acc[prev, day, 3] += 1
+            acc[pid, day, 0] += 1
+            acc[pid, day, 3] += 1
             if is_exp and day > 0:
                 spells_all += 1
             if band != 0:
                 spells_band += 1
             prev = pid
         if prev >= 0:
-            acc[1, prev, tot] += 1
-            acc[2, prev, tot] += ch
-            acc[3, prev, tot] += 1
+            acc[prev, tot, 1] += 1
+            acc[prev, tot, 2] += ch
+            acc[prev, tot, 3] += 1
     counts[0], counts[1], counts[2], counts[3], counts[4] = n_pat, jc, ja, spells_all, spells_band
     return acc, pats, table, pids, counts
