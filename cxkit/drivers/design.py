@@ -190,13 +190,14 @@ def collapse(frame, outcome: str, drivers: list[str], categorical: set) -> Patte
     for d in drivers:
         start = len(names)
         if d in coded:
-            codes, levels = coded[d]
+            codes, levels = coded.pop(d)
             for value, code in levels:
                 z[:, 1 + len(names)] = codes == code
                 names.append(f"{d}[{value}]")
         else:
             z[:, 1 + len(names)] = table.column(d).to_numpy()
             names.append(d)
+        table = table.drop_columns([d])  # each column let go once copied: the counts are never held twice
         groups.append(list(range(start, len(names))))
     del table
     return Patterns(z, counts, list(drivers), groups, names, reference)
