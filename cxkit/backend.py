@@ -105,14 +105,22 @@ def _arrow_of(backend, expr):
     (``toPandas``, then a table again from the frame), holding four copies of a result at once, and the key
     drivers' patterns and the risk-set counts are the largest results a report brings back.
     """
-    if backend.name != "pyspark":
-        return expr.to_pyarrow()
+    hooks = getattr(backend, "_run_pre_execute_hooks", None)  # what Ibis's own execute does first
+    if backend.name != "pyspark" or hooks is None or not _spark_has_arrow():
+        return expr.to_pyarrow()  # any other backend, or a pyspark before 4.0 (no toArrow)
     from ibis.formats.pyarrow import PyArrowData
 
     table = expr.as_table()
-    backend._run_pre_execute_hooks(table)  # what Ibis's own execute does first (in-memory tables registered)
+    hooks(table)  # in-memory tables registered
     arrow = backend.raw_sql(backend.compile(table)).toArrow()
     return expr.__pyarrow_result__(PyArrowData.convert_table(arrow, table.schema()))
+
+
+def _spark_has_arrow() -> bool:
+    """Whether this pyspark's DataFrame hands its rows over as Arrow (``toArrow``, pyspark 4.0 on)."""
+    from pyspark.sql import DataFrame
+
+    return hasattr(DataFrame, "toArrow")
 
 
 class _Result:
