@@ -358,14 +358,15 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
         if header is not None:
             _drop_repeated_headers(con, src, header)
     columns = {name: list(resolved[name]) for name in sources}
-    problems = check_values(con, columns, raw_text, mode, {n: s.date_format for n, s in sources.items()})
+    facts: dict = {}  # the warnings' aggregates, counted in the rules' scans
+    problems = check_values(con, columns, raw_text, mode, {n: s.date_format for n, s in sources.items()}, facts)
     if problems:
         raise ValidationError(problems)
 
-    latest = _latest_date(con, columns) if mode == "dated" else None
+    latest = _latest_date(con, columns, facts) if mode == "dated" else None
     if mode == "dated" and as_of is None:
         as_of = latest
-    check_dates_and_magnitudes(con, columns, as_of, latest)
+    check_dates_and_magnitudes(con, columns, as_of, latest, facts)
     counts = _finalise(con, columns, mode, as_of)
     cust = columns["customers"]
     segments = tuple([c for c in ("plan", "region") if c in cust]
@@ -819,9 +820,15 @@ def _build_typed(con, src: Source, resolved: dict[str, str], types: dict[str, st
     return raw
 
 
-def _latest_date(con, columns) -> dt.date:
-    parts = [f"SELECT max({c}) AS d FROM _typed_{t}" for t, cols in _DATE_COLUMNS.items()
-             if t in columns for c in cols if c in columns[t]]
+def _latest_date(con, columns, facts: dict | None = None) -> dt.date:
+    """The latest date in the data: from the maxima :func:`~cxkit.validate.check_values` counted (``facts``),
+    else by a query."""
+    named = [(t, c) for t, cols in _DATE_COLUMNS.items() if t in columns for c in cols if c in columns[t]]
+    known = [(facts or {}).get(t, {}).get(f"max({c})", ...) for t, c in named]
+    if all(v is not ... for v in known):
+        days = [v for v in known if v is not None]
+        return max(days) if days else None
+    parts = [f"SELECT max({c}) AS d FROM _typed_{t}" for t, c in named]
     return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})").fetchall()[0][0]
 
 

@@ -17,9 +17,10 @@ from dataclasses import replace
 from cxkit.contract import CONTRACT
 from cxkit.errors import CxkitWarning, Problem
 from cxkit.sql import ident
+from cxkit.validate_keys import answer_rule_counts, ordered_customer_ids, repeat_candidates, unknown_count
 
 __all__ = ["check_structure", "check_values", "check_dates_and_magnitudes", "suggest_date_format", "MAX_KEYS",
-           "MAX_MAGNITUDE", "EARLIEST_PLAUSIBLE", "DATE_FORMATS"]
+           "MAX_MAGNITUDE", "EARLIEST_PLAUSIBLE", "DATE_FORMATS", "warning_aggregates"]
 
 MAX_KEYS = 5
 #: A segment value, churn reason or contact kind longer than this is refused: it names a group in figures.
@@ -35,6 +36,8 @@ DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y/
                 "%m/%d/%y", "%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%Y-%m-%dT%H:%M:%S",
                 "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
                 "%m/%d/%Y %H:%M:%S")
+#: Beyond this many customers with two answers at one time, the repeat warning groups every answer.
+_MAX_TIED = 100_000
 #: Rules that are consequences of a value not parsing: skipped while a date does not parse.
 _DATE_ORDER_RULES = ("end_date before signup_date", "response after the customer's end_date",
                      "response before the customer's signup_date")
@@ -119,11 +122,15 @@ class _Rules:
         """A rule; ``distinct`` (an expression) shows the commonest distinct offending values instead of rows."""
         self.items.append((column, rule, where, key, distinct))
 
-    def run(self, con) -> list[Problem]:
-        if not self.items:
+    def run(self, con, also: tuple[str, ...] = ()) -> list[Problem]:
+        """The problems found; ``also``: more aggregates over the table, counted in the same scan, whose values
+        are then in ``self.also`` (the warnings' facts, so that they cost no scan of their own)."""
+        self.also = {}
+        if not self.items and not also:
             return []
-        counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {it[2]})" for it in self.items)
-                             + f" FROM _typed_{self.table}").fetchall()[0]
+        row = con.execute("SELECT " + ", ".join([f"count(*) FILTER (WHERE {it[2]})" for it in self.items]
+                                                + list(also)) + f" FROM _typed_{self.table}").fetchall()[0]
+        counts, self.also = row[:len(self.items)], dict(zip(also, row[len(self.items):], strict=True))
         problems = []
         for (column, rule, where, key, distinct), n in zip(self.items, counts, strict=True):
             if not n:
@@ -144,7 +151,8 @@ class _Rules:
 
 
 def check_values(con, columns: dict[str, list[str]], raw_text: dict[str, set[str]],
-                 mode: str, date_formats: dict[str, str | None] | None = None) -> list[Problem]:
+                 mode: str, date_formats: dict[str, str | None] | None = None,
+                 facts: dict | None = None) -> list[Problem]:
     """Run every value rule on the typed tables ``_typed_<table>``.
 
     Parameters
@@ -157,6 +165,9 @@ def check_values(con, columns: dict[str, list[str]], raw_text: dict[str, set[str
     mode : {"dated", "snapshot"}
     date_formats : dict, optional
         Table -> the ``date_format`` in use, named in the hint when dates do not parse.
+    facts : dict, optional
+        Filled with table -> {aggregate: value} of :func:`warning_aggregates`, counted in the rules' own scan,
+        for :func:`check_dates_and_magnitudes` and the latest date (no scan of their own).
 
     Returns
     -------
@@ -179,17 +190,22 @@ def check_values(con, columns: dict[str, list[str]], raw_text: dict[str, set[str
             rules.add("end_date", "end_date before signup_date", "end_date < signup_date",
                       key="concat(CAST(customer_id AS VARCHAR), ' (', CAST(end_date AS VARCHAR), ' < ', "
                           "CAST(signup_date AS VARCHAR), ')')")
-        problems += rules.run(con)
+        also = warning_aggregates(table, cols)
+        problems += rules.run(con, also)
+        if facts is not None:
+            facts[table] = rules.also
     problems = [replace(p, rule=f"{p.rule}; {suggest_date_format(con, p.table, p.column, date_formats.get(p.table))}")
                 if p.rule == "unparseable date" else
                 replace(p, rule=p.rule + _number_hint(con, p.table, p.column)) if p.rule == "not a number" else p
                 for p in problems]
+    ids = ordered_customer_ids(con) if "customers" in columns else None  # integers in order: none repeats
     if "customers" in columns:
-        problems += _customer_rules(con, columns["customers"], mode)
+        problems += _customer_rules(con, columns["customers"], mode, ordered=ids is not None)
     unique = not any(p.table == "customers" and p.rule == "duplicate customer_id" for p in problems)
     for table in ("responses", "revenue", "contacts"):
         if table in columns:
-            found = _reference_rules(con, table, columns["customers"] if "customers" in columns else [], unique)
+            found = _reference_rules(con, table, columns["customers"] if "customers" in columns else [], unique,
+                                     ids)
             problems += [replace(p, rule=p.rule + _id_hint(con, table)) if p.rule.startswith("unknown customer")
                          else p for p in found]
     if any(p.rule.startswith("unparseable date") for p in problems):
@@ -269,34 +285,65 @@ def suggest_date_format(con, table: str, column: str, current: str | None = None
     return f"{'they do not parse ' + now + 'but ' if current else ''}set data.{table}.date_format: {fits[0]!r}"
 
 
+def warning_aggregates(table: str, cols: list[str]) -> tuple[str, ...]:
+    """The aggregates the warnings read, per date column (earliest, how many before
+    :data:`EARLIEST_PLAUSIBLE`, latest) and unbounded number column (largest, how many given): counted in the
+    rules' scan (:func:`check_values`) or on their own."""
+    spec = CONTRACT[table]
+    aggs = []
+    for c in spec.columns:
+        if c.name not in cols:
+            continue
+        if c.dtype == "date":
+            aggs += [f"min({c.name})", f"count(*) FILTER (WHERE {c.name} < DATE '{EARLIEST_PLAUSIBLE}')",
+                     f"max({c.name})"]
+        elif c.dtype in ("int", "float") and (c.range is None or c.range[1] is None):
+            aggs += [f"max({c.name})", f"count({c.name})"]
+    return tuple(aggs)
+
+
 def check_dates_and_magnitudes(con, columns: dict[str, list[str]], as_of: dt.date | None,
-                               latest: dt.date | None) -> None:
+                               latest: dt.date | None, facts: dict | None = None) -> None:
     """Warn (never stop) about values that are valid but suspicious.
 
     * dates before :data:`EARLIEST_PLAUSIBLE` (placeholders such as 1900-01-01);
     * an ``as_of`` more than a year after the latest date in the data (everyone still counts as active
       until then, so churn looks lower than it is);
     * amounts, costs, revenue and counts more than :data:`OUTLIER_FACTOR` times their 99th percentile.
+
+    ``facts``: :func:`warning_aggregates`' values per table, as :func:`check_values` counts them (else counted
+    here). The 99th percentile is estimated (``approx_quantile``, a scan of its own) only for a column where
+    at most 1% of the values (and one) reach a hundredth of its largest: elsewhere the percentile is at least
+    that, and the largest value cannot be a hundred times it.
     """
     found = []
     for table, cols in columns.items():
         spec = CONTRACT[table]
-        dates = [c.name for c in spec.columns if c.name in cols and c.dtype == "date"]
-        numbers = [c.name for c in spec.columns if c.name in cols and c.dtype in ("int", "float")
-                   and (c.range is None or c.range[1] is None)]
-        if not dates and not numbers:
+        aggs = warning_aggregates(table, cols)
+        if not aggs:
             continue
-        aggs = [f"min({d}), count(*) FILTER (WHERE {d} < DATE '{EARLIEST_PLAUSIBLE}')" for d in dates]
-        aggs += [f"max({n}), approx_quantile({n}, 0.99)" for n in numbers]
-        row = con.execute(f"SELECT {', '.join(aggs)} FROM _typed_{table}").fetchone()
-        for i, d in enumerate(dates):
-            earliest, n = row[2 * i], row[2 * i + 1]
-            if n:
-                found.append(f"{table}.{d}: {n:,} date(s) before {EARLIEST_PLAUSIBLE.year} (earliest {earliest}); "
-                             "placeholders such as 1900-01-01 count as real dates")
-        for i, col in enumerate(numbers):
-            top, p99 = row[2 * len(dates) + 2 * i], row[2 * len(dates) + 2 * i + 1]
-            if top is not None and p99 and p99 > 0 and top > OUTLIER_FACTOR * p99:
+        got = (facts or {}).get(table)
+        if got is None or any(a not in got for a in aggs):
+            got = dict(zip(aggs, con.execute(f"SELECT {', '.join(aggs)} FROM _typed_{table}").fetchone(),
+                           strict=True))
+        for c in spec.columns:
+            if c.name in cols and c.dtype == "date":
+                n = got[f"count(*) FILTER (WHERE {c.name} < DATE '{EARLIEST_PLAUSIBLE}')"]
+                if n:
+                    found.append(f"{table}.{c.name}: {n:,} date(s) before {EARLIEST_PLAUSIBLE.year} (earliest "
+                                 f"{got[f'min({c.name})']}); placeholders such as 1900-01-01 count as real dates")
+        tops = {c: got[a] for a in aggs if a.startswith("max(")
+                for c in [a[4:-1]] if spec.column(c).dtype in ("int", "float")}
+        tops = {c: top for c, top in tops.items() if top is not None and top > 0}
+        if not tops:
+            continue
+        near = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {c} >= ?)" for c in tops)
+                           + f" FROM _typed_{table}", [top / OUTLIER_FACTOR for top in tops.values()]).fetchone()
+        for (col, top), k in zip(tops.items(), near, strict=True):
+            if k > got[f"count({col})"] / 100 + 1:  # over 1% reach top / 100: the 99th percentile does too
+                continue
+            p99 = con.execute(f"SELECT approx_quantile({col}, 0.99) FROM _typed_{table}").fetchone()[0]
+            if p99 and p99 > 0 and top > OUTLIER_FACTOR * p99:
                 n = con.execute(f"SELECT count(*) FROM _typed_{table} WHERE {col} > ?", [OUTLIER_FACTOR * p99]
                                 ).fetchone()[0]
                 found.append(f"{table}.{col}: {n:,} value(s) over {OUTLIER_FACTOR} times the 99th percentile "
@@ -316,14 +363,18 @@ def _repeats_and_bills_outside_life(con, columns: dict[str, list[str]]) -> list[
     kept as given (each repeat counts as an answer, each bill as revenue) and warned about, counted, with a few
     customer ids: the kit never drops rows it cannot prove wrong."""
     found = []
-    if "responses" in columns:
+    tied = repeat_candidates(con) if "responses" in columns else None  # in (customer, time) order: who can repeat
+    if "responses" in columns and (tied is None or tied.size):
         cols = ", ".join(columns["responses"])
-        # plain SQL (a count, then a few keys with LIMIT) that a warehouse runs as DuckDB does
-        repeated = (f"SELECT {cols}, count(*) AS n FROM _typed_responses GROUP BY {cols} HAVING count(*) > 1")
-        extra = con.execute(f"SELECT sum(n - 1) FROM ({repeated}) AS r").fetchone()[0]
+        # plain SQL (a count, then a few keys with LIMIT) that a warehouse runs as DuckDB does; on answers in
+        # order, over the customers with two answers at one time only
+        among, args = ("", []) if tied is None or tied.size > _MAX_TIED else (
+            " WHERE customer_id IN (SELECT unnest(?))", [tied.tolist()])
+        repeated = (f"SELECT {cols}, count(*) AS n FROM _typed_responses{among} GROUP BY {cols} HAVING count(*) > 1")
+        extra = con.execute(f"SELECT sum(n - 1) FROM ({repeated}) AS r", args).fetchone()[0]
         if extra:
             keys = [k for k, in con.execute(f"SELECT DISTINCT customer_id FROM ({repeated}) AS r ORDER BY 1 "
-                                            f"LIMIT {MAX_KEYS}").fetchall()]
+                                            f"LIMIT {MAX_KEYS}", args).fetchall()]
             found.append(f"responses: {int(extra):,} answer(s) repeat another exactly (same customer, date and "
                          f"scores; customers {', '.join(map(str, keys))}{', ...' if extra > MAX_KEYS else ''});"
                          " each is counted as an answer: remove the copies if the export doubled them")
@@ -403,9 +454,11 @@ def _label_rules(rules: _Rules, table: str, cols: list[str]) -> None:
                       f"length({ident(name)}))")
 
 
-def _customer_rules(con, cols: list[str], mode: str) -> list[Problem]:
+def _customer_rules(con, cols: list[str], mode: str, ordered: bool = False) -> list[Problem]:
+    """Repeated customer ids (not looked for when ``ordered``: integer ids stored in strictly increasing order,
+    :func:`~cxkit.validate_keys.ordered_customer_ids`), and snapshot columns given with dated data."""
     problems = []
-    dup = con.execute(
+    dup = [] if ordered else con.execute(
         "SELECT count(*) OVER (), CAST(customer_id AS VARCHAR) FROM _typed_customers "
         f"WHERE customer_id IS NOT NULL GROUP BY customer_id HAVING count(*) > 1 ORDER BY customer_id LIMIT {MAX_KEYS}"
     ).fetchall()
@@ -420,20 +473,28 @@ def _customer_rules(con, cols: list[str], mode: str) -> list[Problem]:
     return problems
 
 
-def _reference_rules(con, table: str, customer_cols: list[str], unique: bool = True) -> list[Problem]:
+def _reference_rules(con, table: str, customer_cols: list[str], unique: bool = True,
+                     ids=None) -> list[Problem]:
     """Rows naming a customer who is not in customers; answers outside the customer's signup and end dates.
 
     A response's three rules share one left join (each answer counted once: when customer ids repeat,
-    which is already an error, the join is to one row per id).
+    which is already an error, the join is to one row per id). ``ids``: the customers' ids when they are
+    integers stored in order (:func:`~cxkit.validate_keys.ordered_customer_ids`): the unknown ids of another
+    table are then counted against them in numpy (:func:`~cxkit.validate_keys.unknown_count`), and the SQL runs
+    only to name the few examples of a failure.
     """
     if not (table == "responses" and "signup_date" in customer_cols):
+        n = unknown_count(con, table, ids) if ids is not None else None
+        if n == 0:
+            return []
         # counted by a join: a NOT IN subquery is null-aware, which Spark runs as a nested loop over both tables
         # (150 s of a 100,000-customer load); the few example keys of a failure are still listed by NOT IN. No
         # DISTINCT: a repeated customer id multiplies matched rows only, and only unmatched rows are counted (in
         # DuckDB at 10M customers and 22M contacts as fast as NOT IN, where a DISTINCT doubled the time)
-        n = con.execute(f"SELECT count(*) FILTER (WHERE c.customer_id IS NULL) FROM _typed_{table} t LEFT JOIN "
-                        "(SELECT customer_id FROM _typed_customers WHERE customer_id IS NOT NULL) c "
-                        "ON t.customer_id = c.customer_id WHERE t.customer_id IS NOT NULL").fetchone()[0]
+        n = n if n is not None else con.execute(
+            f"SELECT count(*) FILTER (WHERE c.customer_id IS NULL) FROM _typed_{table} t LEFT JOIN "
+            "(SELECT customer_id FROM _typed_customers WHERE customer_id IS NOT NULL) c "
+            "ON t.customer_id = c.customer_id WHERE t.customer_id IS NOT NULL").fetchone()[0]
         if not n:
             return []
         unknown = _Rules(table)
@@ -452,8 +513,11 @@ def _reference_rules(con, table: str, customer_cols: list[str], unique: bool = T
              ("response_date", "response after the customer's end_date", "r.response_date > c.end_date", dated),
              ("response_date", "response before the customer's signup_date", "r.response_date < c.signup_date",
               dated)]
-    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond, _ in rules)
-                         + f" FROM {joined}").fetchall()[0]
+    counts = answer_rule_counts(con, ids, end=end == "end_date") if ids is not None else None
+    if counts == (0, 0, 0):
+        return []
+    counts = counts or con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond, _ in rules)
+                                   + f" FROM {joined}").fetchall()[0]
     problems = []
     for (column, rule, cond, key), n in zip(rules, counts, strict=True):
         if n:
