@@ -884,18 +884,29 @@ def _finalise(con, columns: dict[str, list[str]], mode: str, as_of: dt.date | No
 
 
 def _warn_small_segments(data: CXData) -> None:
+    """Warn about segment values held by fewer than ``min_segment_size`` customers: every segment column's sizes
+    from one scan (a group per combination of their values, summed per column here)."""
     small = []
-    for col in data.segments:
-        rows = data.con.execute(
-            f'SELECT "{col}", count(*) AS n FROM customers GROUP BY 1 HAVING count(*) < {data.min_segment_size} '
-            "ORDER BY n LIMIT 5").fetchall()
-        total = data.con.execute(
-            f'SELECT count(*) FROM (SELECT "{col}" FROM customers GROUP BY 1 '
-            f"HAVING count(*) < {data.min_segment_size})").fetchall()[0][0]
-        if total:
-            shown = ", ".join(f"{v} ({n})" for v, n in rows)
-            small.append(f"customers.{col}: {total} segment(s) under {data.min_segment_size} customers: "
-                         f"{shown}{', ...' if total > len(rows) else ''}")
+    cols = list(data.segments)
+    if not cols:
+        return
+    rows = data.con.execute(f"SELECT {', '.join(ident(c) for c in cols)}, count(*) FROM customers "
+                            f"GROUP BY ALL").fetchall()
+    if len(rows) > 100_000:  # free-form columns: too many combinations to sum here, one scan per column instead
+        rows = None
+    for i, col in enumerate(cols):
+        if rows is None:
+            sizes = dict(data.con.execute(f"SELECT {ident(col)}, count(*) FROM customers GROUP BY 1").fetchall())
+        else:
+            sizes = {}
+            for r in rows:
+                sizes[r[i]] = sizes.get(r[i], 0) + r[-1]
+        under = sorted(((n, v) for v, n in sizes.items() if n < data.min_segment_size),
+                       key=lambda nv: (nv[0], str(nv[1])))
+        if under:
+            shown = ", ".join(f"{v} ({n})" for n, v in under[:5])
+            small.append(f"customers.{col}: {len(under)} segment(s) under {data.min_segment_size} customers: "
+                         f"{shown}{', ...' if len(under) > 5 else ''}")
     if small:
         warnings.warn("small segments give unstable estimates and are flagged in reports:\n  "
                       + "\n  ".join(small), CxkitWarning, stacklevel=3)

@@ -301,3 +301,16 @@ def test_near_misses_in_a_params_file_name_what_was_meant(tmp_path):
         load({"data": {"customers": spec}})
     with pytest.raises(ParamsError, match=r"unknown: customer \(did you mean customers\?\)"):
         load({"data": {"customer": str(csv)}})
+
+
+def test_small_segments_are_warned_about_each_column_with_its_smallest(case, small_tables):
+    customers = small_tables[0]["customers"].astype({"region": str, "plan": str})
+    customers.loc[[0, 1, 2], "region"] = "Atoll"
+    customers.loc[[3, 4], "region"] = "Isle"
+    customers.loc[[5], "plan"] = "Trial"
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", CxkitWarning)
+        load(case(customers=customers))
+    text = "\n".join(str(w.message) for w in said if "small segments" in str(w.message))
+    assert "customers.plan: 1 segment(s) under 30 customers: Trial (1)" in text
+    assert "customers.region: 2 segment(s) under 30 customers: Isle (2), Atoll (3)" in text
