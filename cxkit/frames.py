@@ -156,7 +156,7 @@ from cxkit.clock import CLOCKS, clock_description  # noqa: E402,F401  (the clock
 
 
 def survival_frame(data, clock: str = "response", which: str = "latest", score: str | None = None,
-                   segment: str = "band", cuts=None, relation: bool = False, carry=()):
+                   segment: str = "band", cuts=None, relation: bool = False, carry=(), slim: bool = False):
     """One row per customer (or per answer spell) ready for survival analysis.
 
     Parameters
@@ -180,6 +180,9 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
         Return the DuckDB relation instead of a DataFrame (for large data).
     carry : sequence of str
         More ``customers`` columns to keep (``referrals``, ``signup_date``, ...).
+    slim : bool
+        Keep only ``customer_id, start_date, duration, event, segment``, ``monthly_revenue`` (when known) and
+        ``carry`` (dated data): no score, segment columns or churn reason to read and carry.
 
     Returns
     -------
@@ -210,7 +213,7 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
         scale = scale.with_cuts(cuts)
     seg_expr = {"band": band_sql("s.score", scale) if scale else "NULL",
                 "score": "CAST(s.score AS VARCHAR)"}.get(segment, f'CAST(c."{segment}" AS VARCHAR)')
-    extra = "".join(f', c."{col}"' for col in data.segments)
+    extra = "".join(f', c."{col}"' for col in data.segments) if not slim else ""
     extra += ", c.monthly_revenue" if data.has("customers", "monthly_revenue") else ""
     extra += "".join(f', c."{col}"' for col in carry if col not in data.segments and col != "monthly_revenue")
     reason = "c.churn_reason" if data.has("customers", "churn_reason") else "NULL"
@@ -225,12 +228,11 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     else:
         as_of = f"DATE '{data.as_of.isoformat()}'"
         spells = (f"SELECT customer_id, response_date, {score} AS score, "
-                  f"lead(response_date) OVER (PARTITION BY customer_id ORDER BY {answer_order(score)}) AS next_date, "
-                  f"row_number() OVER (PARTITION BY customer_id ORDER BY {answer_order(score)}) AS k "
+                  f"lead(response_date) OVER (PARTITION BY customer_id ORDER BY {answer_order(score)}) AS next_date "
                   f"FROM responses WHERE {score} IS NOT NULL")
-        if clock == "tenure":
-            order = "DESC" if which == "latest" else "ASC"
-            spells = (f"SELECT customer_id, response_date, {score} AS score, NULL::DATE AS next_date, 1 AS k "
+        if clock == "tenure" or which == "first":  # one answer per customer: no next answer to look up
+            order = "DESC" if which == "latest" and clock == "tenure" else "ASC"
+            spells = (f"SELECT customer_id, response_date, {score} AS score, NULL::DATE AS next_date "
                       f"FROM responses WHERE {score} IS NOT NULL QUALIFY row_number() OVER "
                       f"(PARTITION BY customer_id ORDER BY {answer_order(score, order)}) = 1")
         end = (f"coalesce(c.end_date, {as_of})" if which == "first" or clock == "tenure"
@@ -240,12 +242,12 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
         start = "s.response_date" if clock == "response" else "c.signup_date"
         entry = (f", date_diff('day', c.signup_date, s.response_date) / {dpm} AS entry"
                  if clock == "tenure_entry" else "")
-        first_only = "WHERE s.k = 1" if which == "first" and clock != "tenure" else ""
+        tail = f"{entry}{extra}" if slim else (f", s.score AS score{entry}{extra}, CASE WHEN {event} = 1 THEN "
+                                               f"coalesce({reason}, 'unknown') END AS churn_reason")
         inner = (f"SELECT c.customer_id, {start} AS start_date, "
                  f"date_diff('day', {start}, {end}) / {dpm} AS duration, {event} AS event, "
-                 f"{seg_expr} AS segment, s.score AS score{entry}{extra}, "
-                 f"CASE WHEN {event} = 1 THEN coalesce({reason}, 'unknown') END AS churn_reason "
-                 f"FROM ({spells}) s JOIN customers c USING (customer_id) {first_only}")
+                 f"{seg_expr} AS segment{tail} "
+                 f"FROM ({spells}) s JOIN customers c USING (customer_id)")
         keep = "duration > entry" if clock == "tenure_entry" else "(duration > 0 OR event = 1)"
         sql = f"SELECT * FROM ({inner}) WHERE {keep}"
     rel = data.sql(sql)
@@ -332,7 +334,7 @@ def _ltv_sql(data, score, segment, cuts) -> str:
     clock = "tenure" if data.mode == "snapshot" else "response"
     carry = [c for c in ("referrals", "signup_date", "end_date") if data.has("customers", c)]
     base = survival_frame(data, clock=clock, which="first", score=score, segment=segment, cuts=cuts,
-                          relation=True, carry=carry)
+                          relation=True, carry=carry, slim=data.mode == "dated")  # the columns read below
     name = "_ltv_base"
     data.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {base.sql_query()}")  # computed once, joined twice
     referrals = "coalesce(f.referrals, 0)" if "referrals" in carry else "0"
