@@ -14,7 +14,7 @@ from cxkit.scales import band_counts_sql
 
 __all__ = ["answers", "answer_order", "latest_answers", "band_source", "nps_counts", "nps_counts_by",
            "NPS_WINDOW_MONTHS", "survival_frame", "spells_table", "ltv_frame", "drop_ltv_frame", "active_base",
-           "value_base", "clock_description", "CLOCKS"]
+           "value_base", "clock_description", "CLOCKS", "customer_cube", "customer_counts_sql"]
 
 
 def answer_order(score: str = "nps", direction: str = "ASC", alias: str = "") -> str:
@@ -37,15 +37,61 @@ def latest_answers(data, score: str = "nps") -> str:
     answer is also the last one before the customer left (answers after ``end_date`` are refused).
     """
     name = f"_latest_{score}"
-    if hasattr(data.con, "has_table"):  # the warehouse engine's connection knows what it created
-        found = data.con.has_table(name)
-    else:
-        found = data.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
-                                 [name]).fetchall()[0][0]
-    if not found:
+    if not _has_temp(data, name):
         data.con.execute(f"CREATE TEMP TABLE {name} AS SELECT customer_id, {score} AS score, response_date "
                          f"FROM responses WHERE {score} IS NOT NULL QUALIFY row_number() OVER "
                          f"(PARTITION BY customer_id ORDER BY {answer_order(score, 'DESC')}) = 1")
+    return name
+
+
+def _has_temp(data, name: str) -> bool:
+    """Whether this data's connection already holds the temp table ``name`` (made once per data)."""
+    if hasattr(data.con, "has_table"):  # the warehouse engine's connection knows what it created
+        return bool(data.con.has_table(name))
+    return bool(data.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
+                                 [name]).fetchall()[0][0])
+
+
+def customer_counts_sql(day: str, key: str = "NULL", key_join: str = "", slice_key: str = "'all'",
+                        run_rate: str = "0.0", rate_join: str = "", reason: str = "'unknown'",
+                        cut: bool = False) -> str:
+    """Customers counted in one pass: per ``slice_key``, sign-up year and month (``jy, jm``), leaving year and
+    month when they left by ``day`` (``ly, lm``), ``active`` (no end date), ``key`` (``k``, e.g. the latest
+    score, from ``key_join``) and churn reason when they left; ``n`` customers, ``rr`` and ``rr2`` the sums of
+    their monthly run rate and its square.
+
+    Years and months, not ``date_trunc``: a period per customer costs more than the rest of the pass, and
+    the periods (months or quarters) are named from the few groups. ``customers`` is ``c`` in the SQL.
+    """
+    left = f"c.end_date <= {day}"
+    rows = (f"SELECT {slice_key} AS slice_key, year(c.signup_date) AS jy, month(c.signup_date) AS jm, "
+            f"CASE WHEN {left} THEN year(c.end_date) END AS ly, CASE WHEN {left} THEN month(c.end_date) END AS lm, "
+            f"CASE WHEN c.end_date IS NULL THEN 1 ELSE 0 END AS active, {key} AS k, "
+            f"CASE WHEN {left} THEN {reason} END AS reason, {run_rate} AS rr FROM customers c {rate_join}{key_join}"
+            + (f" WHERE c.signup_date <= {day}" if cut else ""))
+    return ("SELECT slice_key, jy, jm, ly, lm, active, k, reason, count(*) AS n, sum(rr) AS rr, "
+            f"sum(rr * rr) AS rr2 FROM ({rows}) GROUP BY ALL")
+
+
+def customer_cube(data, score: str = "nps") -> str:
+    """A small table of every customer counted once (:func:`customer_counts_sql`), keyed by the latest answer's
+    score (``k``, NULL without one): made once per data and score. The active base and the customer ledger are
+    sums over it instead of passes over every customer."""
+    name = f"_cube_{score}"
+    if not _has_temp(data, name):
+        run_rate, rate_join = ("coalesce(c.monthly_revenue, 0)" if data.has("customers", "monthly_revenue")
+                               else "0.0"), ""
+        if data.has("revenue"):
+            run_rate = "coalesce(rr.run_rate, 0)"
+            rate_join = ("LEFT JOIN (SELECT customer_id, avg(amount) AS run_rate FROM revenue GROUP BY 1) rr "
+                         "USING (customer_id) ")
+        key, key_join = "NULL", ""
+        if data.has("responses") and score in data.scores:
+            key, key_join = "s.score", f"LEFT JOIN {latest_answers(data, score)} s USING (customer_id)"
+        reason = "coalesce(c.churn_reason, 'unknown')" if data.has("customers", "churn_reason") else "'unknown'"
+        sql = customer_counts_sql(f"DATE '{data.as_of.isoformat()}'", key, key_join, "NULL", run_rate, rate_join,
+                                  reason)  # the gateway's view holds only customers signed up by as_of
+        data.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
     return name
 
 
@@ -414,6 +460,11 @@ def active_base(data, score: str | None = None, segment: str = "band", cuts=None
         active_sql = "SELECT count(*) FROM customers WHERE churned = 0"
         sql = (f"SELECT {seg} AS segment, count(*) FROM customers c, LATERAL (SELECT c.{score} AS score) s "
                f"WHERE c.churned = 0 AND c.{score} IS NOT NULL GROUP BY 1")
+    elif segment in ("band", "score"):  # sums over the customers counted once (shared with the ledger)
+        seg = band_sql("k", scale) if segment == "band" else "CAST(k AS VARCHAR)"
+        rows = data.sql(f"SELECT {seg} AS segment, CAST(sum(n) AS BIGINT) FROM {customer_cube(data, score)} "
+                        "WHERE active = 1 GROUP BY 1").fetchall()
+        return {str(k): int(v) for k, v in rows if k is not None}, sum(int(v) for _, v in rows)
     else:
         active_sql = "SELECT count(*) FROM customers WHERE end_date IS NULL"
         sql = (f"SELECT {seg} AS segment, count(*) FROM {latest_answers(data, score)} s "
