@@ -202,7 +202,8 @@ from cxkit.clock import CLOCKS, clock_description  # noqa: E402,F401  (the clock
 
 
 def survival_frame(data, clock: str = "response", which: str = "latest", score: str | None = None,
-                   segment: str = "band", cuts=None, relation: bool = False, carry=(), slim: bool = False):
+                   segment: str = "band", cuts=None, relation: bool = False, carry=(), slim: bool = False,
+                   _answers: str | None = None):
     """One row per customer (or per answer spell) ready for survival analysis.
 
     Parameters
@@ -229,6 +230,8 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     slim : bool
         Keep only ``customer_id, start_date, duration, event, segment``, ``monthly_revenue`` (when known) and
         ``carry`` (dated data): no score, segment columns or churn reason to read and carry.
+    _answers : str, optional
+        A table of :func:`_answer_spells_sql` already made (``which="latest"``, dated data), read instead.
 
     Returns
     -------
@@ -273,9 +276,7 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
                f"WHERE c.{score} IS NOT NULL")
     else:
         as_of = f"DATE '{data.as_of.isoformat()}'"
-        spells = (f"SELECT customer_id, response_date, {score} AS score, "
-                  f"lead(response_date) OVER (PARTITION BY customer_id ORDER BY {answer_order(score)}) AS next_date "
-                  f"FROM responses WHERE {score} IS NOT NULL")
+        spells = f"SELECT * FROM {_answers}" if _answers else _answer_spells_sql(score)
         if clock == "tenure" or which == "first":  # one answer per customer: no next answer to look up
             order = "DESC" if which == "latest" and clock == "tenure" else "ASC"
             spells = (f"SELECT customer_id, response_date, {score} AS score, NULL::DATE AS next_date "
@@ -312,17 +313,41 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     return frame
 
 
+def _answer_spells_sql(score: str) -> str:
+    """Every answer with the date of the customer's next one (``customer_id, response_date, score, next_date``);
+    the last answer has none (``response_date`` is never missing in validated data)."""
+    return (f"SELECT customer_id, response_date, {score} AS score, "
+            f"lead(response_date) OVER (PARTITION BY customer_id ORDER BY {answer_order(score)}) AS next_date "
+            f"FROM responses WHERE {score} IS NOT NULL")
+
+
 def spells_table(data, clock: str = "response", which: str = "latest", score: str | None = None):
     """:func:`survival_frame` computed once into a DuckDB temp table of its own; returns a relation on it.
 
     Models that each aggregate the same spells read the table instead of recomputing the joins. The
     table's name is this module's business: query the relation (``rel.query("f", "SELECT ... FROM f")``).
+    Answer spells of dated data also give :func:`latest_answers` (each customer's answer without a next one),
+    so the answers are put in order once for both.
     """
     import uuid
 
-    rel = survival_frame(data, clock=clock, which=which, score=score, relation=True)
-    name = f"_spells_{uuid.uuid4().hex[:12]}"
-    data.con.execute(f"CREATE TEMP TABLE {name} AS {rel.sql_query()}")
+    tag = uuid.uuid4().hex[:12]
+    answers = None
+    resolved = score or ("nps" if "nps" in data.scores else (data.scores[0] if data.scores else None))
+    if (data.mode == "dated" and clock == "response" and which == "latest" and resolved in data.scores
+            and not _has_temp(data, f"_latest_{resolved}")):
+        answers = f"_answers_{tag}"
+        data.con.execute(f"CREATE TEMP TABLE {answers} AS {_answer_spells_sql(resolved)}")
+    try:
+        rel = survival_frame(data, clock=clock, which=which, score=score, relation=True, _answers=answers)
+        name = f"_spells_{tag}"
+        data.con.execute(f"CREATE TEMP TABLE {name} AS {rel.sql_query()}")
+        if answers:  # the same rows latest_answers' window would pick: the last in answer order
+            data.con.execute(f"CREATE TEMP TABLE _latest_{resolved} AS SELECT customer_id, score, response_date "
+                             f"FROM {answers} WHERE next_date IS NULL")
+    finally:
+        if answers:
+            data.con.execute(f"DROP TABLE IF EXISTS {answers}")
     return data.sql(f"SELECT * FROM {name}")
 
 
