@@ -16,8 +16,9 @@ import pandas as pd
 
 from cxkit._display import html_block, unfitted_html
 from cxkit.errors import CxkitError
-from cxkit.frames import band_source
+from cxkit.frames import latest_answers
 from cxkit.ledger import PERIODS, CustomerLedger, _label, period_sql
+from cxkit.scales import band_sql
 
 __all__ = ["ContactRates"]
 
@@ -43,13 +44,17 @@ class ContactRates:
         """Fit from validated data; a :class:`CustomerLedger` by band of the same period is reused if given."""
         if data.mode != "dated" or not data.has("contacts"):
             raise CxkitError("contact rates need dated customers and a contacts table")
-        band = band_source(data) if data.has("responses") and "nps" in data.scores else \
-            "SELECT NULL AS customer_id, NULL AS band WHERE false"
+        latest = (f"(SELECT customer_id, score FROM {latest_answers(data)})"
+                  if data.has("responses") and "nps" in data.scores else
+                  "(SELECT NULL AS customer_id, NULL AS score WHERE false)")
         cost = "coalesce(k.cost, 0)" if data.has("contacts", "cost") else "0"
+        # Counted per day and latest score first, then summed into periods and bands: the period and the band
+        # are worked out once per group (a few thousand), not once per contact.
         counts = data.sql(
-            f"SELECT {period_sql('k.date', self.period)} AS period_start, coalesce(b.band, 'no answer') AS band, "
-            f"k.kind, count(*) AS contacts, sum({cost}) AS cost FROM contacts k "
-            f"LEFT JOIN ({band}) b USING (customer_id) GROUP BY ALL ORDER BY 1, 2, 3").df()
+            f"SELECT {period_sql('day', self.period)} AS period_start, coalesce({band_sql('score')}, 'no answer') "
+            "AS band, kind, CAST(sum(n) AS BIGINT) AS contacts, sum(cost) AS cost FROM ("
+            f"SELECT k.date AS day, b.score, k.kind, count(*) AS n, sum({cost}) AS cost FROM contacts k "
+            f"LEFT JOIN {latest} b USING (customer_id) GROUP BY ALL) GROUP BY ALL ORDER BY 1, 2, 3").df()
         if ledger is None or ledger.by != "band" or ledger.period != self.period:
             ledger = CustomerLedger(self.period, by="band").fit_data(data)
         ledger = ledger.table.copy()

@@ -14,7 +14,7 @@ from cxkit.scales import band_counts_sql
 
 __all__ = ["answers", "answer_order", "latest_answers", "band_source", "nps_counts", "nps_counts_by",
            "NPS_WINDOW_MONTHS", "survival_frame", "spells_table", "ltv_frame", "drop_ltv_frame", "active_base",
-           "value_base", "clock_description", "CLOCKS"]
+           "value_base", "clock_description", "CLOCKS", "customer_cube", "customer_counts_sql"]
 
 
 def answer_order(score: str = "nps", direction: str = "ASC", alias: str = "") -> str:
@@ -37,15 +37,61 @@ def latest_answers(data, score: str = "nps") -> str:
     answer is also the last one before the customer left (answers after ``end_date`` are refused).
     """
     name = f"_latest_{score}"
-    if hasattr(data.con, "has_table"):  # the warehouse engine's connection knows what it created
-        found = data.con.has_table(name)
-    else:
-        found = data.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
-                                 [name]).fetchall()[0][0]
-    if not found:
+    if not _has_temp(data, name):
         data.con.execute(f"CREATE TEMP TABLE {name} AS SELECT customer_id, {score} AS score, response_date "
                          f"FROM responses WHERE {score} IS NOT NULL QUALIFY row_number() OVER "
                          f"(PARTITION BY customer_id ORDER BY {answer_order(score, 'DESC')}) = 1")
+    return name
+
+
+def _has_temp(data, name: str) -> bool:
+    """Whether this data's connection already holds the temp table ``name`` (made once per data)."""
+    if hasattr(data.con, "has_table"):  # the warehouse engine's connection knows what it created
+        return bool(data.con.has_table(name))
+    return bool(data.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
+                                 [name]).fetchall()[0][0])
+
+
+def customer_counts_sql(day: str, key: str = "NULL", key_join: str = "", slice_key: str = "'all'",
+                        run_rate: str = "0.0", rate_join: str = "", reason: str = "'unknown'",
+                        cut: bool = False) -> str:
+    """Customers counted in one pass: per ``slice_key``, sign-up year and month (``jy, jm``), leaving year and
+    month when they left by ``day`` (``ly, lm``), ``active`` (no end date), ``key`` (``k``, e.g. the latest
+    score, from ``key_join``) and churn reason when they left; ``n`` customers, ``rr`` and ``rr2`` the sums of
+    their monthly run rate and its square.
+
+    Years and months, not ``date_trunc``: a period per customer costs more than the rest of the pass, and
+    the periods (months or quarters) are named from the few groups. ``customers`` is ``c`` in the SQL.
+    """
+    left = f"c.end_date <= {day}"
+    rows = (f"SELECT {slice_key} AS slice_key, year(c.signup_date) AS jy, month(c.signup_date) AS jm, "
+            f"CASE WHEN {left} THEN year(c.end_date) END AS ly, CASE WHEN {left} THEN month(c.end_date) END AS lm, "
+            f"CASE WHEN c.end_date IS NULL THEN 1 ELSE 0 END AS active, {key} AS k, "
+            f"CASE WHEN {left} THEN {reason} END AS reason, {run_rate} AS rr FROM customers c {rate_join}{key_join}"
+            + (f" WHERE c.signup_date <= {day}" if cut else ""))
+    return ("SELECT slice_key, jy, jm, ly, lm, active, k, reason, count(*) AS n, sum(rr) AS rr, "
+            f"sum(rr * rr) AS rr2 FROM ({rows}) GROUP BY ALL")
+
+
+def customer_cube(data, score: str = "nps") -> str:
+    """A small table of every customer counted once (:func:`customer_counts_sql`), keyed by the latest answer's
+    score (``k``, NULL without one): made once per data and score. The active base and the customer ledger are
+    sums over it instead of passes over every customer."""
+    name = f"_cube_{score}"
+    if not _has_temp(data, name):
+        run_rate, rate_join = ("coalesce(c.monthly_revenue, 0)" if data.has("customers", "monthly_revenue")
+                               else "0.0"), ""
+        if data.has("revenue"):
+            run_rate = "coalesce(rr.run_rate, 0)"
+            rate_join = ("LEFT JOIN (SELECT customer_id, avg(amount) AS run_rate FROM revenue GROUP BY 1) rr "
+                         "USING (customer_id) ")
+        key, key_join = "NULL", ""
+        if data.has("responses") and score in data.scores:
+            key, key_join = "s.score", f"LEFT JOIN {latest_answers(data, score)} s USING (customer_id)"
+        reason = "coalesce(c.churn_reason, 'unknown')" if data.has("customers", "churn_reason") else "'unknown'"
+        sql = customer_counts_sql(f"DATE '{data.as_of.isoformat()}'", key, key_join, "NULL", run_rate, rate_join,
+                                  reason)  # the gateway's view holds only customers signed up by as_of
+        data.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
     return name
 
 
@@ -156,7 +202,8 @@ from cxkit.clock import CLOCKS, clock_description  # noqa: E402,F401  (the clock
 
 
 def survival_frame(data, clock: str = "response", which: str = "latest", score: str | None = None,
-                   segment: str = "band", cuts=None, relation: bool = False, carry=()):
+                   segment: str = "band", cuts=None, relation: bool = False, carry=(), slim: bool = False,
+                   _answers: str | None = None):
     """One row per customer (or per answer spell) ready for survival analysis.
 
     Parameters
@@ -180,6 +227,11 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
         Return the DuckDB relation instead of a DataFrame (for large data).
     carry : sequence of str
         More ``customers`` columns to keep (``referrals``, ``signup_date``, ...).
+    slim : bool
+        Keep only ``customer_id, start_date, duration, event, segment``, ``monthly_revenue`` (when known) and
+        ``carry`` (dated data): no score, segment columns or churn reason to read and carry.
+    _answers : str, optional
+        A table of :func:`_answer_spells_sql` already made (``which="latest"``, dated data), read instead.
 
     Returns
     -------
@@ -210,7 +262,7 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
         scale = scale.with_cuts(cuts)
     seg_expr = {"band": band_sql("s.score", scale) if scale else "NULL",
                 "score": "CAST(s.score AS VARCHAR)"}.get(segment, f'CAST(c."{segment}" AS VARCHAR)')
-    extra = "".join(f', c."{col}"' for col in data.segments)
+    extra = "".join(f', c."{col}"' for col in data.segments) if not slim else ""
     extra += ", c.monthly_revenue" if data.has("customers", "monthly_revenue") else ""
     extra += "".join(f', c."{col}"' for col in carry if col not in data.segments and col != "monthly_revenue")
     reason = "c.churn_reason" if data.has("customers", "churn_reason") else "NULL"
@@ -224,13 +276,10 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
                f"WHERE c.{score} IS NOT NULL")
     else:
         as_of = f"DATE '{data.as_of.isoformat()}'"
-        spells = (f"SELECT customer_id, response_date, {score} AS score, "
-                  f"lead(response_date) OVER (PARTITION BY customer_id ORDER BY {answer_order(score)}) AS next_date, "
-                  f"row_number() OVER (PARTITION BY customer_id ORDER BY {answer_order(score)}) AS k "
-                  f"FROM responses WHERE {score} IS NOT NULL")
-        if clock == "tenure":
-            order = "DESC" if which == "latest" else "ASC"
-            spells = (f"SELECT customer_id, response_date, {score} AS score, NULL::DATE AS next_date, 1 AS k "
+        spells = f"SELECT * FROM {_answers}" if _answers else _answer_spells_sql(score)
+        if clock == "tenure" or which == "first":  # one answer per customer: no next answer to look up
+            order = "DESC" if which == "latest" and clock == "tenure" else "ASC"
+            spells = (f"SELECT customer_id, response_date, {score} AS score, NULL::DATE AS next_date "
                       f"FROM responses WHERE {score} IS NOT NULL QUALIFY row_number() OVER "
                       f"(PARTITION BY customer_id ORDER BY {answer_order(score, order)}) = 1")
         end = (f"coalesce(c.end_date, {as_of})" if which == "first" or clock == "tenure"
@@ -240,12 +289,12 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
         start = "s.response_date" if clock == "response" else "c.signup_date"
         entry = (f", date_diff('day', c.signup_date, s.response_date) / {dpm} AS entry"
                  if clock == "tenure_entry" else "")
-        first_only = "WHERE s.k = 1" if which == "first" and clock != "tenure" else ""
+        tail = f"{entry}{extra}" if slim else (f", s.score AS score{entry}{extra}, CASE WHEN {event} = 1 THEN "
+                                               f"coalesce({reason}, 'unknown') END AS churn_reason")
         inner = (f"SELECT c.customer_id, {start} AS start_date, "
                  f"date_diff('day', {start}, {end}) / {dpm} AS duration, {event} AS event, "
-                 f"{seg_expr} AS segment, s.score AS score{entry}{extra}, "
-                 f"CASE WHEN {event} = 1 THEN coalesce({reason}, 'unknown') END AS churn_reason "
-                 f"FROM ({spells}) s JOIN customers c USING (customer_id) {first_only}")
+                 f"{seg_expr} AS segment{tail} "
+                 f"FROM ({spells}) s JOIN customers c USING (customer_id)")
         keep = "duration > entry" if clock == "tenure_entry" else "(duration > 0 OR event = 1)"
         sql = f"SELECT * FROM ({inner}) WHERE {keep}"
     rel = data.sql(sql)
@@ -264,17 +313,41 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     return frame
 
 
+def _answer_spells_sql(score: str) -> str:
+    """Every answer with the date of the customer's next one (``customer_id, response_date, score, next_date``);
+    the last answer has none (``response_date`` is never missing in validated data)."""
+    return (f"SELECT customer_id, response_date, {score} AS score, "
+            f"lead(response_date) OVER (PARTITION BY customer_id ORDER BY {answer_order(score)}) AS next_date "
+            f"FROM responses WHERE {score} IS NOT NULL")
+
+
 def spells_table(data, clock: str = "response", which: str = "latest", score: str | None = None):
     """:func:`survival_frame` computed once into a DuckDB temp table of its own; returns a relation on it.
 
     Models that each aggregate the same spells read the table instead of recomputing the joins. The
     table's name is this module's business: query the relation (``rel.query("f", "SELECT ... FROM f")``).
+    Answer spells of dated data also give :func:`latest_answers` (each customer's answer without a next one),
+    so the answers are put in order once for both.
     """
     import uuid
 
-    rel = survival_frame(data, clock=clock, which=which, score=score, relation=True)
-    name = f"_spells_{uuid.uuid4().hex[:12]}"
-    data.con.execute(f"CREATE TEMP TABLE {name} AS {rel.sql_query()}")
+    tag = uuid.uuid4().hex[:12]
+    answers = None
+    resolved = score or ("nps" if "nps" in data.scores else (data.scores[0] if data.scores else None))
+    if (data.mode == "dated" and clock == "response" and which == "latest" and resolved in data.scores
+            and not _has_temp(data, f"_latest_{resolved}")):
+        answers = f"_answers_{tag}"
+        data.con.execute(f"CREATE TEMP TABLE {answers} AS {_answer_spells_sql(resolved)}")
+    try:
+        rel = survival_frame(data, clock=clock, which=which, score=score, relation=True, _answers=answers)
+        name = f"_spells_{tag}"
+        data.con.execute(f"CREATE TEMP TABLE {name} AS {rel.sql_query()}")
+        if answers:  # the same rows latest_answers' window would pick: the last in answer order
+            data.con.execute(f"CREATE TEMP TABLE _latest_{resolved} AS SELECT customer_id, score, response_date "
+                             f"FROM {answers} WHERE next_date IS NULL")
+    finally:
+        if answers:
+            data.con.execute(f"DROP TABLE IF EXISTS {answers}")
     return data.sql(f"SELECT * FROM {name}")
 
 
@@ -332,7 +405,7 @@ def _ltv_sql(data, score, segment, cuts) -> str:
     clock = "tenure" if data.mode == "snapshot" else "response"
     carry = [c for c in ("referrals", "signup_date", "end_date") if data.has("customers", c)]
     base = survival_frame(data, clock=clock, which="first", score=score, segment=segment, cuts=cuts,
-                          relation=True, carry=carry)
+                          relation=True, carry=carry, slim=data.mode == "dated")  # the columns read below
     name = "_ltv_base"
     data.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {base.sql_query()}")  # computed once, joined twice
     referrals = "coalesce(f.referrals, 0)" if "referrals" in carry else "0"
@@ -412,6 +485,11 @@ def active_base(data, score: str | None = None, segment: str = "band", cuts=None
         active_sql = "SELECT count(*) FROM customers WHERE churned = 0"
         sql = (f"SELECT {seg} AS segment, count(*) FROM customers c, LATERAL (SELECT c.{score} AS score) s "
                f"WHERE c.churned = 0 AND c.{score} IS NOT NULL GROUP BY 1")
+    elif segment in ("band", "score"):  # sums over the customers counted once (shared with the ledger)
+        seg = band_sql("k", scale) if segment == "band" else "CAST(k AS VARCHAR)"
+        rows = data.sql(f"SELECT {seg} AS segment, CAST(sum(n) AS BIGINT) FROM {customer_cube(data, score)} "
+                        "WHERE active = 1 GROUP BY 1").fetchall()
+        return {str(k): int(v) for k, v in rows if k is not None}, sum(int(v) for _, v in rows)
     else:
         active_sql = "SELECT count(*) FROM customers WHERE end_date IS NULL"
         sql = (f"SELECT {seg} AS segment, count(*) FROM {latest_answers(data, score)} s "

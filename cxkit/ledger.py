@@ -96,12 +96,17 @@ class CustomerLedger:
         if data.mode != "dated":
             raise CxkitError("the customer ledger needs dated customers (signup_date and end_date); "
                              "snapshot data has no dates")
-        from cxkit.frames import band_source
+        from cxkit.frames import customer_cube, latest_answers
+        from cxkit.scales import band_sql
 
-        bands = band_source(data) if data.has("responses") and "nps" in data.scores else None
+        counted = key = None
+        if data.has("responses") and "nps" in data.scores:  # the band of the latest score, named per group
+            if self.by in (None, "band"):  # the customers counted once (shared with the active base)
+                counted = f"SELECT * FROM {customer_cube(data, 'nps')}"
+            key = ("s.score", f"LEFT JOIN {latest_answers(data)} s USING (customer_id)", band_sql("k"))
         return self._fit(data.con, data.has("revenue"), data.has("responses"), data.as_of,
-                         data.has("customers", "monthly_revenue"), data.has("customers", "churn_reason"), bands,
-                         cut=False)  # the gateway's view already holds only customers signed up by as_of
+                         data.has("customers", "monthly_revenue"), data.has("customers", "churn_reason"),
+                         key=key, counted=counted, cut=False)  # the gateway's view: customers signed up by as_of
 
     def fit_connection(self, con, as_of=None, *, revenue: bool = False, responses: bool = False,
                        monthly_revenue: bool = False, churn_reason: bool = False) -> CustomerLedger:
@@ -109,33 +114,41 @@ class CustomerLedger:
         return self._fit(con, revenue, responses, as_of, monthly_revenue, churn_reason)
 
     def _fit(self, con, has_revenue: bool, has_responses: bool, as_of, has_monthly: bool, has_reason: bool,
-             bands: str | None = None, cut: bool = True):
+             key: tuple[str, str, str] | None = None, counted: str | None = None, cut: bool = True):
+        """``key``: the SQL of each customer's key ``k``, the join that brings it and the SQL of the band from ``k``
+        (default: the band of the last answer before leaving, :func:`last_band_sql`). ``counted``: the customers
+        already counted with that key (:func:`cxkit.frames.customer_counts_sql`), else they are counted here."""
+        from cxkit.frames import customer_counts_sql
+
         if as_of is None:
             as_of = con.execute("SELECT max(greatest(signup_date, coalesce(end_date, signup_date))) "
                                 "FROM customers").fetchall()[0][0]
         as_of = pd.Timestamp(as_of).date()
         day = f"DATE '{as_of.isoformat()}'"
-        slice_col = f'CAST(c."{self.by}" AS VARCHAR)' if self.by else "'all'"
-        if self.by == "band":
-            slice_col = "coalesce(b.band, 'no answer')"
-        last_band = bands or (last_band_sql(day) if has_responses else
-                              "SELECT NULL AS customer_id, NULL AS band WHERE false")
-        reason = "coalesce(c.churn_reason, 'unknown')" if has_reason else "'unknown'"
-        run_rate, rate_join = ("coalesce(c.monthly_revenue, 0)" if has_monthly else "0.0"), ""
-        if has_revenue:
-            run_rate = "coalesce(rr.run_rate, 0)"
-            rate_join = ("LEFT JOIN (SELECT customer_id, avg(amount) AS run_rate FROM revenue GROUP BY 1) rr "
-                         "USING (customer_id) ")
-        # One pass over the customers into a small cube (customers and run rate per slice, sign-up period,
-        # leaving period, band and reason); the four tables below are sums over it.
+        if key is None:
+            key = (("b.band", f"LEFT JOIN ({last_band_sql(day)}) b USING (customer_id)", "k") if has_responses
+                   else ("NULL", "", "k"))
+        if counted is None:
+            slice_key = f'CAST(c."{self.by}" AS VARCHAR)' if self.by and self.by != "band" else "NULL"
+            reason = "coalesce(c.churn_reason, 'unknown')" if has_reason else "'unknown'"
+            run_rate, rate_join = ("coalesce(c.monthly_revenue, 0)" if has_monthly else "0.0"), ""
+            if has_revenue:
+                run_rate = "coalesce(rr.run_rate, 0)"
+                rate_join = ("LEFT JOIN (SELECT customer_id, avg(amount) AS run_rate FROM revenue GROUP BY 1) rr "
+                             "USING (customer_id) ")
+            counted = customer_counts_sql(day, key[0], key[1], slice_key, run_rate, rate_join, reason, cut)
+        band = f"coalesce({key[2]}, 'no answer')"
+        slice_col = band if self.by == "band" else ("slice_key" if self.by else "'all'")
+        # The customers counted once into a small cube (customers and run rate per slice, sign-up period,
+        # leaving period, band and reason); the four tables below are sums over it. Periods are named from the
+        # counted years and months: a quarter starts at month m - (m - 1) % 3.
+        start = "{m}" if self.period == "M" else "{m} - ({m} - 1) % 3"
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _ledger_cube AS SELECT slice, joined, lost_in, band, reason, "
-            "count(*) AS n, sum(rr) AS rr, sum(rr * rr) AS rr2 FROM ("
-            f"SELECT {slice_col} AS slice, {period_sql('c.signup_date', self.period)} AS joined, "
-            f"CASE WHEN c.end_date <= {day} THEN {period_sql('c.end_date', self.period)} END AS lost_in, "
-            f"coalesce(b.band, 'no answer') AS band, CASE WHEN c.end_date <= {day} THEN {reason} END AS reason, "
-            f"{run_rate} AS rr FROM customers c {rate_join}LEFT JOIN ({last_band}) b USING (customer_id) "
-            + (f"WHERE c.signup_date <= {day}" if cut else "") + ") GROUP BY ALL")
+            "CAST(sum(n) AS BIGINT) AS n, sum(rr) AS rr, sum(rr2) AS rr2 FROM ("
+            f"SELECT {slice_col} AS slice, make_date(jy, {start.format(m='jm')}, 1) AS joined, "
+            f"make_date(ly, {start.format(m='lm')}, 1) AS lost_in, {band} AS band, reason, n, rr, rr2 "
+            f"FROM ({counted}) counted) GROUP BY ALL")
         src = "_ledger_cube"
         new = con.execute(flows_sql(src, "joined", self.period, "slice", "rr", count="n")).df()
         if new.empty:

@@ -122,3 +122,30 @@ def test_the_change_against_the_year_before_is_claimed_only_where_it_was_planted
     if not changed:  # the base grew, so more left though the rate held
         assert r["lost"] > r["lost_before"] and r["lower"] < 1 < r["upper"]
     assert CustomerLedger("M").fit(_world(hazards), as_of="2025-03-31").churn_change(12) is None  # no year before
+
+
+@pytest.mark.parametrize("period", ["M", "Q"])
+def test_the_active_base_and_the_ledger_read_the_customers_counted_once(tmp_path, tables, period):
+    """Validated data: the active base and the ledger by band are sums over one small table of the customers
+    counted by latest score, sign-up and leaving month (``cxkit.frames.customer_cube``), made once; they equal
+    the raw tables counted here and the ledger fitted from DataFrames (its own pass over every customer)."""
+    from cxkit.frames import active_base, customer_cube
+    from cxkit.load import load
+    from cxkit.nps import band
+    from tests.conftest import write_case
+
+    data = load(write_case(tmp_path, tables, "parquet"))
+    counts, active = active_base(data)
+    cube = customer_cube(data)
+    assert data.con.execute(f"SELECT sum(n) FROM {cube}").fetchall()[0][0] == len(tables["customers"])
+    c, r = tables["customers"], tables["responses"].dropna(subset=["nps"])
+    latest = r.sort_values(["response_date", "nps"], ascending=[True, False]).groupby("customer_id").last()
+    still = c[c["end_date"].isna()]
+    assert active == len(still)
+    bands = band(latest["nps"].reindex(still["customer_id"]).dropna())
+    assert counts == {str(k): int(v) for k, v in bands.value_counts().items()}
+    ledger = CustomerLedger(period, by="band").fit_data(data)
+    again = CustomerLedger(period, by="band").fit(c, tables["revenue"], as_of=AS_OF, responses=tables["responses"])
+    pd.testing.assert_frame_equal(ledger.table, again.table)
+    pd.testing.assert_frame_equal(ledger.lost_by_band_, again.lost_by_band_)
+    pd.testing.assert_frame_equal(ledger.lost_by_reason_, again.lost_by_reason_)

@@ -202,3 +202,22 @@ def test_plots_return_axes_without_showing(frame, monkeypatch):
     ci = CumulativeIncidence().fit(frame, "duration", "event", "churn_reason", "segment")
     assert ci.plot(segment="detractor").get_legend() is not None
     plt.close("all")
+
+
+def test_spells_table_orders_the_answers_once_for_the_latest_answers_too(tmp_path):
+    """Dated data: the spells table also leaves each customer's latest answer (``latest_answers``' table), the
+    rows its own window picks (latest day, lowest score on it); the ordered answers behind both are let go."""
+    from cxkit.frames import answer_order, latest_answers, spells_table
+
+    data = load(write(tmp_path, n_customers=3_000, seed=4))
+    spells = spells_table(data)
+    names = {r[0] for r in data.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    assert "_latest_nps" in names and not any(n.startswith("_answers_") for n in names)
+    own = data.con.execute("SELECT customer_id, nps AS score, response_date FROM responses WHERE nps IS NOT NULL "
+                           "QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY "
+                           f"{answer_order('nps', 'DESC')}) = 1 ORDER BY ALL").fetchall()
+    assert latest_answers(data) == "_latest_nps"
+    assert data.con.execute("SELECT * FROM _latest_nps ORDER BY ALL").fetchall() == own
+    cols = "customer_id, start_date, duration, event, segment, churn_reason"
+    assert (spells.query("f", f"SELECT {cols} FROM f ORDER BY ALL").fetchall()
+            == survival_frame(data, relation=True).query("f", f"SELECT {cols} FROM f ORDER BY ALL").fetchall())

@@ -235,10 +235,11 @@ def _edge_ranks(n: int, bins: int = CELL_BINS):
 
 def _edges_from_ranks(n: int, value_at, bins: int = CELL_BINS):
     """:func:`_edges` of a sample of ``n`` from only the order statistics it reads: ``value_at(ranks)`` gives the
-    sorted sample's values at those ranks (from 0). The interpolation is numpy's (``_lerp``), so the edges are
-    the same numbers to the last bit, read from at most ``2 * (bins - 1)`` values instead of ``n``."""
+    sorted sample's values at those ranks (from 0), asked once. The interpolation is numpy's (``_lerp``), so the
+    edges are the same numbers to the last bit, read from at most ``2 * (bins - 1)`` values instead of ``n``."""
     below, above, gamma = _edge_ranks(n, bins)
-    a, b = np.asarray(value_at(below), dtype=float), np.asarray(value_at(above), dtype=float)
+    both = np.asarray(value_at(np.concatenate([below, above])), dtype=float)  # one look-up (one sort) for both
+    a, b = both[:below.size], both[below.size:]
     diff = b - a
     lerp = a + diff * gamma
     np.subtract(b, diff * (1 - gamma), out=lerp, where=gamma >= 0.5)
