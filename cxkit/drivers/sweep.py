@@ -274,13 +274,13 @@ def _experiences(data, query: str, repeat_days: int, complaints: bool, sort: boo
     time, keeping only experiences, while the contacts come in order; else all at once and sorted (with
     ``sort`` False: :class:`Unordered` raised)."""
     def flags(ids, day, c, before):  # before: the (id, day) of the contact before the first, or None
-        prev_id, prev_day = np.empty_like(ids), np.empty_like(day)
-        prev_id[1:], prev_day[1:] = ids[:-1], day[:-1]
-        prev_id[0], prev_day[0] = before if before is not None else (ids[0] - 1, 0)
-        repeat = (ids == prev_id) & (day - prev_day <= repeat_days)
-        steps = np.column_stack(([c != 0] if complaints else []) + [repeat]).astype(np.int8)
-        keep = steps.any(axis=1)
-        return ids[keep], day[keep], steps[keep]
+        out_id, out_day = np.empty_like(ids), np.empty_like(day)
+        steps = np.empty((ids.size, 1 + complaints), np.int8)
+        kept = _flags(ids, day, c, before is not None, *(before or (0, 0)), repeat_days, complaints,
+                      out_id, out_day, steps)
+        if kept < 0:
+            raise _Unordered
+        return out_id[:kept].copy(), out_day[:kept].copy(), steps[:kept].copy()
 
     parts, last = [], None
     try:
@@ -288,9 +288,7 @@ def _experiences(data, query: str, repeat_days: int, complaints: bool, sort: boo
             ids, day, c = (batch.column(i).to_numpy() for i in range(3))
             if not ids.size:
                 continue
-            if (last is not None and (ids[0], day[0]) < last) or not _in_order(ids, day):
-                raise _Unordered
-            parts.append(flags(ids, day, c, last))
+            parts.append(flags(ids, day, c, last))  # _Unordered when not in order
             last = (ids[-1], day[-1])
     except _Unordered:  # all at once, sorted by DuckDB (a parallel sort; the order within a day does not matter:
         # a day's contacts add their steps on the same days whichever comes first)
@@ -301,6 +299,30 @@ def _experiences(data, query: str, repeat_days: int, complaints: bool, sort: boo
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 1 + complaints), np.int8)
     return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+
+
+@njit(cache=True, nogil=True)
+def _flags(ids, day, c, has_before, before_id, before_day, repeat_days, complaints, out_id, out_day, steps):
+    """The contacts that are experiences, written to ``out_id, out_day`` and ``steps`` (the complaint flag when
+    ``complaints``, then the repeat flag: the contact before it, of the same customer, within ``repeat_days``;
+    the one before the first is ``before`` when ``has_before``). Returns how many, or -1 when a contact comes
+    before the one before it in id-then-day order (checked only after ``before``, which the first contact
+    must not precede)."""
+    kept = 0
+    prev_id, prev_day, has_prev = before_id, before_day, has_before
+    for i in range(ids.size):
+        if has_prev and (ids[i] < prev_id or (ids[i] == prev_id and day[i] < prev_day)):
+            return -1
+        repeat = has_prev and ids[i] == prev_id and day[i] - prev_day <= repeat_days
+        complaint = complaints and c[i] != 0
+        if repeat or complaint:
+            out_id[kept], out_day[kept] = ids[i], day[i]
+            if complaints:
+                steps[kept, 0] = 1 if complaint else 0
+            steps[kept, steps.shape[1] - 1] = 1 if repeat else 0
+            kept += 1
+        prev_id, prev_day, has_prev = ids[i], day[i], True
+    return kept
 
 
 def _in_order(*keys) -> bool:
