@@ -607,7 +607,8 @@ def _edge_tables(seed: int = 5) -> dict:
     return tables
 
 
-@pytest.mark.parametrize("variant", ["edges", "one_region", "no_complaints", "text_ids_unsorted", "lag_0"])
+@pytest.mark.parametrize("variant", ["edges", "one_region", "no_complaints", "text_ids_unsorted", "lag_0",
+                                     "no_revenue_table"])
 def test_sweep_moves_equal_the_sql_moves_and_give_the_same_fit(tmp_path, monkeypatch, variant):
     """The compiled per-customer sweep (local engines) gives exactly the rows of ``moves_sql`` (which a warehouse
     runs), so the hazard ratios are unchanged; checked on planted edge cases and with chunks."""
@@ -626,12 +627,17 @@ def test_sweep_moves_equal_the_sql_moves_and_give_the_same_fit(tmp_path, monkeyp
         settings["chunk_customers"] = 400
     elif variant == "lag_0":
         settings.update(lag_days=0, window_days=30)
+    elif variant == "no_revenue_table":  # the rate is monthly_revenue, read by the sweep with the customers
+        del tables["revenue"]
+        tables["customers"].loc[tables["customers"].index[::7], "monthly_revenue"] = np.nan  # unknown for some
     data = load(write_case(tmp_path / variant, tables, "parquet"))
     seen, real = [], ExperienceHazards._moves
 
     def both(self, data, experiences, adjust, prior, codes, only=None, since=None, sort=True):
         got, left = real(self, data, experiences, adjust, prior, codes, only, since=since, sort=sort)
         assert left is not None  # the sweep counted the period's leavers
+        # and read their revenue with the customers when it is their monthly_revenue (no revenue table)
+        assert (left[2] is not None) == (variant == "no_revenue_table")
         seen.append((got.copy(), data.sql(self._moves_sql(data, experiences, adjust, prior, codes, only)).df()))
         return got, left
 

@@ -362,7 +362,7 @@ FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
         """The entries, exits and events per pattern and day: on a local engine by the compiled sweep over each
         customer (:mod:`cxkit.drivers.sweep`), in a warehouse by :meth:`_moves_sql` (the same rows). Returns
         ``(moves, leavers)``: with ``since``, the sweep also counts the experiences of each customer who left
-        after it (``(ids, counts)``, for :func:`~cxkit.drivers.sweep.leaver_groups`); else, and in a
+        after it (``(ids, counts, rates)``, for :func:`~cxkit.drivers.sweep.leaver_groups`); else, and in a
         warehouse, ``leavers`` is None (:meth:`_leavers_sql` counts them). ``sort=False``: tables not stored
         in id order raise :class:`~cxkit.drivers.sweep.Unordered` instead of being sorted whole."""
         if data.engine == "warehouse":

@@ -71,11 +71,13 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
 
     Returns
     -------
-    DataFrame, or (DataFrame, (ids, counts)) with ``since``
+    DataFrame, or (DataFrame, (ids, counts, rates)) with ``since``
         ``<experiences>, <adjusters>, earlier_band, day, enter, leave, events`` with the level numbers
         (:func:`~cxkit.drivers.risk_sets.risk_sets` reads them back), and one row with ``day`` NULL counting the
         spells. With ``since``, also the leavers' ids (the sweep's key: the id, or its rank among the customers'
-        for an id that is not an integer; in id order) and their count of each experience (leavers x experiences).
+        for an id that is not an integer; in id order), their count of each experience (leavers x experiences)
+        and, when the rate is the customers' ``monthly_revenue`` (no revenue table), their rate (NaN: unknown; else
+        None: :func:`leaver_groups` reads it).
 
     Examples
     --------
@@ -86,7 +88,8 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
     if len(experiences) * _LEVEL_BITS + (len(adjust) + 1) * _CODE_BITS > 62 or any(
             len(codes.get(a, ())) >= 2 ** _CODE_BITS for a in [*adjust, PRIOR_BAND]):
         raise CxkitError("too many experiences, adjusters or levels for the compiled sweep")
-    people, contacts, answers = _queries(data, hazards, adjust, prior, codes, only)
+    rated = since is not None and _rate_of_customers(data)  # the leavers' revenue read in the same pass
+    people, contacts, answers = _queries(data, hazards, adjust, prior, codes, only, rated)
     con_id, con_day, steps = _experiences(data, contacts, hazards.repeat_days, "complaints" in experiences, sort)
     ans_id, ans_day, _, ans_band = _ordered([np.asarray(c) for c in data.sql(answers).fetchnumpy().values()], 3)
     as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
@@ -99,17 +102,19 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
 
     def sweep(cols, state):  # one batch of customers; its leavers after ``since`` kept
         ids, signup, total, churned = cols[:4]
-        n_left = int(np.count_nonzero((churned != 0) & (total > 0) & (signup.astype(np.int64) + total > after)))
+        left = (churned != 0) & (total > 0) & (signup.astype(np.int64) + total > after)
+        n_left = int(np.count_nonzero(left))
         lv_id, lv_counts = np.zeros(n_left, np.int64), np.zeros((n_left, len(experiences)), np.int32)
-        state = _sweep(ids, signup, total, churned, _adjusters(cols[4:], ids.size), *steady, after, lv_id,
-                       lv_counts, *state)
-        leavers.append((lv_id, lv_counts))
+        state = _sweep(ids, signup, total, churned, _adjusters(cols[4:4 + len(adjust)], ids.size), *steady, after,
+                       lv_id, lv_counts, *state)
+        # the sweep lists the leavers in the customers' order: their revenue is that of the rows picked here
+        leavers.append((lv_id, lv_counts, cols[-1][left] if rated else None))
         return state
 
     try:  # the customers a batch at a time, as stored, while they come in id order
         state, last = _start(len(experiences), len(adjust), days), None
         for batch in data.sql(people).to_arrow_reader(_BATCH):
-            cols = [batch.column(i).to_numpy() for i in range(batch.num_columns)]
+            cols = [batch.column(i).to_numpy(zero_copy_only=False) for i in range(batch.num_columns)]  # NULL: NaN
             if not cols[0].size:
                 continue
             if (last is not None and cols[0][0] <= last) or (np.diff(cols[0]) <= 0).any():
@@ -120,21 +125,24 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
         if not sort:
             raise Unordered("the customers are not stored in id order") from None
         leavers.clear()
-        cols = [np.asarray(c) for c in data.sql(f"SELECT * FROM ({people}) ORDER BY 1").fetchnumpy().values()]
+        cols = [np.ma.filled(np.ma.asarray(c), np.nan) if rated and i == len(found) - 1 else np.asarray(c)
+                for found in [data.sql(f"SELECT * FROM ({people}) ORDER BY 1").fetchnumpy()]
+                for i, c in enumerate(found.values())]
         state = sweep(cols, _start(len(experiences), len(adjust), days))
     moves = _frame(state, [*experiences, *adjust, PRIOR_BAND], len(experiences))
     if since is None:
         return moves
     return moves, (np.concatenate([p[0] for p in leavers]) if leavers else np.zeros(0, np.int64),
-                   np.concatenate([p[1] for p in leavers]) if leavers else np.zeros((0, len(experiences)), np.int32))
+                   np.concatenate([p[1] for p in leavers]) if leavers else np.zeros((0, len(experiences)), np.int32),
+                   (np.concatenate([p[2] for p in leavers]) if leavers else np.zeros(0)) if rated else None)
 
 
 def leaver_groups(data, parts: list, experiences: list[str], since) -> pd.DataFrame:
     """The leavers after ``since`` per count of experiences counting on the day they left, with their revenue:
     the table :meth:`ExperienceHazards._leavers_sql` gives (``<experiences>, leavers, revenue, rated``, in the
-    order of the counts), from the leavers :func:`sweep_moves` counted (``parts``: its ``(ids, counts)`` of each
-    group of customers) and the revenue rates of those leavers (:func:`~cxkit.drivers.frame.rate_sql`, read for
-    them alone).
+    order of the counts), from the leavers :func:`sweep_moves` counted (``parts``: its ``(ids, counts, rates)``
+    of each group of customers) and the revenue rates of those leavers (:func:`~cxkit.drivers.frame.rate_sql`:
+    those the sweep read with the customers, their ``monthly_revenue``, or else read for them alone).
 
     Examples
     --------
@@ -146,20 +154,10 @@ def leaver_groups(data, parts: list, experiences: list[str], since) -> pd.DataFr
     counts = (np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, len(experiences)), np.int32))
     order = np.argsort(ids, kind="stable")  # the groups' leavers in id order, so sums run in one order
     ids, counts = ids[order], counts[order]
-    as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
-    end = f"CASE WHEN c.end_date <= {as_of} THEN c.end_date END"
-    left = (f"c.signup_date <= {as_of} AND {end} IS NOT NULL AND {end} > DATE {literal(since.isoformat())} "
-            f"AND date_diff('day', c.signup_date, {end}) > 0")  # as the sweep picks them
-    key, join = _id_key(data)
-    rates = rate_sql(data, f"SELECT c.customer_id FROM customers c WHERE {left}", where=left)
-    found = data.sql(f"SELECT {key} AS id, CAST(x.rate AS DOUBLE) AS rate FROM ({rates}) x{join}").fetchnumpy()
-    rate = np.full(ids.size, np.nan)
-    if ids.size and found["id"].size:  # each leaver's rate (unknown: NaN), matched by id
-        r_id = np.asarray(found["id"])
-        r_rate = np.ma.filled(np.ma.asarray(found["rate"]).astype(float), np.nan)
-        at = np.minimum(np.searchsorted(ids, r_id), ids.size - 1)
-        hit = ids[at] == r_id
-        rate[at[hit]] = r_rate[hit]
+    if parts and all(len(p) > 2 and p[2] is not None for p in parts):  # their rates read by the sweep
+        rate = np.concatenate([p[2] for p in parts]).astype(float)[order]
+    else:
+        rate = _leaver_rates(data, ids, since)
     # the leavers per count of each experience: the counts packed in one number (their order kept), grouped
     counts = counts.astype(np.int64)
     base = int(counts.max(initial=0)) + 1
@@ -176,6 +174,26 @@ def leaver_groups(data, parts: list, experiences: list[str], since) -> pd.DataFr
     out["revenue"] = np.bincount(group, weights=np.where(known, rate, 0.0), minlength=len(levels))
     out["rated"] = np.bincount(group, weights=known, minlength=len(levels)).astype(np.int64)
     return out
+
+
+def _leaver_rates(data, ids: np.ndarray, since) -> np.ndarray:
+    """The revenue rate (:func:`~cxkit.drivers.frame.rate_sql`; unknown: NaN) of each leaver after ``since`` of
+    ``ids`` (the sweep's keys, sorted), read for those leavers alone."""
+    as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
+    end = f"CASE WHEN c.end_date <= {as_of} THEN c.end_date END"
+    left = (f"c.signup_date <= {as_of} AND {end} IS NOT NULL AND {end} > DATE {literal(since.isoformat())} "
+            f"AND date_diff('day', c.signup_date, {end}) > 0")  # as the sweep picks them
+    key, join = _id_key(data)
+    rates = rate_sql(data, f"SELECT c.customer_id FROM customers c WHERE {left}", where=left)
+    found = data.sql(f"SELECT {key} AS id, CAST(x.rate AS DOUBLE) AS rate FROM ({rates}) x{join}").fetchnumpy()
+    rate = np.full(ids.size, np.nan)
+    if ids.size and found["id"].size:  # each leaver's rate (unknown: NaN), matched by id
+        r_id = np.asarray(found["id"])
+        r_rate = np.ma.filled(np.ma.asarray(found["rate"]).astype(float), np.nan)
+        at = np.minimum(np.searchsorted(ids, r_id), ids.size - 1)
+        hit = ids[at] == r_id
+        rate[at[hit]] = r_rate[hit]
+    return rate
 
 
 _NEVER = np.iinfo(np.int64).max  # no customer leaves after this day
@@ -228,8 +246,15 @@ def _start(n_exp: int, n_adj: int, days: int) -> tuple:
             np.full(4 * cap, -1, np.int64), np.zeros(4 * cap, np.int64), np.zeros(5, np.int64))
 
 
-def _queries(data, hazards, adjust, prior, codes, only) -> tuple[str, str, str]:
-    """SQL for the customers (id, signup day, days observed, churned, adjuster codes; 0 for NULL), the contacts
+def _rate_of_customers(data) -> bool:
+    """Whether a customer's revenue rate (:func:`~cxkit.drivers.frame.rate_sql`) is their ``monthly_revenue``
+    (no revenue table), read in the sweep's pass over the customers."""
+    return not data.has("revenue") and data.has("customers", "monthly_revenue")
+
+
+def _queries(data, hazards, adjust, prior, codes, only, rated: bool = False) -> tuple[str, str, str]:
+    """SQL for the customers (id, signup day, days observed, churned, adjuster codes; 0 for NULL; with ``rated``
+    their ``monthly_revenue`` last), the contacts
     (id, day, complaint) and the answers (id, day, second of the day, band code; 0 for NULL), as stored. Days
     are days since 1970-01-01 (a customer's day since signup is the difference, as ``date_diff``'s)."""
     as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
@@ -241,7 +266,8 @@ def _queries(data, hazards, adjust, prior, codes, only) -> tuple[str, str, str]:
                   f"AS {ident(a)}" for a in adjust)
     people = (f"SELECT {key} AS id, {epoch.format('x.signup_date')} AS signup, "
               f"CAST(date_diff('day', x.signup_date, coalesce({end}, {as_of})) AS INTEGER) AS total, "
-              f"CAST({end} IS NOT NULL AS TINYINT) AS churned{adj} FROM customers x{join} "
+              f"CAST({end} IS NOT NULL AS TINYINT) AS churned{adj}"
+              f"{', CAST(x.monthly_revenue AS DOUBLE) AS rate' if rated else ''} FROM customers x{join} "
               f"WHERE x.signup_date <= {as_of}{where}")
     values = getattr(hazards, "_complaint_values", None) or []
     complaint = f"coalesce(CAST(x.kind AS VARCHAR) IN ({', '.join(literal(v) for v in values) or 'NULL'}), false)"

@@ -26,6 +26,8 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 from numba import njit
 
@@ -60,30 +62,30 @@ def window_counts(data, kinds: dict, window_days: int, repeat_days: int, has_cos
         return None
     answers = data.sql(f"SELECT customer_id, {_EPOCH.format('response_date')} AS day FROM responses "
                        f"WHERE {ident(score)} IS NOT NULL AND customer_id IS NOT NULL").fetchnumpy()
-    a_id, a_day = np.asarray(answers["customer_id"]), np.asarray(answers["day"])
+    a_id, a_day = np.asarray(answers["customer_id"]).astype(np.int64), np.asarray(answers["day"])
     if not a_id.size:
         return None
-    bounds = data.sql(f"SELECT min(customer_id), max(customer_id), min({_EPOCH.format('date')}), "
-                      f"max({_EPOCH.format('date')}) FROM contacts").fetchone()
-    if bounds[0] is None:
+    # only the contacts that can count: of customers in the answers' range of ids, from the repeat days before
+    # the first answer's window (a contact's previous one within the repeat days is then never left out) to the
+    # last answer; days and ids counted from there, so that (customer, day) is one int64 key
+    low_id, high_id = int(a_id.min()), int(a_id.max())
+    low_day, high_day = int(a_day.min()) - window_days - repeat_days - 1, int(a_day.max())
+    shift = (high_day - low_day + window_days + 2).bit_length()
+    if high_id - low_id >= 1 << (62 - shift):  # the key would not fit one int64
         return None
-    low_id, high_id = min(int(bounds[0]), int(a_id.min())), max(int(bounds[1]), int(a_id.max()))
-    low_day = min(int(bounds[2]), int(a_day.min())) - 1
-    span = max(int(bounds[3]), int(a_day.max())) - low_day + window_days + repeat_days + 2
-    bits = int(span).bit_length()
-    if (high_id - low_id + 1) >= 1 << (62 - bits):  # the (customer, day) key would not fit one int64
-        return None
-    shift = np.int64(bits)
-    a_key = np.sort(((a_id.astype(np.int64) - low_id) << shift) | (a_day.astype(np.int64) - low_day))
+    a_key = np.sort(((a_id - low_id) << shift) | (a_day.astype(np.int64) - low_day))
     del a_id, a_day
     a_key = a_key[np.append(True, a_key[1:] != a_key[:-1])]  # each (customer, day) once
     n_kinds = len(kinds)
     code = " ".join(f"WHEN {literal(k)} THEN {i + 1}" for i, k in enumerate(kinds))
     kind = f"CASE CAST(kind AS VARCHAR) {code} ELSE 0 END" if kinds else "0"
     cost = "coalesce(CAST(cost AS DOUBLE), 0)" if has_cost else "CAST(0 AS DOUBLE)"
+    epoch = dt.date(1970, 1, 1)
+    first, last = (literal((epoch + dt.timedelta(days=d)).isoformat()) for d in (low_day, high_day))
     contacts = (f"SELECT customer_id, {_EPOCH.format('date')} AS day, CAST({kind} AS TINYINT) AS kind, {cost} "
-                "AS cost FROM contacts WHERE customer_id IS NOT NULL AND date IS NOT NULL")
-    counts = np.zeros((a_key.size, n_kinds + 2), np.int64)  # the kinds, other kinds, repeat contacts
+                f"AS cost FROM contacts WHERE customer_id BETWEEN {low_id} AND {high_id} AND date >= DATE {first} "
+                f"AND date < DATE {last}")
+    counts = np.zeros((a_key.size, n_kinds + 2), np.int32)  # contacts of no kind (NULL), of each kind; repeats
     cost_sum = np.zeros(a_key.size)
     state = np.array([0, -1], np.int64)  # the first answer after the last contact, the last contact's key
     for batch in data.sql(contacts).to_arrow_reader(_BATCH):
@@ -91,7 +93,8 @@ def window_counts(data, kinds: dict, window_days: int, repeat_days: int, has_cos
         if not cols[0].size:
             continue
         key = ((cols[0].astype(np.int64) - low_id) << shift) | (cols[1].astype(np.int64) - low_day)
-        if not _walk(key, cols[2], cols[3], a_key, shift, window_days, repeat_days, counts, cost_sum, state):
+        if not _walk(key, cols[2], cols[3], a_key, np.int64(shift), window_days, repeat_days, counts, cost_sum,
+                     state):
             return None  # not stored in id-then-day order: the SQL sorts them
     import pyarrow as pa
 
@@ -101,8 +104,8 @@ def window_counts(data, kinds: dict, window_days: int, repeat_days: int, has_cos
     columns = {"customer_id": pa.array((a_key >> shift) + low_id),
                "response_date": pa.array(days.astype(np.int32)).view(pa.date32())}
     for i, col in enumerate(kinds.values()):
-        columns[col] = pa.array(counts[keep, i + 1])
-    columns["repeat_contacts"] = pa.array(counts[keep, n_kinds + 1])
+        columns[col] = pa.array(counts[keep, i + 1].astype(np.int64))  # BIGINT, as SQL's count
+    columns["repeat_contacts"] = pa.array(counts[keep, n_kinds + 1].astype(np.int64))
     if has_cost:
         columns["contact_cost"] = pa.array(cost_sum[keep])
     return pa.table(columns)
