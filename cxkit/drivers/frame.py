@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import re
+import weakref
 
 import pandas as pd
 
@@ -26,12 +27,13 @@ from cxkit.errors import CxkitError
 from cxkit.scales import SCALES
 from cxkit.sql import ident, literal
 
-__all__ = ["driver_frame", "outcome_flag", "contact_kind_columns", "drop_answers_table", "kind_counts_sql",
-           "is_complaint_sql", "rate_sql", "REPEAT_DAYS"]
+__all__ = ["driver_frame", "outcome_flag", "contact_kind_columns", "contact_kinds", "drop_answers_table",
+           "kind_counts_sql", "is_complaint_sql", "rate_sql", "REPEAT_DAYS"]
 
 #: A contact this many days or fewer after the customer's previous contact is a repeat contact.
 REPEAT_DAYS = 7
 ANSWERS_TABLE = "_driver_answers"  # the temporary table of driver_frame(relation="table"), this module's own
+_KINDS = weakref.WeakKeyDictionary()  # data -> its contact kinds (contact_kinds)
 WINDOW_VIEW = "_driver_window"  # the compiled pass's counts, registered while the frame is built from them
 
 
@@ -57,12 +59,27 @@ def _column_name(kind: str) -> str:
     return f"{name}_contacts"
 
 
+def contact_kinds(data) -> list[str]:
+    """The contact kinds written in the data, in text order: one pass over the contacts per data object (the
+    driver frame, experience hazards and the departures' story all ask; validated data does not change)."""
+    try:
+        return list(_KINDS[data])
+    except (KeyError, TypeError):
+        pass
+    kinds = [r[0] for r in data.sql("SELECT DISTINCT CAST(kind AS VARCHAR) FROM contacts "
+                                    "WHERE kind IS NOT NULL ORDER BY 1").fetchall()]
+    try:
+        _KINDS[data] = tuple(kinds)
+    except TypeError:  # an object that cannot be weakly referenced: asked again next time
+        pass
+    return kinds
+
+
 def contact_kind_columns(data) -> dict:
     """Contact kind -> driver column name (``call`` -> ``call_contacts``), in the data's order of kinds."""
     if not data.has("contacts"):
         return {}
-    kinds = [r[0] for r in data.sql("SELECT DISTINCT CAST(kind AS VARCHAR) FROM contacts "
-                                    "WHERE kind IS NOT NULL ORDER BY 1").fetchall()]
+    kinds = contact_kinds(data)
     out, used = {}, set()
     for kind in kinds:
         name = _column_name(kind)
