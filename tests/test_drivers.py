@@ -795,11 +795,11 @@ def test_driver_frame_window_by_the_compiled_pass_equals_the_sql(tmp_path, monke
         counted.append(out is not None)
         return out
 
-    monkeypatch.setattr(frame_module, "window_counts", spy)
+    monkeypatch.setattr(window, "window_counts", spy)
     got = driver_frame(data, window_days=60)
     table = driver_frame(data, window_days=60, relation="table").df()
     frame_module.drop_answers_table(data)
-    monkeypatch.setattr(frame_module, "window_counts", lambda *args, **kwargs: None)
+    monkeypatch.setattr(window, "window_counts", lambda *args, **kwargs: None)
     want = driver_frame(data, window_days=60)
     assert counted == [variant == "sorted"] * 2
     key = list(want.columns)

@@ -22,7 +22,6 @@ import weakref
 import pandas as pd
 
 from cxkit.contract import DAYS_PER_MONTH
-from cxkit.drivers.window import window_counts
 from cxkit.errors import CxkitError
 from cxkit.scales import SCALES
 from cxkit.sql import ident, literal
@@ -152,7 +151,9 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
             contact_cols = "".join(f", coalesce(w.{ident(col)}, 0) AS {ident(col)}" for col in kinds.values())
             contact_cols += ", coalesce(w.repeat_contacts, 0) AS repeat_contacts"
             contact_cols += ", coalesce(w.contact_cost, 0) AS contact_cost" if cost_sum else ""
-            window = window_counts(data, kinds, window_days, repeat_days, has_cost, score)
+            from cxkit.drivers import window as compiled  # numba loads on first use only
+
+            window = compiled.window_counts(data, kinds, window_days, repeat_days, has_cost, score)
             if window is not None:  # counted by the compiled pass over contacts stored in id order
                 data.con.register(WINDOW_VIEW, window)
                 counted = WINDOW_VIEW

@@ -30,6 +30,7 @@ from numba import njit
 
 from cxkit.drivers.frame import rate_sql
 from cxkit.drivers.risk_sets import PRIOR_BAND, coded
+from cxkit.drivers.window import read_ahead
 from cxkit.errors import CxkitError
 from cxkit.scales import band_sql
 from cxkit.sql import ident, literal
@@ -37,7 +38,7 @@ from cxkit.sql import ident, literal
 __all__ = ["sweep_moves", "leaver_groups", "Unordered"]
 
 _LEVEL_BITS, _CODE_BITS = 21, 6  # a pattern packed in one int64: experience counts, then adjuster and band codes
-_BATCH = 1 << 20  # rows per batch read
+
 _INTEGER_IDS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 
 
@@ -113,8 +114,7 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
 
     try:  # the customers a batch at a time, as stored, while they come in id order
         state, last = _start(len(experiences), len(adjust), days), None
-        for batch in data.sql(people).to_arrow_reader(_BATCH):
-            cols = [batch.column(i).to_numpy(zero_copy_only=False) for i in range(batch.num_columns)]  # NULL: NaN
+        for cols in read_ahead(data.sql(people), zero_copy_only=False):  # NULL: NaN
             if not cols[0].size:
                 continue
             if (last is not None and cols[0][0] <= last) or (np.diff(cols[0]) <= 0).any():
@@ -310,8 +310,7 @@ def _experiences(data, query: str, repeat_days: int, complaints: bool, sort: boo
 
     parts, last = [], None
     try:
-        for batch in data.sql(query).to_arrow_reader(_BATCH):
-            ids, day, c = (batch.column(i).to_numpy() for i in range(3))
+        for ids, day, c in read_ahead(data.sql(query)):
             if not ids.size:
                 continue
             parts.append(flags(ids, day, c, last))  # _Unordered when not in order
@@ -436,7 +435,7 @@ def _key(row, n_exp):
     return key
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id, ans_day, ans_band,
            lag, shift, after, lv_id, lv_counts, acc, pats, table, pids, counts):
     """Every customer once, in id order: the spells' entries, exits and departures added per (pattern, day).

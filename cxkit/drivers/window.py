@@ -33,9 +33,10 @@ from numba import njit
 
 from cxkit.sql import ident, literal
 
-__all__ = ["window_counts"]
+__all__ = ["window_counts", "read_ahead", "BATCH"]
 
-_BATCH = 1 << 20  # contacts read at a time
+BATCH = 1 << 20  # rows read at a time
+
 _EPOCH = "CAST(date_diff('day', DATE '1970-01-01', {}) AS INTEGER)"
 
 
@@ -88,8 +89,7 @@ def window_counts(data, kinds: dict, window_days: int, repeat_days: int, has_cos
     counts = np.zeros((a_key.size, n_kinds + 2), np.int32)  # contacts of no kind (NULL), of each kind; repeats
     cost_sum = np.zeros(a_key.size)
     state = np.array([0, -1], np.int64)  # the first answer after the last contact, the last contact's key
-    for batch in data.sql(contacts).to_arrow_reader(_BATCH):
-        cols = [batch.column(i).to_numpy() for i in range(4)]
+    for cols in read_ahead(data.sql(contacts)):  # the next batch read while this one is walked
         if not cols[0].size:
             continue
         key = ((cols[0].astype(np.int64) - low_id) << shift) | (cols[1].astype(np.int64) - low_day)
@@ -109,6 +109,29 @@ def window_counts(data, kinds: dict, window_days: int, repeat_days: int, has_cos
     if has_cost:
         columns["contact_cost"] = pa.array(cost_sum[keep])
     return pa.table(columns)
+
+
+def read_ahead(relation, batch: int = BATCH, zero_copy_only: bool = True):
+    """A relation's rows a batch at a time, as numpy columns, the next batch read (by DuckDB, in a thread)
+    while the caller works on this one: the compiled loops release the GIL, so reading and sweeping overlap on
+    two cores. Stopping early (an exception in the caller) waits for the batch being read, then lets go."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    reader = relation.to_arrow_reader(batch)
+
+    def read():  # StopIteration after the last batch
+        got = reader.read_next_batch()
+        return [got.column(i).to_numpy(zero_copy_only=zero_copy_only) for i in range(got.num_columns)]
+
+    with ThreadPoolExecutor(1) as pool:
+        ahead = pool.submit(read)
+        while True:
+            try:
+                cols = ahead.result()
+            except StopIteration:
+                return
+            ahead = pool.submit(read)
+            yield cols
 
 
 def _typed(data) -> bool:
