@@ -256,6 +256,30 @@ def test_departure_story_matches_the_tables(small_tables, case):
     assert story.difference(a, b)["difference"] == pytest.approx(share[0] - share[1])
 
 
+def test_departure_story_reads_a_run_rate_in_the_scan_that_picks_the_leavers(small_tables, case, monkeypatch):
+    """Without a revenue table the leavers' revenue is their ``monthly_revenue``, read in the one scan of the
+    customers that picks them (no second scan joined to it): the same per leaver and per reason."""
+    from cxkit.load import CXData
+    from cxkit.load import load as load_params
+
+    tables, _ = small_tables
+    customers = tables["customers"].assign(monthly_revenue=lambda c: 20.0 + 0.25 * np.arange(len(c)))
+    customers.loc[customers.index[::5], "monthly_revenue"] = np.nan  # unknown for some: not 0
+    data = load_params(case(fmt="parquet", drop=("revenue",), customers=customers))
+    queries, real = [], CXData.sql
+    monkeypatch.setattr(CXData, "sql", lambda self, query: queries.append(query) or real(self, query))
+    story = DepartureStory(period_months=12, window_days=90).fit_data(data)
+    listed = story.customers_.merge(customers[["customer_id", "monthly_revenue"]], on="customer_id",
+                                    suffixes=("", "_own"))
+    assert len(listed) == story.leavers_ > 0 and listed["monthly_revenue"].isna().any()
+    pd.testing.assert_series_equal(listed["monthly_revenue"], listed["monthly_revenue_own"], check_names=False)
+    revenue = listed.groupby("reason")["monthly_revenue"].sum(min_count=1)
+    got = story.summary.set_index("reason")
+    assert got.loc[revenue.index, "monthly_revenue"].to_numpy() == pytest.approx(revenue.to_numpy())
+    grouped = [q for q in queries if "count(*) AS leavers" in q]
+    assert len(grouped) == 1 and grouped[0].count("FROM customers") == 1
+
+
 def test_risk_set_counts_summed_in_groups_of_customers_are_the_same(small_tables, case, monkeypatch):
     """Summing the risk-set counts over groups of customers (to hold one group's memory at a time) and adding them
     up gives the same counts, spells and fits as one pass over everyone."""
