@@ -256,6 +256,30 @@ def test_departure_story_matches_the_tables(small_tables, case):
     assert story.difference(a, b)["difference"] == pytest.approx(share[0] - share[1])
 
 
+def test_departure_story_reads_a_run_rate_in_the_scan_that_picks_the_leavers(small_tables, case, monkeypatch):
+    """Without a revenue table the leavers' revenue is their ``monthly_revenue``, read in the one scan of the
+    customers that picks them (no second scan joined to it): the same per leaver and per reason."""
+    from cxkit.load import CXData
+    from cxkit.load import load as load_params
+
+    tables, _ = small_tables
+    customers = tables["customers"].assign(monthly_revenue=lambda c: 20.0 + 0.25 * np.arange(len(c)))
+    customers.loc[customers.index[::5], "monthly_revenue"] = np.nan  # unknown for some: not 0
+    data = load_params(case(fmt="parquet", drop=("revenue",), customers=customers))
+    queries, real = [], CXData.sql
+    monkeypatch.setattr(CXData, "sql", lambda self, query: queries.append(query) or real(self, query))
+    story = DepartureStory(period_months=12, window_days=90).fit_data(data)
+    listed = story.customers_.merge(customers[["customer_id", "monthly_revenue"]], on="customer_id",
+                                    suffixes=("", "_own"))
+    assert len(listed) == story.leavers_ > 0 and listed["monthly_revenue"].isna().any()
+    pd.testing.assert_series_equal(listed["monthly_revenue"], listed["monthly_revenue_own"], check_names=False)
+    revenue = listed.groupby("reason")["monthly_revenue"].sum(min_count=1)
+    got = story.summary.set_index("reason")
+    assert got.loc[revenue.index, "monthly_revenue"].to_numpy() == pytest.approx(revenue.to_numpy())
+    grouped = [q for q in queries if "count(*) AS leavers" in q]
+    assert len(grouped) == 1 and grouped[0].count("FROM customers") == 1
+
+
 def test_risk_set_counts_summed_in_groups_of_customers_are_the_same(small_tables, case, monkeypatch):
     """Summing the risk-set counts over groups of customers (to hold one group's memory at a time) and adding them
     up gives the same counts, spells and fits as one pass over everyone."""
@@ -607,7 +631,8 @@ def _edge_tables(seed: int = 5) -> dict:
     return tables
 
 
-@pytest.mark.parametrize("variant", ["edges", "one_region", "no_complaints", "text_ids_unsorted", "lag_0"])
+@pytest.mark.parametrize("variant", ["edges", "one_region", "no_complaints", "text_ids_unsorted", "lag_0",
+                                     "no_revenue_table"])
 def test_sweep_moves_equal_the_sql_moves_and_give_the_same_fit(tmp_path, monkeypatch, variant):
     """The compiled per-customer sweep (local engines) gives exactly the rows of ``moves_sql`` (which a warehouse
     runs), so the hazard ratios are unchanged; checked on planted edge cases and with chunks."""
@@ -626,12 +651,17 @@ def test_sweep_moves_equal_the_sql_moves_and_give_the_same_fit(tmp_path, monkeyp
         settings["chunk_customers"] = 400
     elif variant == "lag_0":
         settings.update(lag_days=0, window_days=30)
+    elif variant == "no_revenue_table":  # the rate is monthly_revenue, read by the sweep with the customers
+        del tables["revenue"]
+        tables["customers"].loc[tables["customers"].index[::7], "monthly_revenue"] = np.nan  # unknown for some
     data = load(write_case(tmp_path / variant, tables, "parquet"))
     seen, real = [], ExperienceHazards._moves
 
     def both(self, data, experiences, adjust, prior, codes, only=None, since=None, sort=True):
         got, left = real(self, data, experiences, adjust, prior, codes, only, since=since, sort=sort)
         assert left is not None  # the sweep counted the period's leavers
+        # and read their revenue with the customers when it is their monthly_revenue (no revenue table)
+        assert (left[2] is not None) == (variant == "no_revenue_table")
         seen.append((got.copy(), data.sql(self._moves_sql(data, experiences, adjust, prior, codes, only)).df()))
         return got, left
 
@@ -746,3 +776,62 @@ def test_risk_sets_count_each_event_days_risk_set_per_pattern(with_prior):
     pd.testing.assert_frame_equal(again[0].astype(str), patterns.astype(str))
     for a, b in zip(again[1:], (at_risk, events, days, spells), strict=True):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("variant", ["sorted", "unsorted", "text_ids"])
+def test_driver_frame_window_by_the_compiled_pass_equals_the_sql(tmp_path, monkeypatch, variant):
+    """Contacts stored in id-then-day order are counted into each answer's window by one compiled pass
+    (:mod:`cxkit.drivers.window`); the frame is the SQL's row for row. Planted: contacts on the answer's day (not
+    counted), exactly ``window_days`` before it (counted) and one day more (not), a repeat whose previous contact
+    is outside the window, a contact without a cost, two answers on one day. Contacts not in
+    order, or ids that are not integers, are counted by the SQL."""
+    import cxkit.drivers.frame as frame_module
+    from cxkit.drivers import window
+
+    from .conftest import write_case
+
+    tables = _edge_tables()
+    k, r = tables["contacts"], tables["responses"]
+    day = pd.Timedelta(days=1)
+    answer = r.iloc[10]
+    who, when = answer["customer_id"], answer["response_date"]
+    planted = [(when, "complaint", 5.0), (when - 60 * day, "call", 2.0), (when - 61 * day, "call", 2.0),
+               (when - 64 * day, "chat", 1.0), (when - 20 * day, "call", None)]
+    k = pd.concat([k, pd.DataFrame([{"customer_id": who, "date": d, "kind": kind, "cost": cost}
+                                    for d, kind, cost in planted]).astype({"kind": k["kind"].dtype})],
+                  ignore_index=True)
+    again = answer.to_dict() | {"nps": (answer["nps"] + 5) % 11}  # a second answer on the same day
+    r = pd.concat([r, pd.DataFrame([again]).astype(r.dtypes.to_dict())], ignore_index=True)
+    k = k.sort_values(["customer_id", "date"], kind="stable")
+    if variant == "unsorted":
+        k = k.sample(frac=1, random_state=2)
+    elif variant == "text_ids":
+        for name in ("customers", "revenue"):
+            tables[name] = tables[name].assign(customer_id="c" + tables[name]["customer_id"].astype(str))
+        r = r.assign(customer_id="c" + r["customer_id"].astype(str))
+        k = k.assign(customer_id="c" + k["customer_id"].astype(str))
+    tables.update(contacts=k, responses=r)
+    data = load(write_case(tmp_path / variant, tables, "parquet"))
+    counted, real = [], window.window_counts
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        counted.append(out is not None)
+        return out
+
+    monkeypatch.setattr(window, "window_counts", spy)
+    got = driver_frame(data, window_days=60)
+    table = driver_frame(data, window_days=60, relation="table").df()
+    frame_module.drop_answers_table(data)
+    monkeypatch.setattr(window, "window_counts", lambda *args, **kwargs: None)
+    want = driver_frame(data, window_days=60)
+    assert counted == [variant == "sorted"] * 2
+    key = list(want.columns)
+    assert list(got.columns) == list(table.columns) == key
+    assert got.dtypes.to_dict() == want.dtypes.to_dict()
+    for frame in (got, table):  # the table's segments are text, the frame's categories
+        pd.testing.assert_frame_equal(frame.sort_values(key, ignore_index=True).astype(want.dtypes.to_dict()),
+                                      want.sort_values(key, ignore_index=True))
+    at = got[(got["customer_id"] == (who if variant != "text_ids" else f"c{who}"))
+             & (pd.to_datetime(got["response_date"]) == when)]
+    assert len(at) == 2 and at["call_contacts"].min() >= 2  # the call 60 days before and the one without a cost

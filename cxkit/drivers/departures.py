@@ -76,8 +76,11 @@ class DepartureStory:
         reason = "coalesce(CAST(c.churn_reason AS VARCHAR), 'unknown')" if data.has("customers", "churn_reason") \
             else "'unknown'"
         left = f"c.end_date <= {as_of} AND c.end_date > {as_of} - INTERVAL {self.period_months} MONTH"
-        parts = [f"SELECT c.customer_id, c.end_date, {reason} AS reason FROM customers c WHERE {left}"]
-        gone, query = f"WITH gone AS ({parts[0]})", "SELECT g.*"
+        # a run rate on the customers is read in the scan that picks the leavers (no second scan of them)
+        own_rate = not data.has("revenue") and data.has("customers", "monthly_revenue")
+        rate = ", c.monthly_revenue AS rate" if own_rate else ""
+        parts = [f"SELECT c.customer_id, c.end_date, {reason} AS reason{rate} FROM customers c WHERE {left}"]
+        gone, query = f"WITH gone AS ({parts[0]})", "SELECT g.customer_id, g.end_date, g.reason"
         joins = ""
         has_answers = data.has("responses") and "nps" in data.scores
         if has_answers:
@@ -99,8 +102,11 @@ class DepartureStory:
                       f"FROM contacts k JOIN gone g USING (customer_id) WHERE k.date <= g.end_date "
                       f"AND k.date > g.end_date - {self.window_days} GROUP BY 1) k USING (customer_id) ")
         # joined where the rows are (no list of leavers is sent anywhere); NULL where no revenue is measured
-        query += ", v.rate AS monthly_revenue"
-        joins += f"LEFT JOIN ({rate_sql(data, 'SELECT customer_id FROM gone', where=left)}) v USING (customer_id) "
+        if own_rate:
+            query += ", g.rate AS monthly_revenue"
+        else:
+            query += ", v.rate AS monthly_revenue"
+            joins += f"LEFT JOIN ({rate_sql(data, 'SELECT customer_id FROM gone', where=left)}) v USING (customer_id) "
         leavers = f"{query} FROM gone g {joins}"
         listed = self.list_customers if self.list_customers is not None else data.engine != "warehouse"
         self.customers_ = data.sql(f"{gone} {leavers}ORDER BY g.end_date, g.customer_id").df() if listed else None

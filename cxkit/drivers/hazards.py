@@ -46,7 +46,7 @@ import pandas as pd
 
 from cxkit._display import html_block, unfitted_html
 from cxkit.contract import DAYS_PER_MONTH
-from cxkit.drivers.frame import REPEAT_DAYS, is_complaint_sql, rate_sql
+from cxkit.drivers.frame import REPEAT_DAYS, contact_kinds, is_complaint_sql, rate_sql
 from cxkit.drivers.risk_sets import EXPERIENCE_SEQ, PRIOR_BAND, coded, moves_sql, risk_sets
 from cxkit.errors import CxkitError
 from cxkit.scales import SCALES, band_sql
@@ -139,8 +139,7 @@ class ExperienceHazards:
         if data.mode != "dated" or not data.has("contacts"):
             raise CxkitError("experiences before departure need dated customers and a contacts table")
         # the kinds written in the data that are complaints (matched without regard to case), compared exactly below
-        kinds = [r[0] for r in data.sql("SELECT DISTINCT CAST(kind AS VARCHAR) FROM contacts "
-                                        "WHERE kind IS NOT NULL").fetchall()]
+        kinds = contact_kinds(data)
         wanted = {str(k).lower() for k in self.complaint_kinds}
         self._complaint_values = sorted(k for k in kinds if k.lower() in wanted)
         experiences = (["complaints"] if self._complaint_values else []) + ["repeat_contacts"]
@@ -362,7 +361,7 @@ FROM spells s JOIN people p USING (customer_id) WHERE s.{PRIOR} IS NOT NULL"""
         """The entries, exits and events per pattern and day: on a local engine by the compiled sweep over each
         customer (:mod:`cxkit.drivers.sweep`), in a warehouse by :meth:`_moves_sql` (the same rows). Returns
         ``(moves, leavers)``: with ``since``, the sweep also counts the experiences of each customer who left
-        after it (``(ids, counts)``, for :func:`~cxkit.drivers.sweep.leaver_groups`); else, and in a
+        after it (``(ids, counts, rates)``, for :func:`~cxkit.drivers.sweep.leaver_groups`); else, and in a
         warehouse, ``leavers`` is None (:meth:`_leavers_sql` counts them). ``sort=False``: tables not stored
         in id order raise :class:`~cxkit.drivers.sweep.Unordered` instead of being sorted whole."""
         if data.engine == "warehouse":

@@ -30,6 +30,7 @@ from numba import njit
 
 from cxkit.drivers.frame import rate_sql
 from cxkit.drivers.risk_sets import PRIOR_BAND, coded
+from cxkit.drivers.window import read_ahead
 from cxkit.errors import CxkitError
 from cxkit.scales import band_sql
 from cxkit.sql import ident, literal
@@ -37,7 +38,7 @@ from cxkit.sql import ident, literal
 __all__ = ["sweep_moves", "leaver_groups", "Unordered"]
 
 _LEVEL_BITS, _CODE_BITS = 21, 6  # a pattern packed in one int64: experience counts, then adjuster and band codes
-_BATCH = 1 << 20  # rows per batch read
+
 _INTEGER_IDS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 
 
@@ -71,11 +72,13 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
 
     Returns
     -------
-    DataFrame, or (DataFrame, (ids, counts)) with ``since``
+    DataFrame, or (DataFrame, (ids, counts, rates)) with ``since``
         ``<experiences>, <adjusters>, earlier_band, day, enter, leave, events`` with the level numbers
         (:func:`~cxkit.drivers.risk_sets.risk_sets` reads them back), and one row with ``day`` NULL counting the
         spells. With ``since``, also the leavers' ids (the sweep's key: the id, or its rank among the customers'
-        for an id that is not an integer; in id order) and their count of each experience (leavers x experiences).
+        for an id that is not an integer; in id order), their count of each experience (leavers x experiences)
+        and, when the rate is the customers' ``monthly_revenue`` (no revenue table), their rate (NaN: unknown; else
+        None: :func:`leaver_groups` reads it).
 
     Examples
     --------
@@ -86,7 +89,8 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
     if len(experiences) * _LEVEL_BITS + (len(adjust) + 1) * _CODE_BITS > 62 or any(
             len(codes.get(a, ())) >= 2 ** _CODE_BITS for a in [*adjust, PRIOR_BAND]):
         raise CxkitError("too many experiences, adjusters or levels for the compiled sweep")
-    people, contacts, answers = _queries(data, hazards, adjust, prior, codes, only)
+    rated = since is not None and _rate_of_customers(data)  # the leavers' revenue read in the same pass
+    people, contacts, answers = _queries(data, hazards, adjust, prior, codes, only, rated)
     con_id, con_day, steps = _experiences(data, contacts, hazards.repeat_days, "complaints" in experiences, sort)
     ans_id, ans_day, _, ans_band = _ordered([np.asarray(c) for c in data.sql(answers).fetchnumpy().values()], 3)
     as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
@@ -99,17 +103,18 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
 
     def sweep(cols, state):  # one batch of customers; its leavers after ``since`` kept
         ids, signup, total, churned = cols[:4]
-        n_left = int(np.count_nonzero((churned != 0) & (total > 0) & (signup.astype(np.int64) + total > after)))
+        left = (churned != 0) & (total > 0) & (signup.astype(np.int64) + total > after)
+        n_left = int(np.count_nonzero(left))
         lv_id, lv_counts = np.zeros(n_left, np.int64), np.zeros((n_left, len(experiences)), np.int32)
-        state = _sweep(ids, signup, total, churned, _adjusters(cols[4:], ids.size), *steady, after, lv_id,
-                       lv_counts, *state)
-        leavers.append((lv_id, lv_counts))
+        state = _sweep(ids, signup, total, churned, _adjusters(cols[4:4 + len(adjust)], ids.size), *steady, after,
+                       lv_id, lv_counts, *state)
+        # the sweep lists the leavers in the customers' order: their revenue is that of the rows picked here
+        leavers.append((lv_id, lv_counts, cols[-1][left] if rated else None))
         return state
 
     try:  # the customers a batch at a time, as stored, while they come in id order
         state, last = _start(len(experiences), len(adjust), days), None
-        for batch in data.sql(people).to_arrow_reader(_BATCH):
-            cols = [batch.column(i).to_numpy() for i in range(batch.num_columns)]
+        for cols in read_ahead(data.sql(people), zero_copy_only=False):  # NULL: NaN
             if not cols[0].size:
                 continue
             if (last is not None and cols[0][0] <= last) or (np.diff(cols[0]) <= 0).any():
@@ -120,21 +125,24 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
         if not sort:
             raise Unordered("the customers are not stored in id order") from None
         leavers.clear()
-        cols = [np.asarray(c) for c in data.sql(f"SELECT * FROM ({people}) ORDER BY 1").fetchnumpy().values()]
+        cols = [np.ma.filled(np.ma.asarray(c), np.nan) if rated and i == len(found) - 1 else np.asarray(c)
+                for found in [data.sql(f"SELECT * FROM ({people}) ORDER BY 1").fetchnumpy()]
+                for i, c in enumerate(found.values())]
         state = sweep(cols, _start(len(experiences), len(adjust), days))
     moves = _frame(state, [*experiences, *adjust, PRIOR_BAND], len(experiences))
     if since is None:
         return moves
     return moves, (np.concatenate([p[0] for p in leavers]) if leavers else np.zeros(0, np.int64),
-                   np.concatenate([p[1] for p in leavers]) if leavers else np.zeros((0, len(experiences)), np.int32))
+                   np.concatenate([p[1] for p in leavers]) if leavers else np.zeros((0, len(experiences)), np.int32),
+                   (np.concatenate([p[2] for p in leavers]) if leavers else np.zeros(0)) if rated else None)
 
 
 def leaver_groups(data, parts: list, experiences: list[str], since) -> pd.DataFrame:
     """The leavers after ``since`` per count of experiences counting on the day they left, with their revenue:
     the table :meth:`ExperienceHazards._leavers_sql` gives (``<experiences>, leavers, revenue, rated``, in the
-    order of the counts), from the leavers :func:`sweep_moves` counted (``parts``: its ``(ids, counts)`` of each
-    group of customers) and the revenue rates of those leavers (:func:`~cxkit.drivers.frame.rate_sql`, read for
-    them alone).
+    order of the counts), from the leavers :func:`sweep_moves` counted (``parts``: its ``(ids, counts, rates)``
+    of each group of customers) and the revenue rates of those leavers (:func:`~cxkit.drivers.frame.rate_sql`:
+    those the sweep read with the customers, their ``monthly_revenue``, or else read for them alone).
 
     Examples
     --------
@@ -146,20 +154,10 @@ def leaver_groups(data, parts: list, experiences: list[str], since) -> pd.DataFr
     counts = (np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, len(experiences)), np.int32))
     order = np.argsort(ids, kind="stable")  # the groups' leavers in id order, so sums run in one order
     ids, counts = ids[order], counts[order]
-    as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
-    end = f"CASE WHEN c.end_date <= {as_of} THEN c.end_date END"
-    left = (f"c.signup_date <= {as_of} AND {end} IS NOT NULL AND {end} > DATE {literal(since.isoformat())} "
-            f"AND date_diff('day', c.signup_date, {end}) > 0")  # as the sweep picks them
-    key, join = _id_key(data)
-    rates = rate_sql(data, f"SELECT c.customer_id FROM customers c WHERE {left}", where=left)
-    found = data.sql(f"SELECT {key} AS id, CAST(x.rate AS DOUBLE) AS rate FROM ({rates}) x{join}").fetchnumpy()
-    rate = np.full(ids.size, np.nan)
-    if ids.size and found["id"].size:  # each leaver's rate (unknown: NaN), matched by id
-        r_id = np.asarray(found["id"])
-        r_rate = np.ma.filled(np.ma.asarray(found["rate"]).astype(float), np.nan)
-        at = np.minimum(np.searchsorted(ids, r_id), ids.size - 1)
-        hit = ids[at] == r_id
-        rate[at[hit]] = r_rate[hit]
+    if parts and all(len(p) > 2 and p[2] is not None for p in parts):  # their rates read by the sweep
+        rate = np.concatenate([p[2] for p in parts]).astype(float)[order]
+    else:
+        rate = _leaver_rates(data, ids, since)
     # the leavers per count of each experience: the counts packed in one number (their order kept), grouped
     counts = counts.astype(np.int64)
     base = int(counts.max(initial=0)) + 1
@@ -176,6 +174,26 @@ def leaver_groups(data, parts: list, experiences: list[str], since) -> pd.DataFr
     out["revenue"] = np.bincount(group, weights=np.where(known, rate, 0.0), minlength=len(levels))
     out["rated"] = np.bincount(group, weights=known, minlength=len(levels)).astype(np.int64)
     return out
+
+
+def _leaver_rates(data, ids: np.ndarray, since) -> np.ndarray:
+    """The revenue rate (:func:`~cxkit.drivers.frame.rate_sql`; unknown: NaN) of each leaver after ``since`` of
+    ``ids`` (the sweep's keys, sorted), read for those leavers alone."""
+    as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
+    end = f"CASE WHEN c.end_date <= {as_of} THEN c.end_date END"
+    left = (f"c.signup_date <= {as_of} AND {end} IS NOT NULL AND {end} > DATE {literal(since.isoformat())} "
+            f"AND date_diff('day', c.signup_date, {end}) > 0")  # as the sweep picks them
+    key, join = _id_key(data)
+    rates = rate_sql(data, f"SELECT c.customer_id FROM customers c WHERE {left}", where=left)
+    found = data.sql(f"SELECT {key} AS id, CAST(x.rate AS DOUBLE) AS rate FROM ({rates}) x{join}").fetchnumpy()
+    rate = np.full(ids.size, np.nan)
+    if ids.size and found["id"].size:  # each leaver's rate (unknown: NaN), matched by id
+        r_id = np.asarray(found["id"])
+        r_rate = np.ma.filled(np.ma.asarray(found["rate"]).astype(float), np.nan)
+        at = np.minimum(np.searchsorted(ids, r_id), ids.size - 1)
+        hit = ids[at] == r_id
+        rate[at[hit]] = r_rate[hit]
+    return rate
 
 
 _NEVER = np.iinfo(np.int64).max  # no customer leaves after this day
@@ -228,8 +246,15 @@ def _start(n_exp: int, n_adj: int, days: int) -> tuple:
             np.full(4 * cap, -1, np.int64), np.zeros(4 * cap, np.int64), np.zeros(5, np.int64))
 
 
-def _queries(data, hazards, adjust, prior, codes, only) -> tuple[str, str, str]:
-    """SQL for the customers (id, signup day, days observed, churned, adjuster codes; 0 for NULL), the contacts
+def _rate_of_customers(data) -> bool:
+    """Whether a customer's revenue rate (:func:`~cxkit.drivers.frame.rate_sql`) is their ``monthly_revenue``
+    (no revenue table), read in the sweep's pass over the customers."""
+    return not data.has("revenue") and data.has("customers", "monthly_revenue")
+
+
+def _queries(data, hazards, adjust, prior, codes, only, rated: bool = False) -> tuple[str, str, str]:
+    """SQL for the customers (id, signup day, days observed, churned, adjuster codes; 0 for NULL; with ``rated``
+    their ``monthly_revenue`` last), the contacts
     (id, day, complaint) and the answers (id, day, second of the day, band code; 0 for NULL), as stored. Days
     are days since 1970-01-01 (a customer's day since signup is the difference, as ``date_diff``'s)."""
     as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
@@ -241,7 +266,8 @@ def _queries(data, hazards, adjust, prior, codes, only) -> tuple[str, str, str]:
                   f"AS {ident(a)}" for a in adjust)
     people = (f"SELECT {key} AS id, {epoch.format('x.signup_date')} AS signup, "
               f"CAST(date_diff('day', x.signup_date, coalesce({end}, {as_of})) AS INTEGER) AS total, "
-              f"CAST({end} IS NOT NULL AS TINYINT) AS churned{adj} FROM customers x{join} "
+              f"CAST({end} IS NOT NULL AS TINYINT) AS churned{adj}"
+              f"{', CAST(x.monthly_revenue AS DOUBLE) AS rate' if rated else ''} FROM customers x{join} "
               f"WHERE x.signup_date <= {as_of}{where}")
     values = getattr(hazards, "_complaint_values", None) or []
     complaint = f"coalesce(CAST(x.kind AS VARCHAR) IN ({', '.join(literal(v) for v in values) or 'NULL'}), false)"
@@ -274,23 +300,20 @@ def _experiences(data, query: str, repeat_days: int, complaints: bool, sort: boo
     time, keeping only experiences, while the contacts come in order; else all at once and sorted (with
     ``sort`` False: :class:`Unordered` raised)."""
     def flags(ids, day, c, before):  # before: the (id, day) of the contact before the first, or None
-        prev_id, prev_day = np.empty_like(ids), np.empty_like(day)
-        prev_id[1:], prev_day[1:] = ids[:-1], day[:-1]
-        prev_id[0], prev_day[0] = before if before is not None else (ids[0] - 1, 0)
-        repeat = (ids == prev_id) & (day - prev_day <= repeat_days)
-        steps = np.column_stack(([c != 0] if complaints else []) + [repeat]).astype(np.int8)
-        keep = steps.any(axis=1)
-        return ids[keep], day[keep], steps[keep]
+        out_id, out_day = np.empty_like(ids), np.empty_like(day)
+        steps = np.empty((ids.size, 1 + complaints), np.int8)
+        kept = _flags(ids, day, c, before is not None, *(before or (0, 0)), repeat_days, complaints,
+                      out_id, out_day, steps)
+        if kept < 0:
+            raise _Unordered
+        return out_id[:kept].copy(), out_day[:kept].copy(), steps[:kept].copy()
 
     parts, last = [], None
     try:
-        for batch in data.sql(query).to_arrow_reader(_BATCH):
-            ids, day, c = (batch.column(i).to_numpy() for i in range(3))
+        for ids, day, c in read_ahead(data.sql(query)):
             if not ids.size:
                 continue
-            if (last is not None and (ids[0], day[0]) < last) or not _in_order(ids, day):
-                raise _Unordered
-            parts.append(flags(ids, day, c, last))
+            parts.append(flags(ids, day, c, last))  # _Unordered when not in order
             last = (ids[-1], day[-1])
     except _Unordered:  # all at once, sorted by DuckDB (a parallel sort; the order within a day does not matter:
         # a day's contacts add their steps on the same days whichever comes first)
@@ -301,6 +324,30 @@ def _experiences(data, query: str, repeat_days: int, complaints: bool, sort: boo
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 1 + complaints), np.int8)
     return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+
+
+@njit(cache=True, nogil=True)
+def _flags(ids, day, c, has_before, before_id, before_day, repeat_days, complaints, out_id, out_day, steps):
+    """The contacts that are experiences, written to ``out_id, out_day`` and ``steps`` (the complaint flag when
+    ``complaints``, then the repeat flag: the contact before it, of the same customer, within ``repeat_days``;
+    the one before the first is ``before`` when ``has_before``). Returns how many, or -1 when a contact comes
+    before the one before it in id-then-day order (checked only after ``before``, which the first contact
+    must not precede)."""
+    kept = 0
+    prev_id, prev_day, has_prev = before_id, before_day, has_before
+    for i in range(ids.size):
+        if has_prev and (ids[i] < prev_id or (ids[i] == prev_id and day[i] < prev_day)):
+            return -1
+        repeat = has_prev and ids[i] == prev_id and day[i] - prev_day <= repeat_days
+        complaint = complaints and c[i] != 0
+        if repeat or complaint:
+            out_id[kept], out_day[kept] = ids[i], day[i]
+            if complaints:
+                steps[kept, 0] = 1 if complaint else 0
+            steps[kept, steps.shape[1] - 1] = 1 if repeat else 0
+            kept += 1
+        prev_id, prev_day, has_prev = ids[i], day[i], True
+    return kept
 
 
 def _in_order(*keys) -> bool:
@@ -388,7 +435,7 @@ def _key(row, n_exp):
     return key
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sweep(ids, signup, total, churned, adj, con_id, con_day, con_steps, ans_id, ans_day, ans_band,
            lag, shift, after, lv_id, lv_counts, acc, pats, table, pids, counts):
     """Every customer once, in id order: the spells' entries, exits and departures added per (pattern, day).
