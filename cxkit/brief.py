@@ -49,18 +49,22 @@ def _item(text: str, facts: list[dict], **more) -> dict:
 def segment_strength(a, rank: int = 0):
     """The segment columns ranked by how much their levels differ in churn, from the report's Cox model; the
     ``rank``-th (0: the strongest) as ``column, level, reference, term, hazard_ratio, lower, upper``: its level
-    furthest from its reference among those whose interval excludes 1. None when fewer columns have one.
+    furthest from its reference among those that hold under Holm's correction across every level of every segment
+    column (the gate page one applies to an audience's comparisons too: picking the strongest of many ratios by
+    their own intervals would find a difference in one of them by chance). None when fewer columns have one.
     (Association: among customers alike in the model's other columns.)"""
     cox = a.cox_
     if cox is None:
         return None
     s = cox.summary
+    family = s[[any(str(i).startswith(f"{c}[") for c in a.covariates_) for i in s.index]]
+    held = _held(family["p_value"], a.alpha)
     best = []
     for column in a.covariates_:
         rows = s[[str(i).startswith(f"{column}[") for i in s.index]]
         top = None
         for term, r in rows.iterrows():
-            if not (r["lower"] > 1 or r["upper"] < 1) or not np.isfinite(r["hazard_ratio"]):
+            if not (r["lower"] > 1 or r["upper"] < 1) or not np.isfinite(r["hazard_ratio"]) or not held[term]:
                 continue
             strength = abs(np.log(r["hazard_ratio"]))
             if top is None or strength > top[0]:
@@ -73,6 +77,14 @@ def segment_strength(a, rank: int = 0):
     _, column, level, term, r = best[rank]
     return {"column": column, "level": level, "reference": cox.reference_.get(column), "term": term,
             "hazard_ratio": float(r["hazard_ratio"]), "lower": float(r["lower"]), "upper": float(r["upper"])}
+
+
+def _held(p_values, alpha: float) -> dict:
+    """Which of a family of p-values (a Series by term) hold under Holm's correction at ``alpha``."""
+    from cxkit.survival.logrank import holm
+
+    adjusted = holm(p_values.to_numpy(dtype=float))
+    return {term: bool(q < alpha) for term, q in zip(p_values.index, adjusted, strict=True)}
 
 
 # ------------------------------------------------------------------ the pieces
@@ -386,7 +398,7 @@ def _drivers_finding(a) -> dict | None:
     kd = a.key_drivers_
     if kd is None:
         return None
-    shown = kd.importance_[kd.importance_["distinguishable"].fillna(False).astype(bool)].head(2)
+    shown = kd.importance_[kd.importance_["distinguishable"].eq(True)].head(2)  # None: not tested
     if shown.empty:
         return None
     src = "a.key_drivers_.importance_.set_index('driver')"
