@@ -37,7 +37,7 @@ from cxkit.narrative import (
 )
 from cxkit.periods import UNITS
 
-__all__ = ["brief", "segment_strength", "VALUE_SECTION"]
+__all__ = ["brief", "behind", "segment_strength", "VALUE_SECTION"]
 
 
 def _item(text: str, facts: list[dict], **more) -> dict:
@@ -1017,3 +1017,59 @@ def brief(analysis, owners: dict | None = None) -> dict:
                   if a.nps_ is not None else "")
     return {"headline": headline, "tiles": _tiles(a), "findings": rest, "actions": actions,
             "nps_definition": definition}
+
+
+#: the section that shows each piece of page one again with what stands behind it (key of a finding or action)
+BEHIND = {"summary": ("headline", "trend", "reason"), "churn": ("descriptive",), "drivers": ("segment", "segment2"),
+          "ltv": ("value",), "stake": ("stake",)}
+
+
+def behind(analysis, section: str) -> list[str]:
+    """Page one's figures that ``section`` stands behind, said again there so a reader can find each one: the
+    segment findings under the hazard ratios, the value gap (with its interval) under lifetime value, the win-back
+    under the value at stake, the year's leavers and the churn reasons under the summary of findings. Each names its
+    place on page one (``Page one, finding 2: ...``); empty where page one shows none of them.
+
+    Examples
+    --------
+    >>> behind(analysis, "drivers")                                   # doctest: +SKIP
+    ['Page one, finding 2: Basic customers leave 1.8 times as fast as Pro customers (95% CI 1.6 to 2.1, ...).']
+    """
+    a = analysis
+    keys = BEHIND.get(section, ())
+    b = brief(a)
+    out = []
+    head = b["headline"]
+    lost = _lost_words(a) if head.get("key") in ("headline", "trend") and section == "summary" else None
+    if lost is not None:  # the year's leavers lead the headline
+        out.append(f"Page one's headline: {lost[0][0].upper()}{lost[0][1:]}.")
+    elif head.get("key") in keys:  # a finding made headline
+        out.append(f"Page one's headline: {head['text'].split(' First to do:')[0]}")
+    for t in b["tiles"]:
+        if section == "summary" and t.get("label") == "customers today":
+            out.append(f"Page one's tile: {t['text']} {t['label']}, {t['change']}.")
+    for i, f in enumerate(b["findings"], 1):
+        if f["key"] in keys:
+            words = f.get("see") or f["text"].split(". Why it matters:")[0].rstrip(".")
+            out.append(f"Page one, finding {i}: {words[0].upper()}{words[1:]}.")
+    if section == "ltv" and a.gap_bands_ is not None and not a.descriptive_:
+        facts: list[dict] = []
+        words = _gap_words(a, facts)
+        shown = " ".join(x["text"] for x in [*b["findings"], head])
+        if facts and facts[0]["text"] in shown and not any(f["key"] == "value" for f in b["findings"]):
+            out.append(f"Page one: {words[0].upper()}{words[1:]}.")
+        if facts:
+            g = a.ltv_.gap(*a.gap_bands_)
+            level = f"{100 * (1 - a.alpha):g}% CI"
+            within = (f"; the part within the {g['observed_months']} months the data covers, "
+                      f"{money(g['observed_estimate'])}, has {money(g['observed_lower'])} to "
+                      f"{money(g['observed_upper'])}" if g["observed_months"] < a.horizon_months and
+                      np.isfinite(g.get("observed_lower", np.nan)) else "")
+            out.append(f"The gap of {money(g['estimate'])}: {level} {money(g['lower'])} to {money(g['upper'])} "
+                       f"(bootstrap over customers, with the fitted tail held as chosen){within}.")
+    for x in b["actions"]:
+        if x["key"] == "reason" and section == "summary":  # the reasons' own table is under customer math
+            out.append(f"Page one, action {x['rank']}: {x['value'][0].upper()}{x['value'][1:]}.")
+        elif x["key"] in keys or (section == "drivers" and x["key"] == "segment"):
+            out.append(f"Page one, action {x['rank']}: {x['text']} Money involved: {x['value']}.")
+    return out

@@ -1044,7 +1044,9 @@ def method_notes(analysis) -> list[str]:
                            for c, v in a.cox_.reference_.items()]) if a.cox_.reference_ else "none"
         lines.append(f"Hazard ratios come from a Cox model with Efron ties (reference groups: {refs}); "
                      f"concordance {a.cox_.concordance_:.2f}; proportional hazards checked by "
-                     f"{a.cox_.ph_test_name_}.")
+                     f"{a.cox_.ph_test_name_}. Page one names a customer column only where its ratio stays clear of "
+                     "1 under Holm's correction across every ratio of the customer columns, as an audience's "
+                     "comparisons are.")
     if ltv is not None:
         tails = "; ".join(_tail_note(ltv, r) for r in ltv.summary.itertuples())
         margin = ("revenue minus contact costs" if a.measured_["cost to serve"]

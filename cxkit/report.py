@@ -320,6 +320,7 @@ def summary(analysis) -> None:
              for k in summary_order(analysis.focus) if k in parts]
     if items:
         _show({"type": "sentences", "role": "summary", "items": items})
+    _behind(analysis, "summary")
 
 
 def cox_notes(cox, band_name: str = "Band") -> None:
@@ -490,6 +491,7 @@ def churn_section(analysis, min_at_risk: int = 10) -> None:
            "churn-by-band", caption=narrative.caption("clock", clock=analysis.clock_, min_at_risk=min_at_risk),
            takeaway=narrative.takeaways(analysis).get("churn-by-band"))
     table(retention_table(analysis), caption=narrative.caption("retention"))
+    _behind(analysis, "churn")
 
 
 def drivers_section(analysis) -> None:
@@ -504,6 +506,14 @@ def drivers_section(analysis) -> None:
     figure(analysis.cox_.plot(title="Hazard ratios of churn", band_name=band), "churn-drivers",
            takeaway=narrative.takeaways(analysis).get("churn-drivers"))
     cox_notes(analysis.cox_, band)
+    _behind(analysis, "drivers")
+
+
+def _behind(analysis, section: str) -> None:
+    """Page one's figures this section stands behind, said again where a reader looks for them."""
+    from cxkit.brief import behind
+
+    sentences(behind(analysis, section), role="findings")
 
 
 def reasons_section(analysis, min_at_risk: int = 10) -> None:
@@ -537,6 +547,7 @@ def value_section(analysis) -> None:
     table(analysis.components_table(), formats=COMPONENT_FORMATS, rename=COMPONENT_NAMES, missing="not available",
           caption=narrative.caption("components", snapshot=analysis.data_.mode == "snapshot",
                                     contacts=analysis.contacts_ is not None))
+    _behind(analysis, "ltv")
 
 
 def stake_section(analysis) -> None:
@@ -556,6 +567,7 @@ def stake_section(analysis) -> None:
                                         zip(scenario["from"], scenario["to"], scenario["share"], strict=True)])
         table(scenario.drop(columns=["from", "to", "share"]), formats=SCENARIO_FORMATS,
               caption=narrative.stake_caption(analysis.ltv_, analysis.scenarios))
+        _behind(analysis, "stake")
     elif "value at stake" in analysis.not_available_:
         not_available(analysis, "value at stake")
     else:
