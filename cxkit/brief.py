@@ -320,7 +320,6 @@ def _findings(a) -> list[dict]:
         alike = [_in_sentence(column_label(c)) for c in a.covariates_ if c != strength["column"]]
         if not a.descriptive_:  # the model holds the answer's band alike too ("segment" among its terms)
             alike.append(band_name(a.score_))
-        alike_words = f" (with {join_words(alike)} alike)" if alike else ""
         # the ranking is among the customer columns: the score's own bands may separate churn more (the headline's)
         lead = (f"Besides the {score_noun(a.score_)}, {col} goes with leaving most" if rank == 0
                 else f"Next comes {col}")
@@ -334,12 +333,14 @@ def _findings(a) -> list[dict]:
             inside = f" ({ci}, with {join_words(alike)} alike)" if alike else f" ({ci})"
             see, facts = f"{faster} leave {_times(ratio)} as fast as {slower}{inside}{average}", [fact, *ci_facts]
             text = f"{lead}: {see}"
-        else:  # a snapshot: plain shares who had left, the model's 'alike' said of the ranking, not of the shares
+        else:  # a snapshot: plain shares who had left; the model's two caveats said of the ranking, each plainly
             see, facts = shares
-            held = [f"with {join_words(alike)} held alike"] if alike else []
-            held += ["by a link that changes over time"] if varies else []
-            alike_words = f" (ranked {', '.join(held)})" if held else ""
-            text = f"{lead}{alike_words}: {see}"
+            text = f"{lead}: {see}"
+            held = [f"The ranking compares customers with the same {join_words(alike)}"] if alike else []
+            if varies:
+                held.append(f"{col[0].upper()}{col[1:]}'s link with leaving changes over time, so the ranking "
+                            "rests on its average")
+            text += "".join(f". {h}" for h in held)
         out.append(_item(f"{text}. Why it matters: {matters}.", facts, key="segment" if rank == 0 else "segment2",
                          column=strength["column"], see=see))
     drivers = _drivers_finding(a)

@@ -223,20 +223,23 @@ def plot_forest(result, ax=None, title: str | None = None, band_name: str = "Ban
     ax.set_xlabel("Hazard ratio of churn (log scale; < 1 means customers stay longer)")
     ax.grid(axis="y", visible=False)
     finite = [v for r in rows for v in r[1:4] if isinstance(v, float) and np.isfinite(v) and v > 0]
+    high = None
     if finite:  # the right third kept clear for the numbers
         low, high = min(finite) / 1.3, max(finite) * 1.3
         ax.set_xlim(low, high * (high / low) ** 0.45)
-    _ratio_ticks(ax)
+    _ratio_ticks(ax, below=high)
     if title:
         ax.set_title(title)
     return ax
 
 
-def _ratio_ticks(ax) -> None:
-    """Round ratios on a log axis (0.25, 0.5, 1, 2, 4, ...), never ``4×10⁻¹``."""
+def _ratio_ticks(ax, below: float | None = None) -> None:
+    """Round ratios on a log axis (0.25, 0.5, 1, 2, 4, ...), never ``4×10⁻¹``; none past ``below`` (a part of the
+    axis kept for labels)."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     low, high = ax.get_xlim()
+    high = min(high, below) if below else high
     ladder = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10, 20, 50, 100]
     ticks = [t for t in ladder if low <= t <= high]
     if len(ticks) > 7:

@@ -317,13 +317,14 @@ def test_the_telco_brief_names_contract_type(telco_path):
     left = {lv: a.data_.sql(f"SELECT avg(churned) FROM customers WHERE contract = '{lv}'").fetchone()[0]
             for lv in ("Month-to-Month", "Two Year")}
     # plain shares who left, not "54 times as fast"
-    # the model's "alike" is said of the ranking, in brackets, not run into the plain shares ("also with ... alike:")
-    # its link changes over time (the model's test, p < 0.001): the ranking says so
-    assert (f"contract goes with leaving most (ranked with internet type and offer held alike, by a link that "
-            "changes over time): "
-            f"{left['Month-to-Month']:.0%} "
+    # the model's "alike" is said of the ranking, not run into the plain shares ("also with ... alike:"); its link
+    # changes over time (the model's test, p < 0.001): the ranking says so. Each caveat is a sentence of its own
+    # (they were packed into one parenthesis: "ranked with internet type and offer held alike, by a link that ...")
+    assert (f"contract goes with leaving most: {left['Month-to-Month']:.0%} "
             f"of Month-to-Month customers had left by the snapshot, against {left['Two Year']:.0%} of Two Year "
-            "customers") in words and "times as fast" not in words
+            "customers. The ranking compares customers with the same internet type and offer. Contract's link with "
+            "leaving changes over time, so the ranking rests on its average. Why it matters") in words
+    assert "times as fast" not in words and "ranked with" not in words
     assert "of Offer E customers had left by the snapshot, against" in words and "also with" not in words
     tile = b["tiles"][0]  # its change line said only "satisfaction score", the label's own words
     assert tile["label"] == "satisfied customers among active customers who gave a satisfaction score"
@@ -630,7 +631,7 @@ def test_a_link_that_changes_over_time_is_called_an_average_on_page_one(tmp_path
     b = brief(a, OWNERS)
     segment = next(f["text"] for f in b["findings"] if f["key"] == "segment")
     assert segment.startswith("Besides the satisfaction score, contract goes with leaving most")
-    assert ("by a link that changes over time" in segment) is changing
+    assert ("link with leaving changes over time, so the ranking rests on its average" in segment) is changing
     notes = " ".join(cox_note_lines(a.cox_))
     assert ("The link of contract with leaving changes over time" in notes) is changing
     assert "curves" not in notes
