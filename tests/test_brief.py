@@ -915,3 +915,18 @@ def test_every_number_on_page_one_is_shown_again_behind_it(demo, telco_path, mon
     plt.close(ax.figure)
     for r in a.cox_.summary.itertuples():
         assert f"{r.hazard_ratio:.2f} ({r.lower:.2f} to {r.upper:.2f})" in texts
+
+
+def test_the_leaders_pages_name_no_method_the_appendix_keeps_for_analysts(demo):
+    """"(landmark clock)" under the churn curves, "(Aalen-Johansen)" under the reasons and a bare "concordance 0.66"
+    read as jargon to a leader. The captions say what is drawn in plain words; the method notes keep each name, for
+    analysts, beside what it means."""
+    churn = narrative.caption("clock", clock=demo.clock_, min_at_risk=10)
+    reasons = narrative.caption("reasons", min_at_risk=10)
+    assert "landmark" in demo.clock_ and "landmark" not in churn and churn.startswith("Clock: months since")
+    assert "Aalen" not in reasons and "Cumulative incidence" not in reasons and "share lost to that reason" in reasons
+    notes = " ".join(narrative.method_notes(demo))
+    assert "(landmark clock)" in notes and "(Aalen-Johansen)" in notes
+    c = demo.cox_.concordance_
+    assert (f"rates the one who left first as riskier {c:.0%} of the time, against 50% for a coin toss "
+            f"(concordance {c:.2f})") in notes
