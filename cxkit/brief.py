@@ -935,9 +935,11 @@ def _headline_finding(a, findings: list[dict]) -> dict:
 
 
 def _lost_words(a):
-    """``in the last year 3,181 customers left, taking $148,803 a month of revenue: 2.2% of the base a month, down
-    from 2.4% the year before`` and its facts, or None: a change against the year before only where the rate
-    ratio's interval excludes 1 (else "no real change"), and none where the ledger holds no year before."""
+    """``in the last year 3,181 customers left: 2.2% of the base a month, down from 2.4% the year before; they took
+    $148,803 of monthly revenue with them`` and its facts, or None: a change against the year before only where
+    the rate ratio's interval excludes 1 (else "no real change"), and none where the ledger holds no year before.
+    The rate is in the report's period (a quarter for a quarterly report); the revenue is a monthly run rate in
+    every report, said in its own clause."""
     if a.ledger_ is None:
         return None
     t = a.ledger_.totals(a.year_periods_)
@@ -972,9 +974,11 @@ def _lost_words(a):
         count = f" (against {change['lost_before']:,} the year before{base})"
     else:
         count = ""
-    text = (f"in the last year {t['lost']:,} customers left{count}, taking {money(t['revenue_out'])} a month of "
-            "revenue")
-    return text + rate, facts
+    # the rate beside the customers it counts, in the report's period; the revenue, a monthly run rate whatever the
+    # period, in a clause of its own ("$30,826 a month of revenue: 7.0% of the base a quarter" mixed the two units)
+    text = (f"in the last year {t['lost']:,} customers left{count}{rate}; they took {money(t['revenue_out'])} of "
+            "monthly revenue with them")
+    return text, facts
 
 
 def brief(analysis, owners: dict | None = None) -> dict:

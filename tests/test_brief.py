@@ -4,6 +4,7 @@ every number traced to the result it came from."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -51,7 +52,7 @@ def demo(tmp_path_factory):
 
 def test_the_demo_brief_has_a_headline_tiles_findings_and_ranked_actions(demo):
     b = brief(demo, OWNERS)
-    assert "customers left (against " in b["headline"]["text"] and "a month of revenue" in b["headline"]["text"]
+    assert "customers left (against " in b["headline"]["text"] and "of monthly revenue" in b["headline"]["text"]
     assert 3 <= len(b["tiles"]) <= 4 and len(b["findings"]) == 3
     assert [x["rank"] for x in b["actions"]] == list(range(1, len(b["actions"]) + 1)) and b["actions"]
     assert b["actions"][0]["owner"] == "VP Customer Care"  # the scenario on detractors goes to care
@@ -207,9 +208,10 @@ def test_the_headline_says_what_changed_against_the_year_before_and_what_to_do_f
     # the counts beside the rate (more left from a bigger base: the rate fell), and the ratio with its interval
     assert b["headline"]["text"].startswith(
         f"In the last year {t['lost']:,} customers left (against {c['lost_before']:,} the year before, from a smaller "
-        f"base), taking ${t['revenue_out']:,.0f} a month of revenue: {c['rate']:.1%} of the base a month, down from "
+        f"base): {c['rate']:.1%} of the base a month, down from "
         f"{c['rate_before']:.1%} the year before ({c['ratio']:.2f} times the rate, 95% CI {c['lower']:.2f} to "
-        f"{c['upper']:.2f}). Detractors leave sooner: ")
+        f"{c['upper']:.2f}); they took ${t['revenue_out']:,.0f} of monthly revenue with them. Detractors leave "
+        "sooner: ")
     assert b["headline"]["text"].endswith(" against 85% of promoters. First to do: test a win-back.")
     _check_traced(demo, b)
     monkeypatch.setattr(demo.ledger_, "churn_change", lambda *args, **kw: {**c, "changed": False})
@@ -217,7 +219,7 @@ def test_the_headline_says_what_changed_against_the_year_before_and_what_to_do_f
     assert f"{c['rate']:.1%} of the base a month, no real change from {c['rate_before']:.1%} the year before" in steady
     fewer = {**c, "lost": c["lost_before"] - 1}  # fewer left at a lower rate: no word on the base
     monkeypatch.setattr(demo.ledger_, "churn_change", lambda *args, **kw: fewer)
-    assert f"(against {c['lost_before']:,} the year before), taking" in brief(demo, OWNERS)["headline"]["text"]
+    assert f"(against {c['lost_before']:,} the year before): " in brief(demo, OWNERS)["headline"]["text"]
     monkeypatch.setattr(demo.ledger_, "churn_change", lambda *args, **kw: None)  # no year before: nothing said
     assert "year before" not in brief(demo, OWNERS)["headline"]["text"]
 
@@ -686,6 +688,13 @@ def test_the_trend_and_the_glossary_speak_in_the_reports_period(demo, monkeypatc
                                       "would contain the true value")
     tile = brief(a, OWNERS)["tiles"][0]["change"]
     assert tile.startswith(f"{'monthly' if period == 'M' else 'quarterly'} NPS, like for like: ")
+    # the headline's rate in the report's period, and its revenue (a monthly run rate in every report) in a clause
+    # of its own: "$30,826 a month of revenue: 7.0% of the base a quarter" set two units side by side
+    head = brief(a, OWNERS)["headline"]["text"]
+    unit = "month" if period == "M" else "quarter"
+    assert re.search(rf"customers left \(against [\d,]+ the year before[^)]*\): [\d.]+% of the base a {unit}, ", head)
+    assert re.search(r"\); they took \$[\d,]+ of monthly revenue with them\. ", head)
+    assert "a month of revenue" not in head and ("a month" in head) is (period == "M")
 
 
 AUDIENCE_OWNERS = {"care": "Head of Customer Care", "product": "Chief Product Officer", "price": "Head of Pricing"}
