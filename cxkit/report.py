@@ -20,7 +20,7 @@ import os
 import pandas as pd
 
 from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED, demo_sources  # noqa: F401  (old names kept here)
-from cxkit.document import BLOCK_MIME, block_html
+from cxkit.document import BLOCK_MIME, EMAIL_PX, KEY_FIGURES, block_html
 from cxkit.formats import gap as signed_gap
 from cxkit.formats import money as _money
 from cxkit.formats import p_text, percent, signed, signed_money, slice_label
@@ -111,9 +111,35 @@ def figure(obj, name: str, caption: str | None = None, takeaway: str | None = No
         fig.savefig(raw, format="png", dpi=PNG_DPI, bbox_inches=box, metadata={"Software": None})
         png = raw.getvalue()
     titles = [t for ax in fig.axes for t in (ax.get_title("left"), ax.get_title()) if t]  # the theme's are left
+    email = _email_svg(fig, box.width - fig.get_size_inches()[0]) if takeaway and name in KEY_FIGURES and \
+        engine is not None else None
     plt.close(fig)
     _show({"type": "figure", "name": name, "svg": buffer.getvalue(), "caption": caption, "takeaway": takeaway,
-           "alt": alt or (titles[0] if titles else takeaway) or name}, png)
+           "alt": alt or (titles[0] if titles else takeaway) or name, **({"email_svg": email} if email else {})},
+          png)
+
+
+def _email_svg(fig, outside: float = 0.0) -> str:
+    """The figure laid out again for an email, which shows it :data:`~cxkit.document.EMAIL_PX` wide: the figure's
+    box narrowed to that many points, so each point of a font is a pixel in the inbox (the report's 10.6-inch
+    figures put their 11- and 12-point labels, the at-risk counts among them, at 8 px there). Its height is kept,
+    so the narrower plot keeps room for its rows. ``outside``: how many inches the report's layout drew beyond the
+    figure (a legend, the at-risk labels), allowed for at once (about 0.15 s a figure)."""
+    target = EMAIL_PX / 72
+    h = fig.get_size_inches()[1]
+    fig.set_layout_engine("constrained")
+    width = target - max(outside, 0.0) - 0.02
+    for _ in range(3):  # measured after the layout, and narrowed again where something still reaches past it
+        fig.set_size_inches(width, h)
+        fig.get_layout_engine().execute(fig)
+        box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)
+        if box.width <= target:
+            break
+        width -= box.width - target + 0.02
+    fig.set_layout_engine("none")
+    out = io.StringIO()
+    fig.savefig(out, format="svg", bbox_inches=box, metadata={"Date": None})
+    return out.getvalue()
 
 
 def table(frame: pd.DataFrame, formats: dict | None = None, caption: str | None = None,

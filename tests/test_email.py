@@ -330,3 +330,59 @@ def test_the_email_sends_no_reader_to_a_section_it_has_not(with_ltv):
     assert "the value section" not in text.replace("full report's value section", "")
     assert ("(the lifetime value figure below gives the gap's interval)" in text) is with_ltv
     assert ("(the full report's value section gives the gap's interval)" in text) is (not with_ltv)
+
+
+def test_every_text_of_an_email_chart_reads_at_11_px_or_more(tmp_path, monkeypatch):
+    """The email showed the report's 10.6-inch charts 552 px wide, so their 11- and 12-point labels (the at-risk
+    counts under the survival chart among them) came out at about 8 px. A key figure is laid out a second time for
+    the email, at 552 points wide, so every text in it is as many pixels as its font has points (11 or more); the
+    report's own figure keeps its width, and a figure the email does not show gets no second layout."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    import numpy as np
+
+    from cxkit import report
+    from cxkit.document import EMAIL_PX
+    from cxkit.survival import SegmentSurvival
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    frame = {"duration": rng.exponential(20, n).round() + 1, "event": rng.integers(0, 2, n),
+             "segment": rng.choice(["detractor", "passive", "promoter"], n)}
+    import pandas as pd
+
+    km = SegmentSurvival().fit(pd.DataFrame(frame), "duration", "event", "segment")
+    shown = []
+    monkeypatch.setattr(report, "_show", lambda block, png=None: shown.append(block))
+    report.figure(km.plot(title="Share still a customer"), "churn-by-band", takeaway="Detractors leave sooner.")
+    report.figure(km.plot(title="Share still a customer"), "churn-by-band", takeaway=None)  # not in the email
+
+    def width(svg):
+        return float(re.search(r'<svg[^>]* width="([0-9.]+)pt"', svg).group(1))
+
+    def sizes(svg):
+        return [float(v) for v in re.findall(r"font-size: *([0-9.]+)px", svg)]
+
+    keyed, plain = shown
+    assert width(keyed["svg"]) > 700 and "email_svg" not in plain
+    email_svg = keyed["email_svg"]
+    scale = EMAIL_PX / width(email_svg)  # pixels per point where the email shows it
+    assert scale >= 1.0
+    assert min(sizes(email_svg)) * scale >= 11 and min(sizes(keyed["svg"])) * EMAIL_PX / width(keyed["svg"]) < 11
+    assert "At risk" in email_svg
+
+
+def test_the_email_attaches_each_charts_email_layout_where_the_run_has_one(tmp_path):
+    """A run keeps a key figure's email layout beside the report's; the message attaches it, and a figure without
+    one (an older run) keeps the report's."""
+    from cxkit.render.email import _email_figures
+
+    (tmp_path / "figures").mkdir()
+    for f in ("a.svg", "a.email.svg", "a.email.png", "b.svg", "b.png"):
+        (tmp_path / "figures" / f).write_text("x")
+    figures = [{"name": "a", "svg_file": "figures/a.svg", "email_svg_file": "figures/a.email.svg"},
+               {"name": "b", "svg_file": "figures/b.svg", "png_file": "figures/b.png"}]
+    a, b = _email_figures(tmp_path, figures)
+    assert a["png_file"] == "figures/a.email.png" and a["svg_file"] == "figures/a.email.svg"
+    assert b == figures[1]
