@@ -936,7 +936,7 @@ def _headline_finding(a, findings: list[dict]) -> dict:
 
 def _lost_words(a):
     """``in the last year 3,181 customers left: 2.2% of the base a month, down from 2.4% the year before; they took
-    $148,803 of monthly revenue with them`` and its facts, or None: a change against the year before only where
+    $148,803 of monthly revenue`` and its facts, or None: a change against the year before only where
     the rate ratio's interval excludes 1 (else "no real change"), and none where the ledger holds no year before.
     The rate is in the report's period (a quarter for a quarterly report); the revenue is a monthly run rate in
     every report, said in its own clause."""
@@ -977,7 +977,7 @@ def _lost_words(a):
     # the rate beside the customers it counts, in the report's period; the revenue, a monthly run rate whatever the
     # period, in a clause of its own ("$30,826 a month of revenue: 7.0% of the base a quarter" mixed the two units)
     text = (f"in the last year {t['lost']:,} customers left{count}{rate}; they took {money(t['revenue_out'])} of "
-            "monthly revenue with them")
+            "monthly revenue")
     return text, facts
 
 
@@ -1025,7 +1025,7 @@ def brief(analysis, owners: dict | None = None) -> dict:
 
 
 #: the section that shows each piece of page one again with what stands behind it (key of a finding or action)
-BEHIND = {"summary": ("headline", "trend", "reason"), "churn": ("descriptive",), "drivers": ("segment", "segment2"),
+BEHIND = {"summary": ("headline", "trend", "reason", "descriptive"), "drivers": ("segment", "segment2"),
           "ltv": ("value",), "stake": ("stake",)}
 
 
@@ -1053,8 +1053,10 @@ def behind(analysis, section: str) -> list[str]:
     for t in b["tiles"]:
         if section == "summary" and t.get("label") == "customers today":
             out.append(f"Page one's tile: {t['text']} {t['label']}, {t['change']}.")
+    snapshot = a.data_.mode == "snapshot"  # a snapshot's segment findings are plain shares, not the chart's ratios
     for i, f in enumerate(b["findings"], 1):
-        if f["key"] in keys:
+        segment = f["key"] in ("segment", "segment2")
+        if (f["key"] in keys and not (segment and snapshot)) or (segment and snapshot and section == "summary"):
             words = f.get("see") or f["text"].split(". Why it matters:")[0].rstrip(".")
             out.append(f"Page one, finding {i}: {words[0].upper()}{words[1:]}.")
     if section == "ltv" and a.gap_bands_ is not None and not a.descriptive_:
@@ -1073,8 +1075,8 @@ def behind(analysis, section: str) -> list[str]:
             out.append(f"The gap of {money(g['estimate'])}: {level} {money(g['lower'])} to {money(g['upper'])} "
                        f"(bootstrap over customers, with the fitted tail held as chosen){within}.")
     for x in b["actions"]:
-        if x["key"] == "reason" and section == "summary":  # the reasons' own table is under customer math
+        if x["key"] in ("reason", "segment") and section == "summary":  # their money; their words are elsewhere
             out.append(f"Page one, action {x['rank']}: {x['value'][0].upper()}{x['value'][1:]}.")
-        elif x["key"] in keys or (section == "drivers" and x["key"] == "segment"):
+        elif x["key"] == "stake" and section == "stake":
             out.append(f"Page one, action {x['rank']}: {x['text']} Money involved: {x['value']}.")
     return out

@@ -1050,19 +1050,16 @@ def method_notes(analysis) -> list[str]:
                      f"widened {a.trend_.overdispersion_:.2f} times for spread beyond sampling (Laney's p' chart) and "
                      "for the baseline's own error. Only the mix of what is measured is held fixed.")
     lines += [f"Clock: {a.clock_}.",
-              "Churn curves are Kaplan-Meier estimates with 95% log-log intervals; the test across bands is "
-              "the log-rank test."
-              + (" Churn reasons: cumulative incidence under competing risks (Aalen-Johansen)."
-                 if getattr(a, "incidence_", None) is not None else "")]
+              "Churn curves are Kaplan-Meier estimates with 95% log-log intervals"
+              + (" (churn reasons: Aalen-Johansen)" if getattr(a, "incidence_", None) is not None else "")
+              + "; the test across bands is the log-rank test."]
     if a.cox_ is not None:
         refs = join_words([f"{_in_sentence(column_label(c, band_name(a.score_)))} {v}"
                            for c, v in a.cox_.reference_.items()]) if a.cox_.reference_ else "none"
         lines.append(f"Hazard ratios come from a Cox model with Efron ties (reference groups: {refs}); "
-                     f"of two customers, it rates the one who left first as riskier {a.cox_.concordance_:.0%} of the "
-                     "time, against 50% for a coin toss "
-                     f"(concordance {a.cox_.concordance_:.2f}); proportional hazards checked by "
-                     f"{a.cox_.ph_test_name_}. Page one names a customer column only where its ratio holds under "
-                     "Holm's correction across all the columns' ratios.")
+                     f"concordance {a.cox_.concordance_:.2f}, where 0.5 is a coin toss; proportional hazards checked "
+                     f"by {a.cox_.ph_test_name_}; page one names a column only where its ratio holds under Holm's "
+                     "correction across all of them.")
     if ltv is not None:
         tails = "; ".join(_tail_note(ltv, r) for r in ltv.summary.itertuples())
         margin = ("revenue minus contact costs" if a.measured_["cost to serve"]
@@ -1139,9 +1136,9 @@ def _tail_note(ltv, r) -> str:
 def data_notes(data, warnings: list[str]) -> list[str]:
     """Rows used per table, the analysis date, and every data warning, once each."""
     rows = ", ".join(f"{t} {n:,}" for t, n in data.row_counts.items())
-    when = (f"Analysis date: {data.as_of}." if data.mode == "dated"
-            else f"Report date: {data.as_of or 'none'} (snapshot data carries no dates).")
-    return [f"Rows used: {rows}.", when, *(n.replace("\n", " ") for n in dict.fromkeys(warnings))]
+    when = (f"analysis date: {data.as_of}." if data.mode == "dated"
+            else f"report date: {data.as_of or 'none'} (snapshot data carries no dates).")
+    return [f"Rows used: {rows}; {when}", *(n.replace("\n", " ") for n in dict.fromkeys(warnings))]
 
 
 def stake_caption(ltv, scenarios: dict) -> str | None:

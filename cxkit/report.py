@@ -517,7 +517,6 @@ def churn_section(analysis, min_at_risk: int = 10) -> None:
            "churn-by-band", caption=narrative.caption("clock", clock=analysis.clock_, min_at_risk=min_at_risk),
            takeaway=narrative.takeaways(analysis).get("churn-by-band"))
     table(retention_table(analysis), caption=narrative.caption("retention"))
-    _behind(analysis, "churn")
 
 
 def drivers_section(analysis) -> None:

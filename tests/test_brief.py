@@ -210,8 +210,7 @@ def test_the_headline_says_what_changed_against_the_year_before_and_what_to_do_f
         f"In the last year {t['lost']:,} customers left (against {c['lost_before']:,} the year before, from a smaller "
         f"base): {c['rate']:.1%} of the base a month, down from "
         f"{c['rate_before']:.1%} the year before ({c['ratio']:.2f} times the rate, 95% CI {c['lower']:.2f} to "
-        f"{c['upper']:.2f}); they took ${t['revenue_out']:,.0f} of monthly revenue with them. Detractors leave "
-        "sooner: ")
+        f"{c['upper']:.2f}); they took ${t['revenue_out']:,.0f} of monthly revenue. Detractors leave sooner: ")
     assert b["headline"]["text"].endswith(" against 85% of promoters. First to do: test a win-back.")
     _check_traced(demo, b)
     monkeypatch.setattr(demo.ledger_, "churn_change", lambda *args, **kw: {**c, "changed": False})
@@ -693,7 +692,7 @@ def test_the_trend_and_the_glossary_speak_in_the_reports_period(demo, monkeypatc
     head = brief(a, OWNERS)["headline"]["text"]
     unit = "month" if period == "M" else "quarter"
     assert re.search(rf"customers left \(against [\d,]+ the year before[^)]*\): [\d.]+% of the base a {unit}, ", head)
-    assert re.search(r"\); they took \$[\d,]+ of monthly revenue with them\. ", head)
+    assert re.search(r"\); they took \$[\d,]+ of monthly revenue\. ", head)
     assert "a month of revenue" not in head and ("a month" in head) is (period == "M")
 
 
@@ -929,13 +928,11 @@ def test_every_number_on_page_one_is_shown_again_behind_it(demo, telco_path, mon
 def test_the_leaders_pages_name_no_method_the_appendix_keeps_for_analysts(demo):
     """"(landmark clock)" under the churn curves, "(Aalen-Johansen)" under the reasons and a bare "concordance 0.66"
     read as jargon to a leader. The captions say what is drawn in plain words; the method notes keep each name, for
-    analysts, beside what it means."""
+    analysts, and say what a concordance is read against."""
     churn = narrative.caption("clock", clock=demo.clock_, min_at_risk=10)
     reasons = narrative.caption("reasons", min_at_risk=10)
     assert "landmark" in demo.clock_ and "landmark" not in churn and churn.startswith("Clock: months since")
     assert "Aalen" not in reasons and "Cumulative incidence" not in reasons and "share lost to that reason" in reasons
     notes = " ".join(narrative.method_notes(demo))
-    assert "(landmark clock)" in notes and "(Aalen-Johansen)" in notes
-    c = demo.cox_.concordance_
-    assert (f"rates the one who left first as riskier {c:.0%} of the time, against 50% for a coin toss "
-            f"(concordance {c:.2f})") in notes
+    assert "(landmark clock)" in notes and "(churn reasons: Aalen-Johansen)" in notes
+    assert f"concordance {demo.cox_.concordance_:.2f}, where 0.5 is a coin toss" in notes
