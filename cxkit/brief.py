@@ -1068,12 +1068,13 @@ def behind(analysis, section: str) -> list[str]:
         if facts:
             g = a.ltv_.gap(*a.gap_bands_)
             level = f"{100 * (1 - a.alpha):g}% CI"
-            within = (f"; the part within the {g['observed_months']} months the data covers, "
-                      f"{money(g['observed_estimate'])}, has {money(g['observed_lower'])} to "
-                      f"{money(g['observed_upper'])}" if g["observed_months"] < a.horizon_months and
-                      np.isfinite(g.get("observed_lower", np.nan)) else "")
-            out.append(f"The gap of {money(g['estimate'])}: {level} {money(g['lower'])} to {money(g['upper'])} "
-                       f"(bootstrap over customers, with the fitted tail held as chosen){within}.")
+            within = (f"; its {money(g['observed_estimate'])} within the {g['observed_months']} months the data "
+                      f"covers: {level} {money(g['observed_lower'])} to {money(g['observed_upper'])}"
+                      if g["observed_months"] < a.horizon_months and np.isfinite(g.get("observed_lower", np.nan))
+                      else "")
+            held = ", with the fitted tail held as chosen (the interval does not vary it)" if within else ""
+            out.append(f"The gap of {money(g['estimate'])}: {level} {money(g['lower'])} to {money(g['upper'])}"
+                       f"{held}{within}.")
     for x in b["actions"]:
         if x["key"] in ("reason", "segment") and section == "summary":  # their money; their words are elsewhere
             out.append(f"Page one, action {x['rank']}: {x['value'][0].upper()}{x['value'][1:]}.")

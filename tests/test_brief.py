@@ -879,12 +879,18 @@ def test_page_one_names_a_column_only_where_it_holds_across_the_comparisons(tmp_
 
 def _behind_page_one(a, monkeypatch) -> str:
     """Every word the pages after page one show (sections, sentences, tables, captions), in the notebook's order."""
+    import matplotlib.pyplot as plt
+
     from cxkit import report
 
     said = []
+
+    def figure(obj, name, caption=None, takeaway=None, alt=None):
+        plt.close(obj.figure if hasattr(obj, "figure") and not hasattr(obj, "savefig") else obj)
+        said.append(f"{caption} {takeaway}")
+
     monkeypatch.setattr(report, "_show", lambda block, png=None: said.append(str(block)))
-    monkeypatch.setattr(report, "figure", lambda obj, name, caption=None, takeaway=None, alt=None:
-                        said.append(f"{caption} {takeaway}"))
+    monkeypatch.setattr(report, "figure", figure)
     report.summary(a)
     report.lead_section(a)
     for step in (report.churn_section, report.drivers_section, report.reasons_section, report.value_section,
