@@ -1025,7 +1025,8 @@ def brief(analysis, owners: dict | None = None) -> dict:
 
 
 #: the section that shows each piece of page one again with what stands behind it (key of a finding or action)
-BEHIND = {"summary": ("headline", "trend", "reason", "descriptive"), "drivers": ("segment", "segment2"),
+BEHIND = {"summary": ("headline", "trend", "reason", "descriptive", "audience", "contacts"),
+          "drivers": ("segment", "segment2"),
           "ltv": ("value",), "stake": ("stake",)}
 
 
@@ -1076,7 +1077,7 @@ def behind(analysis, section: str) -> list[str]:
             out.append(f"The gap of {money(g['estimate'])}: {level} {money(g['lower'])} to {money(g['upper'])}"
                        f"{held}{within}.")
     for x in b["actions"]:
-        if x["key"] in ("reason", "segment") and section == "summary":  # their money; their words are elsewhere
+        if x["key"] in ("reason", "segment", "audience", "contact", "product") and section == "summary":  # money
             out.append(f"Page one, action {x['rank']}: {x['value'][0].upper()}{x['value'][1:]}.")
         elif x["key"] == "stake" and section == "stake":
             out.append(f"Page one, action {x['rank']}: {x['text']} Money involved: {x['value']}.")

@@ -901,7 +901,7 @@ def _behind_page_one(a, monkeypatch) -> str:
     return " ".join(said)
 
 
-@pytest.mark.parametrize("which", ["demo", "telco"])
+@pytest.mark.parametrize("which", ["demo", "telco", "care", "south"])
 def test_every_number_on_page_one_is_shown_again_behind_it(demo, telco_path, monkeypatch, which):
     """Page one said "Basic customers leave 1.8 times as fast as Pro customers (95% CI 1.6 to 2.1)", the year
     before's churn rate and its ratio, the win-back's callable money and the calls' cost, figures no page behind it
@@ -909,7 +909,13 @@ def test_every_number_on_page_one_is_shown_again_behind_it(demo, telco_path, mon
     a reader looks for it."""
     from tests.conftest import ROOT
 
-    a = demo if which == "demo" else LeadershipAnalysis(n_boot=20).fit(load(ROOT / "params" / "telco.yaml"))
+    if which == "telco":
+        a = LeadershipAnalysis(n_boot=20).fit(load(ROOT / "params" / "telco.yaml"))
+    elif which == "south":  # an audience: its own difference leads, with its money
+        a = LeadershipAnalysis(n_boot=20, focus="region").fit(demo.data_.subset({"region": "South"}))
+    else:
+        a = demo
+        monkeypatch.setattr(demo, "focus", "leadership" if which == "demo" else "care")
     b = brief(a, OWNERS)
     rest = set(numbers(_behind_page_one(a, monkeypatch)))
 
