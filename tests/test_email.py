@@ -386,3 +386,42 @@ def test_the_email_attaches_each_charts_email_layout_where_the_run_has_one(tmp_p
     a, b = _email_figures(tmp_path, figures)
     assert a["png_file"] == "figures/a.email.png" and a["svg_file"] == "figures/a.email.svg"
     assert b == figures[1]
+
+
+def test_an_email_charts_tick_labels_do_not_run_into_each_other():
+    """Narrowed to the email's width, the value-at-stake chart printed "$10,000$20,000$30,000" as one run of
+    text. Its email layout keeps every other tick where the labels touch; the report's own layout keeps them all."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    from cxkit import report
+    from cxkit.plots import new_axes
+
+    def chart():
+        ax = new_axes(None)
+        ax.barh([0, 1, 2], [25_085, 36_537, 40_204])
+        ax.set_yticks([0, 1, 2], ["10% of detractors to passive", "10% of passives to promoter",
+                                  "10% of detractors to promoter"])
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}"))
+        ax.set_xlim(0, 72_000)
+        ax.figure.get_layout_engine().execute(ax.figure)
+        ax.figure.set_layout_engine("none")
+        return ax
+
+    def touching(ax):
+        renderer = ax.figure.canvas.get_renderer()
+        boxes = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()),
+                       key=lambda b: b.x0)
+        return any(a.x1 + 4 > b.x0 for a, b in zip(boxes, boxes[1:], strict=False))
+
+    wide, narrow = chart(), chart()
+    report._email_svg(narrow.figure)
+    narrow.figure.canvas.draw()
+    assert not touching(wide) and not touching(narrow)
+    assert len([t for t in narrow.get_xticklabels() if t.get_text()]) < len(
+        [t for t in wide.get_xticklabels() if t.get_text() and 0 <= t.get_position()[0] <= 72_000])
+    assert narrow.get_xlim() == (0, 72_000)
+    plt.close("all")
