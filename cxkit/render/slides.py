@@ -245,6 +245,7 @@ def _title_slide(deck, meta: dict) -> None:
     _footer(slide, meta.get("footer", ""))
 
 
+_ASIDE = re.compile(r"\s*\([^)]*\)")  # an aside in brackets, left out where room is short
 _SPARE = 0.9  # the share of a text box's height the measure may fill (LibreOffice draws text a little taller)
 
 
@@ -271,15 +272,18 @@ def _brief_slides(deck, brief: dict, footer: str) -> None:
     title = "What changed"
     # the actions with their money where they fit; else the actions alone (their money and assumptions on a slide
     # of their own), so the lower half holds what to do rather than nothing; else the findings
-    short = [f"{a['text']} (owner: {a.get('owner') or 'to assign'})" for a in brief["actions"]]
+    short = [_ASIDE.sub("", a["text"]) + f" (owner: {a.get('owner') or 'to assign'})"
+             for a in brief["actions"]]  # without their asides: the next slide gives them whole
     for kind, items, heading, sizes in (("actions", actions, "What to do", (16, 15, 14)),
-                                        ("short", short, "What to do", (16, 15, 14)),
+                                        ("short", short, "What to do", (16, 15, 14, 13)),
+                                        ("short", short[:1], "What to do first", (16, 15, 14, 13)),
                                         ("findings", findings, "What we see, and why it matters", (15, 14, 13))):
         fit = fit_text(items, WIDTH, room, sizes=sizes, indent=_INDENT) if items else None
         if fit is not None and fit.fits:
             _box(slide, MARGIN, top, WIDTH, 0.35, [heading], 16, bold=True, color=ACCENT)
             _box(slide, MARGIN, top + 0.45, WIDTH, fit.height, items, fit.size, numbered=True)
-            title += ", and what we see" if kind == "findings" else ", and what to do"
+            title += ", and what we see" if kind == "findings" else ", and what to do" + (
+                " first" if len(items) < len(short) else "")
             if kind == "actions":
                 actions = []
             elif kind == "findings":
@@ -291,7 +295,7 @@ def _brief_slides(deck, brief: dict, footer: str) -> None:
         _bullet_slides(deck, "What we see, and why it matters", findings, 18, footer)
     if actions:  # the actions get a slide of their own, titled by them, with their assumptions where they fit
         slide = _slide(deck)
-        _title(slide, "What to do" if not title.endswith("what to do") else "What to do: the money and assumptions")
+        _title(slide, "What to do: the money and assumptions" if "what to do" in title else "What to do")
         room = BODY_H * _SPARE
         full = [f"{a['text']} {a['value']}. Assumption: {a['assumption'].rstrip('.')}. (owner: "
                 f"{a.get('owner') or 'to assign'})" if a.get("assumption") else text
