@@ -490,8 +490,8 @@ def ledger_sentence(ledger, last: int = 12, currency: str = "$") -> str:
     unit = plural_unit(ledger.period)
     verb = "grew" if t["end"] >= t["start"] else "shrank"
     text = (f"Over the last {t['periods']} {unit} the base {verb} from {t['start']:,} to {t['end']:,} customers: "
-            f"{t['new']:,} joined and {t['lost']:,} left, taking {money(t['revenue_out'], currency)} a month of "
-            f"revenue with them against {money(t['revenue_in'], currency)} a month brought in")
+            f"{t['new']:,} joined and {t['lost']:,} left, taking {money(t['revenue_out'], currency)} of monthly "
+            f"revenue with them against {money(t['revenue_in'], currency)} of monthly revenue brought in")
     lost = ledger.lost_by_band_
     recent = lost[lost["period"].isin(ledger.table["period"].drop_duplicates().tail(last))]
     answered = recent[recent["band"] != "no answer"]

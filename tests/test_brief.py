@@ -694,6 +694,9 @@ def test_the_trend_and_the_glossary_speak_in_the_reports_period(demo, monkeypatc
     assert re.search(rf"customers left \(against [\d,]+ the year before[^)]*\): [\d.]+% of the base a {unit}, ", head)
     assert re.search(r"\); they took \$[\d,]+ of monthly revenue\. ", head)
     assert "a month of revenue" not in head and ("a month" in head) is (period == "M")
+    ledger = narrative.summary_parts(a)["ledger"]  # the summary's "over the last 4 quarters ... a month" too
+    assert f"Over the last {4 if period == 'Q' else 12} {'quarters' if period == 'Q' else 'months'}" in ledger
+    assert "of monthly revenue with them against $" in ledger and "a month" not in ledger
 
 
 AUDIENCE_OWNERS = {"care": "Head of Customer Care", "product": "Chief Product Officer", "price": "Head of Pricing"}

@@ -245,7 +245,7 @@ def _title_slide(deck, meta: dict) -> None:
     _footer(slide, meta.get("footer", ""))
 
 
-_ASIDE = re.compile(r"\s*\([^)]*\)")  # an aside in brackets, left out where room is short
+_ASIDE = re.compile(r"\s*\([^)]*\d[^)]*\)")  # an aside with a figure, left out where room is short
 _SPARE = 0.9  # the share of a text box's height the measure may fill (LibreOffice draws text a little taller)
 
 
