@@ -37,7 +37,7 @@ from cxkit.narrative import (
 )
 from cxkit.periods import UNITS
 
-__all__ = ["brief", "segment_strength", "VALUE_SECTION"]
+__all__ = ["brief", "behind", "segment_strength", "VALUE_SECTION"]
 
 
 def _item(text: str, facts: list[dict], **more) -> dict:
@@ -49,18 +49,22 @@ def _item(text: str, facts: list[dict], **more) -> dict:
 def segment_strength(a, rank: int = 0):
     """The segment columns ranked by how much their levels differ in churn, from the report's Cox model; the
     ``rank``-th (0: the strongest) as ``column, level, reference, term, hazard_ratio, lower, upper``: its level
-    furthest from its reference among those whose interval excludes 1. None when fewer columns have one.
+    furthest from its reference among those that hold under Holm's correction across every level of every segment
+    column (the gate page one applies to an audience's comparisons too: picking the strongest of many ratios by
+    their own intervals would find a difference in one of them by chance). None when fewer columns have one.
     (Association: among customers alike in the model's other columns.)"""
     cox = a.cox_
     if cox is None:
         return None
     s = cox.summary
+    family = s[[any(str(i).startswith(f"{c}[") for c in a.covariates_) for i in s.index]]
+    held = _held(family["p_value"], a.alpha)
     best = []
     for column in a.covariates_:
         rows = s[[str(i).startswith(f"{column}[") for i in s.index]]
         top = None
         for term, r in rows.iterrows():
-            if not (r["lower"] > 1 or r["upper"] < 1) or not np.isfinite(r["hazard_ratio"]):
+            if not (r["lower"] > 1 or r["upper"] < 1) or not np.isfinite(r["hazard_ratio"]) or not held[term]:
                 continue
             strength = abs(np.log(r["hazard_ratio"]))
             if top is None or strength > top[0]:
@@ -73,6 +77,14 @@ def segment_strength(a, rank: int = 0):
     _, column, level, term, r = best[rank]
     return {"column": column, "level": level, "reference": cox.reference_.get(column), "term": term,
             "hazard_ratio": float(r["hazard_ratio"]), "lower": float(r["lower"]), "upper": float(r["upper"])}
+
+
+def _held(p_values, alpha: float) -> dict:
+    """Which of a family of p-values (a Series by term) hold under Holm's correction at ``alpha``."""
+    from cxkit.survival.logrank import holm
+
+    adjusted = holm(p_values.to_numpy(dtype=float))
+    return {term: bool(q < alpha) for term, q in zip(p_values.index, adjusted, strict=True)}
 
 
 # ------------------------------------------------------------------ the pieces
@@ -308,7 +320,6 @@ def _findings(a) -> list[dict]:
         alike = [_in_sentence(column_label(c)) for c in a.covariates_ if c != strength["column"]]
         if not a.descriptive_:  # the model holds the answer's band alike too ("segment" among its terms)
             alike.append(band_name(a.score_))
-        alike_words = f" (with {join_words(alike)} alike)" if alike else ""
         # the ranking is among the customer columns: the score's own bands may separate churn more (the headline's)
         lead = (f"Besides the {score_noun(a.score_)}, {col} goes with leaving most" if rank == 0
                 else f"Next comes {col}")
@@ -322,12 +333,14 @@ def _findings(a) -> list[dict]:
             inside = f" ({ci}, with {join_words(alike)} alike)" if alike else f" ({ci})"
             see, facts = f"{faster} leave {_times(ratio)} as fast as {slower}{inside}{average}", [fact, *ci_facts]
             text = f"{lead}: {see}"
-        else:  # a snapshot: plain shares who had left, the model's 'alike' said of the ranking, not of the shares
+        else:  # a snapshot: plain shares who had left; the model's two caveats said of the ranking, each plainly
             see, facts = shares
-            held = [f"with {join_words(alike)} held alike"] if alike else []
-            held += ["by a link that changes over time"] if varies else []
-            alike_words = f" (ranked {', '.join(held)})" if held else ""
-            text = f"{lead}{alike_words}: {see}"
+            text = f"{lead}: {see}"
+            held = [f"The ranking compares customers with the same {join_words(alike)}"] if alike else []
+            if varies:
+                held.append(f"{col[0].upper()}{col[1:]}'s link with leaving changes over time, so the ranking "
+                            "rests on its average")
+            text += "".join(f". {h}" for h in held)
         out.append(_item(f"{text}. Why it matters: {matters}.", facts, key="segment" if rank == 0 else "segment2",
                          column=strength["column"], see=see))
     drivers = _drivers_finding(a)
@@ -386,7 +399,7 @@ def _drivers_finding(a) -> dict | None:
     kd = a.key_drivers_
     if kd is None:
         return None
-    shown = kd.importance_[kd.importance_["distinguishable"].fillna(False).astype(bool)].head(2)
+    shown = kd.importance_[kd.importance_["distinguishable"].eq(True)].head(2)  # None: not tested
     if shown.empty:
         return None
     src = "a.key_drivers_.importance_.set_index('driver')"
@@ -922,9 +935,11 @@ def _headline_finding(a, findings: list[dict]) -> dict:
 
 
 def _lost_words(a):
-    """``in the last year 3,181 customers left, taking $148,803 a month of revenue: 2.2% of the base a month, down
-    from 2.4% the year before`` and its facts, or None: a change against the year before only where the rate
-    ratio's interval excludes 1 (else "no real change"), and none where the ledger holds no year before."""
+    """``in the last year 3,181 customers left: 2.2% of the base a month, down from 2.4% the year before; they took
+    $148,803 of monthly revenue`` and its facts, or None: a change against the year before only where
+    the rate ratio's interval excludes 1 (else "no real change"), and none where the ledger holds no year before.
+    The rate is in the report's period (a quarter for a quarterly report); the revenue is a monthly run rate in
+    every report, said in its own clause."""
     if a.ledger_ is None:
         return None
     t = a.ledger_.totals(a.year_periods_)
@@ -959,9 +974,11 @@ def _lost_words(a):
         count = f" (against {change['lost_before']:,} the year before{base})"
     else:
         count = ""
-    text = (f"in the last year {t['lost']:,} customers left{count}, taking {money(t['revenue_out'])} a month of "
-            "revenue")
-    return text + rate, facts
+    # the rate beside the customers it counts, in the report's period; the revenue, a monthly run rate whatever the
+    # period, in a clause of its own ("$30,826 a month of revenue: 7.0% of the base a quarter" mixed the two units)
+    text = (f"in the last year {t['lost']:,} customers left{count}{rate}; they took {money(t['revenue_out'])} of "
+            "monthly revenue")
+    return text, facts
 
 
 def brief(analysis, owners: dict | None = None) -> dict:
@@ -1005,3 +1022,63 @@ def brief(analysis, owners: dict | None = None) -> dict:
                   if a.nps_ is not None else "")
     return {"headline": headline, "tiles": _tiles(a), "findings": rest, "actions": actions,
             "nps_definition": definition}
+
+
+#: the section that shows each piece of page one again with what stands behind it (key of a finding or action)
+BEHIND = {"summary": ("headline", "trend", "reason", "descriptive", "audience", "contacts"),
+          "drivers": ("segment", "segment2"),
+          "ltv": ("value",), "stake": ("stake",)}
+
+
+def behind(analysis, section: str) -> list[str]:
+    """Page one's figures that ``section`` stands behind, said again there so a reader can find each one: the
+    segment findings under the hazard ratios, the value gap (with its interval) under lifetime value, the win-back
+    under the value at stake, the year's leavers and the churn reasons under the summary of findings. Each names its
+    place on page one (``Page one, finding 2: ...``); empty where page one shows none of them.
+
+    Examples
+    --------
+    >>> behind(analysis, "drivers")                                   # doctest: +SKIP
+    ['Page one, finding 2: Basic customers leave 1.8 times as fast as Pro customers (95% CI 1.6 to 2.1, ...).']
+    """
+    a = analysis
+    keys = BEHIND.get(section, ())
+    b = brief(a)
+    out = []
+    head = b["headline"]
+    lost = _lost_words(a) if head.get("key") in ("headline", "trend") and section == "summary" else None
+    if lost is not None:  # the year's leavers lead the headline
+        out.append(f"Page one's headline: {lost[0][0].upper()}{lost[0][1:]}.")
+    elif head.get("key") in keys:  # a finding made headline
+        out.append(f"Page one's headline: {head['text'].split(' First to do:')[0]}")
+    for t in b["tiles"]:
+        if section == "summary" and t.get("label") == "customers today":
+            out.append(f"Page one's tile: {t['text']} {t['label']}, {t['change']}.")
+    snapshot = a.data_.mode == "snapshot"  # a snapshot's segment findings are plain shares, not the chart's ratios
+    for i, f in enumerate(b["findings"], 1):
+        segment = f["key"] in ("segment", "segment2")
+        if (f["key"] in keys and not (segment and snapshot)) or (segment and snapshot and section == "summary"):
+            words = f.get("see") or f["text"].split(". Why it matters:")[0].rstrip(".")
+            out.append(f"Page one, finding {i}: {words[0].upper()}{words[1:]}.")
+    if section == "ltv" and a.gap_bands_ is not None and not a.descriptive_:
+        facts: list[dict] = []
+        words = _gap_words(a, facts)
+        shown = " ".join(x["text"] for x in [*b["findings"], head])
+        if facts and facts[0]["text"] in shown and not any(f["key"] == "value" for f in b["findings"]):
+            out.append(f"Page one: {words[0].upper()}{words[1:]}.")
+        if facts:
+            g = a.ltv_.gap(*a.gap_bands_)
+            level = f"{100 * (1 - a.alpha):g}% CI"
+            within = (f"; its {money(g['observed_estimate'])} within the {g['observed_months']} months the data "
+                      f"covers: {level} {money(g['observed_lower'])} to {money(g['observed_upper'])}"
+                      if g["observed_months"] < a.horizon_months and np.isfinite(g.get("observed_lower", np.nan))
+                      else "")
+            held = ", with the fitted tail held as chosen (the interval does not vary it)" if within else ""
+            out.append(f"The gap of {money(g['estimate'])}: {level} {money(g['lower'])} to {money(g['upper'])}"
+                       f"{held}{within}.")
+    for x in b["actions"]:
+        if x["key"] in ("reason", "segment", "audience", "contact", "product") and section == "summary":  # money
+            out.append(f"Page one, action {x['rank']}: {x['value'][0].upper()}{x['value'][1:]}.")
+        elif x["key"] == "stake" and section == "stake":
+            out.append(f"Page one, action {x['rank']}: {x['text']} Money involved: {x['value']}.")
+    return out

@@ -31,12 +31,18 @@ import base64
 import html
 import re
 
-__all__ = ["BLOCK_MIME", "SKIP_TAGS", "RECORD_VERSION", "block_html", "record_from_notebook", "summary_of", "brief_of",
+__all__ = ["BLOCK_MIME", "SKIP_TAGS", "RECORD_VERSION", "KEY_FIGURES", "EMAIL_PX", "block_html",
+           "record_from_notebook", "summary_of", "brief_of",
            "figures_of", "notes_of", "scoped_svg", "with_files"]
 
 BLOCK_MIME = "application/vnd.cxkit.block+json"
 SKIP_TAGS = {"parameters", "injected-parameters", "remove-cell"}  # cells that never reach a reader
 RECORD_VERSION = 1
+#: the figures an email shows first, when the report has them (:mod:`cxkit.render.email` keeps the first four); the
+#: kernel lays each of these out a second time at the width an email shows it (:data:`EMAIL_PX`)
+KEY_FIGURES = ("churn-by-band", "ltv-by-band", "lead-ltv-gap", "value-at-stake", "customer-ledger", "cost-to-serve",
+               "nps-trend", "churn-drivers", "churn-reasons", "ltv-gap")
+EMAIL_PX = 552  # an email's figures are shown 552 px wide (a 600 px card less its padding)
 _ESC = html.escape
 
 
@@ -149,6 +155,9 @@ def record_from_notebook(nb, meta: dict | None = None) -> tuple[dict, dict]:
                 name = block["name"]
                 files[f"figures/{name}.svg"] = block.pop("svg").encode("utf-8")
                 block["svg_file"] = f"figures/{name}.svg"
+                if "email_svg" in block:  # the figure laid out again at an email's width
+                    files[f"figures/{name}.email.svg"] = block.pop("email_svg").encode("utf-8")
+                    block["email_svg_file"] = f"figures/{name}.email.svg"
                 png = data.get("image/png")
                 if png:
                     files[f"figures/{name}.png"] = base64.b64decode("".join(png) if isinstance(png, list) else png)

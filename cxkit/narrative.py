@@ -490,8 +490,8 @@ def ledger_sentence(ledger, last: int = 12, currency: str = "$") -> str:
     unit = plural_unit(ledger.period)
     verb = "grew" if t["end"] >= t["start"] else "shrank"
     text = (f"Over the last {t['periods']} {unit} the base {verb} from {t['start']:,} to {t['end']:,} customers: "
-            f"{t['new']:,} joined and {t['lost']:,} left, taking {money(t['revenue_out'], currency)} a month of "
-            f"revenue with them against {money(t['revenue_in'], currency)} a month brought in")
+            f"{t['new']:,} joined and {t['lost']:,} left, taking {money(t['revenue_out'], currency)} of monthly "
+            f"revenue with them against {money(t['revenue_in'], currency)} of monthly revenue brought in")
     lost = ledger.lost_by_band_
     recent = lost[lost["period"].isin(ledger.table["period"].drop_duplicates().tail(last))]
     answered = recent[recent["band"] != "no answer"]
@@ -745,6 +745,18 @@ def reasons_intro(low: str, period: str | None = None, clock: str = "response") 
     return text
 
 
+def plain_clock(clock: str) -> str:
+    """A clock's description without its technical name, for a leader's page: ``months since the customer's latest
+    survey answer, in the band of that answer`` (the method notes keep ``(landmark clock)``).
+
+    >>> plain_clock("months since signup (tenure clock); customers had to survive")
+    'months since signup; customers had to survive'
+    """
+    for name in (" (landmark clock)", " (tenure clock)"):
+        clock = clock.replace(name, "")
+    return clock
+
+
 def caption(key: str, **numbers) -> str:
     """The line under a figure or table, by key (``retention``, ``lost-reason``, ``lost-band``, ``trend``,
     ``reasons``, ``clock``)."""
@@ -783,11 +795,12 @@ def caption(key: str, **numbers) -> str:
                 "a band's own interval among several is not a claim); a difference that does not hold is not "
                 "claimed.")
     if key == "reasons":
-        return ("Cumulative incidence of each churn reason with its 95% interval (Aalen-Johansen); where two "
-                "reasons' intervals do not overlap, one clearly outweighs the other. "
+        return ("Each line: the share lost to that reason by each month, customers leaving for the other reasons "
+                "counted as gone, with its 95% interval; where two reasons' intervals do not overlap, one clearly "
+                "outweighs the other. "
                 + stop_note(numbers["min_at_risk"]))
-    if key == "clock":
-        return f"Clock: {numbers['clock']}. {stop_note(numbers['min_at_risk'])}"
+    if key == "clock":  # the method notes keep the clock's technical name for analysts
+        return f"Clock: {plain_clock(numbers['clock'])}. {stop_note(numbers['min_at_risk'])}"
     if key == "drivers":
         return (f"Johnson's relative weights from a linear model of the {score_noun(numbers.get('score', 'nps'))} on "
                 f"{numbers['n']:,} answers; bars "
@@ -1037,14 +1050,16 @@ def method_notes(analysis) -> list[str]:
                      f"widened {a.trend_.overdispersion_:.2f} times for spread beyond sampling (Laney's p' chart) and "
                      "for the baseline's own error. Only the mix of what is measured is held fixed.")
     lines += [f"Clock: {a.clock_}.",
-              "Churn curves are Kaplan-Meier estimates with 95% log-log intervals; the test across bands is "
-              "the log-rank test."]
+              "Churn curves are Kaplan-Meier estimates with 95% log-log intervals"
+              + (" (churn reasons: Aalen-Johansen)" if getattr(a, "incidence_", None) is not None else "")
+              + "; the test across bands is the log-rank test."]
     if a.cox_ is not None:
         refs = join_words([f"{_in_sentence(column_label(c, band_name(a.score_)))} {v}"
                            for c, v in a.cox_.reference_.items()]) if a.cox_.reference_ else "none"
         lines.append(f"Hazard ratios come from a Cox model with Efron ties (reference groups: {refs}); "
-                     f"concordance {a.cox_.concordance_:.2f}; proportional hazards checked by "
-                     f"{a.cox_.ph_test_name_}.")
+                     f"concordance {a.cox_.concordance_:.2f}, where 0.5 is a coin toss; proportional hazards checked "
+                     f"by {a.cox_.ph_test_name_}; page one names a column only where its ratio holds under Holm's "
+                     "correction across all of them.")
     if ltv is not None:
         tails = "; ".join(_tail_note(ltv, r) for r in ltv.summary.itertuples())
         margin = ("revenue minus contact costs" if a.measured_["cost to serve"]
@@ -1121,9 +1136,9 @@ def _tail_note(ltv, r) -> str:
 def data_notes(data, warnings: list[str]) -> list[str]:
     """Rows used per table, the analysis date, and every data warning, once each."""
     rows = ", ".join(f"{t} {n:,}" for t, n in data.row_counts.items())
-    when = (f"Analysis date: {data.as_of}." if data.mode == "dated"
-            else f"Report date: {data.as_of or 'none'} (snapshot data carries no dates).")
-    return [f"Rows used: {rows}.", when, *(n.replace("\n", " ") for n in dict.fromkeys(warnings))]
+    when = (f"analysis date: {data.as_of}." if data.mode == "dated"
+            else f"report date: {data.as_of or 'none'} (snapshot data carries no dates).")
+    return [f"Rows used: {rows}; {when}", *(n.replace("\n", " ") for n in dict.fromkeys(warnings))]
 
 
 def stake_caption(ltv, scenarios: dict) -> str | None:

@@ -210,6 +210,12 @@ def plot_forest(result, ax=None, title: str | None = None, band_name: str = "Ban
         else:
             ax.plot([low, up], [yi, yi], color="#333333", linewidth=2)
             ax.plot([hr], [yi], marker="s", color="#0072B2", markersize=8)
+            # the numbers beside each row, so page one's ratios can be found here (read-findings-3 #9)
+            ax.annotate(f"{hr:.2f} ({low:.2f} to {up:.2f})", (1.0, yi), xycoords=("axes fraction", "data"),
+                        xytext=(-4, 0), textcoords="offset points", ha="right", va="center", fontsize=11,
+                        color="#333333")
+    ax.annotate("hazard ratio (95% CI)", (1.0, len(rows) - 0.3), xycoords=("axes fraction", "data"),
+                xytext=(-4, 2), textcoords="offset points", ha="right", va="bottom", fontsize=11, color="#666666")
     ax.axvline(1.0, color="#999999", linewidth=1, linestyle="--")
     ax.set_xscale("log")
     ax.set_yticks(y, [term_label(r[0], band_name) for r in rows])
@@ -217,19 +223,23 @@ def plot_forest(result, ax=None, title: str | None = None, band_name: str = "Ban
     ax.set_xlabel("Hazard ratio of churn (log scale; < 1 means customers stay longer)")
     ax.grid(axis="y", visible=False)
     finite = [v for r in rows for v in r[1:4] if isinstance(v, float) and np.isfinite(v) and v > 0]
-    if finite:
-        ax.set_xlim(min(finite) / 1.3, max(finite) * 1.3)
-    _ratio_ticks(ax)
+    high = None
+    if finite:  # the right third kept clear for the numbers
+        low, high = min(finite) / 1.3, max(finite) * 1.3
+        ax.set_xlim(low, high * (high / low) ** 0.45)
+    _ratio_ticks(ax, below=high)
     if title:
         ax.set_title(title)
     return ax
 
 
-def _ratio_ticks(ax) -> None:
-    """Round ratios on a log axis (0.25, 0.5, 1, 2, 4, ...), never ``4×10⁻¹``."""
+def _ratio_ticks(ax, below: float | None = None) -> None:
+    """Round ratios on a log axis (0.25, 0.5, 1, 2, 4, ...), never ``4×10⁻¹``; none past ``below`` (a part of the
+    axis kept for labels)."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     low, high = ax.get_xlim()
+    high = min(high, below) if below else high
     ladder = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10, 20, 50, 100]
     ticks = [t for t in ladder if low <= t <= high]
     if len(ticks) > 7:

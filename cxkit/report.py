@@ -20,7 +20,7 @@ import os
 import pandas as pd
 
 from cxkit.demo import DEMO_CUSTOMERS, DEMO_SEED, demo_sources  # noqa: F401  (old names kept here)
-from cxkit.document import BLOCK_MIME, block_html
+from cxkit.document import BLOCK_MIME, EMAIL_PX, KEY_FIGURES, block_html
 from cxkit.formats import gap as signed_gap
 from cxkit.formats import money as _money
 from cxkit.formats import p_text, percent, signed, signed_money, slice_label
@@ -111,9 +111,60 @@ def figure(obj, name: str, caption: str | None = None, takeaway: str | None = No
         fig.savefig(raw, format="png", dpi=PNG_DPI, bbox_inches=box, metadata={"Software": None})
         png = raw.getvalue()
     titles = [t for ax in fig.axes for t in (ax.get_title("left"), ax.get_title()) if t]  # the theme's are left
+    email = _email_svg(fig, box.width - fig.get_size_inches()[0]) if takeaway and name in KEY_FIGURES and \
+        engine is not None else None
     plt.close(fig)
     _show({"type": "figure", "name": name, "svg": buffer.getvalue(), "caption": caption, "takeaway": takeaway,
-           "alt": alt or (titles[0] if titles else takeaway) or name}, png)
+           "alt": alt or (titles[0] if titles else takeaway) or name, **({"email_svg": email} if email else {})},
+          png)
+
+
+def _thin_crowded_ticks(fig, renderer) -> bool:
+    """Keep every other x tick, with its own label, on each axes whose tick labels touch (``$10,000$20,000`` on a
+    narrowed figure); whether any was thinned."""
+    thinned = False
+    for ax in fig.axes:
+        for _ in range(3):
+            labels = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+            lo, hi = sorted(ax.get_xlim())
+            inside = [t for t in labels if lo <= t.get_position()[0] <= hi]
+            boxes = sorted((t.get_window_extent(renderer) for t in inside), key=lambda b: b.x0)
+            if len(inside) < 3 or not any(a.x1 + 4 > b.x0 for a, b in zip(boxes, boxes[1:], strict=False)):
+                break
+            inside.sort(key=lambda t: t.get_position()[0])
+            keep = inside[::2]
+            limits = ax.get_xlim()
+            ax.set_xticks([t.get_position()[0] for t in keep], labels=[t.get_text() for t in keep])
+            ax.set_xlim(limits)
+            fig.canvas.draw()
+            thinned = True
+    return thinned
+
+
+def _email_svg(fig, outside: float = 0.0) -> str:
+    """The figure laid out again for an email, which shows it :data:`~cxkit.document.EMAIL_PX` wide: the figure's
+    box narrowed to that many points, so each point of a font is a pixel in the inbox (the report's 10.6-inch
+    figures put their 11- and 12-point labels, the at-risk counts among them, at 8 px there). Its height is kept,
+    so the narrower plot keeps room for its rows. ``outside``: how many inches the report's layout drew beyond the
+    figure (a legend, the at-risk labels), allowed for at once (about 0.15 s a figure)."""
+    target = EMAIL_PX / 72
+    h = fig.get_size_inches()[1]
+    fig.set_layout_engine("constrained")
+    width = target - max(outside, 0.0) - 0.02
+    for _ in range(3):  # measured after the layout, and narrowed again where something still reaches past it
+        fig.set_size_inches(width, h)
+        fig.get_layout_engine().execute(fig)
+        renderer = fig.canvas.get_renderer()
+        box = fig.get_tightbbox(renderer).padded(0.1)
+        if _thin_crowded_ticks(fig, renderer):  # labels that ran into each other at the narrower width
+            box = fig.get_tightbbox(renderer).padded(0.1)
+        if box.width <= target:
+            break
+        width -= box.width - target + 0.02
+    fig.set_layout_engine("none")
+    out = io.StringIO()
+    fig.savefig(out, format="svg", bbox_inches=box, metadata={"Date": None})
+    return out.getvalue()
 
 
 def table(frame: pd.DataFrame, formats: dict | None = None, caption: str | None = None,
@@ -320,6 +371,7 @@ def summary(analysis) -> None:
              for k in summary_order(analysis.focus) if k in parts]
     if items:
         _show({"type": "sentences", "role": "summary", "items": items})
+    _behind(analysis, "summary")
 
 
 def cox_notes(cox, band_name: str = "Band") -> None:
@@ -504,6 +556,14 @@ def drivers_section(analysis) -> None:
     figure(analysis.cox_.plot(title="Hazard ratios of churn", band_name=band), "churn-drivers",
            takeaway=narrative.takeaways(analysis).get("churn-drivers"))
     cox_notes(analysis.cox_, band)
+    _behind(analysis, "drivers")
+
+
+def _behind(analysis, section: str) -> None:
+    """Page one's figures this section stands behind, said again where a reader looks for them."""
+    from cxkit.brief import behind
+
+    sentences(behind(analysis, section), role="findings")
 
 
 def reasons_section(analysis, min_at_risk: int = 10) -> None:
@@ -537,6 +597,7 @@ def value_section(analysis) -> None:
     table(analysis.components_table(), formats=COMPONENT_FORMATS, rename=COMPONENT_NAMES, missing="not available",
           caption=narrative.caption("components", snapshot=analysis.data_.mode == "snapshot",
                                     contacts=analysis.contacts_ is not None))
+    _behind(analysis, "ltv")
 
 
 def stake_section(analysis) -> None:
@@ -556,6 +617,7 @@ def stake_section(analysis) -> None:
                                         zip(scenario["from"], scenario["to"], scenario["share"], strict=True)])
         table(scenario.drop(columns=["from", "to", "share"]), formats=SCENARIO_FORMATS,
               caption=narrative.stake_caption(analysis.ltv_, analysis.scenarios))
+        _behind(analysis, "stake")
     elif "value at stake" in analysis.not_available_:
         not_available(analysis, "value at stake")
     else:

@@ -4,6 +4,7 @@ every number traced to the result it came from."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -51,7 +52,7 @@ def demo(tmp_path_factory):
 
 def test_the_demo_brief_has_a_headline_tiles_findings_and_ranked_actions(demo):
     b = brief(demo, OWNERS)
-    assert "customers left (against " in b["headline"]["text"] and "a month of revenue" in b["headline"]["text"]
+    assert "customers left (against " in b["headline"]["text"] and "of monthly revenue" in b["headline"]["text"]
     assert 3 <= len(b["tiles"]) <= 4 and len(b["findings"]) == 3
     assert [x["rank"] for x in b["actions"]] == list(range(1, len(b["actions"]) + 1)) and b["actions"]
     assert b["actions"][0]["owner"] == "VP Customer Care"  # the scenario on detractors goes to care
@@ -207,9 +208,9 @@ def test_the_headline_says_what_changed_against_the_year_before_and_what_to_do_f
     # the counts beside the rate (more left from a bigger base: the rate fell), and the ratio with its interval
     assert b["headline"]["text"].startswith(
         f"In the last year {t['lost']:,} customers left (against {c['lost_before']:,} the year before, from a smaller "
-        f"base), taking ${t['revenue_out']:,.0f} a month of revenue: {c['rate']:.1%} of the base a month, down from "
+        f"base): {c['rate']:.1%} of the base a month, down from "
         f"{c['rate_before']:.1%} the year before ({c['ratio']:.2f} times the rate, 95% CI {c['lower']:.2f} to "
-        f"{c['upper']:.2f}). Detractors leave sooner: ")
+        f"{c['upper']:.2f}); they took ${t['revenue_out']:,.0f} of monthly revenue. Detractors leave sooner: ")
     assert b["headline"]["text"].endswith(" against 85% of promoters. First to do: test a win-back.")
     _check_traced(demo, b)
     monkeypatch.setattr(demo.ledger_, "churn_change", lambda *args, **kw: {**c, "changed": False})
@@ -217,7 +218,7 @@ def test_the_headline_says_what_changed_against_the_year_before_and_what_to_do_f
     assert f"{c['rate']:.1%} of the base a month, no real change from {c['rate_before']:.1%} the year before" in steady
     fewer = {**c, "lost": c["lost_before"] - 1}  # fewer left at a lower rate: no word on the base
     monkeypatch.setattr(demo.ledger_, "churn_change", lambda *args, **kw: fewer)
-    assert f"(against {c['lost_before']:,} the year before), taking" in brief(demo, OWNERS)["headline"]["text"]
+    assert f"(against {c['lost_before']:,} the year before): " in brief(demo, OWNERS)["headline"]["text"]
     monkeypatch.setattr(demo.ledger_, "churn_change", lambda *args, **kw: None)  # no year before: nothing said
     assert "year before" not in brief(demo, OWNERS)["headline"]["text"]
 
@@ -317,13 +318,14 @@ def test_the_telco_brief_names_contract_type(telco_path):
     left = {lv: a.data_.sql(f"SELECT avg(churned) FROM customers WHERE contract = '{lv}'").fetchone()[0]
             for lv in ("Month-to-Month", "Two Year")}
     # plain shares who left, not "54 times as fast"
-    # the model's "alike" is said of the ranking, in brackets, not run into the plain shares ("also with ... alike:")
-    # its link changes over time (the model's test, p < 0.001): the ranking says so
-    assert (f"contract goes with leaving most (ranked with internet type and offer held alike, by a link that "
-            "changes over time): "
-            f"{left['Month-to-Month']:.0%} "
+    # the model's "alike" is said of the ranking, not run into the plain shares ("also with ... alike:"); its link
+    # changes over time (the model's test, p < 0.001): the ranking says so. Each caveat is a sentence of its own
+    # (they were packed into one parenthesis: "ranked with internet type and offer held alike, by a link that ...")
+    assert (f"contract goes with leaving most: {left['Month-to-Month']:.0%} "
             f"of Month-to-Month customers had left by the snapshot, against {left['Two Year']:.0%} of Two Year "
-            "customers") in words and "times as fast" not in words
+            "customers. The ranking compares customers with the same internet type and offer. Contract's link with "
+            "leaving changes over time, so the ranking rests on its average. Why it matters") in words
+    assert "times as fast" not in words and "ranked with" not in words
     assert "of Offer E customers had left by the snapshot, against" in words and "also with" not in words
     tile = b["tiles"][0]  # its change line said only "satisfaction score", the label's own words
     assert tile["label"] == "satisfied customers among active customers who gave a satisfaction score"
@@ -630,7 +632,7 @@ def test_a_link_that_changes_over_time_is_called_an_average_on_page_one(tmp_path
     b = brief(a, OWNERS)
     segment = next(f["text"] for f in b["findings"] if f["key"] == "segment")
     assert segment.startswith("Besides the satisfaction score, contract goes with leaving most")
-    assert ("by a link that changes over time" in segment) is changing
+    assert ("link with leaving changes over time, so the ranking rests on its average" in segment) is changing
     notes = " ".join(cox_note_lines(a.cox_))
     assert ("The link of contract with leaving changes over time" in notes) is changing
     assert "curves" not in notes
@@ -651,10 +653,12 @@ def test_a_ratio_whose_link_changes_over_time_is_called_an_average(demo, tmp_pat
     west = LeadershipAnalysis(n_boot=20).fit(load(write(tmp_path, n_customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
                                                   ).subset({"region": "West"}))
     assert west.cox_.ph_test_.set_index("covariate").loc["plan", "holds"] is False
-    # its interval's lower end, 1.01, would round to 1.0 and read as touching no difference: two decimals
-    pro = segment_strength(west, 0)
-    assert f"as fast as Pro customers (95% CI {1 / pro['upper']:.2f} to {1 / pro['lower']:.2f}" in said(west)
-    assert ", with NPS band alike), on average: the gap changes over time. Why" in said(west)
+    # Pro's ratio clears 1 on its own interval (p = 0.04) but not across plan's two ratios (Holm's correction, as
+    # the audience's comparisons): West's page one no longer names plan at all (read-findings-3 #9)
+    pro = west.cox_.summary.loc["plan[Pro]"]
+    assert pro["upper"] < 1 and pro["p_value"] > west.alpha / 2
+    assert segment_strength(west, 0) is None
+    assert not any(f["key"] == "segment" for f in brief(west, OWNERS)["findings"])
 
 
 @pytest.mark.parametrize("period", ["M", "Q"])
@@ -683,6 +687,16 @@ def test_the_trend_and_the_glossary_speak_in_the_reports_period(demo, monkeypatc
                                       "would contain the true value")
     tile = brief(a, OWNERS)["tiles"][0]["change"]
     assert tile.startswith(f"{'monthly' if period == 'M' else 'quarterly'} NPS, like for like: ")
+    # the headline's rate in the report's period, and its revenue (a monthly run rate in every report) in a clause
+    # of its own: "$30,826 a month of revenue: 7.0% of the base a quarter" set two units side by side
+    head = brief(a, OWNERS)["headline"]["text"]
+    unit = "month" if period == "M" else "quarter"
+    assert re.search(rf"customers left \(against [\d,]+ the year before[^)]*\): [\d.]+% of the base a {unit}, ", head)
+    assert re.search(r"\); they took \$[\d,]+ of monthly revenue\. ", head)
+    assert "a month of revenue" not in head and ("a month" in head) is (period == "M")
+    ledger = narrative.summary_parts(a)["ledger"]  # the summary's "over the last 4 quarters ... a month" too
+    assert f"Over the last {4 if period == 'Q' else 12} {'quarters' if period == 'Q' else 'months'}" in ledger
+    assert "of monthly revenue with them against $" in ledger and "a month" not in ledger
 
 
 AUDIENCE_OWNERS = {"care": "Head of Customer Care", "product": "Chief Product Officer", "price": "Head of Pricing"}
@@ -828,3 +842,112 @@ def test_a_value_at_stake_not_available_promises_no_interval(telco_path, demo, m
     said.clear()
     report.stake_section(demo)
     assert said[0][0] == "section" and "with 95% intervals" in said[0][2]
+
+
+@pytest.mark.parametrize("effect", [1.0, 1.5])
+def test_page_one_names_a_column_only_where_it_holds_across_the_comparisons(tmp_path, effect):
+    """Page one picked the strongest of a Cox model's ratios by each one's own interval, while it held the
+    audience's comparisons to Holm's correction: across ten ratios one clears 1 by chance about two times in five.
+    Planted truth: five customer columns of three levels each, none going with leaving (device b clears 1 on its
+    own interval by chance, p = 0.03), or tier b leaving 1.5 times as fast. Page one names no column in the first
+    world and tier in the second."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    cols = {k: rng.choice(["a", "b", "c"], n) for k in ("tier", "area", "channel", "device", "payer")}
+    rate = np.where(cols["tier"] == "b", effect * 0.03, 0.03)
+    t, censor = rng.exponential(1 / rate), rng.uniform(1, 48, n)
+    frame = pd.DataFrame({"customer_id": np.arange(n), "duration": np.ceil(np.minimum(t, censor)).astype(int),
+                          "churned": (t < censor).astype(int), "csat": rng.integers(1, 6, n), **cols,
+                          "monthly_revenue": rng.uniform(20, 110, n).round(2)})
+    frame.to_csv(tmp_path / "customers.csv", index=False)
+    a = LeadershipAnalysis(n_boot=10).fit(load({"data": {"customers": {
+        "path": str(tmp_path / "customers.csv"), "columns": {c: c for c in frame.columns}}}, "as_of": "2026-09-30"}))
+    s = a.cox_.summary
+    by_chance = s.loc["device[b]"]
+    assert by_chance["upper"] < 1 and by_chance["p_value"] > 0.01  # clears 1 alone, not across ten ratios
+    b = brief(a, OWNERS)
+    said = " ".join([b["headline"]["text"], *(f["text"] for f in b["findings"]),
+                     *(x["text"] + x["value"] for x in b["actions"])])
+    strongest = segment_strength(a, 0)
+    if effect == 1.0:
+        assert strongest is None and "device" not in said.lower() and "goes with leaving most" not in said
+    else:
+        assert strongest["column"] == "tier" and "goes with leaving most" in said, said
+        assert segment_strength(a, 1) is None and "next comes" not in said.lower()  # device only as held alike
+    _check_traced(a, b)
+
+
+def _behind_page_one(a, monkeypatch) -> str:
+    """Every word the pages after page one show (sections, sentences, tables, captions), in the notebook's order."""
+    import matplotlib.pyplot as plt
+
+    from cxkit import report
+
+    said = []
+
+    def figure(obj, name, caption=None, takeaway=None, alt=None):
+        plt.close(obj.figure if hasattr(obj, "figure") and not hasattr(obj, "savefig") else obj)
+        said.append(f"{caption} {takeaway}")
+
+    monkeypatch.setattr(report, "_show", lambda block, png=None: said.append(str(block)))
+    monkeypatch.setattr(report, "figure", figure)
+    report.summary(a)
+    report.lead_section(a)
+    for step in (report.churn_section, report.drivers_section, report.reasons_section, report.value_section,
+                 report.stake_section, report.customer_math, report.nps_over_time, report.contacts_section,
+                 report.why_section):
+        step(a)
+    report.method_notes(a)
+    return " ".join(said)
+
+
+@pytest.mark.parametrize("which", ["demo", "telco", "care", "south"])
+def test_every_number_on_page_one_is_shown_again_behind_it(demo, telco_path, monkeypatch, which):
+    """Page one said "Basic customers leave 1.8 times as fast as Pro customers (95% CI 1.6 to 2.1)", the year
+    before's churn rate and its ratio, the win-back's callable money and the calls' cost, figures no page behind it
+    showed (the forest plot has no numbers). Every number page one shows is now shown again behind it, each where
+    a reader looks for it."""
+    from tests.conftest import ROOT
+
+    if which == "telco":
+        a = LeadershipAnalysis(n_boot=20).fit(load(ROOT / "params" / "telco.yaml"))
+    elif which == "south":  # an audience: its own difference leads, with its money
+        a = LeadershipAnalysis(n_boot=20, focus="region").fit(demo.data_.subset({"region": "South"}))
+    else:
+        a = demo
+        monkeypatch.setattr(demo, "focus", "leadership" if which == "demo" else "care")
+    b = brief(a, OWNERS)
+    rest = set(numbers(_behind_page_one(a, monkeypatch)))
+
+    def bare(t):
+        return t.lstrip("+−-")
+
+    rest |= {bare(t) for t in rest}
+    for piece in _pieces(b):
+        texts = [piece["text"], piece.get("label", ""), piece.get("change", ""), piece.get("value", "")]
+        missing = {t for text in texts for t in numbers(text)} - rest - {"12", "5", "1", "2"}
+        missing = {t for t in missing if bare(t) not in rest}
+        assert not missing, (missing, piece["text"])
+    import matplotlib.pyplot as plt
+
+    ax = a.cox_.plot()  # the forest plot prints each row's numbers beside it
+    texts = {t.get_text() for t in ax.texts}
+    plt.close(ax.figure)
+    for r in a.cox_.summary.itertuples():
+        assert f"{r.hazard_ratio:.2f} ({r.lower:.2f} to {r.upper:.2f})" in texts
+
+
+def test_the_leaders_pages_name_no_method_the_appendix_keeps_for_analysts(demo):
+    """"(landmark clock)" under the churn curves, "(Aalen-Johansen)" under the reasons and a bare "concordance 0.66"
+    read as jargon to a leader. The captions say what is drawn in plain words; the method notes keep each name, for
+    analysts, and say what a concordance is read against."""
+    churn = narrative.caption("clock", clock=demo.clock_, min_at_risk=10)
+    reasons = narrative.caption("reasons", min_at_risk=10)
+    assert "landmark" in demo.clock_ and "landmark" not in churn and churn.startswith("Clock: months since")
+    assert "Aalen" not in reasons and "Cumulative incidence" not in reasons and "share lost to that reason" in reasons
+    notes = " ".join(narrative.method_notes(demo))
+    assert "(landmark clock)" in notes and "(churn reasons: Aalen-Johansen)" in notes
+    assert f"concordance {demo.cox_.concordance_:.2f}, where 0.5 is a coin toss" in notes

@@ -330,3 +330,98 @@ def test_the_email_sends_no_reader_to_a_section_it_has_not(with_ltv):
     assert "the value section" not in text.replace("full report's value section", "")
     assert ("(the lifetime value figure below gives the gap's interval)" in text) is with_ltv
     assert ("(the full report's value section gives the gap's interval)" in text) is (not with_ltv)
+
+
+def test_every_text_of_an_email_chart_reads_at_11_px_or_more(tmp_path, monkeypatch):
+    """The email showed the report's 10.6-inch charts 552 px wide, so their 11- and 12-point labels (the at-risk
+    counts under the survival chart among them) came out at about 8 px. A key figure is laid out a second time for
+    the email, at 552 points wide, so every text in it is as many pixels as its font has points (11 or more); the
+    report's own figure keeps its width, and a figure the email does not show gets no second layout."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    import numpy as np
+
+    from cxkit import report
+    from cxkit.document import EMAIL_PX
+    from cxkit.survival import SegmentSurvival
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    frame = {"duration": rng.exponential(20, n).round() + 1, "event": rng.integers(0, 2, n),
+             "segment": rng.choice(["detractor", "passive", "promoter"], n)}
+    import pandas as pd
+
+    km = SegmentSurvival().fit(pd.DataFrame(frame), "duration", "event", "segment")
+    shown = []
+    monkeypatch.setattr(report, "_show", lambda block, png=None: shown.append(block))
+    report.figure(km.plot(title="Share still a customer"), "churn-by-band", takeaway="Detractors leave sooner.")
+    report.figure(km.plot(title="Share still a customer"), "churn-by-band", takeaway=None)  # not in the email
+
+    def width(svg):
+        return float(re.search(r'<svg[^>]* width="([0-9.]+)pt"', svg).group(1))
+
+    def sizes(svg):
+        return [float(v) for v in re.findall(r"font-size: *([0-9.]+)px", svg)]
+
+    keyed, plain = shown
+    assert width(keyed["svg"]) > 700 and "email_svg" not in plain
+    email_svg = keyed["email_svg"]
+    scale = EMAIL_PX / width(email_svg)  # pixels per point where the email shows it
+    assert scale >= 1.0
+    assert min(sizes(email_svg)) * scale >= 11 and min(sizes(keyed["svg"])) * EMAIL_PX / width(keyed["svg"]) < 11
+    assert "At risk" in email_svg
+
+
+def test_the_email_attaches_each_charts_email_layout_where_the_run_has_one(tmp_path):
+    """A run keeps a key figure's email layout beside the report's; the message attaches it, and a figure without
+    one (an older run) keeps the report's."""
+    from cxkit.render.email import _email_figures
+
+    (tmp_path / "figures").mkdir()
+    for f in ("a.svg", "a.email.svg", "a.email.png", "b.svg", "b.png"):
+        (tmp_path / "figures" / f).write_text("x")
+    figures = [{"name": "a", "svg_file": "figures/a.svg", "email_svg_file": "figures/a.email.svg"},
+               {"name": "b", "svg_file": "figures/b.svg", "png_file": "figures/b.png"}]
+    a, b = _email_figures(tmp_path, figures)
+    assert a["png_file"] == "figures/a.email.png" and a["svg_file"] == "figures/a.email.svg"
+    assert b == figures[1]
+
+
+def test_an_email_charts_tick_labels_do_not_run_into_each_other():
+    """Narrowed to the email's width, the value-at-stake chart printed "$10,000$20,000$30,000" as one run of
+    text. Its email layout keeps every other tick where the labels touch; the report's own layout keeps them all."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    from cxkit import report
+    from cxkit.plots import new_axes
+
+    def chart():
+        ax = new_axes(None)
+        ax.barh([0, 1, 2], [25_085, 36_537, 40_204])
+        ax.set_yticks([0, 1, 2], ["10% of detractors to passive", "10% of passives to promoter",
+                                  "10% of detractors to promoter"])
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}"))
+        ax.set_xlim(0, 72_000)
+        ax.figure.get_layout_engine().execute(ax.figure)
+        ax.figure.set_layout_engine("none")
+        return ax
+
+    def touching(ax):
+        renderer = ax.figure.canvas.get_renderer()
+        boxes = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()),
+                       key=lambda b: b.x0)
+        return any(a.x1 + 4 > b.x0 for a, b in zip(boxes, boxes[1:], strict=False))
+
+    wide, narrow = chart(), chart()
+    report._email_svg(narrow.figure)
+    narrow.figure.canvas.draw()
+    assert not touching(wide) and not touching(narrow)
+    assert len([t for t in narrow.get_xticklabels() if t.get_text()]) < len(
+        [t for t in wide.get_xticklabels() if t.get_text() and 0 <= t.get_position()[0] <= 72_000])
+    assert narrow.get_xlim() == (0, 72_000)
+    plt.close("all")

@@ -37,6 +37,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
+from cxkit.document import EMAIL_PX, KEY_FIGURES
 from cxkit.errors import CxkitError, ParamsError
 
 __all__ = ["addresses", "bare_address",
@@ -46,8 +47,7 @@ __all__ = ["addresses", "bare_address",
 HTML_BUDGET = 90_000  # bytes of the HTML part: Gmail clips messages over about 102 KB
 MAX_FIGURES = 4  # key figures in the body; the PDF carries the rest
 # the figures a leader reads first, when the report has them (shown in the report's order)
-KEY_FIGURES = ("churn-by-band", "ltv-by-band", "lead-ltv-gap", "value-at-stake", "customer-ledger", "cost-to-serve",
-               "nps-trend", "churn-drivers", "churn-reasons", "ltv-gap")
+# the figures a leader reads first, when the report has them (shown in the report's order): KEY_FIGURES
 WIDTH = 600
 _ESC = html.escape
 
@@ -139,6 +139,21 @@ def check_budget(body: str, budget: int = HTML_BUDGET) -> None:
     for pattern, what in checks:
         if re.search(pattern, body, flags=re.IGNORECASE):
             raise EmailBudgetError(f"the email's HTML has {what}")
+
+
+def _email_figures(run_dir: Path, figures: list[dict]) -> list[dict]:
+    """Each figure as the email shows it: its email layout (laid out at :data:`~cxkit.document.EMAIL_PX`, so a
+    12-point label reads 12 px in the inbox) where the run has one and its PNG can be drawn; else the report's."""
+    from cxkit.render.pdf import find_browser
+
+    out = []
+    for f in figures:
+        svg = f.get("email_svg_file")
+        png = svg and svg.removesuffix(".svg") + ".png"
+        if svg and (run_dir / svg).is_file() and ((run_dir / png).is_file() or find_browser()):
+            f = dict(f, svg_file=svg, png_file=png)
+        out.append(f)
+    return out
 
 
 def _parts(record: dict) -> dict:
@@ -234,7 +249,8 @@ def email_html(record: dict, cids: dict, budget: int = HTML_BUDGET, attached: tu
     for fig in p["figures"]:
         cap = f"<p class='cap'>{_ESC(fig['caption'])}</p>" if fig.get("caption") else ""
         rows.append(f"<tr><td class='pad'><p class='take'>{_ESC(fig['takeaway'])}</p>"
-                    f"<img src='cid:{cids[fig['name']]}' width='552' alt='{_ESC(fig.get('alt') or fig['takeaway'])}'>"
+                    f"<img src='cid:{cids[fig['name']]}' width='{EMAIL_PX}' "
+                    f"alt='{_ESC(fig.get('alt') or fig['takeaway'])}'>"
                     f"{cap}</td></tr>")
     rows.append(f"<tr><td class='pad foot'>{_ESC(p['footer'])}<br>{_ESC(_where_the_report_is(attached))}</td></tr>")
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -351,7 +367,7 @@ def build_message(run_dir, to: list[str], cc: list[str] | None = None, sender: s
     msg.set_content(email_text(record, attached))
     msg.add_alternative(body, subtype="html")
     html_part = msg.get_payload()[1]
-    for fig in figure_pngs(run_dir, p["figures"], keep=keep_browser):
+    for fig in figure_pngs(run_dir, _email_figures(run_dir, p["figures"]), keep=keep_browser):
         png = (run_dir / fig["png_file"]).read_bytes()
         html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cids[fig['name']]}>",
                               filename=f"{fig['name']}.png", disposition="inline")

@@ -245,14 +245,17 @@ def _title_slide(deck, meta: dict) -> None:
     _footer(slide, meta.get("footer", ""))
 
 
+_ASIDE = re.compile(r"\s*\([^)]*\d[^)]*\)")  # an aside with a figure, left out where room is short
 _SPARE = 0.9  # the share of a text box's height the measure may fill (LibreOffice draws text a little taller)
 
 
 def _brief_slides(deck, brief: dict, footer: str) -> None:
     """What changed: the headline and the tiles, then under them the ranked actions where they fit ("What changed,
-    and what to do"), else the findings ("What changed, and what we see"); what does not fit there gets a slide of
-    its own: the findings ("What we see, and why it matters"), then the actions ("What to do", with their
-    assumptions where those fit). Page one's three findings are always on a slide."""
+    and what to do"), else the actions without their money (which then get a slide of their own, "What to do: the
+    money and assumptions"), else the findings ("What changed, and what we see"), so the slide's lower half is never
+    left empty; what does not fit there gets a slide of its own: the findings ("What we see, and why it matters"),
+    then the actions ("What to do", with their assumptions where those fit). Page one's three findings are always on
+    a slide."""
     slide = _slide(deck)
     top = BODY_TOP
     head = fit_text([brief["headline"]["text"]], WIDTH, 1.1, sizes=(20, 18, 16), bold=True)
@@ -267,16 +270,23 @@ def _brief_slides(deck, brief: dict, footer: str) -> None:
     # the footer
     room = (SLIDE_H - BOTTOM - 0.3 - top - 0.45) * _SPARE
     title = "What changed"
+    # the actions with their money where they fit; else the actions alone (their money and assumptions on a slide
+    # of their own), so the lower half holds what to do rather than nothing; else the findings
+    short = [_ASIDE.sub("", a["text"]) + f" (owner: {a.get('owner') or 'to assign'})"
+             for a in brief["actions"]]  # without their asides: the next slide gives them whole
     for kind, items, heading, sizes in (("actions", actions, "What to do", (16, 15, 14)),
+                                        ("short", short, "What to do", (16, 15, 14, 13)),
+                                        ("short", short[:1], "What to do first", (16, 15, 14, 13)),
                                         ("findings", findings, "What we see, and why it matters", (15, 14, 13))):
         fit = fit_text(items, WIDTH, room, sizes=sizes, indent=_INDENT) if items else None
         if fit is not None and fit.fits:
             _box(slide, MARGIN, top, WIDTH, 0.35, [heading], 16, bold=True, color=ACCENT)
             _box(slide, MARGIN, top + 0.45, WIDTH, fit.height, items, fit.size, numbered=True)
-            title += ", and what to do" if kind == "actions" else ", and what we see"
+            title += ", and what we see" if kind == "findings" else ", and what to do" + (
+                " first" if len(items) < len(short) else "")
             if kind == "actions":
                 actions = []
-            else:
+            elif kind == "findings":
                 findings = []
             break
     _title(slide, title)
@@ -285,7 +295,7 @@ def _brief_slides(deck, brief: dict, footer: str) -> None:
         _bullet_slides(deck, "What we see, and why it matters", findings, 18, footer)
     if actions:  # the actions get a slide of their own, titled by them, with their assumptions where they fit
         slide = _slide(deck)
-        _title(slide, "What to do")
+        _title(slide, "What to do: the money and assumptions" if "what to do" in title else "What to do")
         room = BODY_H * _SPARE
         full = [f"{a['text']} {a['value']}. Assumption: {a['assumption'].rstrip('.')}. (owner: "
                 f"{a.get('owner') or 'to assign'})" if a.get("assumption") else text
