@@ -221,3 +221,16 @@ def test_spells_table_orders_the_answers_once_for_the_latest_answers_too(tmp_pat
     cols = "customer_id, start_date, duration, event, segment, churn_reason"
     assert (spells.query("f", f"SELECT {cols} FROM f ORDER BY ALL").fetchall()
             == survival_frame(data, relation=True).query("f", f"SELECT {cols} FROM f ORDER BY ALL").fetchall())
+
+
+def test_a_slim_first_answer_frame_is_the_full_one_without_the_extra_columns(synthetic):
+    """``slim=True`` (what the LTV base reads) keeps the spells and carried columns only, the same rows and values."""
+    data, _ = synthetic
+    full = survival_frame(data, which="first", carry=["signup_date"], relation=True)
+    slim = survival_frame(data, which="first", carry=["signup_date"], relation=True, slim=True)
+    rate = ["monthly_revenue"] if data.has("customers", "monthly_revenue") else []
+    assert slim.columns == ["customer_id", "start_date", "duration", "event", "segment", *rate, "signup_date"]
+    assert {"score", "churn_reason", *data.segments} <= set(full.columns) - set(slim.columns)
+    cols = ", ".join(slim.columns)
+    assert (slim.query("f", f"SELECT {cols} FROM f ORDER BY ALL").fetchall()
+            == full.query("f", f"SELECT {cols} FROM f ORDER BY ALL").fetchall())
