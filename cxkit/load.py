@@ -363,6 +363,10 @@ def load(params, *, base_dir: str | Path | None = None, as_of=None, min_segment_
     if problems:
         raise ValidationError(problems)
 
+    for name, src in sources.items():  # text that needs no trimming is read as it is from here on
+        plain = _plain_text(con, src, resolved[name], described[name], id_type)
+        if plain:  # a view's source (no CSV): no header lines to flag
+            _build_typed(con, src, resolved[name], described[name], id_type, None, frozenset(plain))
     latest = _latest_date(con, columns, facts) if mode == "dated" else None
     if mode == "dated" and as_of is None:
         as_of = latest
@@ -741,8 +745,10 @@ def _typed_already(dtype: str, source_type: str) -> bool:
     return source_type.upper().startswith(_TYPED.get(dtype, ()))
 
 
-def _text(expr: str) -> str:
-    return f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
+def _text(expr: str, plain: bool = False) -> str:
+    """Text as the kit reads it: trimmed, and empty as NULL; ``plain``: the source's text is known to need
+    neither (:func:`_plain_text`), so it is read as it is (no trim on every row of every later scan)."""
+    return f"CAST({expr} AS VARCHAR)" if plain else f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
 
 
 def _cast(col, source_expr: str, source_type: str, src: Source) -> str:
@@ -774,14 +780,35 @@ def _home(con) -> str:
     return con.execute("SELECT current_database()").fetchone()[0]
 
 
+def _plain_text(con, src: Source, resolved: dict[str, str], types: dict[str, str], id_type: str | None) -> set[str]:
+    """The source's text columns (contract text, extra segments, text ids) in which no value has spaces around
+    it or is empty, for a source read through a view (Parquet, a DuckDB table): its typed view can then read
+    them as they are. One scan of those columns, after validation; a CSV or a query is read once into a table,
+    where trimming costs nothing later."""
+    if not (src.kind == "parquet" or (src.kind == "duckdb" and src.db_table)):
+        return set()
+    spec = CONTRACT[src.table]
+    text = [source for name, source in resolved.items() if types[source] == "VARCHAR" and (
+        (name == "customer_id" and id_type is not None) or name not in spec.names
+        or spec.column(name).dtype == "text")]
+    if not text:
+        return set()
+    counts = con.execute("SELECT " + ", ".join(
+        f"count(*) FILTER (WHERE {ident(c)} <> trim({ident(c)}) OR {ident(c)} = '')" for c in text)
+        + f" FROM {src.from_sql()}").fetchone()
+    return {c for c, n in zip(text, counts, strict=True) if not n}
+
+
 def _build_typed(con, src: Source, resolved: dict[str, str], types: dict[str, str],
-                 id_type: str | None, header: tuple[str, str] | None = None) -> set[str]:
+                 id_type: str | None, header: tuple[str, str] | None = None, plain: frozenset = frozenset()
+                 ) -> set[str]:
     """Create ``_typed_<table>`` with contract names and types; return the columns kept raw.
 
     Every value that is not already of its contract type is kept beside it as text (``<col>__raw``), so a
     value that fails to parse is reported, never silently empty. Text ids are trimmed in every table. With
     ``header`` (:func:`_repeated_header`), a CSV's lines repeating its header are flagged (1: as written,
-    2: in another order) in a column the contract's views never read.
+    2: in another order) in a column the contract's views never read. ``plain``: source text columns read as
+    they are (:func:`_plain_text`).
     """
     spec = CONTRACT[src.table]
     selects, raw = [], set()
@@ -789,13 +816,15 @@ def _build_typed(con, src: Source, resolved: dict[str, str], types: dict[str, st
         expr = ident(source_name)
         if name == "customer_id":
             text_id = id_type is not None or types[source_name] == "VARCHAR"
-            selects.append(f"{_text(expr)} AS customer_id" if text_id else f"{expr} AS customer_id")
+            selects.append(f"{_text(expr, source_name in plain)} AS customer_id" if text_id
+                           else f"{expr} AS customer_id")
             continue
         col = spec.column(name) if name in spec.names else None
         if col is None:  # an extra segment column of customers
-            selects.append(f"{_text(expr)} AS {ident(name)}")
+            selects.append(f"{_text(expr, source_name in plain)} AS {ident(name)}")
             continue
-        selects.append(f"{_cast(col, expr, types[source_name], src)} AS {name}")
+        selects.append(f"{_text(expr, True)} AS {name}" if source_name in plain and col.dtype == "text" else
+                       f"{_cast(col, expr, types[source_name], src)} AS {name}")
         if col.dtype not in ("text", "id") and not _typed_already(col.dtype, types[source_name]):
             selects.append(f"{_text(expr)} AS {name}__raw")
             raw.add(name)

@@ -314,3 +314,18 @@ def test_small_segments_are_warned_about_each_column_with_its_smallest(case, sma
     text = "\n".join(str(w.message) for w in said if "small segments" in str(w.message))
     assert "customers.plan: 1 segment(s) under 30 customers: Trial (1)" in text
     assert "customers.region: 2 segment(s) under 30 customers: Isle (2), Atoll (3)" in text
+
+
+def test_parquet_text_is_read_as_it_is_only_where_no_value_needs_trimming(case, small_tables):
+    customers = small_tables[0]["customers"].astype({"region": str, "plan": str, "churn_reason": str})
+    customers.loc[0, "region"] = "  West "
+    customers.loc[1, "churn_reason"] = ""
+    data = load(case(fmt="parquet", customers=customers))
+    view = data.con.execute("SELECT sql FROM duckdb_views() WHERE view_name = '_typed_customers'").fetchone()[0]
+    assert "CAST(plan AS VARCHAR) AS plan" in view  # clean: read as it is
+    assert 'trim"(CAST(region AS VARCHAR))' in view and 'trim"(CAST(churn_reason AS VARCHAR))' in view
+    regions = {r for r, in data.con.execute("SELECT DISTINCT region FROM customers").fetchall()}
+    assert "West" in regions and "  West " not in regions
+    reason = data.con.execute(f"SELECT churn_reason FROM customers WHERE customer_id = "
+                              f"{int(customers.loc[1, 'customer_id'])}").fetchone()[0]
+    assert reason is None  # empty text is still no value
