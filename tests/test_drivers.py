@@ -779,11 +779,12 @@ def test_risk_sets_count_each_event_days_risk_set_per_pattern(with_prior):
 
 
 @pytest.mark.parametrize("variant", ["sorted", "unsorted", "text_ids"])
-def test_driver_frame_window_by_the_compiled_pass_equals_the_sql(tmp_path, monkeypatch, variant):
-    """Contacts stored in id-then-day order are counted into each answer's window by one compiled pass
-    (:mod:`cxkit.drivers.window`); the frame is the SQL's row for row. Planted: contacts on the answer's day (not
-    counted), exactly ``window_days`` before it (counted) and one day more (not), a repeat whose previous contact
-    is outside the window, a contact without a cost, two answers on one day. Contacts not in
+def test_driver_frame_window_by_one_pass_equals_the_sql(tmp_path, monkeypatch, variant):
+    """Contacts stored in id-then-day order are counted into each answer's window by one pass in batches
+    (:mod:`cxkit.drivers.window`, batches of 50 rows here); the frame is the SQL's row for row. Planted:
+    contacts on the answer's day (not counted), exactly ``window_days`` before it (counted) and one day more
+    (not), a repeat whose previous contact is outside the window, a contact without a cost, two answers on one
+    day. Contacts not in
     order, or ids that are not integers, are counted by the SQL."""
     import cxkit.drivers.frame as frame_module
     from cxkit.drivers import window
@@ -820,6 +821,7 @@ def test_driver_frame_window_by_the_compiled_pass_equals_the_sql(tmp_path, monke
         return out
 
     monkeypatch.setattr(window, "window_counts", spy)
+    monkeypatch.setattr(window, "BATCH", 50)  # windows and repeats across batches
     got = driver_frame(data, window_days=60)
     table = driver_frame(data, window_days=60, relation="table").df()
     frame_module.drop_answers_table(data)

@@ -33,7 +33,7 @@ __all__ = ["driver_frame", "outcome_flag", "contact_kind_columns", "contact_kind
 REPEAT_DAYS = 7
 ANSWERS_TABLE = "_driver_answers"  # the temporary table of driver_frame(relation="table"), this module's own
 _KINDS = weakref.WeakKeyDictionary()  # data -> its contact kinds (contact_kinds)
-WINDOW_VIEW = "_driver_window"  # the compiled pass's counts, registered while the frame is built from them
+WINDOW_VIEW = "_driver_window"  # the window pass's counts, registered while the frame is built from them
 
 
 def drop_answers_table(data) -> None:
@@ -151,10 +151,10 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
             contact_cols = "".join(f", coalesce(w.{ident(col)}, 0) AS {ident(col)}" for col in kinds.values())
             contact_cols += ", coalesce(w.repeat_contacts, 0) AS repeat_contacts"
             contact_cols += ", coalesce(w.contact_cost, 0) AS contact_cost" if cost_sum else ""
-            from cxkit.drivers import window as compiled  # numba loads on first use only
+            from cxkit.drivers import window as passes
 
-            window = compiled.window_counts(data, kinds, window_days, repeat_days, has_cost, score)
-            if window is not None:  # counted by the compiled pass over contacts stored in id order
+            window = passes.window_counts(data, kinds, window_days, repeat_days, has_cost, score)
+            if window is not None:  # counted by one pass over contacts stored in id order
                 data.con.register(WINDOW_VIEW, window)
                 counted = WINDOW_VIEW
             else:
@@ -186,7 +186,7 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
 
 
 def _unregister(data) -> None:
-    """Let go of the compiled pass's counts once the rows that join them are read."""
+    """Let go of the window pass's counts once the rows that join them are read."""
     if getattr(data, "engine", None) != "warehouse":
         data.con.unregister(WINDOW_VIEW)
 

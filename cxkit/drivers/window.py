@@ -1,4 +1,4 @@
-"""The contacts in the window before each answer, by one compiled pass over contacts stored in id order.
+"""The contacts in the window before each answer, by one pass over contacts stored in id order.
 
 :func:`~cxkit.drivers.frame.driver_frame` gives each answer the customer's
 contacts of each kind in the ``window_days`` before it (``d - window <=
@@ -8,11 +8,13 @@ is a window sort of the contacts (each one's previous) and a range join of
 contacts to answers. Contacts are usually stored in customer-then-day order
 (exports are; the benchmark's are), so here they are read once, a batch at a
 time and narrow (customer, day, kind's number, cost), the order checked as
-they come, and a numba-compiled loop walks them beside the answers (sorted by
-numpy; a few per customer): each contact's repeat flag from the contact before
-it, then its kind, repeat flag and cost added to every answer of the same
-customer in the ``window_days`` after it. The counts are the SQL's (whole
-numbers); each answer's cost is summed over its contacts in day order.
+they come, and each batch is matched with the answers (sorted by numpy; a few
+per customer) in numpy: each contact's repeat flag from the contact before it,
+then its kind, repeat flag and cost added to every answer of the same customer
+in the ``window_days`` after it. The counts are the SQL's (whole numbers); each
+answer's cost is summed over its contacts in day order. No numba here: loading
+it (about 170 MB) would land on the driver frame's peak, the temporary table of
+every answer.
 
 Contacts not stored in id order, ids that are not integers, dates that are not
 dates, or a warehouse: ``None``, and the frame is built by the SQL as before.
@@ -29,7 +31,6 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from numba import njit
 
 from cxkit.sql import ident, literal
 
@@ -44,7 +45,7 @@ def window_counts(data, kinds: dict, window_days: int, repeat_days: int, has_cos
     """Per answer (distinct customer and day, of the answers to ``score``) with a contact in the window: the
     customer's contacts of each kind in the ``window_days`` before it, the repeat contacts among them and
     their cost, as an Arrow table (``customer_id, response_date``, a column per kind in ``kinds``' order,
-    ``repeat_contacts``, ``contact_cost`` with ``has_cost``); None when the compiled pass does not apply
+    ``repeat_contacts``, ``contact_cost`` with ``has_cost``); None when this pass does not apply
     (then the SQL of :func:`~cxkit.drivers.frame.driver_frame` computes them, with the same result).
 
     Parameters
@@ -88,13 +89,12 @@ def window_counts(data, kinds: dict, window_days: int, repeat_days: int, has_cos
                 f"AND date < DATE {last}")
     counts = np.zeros((a_key.size, n_kinds + 2), np.int32)  # contacts of no kind (NULL), of each kind; repeats
     cost_sum = np.zeros(a_key.size)
-    state = np.array([0, -1], np.int64)  # the first answer after the last contact, the last contact's key
-    for cols in read_ahead(data.sql(contacts)):  # the next batch read while this one is walked
+    state = np.array([0, -1], np.int64)  # (unused), the last contact's key
+    for cols in read_ahead(data.sql(contacts), BATCH):  # the next batch read while this one is walked
         if not cols[0].size:
             continue
         key = ((cols[0].astype(np.int64) - low_id) << shift) | (cols[1].astype(np.int64) - low_day)
-        if not _walk(key, cols[2], cols[3], a_key, np.int64(shift), window_days, repeat_days, counts, cost_sum,
-                     state):
+        if not _walk(key, cols[2], cols[3], a_key, shift, window_days, repeat_days, counts, cost_sum, state):
             return None  # not stored in id-then-day order: the SQL sorts them
     import pyarrow as pa
 
@@ -113,8 +113,9 @@ def window_counts(data, kinds: dict, window_days: int, repeat_days: int, has_cos
 
 def read_ahead(relation, batch: int = BATCH, zero_copy_only: bool = True):
     """A relation's rows a batch at a time, as numpy columns, the next batch read (by DuckDB, in a thread)
-    while the caller works on this one: the compiled loops release the GIL, so reading and sweeping overlap on
-    two cores. Stopping early (an exception in the caller) waits for the batch being read, then lets go."""
+    while the caller works on this one: DuckDB reads without the GIL, and the sweep's compiled loop releases it,
+    so reading and working overlap on two cores. Stopping early (an exception in the caller) waits for the batch
+    being read, then lets go."""
     from concurrent.futures import ThreadPoolExecutor
 
     reader = relation.to_arrow_reader(batch)
@@ -142,27 +143,29 @@ def _typed(data) -> bool:
     return all(str(t[0]).upper() in integer and str(t[1]).upper() == "DATE" for t in types)
 
 
-@njit(cache=True, nogil=True)
 def _walk(key, kind, cost, a_key, shift, window, repeat, counts, cost_sum, state):
     """Add a batch of contacts (keys ``id << shift | day``, in order) to the answers in the window after each:
-    ``a_key`` sorted, ``counts`` (answers, kinds + 2: other kind, each kind, repeat), ``cost_sum``; ``state``
-    carries (the first answer after the last contact, the last contact's key) from batch to batch. False when
-    a contact comes before the one before it (not in order)."""
-    p, prev = state[0], state[1]
-    n_kinds = counts.shape[1] - 2
-    for j in range(key.size):
-        k = key[j]
-        if k < prev:
-            return False
-        rep = 1 if prev >= 0 and (k >> shift) == (prev >> shift) and k - prev <= repeat else 0
-        prev = k
-        while p < a_key.size and a_key[p] <= k:  # answers on the contact's day or before do not count it
-            p += 1
-        i = p
-        while i < a_key.size and a_key[i] <= k + window:  # the same customer: the key leaves room for the window
-            counts[i, kind[j]] += 1
-            counts[i, n_kinds + 1] += rep
-            cost_sum[i] += cost[j]
-            i += 1
-    state[0], state[1] = p, prev
+    ``a_key`` sorted, ``counts`` (answers, kinds + 2: no kind, each kind, repeat), ``cost_sum``; ``state[1]``
+    carries the last contact's key from batch to batch (-1: none). Each contact's answers are found by binary
+    search (among the answers the batch can reach), then every (contact, answer) pair is added in contact order
+    (``numpy.add.at`` adds in the order given: each answer's cost is summed over its contacts in day order,
+    across batches too). False when a contact comes before the one before it (not in order)."""
+    prev = state[1]
+    if (key.size > 1 and bool((key[1:] < key[:-1]).any())) or (prev >= 0 and key[0] < prev):
+        return False
+    before = np.empty_like(key)
+    before[0], before[1:] = prev, key[:-1]
+    rep = (before >= 0) & ((key >> shift) == (before >> shift)) & (key - before <= repeat)
+    lo0 = int(np.searchsorted(a_key, key[0], "right"))
+    sub = a_key[lo0:int(np.searchsorted(a_key, key[-1] + window, "right"))]
+    lo = np.searchsorted(sub, key, "right")
+    m = np.searchsorted(sub, key + window, "right") - lo
+    total = int(m.sum())
+    if total:
+        which = np.repeat(np.arange(key.size), m)
+        at = np.repeat(lo - np.cumsum(m) + m, m) + np.arange(total) + lo0
+        np.add.at(counts, (at, kind[which].astype(np.intp)), 1)
+        np.add.at(counts[:, counts.shape[1] - 1], at, rep[which].astype(np.int32))
+        np.add.at(cost_sum, at, cost[which])
+    state[1] = key[-1]
     return True
