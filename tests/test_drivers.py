@@ -784,8 +784,7 @@ def test_driver_frame_window_by_one_pass_equals_the_sql(tmp_path, monkeypatch, v
     (:mod:`cxkit.drivers.window`, batches of 50 rows here); the frame is the SQL's row for row. Planted:
     contacts on the answer's day (not counted), exactly ``window_days`` before it (counted) and one day more
     (not), a repeat whose previous contact is outside the window, a contact without a cost, two answers on one
-    day. Contacts not in
-    order, or ids that are not integers, are counted by the SQL."""
+    day. Contacts not in order, or ids that are not integers, are counted by the SQL."""
     import cxkit.drivers.frame as frame_module
     from cxkit.drivers import window
 
