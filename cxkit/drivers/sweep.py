@@ -36,9 +36,8 @@ from cxkit.sql import ident, literal
 
 __all__ = ["sweep_moves", "leaver_groups", "Unordered"]
 
-_BATCH = 1 << 20  # rows per batch read
 _LEVEL_BITS, _CODE_BITS = 21, 6  # a pattern packed in one int64: experience counts, then adjuster and band codes
-
+_BATCH = 1 << 20  # rows per batch read
 _INTEGER_IDS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 
 
