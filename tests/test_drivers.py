@@ -778,60 +778,20 @@ def test_risk_sets_count_each_event_days_risk_set_per_pattern(with_prior):
         assert np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("variant", ["sorted", "unsorted", "text_ids"])
-def test_driver_frame_window_by_the_compiled_pass_equals_the_sql(tmp_path, monkeypatch, variant):
-    """Contacts stored in id-then-day order are counted into each answer's window by one compiled pass
-    (:mod:`cxkit.drivers.window`); the frame is the SQL's row for row. Planted: contacts on the answer's day (not
-    counted), exactly ``window_days`` before it (counted) and one day more (not), a repeat whose previous contact
-    is outside the window, a contact without a cost, two answers on one day. Contacts not in
-    order, or ids that are not integers, are counted by the SQL."""
-    import cxkit.drivers.frame as frame_module
-    from cxkit.drivers import window
 
-    from .conftest import write_case
+def test_contact_kinds_are_read_once_per_data(small_tables, case, monkeypatch):
+    """The driver frame, the experience hazards and the departures' story all need the contact kinds: one scan of
+    the contacts per data object gives them (in text order), not one per step."""
+    from cxkit.drivers.frame import contact_kind_columns, contact_kinds
+    from cxkit.load import CXData
+    from cxkit.load import load as load_params
 
-    tables = _edge_tables()
-    k, r = tables["contacts"], tables["responses"]
-    day = pd.Timedelta(days=1)
-    answer = r.iloc[10]
-    who, when = answer["customer_id"], answer["response_date"]
-    planted = [(when, "complaint", 5.0), (when - 60 * day, "call", 2.0), (when - 61 * day, "call", 2.0),
-               (when - 64 * day, "chat", 1.0), (when - 20 * day, "call", None)]
-    k = pd.concat([k, pd.DataFrame([{"customer_id": who, "date": d, "kind": kind, "cost": cost}
-                                    for d, kind, cost in planted]).astype({"kind": k["kind"].dtype})],
-                  ignore_index=True)
-    again = answer.to_dict() | {"nps": (answer["nps"] + 5) % 11}  # a second answer on the same day
-    r = pd.concat([r, pd.DataFrame([again]).astype(r.dtypes.to_dict())], ignore_index=True)
-    k = k.sort_values(["customer_id", "date"], kind="stable")
-    if variant == "unsorted":
-        k = k.sample(frac=1, random_state=2)
-    elif variant == "text_ids":
-        for name in ("customers", "revenue"):
-            tables[name] = tables[name].assign(customer_id="c" + tables[name]["customer_id"].astype(str))
-        r = r.assign(customer_id="c" + r["customer_id"].astype(str))
-        k = k.assign(customer_id="c" + k["customer_id"].astype(str))
-    tables.update(contacts=k, responses=r)
-    data = load(write_case(tmp_path / variant, tables, "parquet"))
-    counted, real = [], window.window_counts
-
-    def spy(*args, **kwargs):
-        out = real(*args, **kwargs)
-        counted.append(out is not None)
-        return out
-
-    monkeypatch.setattr(window, "window_counts", spy)
-    got = driver_frame(data, window_days=60)
-    table = driver_frame(data, window_days=60, relation="table").df()
-    frame_module.drop_answers_table(data)
-    monkeypatch.setattr(window, "window_counts", lambda *args, **kwargs: None)
-    want = driver_frame(data, window_days=60)
-    assert counted == [variant == "sorted"] * 2
-    key = list(want.columns)
-    assert list(got.columns) == list(table.columns) == key
-    assert got.dtypes.to_dict() == want.dtypes.to_dict()
-    for frame in (got, table):  # the table's segments are text, the frame's categories
-        pd.testing.assert_frame_equal(frame.sort_values(key, ignore_index=True).astype(want.dtypes.to_dict()),
-                                      want.sort_values(key, ignore_index=True))
-    at = got[(got["customer_id"] == (who if variant != "text_ids" else f"c{who}"))
-             & (pd.to_datetime(got["response_date"]) == when)]
-    assert len(at) == 2 and at["call_contacts"].min() >= 2  # the call 60 days before and the one without a cost
+    data = load_params(case(fmt="parquet"))
+    queries, real = [], CXData.sql
+    monkeypatch.setattr(CXData, "sql", lambda self, query: queries.append(query) or real(self, query))
+    first = contact_kinds(data)
+    assert first == sorted(small_tables[0]["contacts"]["kind"].astype(str).unique())
+    assert contact_kinds(data) == first and list(contact_kind_columns(data)) == first
+    ExperienceHazards().fit_data(data)
+    DepartureStory().fit_data(data)
+    assert sum("DISTINCT CAST(kind AS VARCHAR)" in q for q in queries) == 1

@@ -32,8 +32,7 @@ __all__ = ["driver_frame", "outcome_flag", "contact_kind_columns", "contact_kind
 #: A contact this many days or fewer after the customer's previous contact is a repeat contact.
 REPEAT_DAYS = 7
 ANSWERS_TABLE = "_driver_answers"  # the temporary table of driver_frame(relation="table"), this module's own
-_KINDS = weakref.WeakKeyDictionary()  # data -> its contact kinds (contact_kinds)
-WINDOW_VIEW = "_driver_window"  # the compiled pass's counts, registered while the frame is built from them
+_KINDS: dict = {}  # id(data) -> (a weak reference to it, its contact kinds): contact_kinds
 
 
 def drop_answers_table(data) -> None:
@@ -61,14 +60,14 @@ def _column_name(kind: str) -> str:
 def contact_kinds(data) -> list[str]:
     """The contact kinds written in the data, in text order: one pass over the contacts per data object (the
     driver frame, experience hazards and the departures' story all ask; validated data does not change)."""
-    try:
-        return list(_KINDS[data])
-    except (KeyError, TypeError):
-        pass
+    known = _KINDS.get(id(data))
+    if known is not None and known[0]() is data:
+        return list(known[1])
     kinds = [r[0] for r in data.sql("SELECT DISTINCT CAST(kind AS VARCHAR) FROM contacts "
                                     "WHERE kind IS NOT NULL ORDER BY 1").fetchall()]
-    try:
-        _KINDS[data] = tuple(kinds)
+    try:  # kept while the data lives (validated data is a dataclass: compared by value, so keyed by its id)
+        _KINDS[id(data)] = (weakref.ref(data), tuple(kinds))
+        weakref.finalize(data, _KINDS.pop, id(data), None)
     except TypeError:  # an object that cannot be weakly referenced: asked again next time
         pass
     return kinds
@@ -151,16 +150,17 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
             contact_cols = "".join(f", coalesce(w.{ident(col)}, 0) AS {ident(col)}" for col in kinds.values())
             contact_cols += ", coalesce(w.repeat_contacts, 0) AS repeat_contacts"
             contact_cols += ", coalesce(w.contact_cost, 0) AS contact_cost" if cost_sum else ""
-            from cxkit.drivers import window as compiled  # numba loads on first use only
-
-            window = compiled.window_counts(data, kinds, window_days, repeat_days, has_cost, score)
-            if window is not None:  # counted by the compiled pass over contacts stored in id order
-                data.con.register(WINDOW_VIEW, window)
-                counted = WINDOW_VIEW
-            else:
-                counted = _window_sql(counts, cost, cost_sum, window_days, repeat_days)
-            contact_join = (f"LEFT JOIN {counted} w "
-                            "ON w.customer_id = r.customer_id AND w.response_date = r.response_date ")
+            contact_join = (
+                "LEFT JOIN (SELECT r.customer_id, r.response_date"
+                f"{counts}, count(*) FILTER (WHERE k.repeat) AS repeat_contacts{cost_sum} "
+                "FROM (SELECT DISTINCT customer_id, response_date FROM responses) r "
+                f"JOIN (SELECT customer_id, date, CAST(kind AS VARCHAR) AS kind, {cost} AS cost, "
+                "coalesce(date_diff('day', lag(date) OVER (PARTITION BY customer_id ORDER BY date), date) <= "
+                f"{repeat_days}, false)"
+                f" AS repeat FROM ({_near_answers_sql(window_days + repeat_days)})) k "
+                f"ON k.customer_id = r.customer_id AND k.date >= r.response_date - {window_days} "
+                "AND k.date < r.response_date GROUP BY ALL) w "
+                "ON w.customer_id = r.customer_id AND w.response_date = r.response_date ")
         query = (f"SELECT r.customer_id, r.response_date, {_outcome_sql(score, 'r')}, "
                  f"CAST(floor(date_diff('day', c.signup_date, r.response_date) / {DAYS_PER_MONTH!r}) AS INTEGER) "
                  "AS tenure_months"
@@ -172,37 +172,15 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
     drivers = [c for c in rel.columns if c not in ("customer_id", "response_date", score, flag)]
     if relation == "table":  # computed once into this module's temporary table, for several readers
         data.con.execute(f"CREATE OR REPLACE TEMP TABLE {ANSWERS_TABLE} AS {query}")
-        _unregister(data)
         return data.sql(f"SELECT * FROM {ANSWERS_TABLE}")
-    if relation:  # read later: the counts it joins stay registered
+    if relation:
         return rel
     frame = rel.df()
-    _unregister(data)
     for s in segments:
         frame[s] = frame[s].astype("category")
     frame.attrs.update({"drivers": drivers, "window_days": window_days, "repeat_days": repeat_days,
                         "contact_kinds": kinds, "score": score, "flag": flag})
     return frame
-
-
-def _unregister(data) -> None:
-    """Let go of the compiled pass's counts once the rows that join them are read."""
-    if getattr(data, "engine", None) != "warehouse":
-        data.con.unregister(WINDOW_VIEW)
-
-
-def _window_sql(counts: str, cost: str, cost_sum: str, window_days: int, repeat_days: int) -> str:
-    """Each answer's contacts of each kind in the window before it, the repeat contacts and their cost, as SQL
-    (what :func:`~cxkit.drivers.window.window_counts` gives for contacts stored in id order)."""
-    return ("(SELECT r.customer_id, r.response_date"
-            f"{counts}, count(*) FILTER (WHERE k.repeat) AS repeat_contacts{cost_sum} "
-            "FROM (SELECT DISTINCT customer_id, response_date FROM responses) r "
-            f"JOIN (SELECT customer_id, date, CAST(kind AS VARCHAR) AS kind, {cost} AS cost, "
-            "coalesce(date_diff('day', lag(date) OVER (PARTITION BY customer_id ORDER BY date), date) <= "
-            f"{repeat_days}, false)"
-            f" AS repeat FROM ({_near_answers_sql(window_days + repeat_days)})) k "
-            f"ON k.customer_id = r.customer_id AND k.date >= r.response_date - {window_days} "
-            "AND k.date < r.response_date GROUP BY ALL)")
 
 
 def _near_answers_sql(days: int) -> str:

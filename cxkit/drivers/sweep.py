@@ -30,7 +30,6 @@ from numba import njit
 
 from cxkit.drivers.frame import rate_sql
 from cxkit.drivers.risk_sets import PRIOR_BAND, coded
-from cxkit.drivers.window import read_ahead
 from cxkit.errors import CxkitError
 from cxkit.scales import band_sql
 from cxkit.sql import ident, literal
@@ -38,7 +37,7 @@ from cxkit.sql import ident, literal
 __all__ = ["sweep_moves", "leaver_groups", "Unordered"]
 
 _LEVEL_BITS, _CODE_BITS = 21, 6  # a pattern packed in one int64: experience counts, then adjuster and band codes
-
+_BATCH = 1 << 20  # rows per batch read
 _INTEGER_IDS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 
 
@@ -114,7 +113,7 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
 
     try:  # the customers a batch at a time, as stored, while they come in id order
         state, last = _start(len(experiences), len(adjust), days), None
-        for cols in read_ahead(data.sql(people), zero_copy_only=False):  # NULL: NaN
+        for cols in _read_ahead(data.sql(people), zero_copy_only=False):  # NULL: NaN
             if not cols[0].size:
                 continue
             if (last is not None and cols[0][0] <= last) or (np.diff(cols[0]) <= 0).any():
@@ -246,6 +245,30 @@ def _start(n_exp: int, n_adj: int, days: int) -> tuple:
             np.full(4 * cap, -1, np.int64), np.zeros(4 * cap, np.int64), np.zeros(5, np.int64))
 
 
+def _read_ahead(relation, batch: int = _BATCH, zero_copy_only: bool = True):
+    """A relation's rows a batch at a time, as numpy columns, the next batch read (by DuckDB, in a thread)
+    while the caller works on this one: DuckDB reads without the GIL, and the compiled loops release it,
+    so reading and working overlap on two cores. Stopping early (an exception in the caller) waits for the batch
+    being read, then lets go."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    reader = relation.to_arrow_reader(batch)
+
+    def read():  # StopIteration after the last batch
+        got = reader.read_next_batch()
+        return [got.column(i).to_numpy(zero_copy_only=zero_copy_only) for i in range(got.num_columns)]
+
+    with ThreadPoolExecutor(1) as pool:
+        ahead = pool.submit(read)
+        while True:
+            try:
+                cols = ahead.result()
+            except StopIteration:
+                return
+            ahead = pool.submit(read)
+            yield cols
+
+
 def _rate_of_customers(data) -> bool:
     """Whether a customer's revenue rate (:func:`~cxkit.drivers.frame.rate_sql`) is their ``monthly_revenue``
     (no revenue table), read in the sweep's pass over the customers."""
@@ -310,7 +333,7 @@ def _experiences(data, query: str, repeat_days: int, complaints: bool, sort: boo
 
     parts, last = [], None
     try:
-        for ids, day, c in read_ahead(data.sql(query)):
+        for ids, day, c in _read_ahead(data.sql(query)):
             if not ids.size:
                 continue
             parts.append(flags(ids, day, c, last))  # _Unordered when not in order
