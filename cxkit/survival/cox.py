@@ -186,6 +186,8 @@ class CoxModel:
         n_rows : float, optional
             Subjects (or spells) the counts stand for, as ``n_rows_``.
 
+        Notes
+        -----
         Only the coefficients, their variance, the likelihood and the global tests are fitted: the
         concordance, the proportional-hazards test and the baseline curve need each subject's own times
         (``concordance_`` is NaN, ``ph_test_`` and ``baseline_survival_`` None).
