@@ -20,8 +20,11 @@ import re
 
 from cxkit.errors import ParamsError
 
-__all__ = ["literal", "ident", "read_only_select", "PLAIN_NAME"]
+__all__ = ["literal", "ident", "read_only_select", "PLAIN_NAME", "INT64_TYPES"]
 
+#: DuckDB's integer types whose every value fits numpy's int64: ids of these types are read into numpy as keys
+#: (the gateway's key checks, the hazards' sweep).
+INT64_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"})
 #: A name that can be written into SQL and file paths as it is: letters, digits and ``_``, not starting with a digit.
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

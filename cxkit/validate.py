@@ -332,8 +332,7 @@ def check_dates_and_magnitudes(con, columns: dict[str, list[str]], as_of: dt.dat
                 if n:
                     found.append(f"{table}.{c.name}: {n:,} date(s) before {EARLIEST_PLAUSIBLE.year} (earliest "
                                  f"{got[f'min({c.name})']}); placeholders such as 1900-01-01 count as real dates")
-        tops = {c: got[a] for a in aggs if a.startswith("max(")
-                for c in [a[4:-1]] if spec.column(c).dtype in ("int", "float")}
+        tops = {c.name: got[f"max({c.name})"] for c in spec.columns if f"count({c.name})" in got}  # the numbers
         tops = {c: top for c, top in tops.items() if top is not None and top > 0}
         if not tops:
             continue

@@ -33,13 +33,14 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.compute as pc
 
+from cxkit.sql import INT64_TYPES
+
 __all__ = ["ordered_customer_ids", "unknown_count", "answer_rule_counts", "repeat_candidates"]
 
 #: Rows per batch read.
 BATCH = 1 << 20
 #: A bitmap covers the id range when it is at most this many times the number of customers (else binary search).
 SPARSE = 8
-_INTEGER = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 
 
 def _local(con) -> bool:
@@ -48,9 +49,20 @@ def _local(con) -> bool:
     return isinstance(con, duckdb.DuckDBPyConnection)
 
 
+def _type(con, table: str, column: str) -> str:
+    return str(con.execute(f"DESCRIBE SELECT {column} FROM _typed_{table}").fetchall()[0][1]).upper()
+
+
 def _integer_ids(con, table: str) -> bool:
-    kind = con.execute(f"DESCRIBE SELECT customer_id FROM _typed_{table}").fetchall()[0][1]
-    return str(kind).upper() in _INTEGER
+    return _type(con, table, "customer_id") in INT64_TYPES
+
+
+def _found(ids: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``x`` are among ``ids`` (sorted, unique), and where (a place in ``ids``; any where not found)."""
+    if not ids.size:
+        return np.zeros(x.size, dtype=bool), np.zeros(x.size, dtype=np.intp)
+    place = np.minimum(np.searchsorted(ids, x), ids.size - 1)
+    return ids[place] == x, place
 
 
 def _batches(con, query: str):
@@ -118,13 +130,8 @@ def unknown_count(con, table: str, ids: np.ndarray) -> int | None:
         if known is not None:
             missing += int(x.size - np.count_nonzero(known[x - lo]))
         else:
-            at = np.searchsorted(ids, x)
-            missing += int(np.count_nonzero(ids[np.minimum(at, ids.size - 1)] != x))
+            missing += int(x.size - np.count_nonzero(_found(ids, x)[0]))
     return missing
-
-
-def _type(con, table: str, column: str) -> str:
-    return str(con.execute(f"DESCRIBE SELECT {column} FROM _typed_{table}").fetchall()[0][1]).upper()
 
 
 def answer_rule_counts(con, ids: np.ndarray, end: bool = True) -> tuple[int, int, int] | None:
@@ -164,8 +171,7 @@ def answer_rule_counts(con, ids: np.ndarray, end: bool = True) -> tuple[int, int
         x = batch.column(0).to_numpy().astype(np.int64, copy=False)
         dated = ~np.asarray(batch.column(1).is_null())
         at = pc.fill_null(batch.column(1), 0).to_numpy().astype(np.int64, copy=False)
-        place = np.minimum(np.searchsorted(ids, x), max(ids.size - 1, 0))
-        found = ids[place] == x if ids.size else np.zeros(x.size, dtype=bool)
+        found, place = _found(ids, x)
         unknown += int(x.size - np.count_nonzero(found))
         place, at = place[found & dated], at[found & dated]
         ends, starts = last[place].astype(np.int64), first[place].astype(np.int64)

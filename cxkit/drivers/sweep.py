@@ -32,13 +32,12 @@ from cxkit.drivers.frame import rate_sql
 from cxkit.drivers.risk_sets import PRIOR_BAND, coded
 from cxkit.errors import CxkitError
 from cxkit.scales import band_sql
-from cxkit.sql import ident, literal
+from cxkit.sql import INT64_TYPES, ident, literal
 
 __all__ = ["sweep_moves", "leaver_groups", "Unordered"]
 
 _LEVEL_BITS, _CODE_BITS = 21, 6  # a pattern packed in one int64: experience counts, then adjuster and band codes
 _BATCH = 1 << 20  # rows per batch read
-_INTEGER_IDS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 
 
 def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior: str | None, codes: dict,
@@ -311,7 +310,7 @@ def _id_key(data) -> tuple[str, str]:
     """The sweep's key of a customer (SQL over a table aliased ``x``) and the join it needs: the id itself when
     it is an integer (it orders the three tables), else its rank among the customers' ids."""
     id_type = str(data.sql("SELECT typeof(customer_id) FROM customers LIMIT 1").fetchone()[0]).upper()
-    if id_type in _INTEGER_IDS:
+    if id_type in INT64_TYPES:
         return "CAST(x.customer_id AS BIGINT)", ""
     return "i.i", (" JOIN (SELECT customer_id, CAST(row_number() OVER (ORDER BY customer_id) AS BIGINT) AS i "
                    "FROM customers) i USING (customer_id)")
