@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["connect", "LOCKED_SETTINGS", "BUILT_IN_EXTENSIONS"]
+__all__ = ["connect", "twin", "LOCKED_SETTINGS", "BUILT_IN_EXTENSIONS"]
 
 #: Settings made, in this order, on every connection before it is handed out.
 LOCKED_SETTINGS = (
@@ -50,3 +50,23 @@ def connect(database: str = ":memory:"):
     for statement in LOCKED_SETTINGS:
         con.execute(statement)
     return con
+
+
+def twin(con):
+    """A second connection to ``con``'s database, for work in another thread (a DuckDB connection serves one
+    thread at a time), searching the same schema first (an audience's slice: a bare cursor would search
+    ``main`` and read everyone's rows). Its temporary tables are its own; its settings are the database's.
+
+    >>> con = connect()
+    >>> _ = con.execute("CREATE TABLE t AS SELECT 1 AS a; CREATE SCHEMA s; CREATE TABLE s.t AS SELECT 2 AS a")
+    >>> sliced = con.cursor(); _ = sliced.execute("SET search_path = 's'")
+    >>> twin(sliced).execute("SELECT a FROM t").fetchall(), sliced.cursor().execute("SELECT a FROM t").fetchall()
+    ([(2,)], [(1,)])
+    """
+    path = con.execute("SELECT current_setting('search_path')").fetchone()[0]
+    other = con.cursor()
+    if path:
+        from cxkit.sql import literal
+
+        other.execute(f"SET search_path = {literal(str(path))}")
+    return other

@@ -6,10 +6,13 @@ non-zero, never a traceback. Anything else that escapes is a bug.
 
 from __future__ import annotations
 
+import threading
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 __all__ = ["CxkitError", "CxkitWarning", "NotEstimable", "Problem", "ValidationError", "ParamsError",
-           "RunFolderConflict", "RunFolderNotOurs", "OutputError"]
+           "RunFolderConflict", "RunFolderNotOurs", "OutputError", "warn", "holding_warnings"]
 
 
 class CxkitError(Exception):
@@ -97,3 +100,59 @@ class ValidationError(CxkitError):
         lines = [f"the data breaks {len(self.problems)} rule(s) of the contract:"]
         lines += [f"  - {p}" for p in self.problems]
         super().__init__("\n".join(lines))
+
+
+_held: dict | None = None  # thread -> the kit's warnings held by holding_warnings, in the order they came
+_held_lock = threading.Lock()
+
+
+def warn(message: str, stacklevel: int = 2) -> None:
+    """Warn with a :class:`CxkitWarning` (``stacklevel`` as :func:`warnings.warn` counts it from the caller); while
+    :func:`holding_warnings` is on, keep it to be warned when that ends."""
+    with _held_lock:
+        if _held is not None:
+            _held.setdefault(threading.get_ident(), []).append(message)
+            return
+    warnings.warn(message, CxkitWarning, stacklevel=stacklevel + 1)
+
+
+@contextmanager
+def holding_warnings():
+    """Hold the kit's warnings (:func:`warn`) while work runs in two threads, and warn them when it ends: the
+    calling thread's first, then the others', each in the order they came, so they read as one thread's would.
+
+    Python's warnings filters (before 3.14) are one list for the whole process, which every
+    :class:`warnings.catch_warnings` swaps in and out (pandas enters one in many calls): two threads doing so
+    can hide each other's warnings for a moment, or leave one's filter behind. So the kit's own warnings wait
+    until one thread is left, and a list of filters left behind by another thread is put back as it was.
+
+    Examples
+    --------
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     with holding_warnings():
+    ...         warn("first")
+    ...         print(len(caught))
+    0
+    >>> [str(w.message) for w in caught]
+    ['first']
+    """
+    global _held
+    with _held_lock:
+        nested = _held is not None
+        if not nested:
+            _held = {}
+    filters = warnings.filters
+    try:
+        yield
+    finally:
+        if not nested:
+            with _held_lock:
+                held, _held = _held, None
+            if warnings.filters is not filters:  # another thread's catch_warnings left its filters behind
+                warnings.filters = filters
+                warnings._filters_mutated()
+            me = threading.get_ident()
+            for thread in sorted(held, key=lambda t: t != me):  # stable: this thread's, then the others' in order
+                for message in held[thread]:
+                    warnings.warn(message, CxkitWarning, stacklevel=3)

@@ -13,12 +13,11 @@ Examples
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cxkit.clock import clock_description, clock_of, entry_column
-from cxkit.errors import CxkitError, CxkitWarning, NotEstimable
+from cxkit.errors import CxkitError, NotEstimable, holding_warnings
 from cxkit.frames import (
     NPS_WINDOW_MONTHS,
     active_base,
@@ -51,6 +50,22 @@ class Unavailable:
 
     code: str
     details: dict = field(default_factory=dict)
+
+
+def _threads_beside(data) -> bool:
+    """Whether this machine and the data's DuckDB allow work in a second thread (two cores, two threads)."""
+    import os
+
+    threads = data.con.execute("SELECT current_setting('threads')").fetchone()[0]
+    return (os.cpu_count() or 1) >= 2 and int(threads) >= 2
+
+
+def _wait_quietly(finish) -> None:
+    """Wait for work started beside a fit that failed; what it raised gives way to the fit's own error."""
+    try:
+        finish()
+    except BaseException:  # noqa: BLE001 - the fit's error is the one raised
+        pass
 
 
 class LeadershipAnalysis:
@@ -144,8 +159,7 @@ class LeadershipAnalysis:
             raise CxkitError(f"slice_n_boot must be at least 2, not {slice_n_boot!r}")
 
     def fit(self, data) -> LeadershipAnalysis:
-        from cxkit.ltv import SegmentLTV
-        from cxkit.survival import CoxModel, CumulativeIncidence, SegmentSurvival
+        from cxkit.survival import SegmentSurvival
 
         self.resolve(data)
         score, clock = self.score_, self.clock_kind_
@@ -175,6 +189,31 @@ class LeadershipAnalysis:
         self.reference_ = next((b for b in (self.mid_, self.high_, self.low_) if b in present), self.mid_)
         self.cox_ = self.incidence_ = self.ltv_ = None
         self._fit_separation(data)
+        with holding_warnings():  # the kit's warnings of both threads, warned in order when they are one again
+            finish_why = self._start_why(data)  # the drivers section, beside the models below where it can be
+            try:
+                self._fit_models(data, present, entry)
+            except BaseException:
+                _wait_quietly(finish_why)  # its connection is not left working under a failed fit
+                raise
+            finish_why()
+        self.slice_difference_ = self.nps_everyone_ = self.nps_parent_ = self.parent_slice_ = None
+        self.audience_ = None
+        self.slice_comparison_ = self._slice_comparison(data) if data.parent is not None else None
+        self.engine_ = data.engine
+        self.bytes_back_ = None
+        if data.engine == "warehouse":  # what crossed the wire since the data was opened (the gateway's too)
+            total = data.con.bytes_back
+            self.bytes_back_ = {"aggregates": total}
+        return self
+
+    def _fit_models(self, data, present: list, entry: str | None) -> None:
+        """The churn models, the headline counts, lifetime value and the flows (what :meth:`fit` does after the
+        frame, beside the drivers section)."""
+        from cxkit.ltv import SegmentLTV
+        from cxkit.survival import CoxModel, CumulativeIncidence
+
+        score = self.score_
         snapshot = data.mode == "snapshot"
         if not self.events_:
             self._unavailable("churn drivers", "lifetime value", code="no_churn", answered=self.answered_)
@@ -223,16 +262,29 @@ class LeadershipAnalysis:
         if self.descriptive_ and self.ltv_ is not None:
             self._unavailable("value at stake", code="descriptive", snapshot=snapshot, separates=self.separates_)
         self._fit_flows(data)
-        self._fit_why(data)
-        self.slice_difference_ = self.nps_everyone_ = self.nps_parent_ = self.parent_slice_ = None
-        self.audience_ = None
-        self.slice_comparison_ = self._slice_comparison(data) if data.parent is not None else None
-        self.engine_ = data.engine
-        self.bytes_back_ = None
-        if data.engine == "warehouse":  # what crossed the wire since the data was opened (the gateway's too)
-            total = data.con.bytes_back
-            self.bytes_back_ = {"aggregates": total}
-        return self
+
+    def _start_why(self, data):
+        """Start :meth:`_fit_why` and return the function that waits for it and raises what it raised.
+
+        On a local DuckDB engine with two threads or more it runs in a thread, on a second connection to the same
+        database (:func:`cxkit.engine.twin`), while the models run here: its queries and compiled loops use the
+        second core while the models' Python holds the first. It changes no warnings filter (they are the
+        process's: its models take ``quiet`` instead), and the kit's warnings of both threads wait for the join
+        (:func:`cxkit.errors.holding_warnings`). On a warehouse, or DuckDB held to one thread (a batch's
+        workers), it runs when waited for, after the models, as before.
+        """
+        if data.engine == "warehouse" or not _threads_beside(data):
+            return lambda: self._fit_why(data)
+        from concurrent.futures import ThreadPoolExecutor
+        from dataclasses import replace
+
+        import cxkit.drivers.sweep  # noqa: F401 - imported here, not in the thread (numba's import is slow)
+        from cxkit.engine import twin
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxkit-drivers")
+        future = pool.submit(self._fit_why, replace(data, con=twin(data.con)))
+        pool.shutdown(wait=False)  # the thread ends with the work
+        return future.result
 
     def resolve(self, data) -> LeadershipAnalysis:
         """Settle the settings that depend on the data (score, bands, clock, minimum size); :meth:`fit` starts
@@ -313,10 +365,10 @@ class LeadershipAnalysis:
                                  score=self.score_)  # read twice, built once
             try:
                 if frame.aggregate("count(*)").fetchone()[0] >= self.min_size_:
-                    with warnings.catch_warnings():  # a driver left out is named in notes_, in words by narrative
-                        warnings.simplefilter("ignore", CxkitWarning)
-                        self.key_drivers_ = self._why_attempt("drivers of the score", lambda: KeyDrivers(
-                            outcome=self.score_, n_boot=self.n_boot, seed=self.seed, alpha=self.alpha).fit(frame))
+                    # quiet: a driver left out is named in notes_, in words by narrative
+                    self.key_drivers_ = self._why_attempt("drivers of the score", lambda: KeyDrivers(
+                        outcome=self.score_, n_boot=self.n_boot, seed=self.seed, alpha=self.alpha,
+                        quiet=True).fit(frame))
                 else:
                     self.why_missing_["drivers of the score"] = "too_few"
                 experiences = [c for c in frame.columns if c.endswith("_contacts") and c != "repeat_contacts"]

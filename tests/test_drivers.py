@@ -795,3 +795,24 @@ def test_contact_kinds_are_read_once_per_data(small_tables, case, monkeypatch):
     ExperienceHazards().fit_data(data)
     DepartureStory().fit_data(data)
     assert sum("DISTINCT CAST(kind AS VARCHAR)" in q for q in queries) == 1
+
+
+def test_an_adjusted_model_the_data_cannot_pin_down_is_set_aside_without_touching_warnings_filters(tmp_path):
+    """100 customers (seed 3): the model that allows for the earlier answer separates (a plan with no departure
+    after an answer), so it is not used ("too_few") and the unadjusted model stands. Found from the fit's own
+    record (``quiet``), not by turning warnings into errors: the filters are the process's, and the report fits
+    this in a second thread."""
+    import warnings
+
+    from cxkit.synth import generate
+
+    from .conftest import write_case
+
+    tables, _ = generate(n_customers=100, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = load(write_case(tmp_path, tables, "parquet"))
+        before = warnings.filters
+        eh = ExperienceHazards().fit_data(data)
+        assert warnings.filters is before
+    assert eh.prior_missing_ == "too_few" and eh.prior_score_ is None and eh.cox_ is eh.unadjusted_cox_

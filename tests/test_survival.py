@@ -50,6 +50,15 @@ def test_logrank_equals_lifelines(frame):
     assert fit.logrank_.statistic == pytest.approx(ref.test_statistic, rel=1e-9)
 
 
+def test_logrank_leaves_out_a_segment_never_at_risk_at_an_event_as_r_does():
+    """R: survdiff(Surv(t, e) ~ g) on these eight rows gives Chisq = 2 on 1 df: group a (both censored before the
+    first event) has expected 0 and is left out. The variance with it is singular, which used to raise."""
+    rows = pd.DataFrame({"t": [1, 1, 2, 3, 2, 4, 5, 3], "e": [0, 0, 1, 1, 0, 1, 1, 0],
+                         "g": ["a", "a", "b", "b", "c", "c", "c", "b"]})
+    fit = SegmentSurvival().fit(rows, "t", "e", "g")
+    assert fit.logrank_.statistic == pytest.approx(2.0, rel=1e-12) and fit.logrank_.dof == 1
+
+
 def test_rmst_value_equals_lifelines(frame):
     from lifelines import KaplanMeierFitter
     from lifelines.utils import restricted_mean_survival_time

@@ -39,8 +39,6 @@ Examples
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
@@ -181,14 +179,17 @@ class ExperienceHazards:
         self.prior_missing_ = "no_answers" if prior is None else None
         self.cox_ = self.unadjusted_cox_
         if prior is not None:
-            try:
-                with warnings.catch_warnings():  # a ratio the adjusted data cannot pin down: the model is not used
-                    warnings.simplefilter("error")
-                    self.cox_, self.prior_spells_, self.prior_cells_ = self._fit_model(
+            try:  # a ratio the adjusted data cannot pin down: the model is not used (no warnings filter is
+                # changed for it: they are the process's, and the report fits this in a thread beside others)
+                with np.errstate(divide="raise", over="raise", invalid="raise"):
+                    cox, spells, cells = self._fit_model(
                         data, moves, experiences, adjust, prior, reference={PRIOR: SCALES[prior].labels[1]},
-                        codes=codes if moves is not None else None)
+                        codes=codes if moves is not None else None, quiet=True)
+                if cox.not_estimable_ or not cox.converged_:
+                    raise CxkitError("the adjusted model cannot estimate every ratio")
+                self.cox_, self.prior_spells_, self.prior_cells_ = cox, spells, cells
                 self.prior_score_ = prior
-            except (CxkitError, Warning):  # too few departures after a first answer: said so in words
+            except (CxkitError, FloatingPointError):  # too few departures after a first answer: said so in words
                 self.prior_missing_ = "too_few"
         self.summary = self._table(self.cox_, experiences)
         self.experiences_, self.adjusted_for_ = experiences, adjust
@@ -203,14 +204,14 @@ class ExperienceHazards:
         return self
 
     def _fit_model(self, data, moves, experiences, adjust, prior, reference: dict | None = None,
-                   codes: dict | None = None):
+                   codes: dict | None = None, quiet: bool = False):
         """The Cox model with plan and region (and the earlier answer's band with ``prior``): on the spells
         themselves without ``moves``, else on each event day's risk-set counts per pattern from them (the same
-        fit). Returns (model, spells, risk cells or None)."""
+        fit; ``quiet``: its problems recorded, not warned). Returns (model, spells, risk cells or None)."""
         covariates, categorical = [*experiences, *adjust], list(adjust)
         if prior is not None:
             covariates, categorical = [*covariates, PRIOR], [*categorical, PRIOR]
-        model = CoxModel(alpha=self.alpha, clock="tenure (months since signup)", reference=reference)
+        model = CoxModel(alpha=self.alpha, clock="tenure (months since signup)", reference=reference, quiet=quiet)
         if moves is None:
             rows = data.sql(self._spells_sql(data, experiences, adjust, prior)).df()
             if rows.empty or rows["event"].sum() == 0:

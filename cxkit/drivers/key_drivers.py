@@ -9,8 +9,6 @@ Examples
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
@@ -19,7 +17,7 @@ from cxkit.drivers.design import centred_factor, collapse, rank_of_factor
 from cxkit.drivers.frame import frame_drivers, is_categorical, outcome_flag
 from cxkit.drivers.importance import linear_importance, logistic_importance
 from cxkit.drivers.resample import resampled_moments
-from cxkit.errors import CxkitError, CxkitWarning
+from cxkit.errors import CxkitError, warn
 
 __all__ = ["KeyDrivers"]
 
@@ -54,6 +52,10 @@ class KeyDrivers:
     score : str, optional
         The score the outcome belongs to, for ``low_band`` (default: the driver frame's ``attrs["score"]``);
         its column is then not a driver.
+    quiet : bool
+        A driver left out because the others fix it is named in ``notes_`` only, without a warning (for a
+        caller that words the notes itself, such as work in a thread, where changing the warnings filters is
+        not safe).
 
     Attributes
     ----------
@@ -77,7 +79,7 @@ class KeyDrivers:
     """
 
     def __init__(self, outcome: str = "nps", method: str = "relative_weights", n_boot: int = 200, seed: int = 0,
-                 alpha: float = 0.05, score: str | None = None):
+                 alpha: float = 0.05, score: str | None = None, quiet: bool = False):
         if outcome not in OUTCOMES:
             raise CxkitError(f"outcome must be one of {', '.join(OUTCOMES)}")
         if method not in METHODS:
@@ -89,7 +91,7 @@ class KeyDrivers:
         if score is not None and outcome not in ("low_band", score) and not (outcome == "detractor" and score == "nps"):
             raise CxkitError(f"outcome {outcome!r} is not a measure of the {score} score")
         self.outcome, self.method, self.n_boot, self.seed, self.alpha = outcome, method, int(n_boot), seed, alpha
-        self.score = score
+        self.score, self.quiet = score, bool(quiet)
 
     def fit(self, frame, drivers: list[str] | None = None) -> KeyDrivers:
         """Fit on a :func:`~cxkit.drivers.driver_frame` (a DataFrame or its DuckDB relation).
@@ -181,7 +183,8 @@ class KeyDrivers:
                 raise CxkitError("the drivers are linearly dependent: pass a list of drivers without the duplicates")
             name = pat.drivers[j]
             self.notes_.append(f"{name} left out: it is fixed by the other drivers (a sum of them)")
-            warnings.warn(f"{name} is fixed by the other drivers and was left out", CxkitWarning, stacklevel=3)
+            if not self.quiet:
+                warn(f"{name} is fixed by the other drivers and was left out", stacklevel=3)
             pat = pat.without(j)
 
     def _bootstrap(self, pat, one):

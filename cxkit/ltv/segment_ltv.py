@@ -131,7 +131,8 @@ class _Segment:
         v = self.values
         exposure = (w * v["exposure"]).sum(axis=1)
         cost = np.divide((w * v["cost"]).sum(axis=1), exposure, out=np.zeros(w.shape[0]), where=exposure > 0)
-        r0 = paid.sum(axis=1) / counts.sum(axis=1)
+        drawn = counts.sum(axis=1)  # 0 in a replicate that drew no customer of the band (a tiny band): NaN
+        r0 = np.divide(paid.sum(axis=1), drawn, out=np.full(w.shape[0], np.nan), where=drawn > 0)
         ltv = r0 * (s_rev @ disc) - cost * (s @ disc)
         if by_month:
             cum = np.cumsum(r0[:, None] * s_rev * disc - cost[:, None] * s * disc, axis=1)

@@ -23,14 +23,13 @@ Examples
 from __future__ import annotations
 
 import re
-import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from cxkit._display import html_block, unfitted_html
-from cxkit.errors import CxkitError, CxkitWarning, NotEstimable
+from cxkit.errors import CxkitError, NotEstimable, warn
 from cxkit.survival._cox_math import CoxArrays, efron, newton, weighted_information
 from cxkit.survival.lifetable import SqlSource, _q
 from cxkit.survival.logrank import format_p
@@ -78,6 +77,10 @@ class CoxModel:
         Columns whose every combination gets its own baseline hazard (R's ``+ strata(x)``); they get no
         coefficient. The fit stays exact on collapsed patterns: each stratum's rows are moved to a time
         range of their own, entering at its start, so risk sets never mix strata.
+    quiet : bool
+        Problems (a column with one value or a combination of others, separation, no convergence) are only
+        recorded in ``not_estimable_`` and ``converged_``, without a warning: for a caller that reads them
+        itself, such as work in a thread, where changing the warnings filters is not safe.
 
     Attributes
     ----------
@@ -114,13 +117,13 @@ class CoxModel:
 
     def __init__(self, alpha: float = 0.05, reference: dict | None = None, max_iter: int = 50,
                  clock: str | None = None, strata: list[str] | None = None, ph_test: str = "score",
-                 ties: str = "efron"):
+                 ties: str = "efron", quiet: bool = False):
         if ph_test not in _PH_TESTS:
             raise ValueError(f"ph_test must be one of {', '.join(map(repr, _PH_TESTS))}, not {ph_test!r}")
         if ties not in _TIES:
             raise ValueError(f"ties must be one of {', '.join(map(repr, _TIES))}, not {ties!r}")
         self.alpha, self.reference, self.max_iter, self.clock = alpha, dict(reference or {}), max_iter, clock
-        self.ph_test, self.ties = ph_test, ties
+        self.ph_test, self.ties, self.quiet = ph_test, ties, bool(quiet)
         if isinstance(strata, str):
             strata = [strata]
         self.strata = list(strata or [])
@@ -239,6 +242,11 @@ class CoxModel:
         rows["_entry"] = (rows["_entry"] if has_entry else 0.0) + offset
         return rows, True
 
+    def _warn(self, message: str, stacklevel: int = 4) -> None:
+        """A problem with the fit, as a :class:`CxkitWarning` unless ``quiet`` (it is recorded either way)."""
+        if not self.quiet:
+            warn(message, stacklevel=stacklevel)
+
     def _drop_constant(self, x, terms, term_cov):
         """Columns that explain nothing are left out with a warning, as R leaves them NA: one value in every
         row, or (aliased) a linear combination of the columns before them."""
@@ -246,9 +254,8 @@ class CoxModel:
         for j in constant:
             self.not_estimable_[terms[j]] = "the same value for every customer: left out of the fit"
         if constant:
-            warnings.warn(f"Cox model: {', '.join(terms[j] for j in constant)} takes one value in every row and "
-                          "is left out of the fit (its hazard ratio is not estimable; R reports NA)", CxkitWarning,
-                          stacklevel=3)
+            self._warn(f"Cox model: {', '.join(terms[j] for j in constant)} takes one value in every row and "
+                       "is left out of the fit (its hazard ratio is not estimable; R reports NA)")
         keep = [j for j in range(x.shape[1]) if j not in constant]
         if keep:  # aliased columns, in order, as R's pivoting finds them
             centred = x[:, keep] - x[:, keep].mean(axis=0)
@@ -265,8 +272,8 @@ class CoxModel:
             for j in aliased:
                 self.not_estimable_[terms[j]] = "a combination of the other columns: left out of the fit"
             if aliased:
-                warnings.warn(f"Cox model: {', '.join(terms[j] for j in aliased)} is a linear combination of "
-                              "other columns and is left out of the fit (R reports NA)", CxkitWarning, stacklevel=3)
+                self._warn(f"Cox model: {', '.join(terms[j] for j in aliased)} is a linear combination of "
+                           "other columns and is left out of the fit (R reports NA)")
             keep = [keep[a] for a in chosen]
         if not keep:
             raise NotEstimable("Cox model: every covariate takes one value in every row; there is nothing to model")
@@ -289,10 +296,9 @@ class CoxModel:
                                 "customers")
             rows = rows[~rows[col].isin(empty)]
         if messages:
-            warnings.warn("separation in the Cox model: " + "; ".join(messages) + ". Their hazard ratio is "
-                          "zero in the limit and cannot be estimated: they are reported as 'not estimable' and "
-                          "left out of the fit, whose other hazard ratios compare the remaining customers.",
-                          CxkitWarning, stacklevel=3)
+            self._warn("separation in the Cox model: " + "; ".join(messages) + ". Their hazard ratio is "
+                       "zero in the limit and cannot be estimated: they are reported as 'not estimable' and "
+                       "left out of the fit, whose other hazard ratios compare the remaining customers.")
         return rows
 
     def _design(self, rows: pd.DataFrame, covariates, kinds):
@@ -362,8 +368,8 @@ class CoxModel:
         for t in diverged:
             self.not_estimable_[t] = "monotone likelihood: hazard ratio not estimable"
         if diverged or not converged:
-            warnings.warn(f"the Cox model did not converge to finite estimates for {diverged or terms}; "
-                          "they are reported as not estimable", CxkitWarning, stacklevel=4)
+            self._warn(f"the Cox model did not converge to finite estimates for {diverged or terms}; "
+                       "they are reported as not estimable", stacklevel=5)
 
     def _km_before(self, times) -> np.ndarray:
         """The Kaplan-Meier of every row, strata ignored, just before each of ``times``."""

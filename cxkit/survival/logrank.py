@@ -87,8 +87,12 @@ def logrank_test(table, segments=None) -> StatisticalResult:
         factor = np.where(n_tot > 1, d_tot * (n_tot - d_tot) / (n_tot - 1), 0.0) / n_tot**2
     v = -np.einsum("t,ti,tj->ij", factor, n, n)
     v[np.diag_indices(k)] += (factor * n_tot) @ n
+    live = np.flatnonzero(expected.sum(axis=0) > 0)  # as R's survdiff: a segment never at risk at an event
+    if len(live) < 2:                                 # time is left out (its row of the variance is all 0)
+        return StatisticalResult(np.nan, 0, np.nan)
+    u, v, dof = u[live], v[np.ix_(live, live)], len(live) - 1
     stat = float(u[:-1] @ np.linalg.solve(v[:-1, :-1], u[:-1]))
-    return StatisticalResult(stat, k - 1, float(stats.chi2.sf(stat, k - 1)))
+    return StatisticalResult(stat, dof, float(stats.chi2.sf(stat, dof)))
 
 
 def pairwise_logrank(table, segments=None) -> pd.DataFrame:
