@@ -94,6 +94,11 @@ def test_compiled_patterns_are_the_sql_frame_grouped(tmp_path, monkeypatch, vari
     finally:
         drop_answers_table(data)
     assert not data.sql("SELECT * FROM duckdb_tables() WHERE table_name = '_driver_answers'").fetchall()
+    assert not data.sql("SELECT * FROM duckdb_views() WHERE view_name = '_driver_answers'").fetchall()
+    table = driver_frame(data, relation="table", score=score)  # the answers in its place, and the patterns again
+    assert answers_in(table) == table.aggregate("count(*)").fetchone()[0] == answers_in(want)
+    assert answers_in(driver_frame(data, relation="patterns", score=score)) == answers_in(want)
+    drop_answers_table(data)
 
 
 def test_patterns_counted_in_a_warehouse_are_those_of_the_files(tmp_path):

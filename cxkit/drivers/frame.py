@@ -37,9 +37,26 @@ ANSWERS_TABLE = "_driver_answers"  # the temporary table of driver_frame(relatio
 _KINDS: dict = {}  # id(data) -> (a weak reference to it, its contact kinds): contact_kinds
 
 
+_COUNTED = "_driver_patterns_counted"  # the Arrow table of the compiled patterns, registered on the connection
+
+
 def drop_answers_table(data) -> None:
-    """Drop the temporary table :func:`driver_frame` made with ``relation="table"`` or ``"patterns"``."""
-    data.con.execute(f"DROP TABLE IF EXISTS {ANSWERS_TABLE}")
+    """Drop the temporary table (or view) :func:`driver_frame` made with ``relation="table"`` or ``"patterns"``.
+
+    >>> drop_answers_table(data)      # doctest: +SKIP
+    """
+    if getattr(data, "engine", "local") == "warehouse":  # the backend drops what it made, table or view
+        data.con.execute(f"DROP TABLE IF EXISTS {ANSWERS_TABLE}")
+        return
+    kinds = data.sql(f"SELECT 'VIEW' FROM duckdb_views() WHERE view_name = {literal(ANSWERS_TABLE)} AND temporary "
+                     f"UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = {literal(ANSWERS_TABLE)} "
+                     "AND temporary").fetchall()
+    for (kind,) in kinds:
+        data.con.execute(f"DROP {kind} IF EXISTS {ANSWERS_TABLE}")
+    try:
+        data.con.unregister(_COUNTED)
+    except Exception:  # noqa: BLE001 - none registered
+        pass
 
 
 def kind_counts_sql(kinds: dict, alias: str = "k") -> str:
@@ -191,6 +208,7 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
     rel = data.sql(query)
     drivers = [c for c in rel.columns if c not in ("customer_id", "response_date", score, flag)]
     if relation == "table":  # computed once into this module's temporary table, for several readers
+        drop_answers_table(data)
         data.con.execute(f"CREATE OR REPLACE TEMP TABLE {ANSWERS_TABLE} AS {query}")
         return data.sql(f"SELECT * FROM {ANSWERS_TABLE}")
     if relation:
@@ -206,9 +224,11 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
 def _patterns(data, query: str, score: str, others: list[str], segments: list[str], kinds: dict, has_cost: bool,
               window_days: int, repeat_days: int):
     """The frame's distinct rows but for ``customer_id, response_date``, with :data:`ANSWER_COUNT`, in the
-    module's temporary table: counted by the compiled pass where it applies, else by grouping ``query``."""
+    module's temporary table: counted by the compiled pass where it applies (then an Arrow table registered on
+    the connection, read through a temporary view in the frame's types), else by grouping ``query``."""
     from cxkit.drivers.patterns import compiled_patterns
 
+    drop_answers_table(data)
     rel = data.sql(query)
     kept = [c for c in rel.columns if c not in ("customer_id", "response_date")]
     counted = None
@@ -224,13 +244,10 @@ def _patterns(data, query: str, score: str, others: list[str], segments: list[st
     low, high, _ = SCALES[score].cuts[0]
     select = ", ".join(f"CAST(p.{ident(score)} BETWEEN {low} AND {high} AS INTEGER) AS {ident(flag)}" if c == flag
                        else f"CAST(p.{ident(c)} AS {types[c]}) AS {ident(c)}" for c in kept)
-    name = "_driver_patterns_counted"
-    data.con.register(name, counted)
-    try:
-        data.con.execute(f"CREATE OR REPLACE TEMP TABLE {ANSWERS_TABLE} AS SELECT {select}, "
-                         f"CAST(p.{ANSWER_COUNT} AS BIGINT) AS {ANSWER_COUNT} FROM {name} p")
-    finally:
-        data.con.unregister(name)
+    # the Arrow table (int32 values, a dictionary per segment) is the store: a view gives it the frame's types
+    data.con.register(_COUNTED, counted)
+    data.con.execute(f"CREATE TEMP VIEW {ANSWERS_TABLE} AS SELECT {select}, "
+                     f"CAST(p.{ANSWER_COUNT} AS BIGINT) AS {ANSWER_COUNT} FROM {_COUNTED} p")
     return data.sql(f"SELECT * FROM {ANSWERS_TABLE}")
 
 

@@ -37,9 +37,9 @@ __all__ = ["compiled_patterns", "ANSWERS_PER_GROUP"]
 
 #: Answers per group of customers read at a time (the groups are ranges of ids, as many as this needs).
 ANSWERS_PER_GROUP = 500_000
-_NULL = np.iinfo(np.int64).min  # a NULL value in a pattern (scores, tenure, segment codes)
+_NULL = np.iinfo(np.int32).min  # a NULL value in a pattern (scores, tenure, segment codes; values are int32)
 _NO_DAY = np.iinfo(np.int32).min  # an answer without a date: no contacts, no tenure
-_BATCH = 1 << 20  # rows per batch read
+_BATCH = 1 << 18  # rows per batch read (of each table: a few MB)
 _EPOCH = "CAST(date_diff('day', DATE '1970-01-01', CAST({} AS DATE)) AS INTEGER)"
 
 
@@ -155,11 +155,11 @@ def _sql(data, where: str, score, others, segments, levels, kinds, has_cost, con
         segs = "".join(f", coalesce(CASE CAST({ident(s)} AS VARCHAR) "
                        + " ".join(f"WHEN {literal(v)} THEN {i}" for i, v in enumerate(levels[j]))
                        + f" END, {_NULL}) AS {ident(s)}" for j, s in enumerate(segments) if levels[j])
-        segs += "".join(f", {_NULL} AS {ident(s)}" for j, s in enumerate(segments) if not levels[j])
+        segs += "".join(f", CAST({_NULL} AS INTEGER) AS {ident(s)}" for j, s in enumerate(segments) if not levels[j])
         return (f"SELECT CAST(customer_id AS BIGINT) AS id, coalesce({_EPOCH.format('signup_date')}, {_NO_DAY}) "
                 f"AS signup{segs} FROM customers WHERE customer_id IS NOT NULL AND {where}")
     if part == 1:
-        vals = ", ".join(f"coalesce(CAST({ident(c)} AS BIGINT), {_NULL}) AS {ident(c)}" for c in [score, *others])
+        vals = ", ".join(f"coalesce(CAST({ident(c)} AS INTEGER), {_NULL}) AS {ident(c)}" for c in [score, *others])
         return (f"SELECT CAST(customer_id AS BIGINT) AS id, coalesce({_EPOCH.format('response_date')}, {_NO_DAY}) "
                 f"AS day, {vals} FROM responses WHERE {ident(score)} IS NOT NULL AND customer_id IS NOT NULL "
                 f"AND {where}")
@@ -179,7 +179,8 @@ def _columns(batch, part: int) -> list:
     cols = [np.asarray(batch.column(i).to_numpy()) for i in range(batch.num_columns)]
     if part == 2:
         return cols
-    rest = np.column_stack(cols[2:]).astype(np.int64) if len(cols) > 2 else np.zeros((cols[0].size, 0), np.int64)
+    rest = (np.column_stack(cols[2:]).astype(np.int32, copy=False) if len(cols) > 2
+            else np.zeros((cols[0].size, 0), np.int32))
     return [cols[0], cols[1], rest]
 
 
@@ -282,34 +283,31 @@ def _in_order(ids, days):
 
 
 def _start(width: int) -> tuple:
-    """The empty pattern table: values (patterns x width; the cost's bits last), counts, the hash table (slot:
-    pattern number or -1, the pattern's hash), and the number of patterns."""
+    """The empty pattern table: values (patterns x width, int32; the cost's bits in the last two), counts, the
+    hash table (a slot: pattern number or -1, and 32 bits of the pattern's hash), and the number of patterns."""
     cap = 1024
-    return np.zeros((cap, width + 1), np.int64), np.zeros(cap, np.int64), _slots(2 * cap), np.zeros(1, np.int64)
-
-
-def _slots(size: int) -> np.ndarray:
-    table = np.zeros((size, 2), np.int64)
+    table = np.zeros((2 * cap, 2), np.int32)
     table[:, 0] = -1
-    return table
+    return np.zeros((cap, width + 2), np.int32), np.zeros(cap, np.int64), table, np.zeros(1, np.int64)
 
 
 @njit(cache=True)
 def _hash(row):
     h = np.uint64(0x9E3779B97F4A7C15)
     for v in row:
-        h = (h ^ np.uint64(v)) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ np.uint64(np.uint32(v))) * np.uint64(0xBF58476D1CE4E5B9)
         h ^= h >> np.uint64(31)
-    return np.int64(h >> np.uint64(1))
+    return h
 
 
 @njit(cache=True)
 def _slot(row, h, vals, table):
     """The slot of ``row`` (hash ``h``) in ``table``: where it is, or the empty one to put it in."""
     mask = table.shape[0] - 1
-    s = h & mask
+    tag = np.int32(np.uint32(h >> np.uint64(32)))
+    s = np.int64(h & np.uint64(mask))
     while table[s, 0] != -1:
-        if table[s, 1] == h:
+        if table[s, 1] == tag:
             p = table[s, 0]
             same = True
             for j in range(row.size):
@@ -326,14 +324,13 @@ def _slot(row, h, vals, table):
 def _grow(vals, counts, table):
     """The tables with room for twice the patterns."""
     p = vals.shape[0]
-    more, more_n = np.zeros((2 * p, vals.shape[1]), np.int64), np.zeros(2 * p, np.int64)
+    more, more_n = np.zeros((2 * p, vals.shape[1]), np.int32), np.zeros(2 * p, np.int64)
     more[:p], more_n[:p] = vals, counts
-    slots = np.zeros((4 * p, 2), np.int64)
+    slots = np.zeros((4 * p, 2), np.int32)
     slots[:, 0] = -1
-    for s in range(table.shape[0]):
-        if table[s, 0] != -1:
-            t = _slot(more[table[s, 0]], table[s, 1], more, slots)
-            slots[t, 0], slots[t, 1] = table[s, 0], table[s, 1]
+    for q in range(p):
+        t = _slot(more[q], _hash(more[q]), more, slots)
+        slots[t, 0], slots[t, 1] = q, np.int32(np.uint32(_hash(more[q]) >> np.uint64(32)))
     return more, more_n, slots
 
 
@@ -348,11 +345,11 @@ def _count(c_id, c_signup, c_seg, a_id, a_day, a_val, k_id, k_day, k_kind, k_cos
     n_seg, n_oth = c_seg.shape[1], a_val.shape[1] - 1
     width = vals.shape[1]
     first_kind = 2 + n_seg + n_oth
-    contacts = width - 1 > first_kind
+    contacts = width - 2 > first_kind
     rep = first_kind + n_kinds
-    row = np.zeros(width, np.int64)
+    row = np.zeros(width, np.int32)
     cost = np.zeros(1)
-    bits = cost.view(np.int64)
+    bits = cost.view(np.int32)
     jc, jk, i, p_n = 0, 0, 0, n[0]
     while i < a_id.size:
         cid = a_id[i]
@@ -377,14 +374,14 @@ def _count(c_id, c_signup, c_seg, a_id, a_day, a_val, k_id, k_day, k_kind, k_cos
             if day == _NO_DAY or signup == _NO_DAY:
                 row[1] = _NULL
             else:
-                row[1] = np.int64(np.floor((day - signup) / days_per_month))
+                row[1] = np.int32(np.floor((day - signup) / days_per_month))
             for s in range(n_seg):
                 row[2 + s] = c_seg[jc, s]
             for o in range(n_oth):
                 row[2 + n_seg + o] = a_val[a, 1 + o]
             cost[0] = 0.0
             if contacts:
-                for j in range(first_kind, width - 1):
+                for j in range(first_kind, width - 2):
                     row[j] = 0
                 if day != _NO_DAY:
                     while hi < jk and k_day[hi] < day:
@@ -398,7 +395,7 @@ def _count(c_id, c_signup, c_seg, a_id, a_day, a_val, k_id, k_day, k_kind, k_cos
                             row[rep] += 1
                         cost[0] += k_cost[t]
             cost[0] += 0.0  # -0.0 is 0.0, as SQL groups them
-            row[width - 1] = bits[0]
+            row[width - 2], row[width - 1] = bits[0], bits[1]
             h = _hash(row)
             s = _slot(row, h, vals, table)
             if table[s, 0] != -1:
@@ -409,7 +406,7 @@ def _count(c_id, c_signup, c_seg, a_id, a_day, a_val, k_id, k_day, k_kind, k_cos
                 s = _slot(row, h, vals, table)
             vals[p_n] = row
             counts[p_n] = 1
-            table[s, 0], table[s, 1] = p_n, h
+            table[s, 0], table[s, 1] = p_n, np.int32(np.uint32(h >> np.uint64(32)))
             p_n += 1
         i = e
     n[0] = p_n
@@ -417,28 +414,28 @@ def _count(c_id, c_signup, c_seg, a_id, a_day, a_val, k_id, k_day, k_kind, k_cos
 
 
 def _table(state, score, segments, levels, others, kinds, has_cost, contacts):
-    """The patterns as an Arrow table (NULLs where a value is :data:`_NULL`; segments as their text)."""
+    """The patterns as an Arrow table (NULLs where a value is :data:`_NULL`; segments as their text, a dictionary
+    of their levels)."""
     import pyarrow as pa
 
     vals, counts, _, n = state
     p = int(n[0])
-    vals = vals[:p]
     cols, names = [], [score, "tenure_months", *segments, *others]
     for j in range(len(names)):
-        v = vals[:, j]
+        v = vals[:p, j]
         null = v == _NULL
         if 2 <= j < 2 + len(segments):
-            text = np.array([*levels[j - 2], None], dtype=object)
-            cols.append(pa.array(text[np.where(null, -1, v)], pa.string()))
+            cols.append(pa.DictionaryArray.from_arrays(pa.array(v, pa.int32(), mask=null),
+                                                       pa.array(levels[j - 2], pa.string())))
         else:
-            cols.append(pa.array(v, pa.int64(), mask=null))
+            cols.append(pa.array(v, pa.int32(), mask=null))
     if contacts:
         first = len(names)
         names += [*kinds.values(), "repeat_contacts"]
-        cols += [pa.array(vals[:, first + j]) for j in range(len(kinds) + 1)]
+        cols += [pa.array(vals[:p, first + j]) for j in range(len(kinds) + 1)]
         if has_cost:
             names.append("contact_cost")
-            cols.append(pa.array(np.ascontiguousarray(vals[:, -1]).view(np.float64)))
+            cols.append(pa.array(np.ascontiguousarray(vals[:p, -2:]).view(np.float64)[:, 0]))
     names.append("answer_count")
     cols.append(pa.array(counts[:p]))
     return pa.table(cols, names=names)
