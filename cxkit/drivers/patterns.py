@@ -40,7 +40,6 @@ ANSWERS_PER_GROUP = 500_000
 _NULL = np.iinfo(np.int32).min  # a NULL value in a pattern (scores, tenure, segment codes; values are int32)
 _NO_DAY = np.iinfo(np.int32).min  # an answer without a date: no contacts, no tenure
 _BATCH = 1 << 18  # rows per batch read (of each table: a few MB)
-_EPOCH = "CAST(date_diff('day', DATE '1970-01-01', CAST({} AS DATE)) AS INTEGER)"
 
 
 def compiled_patterns(data, score: str, others: list[str], segments: list[str], kinds: dict, has_cost: bool,
@@ -148,35 +147,45 @@ def _levels(data, segments: list[str]) -> list[list[str]]:
 
 
 def _sql(data, where: str, score, others, segments, levels, kinds, has_cost, contacts, part: int) -> str:
-    """The customers (``part`` 0: id, signup day, segment codes), answers (1: id, day, score and other scores) or
-    contacts (2: id, day, kind code, cost) of the customers ``where`` picks, as stored. NULL values are
-    :data:`_NULL` (a day :data:`_NO_DAY`, a kind -1)."""
+    """The customers (``part`` 0: id, signup date, segment codes), answers (1: id, date, score and other scores) or
+    contacts (2: id, date, kind code, cost) of the customers ``where`` picks, as stored. A NULL score is
+    :data:`_NULL`, a NULL segment or another kind -1 (codes are places in ``levels`` and ``kinds``, read by
+    ``list_position``: cheaper than a CASE on text)."""
     if part == 0:
-        segs = "".join(f", coalesce(CASE CAST({ident(s)} AS VARCHAR) "
-                       + " ".join(f"WHEN {literal(v)} THEN {i}" for i, v in enumerate(levels[j]))
-                       + f" END, {_NULL}) AS {ident(s)}" for j, s in enumerate(segments) if levels[j])
-        segs += "".join(f", CAST({_NULL} AS INTEGER) AS {ident(s)}" for j, s in enumerate(segments) if not levels[j])
-        return (f"SELECT CAST(customer_id AS BIGINT) AS id, coalesce({_EPOCH.format('signup_date')}, {_NO_DAY}) "
-                f"AS signup{segs} FROM customers WHERE customer_id IS NOT NULL AND {where}")
+        segs = "".join(f", {_code(s, levels[j])} AS {ident(s)}" for j, s in enumerate(segments))
+        return (f"SELECT CAST(customer_id AS BIGINT) AS id, CAST(signup_date AS DATE) AS signup{segs} "
+                f"FROM customers WHERE customer_id IS NOT NULL AND {where}")
     if part == 1:
         vals = ", ".join(f"coalesce(CAST({ident(c)} AS INTEGER), {_NULL}) AS {ident(c)}" for c in [score, *others])
-        return (f"SELECT CAST(customer_id AS BIGINT) AS id, coalesce({_EPOCH.format('response_date')}, {_NO_DAY}) "
-                f"AS day, {vals} FROM responses WHERE {ident(score)} IS NOT NULL AND customer_id IS NOT NULL "
-                f"AND {where}")
+        return (f"SELECT CAST(customer_id AS BIGINT) AS id, CAST(response_date AS DATE) AS day, {vals} "
+                f"FROM responses WHERE {ident(score)} IS NOT NULL AND customer_id IS NOT NULL AND {where}")
     if not contacts:
-        return ("SELECT CAST(0 AS BIGINT) AS id, CAST(0 AS INTEGER) AS day, CAST(0 AS TINYINT) AS kind, "
+        return ("SELECT CAST(0 AS BIGINT) AS id, CAST(NULL AS DATE) AS day, CAST(0 AS TINYINT) AS kind, "
                 "CAST(0 AS DOUBLE) AS cost WHERE false")
-    kind = ("CAST(CASE CAST(kind AS VARCHAR) " + " ".join(f"WHEN {literal(k)} THEN {i}" for i, k in enumerate(kinds))
-            + " ELSE -1 END AS TINYINT)" if kinds else "CAST(-1 AS TINYINT)")
     cost = "coalesce(CAST(cost AS DOUBLE), 0)" if has_cost else "CAST(0 AS DOUBLE)"
-    return (f"SELECT CAST(customer_id AS BIGINT) AS id, {_EPOCH.format('date')} AS day, {kind} AS kind, "
-            f"{cost} AS cost FROM contacts WHERE date IS NOT NULL AND customer_id IS NOT NULL AND {where}")
+    return (f"SELECT CAST(customer_id AS BIGINT) AS id, CAST(date AS DATE) AS day, "
+            f"CAST({_code('kind', list(kinds))} AS TINYINT) AS kind, {cost} AS cost FROM contacts "
+            f"WHERE date IS NOT NULL AND customer_id IS NOT NULL AND {where}")
+
+
+def _code(column: str, levels: list[str]) -> str:
+    """The place (0, 1, ...) of a column's text among ``levels``, -1 for NULL or another value, as SQL."""
+    if not levels:
+        return "CAST(-1 AS INTEGER)"
+    listed = ", ".join(literal(v) for v in levels)
+    return f"CAST(coalesce(list_position([{listed}], CAST({ident(column)} AS VARCHAR)), 0) - 1 AS INTEGER)"
 
 
 def _columns(batch, part: int) -> list:
-    """An Arrow batch (or table) of :func:`_sql`'s ``part`` as the compiled pass's arrays: id, day (or signup),
-    then the other columns as one (rows x columns) array, or for contacts (part 2) kind and cost."""
-    cols = [np.asarray(batch.column(i).to_numpy()) for i in range(batch.num_columns)]
+    """An Arrow batch (or table) of :func:`_sql`'s ``part`` as the compiled pass's arrays: id, day (days since
+    1970-01-01; NULL: :data:`_NO_DAY`), then the other columns as one (rows x columns) array, or for contacts
+    (part 2) kind and cost."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    day = pc.fill_null(batch.column(1).cast(pa.int32()), _NO_DAY)
+    cols = [np.asarray(batch.column(i).to_numpy()) for i in range(batch.num_columns) if i != 1]
+    cols.insert(1, np.asarray(day.to_numpy()))
     if part == 2:
         return cols
     rest = (np.column_stack(cols[2:]).astype(np.int32, copy=False) if len(cols) > 2
@@ -423,8 +432,9 @@ def _table(state, score, segments, levels, others, kinds, has_cost, contacts):
     cols, names = [], [score, "tenure_months", *segments, *others]
     for j in range(len(names)):
         v = vals[:p, j]
-        null = v == _NULL
-        if 2 <= j < 2 + len(segments):
+        segment = 2 <= j < 2 + len(segments)
+        null = v < 0 if segment else v == _NULL
+        if segment:
             cols.append(pa.DictionaryArray.from_arrays(pa.array(v, pa.int32(), mask=null),
                                                        pa.array(levels[j - 2], pa.string())))
         else:
