@@ -1,18 +1,19 @@
-"""The driver frame's answers collapsed to their patterns, by one compiled pass over each group of customers.
+"""The driver frame's answers collapsed to their patterns, by one compiled pass over the customers in id order.
 
 :func:`~cxkit.drivers.frame.driver_frame` with ``relation="patterns"`` needs the
 distinct rows of (score, drivers) with the answers of each. In SQL that is the
 frame's joins (contacts near the answers, a window for the repeat flags, the
 range join of answers to contacts, the customers) over every answer, then a
-GROUP BY: a few hundred MB of join state at ten million customers. Here the
-customers (id, signup day, segments), the answers (id, day, scores) and the
-contacts (id, day, kind, cost) are read narrow, a group of customer ids at a
-time (about :data:`ANSWERS_PER_GROUP` answers: the groups are ranges of ids, so
-tables stored in id order are read a row group at a time), in id-then-day order
-(sorted by numpy only if not), and a numba-compiled loop walks each customer
-once: two pointers over the contacts give each answer's window, the contact
-before each one its repeat flag, and each answer's row is added to a hash table
-of patterns. Only the patterns and their counts are kept.
+GROUP BY: about 1 GB of join state at ten million customers. Here the customers
+(id, signup day, segment codes), the answers (id, day, scores) and the contacts
+(id, day, kind code, cost) are read narrow, each once and a batch at a time, in
+id-then-day order (the order they are usually stored in: checked), and a
+numba-compiled loop walks each customer once: two pointers over the contacts
+give each answer's window, the contact before each one its repeat flag, and
+each answer's row is added to a hash table of patterns (int32 values, the
+cost's bits in two of them). Only the patterns and their counts are kept, so
+memory does not grow with the answers. Tables not stored in id order are read a
+range of ids at a time (about :data:`ANSWERS_PER_GROUP` answers) and sorted.
 
 Local engines with integer customer ids and integer scores only
 (:func:`compiled_patterns` returns None otherwise; the caller then groups the
@@ -105,7 +106,8 @@ class _Unordered(Exception):
 
 
 def _integers(data, score: str, others: list[str]) -> bool:
-    """Are the customer ids and the scores integers (every value an int64)?"""
+    """Are the customer ids and the scores integers (ids of :data:`~cxkit.sql.INT64_TYPES`; scores, validated
+    within their scale, are read as int32)?"""
     cols = ", ".join(f"typeof({ident(c)})" for c in ["customer_id", score, *others])
     row = data.sql(f"SELECT {cols} FROM responses LIMIT 1").fetchone()
     ids = data.sql("SELECT typeof(customer_id) FROM customers LIMIT 1").fetchone()
