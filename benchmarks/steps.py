@@ -314,12 +314,19 @@ DRIVER_COLUMNS = ["tenure_months", "plan", "region", "csat", "call_contacts", "c
 
 
 def kit_drivers(folder):
-    """The driver frame (each answer's contacts in the 90 days before) and the weights with their bootstrap, on
-    loaded data (the load is its own row, and the whole analysis's first step), as the other steps are timed."""
+    """The driver frame as the report builds it: the answers (each with its contacts in the 90 days before)
+    collapsed to their distinct patterns with counts (``driver_frame(relation="patterns")``: a compiled pass over
+    the customers, contacts and answers in id order, in a temporary table), and the weights with their bootstrap
+    read from it; on loaded data (the load is its own row, and the whole analysis's first step), as the other
+    steps are timed."""
     def run(data):
         from cxkit.drivers import KeyDrivers, driver_frame
+        from cxkit.drivers.frame import drop_answers_table
 
-        kd = KeyDrivers(n_boot=N_BOOT).fit(driver_frame(data, relation=True), DRIVER_COLUMNS)
+        try:
+            kd = KeyDrivers(n_boot=N_BOOT).fit(driver_frame(data, relation="patterns"), DRIVER_COLUMNS)
+        finally:
+            drop_answers_table(data)
         return {"weights": kd.importance_.set_index("driver")["weight"], "patterns": kd.patterns_}
     return (lambda: _data(folder)), run
 

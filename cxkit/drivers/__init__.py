@@ -1,7 +1,8 @@
 """Why: what goes with dissatisfaction, and which experiences come before customers and revenue leave.
 
 - :func:`driver_frame`: one row per answer with its candidate drivers (contacts by kind in the days
-  before it, repeat contacts, cost, plan, region, tenure, CSAT, effort).
+  before it, repeat contacts, cost, plan, region, tenure, CSAT, effort), or with ``relation="patterns"`` its
+  distinct rows with the answers of each (``answer_count``), which the fits below read alike.
 - :class:`KeyDrivers`: relative importance of the drivers for the score or for being a detractor
   (Johnson's relative weights, or general dominance as the cross-check), with bootstrap intervals.
 - :class:`TouchpointImpact`: NPS with and without an experience, and the NPS points lost to it.

@@ -13,6 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from cxkit.drivers.frame import ANSWER_COUNT
 from cxkit.errors import CxkitError
 from cxkit.sql import ident
 
@@ -154,6 +155,9 @@ def _relation(frame):
 def collapse(frame, outcome: str, drivers: list[str], categorical: set) -> Patterns:
     """Group the answers into patterns of the outcome and the drivers (rows missing any are left out).
 
+    A frame with the column :data:`~cxkit.drivers.frame.ANSWER_COUNT` (``driver_frame(relation="patterns")``)
+    has a row per pattern of answers: its counts are summed, so the patterns and counts are those of the answers.
+
     The counts come back as Arrow columns and are written straight into the design array: a categorical
     driver's levels are read from its dictionary (a few strings), never as a string per pattern.
     """
@@ -167,7 +171,8 @@ def collapse(frame, outcome: str, drivers: list[str], categorical: set) -> Patte
     select = ", ".join(f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" if c in categorical else ident(c)
                        for c in cols)
     where = " AND ".join(f"{ident(c)} IS NOT NULL" for c in cols)
-    table = _arrow(rel.query("_driver_rows", f"SELECT {select}, count(*) AS _n FROM _driver_rows WHERE {where} "
+    n = f"CAST(sum({ident(ANSWER_COUNT)}) AS BIGINT)" if ANSWER_COUNT in rel.columns else "count(*)"
+    table = _arrow(rel.query("_driver_rows", f"SELECT {select}, {n} AS _n FROM _driver_rows WHERE {where} "
                                              "GROUP BY ALL ORDER BY ALL"))
     if not table.num_rows:
         raise CxkitError("no answer has every driver filled in")

@@ -27,17 +27,36 @@ from cxkit.scales import SCALES
 from cxkit.sql import ident, literal
 
 __all__ = ["driver_frame", "outcome_flag", "contact_kind_columns", "contact_kinds", "drop_answers_table",
-           "kind_counts_sql", "is_complaint_sql", "rate_sql", "REPEAT_DAYS"]
+           "kind_counts_sql", "is_complaint_sql", "rate_sql", "answers_in", "REPEAT_DAYS", "ANSWER_COUNT"]
 
 #: A contact this many days or fewer after the customer's previous contact is a repeat contact.
 REPEAT_DAYS = 7
-ANSWERS_TABLE = "_driver_answers"  # the temporary table of driver_frame(relation="table"), this module's own
+#: The column of ``driver_frame(relation="patterns")`` counting the answers of each pattern (never a driver).
+ANSWER_COUNT = "answer_count"
+ANSWERS_TABLE = "_driver_answers"  # the temporary table of driver_frame(relation="table" or "patterns"), this module's
 _KINDS: dict = {}  # id(data) -> (a weak reference to it, its contact kinds): contact_kinds
 
 
+_COUNTED = "_driver_patterns_counted"  # the Arrow table of the compiled patterns, registered on the connection
+
+
 def drop_answers_table(data) -> None:
-    """Drop the temporary table :func:`driver_frame` made with ``relation="table"``."""
-    data.con.execute(f"DROP TABLE IF EXISTS {ANSWERS_TABLE}")
+    """Drop the temporary table (or view) :func:`driver_frame` made with ``relation="table"`` or ``"patterns"``.
+
+    >>> drop_answers_table(data)      # doctest: +SKIP
+    """
+    if getattr(data, "engine", "local") == "warehouse":  # the backend drops what it made, table or view
+        data.con.execute(f"DROP TABLE IF EXISTS {ANSWERS_TABLE}")
+        return
+    kinds = data.sql(f"SELECT 'VIEW' FROM duckdb_views() WHERE view_name = {literal(ANSWERS_TABLE)} AND temporary "
+                     f"UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = {literal(ANSWERS_TABLE)} "
+                     "AND temporary").fetchall()
+    for (kind,) in kinds:
+        data.con.execute(f"DROP {kind} IF EXISTS {ANSWERS_TABLE}")
+    try:
+        data.con.unregister(_COUNTED)
+    except Exception:  # noqa: BLE001 - none registered
+        pass
 
 
 def kind_counts_sql(kinds: dict, alias: str = "k") -> str:
@@ -88,9 +107,9 @@ def contact_kind_columns(data) -> dict:
     return out
 
 
-def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, relation: bool = False,
+def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, relation: bool | str = False,
                  score: str | None = None):
-    """Candidate drivers of each answer's score, one row per answer.
+    """Candidate drivers of each answer's score, one row per answer (or per pattern of answers, counted).
 
     Parameters
     ----------
@@ -100,10 +119,16 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
         Contacts in this many days before the answer count as its experiences.
     repeat_days : int
         A contact within this many days after the customer's previous contact is a repeat contact.
-    relation : bool or "table"
+    relation : bool, "table" or "patterns"
         Return the DuckDB relation instead of a DataFrame (for large data: :class:`KeyDrivers` aggregates it
         without bringing rows into Python); ``"table"`` computes it once into a temporary table first, for
-        several readers (drop it with :func:`drop_answers_table`).
+        several readers (drop it with :func:`drop_answers_table`). ``"patterns"`` keeps in that table only the
+        distinct rows of the outcome columns and drivers, each with the number of its answers in the column
+        :data:`ANSWER_COUNT` (no ``customer_id``, ``response_date``): all :class:`KeyDrivers`,
+        :class:`TouchpointImpact` and :func:`answers_in` read, a few hundred thousand rows for millions of
+        answers. On a local engine with integer ids and scores it is counted by a compiled pass over each group
+        of customers (:mod:`cxkit.drivers.patterns`: memory that does not grow with the answers), elsewhere by
+        grouping this frame's SQL.
     score : str, optional
         The score whose drivers are sought (``nps``, ``csat`` or ``effort``; default NPS when asked, else the
         data's first score). Its answers are the rows; the other scores of the same answer are drivers.
@@ -119,6 +144,15 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
         in its lowest band: dissatisfied, high effort), and NPS, when asked, is a driver.
         ``attrs["drivers"]`` lists the driver columns, ``attrs["window_days"]`` the window,
         ``attrs["score"]`` and ``attrs["flag"]`` the outcome columns.
+
+    Examples
+    --------
+    >>> frame = driver_frame(data, window_days=90)                       # doctest: +SKIP
+    >>> patterns = driver_frame(data, relation="patterns")               # doctest: +SKIP
+    >>> answers_in(patterns) == len(frame)                               # doctest: +SKIP
+    True
+    >>> kd = KeyDrivers().fit(patterns)              # the fit on the frame's answers    # doctest: +SKIP
+    >>> drop_answers_table(data)                                         # doctest: +SKIP
     """
     window_days, repeat_days = int(window_days), int(repeat_days)
     if window_days < 1 or repeat_days < 0:
@@ -132,6 +166,7 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
     segments = [s for s in data.segments if s in ("plan", "region")] or list(data.segments)
     seg_cols = "".join(f", CAST(c.{ident(s)} AS VARCHAR) AS {ident(s)}" for s in segments)
     kinds = {}
+    has_cost = data.mode == "dated" and data.has("contacts") and data.has("contacts", "cost")
     if data.mode != "dated":
         scores = "".join(f", c.{ident(s)}" for s in others if data.has("customers", s))
         query = (f"SELECT c.customer_id, {_outcome_sql(score, 'c')}, "
@@ -144,7 +179,6 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
         contact_cols, contact_join = "", ""
         if data.has("contacts"):
             kinds = contact_kind_columns(data)
-            has_cost = data.has("contacts", "cost")
             counts, cost = kind_counts_sql(kinds), "cost" if has_cost else "NULL"
             cost_sum = ", coalesce(sum(k.cost), 0) AS contact_cost" if has_cost else ""
             contact_cols = "".join(f", coalesce(w.{ident(col)}, 0) AS {ident(col)}" for col in kinds.values())
@@ -166,11 +200,15 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
                  "AS tenure_months"
                  f"{seg_cols}{scores}{contact_cols} FROM responses r JOIN customers c USING (customer_id) "
                  f"{contact_join}WHERE r.{ident(score)} IS NOT NULL")
+    if relation == "patterns":
+        scores_asked = [s for s in others if data.has("responses" if data.mode == "dated" else "customers", s)]
+        return _patterns(data, query, score, scores_asked, segments, kinds, has_cost, window_days, repeat_days)
     if not relation:  # rows in a fixed order for a DataFrame; a relation is summed, never read in order
         query += " ORDER BY r.customer_id, r.response_date"
     rel = data.sql(query)
     drivers = [c for c in rel.columns if c not in ("customer_id", "response_date", score, flag)]
     if relation == "table":  # computed once into this module's temporary table, for several readers
+        drop_answers_table(data)
         data.con.execute(f"CREATE OR REPLACE TEMP TABLE {ANSWERS_TABLE} AS {query}")
         return data.sql(f"SELECT * FROM {ANSWERS_TABLE}")
     if relation:
@@ -181,6 +219,49 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
     frame.attrs.update({"drivers": drivers, "window_days": window_days, "repeat_days": repeat_days,
                         "contact_kinds": kinds, "score": score, "flag": flag})
     return frame
+
+
+def _patterns(data, query: str, score: str, others: list[str], segments: list[str], kinds: dict, has_cost: bool,
+              window_days: int, repeat_days: int):
+    """The frame's distinct rows but for ``customer_id, response_date``, with :data:`ANSWER_COUNT`, in the
+    module's temporary table: counted by the compiled pass where it applies (then an Arrow table registered on
+    the connection, read through a temporary view in the frame's types), else by grouping ``query``."""
+    from cxkit.drivers.patterns import compiled_patterns
+
+    drop_answers_table(data)
+    rel = data.sql(query)
+    kept = [c for c in rel.columns if c not in ("customer_id", "response_date")]
+    counted = None
+    if data.mode == "dated":
+        counted = compiled_patterns(data, score, others, segments, kinds, has_cost, window_days, repeat_days)
+    if counted is None:
+        cols = ", ".join(ident(c) for c in kept)
+        data.con.execute(f"CREATE OR REPLACE TEMP TABLE {ANSWERS_TABLE} AS SELECT {cols}, "
+                         f"count(*) AS {ANSWER_COUNT} FROM ({query}) f GROUP BY ALL")
+        return data.sql(f"SELECT * FROM {ANSWERS_TABLE}")
+    types = dict(zip(rel.columns, (str(t) for t in rel.types), strict=True))
+    flag = outcome_flag(score)
+    low, high, _ = SCALES[score].cuts[0]
+    select = ", ".join(f"CAST(p.{ident(score)} BETWEEN {low} AND {high} AS INTEGER) AS {ident(flag)}" if c == flag
+                       else f"CAST(p.{ident(c)} AS {types[c]}) AS {ident(c)}" for c in kept)
+    # the Arrow table (int32 values, a dictionary per segment) is the store: a view gives it the frame's types
+    data.con.register(_COUNTED, counted)
+    data.con.execute(f"CREATE TEMP VIEW {ANSWERS_TABLE} AS SELECT {select}, "
+                     f"CAST(p.{ANSWER_COUNT} AS BIGINT) AS {ANSWER_COUNT} FROM {_COUNTED} p")
+    return data.sql(f"SELECT * FROM {ANSWERS_TABLE}")
+
+
+def answers_in(frame) -> int:
+    """The answers of a :func:`driver_frame`: its rows, or with ``relation="patterns"`` the sum of their counts.
+
+    >>> answers_in(pd.DataFrame({"nps": [9, 3], "answer_count": [4, 1]}))
+    5
+    """
+    columns = list(frame.columns)
+    if isinstance(frame, pd.DataFrame):
+        return int(frame[ANSWER_COUNT].sum()) if ANSWER_COUNT in columns else len(frame)
+    what = f"coalesce(sum({ANSWER_COUNT}), 0)" if ANSWER_COUNT in columns else "count(*)"
+    return int(frame.aggregate(what).fetchone()[0])
 
 
 def _near_answers_sql(days: int) -> str:
@@ -215,7 +296,8 @@ def frame_drivers(frame, score: str = "nps") -> list[str]:
     attrs = getattr(frame, "attrs", None) or {}
     if attrs.get("drivers"):
         return list(attrs["drivers"])
-    return [c for c in frame.columns if c not in ("customer_id", "response_date", score, outcome_flag(score))]
+    return [c for c in frame.columns
+            if c not in ("customer_id", "response_date", score, outcome_flag(score), ANSWER_COUNT)]
 
 
 def is_categorical(series: pd.Series) -> bool:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from cxkit._display import html_block, unfitted_html
 from cxkit.drivers.design import centred_factor, collapse, rank_of_factor
-from cxkit.drivers.frame import frame_drivers, is_categorical, outcome_flag
+from cxkit.drivers.frame import ANSWER_COUNT, frame_drivers, is_categorical, outcome_flag
 from cxkit.drivers.importance import linear_importance, logistic_importance
 from cxkit.drivers.resample import resampled_moments
 from cxkit.errors import CxkitError, warn
@@ -99,7 +99,9 @@ class KeyDrivers:
         Parameters
         ----------
         frame : DataFrame or duckdb.DuckDBPyRelation
-            One row per answer with the outcome columns ``nps`` / ``detractor`` and the drivers.
+            One row per answer with the outcome columns ``nps`` / ``detractor`` and the drivers; or one row per
+            pattern of answers with their number in :data:`~cxkit.drivers.frame.ANSWER_COUNT`
+            (``driver_frame(data, relation="patterns")``), weighted by it: the same fit as on the answers.
         drivers : list of str, optional
             Driver columns; by default every driver of the frame that is filled in for every answer and
             varies (a contact cost that is the sum of the kinds' counts times fixed costs is left out).
@@ -108,6 +110,8 @@ class KeyDrivers:
         self.score_ = self._score_of(frame)
         explicit = drivers is not None
         drivers = self._choose(frame, drivers)
+        if ANSWER_COUNT in drivers:
+            raise CxkitError(f"{ANSWER_COUNT} counts the answers of each pattern: it is not a driver")
         categorical = self._categorical(frame, drivers)
         pat = collapse(frame, self.outcome, drivers, categorical)
         pat = self._drop_dependent(pat, explicit)
@@ -298,15 +302,25 @@ class KeyDrivers:
 
 
 def _filled_and_distinct(frame, columns) -> dict:
-    """Column -> (share of rows filled in, distinct values), in one pass over a DuckDB relation."""
+    """Column -> (share of answers filled in, distinct values), in one pass over a DuckDB relation (a frame of
+    patterns, with :data:`~cxkit.drivers.frame.ANSWER_COUNT`, weighted by its counts)."""
+    counted = ANSWER_COUNT in frame.columns
     if isinstance(frame, pd.DataFrame):
-        n = len(frame)
-        return {c: ((float(frame[c].notna().mean()) if n else 0.0), int(frame[c].nunique())) for c in columns}
+        w = frame[ANSWER_COUNT].to_numpy(dtype=float) if counted else np.ones(len(frame))
+        n = w.sum()
+        return {c: ((float(w[frame[c].notna().to_numpy()].sum() / n) if n else 0.0), int(frame[c].nunique()))
+                for c in columns}
     from cxkit.sql import ident
 
     if not columns:
         return {}
-    parts = ", ".join(f"count({ident(c)}), count(DISTINCT {ident(c)})" for c in columns)
-    row = frame.aggregate(f"count(*), {parts}").fetchone()
+    if counted:
+        n = ident(ANSWER_COUNT)
+        parts = ", ".join(f"coalesce(sum({n}) FILTER (WHERE {ident(c)} IS NOT NULL), 0), count(DISTINCT {ident(c)})"
+                          for c in columns)
+        row = frame.aggregate(f"coalesce(sum({n}), 0), {parts}").fetchone()
+    else:
+        parts = ", ".join(f"count({ident(c)}), count(DISTINCT {ident(c)})" for c in columns)
+        row = frame.aggregate(f"count(*), {parts}").fetchone()
     total = row[0]
     return {c: ((row[1 + 2 * i] / total if total else 0.0), int(row[2 + 2 * i])) for i, c in enumerate(columns)}

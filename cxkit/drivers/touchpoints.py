@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from cxkit._display import html_block, unfitted_html
+from cxkit.drivers.frame import ANSWER_COUNT
 from cxkit.errors import CxkitError
 from cxkit.nps import nps_difference, nps_from_counts
 
@@ -73,20 +74,24 @@ def _band_of(values: np.ndarray, score: str) -> np.ndarray:
 
 def _cells(frame, experiences, score: str = "nps") -> dict:
     """Experience -> answers (with it: low, middle, top band; without it: the same), from a DataFrame or, in one
-    pass, a DuckDB relation."""
+    pass, a DuckDB relation; a frame of patterns (with :data:`~cxkit.drivers.frame.ANSWER_COUNT`) weighted by
+    its counts."""
+    counted = ANSWER_COUNT in frame.columns
     if isinstance(frame, pd.DataFrame):
         band = _band_of(frame[score].to_numpy(dtype=float), score)
+        w = frame[ANSWER_COUNT].to_numpy(dtype=float) if counted else np.ones(len(frame))
         out = {}
         for exp in experiences:
             had = frame[exp].fillna(0).to_numpy(dtype=float) > 0
-            out[exp] = np.array([np.sum(had & (band == b)) for b in range(3)]
-                                + [np.sum(~had & (band == b)) for b in range(3)], dtype=float)
+            out[exp] = np.array([w[had & (band == b)].sum() for b in range(3)]
+                                + [w[~had & (band == b)].sum() for b in range(3)], dtype=float)
         return out
     from cxkit.scales import SCALES
     from cxkit.sql import ident
 
     bands = tuple(f"{ident(score)} BETWEEN {lo} AND {hi}" for lo, hi, _ in SCALES[score].cuts)
-    parts = [f"count(*) FILTER (WHERE {'' if had else 'NOT '}coalesce({ident(e)} > 0, false) AND {b})"
+    n = f"sum({ident(ANSWER_COUNT)})" if counted else "count(*)"
+    parts = [f"coalesce({n} FILTER (WHERE {'' if had else 'NOT '}coalesce({ident(e)} > 0, false) AND {b}), 0)"
              for e in experiences for had in (True, False) for b in bands]
     row = frame.aggregate(", ".join(parts)).fetchone()
     return {e: np.array(row[6 * i: 6 * i + 6], dtype=float) for i, e in enumerate(experiences)}
@@ -121,7 +126,8 @@ class TouchpointImpact:
 
     def fit(self, frame: pd.DataFrame, experiences: list[str]) -> TouchpointImpact:
         """Fit on a :func:`~cxkit.drivers.driver_frame` (the score's column and count columns, one row per answer;
-        a DataFrame or its DuckDB relation)."""
+        a DataFrame or its DuckDB relation), or on its patterns (``relation="patterns"``: one row per pattern of
+        answers, weighted by :data:`~cxkit.drivers.frame.ANSWER_COUNT`)."""
         missing = [c for c in [self.score, *experiences] if c not in frame.columns]
         if missing:
             raise CxkitError(f"the driver frame has no column {', '.join(missing)}")
