@@ -278,7 +278,8 @@ class LeadershipAnalysis:
         from concurrent.futures import ThreadPoolExecutor
         from dataclasses import replace
 
-        import cxkit.drivers.sweep  # noqa: F401 - imported here, not in the thread (numba's import is slow)
+        import cxkit.drivers.patterns  # noqa: F401 - imported here, not in the thread (numba's import is slow)
+        import cxkit.drivers.sweep  # noqa: F401
         from cxkit.engine import twin
 
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxkit-drivers")
@@ -354,17 +355,17 @@ class LeadershipAnalysis:
     def _fit_why(self, data) -> None:
         """What goes with dissatisfaction (key drivers, touchpoints) and departure (experiences, leavers' story)."""
         from cxkit.drivers import DepartureStory, ExperienceHazards, KeyDrivers, TouchpointImpact, driver_frame
-        from cxkit.drivers.frame import drop_answers_table
+        from cxkit.drivers.frame import answers_in, drop_answers_table
 
         self.key_drivers_ = self.touchpoints_ = self.experiences_ = self.departures_ = None
         self.why_missing_ = {}
         if self.score_ not in data.scores:  # bands from custom cuts of a score the data does not hold
             self.why_missing_["drivers of the score"] = "other_score"
         else:  # the drivers of the report's own score: NPS, CSAT or effort
-            frame = driver_frame(data, window_days=self.window_days, relation="table",
-                                 score=self.score_)  # read twice, built once
+            frame = driver_frame(data, window_days=self.window_days, relation="patterns",
+                                 score=self.score_)  # the answers' patterns with their counts, read twice
             try:
-                if frame.aggregate("count(*)").fetchone()[0] >= self.min_size_:
+                if answers_in(frame) >= self.min_size_:
                     # quiet: a driver left out is named in notes_, in words by narrative
                     self.key_drivers_ = self._why_attempt("drivers of the score", lambda: KeyDrivers(
                         outcome=self.score_, n_boot=self.n_boot, seed=self.seed, alpha=self.alpha,
