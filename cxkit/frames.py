@@ -64,13 +64,15 @@ def customer_counts_sql(day: str, key: str = "NULL", key_join: str = "", slice_k
     the periods (months or quarters) are named from the few groups. ``customers`` is ``c`` in the SQL.
     """
     left = f"c.end_date <= {day}"
-    rows = (f"SELECT {slice_key} AS slice_key, year(c.signup_date) AS jy, month(c.signup_date) AS jm, "
-            f"CASE WHEN {left} THEN year(c.end_date) END AS ly, CASE WHEN {left} THEN month(c.end_date) END AS lm, "
+    # a month as one number (year x 100 + month) while grouping: two keys fewer per customer
+    rows = (f"SELECT {slice_key} AS slice_key, year(c.signup_date) * 100 + month(c.signup_date) AS jym, "
+            f"CASE WHEN {left} THEN year(c.end_date) * 100 + month(c.end_date) END AS lym, "
             f"CASE WHEN c.end_date IS NULL THEN 1 ELSE 0 END AS active, {key} AS k, "
             f"CASE WHEN {left} THEN {reason} END AS reason, {run_rate} AS rr FROM customers c {rate_join}{key_join}"
             + (f" WHERE c.signup_date <= {day}" if cut else ""))
-    return ("SELECT slice_key, jy, jm, ly, lm, active, k, reason, count(*) AS n, sum(rr) AS rr, "
-            f"sum(rr * rr) AS rr2 FROM ({rows}) GROUP BY ALL")
+    return ("SELECT slice_key, jym // 100 AS jy, jym % 100 AS jm, lym // 100 AS ly, lym % 100 AS lm, active, k, "
+            "reason, n, rr, rr2 FROM (SELECT slice_key, jym, lym, active, k, reason, count(*) AS n, sum(rr) AS rr, "
+            f"sum(rr * rr) AS rr2 FROM ({rows}) GROUP BY ALL)")
 
 
 def customer_cube(data, score: str = "nps") -> str:
