@@ -14,7 +14,8 @@ from cxkit.scales import band_counts_sql
 
 __all__ = ["answers", "answer_order", "latest_answers", "band_source", "nps_counts", "nps_counts_by",
            "NPS_WINDOW_MONTHS", "survival_frame", "spells_table", "ltv_frame", "drop_ltv_frame", "active_base",
-           "value_base", "clock_description", "CLOCKS", "customer_cube", "customer_counts_sql"]
+           "value_base", "clock_description", "CLOCKS", "customer_cube", "customer_counts_sql",
+           "answer_spells"]
 
 
 def answer_order(score: str = "nps", direction: str = "ASC", alias: str = "") -> str:
@@ -354,15 +355,34 @@ _WIDE_COLUMNS = ("_keep", "_next_date", "_first", "_signup_date", "_end_date", "
 
 
 def answer_spells(data, score: str) -> str | None:
-    """The table behind :func:`spells_table` for dated data on the response clock: every answer of ``score``
-    with its customer's columns, when it was made for this data (else None; nothing is made here).
+    """The table behind :func:`spells_table` for dated data on the response clock, when it was made for this
+    data and score (nothing is made here).
 
-    One row per answer (``customer_id, start_date`` the answer's date, ``score``, the spell's ``duration, event,
-    segment`` and ``churn_reason``, the segment columns and ``monthly_revenue``) and :data:`_WIDE_COLUMNS`:
-    ``_keep`` (the spells' own rule), ``_next_date`` (NULL on the latest answer), ``_first`` (the customer's first
-    answer), and the customer's ``_signup_date``, ``_end_date`` and ``_referrals`` where the data has them. The
-    customers are joined to their answers once: the LTV frame (first answers), the headline NPS counts (latest)
-    and the NPS trend's mix (every answer) read them here instead of joining again.
+    The customers are joined to their answers once: the LTV frame (first answers), the headline NPS counts
+    (latest answers) and the NPS trend's mix (every answer) read it instead of joining the customers again.
+
+    Parameters
+    ----------
+    data : CXData
+    score : str
+        The score whose answers it holds (``nps``, ``csat`` or ``effort``).
+
+    Returns
+    -------
+    str or None
+        The temp table's name, or None when :func:`spells_table` has not made it (snapshot data, another
+        clock, or not yet). One row per answer: ``customer_id, start_date`` (the answer's date), the spell's
+        ``duration, event, segment``, ``score``, the segment columns, ``monthly_revenue`` and ``churn_reason``
+        as :func:`spells_table` gives them, and :data:`_WIDE_COLUMNS`: ``_keep`` (the spells' own rule: kept
+        spells are the spells table), ``_next_date`` (NULL on the latest answer), ``_first`` (the customer's
+        first answer) and the customer's ``_signup_date``, ``_end_date`` and ``_referrals`` where the data
+        has them.
+
+    Examples
+    --------
+    >>> rel = spells_table(data)                       # doctest: +SKIP
+    >>> answer_spells(data, "nps")                     # doctest: +SKIP
+    '_spells_nps'
     """
     name = f"_spells_{score}"
     return name if data.mode == "dated" and score in data.scores and _has_temp(data, name) else None

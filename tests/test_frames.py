@@ -93,3 +93,18 @@ def test_the_trend_mix_from_the_answer_table_is_the_joined_one(params):
     pd.testing.assert_frame_equal(ours.sort_values(keys, ignore_index=True),
                                   theirs.sort_values(keys, ignore_index=True))
     pd.testing.assert_frame_equal(NPSTrend("M").fit_data(data).table, NPSTrend("M").fit_data(fresh).table)
+
+
+def test_a_slice_makes_its_own_answer_table(params):
+    """A slice (its own connection) never reads the whole data's answer table: its LTV frame is its own."""
+    data = _fresh(params)
+    spells_table(data)
+    plan = data.sql("SELECT plan FROM customers ORDER BY customer_id LIMIT 1").fetchone()[0]
+    part = data.subset({"plan": plan})
+    assert answer_spells(part, "nps") is None
+    spells_table(part)
+    ours = ltv_frame(part, relation=True).query("f", "SELECT count(*) FROM f").fetchone()
+    drop_ltv_frame(part)
+    alone = _fresh(params).subset({"plan": plan})
+    assert ours == ltv_frame(alone, relation=True).query("f", "SELECT count(*) FROM f").fetchone()
+    assert ours < ltv_frame(data, relation=True).query("f", "SELECT count(*) FROM f").fetchone()
