@@ -461,10 +461,10 @@ def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None, 
     sql = _ltv_sql(data, score, segment, cuts)
     if relation:
         data.con.execute(f"CREATE OR REPLACE TEMP TABLE _ltv_frame AS {sql}")
-        data.con.execute("DROP TABLE _ltv_base")
+        data.con.execute("DROP TABLE IF EXISTS _ltv_base")
         return data.sql("SELECT * FROM _ltv_frame")
     frame = data.df(sql + " ORDER BY customer_id")  # a fixed order: the same seed then draws the same bootstrap
-    data.con.execute("DROP TABLE _ltv_base")
+    data.con.execute("DROP TABLE IF EXISTS _ltv_base")
     frame = frame.drop(columns="customer_id")
     if segment == "band":
         frame.attrs["base_counts"] = value_base(data, score)
@@ -477,20 +477,22 @@ def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None, 
 
 
 def _ltv_sql(data, score, segment, cuts) -> str:
-    """The LTV frame's query over a temp table ``_ltv_base`` of first-answer spells (created here)."""
+    """The LTV frame's query over the first-answer spells: :func:`answer_spells`' first answers when made (read
+    where they lie), else a temp table ``_ltv_base`` created here (computed once, joined twice)."""
     from cxkit.contract import DAYS_PER_MONTH
 
     clock = "tenure" if data.mode == "snapshot" else "response"
     carry = [c for c in ("referrals", "signup_date", "end_date") if data.has("customers", c)]
     resolved = score or ("nps" if "nps" in data.scores else (data.scores[0] if data.scores else None))
     table = answer_spells(data, resolved) if segment in ("band", "score", *data.segments) else None
-    if table is not None:  # the first answers already joined to their customers
-        base = _first_spells_sql(data, table, resolved, segment, cuts, carry)
+    if table is not None:  # the first answers already joined to their customers: a cheap read, twice
+        name = f"({_first_spells_sql(data, table, resolved, segment, cuts, carry)})"
+        starts = f"(SELECT customer_id, start_date FROM {table} WHERE _first)"  # what the bills and contacts need
     else:  # the columns read below
         base = survival_frame(data, clock=clock, which="first", score=score, segment=segment, cuts=cuts,
                               relation=True, carry=carry, slim=data.mode == "dated").sql_query()
-    name = "_ltv_base"
-    data.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {base}")  # computed once, joined twice
+        name = starts = "_ltv_base"
+        data.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {base}")
     referrals = "coalesce(f.referrals, 0)" if "referrals" in carry else "0"
     monthly = "coalesce(f.monthly_revenue, 0)" if data.has("customers", "monthly_revenue") else "0"
     if data.mode == "snapshot":
@@ -500,7 +502,7 @@ def _ltv_sql(data, score, segment, cuts) -> str:
     as_of = f"DATE '{data.as_of.isoformat()}'"
     if data.has("revenue"):
         revenue = ("SELECT r.customer_id, sum(r.amount) AS revenue, count(*) AS billed_months FROM revenue r "
-                   f"JOIN {name} f USING (customer_id) WHERE r.month >= date_trunc('month', f.start_date) "
+                   f"JOIN {starts} f USING (customer_id) WHERE r.month >= date_trunc('month', f.start_date) "
                    "GROUP BY 1")
         revenue_cols = "coalesce(rv.revenue, 0) AS revenue, coalesce(rv.billed_months, 0) AS billed_months"
         revenue_join = f"LEFT JOIN ({revenue}) rv USING (customer_id) "
@@ -511,7 +513,7 @@ def _ltv_sql(data, score, segment, cuts) -> str:
     if data.has("contacts"):
         contacts = ("SELECT k.customer_id, sum(" + cost + ") AS cost, count(*) AS contacts, "
                     f"sum(CASE WHEN lower(k.kind) LIKE '%retention%' THEN {cost} ELSE 0 END) AS retention_cost "
-                    f"FROM contacts k JOIN {name} f USING (customer_id) WHERE k.date >= f.start_date GROUP BY 1")
+                    f"FROM contacts k JOIN {starts} f USING (customer_id) WHERE k.date >= f.start_date GROUP BY 1")
         contact_cols = ("coalesce(ct.cost, 0) AS cost, coalesce(ct.contacts, 0) AS contacts, "
                         "coalesce(ct.retention_cost, 0) AS retention_cost")
         contact_join = f"LEFT JOIN ({contacts}) ct USING (customer_id) "
