@@ -14,7 +14,8 @@ from cxkit.scales import band_counts_sql
 
 __all__ = ["answers", "answer_order", "latest_answers", "band_source", "nps_counts", "nps_counts_by",
            "NPS_WINDOW_MONTHS", "survival_frame", "spells_table", "ltv_frame", "drop_ltv_frame", "active_base",
-           "value_base", "clock_description", "CLOCKS", "customer_cube", "customer_counts_sql"]
+           "value_base", "clock_description", "CLOCKS", "customer_cube", "customer_counts_sql",
+           "answer_spells"]
 
 
 def answer_order(score: str = "nps", direction: str = "ASC", alias: str = "") -> str:
@@ -31,7 +32,8 @@ def answer_order(score: str = "nps", direction: str = "ASC", alias: str = "") ->
 
 
 def latest_answers(data, score: str = "nps") -> str:
-    """A table of each customer's latest answer (``customer_id, score, response_date``), once per data and score.
+    """A table (or view) of each customer's latest answer (``customer_id, score, response_date``), once per data
+    and score.
 
     Ledger, contact rates, NPS counts and the active base all need it; with validated data the latest
     answer is also the last one before the customer left (answers after ``end_date`` are refused).
@@ -45,10 +47,11 @@ def latest_answers(data, score: str = "nps") -> str:
 
 
 def _has_temp(data, name: str) -> bool:
-    """Whether this data's connection already holds the temp table ``name`` (made once per data)."""
+    """Whether this data's connection already holds the temp table or view ``name`` (made once per data)."""
     if hasattr(data.con, "has_table"):  # the warehouse engine's connection knows what it created
         return bool(data.con.has_table(name))
-    return bool(data.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
+    return bool(data.con.execute("SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = $1 AND temporary) "
+                                 "+ (SELECT count(*) FROM duckdb_views() WHERE view_name = $1 AND temporary)",
                                  [name]).fetchall()[0][0])
 
 
@@ -64,13 +67,15 @@ def customer_counts_sql(day: str, key: str = "NULL", key_join: str = "", slice_k
     the periods (months or quarters) are named from the few groups. ``customers`` is ``c`` in the SQL.
     """
     left = f"c.end_date <= {day}"
-    rows = (f"SELECT {slice_key} AS slice_key, year(c.signup_date) AS jy, month(c.signup_date) AS jm, "
-            f"CASE WHEN {left} THEN year(c.end_date) END AS ly, CASE WHEN {left} THEN month(c.end_date) END AS lm, "
+    # a month as one number (year x 100 + month) while grouping: two keys fewer per customer
+    rows = (f"SELECT {slice_key} AS slice_key, year(c.signup_date) * 100 + month(c.signup_date) AS jym, "
+            f"CASE WHEN {left} THEN year(c.end_date) * 100 + month(c.end_date) END AS lym, "
             f"CASE WHEN c.end_date IS NULL THEN 1 ELSE 0 END AS active, {key} AS k, "
             f"CASE WHEN {left} THEN {reason} END AS reason, {run_rate} AS rr FROM customers c {rate_join}{key_join}"
             + (f" WHERE c.signup_date <= {day}" if cut else ""))
-    return ("SELECT slice_key, jy, jm, ly, lm, active, k, reason, count(*) AS n, sum(rr) AS rr, "
-            f"sum(rr * rr) AS rr2 FROM ({rows}) GROUP BY ALL")
+    return ("SELECT slice_key, jym // 100 AS jy, jym % 100 AS jm, lym // 100 AS ly, lym % 100 AS lm, active, k, "
+            "reason, n, rr, rr2 FROM (SELECT slice_key, jym, lym, active, k, reason, count(*) AS n, sum(rr) AS rr, "
+            f"sum(rr * rr) AS rr2 FROM ({rows}) GROUP BY ALL)")
 
 
 def customer_cube(data, score: str = "nps") -> str:
@@ -132,27 +137,34 @@ def nps_counts_by(data, columns=(), which: str = "latest", score: str = "nps", a
         ``None`` -> the counts for everyone; each column -> its counts per value.
     """
     order = "DESC" if which == "latest" else "ASC"
+    columns = list(dict.fromkeys(columns))
+    table = answer_spells(data, score) if which == "latest" and set(columns) <= set(data.segments) else None
+    c = "c."  # where the customer's columns are read
     if data.mode == "snapshot":
         source = f"SELECT customer_id, {score} AS score FROM customers WHERE {score} IS NOT NULL"
         keep = "c.churned = 0" if active_only else "TRUE"
     else:
-        if which == "latest":
+        if table is not None:  # the latest answers with their customers' columns: no join
+            c = "a."
+            source = ("SELECT score, start_date AS response_date, _end_date AS end_date"
+                      + "".join(f', "{col}"' for col in columns) + f" FROM {table} WHERE _next_date IS NULL")
+        elif which == "latest":
             source = f"SELECT customer_id, score, response_date FROM {latest_answers(data, score)}"
         else:
             source = (f"SELECT customer_id, {score} AS score, response_date FROM responses "
                       f"WHERE {score} IS NOT NULL QUALIFY row_number() OVER (PARTITION BY customer_id "
                       f"ORDER BY {answer_order(score, order)}) = 1")
-        keep = "c.end_date IS NULL" if active_only else "TRUE"
+        keep = f"{c}end_date IS NULL" if active_only else "TRUE"
         if window_months:
             days = round(float(window_months) * DAYS_PER_MONTH)
             keep += f" AND a.response_date > DATE '{data.as_of.isoformat()}' - INTERVAL {days} DAY"
-    columns = list(dict.fromkeys(columns))
-    keys = "".join(f'CAST(c."{col}" AS VARCHAR) AS "{col}", GROUPING(c."{col}") AS "_rolled_{col}", '
+    keys = "".join(f'CAST({c}"{col}" AS VARCHAR) AS "{col}", GROUPING({c}"{col}") AS "_rolled_{col}", '
                    for col in columns)
-    sets = ", ".join(["()", *(f'(c."{col}")' for col in columns)])
+    sets = ", ".join(["()", *(f'({c}"{col}")' for col in columns)])
+    joined = f"({source}) a" if c == "a." else f"({source}) a JOIN customers c USING (customer_id)"
     counts = data.df(f"SELECT {keys}"
                      f"{band_counts_sql('a.score', 'nps')} "
-                     f"FROM ({source}) a JOIN customers c USING (customer_id) WHERE {keep} "
+                     f"FROM {joined} WHERE {keep} "
                      f"GROUP BY GROUPING SETS ({sets})")
     bands = ["detractors", "passives", "promoters"]
     rolled = counts[[f"_rolled_{col}" for col in columns]].to_numpy() == 1
@@ -203,7 +215,7 @@ from cxkit.clock import CLOCKS, clock_description  # noqa: E402,F401  (the clock
 
 def survival_frame(data, clock: str = "response", which: str = "latest", score: str | None = None,
                    segment: str = "band", cuts=None, relation: bool = False, carry=(), slim: bool = False,
-                   _answers: str | None = None):
+                   _answers: str | None = None, _wide: bool = False):
     """One row per customer (or per answer spell) ready for survival analysis.
 
     Parameters
@@ -231,7 +243,11 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
         Keep only ``customer_id, start_date, duration, event, segment``, ``monthly_revenue`` (when known) and
         ``carry`` (dated data): no score, segment columns or churn reason to read and carry.
     _answers : str, optional
-        A table of :func:`_answer_spells_sql` already made (``which="latest"``, dated data), read instead.
+        A table (or parenthesised query) of :func:`_answer_spells_sql` (``which="latest"``, dated data), read
+        instead of ordering the answers here.
+    _wide : bool
+        With ``_answers`` holding ``first_answer``: every answer spell, the rule that keeps it as ``_keep``, and
+        the columns :func:`answer_spells` gives its other readers (:data:`_WIDE_COLUMNS`).
 
     Returns
     -------
@@ -243,7 +259,7 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     """
     from cxkit.contract import DAYS_PER_MONTH
     from cxkit.errors import CxkitError, CxkitWarning
-    from cxkit.scales import SCALES, band_sql
+    from cxkit.scales import SCALES
 
     if clock not in CLOCKS:
         raise CxkitError(f"clock must be one of {', '.join(CLOCKS)}, not {clock!r}")
@@ -260,8 +276,7 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     scale = SCALES.get(score)
     if scale is not None and cuts is not None:
         scale = scale.with_cuts(cuts)
-    seg_expr = {"band": band_sql("s.score", scale) if scale else "NULL",
-                "score": "CAST(s.score AS VARCHAR)"}.get(segment, f'CAST(c."{segment}" AS VARCHAR)')
+    seg_expr = _segment_sql(scale, segment, "s.score", "c.")
     extra = "".join(f', c."{col}"' for col in data.segments) if not slim else ""
     extra += ", c.monthly_revenue" if data.has("customers", "monthly_revenue") else ""
     extra += "".join(f', c."{col}"' for col in carry if col not in data.segments and col != "monthly_revenue")
@@ -291,12 +306,16 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
                  if clock == "tenure_entry" else "")
         tail = f"{entry}{extra}" if slim else (f", s.score AS score{entry}{extra}, CASE WHEN {event} = 1 THEN "
                                                f"coalesce({reason}, 'unknown') END AS churn_reason")
+        if _wide:  # the answer's place in the customer's answers and the customer's dates, for the other readers
+            dates = [col for col in ("signup_date", "end_date", "referrals") if data.has("customers", col)]
+            tail += ", s.next_date AS _next_date, s.first_answer AS _first" + "".join(f", c.{col} AS _{col}"
+                                                                                       for col in dates)
         inner = (f"SELECT c.customer_id, {start} AS start_date, "
                  f"date_diff('day', {start}, {end}) / {dpm} AS duration, {event} AS event, "
                  f"{seg_expr} AS segment{tail} "
                  f"FROM ({spells}) s JOIN customers c USING (customer_id)")
         keep = "duration > entry" if clock == "tenure_entry" else "(duration > 0 OR event = 1)"
-        sql = f"SELECT * FROM ({inner}) WHERE {keep}"
+        sql = f"SELECT *, {keep} AS _keep FROM ({inner})" if _wide else f"SELECT * FROM ({inner}) WHERE {keep}"
     rel = data.sql(sql)
     description = clock_description(clock, which, data.mode)
     if clock == "tenure" and data.mode == "dated":
@@ -313,12 +332,77 @@ def survival_frame(data, clock: str = "response", which: str = "latest", score: 
     return frame
 
 
-def _answer_spells_sql(score: str) -> str:
+def _segment_sql(scale, segment: str, score: str, customer: str) -> str:
+    """A spell's segment as SQL: the band of ``score`` (on ``scale``), the score itself, or a segment column of
+    the customer (``customer`` is its table's prefix, such as ``c.``)."""
+    from cxkit.scales import band_sql
+
+    return {"band": band_sql(score, scale) if scale else "NULL",
+            "score": f"CAST({score} AS VARCHAR)"}.get(segment, f'CAST({customer}"{segment}" AS VARCHAR)')
+
+
+def _answer_spells_sql(score: str, first: bool = False) -> str:
     """Every answer with the date of the customer's next one (``customer_id, response_date, score, next_date``);
-    the last answer has none (``response_date`` is never missing in validated data)."""
-    return (f"SELECT customer_id, response_date, {score} AS score, "
-            f"lead(response_date) OVER (PARTITION BY customer_id ORDER BY {answer_order(score)}) AS next_date "
+    the last answer has none (``response_date`` is never missing in validated data). With ``first`` also
+    ``first_answer``: whether it is the customer's first, in the same order (:func:`answer_order`)."""
+    window = f"OVER (PARTITION BY customer_id ORDER BY {answer_order(score)})"
+    flag = f", row_number() {window} = 1 AS first_answer" if first else ""
+    return (f"SELECT customer_id, response_date, {score} AS score, lead(response_date) {window} AS next_date{flag} "
             f"FROM responses WHERE {score} IS NOT NULL")
+
+
+#: The columns :func:`answer_spells` adds to the spells: whether the spell is kept (``_keep``), the next
+#: answer's date, whether the answer is the customer's first, and the customer's dates and referrals.
+_WIDE_COLUMNS = ("_keep", "_next_date", "_first", "_signup_date", "_end_date", "_referrals")
+
+
+def answer_spells(data, score: str) -> str | None:
+    """The table behind :func:`spells_table` for dated data on the response clock, when it was made for this
+    data and score (nothing is made here).
+
+    The customers are joined to their answers once: the LTV frame (first answers), the headline NPS counts
+    (latest answers) and the NPS trend's mix (every answer) read it instead of joining the customers again.
+
+    Parameters
+    ----------
+    data : CXData
+    score : str
+        The score whose answers it holds (``nps``, ``csat`` or ``effort``).
+
+    Returns
+    -------
+    str or None
+        The temp table's name, or None when :func:`spells_table` has not made it (snapshot data, another
+        clock, or not yet). One row per answer: ``customer_id, start_date`` (the answer's date), the spell's
+        ``duration, event, segment``, ``score``, the segment columns, ``monthly_revenue`` and ``churn_reason``
+        as :func:`spells_table` gives them, and :data:`_WIDE_COLUMNS`: ``_keep`` (the spells' own rule: kept
+        spells are the spells table), ``_next_date`` (NULL on the latest answer), ``_first`` (the customer's
+        first answer) and the customer's ``_signup_date``, ``_end_date`` and ``_referrals`` where the data
+        has them.
+
+    Examples
+    --------
+    >>> rel = spells_table(data)                       # doctest: +SKIP
+    >>> answer_spells(data, "nps")                     # doctest: +SKIP
+    '_spells_nps'
+    """
+    name = f"_spells_{score}"
+    return name if data.mode == "dated" and score in data.scores and _has_temp(data, name) else None
+
+
+def _make_answer_spells(data, score: str) -> str:
+    """:func:`answer_spells`' table, made once per data and score; its latest answers are also
+    :func:`latest_answers`' (the rows that window would pick: the last in answer order), a view on it rather
+    than a copy (3M customers' latest answers were 75 MB more at 10M)."""
+    name = f"_spells_{score}"
+    if not _has_temp(data, name):
+        rel = survival_frame(data, clock="response", which="latest", score=score, relation=True,
+                             _answers=f"({_answer_spells_sql(score, first=True)})", _wide=True)
+        data.con.execute(f"CREATE TEMP TABLE {name} AS {rel.sql_query()}")
+    if not _has_temp(data, f"_latest_{score}"):
+        data.con.execute(f"CREATE TEMP VIEW _latest_{score} AS SELECT customer_id, score, start_date AS "
+                         f"response_date FROM {name} WHERE _next_date IS NULL")
+    return name
 
 
 def spells_table(data, clock: str = "response", which: str = "latest", score: str | None = None):
@@ -326,28 +410,22 @@ def spells_table(data, clock: str = "response", which: str = "latest", score: st
 
     Models that each aggregate the same spells read the table instead of recomputing the joins. The
     table's name is this module's business: query the relation (``rel.query("f", "SELECT ... FROM f")``).
-    Answer spells of dated data also give :func:`latest_answers` (each customer's answer without a next one),
-    so the answers are put in order once for both.
+    Answer spells of dated data (the response clock, every answer) are :func:`answer_spells`' table, kept spells
+    only: the answers are put in order and joined to their customers once, for :func:`latest_answers`, the LTV
+    frame, the headline NPS counts and the NPS trend too.
     """
     import uuid
 
-    tag = uuid.uuid4().hex[:12]
-    answers = None
+    from cxkit.sql import ident
+
     resolved = score or ("nps" if "nps" in data.scores else (data.scores[0] if data.scores else None))
-    if (data.mode == "dated" and clock == "response" and which == "latest" and resolved in data.scores
-            and not _has_temp(data, f"_latest_{resolved}")):
-        answers = f"_answers_{tag}"
-        data.con.execute(f"CREATE TEMP TABLE {answers} AS {_answer_spells_sql(resolved)}")
-    try:
-        rel = survival_frame(data, clock=clock, which=which, score=score, relation=True, _answers=answers)
-        name = f"_spells_{tag}"
-        data.con.execute(f"CREATE TEMP TABLE {name} AS {rel.sql_query()}")
-        if answers:  # the same rows latest_answers' window would pick: the last in answer order
-            data.con.execute(f"CREATE TEMP TABLE _latest_{resolved} AS SELECT customer_id, score, response_date "
-                             f"FROM {answers} WHERE next_date IS NULL")
-    finally:
-        if answers:
-            data.con.execute(f"DROP TABLE IF EXISTS {answers}")
+    if data.mode == "dated" and clock == "response" and which == "latest" and resolved in data.scores:
+        name = _make_answer_spells(data, resolved)
+        columns = [c for c in data.sql(f"SELECT * FROM {name} LIMIT 0").columns if c not in _WIDE_COLUMNS]
+        return data.sql(f"SELECT {', '.join(ident(c) for c in columns)} FROM {name} WHERE _keep")
+    rel = survival_frame(data, clock=clock, which=which, score=score, relation=True)
+    name = f"_spells_{uuid.uuid4().hex[:12]}"
+    data.con.execute(f"CREATE TEMP TABLE {name} AS {rel.sql_query()}")
     return data.sql(f"SELECT * FROM {name}")
 
 
@@ -383,10 +461,10 @@ def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None, 
     sql = _ltv_sql(data, score, segment, cuts)
     if relation:
         data.con.execute(f"CREATE OR REPLACE TEMP TABLE _ltv_frame AS {sql}")
-        data.con.execute("DROP TABLE _ltv_base")
+        data.con.execute("DROP TABLE IF EXISTS _ltv_base")
         return data.sql("SELECT * FROM _ltv_frame")
     frame = data.df(sql + " ORDER BY customer_id")  # a fixed order: the same seed then draws the same bootstrap
-    data.con.execute("DROP TABLE _ltv_base")
+    data.con.execute("DROP TABLE IF EXISTS _ltv_base")
     frame = frame.drop(columns="customer_id")
     if segment == "band":
         frame.attrs["base_counts"] = value_base(data, score)
@@ -399,15 +477,22 @@ def ltv_frame(data, score: str | None = None, segment: str = "band", cuts=None, 
 
 
 def _ltv_sql(data, score, segment, cuts) -> str:
-    """The LTV frame's query over a temp table ``_ltv_base`` of first-answer spells (created here)."""
+    """The LTV frame's query over the first-answer spells: :func:`answer_spells`' first answers when made (read
+    where they lie), else a temp table ``_ltv_base`` created here (computed once, joined twice)."""
     from cxkit.contract import DAYS_PER_MONTH
 
     clock = "tenure" if data.mode == "snapshot" else "response"
     carry = [c for c in ("referrals", "signup_date", "end_date") if data.has("customers", c)]
-    base = survival_frame(data, clock=clock, which="first", score=score, segment=segment, cuts=cuts,
-                          relation=True, carry=carry, slim=data.mode == "dated")  # the columns read below
-    name = "_ltv_base"
-    data.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {base.sql_query()}")  # computed once, joined twice
+    resolved = score or ("nps" if "nps" in data.scores else (data.scores[0] if data.scores else None))
+    table = answer_spells(data, resolved) if segment in ("band", "score", *data.segments) else None
+    if table is not None:  # the first answers already joined to their customers: a cheap read, twice
+        name = f"({_first_spells_sql(data, table, resolved, segment, cuts, carry)})"
+        starts = f"(SELECT customer_id, start_date FROM {table} WHERE _first)"  # what the bills and contacts need
+    else:  # the columns read below
+        base = survival_frame(data, clock=clock, which="first", score=score, segment=segment, cuts=cuts,
+                              relation=True, carry=carry, slim=data.mode == "dated").sql_query()
+        name = starts = "_ltv_base"
+        data.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {base}")
     referrals = "coalesce(f.referrals, 0)" if "referrals" in carry else "0"
     monthly = "coalesce(f.monthly_revenue, 0)" if data.has("customers", "monthly_revenue") else "0"
     if data.mode == "snapshot":
@@ -417,7 +502,7 @@ def _ltv_sql(data, score, segment, cuts) -> str:
     as_of = f"DATE '{data.as_of.isoformat()}'"
     if data.has("revenue"):
         revenue = ("SELECT r.customer_id, sum(r.amount) AS revenue, count(*) AS billed_months FROM revenue r "
-                   f"JOIN {name} f USING (customer_id) WHERE r.month >= date_trunc('month', f.start_date) "
+                   f"JOIN {starts} f USING (customer_id) WHERE r.month >= date_trunc('month', f.start_date) "
                    "GROUP BY 1")
         revenue_cols = "coalesce(rv.revenue, 0) AS revenue, coalesce(rv.billed_months, 0) AS billed_months"
         revenue_join = f"LEFT JOIN ({revenue}) rv USING (customer_id) "
@@ -428,7 +513,7 @@ def _ltv_sql(data, score, segment, cuts) -> str:
     if data.has("contacts"):
         contacts = ("SELECT k.customer_id, sum(" + cost + ") AS cost, count(*) AS contacts, "
                     f"sum(CASE WHEN lower(k.kind) LIKE '%retention%' THEN {cost} ELSE 0 END) AS retention_cost "
-                    f"FROM contacts k JOIN {name} f USING (customer_id) WHERE k.date >= f.start_date GROUP BY 1")
+                    f"FROM contacts k JOIN {starts} f USING (customer_id) WHERE k.date >= f.start_date GROUP BY 1")
         contact_cols = ("coalesce(ct.cost, 0) AS cost, coalesce(ct.contacts, 0) AS contacts, "
                         "coalesce(ct.retention_cost, 0) AS retention_cost")
         contact_join = f"LEFT JOIN ({contacts}) ct USING (customer_id) "
@@ -439,6 +524,25 @@ def _ltv_sql(data, score, segment, cuts) -> str:
     return (f"SELECT f.customer_id, f.duration, f.event, f.segment, {revenue_cols}, {contact_cols}, "
             f"f.duration AS exposure_months, {referrals} AS referrals, {tenure} AS tenure_months "
             f"FROM {name} f {revenue_join}{contact_join}")
+
+
+def _first_spells_sql(data, table: str, score: str, segment: str, cuts, carry) -> str:
+    """The rows of ``survival_frame(data, which="first", slim=True, carry=carry)`` (dated data, response clock)
+    read from :func:`answer_spells`' ``table``: each customer's first answer until they left or ``as_of``, the
+    same columns and values, without ordering the answers or joining the customers again."""
+    from cxkit.contract import DAYS_PER_MONTH
+    from cxkit.scales import SCALES
+
+    scale = SCALES.get(score)
+    if scale is not None and cuts is not None:
+        scale = scale.with_cuts(cuts)
+    end = f"coalesce(_end_date, DATE '{data.as_of.isoformat()}')"
+    extra = ", monthly_revenue" if data.has("customers", "monthly_revenue") else ""
+    extra += "".join(f", _{col} AS {col}" for col in carry)
+    inner = (f"SELECT customer_id, start_date, date_diff('day', start_date, {end}) / {DAYS_PER_MONTH} AS duration, "
+             f"CASE WHEN _end_date IS NOT NULL THEN 1 ELSE 0 END AS event, "
+             f"{_segment_sql(scale, segment, 'score', '')} AS segment{extra} FROM {table} WHERE _first")
+    return f"SELECT * FROM ({inner}) WHERE (duration > 0 OR event = 1)"
 
 
 def survival_frame_order(data, score=None, segment="band", cuts=None) -> list[str] | None:

@@ -125,6 +125,7 @@ class NPSTrend:
     def _mix_cells(self, data):
         """Answers per period, tenure band and segment (the cells of :func:`cxkit.mix.standardise`), counted in
         DuckDB; segment columns with one level (an audience's own) or more than a dozen are left out."""
+        from cxkit.frames import answer_spells
         from cxkit.mix import tenure_band_sql
         from cxkit.scales import band_counts_sql
         from cxkit.sql import ident
@@ -136,11 +137,16 @@ class NPSTrend:
             levels = data.sql("SELECT " + ", ".join(f"count(DISTINCT {ident(c)})" for c in segments)
                               + " FROM customers").fetchone()
             segments = [c for c, k in zip(segments, levels, strict=True) if 2 <= k <= 12]
-        tenure = tenure_band_sql()
-        cols = "".join(f", CAST(c.{ident(s)} AS VARCHAR) AS {ident(s)}" for s in segments)
+        table = answer_spells(data, "nps")  # every NPS answer already joined to its customer, when made
+        c = "r." if table is not None else "c."
+        tenure = tenure_band_sql(f"{c}signup_date")
+        cols = "".join(f", CAST({c}{ident(s)} AS VARCHAR) AS {ident(s)}" for s in segments)
+        source = ("responses r JOIN customers c USING (customer_id)" if table is None else
+                  "(SELECT start_date AS response_date, score AS nps, _signup_date AS signup_date"
+                  + "".join(f", {ident(s)}" for s in segments) + f" FROM {table}) r")
         sql = (f"SELECT CAST(date_trunc('{PERIODS[self.period]}', r.response_date) AS DATE) AS period_start, "
                f"{tenure} AS tenure{cols}, count(*) AS n, {band_counts_sql('r.nps')} "
-               "FROM responses r JOIN customers c USING (customer_id) WHERE r.nps IS NOT NULL GROUP BY ALL")
+               f"FROM {source} WHERE r.nps IS NOT NULL GROUP BY ALL")
         return data.sql(sql).df(), ["tenure", *segments]
 
     def fit_counts(self, counts: pd.DataFrame, cells: pd.DataFrame | None = None, adjust=()) -> NPSTrend:

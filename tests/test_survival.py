@@ -214,14 +214,15 @@ def test_plots_return_axes_without_showing(frame, monkeypatch):
 
 
 def test_spells_table_orders_the_answers_once_for_the_latest_answers_too(tmp_path):
-    """Dated data: the spells table also leaves each customer's latest answer (``latest_answers``' table), the
-    rows its own window picks (latest day, lowest score on it); the ordered answers behind both are let go."""
+    """Dated data: the spells table also leaves each customer's latest answer (``latest_answers``', a view on the
+    spells' answer table), the rows its own window picks (latest day, lowest score on it)."""
     from cxkit.frames import answer_order, latest_answers, spells_table
 
     data = load(write(tmp_path, n_customers=3_000, seed=4))
     spells = spells_table(data)
     names = {r[0] for r in data.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
-    assert "_latest_nps" in names and not any(n.startswith("_answers_") for n in names)
+    views = {r[0] for r in data.con.execute("SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
+    assert "_latest_nps" in views and not any(n.startswith("_answers_") for n in names)  # a view on the spells
     own = data.con.execute("SELECT customer_id, nps AS score, response_date FROM responses WHERE nps IS NOT NULL "
                            "QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY "
                            f"{answer_order('nps', 'DESC')}) = 1 ORDER BY ALL").fetchall()

@@ -69,16 +69,16 @@ class CumulativeIncidence:
         src = SqlSource(df, [c for c in (duration_col, event_col, cause_col, segment_col, entry_col) if c],
                         "churn reasons")
         seg = f"CAST({_q(segment_col)} AS VARCHAR)" if segment_col else "'all'"
-        causes = src.df(
-            f"SELECT {seg} AS segment, CAST({_q(duration_col)} AS DOUBLE) AS time, "
-            f"coalesce(CAST({_q(cause_col)} AS VARCHAR), 'unknown') AS cause, count(*) AS events "
-            f"FROM _src WHERE CAST({_q(event_col)} AS DOUBLE) = 1 GROUP BY ALL")
-        self.causes_ = causes.groupby("cause")["events"].sum().sort_values(ascending=False).index.tolist()
         entry = f"CAST({_q(entry_col)} AS DOUBLE)" if entry_col else "-1.0"
         patterns = src.df(  # customers alike in entry, exit and reason share their influence
             f"SELECT {seg} AS segment, {entry} AS entry, CAST({_q(duration_col)} AS DOUBLE) AS time, "
             f"CASE WHEN CAST({_q(event_col)} AS DOUBLE) = 1 THEN "
             f"coalesce(CAST({_q(cause_col)} AS VARCHAR), 'unknown') END AS cause, count(*) AS n FROM _src GROUP BY ALL")
+        # the exits per segment, time and reason: the patterns' events summed over entry (no second pass)
+        exits = patterns[patterns["cause"].notna()]
+        causes = (exits.groupby(["segment", "time", "cause"], as_index=False, dropna=False)["n"].sum()
+                  .rename(columns={"n": "events"}))
+        self.causes_ = causes.groupby("cause")["events"].sum().sort_values(ascending=False).index.tolist()
         order = self.order or (_segment_order(df[segment_col]) if segment_col else ["all"])
         self.segments_ = [s for s in order if s in table.segments]
         parts, free_parts = [], []
