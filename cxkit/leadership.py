@@ -13,7 +13,6 @@ Examples
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -160,41 +159,14 @@ class LeadershipAnalysis:
             raise CxkitError(f"slice_n_boot must be at least 2, not {slice_n_boot!r}")
 
     def fit(self, data) -> LeadershipAnalysis:
+        from cxkit.survival import SegmentSurvival
+
         self.resolve(data)
+        score, clock = self.score_, self.clock_kind_
         # what the data measures; what it does not is "not available", never 0
         self.measured_ = {"cost to serve": data.has("contacts", "cost"), "contacts": data.has("contacts"),
                           "referrals": data.has("customers", "referrals"),
                           "revenue": data.has("revenue") or data.has("customers", "monthly_revenue")}
-        with holding_warnings():  # the kit's warnings of both threads, warned in order when they are one again
-            self._events_known = threading.Event()  # the drivers' departures part waits for the frame's count
-            finish_why = self._start_why(data)  # the drivers section, beside the frame and models where it can be
-            try:
-                present, entry = self._fit_frame(data)
-                self._events_known.set()
-                self._fit_models(data, present, entry)
-            except BaseException:
-                self._events_known.set()
-                _wait_quietly(finish_why)  # its connection is not left working under a failed fit
-                del self._events_known
-                raise
-            finish_why()
-        del self._events_known  # a thread's event: the fitted analysis keeps none (it pickles)
-        self.slice_difference_ = self.nps_everyone_ = self.nps_parent_ = self.parent_slice_ = None
-        self.audience_ = None
-        self.slice_comparison_ = self._slice_comparison(data) if data.parent is not None else None
-        self.engine_ = data.engine
-        self.bytes_back_ = None
-        if data.engine == "warehouse":  # what crossed the wire since the data was opened (the gateway's too)
-            total = data.con.bytes_back
-            self.bytes_back_ = {"aggregates": total}
-        return self
-
-    def _fit_frame(self, data) -> tuple:
-        """The spells frame, its counts, the survival curves and the separation (what the models read); returns
-        the bands present and the entry column."""
-        from cxkit.survival import SegmentSurvival
-
-        score, clock = self.score_, self.clock_kind_
         # The frame is computed once into a DuckDB table (its name is frames'); every model aggregates over it.
         self.frame_ = spells_table(data, clock=clock, which=self.which, score=score)
         self._left_cache = None  # a snapshot's leavers by segment level, read once when asked (left_revenue_by)
@@ -217,7 +189,23 @@ class LeadershipAnalysis:
         self.reference_ = next((b for b in (self.mid_, self.high_, self.low_) if b in present), self.mid_)
         self.cox_ = self.incidence_ = self.ltv_ = None
         self._fit_separation(data)
-        return present, entry
+        with holding_warnings():  # the kit's warnings of both threads, warned in order when they are one again
+            finish_why = self._start_why(data)  # the drivers section, beside the models below where it can be
+            try:
+                self._fit_models(data, present, entry)
+            except BaseException:
+                _wait_quietly(finish_why)  # its connection is not left working under a failed fit
+                raise
+            finish_why()
+        self.slice_difference_ = self.nps_everyone_ = self.nps_parent_ = self.parent_slice_ = None
+        self.audience_ = None
+        self.slice_comparison_ = self._slice_comparison(data) if data.parent is not None else None
+        self.engine_ = data.engine
+        self.bytes_back_ = None
+        if data.engine == "warehouse":  # what crossed the wire since the data was opened (the gateway's too)
+            total = data.con.bytes_back
+            self.bytes_back_ = {"aggregates": total}
+        return self
 
     def _fit_models(self, data, present: list, entry: str | None) -> None:
         """The churn models, the headline counts, lifetime value and the flows (what :meth:`fit` does after the
@@ -391,9 +379,6 @@ class LeadershipAnalysis:
                                                          score=self.score_).fit(frame, experiences)
             finally:
                 drop_answers_table(data)
-        known = getattr(self, "_events_known", None)
-        if known is not None:  # beside the frame: its count of departures decides what follows
-            known.wait()
         if data.mode != "dated":
             self.why_missing_["experiences before departure"] = "snapshot"
         elif not data.has("contacts"):
