@@ -256,11 +256,9 @@ def _merged(data, queries: list[str]):
 
 def _cursor(data):
     """A connection of its own to the data's database (three tables are read at once), on its search path."""
-    path = data.sql("SELECT current_setting('search_path')").fetchone()[0]
-    cur = data.con.cursor()
-    if path:
-        cur.execute(f"SET search_path = {literal(path)}")
-    return cur
+    from cxkit.engine import twin
+
+    return twin(data.con)
 
 
 def _arrow(relation):
