@@ -816,3 +816,11 @@ def test_an_adjusted_model_the_data_cannot_pin_down_is_set_aside_without_touchin
         eh = ExperienceHazards().fit_data(data)
         assert warnings.filters is before
     assert eh.prior_missing_ == "too_few" and eh.prior_score_ is None and eh.cox_ is eh.unadjusted_cox_
+
+
+def test_driver_frame_refuses_a_relation_it_does_not_know(small_tables, case):
+    """A misspelt ``relation="pattern"`` used to give the answer-level relation without a word."""
+    data = load(case(fmt="parquet"))
+    with pytest.raises(CxkitError, match="'table' or 'patterns', not 'pattern'"):
+        driver_frame(data, relation="pattern")
+    assert driver_frame(data, relation=0).shape[0] > 0  # False by another name: the DataFrame, as before

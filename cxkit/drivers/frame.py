@@ -154,6 +154,8 @@ def driver_frame(data, window_days: int = 90, repeat_days: int = REPEAT_DAYS, re
     >>> kd = KeyDrivers().fit(patterns)              # the fit on the frame's answers    # doctest: +SKIP
     >>> drop_answers_table(data)                                         # doctest: +SKIP
     """
+    if relation not in (False, True, "table", "patterns"):  # a misspelt "pattern" is not a relation of answers
+        raise CxkitError(f"relation must be False, True, 'table' or 'patterns', not {relation!r}")
     window_days, repeat_days = int(window_days), int(repeat_days)
     if window_days < 1 or repeat_days < 0:
         raise CxkitError("window_days must be at least 1 and repeat_days at least 0")
