@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["connect", "twin", "LOCKED_SETTINGS", "BUILT_IN_EXTENSIONS"]
+__all__ = ["connect", "twin", "room_beside", "arrow_table", "LOCKED_SETTINGS", "BUILT_IN_EXTENSIONS"]
 
 #: Settings made, in this order, on every connection before it is handed out.
 LOCKED_SETTINGS = (
@@ -70,3 +70,25 @@ def twin(con):
 
         other.execute(f"SET search_path = {literal(str(path))}")
     return other
+
+
+def room_beside(con) -> bool:
+    """Whether this machine and ``con``'s DuckDB allow work in a second thread: two cores or more, and DuckDB
+    not held to one thread (a batch's workers are, by ``DUCKDB_THREADS``, so their processes share the cores).
+
+    >>> room_beside(connect()) == ((os.cpu_count() or 1) >= 2)
+    True
+    """
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    return (os.cpu_count() or 1) >= 2 and int(threads) >= 2
+
+
+def arrow_table(relation):
+    """A relation's rows as one Arrow table: DuckDB's ``to_arrow_table`` (its ``fetch_arrow_table`` is
+    deprecated from DuckDB 1.5), else a warehouse relation's ``arrow()``.
+
+    >>> arrow_table(connect().sql("SELECT 1 AS a")).column_names
+    ['a']
+    """
+    fetch = getattr(relation, "to_arrow_table", None) or getattr(relation, "fetch_arrow_table", None)
+    return fetch() if fetch is not None else relation.arrow()

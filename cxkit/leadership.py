@@ -52,14 +52,6 @@ class Unavailable:
     details: dict = field(default_factory=dict)
 
 
-def _threads_beside(data) -> bool:
-    """Whether this machine and the data's DuckDB allow work in a second thread (two cores, two threads)."""
-    import os
-
-    threads = data.con.execute("SELECT current_setting('threads')").fetchone()[0]
-    return (os.cpu_count() or 1) >= 2 and int(threads) >= 2
-
-
 def _wait_quietly(finish) -> None:
     """Wait for work started beside a fit that failed; what it raised gives way to the fit's own error."""
     try:
@@ -273,14 +265,15 @@ class LeadershipAnalysis:
         (:func:`cxkit.errors.holding_warnings`). On a warehouse, or DuckDB held to one thread (a batch's
         workers), it runs when waited for, after the models, as before.
         """
-        if data.engine == "warehouse" or not _threads_beside(data):
+        from cxkit.engine import room_beside, twin
+
+        if data.engine == "warehouse" or not room_beside(data.con):
             return lambda: self._fit_why(data)
         from concurrent.futures import ThreadPoolExecutor
         from dataclasses import replace
 
         import cxkit.drivers.patterns  # noqa: F401 - imported here, not in the thread (numba's import is slow)
         import cxkit.drivers.sweep  # noqa: F401
-        from cxkit.engine import twin
 
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxkit-drivers")
         future = pool.submit(self._fit_why, replace(data, con=twin(data.con)))

@@ -10,7 +10,7 @@ import warnings
 import pandas as pd
 import pytest
 
-import cxkit.leadership as leadership
+import cxkit.engine as engine
 from cxkit.errors import CxkitWarning, holding_warnings, warn
 from cxkit.leadership import LeadershipAnalysis
 from cxkit.load import load
@@ -28,7 +28,7 @@ def data(tmp_path_factory):
 
 def _fit(data, beside: bool, monkeypatch):
     """The analysis with the drivers section in a thread (or not), the threads it ran in, the kit's warnings."""
-    monkeypatch.setattr(leadership, "_threads_beside", lambda d: beside)
+    monkeypatch.setattr(engine, "room_beside", lambda con: beside)
     threads = []
 
     def why(self, d):
@@ -87,7 +87,7 @@ def test_the_warnings_of_both_threads_come_in_the_serial_order(tmp_path, monkeyp
 
 
 def test_an_error_in_the_thread_is_raised_and_the_models_error_comes_first(data, monkeypatch):
-    monkeypatch.setattr(leadership, "_threads_beside", lambda d: True)
+    monkeypatch.setattr(engine, "room_beside", lambda con: True)
 
     def broken(self, d):
         raise RuntimeError("drivers broke")

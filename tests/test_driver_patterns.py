@@ -106,6 +106,38 @@ def test_compiled_patterns_are_the_sql_frame_grouped(tmp_path, monkeypatch, vari
     drop_answers_table(data)
 
 
+@pytest.mark.parametrize("variant", ["ordered", "unordered"])
+def test_counting_beside_the_reading_gives_the_same_patterns(tmp_path, monkeypatch, variant):
+    """Where there is room (two cores, DuckDB on two threads or more) each chunk is counted in a thread while the
+    next is read; without room, in turn. Both give the same patterns, and the threaded counts ran off the main
+    thread (chunks of 50 rows, so many of them; unordered tables by ranges of ids)."""
+    import threading
+
+    tables = _tables()
+    if variant == "unordered":
+        tables = {n: t.sample(frac=1, random_state=3) for n, t in tables.items()}
+    data = load(write_case(tmp_path, tables, "parquet"))
+    monkeypatch.setattr(patterns, "_BATCH", 50)
+    monkeypatch.setattr(patterns, "ANSWERS_PER_GROUP", 40)
+    where, real = [], patterns._count
+
+    def count(*args):
+        where.append(threading.current_thread() is threading.main_thread())
+        return real(*args)
+
+    monkeypatch.setattr(patterns, "_count", count)
+    got = {}
+    for beside in (False, True):
+        monkeypatch.setattr(patterns, "room_beside", lambda con, b=beside: b)
+        where.clear()
+        table = patterns.compiled_patterns(data, "nps", ["csat"], ["plan"], {"call": "call_contacts"}, True, 90, 7)
+        assert len(where) > 10 and set(where) == {not beside}
+        got[beside] = table.to_pandas().pipe(lambda f: f.sort_values(list(f.columns)).reset_index(drop=True))
+    pd.testing.assert_frame_equal(got[True], got[False])
+    answers = data.sql("SELECT count(*) FROM responses WHERE nps IS NOT NULL").fetchone()[0]
+    assert got[True][ANSWER_COUNT].sum() == answers
+
+
 def test_patterns_counted_in_a_warehouse_are_those_of_the_files(tmp_path):
     """A warehouse groups the SQL frame where the rows are: the same patterns as the compiled pass."""
     pytest.importorskip("ibis")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cxkit.drivers.frame import ANSWER_COUNT
+from cxkit.engine import arrow_table
 from cxkit.errors import CxkitError
 from cxkit.sql import ident
 
@@ -172,7 +173,7 @@ def collapse(frame, outcome: str, drivers: list[str], categorical: set) -> Patte
                        for c in cols)
     where = " AND ".join(f"{ident(c)} IS NOT NULL" for c in cols)
     n = f"CAST(sum({ident(ANSWER_COUNT)}) AS BIGINT)" if ANSWER_COUNT in rel.columns else "count(*)"
-    table = _arrow(rel.query("_driver_rows", f"SELECT {select}, {n} AS _n FROM _driver_rows WHERE {where} "
+    table = arrow_table(rel.query("_driver_rows", f"SELECT {select}, {n} AS _n FROM _driver_rows WHERE {where} "
                                              "GROUP BY ALL ORDER BY ALL"))
     if not table.num_rows:
         raise CxkitError("no answer has every driver filled in")
@@ -206,12 +207,6 @@ def collapse(frame, outcome: str, drivers: list[str], categorical: set) -> Patte
         groups.append(list(range(start, len(names))))
     del table
     return Patterns(z, counts, list(drivers), groups, names, reference)
-
-
-def _arrow(relation):
-    """A relation's rows as one Arrow table (DuckDB's or a warehouse's)."""
-    fetch = getattr(relation, "fetch_arrow_table", None)
-    return fetch() if fetch is not None else relation.arrow()
 
 
 def weighted_corr(y: np.ndarray, x: np.ndarray, w: np.ndarray, stacked: np.ndarray | None = None):

@@ -29,6 +29,7 @@ import pandas as pd
 from numba import njit
 
 from cxkit.drivers.frame import rate_sql
+from cxkit.drivers.ordering import ordered
 from cxkit.drivers.risk_sets import PRIOR_BAND, coded
 from cxkit.errors import CxkitError
 from cxkit.scales import band_sql
@@ -90,7 +91,7 @@ def sweep_moves(data, hazards, experiences: list[str], adjust: list[str], prior:
     rated = since is not None and _rate_of_customers(data)  # the leavers' revenue read in the same pass
     people, contacts, answers = _queries(data, hazards, adjust, prior, codes, only, rated)
     con_id, con_day, steps = _experiences(data, contacts, hazards.repeat_days, "complaints" in experiences, sort)
-    ans_id, ans_day, _, ans_band = _ordered([np.asarray(c) for c in data.sql(answers).fetchnumpy().values()], 3)
+    ans_id, ans_day, _, ans_band = ordered([np.asarray(c) for c in data.sql(answers).fetchnumpy().values()], 3)
     as_of = f"DATE {literal(data.as_of.isoformat())}" if data.as_of else "current_date"
     days = data.sql(f"SELECT coalesce(max(date_diff('day', signup_date, {as_of})), 0) + 1 FROM customers "
                     f"WHERE signup_date <= {as_of}").fetchone()[0]  # more than any customer is observed
@@ -370,24 +371,6 @@ def _flags(ids, day, c, has_before, before_id, before_day, repeat_days, complain
             kept += 1
         prev_id, prev_day, has_prev = ids[i], day[i], True
     return kept
-
-
-def _in_order(*keys) -> bool:
-    """Are the rows in the order of the keys (each after the one before it, or equal)?"""
-    before, same = np.zeros(keys[0].size - 1, dtype=bool), np.ones(keys[0].size - 1, dtype=bool)
-    for k in keys:  # greater on a key, all keys before it equal
-        before |= same & (k[1:] > k[:-1])
-        same &= k[1:] == k[:-1]
-    return bool((before | same).all())
-
-
-def _ordered(columns: list, keys: int) -> list:
-    """The columns in the order of their first ``keys`` columns: as they are when already so (checked in one
-    pass), else sorted (numpy's lexsort, stable)."""
-    if columns[0].size < 2 or _in_order(*columns[:keys]):
-        return columns
-    order = np.lexsort(columns[:keys][::-1])
-    return [c[order] for c in columns]
 
 
 @njit(cache=True)
