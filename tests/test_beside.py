@@ -26,14 +26,19 @@ def data(tmp_path_factory):
     return load(write(tmp_path_factory.mktemp("beside"), n_customers=4000, seed=2))
 
 
-def _fit(data, beside: bool, monkeypatch):
-    """The analysis with the drivers section in a thread (or not), the threads it ran in, the kit's warnings."""
+def _fit(data, beside: bool, monkeypatch, why_done: threading.Event | None = None):
+    """The analysis with the drivers section in a thread (or not), the threads it ran in, the kit's warnings;
+    ``why_done`` is set when the drivers section has ended."""
     monkeypatch.setattr(engine, "room_beside", lambda con: beside)
     threads = []
 
     def why(self, d):
         threads.append(threading.current_thread() is threading.main_thread())
-        return FIT_WHY(self, d)
+        try:
+            return FIT_WHY(self, d)
+        finally:
+            if why_done is not None:
+                why_done.set()
 
     monkeypatch.setattr(LeadershipAnalysis, "_fit_why", why)
     with warnings.catch_warnings(record=True) as caught:
@@ -76,13 +81,21 @@ def test_an_audience_section_in_a_thread_reads_the_audience(data, monkeypatch):
 
 def test_the_warnings_of_both_threads_come_in_the_serial_order(tmp_path, monkeypatch):
     """A world of 40 customers: the churn model warns (main thread) and so does the hazards' (the drivers
-    thread); held until the join, they come as they do one after the other."""
+    thread). The models are held until the drivers section has ended, so its warnings are raised first; held
+    until the join, they still come as they do one after the other (models first)."""
     tables, _ = generate(n_customers=40, seed=5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         small = load(write_case(tmp_path, tables, "parquet"))
     _, _, serial = _fit(small, False, monkeypatch)
-    _, ran, beside = _fit(small, True, monkeypatch)
+    done, models = threading.Event(), LeadershipAnalysis._fit_models
+
+    def after_the_drivers(self, *args):
+        assert done.wait(120)
+        return models(self, *args)
+
+    monkeypatch.setattr(LeadershipAnalysis, "_fit_models", after_the_drivers)
+    _, ran, beside = _fit(small, True, monkeypatch, why_done=done)
     assert ran == [False] and len(serial) >= 2 and beside == serial
 
 
