@@ -14,6 +14,8 @@ Examples
 (True, False)
 >>> [c.tolist() for c in ordered([ids, days], 2)]
 [[1, 1, 2], [3, 5, 1]]
+>>> in_order(ids[:0], days[:0], days[:0])
+True
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ __all__ = ["in_order", "ordered"]
 
 def in_order(*keys) -> bool:
     """Are the rows in the order of the ``keys`` (arrays of equal length): each row after the one before it on
-    the first key that differs, or equal on all of them?"""
+    the first key that differs, or equal on all of them? (No rows or one: yes.)"""
+    if keys[0].size < 2:
+        return True
     if len(keys) <= 2:
         return bool(_two_in_order(keys[0], keys[-1]))
     before, same = np.zeros(keys[0].size - 1, dtype=bool), np.ones(keys[0].size - 1, dtype=bool)
