@@ -60,13 +60,16 @@ def _sorted(rel) -> pd.DataFrame:
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
 
-@pytest.mark.parametrize("variant", ["edges", "csat", "unordered", "no_cost", "no_contacts", "text_ids", "audience"])
+@pytest.mark.parametrize("variant", ["edges", "csat", "unordered", "no_cost", "no_contacts", "text_ids", "audience",
+                                     "audience_copied", "audience_of_unordered"])
 def test_compiled_patterns_are_the_sql_frame_grouped(tmp_path, monkeypatch, variant):
     """The compiled pass (batches of 50 rows: customers cut across batches) counts each answer's pattern as the
     SQL frame does; tables not stored in id order are counted a range of ids at a time (ranges of about 40 answers),
-    ids that are not integers by the SQL; an audience's (a slice of the data, on its own connection) alike."""
+    ids that are not integers by the SQL; an audience's (a slice of the data, on its own connection) alike: its
+    customers with the whole data's answers and contacts, in id order (no ranges), or, copied into memory, its
+    own copies."""
     tables, score = _tables(), "csat" if variant == "csat" else None
-    if variant == "unordered":
+    if variant in ("unordered", "audience_of_unordered"):
         tables = {n: t.sample(frac=1, random_state=2) for n, t in tables.items()}
     elif variant == "no_cost":
         tables["contacts"] = tables["contacts"].drop(columns="cost")
@@ -75,8 +78,8 @@ def test_compiled_patterns_are_the_sql_frame_grouped(tmp_path, monkeypatch, vari
     elif variant == "text_ids":
         tables = {n: t.assign(customer_id="c" + t["customer_id"].astype(str)) for n, t in tables.items()}
     data = load(write_case(tmp_path / variant, tables, "parquet"))
-    if variant == "audience":
-        data = data.subset({"region": "North"}, copy=False)
+    if variant.startswith("audience"):
+        data = data.subset({"region": "North"}, copy=variant == "audience_copied")
     monkeypatch.setattr(patterns, "_BATCH", 50)
     monkeypatch.setattr(patterns, "ANSWERS_PER_GROUP", 40)
     ranges, real = [], patterns._groups
@@ -85,9 +88,9 @@ def test_compiled_patterns_are_the_sql_frame_grouped(tmp_path, monkeypatch, vari
     compiled = patterns.compiled_patterns(data, score or "nps", ["csat"] if score is None else ["nps"], ["plan"],
                                           kinds, variant != "no_cost" and variant != "no_contacts", 90, 7)
     assert (compiled is None) == (variant == "text_ids")
-    if variant == "unordered":
-        assert len(ranges[0]) > 5
-    elif variant != "audience":  # (an audience's contacts, picked by a join, may come in another order)
+    if variant in ("unordered", "audience_of_unordered"):
+        assert len(ranges[0]) > (5 if variant == "unordered" else 2)
+    elif variant != "audience_copied":  # (copies of an audience's rows, picked by a join, may come in any order)
         assert not ranges
     try:
         got = driver_frame(data, relation="patterns", score=score)
