@@ -32,36 +32,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from cxkit.draws import PoissonTable
+
 __all__ = ["resampled_moments"]
 
 
 _TABLE_MAX = 64  # patterns with at most this many answers draw their Poisson count from a lookup table
-_BUCKETS = 4096
 
 
 def _pairs(z: np.ndarray, upper) -> np.ndarray:
     return z[:, upper[0]] * z[:, upper[1]]
-
-
-class _PoissonTable:
-    """Inverse-CDF draws of one Poisson(lam): ``searchsorted(cdf, U, "right")`` for uniform ``U``, read from a
-    table of ``_BUCKETS`` buckets of U where the answer is the same across the bucket, and searched otherwise."""
-
-    def __init__(self, lam: float):
-        from scipy import stats
-
-        k = np.arange(int(lam + 20 * np.sqrt(lam) + 40))
-        self.cdf = stats.poisson.cdf(k, lam)
-        edges = np.arange(_BUCKETS + 1) / _BUCKETS
-        self.low = np.searchsorted(self.cdf, edges[:-1], side="right")
-        self.sure = self.low == np.searchsorted(self.cdf, edges[1:], side="left")
-
-    def draw(self, u: np.ndarray) -> np.ndarray:
-        bucket = (u * _BUCKETS).astype(np.intp)
-        out = self.low[bucket]
-        unsure = ~self.sure[bucket]
-        out[unsure] = np.searchsorted(self.cdf, u[unsure], side="right")
-        return out
 
 
 def _blocks(counts: np.ndarray, block: int):
@@ -121,7 +101,7 @@ def resampled_moments(z: np.ndarray, counts: np.ndarray, n_boot: int, rng: np.ra
         if c is None:
             w = rng.poisson(mu * probs[lo:hi], size=(n_boot, hi - lo))
         else:
-            table = tables.get(c) or tables.setdefault(c, _PoissonTable(mu * c / n))
+            table = tables.get(c) or tables.setdefault(c, PoissonTable(mu * c / n))
             w = table.draw(rng.random((n_boot, hi - lo)))
         drawn += w.sum(axis=1)
         w = w.astype(float)

@@ -49,6 +49,7 @@ class _Segment:
         self.owner, self.n = owner, int(n)
         self.d, self.e, self.values = d, e, values
         self.count, self.rev_rate = values["count"], values["rev_rate"]  # rev_rate: sum over the cell
+        self._draws = None  # the bootstrap's Poisson tables, made at the first replicate
         self.times, self.tidx = np.unique(self.d, return_inverse=True)
         h = owner.horizon
         self.months = np.arange(h)
@@ -140,8 +141,13 @@ class _Segment:
         return ltv, s.sum(axis=1)
 
     def resample(self, rng) -> np.ndarray:
-        """Poisson bootstrap multipliers per row: a cell of k customers draws Poisson(k), scaled by 1/k."""
-        return rng.poisson(self.count) / self.count
+        """Poisson bootstrap multipliers per row: a cell of k customers draws Poisson(k), scaled by 1/k (by the
+        inverse of the Poisson CDF from lookup tables, one uniform a row: :class:`cxkit.draws.PoissonDraws`)."""
+        if self._draws is None:
+            from cxkit.draws import PoissonDraws
+
+            self._draws = PoissonDraws(self.count)
+        return self._draws.draw(rng) / self.count
 
     def tail_model(self, kind: str, w, start=None):
         lost, cens = self.period_counts(w)
@@ -497,6 +503,8 @@ class SegmentLTV:
                 for side, (name, (t_side, r_side)) in self._scenarios.get(s, {}).items():
                     ranges[s][side][block_of] = (reps[s][block_of] if name == "own" else
                                                  part.evaluate_many(w, [t_side] * size, [r_side] * size)[0])
+        for part in self._segments.values():
+            part._draws = None  # the lookup tables are not kept with the fit
         self.replicates_ = pd.DataFrame(reps)
         self._lifetime_reps = pd.DataFrame(life)
         self._cum_reps = cums
