@@ -6,11 +6,12 @@ answers ``Poisson(mu k / n)`` (key drivers). numpy's ``Generator.poisson`` takes
 25-50 ns a draw; millions per replicate add up (40,000 cells x 3 bands x 200
 replicates at ten million customers: 1.4 s). The same draws come from one
 uniform each: ``X = searchsorted(cdf, U, "right")`` for ``U ~ Uniform(0, 1)``
-and the CDF of the mean (scipy's, to where the tail is below 1e-20) is exactly
-Poisson. :class:`PoissonTable` answers most ``U`` from a table of 4,096
-buckets of ``U`` whose answer is the same across the bucket, and searches the
-CDF for the rest; :class:`PoissonDraws` keeps a table per distinct mean of an
-array and draws one count per element.
+and the CDF of the mean (scipy's, to where the tail is below 1e-20) makes them
+Poisson to double precision (a count whose CDF rounds to 1.0 is never drawn).
+:class:`PoissonTable` answers most ``U`` from a table of 4,096 buckets of ``U``
+whose answer is the same across the bucket, and searches the CDF for the rest;
+:class:`PoissonDraws` keeps a table per distinct mean of an array and draws one
+count per element.
 
 Examples
 --------
@@ -36,6 +37,13 @@ class PoissonTable:
     table of :data:`BUCKETS` buckets of ``U`` where the answer is the same across the bucket, and searched
     otherwise.
 
+    Parameters
+    ----------
+    lam : float
+        The mean (0 or more).
+
+    Examples
+    --------
     >>> PoissonTable(2.0).draw(np.array([0.01, 0.5, 0.99])).tolist()
     [0, 2, 6]
     """
@@ -50,7 +58,18 @@ class PoissonTable:
         self.sure = self.low == np.searchsorted(self.cdf, edges[1:], side="left")
 
     def draw(self, u: np.ndarray) -> np.ndarray:
-        """The counts of the uniforms ``u`` (each in [0, 1))."""
+        """The counts of the uniforms ``u``.
+
+        Parameters
+        ----------
+        u : array
+            Uniforms, each in [0, 1).
+
+        Returns
+        -------
+        numpy.ndarray
+            One count (int64) per uniform.
+        """
         bucket = (u * BUCKETS).astype(np.intp)
         out = self.low[bucket]
         unsure = ~self.sure[bucket]
@@ -71,12 +90,13 @@ class PoissonDraws:
     means : array
         The mean of each element (0 or more).
     max_mean : float
-        The largest mean read from a table (its CDF is ``mean + 20 sqrt(mean) + 40`` long).
+        The largest mean read from a table (its CDF is ``mean + 20 sqrt(mean) + 40`` long; an uncertain bucket is
+        searched in a row as long as the longest table).
     max_tables : int
         At most this many tables.
     """
 
-    def __init__(self, means, max_mean: float = 1024.0, max_tables: int = 1024):
+    def __init__(self, means, max_mean: float = 256.0, max_tables: int = 1024):
         means = np.asarray(means, dtype=float)
         self.means = means
         distinct, index = np.unique(means, return_inverse=True)
@@ -95,7 +115,17 @@ class PoissonDraws:
             self.cdf[i, :t.cdf.size] = t.cdf
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:
-        """A count for every element: one uniform each (of the tabled ones), then numpy's draws of the rest."""
+        """A count for every element: one uniform each (of the tabled ones), then numpy's draws of the rest.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        numpy.ndarray
+            One count (int64) per element of ``means``.
+        """
         u = rng.random(self.index.size)
         at = (u * BUCKETS).astype(np.intp)
         at += self.base
@@ -104,7 +134,7 @@ class PoissonDraws:
         if unsure.size:  # searchsorted(cdf, u, "right"): the entries of the CDF at or below u
             got[unsure] = (self.cdf[self.index[unsure]] <= u[unsure, None]).sum(axis=1)
         if self.all_tabled:
-            return got
+            return got.astype(np.int64)
         out = np.empty(self.means.size, dtype=np.int64)
         out[self.tabled] = got
         out[self.rest] = rng.poisson(self.means[self.rest])

@@ -76,11 +76,19 @@ def room_beside(con) -> bool:
     """Whether this machine and ``con``'s DuckDB allow work in a second thread: two cores or more, and DuckDB
     not held to one thread (a batch's workers are, by ``DUCKDB_THREADS``, so their processes share the cores).
 
-    >>> room_beside(connect()) == ((os.cpu_count() or 1) >= 2)
+    >>> isinstance(room_beside(connect()), bool)
     True
     """
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    return (os.cpu_count() or 1) >= 2 and int(threads) >= 2
+    return _cores() >= 2 and int(threads) >= 2
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, where the system says; else all of them)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def arrow_table(relation):

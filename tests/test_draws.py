@@ -37,10 +37,13 @@ def test_a_table_gives_the_inverse_cdf_for_every_uniform(lam):
 def test_draws_of_many_means_are_each_ones_inverse_cdf():
     means = np.array([3.0, 1.0, 1.0, 40.0, 0.0, 3.0, 136.0, 5000.0, 2.5])
     rng = np.random.default_rng(2)
-    draws = PoissonDraws(means, max_mean=1024)
-    tabled = means <= 1024
-    for _ in range(200):
+    draws = PoissonDraws(means, max_mean=256)
+    tabled = means <= 256
+    edges = np.arange(BUCKETS) / BUCKETS
+    for i in range(200):
         u = rng.random(int(tabled.sum()))
+        if i < 100:  # buckets' edges and the uniforms just below them
+            u = rng.choice(np.concatenate([edges, np.nextafter(edges[1:], 0)]), u.size)
         got = draws.draw(_Uniforms(u))
         want = [np.searchsorted(stats.poisson.cdf(np.arange(int(m + 20 * np.sqrt(m) + 40)), m), x, side="right")
                 for m, x in zip(means[tabled], u, strict=True)]
@@ -49,9 +52,10 @@ def test_draws_of_many_means_are_each_ones_inverse_cdf():
 
 
 def test_draws_are_poisson_in_distribution():
-    """20,000 draws of each mean: the frequencies against the Poisson probabilities (chi-square, pooled tails)."""
-    means = np.array([0.5, 4.0, 30.0, 2000.0])
-    draws = PoissonDraws(np.repeat(means, 1), max_mean=100, max_tables=2)  # 30 and 2000 drawn by numpy
+    """20,000 draws of each mean: the frequencies against the Poisson probabilities (chi-square, pooled tails),
+    from tables and from numpy; and a large mean from a table."""
+    means = np.array([0.5, 4.0, 250.0, 30.0, 2000.0])
+    draws = PoissonDraws(means, max_mean=256, max_tables=4)  # 0.5, 4, 30 and 250 from tables; 2000 by numpy
     rng = np.random.default_rng(3)
     x = np.array([draws.draw(rng) for _ in range(20_000)])
     for j, m in enumerate(means):
@@ -65,6 +69,8 @@ def test_draws_are_poisson_in_distribution():
         stat = (((seen - p * len(x)) ** 2) / (p * len(x)))[keep].sum()
         assert stats.chi2.sf(stat, keep.sum() - 1) > 1e-4, (m, stat)
     assert x[:, 0].mean() == pytest.approx(0.5, abs=0.03)
+    assert not draws.all_tabled and x.dtype == np.int64
+    assert PoissonDraws(means[:4]).all_tabled and PoissonDraws(means[:4]).draw(rng).dtype == np.int64
 
 
 def test_the_same_generator_state_gives_the_same_counts():

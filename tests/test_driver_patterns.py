@@ -141,6 +141,34 @@ def test_counting_beside_the_reading_gives_the_same_patterns(tmp_path, monkeypat
     assert got[True][ANSWER_COUNT].sum() == answers
 
 
+def test_an_audience_of_loaded_data_reads_the_whole_datas_answers_and_a_stores_or_a_copy_its_own(tmp_path):
+    """Which rows each of the pass's three streams reads: everyone's own; a large audience of loaded data (views
+    picking rows by a join) its customers with the whole data's answers and contacts; an audience copied into
+    memory, or of a batch's store, or with fewer answers than one range holds, its own."""
+    from cxkit.store import AnalysisStore
+
+    data = load(write_case(tmp_path / "case", _tables(), "parquet"))
+
+    def answers(d, per_group=40):
+        cursors = patterns._cursors(d, per_group)
+        try:
+            return [c.execute("SELECT count(*) FROM responses").fetchone()[0] for c in cursors]
+        finally:
+            for c in cursors:
+                c.close()
+
+    everyone = data.row_counts["responses"]
+    north = data.subset({"region": "North"}, copy=False)
+    mine = north.row_counts["responses"]
+    assert 40 < mine < everyone
+    assert answers(data) == [everyone] * 3
+    assert answers(north) == [mine, everyone, everyone]
+    assert answers(north, per_group=mine) == [mine] * 3
+    assert answers(data.subset({"region": "North"}, copy=True)) == [mine] * 3
+    stored = AnalysisStore.build(data, tmp_path / "store", "k", [], cluster_by=["region"]).data()
+    assert answers(stored.subset({"region": "North"}, copy=False)) == [mine] * 3
+
+
 def test_patterns_counted_in_a_warehouse_are_those_of_the_files(tmp_path):
     """A warehouse groups the SQL frame where the rows are: the same patterns as the compiled pass."""
     pytest.importorskip("ibis")

@@ -94,14 +94,14 @@ def compiled_patterns(data, score: str, others: list[str], segments: list[str], 
     width = 2 + len(segments) + len(others) + (len(kinds) + 1 if contacts else 0)
     steady = (np.int64(window_days), np.int64(repeat_days), len(kinds), np.float64(DAYS_PER_MONTH))
     ask = (score, others, segments, levels, kinds, has_cost, contacts)
-    whole = _answers_source(data)
+    per_group = per_group or ANSWERS_PER_GROUP
     with _Counter(width, steady, room_beside(data.con)) as counter:
         try:  # the three tables read once each, a batch at a time, while they come in id-then-day order
-            for chunk in _merged([data, whole, whole], [_sql(data, "true", *ask, part=i) for i in range(3)]):
+            for chunk in _merged(_cursors(data, per_group), [_sql(data, "true", *ask, part=i) for i in range(3)]):
                 counter.add(chunk)
         except _Unordered:  # not stored in id order: a range of ids at a time, each sorted
             counter.restart()
-            for where in _groups(data, score, per_group or ANSWERS_PER_GROUP):
+            for where in _groups(data, score, per_group):
                 counter.add([ordered(_columns(arrow_table(data.sql(_sql(data, where, *ask, part=i))), i),
                                      1 if i == 0 else 2) for i in range(3)])
         state = counter.state()
@@ -153,24 +153,30 @@ class _Unordered(Exception):
     """A table not stored in id-then-day order."""
 
 
-def _answers_source(data):
-    """The data whose answers and contacts the pass reads (the customers are always ``data``'s own).
+def _cursors(data, per_group: int) -> list:
+    """Connections of their own (three tables are read at once) for the customers, answers and contacts.
 
-    An audience's slice whose tables are views on the whole data (not copied: :meth:`cxkit.load.CXData.subset`)
-    picks its answers and contacts by a join on its customers, and a parallel join gives its rows in no order, so
-    the pass would fall back to ranges of ids, each read through the join again (10-14 s for a quarter of 10M
-    customers, against 3 s for everyone). The whole data's answers and contacts come in the order they are
-    stored and hold every one of the slice's; the pass counts only the answers of the customers it reads (the
-    slice's), so the patterns are the same. A slice copied into memory reads its own copies (few rows)."""
-    root = data
-    while root.parent is not None:
-        root = root.parent
-    if root is data:
-        return data
+    Each reads ``data`` on its search path (:func:`cxkit.engine.twin`), except for an audience's slice of loaded
+    data whose tables are views on the whole data (not a batch's store, not copied into memory:
+    :meth:`cxkit.load.CXData.subset`) with more answers than one range of ids holds. Its views pick answers and
+    contacts by a join on its customers, and a parallel join gives its rows in no order, so the pass would fall
+    back to ranges of ids, each read through the join again (10.7-13.9 s for a quarter of 10M customers, against
+    3 s for everyone). Its answers and contacts are then read from the whole data, in the order they are stored:
+    they hold every one of the slice's, and the pass counts only the answers of the customers it reads (the
+    slice's), so the patterns are the same. The whole data's connection is a fresh one on the same database
+    (its default schema holds the loaded tables), opened from the slice's: no other thread's connection is used.
+    """
+    mine = [twin(data.con) for _ in range(3)]
+    if data.parent is None or data.store is not None or data.row_counts.get("responses", 0) <= per_group:
+        return mine
     schema = data.con.execute("SELECT current_setting('search_path')").fetchone()[0]
     copied = data.con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name IN "
                               "('responses_rows', 'customers_rows')", [str(schema)]).fetchone()[0]
-    return data if copied else root
+    if copied:
+        return mine
+    for cur in mine[1:]:
+        cur.close()
+    return [mine[0], data.con.cursor(), data.con.cursor()]
 
 
 def _integers(data, score: str, others: list[str]) -> bool:
@@ -296,10 +302,10 @@ class _Stream:
         return out
 
 
-def _merged(sources: list, queries: list[str]):
+def _merged(cursors: list, queries: list[str]):
     """The rows of the customers, answers and contacts ``queries`` give (each in id-then-day order, each read
-    from its data of ``sources``), a run of ids at a time: every row of those ids, none of later ones."""
-    cursors = [_cursor(data) for data in sources]
+    on its connection of ``cursors``, closed at the end), a run of ids at a time: every row of those ids, none of
+    later ones."""
     try:
         empty = [_columns(arrow_table(cur.sql(f"SELECT * FROM ({q}) WHERE false")), i)
                  for i, (cur, q) in enumerate(zip(cursors, queries, strict=True))]  # before: a query ends a stream
@@ -320,11 +326,6 @@ def _merged(sources: list, queries: list[str]):
     finally:
         for cur in cursors:
             cur.close()
-
-
-def _cursor(data):
-    """A connection of its own to the data's database (three tables are read at once), on its search path."""
-    return twin(data.con)
 
 
 def _start(width: int) -> tuple:

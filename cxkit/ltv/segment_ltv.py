@@ -49,7 +49,6 @@ class _Segment:
         self.owner, self.n = owner, int(n)
         self.d, self.e, self.values = d, e, values
         self.count, self.rev_rate = values["count"], values["rev_rate"]  # rev_rate: sum over the cell
-        self._draws = None  # the bootstrap's Poisson tables, made at the first replicate
         self.times, self.tidx = np.unique(self.d, return_inverse=True)
         h = owner.horizon
         self.months = np.arange(h)
@@ -140,14 +139,15 @@ class _Segment:
             return ltv, s.sum(axis=1), cum
         return ltv, s.sum(axis=1)
 
-    def resample(self, rng) -> np.ndarray:
-        """Poisson bootstrap multipliers per row: a cell of k customers draws Poisson(k), scaled by 1/k (by the
-        inverse of the Poisson CDF from lookup tables, one uniform a row: :class:`cxkit.draws.PoissonDraws`)."""
-        if self._draws is None:
+    def resample(self, rng, draws=None) -> np.ndarray:
+        """Poisson bootstrap multipliers per row: a cell of k customers draws Poisson(k), scaled by 1/k; by the
+        inverse of the Poisson CDF from lookup tables, one uniform a row (``draws``: this segment's
+        :class:`cxkit.draws.PoissonDraws`, made once per bootstrap)."""
+        if draws is None:
             from cxkit.draws import PoissonDraws
 
-            self._draws = PoissonDraws(self.count)
-        return self._draws.draw(rng) / self.count
+            draws = PoissonDraws(self.count)
+        return draws.draw(rng) / self.count
 
     def tail_model(self, kind: str, w, start=None):
         lost, cens = self.period_counts(w)
@@ -480,7 +480,10 @@ class SegmentLTV:
         :data:`BOOT_AT_ONCE` numbers: the memory does not grow with the rows."""
         rows = max((part.d.size for part in self._segments.values()), default=1)
         block = block or int(np.clip(BOOT_AT_ONCE // max(rows, 1), 1, 50))
+        from cxkit.draws import PoissonDraws
+
         rng = np.random.default_rng(self.seed)
+        tables = {s: PoissonDraws(part.count) for s, part in self._segments.items()}  # kept for this bootstrap only
         reps = {s: np.empty(self.n_boot) for s in self.segments_}
         life = {s: np.empty(self.n_boot) for s in self.segments_}
         cums = {s: np.empty((self.n_boot, self.horizon)) for s in self.segments_}
@@ -490,7 +493,7 @@ class SegmentLTV:
             draws = {s: np.empty((size, part.d.size)) for s, part in self._segments.items()}
             for b in range(size):
                 for s, part in self._segments.items():
-                    draws[s][b] = part.resample(rng)
+                    draws[s][b] = part.resample(rng, tables[s])
             for s, part in self._segments.items():
                 tail, revenue_tail = self._tails[s]
                 kind = "weibull" if isinstance(tail, DiscreteWeibull) else "sbg"
@@ -503,8 +506,6 @@ class SegmentLTV:
                 for side, (name, (t_side, r_side)) in self._scenarios.get(s, {}).items():
                     ranges[s][side][block_of] = (reps[s][block_of] if name == "own" else
                                                  part.evaluate_many(w, [t_side] * size, [r_side] * size)[0])
-        for part in self._segments.values():
-            part._draws = None  # the lookup tables are not kept with the fit
         self.replicates_ = pd.DataFrame(reps)
         self._lifetime_reps = pd.DataFrame(life)
         self._cum_reps = cums
