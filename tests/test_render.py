@@ -64,7 +64,9 @@ def test_outputs_and_manifest(rendered):
     assert {"pandas", "duckdb", "lifelines", "python"} <= set(m["versions"])
     assert {"execute", "html"} <= set(m["seconds"]) and m["parameters"]["n_boot"] == 30
     summary = " ".join(m["summary"])
-    assert len(m["summary"]) >= 5 and "NPS is" in summary and "worth" in summary and "Over the last" in summary
+    assert len(m["summary"]) >= 5 and "NPS is" in summary and "Over the last" in summary
+    # the value gap, said as a difference or, where its interval (30 replicates, 2,000 customers) holds zero, as none
+    assert "worth" in summary or "no clear difference in lifetime value" in summary
 
 
 def test_html_is_safe_to_email(rendered):
