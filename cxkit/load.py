@@ -65,6 +65,8 @@ class CXData:
         Table -> :class:`~cxkit.sources.Source`, for fingerprints.
     min_segment_size : int
         Segments smaller than this are warned about and flagged in analyses.
+    copied : bool
+        A slice (:meth:`subset`) whose rows were copied into memory, rather than views on its parent's tables.
     """
 
     con: object
@@ -79,6 +81,7 @@ class CXData:
     slice_by: dict | None = None
     parent: CXData | None = None
     store: object = None  # the batch's AnalysisStore this data was read from (cxkit.store), if any
+    copied: bool = False  # a slice whose rows were copied into memory (subset), not views on its parent's
 
     @property
     def tables(self) -> tuple:
@@ -164,10 +167,11 @@ class CXData:
         cursor = self.con.cursor()
         cursor.execute(f"SET search_path = '{schema}'")
         local_store = self.store is not None and self.engine != "warehouse"  # a warehouse's rows are not copied
-        if copy if copy is not None else local_store and self._slice_rows(cursor) <= SLICE_COPY_ROWS:
+        copied = bool(copy if copy is not None else local_store and self._slice_rows(cursor) <= SLICE_COPY_ROWS)
+        if copied:
             self._copy_slice(schema)  # then the counts below read the copies, not the whole store again
         counts = {t: cursor.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in self.tables}
-        return replace(self, con=cursor, row_counts=counts, slice_by=dict(slice_by), parent=self)
+        return replace(self, con=cursor, row_counts=counts, slice_by=dict(slice_by), parent=self, copied=copied)
 
     def _sources(self, where: str) -> dict[str, str]:
         """Where a slice's rows of each table are read from: the stretch of a batch's store that its customers

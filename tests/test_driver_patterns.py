@@ -164,7 +164,9 @@ def test_an_audience_of_loaded_data_reads_the_whole_datas_answers_and_a_stores_o
     assert answers(data) == [everyone] * 3
     assert answers(north) == [mine, everyone, everyone]
     assert answers(north, per_group=mine) == [mine] * 3
-    assert answers(data.subset({"region": "North"}, copy=True)) == [mine] * 3
+    copied = data.subset({"region": "North"}, copy=True)
+    assert copied.copied and not north.copied and not data.copied
+    assert answers(copied) == [mine] * 3
     stored = AnalysisStore.build(data, tmp_path / "store", "k", [], cluster_by=["region"]).data()
     assert answers(stored.subset({"region": "North"}, copy=False)) == [mine] * 3
 

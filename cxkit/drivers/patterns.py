@@ -166,17 +166,9 @@ def _cursors(data, per_group: int) -> list:
     slice's), so the patterns are the same. The whole data's connection is a fresh one on the same database
     (its default schema holds the loaded tables), opened from the slice's: no other thread's connection is used.
     """
-    mine = [twin(data.con) for _ in range(3)]
-    if data.parent is None or data.store is not None or data.row_counts.get("responses", 0) <= per_group:
-        return mine
-    schema = data.con.execute("SELECT current_setting('search_path')").fetchone()[0]
-    copied = data.con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name IN "
-                              "('responses_rows', 'customers_rows')", [str(schema)]).fetchone()[0]
-    if copied:
-        return mine
-    for cur in mine[1:]:
-        cur.close()
-    return [mine[0], data.con.cursor(), data.con.cursor()]
+    whole = (data.parent is not None and data.store is None and not data.copied
+             and data.row_counts.get("responses", 0) > per_group)
+    return [twin(data.con), *(data.con.cursor() if whole else twin(data.con) for _ in range(2))]
 
 
 def _integers(data, score: str, others: list[str]) -> bool:
